@@ -1,0 +1,2 @@
+// Written in the next commits.
+int main() { return 70; }

@@ -1,0 +1,84 @@
+// The daemon's configuration: one TOML file (DESIGN.md, "Configuration").
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "core/types.h"
+
+namespace mailwarden {
+
+struct AccountSpec {
+  std::string name;
+  std::vector<Uid> uids;
+  std::string report_to;
+  std::string language = "en";  // "en" or "pl"
+  std::optional<std::int64_t> max_per_day;
+  std::optional<std::int64_t> max_per_hour;
+};
+
+enum class DeliveryMode { kRelay, kMaildir };
+
+struct Config {
+  std::filesystem::path base_dir;  // the config file's folder: relative paths start here
+
+  struct Store {
+    std::string url;  // "sqlite:PATH" (PATH made absolute) or "postgresql://..."
+  } store;
+
+  struct Submit {
+    std::filesystem::path socket;
+    std::int64_t max_message_bytes = 25 * 1024 * 1024;
+  } submit;
+
+  struct Smtp {
+    std::vector<std::string> listen;  // "host:port"
+  } smtp;
+
+  struct Http {
+    std::string listen = "127.0.0.1:8025";
+    std::filesystem::path admin_token_file;
+  } http;
+
+  struct Delivery {
+    DeliveryMode mode = DeliveryMode::kMaildir;
+    std::string relay = "127.0.0.1:25";  // "host:port"
+    std::filesystem::path maildir;
+    int concurrency = 20;
+    Duration max_lifetime = std::chrono::hours(24 * 5);
+    std::string helo;  // the name given in EHLO; empty: the host name
+  } delivery;
+
+  struct Policy {
+    Duration hold = std::chrono::hours(72);
+    std::int64_t max_per_day = 1000;
+    std::int64_t max_per_hour = 300;
+    std::int64_t spam_per_hour = 3000;
+    double bounce_rate = 0.2;
+    std::int64_t bounce_min = 20;
+  } policy;
+
+  struct Report {
+    int at_minutes = 6 * 60;  // minutes after local midnight
+    std::string from = "mailwarden@localhost";
+  } report;
+
+  struct Log {
+    std::string level = "info";
+  } log;
+
+  std::vector<AccountSpec> accounts;
+};
+
+// Reads and checks the whole file. On failure the Error's message names the key and the
+// reason ("delivery.concurrency: must be between 1 and 1000"); nothing is half-applied.
+Result<Config> LoadConfig(const std::filesystem::path& file);
+
+// The same from text, for tests; base_dir anchors relative paths.
+Result<Config> ParseConfig(std::string_view toml_text, const std::filesystem::path& base_dir);
+
+}  // namespace mailwarden

@@ -1,0 +1,36 @@
+// The error type at module edges: every fallible call across a module boundary returns
+// Result<T>, a value or an Error with a code that callers branch on and a sentence for people.
+#pragma once
+
+#include <expected>
+#include <string>
+#include <utility>
+
+namespace mailwarden {
+
+enum class ErrorCode {
+  kInvalidInput,  // bad input from a user, a script or the network: tell them why
+  kTooLarge,      // input over a configured bound
+  kNotFound,      // no such account, message, file
+  kConflict,      // a refused state transition (HTTP 409)
+  kPermission,    // the caller may not do this (HTTP 403, sendmail 77)
+  kUnauthenticated,
+  kUnavailable,  // the environment failed (disk, database, network): retry later
+  kInternal,     // a bug: logged, never shown in detail to a customer
+};
+
+struct Error {
+  ErrorCode code = ErrorCode::kInternal;
+  std::string message;
+};
+
+template <class T>
+using Result = std::expected<T, Error>;
+
+inline std::unexpected<Error> Fail(ErrorCode code, std::string message) {
+  return std::unexpected<Error>(Error{code, std::move(message)});
+}
+
+const char* ErrorCodeName(ErrorCode code);
+
+}  // namespace mailwarden

@@ -1,0 +1,59 @@
+// Turns what a script handed over (its argv's envelope and the raw message) into the message
+// that is stored and delivered: recipients extracted for -t, Bcc removed, Date, Message-ID and
+// From added when missing, a Received line naming the account and uid prepended.
+//
+// Parsing of headers and addresses is GMime's (groups, comments, quoted names, encoded words).
+// Pure computation: no I/O. Thread-safe once InitMime() has run.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "core/types.h"
+
+namespace mailwarden {
+
+// Initialises GMime once per process; safe to call more than once.
+void InitMime();
+
+// What the drop-in's command line (or the SMTP envelope) says.
+struct SubmitEnvelope {
+  std::optional<std::string> sender;    // -f / -r; "" or "<>" means the null sender
+  std::string full_name;                // -F: the display name for a From header we add
+  bool extract_recipients = false;      // -t: take recipients from To, Cc and Bcc
+  std::vector<std::string> recipients;  // from the command line / RCPT TO
+};
+
+struct PrepareContext {
+  std::string account;             // account name, for Received and the default sender
+  Uid uid = 0;                     // the submitting uid, for Received
+  std::string protocol = "local";  // "local" for the drop-in, "ESMTPA" for SMTP submission
+  std::string hostname;  // this host, for Received, Message-ID and the default sender domain
+  TimePoint now{};
+  std::int64_t max_bytes = 25 * 1024 * 1024;
+};
+
+struct PreparedMessage {
+  std::string sender;                   // envelope sender, bare address ("" = null sender)
+  std::vector<std::string> recipients;  // bare addresses, deduplicated, in order of appearance
+  std::string body;                     // the message to deliver, CRLF line ends
+  std::string subject;                  // decoded (encoded words), single line, may be ""
+  std::string script;                   // X-PHP-Originating-Script value, if any
+};
+
+// Fails with kInvalidInput (sendmail exit 65) and a sentence a script's author understands:
+// no recipients, a NUL byte, a header line over 998 bytes, an unparsable recipient address;
+// with kTooLarge when raw is over max_bytes.
+Result<PreparedMessage> PrepareMessage(std::string_view raw, const SubmitEnvelope& envelope,
+                                       const PrepareContext& context);
+
+// Parses one plain mailbox address ("a@b.c" or "Name <a@b.c>") into its bare address; refuses
+// lists, groups, CR/LF and anything without exactly one local@domain. Used for report_to and
+// for -f.
+Result<std::string> ParseSingleAddress(std::string_view text);
+
+}  // namespace mailwarden
