@@ -25,6 +25,11 @@ Result<Duration> ParseDuration(std::string_view text) {
   std::string_view rest = text;
   while (!rest.empty()) {
     std::int64_t value = 0;
+    if (rest.front() < '0' || rest.front() > '9') {
+      return Fail(
+          ErrorCode::kInvalidInput,
+          "\"" + std::string(text) + "\" is not a duration: expected a number, e.g. \"72h\"");
+    }
     auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), value);
     if (ec != std::errc() || ptr == rest.data()) {
       return Fail(
