@@ -50,7 +50,9 @@ struct Config {
     std::filesystem::path maildir;
     int concurrency = 20;
     Duration max_lifetime = std::chrono::hours(24 * 5);
-    std::string helo;  // the name given in EHLO; empty: the host name
+    Duration retry_first = std::chrono::minutes(1);  // first retry after a 4xx, then doubling
+    Duration retry_max = std::chrono::hours(1);      // the retry delay never grows past this
+    std::string helo;                                // the name given in EHLO; empty: the host name
   } delivery;
 
   struct Policy {

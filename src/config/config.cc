@@ -1,0 +1,351 @@
+#include "config/config.h"
+
+#include <toml++/toml.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "core/duration.h"
+
+namespace mailwarden {
+namespace {
+
+// Reads one TOML table, remembering which keys were read so that a key nobody read (a typo,
+// a setting from another version) stops the start instead of being silently ignored.
+class TableReader {
+ public:
+  TableReader(const toml::table* table, std::string prefix)
+      : table_(table), prefix_(std::move(prefix)) {}
+
+  std::string Key(std::string_view key) const {
+    return prefix_.empty() ? std::string(key) : prefix_ + "." + std::string(key);
+  }
+
+  const toml::node* Get(std::string_view key) {
+    seen_.insert(std::string(key));
+    return table_ == nullptr ? nullptr : table_->get(key);
+  }
+
+  Result<void> String(std::string_view key, std::string& out) {
+    const toml::node* n = Get(key);
+    if (n == nullptr) return {};
+    auto v = n->value<std::string>();
+    if (!v) return Fail(ErrorCode::kInvalidInput, Key(key) + ": must be a string");
+    out = *v;
+    return {};
+  }
+
+  Result<void> Int(std::string_view key, std::int64_t& out, std::int64_t min, std::int64_t max) {
+    const toml::node* n = Get(key);
+    if (n == nullptr) return {};
+    auto v = n->value_exact<std::int64_t>();
+    if (!v || *v < min || *v > max) {
+      return Fail(ErrorCode::kInvalidInput, Key(key) + ": must be a whole number from " +
+                                                std::to_string(min) + " to " + std::to_string(max));
+    }
+    out = *v;
+    return {};
+  }
+
+  Result<void> Double(std::string_view key, double& out, double min, double max) {
+    const toml::node* n = Get(key);
+    if (n == nullptr) return {};
+    auto v = n->value<double>();
+    if (!v || *v < min || *v > max) {
+      std::ostringstream msg;
+      msg << Key(key) << ": must be a number from " << min << " to " << max;
+      return Fail(ErrorCode::kInvalidInput, msg.str());
+    }
+    out = *v;
+    return {};
+  }
+
+  Result<void> Dur(std::string_view key, Duration& out, Duration min) {
+    std::string text;
+    if (auto r = String(key, text); !r) return r;
+    if (text.empty()) return {};
+    auto d = ParseDuration(text);
+    if (!d) return Fail(ErrorCode::kInvalidInput, Key(key) + ": " + d.error().message);
+    if (*d < min) {
+      return Fail(ErrorCode::kInvalidInput, Key(key) + ": must be at least " + FormatDuration(min));
+    }
+    out = *d;
+    return {};
+  }
+
+  Result<void> CheckNoUnknownKeys() const {
+    if (table_ == nullptr) return {};
+    for (const auto& [k, v] : *table_) {
+      if (!seen_.contains(std::string(k.str()))) {
+        return Fail(ErrorCode::kInvalidInput, Key(k.str()) + ": unknown setting");
+      }
+    }
+    return {};
+  }
+
+ private:
+  const toml::table* table_;
+  std::string prefix_;
+  std::set<std::string, std::less<>> seen_;
+};
+
+std::filesystem::path Anchor(const std::filesystem::path& base, const std::string& p) {
+  std::filesystem::path path(p);
+  return path.is_absolute() ? path : (base / path).lexically_normal();
+}
+
+Result<void> CheckHostPort(const std::string& key, const std::string& value) {
+  auto colon = value.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == value.size()) {
+    return Fail(ErrorCode::kInvalidInput, key + ": \"" + value + "\" must be host:port");
+  }
+  const std::string port = value.substr(colon + 1);
+  if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 ||
+      std::stoi(port) > 65535) {
+    return Fail(ErrorCode::kInvalidInput, key + ": \"" + port + "\" is not a port number");
+  }
+  return {};
+}
+
+#define MW_TRY(expr)                      \
+  do {                                    \
+    if (auto _r = (expr); !_r) {          \
+      return std::unexpected(_r.error()); \
+    }                                     \
+  } while (0)
+
+Result<const toml::table*> SubTable(const toml::table& root, std::string_view key) {
+  const toml::node* n = root.get(key);
+  if (n == nullptr) return nullptr;
+  if (!n->is_table()) return Fail(ErrorCode::kInvalidInput, std::string(key) + ": must be a table");
+  return n->as_table();
+}
+
+Result<AccountSpec> ReadAccount(const toml::table& t, std::size_t index) {
+  TableReader r(&t, "account[" + std::to_string(index) + "]");
+  AccountSpec a;
+  MW_TRY(r.String("name", a.name));
+  if (a.name.empty() || a.name.size() > 64 ||
+      a.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789._-") != std::string::npos) {
+    return Fail(ErrorCode::kInvalidInput,
+                r.Key("name") + ": must be 1 to 64 characters of a-z, 0-9, '.', '_' or '-'");
+  }
+  if (const toml::node* n = r.Get("uids")) {
+    const toml::array* arr = n->as_array();
+    if (arr == nullptr) return Fail(ErrorCode::kInvalidInput, r.Key("uids") + ": must be a list");
+    for (const auto& item : *arr) {
+      auto uid = item.value_exact<std::int64_t>();
+      if (!uid || *uid < 0 || *uid > 4294967294LL) {
+        return Fail(ErrorCode::kInvalidInput,
+                    r.Key("uids") + ": each uid must be a number from 0 to 4294967294");
+      }
+      a.uids.push_back(static_cast<Uid>(*uid));
+    }
+  }
+  MW_TRY(r.String("report_to", a.report_to));
+  MW_TRY(r.String("language", a.language));
+  if (a.language != "en" && a.language != "pl") {
+    return Fail(ErrorCode::kInvalidInput, r.Key("language") + ": must be \"en\" or \"pl\"");
+  }
+  std::int64_t v = -1;
+  MW_TRY(r.Int("max_per_day", v, 0, 100'000'000));
+  if (v >= 0) a.max_per_day = v;
+  v = -1;
+  MW_TRY(r.Int("max_per_hour", v, 0, 100'000'000));
+  if (v >= 0) a.max_per_hour = v;
+  MW_TRY(r.CheckNoUnknownKeys());
+  return a;
+}
+
+}  // namespace
+
+Result<Config> ParseConfig(std::string_view toml_text, const std::filesystem::path& base_dir) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << "line " << e.source().begin.line << ": " << e.description();
+    return Fail(ErrorCode::kInvalidInput, msg.str());
+  }
+
+  Config c;
+  c.base_dir = base_dir;
+  std::string url = "sqlite:var/mailwarden.db";
+  std::string socket = "var/submit.sock";
+  std::string admin_token_file = "var/admin.token";
+  std::string maildir = "var/outbox";
+
+  static constexpr std::string_view kSections[] = {"store",  "submit", "smtp", "http",   "delivery",
+                                                   "policy", "report", "log",  "account"};
+  for (const auto& [k, v] : root) {
+    bool known = false;
+    for (auto s : kSections) known = known || k.str() == s;
+    if (!known) return Fail(ErrorCode::kInvalidInput, std::string(k.str()) + ": unknown section");
+  }
+
+  {
+    auto t = SubTable(root, "store");
+    if (!t) return std::unexpected(t.error());
+    TableReader r(*t, "store");
+    MW_TRY(r.String("url", url));
+    MW_TRY(r.CheckNoUnknownKeys());
+  }
+  {
+    auto t = SubTable(root, "submit");
+    if (!t) return std::unexpected(t.error());
+    TableReader r(*t, "submit");
+    MW_TRY(r.String("socket", socket));
+    MW_TRY(r.Int("max_message_bytes", c.submit.max_message_bytes, 1024, 1LL << 30));
+    MW_TRY(r.CheckNoUnknownKeys());
+  }
+  {
+    auto t = SubTable(root, "smtp");
+    if (!t) return std::unexpected(t.error());
+    TableReader r(*t, "smtp");
+    if (const toml::node* n = r.Get("listen")) {
+      const toml::array* arr = n->as_array();
+      if (arr == nullptr)
+        return Fail(ErrorCode::kInvalidInput, "smtp.listen: must be a list of \"host:port\"");
+      for (const auto& item : *arr) {
+        auto s = item.value<std::string>();
+        if (!s)
+          return Fail(ErrorCode::kInvalidInput, "smtp.listen: must be a list of \"host:port\"");
+        MW_TRY(CheckHostPort("smtp.listen", *s));
+        c.smtp.listen.push_back(*s);
+      }
+    }
+    MW_TRY(r.CheckNoUnknownKeys());
+  }
+  {
+    auto t = SubTable(root, "http");
+    if (!t) return std::unexpected(t.error());
+    TableReader r(*t, "http");
+    MW_TRY(r.String("listen", c.http.listen));
+    MW_TRY(CheckHostPort("http.listen", c.http.listen));
+    MW_TRY(r.String("admin_token_file", admin_token_file));
+    MW_TRY(r.CheckNoUnknownKeys());
+  }
+  {
+    auto t = SubTable(root, "delivery");
+    if (!t) return std::unexpected(t.error());
+    TableReader r(*t, "delivery");
+    std::string mode = "maildir";
+    MW_TRY(r.String("mode", mode));
+    if (mode == "relay") {
+      c.delivery.mode = DeliveryMode::kRelay;
+    } else if (mode == "maildir") {
+      c.delivery.mode = DeliveryMode::kMaildir;
+    } else {
+      return Fail(ErrorCode::kInvalidInput, "delivery.mode: must be \"relay\" or \"maildir\"");
+    }
+    MW_TRY(r.String("relay", c.delivery.relay));
+    MW_TRY(CheckHostPort("delivery.relay", c.delivery.relay));
+    MW_TRY(r.String("maildir", maildir));
+    std::int64_t concurrency = c.delivery.concurrency;
+    MW_TRY(r.Int("concurrency", concurrency, 1, 1000));
+    c.delivery.concurrency = static_cast<int>(concurrency);
+    MW_TRY(r.Dur("max_lifetime", c.delivery.max_lifetime, std::chrono::seconds(1)));
+    MW_TRY(r.Dur("retry_first", c.delivery.retry_first, std::chrono::milliseconds(100)));
+    MW_TRY(r.Dur("retry_max", c.delivery.retry_max, std::chrono::milliseconds(100)));
+    MW_TRY(r.String("helo", c.delivery.helo));
+    MW_TRY(r.CheckNoUnknownKeys());
+  }
+  {
+    auto t = SubTable(root, "policy");
+    if (!t) return std::unexpected(t.error());
+    TableReader r(*t, "policy");
+    MW_TRY(r.Dur("hold", c.policy.hold, std::chrono::seconds(1)));
+    MW_TRY(r.Int("max_per_day", c.policy.max_per_day, 0, 100'000'000));
+    MW_TRY(r.Int("max_per_hour", c.policy.max_per_hour, 0, 100'000'000));
+    MW_TRY(r.Int("spam_per_hour", c.policy.spam_per_hour, 1, 100'000'000));
+    MW_TRY(r.Double("bounce_rate", c.policy.bounce_rate, 0.0, 1.0));
+    MW_TRY(r.Int("bounce_min", c.policy.bounce_min, 1, 100'000'000));
+    MW_TRY(r.CheckNoUnknownKeys());
+  }
+  {
+    auto t = SubTable(root, "report");
+    if (!t) return std::unexpected(t.error());
+    TableReader r(*t, "report");
+    std::string at = "06:00";
+    MW_TRY(r.String("at", at));
+    int h = -1, m = -1;
+    if (at.size() != 5 || at[2] != ':' || std::sscanf(at.c_str(), "%2d:%2d", &h, &m) != 2 ||
+        h < 0 || h > 23 || m < 0 || m > 59) {
+      return Fail(ErrorCode::kInvalidInput,
+                  "report.at: \"" + at + "\" must be HH:MM, e.g. \"06:00\"");
+    }
+    c.report.at_minutes = h * 60 + m;
+    MW_TRY(r.String("from", c.report.from));
+    MW_TRY(r.CheckNoUnknownKeys());
+  }
+  {
+    auto t = SubTable(root, "log");
+    if (!t) return std::unexpected(t.error());
+    TableReader r(*t, "log");
+    MW_TRY(r.String("level", c.log.level));
+    static constexpr std::string_view kLevels[] = {"trace", "debug", "info", "warn", "error"};
+    bool ok = false;
+    for (auto l : kLevels) ok = ok || c.log.level == l;
+    if (!ok)
+      return Fail(ErrorCode::kInvalidInput, "log.level: must be trace, debug, info, warn or error");
+    MW_TRY(r.CheckNoUnknownKeys());
+  }
+  if (const toml::node* n = root.get("account")) {
+    const toml::array* arr = n->as_array();
+    if (arr == nullptr) {
+      return Fail(ErrorCode::kInvalidInput, "account: must be written as [[account]] tables");
+    }
+    std::set<std::string> names;
+    std::set<Uid> uids;
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      const toml::table* t = (*arr)[i].as_table();
+      if (t == nullptr)
+        return Fail(ErrorCode::kInvalidInput, "account: must be written as [[account]] tables");
+      auto a = ReadAccount(*t, i);
+      if (!a) return std::unexpected(a.error());
+      if (!names.insert(a->name).second) {
+        return Fail(ErrorCode::kInvalidInput,
+                    "account[" + std::to_string(i) + "].name: \"" + a->name + "\" is listed twice");
+      }
+      for (Uid u : a->uids) {
+        if (!uids.insert(u).second) {
+          return Fail(ErrorCode::kInvalidInput, "account[" + std::to_string(i) + "].uids: uid " +
+                                                    std::to_string(u) + " belongs to two accounts");
+        }
+      }
+      c.accounts.push_back(std::move(*a));
+    }
+  }
+
+  if (url.starts_with("sqlite:")) {
+    std::string path = url.substr(7);
+    if (path.empty()) return Fail(ErrorCode::kInvalidInput, "store.url: sqlite: needs a file path");
+    c.store.url = "sqlite:" + Anchor(base_dir, path).string();
+  } else if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
+    c.store.url = url;
+  } else {
+    return Fail(ErrorCode::kInvalidInput,
+                "store.url: must start with \"sqlite:\" or \"postgresql://\"");
+  }
+  c.submit.socket = Anchor(base_dir, socket);
+  c.http.admin_token_file = Anchor(base_dir, admin_token_file);
+  c.delivery.maildir = Anchor(base_dir, maildir);
+  return c;
+}
+
+Result<Config> LoadConfig(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    return Fail(ErrorCode::kNotFound, file.string() + ": cannot read the configuration file");
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  const auto base = std::filesystem::absolute(file).parent_path();
+  auto c = ParseConfig(text.str(), base);
+  if (!c) return Fail(c.error().code, file.string() + ": " + c.error().message);
+  return c;
+}
+
+}  // namespace mailwarden

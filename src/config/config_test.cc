@@ -1,0 +1,124 @@
+#include "config/config.h"
+
+#include <gtest/gtest.h>
+
+namespace mailwarden {
+namespace {
+
+constexpr std::string_view kDesignExample = R"(
+[store]
+url = "sqlite:var/mailwarden.db"
+
+[submit]
+socket = "var/submit.sock"
+
+[smtp]
+listen = ["127.0.0.1:2587"]
+
+[http]
+listen = "127.0.0.1:8025"
+admin_token_file = "var/admin.token"
+
+[delivery]
+mode = "relay"
+relay = "127.0.0.1:25"
+maildir = "var/outbox"
+concurrency = 20
+max_lifetime = "5d"
+
+[policy]
+hold = "72h"
+max_per_day = 1000
+max_per_hour = 300
+spam_per_hour = 3000
+bounce_rate = 0.2
+bounce_min = 20
+
+[report]
+at = "06:00"
+from = "mailwarden@localhost"
+
+[[account]]
+name = "demo"
+uids = [1000]
+report_to = "admin@example.com"
+)";
+
+TEST(ParseConfig, ReadsTheDesignExample) {
+  auto c = ParseConfig(kDesignExample, "/etc/mailwarden");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->store.url, "sqlite:/etc/mailwarden/var/mailwarden.db");
+  EXPECT_EQ(c->submit.socket, "/etc/mailwarden/var/submit.sock");
+  EXPECT_EQ(c->smtp.listen, std::vector<std::string>{"127.0.0.1:2587"});
+  EXPECT_EQ(c->http.admin_token_file, "/etc/mailwarden/var/admin.token");
+  EXPECT_EQ(c->delivery.mode, DeliveryMode::kRelay);
+  EXPECT_EQ(c->delivery.maildir, "/etc/mailwarden/var/outbox");
+  EXPECT_EQ(c->delivery.concurrency, 20);
+  EXPECT_EQ(c->delivery.max_lifetime, std::chrono::hours(120));
+  EXPECT_EQ(c->policy.hold, std::chrono::hours(72));
+  EXPECT_EQ(c->policy.bounce_min, 20);
+  EXPECT_DOUBLE_EQ(c->policy.bounce_rate, 0.2);
+  EXPECT_EQ(c->report.at_minutes, 360);
+  ASSERT_EQ(c->accounts.size(), 1u);
+  EXPECT_EQ(c->accounts[0].name, "demo");
+  EXPECT_EQ(c->accounts[0].uids, std::vector<Uid>{1000});
+  EXPECT_EQ(c->accounts[0].report_to, "admin@example.com");
+}
+
+TEST(ParseConfig, AbsolutePathsAndPostgresUrlsStayAsWritten) {
+  auto c = ParseConfig(R"(
+[store]
+url = "postgresql://mw@db:5432/mailwarden"
+[submit]
+socket = "/run/mailwarden/submit.sock"
+)",
+                       "/etc/mailwarden");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->store.url, "postgresql://mw@db:5432/mailwarden");
+  EXPECT_EQ(c->submit.socket, "/run/mailwarden/submit.sock");
+}
+
+TEST(ParseConfig, NamesTheKeyThatIsWrong) {
+  struct Case {
+    std::string_view toml;
+    std::string_view key_in_message;
+  };
+  const Case cases[] = {
+      {"[delivery]\nmode = \"pigeon\"\n", "delivery.mode"},
+      {"[delivery]\nconcurrency = 0\n", "delivery.concurrency"},
+      {"[delivery]\nconcurrency = \"20\"\n", "delivery.concurrency"},
+      {"[delivery]\nrelay = \"localhost\"\n", "delivery.relay"},
+      {"[delivery]\nmax_lifetime = \"5 days\"\n", "delivery.max_lifetime"},
+      {"[delivery]\nconcurency = 3\n", "delivery.concurency"},
+      {"[policy]\nhold = \"72\"\n", "policy.hold"},
+      {"[policy]\nbounce_rate = 1.5\n", "policy.bounce_rate"},
+      {"[report]\nat = \"25:00\"\n", "report.at"},
+      {"[store]\nurl = \"mysql://x\"\n", "store.url"},
+      {"[http]\nlisten = \"127.0.0.1:99999\"\n", "http.listen"},
+      {"[smtp]\nlisten = \"127.0.0.1:2587\"\n", "smtp.listen"},
+      {"[mystery]\nx = 1\n", "mystery"},
+      {"[[account]]\nname = \"Bad Name\"\n", "account[0].name"},
+      {"[[account]]\nname = \"a\"\nuids = [-1]\n", "account[0].uids"},
+      {"[[account]]\nname = \"a\"\nlanguage = \"de\"\n", "account[0].language"},
+      {"[[account]]\nname = \"a\"\ncolour = \"red\"\n", "account[0].colour"},
+      {"[[account]]\nname = \"a\"\nuids = [5]\n[[account]]\nname = \"b\"\nuids = [5]\n",
+       "account[1].uids"},
+      {"[[account]]\nname = \"a\"\n[[account]]\nname = \"a\"\n", "account[1].name"},
+      {"[store\nurl = 1\n", "line 1"},
+  };
+  for (const auto& c : cases) {
+    auto r = ParseConfig(c.toml, "/tmp");
+    ASSERT_FALSE(r.has_value()) << c.toml;
+    EXPECT_NE(r.error().message.find(c.key_in_message), std::string::npos)
+        << c.toml << " -> " << r.error().message;
+  }
+}
+
+TEST(LoadConfig, MissingFileSaysSo) {
+  auto r = LoadConfig("/nonexistent/mailwarden.toml");
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("/nonexistent/mailwarden.toml"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mailwarden
