@@ -1,2 +1,58 @@
-// Written in the next commits.
-int main() { return 70; }
+// mailwardend - the mailwarden daemon
+//
+// SYNOPSIS
+//   mailwardend --config FILE
+//
+// DESCRIPTION
+//   Takes the mail that the scripts of a shared web hosting send (through mailwarden-sendmail
+//   on the submission socket), stores it durably, and delivers it through the provider's
+//   relay (or into a maildir for development), following each account's state. See
+//   DESIGN.md for the promises it keeps.
+//
+// SECURITY
+//   A script is identified by its uid as the kernel reports it (SO_PEERCRED), never by what it
+//   writes. Input from scripts is bounded and checked before it is stored. The daemon needs
+//   no privilege beyond its own files; run it as a dedicated user.
+//
+// DIAGNOSTICS
+//   Logs one line per message event to standard error (queue id, account, sender, recipient,
+//   result). Exit status: 0 after a clean stop (SIGTERM, SIGINT); 78 when the configuration is
+//   missing or invalid (the message names the key and the reason); 69 when the store or a
+//   listener cannot be opened.
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cmd/daemon.h"
+#include "submit/submit_wire.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"mailwardend - the mailwarden daemon"};
+  std::string config_file;
+  app.add_option("-c,--config", config_file, "the configuration file (TOML)")->required();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : mailwarden::kExitUsage;
+  }
+
+  auto config = mailwarden::LoadConfig(config_file);
+  if (!config) {
+    std::cerr << "mailwardend: " << config.error().message << "\n";
+    return mailwarden::kExitConfig;
+  }
+  spdlog::set_default_logger(spdlog::stderr_logger_mt("mailwardend"));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z mailwardend[%P]: %v");
+  spdlog::set_level(spdlog::level::from_str(config->log.level));
+  spdlog::flush_on(spdlog::level::info);
+
+  mailwarden::Daemon daemon(std::move(*config));
+  if (auto r = daemon.Start(); !r) {
+    spdlog::critical("cannot start: {}", r.error().message);
+    return mailwarden::kExitUnavailable;
+  }
+  daemon.Run();
+  return 0;
+}

@@ -1,0 +1,38 @@
+// The daemon's parts wired together on one io_context: store runner, submission socket,
+// delivery scheduler and transport.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <memory>
+
+#include "config/config.h"
+#include "delivery/scheduler.h"
+#include "delivery/transport.h"
+#include "store/store_runner.h"
+#include "submit/submit_server.h"
+
+namespace mailwarden {
+
+class Daemon {
+ public:
+  explicit Daemon(Config config);
+  ~Daemon();
+
+  // Opens the store, applies the accounts of the configuration, binds the listeners. The
+  // Error says what failed; nothing is left listening on failure.
+  Result<void> Start();
+
+  // Serves until SIGTERM or SIGINT, then stops accepting, finishes in-flight work and returns.
+  void Run();
+
+ private:
+  Config config_;
+  SystemClock clock_;
+  boost::asio::io_context io_{1};
+  std::unique_ptr<StoreRunner> store_;
+  std::unique_ptr<Transport> transport_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<SubmitServer> submit_;
+};
+
+}  // namespace mailwarden

@@ -1,0 +1,165 @@
+#include "delivery/scheduler.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace mailwarden {
+namespace asio = boost::asio;
+
+namespace {
+
+// A message stays leased this long; a node that dies mid-delivery gives its mail back when
+// the lease runs out (at its own restart, at once: ReleaseLeases).
+constexpr auto kLease = std::chrono::minutes(15);
+// With nothing due, look again at least this often (another node, or a lease running out).
+constexpr auto kIdlePoll = std::chrono::seconds(5);
+
+}  // namespace
+
+Scheduler::Scheduler(asio::any_io_executor ex, const Config& config, StoreRunner& store,
+                     Transport& transport, const Clock& clock, std::string node)
+    : ex_(ex),
+      config_(config),
+      store_(store),
+      transport_(transport),
+      clock_(clock),
+      node_(std::move(node)),
+      retry_{config.delivery.retry_first, config.delivery.retry_max, config.delivery.max_lifetime},
+      wake_(ex) {}
+
+void Scheduler::Wake() {
+  woken_ = true;
+  wake_.cancel();
+}
+
+void Scheduler::Stop() {
+  stopping_ = true;
+  wake_.cancel();
+}
+
+asio::awaitable<void> Scheduler::Run() {
+  const int concurrency = config_.delivery.concurrency;
+  while (!stopping_) {
+    woken_ = false;
+    const int room = concurrency - in_flight_;
+    std::optional<TimePoint> next_due;
+    if (room > 0) {
+      ClaimRequest request;
+      request.now = clock_.Now();
+      request.limit = room;
+      request.lease_until = request.now + kLease;
+      request.node = node_;
+      auto claimed = co_await store_.AsyncRun<std::vector<ClaimedMessage>>(
+          [request](Store& s) { return s.ClaimDue(request); }, asio::use_awaitable);
+      if (!claimed) {
+        spdlog::error("delivery: cannot claim mail: {}", claimed.error().message);
+      } else if (!claimed->empty()) {
+        for (auto& m : *claimed) {
+          ++in_flight_;
+          asio::co_spawn(ex_, DeliverOne(std::move(m)), asio::detached);
+        }
+        continue;  // there may be more due right away
+      } else {
+        auto due = co_await store_.AsyncRun<std::optional<TimePoint>>(
+            [](Store& s) { return s.NextDueTime(); }, asio::use_awaitable);
+        if (due) next_due = *due;
+      }
+    }
+    if (woken_ || stopping_) continue;
+    // Sleep until the next due message, a wake-up (new mail, a finished delivery freeing a
+    // slot), or the idle poll.
+    auto wait = std::chrono::steady_clock::now() + kIdlePoll;
+    if (next_due) {
+      auto until =
+          std::chrono::steady_clock::now() +
+          std::chrono::duration_cast<std::chrono::steady_clock::duration>(*next_due - clock_.Now());
+      wait = std::min(wait, until);
+    }
+    wake_.expires_at(wait);
+    boost::system::error_code ec;
+    co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  // Let in-flight deliveries finish and their outcomes commit.
+  while (in_flight_ > 0 || flushing_ || !outcomes_.empty()) {
+    wake_.expires_after(std::chrono::milliseconds(20));
+    boost::system::error_code ec;
+    co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (!flushing_ && !outcomes_.empty()) co_await FlushOutcomes();
+  }
+}
+
+DeliveryOutcome Scheduler::Decide(const ClaimedMessage& message,
+                                  std::vector<RecipientOutcome> results, TimePoint now) const {
+  DeliveryOutcome outcome;
+  outcome.id = message.id;
+  bool any_deferred = false;
+  for (const auto& r : results)
+    any_deferred = any_deferred || r.status == RecipientStatus::kPending;
+  if (any_deferred) {
+    auto next = NextAttempt(retry_, message.received_at, message.attempts + 1, now);
+    if (next) {
+      outcome.next_attempt = *next;
+    } else {
+      // Out of time: the deferral becomes a failure, with the last reply kept.
+      for (auto& r : results) {
+        if (r.status == RecipientStatus::kPending) {
+          r.status = RecipientStatus::kFailed;
+          r.reply = "gave up after " + std::to_string(message.attempts + 1) +
+                    " attempts (delivery.max_lifetime): " + r.reply;
+        }
+      }
+    }
+  }
+  outcome.recipients = std::move(results);
+  return outcome;
+}
+
+asio::awaitable<void> Scheduler::DeliverOne(ClaimedMessage message) {
+  std::vector<RecipientOutcome> results = co_await transport_.Deliver(message);
+  if (results.size() != message.recipients.size()) {
+    spdlog::critical("delivery: transport returned {} outcomes for {} recipients of id={}",
+                     results.size(), message.recipients.size(), message.id);
+    std::abort();
+  }
+  for (std::size_t i = 0; i < results.size(); ++i) results[i].index = message.recipients[i].index;
+  const TimePoint now = clock_.Now();
+  DeliveryOutcome outcome = Decide(message, std::move(results), now);
+  for (std::size_t i = 0; i < outcome.recipients.size(); ++i) {
+    const auto& r = outcome.recipients[i];
+    const char* result = r.status == RecipientStatus::kSent     ? "sent"
+                         : r.status == RecipientStatus::kFailed ? "failed"
+                                                                : "deferred";
+    spdlog::info("id={} account={} from=<{}> to=<{}> result={} attempt={} reply=\"{}\"", message.id,
+                 message.account_name, message.sender, message.recipients[i].address, result,
+                 message.attempts + 1, r.reply);
+  }
+  outcomes_.push_back(std::move(outcome));
+  --in_flight_;
+  if (!flushing_) co_await FlushOutcomes();
+  Wake();
+}
+
+asio::awaitable<void> Scheduler::FlushOutcomes() {
+  flushing_ = true;
+  // Outcomes that finish while one batch commits go into the next: one transaction for many.
+  while (!outcomes_.empty()) {
+    std::vector<DeliveryOutcome> batch;
+    batch.swap(outcomes_);
+    const TimePoint now = clock_.Now();
+    auto shared = std::make_shared<std::vector<DeliveryOutcome>>(std::move(batch));
+    auto r = co_await store_.AsyncRun<void>(
+        [shared, now](Store& s) { return s.RecordOutcomes(*shared, now); }, asio::use_awaitable);
+    if (!r) {
+      // The lease brings these messages back; delivery is at-least-once.
+      spdlog::error("delivery: cannot record {} outcomes: {}", shared->size(), r.error().message);
+    }
+  }
+  flushing_ = false;
+}
+
+}  // namespace mailwarden

@@ -1,0 +1,75 @@
+#include "store/store_runner.h"
+
+#include <vector>
+
+namespace mailwarden {
+
+StoreRunner::StoreRunner(std::unique_ptr<Store> store, std::size_t max_batch)
+    : store_(std::move(store)), max_batch_(max_batch), thread_([this] { Loop(); }) {}
+
+StoreRunner::~StoreRunner() { Stop(); }
+
+void StoreRunner::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void StoreRunner::EnqueueInsert(NewMessage message, InsertDone done) {
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      inserts_.push_back({std::move(message), std::move(done)});
+      cv_.notify_one();
+      return;
+    }
+  }
+  done(Fail(ErrorCode::kUnavailable, "the daemon is shutting down"));
+}
+
+void StoreRunner::EnqueueRun(Job job) {
+  std::lock_guard lock(mu_);
+  jobs_.push_back(std::move(job));
+  cv_.notify_one();
+}
+
+void StoreRunner::Loop() {
+  std::vector<PendingInsert> batch;
+  std::vector<NewMessage> messages;
+  for (;;) {
+    std::deque<Job> jobs;
+    batch.clear();
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !inserts_.empty() || !jobs_.empty(); });
+      if (stopping_ && inserts_.empty() && jobs_.empty()) return;
+      // Everything that arrived while the previous transaction committed goes into this one.
+      while (!inserts_.empty() && batch.size() < max_batch_) {
+        batch.push_back(std::move(inserts_.front()));
+        inserts_.pop_front();
+      }
+      jobs.swap(jobs_);
+    }
+    if (!batch.empty()) {
+      messages.clear();
+      messages.reserve(batch.size());
+      for (auto& p : batch) messages.push_back(std::move(p.message));
+      // One transaction for the whole batch: it commits (and is fsync'd) before any of its
+      // submitters hears "stored" — the acknowledgement promise of DESIGN.md.
+      auto ids = store_->InsertMessages(messages);
+      if (ids) {
+        commits_.fetch_add(1);
+        committed_messages_.fetch_add(batch.size());
+        for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done((*ids)[i]);
+      } else {
+        for (auto& p : batch) p.done(std::unexpected(ids.error()));
+      }
+    }
+    for (auto& job : jobs) job(*store_);
+  }
+}
+
+}  // namespace mailwarden

@@ -1,0 +1,107 @@
+// StoreRunner: the one writer. It owns a Store and a thread; every store operation of the
+// daemon runs there, in order. Submissions that arrive while a transaction commits are
+// gathered and committed together in the next one (group commit), so concurrent submitters
+// share one fsync instead of queueing for one each.
+//
+// Callers are coroutines on the daemon's io_context: they co_await AsyncInsert / AsyncRun and
+// are resumed on their own executor once the work is done (for inserts: committed, durable).
+#pragma once
+
+#include <atomic>
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/system_executor.hpp>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+#include "store/store.h"
+
+namespace mailwarden {
+
+class StoreRunner {
+ public:
+  // Starts the thread. The store is used only from that thread from now on.
+  explicit StoreRunner(std::unique_ptr<Store> store, std::size_t max_batch = 512);
+  ~StoreRunner();
+  StoreRunner(const StoreRunner&) = delete;
+  StoreRunner& operator=(const StoreRunner&) = delete;
+
+  // Stores the message in the next group commit. Completes with its id once the transaction
+  // that holds it has committed, or with the error that made the whole batch fail.
+  template <class Token>
+  auto AsyncInsert(NewMessage message, Token&& token) {
+    return boost::asio::async_initiate<Token, void(Result<MessageId>)>(
+        [this](auto handler, NewMessage m) {
+          auto ex = boost::asio::get_associated_executor(handler, boost::asio::system_executor());
+          EnqueueInsert(std::move(m), [h = std::move(handler), ex](Result<MessageId> r) mutable {
+            boost::asio::post(
+                ex, [h = std::move(h), r = std::move(r)]() mutable { std::move(h)(std::move(r)); });
+          });
+        },
+        token, std::move(message));
+  }
+
+  // Runs fn(store) on the store thread and completes with what it returns.
+  template <class T, class Token>
+  auto AsyncRun(std::function<Result<T>(Store&)> fn, Token&& token) {
+    return boost::asio::async_initiate<Token, void(Result<T>)>(
+        [this](auto handler, std::function<Result<T>(Store&)> f) {
+          auto ex = boost::asio::get_associated_executor(handler, boost::asio::system_executor());
+          EnqueueRun([f = std::move(f), h = std::move(handler), ex](Store& s) mutable {
+            Result<T> r = f(s);
+            boost::asio::post(
+                ex, [h = std::move(h), r = std::move(r)]() mutable { std::move(h)(std::move(r)); });
+          });
+        },
+        token, std::move(fn));
+  }
+
+  // Runs fn(store) on the store thread and waits for it: for start-up and tests only.
+  template <class T>
+  Result<T> RunSync(std::function<Result<T>(Store&)> fn) {
+    std::promise<Result<T>> done;
+    auto future = done.get_future();
+    EnqueueRun([&](Store& s) { done.set_value(fn(s)); });
+    return future.get();
+  }
+
+  // Finishes what is queued, then stops the thread. Called by the destructor too.
+  void Stop();
+
+  // How many group commits and messages so far (for metrics and benchmarks).
+  std::uint64_t commits() const { return commits_.load(); }
+  std::uint64_t committed_messages() const { return committed_messages_.load(); }
+
+ private:
+  using InsertDone = std::move_only_function<void(Result<MessageId>)>;
+  using Job = std::move_only_function<void(Store&)>;
+  struct PendingInsert {
+    NewMessage message;
+    InsertDone done;
+  };
+
+  void EnqueueInsert(NewMessage message, InsertDone done);
+  void EnqueueRun(Job job);
+  void Loop();
+
+  std::unique_ptr<Store> store_;
+  const std::size_t max_batch_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<PendingInsert> inserts_;
+  std::deque<Job> jobs_;
+  bool stopping_ = false;
+  std::atomic<std::uint64_t> commits_{0};
+  std::atomic<std::uint64_t> committed_messages_{0};
+  std::thread thread_;
+};
+
+}  // namespace mailwarden

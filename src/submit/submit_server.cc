@@ -1,0 +1,241 @@
+#include "submit/submit_server.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include "submit/submit_wire.h"
+
+namespace mailwarden {
+namespace asio = boost::asio;
+using local = asio::local::stream_protocol;
+
+namespace {
+
+constexpr auto kIdleTimeout = std::chrono::seconds(120);
+
+std::string HostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
+  return buf;
+}
+
+std::string JoinRecipients(const std::vector<std::string>& rcpts) {
+  std::string out;
+  for (const auto& r : rcpts) {
+    if (!out.empty()) out += ',';
+    out += '<' + r + '>';
+  }
+  return out;
+}
+
+int ExitCodeFor(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidInput:
+    case ErrorCode::kTooLarge:
+      return kExitDataErr;
+    case ErrorCode::kPermission:
+    case ErrorCode::kNotFound:
+      return kExitNoPerm;
+    default:
+      return kExitTempFail;
+  }
+}
+
+}  // namespace
+
+SubmitServer::SubmitServer(asio::any_io_executor ex, const Config& config, StoreRunner& store,
+                           const Clock& clock, AcceptedHook on_accepted)
+    : ex_(ex),
+      config_(config),
+      store_(store),
+      clock_(clock),
+      on_accepted_(std::move(on_accepted)),
+      hostname_(HostName()),
+      acceptor_(ex) {}
+
+Result<void> SubmitServer::Listen() {
+  const auto& path = config_.submit.socket;
+  boost::system::error_code ec;
+  std::filesystem::create_directories(path.parent_path(), ec);
+  if (std::filesystem::exists(path)) {
+    // A daemon that answers owns the socket; a file nobody answers on is a leftover.
+    local::socket probe(ex_);
+    probe.connect(local::endpoint(path.string()), ec);
+    if (!ec) {
+      return Fail(ErrorCode::kUnavailable,
+                  path.string() + ": another mailwardend is listening on this socket");
+    }
+    std::filesystem::remove(path, ec);
+  }
+  acceptor_.open(local(), ec);
+  if (!ec) acceptor_.bind(local::endpoint(path.string()), ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Fail(ErrorCode::kUnavailable, path.string() + ": " + ec.message());
+  // Every script on the host must reach the socket; who it is, the kernel tells us.
+  if (chmod(path.c_str(), 0666) != 0) {
+    return Fail(ErrorCode::kUnavailable, path.string() + ": cannot make it writable for all");
+  }
+  return {};
+}
+
+void SubmitServer::Close() {
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+}
+
+asio::awaitable<void> SubmitServer::Run() {
+  for (;;) {
+    boost::system::error_code ec;
+    local::socket socket =
+        co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
+    if (ec) {
+      spdlog::warn("submit: accept failed: {}", ec.message());
+      continue;
+    }
+    asio::co_spawn(ex_, Serve(std::move(socket)), asio::detached);
+  }
+}
+
+asio::awaitable<void> SubmitServer::Serve(local::socket socket) {
+  // Closes a connection that sends nothing for kIdleTimeout, so a stuck script cannot pin it.
+  asio::steady_timer watchdog(ex_);
+  auto arm = [&] {
+    watchdog.expires_after(kIdleTimeout);
+    watchdog.async_wait([&socket](boost::system::error_code ec) {
+      if (!ec) socket.close(ec);
+    });
+  };
+  arm();
+
+  auto reply = [&](int code, std::string text) -> asio::awaitable<void> {
+    std::string line = EncodeSubmitReply({code, std::move(text)});
+    boost::system::error_code ec;
+    co_await asio::async_write(socket, asio::buffer(line),
+                               asio::redirect_error(asio::use_awaitable, ec));
+  };
+
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+    spdlog::error("submit: SO_PEERCRED failed: {}", std::strerror(errno));
+    co_await reply(kExitSoftware, "cannot identify the caller");
+    co_return;
+  }
+  const Uid uid = cred.uid;
+
+  boost::system::error_code ec;
+  asio::streambuf head(kMaxHeaderBytes);
+  std::size_t n = co_await asio::async_read_until(socket, head, "\n\n",
+                                                  asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) {
+    if (ec == asio::error::not_found) co_await reply(kExitUsage, "request header too long");
+    co_return;
+  }
+  std::string error;
+  std::string block(asio::buffers_begin(head.data()), asio::buffers_begin(head.data()) + n);
+  head.consume(n);
+  auto request = DecodeSubmitHeader(block, &error);
+  if (!request) {
+    co_await reply(kExitUsage, error);
+    co_return;
+  }
+
+  // The body: what read_until read past the header block, then the rest until EOF.
+  const std::size_t limit = static_cast<std::size_t>(config_.submit.max_message_bytes);
+  std::string raw(asio::buffers_begin(head.data()), asio::buffers_end(head.data()));
+  bool too_large = raw.size() > limit;
+  std::array<char, 64 * 1024> chunk;
+  for (;;) {
+    std::size_t got = co_await socket.async_read_some(
+        asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == asio::error::eof) break;
+    if (ec) co_return;  // the client went away: nothing was acknowledged, nothing is stored
+    arm();
+    if (!too_large) {
+      raw.append(chunk.data(), got);
+      too_large = raw.size() > limit;
+      if (too_large) raw.clear();  // keep reading to EOF so the client gets its answer
+    }
+  }
+
+  auto account = co_await store_.AsyncRun<std::optional<Account>>(
+      [uid](Store& s) { return s.FindAccountByUid(uid); }, asio::use_awaitable);
+  if (!account) {
+    spdlog::error("submit: uid={} store unavailable: {}", uid, account.error().message);
+    co_await reply(kExitTempFail, "mail store unavailable, try again later");
+    co_return;
+  }
+  if (!*account) {
+    spdlog::warn("submit: uid={} result=refused reason=\"uid has no mail account\"", uid);
+    co_await reply(kExitNoPerm, "uid " + std::to_string(uid) + " has no mail account here");
+    co_return;
+  }
+  const Account& acct = **account;
+  if (too_large) {
+    spdlog::warn("submit: account={} uid={} result=refused reason=\"message over {} bytes\"",
+                 acct.name, uid, limit);
+    co_await reply(kExitDataErr,
+                   "message is larger than the limit of " + std::to_string(limit) + " bytes");
+    co_return;
+  }
+
+  SubmitEnvelope envelope;
+  envelope.sender = request->from;
+  envelope.full_name = request->full_name.value_or("");
+  envelope.extract_recipients = request->extract;
+  envelope.recipients = request->recipients;
+  PrepareContext context;
+  context.account = acct.name;
+  context.uid = uid;
+  context.hostname = hostname_;
+  context.now = clock_.Now();
+  context.max_bytes = config_.submit.max_message_bytes;
+  auto prepared = PrepareMessage(raw, envelope, context);
+  if (!prepared) {
+    spdlog::warn("submit: account={} uid={} result=refused reason=\"{}\"", acct.name, uid,
+                 prepared.error().message);
+    co_await reply(ExitCodeFor(prepared.error().code), prepared.error().message);
+    co_return;
+  }
+
+  NewMessage message;
+  message.account = acct.id;
+  message.sender = std::move(prepared->sender);
+  message.recipients = std::move(prepared->recipients);
+  message.body = std::move(prepared->body);
+  message.subject = std::move(prepared->subject);
+  message.script = std::move(prepared->script);
+  message.uid = uid;
+  message.received_at = context.now;
+  const std::string from = message.sender;
+  const std::string to = JoinRecipients(message.recipients);
+  const std::size_t size = message.body.size();
+
+  auto id = co_await store_.AsyncInsert(std::move(message), asio::use_awaitable);
+  if (!id) {
+    spdlog::error("submit: account={} uid={} from=<{}> to={} result=tempfail reason=\"{}\"",
+                  acct.name, uid, from, to, id.error().message);
+    co_await reply(kExitTempFail, "mail store unavailable, try again later");
+    co_return;
+  }
+  spdlog::info("id={} account={} uid={} from=<{}> to={} size={} result=queued", *id, acct.name, uid,
+               from, to, size);
+  co_await reply(kExitOk, "queued as " + std::to_string(*id));
+  watchdog.cancel();
+  if (on_accepted_) on_accepted_(acct.id, *id);
+}
+
+}  // namespace mailwarden
