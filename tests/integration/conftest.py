@@ -1,0 +1,171 @@
+"""Fixtures that run the real programs: mailwardend with a temporary configuration, the real
+mailwarden-sendmail, and a real SMTP peer (aiosmtpd, in relay_peer.py) as the relay."""
+import os
+import pathlib
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+BIN = pathlib.Path(os.environ.get("MW_BIN", pathlib.Path(__file__).resolve().parents[2] / "build" / "bin"))
+HERE = pathlib.Path(__file__).resolve().parent
+PYTHON = "/usr/bin/python3"  # Debian's, with python3-aiosmtpd
+
+
+def wait_for(predicate, timeout=20.0, what="condition"):
+    """Polls predicate until it is true; fails the test with `what` after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Relay:
+    """relay_peer.py: an aiosmtpd server that keeps what it accepts in a spool folder."""
+
+    def __init__(self, spool, port=0):
+        self.spool = pathlib.Path(spool)
+        self.spool.mkdir(parents=True, exist_ok=True)
+        self.port = port
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [PYTHON, str(HERE / "relay_peer.py"), "--port", str(self.port), "--spool", str(self.spool)],
+            stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        assert line.startswith("PORT "), f"relay_peer did not start: {line!r}"
+        self.port = int(line.split()[1])
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+    def messages(self):
+        """Every message the relay accepted, as dicts: mail_from, rcpt_tos, data (bytes)."""
+        from relay_peer import read_spool
+        return read_spool(self.spool)
+
+
+class Daemon:
+    def __init__(self, root, relay=None, settings=None, accounts=None):
+        self.root = pathlib.Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.config = self.root / "mailwarden.toml"
+        self.socket = self.root / "submit.sock"
+        self.db = self.root / "mailwarden.db"
+        self.outbox = self.root / "outbox"
+        self.log_path = self.root / "daemon.log"
+        self.proc = None
+        self.http_port = free_port()
+        sections = {
+            "store": {"url": "sqlite:mailwarden.db"},
+            "submit": {"socket": "submit.sock"},
+            "http": {"listen": f"127.0.0.1:{self.http_port}", "admin_token_file": "admin.token"},
+            "delivery": {"mode": "relay" if relay else "maildir", "maildir": "outbox",
+                         "relay": f"127.0.0.1:{relay.port if relay else 25}",
+                         "retry_first": "200ms", "retry_max": "1s"},
+            "log": {"level": "info"},
+        }
+        for key, values in (settings or {}).items():
+            sections.setdefault(key, {}).update(values)
+        if accounts is None:
+            accounts = [{"name": "demo", "uids": [os.getuid()], "report_to": "owner@example.com"}]
+        lines = []
+        for name, values in sections.items():
+            lines.append(f"[{name}]")
+            lines += [f"{k} = {toml_value(v)}" for k, v in values.items()]
+        for a in accounts:
+            lines.append("[[account]]")
+            lines += [f"{k} = {toml_value(v)}" for k, v in a.items()]
+        self.config.write_text("\n".join(lines) + "\n")
+        (self.root / "admin.token").write_text("admin-secret-token\n")
+
+    def start(self):
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([str(BIN / "mailwardend"), "--config", str(self.config)],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        wait_for(lambda: self.socket.exists() or self.proc.poll() is not None, what="the submission socket")
+        assert self.proc.poll() is None, f"mailwardend exited {self.proc.returncode}:\n{self.log_text()}"
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(20)
+        if self.proc:
+            self.log.close()
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+        self.log.close()
+
+    def log_text(self):
+        return self.log_path.read_text(errors="replace")
+
+    def sendmail(self, args, message, uid=None, env=None, timeout=30):
+        """Runs the real drop-in as a script would; returns the CompletedProcess."""
+        cmd = [str(BIN / "mailwarden-sendmail")] + list(args)
+        if uid is not None:
+            cmd = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"] + cmd
+        e = dict(os.environ, MAILWARDEN_SOCKET=str(self.socket))
+        e.update(env or {})
+        if isinstance(message, str):
+            message = message.encode()
+        return subprocess.run(cmd, input=message, capture_output=True, env=e, timeout=timeout)
+
+    def query(self, sql, *params):
+        """Reads the store (SQLite) directly, for what no API shows yet."""
+        con = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=10)
+        try:
+            return con.execute(sql, params).fetchall()
+        finally:
+            con.close()
+
+
+def toml_value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@pytest.fixture
+def relay(tmp_path):
+    r = Relay(tmp_path / "relay-spool").start()
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def make_daemon(tmp_path):
+    started = []
+
+    def make(relay=None, settings=None, accounts=None, name="node"):
+        d = Daemon(tmp_path / name, relay=relay, settings=settings, accounts=accounts)
+        started.append(d)
+        return d
+
+    yield make
+    for d in started:
+        d.stop()
+    sys.stdout.flush()
