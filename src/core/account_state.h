@@ -1,0 +1,79 @@
+// The account state machine of DESIGN.md ("Account states"): which request moves an account
+// from which state to which, who may make it, and what else the move sets off.
+//
+// Decide() is pure: it reads the current status and returns the next one, or a refusal with a
+// sentence for the customer. The caller stores the next status, writes the audit record (who:
+// the actor, when: now, from: current.state, to: next.state, why: audit_text) and acts on the
+// flags, all in one transaction. Because it is pure, the panel and the API may also call it
+// for each action to tell which buttons apply, and why not.
+//
+// Invariants of a stored status, which Decide keeps and expects (a status that breaks them is
+// a bug and is refused with kInternal):
+// - active: blocked_by is kNone (Decide leaves reason empty);
+// - blocked: blocked_by says who blocked, reason why;
+// - purging: blocked_by and reason stay those of the block being purged.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+#include "core/types.h"
+
+namespace mailwarden {
+
+// kPurgeDone is not requested by people: the purge job reports with it when it has deleted the
+// held mail.
+enum class AccountAction { kBlock, kUnblock, kPurge, kPurgeDone };
+
+// Who asks. kSystem is the purge job and may only end a purge.
+enum class Actor { kCustomer, kAdmin, kSpamGuard, kBounceGuard, kSystem };
+
+// "BLOCK", "UNBLOCK", "PURGE" as the API spells them; "PURGE_DONE" for the audit log.
+std::string_view AccountActionName(AccountAction action);
+// Reads all four names; Decide refuses PURGE_DONE from anyone but kSystem.
+std::optional<AccountAction> ParseAccountAction(std::string_view name);
+
+// "customer", "admin", "spam_guard", "bounce_guard" (as BlockedByName spells them), "system".
+std::string_view ActorName(Actor actor);
+std::optional<Actor> ParseActor(std::string_view name);
+
+// How long an UNBLOCK of a bounce_guard block doubles the account's failure tolerance.
+inline constexpr Duration kBounceToleranceWindow = std::chrono::hours(24);
+
+struct AccountStatus {
+  AccountState state = AccountState::kActive;
+  BlockedBy blocked_by = BlockedBy::kNone;
+  std::string reason;
+  TimePoint since{};                   // when the state last changed
+  TimePoint bounce_tolerance_until{};  // failure tolerance is doubled before this time
+};
+
+struct Transition {
+  AccountStatus next;
+  bool release_held = false;             // the account's held mail may go, oldest first
+  bool start_purge = false;              // delete the mail held now (up to the newest id)
+  bool double_bounce_tolerance = false;  // next.bounce_tolerance_until was set to now + 24h
+  std::string audit_text;                // the "why" of the audit record
+};
+
+// Decides what `actor` asking for `action` does to an account in `current` at `now`.
+// `reason` is the actor's own words; when empty a block gets a default reason.
+//
+// Fails, with a whole sentence a hosting customer understands, with:
+// - kPermission: this actor may not take this action at all, or not on this block (a customer
+//   on an admin block, a guard unblocking, anyone but kSystem ending a purge);
+// - kConflict: the action does not apply in this state (HTTP 409), including a customer's
+//   UNBLOCK of a spam_guard block, whose message says to purge instead;
+// - kInternal: `current` breaks the invariants above.
+Result<Transition> Decide(const AccountStatus& current, AccountAction action, Actor actor,
+                          std::string_view reason, TimePoint now);
+
+// Whether the bounce guard should judge this account with doubled tolerance at `now`.
+inline bool BounceToleranceDoubled(const AccountStatus& status, TimePoint now) {
+  return now < status.bounce_tolerance_until;
+}
+
+}  // namespace mailwarden

@@ -1,0 +1,373 @@
+#include "core/account_state.h"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cctype>
+#include <ostream>
+#include <string>
+
+namespace mailwarden {
+
+// Readable failures; static so that another test file's printers cannot clash with these.
+static void PrintTo(AccountState s, std::ostream* os) { *os << AccountStateName(s); }
+static void PrintTo(BlockedBy b, std::ostream* os) { *os << '"' << BlockedByName(b) << '"'; }
+
+namespace {
+
+using std::chrono::hours;
+
+constexpr std::array kStates{AccountState::kActive, AccountState::kBlocked, AccountState::kPurging};
+constexpr std::array kBlockers{BlockedBy::kNone, BlockedBy::kCustomer, BlockedBy::kAdmin,
+                               BlockedBy::kSpamGuard, BlockedBy::kBounceGuard};
+constexpr std::array kActions{AccountAction::kBlock, AccountAction::kUnblock, AccountAction::kPurge,
+                              AccountAction::kPurgeDone};
+constexpr std::array kActors{Actor::kCustomer, Actor::kAdmin, Actor::kSpamGuard,
+                             Actor::kBounceGuard, Actor::kSystem};
+
+// What a request comes to. The allowed ones name the next status; see Expect() below.
+enum class Outcome {
+  k409,          // refused: kConflict
+  k403,          // refused: kPermission
+  kBug,          // refused: kInternal, the current status breaks the invariants
+  kBlock,        // blocked by the actor, since now
+  kTakeOver,     // still blocked, now by the admin, since unchanged
+  kLift,         // active, held mail released
+  kLiftDoubled,  // active, held mail released, failure tolerance doubled for 24 hours
+  kPurgeStart,   // purging, same blocker and reason, purge started
+};
+
+struct Row {
+  AccountState state;
+  BlockedBy blocked_by;
+  AccountAction action;
+  // By actor, in the order of kActors: customer, admin, spam_guard, bounce_guard, system.
+  std::array<Outcome, 5> outcomes;
+};
+
+using S = AccountState;
+using B = BlockedBy;
+using A = AccountAction;
+constexpr Outcome k409 = Outcome::k409;
+constexpr Outcome k403 = Outcome::k403;
+constexpr Outcome kBug = Outcome::kBug;
+constexpr Outcome kBlk = Outcome::kBlock;
+constexpr Outcome kTake = Outcome::kTakeOver;
+constexpr Outcome kLift = Outcome::kLift;
+constexpr Outcome kLift2 = Outcome::kLiftDoubled;
+constexpr Outcome kPurg = Outcome::kPurgeStart;
+constexpr std::array<Outcome, 5> kAllBug{kBug, kBug, kBug, kBug, kBug};
+
+// The rules, written out case by case so that any change to them fails here.
+// clang-format off
+constexpr Row kRules[] = {
+    //                                          customer admin  spam   bounce system
+    {S::kActive,  B::kNone,        A::kBlock,     {kBlk,  kBlk,  kBlk,  kBlk,  k403}},
+    {S::kActive,  B::kNone,        A::kUnblock,   {k409,  k409,  k403,  k403,  k403}},
+    {S::kActive,  B::kNone,        A::kPurge,     {k409,  k409,  k403,  k403,  k403}},
+    {S::kActive,  B::kNone,        A::kPurgeDone, {k403,  k403,  k403,  k403,  k409}},
+    {S::kActive,  B::kCustomer,    A::kBlock,     kAllBug},
+    {S::kActive,  B::kCustomer,    A::kUnblock,   kAllBug},
+    {S::kActive,  B::kCustomer,    A::kPurge,     kAllBug},
+    {S::kActive,  B::kCustomer,    A::kPurgeDone, kAllBug},
+    {S::kActive,  B::kAdmin,       A::kBlock,     kAllBug},
+    {S::kActive,  B::kAdmin,       A::kUnblock,   kAllBug},
+    {S::kActive,  B::kAdmin,       A::kPurge,     kAllBug},
+    {S::kActive,  B::kAdmin,       A::kPurgeDone, kAllBug},
+    {S::kActive,  B::kSpamGuard,   A::kBlock,     kAllBug},
+    {S::kActive,  B::kSpamGuard,   A::kUnblock,   kAllBug},
+    {S::kActive,  B::kSpamGuard,   A::kPurge,     kAllBug},
+    {S::kActive,  B::kSpamGuard,   A::kPurgeDone, kAllBug},
+    {S::kActive,  B::kBounceGuard, A::kBlock,     kAllBug},
+    {S::kActive,  B::kBounceGuard, A::kUnblock,   kAllBug},
+    {S::kActive,  B::kBounceGuard, A::kPurge,     kAllBug},
+    {S::kActive,  B::kBounceGuard, A::kPurgeDone, kAllBug},
+
+    {S::kBlocked, B::kNone,        A::kBlock,     kAllBug},
+    {S::kBlocked, B::kNone,        A::kUnblock,   kAllBug},
+    {S::kBlocked, B::kNone,        A::kPurge,     kAllBug},
+    {S::kBlocked, B::kNone,        A::kPurgeDone, kAllBug},
+    {S::kBlocked, B::kCustomer,    A::kBlock,     {k409,  kTake, k409,  k409,  k403}},
+    {S::kBlocked, B::kCustomer,    A::kUnblock,   {kLift, kLift, k403,  k403,  k403}},
+    {S::kBlocked, B::kCustomer,    A::kPurge,     {kPurg, kPurg, k403,  k403,  k403}},
+    {S::kBlocked, B::kCustomer,    A::kPurgeDone, {k403,  k403,  k403,  k403,  k409}},
+    {S::kBlocked, B::kAdmin,       A::kBlock,     {k409,  k409,  k409,  k409,  k403}},
+    {S::kBlocked, B::kAdmin,       A::kUnblock,   {k403,  kLift, k403,  k403,  k403}},
+    {S::kBlocked, B::kAdmin,       A::kPurge,     {k403,  kPurg, k403,  k403,  k403}},
+    {S::kBlocked, B::kAdmin,       A::kPurgeDone, {k403,  k403,  k403,  k403,  k409}},
+    {S::kBlocked, B::kSpamGuard,   A::kBlock,     {k409,  kTake, k409,  k409,  k403}},
+    {S::kBlocked, B::kSpamGuard,   A::kUnblock,   {k409,  kLift, k403,  k403,  k403}},
+    {S::kBlocked, B::kSpamGuard,   A::kPurge,     {kPurg, kPurg, k403,  k403,  k403}},
+    {S::kBlocked, B::kSpamGuard,   A::kPurgeDone, {k403,  k403,  k403,  k403,  k409}},
+    {S::kBlocked, B::kBounceGuard, A::kBlock,     {k409,  kTake, k409,  k409,  k403}},
+    {S::kBlocked, B::kBounceGuard, A::kUnblock,   {kLift2,kLift2,k403,  k403,  k403}},
+    {S::kBlocked, B::kBounceGuard, A::kPurge,     {kPurg, kPurg, k403,  k403,  k403}},
+    {S::kBlocked, B::kBounceGuard, A::kPurgeDone, {k403,  k403,  k403,  k403,  k409}},
+
+    {S::kPurging, B::kNone,        A::kBlock,     kAllBug},
+    {S::kPurging, B::kNone,        A::kUnblock,   kAllBug},
+    {S::kPurging, B::kNone,        A::kPurge,     kAllBug},
+    {S::kPurging, B::kNone,        A::kPurgeDone, kAllBug},
+    {S::kPurging, B::kCustomer,    A::kBlock,     {k409,  k409,  k409,  k409,  k403}},
+    {S::kPurging, B::kCustomer,    A::kUnblock,   {k409,  k409,  k403,  k403,  k403}},
+    {S::kPurging, B::kCustomer,    A::kPurge,     {k409,  k409,  k403,  k403,  k403}},
+    {S::kPurging, B::kCustomer,    A::kPurgeDone, {k403,  k403,  k403,  k403,  kLift}},
+    {S::kPurging, B::kAdmin,       A::kBlock,     {k409,  k409,  k409,  k409,  k403}},
+    {S::kPurging, B::kAdmin,       A::kUnblock,   {k409,  k409,  k403,  k403,  k403}},
+    {S::kPurging, B::kAdmin,       A::kPurge,     {k409,  k409,  k403,  k403,  k403}},
+    {S::kPurging, B::kAdmin,       A::kPurgeDone, {k403,  k403,  k403,  k403,  kLift}},
+    {S::kPurging, B::kSpamGuard,   A::kBlock,     {k409,  k409,  k409,  k409,  k403}},
+    {S::kPurging, B::kSpamGuard,   A::kUnblock,   {k409,  k409,  k403,  k403,  k403}},
+    {S::kPurging, B::kSpamGuard,   A::kPurge,     {k409,  k409,  k403,  k403,  k403}},
+    {S::kPurging, B::kSpamGuard,   A::kPurgeDone, {k403,  k403,  k403,  k403,  kLift}},
+    {S::kPurging, B::kBounceGuard, A::kBlock,     {k409,  k409,  k409,  k409,  k403}},
+    {S::kPurging, B::kBounceGuard, A::kUnblock,   {k409,  k409,  k403,  k403,  k403}},
+    {S::kPurging, B::kBounceGuard, A::kPurge,     {k409,  k409,  k403,  k403,  k403}},
+    {S::kPurging, B::kBounceGuard, A::kPurgeDone, {k403,  k403,  k403,  k403,  kLift}},
+};
+// clang-format on
+
+BlockedBy BlockerOf(Actor actor) {
+  switch (actor) {
+    case Actor::kCustomer:
+      return BlockedBy::kCustomer;
+    case Actor::kAdmin:
+      return BlockedBy::kAdmin;
+    case Actor::kSpamGuard:
+      return BlockedBy::kSpamGuard;
+    case Actor::kBounceGuard:
+      return BlockedBy::kBounceGuard;
+    case Actor::kSystem:
+      break;
+  }
+  return BlockedBy::kNone;
+}
+
+const Row* FindRule(AccountState state, BlockedBy blocked_by, AccountAction action) {
+  const Row* found = nullptr;
+  for (const auto& row : kRules) {
+    if (row.state == state && row.blocked_by == blocked_by && row.action == action) {
+      EXPECT_EQ(found, nullptr) << "two rows for the same case";
+      found = &row;
+    }
+  }
+  return found;
+}
+
+std::size_t IndexOf(Actor actor) {
+  for (std::size_t i = 0; i < kActors.size(); ++i) {
+    if (kActors[i] == actor) return i;
+  }
+  return kActors.size();
+}
+
+bool IsSentence(const std::string& s) {
+  return !s.empty() && std::isupper(static_cast<unsigned char>(s.front())) && s.back() == '.';
+}
+
+const TimePoint kSince = FromUnixMillis(1'700'000'000'000);
+const TimePoint kNow = kSince + hours(5);
+const TimePoint kEarlierTolerance = kSince + hours(2);
+
+TEST(Decide, EveryCaseFollowsTheRules) {
+  int cases = 0;
+  for (AccountState state : kStates) {
+    for (BlockedBy blocked_by : kBlockers) {
+      for (AccountAction action : kActions) {
+        const Row* row = FindRule(state, blocked_by, action);
+        ASSERT_NE(row, nullptr) << "no rule for " << AccountStateName(state) << "/"
+                                << BlockedByName(blocked_by) << "/" << AccountActionName(action);
+        for (Actor actor : kActors) {
+          ++cases;
+          const Outcome expected = row->outcomes[IndexOf(actor)];
+          const AccountStatus current{state, blocked_by,
+                                      state == AccountState::kActive ? "" : "held for review",
+                                      kSince, kEarlierTolerance};
+          const auto got = Decide(current, action, actor, "why", kNow);
+          const std::string where =
+              std::string(AccountStateName(state)) + "/" + std::string(BlockedByName(blocked_by)) +
+              " " + std::string(AccountActionName(action)) + " by " + std::string(ActorName(actor));
+          SCOPED_TRACE(where);
+
+          if (expected == Outcome::k409 || expected == Outcome::k403 || expected == Outcome::kBug) {
+            ASSERT_FALSE(got.has_value());
+            const ErrorCode code = expected == Outcome::k409   ? ErrorCode::kConflict
+                                   : expected == Outcome::k403 ? ErrorCode::kPermission
+                                                               : ErrorCode::kInternal;
+            EXPECT_EQ(got.error().code, code) << got.error().message;
+            EXPECT_TRUE(IsSentence(got.error().message)) << got.error().message;
+            continue;
+          }
+
+          ASSERT_TRUE(got.has_value()) << got.error().message;
+          const Transition& t = *got;
+          EXPECT_FALSE(t.audit_text.empty());
+          AccountStatus next;
+          bool release = false, purge = false, doubled = false;
+          switch (expected) {
+            case Outcome::kBlock:
+              next = {AccountState::kBlocked, BlockerOf(actor), "why", kNow, kEarlierTolerance};
+              break;
+            case Outcome::kTakeOver:
+              next = {AccountState::kBlocked, BlockedBy::kAdmin, "why", kSince, kEarlierTolerance};
+              break;
+            case Outcome::kLift:
+              next = {AccountState::kActive, BlockedBy::kNone, "", kNow, kEarlierTolerance};
+              release = true;
+              break;
+            case Outcome::kLiftDoubled:
+              next = {AccountState::kActive, BlockedBy::kNone, "", kNow, kNow + hours(24)};
+              release = true;
+              doubled = true;
+              break;
+            case Outcome::kPurgeStart:
+              next = {AccountState::kPurging, blocked_by, "held for review", kNow,
+                      kEarlierTolerance};
+              purge = true;
+              break;
+            default:
+              FAIL();
+          }
+          EXPECT_EQ(t.next.state, next.state);
+          EXPECT_EQ(t.next.blocked_by, next.blocked_by);
+          EXPECT_EQ(t.next.reason, next.reason);
+          EXPECT_EQ(t.next.since, next.since);
+          EXPECT_EQ(t.next.bounce_tolerance_until, next.bounce_tolerance_until);
+          EXPECT_EQ(t.release_held, release);
+          EXPECT_EQ(t.start_purge, purge);
+          EXPECT_EQ(t.double_bounce_tolerance, doubled);
+        }
+      }
+    }
+  }
+  EXPECT_EQ(cases, 3 * 5 * 4 * 5);
+  EXPECT_EQ(std::size(kRules), 3u * 5 * 4);
+}
+
+TEST(Decide, RefusalsSayWhy) {
+  struct Case {
+    AccountStatus current;
+    AccountAction action;
+    Actor actor;
+    std::string_view message;
+  };
+  const AccountStatus active{};
+  const AccountStatus by_customer{S::kBlocked, B::kCustomer, "test", kSince, {}};
+  const AccountStatus by_admin{S::kBlocked, B::kAdmin, "abuse", kSince, {}};
+  const AccountStatus purging{S::kPurging, B::kCustomer, "test", kSince, {}};
+  const Case cases[] = {
+      {active, A::kUnblock, Actor::kCustomer, "Sending is not blocked."},
+      {active, A::kPurge, Actor::kCustomer, "Block sending first: only held mail can be purged."},
+      {by_customer, A::kBlock, Actor::kCustomer, "Sending is already blocked."},
+      {by_admin, A::kBlock, Actor::kAdmin, "Sending is already blocked by the administrator."},
+      {by_admin, A::kUnblock, Actor::kCustomer,
+       "Sending was blocked by the administrator; only the administrator can lift this block."},
+      {by_admin, A::kPurge, Actor::kCustomer,
+       "Sending was blocked by the administrator; only the administrator can lift this block."},
+      {purging, A::kPurge, Actor::kAdmin, "A purge is already running."},
+      {purging, A::kBlock, Actor::kCustomer,
+       "A purge is running; sending is unblocked by itself when it ends."},
+      {purging, A::kUnblock, Actor::kCustomer,
+       "A purge is running; sending is unblocked by itself when it ends."},
+      {purging, A::kPurgeDone, Actor::kAdmin,
+       "A purge ends by itself when the held e-mails are deleted."},
+      {by_customer, A::kUnblock, Actor::kSpamGuard, "A guard can only block sending."},
+  };
+  for (const auto& c : cases) {
+    const auto got = Decide(c.current, c.action, c.actor, "", kNow);
+    ASSERT_FALSE(got.has_value()) << c.message;
+    EXPECT_EQ(got.error().message, c.message);
+  }
+}
+
+TEST(Decide, CustomerUnblockOfSpamGuardBlockPointsToPurge) {
+  const AccountStatus flood{S::kBlocked, B::kSpamGuard, "3500 e-mails in an hour", kSince, {}};
+  const auto got = Decide(flood, A::kUnblock, Actor::kCustomer, "", kNow);
+  ASSERT_FALSE(got.has_value());
+  EXPECT_EQ(got.error().code, ErrorCode::kConflict);
+  EXPECT_NE(got.error().message.find("purge"), std::string::npos) << got.error().message;
+}
+
+TEST(Decide, BlockWithoutReasonGetsOneByActor) {
+  const struct {
+    Actor actor;
+    std::string_view reason;
+  } cases[] = {
+      {Actor::kCustomer, "blocked by the customer"},
+      {Actor::kAdmin, "blocked by the administrator"},
+      {Actor::kSpamGuard, "blocked by the spam guard: too many e-mails in an hour"},
+      {Actor::kBounceGuard, "blocked by the bounce guard: too many failed deliveries"},
+  };
+  for (const auto& c : cases) {
+    for (std::string_view given : {"", "   "}) {
+      const auto got = Decide(AccountStatus{}, A::kBlock, c.actor, given, kNow);
+      ASSERT_TRUE(got.has_value());
+      EXPECT_EQ(got->next.reason, c.reason);
+      EXPECT_EQ(got->audit_text, "sending blocked: " + std::string(c.reason));
+    }
+  }
+}
+
+TEST(Decide, ReasonIsTrimmedAndAudited) {
+  const auto block =
+      Decide(AccountStatus{}, A::kBlock, Actor::kCustomer, "  testing a form\n", kNow);
+  ASSERT_TRUE(block.has_value());
+  EXPECT_EQ(block->next.reason, "testing a form");
+  EXPECT_EQ(block->audit_text, "sending blocked: testing a form");
+
+  const auto unblock = Decide(block->next, A::kUnblock, Actor::kCustomer, "", kNow + hours(1));
+  ASSERT_TRUE(unblock.has_value());
+  EXPECT_EQ(unblock->audit_text, "sending unblocked");
+}
+
+TEST(Decide, BlockPurgeAndPurgeDoneReturnToActive) {
+  AccountStatus status;
+  auto step = [&](AccountAction action, Actor actor, TimePoint now) {
+    const auto got = Decide(status, action, actor, "", now);
+    EXPECT_TRUE(got.has_value()) << (got ? "" : got.error().message);
+    if (got) status = got->next;
+    return got.value_or(Transition{});
+  };
+  step(A::kBlock, Actor::kSpamGuard, kSince);
+  EXPECT_EQ(status.state, S::kBlocked);
+  const Transition purge = step(A::kPurge, Actor::kCustomer, kSince + hours(1));
+  EXPECT_TRUE(purge.start_purge);
+  EXPECT_EQ(status.state, S::kPurging);
+  EXPECT_EQ(status.blocked_by, B::kSpamGuard);
+  const Transition done = step(A::kPurgeDone, Actor::kSystem, kSince + hours(2));
+  EXPECT_TRUE(done.release_held);
+  EXPECT_FALSE(done.double_bounce_tolerance);
+  EXPECT_EQ(status.state, S::kActive);
+  EXPECT_EQ(status.blocked_by, B::kNone);
+  EXPECT_EQ(status.reason, "");
+  EXPECT_EQ(status.since, kSince + hours(2));
+}
+
+TEST(BounceToleranceDoubled, LastsTwentyFourHoursFromTheUnblock) {
+  const AccountStatus bounced{S::kBlocked, B::kBounceGuard, "40% failed", kSince, {}};
+  EXPECT_FALSE(BounceToleranceDoubled(bounced, kNow));
+  const auto got = Decide(bounced, A::kUnblock, Actor::kCustomer, "", kNow);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_TRUE(BounceToleranceDoubled(got->next, kNow));
+  EXPECT_TRUE(BounceToleranceDoubled(got->next, kNow + hours(24) - std::chrono::milliseconds(1)));
+  EXPECT_FALSE(BounceToleranceDoubled(got->next, kNow + hours(24)));
+}
+
+TEST(Names, RoundTrip) {
+  for (AccountAction a : kActions) EXPECT_EQ(ParseAccountAction(AccountActionName(a)), a);
+  for (Actor a : kActors) EXPECT_EQ(ParseActor(ActorName(a)), a);
+  EXPECT_EQ(AccountActionName(A::kBlock), "BLOCK");
+  EXPECT_EQ(AccountActionName(A::kUnblock), "UNBLOCK");
+  EXPECT_EQ(AccountActionName(A::kPurge), "PURGE");
+  EXPECT_EQ(AccountActionName(A::kPurgeDone), "PURGE_DONE");
+  for (Actor a : {Actor::kCustomer, Actor::kAdmin, Actor::kSpamGuard, Actor::kBounceGuard}) {
+    EXPECT_EQ(ActorName(a), BlockedByName(BlockerOf(a)));
+  }
+  for (std::string_view bad : {"", "block", "Block", "DELETE", " BLOCK"}) {
+    EXPECT_FALSE(ParseAccountAction(bad).has_value()) << bad;
+  }
+  EXPECT_FALSE(ParseActor("root").has_value());
+}
+
+}  // namespace
+}  // namespace mailwarden

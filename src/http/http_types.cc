@@ -1,0 +1,46 @@
+#include "http/http_types.h"
+
+namespace mailwarden {
+
+int HttpStatusFor(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidInput:
+      return 400;
+    case ErrorCode::kTooLarge:
+      return 413;
+    case ErrorCode::kNotFound:
+      return 404;
+    case ErrorCode::kConflict:
+      return 409;
+    case ErrorCode::kPermission:
+      return 403;
+    case ErrorCode::kUnauthenticated:
+      return 401;
+    case ErrorCode::kUnavailable:
+      return 503;
+    case ErrorCode::kInternal:
+      return 500;
+  }
+  return 500;
+}
+
+HttpResponse HttpResponse::Json(int status, const nlohmann::json& value) {
+  HttpResponse r;
+  r.status = status;
+  r.body = value.dump();
+  return r;
+}
+
+HttpResponse HttpResponse::ErrorWith(int status, std::string_view code, std::string_view message) {
+  return Json(status, {{"error", code}, {"message", message}});
+}
+
+HttpResponse HttpResponse::FromError(const Error& error) {
+  // An internal error's details go to the log, not to the customer.
+  if (error.code == ErrorCode::kInternal) {
+    return ErrorWith(500, "internal", "Something went wrong on our side; please try again later.");
+  }
+  return ErrorWith(HttpStatusFor(error.code), ErrorCodeName(error.code), error.message);
+}
+
+}  // namespace mailwarden
