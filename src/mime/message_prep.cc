@@ -1,0 +1,521 @@
+#include "mime/message_prep.h"
+
+#include <fmt/format.h>
+#include <gmime/gmime.h>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <ctime>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+namespace mailwarden {
+namespace {
+
+constexpr std::size_t kMaxHeaderLine = 998;   // RFC 5322 2.1.1, excluding CRLF
+constexpr std::size_t kMaxAddress = 254;      // RFC 5321 path limit minus the angle brackets
+constexpr std::size_t kMaxRecipients = 1000;  // per message
+constexpr std::size_t kMaxSummary = 255;      // subject and script as stored
+constexpr std::size_t kMaxFullName = 200;     // keeps an added From header well under 998
+constexpr std::size_t kMaxQuoted = 80;        // of input echoed in an error sentence
+
+struct GObjectUnref {
+  void operator()(gpointer p) const { g_object_unref(p); }
+};
+template <class T>
+using GObjectPtr = std::unique_ptr<T, GObjectUnref>;
+
+struct GFree {
+  void operator()(gpointer p) const { g_free(p); }
+};
+using GCharPtr = std::unique_ptr<char, GFree>;
+
+struct FormatOptionsFree {
+  void operator()(GMimeFormatOptions* p) const { g_mime_format_options_free(p); }
+};
+
+bool IsGroup(InternetAddress* address) {
+  return g_type_is_a(G_OBJECT_TYPE(address), internet_address_group_get_type());
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && g_ascii_strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string_view TrimWhitespace(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Cuts at a UTF-8 character boundary so the result stays valid UTF-8.
+std::string CutUtf8(std::string s, std::size_t max) {
+  if (s.size() <= max) return s;
+  std::size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  s.resize(cut);
+  return s;
+}
+
+// Text for a single-line field: valid UTF-8, control characters as spaces, trimmed, bounded.
+std::string SingleLine(std::string_view text, std::size_t max) {
+  GCharPtr valid(g_utf8_make_valid(text.data(), static_cast<gssize>(text.size())));
+  std::string s(valid.get());
+  for (char& c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7F) c = ' ';
+  }
+  return CutUtf8(std::string(TrimWhitespace(s)), max);
+}
+
+// Input echoed in an error sentence: one line, bounded, quoted, so logs cannot be forged.
+std::string Quote(std::string_view text) {
+  std::string s = SingleLine(text, kMaxQuoted);
+  if (text.size() > kMaxQuoted) s += "...";
+  return "\"" + s + "\"";
+}
+
+bool IsDomainByte(unsigned char c) {
+  return g_ascii_isalnum(c) || c == '-' || c == '_' || c >= 0x80;
+}
+
+bool IsPlainDomain(std::string_view domain) {
+  if (domain.empty()) return false;
+  if (domain.front() == '[') {
+    if (domain.size() < 3 || domain.back() != ']') return false;
+    return std::ranges::all_of(domain.substr(1, domain.size() - 2),
+                               [](char c) { return g_ascii_isalnum(c) || c == '.' || c == ':'; });
+  }
+  if (domain.front() == '.' || domain.back() == '.') return false;
+  if (domain.find("..") != std::string_view::npos) return false;
+  return std::ranges::all_of(
+      domain, [](char c) { return c == '.' || IsDomainByte(static_cast<unsigned char>(c)); });
+}
+
+// A plain local@domain: what is safe to hand to RCPT TO / MAIL FROM and to store. Quoted local
+// parts are refused on purpose: scripts never need them and they hide spaces and specials.
+bool IsPlainAddress(std::string_view address) {
+  if (address.empty() || address.size() > kMaxAddress) return false;
+  const std::size_t at = address.rfind('@');
+  if (at == std::string_view::npos || at == 0 || at + 1 == address.size()) return false;
+  const std::string_view local = address.substr(0, at);
+  const bool local_ok = std::ranges::all_of(local, [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u > 0x20 && u != 0x7F &&
+           std::string_view("<>()[],;:\\\"@").find(c) == std::string_view::npos;
+  });
+  return local_ok && IsPlainDomain(address.substr(at + 1));
+}
+
+// ---- The header section, split into fields without altering a byte of them. ----
+
+struct HeaderField {
+  std::string_view name;
+  std::vector<std::string_view> lines;  // the field's physical lines, without line ends
+
+  // The unfolded value (RFC 5322 3.2.2: only the line breaks go, the white space stays).
+  std::string Value() const {
+    std::string value(lines.front().substr(lines.front().find(':') + 1));
+    for (std::size_t i = 1; i < lines.size(); ++i) value.append(lines[i]);
+    return value;
+  }
+};
+
+struct SplitMessage {
+  std::vector<HeaderField> fields;
+  std::string_view body;
+};
+
+// "Name:" with a name of printable ASCII; obsolete white space before the colon is accepted.
+std::string_view FieldName(std::string_view line) {
+  std::size_t i = 0;
+  while (i < line.size() && line[i] > 0x20 && line[i] < 0x7F && line[i] != ':') ++i;
+  const std::size_t name_end = i;
+  while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+  if (name_end == 0 || i == line.size() || line[i] != ':') return {};
+  return line.substr(0, name_end);
+}
+
+// The header section ends at the first empty line or, for a script that forgot it, at the first
+// line that is neither a field nor a continuation (Postfix does the same).
+Result<SplitMessage> SplitHeaderSection(std::string_view raw) {
+  SplitMessage split;
+  std::size_t pos = 0;
+  // A leading mbox "From " line is not a header; Postfix's sendmail skips it too.
+  if (raw.starts_with("From ") && FieldName(raw.substr(0, raw.find('\n'))).empty()) {
+    const std::size_t eol = raw.find('\n');
+    pos = eol == std::string_view::npos ? raw.size() : eol + 1;
+  }
+  while (pos < raw.size()) {
+    const std::size_t eol = raw.find('\n', pos);
+    const std::size_t next = eol == std::string_view::npos ? raw.size() : eol + 1;
+    std::string_view line = raw.substr(pos, next - pos);
+    if (line.ends_with('\n')) line.remove_suffix(1);
+    if (line.ends_with('\r')) line.remove_suffix(1);
+    if (line.empty()) {
+      pos = next;
+      break;
+    }
+    const bool continuation = (line.front() == ' ' || line.front() == '\t');
+    std::string_view name;
+    if (continuation) {
+      if (split.fields.empty()) break;
+    } else {
+      name = FieldName(line);
+      if (name.empty()) break;
+    }
+    const std::string_view owner = continuation ? split.fields.back().name : name;
+    // A lone CR is a line break to some MTAs: a header hidden behind one could not be checked.
+    if (line.find('\r') != std::string_view::npos) {
+      return Fail(ErrorCode::kInvalidInput,
+                  fmt::format("a line of the {} header holds a carriage return that does not "
+                              "end the line",
+                              Quote(owner)));
+    }
+    if (line.size() > kMaxHeaderLine) {
+      return Fail(ErrorCode::kInvalidInput,
+                  fmt::format("a line of the {} header is {} bytes long, over the limit of {}",
+                              Quote(owner), line.size(), kMaxHeaderLine));
+    }
+    if (continuation) {
+      split.fields.back().lines.push_back(line);
+    } else {
+      split.fields.push_back(HeaderField{name, {line}});
+    }
+    pos = next;
+  }
+  split.body = raw.substr(pos);
+  return split;
+}
+
+const HeaderField* FindField(const std::vector<HeaderField>& fields, std::string_view name) {
+  for (const HeaderField& field : fields) {
+    if (EqualsIgnoreCase(field.name, name)) return &field;
+  }
+  return nullptr;
+}
+
+// ---- Recipients ----
+
+// Deduplicates on local part as written and domain in any case, keeping first-seen order.
+class RecipientList {
+ public:
+  Result<void> Add(std::string address) {
+    std::string key = address;
+    const std::size_t at = key.rfind('@');
+    for (std::size_t i = at + 1; i < key.size(); ++i) key[i] = g_ascii_tolower(key[i]);
+    if (!seen_.insert(std::move(key)).second) return {};
+    if (addresses_.size() == kMaxRecipients) {
+      return Fail(ErrorCode::kInvalidInput,
+                  fmt::format("too many recipients: more than {} in one message", kMaxRecipients));
+    }
+    addresses_.push_back(std::move(address));
+    return {};
+  }
+  std::vector<std::string> Take() { return std::move(addresses_); }
+  bool empty() const { return addresses_.empty(); }
+
+ private:
+  std::unordered_set<std::string> seen_;
+  std::vector<std::string> addresses_;
+};
+
+// Collects every mailbox of a parsed list, members of groups included.
+void CollectMailboxes(InternetAddressList* list, std::vector<std::string>& out) {
+  const int count = internet_address_list_length(list);
+  for (int i = 0; i < count; ++i) {
+    InternetAddress* address = internet_address_list_get_address(list, i);
+    if (IsGroup(address)) {
+      CollectMailboxes(
+          internet_address_group_get_members(reinterpret_cast<InternetAddressGroup*>(address)),
+          out);
+    } else {
+      const char* addr =
+          internet_address_mailbox_get_addr(reinterpret_cast<InternetAddressMailbox*>(address));
+      out.emplace_back(addr != nullptr ? addr : "");
+    }
+  }
+}
+
+// The mailboxes of one address header; an empty header or an empty group gives none.
+Result<std::vector<std::string>> HeaderAddresses(const HeaderField& field) {
+  const std::string value = field.Value();
+  std::vector<std::string> addresses;
+  if (TrimWhitespace(value).empty()) return addresses;
+  GObjectPtr<InternetAddressList> list(internet_address_list_parse(nullptr, value.c_str()));
+  if (list == nullptr) {
+    return Fail(ErrorCode::kInvalidInput,
+                fmt::format("the {} header {} holds no address that can be read", Quote(field.name),
+                            Quote(TrimWhitespace(value))));
+  }
+  CollectMailboxes(list.get(), addresses);
+  for (const std::string& address : addresses) {
+    if (!IsPlainAddress(address)) {
+      return Fail(ErrorCode::kInvalidInput,
+                  fmt::format("the address {} in the {} header is not a plain address "
+                              "local@domain",
+                              Quote(address), Quote(field.name)));
+    }
+  }
+  return addresses;
+}
+
+Result<std::vector<std::string>> CollectRecipients(const SubmitEnvelope& envelope,
+                                                   const std::vector<HeaderField>& fields) {
+  RecipientList recipients;
+  for (const std::string& text : envelope.recipients) {
+    auto address = ParseSingleAddress(text);
+    if (!address) {
+      return Fail(ErrorCode::kInvalidInput,
+                  "recipient " + Quote(text) + " is refused: " + address.error().message);
+    }
+    if (auto added = recipients.Add(std::move(*address)); !added) {
+      return std::unexpected(added.error());
+    }
+  }
+  if (envelope.extract_recipients) {
+    for (const HeaderField& field : fields) {
+      if (!EqualsIgnoreCase(field.name, "To") && !EqualsIgnoreCase(field.name, "Cc") &&
+          !EqualsIgnoreCase(field.name, "Bcc")) {
+        continue;
+      }
+      auto addresses = HeaderAddresses(field);
+      if (!addresses) return std::unexpected(addresses.error());
+      for (std::string& address : *addresses) {
+        if (auto added = recipients.Add(std::move(address)); !added) {
+          return std::unexpected(added.error());
+        }
+      }
+    }
+  }
+  if (recipients.empty()) {
+    return Fail(ErrorCode::kInvalidInput,
+                envelope.extract_recipients
+                    ? "no recipients: the To, Cc and Bcc headers name none and the command "
+                      "line gives none"
+                    : "no recipients: name them on the command line, or use -t to take them "
+                      "from the To, Cc and Bcc headers");
+  }
+  return recipients.Take();
+}
+
+// ---- Sender and added headers ----
+
+std::string DefaultAddress(const PrepareContext& context) {
+  return context.account + "@" + context.hostname;
+}
+
+Result<std::string> EnvelopeSender(const SubmitEnvelope& envelope,
+                                   const std::vector<HeaderField>& fields,
+                                   const PrepareContext& context) {
+  if (envelope.sender) {
+    const std::string_view text = TrimWhitespace(*envelope.sender);
+    if (text.empty() || text == "<>") return std::string();
+    auto address = ParseSingleAddress(text);
+    if (!address) {
+      return Fail(ErrorCode::kInvalidInput,
+                  "sender " + Quote(text) + " is refused: " + address.error().message);
+    }
+    return address;
+  }
+  if (const HeaderField* from = FindField(fields, "From")) {
+    auto addresses = HeaderAddresses(*from);
+    if (!addresses) return std::unexpected(addresses.error());
+    if (!addresses->empty()) return std::move(addresses->front());
+  }
+  std::string address = DefaultAddress(context);
+  if (!IsPlainAddress(address)) {
+    return Fail(ErrorCode::kInvalidInput,
+                "the default sender " + Quote(address) + " is not a plain address local@domain");
+  }
+  return address;
+}
+
+// Account and host names go into Received and Message-ID: atoms only, never line breaks.
+std::string Atom(std::string_view text, std::string_view fallback) {
+  std::string s(text.substr(0, 253));
+  for (char& c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7F ||
+        std::string_view("()<>[]:;@\\,\"").find(c) != std::string_view::npos) {
+      c = '_';
+    }
+  }
+  return s.empty() ? std::string(fallback) : s;
+}
+
+// RFC 5322 3.3 in the local time zone; names are spelt out so the C locale is not needed.
+std::string FormatDate(TimePoint now) {
+  static constexpr std::array<const char*, 7> kDays = {"Sun", "Mon", "Tue", "Wed",
+                                                       "Thu", "Fri", "Sat"};
+  static constexpr std::array<const char*, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  const long offset_minutes = tm.tm_gmtoff / 60;
+  const long abs_minutes = offset_minutes < 0 ? -offset_minutes : offset_minutes;
+  return fmt::format("{}, {:02} {} {} {:02}:{:02}:{:02} {}{:02}{:02}", kDays[tm.tm_wday],
+                     tm.tm_mday, kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                     tm.tm_sec, offset_minutes < 0 ? '-' : '+', abs_minutes / 60, abs_minutes % 60);
+}
+
+// "From: Name <addr>" with the name quoted or encoded (UTF-8 encoded words) by GMime and folded.
+std::string FromHeader(std::string_view full_name, const std::string& address) {
+  const std::string name = SingleLine(full_name, kMaxFullName);
+  if (name.empty()) return "From: " + address + "\r\n";
+  GObjectPtr<InternetAddress> mailbox(internet_address_mailbox_new(name.c_str(), address.c_str()));
+  internet_address_set_charset(mailbox.get(), "utf-8");
+  GObjectPtr<InternetAddressList> list(internet_address_list_new());
+  internet_address_list_add(list.get(), mailbox.get());
+  std::unique_ptr<GMimeFormatOptions, FormatOptionsFree> options(g_mime_format_options_new());
+  g_mime_format_options_set_newline_format(options.get(), GMIME_NEWLINE_FORMAT_DOS);
+  // GMime folds relative to what the string already holds, so the field name goes in first.
+  GString* header = g_string_new("From: ");
+  internet_address_list_encode(list.get(), options.get(), header);
+  std::string text(header->str, header->len);
+  g_string_free(header, TRUE);
+  if (!text.ends_with("\r\n")) text += "\r\n";
+  return text;
+}
+
+// Only line ends change: a bare LF becomes CRLF, a bare CR stays, and a last line without an end
+// gets one, since SMTP's closing "." must start a line of its own.
+void AppendWithCrlf(std::string& out, std::string_view body) {
+  std::size_t pos = 0;
+  while (pos < body.size()) {
+    const std::size_t eol = body.find('\n', pos);
+    if (eol == std::string_view::npos) {
+      out.append(body.substr(pos));
+      out.append("\r\n");
+      return;
+    }
+    out.append(body.substr(pos, eol - pos));
+    if (eol == pos || body[eol - 1] != '\r') out.push_back('\r');
+    out.push_back('\n');
+    pos = eol + 1;
+  }
+}
+
+std::string DecodedSubject(const std::vector<HeaderField>& fields) {
+  const HeaderField* subject = FindField(fields, "Subject");
+  if (subject == nullptr) return {};
+  const std::string value = subject->Value();
+  GCharPtr decoded(g_mime_utils_header_decode_text(nullptr, value.c_str()));
+  return SingleLine(decoded != nullptr ? decoded.get() : "", kMaxSummary);
+}
+
+std::string OriginatingScript(const std::vector<HeaderField>& fields) {
+  const HeaderField* script = FindField(fields, "X-PHP-Originating-Script");
+  return script != nullptr ? SingleLine(script->Value(), kMaxSummary) : std::string();
+}
+
+Result<void> CheckRaw(std::string_view raw, const PrepareContext& context) {
+  if (static_cast<std::int64_t>(raw.size()) > context.max_bytes) {
+    return Fail(ErrorCode::kTooLarge, fmt::format("message is {} bytes, over the limit of {}",
+                                                  raw.size(), context.max_bytes));
+  }
+  if (const std::size_t nul = raw.find('\0'); nul != std::string_view::npos) {
+    return Fail(ErrorCode::kInvalidInput,
+                fmt::format("message holds a NUL byte at offset {}; mail must be text", nul));
+  }
+  return {};
+}
+
+}  // namespace
+
+void InitMime() {
+  static std::once_flag once;
+  std::call_once(once, [] { g_mime_init(); });
+}
+
+Result<PreparedMessage> PrepareMessage(std::string_view raw, const SubmitEnvelope& envelope,
+                                       const PrepareContext& context) {
+  InitMime();
+  if (auto ok = CheckRaw(raw, context); !ok) return std::unexpected(ok.error());
+  auto split = SplitHeaderSection(raw);
+  if (!split) return std::unexpected(split.error());
+  const std::vector<HeaderField>& fields = split->fields;
+
+  PreparedMessage message;
+  auto recipients = CollectRecipients(envelope, fields);
+  if (!recipients) return std::unexpected(recipients.error());
+  message.recipients = std::move(*recipients);
+  auto sender = EnvelopeSender(envelope, fields, context);
+  if (!sender) return std::unexpected(sender.error());
+  message.sender = std::move(*sender);
+  message.subject = DecodedSubject(fields);
+  message.script = OriginatingScript(fields);
+
+  const std::string date = FormatDate(context.now);
+  const std::string host = Atom(context.hostname, "localhost");
+  std::string& body = message.body;
+  body.reserve(raw.size() + raw.size() / 32 + 512);
+  body += fmt::format(
+      "Received: from account {} (uid {})\r\n\tby {} (mailwarden) with {};\r\n\t{}\r\n",
+      Atom(context.account, "unknown"), context.uid, host, Atom(context.protocol, "local"), date);
+  for (const HeaderField& field : fields) {
+    // Blind copies stay blind: Bcc never travels with the message, -t or not.
+    if (EqualsIgnoreCase(field.name, "Bcc")) continue;
+    for (std::string_view line : field.lines) {
+      body.append(line);
+      body.append("\r\n");
+    }
+  }
+  if (FindField(fields, "Date") == nullptr) body += "Date: " + date + "\r\n";
+  if (FindField(fields, "Message-ID") == nullptr) {
+    GCharPtr id(g_mime_utils_generate_message_id(host.c_str()));
+    body += fmt::format("Message-ID: <{}>\r\n", id.get());
+  }
+  if (FindField(fields, "From") == nullptr) {
+    const bool has_sender = envelope.sender && !message.sender.empty();
+    const std::string address = has_sender ? message.sender : DefaultAddress(context);
+    body += FromHeader(envelope.full_name, address);
+  }
+  body += "\r\n";
+  AppendWithCrlf(body, split->body);
+  return message;
+}
+
+Result<std::string> ParseSingleAddress(std::string_view text) {
+  InitMime();
+  if (text.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
+    return Fail(ErrorCode::kInvalidInput,
+                "the address " + Quote(text) + " contains a line break or a NUL byte");
+  }
+  const std::string_view trimmed = TrimWhitespace(text);
+  if (trimmed.empty()) return Fail(ErrorCode::kInvalidInput, "the address is empty");
+  if (trimmed.size() > kMaxAddress) {
+    return Fail(ErrorCode::kInvalidInput,
+                fmt::format("the address is {} bytes long, over the limit of {}", trimmed.size(),
+                            kMaxAddress));
+  }
+  const std::string value(trimmed);
+  GObjectPtr<InternetAddressList> list(internet_address_list_parse(nullptr, value.c_str()));
+  if (list == nullptr || internet_address_list_length(list.get()) == 0) {
+    return Fail(ErrorCode::kInvalidInput, Quote(value) + " is not an e-mail address");
+  }
+  if (const int count = internet_address_list_length(list.get()); count != 1) {
+    return Fail(ErrorCode::kInvalidInput,
+                fmt::format("{} holds {} addresses; give exactly one", Quote(value), count));
+  }
+  InternetAddress* address = internet_address_list_get_address(list.get(), 0);
+  if (IsGroup(address)) {
+    return Fail(ErrorCode::kInvalidInput, Quote(value) + " is a group, not a single address");
+  }
+  const char* addr =
+      internet_address_mailbox_get_addr(reinterpret_cast<InternetAddressMailbox*>(address));
+  std::string bare = addr != nullptr ? addr : "";
+  if (!IsPlainAddress(bare)) {
+    return Fail(ErrorCode::kInvalidInput, Quote(value) + " is not a plain address local@domain");
+  }
+  return bare;
+}
+
+}  // namespace mailwarden
