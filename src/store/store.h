@@ -94,6 +94,17 @@ struct DeliveryOutcome {
   TimePoint next_attempt{};
 };
 
+// A change of an account's state, made only if the account is still in the state the caller
+// decided on (compare and set: two nodes acting on one account at once cannot both win).
+struct AccountStateChange {
+  AccountId account = 0;
+  AccountState from = AccountState::kActive;  // the state the decision was made on
+  AccountState to = AccountState::kActive;
+  BlockedBy blocked_by = BlockedBy::kNone;  // kNone unless `to` is blocked or purging
+  std::string reason;
+  TimePoint at{};  // becomes the account's `since`
+};
+
 struct StoredRecipient {
   int index = 0;
   std::string address;
@@ -113,9 +124,9 @@ struct StoredMessage {
   Uid uid = 0;
   std::int64_t size = 0;
   MessageStatus status = MessageStatus::kQueued;
-  int attempts = 0;
+  int attempts = 0;  // attempts started: each claim counts, even one its node died during
   TimePoint received_at{};
-  TimePoint next_attempt{};
+  TimePoint next_attempt{};  // while kDelivering: when the lease ends and it is due again
   std::vector<StoredRecipient> recipients;
 };
 
@@ -131,6 +142,13 @@ class Store {
   virtual Result<std::optional<Account>> FindAccount(std::string_view name) = 0;
   virtual Result<std::optional<Account>> FindAccountByUid(Uid uid) = 0;
   virtual Result<std::vector<Account>> ListAccounts() = 0;
+
+  // Writes the account's state, blocked_by, reason and since, in one transaction. Does not
+  // judge the transition: core/ does. Fails with kNotFound if there is no such account and
+  // with kConflict, writing nothing, if its state is no longer change.from. Held mail needs
+  // nothing more: the scheduler reads the state, so blocking holds and unblocking releases
+  // (oldest first) at once.
+  virtual Result<void> SetAccountState(const AccountStateChange& change) = 0;
 
   // Stores all messages in one transaction (group commit). On success returns their ids in
   // the same order, and every one of them is durable; on failure none is stored.

@@ -22,7 +22,11 @@ struct SendmailArgsError {
 
 // Parses argv[1..]. Unknown options that sendmail treats as no-ops (-odi, -oem, -v, -oQ..., -B,
 // -bm, -em, -N...) are accepted and ignored; modes the drop-in cannot serve (-bp, -bs, -bd, -q
-// and the like) are errors that say so.
+// and the like) are errors that say so. Also refused, each with a sentence: an unknown option,
+// a value missing, CR/LF/NUL in a value or recipient, an option after the first recipient
+// (unless "--" came first), no recipients without -t, more than kMaxRecipientsPerSubmission.
+// Recipients are split at commas outside quotes, <...> and (comments), and trimmed; parsing
+// each address is the daemon's job.
 std::optional<SendmailArgs> ParseSendmailArgs(const std::vector<std::string>& args,
                                               SendmailArgsError* error);
 

@@ -1,0 +1,159 @@
+// The store's schema in one place: every table and index name, the codes stored in status
+// columns, the schema version, and the migrations that build it.
+//
+// Queries name tables through the constants below (SqliteStore formats them in once, when it
+// prepares its statements). Migrations are history: they spell the names as they were when
+// they were written, and a rename is a new migration, never an edit of an old one.
+//
+// Shape (designed for 100,000 accounts and floods of 1,000,000 messages, and keyed by account
+// so that PostgreSQL can distribute every table by account_id, e.g. with Citus):
+// - Held is a property of the account, not of each message: block and unblock rewrite one
+//   accounts row. The scheduler first walks the small partial index accounts_sending (active
+//   accounts with unfinished mail) and only then reads, per account, the head of that
+//   account's slice of messages_due. A blocked account's messages are never read.
+// - messages_due serves claiming and "when is the next message due" at once. While a message
+//   is being delivered its next_attempt_ms holds the end of its lease: an expired lease makes
+//   it due again through the same index, with no second index and no sweeper.
+// - accounts.pending counts unfinished messages so that nothing counts rows; purge_upto is the
+//   purge watermark (the account's messages with id <= purge_upto are purged).
+#pragma once
+
+#include <array>
+#include <string_view>
+
+namespace mailwarden::schema {
+
+// Tables.
+inline constexpr std::string_view kSchemaVersionTable = "schema_version";
+inline constexpr std::string_view kAccountsTable = "accounts";
+inline constexpr std::string_view kAccountUidsTable = "account_uids";
+inline constexpr std::string_view kMessagesTable = "messages";
+inline constexpr std::string_view kRecipientsTable = "recipients";
+
+// Indexes whose use EXPLAIN QUERY PLAN checks are worth knowing by name.
+inline constexpr std::string_view kAccountsSendingIndex = "accounts_sending";
+inline constexpr std::string_view kMessagesDueIndex = "messages_due";
+inline constexpr std::string_view kMessagesLeasedIndex = "messages_leased";
+
+// messages.status. Stored in every row: never renumber. The partial indexes spell these
+// numbers in their WHERE clauses, and a query uses a partial index only if it repeats that
+// term literally ("status < 2", not "status < ?").
+inline constexpr int kMessageQueued = 0;      // waiting for its next attempt (or held)
+inline constexpr int kMessageDelivering = 1;  // leased to a node until next_attempt_ms
+inline constexpr int kMessageDone = 2;        // every recipient sent or failed
+
+// recipients.status, the same order as RecipientStatus. Never renumber.
+inline constexpr int kRecipientPending = 0;
+inline constexpr int kRecipientSent = 1;
+inline constexpr int kRecipientFailed = 2;
+
+// Accounts' state and blocked_by are stored as their names from core/types.h ("active",
+// "spam_guard", "" for none): few rows, read by people, matched by the API as they are.
+
+// Created before any migration runs, so that the version can be read; portable as written.
+// One row per applied migration; the schema's version is the highest.
+inline constexpr std::string_view kCreateSchemaVersionTable =
+    "CREATE TABLE IF NOT EXISTS schema_version ("
+    "version INTEGER PRIMARY KEY, applied_ms BIGINT NOT NULL)";
+
+// One step of the schema. Each engine applies every step above its current version, in
+// order, in one transaction. postgres is empty until the PostgreSQL store exists.
+struct Migration {
+  int version;
+  std::string_view sqlite;
+  std::string_view postgres;
+};
+
+inline constexpr std::array kMigrations = {
+    Migration{
+        .version = 1,
+        .sqlite = R"sql(
+CREATE TABLE accounts (
+  id           INTEGER PRIMARY KEY,
+  name         TEXT    NOT NULL UNIQUE,
+  state        TEXT    NOT NULL DEFAULT 'active'
+                       CHECK (state IN ('active', 'blocked', 'purging')),
+  blocked_by   TEXT    NOT NULL DEFAULT ''
+                       CHECK (blocked_by IN ('', 'customer', 'admin', 'spam_guard', 'bounce_guard')),
+  reason       TEXT    NOT NULL DEFAULT '',
+  since_ms     INTEGER NOT NULL,
+  report_to    TEXT    NOT NULL DEFAULT '',
+  language     TEXT    NOT NULL DEFAULT 'en',
+  max_per_day  INTEGER,
+  max_per_hour INTEGER,
+  pending      INTEGER NOT NULL DEFAULT 0 CHECK (pending >= 0),
+  purge_upto   INTEGER NOT NULL DEFAULT 0,
+  created_ms   INTEGER NOT NULL
+);
+-- The scheduler's list of accounts to visit: active ones with unfinished mail. Small (a row
+-- per such account), and a block or unblock moves one entry in or out of it. state and
+-- pending are in the key only so that reading it needs no table row: any change of them
+-- rewrites the entry anyway, since the WHERE names them.
+CREATE INDEX accounts_sending ON accounts (id, state, pending)
+  WHERE state = 'active' AND pending > 0;
+
+CREATE TABLE account_uids (
+  uid        INTEGER PRIMARY KEY,
+  account_id INTEGER NOT NULL REFERENCES accounts (id)
+);
+CREATE INDEX account_uids_by_account ON account_uids (account_id, uid);
+
+-- body is the last column: SQLite reads a row's columns in order, and a large body spills
+-- into overflow pages, so every column before it is read without walking the body's pages.
+-- The body is dropped (set NULL) when the message is done; the row stays for lists and
+-- reports.
+CREATE TABLE messages (
+  id              INTEGER PRIMARY KEY,
+  account_id      INTEGER NOT NULL REFERENCES accounts (id),
+  status          INTEGER NOT NULL DEFAULT 0 CHECK (status IN (0, 1, 2)),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  received_ms     INTEGER NOT NULL,
+  next_attempt_ms INTEGER NOT NULL,
+  lease_node      TEXT,
+  done_ms         INTEGER,
+  uid             INTEGER NOT NULL,
+  size            INTEGER NOT NULL,
+  sender          TEXT    NOT NULL,
+  subject         TEXT    NOT NULL,
+  script          TEXT    NOT NULL,
+  body            BLOB
+);
+-- Per account, its unfinished messages by due time, then status, then id (the rowid): the
+-- order claims follow, oldest first. Finished messages leave the index, so it stays the size
+-- of the queue, not of the history. A delivering message's next_attempt_ms is its lease's
+-- end. status is in the key for covering reads only (see accounts_sending).
+CREATE INDEX messages_due ON messages (account_id, next_attempt_ms, status) WHERE status < 2;
+-- In-flight messages by lease holder, for ReleaseLeases at start: as small as the number of
+-- deliveries in progress.
+CREATE INDEX messages_leased ON messages (lease_node) WHERE status = 1;
+
+-- account_id repeats the message's account: the distribution key on PostgreSQL, and the
+-- account's failures can be listed without reading messages.
+CREATE TABLE recipients (
+  message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+  idx        INTEGER NOT NULL,
+  account_id INTEGER NOT NULL,
+  address    TEXT    NOT NULL,
+  status     INTEGER NOT NULL DEFAULT 0 CHECK (status IN (0, 1, 2)),
+  reply      TEXT    NOT NULL DEFAULT '',
+  updated_ms INTEGER NOT NULL,
+  PRIMARY KEY (message_id, idx)
+) WITHOUT ROWID;
+)sql",
+        .postgres = "",
+    },
+};
+
+// The schema version this code reads and writes. A database at a higher version was written
+// by a newer mailwarden and is refused rather than misread.
+inline constexpr int kSchemaVersion = kMigrations.back().version;
+
+constexpr bool MigrationsAreNumberedInOrder() {
+  for (std::size_t i = 0; i < kMigrations.size(); ++i) {
+    if (kMigrations[i].version != static_cast<int>(i) + 1) return false;
+  }
+  return true;
+}
+static_assert(MigrationsAreNumberedInOrder(), "migrations are numbered 1, 2, 3... in order");
+
+}  // namespace mailwarden::schema

@@ -1,0 +1,1016 @@
+#include "store/sqlite_store.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <utility>
+
+#include "store/schema.h"
+
+// Local shorthands for the early return of an Error (Result<T> is std::expected).
+#define MW_CONCAT_INNER(a, b) a##b
+#define MW_CONCAT(a, b) MW_CONCAT_INNER(a, b)
+#define MW_RETURN_IF_ERROR(expr)                            \
+  do {                                                      \
+    if (auto mw_status = (expr); !mw_status) {              \
+      return std::unexpected(std::move(mw_status).error()); \
+    }                                                       \
+  } while (false)
+#define MW_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr)    \
+  auto tmp = (expr);                                \
+  if (!tmp) {                                       \
+    return std::unexpected(std::move(tmp).error()); \
+  }                                                 \
+  lhs = std::move(*tmp)
+#define MW_ASSIGN_OR_RETURN(lhs, expr) \
+  MW_ASSIGN_OR_RETURN_IMPL(MW_CONCAT(mw_result_, __LINE__), lhs, expr)
+
+namespace mailwarden {
+namespace {
+
+// Another connection (a second daemon during a restart, the operator's sqlite3 shell, a WAL
+// checkpoint) may hold the write lock for a moment; waiting this long for it beats failing a
+// submission. Past it the caller gets kUnavailable and the script "try again later".
+constexpr int kBusyTimeoutMs = 5000;
+
+// Every statement the store runs, prepared once and reused. The first group is prepared
+// before migrations (it needs no table but schema_version); the rest after them.
+enum class Sql {
+  kBeginRead,
+  kBeginWrite,
+  kCommit,
+  kRollback,
+  kSelectSchemaVersion,
+  kInsertSchemaVersion,
+  // Prepared after migrations:
+  kUpsertAccount,
+  kDeleteAccountUids,
+  kPutAccountUid,
+  kSelectAccountById,
+  kSelectAccountByName,
+  kSelectAccountIdByUid,
+  kSelectAccountUids,
+  kSelectAllAccounts,
+  kSelectAllAccountUids,
+  kSelectAccountState,
+  kSetAccountState,
+  kAddPending,
+  kInsertMessage,
+  kInsertRecipient,
+  kSelectDueAccounts,
+  kSelectDueMessages,
+  kSelectAccountName,
+  kLeaseMessage,
+  kSelectPendingRecipients,
+  kSelectMessageState,
+  kUpdateRecipient,
+  kHasPendingRecipients,
+  kRequeueMessage,
+  kFinishMessage,
+  kReleaseLeases,
+  kSelectNextDue,
+  kSelectMessage,
+  kSelectRecipients,
+  kCount,
+};
+constexpr int kFirstSqlAfterMigrations = static_cast<int>(Sql::kUpsertAccount);
+constexpr int kSqlCount = static_cast<int>(Sql::kCount);
+
+// The text of each statement. {accounts} and the like are the names of schema.h, filled in at
+// prepare time; {done} and the like are the status codes. Values are always bound (?N), never
+// formatted in. A term that must match a partial index's WHERE ("status < 2") is spelled out
+// from the codes, since SQLite uses a partial index only when the query repeats its term.
+//
+// EXPLAIN QUERY PLAN of the scheduler's statements (SQLite 3.40), which read only the small
+// partial indexes and never a blocked account's messages:
+//   kSelectDueAccounts:  MATERIALIZE heads
+//                          SCAN a USING COVERING INDEX accounts_sending
+//                          CORRELATED SCALAR SUBQUERY 1
+//                            SEARCH m USING COVERING INDEX messages_due (account_id=?)
+//                        SCAN heads; USE TEMP B-TREE FOR ORDER BY   (sorts due accounts only)
+//   kSelectDueMessages:  SEARCH messages USING COVERING INDEX messages_due
+//                          (account_id=? AND next_attempt_ms<?)      (no sort: index order)
+//   kSelectNextDue:      SEARCH a USING COVERING INDEX accounts_sending
+//                        CORRELATED SCALAR SUBQUERY 1
+//                          SEARCH m USING COVERING INDEX messages_due (account_id=?)
+//   kReleaseLeases:      SEARCH messages USING INDEX messages_leased (lease_node=?)
+constexpr std::string_view SqlText(Sql sql) {
+  switch (sql) {
+    case Sql::kBeginRead:
+      return "BEGIN DEFERRED";
+    case Sql::kBeginWrite:
+      return "BEGIN IMMEDIATE";
+    case Sql::kCommit:
+      return "COMMIT";
+    case Sql::kRollback:
+      return "ROLLBACK";
+    case Sql::kSelectSchemaVersion:
+      return "SELECT COALESCE(MAX(version), 0) FROM {schema_version}";
+    case Sql::kInsertSchemaVersion:
+      return "INSERT INTO {schema_version} (version, applied_ms) VALUES (?1, ?2)";
+    case Sql::kUpsertAccount:
+      return "INSERT INTO {accounts} (name, report_to, language, max_per_day, max_per_hour, "
+             "since_ms, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) "
+             "ON CONFLICT (name) DO UPDATE SET report_to = excluded.report_to, "
+             "language = excluded.language, max_per_day = excluded.max_per_day, "
+             "max_per_hour = excluded.max_per_hour RETURNING id";
+    case Sql::kDeleteAccountUids:
+      return "DELETE FROM {account_uids} WHERE account_id = ?1";
+    case Sql::kPutAccountUid:
+      return "INSERT INTO {account_uids} (uid, account_id) VALUES (?1, ?2) "
+             "ON CONFLICT (uid) DO UPDATE SET account_id = excluded.account_id";
+    case Sql::kSelectAccountById:
+      return "SELECT {account_columns} FROM {accounts} WHERE id = ?1";
+    case Sql::kSelectAccountByName:
+      return "SELECT {account_columns} FROM {accounts} WHERE name = ?1";
+    case Sql::kSelectAccountIdByUid:
+      return "SELECT account_id FROM {account_uids} WHERE uid = ?1";
+    case Sql::kSelectAccountUids:
+      return "SELECT uid FROM {account_uids} WHERE account_id = ?1 ORDER BY uid";
+    case Sql::kSelectAllAccounts:
+      return "SELECT {account_columns} FROM {accounts} ORDER BY id";
+    case Sql::kSelectAllAccountUids:
+      return "SELECT account_id, uid FROM {account_uids} ORDER BY account_id, uid";
+    case Sql::kSelectAccountState:
+      return "SELECT state FROM {accounts} WHERE id = ?1";
+    case Sql::kSetAccountState:
+      return "UPDATE {accounts} SET state = ?2, blocked_by = ?3, reason = ?4, since_ms = ?5 "
+             "WHERE id = ?1 AND state = ?6";
+    case Sql::kAddPending:
+      return "UPDATE {accounts} SET pending = pending + ?2 WHERE id = ?1";
+    case Sql::kInsertMessage:
+      return "INSERT INTO {messages} (account_id, status, attempts, received_ms, "
+             "next_attempt_ms, uid, size, sender, subject, script, body) "
+             "VALUES (?1, {queued}, 0, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+    case Sql::kInsertRecipient:
+      return "INSERT INTO {recipients} (message_id, idx, account_id, address, status, reply, "
+             "updated_ms) VALUES (?1, ?2, ?3, ?4, {r_pending}, '', ?5)";
+    case Sql::kSelectDueAccounts:
+      // Each sending account's head (its earliest unfinished message) is one index seek;
+      // MATERIALIZED computes it once per account rather than once per use.
+      return "WITH heads AS MATERIALIZED ("
+             " SELECT a.id AS id, (SELECT m.next_attempt_ms FROM {messages} m"
+             "  WHERE m.account_id = a.id AND m.status < {done}"
+             "  ORDER BY m.next_attempt_ms LIMIT 1) AS head"
+             " FROM {accounts} a WHERE a.state = 'active' AND a.pending > 0)"
+             " SELECT id FROM heads WHERE head <= ?1 ORDER BY head, id LIMIT ?2";
+    case Sql::kSelectDueMessages:
+      return "SELECT id FROM {messages} WHERE account_id = ?1 AND status < {done} "
+             "AND next_attempt_ms <= ?2 ORDER BY next_attempt_ms, status, id LIMIT ?3";
+    case Sql::kSelectAccountName:
+      return "SELECT name FROM {accounts} WHERE id = ?1";
+    case Sql::kLeaseMessage:
+      return "UPDATE {messages} SET status = {delivering}, attempts = attempts + 1, "
+             "next_attempt_ms = ?2, lease_node = ?3 WHERE id = ?1 "
+             "RETURNING sender, subject, attempts, received_ms, body";
+    case Sql::kSelectPendingRecipients:
+      return "SELECT idx, address FROM {recipients} WHERE message_id = ?1 "
+             "AND status = {r_pending} ORDER BY idx";
+    case Sql::kSelectMessageState:
+      return "SELECT account_id, status FROM {messages} WHERE id = ?1";
+    case Sql::kUpdateRecipient:
+      return "UPDATE {recipients} SET status = ?3, reply = ?4, updated_ms = ?5 "
+             "WHERE message_id = ?1 AND idx = ?2 AND status = {r_pending}";
+    case Sql::kHasPendingRecipients:
+      return "SELECT EXISTS (SELECT 1 FROM {recipients} WHERE message_id = ?1 "
+             "AND status = {r_pending})";
+    case Sql::kRequeueMessage:
+      return "UPDATE {messages} SET status = {queued}, next_attempt_ms = ?2, lease_node = NULL "
+             "WHERE id = ?1";
+    case Sql::kFinishMessage:
+      return "UPDATE {messages} SET status = {done}, done_ms = ?2, lease_node = NULL, "
+             "body = NULL WHERE id = ?1";
+    case Sql::kReleaseLeases:
+      // received_ms is in the past, so the message is due at once, and in its original place
+      // in the oldest-first order.
+      return "UPDATE {messages} SET status = {queued}, next_attempt_ms = received_ms, "
+             "lease_node = NULL WHERE status = {delivering} AND lease_node = ?1";
+    case Sql::kSelectNextDue:
+      return "SELECT MIN((SELECT m.next_attempt_ms FROM {messages} m"
+             " WHERE m.account_id = a.id AND m.status < {done}"
+             " ORDER BY m.next_attempt_ms LIMIT 1))"
+             " FROM {accounts} a WHERE a.state = 'active' AND a.pending > 0";
+    case Sql::kSelectMessage:
+      return "SELECT account_id, sender, subject, script, uid, size, status, attempts, "
+             "received_ms, next_attempt_ms FROM {messages} WHERE id = ?1";
+    case Sql::kSelectRecipients:
+      return "SELECT idx, address, status, reply, updated_ms FROM {recipients} "
+             "WHERE message_id = ?1 ORDER BY idx";
+    case Sql::kCount:
+      break;
+  }
+  return "";
+}
+
+std::string FormatSql(Sql sql) {
+  return fmt::format(
+      fmt::runtime(SqlText(sql)), fmt::arg("schema_version", schema::kSchemaVersionTable),
+      fmt::arg("accounts", schema::kAccountsTable),
+      fmt::arg("account_uids", schema::kAccountUidsTable),
+      fmt::arg("messages", schema::kMessagesTable),
+      fmt::arg("recipients", schema::kRecipientsTable),
+      fmt::arg("account_columns",
+               "id, name, state, blocked_by, reason, since_ms, report_to, language, "
+               "max_per_day, max_per_hour, pending"),
+      fmt::arg("queued", schema::kMessageQueued),
+      fmt::arg("delivering", schema::kMessageDelivering), fmt::arg("done", schema::kMessageDone),
+      fmt::arg("r_pending", schema::kRecipientPending));
+}
+
+// What a failed SQLite call means to the caller: the environment failing (retry later), bad
+// input, or a bug.
+Error SqliteError(sqlite3* db, int rc, std::string_view what) {
+  ErrorCode code = ErrorCode::kInternal;
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_PROTOCOL:
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_NOMEM:
+    case SQLITE_PERM:
+    case SQLITE_NOLFS:
+      code = ErrorCode::kUnavailable;
+      break;
+    case SQLITE_CONSTRAINT:
+    case SQLITE_TOOBIG:
+    case SQLITE_MISMATCH:
+      code = ErrorCode::kInvalidInput;
+      break;
+    default:
+      break;
+  }
+  const char* detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  return Error{code, fmt::format("sqlite: {}: {} (code {})", what, detail, rc)};
+}
+
+std::int64_t Millis(TimePoint t) { return ToUnixMillis(t); }
+
+int RecipientCode(RecipientStatus s) {
+  switch (s) {
+    case RecipientStatus::kPending:
+      return schema::kRecipientPending;
+    case RecipientStatus::kSent:
+      return schema::kRecipientSent;
+    case RecipientStatus::kFailed:
+      return schema::kRecipientFailed;
+  }
+  return schema::kRecipientPending;
+}
+
+Result<RecipientStatus> RecipientStatusFromCode(std::int64_t code) {
+  switch (code) {
+    case schema::kRecipientPending:
+      return RecipientStatus::kPending;
+    case schema::kRecipientSent:
+      return RecipientStatus::kSent;
+    case schema::kRecipientFailed:
+      return RecipientStatus::kFailed;
+    default:
+      return Fail(ErrorCode::kInternal, fmt::format("store: unknown recipient status {}", code));
+  }
+}
+
+Result<MessageStatus> MessageStatusFromCode(std::int64_t code) {
+  switch (code) {
+    case schema::kMessageQueued:
+      return MessageStatus::kQueued;
+    case schema::kMessageDelivering:
+      return MessageStatus::kDelivering;
+    case schema::kMessageDone:
+      return MessageStatus::kDone;
+    default:
+      return Fail(ErrorCode::kInternal, fmt::format("store: unknown message status {}", code));
+  }
+}
+
+// One use of a cached statement: bind, step, read columns. On destruction it resets the
+// statement, which also ends the read it may hold open (an unreset statement would pin a WAL
+// snapshot and stall checkpoints). A bind error is kept and reported by the next Step().
+class Stmt {
+ public:
+  Stmt(sqlite3* db, sqlite3_stmt* stmt, bool* in_use) : db_(db), stmt_(stmt), in_use_(in_use) {
+    if (*in_use_) {
+      // Two live uses of one statement would reset each other's scan: a bug in this file.
+      spdlog::critical("store: statement used twice at once: {}", sqlite3_sql(stmt_));
+      std::abort();
+    }
+    *in_use_ = true;
+  }
+  ~Stmt() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    *in_use_ = false;
+  }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  Stmt& Bind(int index, std::int64_t value) {
+    return Check(sqlite3_bind_int64(stmt_, index, value));
+  }
+  Stmt& Bind(int index, std::optional<std::int64_t> value) {
+    return Check(value ? sqlite3_bind_int64(stmt_, index, *value)
+                       : sqlite3_bind_null(stmt_, index));
+  }
+  // Text is copied by SQLite: the argument may be a temporary.
+  Stmt& Bind(int index, std::string_view text) {
+    return Check(
+        sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
+  }
+  // Not copied (a body can be 25 MB): bytes must outlive the last Step().
+  Stmt& BindBlobRef(int index, std::string_view bytes) {
+    return Check(sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_STATIC));
+  }
+
+  // Runs the statement to its next row: true if there is one, false when it is done.
+  Result<bool> Step() {
+    if (bind_rc_ != SQLITE_OK) return std::unexpected(SqliteError(db_, bind_rc_, Sql()));
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return std::unexpected(SqliteError(db_, rc, Sql()));
+  }
+  // Runs a statement that returns no rows.
+  Result<void> Run() {
+    MW_ASSIGN_OR_RETURN(const bool row, Step());
+    if (row) return Fail(ErrorCode::kInternal, fmt::format("store: rows from {}", Sql()));
+    return {};
+  }
+  // Rows changed by the last INSERT, UPDATE or DELETE run on this connection.
+  std::int64_t Changes() const { return sqlite3_changes64(db_); }
+
+  std::int64_t Int(int column) const { return sqlite3_column_int64(stmt_, column); }
+  std::optional<std::int64_t> OptionalInt(int column) const {
+    if (sqlite3_column_type(stmt_, column) == SQLITE_NULL) return std::nullopt;
+    return Int(column);
+  }
+  std::string Text(int column) const {
+    // Pointer first, then size: the order SQLite documents for a stable result.
+    const auto* data = static_cast<const char*>(sqlite3_column_blob(stmt_, column));
+    const int size = sqlite3_column_bytes(stmt_, column);
+    return data == nullptr ? std::string() : std::string(data, static_cast<std::size_t>(size));
+  }
+
+ private:
+  Stmt& Check(int rc) {
+    if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+    return *this;
+  }
+  std::string_view Sql() const {
+    std::string_view text = sqlite3_sql(stmt_);
+    return text.substr(0, 72);
+  }
+
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+  bool* in_use_;
+  int bind_rc_ = SQLITE_OK;
+};
+
+}  // namespace
+
+// The open database handle and its statements.
+class SqliteConnection {
+ public:
+  explicit SqliteConnection(sqlite3* db) : db_(db) {}
+  ~SqliteConnection() {
+    for (sqlite3_stmt* stmt : statements_) sqlite3_finalize(stmt);
+    // The last connection to close checkpoints the WAL into the database file.
+    sqlite3_close_v2(db_);
+  }
+  SqliteConnection(const SqliteConnection&) = delete;
+  SqliteConnection& operator=(const SqliteConnection&) = delete;
+
+  Stmt Use(Sql sql) {
+    const auto i = static_cast<std::size_t>(sql);
+    return Stmt(db_, statements_[i], &in_use_[i]);
+  }
+
+  // Prepares statements [first, last) for reuse for the connection's whole life.
+  Result<void> Prepare(int first, int last) {
+    for (int i = first; i < last; ++i) {
+      const std::string text = FormatSql(static_cast<Sql>(i));
+      const int rc = sqlite3_prepare_v3(db_, text.c_str(), static_cast<int>(text.size()) + 1,
+                                        SQLITE_PREPARE_PERSISTENT, &statements_[i], nullptr);
+      if (rc != SQLITE_OK) return std::unexpected(SqliteError(db_, rc, text));
+    }
+    return {};
+  }
+
+  // Runs constant SQL text, possibly several statements (pragmas, migrations). Never values.
+  Result<void> Exec(std::string_view sql) {
+    const std::string text(sql);
+    const int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) return std::unexpected(SqliteError(db_, rc, text.substr(0, 72)));
+    return {};
+  }
+
+  // Runs a pragma and returns the first column of its answer.
+  Result<std::string> Pragma(std::string_view sql) {
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
+    if (rc != SQLITE_OK) return std::unexpected(SqliteError(db_, rc, sql));
+    std::string value;
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+      const auto* text = sqlite3_column_text(stmt, 0);
+      if (text != nullptr) value = reinterpret_cast<const char*>(text);
+      rc = SQLITE_OK;
+    } else if (rc == SQLITE_DONE) {
+      rc = SQLITE_OK;
+    }
+    if (rc != SQLITE_OK) {
+      Error error = SqliteError(db_, rc, sql);
+      sqlite3_finalize(stmt);
+      return std::unexpected(std::move(error));
+    }
+    sqlite3_finalize(stmt);
+    return value;
+  }
+
+  std::int64_t LastInsertId() const { return sqlite3_last_insert_rowid(db_); }
+
+ private:
+  sqlite3* db_;
+  std::array<sqlite3_stmt*, kSqlCount> statements_{};
+  std::array<bool, kSqlCount> in_use_{};
+};
+
+namespace {
+
+// A transaction that rolls back unless committed. kRead is BEGIN DEFERRED: a consistent
+// snapshot for several SELECTs, without taking the write lock. kWrite is BEGIN IMMEDIATE: the
+// write lock is taken at BEGIN, so the transaction either waits for it there (busy timeout) or
+// fails before doing anything; a deferred transaction that read first and then wrote could
+// instead fail with SQLITE_BUSY half way, when another writer committed in between, and no
+// waiting helps that.
+class Transaction {
+ public:
+  enum class Kind { kRead, kWrite };
+
+  static Result<Transaction> Begin(SqliteConnection& db, Kind kind) {
+    auto begin = db.Use(kind == Kind::kRead ? Sql::kBeginRead : Sql::kBeginWrite);
+    MW_RETURN_IF_ERROR(begin.Run());
+    return Transaction(&db);
+  }
+  Transaction(Transaction&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
+  Transaction& operator=(Transaction&&) = delete;
+  ~Transaction() {
+    if (db_ == nullptr) return;
+    // Undo everything since BEGIN. It fails only if SQLite has already rolled back by itself
+    // (after SQLITE_FULL, SQLITE_IOERR...), which is the same outcome.
+    auto rollback = db_->Use(Sql::kRollback);
+    (void)rollback.Step();
+  }
+
+  // Makes the transaction durable: with synchronous=FULL, COMMIT returns after the WAL is
+  // fsync'd. On failure nothing of it is kept.
+  Result<void> Commit() {
+    auto commit = db_->Use(Sql::kCommit);
+    MW_RETURN_IF_ERROR(commit.Run());
+    db_ = nullptr;
+    return {};
+  }
+
+ private:
+  explicit Transaction(SqliteConnection* db) : db_(db) {}
+  SqliteConnection* db_;
+};
+
+using Kind = Transaction::Kind;
+
+// Brings the schema up to schema::kSchemaVersion.
+Result<void> Migrate(SqliteConnection& db) {
+  // BEGIN IMMEDIATE: two daemons starting at once on one file must not both apply a
+  // migration; the write lock makes the second wait, then read the version the first wrote.
+  // DDL is transactional in SQLite: a migration failing half way leaves the schema as it was.
+  MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db, Kind::kWrite));
+  std::int64_t version = 0;
+  {
+    auto st = db.Use(Sql::kSelectSchemaVersion);
+    MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+    if (row) version = st.Int(0);
+  }
+  if (version > schema::kSchemaVersion) {
+    return Fail(ErrorCode::kUnavailable,
+                fmt::format("the database's schema version is {}, newer than this mailwarden "
+                            "knows ({}): run the mailwarden that wrote it, or a newer one",
+                            version, schema::kSchemaVersion));
+  }
+  const std::int64_t now = Millis(std::chrono::system_clock::now());
+  for (const schema::Migration& migration : schema::kMigrations) {
+    if (migration.version <= version) continue;
+    MW_RETURN_IF_ERROR(db.Exec(migration.sqlite));
+    auto st = db.Use(Sql::kInsertSchemaVersion);
+    st.Bind(1, std::int64_t{migration.version}).Bind(2, now);
+    MW_RETURN_IF_ERROR(st.Run());
+  }
+  MW_RETURN_IF_ERROR(tx.Commit());
+  if (version < schema::kSchemaVersion) {
+    spdlog::info("store: schema migrated from version {} to {}", version, schema::kSchemaVersion);
+  }
+  return {};
+}
+
+// Creates the database file readable by its owner only, if it does not exist: it holds the
+// customers' mail. SQLite gives the -wal and -shm files it creates the mode of this file.
+// No fsync of the folder is needed here: the first transaction creates the journal or WAL in
+// the same folder, and SQLite fsyncs the folder then, which makes this entry durable too.
+Result<void> CreatePrivateFile(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return Fail(ErrorCode::kUnavailable,
+                fmt::format("{}: cannot create: {}", path.string(), std::strerror(errno)));
+  }
+  ::close(fd);
+  return {};
+}
+
+// Reads the columns of {account_columns}, in their order.
+Result<Account> ReadAccount(const Stmt& st) {
+  Account account;
+  account.id = st.Int(0);
+  account.name = st.Text(1);
+  const std::string state = st.Text(2);
+  const std::string blocked_by = st.Text(3);
+  auto parsed_state = ParseAccountState(state);
+  auto parsed_blocked_by = ParseBlockedBy(blocked_by);
+  if (!parsed_state || !parsed_blocked_by) {
+    return Fail(ErrorCode::kInternal, fmt::format("store: account {} has state '{}' by '{}'",
+                                                  account.id, state, blocked_by));
+  }
+  account.state = *parsed_state;
+  account.blocked_by = *parsed_blocked_by;
+  account.reason = st.Text(4);
+  account.since = FromUnixMillis(st.Int(5));
+  account.report_to = st.Text(6);
+  account.language = st.Text(7);
+  account.max_per_day = st.OptionalInt(8);
+  account.max_per_hour = st.OptionalInt(9);
+  account.pending = st.Int(10);
+  return account;
+}
+
+Result<std::vector<Uid>> ReadUids(SqliteConnection& db, AccountId id) {
+  std::vector<Uid> uids;
+  auto st = db.Use(Sql::kSelectAccountUids);
+  st.Bind(1, id);
+  for (;;) {
+    MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+    if (!row) break;
+    uids.push_back(static_cast<Uid>(st.Int(0)));
+  }
+  return uids;
+}
+
+// Reads the one account a kSelectAccountBy* statement finds, with its uids.
+Result<std::optional<Account>> ReadOneAccount(SqliteConnection& db, Sql sql, auto key) {
+  Account account;
+  {
+    auto st = db.Use(sql);
+    st.Bind(1, key);
+    MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+    if (!row) return std::optional<Account>();
+    MW_ASSIGN_OR_RETURN(account, ReadAccount(st));
+  }
+  MW_ASSIGN_OR_RETURN(account.uids, ReadUids(db, account.id));
+  return std::optional<Account>(std::move(account));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::filesystem::path& path) {
+  auto in_file = [&path](Error error) {
+    error.message = fmt::format("{}: {}", path.string(), error.message);
+    return std::unexpected(std::move(error));
+  };
+  if (auto created = CreatePrivateFile(path); !created) return std::unexpected(created.error());
+
+  sqlite3* handle = nullptr;
+  // NOMUTEX: a Store is used by one thread at a time (store.h), so SQLite's own locking of
+  // the connection would only cost. EXRESCODE: extended error codes, for clearer messages.
+  const int rc = sqlite3_open_v2(
+      path.c_str(), &handle,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+      nullptr);
+  auto db = std::make_unique<SqliteConnection>(handle);  // closes handle on every return
+  if (rc != SQLITE_OK) return in_file(SqliteError(handle, rc, "open"));
+  sqlite3_busy_timeout(handle, kBusyTimeoutMs);
+
+  // WAL: readers (API lists, reports) never block the writer nor it them, and a commit is one
+  // append to the log plus one fsync, which is what makes group commit cheap.
+  auto mode = db->Pragma("PRAGMA journal_mode = WAL");
+  if (!mode) return in_file(mode.error());
+  if (*mode != "wal") {
+    return in_file(Error{ErrorCode::kUnavailable,
+                         fmt::format("cannot use WAL mode (journal_mode is '{}'): the file "
+                                     "must be on a local file system",
+                                     *mode)});
+  }
+  // FULL, not NORMAL: in WAL mode NORMAL fsyncs only at checkpoints, so the last commits can
+  // vanish in a power cut, and those are mail a script was told was accepted (DESIGN.md,
+  // promise 1). FULL fsyncs the WAL at every commit.
+  if (auto r = db->Exec("PRAGMA synchronous = FULL"); !r) return in_file(r.error());
+  // Off by default, per connection: recipients and uids must point at existing rows.
+  if (auto r = db->Exec("PRAGMA foreign_keys = ON"); !r) return in_file(r.error());
+
+  if (auto r = db->Exec(schema::kCreateSchemaVersionTable); !r) return in_file(r.error());
+  if (auto r = db->Prepare(0, kFirstSqlAfterMigrations); !r) return in_file(r.error());
+  if (auto r = Migrate(*db); !r) return in_file(r.error());
+  if (auto r = db->Prepare(kFirstSqlAfterMigrations, kSqlCount); !r) return in_file(r.error());
+  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(db)));
+}
+
+SqliteStore::SqliteStore(std::unique_ptr<SqliteConnection> db) : db_(std::move(db)) {}
+SqliteStore::~SqliteStore() = default;
+
+Result<AccountId> SqliteStore::UpsertAccount(const AccountSpec& spec) {
+  if (spec.name.empty()) return Fail(ErrorCode::kInvalidInput, "account name is empty");
+  // Store has no clock here; the creation time is only the new account's first `since`.
+  const std::int64_t now = Millis(std::chrono::system_clock::now());
+  // One write transaction: the account and its uids change together, and a uid moving from
+  // another account is never seen belonging to both or to neither.
+  MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kWrite));
+  AccountId id = 0;
+  {
+    auto st = db_->Use(Sql::kUpsertAccount);
+    st.Bind(1, spec.name)
+        .Bind(2, spec.report_to)
+        .Bind(3, spec.language)
+        .Bind(4, spec.max_per_day)
+        .Bind(5, spec.max_per_hour)
+        .Bind(6, now);
+    MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+    if (!row) return Fail(ErrorCode::kInternal, "store: upsert of an account returned no id");
+    id = st.Int(0);
+  }
+  {
+    auto st = db_->Use(Sql::kDeleteAccountUids);
+    st.Bind(1, id);
+    MW_RETURN_IF_ERROR(st.Run());
+  }
+  for (const Uid uid : spec.uids) {
+    auto st = db_->Use(Sql::kPutAccountUid);
+    st.Bind(1, std::int64_t{uid}).Bind(2, id);
+    MW_RETURN_IF_ERROR(st.Run());
+  }
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return id;
+}
+
+Result<std::optional<Account>> SqliteStore::FindAccount(std::string_view name) {
+  // A read transaction: the account row and its uids from one snapshot.
+  MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kRead));
+  MW_ASSIGN_OR_RETURN(auto account, ReadOneAccount(*db_, Sql::kSelectAccountByName, name));
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return account;
+}
+
+Result<std::optional<Account>> SqliteStore::FindAccountByUid(Uid uid) {
+  MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kRead));
+  AccountId id = 0;
+  {
+    auto st = db_->Use(Sql::kSelectAccountIdByUid);
+    st.Bind(1, std::int64_t{uid});
+    MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+    if (!row) return std::optional<Account>();
+    id = st.Int(0);
+  }
+  MW_ASSIGN_OR_RETURN(auto account, ReadOneAccount(*db_, Sql::kSelectAccountById, id));
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return account;
+}
+
+Result<std::vector<Account>> SqliteStore::ListAccounts() {
+  MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kRead));
+  std::vector<Account> accounts;
+  {
+    auto st = db_->Use(Sql::kSelectAllAccounts);
+    for (;;) {
+      MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+      if (!row) break;
+      MW_ASSIGN_OR_RETURN(auto account, ReadAccount(st));
+      accounts.push_back(std::move(account));
+    }
+  }
+  {
+    // Both lists are in id order: one pass joins them, with no query per account.
+    auto st = db_->Use(Sql::kSelectAllAccountUids);
+    auto next = accounts.begin();
+    for (;;) {
+      MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+      if (!row) break;
+      const AccountId id = st.Int(0);
+      while (next != accounts.end() && next->id < id) ++next;
+      if (next != accounts.end() && next->id == id) {
+        next->uids.push_back(static_cast<Uid>(st.Int(1)));
+      }
+    }
+  }
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return accounts;
+}
+
+Result<void> SqliteStore::SetAccountState(const AccountStateChange& change) {
+  // One statement, so one transaction: the compare (state = from) and the set are atomic
+  // against every other connection, on this node or another.
+  {
+    auto st = db_->Use(Sql::kSetAccountState);
+    st.Bind(1, change.account)
+        .Bind(2, AccountStateName(change.to))
+        .Bind(3, BlockedByName(change.blocked_by))
+        .Bind(4, change.reason)
+        .Bind(5, Millis(change.at))
+        .Bind(6, AccountStateName(change.from));
+    MW_RETURN_IF_ERROR(st.Run());
+    if (st.Changes() == 1) return {};
+  }
+  // Nothing changed: say why. A read after the fact, only to word the error.
+  auto st = db_->Use(Sql::kSelectAccountState);
+  st.Bind(1, change.account);
+  MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+  if (!row) return Fail(ErrorCode::kNotFound, fmt::format("no account with id {}", change.account));
+  return Fail(ErrorCode::kConflict, fmt::format("the account is {} now, not {}", st.Text(0),
+                                                AccountStateName(change.from)));
+}
+
+Result<std::vector<MessageId>> SqliteStore::InsertMessages(std::span<const NewMessage> messages) {
+  std::vector<MessageId> ids;
+  if (messages.empty()) return ids;
+  std::map<AccountId, std::int64_t> per_account;
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    if (messages[i].recipients.empty()) {
+      return Fail(ErrorCode::kInvalidInput,
+                  fmt::format("message {} of the batch has no recipient", i));
+    }
+    ++per_account[messages[i].account];
+  }
+  ids.reserve(messages.size());
+
+  // The group commit: the whole batch is one write transaction, so it costs one fsync
+  // however many messages it holds, and either every message of it is stored (and may be
+  // acknowledged) or none is.
+  MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kWrite));
+  for (const auto& [account, count] : per_account) {
+    auto st = db_->Use(Sql::kAddPending);
+    st.Bind(1, account).Bind(2, count);
+    MW_RETURN_IF_ERROR(st.Run());
+    if (st.Changes() == 0) {
+      return Fail(ErrorCode::kNotFound, fmt::format("no account with id {}", account));
+    }
+  }
+  for (const NewMessage& m : messages) {
+    const std::int64_t received = Millis(m.received_at);
+    {
+      auto st = db_->Use(Sql::kInsertMessage);
+      st.Bind(1, m.account)
+          .Bind(2, received)
+          .Bind(3, std::int64_t{m.uid})
+          .Bind(4, static_cast<std::int64_t>(m.body.size()))
+          .Bind(5, m.sender)
+          .Bind(6, m.subject)
+          .Bind(7, m.script)
+          .BindBlobRef(8, m.body);
+      MW_RETURN_IF_ERROR(st.Run());
+    }
+    const MessageId id = db_->LastInsertId();
+    for (std::size_t i = 0; i < m.recipients.size(); ++i) {
+      auto st = db_->Use(Sql::kInsertRecipient);
+      st.Bind(1, id)
+          .Bind(2, static_cast<std::int64_t>(i))
+          .Bind(3, m.account)
+          .Bind(4, m.recipients[i])
+          .Bind(5, received);
+      MW_RETURN_IF_ERROR(st.Run());
+    }
+    ids.push_back(id);
+  }
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return ids;
+}
+
+Result<std::vector<ClaimedMessage>> SqliteStore::ClaimDue(const ClaimRequest& request) {
+  std::vector<ClaimedMessage> claimed;
+  if (request.limit <= 0) return claimed;
+  const auto limit = static_cast<std::size_t>(request.limit);
+  const std::int64_t now = Millis(request.now);
+
+  // BEGIN IMMEDIATE: choosing what is due and leasing it is one atomic step. With the write
+  // lock held from the start no other store (thread, process) can lease the same message
+  // between our read and our write.
+  MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kWrite));
+
+  // The accounts with something due, the one waiting longest first. Only active accounts
+  // with unfinished mail are visited (accounts_sending), so held mail is never read.
+  struct AccountQueue {
+    AccountId account = 0;
+    std::string name;
+    std::vector<MessageId> due;
+  };
+  std::vector<AccountQueue> queues;
+  {
+    auto st = db_->Use(Sql::kSelectDueAccounts);
+    st.Bind(1, now).Bind(2, static_cast<std::int64_t>(limit));
+    for (;;) {
+      MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+      if (!row) break;
+      queues.emplace_back().account = st.Int(0);
+    }
+  }
+  // Fairness is round-robin: one message from each due account per round, up to the limit.
+  // Each has at least one due, so none can get more than what is left when each of the
+  // others gets one; no more is read.
+  const auto most_per_account = static_cast<std::int64_t>(limit - queues.size() + 1);
+  for (AccountQueue& queue : queues) {
+    auto st = db_->Use(Sql::kSelectDueMessages);
+    st.Bind(1, queue.account).Bind(2, now).Bind(3, most_per_account);
+    for (;;) {
+      MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+      if (!row) break;
+      queue.due.push_back(st.Int(0));
+    }
+  }
+  std::vector<std::pair<AccountQueue*, MessageId>> picked;
+  for (std::size_t round = 0; picked.size() < limit; ++round) {
+    const std::size_t before = picked.size();
+    for (AccountQueue& queue : queues) {
+      if (round < queue.due.size() && picked.size() < limit) {
+        picked.emplace_back(&queue, queue.due[round]);
+      }
+    }
+    if (picked.size() == before) break;
+  }
+
+  claimed.reserve(picked.size());
+  for (auto& [queue, id] : picked) {
+    if (queue->name.empty()) {
+      auto st = db_->Use(Sql::kSelectAccountName);
+      st.Bind(1, queue->account);
+      MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+      if (row) queue->name = st.Text(0);
+    }
+    ClaimedMessage message;
+    message.id = id;
+    message.account = queue->account;
+    message.account_name = queue->name;
+    {
+      // The lease's end goes into next_attempt_ms: if this node dies, the message is due
+      // again then, through the same index as any other due message.
+      auto st = db_->Use(Sql::kLeaseMessage);
+      st.Bind(1, id).Bind(2, Millis(request.lease_until)).Bind(3, request.node);
+      MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+      if (!row) return Fail(ErrorCode::kInternal, fmt::format("store: message {} vanished", id));
+      message.sender = st.Text(0);
+      message.subject = st.Text(1);
+      message.attempts = static_cast<int>(st.Int(2)) - 1;  // the count includes this attempt
+      message.received_at = FromUnixMillis(st.Int(3));
+      message.body = st.Text(4);  // the UPDATE is complete: SQLite runs it at the first step
+    }
+    {
+      auto st = db_->Use(Sql::kSelectPendingRecipients);
+      st.Bind(1, id);
+      for (;;) {
+        MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+        if (!row) break;
+        message.recipients.push_back({.index = static_cast<int>(st.Int(0)), .address = st.Text(1)});
+      }
+    }
+    claimed.push_back(std::move(message));
+  }
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return claimed;
+}
+
+Result<void> SqliteStore::RecordOutcomes(std::span<const DeliveryOutcome> outcomes, TimePoint now) {
+  if (outcomes.empty()) return {};
+  const std::int64_t now_ms = Millis(now);
+  std::map<AccountId, std::int64_t> finished_per_account;
+
+  // One write transaction for the batch: recipients' outcomes, the messages' new status and
+  // the accounts' pending counters change together or not at all, so a crash can neither
+  // lose an outcome nor count a message twice.
+  MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kWrite));
+  for (const DeliveryOutcome& outcome : outcomes) {
+    AccountId account = 0;
+    {
+      auto st = db_->Use(Sql::kSelectMessageState);
+      st.Bind(1, outcome.id);
+      MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+      // Gone (purged while in flight) or already finished (a late outcome of a lease that
+      // ran out, or a replay): nothing is left to record, and the counters stay right.
+      if (!row || st.Int(1) == schema::kMessageDone) continue;
+      account = st.Int(0);
+    }
+    for (const RecipientOutcome& r : outcome.recipients) {
+      // Only a pending recipient changes: a sent or failed one is final.
+      auto st = db_->Use(Sql::kUpdateRecipient);
+      st.Bind(1, outcome.id)
+          .Bind(2, std::int64_t{r.index})
+          .Bind(3, std::int64_t{RecipientCode(r.status)})
+          .Bind(4, r.reply)
+          .Bind(5, now_ms);
+      MW_RETURN_IF_ERROR(st.Run());
+    }
+    bool unfinished = false;
+    {
+      auto st = db_->Use(Sql::kHasPendingRecipients);
+      st.Bind(1, outcome.id);
+      MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+      unfinished = row && st.Int(0) != 0;
+    }
+    if (unfinished) {
+      auto st = db_->Use(Sql::kRequeueMessage);
+      st.Bind(1, outcome.id).Bind(2, Millis(outcome.next_attempt));
+      MW_RETURN_IF_ERROR(st.Run());
+    } else {
+      auto st = db_->Use(Sql::kFinishMessage);
+      st.Bind(1, outcome.id).Bind(2, now_ms);
+      MW_RETURN_IF_ERROR(st.Run());
+      ++finished_per_account[account];
+    }
+  }
+  for (const auto& [account, finished] : finished_per_account) {
+    auto st = db_->Use(Sql::kAddPending);
+    st.Bind(1, account).Bind(2, -finished);
+    MW_RETURN_IF_ERROR(st.Run());
+  }
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return {};
+}
+
+Result<void> SqliteStore::ReleaseLeases(std::string_view node) {
+  // One statement, so one transaction: every lease of the node ends, or none does.
+  auto st = db_->Use(Sql::kReleaseLeases);
+  st.Bind(1, node);
+  MW_RETURN_IF_ERROR(st.Run());
+  if (st.Changes() > 0) {
+    spdlog::info("store: {} message(s) leased to {} are due again", st.Changes(), node);
+  }
+  return {};
+}
+
+Result<std::optional<TimePoint>> SqliteStore::NextDueTime() {
+  // One statement reads one snapshot; no transaction needed around it.
+  auto st = db_->Use(Sql::kSelectNextDue);
+  MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+  if (!row) return std::optional<TimePoint>();
+  const auto head = st.OptionalInt(0);
+  if (!head) return std::optional<TimePoint>();
+  return std::optional<TimePoint>(FromUnixMillis(*head));
+}
+
+Result<std::optional<StoredMessage>> SqliteStore::GetMessage(MessageId id) {
+  // A read transaction: the message and its recipients from one snapshot, never half of a
+  // RecordOutcomes.
+  MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kRead));
+  StoredMessage message;
+  message.id = id;
+  {
+    auto st = db_->Use(Sql::kSelectMessage);
+    st.Bind(1, id);
+    MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+    if (!row) return std::optional<StoredMessage>();
+    message.account = st.Int(0);
+    message.sender = st.Text(1);
+    message.subject = st.Text(2);
+    message.script = st.Text(3);
+    message.uid = static_cast<Uid>(st.Int(4));
+    message.size = st.Int(5);
+    MW_ASSIGN_OR_RETURN(message.status, MessageStatusFromCode(st.Int(6)));
+    message.attempts = static_cast<int>(st.Int(7));
+    message.received_at = FromUnixMillis(st.Int(8));
+    message.next_attempt = FromUnixMillis(st.Int(9));
+  }
+  {
+    auto st = db_->Use(Sql::kSelectRecipients);
+    st.Bind(1, id);
+    for (;;) {
+      MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+      if (!row) break;
+      StoredRecipient r;
+      r.index = static_cast<int>(st.Int(0));
+      r.address = st.Text(1);
+      MW_ASSIGN_OR_RETURN(r.status, RecipientStatusFromCode(st.Int(2)));
+      r.reply = st.Text(3);
+      r.updated_at = FromUnixMillis(st.Int(4));
+      message.recipients.push_back(std::move(r));
+    }
+  }
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return std::optional<StoredMessage>(std::move(message));
+}
+
+}  // namespace mailwarden

@@ -1,0 +1,49 @@
+// SqliteStore: the Store on one SQLite file, the embedded default for a single daemon.
+//
+// The file is opened in WAL mode with synchronous=FULL: a method that returns success has
+// fsync'd its transaction, so acknowledged mail survives a crash and a power cut. Writers take
+// the write lock at BEGIN (BEGIN IMMEDIATE) and wait for it up to a busy timeout, so several
+// SqliteStore objects (threads, or processes such as two daemons during a restart) may share
+// one file. Every statement is prepared once, at open, and reused.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+
+#include "store/store.h"
+
+namespace mailwarden {
+
+class SqliteConnection;
+
+class SqliteStore final : public Store {
+ public:
+  // Opens the database file at path, creating it (readable by its owner only: it holds the
+  // customers' mail) if missing; the folder must exist. Sets the connection up and applies
+  // missing migrations. Fails with kUnavailable if the file cannot be opened or migrated, or
+  // was written by a newer mailwarden (its schema version is higher than schema.h's).
+  static Result<std::unique_ptr<SqliteStore>> Open(const std::filesystem::path& path);
+
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  Result<AccountId> UpsertAccount(const AccountSpec& spec) override;
+  Result<std::optional<Account>> FindAccount(std::string_view name) override;
+  Result<std::optional<Account>> FindAccountByUid(Uid uid) override;
+  Result<std::vector<Account>> ListAccounts() override;
+  Result<void> SetAccountState(const AccountStateChange& change) override;
+  Result<std::vector<MessageId>> InsertMessages(std::span<const NewMessage> messages) override;
+  Result<std::vector<ClaimedMessage>> ClaimDue(const ClaimRequest& request) override;
+  Result<void> RecordOutcomes(std::span<const DeliveryOutcome> outcomes, TimePoint now) override;
+  Result<void> ReleaseLeases(std::string_view node) override;
+  Result<std::optional<TimePoint>> NextDueTime() override;
+  Result<std::optional<StoredMessage>> GetMessage(MessageId id) override;
+
+ private:
+  explicit SqliteStore(std::unique_ptr<SqliteConnection> db);
+
+  std::unique_ptr<SqliteConnection> db_;
+};
+
+}  // namespace mailwarden

@@ -1,0 +1,748 @@
+// The Store conformance suite: one set of tests that every Store implementation passes.
+//
+// A target is a way to make a fresh, empty database that tests can open (and reopen) as a
+// Store and edit behind its back with plain SQL. Adding an engine is one TestDatabase class
+// and one entry in the INSTANTIATE_TEST_SUITE_P at the bottom.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "store/schema.h"
+#include "store/store.h"
+
+namespace mailwarden {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+// One database, private to a test.
+class TestDatabase {
+ public:
+  virtual ~TestDatabase() = default;
+  // Opens the database as a Store (migrating it); each call opens it anew.
+  virtual Result<std::unique_ptr<Store>> Open() = 0;
+  // Runs SQL on the database directly, as an operator or another version would.
+  virtual void Exec(const std::string& sql) = 0;
+  // The first column of the first row of a query.
+  virtual std::int64_t QueryInt(const std::string& sql) = 0;
+};
+
+struct StoreTarget {
+  std::string name;
+  std::function<std::unique_ptr<TestDatabase>()> make;
+};
+
+// A database file in a temporary folder of its own, removed at the end of the test.
+class SqliteTestDatabase final : public TestDatabase {
+ public:
+  SqliteTestDatabase() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "mw_store_test.XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) std::abort();
+    dir_ = tmpl;
+  }
+  ~SqliteTestDatabase() override {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+
+  // The url's folder does not exist yet: OpenStore creates it.
+  std::filesystem::path file() const { return dir_ / "var" / "mailwarden.db"; }
+
+  Result<std::unique_ptr<Store>> Open() override { return OpenStore("sqlite:" + file().string()); }
+
+  void Exec(const std::string& sql) override {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(file().c_str(), &db), SQLITE_OK);
+    char* error = nullptr;
+    const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+    EXPECT_EQ(rc, SQLITE_OK) << sql << ": " << (error ? error : "");
+    sqlite3_free(error);
+    sqlite3_close(db);
+  }
+
+  std::int64_t QueryInt(const std::string& sql) override {
+    sqlite3* db = nullptr;
+    sqlite3_stmt* stmt = nullptr;
+    std::int64_t value = -1;
+    if (sqlite3_open(file().c_str(), &db) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+      value = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return value;
+  }
+
+ private:
+  std::filesystem::path dir_;
+};
+
+const TimePoint kT0 = FromUnixMillis(1'700'000'000'000);
+
+class StoreConformance : public ::testing::TestWithParam<StoreTarget> {
+ protected:
+  void SetUp() override {
+    db_ = GetParam().make();
+    store_ = OpenOrDie();
+  }
+
+  std::unique_ptr<Store> OpenOrDie() {
+    auto store = db_->Open();
+    if (!store) {
+      ADD_FAILURE() << "open: " << store.error().message;
+      return nullptr;
+    }
+    return std::move(*store);
+  }
+
+  AccountId MakeAccount(const std::string& name, std::vector<Uid> uids = {}) {
+    AccountSpec spec;
+    spec.name = name;
+    spec.uids = std::move(uids);
+    spec.report_to = name + "@example.com";
+    auto id = store_->UpsertAccount(spec);
+    EXPECT_TRUE(id.has_value()) << id.error().message;
+    return id.value_or(0);
+  }
+
+  static NewMessage Message(AccountId account, TimePoint received,
+                            std::vector<std::string> recipients = {"to@example.net"},
+                            std::string subject = "hello") {
+    NewMessage m;
+    m.account = account;
+    m.sender = "www@site.example";
+    m.recipients = std::move(recipients);
+    m.subject = std::move(subject);
+    m.body = "Subject: " + m.subject + "\r\n\r\nbody of " + m.subject + "\r\n";
+    m.script = "/home/site/contact.php";
+    m.uid = 1000;
+    m.received_at = received;
+    return m;
+  }
+
+  std::vector<MessageId> Insert(std::vector<NewMessage> messages) {
+    auto ids = store_->InsertMessages(messages);
+    EXPECT_TRUE(ids.has_value()) << ids.error().message;
+    return ids.value_or(std::vector<MessageId>{});
+  }
+
+  std::vector<ClaimedMessage> Claim(TimePoint now, int limit = 100, std::string node = "n1",
+                                    Store* store = nullptr) {
+    ClaimRequest request;
+    request.now = now;
+    request.limit = limit;
+    request.lease_until = now + minutes(5);
+    request.node = std::move(node);
+    auto claimed = (store ? store : store_.get())->ClaimDue(request);
+    EXPECT_TRUE(claimed.has_value()) << claimed.error().message;
+    return claimed.value_or(std::vector<ClaimedMessage>{});
+  }
+
+  static std::vector<MessageId> Ids(const std::vector<ClaimedMessage>& claimed) {
+    std::vector<MessageId> ids;
+    for (const auto& m : claimed) ids.push_back(m.id);
+    return ids;
+  }
+
+  void Record(std::vector<DeliveryOutcome> outcomes, TimePoint now) {
+    auto r = store_->RecordOutcomes(outcomes, now);
+    EXPECT_TRUE(r.has_value()) << r.error().message;
+  }
+
+  Account GetAccount(const std::string& name) {
+    auto a = store_->FindAccount(name);
+    EXPECT_TRUE(a.has_value() && a->has_value()) << name;
+    return a.has_value() && a->has_value() ? **a : Account{};
+  }
+
+  StoredMessage GetMessage(MessageId id) {
+    auto m = store_->GetMessage(id);
+    EXPECT_TRUE(m.has_value() && m->has_value()) << id;
+    return m.has_value() && m->has_value() ? **m : StoredMessage{};
+  }
+
+  void SetState(AccountId account, AccountState from, AccountState to,
+                BlockedBy by = BlockedBy::kNone) {
+    auto r = store_->SetAccountState({.account = account,
+                                      .from = from,
+                                      .to = to,
+                                      .blocked_by = by,
+                                      .reason = "test",
+                                      .at = kT0});
+    EXPECT_TRUE(r.has_value()) << r.error().message;
+  }
+
+  std::unique_ptr<TestDatabase> db_;
+  std::unique_ptr<Store> store_;
+};
+
+// --- Accounts ---
+
+TEST_P(StoreConformance, UpsertCreatesAnAccountFoundByNameAndUid) {
+  AccountSpec spec;
+  spec.name = "demo";
+  spec.uids = {1000, 1001};
+  spec.report_to = "admin@example.com";
+  spec.language = "pl";
+  spec.max_per_day = 500;
+  auto id = store_->UpsertAccount(spec);
+  ASSERT_TRUE(id.has_value()) << id.error().message;
+
+  Account a = GetAccount("demo");
+  EXPECT_EQ(a.id, *id);
+  EXPECT_EQ(a.uids, (std::vector<Uid>{1000, 1001}));
+  EXPECT_EQ(a.state, AccountState::kActive);
+  EXPECT_EQ(a.blocked_by, BlockedBy::kNone);
+  EXPECT_EQ(a.report_to, "admin@example.com");
+  EXPECT_EQ(a.language, "pl");
+  EXPECT_EQ(a.max_per_day, 500);
+  EXPECT_EQ(a.max_per_hour, std::nullopt);
+  EXPECT_EQ(a.pending, 0);
+
+  auto by_uid = store_->FindAccountByUid(1001);
+  ASSERT_TRUE(by_uid.has_value() && by_uid->has_value());
+  EXPECT_EQ((*by_uid)->name, "demo");
+
+  auto none = store_->FindAccount("nobody");
+  ASSERT_TRUE(none.has_value());
+  EXPECT_FALSE(none->has_value());
+  auto no_uid = store_->FindAccountByUid(4242);
+  ASSERT_TRUE(no_uid.has_value());
+  EXPECT_FALSE(no_uid->has_value());
+}
+
+TEST_P(StoreConformance, UpsertUpdatesSettingsAndKeepsStateAndCounters) {
+  const AccountId id = MakeAccount("demo", {1000});
+  Insert({Message(id, kT0)});
+  SetState(id, AccountState::kActive, AccountState::kBlocked, BlockedBy::kCustomer);
+
+  AccountSpec spec;
+  spec.name = "demo";
+  spec.uids = {1002};
+  spec.report_to = "new@example.com";
+  spec.max_per_hour = 10;
+  auto again = store_->UpsertAccount(spec);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(*again, id);
+
+  Account a = GetAccount("demo");
+  EXPECT_EQ(a.uids, std::vector<Uid>{1002});
+  EXPECT_EQ(a.report_to, "new@example.com");
+  EXPECT_EQ(a.max_per_hour, 10);
+  EXPECT_EQ(a.state, AccountState::kBlocked);
+  EXPECT_EQ(a.blocked_by, BlockedBy::kCustomer);
+  EXPECT_EQ(a.pending, 1);
+  auto old_uid = store_->FindAccountByUid(1000);
+  ASSERT_TRUE(old_uid.has_value());
+  EXPECT_FALSE(old_uid->has_value()) << "a uid no longer listed belongs to no account";
+}
+
+TEST_P(StoreConformance, UpsertMovesAUidFromAnotherAccount) {
+  MakeAccount("first", {1000, 1001});
+  MakeAccount("second", {1001});
+  EXPECT_EQ(GetAccount("first").uids, std::vector<Uid>{1000});
+  EXPECT_EQ(GetAccount("second").uids, std::vector<Uid>{1001});
+  auto owner = store_->FindAccountByUid(1001);
+  ASSERT_TRUE(owner.has_value() && owner->has_value());
+  EXPECT_EQ((*owner)->name, "second");
+}
+
+TEST_P(StoreConformance, UpsertRefusesAnEmptyName) {
+  auto id = store_->UpsertAccount(AccountSpec{});
+  ASSERT_FALSE(id.has_value());
+  EXPECT_EQ(id.error().code, ErrorCode::kInvalidInput);
+}
+
+TEST_P(StoreConformance, ListAccountsGivesEveryAccountWithItsUids) {
+  MakeAccount("a", {10, 11});
+  MakeAccount("b");
+  MakeAccount("c", {12});
+  auto list = store_->ListAccounts();
+  ASSERT_TRUE(list.has_value());
+  std::map<std::string, std::vector<Uid>> got;
+  for (const auto& a : *list) got[a.name] = a.uids;
+  EXPECT_EQ(got,
+            (std::map<std::string, std::vector<Uid>>{{"a", {10, 11}}, {"b", {}}, {"c", {12}}}));
+}
+
+TEST_P(StoreConformance, SetAccountStateComparesThenSets) {
+  const AccountId id = MakeAccount("demo");
+  ASSERT_TRUE(store_
+                  ->SetAccountState({.account = id,
+                                     .from = AccountState::kActive,
+                                     .to = AccountState::kBlocked,
+                                     .blocked_by = BlockedBy::kSpamGuard,
+                                     .reason = "3001 messages in an hour",
+                                     .at = kT0 + seconds(7)})
+                  .has_value());
+  Account a = GetAccount("demo");
+  EXPECT_EQ(a.state, AccountState::kBlocked);
+  EXPECT_EQ(a.blocked_by, BlockedBy::kSpamGuard);
+  EXPECT_EQ(a.reason, "3001 messages in an hour");
+  EXPECT_EQ(a.since, kT0 + seconds(7));
+
+  // Another node already moved it: the stale decision is refused and changes nothing.
+  auto stale = store_->SetAccountState({.account = id,
+                                        .from = AccountState::kActive,
+                                        .to = AccountState::kBlocked,
+                                        .blocked_by = BlockedBy::kCustomer,
+                                        .reason = "",
+                                        .at = kT0});
+  ASSERT_FALSE(stale.has_value());
+  EXPECT_EQ(stale.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(GetAccount("demo").blocked_by, BlockedBy::kSpamGuard);
+
+  auto missing = store_->SetAccountState({.account = id + 100,
+                                          .from = AccountState::kActive,
+                                          .to = AccountState::kBlocked,
+                                          .blocked_by = BlockedBy::kCustomer,
+                                          .reason = "",
+                                          .at = kT0});
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+}
+
+// --- Inserting ---
+
+TEST_P(StoreConformance, InsertReturnsIdsInOrderAndStoresEverything) {
+  const AccountId id = MakeAccount("demo");
+  NewMessage first = Message(id, kT0, {"a@example.net", "b@example.net"}, "first");
+  first.uid = 1234;
+  auto ids = Insert({first, Message(id, kT0, {"c@example.net"}, "second"),
+                     Message(id, kT0 + seconds(1), {"d@example.net"}, "third")});
+  ASSERT_EQ(ids.size(), 3u);
+  EXPECT_LT(ids[0], ids[1]);
+  EXPECT_LT(ids[1], ids[2]);
+  EXPECT_EQ(GetMessage(ids[1]).subject, "second");
+  EXPECT_EQ(GetAccount("demo").pending, 3);
+
+  StoredMessage m = GetMessage(ids[0]);
+  EXPECT_EQ(m.id, ids[0]);
+  EXPECT_EQ(m.account, id);
+  EXPECT_EQ(m.sender, "www@site.example");
+  EXPECT_EQ(m.subject, "first");
+  EXPECT_EQ(m.script, "/home/site/contact.php");
+  EXPECT_EQ(m.uid, 1234u);
+  EXPECT_EQ(m.size, static_cast<std::int64_t>(first.body.size()));
+  EXPECT_EQ(m.status, MessageStatus::kQueued);
+  EXPECT_EQ(m.attempts, 0);
+  EXPECT_EQ(m.received_at, kT0);
+  EXPECT_EQ(m.next_attempt, kT0);
+  ASSERT_EQ(m.recipients.size(), 2u);
+  EXPECT_EQ(m.recipients[0].index, 0);
+  EXPECT_EQ(m.recipients[0].address, "a@example.net");
+  EXPECT_EQ(m.recipients[1].index, 1);
+  EXPECT_EQ(m.recipients[1].address, "b@example.net");
+  for (const auto& r : m.recipients) EXPECT_EQ(r.status, RecipientStatus::kPending);
+
+  auto missing = store_->GetMessage(ids[2] + 1);
+  ASSERT_TRUE(missing.has_value());
+  EXPECT_FALSE(missing->has_value());
+}
+
+TEST_P(StoreConformance, InsertIsAllOrNothing) {
+  const AccountId id = MakeAccount("demo");
+  const AccountId unknown = id + 100;
+  const std::vector<NewMessage> batch = {Message(id, kT0), Message(unknown, kT0)};
+  auto ids = store_->InsertMessages(batch);
+  ASSERT_FALSE(ids.has_value());
+  EXPECT_EQ(ids.error().code, ErrorCode::kNotFound);
+
+  const std::vector<NewMessage> no_recipient = {Message(id, kT0), Message(id, kT0, {})};
+  auto refused = store_->InsertMessages(no_recipient);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, ErrorCode::kInvalidInput);
+
+  EXPECT_EQ(GetAccount("demo").pending, 0);
+  EXPECT_TRUE(Claim(kT0 + seconds(1)).empty());
+  EXPECT_EQ(db_->QueryInt("SELECT COUNT(*) FROM " + std::string(schema::kMessagesTable)), 0);
+}
+
+// --- Claiming ---
+
+TEST_P(StoreConformance, ClaimTakesOnlyDueMessagesOldestFirst) {
+  const AccountId id = MakeAccount("demo");
+  auto ids = Insert({Message(id, kT0 + seconds(2), {"x@example.net"}, "newer"),
+                     Message(id, kT0, {"y@example.net"}, "older"),
+                     Message(id, kT0 + minutes(10), {"z@example.net"}, "future")});
+  auto claimed = Claim(kT0 + seconds(5));
+  EXPECT_EQ(Ids(claimed), (std::vector<MessageId>{ids[1], ids[0]}));
+
+  // Same due time: the lower id (the earlier submission) first.
+  const AccountId other = MakeAccount("other");
+  auto same = Insert({Message(other, kT0), Message(other, kT0), Message(other, kT0)});
+  EXPECT_EQ(Ids(Claim(kT0 + seconds(5))), same);
+}
+
+TEST_P(StoreConformance, ClaimHandsOverWhatDeliveryNeeds) {
+  const AccountId id = MakeAccount("demo");
+  NewMessage m = Message(id, kT0, {"a@example.net", "b@example.net"}, "report");
+  auto ids = Insert({m});
+  auto claimed = Claim(kT0 + seconds(1), 10, "node-a");
+  ASSERT_EQ(claimed.size(), 1u);
+  const ClaimedMessage& c = claimed[0];
+  EXPECT_EQ(c.id, ids[0]);
+  EXPECT_EQ(c.account, id);
+  EXPECT_EQ(c.account_name, "demo");
+  EXPECT_EQ(c.sender, m.sender);
+  EXPECT_EQ(c.subject, "report");
+  EXPECT_EQ(c.body, m.body);
+  EXPECT_EQ(c.attempts, 0) << "attempts made before this one";
+  EXPECT_EQ(c.received_at, kT0);
+  ASSERT_EQ(c.recipients.size(), 2u);
+  EXPECT_EQ(c.recipients[0].index, 0);
+  EXPECT_EQ(c.recipients[0].address, "a@example.net");
+  EXPECT_EQ(c.recipients[1].index, 1);
+
+  StoredMessage stored = GetMessage(ids[0]);
+  EXPECT_EQ(stored.status, MessageStatus::kDelivering);
+  EXPECT_EQ(stored.attempts, 1) << "attempts started, this one included";
+  EXPECT_EQ(stored.next_attempt, kT0 + seconds(1) + minutes(5)) << "the lease's end";
+}
+
+TEST_P(StoreConformance, ClaimKeepsToTheLimit) {
+  const AccountId id = MakeAccount("demo");
+  std::vector<NewMessage> batch;
+  for (int i = 0; i < 7; ++i) batch.push_back(Message(id, kT0 + milliseconds(i)));
+  auto ids = Insert(batch);
+  EXPECT_EQ(Ids(Claim(kT0 + seconds(1), 3)), (std::vector<MessageId>{ids[0], ids[1], ids[2]}));
+  EXPECT_EQ(Ids(Claim(kT0 + seconds(1), 3)), (std::vector<MessageId>{ids[3], ids[4], ids[5]}));
+  EXPECT_EQ(Ids(Claim(kT0 + seconds(1), 3)), (std::vector<MessageId>{ids[6]}));
+  EXPECT_TRUE(Claim(kT0 + seconds(1), 3).empty());
+  EXPECT_TRUE(Claim(kT0 + seconds(1), 0).empty());
+}
+
+TEST_P(StoreConformance, ClaimIsFairAcrossAccounts) {
+  // A flood in one account, older than everything else, must not starve the others.
+  const AccountId flood = MakeAccount("flood");
+  const AccountId quiet = MakeAccount("quiet");
+  const AccountId third = MakeAccount("third");
+  std::vector<NewMessage> batch;
+  for (int i = 0; i < 50; ++i) batch.push_back(Message(flood, kT0 + milliseconds(i)));
+  Insert(batch);
+  auto quiet_ids = Insert({Message(quiet, kT0 + seconds(1)), Message(quiet, kT0 + seconds(2))});
+  auto third_ids = Insert({Message(third, kT0 + seconds(3))});
+
+  auto claimed = Claim(kT0 + minutes(1), 6);
+  ASSERT_EQ(claimed.size(), 6u);
+  std::map<AccountId, int> per_account;
+  for (const auto& m : claimed) ++per_account[m.account];
+  EXPECT_EQ(per_account[flood], 3);
+  EXPECT_EQ(per_account[quiet], 2);
+  EXPECT_EQ(per_account[third], 1);
+  // Round-robin, longest-waiting account first: flood, quiet, third, flood, quiet, flood.
+  EXPECT_EQ(claimed[0].account, flood);
+  EXPECT_EQ(claimed[1].id, quiet_ids[0]);
+  EXPECT_EQ(claimed[2].id, third_ids[0]);
+  EXPECT_EQ(claimed[4].id, quiet_ids[1]);
+
+  // More due accounts than the limit: the ones waiting longest go first, then the rest.
+  const AccountId fourth = MakeAccount("fourth");
+  Insert({Message(fourth, kT0 + seconds(4))});
+  auto next = Claim(kT0 + minutes(1), 1);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].account, flood);
+  next = Claim(kT0 + minutes(1), 2);
+  ASSERT_EQ(next.size(), 2u);
+  EXPECT_EQ(next[1].account, fourth);
+}
+
+TEST_P(StoreConformance, BlockedAndPurgingAccountsAreNeverClaimed) {
+  const AccountId held = MakeAccount("held");
+  const AccountId purging = MakeAccount("purging");
+  const AccountId active = MakeAccount("active");
+  auto held_ids = Insert({Message(held, kT0), Message(held, kT0 + seconds(1))});
+  Insert({Message(purging, kT0)});
+  auto active_ids = Insert({Message(active, kT0 + seconds(5))});
+  SetState(held, AccountState::kActive, AccountState::kBlocked, BlockedBy::kCustomer);
+  SetState(purging, AccountState::kActive, AccountState::kBlocked, BlockedBy::kSpamGuard);
+  SetState(purging, AccountState::kBlocked, AccountState::kPurging, BlockedBy::kSpamGuard);
+
+  EXPECT_EQ(Ids(Claim(kT0 + minutes(1))), active_ids);
+  EXPECT_TRUE(Claim(kT0 + minutes(1)).empty());
+  EXPECT_EQ(GetAccount("held").pending, 2) << "held mail stays counted as unfinished";
+
+  // Unblocking releases the held mail at once, oldest first.
+  SetState(held, AccountState::kBlocked, AccountState::kActive);
+  EXPECT_EQ(Ids(Claim(kT0 + minutes(1))), held_ids);
+}
+
+TEST_P(StoreConformance, AnExpiredLeaseMakesTheMessageDueAgain) {
+  const AccountId id = MakeAccount("demo");
+  auto ids = Insert({Message(id, kT0, {"a@example.net", "b@example.net"})});
+  ASSERT_EQ(Claim(kT0, 10, "dead-node").size(), 1u);  // leased until kT0 + 5 min
+  EXPECT_TRUE(Claim(kT0 + minutes(4), 10, "n2").empty());
+  auto again = Claim(kT0 + minutes(5), 10, "n2");
+  ASSERT_EQ(Ids(again), ids);
+  EXPECT_EQ(again[0].attempts, 1);
+  EXPECT_EQ(again[0].recipients.size(), 2u);
+}
+
+TEST_P(StoreConformance, TwoStoresOnOneDatabaseNeverClaimTheSameMessage) {
+  auto second = OpenOrDie();
+  ASSERT_NE(second, nullptr);
+  const AccountId id = MakeAccount("demo");
+  std::vector<NewMessage> batch;
+  for (int i = 0; i < 20; ++i) batch.push_back(Message(id, kT0 + milliseconds(i)));
+  Insert(batch);
+  std::set<MessageId> seen;
+  for (int round = 0; round < 5; ++round) {
+    for (Store* store : {store_.get(), second.get()}) {
+      for (const auto& m : Claim(kT0 + seconds(1), 3, "n", store)) {
+        EXPECT_TRUE(seen.insert(m.id).second) << "claimed twice: " << m.id;
+      }
+    }
+  }
+  EXPECT_EQ(seen.size(), 20u);
+}
+
+// --- Outcomes ---
+
+TEST_P(StoreConformance, AllRecipientsDoneFinishesTheMessage) {
+  const AccountId id = MakeAccount("demo");
+  auto ids = Insert({Message(id, kT0, {"a@example.net", "b@example.net"}), Message(id, kT0)});
+  auto claimed = Claim(kT0 + seconds(1), 1);
+  ASSERT_EQ(Ids(claimed), std::vector<MessageId>{ids[0]});
+  Record({{.id = ids[0],
+           .recipients = {{.index = 0, .status = RecipientStatus::kSent, .reply = "250 ok"},
+                          {.index = 1, .status = RecipientStatus::kSent, .reply = "250 queued"}},
+           .next_attempt = {}}},
+         kT0 + seconds(2));
+
+  StoredMessage m = GetMessage(ids[0]);
+  EXPECT_EQ(m.status, MessageStatus::kDone);
+  EXPECT_EQ(m.recipients[0].status, RecipientStatus::kSent);
+  EXPECT_EQ(m.recipients[0].reply, "250 ok");
+  EXPECT_EQ(m.recipients[1].reply, "250 queued");
+  EXPECT_EQ(m.recipients[1].updated_at, kT0 + seconds(2));
+  EXPECT_EQ(GetAccount("demo").pending, 1);
+  EXPECT_EQ(Ids(Claim(kT0 + minutes(10))), std::vector<MessageId>{ids[1]})
+      << "a finished message is never claimed again";
+  EXPECT_EQ(db_->QueryInt("SELECT COUNT(*) FROM " + std::string(schema::kMessagesTable) +
+                          " WHERE body IS NULL"),
+            1)
+      << "a finished message's body is dropped";
+}
+
+TEST_P(StoreConformance, FailedRepliesAreKept) {
+  const AccountId id = MakeAccount("demo");
+  auto ids = Insert({Message(id, kT0, {"nobody@example.net", "b@example.net"})});
+  Claim(kT0);
+  Record({{.id = ids[0],
+           .recipients =
+               {{.index = 0, .status = RecipientStatus::kFailed, .reply = "550 5.1.1 no such user"},
+                {.index = 1, .status = RecipientStatus::kSent, .reply = "250 ok"}},
+           .next_attempt = {}}},
+         kT0 + seconds(3));
+  StoredMessage m = GetMessage(ids[0]);
+  EXPECT_EQ(m.status, MessageStatus::kDone);
+  EXPECT_EQ(m.recipients[0].status, RecipientStatus::kFailed);
+  EXPECT_EQ(m.recipients[0].reply, "550 5.1.1 no such user");
+  EXPECT_EQ(m.recipients[1].status, RecipientStatus::kSent);
+  EXPECT_EQ(GetAccount("demo").pending, 0);
+}
+
+TEST_P(StoreConformance, ADeferredRecipientIsRetriedAloneAtItsNextAttempt) {
+  const AccountId id = MakeAccount("demo");
+  auto ids = Insert({Message(id, kT0, {"a@example.net", "b@example.net", "c@example.net"})});
+  Claim(kT0);
+  const TimePoint retry = kT0 + minutes(1);
+  Record({{.id = ids[0],
+           .recipients =
+               {{.index = 0, .status = RecipientStatus::kSent, .reply = "250 ok"},
+                {.index = 1, .status = RecipientStatus::kPending, .reply = "451 4.7.1 greylisted"}},
+           .next_attempt = retry}},
+         kT0 + seconds(1));
+
+  StoredMessage m = GetMessage(ids[0]);
+  EXPECT_EQ(m.status, MessageStatus::kQueued);
+  EXPECT_EQ(m.next_attempt, retry);
+  EXPECT_EQ(m.recipients[1].status, RecipientStatus::kPending);
+  EXPECT_EQ(m.recipients[1].reply, "451 4.7.1 greylisted");
+  EXPECT_EQ(m.recipients[2].reply, "") << "not listed: as it was";
+  EXPECT_EQ(GetAccount("demo").pending, 1);
+
+  EXPECT_TRUE(Claim(retry - milliseconds(1)).empty());
+  auto again = Claim(retry);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].attempts, 1);
+  ASSERT_EQ(again[0].recipients.size(), 2u);
+  EXPECT_EQ(again[0].recipients[0].index, 1);
+  EXPECT_EQ(again[0].recipients[0].address, "b@example.net");
+  EXPECT_EQ(again[0].recipients[1].index, 2);
+}
+
+TEST_P(StoreConformance, OutcomesAreIdempotent) {
+  const AccountId id = MakeAccount("demo");
+  auto ids = Insert({Message(id, kT0, {"a@example.net"}), Message(id, kT0)});
+  Claim(kT0);
+  const DeliveryOutcome sent{
+      .id = ids[0],
+      .recipients = {{.index = 0, .status = RecipientStatus::kSent, .reply = "250 ok"}},
+      .next_attempt = {}};
+  Record({sent}, kT0 + seconds(1));
+  EXPECT_EQ(GetAccount("demo").pending, 1);
+
+  // A replay, a late outcome of a lost lease saying otherwise, and an unknown message: the
+  // finished message and the counter stay as they are.
+  Record({sent}, kT0 + seconds(2));
+  Record({{.id = ids[0],
+           .recipients = {{.index = 0, .status = RecipientStatus::kFailed, .reply = "550"}},
+           .next_attempt = {}},
+          {.id = ids[1] + 1000, .recipients = {}, .next_attempt = {}}},
+         kT0 + seconds(3));
+  EXPECT_EQ(GetAccount("demo").pending, 1);
+  StoredMessage m = GetMessage(ids[0]);
+  EXPECT_EQ(m.status, MessageStatus::kDone);
+  EXPECT_EQ(m.recipients[0].status, RecipientStatus::kSent);
+  EXPECT_EQ(m.recipients[0].reply, "250 ok");
+}
+
+TEST_P(StoreConformance, ReleaseLeasesMakesTheNodesMessagesDueAtOnce) {
+  const AccountId id = MakeAccount("demo");
+  auto ids = Insert({Message(id, kT0), Message(id, kT0 + seconds(1))});
+  ASSERT_EQ(Claim(kT0 + seconds(1), 1, "crashed").size(), 1u);
+  ASSERT_EQ(Claim(kT0 + seconds(1), 1, "alive").size(), 1u);
+  EXPECT_TRUE(Claim(kT0 + seconds(2)).empty());
+
+  ASSERT_TRUE(store_->ReleaseLeases("crashed").has_value());
+  EXPECT_EQ(GetMessage(ids[0]).status, MessageStatus::kQueued);
+  EXPECT_EQ(GetMessage(ids[1]).status, MessageStatus::kDelivering) << "another node's lease";
+  EXPECT_EQ(Ids(Claim(kT0 + seconds(2))), std::vector<MessageId>{ids[0]});
+  ASSERT_TRUE(store_->ReleaseLeases("nobody").has_value());
+}
+
+TEST_P(StoreConformance, NextDueTimeIsTheEarliestAttemptOfActiveAccounts) {
+  auto none = store_->NextDueTime();
+  ASSERT_TRUE(none.has_value());
+  EXPECT_FALSE(none->has_value());
+
+  const AccountId held = MakeAccount("held");
+  const AccountId active = MakeAccount("active");
+  Insert({Message(held, kT0)});
+  Insert({Message(active, kT0 + seconds(30)), Message(active, kT0 + seconds(10))});
+  SetState(held, AccountState::kActive, AccountState::kBlocked, BlockedBy::kAdmin);
+
+  auto next = store_->NextDueTime();
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(*next, kT0 + seconds(10)) << "the blocked account's older mail does not count";
+
+  // In flight, a message counts from its lease's end; finished, not at all.
+  auto claimed = Claim(kT0 + seconds(30), 10);
+  ASSERT_EQ(claimed.size(), 2u);
+  EXPECT_EQ(*store_->NextDueTime(), kT0 + seconds(30) + minutes(5));
+  std::vector<DeliveryOutcome> outcomes;
+  for (const auto& c : claimed) {
+    outcomes.push_back(
+        {.id = c.id,
+         .recipients = {{.index = 0, .status = RecipientStatus::kSent, .reply = "250"}},
+         .next_attempt = {}});
+  }
+  Record(outcomes, kT0 + seconds(31));
+  EXPECT_FALSE(store_->NextDueTime()->has_value());
+
+  SetState(held, AccountState::kBlocked, AccountState::kActive);
+  EXPECT_EQ(*store_->NextDueTime(), kT0);
+}
+
+// --- Durability and schema ---
+
+TEST_P(StoreConformance, EverythingSurvivesReopening) {
+  const AccountId id = MakeAccount("demo", {1000});
+  auto ids = Insert({Message(id, kT0, {"a@example.net", "b@example.net"}), Message(id, kT0)});
+  Claim(kT0, 1);
+  Record({{.id = ids[0],
+           .recipients = {{.index = 0, .status = RecipientStatus::kFailed, .reply = "550 no"}},
+           .next_attempt = kT0 + minutes(1)}},
+         kT0 + seconds(1));
+  store_.reset();
+
+  store_ = OpenOrDie();
+  ASSERT_NE(store_, nullptr);
+  Account a = GetAccount("demo");
+  EXPECT_EQ(a.uids, std::vector<Uid>{1000});
+  EXPECT_EQ(a.pending, 2);
+  StoredMessage m = GetMessage(ids[0]);
+  EXPECT_EQ(m.status, MessageStatus::kQueued);
+  EXPECT_EQ(m.attempts, 1);
+  EXPECT_EQ(m.recipients[0].reply, "550 no");
+  EXPECT_EQ(Ids(Claim(kT0 + minutes(1))), (std::vector<MessageId>{ids[1], ids[0]}));
+}
+
+TEST_P(StoreConformance, ReopeningAppliesNoMigrationTwice) {
+  store_.reset();
+  for (int i = 0; i < 3; ++i) {
+    auto again = db_->Open();
+    ASSERT_TRUE(again.has_value()) << again.error().message;
+  }
+  const std::string table(schema::kSchemaVersionTable);
+  EXPECT_EQ(db_->QueryInt("SELECT COUNT(*) FROM " + table), schema::kSchemaVersion);
+  EXPECT_EQ(db_->QueryInt("SELECT MAX(version) FROM " + table), schema::kSchemaVersion);
+}
+
+TEST_P(StoreConformance, ADatabaseOfANewerVersionIsRefused) {
+  const AccountId id = MakeAccount("demo");
+  Insert({Message(id, kT0)});
+  store_.reset();
+  db_->Exec("INSERT INTO " + std::string(schema::kSchemaVersionTable) +
+            " (version, applied_ms) VALUES (" + std::to_string(schema::kSchemaVersion + 1) +
+            ", 0)");
+  auto refused = db_->Open();
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(refused.error().message.find("newer"), std::string::npos) << refused.error().message;
+  EXPECT_EQ(db_->QueryInt("SELECT COUNT(*) FROM " + std::string(schema::kMessagesTable)), 1)
+      << "refusing touches nothing";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Engines, StoreConformance,
+    ::testing::Values(StoreTarget{"sqlite", [] { return std::make_unique<SqliteTestDatabase>(); }}),
+    [](const ::testing::TestParamInfo<StoreTarget>& info) { return info.param.name; });
+
+// --- OpenStore's url handling (not engine behaviour) ---
+
+TEST(OpenStore, RefusesUnknownSchemesNamingOnlyTheScheme) {
+  auto store = OpenStore("mysql://admin:secret@db/mail");
+  ASSERT_FALSE(store.has_value());
+  EXPECT_EQ(store.error().code, ErrorCode::kInvalidInput);
+  EXPECT_NE(store.error().message.find("'mysql'"), std::string::npos) << store.error().message;
+  EXPECT_EQ(store.error().message.find("secret"), std::string::npos) << store.error().message;
+
+  for (std::string_view bad : {"", "/var/lib/mailwarden.db", "sqlite:"}) {
+    auto refused = OpenStore(bad);
+    ASSERT_FALSE(refused.has_value()) << bad;
+    EXPECT_EQ(refused.error().code, ErrorCode::kInvalidInput) << bad;
+  }
+}
+
+TEST(OpenStore, PostgresqlIsNotBuiltYet) {
+  auto store = OpenStore("postgresql://mail@db:5432/mailwarden");
+  ASSERT_FALSE(store.has_value());
+  EXPECT_EQ(store.error().code, ErrorCode::kUnavailable);
+}
+
+TEST(OpenStore, SqliteCreatesThePrivateFileAndItsFolder) {
+  SqliteTestDatabase db;
+  ASSERT_FALSE(std::filesystem::exists(db.file().parent_path()));
+  auto store = db.Open();
+  ASSERT_TRUE(store.has_value()) << store.error().message;
+  const auto perms = std::filesystem::status(db.file()).permissions();
+  EXPECT_EQ(perms & (std::filesystem::perms::group_all | std::filesystem::perms::others_all),
+            std::filesystem::perms::none);
+}
+
+}  // namespace
+}  // namespace mailwarden

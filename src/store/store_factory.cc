@@ -1,0 +1,47 @@
+// OpenStore: picks the Store implementation from the url's scheme.
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <system_error>
+
+#include "store/sqlite_store.h"
+#include "store/store.h"
+
+namespace mailwarden {
+
+Result<std::unique_ptr<Store>> OpenStore(std::string_view url) {
+  constexpr std::string_view kSqlite = "sqlite:";
+  if (url.starts_with(kSqlite)) {
+    const std::filesystem::path path(url.substr(kSqlite.size()));
+    if (path.empty()) {
+      return Fail(ErrorCode::kInvalidInput, "store url 'sqlite:' names no database file");
+    }
+    if (path.has_parent_path()) {
+      std::error_code error;
+      std::filesystem::create_directories(path.parent_path(), error);
+      if (error) {
+        return Fail(ErrorCode::kUnavailable,
+                    fmt::format("{}: cannot create the folder: {}", path.parent_path().string(),
+                                error.message()));
+      }
+    }
+    auto store = SqliteStore::Open(path);
+    if (!store) return std::unexpected(std::move(store).error());
+    return std::unique_ptr<Store>(std::move(*store));
+  }
+  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
+    return Fail(ErrorCode::kUnavailable, "PostgreSQL store is not built yet");
+  }
+  // Only the scheme is quoted back: the rest of a url may hold a password.
+  const auto colon = url.find(':');
+  if (colon == std::string_view::npos) {
+    return Fail(ErrorCode::kInvalidInput,
+                "store url has no scheme: use sqlite:PATH or postgresql://...");
+  }
+  return Fail(ErrorCode::kInvalidInput,
+              fmt::format("store url scheme '{}' is not known: use sqlite:PATH or "
+                          "postgresql://...",
+                          url.substr(0, colon)));
+}
+
+}  // namespace mailwarden
