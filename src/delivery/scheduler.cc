@@ -54,8 +54,10 @@ asio::awaitable<void> Scheduler::Run() {
       request.limit = room;
       request.lease_until = request.now + kLease;
       request.node = node_;
-      auto claimed = co_await store_.AsyncRun<std::vector<ClaimedMessage>>(
-          [request](Store& s) { return s.ClaimDue(request); }, asio::use_awaitable);
+      std::function<Result<std::vector<ClaimedMessage>>(Store&)> claim = [request](Store& s) {
+        return s.ClaimDue(request);
+      };
+      auto claimed = co_await store_.AsyncRun(std::move(claim), asio::use_awaitable);
       if (!claimed) {
         spdlog::error("delivery: cannot claim mail: {}", claimed.error().message);
       } else if (!claimed->empty()) {
@@ -152,8 +154,10 @@ asio::awaitable<void> Scheduler::FlushOutcomes() {
     batch.swap(outcomes_);
     const TimePoint now = clock_.Now();
     auto shared = std::make_shared<std::vector<DeliveryOutcome>>(std::move(batch));
-    auto r = co_await store_.AsyncRun<void>(
-        [shared, now](Store& s) { return s.RecordOutcomes(*shared, now); }, asio::use_awaitable);
+    std::function<Result<void>(Store&)> record = [shared, now](Store& s) {
+      return s.RecordOutcomes(*shared, now);
+    };
+    auto r = co_await store_.AsyncRun(std::move(record), asio::use_awaitable);
     if (!r) {
       // The lease brings these messages back; delivery is at-least-once.
       spdlog::error("delivery: cannot record {} outcomes: {}", shared->size(), r.error().message);

@@ -1,6 +1,7 @@
 // OpenStore: picks the Store implementation from the url's scheme.
 #include <fmt/format.h>
 
+#include <ctime>
 #include <filesystem>
 #include <system_error>
 
@@ -8,6 +9,13 @@
 #include "store/store.h"
 
 namespace mailwarden {
+
+int LocalDayOf(TimePoint t) {
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
+  std::tm local{};
+  ::localtime_r(&seconds, &local);
+  return (local.tm_year + 1900) * 10000 + (local.tm_mon + 1) * 100 + local.tm_mday;
+}
 
 Result<std::unique_ptr<Store>> OpenStore(std::string_view url) {
   constexpr std::string_view kSqlite = "sqlite:";

@@ -50,6 +50,10 @@ class StoreRunner {
   }
 
   // Runs fn(store) on the store thread and completes with what it returns.
+  //
+  // In a coroutine, build fn as a named variable, not as a lambda inside the co_await
+  // expression: GCC 12 destroys a capturing lambda temporary of a co_await expression twice
+  // (a double free when it captures a string or a shared_ptr).
   template <class T, class Token>
   auto AsyncRun(std::function<Result<T>(Store&)> fn, Token&& token) {
     return boost::asio::async_initiate<Token, void(Result<T>)>(
@@ -81,8 +85,31 @@ class StoreRunner {
   std::uint64_t committed_messages() const { return committed_messages_.load(); }
 
  private:
-  using InsertDone = std::move_only_function<void(Result<MessageId>)>;
-  using Job = std::move_only_function<void(Store&)>;
+  // Type-erased, move-only callables (completion handlers are move-only). A plain virtual
+  // holder: GCC 12's std::move_only_function corrupted captured strings when moved.
+  template <class... Args>
+  class Callback {
+   public:
+    Callback() = default;
+    template <class F>
+    Callback(F f) : impl_(std::make_unique<Impl<F>>(std::move(f))) {}
+    void operator()(Args... args) { impl_->Call(std::forward<Args>(args)...); }
+
+   private:
+    struct Base {
+      virtual ~Base() = default;
+      virtual void Call(Args... args) = 0;
+    };
+    template <class F>
+    struct Impl final : Base {
+      explicit Impl(F f) : f(std::move(f)) {}
+      void Call(Args... args) override { f(std::forward<Args>(args)...); }
+      F f;
+    };
+    std::unique_ptr<Base> impl_;
+  };
+  using InsertDone = Callback<Result<MessageId>>;
+  using Job = Callback<Store&>;
   struct PendingInsert {
     NewMessage message;
     InsertDone done;

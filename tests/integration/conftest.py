@@ -1,12 +1,15 @@
 """Fixtures that run the real programs: mailwardend with a temporary configuration, the real
 mailwarden-sendmail, and a real SMTP peer (aiosmtpd, in relay_peer.py) as the relay."""
+import json
 import os
 import pathlib
+import shutil
 import signal
 import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -58,8 +61,12 @@ class Relay:
 
     def messages(self):
         """Every message the relay accepted, as dicts: mail_from, rcpt_tos, data (bytes)."""
-        from relay_peer import read_spool
-        return read_spool(self.spool)
+        out = []
+        for envelope in sorted(self.spool.glob("*.json")):
+            m = json.loads(envelope.read_text())
+            m["data"] = envelope.with_suffix(".eml").read_bytes()
+            out.append(m)
+        return out
 
 
 class Daemon:
@@ -67,7 +74,10 @@ class Daemon:
         self.root = pathlib.Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.config = self.root / "mailwarden.toml"
-        self.socket = self.root / "submit.sock"
+        # The socket lives in a folder every uid can reach (tests submit as other uids too).
+        self.socket_dir = pathlib.Path(tempfile.mkdtemp(prefix="mw-sock-"))
+        self.socket_dir.chmod(0o755)
+        self.socket = self.socket_dir / "submit.sock"
         self.db = self.root / "mailwarden.db"
         self.outbox = self.root / "outbox"
         self.log_path = self.root / "daemon.log"
@@ -75,7 +85,7 @@ class Daemon:
         self.http_port = free_port()
         sections = {
             "store": {"url": "sqlite:mailwarden.db"},
-            "submit": {"socket": "submit.sock"},
+            "submit": {"socket": str(self.socket)},
             "http": {"listen": f"127.0.0.1:{self.http_port}", "admin_token_file": "admin.token"},
             "delivery": {"mode": "relay" if relay else "maildir", "maildir": "outbox",
                          "relay": f"127.0.0.1:{relay.port if relay else 25}",
@@ -110,6 +120,7 @@ class Daemon:
             self.proc.wait(20)
         if self.proc:
             self.log.close()
+        shutil.rmtree(self.socket_dir, ignore_errors=True)
 
     def kill9(self):
         self.proc.send_signal(signal.SIGKILL)

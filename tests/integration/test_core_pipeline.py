@@ -81,11 +81,12 @@ def test_rejected_recipient_is_recorded_as_failed_with_its_reply(make_daemon, re
     assert r.returncode == 0, r.stderr
     msgs = wait_for(relay.messages, what="the good recipient's copy")
     assert msgs[0]["rcpt_tos"] == ["good@example.net"]
-    wait_for(lambda: daemon.query("SELECT count(*) FROM recipients WHERE status='pending'") == [(0,)],
+    # The store's recipient statuses: 0 pending, 1 sent, 2 failed (src/store/schema.h).
+    wait_for(lambda: daemon.query("SELECT count(*) FROM recipients WHERE status = 0") == [(0,)],
              what="both outcomes to be stored")
     rows = daemon.query("SELECT address, status, reply FROM recipients ORDER BY idx")
-    assert rows[0][:2] == ("good@example.net", "sent")
-    assert rows[1][:2] == ("reject-me@example.net", "failed")
+    assert rows[0][:2] == ("good@example.net", 1)
+    assert rows[1][:2] == ("reject-me@example.net", 2)
     assert rows[1][2].startswith("550")
     assert "to=<reject-me@example.net> result=failed" in daemon.log_text()
 
