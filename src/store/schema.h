@@ -16,6 +16,13 @@
 //   it due again through the same index, with no second index and no sweeper.
 // - accounts.pending counts unfinished messages so that nothing counts rows; purge_upto is the
 //   purge watermark (the account's messages with id <= purge_upto are purged).
+// - Mail released from a blocked account (migration 2) is a second, small queue: a row in
+//   `released` per released unfinished message, and accounts.released_pending counting them.
+//   The scheduler reaches it through accounts_holding (blocked or purging accounts with
+//   unfinished mail) filtered on released_pending > 0, then reads only that account's
+//   `released` rows: the rest of the held mail is never read.
+// - Counters (sent, errors, expired, purged, submitted) are kept as events happen: totals on
+//   the accounts row, and per account per local day (YYYYMMDD) in daily_counters.
 #pragma once
 
 #include <array>
@@ -29,11 +36,20 @@ inline constexpr std::string_view kAccountsTable = "accounts";
 inline constexpr std::string_view kAccountUidsTable = "account_uids";
 inline constexpr std::string_view kMessagesTable = "messages";
 inline constexpr std::string_view kRecipientsTable = "recipients";
+inline constexpr std::string_view kReleasedTable = "released";
+inline constexpr std::string_view kAuditTable = "audit";
+inline constexpr std::string_view kTokensTable = "tokens";
+inline constexpr std::string_view kDailyCountersTable = "daily_counters";
 
 // Indexes whose use EXPLAIN QUERY PLAN checks are worth knowing by name.
 inline constexpr std::string_view kAccountsSendingIndex = "accounts_sending";
 inline constexpr std::string_view kMessagesDueIndex = "messages_due";
 inline constexpr std::string_view kMessagesLeasedIndex = "messages_leased";
+inline constexpr std::string_view kAccountsHoldingIndex = "accounts_holding";
+inline constexpr std::string_view kAccountsByStateIndex = "accounts_by_state";
+inline constexpr std::string_view kMessagesUnfinishedIndex = "messages_unfinished";
+inline constexpr std::string_view kRecipientsFailedIndex = "recipients_by_status";
+inline constexpr std::string_view kAuditByAccountIndex = "audit_by_account";
 
 // messages.status. Stored in every row: never renumber. The partial indexes spell these
 // numbers in their WHERE clauses, and a query uses a partial index only if it repeats that
@@ -138,6 +154,87 @@ CREATE TABLE recipients (
   reply      TEXT    NOT NULL DEFAULT '',
   updated_ms INTEGER NOT NULL,
   PRIMARY KEY (message_id, idx)
+) WITHOUT ROWID;
+)sql",
+        .postgres = "",
+    },
+    Migration{
+        .version = 2,
+        .sqlite = R"sql(
+-- Account control: failure tolerance, the purge's progress, released mail, SMTP AUTH, and
+-- counters kept as events happen (never by counting rows).
+ALTER TABLE accounts ADD COLUMN bounce_tolerance_until_ms INTEGER NOT NULL DEFAULT 0;
+-- Unfinished messages with id <= purge_upto not yet purged: exact when the purge starts (every
+-- unfinished message then has an id <= the watermark), decremented as each of them ends.
+ALTER TABLE accounts ADD COLUMN purge_left INTEGER NOT NULL DEFAULT 0 CHECK (purge_left >= 0);
+ALTER TABLE accounts ADD COLUMN released_pending INTEGER NOT NULL DEFAULT 0
+  CHECK (released_pending >= 0);
+ALTER TABLE accounts ADD COLUMN smtp_password_hash TEXT;
+ALTER TABLE accounts ADD COLUMN submitted INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN sent INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN errors INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN expired INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN purged INTEGER NOT NULL DEFAULT 0;
+
+-- Blocked or purging accounts with unfinished mail: what expiry visits, and (with
+-- released_pending > 0) where the scheduler finds released mail. As small as the number of
+-- such accounts; the other columns make reading it need no table row.
+CREATE INDEX accounts_holding ON accounts (id, state, pending, released_pending)
+  WHERE state <> 'active' AND pending > 0;
+-- AccountsInState of a held state, e.g. the purges to resume at start. Partial: an index on
+-- every account's state would tempt the planner away from accounts_sending for the
+-- scheduler's state = 'active' (it did, in EXPLAIN QUERY PLAN), and the active accounts are
+-- listed by a walk of the table anyway.
+CREATE INDEX accounts_by_state ON accounts (state, id) WHERE state <> 'active';
+
+-- Per account, its unfinished messages in id (arrival) order: purge up to the watermark,
+-- expiry of the oldest, the held-mail list and the watermark itself (its MAX). Finished
+-- messages leave it, so a long history is never walked.
+CREATE INDEX messages_unfinished ON messages (account_id, id) WHERE status < 2;
+
+-- The account's failures, newest first (ListErrors). The primary key (message_id, idx)
+-- follows in every entry, which makes the order total and the cursor exact.
+CREATE INDEX recipients_by_status ON recipients (account_id, status, updated_ms);
+
+-- Unfinished messages released from a blocked or purging account: delivered although the
+-- account is held. A row leaves when its message finishes or is deleted.
+CREATE TABLE released (
+  account_id INTEGER NOT NULL,
+  message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+  PRIMARY KEY (account_id, message_id)
+) WITHOUT ROWID;
+
+-- Every transition: who, when, from, to, why. The account's name is read through account_id
+-- (accounts are never renamed nor deleted).
+CREATE TABLE audit (
+  id         INTEGER PRIMARY KEY,
+  at_ms      INTEGER NOT NULL,
+  account_id INTEGER NOT NULL REFERENCES accounts (id),
+  actor      TEXT    NOT NULL,
+  action     TEXT    NOT NULL,
+  from_state TEXT    NOT NULL,
+  to_state   TEXT    NOT NULL,
+  reason     TEXT    NOT NULL
+);
+CREATE INDEX audit_by_account ON audit (account_id, id);
+
+-- Customer API tokens, by their SHA-256 (hex): a token is never stored in clear.
+CREATE TABLE tokens (
+  hash       TEXT    PRIMARY KEY,
+  account_id INTEGER NOT NULL REFERENCES accounts (id),
+  created_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Per account and local day (YYYYMMDD), what happened: kept as events happen.
+CREATE TABLE daily_counters (
+  account_id INTEGER NOT NULL REFERENCES accounts (id),
+  day        INTEGER NOT NULL,
+  submitted  INTEGER NOT NULL DEFAULT 0,
+  sent       INTEGER NOT NULL DEFAULT 0,
+  errors     INTEGER NOT NULL DEFAULT 0,
+  expired    INTEGER NOT NULL DEFAULT 0,
+  purged     INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (account_id, day)
 ) WITHOUT ROWID;
 )sql",
         .postgres = "",

@@ -6,11 +6,14 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
+#include <limits>
 #include <map>
 #include <utility>
 
@@ -62,8 +65,6 @@ enum class Sql {
   kSelectAllAccounts,
   kSelectAllAccountUids,
   kSelectAccountState,
-  kSetAccountState,
-  kAddPending,
   kInsertMessage,
   kInsertRecipient,
   kSelectDueAccounts,
@@ -80,6 +81,39 @@ enum class Sql {
   kSelectNextDue,
   kSelectMessage,
   kSelectRecipients,
+  // Migration 2: account control.
+  kSetAccountStateFull,
+  kSetPurgeWatermark,
+  kClearReleased,
+  kZeroReleasedPending,
+  kInsertAudit,
+  kSelectAudit,
+  kSelectAuditOfAccount,
+  kSelectAccountsInState,
+  kSelectPurgeState,
+  kSelectPurgeBatch,
+  kDeleteMessage,
+  kForgetReleased,
+  kBumpAccount,
+  kBumpDay,
+  kSelectHoldingAccounts,
+  kSelectOldestUnfinished,
+  kIsReleased,
+  kExpireRecipients,
+  kSelectPendingPage,
+  kSelectHeldById,
+  kSelectHeldByMatch,
+  kInsertReleased,
+  kSelectDueReleased,
+  kHasSentRecipient,
+  kInsertToken,
+  kSelectAccountIdByToken,
+  kSetSmtpPassword,
+  kSelectSmtpPassword,
+  kSelectCounters,
+  kSelectDay,
+  kSelectVolumes,
+  kSelectErrors,
   kCount,
 };
 constexpr int kFirstSqlAfterMigrations = static_cast<int>(Sql::kUpsertAccount);
@@ -91,18 +125,45 @@ constexpr int kSqlCount = static_cast<int>(Sql::kCount);
 // from the codes, since SQLite uses a partial index only when the query repeats its term.
 //
 // EXPLAIN QUERY PLAN of the scheduler's statements (SQLite 3.40), which read only the small
-// partial indexes and never a blocked account's messages:
-//   kSelectDueAccounts:  MATERIALIZE heads
+// partial indexes and never a held account's held messages:
+//   kSelectDueAccounts:  MATERIALIZE heads: COMPOUND QUERY
 //                          SCAN a USING COVERING INDEX accounts_sending
 //                          CORRELATED SCALAR SUBQUERY 1
 //                            SEARCH m USING COVERING INDEX messages_due (account_id=?)
+//                          UNION ALL
+//                          SCAN a USING COVERING INDEX accounts_holding
+//                          CORRELATED SCALAR SUBQUERY 3
+//                            SEARCH r USING PRIMARY KEY (account_id=?)     (released rows)
+//                            SEARCH m USING INTEGER PRIMARY KEY (rowid=?)
 //                        SCAN heads; USE TEMP B-TREE FOR ORDER BY   (sorts due accounts only)
 //   kSelectDueMessages:  SEARCH messages USING COVERING INDEX messages_due
 //                          (account_id=? AND next_attempt_ms<?)      (no sort: index order)
-//   kSelectNextDue:      SEARCH a USING COVERING INDEX accounts_sending
-//                        CORRELATED SCALAR SUBQUERY 1
-//                          SEARCH m USING COVERING INDEX messages_due (account_id=?)
+//   kSelectDueReleased:  SEARCH r USING PRIMARY KEY (account_id=?)
+//                        SEARCH m USING INTEGER PRIMARY KEY (rowid=?)
+//                        USE TEMP B-TREE FOR ORDER BY           (sorts released mail only)
+//   kSelectNextDue:      the two branches of kSelectDueAccounts, under MIN
 //   kReleaseLeases:      SEARCH messages USING INDEX messages_leased (lease_node=?)
+// and of the account control statements (migration 2):
+//   kSetPurgeWatermark:      SEARCH m USING INDEX messages_unfinished (account_id=?)
+//   kSelectPurgeBatch,
+//   kSelectPendingPage:      SEARCH messages USING INDEX messages_unfinished
+//                              (account_id=? AND id<?)
+//   kSelectOldestUnfinished: SEARCH messages USING INDEX messages_unfinished (account_id=?)
+//   kSelectHeldByMatch:      SEARCH m USING INDEX messages_unfinished (account_id=?)
+//                            CORRELATED SCALAR SUBQUERY: SEARCH r USING PRIMARY KEY
+//                            (reads the account's unfinished mail: a match is over all of it)
+//   kSelectHoldingAccounts:  SEARCH accounts USING COVERING INDEX accounts_holding (id>?)
+//   kSelectAccountsInState:  SEARCH accounts USING COVERING INDEX accounts_by_state (state=?)
+//                            MERGE (UNION ALL) SCAN accounts      (only when asked for active)
+//   kSelectAudit:            SEARCH l USING INTEGER PRIMARY KEY (rowid<?)
+//   kSelectAuditOfAccount:   SEARCH l USING INDEX audit_by_account (account_id=? AND id<?)
+//   kSelectErrors:           SEARCH r USING INDEX recipients_by_status (account_id=? AND
+//                              status=? AND updated_ms>? AND (updated_ms,message_id,idx)<(...))
+//                            (no sort: index order, the primary key ends each entry)
+//   kSelectAccountIdByToken: SEARCH tokens USING PRIMARY KEY (hash=?)
+//   kSelectDay, kSelectVolumes: SEARCH daily_counters USING PRIMARY KEY (account_id=? AND day..)
+//   kForgetReleased, kIsReleased: SEARCH released USING PRIMARY KEY (account_id=? AND
+//                              message_id=?)
 constexpr std::string_view SqlText(Sql sql) {
   switch (sql) {
     case Sql::kBeginRead:
@@ -142,11 +203,6 @@ constexpr std::string_view SqlText(Sql sql) {
       return "SELECT account_id, uid FROM {account_uids} ORDER BY account_id, uid";
     case Sql::kSelectAccountState:
       return "SELECT state FROM {accounts} WHERE id = ?1";
-    case Sql::kSetAccountState:
-      return "UPDATE {accounts} SET state = ?2, blocked_by = ?3, reason = ?4, since_ms = ?5 "
-             "WHERE id = ?1 AND state = ?6";
-    case Sql::kAddPending:
-      return "UPDATE {accounts} SET pending = pending + ?2 WHERE id = ?1";
     case Sql::kInsertMessage:
       return "INSERT INTO {messages} (account_id, status, attempts, received_ms, "
              "next_attempt_ms, uid, size, sender, subject, script, body) "
@@ -157,12 +213,18 @@ constexpr std::string_view SqlText(Sql sql) {
     case Sql::kSelectDueAccounts:
       // Each sending account's head (its earliest unfinished message) is one index seek;
       // MATERIALIZED computes it once per account rather than once per use.
+      // The second branch: held accounts with released mail, whose head is read from their
+      // released rows only.
       return "WITH heads AS MATERIALIZED ("
-             " SELECT a.id AS id, (SELECT m.next_attempt_ms FROM {messages} m"
-             "  WHERE m.account_id = a.id AND m.status < {done}"
+             " SELECT a.id AS id, 0 AS released_only, (SELECT m.next_attempt_ms"
+             "  FROM {messages} m WHERE m.account_id = a.id AND m.status < {done}"
              "  ORDER BY m.next_attempt_ms LIMIT 1) AS head"
-             " FROM {accounts} a WHERE a.state = 'active' AND a.pending > 0)"
-             " SELECT id FROM heads WHERE head <= ?1 ORDER BY head, id LIMIT ?2";
+             " FROM {accounts} a WHERE a.state = 'active' AND a.pending > 0"
+             " UNION ALL"
+             " SELECT a.id, 1, {released_head}"
+             " FROM {accounts} a WHERE a.state <> 'active' AND a.pending > 0"
+             "  AND a.released_pending > 0)"
+             " SELECT id, released_only FROM heads WHERE head <= ?1 ORDER BY head, id LIMIT ?2";
     case Sql::kSelectDueMessages:
       return "SELECT id FROM {messages} WHERE account_id = ?1 AND status < {done} "
              "AND next_attempt_ms <= ?2 ORDER BY next_attempt_ms, status, id LIMIT ?3";
@@ -195,35 +257,163 @@ constexpr std::string_view SqlText(Sql sql) {
       return "UPDATE {messages} SET status = {queued}, next_attempt_ms = received_ms, "
              "lease_node = NULL WHERE status = {delivering} AND lease_node = ?1";
     case Sql::kSelectNextDue:
-      return "SELECT MIN((SELECT m.next_attempt_ms FROM {messages} m"
-             " WHERE m.account_id = a.id AND m.status < {done}"
-             " ORDER BY m.next_attempt_ms LIMIT 1))"
-             " FROM {accounts} a WHERE a.state = 'active' AND a.pending > 0";
+      return "SELECT MIN(head) FROM ("
+             " SELECT (SELECT m.next_attempt_ms FROM {messages} m"
+             "  WHERE m.account_id = a.id AND m.status < {done}"
+             "  ORDER BY m.next_attempt_ms LIMIT 1) AS head"
+             " FROM {accounts} a WHERE a.state = 'active' AND a.pending > 0"
+             " UNION ALL"
+             " SELECT {released_head}"
+             " FROM {accounts} a WHERE a.state <> 'active' AND a.pending > 0"
+             "  AND a.released_pending > 0)";
     case Sql::kSelectMessage:
       return "SELECT account_id, sender, subject, script, uid, size, status, attempts, "
              "received_ms, next_attempt_ms FROM {messages} WHERE id = ?1";
     case Sql::kSelectRecipients:
       return "SELECT idx, address, status, reply, updated_ms FROM {recipients} "
              "WHERE message_id = ?1 ORDER BY idx";
+    case Sql::kSetAccountStateFull:
+      return "UPDATE {accounts} SET state = ?2, blocked_by = ?3, reason = ?4, since_ms = ?5, "
+             "bounce_tolerance_until_ms = ?7 WHERE id = ?1 AND state = ?6";
+    case Sql::kSetPurgeWatermark:
+      // Every unfinished message has an id <= the newest unfinished one, so purge_left is
+      // exactly pending now.
+      return "UPDATE {accounts} SET purge_upto = COALESCE((SELECT MAX(m.id) FROM {messages} m "
+             "WHERE m.account_id = ?1 AND m.status < {done}), 0), purge_left = pending "
+             "WHERE id = ?1";
+    case Sql::kClearReleased:
+      return "DELETE FROM {released} WHERE account_id = ?1";
+    case Sql::kZeroReleasedPending:
+      return "UPDATE {accounts} SET released_pending = 0 WHERE id = ?1";
+    case Sql::kInsertAudit:
+      return "INSERT INTO {audit} (at_ms, account_id, actor, action, from_state, to_state, "
+             "reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    case Sql::kSelectAudit:
+      return "SELECT l.id, l.at_ms, a.name, l.actor, l.action, l.from_state, l.to_state, "
+             "l.reason FROM {audit} l JOIN {accounts} a ON a.id = l.account_id "
+             "WHERE l.id < ?1 ORDER BY l.id DESC LIMIT ?2";
+    case Sql::kSelectAuditOfAccount:
+      return "SELECT l.id, l.at_ms, a.name, l.actor, l.action, l.from_state, l.to_state, "
+             "l.reason FROM {audit} l JOIN {accounts} a ON a.id = l.account_id "
+             "WHERE l.account_id = ?3 AND l.id < ?1 ORDER BY l.id DESC LIMIT ?2";
+    case Sql::kSelectAccountsInState:
+      // "state <> 'active'" repeats accounts_by_state's WHERE; ?2 is 1 for the active state,
+      // which that index does not hold (a walk of the table, in id order).
+      return "SELECT id FROM {accounts} WHERE state = ?1 AND state <> 'active' AND ?2 = 0 "
+             "UNION ALL SELECT id FROM {accounts} WHERE state = 'active' AND ?2 = 1 "
+             "ORDER BY id";
+    case Sql::kSelectPurgeState:
+      return "SELECT purge_upto, purge_left, state FROM {accounts} WHERE id = ?1";
+    case Sql::kSelectPurgeBatch:
+      return "SELECT id FROM {messages} WHERE account_id = ?1 AND status < {done} "
+             "AND id <= ?2 ORDER BY id LIMIT ?3";
+    case Sql::kDeleteMessage:
+      // Recipients and the released mark go with it (ON DELETE CASCADE).
+      return "DELETE FROM {messages} WHERE id = ?1 AND status < {done}";
+    case Sql::kForgetReleased:
+      return "DELETE FROM {released} WHERE account_id = ?1 AND message_id = ?2";
+    case Sql::kBumpAccount:
+      return "UPDATE {accounts} SET pending = pending + ?2, "
+             "released_pending = released_pending + ?3, purge_left = MAX(0, purge_left + ?4), "
+             "submitted = submitted + ?5, sent = sent + ?6, errors = errors + ?7, "
+             "expired = expired + ?8, purged = purged + ?9 WHERE id = ?1";
+    case Sql::kBumpDay:
+      return "INSERT INTO {daily_counters} (account_id, day, submitted, sent, errors, expired, "
+             "purged) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (account_id, day) DO UPDATE "
+             "SET submitted = submitted + excluded.submitted, sent = sent + excluded.sent, "
+             "errors = errors + excluded.errors, expired = expired + excluded.expired, "
+             "purged = purged + excluded.purged";
+    case Sql::kSelectHoldingAccounts:
+      return "SELECT id FROM {accounts} WHERE state <> 'active' AND pending > 0 AND id > ?1 "
+             "ORDER BY id";
+    case Sql::kSelectOldestUnfinished:
+      return "SELECT id, status, received_ms FROM {messages} WHERE account_id = ?1 "
+             "AND status < {done} ORDER BY id";
+    case Sql::kIsReleased:
+      return "SELECT EXISTS (SELECT 1 FROM {released} WHERE account_id = ?1 AND message_id = ?2)";
+    case Sql::kExpireRecipients:
+      return "UPDATE {recipients} SET status = {r_failed}, reply = ?2, updated_ms = ?3 "
+             "WHERE message_id = ?1 AND status = {r_pending}";
+    case Sql::kSelectPendingPage:
+      return "SELECT id FROM {messages} WHERE account_id = ?1 AND status < {done} AND id < ?2 "
+             "ORDER BY id DESC LIMIT ?3";
+    case Sql::kSelectHeldById:
+      return "SELECT id FROM {messages} WHERE id = ?1 AND account_id = ?2 "
+             "AND status = {queued}";
+    case Sql::kSelectHeldByMatch:
+      // Needles are lower-cased by the caller; '' matches everything. instr, not LIKE: no
+      // wildcard in a customer's text means anything.
+      return "SELECT m.id FROM {messages} m WHERE m.account_id = ?1 AND m.status < {done} "
+             "AND m.status = {queued} "
+             "AND (?2 = '' OR instr(lower(m.sender), ?2) > 0) "
+             "AND (?4 = '' OR instr(lower(m.subject), ?4) > 0) "
+             "AND (?3 = '' OR EXISTS (SELECT 1 FROM {recipients} r WHERE r.message_id = m.id "
+             "AND instr(lower(r.address), ?3) > 0)) ORDER BY m.id";
+    case Sql::kInsertReleased:
+      return "INSERT INTO {released} (account_id, message_id) VALUES (?1, ?2) "
+             "ON CONFLICT DO NOTHING";
+    case Sql::kSelectDueReleased:
+      return "SELECT m.id FROM {released} r JOIN {messages} m ON m.id = r.message_id "
+             "WHERE r.account_id = ?1 AND m.status < {done} AND m.next_attempt_ms <= ?2 "
+             "ORDER BY m.next_attempt_ms, m.status, m.id LIMIT ?3";
+    case Sql::kHasSentRecipient:
+      return "SELECT EXISTS (SELECT 1 FROM {recipients} WHERE message_id = ?1 "
+             "AND status = {r_sent})";
+    case Sql::kInsertToken:
+      return "INSERT INTO {tokens} (hash, account_id, created_ms) VALUES (?1, ?2, ?3)";
+    case Sql::kSelectAccountIdByToken:
+      return "SELECT account_id FROM {tokens} WHERE hash = ?1";
+    case Sql::kSetSmtpPassword:
+      return "UPDATE {accounts} SET smtp_password_hash = ?2 WHERE id = ?1";
+    case Sql::kSelectSmtpPassword:
+      return "SELECT smtp_password_hash FROM {accounts} WHERE name = ?1";
+    case Sql::kSelectCounters:
+      return "SELECT state, pending, released_pending, submitted, sent, errors, expired, "
+             "purged FROM {accounts} WHERE id = ?1";
+    case Sql::kSelectDay:
+      return "SELECT sent, errors FROM {daily_counters} WHERE account_id = ?1 AND day = ?2";
+    case Sql::kSelectVolumes:
+      return "SELECT day, submitted, sent, errors, expired, purged FROM {daily_counters} "
+             "WHERE account_id = ?1 AND day >= ?2 AND day <= ?3 ORDER BY day";
+    case Sql::kSelectErrors:
+      // The row value compare is the cursor: strictly older than the previous page's last.
+      return "SELECT r.updated_ms, r.message_id, r.idx, r.address, r.reply, m.subject "
+             "FROM {recipients} r JOIN {messages} m ON m.id = r.message_id "
+             "WHERE r.account_id = ?1 AND r.status = {r_failed} AND r.updated_ms >= ?2 "
+             "AND (r.updated_ms, r.message_id, r.idx) < (?3, ?4, ?5) "
+             "ORDER BY r.updated_ms DESC, r.message_id DESC, r.idx DESC LIMIT ?6";
     case Sql::kCount:
       break;
   }
   return "";
 }
 
+// The earliest next attempt among the released messages of held account a.id.
+constexpr std::string_view kReleasedHead =
+    "(SELECT MIN(m.next_attempt_ms) FROM {released} r JOIN {messages} m ON m.id = r.message_id"
+    " WHERE r.account_id = a.id AND m.status < {done})";
+
 std::string FormatSql(Sql sql) {
+  std::string text(SqlText(sql));
+  if (const auto at = text.find("{released_head}"); at != std::string::npos) {
+    text.replace(at, std::string_view("{released_head}").size(), kReleasedHead);
+  }
   return fmt::format(
-      fmt::runtime(SqlText(sql)), fmt::arg("schema_version", schema::kSchemaVersionTable),
+      fmt::runtime(text), fmt::arg("schema_version", schema::kSchemaVersionTable),
       fmt::arg("accounts", schema::kAccountsTable),
       fmt::arg("account_uids", schema::kAccountUidsTable),
       fmt::arg("messages", schema::kMessagesTable),
       fmt::arg("recipients", schema::kRecipientsTable),
+      fmt::arg("released", schema::kReleasedTable), fmt::arg("audit", schema::kAuditTable),
+      fmt::arg("tokens", schema::kTokensTable),
+      fmt::arg("daily_counters", schema::kDailyCountersTable),
       fmt::arg("account_columns",
                "id, name, state, blocked_by, reason, since_ms, report_to, language, "
-               "max_per_day, max_per_hour, pending"),
+               "max_per_day, max_per_hour, pending, bounce_tolerance_until_ms, purge_upto"),
       fmt::arg("queued", schema::kMessageQueued),
       fmt::arg("delivering", schema::kMessageDelivering), fmt::arg("done", schema::kMessageDone),
-      fmt::arg("r_pending", schema::kRecipientPending));
+      fmt::arg("r_pending", schema::kRecipientPending), fmt::arg("r_sent", schema::kRecipientSent),
+      fmt::arg("r_failed", schema::kRecipientFailed));
 }
 
 // What a failed SQLite call means to the caller: the environment failing (retry later), bad
@@ -561,6 +751,8 @@ Result<Account> ReadAccount(const Stmt& st) {
   account.max_per_day = st.OptionalInt(8);
   account.max_per_hour = st.OptionalInt(9);
   account.pending = st.Int(10);
+  account.bounce_tolerance_until = FromUnixMillis(st.Int(11));
+  account.purge_upto = st.Int(12);
   return account;
 }
 
@@ -588,6 +780,200 @@ Result<std::optional<Account>> ReadOneAccount(SqliteConnection& db, Sql sql, aut
   }
   MW_ASSIGN_OR_RETURN(account.uids, ReadUids(db, account.id));
   return std::optional<Account>(std::move(account));
+}
+
+// Counter changes of one account on one local day.
+struct CounterDelta {
+  std::int64_t submitted = 0;
+  std::int64_t sent = 0;
+  std::int64_t errors = 0;
+  std::int64_t expired = 0;
+  std::int64_t purged = 0;
+  void Add(const CounterDelta& d) {
+    submitted += d.submitted;
+    sent += d.sent;
+    errors += d.errors;
+    expired += d.expired;
+    purged += d.purged;
+  }
+};
+
+struct AccountDelta {
+  std::int64_t pending = 0;
+  std::int64_t released = 0;
+  std::int64_t purge_left = 0;
+  CounterDelta counters;
+};
+
+// What a write transaction changes in the accounts' counters, gathered while it runs and
+// written at its end (Flush): one UPDATE per account and one upsert per account and day,
+// however many messages the transaction touched. Counters are never recomputed by counting
+// rows, so they must change in the very transaction that changes the messages.
+class Tally {
+ public:
+  explicit Tally(SqliteConnection& db) : db_(db) {}
+
+  AccountDelta& Of(AccountId account) { return accounts_[account]; }
+
+  void Count(AccountId account, int day, const CounterDelta& d) {
+    accounts_[account].counters.Add(d);
+    days_[{account, day}].Add(d);
+  }
+
+  // An unfinished message of the account ends (finished or about to be deleted): it leaves
+  // pending, loses its released mark, and counts toward the purge in progress if it is under
+  // the watermark.
+  Result<void> EndMessage(AccountId account, MessageId id) {
+    AccountDelta& delta = accounts_[account];
+    --delta.pending;
+    {
+      auto st = db_.Use(Sql::kForgetReleased);
+      st.Bind(1, account).Bind(2, id);
+      MW_RETURN_IF_ERROR(st.Run());
+      delta.released -= st.Changes();
+    }
+    auto purge = purges_.find(account);
+    if (purge == purges_.end()) {
+      auto st = db_.Use(Sql::kSelectPurgeState);
+      st.Bind(1, account);
+      MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+      const MessageId upto = row && st.Int(1) > 0 ? st.Int(0) : 0;
+      purge = purges_.emplace(account, upto).first;
+    }
+    if (id <= purge->second) --delta.purge_left;
+    return {};
+  }
+
+  // Writes the gathered changes. kNotFound if an account does not exist.
+  Result<void> Flush() {
+    for (const auto& [account, d] : accounts_) {
+      auto st = db_.Use(Sql::kBumpAccount);
+      st.Bind(1, account)
+          .Bind(2, d.pending)
+          .Bind(3, d.released)
+          .Bind(4, d.purge_left)
+          .Bind(5, d.counters.submitted)
+          .Bind(6, d.counters.sent)
+          .Bind(7, d.counters.errors)
+          .Bind(8, d.counters.expired)
+          .Bind(9, d.counters.purged);
+      MW_RETURN_IF_ERROR(st.Run());
+      if (st.Changes() == 0) {
+        return Fail(ErrorCode::kNotFound, fmt::format("no account with id {}", account));
+      }
+    }
+    for (const auto& [key, d] : days_) {
+      auto st = db_.Use(Sql::kBumpDay);
+      st.Bind(1, key.first)
+          .Bind(2, std::int64_t{key.second})
+          .Bind(3, d.submitted)
+          .Bind(4, d.sent)
+          .Bind(5, d.errors)
+          .Bind(6, d.expired)
+          .Bind(7, d.purged);
+      MW_RETURN_IF_ERROR(st.Run());
+    }
+    accounts_.clear();
+    days_.clear();
+    return {};
+  }
+
+ private:
+  SqliteConnection& db_;
+  std::map<AccountId, AccountDelta> accounts_;
+  std::map<std::pair<AccountId, int>, CounterDelta> days_;
+  std::map<AccountId, MessageId> purges_;  // the watermark of a purge in progress, else 0
+};
+
+// The state of an account, kNotFound if there is none.
+Result<AccountState> ReadAccountState(SqliteConnection& db, AccountId account) {
+  auto st = db.Use(Sql::kSelectAccountState);
+  st.Bind(1, account);
+  MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+  if (!row) return Fail(ErrorCode::kNotFound, fmt::format("no account with id {}", account));
+  const auto state = ParseAccountState(st.Text(0));
+  if (!state) return Fail(ErrorCode::kInternal, fmt::format("store: account {} state", account));
+  return *state;
+}
+
+std::string AsciiLower(std::string_view text) {
+  std::string lower(text);
+  for (char& c : lower) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return lower;
+}
+
+// The ids of the account's queued (not in flight) unfinished messages the selector chooses,
+// ascending.
+Result<std::vector<MessageId>> SelectHeld(SqliteConnection& db, AccountId account,
+                                          const MessageSelector& selector) {
+  std::vector<MessageId> ids;
+  if (!selector.ids.empty()) {
+    for (const MessageId id : selector.ids) {
+      auto st = db.Use(Sql::kSelectHeldById);
+      st.Bind(1, id).Bind(2, account);
+      MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+      if (row) ids.push_back(id);
+    }
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    return ids;
+  }
+  if (selector.from.empty() && selector.to.empty() && selector.subject.empty()) return ids;
+  auto st = db.Use(Sql::kSelectHeldByMatch);
+  st.Bind(1, account)
+      .Bind(2, AsciiLower(selector.from))
+      .Bind(3, AsciiLower(selector.to))
+      .Bind(4, AsciiLower(selector.subject));
+  for (;;) {
+    MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+    if (!row) break;
+    ids.push_back(st.Int(0));
+  }
+  return ids;
+}
+
+// Reads a message's recipients (kSelectRecipients) into message.
+Result<void> ReadRecipients(SqliteConnection& db, StoredMessage& message) {
+  auto st = db.Use(Sql::kSelectRecipients);
+  st.Bind(1, message.id);
+  for (;;) {
+    MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+    if (!row) break;
+    StoredRecipient r;
+    r.index = static_cast<int>(st.Int(0));
+    r.address = st.Text(1);
+    MW_ASSIGN_OR_RETURN(r.status, RecipientStatusFromCode(st.Int(2)));
+    r.reply = st.Text(3);
+    r.updated_at = FromUnixMillis(st.Int(4));
+    message.recipients.push_back(std::move(r));
+  }
+  return {};
+}
+
+// Reads a message without its body; nullopt if there is none.
+Result<std::optional<StoredMessage>> ReadMessage(SqliteConnection& db, MessageId id) {
+  StoredMessage message;
+  message.id = id;
+  {
+    auto st = db.Use(Sql::kSelectMessage);
+    st.Bind(1, id);
+    MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+    if (!row) return std::optional<StoredMessage>();
+    message.account = st.Int(0);
+    message.sender = st.Text(1);
+    message.subject = st.Text(2);
+    message.script = st.Text(3);
+    message.uid = static_cast<Uid>(st.Int(4));
+    message.size = st.Int(5);
+    MW_ASSIGN_OR_RETURN(message.status, MessageStatusFromCode(st.Int(6)));
+    message.attempts = static_cast<int>(st.Int(7));
+    message.received_at = FromUnixMillis(st.Int(8));
+    message.next_attempt = FromUnixMillis(st.Int(9));
+  }
+  MW_RETURN_IF_ERROR(ReadRecipients(db, message));
+  return std::optional<StoredMessage>(std::move(message));
 }
 
 }  // namespace
@@ -725,38 +1111,66 @@ Result<std::vector<Account>> SqliteStore::ListAccounts() {
 }
 
 Result<void> SqliteStore::SetAccountState(const AccountStateChange& change) {
-  // One statement, so one transaction: the compare (state = from) and the set are atomic
-  // against every other connection, on this node or another.
+  // One write transaction: the compare (state = from), the set, the watermark and the audit
+  // record are atomic against every other connection, on this node or another. A transition
+  // is never without its audit record, nor a record without its transition.
+  MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kWrite));
   {
-    auto st = db_->Use(Sql::kSetAccountState);
+    auto st = db_->Use(Sql::kSetAccountStateFull);
     st.Bind(1, change.account)
         .Bind(2, AccountStateName(change.to))
         .Bind(3, BlockedByName(change.blocked_by))
         .Bind(4, change.reason)
         .Bind(5, Millis(change.at))
-        .Bind(6, AccountStateName(change.from));
+        .Bind(6, AccountStateName(change.from))
+        .Bind(7, Millis(change.bounce_tolerance_until));
     MW_RETURN_IF_ERROR(st.Run());
-    if (st.Changes() == 1) return {};
+    if (st.Changes() != 1) {
+      // Nothing changed: say why, from the same snapshot.
+      MW_ASSIGN_OR_RETURN(const AccountState now, ReadAccountState(*db_, change.account));
+      return Fail(ErrorCode::kConflict,
+                  fmt::format("the account is {} now, not {}", AccountStateName(now),
+                              AccountStateName(change.from)));
+    }
   }
-  // Nothing changed: say why. A read after the fact, only to word the error.
-  auto st = db_->Use(Sql::kSelectAccountState);
-  st.Bind(1, change.account);
-  MW_ASSIGN_OR_RETURN(const bool row, st.Step());
-  if (!row) return Fail(ErrorCode::kNotFound, fmt::format("no account with id {}", change.account));
-  return Fail(ErrorCode::kConflict, fmt::format("the account is {} now, not {}", st.Text(0),
-                                                AccountStateName(change.from)));
+  if (change.to == AccountState::kActive) {
+    // Everything unfinished goes out now: released marks mean nothing any more, and must not
+    // let mail through a later block.
+    for (const Sql sql : {Sql::kClearReleased, Sql::kZeroReleasedPending}) {
+      auto st = db_->Use(sql);
+      st.Bind(1, change.account);
+      MW_RETURN_IF_ERROR(st.Run());
+    }
+  }
+  if (change.start_purge) {
+    auto st = db_->Use(Sql::kSetPurgeWatermark);
+    st.Bind(1, change.account);
+    MW_RETURN_IF_ERROR(st.Run());
+  }
+  {
+    auto st = db_->Use(Sql::kInsertAudit);
+    st.Bind(1, Millis(change.at))
+        .Bind(2, change.account)
+        .Bind(3, change.actor)
+        .Bind(4, change.action)
+        .Bind(5, AccountStateName(change.from))
+        .Bind(6, AccountStateName(change.to))
+        .Bind(7, change.audit_text.empty() ? std::string_view(change.reason)
+                                           : std::string_view(change.audit_text));
+    MW_RETURN_IF_ERROR(st.Run());
+  }
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return {};
 }
 
 Result<std::vector<MessageId>> SqliteStore::InsertMessages(std::span<const NewMessage> messages) {
   std::vector<MessageId> ids;
   if (messages.empty()) return ids;
-  std::map<AccountId, std::int64_t> per_account;
   for (std::size_t i = 0; i < messages.size(); ++i) {
     if (messages[i].recipients.empty()) {
       return Fail(ErrorCode::kInvalidInput,
                   fmt::format("message {} of the batch has no recipient", i));
     }
-    ++per_account[messages[i].account];
   }
   ids.reserve(messages.size());
 
@@ -764,14 +1178,13 @@ Result<std::vector<MessageId>> SqliteStore::InsertMessages(std::span<const NewMe
   // however many messages it holds, and either every message of it is stored (and may be
   // acknowledged) or none is.
   MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kWrite));
-  for (const auto& [account, count] : per_account) {
-    auto st = db_->Use(Sql::kAddPending);
-    st.Bind(1, account).Bind(2, count);
-    MW_RETURN_IF_ERROR(st.Run());
-    if (st.Changes() == 0) {
-      return Fail(ErrorCode::kNotFound, fmt::format("no account with id {}", account));
-    }
+  // Counters first: an unknown account fails here with kNotFound, before any insert.
+  Tally tally(*db_);
+  for (const NewMessage& m : messages) {
+    tally.Of(m.account).pending += 1;
+    tally.Count(m.account, LocalDayOf(m.received_at), {.submitted = 1});
   }
+  MW_RETURN_IF_ERROR(tally.Flush());
   for (const NewMessage& m : messages) {
     const std::int64_t received = Millis(m.received_at);
     {
@@ -815,8 +1228,10 @@ Result<std::vector<ClaimedMessage>> SqliteStore::ClaimDue(const ClaimRequest& re
 
   // The accounts with something due, the one waiting longest first. Only active accounts
   // with unfinished mail are visited (accounts_sending), so held mail is never read.
+  // A held account with released mail is visited too, and then only its released messages.
   struct AccountQueue {
     AccountId account = 0;
+    bool released_only = false;
     std::string name;
     std::vector<MessageId> due;
   };
@@ -827,7 +1242,9 @@ Result<std::vector<ClaimedMessage>> SqliteStore::ClaimDue(const ClaimRequest& re
     for (;;) {
       MW_ASSIGN_OR_RETURN(const bool row, st.Step());
       if (!row) break;
-      queues.emplace_back().account = st.Int(0);
+      AccountQueue& queue = queues.emplace_back();
+      queue.account = st.Int(0);
+      queue.released_only = st.Int(1) != 0;
     }
   }
   // Fairness is round-robin: one message from each due account per round, up to the limit.
@@ -835,7 +1252,7 @@ Result<std::vector<ClaimedMessage>> SqliteStore::ClaimDue(const ClaimRequest& re
   // others gets one; no more is read.
   const auto most_per_account = static_cast<std::int64_t>(limit - queues.size() + 1);
   for (AccountQueue& queue : queues) {
-    auto st = db_->Use(Sql::kSelectDueMessages);
+    auto st = db_->Use(queue.released_only ? Sql::kSelectDueReleased : Sql::kSelectDueMessages);
     st.Bind(1, queue.account).Bind(2, now).Bind(3, most_per_account);
     for (;;) {
       MW_ASSIGN_OR_RETURN(const bool row, st.Step());
@@ -897,7 +1314,8 @@ Result<std::vector<ClaimedMessage>> SqliteStore::ClaimDue(const ClaimRequest& re
 Result<void> SqliteStore::RecordOutcomes(std::span<const DeliveryOutcome> outcomes, TimePoint now) {
   if (outcomes.empty()) return {};
   const std::int64_t now_ms = Millis(now);
-  std::map<AccountId, std::int64_t> finished_per_account;
+  const int day = LocalDayOf(now);
+  Tally tally(*db_);
 
   // One write transaction for the batch: recipients' outcomes, the messages' new status and
   // the accounts' pending counters change together or not at all, so a crash can neither
@@ -923,6 +1341,9 @@ Result<void> SqliteStore::RecordOutcomes(std::span<const DeliveryOutcome> outcom
           .Bind(4, r.reply)
           .Bind(5, now_ms);
       MW_RETURN_IF_ERROR(st.Run());
+      if (r.status == RecipientStatus::kFailed && st.Changes() == 1) {
+        tally.Count(account, day, {.errors = 1});
+      }
     }
     bool unfinished = false;
     {
@@ -936,17 +1357,19 @@ Result<void> SqliteStore::RecordOutcomes(std::span<const DeliveryOutcome> outcom
       st.Bind(1, outcome.id).Bind(2, Millis(outcome.next_attempt));
       MW_RETURN_IF_ERROR(st.Run());
     } else {
-      auto st = db_->Use(Sql::kFinishMessage);
-      st.Bind(1, outcome.id).Bind(2, now_ms);
-      MW_RETURN_IF_ERROR(st.Run());
-      ++finished_per_account[account];
+      {
+        auto st = db_->Use(Sql::kFinishMessage);
+        st.Bind(1, outcome.id).Bind(2, now_ms);
+        MW_RETURN_IF_ERROR(st.Run());
+      }
+      MW_RETURN_IF_ERROR(tally.EndMessage(account, outcome.id));
+      auto st = db_->Use(Sql::kHasSentRecipient);
+      st.Bind(1, outcome.id);
+      MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+      if (row && st.Int(0) != 0) tally.Count(account, day, {.sent = 1});
     }
   }
-  for (const auto& [account, finished] : finished_per_account) {
-    auto st = db_->Use(Sql::kAddPending);
-    st.Bind(1, account).Bind(2, -finished);
-    MW_RETURN_IF_ERROR(st.Run());
-  }
+  MW_RETURN_IF_ERROR(tally.Flush());
   MW_RETURN_IF_ERROR(tx.Commit());
   return {};
 }
@@ -976,41 +1399,360 @@ Result<std::optional<StoredMessage>> SqliteStore::GetMessage(MessageId id) {
   // A read transaction: the message and its recipients from one snapshot, never half of a
   // RecordOutcomes.
   MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kRead));
-  StoredMessage message;
-  message.id = id;
-  {
-    auto st = db_->Use(Sql::kSelectMessage);
-    st.Bind(1, id);
+  MW_ASSIGN_OR_RETURN(auto message, ReadMessage(*db_, id));
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return message;
+}
+
+Result<std::vector<AccountId>> SqliteStore::AccountsInState(AccountState state) {
+  std::vector<AccountId> ids;
+  auto st = db_->Use(Sql::kSelectAccountsInState);
+  st.Bind(1, AccountStateName(state)).Bind(2, std::int64_t{state == AccountState::kActive ? 1 : 0});
+  for (;;) {
     MW_ASSIGN_OR_RETURN(const bool row, st.Step());
-    if (!row) return std::optional<StoredMessage>();
-    message.account = st.Int(0);
-    message.sender = st.Text(1);
-    message.subject = st.Text(2);
-    message.script = st.Text(3);
-    message.uid = static_cast<Uid>(st.Int(4));
-    message.size = st.Int(5);
-    MW_ASSIGN_OR_RETURN(message.status, MessageStatusFromCode(st.Int(6)));
-    message.attempts = static_cast<int>(st.Int(7));
-    message.received_at = FromUnixMillis(st.Int(8));
-    message.next_attempt = FromUnixMillis(st.Int(9));
+    if (!row) break;
+    ids.push_back(st.Int(0));
   }
+  return ids;
+}
+
+Result<std::vector<AuditRecord>> SqliteStore::ListAudit(std::optional<AccountId> account, int limit,
+                                                        std::int64_t before_id) {
+  std::vector<AuditRecord> records;
+  if (limit <= 0) return records;
+  auto st = db_->Use(account ? Sql::kSelectAuditOfAccount : Sql::kSelectAudit);
+  st.Bind(1, before_id > 0 ? before_id : std::numeric_limits<std::int64_t>::max())
+      .Bind(2, std::int64_t{limit});
+  if (account) st.Bind(3, *account);
+  for (;;) {
+    MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+    if (!row) break;
+    AuditRecord r;
+    r.id = st.Int(0);
+    r.at = FromUnixMillis(st.Int(1));
+    r.account_name = st.Text(2);
+    r.actor = st.Text(3);
+    r.action = st.Text(4);
+    const auto from = ParseAccountState(st.Text(5));
+    const auto to = ParseAccountState(st.Text(6));
+    if (!from || !to) {
+      return Fail(ErrorCode::kInternal, fmt::format("store: audit record {} states", r.id));
+    }
+    r.from = *from;
+    r.to = *to;
+    r.reason = st.Text(7);
+    records.push_back(std::move(r));
+  }
+  return records;
+}
+
+Result<std::int64_t> SqliteStore::PurgeBatch(AccountId account, int limit, TimePoint now) {
+  // One write transaction: the batch's messages, their recipients, pending, the purge's
+  // progress and the purged counters go together, so a crash between batches loses nothing
+  // and counts nothing twice; the next batch (or a restarted daemon) goes on from there.
+  MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kWrite));
+  MessageId upto = 0;
   {
-    auto st = db_->Use(Sql::kSelectRecipients);
-    st.Bind(1, id);
+    auto st = db_->Use(Sql::kSelectPurgeState);
+    st.Bind(1, account);
+    MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+    if (!row) return Fail(ErrorCode::kNotFound, fmt::format("no account with id {}", account));
+    upto = st.Int(0);
+  }
+  std::vector<MessageId> batch;
+  {
+    auto st = db_->Use(Sql::kSelectPurgeBatch);
+    st.Bind(1, account).Bind(2, upto).Bind(3, std::int64_t{std::max(limit, 0)});
     for (;;) {
       MW_ASSIGN_OR_RETURN(const bool row, st.Step());
       if (!row) break;
-      StoredRecipient r;
-      r.index = static_cast<int>(st.Int(0));
-      r.address = st.Text(1);
-      MW_ASSIGN_OR_RETURN(r.status, RecipientStatusFromCode(st.Int(2)));
-      r.reply = st.Text(3);
-      r.updated_at = FromUnixMillis(st.Int(4));
-      message.recipients.push_back(std::move(r));
+      batch.push_back(st.Int(0));
+    }
+  }
+  Tally tally(*db_);
+  const int day = LocalDayOf(now);
+  for (const MessageId id : batch) {
+    MW_RETURN_IF_ERROR(tally.EndMessage(account, id));
+    auto st = db_->Use(Sql::kDeleteMessage);
+    st.Bind(1, id);
+    MW_RETURN_IF_ERROR(st.Run());
+    tally.Count(account, day, {.purged = 1});
+  }
+  MW_RETURN_IF_ERROR(tally.Flush());
+  std::int64_t left = 0;
+  {
+    auto st = db_->Use(Sql::kSelectPurgeState);
+    st.Bind(1, account);
+    MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+    left = row ? st.Int(1) : 0;
+  }
+  if (left > 0 && static_cast<std::int64_t>(batch.size()) < limit) {
+    // The scan found fewer than asked: nothing is left under the watermark, whatever the
+    // counter says. A counter out of step is a bug, but must not keep the account purging.
+    spdlog::warn("store: account {}: purge_left was {} with nothing left to purge", account, left);
+    tally.Of(account).purge_left -= left;
+    MW_RETURN_IF_ERROR(tally.Flush());
+    left = 0;
+  }
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return left;
+}
+
+Result<std::int64_t> SqliteStore::ExpireHeld(TimePoint cutoff, int limit, TimePoint now) {
+  constexpr std::string_view kExpiredReply = "expired: held for longer than policy.hold";
+  std::int64_t expired = 0;
+  if (limit <= 0) return expired;
+  const std::int64_t cutoff_ms = Millis(cutoff);
+  const std::int64_t now_ms = Millis(now);
+  const int day = LocalDayOf(now);
+
+  // One write transaction for the batch: a message is expired, its recipients failed and the
+  // counters moved together, or none of it.
+  MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kWrite));
+  std::vector<AccountId> accounts;
+  {
+    auto st = db_->Use(Sql::kSelectHoldingAccounts);
+    st.Bind(1, std::int64_t{0});
+    for (;;) {
+      MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+      if (!row) break;
+      accounts.push_back(st.Int(0));
+    }
+  }
+  Tally tally(*db_);
+  for (const AccountId account : accounts) {
+    if (expired >= limit) break;
+    // The account's oldest unfinished messages, in id order. Ids follow the order of commit,
+    // which is the order of receipt (received_at is taken just before): the first one
+    // received at or after the cutoff ends the walk, so no younger held mail is read.
+    std::vector<MessageId> due;
+    {
+      auto st = db_->Use(Sql::kSelectOldestUnfinished);
+      st.Bind(1, account);
+      while (expired + static_cast<std::int64_t>(due.size()) < limit) {
+        MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+        if (!row || st.Int(2) >= cutoff_ms) break;
+        if (st.Int(1) != schema::kMessageQueued) continue;  // in flight: delivery decides
+        const MessageId id = st.Int(0);
+        auto released = db_->Use(Sql::kIsReleased);
+        released.Bind(1, account).Bind(2, id);
+        MW_ASSIGN_OR_RETURN(const bool found, released.Step());
+        if (found && released.Int(0) != 0) continue;  // released: going out, not held
+        due.push_back(id);
+      }
+    }
+    for (const MessageId id : due) {
+      {
+        auto st = db_->Use(Sql::kExpireRecipients);
+        st.Bind(1, id).Bind(2, kExpiredReply).Bind(3, now_ms);
+        MW_RETURN_IF_ERROR(st.Run());
+      }
+      {
+        auto st = db_->Use(Sql::kFinishMessage);
+        st.Bind(1, id).Bind(2, now_ms);
+        MW_RETURN_IF_ERROR(st.Run());
+      }
+      MW_RETURN_IF_ERROR(tally.EndMessage(account, id));
+      tally.Count(account, day, {.errors = 1, .expired = 1});
+      ++expired;
+    }
+  }
+  MW_RETURN_IF_ERROR(tally.Flush());
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return expired;
+}
+
+Result<std::vector<StoredMessage>> SqliteStore::ListPending(AccountId account, int limit,
+                                                            MessageId before_id) {
+  std::vector<StoredMessage> messages;
+  if (limit <= 0) return messages;
+  // A read transaction: the page and its messages' recipients from one snapshot.
+  MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kRead));
+  std::vector<MessageId> ids;
+  {
+    auto st = db_->Use(Sql::kSelectPendingPage);
+    st.Bind(1, account)
+        .Bind(2, before_id > 0 ? before_id : std::numeric_limits<std::int64_t>::max())
+        .Bind(3, std::int64_t{limit});
+    for (;;) {
+      MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+      if (!row) break;
+      ids.push_back(st.Int(0));
+    }
+  }
+  for (const MessageId id : ids) {
+    MW_ASSIGN_OR_RETURN(auto message, ReadMessage(*db_, id));
+    if (message) messages.push_back(std::move(*message));
+  }
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return messages;
+}
+
+Result<std::int64_t> SqliteStore::ReleaseHeld(AccountId account, const MessageSelector& selector,
+                                              TimePoint /*now*/) {
+  // One write transaction: the marks and released_pending change together, so the scheduler
+  // never looks for released mail that is not counted, nor misses counted mail.
+  MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kWrite));
+  MW_ASSIGN_OR_RETURN(const AccountState state, ReadAccountState(*db_, account));
+  if (state == AccountState::kActive) return std::int64_t{0};
+  MW_ASSIGN_OR_RETURN(const auto ids, SelectHeld(*db_, account, selector));
+  Tally tally(*db_);
+  std::int64_t released = 0;
+  for (const MessageId id : ids) {
+    auto st = db_->Use(Sql::kInsertReleased);
+    st.Bind(1, account).Bind(2, id);
+    MW_RETURN_IF_ERROR(st.Run());
+    released += st.Changes();
+  }
+  tally.Of(account).released += released;
+  MW_RETURN_IF_ERROR(tally.Flush());
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return released;
+}
+
+Result<std::int64_t> SqliteStore::DeleteHeld(AccountId account, const MessageSelector& selector,
+                                             TimePoint now) {
+  // One write transaction, as PurgeBatch.
+  MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kWrite));
+  MW_ASSIGN_OR_RETURN(const AccountState state, ReadAccountState(*db_, account));
+  if (state == AccountState::kActive) return std::int64_t{0};
+  MW_ASSIGN_OR_RETURN(const auto ids, SelectHeld(*db_, account, selector));
+  Tally tally(*db_);
+  const int day = LocalDayOf(now);
+  for (const MessageId id : ids) {
+    MW_RETURN_IF_ERROR(tally.EndMessage(account, id));
+    auto st = db_->Use(Sql::kDeleteMessage);
+    st.Bind(1, id);
+    MW_RETURN_IF_ERROR(st.Run());
+    tally.Count(account, day, {.purged = 1});
+  }
+  MW_RETURN_IF_ERROR(tally.Flush());
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return static_cast<std::int64_t>(ids.size());
+}
+
+Result<void> SqliteStore::AddToken(AccountId account, std::string_view token_hash, TimePoint now) {
+  if (token_hash.empty()) return Fail(ErrorCode::kInvalidInput, "token hash is empty");
+  // One statement, one transaction. The foreign key refuses an unknown account; say so.
+  MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kWrite));
+  MW_RETURN_IF_ERROR(ReadAccountState(*db_, account));
+  auto st = db_->Use(Sql::kInsertToken);
+  st.Bind(1, token_hash).Bind(2, account).Bind(3, Millis(now));
+  MW_RETURN_IF_ERROR(st.Run());
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return {};
+}
+
+Result<std::optional<Account>> SqliteStore::FindAccountByToken(std::string_view token_hash) {
+  MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kRead));
+  AccountId id = 0;
+  {
+    auto st = db_->Use(Sql::kSelectAccountIdByToken);
+    st.Bind(1, token_hash);
+    MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+    if (!row) return std::optional<Account>();
+    id = st.Int(0);
+  }
+  MW_ASSIGN_OR_RETURN(auto account, ReadOneAccount(*db_, Sql::kSelectAccountById, id));
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return account;
+}
+
+Result<void> SqliteStore::SetSmtpPassword(AccountId account, std::string_view password_hash) {
+  // One statement, so one transaction.
+  auto st = db_->Use(Sql::kSetSmtpPassword);
+  st.Bind(1, account).Bind(2, password_hash);
+  MW_RETURN_IF_ERROR(st.Run());
+  if (st.Changes() == 0) {
+    return Fail(ErrorCode::kNotFound, fmt::format("no account with id {}", account));
+  }
+  return {};
+}
+
+Result<std::optional<std::string>> SqliteStore::GetSmtpPasswordHash(std::string_view account_name) {
+  auto st = db_->Use(Sql::kSelectSmtpPassword);
+  st.Bind(1, account_name);
+  MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+  if (!row || !st.OptionalInt(0).has_value()) return std::optional<std::string>();
+  return std::optional<std::string>(st.Text(0));
+}
+
+Result<AccountCounters> SqliteStore::GetCounters(AccountId account, int today) {
+  // A read transaction: the totals and today's row from one snapshot.
+  MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kRead));
+  AccountCounters c;
+  {
+    auto st = db_->Use(Sql::kSelectCounters);
+    st.Bind(1, account);
+    MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+    if (!row) return Fail(ErrorCode::kNotFound, fmt::format("no account with id {}", account));
+    const bool active = st.Text(0) == AccountStateName(AccountState::kActive);
+    const std::int64_t pending = st.Int(1);
+    const std::int64_t released = st.Int(2);
+    // Released mail of an account unblocked since is just queued: it is part of pending.
+    c.queued = active ? pending : std::min(released, pending);
+    c.held = pending - c.queued;
+    c.submitted = st.Int(3);
+    c.sent = st.Int(4);
+    c.errors = st.Int(5);
+    c.expired = st.Int(6);
+    c.purged = st.Int(7);
+  }
+  {
+    auto st = db_->Use(Sql::kSelectDay);
+    st.Bind(1, account).Bind(2, std::int64_t{today});
+    MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+    if (row) {
+      c.sent_today = st.Int(0);
+      c.errors_today = st.Int(1);
     }
   }
   MW_RETURN_IF_ERROR(tx.Commit());
-  return std::optional<StoredMessage>(std::move(message));
+  return c;
+}
+
+Result<std::vector<DailyVolume>> SqliteStore::GetVolumes(AccountId account, int first_day,
+                                                         int last_day) {
+  std::vector<DailyVolume> days;
+  auto st = db_->Use(Sql::kSelectVolumes);
+  st.Bind(1, account).Bind(2, std::int64_t{first_day}).Bind(3, std::int64_t{last_day});
+  for (;;) {
+    MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+    if (!row) break;
+    days.push_back({.day = static_cast<int>(st.Int(0)),
+                    .submitted = st.Int(1),
+                    .sent = st.Int(2),
+                    .errors = st.Int(3),
+                    .expired = st.Int(4),
+                    .purged = st.Int(5)});
+  }
+  return days;
+}
+
+Result<std::vector<DeliveryError>> SqliteStore::ListErrors(AccountId account, TimePoint since,
+                                                           int limit,
+                                                           std::optional<ErrorCursor> after) {
+  std::vector<DeliveryError> errors;
+  if (limit <= 0) return errors;
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  auto st = db_->Use(Sql::kSelectErrors);
+  st.Bind(1, account)
+      .Bind(2, Millis(since))
+      .Bind(3, after ? Millis(after->at) : kMax)
+      .Bind(4, after ? after->message : kMax)
+      .Bind(5, after ? std::int64_t{after->index} : kMax)
+      .Bind(6, std::int64_t{limit});
+  for (;;) {
+    MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+    if (!row) break;
+    errors.push_back({.at = FromUnixMillis(st.Int(0)),
+                      .message = st.Int(1),
+                      .index = static_cast<int>(st.Int(2)),
+                      .recipient = st.Text(3),
+                      .reply = st.Text(4),
+                      .subject = st.Text(5)});
+  }
+  return errors;
 }
 
 }  // namespace mailwarden

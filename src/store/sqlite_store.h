@@ -39,6 +39,26 @@ class SqliteStore final : public Store {
   Result<void> ReleaseLeases(std::string_view node) override;
   Result<std::optional<TimePoint>> NextDueTime() override;
   Result<std::optional<StoredMessage>> GetMessage(MessageId id) override;
+  Result<std::vector<AccountId>> AccountsInState(AccountState state) override;
+  Result<std::vector<AuditRecord>> ListAudit(std::optional<AccountId> account, int limit,
+                                             std::int64_t before_id) override;
+  Result<std::int64_t> PurgeBatch(AccountId account, int limit, TimePoint now) override;
+  Result<std::int64_t> ExpireHeld(TimePoint cutoff, int limit, TimePoint now) override;
+  Result<std::vector<StoredMessage>> ListPending(AccountId account, int limit,
+                                                 MessageId before_id) override;
+  Result<std::int64_t> ReleaseHeld(AccountId account, const MessageSelector& selector,
+                                   TimePoint now) override;
+  Result<std::int64_t> DeleteHeld(AccountId account, const MessageSelector& selector,
+                                  TimePoint now) override;
+  Result<void> AddToken(AccountId account, std::string_view token_hash, TimePoint now) override;
+  Result<std::optional<Account>> FindAccountByToken(std::string_view token_hash) override;
+  Result<void> SetSmtpPassword(AccountId account, std::string_view password_hash) override;
+  Result<std::optional<std::string>> GetSmtpPasswordHash(std::string_view account_name) override;
+  Result<AccountCounters> GetCounters(AccountId account, int today) override;
+  Result<std::vector<DailyVolume>> GetVolumes(AccountId account, int first_day,
+                                              int last_day) override;
+  Result<std::vector<DeliveryError>> ListErrors(AccountId account, TimePoint since, int limit,
+                                                std::optional<ErrorCursor> after) override;
 
  private:
   explicit SqliteStore(std::unique_ptr<SqliteConnection> db);

@@ -39,6 +39,8 @@ struct Account {
   std::optional<std::int64_t> max_per_day;
   std::optional<std::int64_t> max_per_hour;
   std::int64_t pending = 0;  // messages not yet finished (queued, deferred or being delivered)
+  TimePoint bounce_tolerance_until{};  // the bounce guard's tolerance is doubled before this
+  MessageId purge_upto = 0;  // the last purge's watermark: its messages with id <= this go
 };
 
 // A message as accepted from a script, ready to store. body is the whole RFC 5322 message as
@@ -103,6 +105,80 @@ struct AccountStateChange {
   BlockedBy blocked_by = BlockedBy::kNone;  // kNone unless `to` is blocked or purging
   std::string reason;
   TimePoint at{};  // becomes the account's `since`
+  // For the audit record: who asked ("customer", "admin", ... as ActorName spells them), what
+  // ("BLOCK", ... as AccountActionName does) and why (Transition::audit_text).
+  std::string actor{};
+  std::string action{};
+  std::string audit_text{};
+  // Sets the purge watermark to the account's newest unfinished message now: exactly the mail
+  // held at this moment is purged by PurgeBatch, none submitted later.
+  bool start_purge = false;
+  TimePoint bounce_tolerance_until{};  // stored as given (Decide carries it forward)
+};
+
+// One audit record of a state change, as written by SetAccountState.
+struct AuditRecord {
+  std::int64_t id = 0;  // increasing: newer records have higher ids (the list's cursor)
+  TimePoint at{};
+  std::string account_name;
+  std::string actor{};
+  std::string action{};
+  AccountState from = AccountState::kActive;
+  AccountState to = AccountState::kActive;
+  std::string reason;
+};
+
+// Chooses held messages: by id, or by a match. A match is a case-insensitive (ASCII)
+// substring of the envelope sender (from), of any envelope recipient (to), of the subject;
+// every non-empty field must match. ids, when given, win over the match. An empty selector
+// matches nothing.
+struct MessageSelector {
+  std::vector<MessageId> ids{};
+  std::string from{};
+  std::string to{};
+  std::string subject{};
+};
+
+// An account's counters. Counters count messages, except errors: one per recipient that
+// failed, one per message that expired. A message counts as sent once, when it is finished
+// with at least one recipient accepted. _today is the local day passed to GetCounters.
+struct AccountCounters {
+  std::int64_t sent = 0;
+  std::int64_t sent_today = 0;
+  std::int64_t errors = 0;
+  std::int64_t errors_today = 0;
+  std::int64_t held = 0;    // unfinished and not going out: the account is held, not released
+  std::int64_t queued = 0;  // unfinished and going out (active account, or released)
+  std::int64_t expired = 0;
+  std::int64_t purged = 0;  // deleted by a purge or by DeleteHeld
+  std::int64_t submitted = 0;
+};
+
+// What happened to an account on one local day.
+struct DailyVolume {
+  int day = 0;  // YYYYMMDD
+  std::int64_t submitted = 0;
+  std::int64_t sent = 0;
+  std::int64_t errors = 0;
+  std::int64_t expired = 0;
+  std::int64_t purged = 0;
+};
+
+// One failed delivery to one recipient.
+struct DeliveryError {
+  TimePoint at{};
+  MessageId message = 0;
+  int index = 0;  // the recipient's position in the message
+  std::string recipient;
+  std::string reply;
+  std::string subject;
+};
+
+// Where the previous page of ListErrors ended: its last item's at, message and index.
+struct ErrorCursor {
+  TimePoint at{};
+  MessageId message = 0;
+  int index = 0;
 };
 
 struct StoredRecipient {
@@ -143,35 +219,115 @@ class Store {
   virtual Result<std::optional<Account>> FindAccountByUid(Uid uid) = 0;
   virtual Result<std::vector<Account>> ListAccounts() = 0;
 
-  // Writes the account's state, blocked_by, reason and since, in one transaction. Does not
-  // judge the transition: core/ does. Fails with kNotFound if there is no such account and
-  // with kConflict, writing nothing, if its state is no longer change.from. Held mail needs
-  // nothing more: the scheduler reads the state, so blocking holds and unblocking releases
-  // (oldest first) at once.
+  // Writes the account's state, blocked_by, reason, since and bounce_tolerance_until, the
+  // audit record (change.at, actor, action, from, to, audit_text or else reason) and, with
+  // start_purge, the purge watermark, all in one transaction. Does not judge the transition:
+  // core/ does. Fails with kNotFound if there is no such account and with kConflict, writing
+  // nothing, if its state is no longer change.from. Held mail needs nothing more: the
+  // scheduler reads the state, so blocking holds and unblocking releases (oldest first) at
+  // once. Durable on success, audit record included.
   virtual Result<void> SetAccountState(const AccountStateChange& change) = 0;
 
+  // The ids of the accounts in `state`, ascending (e.g. kPurging at start: purges to resume).
+  virtual Result<std::vector<AccountId>> AccountsInState(AccountState state) = 0;
+
+  // Audit records, newest first: of one account or of all; up to limit, older than before_id
+  // when it is > 0 (the previous page's last id). An unknown account has none.
+  virtual Result<std::vector<AuditRecord>> ListAudit(std::optional<AccountId> account, int limit,
+                                                     std::int64_t before_id) = 0;
+
+  // Deletes up to `limit` of the account's unfinished messages with id <= its purge_upto,
+  // oldest first, with their recipients (in flight ones too: their late outcome is ignored);
+  // adjusts pending and adds them to the purged counters. Returns how many such messages
+  // remain (0: the purge is done; the caller then ends it with PURGE_DONE). One transaction:
+  // on success the batch is durably gone; on failure nothing is. kNotFound: no account.
+  virtual Result<std::int64_t> PurgeBatch(AccountId account, int limit, TimePoint now) = 0;
+
+  // Expires held mail: in blocked or purging accounts only, finishes up to `limit` unfinished
+  // messages received before cutoff, oldest first: status done, body dropped, each pending
+  // recipient failed with "expired: held for longer than policy.hold"; pending decremented,
+  // expired and errors (one per message) counted on the local day of `now`. Released and in
+  // flight messages are left to delivery. Returns how many expired; call again while it
+  // returns `limit`. One transaction, durable on success, nothing on failure.
+  virtual Result<std::int64_t> ExpireHeld(TimePoint cutoff, int limit, TimePoint now) = 0;
+
+  // The account's unfinished messages, newest first, up to limit, with ids below before_id
+  // when it is > 0; with recipients, without bodies. Read only.
+  virtual Result<std::vector<StoredMessage>> ListPending(AccountId account, int limit,
+                                                         MessageId before_id) = 0;
+
+  // Releases the selected held messages of a blocked or purging account: the scheduler
+  // delivers them although the account stays held, without reading the rest of its held mail.
+  // Returns how many were newly released (0 for an active account: nothing is held). Messages
+  // in flight, finished, already released or of another account are not counted. One
+  // transaction. kNotFound: no account.
+  virtual Result<std::int64_t> ReleaseHeld(AccountId account, const MessageSelector& selector,
+                                           TimePoint now) = 0;
+
+  // Deletes the selected unfinished messages of a blocked or purging account (0 for an active
+  // one), with their recipients; adjusts pending and adds them to the purged counters on the
+  // local day of `now`. A message in flight is left alone. Returns how many were deleted.
+  // One transaction. kNotFound: no account.
+  virtual Result<std::int64_t> DeleteHeld(AccountId account, const MessageSelector& selector,
+                                          TimePoint now) = 0;
+
+  // Adds a customer API token of the account, by its hash (the caller hashes: SHA-256, hex);
+  // a token is never given to the store in clear. kNotFound: no account; kInvalidInput: that
+  // hash exists already. Durable on success.
+  virtual Result<void> AddToken(AccountId account, std::string_view token_hash, TimePoint now) = 0;
+  // The account a token hash belongs to, if any.
+  virtual Result<std::optional<Account>> FindAccountByToken(std::string_view token_hash) = 0;
+
+  // Sets (replaces) the account's SMTP AUTH password hash (the caller hashes). kNotFound: no
+  // account. Durable on success.
+  virtual Result<void> SetSmtpPassword(AccountId account, std::string_view password_hash) = 0;
+  // The SMTP password hash of the account of that name; nullopt if no such account or none set.
+  virtual Result<std::optional<std::string>> GetSmtpPasswordHash(std::string_view account_name) = 0;
+
+  // The account's counters, with today's from local day `today` (YYYYMMDD, see LocalDayOf).
+  // Read from the counters kept as events happen, never by counting rows. kNotFound: no
+  // account.
+  virtual Result<AccountCounters> GetCounters(AccountId account, int today) = 0;
+  // The account's days from first_day to last_day (YYYYMMDD, inclusive), ascending; days on
+  // which nothing happened are absent.
+  virtual Result<std::vector<DailyVolume>> GetVolumes(AccountId account, int first_day,
+                                                      int last_day) = 0;
+  // The account's failed deliveries at or after since, newest first, up to limit, after the
+  // cursor when given. Expired messages appear once per recipient. Read only.
+  virtual Result<std::vector<DeliveryError>> ListErrors(AccountId account, TimePoint since,
+                                                        int limit,
+                                                        std::optional<ErrorCursor> after) = 0;
+
   // Stores all messages in one transaction (group commit). On success returns their ids in
-  // the same order, and every one of them is durable; on failure none is stored.
+  // the same order, and every one of them is durable; on failure none is stored. Each counts
+  // as submitted on the local day of its received_at.
   virtual Result<std::vector<MessageId>> InsertMessages(std::span<const NewMessage> messages) = 0;
 
   // Claims up to request.limit messages that are due (next attempt <= now) and belong to
   // active accounts, oldest first, fairly across accounts; leases them to request.node until
-  // request.lease_until. Never reads the messages of a blocked or purging account. Messages
-  // whose lease has run out are due again.
+  // request.lease_until. Never reads the held messages of a blocked or purging account; its
+  // released ones (ReleaseHeld) are claimed as those of an active account. Messages whose
+  // lease has run out are due again.
   virtual Result<std::vector<ClaimedMessage>> ClaimDue(const ClaimRequest& request) = 0;
 
   // Records the outcomes of delivery attempts, all in one transaction, and ends their leases.
+  // Counts, on the local day of `now`, one error per recipient that failed and one sent
+  // message per message finished with at least one recipient sent.
   virtual Result<void> RecordOutcomes(std::span<const DeliveryOutcome> outcomes, TimePoint now) = 0;
 
   // Ends every lease held by node (at start: this node's earlier life died mid-delivery).
   virtual Result<void> ReleaseLeases(std::string_view node) = 0;
 
-  // The earliest next attempt among the due-able messages of active accounts, if any; the
-  // scheduler sleeps until then or until woken by new mail.
+  // The earliest next attempt among the due-able messages of active accounts and the released
+  // messages of held ones, if any; the scheduler sleeps until then or until woken by new mail.
   virtual Result<std::optional<TimePoint>> NextDueTime() = 0;
 
   virtual Result<std::optional<StoredMessage>> GetMessage(MessageId id) = 0;
 };
+
+// The daemon's local day of t as YYYYMMDD (localtime_r: the TZ of the process). The store
+// counts each event on the local day of the time its caller passed.
+int LocalDayOf(TimePoint t);
 
 // Opens (creating if needed) and migrates the store named by url: "sqlite:/abs/path.db" or
 // "postgresql://...". Fails with kInvalidInput for an unknown scheme, kUnavailable when the

@@ -657,6 +657,417 @@ TEST_P(StoreConformance, NextDueTimeIsTheEarliestAttemptOfActiveAccounts) {
   EXPECT_EQ(*store_->NextDueTime(), kT0);
 }
 
+// --- Account control: audit, purge, expiry, release, delete, tokens, counters ---
+
+// Outcomes for every pending recipient of each claimed message.
+std::vector<DeliveryOutcome> AllRecipients(const std::vector<ClaimedMessage>& claimed,
+                                           RecipientStatus status, std::string reply) {
+  std::vector<DeliveryOutcome> outcomes;
+  for (const auto& c : claimed) {
+    DeliveryOutcome o{.id = c.id, .recipients = {}, .next_attempt = {}};
+    for (const auto& r : c.recipients) {
+      o.recipients.push_back({.index = r.index, .status = status, .reply = reply});
+    }
+    outcomes.push_back(std::move(o));
+  }
+  return outcomes;
+}
+
+TEST_P(StoreConformance, SetAccountStateWritesTheAuditRecordAndTolerance) {
+  const AccountId id = MakeAccount("demo");
+  const AccountId other = MakeAccount("other");
+  ASSERT_TRUE(store_
+                  ->SetAccountState({.account = id,
+                                     .from = AccountState::kActive,
+                                     .to = AccountState::kBlocked,
+                                     .blocked_by = BlockedBy::kBounceGuard,
+                                     .reason = "20% failed",
+                                     .at = kT0,
+                                     .actor = "bounce_guard",
+                                     .action = "BLOCK",
+                                     .audit_text = "blocked: 20% failed",
+                                     .start_purge = false,
+                                     .bounce_tolerance_until = {}})
+                  .has_value());
+  SetState(other, AccountState::kActive, AccountState::kBlocked, BlockedBy::kAdmin);
+  ASSERT_TRUE(
+      store_
+          ->SetAccountState({.account = id,
+                             .from = AccountState::kBlocked,
+                             .to = AccountState::kActive,
+                             .blocked_by = BlockedBy::kNone,
+                             .reason = "",
+                             .at = kT0 + minutes(1),
+                             .actor = "customer",
+                             .action = "UNBLOCK",
+                             .audit_text = "tolerance doubled for 24h",
+                             .start_purge = false,
+                             .bounce_tolerance_until = kT0 + minutes(1) + std::chrono::hours(24)})
+          .has_value());
+  EXPECT_EQ(GetAccount("demo").bounce_tolerance_until, kT0 + minutes(1) + std::chrono::hours(24));
+
+  // A refused change writes no record.
+  auto stale = store_->SetAccountState({.account = id,
+                                        .from = AccountState::kBlocked,
+                                        .to = AccountState::kActive,
+                                        .blocked_by = BlockedBy::kNone,
+                                        .reason = "",
+                                        .at = kT0,
+                                        .actor = "admin",
+                                        .action = "UNBLOCK"});
+  ASSERT_FALSE(stale.has_value());
+
+  auto all = store_->ListAudit(std::nullopt, 10, 0);
+  ASSERT_TRUE(all.has_value()) << all.error().message;
+  ASSERT_EQ(all->size(), 3u);
+  const AuditRecord& newest = (*all)[0];
+  EXPECT_EQ(newest.account_name, "demo");
+  EXPECT_EQ(newest.actor, "customer");
+  EXPECT_EQ(newest.action, "UNBLOCK");
+  EXPECT_EQ(newest.from, AccountState::kBlocked);
+  EXPECT_EQ(newest.to, AccountState::kActive);
+  EXPECT_EQ(newest.reason, "tolerance doubled for 24h");
+  EXPECT_EQ(newest.at, kT0 + minutes(1));
+  EXPECT_EQ((*all)[1].account_name, "other");
+  EXPECT_EQ((*all)[1].reason, "test") << "without audit_text, the reason";
+  EXPECT_GT((*all)[0].id, (*all)[1].id);
+
+  auto mine = store_->ListAudit(id, 1, 0);
+  ASSERT_TRUE(mine.has_value());
+  ASSERT_EQ(mine->size(), 1u);
+  EXPECT_EQ((*mine)[0].action, "UNBLOCK");
+  auto older = store_->ListAudit(id, 10, (*mine)[0].id);
+  ASSERT_TRUE(older.has_value());
+  ASSERT_EQ(older->size(), 1u);
+  EXPECT_EQ((*older)[0].action, "BLOCK");
+  EXPECT_EQ((*older)[0].reason, "blocked: 20% failed");
+  EXPECT_EQ((*older)[0].at, kT0);
+}
+
+TEST_P(StoreConformance, PurgeRemovesExactlyTheMailHeldWhenAskedInBatches) {
+  const AccountId id = MakeAccount("demo");
+  const AccountId bystander = MakeAccount("bystander");
+  std::vector<NewMessage> flood;
+  for (int i = 0; i < 5; ++i) {
+    flood.push_back(Message(id, kT0 + milliseconds(i), {"a@example.net", "b@example.net"}));
+  }
+  auto held = Insert(flood);
+  auto other = Insert({Message(bystander, kT0)});
+  SetState(id, AccountState::kActive, AccountState::kBlocked, BlockedBy::kSpamGuard);
+  ASSERT_TRUE(store_
+                  ->SetAccountState({.account = id,
+                                     .from = AccountState::kBlocked,
+                                     .to = AccountState::kPurging,
+                                     .blocked_by = BlockedBy::kSpamGuard,
+                                     .reason = "flood",
+                                     .at = kT0 + seconds(1),
+                                     .actor = "admin",
+                                     .action = "PURGE",
+                                     .audit_text = "purge",
+                                     .start_purge = true,
+                                     .bounce_tolerance_until = {}})
+                  .has_value());
+  EXPECT_EQ(GetAccount("demo").purge_upto, held.back());
+  // Mail submitted after the purge was asked for is held, not purged.
+  auto later = Insert({Message(id, kT0 + seconds(2)), Message(id, kT0 + seconds(3))});
+
+  auto purging = store_->AccountsInState(AccountState::kPurging);
+  ASSERT_TRUE(purging.has_value());
+  EXPECT_EQ(*purging, std::vector<AccountId>{id});
+  auto active = store_->AccountsInState(AccountState::kActive);
+  ASSERT_TRUE(active.has_value());
+  EXPECT_EQ(*active, std::vector<AccountId>{bystander});
+
+  auto left = store_->PurgeBatch(id, 2, kT0 + seconds(4));
+  ASSERT_TRUE(left.has_value()) << left.error().message;
+  EXPECT_EQ(*left, 3);
+  auto gone = store_->GetMessage(held[0]);
+  ASSERT_TRUE(gone.has_value());
+  EXPECT_FALSE(gone->has_value()) << "oldest first";
+  EXPECT_EQ(GetAccount("demo").pending, 5);
+  // A reopened store (a restarted daemon) goes on where the last batch ended.
+  store_.reset();
+  store_ = OpenOrDie();
+  ASSERT_NE(store_, nullptr);
+  EXPECT_EQ(*store_->PurgeBatch(id, 2, kT0 + seconds(5)), 1);
+  EXPECT_EQ(*store_->PurgeBatch(id, 2, kT0 + seconds(5)), 0);
+  EXPECT_EQ(*store_->PurgeBatch(id, 2, kT0 + seconds(6)), 0);
+
+  EXPECT_EQ(GetAccount("demo").pending, 2);
+  for (MessageId m : later) EXPECT_EQ(GetMessage(m).status, MessageStatus::kQueued);
+  EXPECT_EQ(GetMessage(other[0]).status, MessageStatus::kQueued);
+  EXPECT_EQ(db_->QueryInt("SELECT COUNT(*) FROM " + std::string(schema::kRecipientsTable) +
+                          " WHERE account_id = " + std::to_string(id)),
+            2)
+      << "the purged messages' recipients went with them";
+  auto counters = store_->GetCounters(id, LocalDayOf(kT0));
+  ASSERT_TRUE(counters.has_value());
+  EXPECT_EQ(counters->purged, 5);
+  EXPECT_EQ(counters->submitted, 7);
+  EXPECT_EQ(counters->held, 2);
+  EXPECT_EQ(counters->queued, 0);
+
+  auto missing = store_->PurgeBatch(id + 100, 10, kT0);
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+}
+
+TEST_P(StoreConformance, ExpireHeldFinishesOnlyOldHeldMail) {
+  const AccountId held = MakeAccount("held");
+  const AccountId active = MakeAccount("active");
+  auto old_ids = Insert({Message(held, kT0, {"a@example.net", "b@example.net"}, "old1"),
+                         Message(held, kT0 + seconds(1), {"c@example.net"}, "old2"),
+                         Message(held, kT0 + seconds(2), {"d@example.net"}, "old3")});
+  auto young = Insert({Message(held, kT0 + std::chrono::hours(80))});
+  auto active_ids = Insert({Message(active, kT0)});
+  SetState(held, AccountState::kActive, AccountState::kBlocked, BlockedBy::kCustomer);
+
+  const TimePoint now = kT0 + std::chrono::hours(100);
+  const TimePoint cutoff = now - std::chrono::hours(72);
+  auto first = store_->ExpireHeld(cutoff, 2, now);
+  ASSERT_TRUE(first.has_value()) << first.error().message;
+  EXPECT_EQ(*first, 2);
+  EXPECT_EQ(*store_->ExpireHeld(cutoff, 2, now), 1);
+  EXPECT_EQ(*store_->ExpireHeld(cutoff, 2, now), 0);
+
+  StoredMessage m = GetMessage(old_ids[0]);
+  EXPECT_EQ(m.status, MessageStatus::kDone);
+  ASSERT_EQ(m.recipients.size(), 2u);
+  for (const auto& r : m.recipients) {
+    EXPECT_EQ(r.status, RecipientStatus::kFailed);
+    EXPECT_EQ(r.reply, "expired: held for longer than policy.hold");
+    EXPECT_EQ(r.updated_at, now);
+  }
+  EXPECT_EQ(GetMessage(young[0]).status, MessageStatus::kQueued);
+  EXPECT_EQ(GetMessage(active_ids[0]).status, MessageStatus::kQueued) << "active: not held";
+  EXPECT_EQ(GetAccount("held").pending, 1);
+  EXPECT_EQ(db_->QueryInt("SELECT COUNT(*) FROM " + std::string(schema::kMessagesTable) +
+                          " WHERE body IS NOT NULL AND account_id = " + std::to_string(held)),
+            1);
+  auto c = store_->GetCounters(held, LocalDayOf(now));
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->expired, 3);
+  EXPECT_EQ(c->errors, 3) << "one per expired message";
+  EXPECT_EQ(c->errors_today, 3);
+  EXPECT_EQ(c->held, 1);
+
+  // Unblocked, the young message goes out; the expired ones never do.
+  SetState(held, AccountState::kBlocked, AccountState::kActive);
+  auto claimed = Claim(now);
+  std::set<MessageId> got;
+  for (const auto& x : claimed) got.insert(x.id);
+  EXPECT_EQ(got, (std::set<MessageId>{young[0], active_ids[0]}));
+}
+
+TEST_P(StoreConformance, ReleasedMailIsDeliveredWhileTheAccountStaysBlocked) {
+  const AccountId id = MakeAccount("demo");
+  auto ids = Insert({Message(id, kT0, {"ceo@example.net"}, "Invoice"),
+                     Message(id, kT0 + seconds(1), {"x@spam.example"}, "CHEAP pills"),
+                     Message(id, kT0 + seconds(2), {"y@spam.example"}, "cheap watches")});
+  SetState(id, AccountState::kActive, AccountState::kBlocked, BlockedBy::kSpamGuard);
+  EXPECT_TRUE(Claim(kT0 + minutes(1)).empty());
+
+  auto none = store_->ReleaseHeld(id, MessageSelector{}, kT0);
+  ASSERT_TRUE(none.has_value());
+  EXPECT_EQ(*none, 0) << "an empty selector matches nothing";
+  auto released = store_->ReleaseHeld(id, {.ids = {ids[0], ids[0] + 1000}}, kT0 + minutes(1));
+  ASSERT_TRUE(released.has_value()) << released.error().message;
+  EXPECT_EQ(*released, 1);
+  EXPECT_EQ(*store_->ReleaseHeld(id, {.ids = {ids[0]}}, kT0), 0) << "already released";
+
+  auto c = store_->GetCounters(id, LocalDayOf(kT0));
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->held, 2);
+  EXPECT_EQ(c->queued, 1);
+  EXPECT_EQ(*store_->NextDueTime(), kT0);
+
+  auto claimed = Claim(kT0 + minutes(1));
+  EXPECT_EQ(Ids(claimed), std::vector<MessageId>{ids[0]});
+  EXPECT_EQ(GetAccount("demo").state, AccountState::kBlocked);
+  EXPECT_TRUE(Claim(kT0 + minutes(2)).empty()) << "in flight, and the rest is held";
+  Record(AllRecipients(claimed, RecipientStatus::kSent, "250 ok"), kT0 + minutes(2));
+  EXPECT_EQ(GetMessage(ids[0]).status, MessageStatus::kDone);
+  c = store_->GetCounters(id, LocalDayOf(kT0 + minutes(2)));
+  EXPECT_EQ(c->queued, 0);
+  EXPECT_EQ(c->held, 2);
+  EXPECT_EQ(c->sent, 1);
+  EXPECT_FALSE(store_->NextDueTime()->has_value());
+
+  // By match: case-insensitive substring of the subject.
+  EXPECT_EQ(*store_->ReleaseHeld(id, {.ids = {}, .from = "", .to = "", .subject = "cheap"}, kT0),
+            2);
+  EXPECT_EQ(Claim(kT0 + minutes(3)).size(), 2u);
+
+  // Unblocking forgets the marks: a later block holds all the account's mail again.
+  auto late = Insert({Message(id, kT0 + minutes(4), {"z@example.net"}, "late")});
+  ASSERT_EQ(*store_->ReleaseHeld(id, {.ids = late}, kT0), 1);
+  SetState(id, AccountState::kBlocked, AccountState::kActive);
+  SetState(id, AccountState::kActive, AccountState::kBlocked, BlockedBy::kCustomer);
+  EXPECT_TRUE(Claim(kT0 + minutes(5)).empty());
+  EXPECT_EQ(store_->GetCounters(id, LocalDayOf(kT0))->held, 3)
+      << "the late one, and the two still in flight, unfinished";
+
+  // An active account holds nothing to release.
+  const AccountId open = MakeAccount("open");
+  auto open_ids = Insert({Message(open, kT0)});
+  EXPECT_EQ(*store_->ReleaseHeld(open, {.ids = open_ids}, kT0), 0);
+  auto missing = store_->ReleaseHeld(open + 100, {.ids = {1}}, kT0);
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+}
+
+TEST_P(StoreConformance, DeleteHeldRemovesTheChosenMailButNotMailInFlight) {
+  const AccountId id = MakeAccount("demo");
+  NewMessage from_spammer = Message(id, kT0, {"a@example.net"}, "one");
+  from_spammer.sender = "Spammer@Bad.example";
+  auto ids = Insert({from_spammer, Message(id, kT0 + seconds(1), {"Boss@Corp.example"}, "two"),
+                     Message(id, kT0 + seconds(2), {"c@example.net"}, "three")});
+  SetState(id, AccountState::kActive, AccountState::kBlocked, BlockedBy::kCustomer);
+  // The third is released and in flight: matched, but left alone.
+  ASSERT_EQ(*store_->ReleaseHeld(id, {.ids = {ids[2]}}, kT0), 1);
+  ASSERT_EQ(Claim(kT0 + minutes(1)).size(), 1u);
+
+  EXPECT_EQ(*store_->DeleteHeld(id, {.ids = {}, .from = "bad.EXAMPLE", .to = "", .subject = ""},
+                                kT0 + minutes(1)),
+            1);
+  EXPECT_EQ(*store_->DeleteHeld(id, {.ids = {}, .from = "", .to = "boss@corp", .subject = ""},
+                                kT0 + minutes(1)),
+            1);
+  EXPECT_EQ(*store_->DeleteHeld(id, {.ids = {ids[2]}}, kT0 + minutes(1)), 0) << "in flight";
+  EXPECT_EQ(*store_->DeleteHeld(id, MessageSelector{}, kT0), 0);
+  EXPECT_FALSE(store_->GetMessage(ids[0])->has_value());
+  EXPECT_FALSE(store_->GetMessage(ids[1])->has_value());
+  EXPECT_EQ(GetMessage(ids[2]).status, MessageStatus::kDelivering);
+  EXPECT_EQ(GetAccount("demo").pending, 1);
+  auto c = store_->GetCounters(id, LocalDayOf(kT0));
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->purged, 2);
+  auto days = store_->GetVolumes(id, LocalDayOf(kT0), LocalDayOf(kT0));
+  ASSERT_TRUE(days.has_value());
+  ASSERT_EQ(days->size(), 1u);
+  EXPECT_EQ((*days)[0].purged, 2);
+  EXPECT_EQ((*days)[0].submitted, 3);
+}
+
+TEST_P(StoreConformance, ListPendingGivesUnfinishedMailNewestFirstWithRecipients) {
+  const AccountId id = MakeAccount("demo");
+  auto ids = Insert({Message(id, kT0, {"a@example.net", "b@example.net"}, "first"),
+                     Message(id, kT0 + seconds(1), {"c@example.net"}, "second"),
+                     Message(id, kT0 + seconds(2), {"d@example.net"}, "third")});
+  auto done = Claim(kT0, 1);
+  Record(AllRecipients(done, RecipientStatus::kSent, "250"), kT0 + seconds(3));
+  auto page = store_->ListPending(id, 1, 0);
+  ASSERT_TRUE(page.has_value()) << page.error().message;
+  ASSERT_EQ(page->size(), 1u);
+  EXPECT_EQ((*page)[0].id, ids[2]);
+  EXPECT_EQ((*page)[0].subject, "third");
+  ASSERT_EQ((*page)[0].recipients.size(), 1u);
+  EXPECT_EQ((*page)[0].recipients[0].address, "d@example.net");
+  auto next = store_->ListPending(id, 10, (*page)[0].id);
+  ASSERT_TRUE(next.has_value());
+  ASSERT_EQ(next->size(), 1u) << "the finished first message is not pending";
+  EXPECT_EQ((*next)[0].id, ids[1]);
+}
+
+TEST_P(StoreConformance, TokensAndSmtpPasswordsAreFoundByTheirHash) {
+  const AccountId id = MakeAccount("demo", {1000});
+  const std::string hash(64, 'a');
+  ASSERT_TRUE(store_->AddToken(id, hash, kT0).has_value());
+  auto found = store_->FindAccountByToken(hash);
+  ASSERT_TRUE(found.has_value() && found->has_value());
+  EXPECT_EQ((*found)->name, "demo");
+  EXPECT_EQ((*found)->uids, std::vector<Uid>{1000});
+  auto unknown = store_->FindAccountByToken(std::string(64, 'b'));
+  ASSERT_TRUE(unknown.has_value());
+  EXPECT_FALSE(unknown->has_value());
+  auto twice = store_->AddToken(id, hash, kT0);
+  ASSERT_FALSE(twice.has_value());
+  EXPECT_EQ(twice.error().code, ErrorCode::kInvalidInput);
+  auto nobody = store_->AddToken(id + 100, std::string(64, 'c'), kT0);
+  ASSERT_FALSE(nobody.has_value());
+  EXPECT_EQ(nobody.error().code, ErrorCode::kNotFound);
+
+  auto none = store_->GetSmtpPasswordHash("demo");
+  ASSERT_TRUE(none.has_value());
+  EXPECT_FALSE(none->has_value());
+  ASSERT_TRUE(store_->SetSmtpPassword(id, "$argon2id$one").has_value());
+  ASSERT_TRUE(store_->SetSmtpPassword(id, "$argon2id$two").has_value());
+  EXPECT_EQ(store_->GetSmtpPasswordHash("demo")->value_or(""), "$argon2id$two");
+  EXPECT_FALSE(store_->GetSmtpPasswordHash("nobody")->has_value());
+  auto missing = store_->SetSmtpPassword(id + 100, "x");
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+}
+
+TEST_P(StoreConformance, CountersFollowDeliveriesPerDayAndErrorsAreListed) {
+  const AccountId id = MakeAccount("demo");
+  const TimePoint day1 = kT0;
+  const TimePoint day2 = kT0 + std::chrono::hours(24);
+  auto ids = Insert({Message(id, day1, {"a@example.net", "nobody@example.net"}, "mixed"),
+                     Message(id, day1, {"gone@example.net"}, "bounced")});
+  auto claimed = Claim(day1, 10);
+  ASSERT_EQ(claimed.size(), 2u);
+  Record({{.id = ids[0],
+           .recipients = {{.index = 0, .status = RecipientStatus::kSent, .reply = "250 ok"},
+                          {.index = 1, .status = RecipientStatus::kFailed, .reply = "550 no"}},
+           .next_attempt = {}},
+          {.id = ids[1],
+           .recipients = {{.index = 0, .status = RecipientStatus::kPending, .reply = "451"}},
+           .next_attempt = day2}},
+         day1 + seconds(1));
+  Claim(day2, 10);
+  Record({{.id = ids[1],
+           .recipients = {{.index = 0, .status = RecipientStatus::kFailed, .reply = "550 gone"}},
+           .next_attempt = {}}},
+         day2);
+  // A replay counts nothing twice.
+  Record({{.id = ids[1],
+           .recipients = {{.index = 0, .status = RecipientStatus::kFailed, .reply = "550 gone"}},
+           .next_attempt = {}}},
+         day2);
+
+  auto c = store_->GetCounters(id, LocalDayOf(day2));
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->submitted, 2);
+  EXPECT_EQ(c->sent, 1) << "a message with one recipient accepted counts as sent";
+  EXPECT_EQ(c->sent_today, 0);
+  EXPECT_EQ(c->errors, 2);
+  EXPECT_EQ(c->errors_today, 1);
+  EXPECT_EQ(c->held, 0);
+  EXPECT_EQ(c->queued, 0);
+  auto missing = store_->GetCounters(id + 100, LocalDayOf(day2));
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+
+  auto days = store_->GetVolumes(id, LocalDayOf(day1), LocalDayOf(day2));
+  ASSERT_TRUE(days.has_value());
+  ASSERT_EQ(days->size(), 2u);
+  EXPECT_EQ((*days)[0].day, LocalDayOf(day1));
+  EXPECT_EQ((*days)[0].submitted, 2);
+  EXPECT_EQ((*days)[0].sent, 1);
+  EXPECT_EQ((*days)[0].errors, 1);
+  EXPECT_EQ((*days)[1].day, LocalDayOf(day2));
+  EXPECT_EQ((*days)[1].errors, 1);
+  EXPECT_EQ(store_->GetVolumes(id, LocalDayOf(day2), LocalDayOf(day2))->size(), 1u);
+
+  auto errors = store_->ListErrors(id, day1, 1, std::nullopt);
+  ASSERT_TRUE(errors.has_value()) << errors.error().message;
+  ASSERT_EQ(errors->size(), 1u);
+  EXPECT_EQ((*errors)[0].recipient, "gone@example.net");
+  EXPECT_EQ((*errors)[0].reply, "550 gone");
+  EXPECT_EQ((*errors)[0].subject, "bounced");
+  EXPECT_EQ((*errors)[0].at, day2);
+  auto more = store_->ListErrors(
+      id, day1, 10,
+      ErrorCursor{
+          .at = (*errors)[0].at, .message = (*errors)[0].message, .index = (*errors)[0].index});
+  ASSERT_TRUE(more.has_value());
+  ASSERT_EQ(more->size(), 1u);
+  EXPECT_EQ((*more)[0].recipient, "nobody@example.net");
+  EXPECT_EQ((*more)[0].subject, "mixed");
+  EXPECT_EQ(store_->ListErrors(id, day2, 10, std::nullopt)->size(), 1u) << "since";
+}
+
 // --- Durability and schema ---
 
 TEST_P(StoreConformance, EverythingSurvivesReopening) {
