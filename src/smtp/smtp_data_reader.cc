@@ -1,0 +1,128 @@
+#include "smtp/smtp_data_reader.h"
+
+#include <utility>
+
+namespace mailwarden {
+
+void SmtpDataReader::Emit(std::string_view bytes) {
+  if (too_large_) return;
+  if (message_.size() + bytes.size() > max_message_bytes_) {
+    // Read on to the end so the client hears 552 at the point it listens for a reply, but
+    // keep nothing: a flood past the limit must not cost memory.
+    too_large_ = true;
+    std::string().swap(message_);
+    return;
+  }
+  message_.append(bytes);
+}
+
+void SmtpDataReader::CountLineBytes(std::size_t n) {
+  line_bytes_ += n;
+  if (line_bytes_ > kMaxDataLineBytes - 2) line_too_long_ = true;
+}
+
+std::size_t SmtpDataReader::Feed(std::string_view input) {
+  std::size_t i = 0;
+  // Each state either consumes input[i] or moves to kText without consuming it, so that
+  // kText sees the byte; no path loops without progress.
+  while (i < input.size() && state_ != State::kDone) {
+    const char c = input[i];
+    switch (state_) {
+      case State::kLineStart:
+        if (c == '.') {
+          // Not counted: RFC 5321 4.5.3.1.6 leaves the transparency dot out of the limit.
+          state_ = State::kDot;
+          ++i;
+        } else {
+          state_ = State::kText;
+        }
+        break;
+      case State::kText:
+        if (c == '\r') {
+          state_ = State::kCr;
+          ++i;
+        } else if (c == '\n') {
+          // A bare LF ends a line for counting but never makes a line start: "\n.\r\n" must
+          // not end the data.
+          bare_line_end_ = true;
+          Emit("\n");
+          line_bytes_ = 0;
+          ++i;
+        } else {
+          std::size_t end = input.find_first_of("\r\n", i);
+          if (end == std::string_view::npos) end = input.size();
+          Emit(input.substr(i, end - i));
+          CountLineBytes(end - i);
+          i = end;
+        }
+        break;
+      case State::kCr:
+        if (c == '\n') {
+          Emit("\r\n");
+          line_bytes_ = 0;
+          state_ = State::kLineStart;
+          ++i;
+        } else {
+          bare_line_end_ = true;
+          Emit("\r");
+          CountLineBytes(1);
+          state_ = State::kText;
+        }
+        break;
+      case State::kDot:
+        if (c == '\r') {
+          state_ = State::kDotCr;
+          ++i;
+        } else {
+          // RFC 5321 4.5.2: a leading "." followed by more text is deleted; for "..", the
+          // dot-stuffed form of a line starting with ".", the second one stays.
+          state_ = State::kText;
+        }
+        break;
+      case State::kDotCr:
+        if (c == '\n') {
+          state_ = State::kDone;
+          ++i;
+        } else {
+          bare_line_end_ = true;
+          Emit("\r");
+          CountLineBytes(1);
+          state_ = State::kText;
+        }
+        break;
+      case State::kDone:
+        break;
+    }
+  }
+  wire_bytes_ += i;
+  return i;
+}
+
+SmtpDataOutcome SmtpDataReader::outcome() const {
+  if (too_large_) return SmtpDataOutcome::kTooLarge;
+  if (bare_line_end_) return SmtpDataOutcome::kBareLineEnd;
+  if (line_too_long_) return SmtpDataOutcome::kLineTooLong;
+  return SmtpDataOutcome::kAccepted;
+}
+
+SmtpServerReply SmtpDataReader::Refusal() const {
+  switch (outcome()) {
+    case SmtpDataOutcome::kAccepted:
+      return {};
+    case SmtpDataOutcome::kTooLarge:
+      return {552, "5.3.4 Message size exceeds fixed limit of " +
+                       std::to_string(max_message_bytes_) + " bytes"};
+    case SmtpDataOutcome::kBareLineEnd:
+      return {550, "5.6.11 bare LF/CR not allowed: end every line with CRLF"};
+    case SmtpDataOutcome::kLineTooLong:
+      return {550, "5.6.0 Line too long: a line of the message is over 998 bytes"};
+  }
+  return {451, "4.3.0 Internal error"};
+}
+
+std::string SmtpDataReader::TakeMessage() {
+  if (outcome() != SmtpDataOutcome::kAccepted) return {};
+  return std::exchange(message_, std::string());
+}
+
+}  // namespace mailwarden

@@ -1,0 +1,85 @@
+// The content that follows DATA (RFC 5321 4.1.1.4 and 4.5.2), read incrementally from
+// untrusted bytes. Pure: no I/O.
+//
+// End of data is recognised ONLY at CRLF "." CRLF, the first CRLF being the end of the DATA
+// line or of a data line. "\n.\n", "\n.\r\n", "\r.\r\n", "\r\n.\n" and the like end nothing
+// (SMTP smuggling, 2023: a relay that ends data at one of them while the next hop does not
+// lets a sender smuggle a second, forged message through).
+//
+// Policy for bare LF and bare CR (an LF not preceded by CR, a CR not followed by LF): the
+// message is read to its real end and then refused with 550 5.6.11. Refusing is safer than
+// normalising: the message never reaches a later hop that might read the lone line end as a
+// line end of its own, and the client is told exactly what is wrong. Every mainstream client
+// (PHPMailer, smtplib with str messages, swaks) sends CRLF.
+//
+// Further bounds, each reported only at the end of data so that the client, which is busy
+// sending and not reading, gets one clear reply:
+//   - a message over max_message_bytes (counted after un-dot-stuffing) → 552 5.3.4; what is
+//     past the limit is not kept;
+//   - a line over 998 bytes plus CRLF (RFC 5322 2.1.1) → 550 5.6.0.
+// When several apply, the reply names the first of: size, bare line end, line length.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "smtp/smtp_command.h"
+
+namespace mailwarden {
+
+// RFC 5322 2.1.1 / RFC 5321 4.5.3.1.6: a text line is at most 998 bytes plus CRLF.
+inline constexpr std::size_t kMaxDataLineBytes = 1000;
+
+enum class SmtpDataOutcome { kAccepted, kTooLarge, kBareLineEnd, kLineTooLong };
+
+// One DATA transaction: construct after replying 354, Feed the bytes that follow until done(),
+// then read outcome() and TakeMessage(). Single-threaded; no internal synchronisation.
+class SmtpDataReader {
+ public:
+  explicit SmtpDataReader(std::size_t max_message_bytes) : max_message_bytes_(max_message_bytes) {}
+
+  // Consumes bytes up to and including the end of data. Returns how many bytes of input were
+  // data: all of them while the end is not reached, fewer when it is, in which case the rest
+  // (pipelined commands) belongs to the command reader. After done(), consumes nothing.
+  std::size_t Feed(std::string_view input);
+
+  bool done() const { return state_ == State::kDone; }
+
+  // Meaningful once done().
+  SmtpDataOutcome outcome() const;
+  // The reply that refuses the message; code 0 when outcome() is kAccepted.
+  SmtpServerReply Refusal() const;
+
+  // The message with CRLF line ends, un-dot-stuffed, without the terminating ".\r\n".
+  // Empty unless outcome() is kAccepted.
+  std::string TakeMessage();
+
+  // Bytes consumed so far, terminator included.
+  std::uint64_t wire_bytes() const { return wire_bytes_; }
+
+ private:
+  enum class State {
+    kLineStart,  // after CRLF (or at the very start): a "." here may begin the terminator
+    kText,       // inside a line
+    kCr,         // a CR was read; is an LF next?
+    kDot,        // a "." at line start
+    kDotCr,      // "." CR at line start: an LF now ends the data
+    kDone,
+  };
+
+  void Emit(std::string_view bytes);
+  void CountLineBytes(std::size_t n);
+
+  std::size_t max_message_bytes_;
+  State state_ = State::kLineStart;
+  std::string message_;
+  std::size_t line_bytes_ = 0;  // bytes of the current line on the wire, line end excluded
+  std::uint64_t wire_bytes_ = 0;
+  bool too_large_ = false;
+  bool bare_line_end_ = false;
+  bool line_too_long_ = false;
+};
+
+}  // namespace mailwarden

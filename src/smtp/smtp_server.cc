@@ -1,0 +1,815 @@
+#include "smtp/smtp_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <exception>
+#include <optional>
+#include <string_view>
+#include <tuple>
+#include <utility>
+
+#include "smtp/smtp_command.h"
+#include "smtp/smtp_data_reader.h"
+
+namespace mailwarden {
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kReadChunkBytes = 64 * 1024;
+// Replies pile up while a pipelining client's commands are answered; past this they are sent
+// even though input is waiting, so a client that never reads cannot grow the buffer.
+constexpr std::size_t kMaxPendingReplyBytes = 64 * 1024;
+constexpr milliseconds kGoodbyeTimeout = std::chrono::seconds(10);
+constexpr std::size_t kMaxShownTextBytes = 200;
+
+constexpr std::string_view kLoginUserChallenge = "VXNlcm5hbWU6";      // "Username:"
+constexpr std::string_view kLoginPasswordChallenge = "UGFzc3dvcmQ6";  // "Password:"
+
+// Text from a client or the backend, made safe to put in a reply or a log line: one line of
+// printable ASCII, bounded.
+std::string Printable(std::string_view text) {
+  std::string out;
+  for (char c : text.substr(0, kMaxShownTextBytes)) {
+    out.push_back(c >= 0x20 && c <= 0x7e ? c : '?');
+  }
+  if (text.size() > kMaxShownTextBytes) out += "...";
+  return out;
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+asio::ip::address Unmapped(const asio::ip::address& a) {
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) {
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+  }
+  return a;
+}
+
+bool IsCredentialsError(ErrorCode code) {
+  return code == ErrorCode::kUnauthenticated || code == ErrorCode::kNotFound ||
+         code == ErrorCode::kPermission;
+}
+
+bool IsPermanent(ErrorCode code) {
+  return code == ErrorCode::kInvalidInput || code == ErrorCode::kTooLarge;
+}
+
+// Splits "host:port" or "[v6]:port".
+bool SplitHostPort(const std::string& text, std::string* host, std::string* port) {
+  std::size_t colon;
+  if (!text.empty() && text.front() == '[') {
+    const std::size_t close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return false;
+    }
+    *host = text.substr(1, close - 1);
+    colon = close + 1;
+  } else {
+    colon = text.rfind(':');
+    if (colon == std::string::npos) return false;
+    *host = text.substr(0, colon);
+  }
+  *port = text.substr(colon + 1);
+  if (host->empty() || port->empty() || port->size() > 5) return false;
+  if (!std::all_of(port->begin(), port->end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return false;
+  }
+  return std::stoul(*port) <= 65535;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+bool AuthFailureLimiter::Allowed(const std::string& key, TimePoint now) {
+  Expire(now);
+  auto it = failures_.find(key);
+  return it == failures_.end() || it->second.size() < static_cast<std::size_t>(max_failures_);
+}
+
+void AuthFailureLimiter::RecordFailure(const std::string& key, TimePoint now) {
+  Expire(now);
+  failures_[key].push_back(now);
+  order_.emplace_back(now, key);
+  const std::size_t max_entries = max_keys_ * static_cast<std::size_t>(std::max(max_failures_, 1));
+  while (!order_.empty() && (failures_.size() > max_keys_ || order_.size() > max_entries)) {
+    auto it = failures_.find(order_.front().second);
+    if (it != failures_.end()) {
+      it->second.pop_front();
+      if (it->second.empty()) failures_.erase(it);
+    }
+    order_.pop_front();
+  }
+}
+
+void AuthFailureLimiter::Expire(TimePoint now) {
+  // Failures are recorded in time order, so the oldest of order_ is the oldest of its key.
+  while (!order_.empty() && order_.front().first + window_ <= now) {
+    auto it = failures_.find(order_.front().second);
+    if (it != failures_.end()) {
+      it->second.pop_front();
+      if (it->second.empty()) failures_.erase(it);
+    }
+    order_.pop_front();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+// One client connection: the command loop, SASL exchanges, DATA, STARTTLS.
+class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
+ public:
+  SmtpSession(SmtpServer& server, tcp::socket socket, bool over_limit)
+      : server_(server),
+        options_(server.options_),
+        socket_(std::move(socket)),
+        deadline_(socket_.get_executor()),
+        over_limit_(over_limit) {}
+
+  static asio::awaitable<void> Serve(std::shared_ptr<SmtpSession> self,
+                                     std::list<std::weak_ptr<SmtpSession>>::iterator entry) {
+    try {
+      co_await self->Run();
+    } catch (const std::exception& e) {
+      spdlog::error("smtp: ip={} session failed: {}", self->client_ip_, e.what());
+    }
+    self->StopDeadline();
+    boost::system::error_code ignored;
+    self->socket_.close(ignored);
+    self->server_.sessions_.erase(entry);
+  }
+
+  void Close() {
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+  }
+
+ private:
+  enum class Sasl { kNone, kPlain, kLoginUser, kLoginPassword };
+
+  asio::awaitable<void> Run();
+  asio::awaitable<void> HandleLine(std::string_view line);
+  asio::awaitable<void> HandleCommand(const SmtpCommand& command);
+  asio::awaitable<void> HandleSaslResponse(std::string_view line);
+  asio::awaitable<void> StartAuth(const SmtpCommand& command);
+  asio::awaitable<void> Verify(std::string user, std::string password);
+  asio::awaitable<void> StartTls();
+  asio::awaitable<void> FinishData();
+
+  // Takes the next command line out of the input. Returns false when it holds no whole line.
+  bool TakeLine(std::string* line);
+  std::string_view Pending() const { return std::string_view(in_).substr(in_pos_); }
+  void Consume(std::size_t n) { in_pos_ += n; }
+  void DropInput() {
+    in_.clear();
+    in_pos_ = 0;
+  }
+
+  asio::awaitable<bool> ReadMore();
+  asio::awaitable<bool> Flush(milliseconds timeout);
+  void StartDeadline(milliseconds timeout, bool close);
+  void StopDeadline();
+
+  void Queue(int code, std::string_view text);
+  void Queue(const SmtpServerReply& reply) { Queue(reply.code, reply.text); }
+  // A reply to a client's mistake; too many of them end the connection.
+  void QueueError(int code, std::string_view text);
+  void QueueError(const SmtpServerReply& reply) { QueueError(reply.code, reply.text); }
+  void QueueClose(std::string_view text);
+
+  void ResetTransaction() {
+    mail_from_.reset();
+    rcpt_to_.clear();
+  }
+  bool AuthNeedsTls() const {
+    return !tls_ && (options_.auth_tls == SmtpAuthTls::kAlways || !loopback_);
+  }
+
+  SmtpServer& server_;
+  const SmtpServerOptions& options_;
+  tcp::socket socket_;
+  std::optional<asio::ssl::stream<tcp::socket&>> tls_stream_;
+  asio::steady_timer deadline_;
+  std::uint64_t deadline_generation_ = 0;
+  bool timed_out_ = false;
+  bool over_limit_;
+
+  std::string client_ip_ = "?";
+  bool loopback_ = false;
+  bool tls_ = false;
+
+  // Bytes read; those before in_pos_ are handled. Consumed input is dropped only before the
+  // next read, so that a buffer of many small pipelined commands is not moved once per line.
+  std::string in_;
+  std::size_t in_pos_ = 0;
+  std::string out_;          // replies not yet sent
+  bool discarding_ = false;  // dropping the rest of an over-long line
+  bool close_ = false;       // close once the queued replies are sent
+  int errors_ = 0;
+  int auth_failures_ = 0;
+
+  bool hello_ = false;  // HELO or EHLO was given
+  bool ehlo_ = false;
+  std::string helo_;
+  std::optional<SmtpIdentity> identity_;
+  Sasl sasl_ = Sasl::kNone;
+  std::string sasl_user_;
+  std::optional<std::string> mail_from_;  // set: a transaction is open
+  std::vector<std::string> rcpt_to_;
+  std::optional<SmtpDataReader> data_;
+};
+
+asio::awaitable<void> SmtpSession::Run() {
+  boost::system::error_code ec;
+  const auto remote = socket_.remote_endpoint(ec);
+  if (ec) co_return;
+  const auto local = socket_.local_endpoint(ec);
+  if (ec) co_return;
+  client_ip_ = Unmapped(remote.address()).to_string();
+  loopback_ = Unmapped(local.address()).is_loopback();
+
+  if (over_limit_) {
+    spdlog::warn("smtp: ip={} result=refused reason=\"too many connections\"", client_ip_);
+    Queue(421, "4.7.0 " + options_.hostname + " Too many connections, try again later");
+    co_await Flush(kGoodbyeTimeout);
+    co_return;
+  }
+  Queue(220, options_.hostname + " ESMTP mailwarden");
+
+  while (!close_) {
+    if (data_) {
+      Consume(data_->Feed(Pending()));
+      if (data_->done()) {
+        co_await FinishData();
+        continue;
+      }
+    } else {
+      std::string line;
+      if (TakeLine(&line)) {
+        co_await HandleLine(line);
+        if (out_.size() >= kMaxPendingReplyBytes && !co_await Flush(options_.idle_timeout)) {
+          co_return;
+        }
+        continue;
+      }
+      if (close_) break;
+    }
+    // RFC 2920: replies go out when there is no more input to answer.
+    if (!co_await Flush(options_.idle_timeout)) co_return;
+    if (!co_await ReadMore()) {
+      if (timed_out_) {
+        spdlog::info("smtp: ip={} idle timeout, closing", client_ip_);
+        Queue(421, "4.4.2 " + options_.hostname + " Error: timeout exceeded");
+        co_await Flush(kGoodbyeTimeout);
+      }
+      co_return;
+    }
+  }
+  co_await Flush(kGoodbyeTimeout);
+}
+
+bool SmtpSession::TakeLine(std::string* line) {
+  for (;;) {
+    const std::string_view pending = Pending();
+    const std::size_t lf = pending.find('\n');
+    if (lf == std::string_view::npos) {
+      if (discarding_) {
+        DropInput();
+      } else if (pending.size() >= kMaxCommandLineBytes) {
+        QueueError(500, "5.5.2 Line too long");
+        discarding_ = true;
+        DropInput();
+      }
+      return false;
+    }
+    Consume(lf + 1);
+    if (discarding_) {
+      discarding_ = false;
+      continue;
+    }
+    if (lf + 1 > kMaxCommandLineBytes) {
+      QueueError(500, "5.5.2 Line too long");
+      if (close_) return false;
+      continue;
+    }
+    if (lf == 0 || pending[lf - 1] != '\r') {
+      QueueError(500, "5.5.2 Syntax error: a command line must end with CRLF");
+      if (close_) return false;
+      continue;
+    }
+    line->assign(pending.substr(0, lf - 1));
+    return true;
+  }
+}
+
+asio::awaitable<void> SmtpSession::HandleLine(std::string_view line) {
+  if (sasl_ != Sasl::kNone) {
+    co_await HandleSaslResponse(line);
+    co_return;
+  }
+  SmtpServerReply refusal;
+  auto command = ParseSmtpCommand(line, &refusal);
+  if (!command) {
+    QueueError(refusal);
+    co_return;
+  }
+  co_await HandleCommand(*command);
+}
+
+asio::awaitable<void> SmtpSession::HandleCommand(const SmtpCommand& command) {
+  switch (command.verb) {
+    case SmtpVerb::kEhlo: {
+      ResetTransaction();
+      hello_ = ehlo_ = true;
+      helo_ = command.argument;
+      std::string reply = "250-" + options_.hostname + "\r\n";
+      reply += "250-PIPELINING\r\n";
+      reply += "250-SIZE " + std::to_string(options_.max_message_bytes) + "\r\n";
+      reply += "250-8BITMIME\r\n";
+      reply += "250-ENHANCEDSTATUSCODES\r\n";
+      if (server_.tls_context_ && !tls_) reply += "250-STARTTLS\r\n";
+      reply += "250 AUTH PLAIN LOGIN\r\n";
+      out_ += reply;
+      break;
+    }
+    case SmtpVerb::kHelo:
+      ResetTransaction();
+      hello_ = true;
+      ehlo_ = false;
+      helo_ = command.argument;
+      Queue(250, options_.hostname);
+      break;
+    case SmtpVerb::kMail:
+      if (!hello_) {
+        QueueError(503, "5.5.1 Send HELO/EHLO first");
+      } else if (!identity_) {
+        // No open relay: every transaction belongs to an authenticated account.
+        QueueError(530, "5.7.0 Authentication required");
+      } else if (mail_from_) {
+        QueueError(503, "5.5.1 Nested MAIL command");
+      } else if (command.size && *command.size > options_.max_message_bytes) {
+        Queue(552, "5.3.4 Message size exceeds fixed limit of " +
+                       std::to_string(options_.max_message_bytes) + " bytes");
+      } else {
+        mail_from_ = command.address;
+        Queue(250, "2.1.0 Sender ok");
+      }
+      break;
+    case SmtpVerb::kRcpt:
+      if (!mail_from_) {
+        QueueError(503, "5.5.1 Need MAIL command first");
+      } else if (rcpt_to_.size() >= options_.max_recipients) {
+        Queue(452, "4.5.3 Too many recipients");
+      } else {
+        if (std::find(rcpt_to_.begin(), rcpt_to_.end(), command.address) == rcpt_to_.end()) {
+          rcpt_to_.push_back(command.address);
+        }
+        Queue(250, "2.1.5 Recipient ok");
+      }
+      break;
+    case SmtpVerb::kData:
+      if (!mail_from_) {
+        QueueError(503, "5.5.1 Need MAIL command first");
+      } else if (rcpt_to_.empty()) {
+        QueueError(554, "5.5.1 No valid recipients");
+      } else {
+        Queue(354, "End data with <CR><LF>.<CR><LF>");
+        data_.emplace(options_.max_message_bytes);
+      }
+      break;
+    case SmtpVerb::kRset:
+      ResetTransaction();
+      Queue(250, "2.0.0 Ok");
+      break;
+    case SmtpVerb::kNoop:
+      Queue(250, "2.0.0 Ok");
+      break;
+    case SmtpVerb::kQuit:
+      Queue(221, "2.0.0 " + options_.hostname + " closing connection");
+      close_ = true;
+      break;
+    case SmtpVerb::kHelp:
+      Queue(214, "2.0.0 Commands: EHLO HELO AUTH MAIL RCPT DATA RSET NOOP QUIT STARTTLS VRFY HELP");
+      break;
+    case SmtpVerb::kVrfy:
+      Queue(252, "2.1.5 Cannot VRFY user, but will accept message and attempt delivery");
+      break;
+    case SmtpVerb::kStartTls:
+      if (!server_.tls_context_) {
+        QueueError(502, "5.5.1 STARTTLS not available");
+      } else if (tls_) {
+        QueueError(503, "5.5.1 TLS already active");
+      } else {
+        co_await StartTls();
+      }
+      break;
+    case SmtpVerb::kAuth:
+      co_await StartAuth(command);
+      break;
+  }
+}
+
+asio::awaitable<void> SmtpSession::StartAuth(const SmtpCommand& command) {
+  if (!ehlo_) {
+    QueueError(503, "5.5.1 Send EHLO first");
+    co_return;
+  }
+  if (identity_) {
+    QueueError(503, "5.5.1 Already authenticated");
+    co_return;
+  }
+  if (mail_from_) {
+    QueueError(503, "5.5.1 AUTH not allowed during a mail transaction");
+    co_return;
+  }
+  if (AuthNeedsTls()) {
+    // The password would cross the network in clear text.
+    QueueError(538, "5.7.11 Encryption required for requested authentication mechanism");
+    co_return;
+  }
+  if (command.argument == "PLAIN") {
+    if (!command.initial_response) {
+      out_ += "334 \r\n";
+      sasl_ = Sasl::kPlain;
+      co_return;
+    }
+    sasl_ = Sasl::kPlain;
+    co_await HandleSaslResponse(*command.initial_response);
+  } else if (command.argument == "LOGIN") {
+    if (!command.initial_response) {
+      out_ += "334 " + std::string(kLoginUserChallenge) + "\r\n";
+      sasl_ = Sasl::kLoginUser;
+      co_return;
+    }
+    sasl_ = Sasl::kLoginUser;
+    co_await HandleSaslResponse(*command.initial_response);
+  } else {
+    QueueError(504, "5.5.4 Unrecognized authentication mechanism, use PLAIN or LOGIN");
+  }
+}
+
+asio::awaitable<void> SmtpSession::HandleSaslResponse(std::string_view line) {
+  const Sasl step = std::exchange(sasl_, Sasl::kNone);
+  if (line == "*") {
+    QueueError(501, "5.0.0 Authentication cancelled");
+    co_return;
+  }
+  if (line.size() + 2 > kMaxCommandLineBytes) {
+    QueueError(500, "5.5.2 Line too long");
+    co_return;
+  }
+  if (step == Sasl::kPlain) {
+    auto credentials = ParseSaslPlain(line);
+    if (!credentials) {
+      QueueError(501, "5.5.2 Cannot decode the AUTH PLAIN response");
+      co_return;
+    }
+    if (!credentials->authzid.empty() && credentials->authzid != credentials->user) {
+      QueueError(535, "5.7.8 Authentication failed: acting as another user is not supported");
+      co_return;
+    }
+    co_await Verify(std::move(credentials->user), std::move(credentials->password));
+    co_return;
+  }
+  auto decoded = DecodeBase64(line == "=" ? std::string_view() : line);
+  const bool valid = decoded && !decoded->empty() && decoded->size() <= 255 &&
+                     decoded->find('\0') == std::string::npos;
+  if (!valid) {
+    QueueError(501, "5.5.2 Cannot decode the AUTH LOGIN response");
+    co_return;
+  }
+  if (step == Sasl::kLoginUser) {
+    sasl_user_ = std::move(*decoded);
+    out_ += "334 " + std::string(kLoginPasswordChallenge) + "\r\n";
+    sasl_ = Sasl::kLoginPassword;
+    co_return;
+  }
+  co_await Verify(std::exchange(sasl_user_, std::string()), std::move(*decoded));
+}
+
+asio::awaitable<void> SmtpSession::Verify(std::string user, std::string password) {
+  const std::string shown_user = Printable(user);
+  const std::string limiter_key = loopback_ ? client_ip_ + " " + Lower(user) : client_ip_;
+  if (!server_.auth_limiter_.Allowed(limiter_key, std::chrono::steady_clock::now())) {
+    spdlog::warn("smtp: ip={} user=\"{}\" result=refused reason=\"auth failure limit\"", client_ip_,
+                 shown_user);
+    QueueClose("4.7.0 Too many failed authentication attempts, try again later");
+    co_return;
+  }
+  auto result =
+      co_await server_.backend_.Authenticate(std::move(user), std::move(password), client_ip_);
+  if (result) {
+    identity_ = std::move(*result);
+    spdlog::info("smtp: ip={} account={} auth=ok", client_ip_, identity_->name);
+    Queue(235, "2.7.0 Authentication successful");
+    co_return;
+  }
+  if (!IsCredentialsError(result.error().code)) {
+    spdlog::error("smtp: ip={} user=\"{}\" auth=unavailable: {}", client_ip_, shown_user,
+                  Printable(result.error().message));
+    Queue(454, "4.7.0 Temporary authentication failure, try again later");
+    co_return;
+  }
+  server_.auth_limiter_.RecordFailure(limiter_key, std::chrono::steady_clock::now());
+  ++auth_failures_;
+  spdlog::warn("smtp: ip={} user=\"{}\" auth=failed attempt={}", client_ip_, shown_user,
+               auth_failures_);
+  Queue(535, "5.7.8 Authentication credentials invalid");
+  if (auth_failures_ >= options_.max_auth_failures_per_connection) {
+    QueueClose("4.7.0 Too many failed authentication attempts, closing connection");
+  }
+}
+
+asio::awaitable<void> SmtpSession::StartTls() {
+  Queue(220, "2.0.0 Ready to start TLS");
+  if (!co_await Flush(options_.idle_timeout)) {
+    close_ = true;
+    co_return;
+  }
+  if (!Pending().empty()) {
+    // Whatever came with STARTTLS was sent in clear text and must not be answered as if it
+    // came over TLS (command injection, CVE-2011-0411). RFC 3207 forbids pipelining it.
+    spdlog::warn("smtp: ip={} dropped {} bytes sent after STARTTLS", client_ip_, Pending().size());
+    DropInput();
+  }
+  tls_stream_.emplace(socket_, *server_.tls_context_);
+  StartDeadline(options_.idle_timeout, true);
+  auto [ec] = co_await tls_stream_->async_handshake(asio::ssl::stream_base::server, kNoThrow);
+  StopDeadline();
+  if (ec) {
+    spdlog::warn("smtp: ip={} TLS handshake failed: {}", client_ip_, ec.message());
+    close_ = true;
+    out_.clear();
+    Close();
+    co_return;
+  }
+  tls_ = true;
+  // RFC 3207 4.2: the client starts over; nothing learnt in clear text is kept.
+  hello_ = ehlo_ = false;
+  helo_.clear();
+  identity_.reset();
+  ResetTransaction();
+}
+
+asio::awaitable<void> SmtpSession::FinishData() {
+  SmtpDataReader reader = std::move(*data_);
+  data_.reset();
+  SmtpEnvelope envelope;
+  envelope.mail_from = std::move(*mail_from_);
+  envelope.rcpt_to = std::move(rcpt_to_);
+  envelope.client_ip = client_ip_;
+  envelope.helo = helo_;
+  ResetTransaction();
+
+  if (reader.outcome() != SmtpDataOutcome::kAccepted) {
+    const SmtpServerReply refusal = reader.Refusal();
+    spdlog::warn("smtp: ip={} account={} result=refused bytes={} reply=\"{} {}\"", client_ip_,
+                 identity_->name, reader.wire_bytes(), refusal.code, refusal.text);
+    Queue(refusal);
+    co_return;
+  }
+  const std::size_t recipients = envelope.rcpt_to.size();
+  auto id = co_await server_.backend_.Accept(*identity_, std::move(envelope), reader.TakeMessage());
+  if (id) {
+    spdlog::info("smtp: ip={} account={} result=queued id={} rcpts={} bytes={}", client_ip_,
+                 identity_->name, *id, recipients, reader.wire_bytes());
+    Queue(250, "2.0.0 Ok: queued as " + std::to_string(*id));
+  } else if (IsPermanent(id.error().code)) {
+    spdlog::warn("smtp: ip={} account={} result=refused reason=\"{}\"", client_ip_, identity_->name,
+                 Printable(id.error().message));
+    Queue(554, "5.6.0 " + Printable(id.error().message));
+  } else {
+    spdlog::error("smtp: ip={} account={} result=deferred reason=\"{}\"", client_ip_,
+                  identity_->name, Printable(id.error().message));
+    Queue(451, "4.3.0 Temporary failure storing the message, try again later");
+  }
+}
+
+asio::awaitable<bool> SmtpSession::ReadMore() {
+  in_.erase(0, in_pos_);
+  in_pos_ = 0;
+  const std::size_t kept = in_.size();
+  in_.resize(kept + kReadChunkBytes);
+  const auto buffer = asio::buffer(in_.data() + kept, kReadChunkBytes);
+  StartDeadline(options_.idle_timeout, false);
+  boost::system::error_code ec;
+  std::size_t n = 0;
+  if (tls_) {
+    std::tie(ec, n) = co_await tls_stream_->async_read_some(buffer, kNoThrow);
+  } else {
+    std::tie(ec, n) = co_await socket_.async_read_some(buffer, kNoThrow);
+  }
+  StopDeadline();
+  in_.resize(kept + (ec ? 0 : n));
+  co_return !ec;
+}
+
+asio::awaitable<bool> SmtpSession::Flush(milliseconds timeout) {
+  if (out_.empty()) co_return socket_.is_open();
+  // A client that does not read its replies is dropped, not waited for.
+  StartDeadline(timeout, true);
+  boost::system::error_code ec;
+  if (tls_) {
+    std::tie(ec, std::ignore) =
+        co_await asio::async_write(*tls_stream_, asio::buffer(out_), kNoThrow);
+  } else {
+    std::tie(ec, std::ignore) = co_await asio::async_write(socket_, asio::buffer(out_), kNoThrow);
+  }
+  StopDeadline();
+  out_.clear();
+  co_return !ec;
+}
+
+void SmtpSession::StartDeadline(milliseconds timeout, bool close) {
+  timed_out_ = false;
+  const auto generation = ++deadline_generation_;
+  deadline_.expires_after(timeout);
+  deadline_.async_wait(
+      [weak = weak_from_this(), generation, close](const boost::system::error_code& ec) {
+        if (ec) return;
+        auto self = weak.lock();
+        // A newer wait began since: this expiry belongs to an operation that already ended.
+        if (!self || self->deadline_generation_ != generation) return;
+        self->timed_out_ = true;
+        boost::system::error_code ignored;
+        // A read is cancelled so that the client can still be told 421; a write that does
+        // not progress leaves nothing to say, so the connection goes.
+        if (close) {
+          self->socket_.close(ignored);
+        } else {
+          self->socket_.cancel(ignored);
+        }
+      });
+}
+
+void SmtpSession::StopDeadline() {
+  ++deadline_generation_;
+  deadline_.cancel();
+}
+
+void SmtpSession::Queue(int code, std::string_view text) {
+  out_ += std::to_string(code);
+  out_ += ' ';
+  out_ += text;
+  out_ += "\r\n";
+}
+
+void SmtpSession::QueueError(int code, std::string_view text) {
+  Queue(code, text);
+  if (++errors_ >= options_.max_protocol_errors && !close_) {
+    spdlog::warn("smtp: ip={} too many errors, closing", client_ip_);
+    QueueClose("4.7.0 " + options_.hostname + " Too many errors, closing connection");
+  }
+}
+
+void SmtpSession::QueueClose(std::string_view text) {
+  Queue(421, text);
+  close_ = true;
+  // Nothing after this reply is read, so the session ends once it is sent.
+  DropInput();
+  data_.reset();
+}
+
+// ---------------------------------------------------------------------------------------------
+
+SmtpServer::SmtpServer(asio::any_io_executor ex, SmtpServerOptions options, SmtpBackend& backend)
+    : ex_(ex),
+      options_(std::move(options)),
+      backend_(backend),
+      auth_limiter_(options_.max_auth_failures_per_minute, std::chrono::seconds(60)),
+      all_ended_(ex) {}
+
+SmtpServer::~SmtpServer() = default;
+
+Result<void> SmtpServer::Listen() {
+  if (options_.tls_cert_file.empty() != options_.tls_key_file.empty()) {
+    return Fail(ErrorCode::kInvalidInput,
+                "smtp: a TLS certificate needs its key and a key its certificate");
+  }
+  if (!options_.tls_cert_file.empty()) {
+    auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+    boost::system::error_code ec;
+    context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                             asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                             asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use,
+                         ec);
+    context->use_certificate_chain_file(options_.tls_cert_file, ec);
+    if (ec) {
+      return Fail(ErrorCode::kInvalidInput,
+                  "smtp: TLS certificate " + options_.tls_cert_file + ": " + ec.message());
+    }
+    context->use_private_key_file(options_.tls_key_file, asio::ssl::context::pem, ec);
+    if (ec) {
+      return Fail(ErrorCode::kInvalidInput,
+                  "smtp: TLS key " + options_.tls_key_file + ": " + ec.message());
+    }
+    tls_context_ = std::move(context);
+  }
+
+  for (const std::string& address : options_.listen) {
+    std::string host, port;
+    if (!SplitHostPort(address, &host, &port)) {
+      return Fail(ErrorCode::kInvalidInput,
+                  "smtp: listen address \"" + address + "\" is not host:port");
+    }
+    tcp::resolver resolver(ex_);
+    boost::system::error_code ec;
+    auto endpoints = resolver.resolve(host, port, tcp::resolver::numeric_service, ec);
+    if (ec) {
+      return Fail(ErrorCode::kInvalidInput, "smtp: listen " + address + ": " + ec.message());
+    }
+    for (const auto& entry : endpoints) {
+      auto& acceptor = acceptors_.emplace_back(ex_);
+      const tcp::endpoint endpoint = entry.endpoint();
+      acceptor.open(endpoint.protocol(), ec);
+      if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+      if (!ec) acceptor.bind(endpoint, ec);
+      if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+      if (ec) {
+        acceptors_.clear();
+        return Fail(ErrorCode::kUnavailable, "smtp: listen " + address + ": " + ec.message());
+      }
+    }
+  }
+  return {};
+}
+
+std::vector<std::uint16_t> SmtpServer::ports() const {
+  std::vector<std::uint16_t> out;
+  for (const auto& acceptor : acceptors_) {
+    boost::system::error_code ec;
+    auto endpoint = acceptor.local_endpoint(ec);
+    out.push_back(ec ? 0 : endpoint.port());
+  }
+  return out;
+}
+
+asio::awaitable<void> SmtpServer::Run() {
+  if (acceptors_.empty()) co_return;
+  all_ended_.expires_at(asio::steady_timer::time_point::max());
+  for (auto& acceptor : acceptors_) {
+    ++tasks_;
+    asio::co_spawn(ex_, AcceptLoop(acceptor), [this](std::exception_ptr e) {
+      if (e) spdlog::error("smtp: accept loop failed");
+      TaskEnded();
+    });
+  }
+  while (tasks_ > 0) {
+    co_await all_ended_.async_wait(kNoThrow);
+  }
+}
+
+void SmtpServer::TaskEnded() {
+  if (--tasks_ == 0) all_ended_.cancel();
+}
+
+void SmtpServer::Close() {
+  closing_ = true;
+  for (auto& acceptor : acceptors_) {
+    boost::system::error_code ignored;
+    acceptor.close(ignored);
+  }
+  for (auto& weak : sessions_) {
+    if (auto session = weak.lock()) session->Close();
+  }
+}
+
+asio::awaitable<void> SmtpServer::AcceptLoop(tcp::acceptor& acceptor) {
+  while (!closing_) {
+    auto [ec, socket] = co_await acceptor.async_accept(kNoThrow);
+    if (closing_ || !acceptor.is_open()) co_return;
+    if (ec) {
+      spdlog::warn("smtp: accept failed: {}", ec.message());
+      if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) {
+        // Out of file descriptors: give sessions time to end instead of spinning.
+        asio::steady_timer pause(ex_, std::chrono::milliseconds(100));
+        co_await pause.async_wait(kNoThrow);
+      }
+      continue;
+    }
+    const bool over_limit = sessions_.size() >= options_.max_connections;
+    auto session = std::make_shared<SmtpSession>(*this, std::move(socket), over_limit);
+    sessions_.push_front(session);
+    ++tasks_;
+    asio::co_spawn(ex_, SmtpSession::Serve(session, sessions_.begin()),
+                   [this](std::exception_ptr) { TaskEnded(); });
+  }
+}
+
+}  // namespace mailwarden

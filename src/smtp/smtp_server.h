@@ -1,0 +1,176 @@
+// The SMTP submission server (RFC 5321 with RFC 6409 in mind): where scripts that speak SMTP
+// (PHPMailer, WordPress SMTP plugins, Python's smtplib) hand over their mail.
+//
+// Trust: nothing the client sends is believed until AUTH succeeded through the backend; MAIL
+// before AUTH is refused (530), so there is no open relay. Every line, the recipient count,
+// the message size and idle time are bounded with a clear reply. End of data is only CRLF.CRLF
+// and bare CR/LF in data is refused (see smtp_data_reader.h). Credentials travel in clear
+// text only over loopback; elsewhere AUTH needs STARTTLS first (538). Failed AUTH is limited
+// per connection and per client. A message is acknowledged (250) only after the backend says
+// it committed it.
+//
+// The server knows nothing of the store: it talks to an SmtpBackend.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <list>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/result.h"
+
+namespace mailwarden {
+
+// Who a connection authenticated as.
+struct SmtpIdentity {
+  std::int64_t account = 0;
+  std::string name;
+};
+
+struct SmtpEnvelope {
+  std::string mail_from;             // "" for the null sender <>
+  std::vector<std::string> rcpt_to;  // at least one, duplicates removed, in the order given
+  std::string client_ip;             // "127.0.0.1", "::1"
+  std::string helo;                  // the name the client gave in EHLO/HELO, printable ASCII
+};
+
+// What the server needs from the rest of the daemon. Both methods are called on the server's
+// executor and may suspend; the server never calls them concurrently for one connection, but
+// does for different connections.
+class SmtpBackend {
+ public:
+  virtual ~SmtpBackend() = default;
+
+  // Checks SMTP AUTH credentials: user is the account's name, password its SMTP password
+  // (never an API token). The strings are exactly what the client sent (any bytes but NUL,
+  // at most 255 each). Returns the identity on success. Fails with kUnauthenticated (or
+  // kNotFound / kPermission) for wrong credentials, which the server answers with 535 and
+  // counts against the client's limits; any other code is taken as a temporary failure
+  // (454). Must take about the same time whether or not the user exists.
+  virtual boost::asio::awaitable<Result<SmtpIdentity>> Authenticate(std::string user,
+                                                                    std::string password,
+                                                                    std::string client_ip) = 0;
+
+  // Stores the message; returns the queue id after the commit. kInvalidInput/kTooLarge =
+  // permanent, others temporary.
+  //
+  // data is the message as received, with CRLF line ends, un-dot-stuffed, at most
+  // SmtpServerOptions::max_message_bytes, no bare CR or LF, no line over 998 bytes; no
+  // Received header has been added. The server replies 250 only when this returns a value,
+  // so it must return only once the message is durably stored. A permanent failure's message
+  // is shown to the client after "554 5.6.0 "; a temporary one is only logged.
+  virtual boost::asio::awaitable<Result<std::int64_t>> Accept(const SmtpIdentity& who,
+                                                              SmtpEnvelope envelope,
+                                                              std::string data) = 0;
+};
+
+// When AUTH (which sends the password in clear text) is allowed without TLS.
+enum class SmtpAuthTls {
+  kUnlessLoopback,  // allowed on a connection over loopback, where no one can listen in
+  kAlways,          // TLS first on every connection
+};
+
+struct SmtpServerOptions {
+  std::vector<std::string> listen = {"127.0.0.1:2587"};  // "host:port", "[::1]:port"; port 0: any
+  std::string hostname = "localhost";                    // in the greeting and EHLO reply
+  std::size_t max_message_bytes = 25 * 1024 * 1024;      // advertised as SIZE
+  std::size_t max_recipients = 100;                      // per message
+  std::string tls_cert_file;  // PEM chain; STARTTLS is offered when this and the key are set
+  std::string tls_key_file;   // PEM private key
+  SmtpAuthTls auth_tls = SmtpAuthTls::kUnlessLoopback;
+  // A client that sends nothing (or reads nothing) for this long is told 421 and dropped.
+  std::chrono::milliseconds idle_timeout = std::chrono::minutes(5);
+  std::size_t max_connections = 200;         // more are told 421 at once
+  int max_auth_failures_per_connection = 3;  // then 421 and close
+  // Failed AUTH per client in any minute before AUTH is refused for a while. The client is
+  // the remote IP, and on loopback the IP with the user name: every script of a shared host
+  // connects from 127.0.0.1, and one customer's broken script must not lock out the others.
+  int max_auth_failures_per_minute = 10;
+  int max_protocol_errors = 20;  // 5xx syntax errors per connection before 421 and close
+};
+
+// Counts failed AUTH per client key in a sliding window. Pure: time is passed in, so tests
+// control it. Memory is bounded: keys with no failure in the window are dropped, and at most
+// max_keys are tracked (the oldest is forgotten first).
+class AuthFailureLimiter {
+ public:
+  using TimePoint = std::chrono::steady_clock::time_point;
+
+  AuthFailureLimiter(int max_failures, std::chrono::seconds window, std::size_t max_keys = 10000)
+      : max_failures_(max_failures), window_(window), max_keys_(max_keys) {}
+
+  // True when key may try again: fewer than max_failures failures within the window.
+  bool Allowed(const std::string& key, TimePoint now);
+  void RecordFailure(const std::string& key, TimePoint now);
+  std::size_t tracked_keys() const { return failures_.size(); }
+
+ private:
+  void Expire(TimePoint now);
+
+  int max_failures_;
+  std::chrono::seconds window_;
+  std::size_t max_keys_;
+  std::unordered_map<std::string, std::deque<TimePoint>> failures_;
+  std::deque<std::pair<TimePoint, std::string>> order_;  // every failure, oldest first
+};
+
+class SmtpSession;
+
+// Threading: construct, Listen, Run and Close on one single-threaded executor (the daemon's
+// event loop) or a strand; sessions and backend calls run there too. The server must outlive
+// Run().
+class SmtpServer {
+ public:
+  SmtpServer(boost::asio::any_io_executor ex, SmtpServerOptions options, SmtpBackend& backend);
+  ~SmtpServer();
+  SmtpServer(const SmtpServer&) = delete;
+  SmtpServer& operator=(const SmtpServer&) = delete;
+
+  // Loads the certificate (if configured) and binds every address of options.listen. Fails
+  // with kInvalidInput for a malformed address or an unreadable certificate or key, and with
+  // kUnavailable when an address cannot be bound; the sentence names the address or file.
+  Result<void> Listen();
+
+  // The ports bound, one per listening socket in the order of options.listen (a host name
+  // that resolves to several addresses adds one per address). For tests that listen on port 0.
+  std::vector<std::uint16_t> ports() const;
+
+  // Accepts and serves connections until Close(); returns when every listener and session
+  // has ended.
+  boost::asio::awaitable<void> Run();
+
+  // Stops accepting and drops every connection (a message in the middle of Accept still
+  // completes in the backend, but its reply may not reach the client).
+  void Close();
+
+  std::size_t active_sessions() const { return sessions_.size(); }
+
+ private:
+  friend class SmtpSession;
+
+  boost::asio::awaitable<void> AcceptLoop(boost::asio::ip::tcp::acceptor& acceptor);
+  void TaskEnded();
+
+  boost::asio::any_io_executor ex_;
+  SmtpServerOptions options_;
+  SmtpBackend& backend_;
+  std::shared_ptr<boost::asio::ssl::context> tls_context_;  // null: no STARTTLS
+  std::list<boost::asio::ip::tcp::acceptor> acceptors_;
+  std::list<std::weak_ptr<SmtpSession>> sessions_;
+  AuthFailureLimiter auth_limiter_;
+  boost::asio::steady_timer all_ended_;  // fires (is cancelled) when tasks_ drops to 0
+  std::size_t tasks_ = 0;                // accept loops and sessions still running
+  bool closing_ = false;
+};
+
+}  // namespace mailwarden
