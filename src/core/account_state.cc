@@ -3,6 +3,8 @@
 #include <array>
 #include <utility>
 
+#include "core/name_table.h"
+
 namespace mailwarden {
 namespace {
 
@@ -38,23 +40,6 @@ constexpr std::string_view kSystemOnlyEndsPurge = "The purge job can only end a 
 constexpr std::string_view kPurgeEndsByItself =
     "A purge ends by itself when the held e-mails are deleted.";
 constexpr std::string_view kNoPurgeRunning = "No purge is running.";
-
-template <class E, std::size_t N>
-std::optional<E> Lookup(const std::array<std::pair<E, std::string_view>, N>& table,
-                        std::string_view name) {
-  for (const auto& [value, text] : table) {
-    if (text == name) return value;
-  }
-  return std::nullopt;
-}
-
-template <class E, std::size_t N>
-std::string_view NameOf(const std::array<std::pair<E, std::string_view>, N>& table, E value) {
-  for (const auto& [v, text] : table) {
-    if (v == value) return text;
-  }
-  return "unknown";
-}
 
 std::unexpected<Error> Refuse(ErrorCode code, std::string_view message) {
   return Fail(code, std::string(message));
@@ -238,10 +223,10 @@ Result<Transition> DecidePurgeDone(const AccountStatus& current, std::string_vie
 
 std::string_view AccountActionName(AccountAction action) { return NameOf(kActions, action); }
 std::optional<AccountAction> ParseAccountAction(std::string_view name) {
-  return Lookup(kActions, name);
+  return LookupName(kActions, name);
 }
 std::string_view ActorName(Actor actor) { return NameOf(kActors, actor); }
-std::optional<Actor> ParseActor(std::string_view name) { return Lookup(kActors, name); }
+std::optional<Actor> ParseActor(std::string_view name) { return LookupName(kActors, name); }
 
 Result<Transition> Decide(const AccountStatus& current, AccountAction action, Actor actor,
                           std::string_view reason, TimePoint now) {

@@ -3,25 +3,10 @@
 #include <array>
 #include <utility>
 
+#include "core/name_table.h"
+
 namespace mailwarden {
 namespace {
-
-template <class E, std::size_t N>
-std::optional<E> Lookup(const std::array<std::pair<E, std::string_view>, N>& table,
-                        std::string_view name) {
-  for (const auto& [value, text] : table) {
-    if (text == name) return value;
-  }
-  return std::nullopt;
-}
-
-template <class E, std::size_t N>
-std::string_view NameOf(const std::array<std::pair<E, std::string_view>, N>& table, E value) {
-  for (const auto& [v, text] : table) {
-    if (v == value) return text;
-  }
-  return "unknown";
-}
 
 constexpr std::array<std::pair<AccountState, std::string_view>, 3> kStates{{
     {AccountState::kActive, "active"},
@@ -44,12 +29,12 @@ constexpr std::array<std::pair<RecipientStatus, std::string_view>, 3> kRecipient
 }  // namespace
 
 std::string_view AccountStateName(AccountState s) { return NameOf(kStates, s); }
-std::optional<AccountState> ParseAccountState(std::string_view s) { return Lookup(kStates, s); }
+std::optional<AccountState> ParseAccountState(std::string_view s) { return LookupName(kStates, s); }
 std::string_view BlockedByName(BlockedBy b) { return NameOf(kBlockers, b); }
-std::optional<BlockedBy> ParseBlockedBy(std::string_view s) { return Lookup(kBlockers, s); }
+std::optional<BlockedBy> ParseBlockedBy(std::string_view s) { return LookupName(kBlockers, s); }
 std::string_view RecipientStatusName(RecipientStatus s) { return NameOf(kRecipientStatuses, s); }
 std::optional<RecipientStatus> ParseRecipientStatus(std::string_view s) {
-  return Lookup(kRecipientStatuses, s);
+  return LookupName(kRecipientStatuses, s);
 }
 
 }  // namespace mailwarden
