@@ -12,16 +12,6 @@
 namespace mailwarden {
 namespace asio = boost::asio;
 
-namespace {
-
-std::string NodeName() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
-  return buf;
-}
-
-}  // namespace
-
 Daemon::Daemon(Config config) : config_(std::move(config)) {}
 
 Daemon::~Daemon() {
@@ -34,7 +24,7 @@ Result<void> Daemon::Start() {
   if (!store) return std::unexpected(store.error());
   store_ = std::make_unique<StoreRunner>(std::move(*store));
 
-  const std::string node = NodeName();
+  const std::string& node = config_.hostname;
   auto ready = store_->RunSync<void>([&](Store& s) -> Result<void> {
     for (const auto& spec : config_.accounts) {
       auto id = s.UpsertAccount(spec);
@@ -49,7 +39,8 @@ Result<void> Daemon::Start() {
   transport_ = MakeTransport(config_, io_.get_executor());
   scheduler_ =
       std::make_unique<Scheduler>(io_.get_executor(), config_, *store_, *transport_, clock_, node);
-  submit_ = std::make_unique<SubmitServer>(io_.get_executor(), config_, *store_, clock_,
+  accounts_ = std::make_unique<AccountDirectory>(*store_);
+  submit_ = std::make_unique<SubmitServer>(io_.get_executor(), config_, *store_, *accounts_, clock_,
                                            [this](AccountId, MessageId) { scheduler_->Wake(); });
   if (auto r = submit_->Listen(); !r) return r;
   spdlog::info("mailwardend: store {} socket {} delivery {}", config_.store.url,

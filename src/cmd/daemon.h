@@ -8,6 +8,7 @@
 #include "config/config.h"
 #include "delivery/scheduler.h"
 #include "delivery/transport.h"
+#include "store/account_directory.h"
 #include "store/store_runner.h"
 #include "submit/submit_server.h"
 
@@ -30,6 +31,7 @@ class Daemon {
   SystemClock clock_;
   boost::asio::io_context io_{1};
   std::unique_ptr<StoreRunner> store_;
+  std::unique_ptr<AccountDirectory> accounts_;
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<SubmitServer> submit_;

@@ -1,6 +1,7 @@
 #include "config/config.h"
 
 #include <toml++/toml.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <set>
@@ -108,24 +109,18 @@ Result<void> CheckHostPort(const std::string& key, const std::string& value) {
   return {};
 }
 
-#define MW_TRY(expr)                      \
-  do {                                    \
-    if (auto _r = (expr); !_r) {          \
-      return std::unexpected(_r.error()); \
-    }                                     \
-  } while (0)
-
-Result<const toml::table*> SubTable(const toml::table& root, std::string_view key) {
-  const toml::node* n = root.get(key);
-  if (n == nullptr) return nullptr;
+// A [section] of the file, read through a TableReader; a missing section reads as empty.
+Result<TableReader> Section(TableReader& top, std::string_view key) {
+  const toml::node* n = top.Get(key);
+  if (n == nullptr) return TableReader(nullptr, std::string(key));
   if (!n->is_table()) return Fail(ErrorCode::kInvalidInput, std::string(key) + ": must be a table");
-  return n->as_table();
+  return TableReader(n->as_table(), std::string(key));
 }
 
 Result<AccountSpec> ReadAccount(const toml::table& t, std::size_t index) {
   TableReader r(&t, "account[" + std::to_string(index) + "]");
   AccountSpec a;
-  MW_TRY(r.String("name", a.name));
+  MW_RETURN_IF_ERROR(r.String("name", a.name));
   if (a.name.empty() || a.name.size() > 64 ||
       a.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789._-") != std::string::npos) {
     return Fail(ErrorCode::kInvalidInput,
@@ -143,19 +138,25 @@ Result<AccountSpec> ReadAccount(const toml::table& t, std::size_t index) {
       a.uids.push_back(static_cast<Uid>(*uid));
     }
   }
-  MW_TRY(r.String("report_to", a.report_to));
-  MW_TRY(r.String("language", a.language));
+  MW_RETURN_IF_ERROR(r.String("report_to", a.report_to));
+  MW_RETURN_IF_ERROR(r.String("language", a.language));
   if (a.language != "en" && a.language != "pl") {
     return Fail(ErrorCode::kInvalidInput, r.Key("language") + ": must be \"en\" or \"pl\"");
   }
   std::int64_t v = -1;
-  MW_TRY(r.Int("max_per_day", v, 0, 100'000'000));
+  MW_RETURN_IF_ERROR(r.Int("max_per_day", v, 0, 100'000'000));
   if (v >= 0) a.max_per_day = v;
   v = -1;
-  MW_TRY(r.Int("max_per_hour", v, 0, 100'000'000));
+  MW_RETURN_IF_ERROR(r.Int("max_per_hour", v, 0, 100'000'000));
   if (v >= 0) a.max_per_hour = v;
-  MW_TRY(r.CheckNoUnknownKeys());
+  MW_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
   return a;
+}
+
+std::string SystemHostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
+  return buf;
 }
 
 }  // namespace
@@ -177,33 +178,31 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::filesystem::pa
   std::string admin_token_file = "var/admin.token";
   std::string maildir = "var/outbox";
 
-  static constexpr std::string_view kSections[] = {"store",  "submit", "smtp", "http",   "delivery",
-                                                   "policy", "report", "log",  "account"};
-  for (const auto& [k, v] : root) {
-    bool known = false;
-    for (auto s : kSections) known = known || k.str() == s;
-    if (!known) return Fail(ErrorCode::kInvalidInput, std::string(k.str()) + ": unknown section");
+  // The top level: a few keys and the sections; anything else is a mistake worth stopping for.
+  TableReader top(&root, "");
+  MW_RETURN_IF_ERROR(top.String("hostname", c.hostname));
+  if (c.hostname.empty()) c.hostname = SystemHostName();
+  if (c.hostname.size() > 253 ||
+      c.hostname.find_first_not_of(
+          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
+          std::string::npos) {
+    return Fail(ErrorCode::kInvalidInput,
+                "hostname: \"" + c.hostname + "\" is not a host name (letters, digits, '.', '-')");
   }
 
   {
-    auto t = SubTable(root, "store");
-    if (!t) return std::unexpected(t.error());
-    TableReader r(*t, "store");
-    MW_TRY(r.String("url", url));
-    MW_TRY(r.CheckNoUnknownKeys());
+    MW_ASSIGN_OR_RETURN(TableReader r, Section(top, "store"));
+    MW_RETURN_IF_ERROR(r.String("url", url));
+    MW_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
   }
   {
-    auto t = SubTable(root, "submit");
-    if (!t) return std::unexpected(t.error());
-    TableReader r(*t, "submit");
-    MW_TRY(r.String("socket", socket));
-    MW_TRY(r.Int("max_message_bytes", c.submit.max_message_bytes, 1024, 1LL << 30));
-    MW_TRY(r.CheckNoUnknownKeys());
+    MW_ASSIGN_OR_RETURN(TableReader r, Section(top, "submit"));
+    MW_RETURN_IF_ERROR(r.String("socket", socket));
+    MW_RETURN_IF_ERROR(r.Int("max_message_bytes", c.submit.max_message_bytes, 1024, 1LL << 30));
+    MW_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
   }
   {
-    auto t = SubTable(root, "smtp");
-    if (!t) return std::unexpected(t.error());
-    TableReader r(*t, "smtp");
+    MW_ASSIGN_OR_RETURN(TableReader r, Section(top, "smtp"));
     if (const toml::node* n = r.Get("listen")) {
       const toml::array* arr = n->as_array();
       if (arr == nullptr)
@@ -212,27 +211,23 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::filesystem::pa
         auto s = item.value<std::string>();
         if (!s)
           return Fail(ErrorCode::kInvalidInput, "smtp.listen: must be a list of \"host:port\"");
-        MW_TRY(CheckHostPort("smtp.listen", *s));
+        MW_RETURN_IF_ERROR(CheckHostPort("smtp.listen", *s));
         c.smtp.listen.push_back(*s);
       }
     }
-    MW_TRY(r.CheckNoUnknownKeys());
+    MW_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
   }
   {
-    auto t = SubTable(root, "http");
-    if (!t) return std::unexpected(t.error());
-    TableReader r(*t, "http");
-    MW_TRY(r.String("listen", c.http.listen));
-    MW_TRY(CheckHostPort("http.listen", c.http.listen));
-    MW_TRY(r.String("admin_token_file", admin_token_file));
-    MW_TRY(r.CheckNoUnknownKeys());
+    MW_ASSIGN_OR_RETURN(TableReader r, Section(top, "http"));
+    MW_RETURN_IF_ERROR(r.String("listen", c.http.listen));
+    MW_RETURN_IF_ERROR(CheckHostPort("http.listen", c.http.listen));
+    MW_RETURN_IF_ERROR(r.String("admin_token_file", admin_token_file));
+    MW_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
   }
   {
-    auto t = SubTable(root, "delivery");
-    if (!t) return std::unexpected(t.error());
-    TableReader r(*t, "delivery");
+    MW_ASSIGN_OR_RETURN(TableReader r, Section(top, "delivery"));
     std::string mode = "maildir";
-    MW_TRY(r.String("mode", mode));
+    MW_RETURN_IF_ERROR(r.String("mode", mode));
     if (mode == "relay") {
       c.delivery.mode = DeliveryMode::kRelay;
     } else if (mode == "maildir") {
@@ -240,36 +235,33 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::filesystem::pa
     } else {
       return Fail(ErrorCode::kInvalidInput, "delivery.mode: must be \"relay\" or \"maildir\"");
     }
-    MW_TRY(r.String("relay", c.delivery.relay));
-    MW_TRY(CheckHostPort("delivery.relay", c.delivery.relay));
-    MW_TRY(r.String("maildir", maildir));
+    MW_RETURN_IF_ERROR(r.String("relay", c.delivery.relay));
+    MW_RETURN_IF_ERROR(CheckHostPort("delivery.relay", c.delivery.relay));
+    MW_RETURN_IF_ERROR(r.String("maildir", maildir));
     std::int64_t concurrency = c.delivery.concurrency;
-    MW_TRY(r.Int("concurrency", concurrency, 1, 1000));
+    MW_RETURN_IF_ERROR(r.Int("concurrency", concurrency, 1, 1000));
     c.delivery.concurrency = static_cast<int>(concurrency);
-    MW_TRY(r.Dur("max_lifetime", c.delivery.max_lifetime, std::chrono::seconds(1)));
-    MW_TRY(r.Dur("retry_first", c.delivery.retry_first, std::chrono::milliseconds(100)));
-    MW_TRY(r.Dur("retry_max", c.delivery.retry_max, std::chrono::milliseconds(100)));
-    MW_TRY(r.String("helo", c.delivery.helo));
-    MW_TRY(r.CheckNoUnknownKeys());
+    MW_RETURN_IF_ERROR(r.Dur("max_lifetime", c.delivery.max_lifetime, std::chrono::seconds(1)));
+    MW_RETURN_IF_ERROR(
+        r.Dur("retry_first", c.delivery.retry_first, std::chrono::milliseconds(100)));
+    MW_RETURN_IF_ERROR(r.Dur("retry_max", c.delivery.retry_max, std::chrono::milliseconds(100)));
+    MW_RETURN_IF_ERROR(r.String("helo", c.delivery.helo));
+    MW_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
   }
   {
-    auto t = SubTable(root, "policy");
-    if (!t) return std::unexpected(t.error());
-    TableReader r(*t, "policy");
-    MW_TRY(r.Dur("hold", c.policy.hold, std::chrono::seconds(1)));
-    MW_TRY(r.Int("max_per_day", c.policy.max_per_day, 0, 100'000'000));
-    MW_TRY(r.Int("max_per_hour", c.policy.max_per_hour, 0, 100'000'000));
-    MW_TRY(r.Int("spam_per_hour", c.policy.spam_per_hour, 1, 100'000'000));
-    MW_TRY(r.Double("bounce_rate", c.policy.bounce_rate, 0.0, 1.0));
-    MW_TRY(r.Int("bounce_min", c.policy.bounce_min, 1, 100'000'000));
-    MW_TRY(r.CheckNoUnknownKeys());
+    MW_ASSIGN_OR_RETURN(TableReader r, Section(top, "policy"));
+    MW_RETURN_IF_ERROR(r.Dur("hold", c.policy.hold, std::chrono::seconds(1)));
+    MW_RETURN_IF_ERROR(r.Int("max_per_day", c.policy.max_per_day, 0, 100'000'000));
+    MW_RETURN_IF_ERROR(r.Int("max_per_hour", c.policy.max_per_hour, 0, 100'000'000));
+    MW_RETURN_IF_ERROR(r.Int("spam_per_hour", c.policy.spam_per_hour, 1, 100'000'000));
+    MW_RETURN_IF_ERROR(r.Double("bounce_rate", c.policy.bounce_rate, 0.0, 1.0));
+    MW_RETURN_IF_ERROR(r.Int("bounce_min", c.policy.bounce_min, 1, 100'000'000));
+    MW_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
   }
   {
-    auto t = SubTable(root, "report");
-    if (!t) return std::unexpected(t.error());
-    TableReader r(*t, "report");
+    MW_ASSIGN_OR_RETURN(TableReader r, Section(top, "report"));
     std::string at = "06:00";
-    MW_TRY(r.String("at", at));
+    MW_RETURN_IF_ERROR(r.String("at", at));
     int h = -1, m = -1;
     if (at.size() != 5 || at[2] != ':' || std::sscanf(at.c_str(), "%2d:%2d", &h, &m) != 2 ||
         h < 0 || h > 23 || m < 0 || m > 59) {
@@ -277,22 +269,20 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::filesystem::pa
                   "report.at: \"" + at + "\" must be HH:MM, e.g. \"06:00\"");
     }
     c.report.at_minutes = h * 60 + m;
-    MW_TRY(r.String("from", c.report.from));
-    MW_TRY(r.CheckNoUnknownKeys());
+    MW_RETURN_IF_ERROR(r.String("from", c.report.from));
+    MW_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
   }
   {
-    auto t = SubTable(root, "log");
-    if (!t) return std::unexpected(t.error());
-    TableReader r(*t, "log");
-    MW_TRY(r.String("level", c.log.level));
+    MW_ASSIGN_OR_RETURN(TableReader r, Section(top, "log"));
+    MW_RETURN_IF_ERROR(r.String("level", c.log.level));
     static constexpr std::string_view kLevels[] = {"trace", "debug", "info", "warn", "error"};
     bool ok = false;
     for (auto l : kLevels) ok = ok || c.log.level == l;
     if (!ok)
       return Fail(ErrorCode::kInvalidInput, "log.level: must be trace, debug, info, warn or error");
-    MW_TRY(r.CheckNoUnknownKeys());
+    MW_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
   }
-  if (const toml::node* n = root.get("account")) {
+  if (const toml::node* n = top.Get("account")) {
     const toml::array* arr = n->as_array();
     if (arr == nullptr) {
       return Fail(ErrorCode::kInvalidInput, "account: must be written as [[account]] tables");
@@ -318,6 +308,8 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::filesystem::pa
       c.accounts.push_back(std::move(*a));
     }
   }
+
+  MW_RETURN_IF_ERROR(top.CheckNoUnknownKeys());
 
   if (url.starts_with("sqlite:")) {
     std::string path = url.substr(7);

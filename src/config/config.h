@@ -26,6 +26,10 @@ enum class DeliveryMode { kRelay, kMaildir };
 struct Config {
   std::filesystem::path base_dir;  // the config file's folder: relative paths start here
 
+  // This host's name: in Received lines, Message-IDs, EHLO and as the node's name in the
+  // store. The key "hostname"; by default the system's host name.
+  std::string hostname;
+
   struct Store {
     std::string url;  // "sqlite:PATH" (PATH made absolute) or "postgresql://..."
   } store;

@@ -114,6 +114,18 @@ TEST(ParseConfig, NamesTheKeyThatIsWrong) {
   }
 }
 
+TEST(ParseConfig, HostNameDefaultsToTheSystemsAndCanBeSet) {
+  auto fallback = ParseConfig("", "/tmp");
+  ASSERT_TRUE(fallback.has_value());
+  EXPECT_FALSE(fallback->hostname.empty());
+  auto set = ParseConfig("hostname = \"web1.example.net\"\n", "/tmp");
+  ASSERT_TRUE(set.has_value());
+  EXPECT_EQ(set->hostname, "web1.example.net");
+  auto bad = ParseConfig("hostname = \"web1\\r\\nBcc: x@y.z\"\n", "/tmp");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message.find("hostname"), std::string::npos);
+}
+
 TEST(LoadConfig, MissingFileSaysSo) {
   auto r = LoadConfig("/nonexistent/mailwarden.toml");
   ASSERT_FALSE(r.has_value());

@@ -52,22 +52,6 @@ std::string_view Trim(std::string_view s) {
   return s.substr(first, s.find_last_not_of(kSpace) - first + 1);
 }
 
-BlockedBy BlockerOf(Actor actor) {
-  switch (actor) {
-    case Actor::kCustomer:
-      return BlockedBy::kCustomer;
-    case Actor::kAdmin:
-      return BlockedBy::kAdmin;
-    case Actor::kSpamGuard:
-      return BlockedBy::kSpamGuard;
-    case Actor::kBounceGuard:
-      return BlockedBy::kBounceGuard;
-    case Actor::kSystem:
-      break;
-  }
-  return BlockedBy::kNone;
-}
-
 std::string_view DefaultBlockReason(Actor actor) {
   switch (actor) {
     case Actor::kCustomer:
@@ -220,6 +204,22 @@ Result<Transition> DecidePurgeDone(const AccountStatus& current, std::string_vie
 }
 
 }  // namespace
+
+BlockedBy BlockerOf(Actor actor) {
+  switch (actor) {
+    case Actor::kCustomer:
+      return BlockedBy::kCustomer;
+    case Actor::kAdmin:
+      return BlockedBy::kAdmin;
+    case Actor::kSpamGuard:
+      return BlockedBy::kSpamGuard;
+    case Actor::kBounceGuard:
+      return BlockedBy::kBounceGuard;
+    case Actor::kSystem:
+      break;
+  }
+  return BlockedBy::kNone;
+}
 
 std::string_view AccountActionName(AccountAction action) { return NameOf(kActions, action); }
 std::optional<AccountAction> ParseAccountAction(std::string_view name) {

@@ -43,6 +43,9 @@ std::optional<Actor> ParseActor(std::string_view name);
 // How long an UNBLOCK of a bounce_guard block doubles the account's failure tolerance.
 inline constexpr Duration kBounceToleranceWindow = std::chrono::hours(24);
 
+// Who a block is recorded as made by, when actor blocks; kNone for kSystem, which never blocks.
+BlockedBy BlockerOf(Actor actor);
+
 struct AccountStatus {
   AccountState state = AccountState::kActive;
   BlockedBy blocked_by = BlockedBy::kNone;

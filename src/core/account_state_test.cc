@@ -127,22 +127,6 @@ constexpr Row kRules[] = {
 };
 // clang-format on
 
-BlockedBy BlockerOf(Actor actor) {
-  switch (actor) {
-    case Actor::kCustomer:
-      return BlockedBy::kCustomer;
-    case Actor::kAdmin:
-      return BlockedBy::kAdmin;
-    case Actor::kSpamGuard:
-      return BlockedBy::kSpamGuard;
-    case Actor::kBounceGuard:
-      return BlockedBy::kBounceGuard;
-    case Actor::kSystem:
-      break;
-  }
-  return BlockedBy::kNone;
-}
-
 const Row* FindRule(AccountState state, BlockedBy blocked_by, AccountAction action) {
   const Row* found = nullptr;
   for (const auto& row : kRules) {

@@ -34,3 +34,23 @@ inline std::unexpected<Error> Fail(ErrorCode code, std::string message) {
 const char* ErrorCodeName(ErrorCode code);
 
 }  // namespace mailwarden
+
+// Early return of an Error from a function that returns a Result.
+#define MW_CONCAT_INNER(a, b) a##b
+#define MW_CONCAT(a, b) MW_CONCAT_INNER(a, b)
+#define MW_RETURN_IF_ERROR(expr)                            \
+  do {                                                      \
+    if (auto mw_status = (expr); !mw_status) {              \
+      return std::unexpected(std::move(mw_status).error()); \
+    }                                                       \
+  } while (false)
+#define MW_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr)    \
+  auto tmp = (expr);                                \
+  if (!tmp) {                                       \
+    return std::unexpected(std::move(tmp).error()); \
+  }                                                 \
+  lhs = std::move(*tmp)
+#define MW_ASSIGN_OR_RETURN(lhs, expr) \
+  MW_ASSIGN_OR_RETURN_IMPL(MW_CONCAT(mw_result_, __LINE__), lhs, expr)
+
+namespace mailwarden {}  // namespace mailwarden

@@ -7,7 +7,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/ip/host_name.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <charconv>
@@ -80,12 +79,7 @@ RelayTransportOptions RelayTransportOptionsFrom(const Config& config) {
   RelayTransportOptions options;
   options.relay = config.delivery.relay;
   options.concurrency = config.delivery.concurrency;
-  options.smtp.helo_name = config.delivery.helo;
-  if (options.smtp.helo_name.empty()) {
-    boost::system::error_code ec;
-    options.smtp.helo_name = asio::ip::host_name(ec);
-    if (ec || options.smtp.helo_name.empty()) options.smtp.helo_name = "localhost";
-  }
+  options.smtp.helo_name = config.delivery.helo.empty() ? config.hostname : config.delivery.helo;
   return options;
 }
 

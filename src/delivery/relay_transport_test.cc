@@ -27,28 +27,15 @@ using namespace std::chrono_literals;
 using testing::ReadSpool;
 using testing::RelayPeerProcess;
 
-class RelayTransportTest : public ::testing::Test {
+class RelayTransportTest : public testing::RelayPeerFixture {
  protected:
   void SetUp() override {
-    static std::atomic<int> counter{0};
-    dir_ =
-        std::filesystem::temp_directory_path() /
-        ("mw_relay_transport_test_" + std::to_string(getpid()) + "_" + std::to_string(++counter));
-    std::filesystem::remove_all(dir_);
-    spool_ = dir_ / "spool";
+    RelayPeerFixture::SetUp();
     StartRelay({});
   }
   void TearDown() override {
     transport_.reset();
-    relay_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
-  void StartRelay(std::vector<std::string> args) {
-    relay_.reset();
-    std::string error;
-    relay_ = RelayPeerProcess::Start(spool_, std::move(args), &error);
-    ASSERT_TRUE(relay_) << error;
+    RelayPeerFixture::TearDown();
   }
 
   RelayTransport& MakeTransport(int concurrency = 20, std::chrono::milliseconds idle_timeout = 5s) {
@@ -93,9 +80,6 @@ class RelayTransportTest : public ::testing::Test {
   }
 
   asio::io_context io_;
-  std::filesystem::path dir_;
-  std::filesystem::path spool_;
-  std::optional<RelayPeerProcess> relay_;
   std::unique_ptr<RelayTransport> transport_;
 };
 

@@ -48,7 +48,9 @@ asio::awaitable<void> Scheduler::Run() {
     woken_ = false;
     const int room = concurrency - in_flight_;
     std::optional<TimePoint> next_due;
-    if (room > 0) {
+    // Claim in batches: a claim is a write transaction, so waiting until half the slots are
+    // free costs a little latency and saves a commit per finished delivery.
+    if (room > 0 && (in_flight_ == 0 || room >= std::max(1, concurrency / 2))) {
       ClaimRequest request;
       request.now = clock_.Now();
       request.limit = room;

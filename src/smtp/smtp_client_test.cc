@@ -47,37 +47,12 @@ T RunUntilDone(asio::io_context& io, asio::awaitable<T> task) {
   return future.get();
 }
 
-std::filesystem::path MakeTempDir() {
-  static std::atomic<int> counter{0};
-  auto dir = std::filesystem::temp_directory_path() /
-             ("mw_smtp_client_test_" + std::to_string(getpid()) + "_" + std::to_string(++counter));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
-
 bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-class RelayPeerTest : public ::testing::Test {
+class RelayPeerTest : public testing::RelayPeerFixture {
  protected:
-  void SetUp() override {
-    dir_ = MakeTempDir();
-    spool_ = dir_ / "spool";
-  }
-  void TearDown() override {
-    relay_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
-  void StartRelay(std::vector<std::string> args) {
-    relay_.reset();
-    std::string error;
-    relay_ = RelayPeerProcess::Start(spool_, std::move(args), &error);
-    ASSERT_TRUE(relay_) << error;
-  }
-
   Result<std::shared_ptr<SmtpClient>> Connect(SmtpClientOptions options = {}) {
     options.helo_name = "web1.example.net";
     return RunUntilDone(
@@ -93,9 +68,6 @@ class RelayPeerTest : public ::testing::Test {
   void Quit(SmtpClient& client) { RunUntilDone(io_, client.Quit()); }
 
   asio::io_context io_;
-  std::filesystem::path dir_;
-  std::filesystem::path spool_;
-  std::optional<RelayPeerProcess> relay_;
 };
 
 // Each case runs with the relay offering PIPELINING and without it.

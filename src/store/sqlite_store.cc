@@ -19,24 +19,6 @@
 
 #include "store/schema.h"
 
-// Local shorthands for the early return of an Error (Result<T> is std::expected).
-#define MW_CONCAT_INNER(a, b) a##b
-#define MW_CONCAT(a, b) MW_CONCAT_INNER(a, b)
-#define MW_RETURN_IF_ERROR(expr)                            \
-  do {                                                      \
-    if (auto mw_status = (expr); !mw_status) {              \
-      return std::unexpected(std::move(mw_status).error()); \
-    }                                                       \
-  } while (false)
-#define MW_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr)    \
-  auto tmp = (expr);                                \
-  if (!tmp) {                                       \
-    return std::unexpected(std::move(tmp).error()); \
-  }                                                 \
-  lhs = std::move(*tmp)
-#define MW_ASSIGN_OR_RETURN(lhs, expr) \
-  MW_ASSIGN_OR_RETURN_IMPL(MW_CONCAT(mw_result_, __LINE__), lhs, expr)
-
 namespace mailwarden {
 namespace {
 

@@ -43,6 +43,9 @@ struct StoreTarget {
   std::function<std::unique_ptr<TestDatabase>()> make;
 };
 
+// Names the engine in test output instead of a byte dump of the parameter.
+void PrintTo(const StoreTarget& target, std::ostream* os) { *os << target.name; }
+
 // A database file in a temporary folder of its own, removed at the end of the test.
 class SqliteTestDatabase final : public TestDatabase {
  public:

@@ -25,12 +25,6 @@ namespace {
 
 constexpr auto kIdleTimeout = std::chrono::seconds(120);
 
-std::string HostName() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
-  return buf;
-}
-
 std::string JoinRecipients(const std::vector<std::string>& rcpts) {
   std::string out;
   for (const auto& r : rcpts) {
@@ -56,13 +50,13 @@ int ExitCodeFor(ErrorCode code) {
 }  // namespace
 
 SubmitServer::SubmitServer(asio::any_io_executor ex, const Config& config, StoreRunner& store,
-                           const Clock& clock, AcceptedHook on_accepted)
+                           AccountDirectory& accounts, const Clock& clock, AcceptedHook on_accepted)
     : ex_(ex),
       config_(config),
       store_(store),
+      accounts_(accounts),
       clock_(clock),
       on_accepted_(std::move(on_accepted)),
-      hostname_(HostName()),
       acceptor_(ex) {}
 
 Result<void> SubmitServer::Listen() {
@@ -171,8 +165,7 @@ asio::awaitable<void> SubmitServer::Serve(local::socket socket) {
     }
   }
 
-  auto account = co_await store_.AsyncRun<std::optional<Account>>(
-      [uid](Store& s) { return s.FindAccountByUid(uid); }, asio::use_awaitable);
+  auto account = co_await accounts_.FindByUid(uid);
   if (!account) {
     spdlog::error("submit: uid={} store unavailable: {}", uid, account.error().message);
     co_await reply(kExitTempFail, "mail store unavailable, try again later");
@@ -183,7 +176,7 @@ asio::awaitable<void> SubmitServer::Serve(local::socket socket) {
     co_await reply(kExitNoPerm, "uid " + std::to_string(uid) + " has no mail account here");
     co_return;
   }
-  const Account& acct = **account;
+  const AccountRef& acct = **account;
   if (too_large) {
     spdlog::warn("submit: account={} uid={} result=refused reason=\"message over {} bytes\"",
                  acct.name, uid, limit);
@@ -200,7 +193,7 @@ asio::awaitable<void> SubmitServer::Serve(local::socket socket) {
   PrepareContext context;
   context.account = acct.name;
   context.uid = uid;
-  context.hostname = hostname_;
+  context.hostname = config_.hostname;
   context.now = clock_.Now();
   context.max_bytes = config_.submit.max_message_bytes;
   auto prepared = PrepareMessage(raw, envelope, context);

@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "core/types.h"
 #include "mime/message_prep.h"
+#include "store/account_directory.h"
 #include "store/store_runner.h"
 
 namespace mailwarden {
@@ -26,7 +27,7 @@ using AcceptedHook = std::function<void(AccountId account, MessageId id)>;
 class SubmitServer {
  public:
   SubmitServer(boost::asio::any_io_executor ex, const Config& config, StoreRunner& store,
-               const Clock& clock, AcceptedHook on_accepted);
+               AccountDirectory& accounts, const Clock& clock, AcceptedHook on_accepted);
 
   // Binds the socket (mode 0666). Refuses to start if another daemon answers on it; removes
   // a stale socket file left by a daemon that died.
@@ -42,9 +43,9 @@ class SubmitServer {
   boost::asio::any_io_executor ex_;
   const Config& config_;
   StoreRunner& store_;
+  AccountDirectory& accounts_;
   const Clock& clock_;
   AcceptedHook on_accepted_;
-  std::string hostname_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
 };
 

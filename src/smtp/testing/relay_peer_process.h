@@ -3,6 +3,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -156,5 +158,34 @@ inline bool MakeSelfSignedCertificate(const std::filesystem::path& cert,
       key.string() + "' -out '" + cert.string() + "' >/dev/null 2>&1";
   return std::system(command.c_str()) == 0;
 }
+
+// A test with a relay_peer.py of its own: a fresh temporary folder (removed afterwards) with
+// the relay's spool in it; StartRelay starts (or restarts) the relay with extra arguments.
+class RelayPeerFixture : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static std::atomic<int> counter{0};
+    dir_ = std::filesystem::temp_directory_path() /
+           ("mw_relay_peer_test_" + std::to_string(getpid()) + "_" + std::to_string(++counter));
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    spool_ = dir_ / "spool";
+  }
+  void TearDown() override {
+    relay_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void StartRelay(std::vector<std::string> args) {
+    relay_.reset();
+    std::string error;
+    relay_ = RelayPeerProcess::Start(spool_, std::move(args), &error);
+    ASSERT_TRUE(relay_) << error;
+  }
+
+  std::filesystem::path dir_;
+  std::filesystem::path spool_;
+  std::optional<RelayPeerProcess> relay_;
+};
 
 }  // namespace mailwarden::testing
