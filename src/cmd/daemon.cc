@@ -1,16 +1,58 @@
 #include "cmd/daemon.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <cstring>
+#include <fstream>
 
 #include "mime/message_prep.h"
 
 namespace mailwarden {
 namespace asio = boost::asio;
+
+namespace {
+
+// The admin token: read from its file (white space trimmed); a missing file gets a new random
+// token, readable by the daemon's user only, so that a first start works and nothing is open.
+Result<std::string> ReadOrCreateAdminToken(const std::filesystem::path& file) {
+  std::error_code ec;
+  if (!std::filesystem::exists(file, ec)) {
+    std::filesystem::create_directories(file.parent_path(), ec);
+    const std::string token = NewToken();
+    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0 || ::write(fd, token.data(), token.size()) != static_cast<ssize_t>(token.size())) {
+      if (fd >= 0) ::close(fd);
+      return Fail(ErrorCode::kUnavailable, "http.admin_token_file: cannot create " + file.string() +
+                                               ": " + std::strerror(errno));
+    }
+    ::close(fd);
+    spdlog::info("mailwardend: wrote a new admin token to {}", file.string());
+    return token;
+  }
+  std::ifstream in(file);
+  std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto first = token.find_first_not_of(" \t\r\n");
+  const auto last = token.find_last_not_of(" \t\r\n");
+  if (!in.good() && !in.eof()) {
+    return Fail(ErrorCode::kUnavailable, "http.admin_token_file: cannot read " + file.string());
+  }
+  if (first == std::string::npos) {
+    return Fail(ErrorCode::kInvalidInput, "http.admin_token_file: " + file.string() + " is empty");
+  }
+  token = token.substr(first, last - first + 1);
+  if (token.size() < 16) {
+    return Fail(ErrorCode::kInvalidInput,
+                "http.admin_token_file: the token must be at least 16 characters");
+  }
+  return token;
+}
+
+}  // namespace
 
 Daemon::Daemon(Config config) : config_(std::move(config)) {}
 
@@ -43,6 +85,20 @@ Result<void> Daemon::Start() {
   submit_ = std::make_unique<SubmitServer>(io_.get_executor(), config_, *store_, *accounts_, clock_,
                                            [this](AccountId, MessageId) { scheduler_->Wake(); });
   if (auto r = submit_->Listen(); !r) return r;
+
+  auto admin_token = ReadOrCreateAdminToken(config_.http.admin_token_file);
+  if (!admin_token) return std::unexpected(admin_token.error());
+  held_jobs_ = std::make_unique<HeldMailJobs>(io_.get_executor(), config_, *store_, clock_,
+                                              [this] { scheduler_->Wake(); });
+  ApiHooks hooks;
+  hooks.release_held = [this] { scheduler_->Wake(); };
+  hooks.purge_started = [this](AccountId id) { held_jobs_->PurgeStarted(id); };
+  api_ = std::make_unique<Api>(config_, *store_, *accounts_, clock_, std::move(*admin_token),
+                               std::move(hooks));
+  http_ = std::make_unique<HttpServer>(
+      io_.get_executor(), [this](HttpRequest request) { return api_->Handle(std::move(request)); });
+  if (auto r = http_->Listen(config_.http.listen); !r) return r;
+  spdlog::info("mailwardend: http on 127.0.0.1:{}", http_->port());
   spdlog::info("mailwardend: store {} socket {} delivery {}", config_.store.url,
                config_.submit.socket.string(),
                config_.delivery.mode == DeliveryMode::kRelay
@@ -57,9 +113,13 @@ void Daemon::Run() {
     if (ec) return;
     spdlog::info("mailwardend: signal {}, stopping", sig);
     submit_->Close();
+    http_->Close();
+    held_jobs_->Stop();
     scheduler_->Stop();
   });
   asio::co_spawn(io_, submit_->Run(), asio::detached);
+  asio::co_spawn(io_, http_->Run(), asio::detached);
+  asio::co_spawn(io_, held_jobs_->Run(), asio::detached);
   asio::co_spawn(io_, scheduler_->Run(), [this](std::exception_ptr e) {
     if (e) {
       try {

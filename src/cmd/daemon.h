@@ -6,8 +6,11 @@
 #include <memory>
 
 #include "config/config.h"
+#include "delivery/held_mail_jobs.h"
 #include "delivery/scheduler.h"
 #include "delivery/transport.h"
+#include "http/api.h"
+#include "http/http_server.h"
 #include "store/account_directory.h"
 #include "store/store_runner.h"
 #include "submit/submit_server.h"
@@ -35,6 +38,9 @@ class Daemon {
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<SubmitServer> submit_;
+  std::unique_ptr<HeldMailJobs> held_jobs_;
+  std::unique_ptr<Api> api_;
+  std::unique_ptr<HttpServer> http_;
 };
 
 }  // namespace mailwarden

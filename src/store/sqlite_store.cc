@@ -1047,6 +1047,13 @@ Result<std::optional<Account>> SqliteStore::FindAccount(std::string_view name) {
   return account;
 }
 
+Result<std::optional<Account>> SqliteStore::GetAccount(AccountId id) {
+  MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kRead));
+  MW_ASSIGN_OR_RETURN(auto account, ReadOneAccount(*db_, Sql::kSelectAccountById, id));
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return account;
+}
+
 Result<std::optional<Account>> SqliteStore::FindAccountByUid(Uid uid) {
   MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kRead));
   AccountId id = 0;

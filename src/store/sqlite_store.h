@@ -30,6 +30,7 @@ class SqliteStore final : public Store {
 
   Result<AccountId> UpsertAccount(const AccountSpec& spec) override;
   Result<std::optional<Account>> FindAccount(std::string_view name) override;
+  Result<std::optional<Account>> GetAccount(AccountId id) override;
   Result<std::optional<Account>> FindAccountByUid(Uid uid) override;
   Result<std::vector<Account>> ListAccounts() override;
   Result<void> SetAccountState(const AccountStateChange& change) override;

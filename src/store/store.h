@@ -216,6 +216,7 @@ class Store {
   virtual Result<AccountId> UpsertAccount(const AccountSpec& spec) = 0;
 
   virtual Result<std::optional<Account>> FindAccount(std::string_view name) = 0;
+  virtual Result<std::optional<Account>> GetAccount(AccountId id) = 0;
   virtual Result<std::optional<Account>> FindAccountByUid(Uid uid) = 0;
   virtual Result<std::vector<Account>> ListAccounts() = 0;
 

@@ -205,6 +205,12 @@ TEST_P(StoreConformance, UpsertCreatesAnAccountFoundByNameAndUid) {
 
   Account a = GetAccount("demo");
   EXPECT_EQ(a.id, *id);
+  auto by_id = store_->GetAccount(*id);
+  ASSERT_TRUE(by_id.has_value() && by_id->has_value());
+  EXPECT_EQ((*by_id)->name, "demo");
+  auto missing = store_->GetAccount(*id + 1000);
+  ASSERT_TRUE(missing.has_value());
+  EXPECT_FALSE(missing->has_value());
   EXPECT_EQ(a.uids, (std::vector<Uid>{1000, 1001}));
   EXPECT_EQ(a.state, AccountState::kActive);
   EXPECT_EQ(a.blocked_by, BlockedBy::kNone);

@@ -51,9 +51,10 @@ class StoreRunner {
 
   // Runs fn(store) on the store thread and completes with what it returns.
   //
-  // In a coroutine, build fn as a named variable, not as a lambda inside the co_await
-  // expression: GCC 12 destroys a capturing lambda temporary of a co_await expression twice
-  // (a double free when it captures a string or a shared_ptr).
+  // In a coroutine, a lambda written inside the co_await expression must capture by reference
+  // only (the coroutine waits, so what it refers to lives); one that captures by value must be
+  // built as a named variable first: GCC 12 destroys a lambda temporary of a co_await
+  // expression twice, a double free when it holds a string or a shared_ptr.
   template <class T, class Token>
   auto AsyncRun(std::function<Result<T>(Store&)> fn, Token&& token) {
     return boost::asio::async_initiate<Token, void(Result<T>)>(

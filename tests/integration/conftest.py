@@ -104,7 +104,7 @@ class Daemon:
             lines.append("[[account]]")
             lines += [f"{k} = {toml_value(v)}" for k, v in a.items()]
         self.config.write_text("\n".join(lines) + "\n")
-        (self.root / "admin.token").write_text("admin-secret-token\n")
+        (self.root / "admin.token").write_text(ADMIN_TOKEN + "\n")
 
     def start(self):
         self.log = open(self.log_path, "ab")
@@ -182,3 +182,23 @@ def make_daemon(tmp_path):
     for d in started:
         d.stop()
     sys.stdout.flush()
+
+
+ADMIN_TOKEN = "admin-secret-token"
+
+
+def api(daemon, method, path, token=ADMIN_TOKEN, body=None):
+    """Calls the daemon's HTTP API; returns (status, parsed JSON body)."""
+    import urllib.error
+    import urllib.request
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(f"http://127.0.0.1:{daemon.http_port}{path}", data=data, method=method)
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")

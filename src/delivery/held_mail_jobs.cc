@@ -1,0 +1,140 @@
+#include "delivery/held_mail_jobs.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "core/account_state.h"
+
+namespace mailwarden {
+namespace asio = boost::asio;
+
+namespace {
+
+// Messages per purge or expiry transaction: large enough to purge a million in seconds, small
+// enough that a submission never waits long behind one.
+constexpr int kBatch = 2000;
+
+}  // namespace
+
+HeldMailJobs::HeldMailJobs(asio::any_io_executor ex, const Config& config, StoreRunner& store,
+                           const Clock& clock, std::function<void()> release_held)
+    : ex_(ex),
+      config_(config),
+      store_(store),
+      clock_(clock),
+      release_held_(std::move(release_held)),
+      wake_(ex) {}
+
+void HeldMailJobs::PurgeStarted(AccountId account) {
+  if (queued_.insert(account).second) purges_.push_back(account);
+  wake_.cancel();
+}
+
+void HeldMailJobs::Stop() {
+  stopping_ = true;
+  wake_.cancel();
+}
+
+asio::awaitable<void> HeldMailJobs::Run() {
+  // Store jobs capture by reference (see StoreRunner::AsyncRun): this coroutine waits for them.
+  auto purging = co_await store_.AsyncRun<std::vector<AccountId>>(
+      [&](Store& s) { return s.AccountsInState(AccountState::kPurging); }, asio::use_awaitable);
+  if (purging) {
+    for (AccountId id : *purging) PurgeStarted(id);
+  } else {
+    spdlog::error("held mail: cannot list purging accounts: {}", purging.error().message);
+  }
+  // Expiry is checked a few times per hold period, at most once a minute.
+  const auto expiry_every = std::min<std::chrono::steady_clock::duration>(config_.policy.hold / 4,
+                                                                          std::chrono::minutes(1));
+  auto next_expiry = std::chrono::steady_clock::now();
+  while (!stopping_) {
+    if (!purges_.empty()) {
+      const AccountId account = purges_.front();
+      purges_.pop_front();
+      queued_.erase(account);
+      co_await PurgeOne(account);
+      continue;
+    }
+    if (std::chrono::steady_clock::now() >= next_expiry) {
+      co_await ExpireDue();
+      next_expiry = std::chrono::steady_clock::now() + expiry_every;
+    }
+    wake_.expires_at(next_expiry);
+    boost::system::error_code ec;
+    co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+asio::awaitable<void> HeldMailJobs::PurgeOne(AccountId account) {
+  for (;;) {
+    const TimePoint now = clock_.Now();
+    auto left = co_await store_.AsyncRun<std::int64_t>(
+        [&](Store& s) { return s.PurgeBatch(account, kBatch, now); }, asio::use_awaitable);
+    if (!left) {
+      spdlog::error("purge: account id {}: {}", account, left.error().message);
+      // Try again on the next round rather than leave the account purging for ever.
+      PurgeStarted(account);
+      co_return;
+    }
+    if (*left == 0) break;
+    if (stopping_) co_return;  // resumed at the next start
+    // Let submissions, deliveries and API requests in between batches.
+    co_await asio::post(ex_, asio::use_awaitable);
+  }
+  // The watermark is reached: the account goes back to active by itself.
+  auto found = co_await store_.AsyncRun<std::optional<Account>>(
+      [&](Store& s) { return s.GetAccount(account); }, asio::use_awaitable);
+  if (!found || !*found) co_return;
+  const Account& a = **found;
+  if (a.state != AccountState::kPurging) co_return;
+  const TimePoint now = clock_.Now();
+  auto decided =
+      Decide(AccountStatus{a.state, a.blocked_by, a.reason, a.since, a.bounce_tolerance_until},
+             AccountAction::kPurgeDone, Actor::kSystem, "", now);
+  if (!decided) {
+    spdlog::critical("purge: account {} cannot end its purge: {}", a.name, decided.error().message);
+    std::abort();
+  }
+  AccountStateChange change;
+  change.account = a.id;
+  change.from = a.state;
+  change.to = decided->next.state;
+  change.blocked_by = decided->next.blocked_by;
+  change.reason = decided->next.reason;
+  change.at = decided->next.since;
+  change.actor = std::string(ActorName(Actor::kSystem));
+  change.action = std::string(AccountActionName(AccountAction::kPurgeDone));
+  change.audit_text = decided->audit_text;
+  change.bounce_tolerance_until = decided->next.bounce_tolerance_until;
+  auto applied = co_await store_.AsyncRun<void>([&](Store& s) { return s.SetAccountState(change); },
+                                                asio::use_awaitable);
+  if (!applied) {
+    spdlog::error("purge: account {}: cannot end the purge: {}", a.name, applied.error().message);
+    PurgeStarted(account);
+    co_return;
+  }
+  spdlog::info("account={} actor=system action=PURGE_DONE from=purging to=active", a.name);
+  if (decided->release_held && release_held_) release_held_();
+}
+
+asio::awaitable<void> HeldMailJobs::ExpireDue() {
+  for (;;) {
+    const TimePoint now = clock_.Now();
+    const TimePoint cutoff = now - config_.policy.hold;
+    auto expired = co_await store_.AsyncRun<std::int64_t>(
+        [&](Store& s) { return s.ExpireHeld(cutoff, kBatch, now); }, asio::use_awaitable);
+    if (!expired) {
+      spdlog::error("expiry: {}", expired.error().message);
+      co_return;
+    }
+    if (*expired > 0) spdlog::info("expiry: {} held messages expired (policy.hold)", *expired);
+    if (*expired < kBatch || stopping_) co_return;
+    co_await asio::post(ex_, asio::use_awaitable);
+  }
+}
+
+}  // namespace mailwarden

@@ -1,0 +1,561 @@
+#include "http/api.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/use_awaitable.hpp>
+#include <charconv>
+#include <ctime>
+#include <limits>
+
+#include "mime/message_prep.h"
+
+namespace mailwarden {
+namespace asio = boost::asio;
+using nlohmann::json;
+
+namespace {
+
+constexpr int kMaxListLimit = 500;
+constexpr int kDefaultListLimit = 50;
+
+std::string Hex(const unsigned char* data, std::size_t size) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(size * 2);
+  for (std::size_t i = 0; i < size; ++i) {
+    out.push_back(kDigits[data[i] >> 4]);
+    out.push_back(kDigits[data[i] & 0xf]);
+  }
+  return out;
+}
+
+HttpResponse Refuse(int status, std::string_view code, std::string_view message) {
+  return HttpResponse::ErrorWith(status, code, message);
+}
+
+HttpResponse BadRequest(std::string_view message) { return Refuse(400, "invalid_input", message); }
+
+Result<json> ParseObject(const std::string& body) {
+  json value = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded() || !value.is_object()) {
+    return Fail(ErrorCode::kInvalidInput, "The request body must be a JSON object.");
+  }
+  return value;
+}
+
+// A whole-number query parameter within [min, max], or fallback when absent.
+Result<int> QueryInt(const HttpRequest& r, const std::string& key, int fallback, int min, int max) {
+  auto it = r.query.find(key);
+  if (it == r.query.end() || it->second.empty()) return fallback;
+  int value = 0;
+  auto [ptr, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), value);
+  if (ec != std::errc() || ptr != it->second.data() + it->second.size() || value < min ||
+      value > max) {
+    return Fail(ErrorCode::kInvalidInput, "\"" + key + "\" must be a whole number from " +
+                                              std::to_string(min) + " to " + std::to_string(max) +
+                                              ".");
+  }
+  return value;
+}
+
+json Nullable(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
+
+AccountStatus StatusOf(const Account& a) {
+  return AccountStatus{a.state, a.blocked_by, a.reason, a.since, a.bounce_tolerance_until};
+}
+
+// The sentence the panel shows after an action went through.
+std::string Confirmation(AccountAction action) {
+  switch (action) {
+    case AccountAction::kBlock:
+      return "Sending is blocked. New e-mails are held for 72 hours; nothing is deleted.";
+    case AccountAction::kUnblock:
+      return "Sending is unblocked. The held e-mails are being sent, oldest first.";
+    case AccountAction::kPurge:
+      return "The held e-mails are being deleted. Sending is unblocked by itself when it ends.";
+    case AccountAction::kPurgeDone:
+      break;
+  }
+  return "Done.";
+}
+
+json MessageJson(const StoredMessage& m) {
+  json rcpts = json::array();
+  for (const auto& r : m.recipients) rcpts.push_back(r.address);
+  return {
+      {"id", m.id},           {"date", FormatUtc(m.received_at)}, {"from", m.sender}, {"to", rcpts},
+      {"subject", m.subject}, {"script", Nullable(m.script)},     {"size", m.size}};
+}
+
+// 20261126 -> "2026-11-26"
+std::string DayText(int day) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", day / 10000, day / 100 % 100, day % 100);
+  return buf;
+}
+
+}  // namespace
+
+std::string TokenDigest(std::string_view token) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(token.data(), token.size(), digest, &size, EVP_sha256(), nullptr);
+  return Hex(digest, size);
+}
+
+std::string NewToken() {
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) {
+    spdlog::critical("the OS random generator failed");
+    std::abort();
+  }
+  return Hex(bytes, sizeof bytes);
+}
+
+std::string FormatUtc(TimePoint t) {
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+Api::Api(const Config& config, StoreRunner& store, AccountDirectory& accounts, const Clock& clock,
+         std::string admin_token, ApiHooks hooks)
+    : config_(config),
+      store_(store),
+      accounts_(accounts),
+      clock_(clock),
+      admin_digest_(TokenDigest(admin_token)),
+      hooks_(std::move(hooks)) {}
+
+// Store work for a request. Callers pass lambdas that capture by reference only: the request's
+// coroutine waits for the answer, so what they refer to lives, and a by-value capturing lambda
+// inside a co_await expression is what GCC 12 destroys twice.
+template <class T>
+asio::awaitable<Result<T>> Api::Run(std::function<Result<T>(Store&)> fn) {
+  co_return co_await store_.AsyncRun(std::move(fn), asio::use_awaitable);
+}
+
+asio::awaitable<Result<Api::Caller>> Api::Authenticate(const HttpRequest& request) {
+  if (request.bearer_token.empty() || request.bearer_token.size() > 256) {
+    co_return Fail(ErrorCode::kUnauthenticated, "Sign in: this request needs a token.");
+  }
+  const std::string digest = TokenDigest(request.bearer_token);
+  // Digests of equal length, compared in constant time: timing tells nothing of the token.
+  if (CRYPTO_memcmp(digest.data(), admin_digest_.data(), digest.size()) == 0) {
+    co_return Caller{true, 0, ""};
+  }
+  auto found =
+      co_await Run<std::optional<Account>>([&](Store& s) { return s.FindAccountByToken(digest); });
+  if (!found) co_return std::unexpected(found.error());
+  if (!*found) co_return Fail(ErrorCode::kUnauthenticated, "This token is not valid.");
+  co_return Caller{false, (*found)->id, (*found)->name};
+}
+
+asio::awaitable<HttpResponse> Api::Handle(HttpRequest request) {
+  const auto& seg = request.segments;
+  if (seg.size() < 2 || seg[0] != "api" || seg[1] != "v1") {
+    co_return Refuse(404, "not_found", "There is nothing at this address.");
+  }
+  auto caller = co_await Authenticate(request);
+  if (!caller) co_return HttpResponse::FromError(caller.error());
+
+  if (seg.size() == 3 && seg[2] == "accounts") {
+    if (!caller->admin) co_return Refuse(403, "forbidden", "Only the administrator may do this.");
+    if (request.method == "GET") co_return co_await ListAccounts();
+    if (request.method == "POST") co_return co_await CreateAccount(request);
+    co_return Refuse(405, "method_not_allowed", "Use GET or POST here.");
+  }
+  if (seg.size() == 3 && seg[2] == "audit") {
+    if (!caller->admin) co_return Refuse(403, "forbidden", "Only the administrator may do this.");
+    if (request.method != "GET") co_return Refuse(405, "method_not_allowed", "Use GET here.");
+    co_return co_await ListAudit(request);
+  }
+  if (seg.size() >= 4 && seg[2] == "accounts") co_return co_await AccountRoute(request, *caller);
+  co_return Refuse(404, "not_found", "There is nothing at this address.");
+}
+
+asio::awaitable<HttpResponse> Api::AccountRoute(const HttpRequest& request, const Caller& caller) {
+  const auto& seg = request.segments;
+  const std::string& name = seg[3];
+  // A customer learns nothing of other accounts, not even whether they exist.
+  if (!caller.admin && name != caller.account_name) {
+    co_return Refuse(403, "forbidden", "This token belongs to another account.");
+  }
+  auto found = co_await Run<std::optional<Account>>([&](Store& s) { return s.FindAccount(name); });
+  if (!found) co_return HttpResponse::FromError(found.error());
+  if (!*found) co_return Refuse(404, "not_found", "There is no account \"" + name + "\".");
+  const Account& account = **found;
+  const std::vector<std::string> rest(seg.begin() + 4, seg.end());
+  const std::string& method = request.method;
+  auto is = [&](std::initializer_list<std::string_view> path) {
+    return rest.size() == path.size() && std::equal(rest.begin(), rest.end(), path.begin());
+  };
+
+  if (is({"tokens"}) && method == "POST") {
+    if (!caller.admin) co_return Refuse(403, "forbidden", "Only the administrator may do this.");
+    co_return co_await CreateToken(account);
+  }
+  if (is({"email"}) && method == "GET") co_return co_await EmailStatus(account);
+  if (is({"email"}) && method == "PUT") co_return co_await ChangeReportTo(request, account);
+  if (is({"email", "request"}) && method == "POST") {
+    co_return co_await RequestAction(request, caller, account);
+  }
+  if (is({"email", "messages"}) && method == "GET") co_return co_await ListHeld(request, account);
+  if (is({"email", "messages", "release"}) && method == "POST") {
+    co_return co_await ActOnHeld(request, account, true);
+  }
+  if (is({"email", "messages", "delete"}) && method == "POST") {
+    co_return co_await ActOnHeld(request, account, false);
+  }
+  if (is({"email", "errors"}) && method == "GET") co_return co_await ListErrors(request, account);
+  if (is({"email", "volumes"}) && method == "GET") co_return co_await ListVolumes(request, account);
+  co_return Refuse(404, "not_found", "There is nothing at this address.");
+}
+
+asio::awaitable<HttpResponse> Api::EmailStatus(const Account& account) {
+  const int today = LocalDayOf(clock_.Now());
+  auto counters =
+      co_await Run<AccountCounters>([&](Store& s) { return s.GetCounters(account.id, today); });
+  if (!counters) co_return HttpResponse::FromError(counters.error());
+  json body = {
+      {"account", account.name},
+      {"state", AccountStateName(account.state)},
+      {"blocked_by", account.blocked_by == BlockedBy::kNone
+                         ? json(nullptr)
+                         : json(BlockedByName(account.blocked_by))},
+      {"reason", Nullable(account.reason)},
+      {"since", FormatUtc(account.since)},
+      {"sent", counters->sent},
+      {"sent_today", counters->sent_today},
+      {"errors", counters->errors},
+      {"held", counters->held},
+      {"queued", counters->queued},
+      {"expired", counters->expired},
+      {"purged", counters->purged},
+      {"max_per_day", account.max_per_day.value_or(config_.policy.max_per_day)},
+      {"report_to", account.report_to},
+      {"language", account.language},
+  };
+  co_return HttpResponse::Json(200, body);
+}
+
+asio::awaitable<HttpResponse> Api::RequestAction(const HttpRequest& request, const Caller& caller,
+                                                 const Account& account) {
+  auto body = ParseObject(request.body);
+  if (!body) co_return HttpResponse::FromError(body.error());
+  const json& action_value = (*body)["action"];
+  auto action =
+      action_value.is_string() ? ParseAccountAction(action_value.get<std::string>()) : std::nullopt;
+  if (!action || *action == AccountAction::kPurgeDone) {
+    co_return BadRequest("\"action\" must be \"BLOCK\", \"UNBLOCK\" or \"PURGE\".");
+  }
+  std::string reason;
+  if (body->contains("reason")) {
+    if (!(*body)["reason"].is_string()) co_return BadRequest("\"reason\" must be a string.");
+    reason = (*body)["reason"].get<std::string>();
+    if (reason.size() > 500 || reason.find_first_of("\r\n", 0) != std::string::npos) {
+      co_return BadRequest("\"reason\" must be one line of at most 500 characters.");
+    }
+  }
+  const Actor actor = caller.admin ? Actor::kAdmin : Actor::kCustomer;
+  const TimePoint now = clock_.Now();
+  auto decided = Decide(StatusOf(account), *action, actor, reason, now);
+  if (!decided) co_return HttpResponse::FromError(decided.error());
+
+  AccountStateChange change;
+  change.account = account.id;
+  change.from = account.state;
+  change.to = decided->next.state;
+  change.blocked_by = decided->next.blocked_by;
+  change.reason = decided->next.reason;
+  change.at = decided->next.since;
+  change.actor = std::string(ActorName(actor));
+  change.action = std::string(AccountActionName(*action));
+  change.audit_text = decided->audit_text;
+  change.start_purge = decided->start_purge;
+  change.bounce_tolerance_until = decided->next.bounce_tolerance_until;
+  auto applied = co_await Run<void>([&](Store& s) { return s.SetAccountState(change); });
+  if (!applied) co_return HttpResponse::FromError(applied.error());
+  spdlog::info("account={} actor={} action={} from={} to={} reason=\"{}\"", account.name,
+               change.actor, change.action, AccountStateName(change.from),
+               AccountStateName(change.to), decided->audit_text);
+  if (decided->release_held && hooks_.release_held) hooks_.release_held();
+  if (decided->start_purge && hooks_.purge_started) hooks_.purge_started(account.id);
+
+  // The state the action led to, as asked (a purge may already have ended before this answer
+  // is written: the panel follows the state from here).
+  Account after = account;
+  after.state = change.to;
+  after.blocked_by = change.blocked_by;
+  after.reason = change.reason;
+  after.since = change.at;
+  HttpResponse status = co_await EmailStatus(after);
+  json out = json::parse(status.body);
+  out["message"] = Confirmation(*action);
+  co_return HttpResponse::Json(200, out);
+}
+
+asio::awaitable<HttpResponse> Api::ChangeReportTo(const HttpRequest& request,
+                                                  const Account& account) {
+  auto body = ParseObject(request.body);
+  if (!body) co_return HttpResponse::FromError(body.error());
+  const json& value = (*body)["report_to"];
+  if (!value.is_string()) co_return BadRequest("\"report_to\" must be an e-mail address.");
+  auto address = ParseSingleAddress(value.get<std::string>());
+  if (!address) {
+    co_return BadRequest("\"report_to\" must be one plain e-mail address: " +
+                         address.error().message);
+  }
+  AccountSpec spec{account.name,     account.uids,        *address,
+                   account.language, account.max_per_day, account.max_per_hour};
+  auto saved = co_await Run<AccountId>([&](Store& s) { return s.UpsertAccount(spec); });
+  if (!saved) co_return HttpResponse::FromError(saved.error());
+  auto fresh =
+      co_await Run<std::optional<Account>>([&](Store& s) { return s.FindAccount(account.name); });
+  if (!fresh || !*fresh)
+    co_return HttpResponse::FromError({ErrorCode::kInternal, "account vanished"});
+  co_return co_await EmailStatus(**fresh);
+}
+
+asio::awaitable<HttpResponse> Api::CreateAccount(const HttpRequest& request) {
+  auto body = ParseObject(request.body);
+  if (!body) co_return HttpResponse::FromError(body.error());
+  AccountSpec spec;
+  const json& b = *body;
+  if (!b.contains("name") || !b["name"].is_string()) co_return BadRequest("\"name\" is required.");
+  spec.name = b["name"].get<std::string>();
+  if (spec.name.empty() || spec.name.size() > 64 ||
+      spec.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789._-") != std::string::npos) {
+    co_return BadRequest("\"name\" must be 1 to 64 characters of a-z, 0-9, '.', '_' or '-'.");
+  }
+  if (b.contains("uids")) {
+    if (!b["uids"].is_array()) co_return BadRequest("\"uids\" must be a list of numbers.");
+    for (const auto& u : b["uids"]) {
+      if (!u.is_number_unsigned() || u.get<std::uint64_t>() > 4294967294ULL) {
+        co_return BadRequest("\"uids\" must be a list of numbers from 0 to 4294967294.");
+      }
+      spec.uids.push_back(u.get<Uid>());
+    }
+  }
+  if (b.contains("report_to")) {
+    if (!b["report_to"].is_string()) co_return BadRequest("\"report_to\" must be an address.");
+    auto address = ParseSingleAddress(b["report_to"].get<std::string>());
+    if (!address) {
+      co_return BadRequest("\"report_to\" must be one plain e-mail address: " +
+                           address.error().message);
+    }
+    spec.report_to = *address;
+  }
+  if (b.contains("language")) {
+    if (!b["language"].is_string() || (b["language"] != "en" && b["language"] != "pl")) {
+      co_return BadRequest("\"language\" must be \"en\" or \"pl\".");
+    }
+    spec.language = b["language"].get<std::string>();
+  }
+  for (const char* key : {"max_per_day", "max_per_hour"}) {
+    if (!b.contains(key)) continue;
+    if (!b[key].is_number_unsigned() || b[key].get<std::uint64_t>() > 100'000'000) {
+      co_return BadRequest(std::string("\"") + key + "\" must be a number from 0 to 100000000.");
+    }
+    (std::string_view(key) == "max_per_day" ? spec.max_per_day : spec.max_per_hour) =
+        b[key].get<std::int64_t>();
+  }
+  auto existing =
+      co_await Run<std::optional<Account>>([&](Store& s) { return s.FindAccount(spec.name); });
+  if (!existing) co_return HttpResponse::FromError(existing.error());
+  if (*existing) co_return Refuse(409, "conflict", "The account \"" + spec.name + "\" exists.");
+  auto created = co_await Run<AccountId>([&](Store& s) { return s.UpsertAccount(spec); });
+  if (!created) co_return HttpResponse::FromError(created.error());
+  accounts_.Forget();  // a uid may have moved to the new account
+  auto fresh =
+      co_await Run<std::optional<Account>>([&](Store& s) { return s.FindAccount(spec.name); });
+  if (!fresh || !*fresh)
+    co_return HttpResponse::FromError({ErrorCode::kInternal, "account vanished"});
+  HttpResponse status = co_await EmailStatus(**fresh);
+  status.status = 201;
+  co_return status;
+}
+
+asio::awaitable<HttpResponse> Api::CreateToken(const Account& account) {
+  const std::string token = NewToken();
+  const std::string digest = TokenDigest(token);
+  const TimePoint now = clock_.Now();
+  auto added = co_await Run<void>([&](Store& s) { return s.AddToken(account.id, digest, now); });
+  if (!added) co_return HttpResponse::FromError(added.error());
+  spdlog::info("account={} token created", account.name);
+  co_return HttpResponse::Json(201, {{"token", token}, {"account", account.name}});
+}
+
+asio::awaitable<HttpResponse> Api::ListAccounts() {
+  auto all = co_await Run<std::vector<Account>>([&](Store& s) { return s.ListAccounts(); });
+  if (!all) co_return HttpResponse::FromError(all.error());
+  json items = json::array();
+  for (const auto& a : *all) {
+    items.push_back(
+        {{"name", a.name},
+         {"uids", a.uids},
+         {"state", AccountStateName(a.state)},
+         {"blocked_by",
+          a.blocked_by == BlockedBy::kNone ? json(nullptr) : json(BlockedByName(a.blocked_by))},
+         {"pending", a.pending},
+         {"report_to", a.report_to},
+         {"language", a.language}});
+  }
+  co_return HttpResponse::Json(200, {{"items", items}, {"next", nullptr}});
+}
+
+asio::awaitable<HttpResponse> Api::ListHeld(const HttpRequest& request, const Account& account) {
+  // Unfinished mail is held while the account is not active, queued while it is.
+  auto status = request.query.find("status");
+  if (status != request.query.end() && status->second != "held" && status->second != "queued") {
+    co_return BadRequest("\"status\" must be \"held\" or \"queued\".");
+  }
+  if (status != request.query.end() &&
+      (status->second == "held") == (account.state == AccountState::kActive)) {
+    co_return HttpResponse::Json(200, {{"items", json::array()}, {"next", nullptr}});
+  }
+  auto limit = QueryInt(request, "limit", kDefaultListLimit, 1, kMaxListLimit);
+  if (!limit) co_return HttpResponse::FromError(limit.error());
+  auto before = QueryInt(request, "before", std::numeric_limits<int>::max(), 1,
+                         std::numeric_limits<int>::max());
+  if (!before) co_return HttpResponse::FromError(before.error());
+  const int n = *limit;
+  const MessageId before_id = *before;
+  auto page = co_await Run<std::vector<StoredMessage>>(
+      [&](Store& s) { return s.ListPending(account.id, n + 1, before_id); });
+  if (!page) co_return HttpResponse::FromError(page.error());
+  json items = json::array();
+  for (std::size_t i = 0; i < page->size() && static_cast<int>(i) < n; ++i) {
+    items.push_back(MessageJson((*page)[i]));
+  }
+  json next =
+      static_cast<int>(page->size()) > n ? json(std::to_string((*page)[n - 1].id)) : json(nullptr);
+  co_return HttpResponse::Json(200, {{"items", items}, {"next", next}});
+}
+
+asio::awaitable<HttpResponse> Api::ActOnHeld(const HttpRequest& request, const Account& account,
+                                             bool release) {
+  auto body = ParseObject(request.body);
+  if (!body) co_return HttpResponse::FromError(body.error());
+  MessageSelector selector;
+  if (body->contains("ids")) {
+    const json& ids = (*body)["ids"];
+    if (!ids.is_array() || ids.size() > 10'000) {
+      co_return BadRequest("\"ids\" must be a list of at most 10000 message ids.");
+    }
+    for (const auto& id : ids) {
+      if (!id.is_number_unsigned()) co_return BadRequest("\"ids\" must hold message ids.");
+      selector.ids.push_back(id.get<MessageId>());
+    }
+  } else if (body->contains("match")) {
+    const json& match = (*body)["match"];
+    if (!match.is_object() || match.empty()) {
+      co_return BadRequest("\"match\" must name \"from\", \"to\" or \"subject\".");
+    }
+    for (const auto& [key, value] : match.items()) {
+      if (!value.is_string() || value.get<std::string>().empty() ||
+          value.get<std::string>().size() > 255) {
+        co_return BadRequest("Each \"match\" value must be text of 1 to 255 characters.");
+      }
+      if (key == "from") {
+        selector.from = value.get<std::string>();
+      } else if (key == "to") {
+        selector.to = value.get<std::string>();
+      } else if (key == "subject") {
+        selector.subject = value.get<std::string>();
+      } else {
+        co_return BadRequest("\"match\" may name only \"from\", \"to\" and \"subject\".");
+      }
+    }
+  } else {
+    co_return BadRequest("Name the messages with \"ids\" or \"match\".");
+  }
+  const TimePoint now = clock_.Now();
+  auto count = co_await Run<std::int64_t>([&](Store& s) {
+    return release ? s.ReleaseHeld(account.id, selector, now)
+                   : s.DeleteHeld(account.id, selector, now);
+  });
+  if (!count) co_return HttpResponse::FromError(count.error());
+  spdlog::info("account={} action={} messages={}", account.name, release ? "release" : "delete",
+               *count);
+  if (release && *count > 0 && hooks_.release_held) hooks_.release_held();
+  co_return HttpResponse::Json(200, {{release ? "released" : "deleted", *count}});
+}
+
+asio::awaitable<HttpResponse> Api::ListErrors(const HttpRequest& request, const Account& account) {
+  auto limit = QueryInt(request, "limit", kDefaultListLimit, 1, kMaxListLimit);
+  if (!limit) co_return HttpResponse::FromError(limit.error());
+  TimePoint since = clock_.Now() - std::chrono::hours(24 * 30);
+  if (auto it = request.query.find("since"); it != request.query.end() && !it->second.empty()) {
+    std::tm tm{};
+    const char* end = strptime(it->second.c_str(), "%Y-%m-%d", &tm);
+    if (end == nullptr || *end != '\0')
+      co_return BadRequest("\"since\" must be a date, YYYY-MM-DD.");
+    tm.tm_isdst = -1;
+    since = std::chrono::system_clock::from_time_t(mktime(&tm));
+  }
+  const int n = *limit;
+  auto errors = co_await Run<std::vector<DeliveryError>>(
+      [&](Store& s) { return s.ListErrors(account.id, since, n, std::nullopt); });
+  if (!errors) co_return HttpResponse::FromError(errors.error());
+  json items = json::array();
+  for (const auto& e : *errors) {
+    items.push_back({{"date", FormatUtc(e.at)},
+                     {"id", e.message},
+                     {"recipient", e.recipient},
+                     {"reply", e.reply},
+                     {"subject", e.subject}});
+  }
+  co_return HttpResponse::Json(200, {{"items", items}, {"next", nullptr}});
+}
+
+asio::awaitable<HttpResponse> Api::ListVolumes(const HttpRequest& request, const Account& account) {
+  auto days = QueryInt(request, "days", 30, 1, 400);
+  if (!days) co_return HttpResponse::FromError(days.error());
+  const TimePoint now = clock_.Now();
+  const int last = LocalDayOf(now);
+  const int first = LocalDayOf(now - std::chrono::hours(24) * (*days - 1));
+  auto rows = co_await Run<std::vector<DailyVolume>>(
+      [&](Store& s) { return s.GetVolumes(account.id, first, last); });
+  if (!rows) co_return HttpResponse::FromError(rows.error());
+  json items = json::array();
+  for (const auto& v : *rows) {
+    items.push_back({{"day", DayText(v.day)},
+                     {"submitted", v.submitted},
+                     {"sent", v.sent},
+                     {"errors", v.errors},
+                     {"expired", v.expired},
+                     {"purged", v.purged}});
+  }
+  co_return HttpResponse::Json(200, {{"items", items}, {"next", nullptr}});
+}
+
+asio::awaitable<HttpResponse> Api::ListAudit(const HttpRequest& request) {
+  auto limit = QueryInt(request, "limit", kDefaultListLimit, 1, kMaxListLimit);
+  if (!limit) co_return HttpResponse::FromError(limit.error());
+  const int n = *limit;
+  auto records = co_await Run<std::vector<AuditRecord>>([&](Store& s) {
+    return s.ListAudit(std::nullopt, n, std::numeric_limits<std::int64_t>::max());
+  });
+  if (!records) co_return HttpResponse::FromError(records.error());
+  json items = json::array();
+  for (const auto& r : *records) {
+    items.push_back({{"id", r.id},
+                     {"at", FormatUtc(r.at)},
+                     {"account", r.account_name},
+                     {"actor", r.actor},
+                     {"action", r.action},
+                     {"from", AccountStateName(r.from)},
+                     {"to", AccountStateName(r.to)},
+                     {"reason", r.reason}});
+  }
+  co_return HttpResponse::Json(200, {{"items", items}, {"next", nullptr}});
+}
+
+}  // namespace mailwarden

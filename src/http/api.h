@@ -1,0 +1,84 @@
+// The HTTP API of DESIGN.md ("HTTP API"): accounts, their e-mail status and the actions of the
+// "Email scripts" tab, for the panel, mailwardenctl and the provider's automation.
+//
+// Authentication: "Authorization: Bearer TOKEN". The admin token (http.admin_token_file)
+// reaches everything; a customer token (created per account, stored as its SHA-256) reaches its
+// own account only: 403 for any other account name, whether it exists or not, 401 without a
+// valid token. Tokens are compared as digests in constant time.
+//
+// Runs on the daemon's io_context; store work goes through the StoreRunner.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <functional>
+#include <string>
+
+#include "config/config.h"
+#include "core/account_state.h"
+#include "http/http_types.h"
+#include "store/account_directory.h"
+#include "store/store_runner.h"
+
+namespace mailwarden {
+
+// What the API asks of the rest of the daemon after a transition.
+struct ApiHooks {
+  std::function<void()> release_held;            // an account's held mail may go: wake delivery
+  std::function<void(AccountId)> purge_started;  // run the purge of this account
+};
+
+class Api {
+ public:
+  Api(const Config& config, StoreRunner& store, AccountDirectory& accounts, const Clock& clock,
+      std::string admin_token, ApiHooks hooks);
+
+  boost::asio::awaitable<HttpResponse> Handle(HttpRequest request);
+
+ private:
+  struct Caller {
+    bool admin = false;
+    AccountId account = 0;  // for a customer
+    std::string account_name;
+  };
+
+  boost::asio::awaitable<Result<Caller>> Authenticate(const HttpRequest& request);
+  boost::asio::awaitable<HttpResponse> AccountRoute(const HttpRequest& request,
+                                                    const Caller& caller);
+  boost::asio::awaitable<HttpResponse> EmailStatus(const Account& account);
+  boost::asio::awaitable<HttpResponse> RequestAction(const HttpRequest& request,
+                                                     const Caller& caller, const Account& account);
+  boost::asio::awaitable<HttpResponse> ChangeReportTo(const HttpRequest& request,
+                                                      const Account& account);
+  boost::asio::awaitable<HttpResponse> CreateAccount(const HttpRequest& request);
+  boost::asio::awaitable<HttpResponse> CreateToken(const Account& account);
+  boost::asio::awaitable<HttpResponse> ListAccounts();
+  boost::asio::awaitable<HttpResponse> ListHeld(const HttpRequest& request, const Account& account);
+  boost::asio::awaitable<HttpResponse> ActOnHeld(const HttpRequest& request, const Account& account,
+                                                 bool release);
+  boost::asio::awaitable<HttpResponse> ListErrors(const HttpRequest& request,
+                                                  const Account& account);
+  boost::asio::awaitable<HttpResponse> ListVolumes(const HttpRequest& request,
+                                                   const Account& account);
+  boost::asio::awaitable<HttpResponse> ListAudit(const HttpRequest& request);
+
+  template <class T>
+  boost::asio::awaitable<Result<T>> Run(std::function<Result<T>(Store&)> fn);
+
+  const Config& config_;
+  StoreRunner& store_;
+  AccountDirectory& accounts_;
+  const Clock& clock_;
+  const std::string admin_digest_;  // SHA-256 of the admin token
+  ApiHooks hooks_;
+};
+
+// SHA-256 of a token, lower-case hex: what the store keeps instead of the token.
+std::string TokenDigest(std::string_view token);
+
+// A new random token: 32 bytes from the OS's generator, hex.
+std::string NewToken();
+
+// "2026-11-26T21:33:17Z".
+std::string FormatUtc(TimePoint t);
+
+}  // namespace mailwarden
