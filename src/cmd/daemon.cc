@@ -78,6 +78,10 @@ Result<void> Daemon::Start() {
   });
   if (!ready) return ready;
 
+  system_mail_ =
+      std::make_unique<SystemMailer>(*store_, config_, clock_, [this] { scheduler_->Wake(); });
+  if (auto r = system_mail_->Init(); !r) return r;
+
   transport_ = MakeTransport(config_, io_.get_executor());
   scheduler_ =
       std::make_unique<Scheduler>(io_.get_executor(), config_, *store_, *transport_, clock_, node);
@@ -95,8 +99,9 @@ Result<void> Daemon::Start() {
   hooks.purge_started = [this](AccountId id) { held_jobs_->PurgeStarted(id); };
   api_ = std::make_unique<Api>(config_, *store_, *accounts_, clock_, std::move(*admin_token),
                                std::move(hooks));
+  panel_ = std::make_unique<StaticFiles>(config_.http.panel_dir);
   http_ = std::make_unique<HttpServer>(
-      io_.get_executor(), [this](HttpRequest request) { return api_->Handle(std::move(request)); });
+      io_.get_executor(), [this](HttpRequest request) { return Route(std::move(request)); });
   if (auto r = http_->Listen(config_.http.listen); !r) return r;
   spdlog::info("mailwardend: http on 127.0.0.1:{}", http_->port());
   spdlog::info("mailwardend: store {} socket {} delivery {}", config_.store.url,
@@ -105,6 +110,13 @@ Result<void> Daemon::Start() {
                    ? "relay " + config_.delivery.relay
                    : "maildir " + config_.delivery.maildir.string());
   return {};
+}
+
+asio::awaitable<HttpResponse> Daemon::Route(HttpRequest request) {
+  if (!request.segments.empty() && request.segments[0] == "api") {
+    co_return co_await api_->Handle(std::move(request));
+  }
+  co_return panel_->Serve(request);
 }
 
 void Daemon::Run() {

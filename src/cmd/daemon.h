@@ -11,6 +11,8 @@
 #include "delivery/transport.h"
 #include "http/api.h"
 #include "http/http_server.h"
+#include "http/static_files.h"
+#include "report/system_mail.h"
 #include "store/account_directory.h"
 #include "store/store_runner.h"
 #include "submit/submit_server.h"
@@ -30,16 +32,21 @@ class Daemon {
   void Run();
 
  private:
+  // /api/... goes to the API, everything else to the panel's files.
+  boost::asio::awaitable<HttpResponse> Route(HttpRequest request);
+
   Config config_;
   SystemClock clock_;
   boost::asio::io_context io_{1};
   std::unique_ptr<StoreRunner> store_;
   std::unique_ptr<AccountDirectory> accounts_;
+  std::unique_ptr<SystemMailer> system_mail_;
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<SubmitServer> submit_;
   std::unique_ptr<HeldMailJobs> held_jobs_;
   std::unique_ptr<Api> api_;
+  std::unique_ptr<StaticFiles> panel_;
   std::unique_ptr<HttpServer> http_;
 };
 

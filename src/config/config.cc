@@ -121,10 +121,12 @@ Result<AccountSpec> ReadAccount(const toml::table& t, std::size_t index) {
   TableReader r(&t, "account[" + std::to_string(index) + "]");
   AccountSpec a;
   MW_RETURN_IF_ERROR(r.String("name", a.name));
-  if (a.name.empty() || a.name.size() > 64 ||
+  if (a.name.empty() || a.name.size() > 64 || a.name.front() == '_' ||
       a.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789._-") != std::string::npos) {
-    return Fail(ErrorCode::kInvalidInput,
-                r.Key("name") + ": must be 1 to 64 characters of a-z, 0-9, '.', '_' or '-'");
+    return Fail(
+        ErrorCode::kInvalidInput,
+        r.Key("name") +
+            ": must be 1 to 64 characters of a-z, 0-9, '.', '_' or '-', not starting with '_'");
   }
   if (const toml::node* n = r.Get("uids")) {
     const toml::array* arr = n->as_array();
@@ -177,6 +179,7 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::filesystem::pa
   std::string socket = "var/submit.sock";
   std::string admin_token_file = "var/admin.token";
   std::string maildir = "var/outbox";
+  std::string panel_dir = MW_PANEL_DIR;
 
   // The top level: a few keys and the sections; anything else is a mistake worth stopping for.
   TableReader top(&root, "");
@@ -222,6 +225,7 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::filesystem::pa
     MW_RETURN_IF_ERROR(r.String("listen", c.http.listen));
     MW_RETURN_IF_ERROR(CheckHostPort("http.listen", c.http.listen));
     MW_RETURN_IF_ERROR(r.String("admin_token_file", admin_token_file));
+    MW_RETURN_IF_ERROR(r.String("panel_dir", panel_dir));
     MW_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
   }
   {
@@ -324,6 +328,7 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::filesystem::pa
   c.submit.socket = Anchor(base_dir, socket);
   c.http.admin_token_file = Anchor(base_dir, admin_token_file);
   c.delivery.maildir = Anchor(base_dir, maildir);
+  c.http.panel_dir = Anchor(base_dir, panel_dir);
   return c;
 }
 

@@ -46,6 +46,7 @@ struct Config {
   struct Http {
     std::string listen = "127.0.0.1:8025";
     std::filesystem::path admin_token_file;
+    std::filesystem::path panel_dir;  // the panel's built assets; default: the build's web/dist
   } http;
 
   struct Delivery {

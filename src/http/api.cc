@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "mime/message_prep.h"
+#include "report/system_mail.h"
 
 namespace mailwarden {
 namespace asio = boost::asio;
@@ -183,6 +184,10 @@ asio::awaitable<HttpResponse> Api::Handle(HttpRequest request) {
 asio::awaitable<HttpResponse> Api::AccountRoute(const HttpRequest& request, const Caller& caller) {
   const auto& seg = request.segments;
   const std::string& name = seg[3];
+  // The system's own account is not one the API shows or steers.
+  if (IsReservedAccountName(name)) {
+    co_return Refuse(404, "not_found", "There is no account \"" + name + "\".");
+  }
   // A customer learns nothing of other accounts, not even whether they exist.
   if (!caller.admin && name != caller.account_name) {
     co_return Refuse(403, "forbidden", "This token belongs to another account.");
@@ -330,9 +335,10 @@ asio::awaitable<HttpResponse> Api::CreateAccount(const HttpRequest& request) {
   const json& b = *body;
   if (!b.contains("name") || !b["name"].is_string()) co_return BadRequest("\"name\" is required.");
   spec.name = b["name"].get<std::string>();
-  if (spec.name.empty() || spec.name.size() > 64 ||
+  if (spec.name.empty() || spec.name.size() > 64 || IsReservedAccountName(spec.name) ||
       spec.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789._-") != std::string::npos) {
-    co_return BadRequest("\"name\" must be 1 to 64 characters of a-z, 0-9, '.', '_' or '-'.");
+    co_return BadRequest(
+        "\"name\" must be 1 to 64 characters of a-z, 0-9, '.', '_' or '-', not starting with '_'.");
   }
   if (b.contains("uids")) {
     if (!b["uids"].is_array()) co_return BadRequest("\"uids\" must be a list of numbers.");
@@ -397,6 +403,7 @@ asio::awaitable<HttpResponse> Api::ListAccounts() {
   if (!all) co_return HttpResponse::FromError(all.error());
   json items = json::array();
   for (const auto& a : *all) {
+    if (IsReservedAccountName(a.name)) continue;
     items.push_back(
         {{"name", a.name},
          {"uids", a.uids},

@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "mime/gmime_ptr.h"
+
 namespace mailwarden {
 namespace {
 
@@ -24,21 +26,6 @@ constexpr std::size_t kMaxRecipients = 1000;  // per message
 constexpr std::size_t kMaxSummary = 255;      // subject and script as stored
 constexpr std::size_t kMaxFullName = 200;     // keeps an added From header well under 998
 constexpr std::size_t kMaxQuoted = 80;        // of input echoed in an error sentence
-
-struct GObjectUnref {
-  void operator()(gpointer p) const { g_object_unref(p); }
-};
-template <class T>
-using GObjectPtr = std::unique_ptr<T, GObjectUnref>;
-
-struct GFree {
-  void operator()(gpointer p) const { g_free(p); }
-};
-using GCharPtr = std::unique_ptr<char, GFree>;
-
-struct FormatOptionsFree {
-  void operator()(GMimeFormatOptions* p) const { g_mime_format_options_free(p); }
-};
 
 bool IsGroup(InternetAddress* address) {
   return g_type_is_a(G_OBJECT_TYPE(address), internet_address_group_get_type());
