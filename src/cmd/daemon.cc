@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "mime/message_prep.h"
+#include "store/credentials.h"
 
 namespace mailwarden {
 namespace asio = boost::asio;
@@ -23,7 +24,7 @@ Result<std::string> ReadOrCreateAdminToken(const std::filesystem::path& file) {
   std::error_code ec;
   if (!std::filesystem::exists(file, ec)) {
     std::filesystem::create_directories(file.parent_path(), ec);
-    const std::string token = NewToken();
+    const std::string token = NewSecret();
     const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
     if (fd < 0 || ::write(fd, token.data(), token.size()) != static_cast<ssize_t>(token.size())) {
       if (fd >= 0) ::close(fd);
@@ -85,10 +86,42 @@ Result<void> Daemon::Start() {
   transport_ = MakeTransport(config_, io_.get_executor());
   scheduler_ =
       std::make_unique<Scheduler>(io_.get_executor(), config_, *store_, *transport_, clock_, node);
+  // The guards' notices go out as system mail, through the same queue.
+  guard_ = std::make_unique<AccountGuard>(
+      io_.get_executor(), config_, *store_, clock_, [this](GuardNotice notice) {
+        OutgoingMail mail;
+        mail.to = notice.to;
+        mail.subject = std::move(notice.subject);
+        mail.text = std::move(notice.text);
+        asio::co_spawn(io_, system_mail_->Send(std::move(mail)),
+                       [to = std::move(notice.to)](std::exception_ptr e, Result<MessageId> r) {
+                         if (e || !r) spdlog::error("guard: cannot store the notice to {}", to);
+                       });
+      });
+  scheduler_->SetOutcomeHook([this](AccountId account, int attempted, int failed) {
+    guard_->OnOutcome(account, attempted, failed);
+  });
   accounts_ = std::make_unique<AccountDirectory>(*store_);
-  submit_ = std::make_unique<SubmitServer>(io_.get_executor(), config_, *store_, *accounts_, clock_,
-                                           [this](AccountId, MessageId) { scheduler_->Wake(); });
+  intake_ =
+      std::make_unique<MailIntake>(config_, *store_, clock_, [this](AccountId account, MessageId) {
+        guard_->OnSubmitted(account);
+        scheduler_->Wake();
+      });
+  submit_ = std::make_unique<SubmitServer>(io_.get_executor(), config_, *accounts_, *intake_);
   if (auto r = submit_->Listen(); !r) return r;
+  if (!config_.smtp.listen.empty()) {
+    SmtpServerOptions options;
+    options.listen = config_.smtp.listen;
+    options.hostname = config_.hostname;
+    options.max_message_bytes = static_cast<std::size_t>(config_.submit.max_message_bytes);
+    options.max_recipients = static_cast<std::size_t>(config_.smtp.max_recipients);
+    options.tls_cert_file = config_.smtp.tls_cert.string();
+    options.tls_key_file = config_.smtp.tls_key.string();
+    smtp_intake_ = std::make_unique<SmtpIntake>(*store_, *intake_);
+    smtp_ = std::make_unique<SmtpServer>(io_.get_executor(), options, *smtp_intake_);
+    if (auto r = smtp_->Listen(); !r) return r;
+    for (auto port : smtp_->ports()) spdlog::info("mailwardend: smtp on port {}", port);
+  }
 
   auto admin_token = ReadOrCreateAdminToken(config_.http.admin_token_file);
   if (!admin_token) return std::unexpected(admin_token.error());
@@ -97,6 +130,13 @@ Result<void> Daemon::Start() {
   ApiHooks hooks;
   hooks.release_held = [this] { scheduler_->Wake(); };
   hooks.purge_started = [this](AccountId id) { held_jobs_->PurgeStarted(id); };
+  reports_ =
+      std::make_unique<ReportScheduler>(io_.get_executor(), config_, *store_, clock_, [this] {
+        metrics_.OnReportsSent(1);
+        scheduler_->Wake();
+      });
+  hooks.run_reports = [this](int day) { return reports_->RunDay(day); };
+  hooks.metrics = &metrics_;
   api_ = std::make_unique<Api>(config_, *store_, *accounts_, clock_, std::move(*admin_token),
                                std::move(hooks));
   panel_ = std::make_unique<StaticFiles>(config_.http.panel_dir);
@@ -113,6 +153,9 @@ Result<void> Daemon::Start() {
 }
 
 asio::awaitable<HttpResponse> Daemon::Route(HttpRequest request) {
+  if (request.segments.size() == 1 && request.segments[0] == "metrics") {
+    co_return co_await api_->ServeMetrics(std::move(request));
+  }
   if (!request.segments.empty() && request.segments[0] == "api") {
     co_return co_await api_->Handle(std::move(request));
   }
@@ -125,13 +168,17 @@ void Daemon::Run() {
     if (ec) return;
     spdlog::info("mailwardend: signal {}, stopping", sig);
     submit_->Close();
+    if (smtp_) smtp_->Close();
     http_->Close();
     held_jobs_->Stop();
     scheduler_->Stop();
+    reports_->Stop();
   });
   asio::co_spawn(io_, submit_->Run(), asio::detached);
   asio::co_spawn(io_, http_->Run(), asio::detached);
+  if (smtp_) asio::co_spawn(io_, smtp_->Run(), asio::detached);
   asio::co_spawn(io_, held_jobs_->Run(), asio::detached);
+  asio::co_spawn(io_, reports_->Run(), asio::detached);
   asio::co_spawn(io_, scheduler_->Run(), [this](std::exception_ptr e) {
     if (e) {
       try {

@@ -6,15 +6,20 @@
 #include <memory>
 
 #include "config/config.h"
+#include "delivery/account_guard.h"
 #include "delivery/held_mail_jobs.h"
 #include "delivery/scheduler.h"
 #include "delivery/transport.h"
 #include "http/api.h"
 #include "http/http_server.h"
+#include "http/metrics.h"
 #include "http/static_files.h"
+#include "report/report_scheduler.h"
 #include "report/system_mail.h"
+#include "smtp/smtp_server.h"
 #include "store/account_directory.h"
 #include "store/store_runner.h"
+#include "submit/smtp_intake.h"
 #include "submit/submit_server.h"
 
 namespace mailwarden {
@@ -41,9 +46,15 @@ class Daemon {
   std::unique_ptr<StoreRunner> store_;
   std::unique_ptr<AccountDirectory> accounts_;
   std::unique_ptr<SystemMailer> system_mail_;
+  std::unique_ptr<ReportScheduler> reports_;
+  Metrics metrics_;
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<AccountGuard> guard_;
+  std::unique_ptr<MailIntake> intake_;
   std::unique_ptr<SubmitServer> submit_;
+  std::unique_ptr<SmtpIntake> smtp_intake_;
+  std::unique_ptr<SmtpServer> smtp_;
   std::unique_ptr<HeldMailJobs> held_jobs_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<StaticFiles> panel_;

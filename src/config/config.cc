@@ -218,6 +218,17 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::filesystem::pa
         c.smtp.listen.push_back(*s);
       }
     }
+    std::string cert, key;
+    MW_RETURN_IF_ERROR(r.String("tls_cert", cert));
+    MW_RETURN_IF_ERROR(r.String("tls_key", key));
+    if (cert.empty() != key.empty()) {
+      return Fail(ErrorCode::kInvalidInput, "smtp.tls_cert and smtp.tls_key go together");
+    }
+    if (!cert.empty()) {
+      c.smtp.tls_cert = Anchor(base_dir, cert);
+      c.smtp.tls_key = Anchor(base_dir, key);
+    }
+    MW_RETURN_IF_ERROR(r.Int("max_recipients", c.smtp.max_recipients, 1, 1000));
     MW_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
   }
   {

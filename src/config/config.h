@@ -40,7 +40,10 @@ struct Config {
   } submit;
 
   struct Smtp {
-    std::vector<std::string> listen;  // "host:port"
+    std::vector<std::string> listen;  // "host:port"; none: no SMTP submission
+    std::filesystem::path tls_cert;   // PEM; with tls_key, STARTTLS is offered
+    std::filesystem::path tls_key;
+    std::int64_t max_recipients = 100;
   } smtp;
 
   struct Http {

@@ -7,6 +7,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <memory>
 
 namespace mailwarden {
 namespace asio = boost::asio;
@@ -18,6 +19,8 @@ namespace {
 constexpr auto kLease = std::chrono::minutes(15);
 // With nothing due, look again at least this often (another node, or a lease running out).
 constexpr auto kIdlePoll = std::chrono::seconds(5);
+// How often the accounts' quota limits are read again (limits changed through the API).
+constexpr auto kAccountRefresh = std::chrono::seconds(30);
 
 }  // namespace
 
@@ -30,7 +33,10 @@ Scheduler::Scheduler(asio::any_io_executor ex, const Config& config, StoreRunner
       clock_(clock),
       node_(std::move(node)),
       retry_{config.delivery.retry_first, config.delivery.retry_max, config.delivery.max_lifetime},
-      wake_(ex) {}
+      wake_(ex),
+      quotas_(QuotaLimits{.max_per_hour = config.policy.max_per_hour,
+                          .max_per_day = config.policy.max_per_day},
+              config.delivery.concurrency) {}
 
 void Scheduler::Wake() {
   woken_ = true;
@@ -46,6 +52,7 @@ asio::awaitable<void> Scheduler::Run() {
   const int concurrency = config_.delivery.concurrency;
   while (!stopping_) {
     woken_ = false;
+    if (std::chrono::steady_clock::now() >= accounts_due_) co_await ReadAccounts();
     const int room = concurrency - in_flight_;
     std::optional<TimePoint> next_due;
     // Claim in batches: a claim is a write transaction, so waiting until half the slots are
@@ -56,6 +63,9 @@ asio::awaitable<void> Scheduler::Run() {
       request.limit = room;
       request.lease_until = request.now + kLease;
       request.node = node_;
+      SendQuotas::ClaimPlan plan = quotas_.PlanClaim(request.now);
+      request.skip = plan.skip;
+      request.most = std::move(plan.most);
       std::function<Result<std::vector<ClaimedMessage>>(Store&)> claim = [request](Store& s) {
         return s.ClaimDue(request);
       };
@@ -63,15 +73,19 @@ asio::awaitable<void> Scheduler::Run() {
       if (!claimed) {
         spdlog::error("delivery: cannot claim mail: {}", claimed.error().message);
       } else if (!claimed->empty()) {
-        for (auto& m : *claimed) {
-          ++in_flight_;
-          asio::co_spawn(ex_, DeliverOne(std::move(m)), asio::detached);
-        }
+        co_await Admit(std::move(*claimed));
         continue;  // there may be more due right away
       } else {
-        auto due = co_await store_.AsyncRun<std::optional<TimePoint>>(
-            [](Store& s) { return s.NextDueTime(); }, asio::use_awaitable);
+        auto skip = std::make_shared<std::vector<AccountId>>(std::move(plan.skip));
+        std::function<Result<std::optional<TimePoint>>(Store&)> next = [skip](Store& s) {
+          return s.NextDueTime(*skip);
+        };
+        auto due = co_await store_.AsyncRun(std::move(next), asio::use_awaitable);
         if (due) next_due = *due;
+        // An account waiting for its quota window may send again before anything else is due.
+        if (plan.next_send && (!next_due || *plan.next_send < *next_due)) {
+          next_due = plan.next_send;
+        }
       }
     }
     if (woken_ || stopping_) continue;
@@ -95,6 +109,46 @@ asio::awaitable<void> Scheduler::Run() {
     co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (!flushing_ && !outcomes_.empty()) co_await FlushOutcomes();
   }
+}
+
+asio::awaitable<void> Scheduler::ReadAccounts() {
+  auto accounts = co_await store_.AsyncRun<std::vector<Account>>(
+      [](Store& s) { return s.ListAccounts(); }, asio::use_awaitable);
+  accounts_due_ = std::chrono::steady_clock::now() + kAccountRefresh;
+  if (!accounts) {
+    spdlog::warn("delivery: cannot read the accounts' quotas: {}", accounts.error().message);
+    co_return;
+  }
+  const TimePoint now = clock_.Now();
+  for (const Account& a : *accounts) {
+    quotas_.SetAccount(a.id, a.name, a.max_per_hour, a.max_per_day, now);
+  }
+}
+
+asio::awaitable<void> Scheduler::Admit(std::vector<ClaimedMessage> claimed) {
+  bool unknown = false;
+  for (const auto& m : claimed) unknown = unknown || !quotas_.Knows(m.account);
+  if (unknown) co_await ReadAccounts();
+  const TimePoint now = clock_.Now();
+  for (auto& m : claimed) {
+    // Retries of a deferred message were counted at its first attempt.
+    const bool first = m.attempts == 0 || handed_back_.erase(m.id) > 0;
+    if (first) {
+      const QuotaVerdict verdict = quotas_.Check(m.account, now);
+      if (verdict.may_send <= 0) {
+        // Claimed before its account's limits were known: back to the queue, untouched,
+        // due when the window allows. Nothing is dropped.
+        handed_back_.insert(m.id);
+        outcomes_.push_back(
+            DeliveryOutcome{.id = m.id, .recipients = {}, .next_attempt = verdict.next_send});
+        continue;
+      }
+      quotas_.Count(m.account, now);
+    }
+    ++in_flight_;
+    asio::co_spawn(ex_, DeliverOne(std::move(m)), asio::detached);
+  }
+  if (!outcomes_.empty() && !flushing_) co_await FlushOutcomes();
 }
 
 DeliveryOutcome Scheduler::Decide(const ClaimedMessage& message,
@@ -141,6 +195,15 @@ asio::awaitable<void> Scheduler::DeliverOne(ClaimedMessage message) {
     spdlog::info("id={} account={} from=<{}> to=<{}> result={} attempt={} reply=\"{}\"", message.id,
                  message.account_name, message.sender, message.recipients[i].address, result,
                  message.attempts + 1, r.reply);
+  }
+  if (on_outcome_) {
+    int attempted = 0;
+    int failed = 0;
+    for (const auto& r : outcome.recipients) {
+      attempted += r.status != RecipientStatus::kPending ? 1 : 0;
+      failed += r.status == RecipientStatus::kFailed ? 1 : 0;
+    }
+    if (attempted > 0) on_outcome_(message.account, attempted, failed);
   }
   outcomes_.push_back(std::move(outcome));
   --in_flight_;

@@ -6,16 +6,27 @@
 // deferred with a growing delay until delivery.max_lifetime, then failed. Delivery is
 // at-least-once: a message is finished only once its outcome has committed.
 //
+// Quotas (DESIGN.md, "Quotas defer, never drop"; see send_quota.h): a message counts toward
+// its account's quota when it is claimed for its first attempt. An account at its quota is
+// skipped by the claims (its mail stays queued, unread) until its window lets mail go again;
+// the scheduler wakes up for that. A message claimed beyond the quota (only when its account
+// was created after the scheduler last read the accounts, every 30 seconds) goes back to the
+// queue, due when the window allows; the store counts that claim as an attempt.
+//
 // Runs on the daemon's io_context (one thread); Wake() and Stop() are called from that thread.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <functional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "config/config.h"
 #include "core/retry_policy.h"
+#include "delivery/send_quota.h"
 #include "delivery/transport.h"
 #include "store/store_runner.h"
 
@@ -23,8 +34,15 @@ namespace mailwarden {
 
 class Scheduler {
  public:
+  // Told of each delivery attempt of a message of `account` that ended for some recipients:
+  // how many ended (sent or failed) and how many of them failed. Deferred recipients count in
+  // neither. Called on the io_context before the outcome is recorded (the bounce guard).
+  using OutcomeHook = std::function<void(AccountId account, int attempted, int failed)>;
+
   Scheduler(boost::asio::any_io_executor ex, const Config& config, StoreRunner& store,
             Transport& transport, const Clock& clock, std::string node);
+
+  void SetOutcomeHook(OutcomeHook hook) { on_outcome_ = std::move(hook); }
 
   // Claims and delivers until Stop(); returns once in-flight deliveries have been recorded.
   boost::asio::awaitable<void> Run();
@@ -34,6 +52,10 @@ class Scheduler {
   void Stop();
 
  private:
+  // Applies the quotas to what a claim returned, then starts the deliveries.
+  boost::asio::awaitable<void> Admit(std::vector<ClaimedMessage> claimed);
+  // Reads every account's quota limits.
+  boost::asio::awaitable<void> ReadAccounts();
   boost::asio::awaitable<void> DeliverOne(ClaimedMessage message);
   boost::asio::awaitable<void> FlushOutcomes();
   DeliveryOutcome Decide(const ClaimedMessage& message, std::vector<RecipientOutcome> results,
@@ -52,6 +74,10 @@ class Scheduler {
   int in_flight_ = 0;
   std::vector<DeliveryOutcome> outcomes_;
   bool flushing_ = false;
+  SendQuotas quotas_;
+  std::chrono::steady_clock::time_point accounts_due_{};  // when to read the accounts again
+  std::unordered_set<MessageId> handed_back_;             // claimed beyond a quota: not counted yet
+  OutcomeHook on_outcome_;
 };
 
 }  // namespace mailwarden

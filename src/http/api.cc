@@ -1,17 +1,16 @@
 #include "http/api.h"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/use_awaitable.hpp>
 #include <charconv>
+#include <cstdio>
 #include <ctime>
 #include <limits>
 
 #include "mime/message_prep.h"
 #include "report/system_mail.h"
+#include "store/credentials.h"
 
 namespace mailwarden {
 namespace asio = boost::asio;
@@ -21,17 +20,6 @@ namespace {
 
 constexpr int kMaxListLimit = 500;
 constexpr int kDefaultListLimit = 50;
-
-std::string Hex(const unsigned char* data, std::size_t size) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(size * 2);
-  for (std::size_t i = 0; i < size; ++i) {
-    out.push_back(kDigits[data[i] >> 4]);
-    out.push_back(kDigits[data[i] & 0xf]);
-  }
-  return out;
-}
 
 HttpResponse Refuse(int status, std::string_view code, std::string_view message) {
   return HttpResponse::ErrorWith(status, code, message);
@@ -100,22 +88,6 @@ std::string DayText(int day) {
 
 }  // namespace
 
-std::string TokenDigest(std::string_view token) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_Digest(token.data(), token.size(), digest, &size, EVP_sha256(), nullptr);
-  return Hex(digest, size);
-}
-
-std::string NewToken() {
-  unsigned char bytes[32];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) {
-    spdlog::critical("the OS random generator failed");
-    std::abort();
-  }
-  return Hex(bytes, sizeof bytes);
-}
-
 std::string FormatUtc(TimePoint t) {
   const std::time_t secs = std::chrono::system_clock::to_time_t(t);
   std::tm tm{};
@@ -131,7 +103,7 @@ Api::Api(const Config& config, StoreRunner& store, AccountDirectory& accounts, c
       store_(store),
       accounts_(accounts),
       clock_(clock),
-      admin_digest_(TokenDigest(admin_token)),
+      admin_digest_(SecretDigest(admin_token)),
       hooks_(std::move(hooks)) {}
 
 // Store work for a request. Callers pass lambdas that capture by reference only: the request's
@@ -146,9 +118,9 @@ asio::awaitable<Result<Api::Caller>> Api::Authenticate(const HttpRequest& reques
   if (request.bearer_token.empty() || request.bearer_token.size() > 256) {
     co_return Fail(ErrorCode::kUnauthenticated, "Sign in: this request needs a token.");
   }
-  const std::string digest = TokenDigest(request.bearer_token);
+  const std::string digest = SecretDigest(request.bearer_token);
   // Digests of equal length, compared in constant time: timing tells nothing of the token.
-  if (CRYPTO_memcmp(digest.data(), admin_digest_.data(), digest.size()) == 0) {
+  if (DigestsEqual(digest, admin_digest_)) {
     co_return Caller{true, 0, ""};
   }
   auto found =
@@ -166,6 +138,13 @@ asio::awaitable<HttpResponse> Api::Handle(HttpRequest request) {
   auto caller = co_await Authenticate(request);
   if (!caller) co_return HttpResponse::FromError(caller.error());
 
+  // Lets the panel learn whose token it holds without being told the account's name.
+  if (seg.size() == 3 && seg[2] == "whoami") {
+    if (request.method != "GET") co_return Refuse(405, "method_not_allowed", "Use GET here.");
+    co_return HttpResponse::Json(
+        200, {{"account", caller->admin ? json(nullptr) : json(caller->account_name)},
+              {"admin", caller->admin}});
+  }
   if (seg.size() == 3 && seg[2] == "accounts") {
     if (!caller->admin) co_return Refuse(403, "forbidden", "Only the administrator may do this.");
     if (request.method == "GET") co_return co_await ListAccounts();
@@ -178,7 +157,54 @@ asio::awaitable<HttpResponse> Api::Handle(HttpRequest request) {
     co_return co_await ListAudit(request);
   }
   if (seg.size() >= 4 && seg[2] == "accounts") co_return co_await AccountRoute(request, *caller);
+  if (seg.size() == 4 && seg[2] == "reports" && seg[3] == "run" && hooks_.run_reports) {
+    if (!caller->admin) co_return Refuse(403, "forbidden", "Only the administrator may do this.");
+    if (request.method != "POST") co_return Refuse(405, "method_not_allowed", "Use POST here.");
+    co_return co_await RunReports(request);
+  }
   co_return Refuse(404, "not_found", "There is nothing at this address.");
+}
+
+asio::awaitable<HttpResponse> Api::RunReports(const HttpRequest& request) {
+  auto body = ParseObject(request.body);
+  if (!body) co_return HttpResponse::FromError(body.error());
+  const auto it = body->find("day");
+  const std::string text = it != body->end() && it->is_string() ? it->get<std::string>() : "";
+  // YYYY-MM-DD, a real date: it must survive a round trip through the calendar.
+  int y = 0, m = 0, d = 0;
+  char tail = 0;
+  const bool shaped = text.size() == 10 && text[4] == '-' && text[7] == '-' &&
+                      std::sscanf(text.c_str(), "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3;
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = m - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = 12;
+  tm.tm_isdst = -1;
+  if (!shaped || y < 2000 || y > 9999 || std::mktime(&tm) == -1 || tm.tm_mday != d ||
+      tm.tm_mon != m - 1) {
+    co_return BadRequest("\"day\" must be a date as YYYY-MM-DD.");
+  }
+  const int day = y * 10000 + m * 100 + d;
+  auto sent = co_await hooks_.run_reports(day);
+  if (!sent) co_return HttpResponse::FromError(sent.error());
+  co_return HttpResponse::Json(200, {{"day", text}, {"sent", *sent}});
+}
+
+asio::awaitable<HttpResponse> Api::ServeMetrics(HttpRequest request) {
+  if (hooks_.metrics == nullptr) co_return Refuse(404, "not_found", "There is nothing here.");
+  if (!(request.bearer_token.empty() && request.from_loopback)) {
+    auto caller = co_await Authenticate(request);
+    if (!caller) co_return HttpResponse::FromError(caller.error());
+    if (!caller->admin) co_return Refuse(403, "forbidden", "Only the administrator may do this.");
+  }
+  if (request.method != "GET") co_return Refuse(405, "method_not_allowed", "Use GET here.");
+  auto totals = co_await Run<StoreTotals>([](Store& s) { return s.GetTotals(); });
+  if (!totals) co_return HttpResponse::FromError(totals.error());
+  HttpResponse response;
+  response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  response.body = hooks_.metrics->Render(*totals);
+  co_return response;
 }
 
 asio::awaitable<HttpResponse> Api::AccountRoute(const HttpRequest& request, const Caller& caller) {
@@ -205,6 +231,10 @@ asio::awaitable<HttpResponse> Api::AccountRoute(const HttpRequest& request, cons
   if (is({"tokens"}) && method == "POST") {
     if (!caller.admin) co_return Refuse(403, "forbidden", "Only the administrator may do this.");
     co_return co_await CreateToken(account);
+  }
+  if (is({"smtp-password"}) && method == "POST") {
+    if (!caller.admin) co_return Refuse(403, "forbidden", "Only the administrator may do this.");
+    co_return co_await CreateSmtpPassword(account);
   }
   if (is({"email"}) && method == "GET") co_return co_await EmailStatus(account);
   if (is({"email"}) && method == "PUT") co_return co_await ChangeReportTo(request, account);
@@ -389,13 +419,23 @@ asio::awaitable<HttpResponse> Api::CreateAccount(const HttpRequest& request) {
 }
 
 asio::awaitable<HttpResponse> Api::CreateToken(const Account& account) {
-  const std::string token = NewToken();
-  const std::string digest = TokenDigest(token);
+  const std::string token = NewSecret();
+  const std::string digest = SecretDigest(token);
   const TimePoint now = clock_.Now();
   auto added = co_await Run<void>([&](Store& s) { return s.AddToken(account.id, digest, now); });
   if (!added) co_return HttpResponse::FromError(added.error());
   spdlog::info("account={} token created", account.name);
   co_return HttpResponse::Json(201, {{"token", token}, {"account", account.name}});
+}
+
+asio::awaitable<HttpResponse> Api::CreateSmtpPassword(const Account& account) {
+  // A new password replaces the old one at once; only its digest is kept.
+  const std::string password = NewSecret();
+  const std::string digest = SecretDigest(password);
+  auto saved = co_await Run<void>([&](Store& s) { return s.SetSmtpPassword(account.id, digest); });
+  if (!saved) co_return HttpResponse::FromError(saved.error());
+  spdlog::info("account={} smtp password set", account.name);
+  co_return HttpResponse::Json(201, {{"password", password}, {"user", account.name}});
 }
 
 asio::awaitable<HttpResponse> Api::ListAccounts() {

@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "core/account_state.h"
 #include "http/http_types.h"
+#include "http/metrics.h"
 #include "store/account_directory.h"
 #include "store/store_runner.h"
 
@@ -25,6 +26,11 @@ namespace mailwarden {
 struct ApiHooks {
   std::function<void()> release_held;            // an account's held mail may go: wake delivery
   std::function<void(AccountId)> purge_started;  // run the purge of this account
+  // POST /api/v1/reports/run: sends the reports of local day YYYYMMDD not sent yet, completes
+  // with how many it sent (ReportScheduler::RunDay). Unset: 404.
+  std::function<boost::asio::awaitable<Result<int>>(int day)> run_reports;
+  // GET /metrics reads the in-memory counters here. Unset: 404.
+  Metrics* metrics = nullptr;
 };
 
 class Api {
@@ -33,6 +39,10 @@ class Api {
       std::string admin_token, ApiHooks hooks);
 
   boost::asio::awaitable<HttpResponse> Handle(HttpRequest request);
+
+  // GET /metrics (Prometheus text): for the admin token, or for a request without a token
+  // from a loopback address (a local scraper).
+  boost::asio::awaitable<HttpResponse> ServeMetrics(HttpRequest request);
 
  private:
   struct Caller {
@@ -51,6 +61,7 @@ class Api {
                                                       const Account& account);
   boost::asio::awaitable<HttpResponse> CreateAccount(const HttpRequest& request);
   boost::asio::awaitable<HttpResponse> CreateToken(const Account& account);
+  boost::asio::awaitable<HttpResponse> CreateSmtpPassword(const Account& account);
   boost::asio::awaitable<HttpResponse> ListAccounts();
   boost::asio::awaitable<HttpResponse> ListHeld(const HttpRequest& request, const Account& account);
   boost::asio::awaitable<HttpResponse> ActOnHeld(const HttpRequest& request, const Account& account,
@@ -60,6 +71,7 @@ class Api {
   boost::asio::awaitable<HttpResponse> ListVolumes(const HttpRequest& request,
                                                    const Account& account);
   boost::asio::awaitable<HttpResponse> ListAudit(const HttpRequest& request);
+  boost::asio::awaitable<HttpResponse> RunReports(const HttpRequest& request);
 
   template <class T>
   boost::asio::awaitable<Result<T>> Run(std::function<Result<T>(Store&)> fn);
@@ -71,12 +83,6 @@ class Api {
   const std::string admin_digest_;  // SHA-256 of the admin token
   ApiHooks hooks_;
 };
-
-// SHA-256 of a token, lower-case hex: what the store keeps instead of the token.
-std::string TokenDigest(std::string_view token);
-
-// A new random token: 32 bytes from the OS's generator, hex.
-std::string NewToken();
 
 // "2026-11-26T21:33:17Z".
 std::string FormatUtc(TimePoint t);

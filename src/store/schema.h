@@ -23,6 +23,8 @@
 //   `released` rows: the rest of the held mail is never read.
 // - Counters (sent, errors, expired, purged, submitted) are kept as events happen: totals on
 //   the accounts row, and per account per local day (YYYYMMDD) in daily_counters.
+// - Daily error reports (migration 3): `reports` keyed (account_id, day) is the claim that
+//   makes a day's report go out once; daily_errors_by_day finds the days' accounts to report.
 #pragma once
 
 #include <array>
@@ -40,6 +42,7 @@ inline constexpr std::string_view kReleasedTable = "released";
 inline constexpr std::string_view kAuditTable = "audit";
 inline constexpr std::string_view kTokensTable = "tokens";
 inline constexpr std::string_view kDailyCountersTable = "daily_counters";
+inline constexpr std::string_view kReportsTable = "reports";
 
 // Indexes whose use EXPLAIN QUERY PLAN checks are worth knowing by name.
 inline constexpr std::string_view kAccountsSendingIndex = "accounts_sending";
@@ -50,6 +53,7 @@ inline constexpr std::string_view kAccountsByStateIndex = "accounts_by_state";
 inline constexpr std::string_view kMessagesUnfinishedIndex = "messages_unfinished";
 inline constexpr std::string_view kRecipientsFailedIndex = "recipients_by_status";
 inline constexpr std::string_view kAuditByAccountIndex = "audit_by_account";
+inline constexpr std::string_view kDailyErrorsByDayIndex = "daily_errors_by_day";
 
 // messages.status. Stored in every row: never renumber. The partial indexes spell these
 // numbers in their WHERE clauses, and a query uses a partial index only if it repeats that
@@ -236,6 +240,25 @@ CREATE TABLE daily_counters (
   purged     INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (account_id, day)
 ) WITHOUT ROWID;
+)sql",
+        .postgres = "",
+    },
+    Migration{
+        .version = 3,
+        .sqlite = R"sql(
+-- Daily error reports: one row per account and local day whose report was claimed. The row
+-- and the report's message are written in one transaction, so a report is queued exactly
+-- once however often, and on however many nodes, the day is run.
+CREATE TABLE reports (
+  account_id INTEGER NOT NULL REFERENCES accounts (id),
+  day        INTEGER NOT NULL,
+  sent_ms    INTEGER NOT NULL,
+  message_id INTEGER,
+  PRIMARY KEY (account_id, day)
+) WITHOUT ROWID;
+-- The accounts with errors on a day (the reports to send): partial, so it holds only the
+-- days that had errors, a small part of daily_counters.
+CREATE INDEX daily_errors_by_day ON daily_counters (day, account_id) WHERE errors > 0;
 )sql",
         .postgres = "",
     },

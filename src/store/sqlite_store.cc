@@ -96,6 +96,11 @@ enum class Sql {
   kSelectDay,
   kSelectVolumes,
   kSelectErrors,
+  // Migration 3: daily error reports.
+  kSelectAccountsToReport,
+  kInsertReport,
+  kSetReportMessage,
+  kSelectTotals,
   kCount,
 };
 constexpr int kFirstSqlAfterMigrations = static_cast<int>(Sql::kUpsertAccount);
@@ -123,7 +128,7 @@ constexpr int kSqlCount = static_cast<int>(Sql::kCount);
 //   kSelectDueReleased:  SEARCH r USING PRIMARY KEY (account_id=?)
 //                        SEARCH m USING INTEGER PRIMARY KEY (rowid=?)
 //                        USE TEMP B-TREE FOR ORDER BY           (sorts released mail only)
-//   kSelectNextDue:      the two branches of kSelectDueAccounts, under MIN
+//   kSelectNextDue:      the two branches of kSelectDueAccounts; a top-k sort of the heads
 //   kReleaseLeases:      SEARCH messages USING INDEX messages_leased (lease_node=?)
 // and of the account control statements (migration 2):
 //   kSetPurgeWatermark:      SEARCH m USING INDEX messages_unfinished (account_id=?)
@@ -146,6 +151,13 @@ constexpr int kSqlCount = static_cast<int>(Sql::kCount);
 //   kSelectDay, kSelectVolumes: SEARCH daily_counters USING PRIMARY KEY (account_id=? AND day..)
 //   kForgetReleased, kIsReleased: SEARCH released USING PRIMARY KEY (account_id=? AND
 //                              message_id=?)
+// and of the reports' (migration 3):
+//   kSelectAccountsToReport: SEARCH d USING INDEX daily_errors_by_day (day=?)  (errors > 0 only)
+//                            CORRELATED SCALAR SUBQUERY: SEARCH r USING PRIMARY KEY
+//                              (account_id=? AND day=?)
+//   kSelectTotals:           SCAN accounts USING COVERING INDEX accounts_sending,
+//                            SCAN accounts USING COVERING INDEX accounts_holding, and for the
+//                            counters' sums SCAN accounts (every row once, for /metrics)
 constexpr std::string_view SqlText(Sql sql) {
   switch (sql) {
     case Sql::kBeginRead:
@@ -239,15 +251,18 @@ constexpr std::string_view SqlText(Sql sql) {
       return "UPDATE {messages} SET status = {queued}, next_attempt_ms = received_ms, "
              "lease_node = NULL WHERE status = {delivering} AND lease_node = ?1";
     case Sql::kSelectNextDue:
-      return "SELECT MIN(head) FROM ("
-             " SELECT (SELECT m.next_attempt_ms FROM {messages} m"
+      // The earliest heads, by account: the caller skips the accounts waiting for their quota
+      // and asks for one more row than it skips.
+      return "SELECT id, head FROM ("
+             " SELECT a.id AS id, (SELECT m.next_attempt_ms FROM {messages} m"
              "  WHERE m.account_id = a.id AND m.status < {done}"
              "  ORDER BY m.next_attempt_ms LIMIT 1) AS head"
              " FROM {accounts} a WHERE a.state = 'active' AND a.pending > 0"
              " UNION ALL"
-             " SELECT {released_head}"
+             " SELECT a.id, {released_head}"
              " FROM {accounts} a WHERE a.state <> 'active' AND a.pending > 0"
-             "  AND a.released_pending > 0)";
+             "  AND a.released_pending > 0)"
+             " WHERE head IS NOT NULL ORDER BY head LIMIT ?1";
     case Sql::kSelectMessage:
       return "SELECT account_id, sender, subject, script, uid, size, status, attempts, "
              "received_ms, next_attempt_ms FROM {messages} WHERE id = ?1";
@@ -364,6 +379,30 @@ constexpr std::string_view SqlText(Sql sql) {
              "WHERE r.account_id = ?1 AND r.status = {r_failed} AND r.updated_ms >= ?2 "
              "AND (r.updated_ms, r.message_id, r.idx) < (?3, ?4, ?5) "
              "ORDER BY r.updated_ms DESC, r.message_id DESC, r.idx DESC LIMIT ?6";
+    case Sql::kSelectAccountsToReport:
+      // "errors > 0" repeats daily_errors_by_day's WHERE.
+      return "SELECT d.account_id FROM {daily_counters} d WHERE d.day = ?1 AND d.errors > 0 "
+             "AND NOT EXISTS (SELECT 1 FROM {reports} r WHERE r.account_id = d.account_id "
+             "AND r.day = ?1) ORDER BY d.account_id";
+    case Sql::kInsertReport:
+      return "INSERT INTO {reports} (account_id, day, sent_ms) VALUES (?1, ?2, ?3) "
+             "ON CONFLICT (account_id, day) DO NOTHING";
+    case Sql::kSetReportMessage:
+      return "UPDATE {reports} SET message_id = ?3 WHERE account_id = ?1 AND day = ?2";
+    case Sql::kSelectTotals:
+      // The terms repeat accounts_sending's and accounts_holding's WHERE: only accounts with
+      // unfinished mail are read. Released mail of a held account is going out (queued).
+      return "SELECT (SELECT COALESCE(SUM(pending), 0) FROM {accounts} "
+             "WHERE state = 'active' AND pending > 0), "
+             "(SELECT COALESCE(SUM(pending), 0) FROM {accounts} "
+             "WHERE state <> 'active' AND pending > 0), "
+             "(SELECT COALESCE(SUM(MIN(released_pending, pending)), 0) FROM {accounts} "
+             "WHERE state <> 'active' AND pending > 0), "
+             "(SELECT COALESCE(SUM(submitted), 0) FROM {accounts}), "
+             "(SELECT COALESCE(SUM(sent), 0) FROM {accounts}), "
+             "(SELECT COALESCE(SUM(errors), 0) FROM {accounts}), "
+             "(SELECT COALESCE(SUM(expired), 0) FROM {accounts}), "
+             "(SELECT COALESCE(SUM(purged), 0) FROM {accounts})";
     case Sql::kCount:
       break;
   }
@@ -389,6 +428,7 @@ std::string FormatSql(Sql sql) {
       fmt::arg("released", schema::kReleasedTable), fmt::arg("audit", schema::kAuditTable),
       fmt::arg("tokens", schema::kTokensTable),
       fmt::arg("daily_counters", schema::kDailyCountersTable),
+      fmt::arg("reports", schema::kReportsTable),
       fmt::arg("account_columns",
                "id, name, state, blocked_by, reason, since_ms, report_to, language, "
                "max_per_day, max_per_hour, pending, bounce_tolerance_until_ms, purge_upto"),
@@ -958,6 +998,34 @@ Result<std::optional<StoredMessage>> ReadMessage(SqliteConnection& db, MessageId
   return std::optional<StoredMessage>(std::move(message));
 }
 
+// Inserts a message and its recipients (in the caller's write transaction, which counts it).
+Result<MessageId> InsertMessageRows(SqliteConnection& db, const NewMessage& m) {
+  const std::int64_t received = Millis(m.received_at);
+  {
+    auto st = db.Use(Sql::kInsertMessage);
+    st.Bind(1, m.account)
+        .Bind(2, received)
+        .Bind(3, std::int64_t{m.uid})
+        .Bind(4, static_cast<std::int64_t>(m.body.size()))
+        .Bind(5, m.sender)
+        .Bind(6, m.subject)
+        .Bind(7, m.script)
+        .BindBlobRef(8, m.body);
+    MW_RETURN_IF_ERROR(st.Run());
+  }
+  const MessageId id = db.LastInsertId();
+  for (std::size_t i = 0; i < m.recipients.size(); ++i) {
+    auto st = db.Use(Sql::kInsertRecipient);
+    st.Bind(1, id)
+        .Bind(2, static_cast<std::int64_t>(i))
+        .Bind(3, m.account)
+        .Bind(4, m.recipients[i])
+        .Bind(5, received);
+    MW_RETURN_IF_ERROR(st.Run());
+  }
+  return id;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::filesystem::path& path) {
@@ -1175,29 +1243,7 @@ Result<std::vector<MessageId>> SqliteStore::InsertMessages(std::span<const NewMe
   }
   MW_RETURN_IF_ERROR(tally.Flush());
   for (const NewMessage& m : messages) {
-    const std::int64_t received = Millis(m.received_at);
-    {
-      auto st = db_->Use(Sql::kInsertMessage);
-      st.Bind(1, m.account)
-          .Bind(2, received)
-          .Bind(3, std::int64_t{m.uid})
-          .Bind(4, static_cast<std::int64_t>(m.body.size()))
-          .Bind(5, m.sender)
-          .Bind(6, m.subject)
-          .Bind(7, m.script)
-          .BindBlobRef(8, m.body);
-      MW_RETURN_IF_ERROR(st.Run());
-    }
-    const MessageId id = db_->LastInsertId();
-    for (std::size_t i = 0; i < m.recipients.size(); ++i) {
-      auto st = db_->Use(Sql::kInsertRecipient);
-      st.Bind(1, id)
-          .Bind(2, static_cast<std::int64_t>(i))
-          .Bind(3, m.account)
-          .Bind(4, m.recipients[i])
-          .Bind(5, received);
-      MW_RETURN_IF_ERROR(st.Run());
-    }
+    MW_ASSIGN_OR_RETURN(const MessageId id, InsertMessageRows(*db_, m));
     ids.push_back(id);
   }
   MW_RETURN_IF_ERROR(tx.Commit());
@@ -1226,13 +1272,18 @@ Result<std::vector<ClaimedMessage>> SqliteStore::ClaimDue(const ClaimRequest& re
   };
   std::vector<AccountQueue> queues;
   {
+    // Skipped accounts (waiting for their quota) are left out here rather than in SQL: asking
+    // for as many more rows as there are skipped accounts still fills `limit`.
     auto st = db_->Use(Sql::kSelectDueAccounts);
-    st.Bind(1, now).Bind(2, static_cast<std::int64_t>(limit));
+    st.Bind(1, now).Bind(2, static_cast<std::int64_t>(limit + request.skip.size()));
     for (;;) {
       MW_ASSIGN_OR_RETURN(const bool row, st.Step());
       if (!row) break;
+      const AccountId account = st.Int(0);
+      if (std::ranges::find(request.skip, account) != request.skip.end()) continue;
+      if (queues.size() == limit) break;
       AccountQueue& queue = queues.emplace_back();
-      queue.account = st.Int(0);
+      queue.account = account;
       queue.released_only = st.Int(1) != 0;
     }
   }
@@ -1241,8 +1292,12 @@ Result<std::vector<ClaimedMessage>> SqliteStore::ClaimDue(const ClaimRequest& re
   // others gets one; no more is read.
   const auto most_per_account = static_cast<std::int64_t>(limit - queues.size() + 1);
   for (AccountQueue& queue : queues) {
+    std::int64_t most = most_per_account;
+    for (const auto& [account, cap] : request.most) {
+      if (account == queue.account) most = std::min<std::int64_t>(most, std::max(cap, 0));
+    }
     auto st = db_->Use(queue.released_only ? Sql::kSelectDueReleased : Sql::kSelectDueMessages);
-    st.Bind(1, queue.account).Bind(2, now).Bind(3, most_per_account);
+    st.Bind(1, queue.account).Bind(2, now).Bind(3, most);
     for (;;) {
       MW_ASSIGN_OR_RETURN(const bool row, st.Step());
       if (!row) break;
@@ -1374,14 +1429,16 @@ Result<void> SqliteStore::ReleaseLeases(std::string_view node) {
   return {};
 }
 
-Result<std::optional<TimePoint>> SqliteStore::NextDueTime() {
+Result<std::optional<TimePoint>> SqliteStore::NextDueTime(std::span<const AccountId> skip) {
   // One statement reads one snapshot; no transaction needed around it.
   auto st = db_->Use(Sql::kSelectNextDue);
-  MW_ASSIGN_OR_RETURN(const bool row, st.Step());
-  if (!row) return std::optional<TimePoint>();
-  const auto head = st.OptionalInt(0);
-  if (!head) return std::optional<TimePoint>();
-  return std::optional<TimePoint>(FromUnixMillis(*head));
+  st.Bind(1, static_cast<std::int64_t>(skip.size() + 1));
+  for (;;) {
+    MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+    if (!row) return std::optional<TimePoint>();
+    if (std::ranges::find(skip, st.Int(0)) != skip.end()) continue;
+    return std::optional<TimePoint>(FromUnixMillis(st.Int(1)));
+  }
 }
 
 Result<std::optional<StoredMessage>> SqliteStore::GetMessage(MessageId id) {
@@ -1742,6 +1799,66 @@ Result<std::vector<DeliveryError>> SqliteStore::ListErrors(AccountId account, Ti
                       .subject = st.Text(5)});
   }
   return errors;
+}
+
+Result<std::vector<AccountId>> SqliteStore::AccountsToReport(int day) {
+  std::vector<AccountId> accounts;
+  auto st = db_->Use(Sql::kSelectAccountsToReport);
+  st.Bind(1, std::int64_t{day});
+  for (;;) {
+    MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+    if (!row) break;
+    accounts.push_back(st.Int(0));
+  }
+  return accounts;
+}
+
+Result<std::optional<MessageId>> SqliteStore::ClaimReport(AccountId account, int day,
+                                                          const NewMessage& report, TimePoint now) {
+  if (report.recipients.empty())
+    return Fail(ErrorCode::kInvalidInput, "the report has no recipient");
+  // One write transaction: the claim row and the report's message commit together. BEGIN
+  // IMMEDIATE serialises claimers, on this node or another sharing the file: the second one
+  // finds the row (ON CONFLICT DO NOTHING changes nothing) and stores nothing.
+  MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kWrite));
+  MW_RETURN_IF_ERROR(ReadAccountState(*db_, account));
+  {
+    auto st = db_->Use(Sql::kInsertReport);
+    st.Bind(1, account).Bind(2, std::int64_t{day}).Bind(3, Millis(now));
+    MW_RETURN_IF_ERROR(st.Run());
+    if (st.Changes() == 0) return std::optional<MessageId>();
+  }
+  Tally tally(*db_);
+  tally.Of(report.account).pending += 1;
+  tally.Count(report.account, LocalDayOf(report.received_at), {.submitted = 1});
+  MW_RETURN_IF_ERROR(tally.Flush());
+  MW_ASSIGN_OR_RETURN(const MessageId id, InsertMessageRows(*db_, report));
+  {
+    auto st = db_->Use(Sql::kSetReportMessage);
+    st.Bind(1, account).Bind(2, std::int64_t{day}).Bind(3, id);
+    MW_RETURN_IF_ERROR(st.Run());
+  }
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return std::optional<MessageId>(id);
+}
+
+Result<StoreTotals> SqliteStore::GetTotals() {
+  // One statement reads one snapshot.
+  auto st = db_->Use(Sql::kSelectTotals);
+  MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+  StoreTotals totals;
+  if (row) {
+    const std::int64_t held_pending = st.Int(1);
+    const std::int64_t released = st.Int(2);
+    totals.queued = st.Int(0) + released;
+    totals.held = held_pending - released;
+    totals.submitted = st.Int(3);
+    totals.sent = st.Int(4);
+    totals.errors = st.Int(5);
+    totals.expired = st.Int(6);
+    totals.purged = st.Int(7);
+  }
+  return totals;
 }
 
 }  // namespace mailwarden

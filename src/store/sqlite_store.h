@@ -38,7 +38,8 @@ class SqliteStore final : public Store {
   Result<std::vector<ClaimedMessage>> ClaimDue(const ClaimRequest& request) override;
   Result<void> RecordOutcomes(std::span<const DeliveryOutcome> outcomes, TimePoint now) override;
   Result<void> ReleaseLeases(std::string_view node) override;
-  Result<std::optional<TimePoint>> NextDueTime() override;
+  Result<std::optional<TimePoint>> NextDueTime(std::span<const AccountId> skip) override;
+  using Store::NextDueTime;
   Result<std::optional<StoredMessage>> GetMessage(MessageId id) override;
   Result<std::vector<AccountId>> AccountsInState(AccountState state) override;
   Result<std::vector<AuditRecord>> ListAudit(std::optional<AccountId> account, int limit,
@@ -60,6 +61,10 @@ class SqliteStore final : public Store {
                                               int last_day) override;
   Result<std::vector<DeliveryError>> ListErrors(AccountId account, TimePoint since, int limit,
                                                 std::optional<ErrorCursor> after) override;
+  Result<std::vector<AccountId>> AccountsToReport(int day) override;
+  Result<std::optional<MessageId>> ClaimReport(AccountId account, int day, const NewMessage& report,
+                                               TimePoint now) override;
+  Result<StoreTotals> GetTotals() override;
 
  private:
   explicit SqliteStore(std::unique_ptr<SqliteConnection> db);

@@ -18,6 +18,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "config/config.h"
@@ -79,6 +80,10 @@ struct ClaimRequest {
   int limit = 100;          // at most this many messages
   TimePoint lease_until{};  // claimed messages return to the queue after this if unfinished
   std::string node;         // who holds the lease
+  // Accounts waiting for their quota window: none of their mail is claimed.
+  std::vector<AccountId> skip{};
+  // At most this many messages of each of these accounts (what their quota lets go now).
+  std::vector<std::pair<AccountId, int>> most{};
 };
 
 struct RecipientOutcome {
@@ -206,6 +211,18 @@ struct StoredMessage {
   std::vector<StoredRecipient> recipients;
 };
 
+// Over all accounts (for /metrics): the unfinished messages now, and the counters' totals
+// (as AccountCounters counts them).
+struct StoreTotals {
+  std::int64_t held = 0;    // unfinished, of blocked or purging accounts, not released
+  std::int64_t queued = 0;  // unfinished, going out: of active accounts, or released
+  std::int64_t submitted = 0;
+  std::int64_t sent = 0;
+  std::int64_t errors = 0;
+  std::int64_t expired = 0;
+  std::int64_t purged = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -308,7 +325,8 @@ class Store {
   // active accounts, oldest first, fairly across accounts; leases them to request.node until
   // request.lease_until. Never reads the held messages of a blocked or purging account; its
   // released ones (ReleaseHeld) are claimed as those of an active account. Messages whose
-  // lease has run out are due again.
+  // lease has run out are due again. The accounts in request.skip are not visited; those in
+  // request.most give at most their number.
   virtual Result<std::vector<ClaimedMessage>> ClaimDue(const ClaimRequest& request) = 0;
 
   // Records the outcomes of delivery attempts, all in one transaction, and ends their leases.
@@ -321,9 +339,30 @@ class Store {
 
   // The earliest next attempt among the due-able messages of active accounts and the released
   // messages of held ones, if any; the scheduler sleeps until then or until woken by new mail.
-  virtual Result<std::optional<TimePoint>> NextDueTime() = 0;
+  // The accounts in `skip` (waiting for their quota window, as in ClaimRequest) are left out.
+  virtual Result<std::optional<TimePoint>> NextDueTime(std::span<const AccountId> skip) = 0;
+  Result<std::optional<TimePoint>> NextDueTime() { return NextDueTime({}); }
 
   virtual Result<std::optional<StoredMessage>> GetMessage(MessageId id) = 0;
+
+  // Daily error reports (DESIGN.md promise 5).
+  //
+  // The accounts with errors (failed deliveries or expired messages) counted on local day
+  // `day` (YYYYMMDD) whose report of that day has not been claimed yet, ascending. Read only;
+  // reads only the days' accounts with errors (an index on day), never the messages.
+  virtual Result<std::vector<AccountId>> AccountsToReport(int day) = 0;
+  // Claims the report of (account, day) and stores its message, in one transaction: returns
+  // the message's id when this call claimed it (the claim and the message are durable
+  // together, so a crash can neither lose the report nor let it be sent twice), nullopt when
+  // the report of that day was claimed before, by this or another node (nothing is stored).
+  // report is stored as InsertMessages stores a message (it counts as submitted for
+  // report.account, the internal account). kNotFound: no account `account`.
+  virtual Result<std::optional<MessageId>> ClaimReport(AccountId account, int day,
+                                                       const NewMessage& report, TimePoint now) = 0;
+
+  // Totals over all accounts, from the accounts' counters (no message is read; the counter
+  // sums read every account row once). Read only, one snapshot.
+  virtual Result<StoreTotals> GetTotals() = 0;
 };
 
 // The daemon's local day of t as YYYYMMDD (localtime_r: the TZ of the process). The store

@@ -666,6 +666,43 @@ TEST_P(StoreConformance, NextDueTimeIsTheEarliestAttemptOfActiveAccounts) {
   EXPECT_EQ(*store_->NextDueTime(), kT0);
 }
 
+TEST_P(StoreConformance, ClaimSkipsAccountsWaitingForQuotaAndCapsOthers) {
+  const AccountId waiting = MakeAccount("waiting");
+  const AccountId capped = MakeAccount("capped");
+  const AccountId free = MakeAccount("free");
+  Insert({Message(waiting, kT0), Message(waiting, kT0)});
+  Insert({Message(capped, kT0 + seconds(1)), Message(capped, kT0 + seconds(2)),
+          Message(capped, kT0 + seconds(3))});
+  const auto later = Insert({Message(free, kT0 + seconds(20))});
+
+  auto next = store_->NextDueTime(std::vector<AccountId>{waiting, capped});
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(*next, kT0 + seconds(20)) << "the skipped accounts' older mail does not count";
+
+  ClaimRequest request;
+  request.now = kT0 + seconds(30);
+  request.limit = 1;  // even at the limit, skipped accounts take no place in the claim
+  request.lease_until = request.now + minutes(5);
+  request.node = "n1";
+  request.skip = {waiting};
+  request.most = {{capped, 2}};
+  auto claimed = store_->ClaimDue(request);
+  ASSERT_TRUE(claimed.has_value()) << claimed.error().message;
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ((*claimed)[0].account, capped);
+
+  request.limit = 10;
+  claimed = store_->ClaimDue(request);
+  ASSERT_TRUE(claimed.has_value()) << claimed.error().message;
+  std::vector<AccountId> accounts;
+  for (const auto& m : *claimed) accounts.push_back(m.account);
+  std::ranges::sort(accounts);
+  EXPECT_EQ(accounts, (std::vector<AccountId>{capped, capped, free}));
+  EXPECT_EQ(GetAccount("waiting").pending, 2) << "left queued, untouched";
+  EXPECT_EQ(*store_->NextDueTime(std::vector<AccountId>{waiting}), request.lease_until);
+  EXPECT_EQ(*store_->NextDueTime(), kT0);
+}
+
 // --- Account control: audit, purge, expiry, release, delete, tokens, counters ---
 
 // Outcomes for every pending recipient of each claimed message.
@@ -1162,6 +1199,113 @@ TEST(OpenStore, SqliteCreatesThePrivateFileAndItsFolder) {
   const auto perms = std::filesystem::status(db.file()).permissions();
   EXPECT_EQ(perms & (std::filesystem::perms::group_all | std::filesystem::perms::others_all),
             std::filesystem::perms::none);
+}
+
+// --- Daily error reports ---
+
+TEST_P(StoreConformance, AccountsToReportListsTheDaysAccountsWithFailuresOrExpiredMail) {
+  const AccountId failing = MakeAccount("failing");
+  const AccountId fine = MakeAccount("fine");
+  const AccountId expiring = MakeAccount("expiring");
+  const TimePoint sent_at = kT0 + minutes(1);
+  auto ids =
+      Insert({Message(failing, kT0, {"bad@example.net", "good@example.net"}), Message(fine, kT0)});
+  Claim(kT0);
+  Record({{.id = ids[0],
+           .recipients = {{.index = 0, .status = RecipientStatus::kFailed, .reply = "550 no"},
+                          {.index = 1, .status = RecipientStatus::kSent, .reply = "250 ok"}}},
+          {.id = ids[1],
+           .recipients = {{.index = 0, .status = RecipientStatus::kSent, .reply = "250"}}}},
+         sent_at);
+  Insert({Message(expiring, kT0)});
+  SetState(expiring, AccountState::kActive, AccountState::kBlocked, BlockedBy::kCustomer);
+  const TimePoint expired_at = kT0 + std::chrono::hours(80);
+  ASSERT_EQ(store_->ExpireHeld(expired_at - std::chrono::hours(72), 10, expired_at).value_or(-1),
+            1);
+
+  auto day_of_failure = store_->AccountsToReport(LocalDayOf(sent_at));
+  ASSERT_TRUE(day_of_failure.has_value()) << day_of_failure.error().message;
+  EXPECT_EQ(*day_of_failure, std::vector<AccountId>{failing});
+  EXPECT_EQ(store_->AccountsToReport(LocalDayOf(expired_at)).value_or(std::vector<AccountId>{}),
+            std::vector<AccountId>{expiring});
+  EXPECT_TRUE(store_->AccountsToReport(20000101).value_or(std::vector<AccountId>{1}).empty());
+}
+
+TEST_P(StoreConformance, ClaimReportQueuesADaysReportOnceAcrossStoresAndReopens) {
+  const AccountId customer = MakeAccount("customer");
+  const AccountId system = MakeAccount("_mailwarden");
+  auto ids = Insert({Message(customer, kT0, {"bad@example.net"})});
+  Claim(kT0);
+  Record({{.id = ids[0],
+           .recipients = {{.index = 0, .status = RecipientStatus::kFailed, .reply = "550"}}}},
+         kT0);
+  const int day = LocalDayOf(kT0);
+  NewMessage report =
+      Message(system, kT0 + std::chrono::hours(20), {"owner@example.com"}, "report");
+
+  auto first = store_->ClaimReport(customer, day, report, kT0 + std::chrono::hours(20));
+  ASSERT_TRUE(first.has_value()) << first.error().message;
+  ASSERT_TRUE(first->has_value());
+  StoredMessage stored = GetMessage(**first);
+  EXPECT_EQ(stored.account, system);
+  EXPECT_EQ(stored.subject, "report");
+  ASSERT_EQ(stored.recipients.size(), 1u);
+  EXPECT_EQ(stored.recipients[0].address, "owner@example.com");
+  EXPECT_EQ(GetAccount("_mailwarden").pending, 1);
+  EXPECT_TRUE(store_->AccountsToReport(day).value_or(std::vector<AccountId>{1}).empty());
+
+  // Again, from this store, another one on the same database (another node), and after a
+  // reopen (a restart): claimed already, nothing more is stored.
+  auto again = store_->ClaimReport(customer, day, report, kT0 + std::chrono::hours(21));
+  ASSERT_TRUE(again.has_value()) << again.error().message;
+  EXPECT_FALSE(again->has_value());
+  auto other = OpenOrDie();
+  ASSERT_NE(other, nullptr);
+  auto from_other = other->ClaimReport(customer, day, report, kT0 + std::chrono::hours(21));
+  ASSERT_TRUE(from_other.has_value()) << from_other.error().message;
+  EXPECT_FALSE(from_other->has_value());
+  other.reset();
+  store_.reset();
+  store_ = OpenOrDie();
+  EXPECT_FALSE(store_->ClaimReport(customer, day, report, kT0).value_or(MessageId{1}).has_value());
+  EXPECT_EQ(GetAccount("_mailwarden").pending, 1);
+  EXPECT_EQ(db_->QueryInt("SELECT message_id FROM reports WHERE account_id = " +
+                          std::to_string(customer)),
+            **first);
+
+  // Another day of the same account is a report of its own.
+  auto next_day = store_->ClaimReport(customer, day + 1, report, kT0 + std::chrono::hours(44));
+  ASSERT_TRUE(next_day.has_value()) << next_day.error().message;
+  EXPECT_TRUE(next_day->has_value());
+  auto unknown = store_->ClaimReport(9999, day, report, kT0);
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
+}
+
+TEST_P(StoreConformance, TotalsSumHeldQueuedAndCountersOverAccounts) {
+  const AccountId active = MakeAccount("active");
+  const AccountId blocked = MakeAccount("blocked");
+  auto depth0 = store_->GetTotals();
+  ASSERT_TRUE(depth0.has_value()) << depth0.error().message;
+  EXPECT_EQ(depth0->held, 0);
+  EXPECT_EQ(depth0->queued, 0);
+  Insert({Message(active, kT0), Message(active, kT0)});
+  auto held = Insert({Message(blocked, kT0, {"to@example.net"}, "a"),
+                      Message(blocked, kT0, {"to@example.net"}, "b"),
+                      Message(blocked, kT0, {"to@example.net"}, "c")});
+  SetState(blocked, AccountState::kActive, AccountState::kBlocked, BlockedBy::kCustomer);
+  ASSERT_EQ(store_->ReleaseHeld(blocked, {.ids = {held[0]}}, kT0).value_or(-1), 1);
+  auto depth = store_->GetTotals();
+  ASSERT_TRUE(depth.has_value()) << depth.error().message;
+  EXPECT_EQ(depth->queued, 3);
+  EXPECT_EQ(depth->held, 2);
+  EXPECT_EQ(depth->submitted, 5);
+  EXPECT_EQ(depth->sent, 0);
+  ASSERT_EQ(store_->DeleteHeld(blocked, {.ids = {held[1]}}, kT0).value_or(-1), 1);
+  auto after = store_->GetTotals();
+  ASSERT_TRUE(after.has_value()) << after.error().message;
+  EXPECT_EQ(after->purged, 1);
+  EXPECT_EQ(after->held, 1);
 }
 
 }  // namespace

@@ -25,15 +25,6 @@ namespace {
 
 constexpr auto kIdleTimeout = std::chrono::seconds(120);
 
-std::string JoinRecipients(const std::vector<std::string>& rcpts) {
-  std::string out;
-  for (const auto& r : rcpts) {
-    if (!out.empty()) out += ',';
-    out += '<' + r + '>';
-  }
-  return out;
-}
-
 int ExitCodeFor(ErrorCode code) {
   switch (code) {
     case ErrorCode::kInvalidInput:
@@ -49,15 +40,9 @@ int ExitCodeFor(ErrorCode code) {
 
 }  // namespace
 
-SubmitServer::SubmitServer(asio::any_io_executor ex, const Config& config, StoreRunner& store,
-                           AccountDirectory& accounts, const Clock& clock, AcceptedHook on_accepted)
-    : ex_(ex),
-      config_(config),
-      store_(store),
-      accounts_(accounts),
-      clock_(clock),
-      on_accepted_(std::move(on_accepted)),
-      acceptor_(ex) {}
+SubmitServer::SubmitServer(asio::any_io_executor ex, const Config& config,
+                           AccountDirectory& accounts, MailIntake& intake)
+    : ex_(ex), config_(config), accounts_(accounts), intake_(intake), acceptor_(ex) {}
 
 Result<void> SubmitServer::Listen() {
   const auto& path = config_.submit.socket;
@@ -190,45 +175,14 @@ asio::awaitable<void> SubmitServer::Serve(local::socket socket) {
   envelope.full_name = request->full_name.value_or("");
   envelope.extract_recipients = request->extract;
   envelope.recipients = request->recipients;
-  PrepareContext context;
-  context.account = acct.name;
-  context.uid = uid;
-  context.hostname = config_.hostname;
-  context.now = clock_.Now();
-  context.max_bytes = config_.submit.max_message_bytes;
-  auto prepared = PrepareMessage(raw, envelope, context);
-  if (!prepared) {
-    spdlog::warn("submit: account={} uid={} result=refused reason=\"{}\"", acct.name, uid,
-                 prepared.error().message);
-    co_await reply(ExitCodeFor(prepared.error().code), prepared.error().message);
-    co_return;
-  }
-
-  NewMessage message;
-  message.account = acct.id;
-  message.sender = std::move(prepared->sender);
-  message.recipients = std::move(prepared->recipients);
-  message.body = std::move(prepared->body);
-  message.subject = std::move(prepared->subject);
-  message.script = std::move(prepared->script);
-  message.uid = uid;
-  message.received_at = context.now;
-  const std::string from = message.sender;
-  const std::string to = JoinRecipients(message.recipients);
-  const std::size_t size = message.body.size();
-
-  auto id = co_await store_.AsyncInsert(std::move(message), asio::use_awaitable);
+  auto id = co_await intake_.Accept(acct, uid, "local", "uid=" + std::to_string(uid), envelope,
+                                    std::move(raw));
   if (!id) {
-    spdlog::error("submit: account={} uid={} from=<{}> to={} result=tempfail reason=\"{}\"",
-                  acct.name, uid, from, to, id.error().message);
-    co_await reply(kExitTempFail, "mail store unavailable, try again later");
+    co_await reply(ExitCodeFor(id.error().code), id.error().message);
     co_return;
   }
-  spdlog::info("id={} account={} uid={} from=<{}> to={} size={} result=queued", *id, acct.name, uid,
-               from, to, size);
   co_await reply(kExitOk, "queued as " + std::to_string(*id));
   watchdog.cancel();
-  if (on_accepted_) on_accepted_(acct.id, *id);
 }
 
 }  // namespace mailwarden

@@ -15,19 +15,16 @@
 
 #include "config/config.h"
 #include "core/types.h"
-#include "mime/message_prep.h"
 #include "store/account_directory.h"
 #include "store/store_runner.h"
+#include "submit/mail_intake.h"
 
 namespace mailwarden {
 
-// Where accepted mail goes after it is stored (the daemon wakes the scheduler).
-using AcceptedHook = std::function<void(AccountId account, MessageId id)>;
-
 class SubmitServer {
  public:
-  SubmitServer(boost::asio::any_io_executor ex, const Config& config, StoreRunner& store,
-               AccountDirectory& accounts, const Clock& clock, AcceptedHook on_accepted);
+  SubmitServer(boost::asio::any_io_executor ex, const Config& config, AccountDirectory& accounts,
+               MailIntake& intake);
 
   // Binds the socket (mode 0666). Refuses to start if another daemon answers on it; removes
   // a stale socket file left by a daemon that died.
@@ -42,10 +39,8 @@ class SubmitServer {
 
   boost::asio::any_io_executor ex_;
   const Config& config_;
-  StoreRunner& store_;
   AccountDirectory& accounts_;
-  const Clock& clock_;
-  AcceptedHook on_accepted_;
+  MailIntake& intake_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
 };
 

@@ -1,0 +1,92 @@
+#include "delivery/send_quota.h"
+
+#include <algorithm>
+#include <ctime>
+
+namespace mailwarden {
+
+LocalDay LocalDayAround(TimePoint t) {
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  localtime_r(&secs, &tm);
+  tm.tm_hour = 0;
+  tm.tm_min = 0;
+  tm.tm_sec = 0;
+  tm.tm_isdst = -1;  // mktime works out whether midnight is in summer time
+  std::tm next = tm;
+  LocalDay day;
+  day.start = std::chrono::system_clock::from_time_t(std::mktime(&tm));
+  next.tm_mday += 1;  // mktime normalises the month's end
+  day.end = std::chrono::system_clock::from_time_t(std::mktime(&next));
+  return day;
+}
+
+SendQuotas::SendQuotas(QuotaLimits default_limits, int claim_limit,
+                       std::function<LocalDay(TimePoint)> local_day)
+    : defaults_(default_limits),
+      claim_limit_(std::max(1, claim_limit)),
+      local_day_(std::move(local_day)) {}
+
+void SendQuotas::SetAccount(AccountId account, std::string_view name,
+                            std::optional<std::int64_t> max_per_hour,
+                            std::optional<std::int64_t> max_per_day, TimePoint now) {
+  Window& w = accounts_[account];
+  w.exempt = name.starts_with('_');  // IsReservedAccountName: the internal account
+  w.limits.max_per_hour = max_per_hour.value_or(defaults_.max_per_hour);
+  w.limits.max_per_day = max_per_day.value_or(defaults_.max_per_day);
+  Track(account, w, now);
+}
+
+QuotaVerdict SendQuotas::CheckWindow(const Window& w, TimePoint now) const {
+  if (w.exempt) return {.may_send = QuotaVerdict::kUnlimited, .next_send = now};
+  return CheckQuota(w.limits, w.hour, w.today_count, w.today, now);
+}
+
+QuotaVerdict SendQuotas::Check(AccountId account, TimePoint now) const {
+  const auto it = accounts_.find(account);
+  if (it == accounts_.end()) return {.may_send = QuotaVerdict::kUnlimited, .next_send = now};
+  return CheckWindow(it->second, now);
+}
+
+void SendQuotas::Count(AccountId account, TimePoint now) {
+  auto [it, added] = accounts_.try_emplace(account);
+  Window& w = it->second;
+  if (added) w.limits = defaults_;
+  if (w.exempt) return;
+  if (now >= w.today.end) {
+    w.today = local_day_(now);
+    w.today_count = 0;
+  }
+  w.hour.Add(now);
+  ++w.today_count;
+  Track(account, w, now);
+}
+
+void SendQuotas::Track(AccountId account, const Window& w, TimePoint now) {
+  if (CheckWindow(w, now).may_send >= claim_limit_) {
+    near_.erase(account);
+  } else {
+    near_.insert(account);
+  }
+}
+
+SendQuotas::ClaimPlan SendQuotas::PlanClaim(TimePoint now) {
+  ClaimPlan plan;
+  for (auto it = near_.begin(); it != near_.end();) {
+    const QuotaVerdict v = CheckWindow(accounts_.at(*it), now);
+    if (v.may_send >= claim_limit_) {
+      it = near_.erase(it);  // its window moved on: a claim's worth may go again
+      continue;
+    }
+    if (v.may_send <= 0) {
+      plan.skip.push_back(*it);
+      if (!plan.next_send || v.next_send < *plan.next_send) plan.next_send = v.next_send;
+    } else {
+      plan.most.emplace_back(*it, static_cast<int>(v.may_send));
+    }
+    ++it;
+  }
+  return plan;
+}
+
+}  // namespace mailwarden

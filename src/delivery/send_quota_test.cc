@@ -1,0 +1,136 @@
+#include "delivery/send_quota.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+
+namespace mailwarden {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A calendar of plain 24-hour days from the epoch, so tests do not depend on TZ.
+LocalDay UtcDay(TimePoint t) {
+  const auto day = std::chrono::floor<std::chrono::days>(t);
+  return {.start = TimePoint(day), .end = TimePoint(day + std::chrono::days(1))};
+}
+
+// 2026-11-26 10:00:00 UTC, on a minute's start.
+const TimePoint kT0 = TimePoint(std::chrono::sys_days(std::chrono::year(2026) / 11 / 26)) + 10h;
+constexpr AccountId kShop = 7;
+
+bool Skipped(const SendQuotas::ClaimPlan& plan, AccountId id) {
+  return std::ranges::find(plan.skip, id) != plan.skip.end();
+}
+
+TEST(SendQuotasTest, HourQuotaSkipsTheAccountUntilItsWindowMovesOn) {
+  SendQuotas quotas({.max_per_hour = 300, .max_per_day = 1000}, 20, UtcDay);
+  quotas.SetAccount(kShop, "shop", 3, std::nullopt, kT0);
+  for (int i = 0; i < 3; ++i) quotas.Count(kShop, kT0 + 10s);
+  EXPECT_EQ(quotas.Check(kShop, kT0 + 10s).may_send, 0);
+
+  auto plan = quotas.PlanClaim(kT0 + 30min);
+  EXPECT_TRUE(Skipped(plan, kShop));
+  EXPECT_TRUE(plan.most.empty());
+  ASSERT_TRUE(plan.next_send.has_value());
+  EXPECT_EQ(*plan.next_send, kT0 + 60min);  // the minute of the sends leaves the window
+
+  // Nothing is lost: once the hour has moved on the three waiting may go, capped at three.
+  plan = quotas.PlanClaim(kT0 + 60min);
+  EXPECT_FALSE(Skipped(plan, kShop));
+  ASSERT_EQ(plan.most.size(), 1u);
+  EXPECT_EQ(plan.most[0], std::make_pair(kShop, 3));
+}
+
+TEST(SendQuotasTest, RollingHourReleasesAsOldSendsLeaveIt) {
+  SendQuotas quotas({.max_per_hour = 0, .max_per_day = 0}, 20, UtcDay);
+  quotas.SetAccount(kShop, "shop", 4, std::nullopt, kT0);
+  quotas.Count(kShop, kT0);
+  quotas.Count(kShop, kT0);
+  quotas.Count(kShop, kT0 + 20min);
+  quotas.Count(kShop, kT0 + 40min);
+  EXPECT_EQ(quotas.Check(kShop, kT0 + 59min).may_send, 0);
+  EXPECT_EQ(quotas.Check(kShop, kT0 + 59min).next_send, kT0 + 60min);
+  EXPECT_EQ(quotas.Check(kShop, kT0 + 60min).may_send, 2);
+  EXPECT_EQ(quotas.Check(kShop, kT0 + 80min).may_send, 3);
+  EXPECT_EQ(quotas.Check(kShop, kT0 + 100min).may_send, 4);
+}
+
+TEST(SendQuotasTest, DayQuotaWaitsForTheNextLocalDay) {
+  SendQuotas quotas({.max_per_hour = 0, .max_per_day = 5}, 20, UtcDay);
+  quotas.SetAccount(kShop, "shop", std::nullopt, std::nullopt, kT0);
+  for (int i = 0; i < 5; ++i) quotas.Count(kShop, kT0 + std::chrono::hours(i));
+  const TimePoint evening = kT0 + 12h;  // 22:00, same day
+  auto plan = quotas.PlanClaim(evening);
+  EXPECT_TRUE(Skipped(plan, kShop));
+  ASSERT_TRUE(plan.next_send.has_value());
+  EXPECT_EQ(*plan.next_send, UtcDay(kT0).end);
+
+  plan = quotas.PlanClaim(UtcDay(kT0).end);
+  EXPECT_FALSE(Skipped(plan, kShop));
+  EXPECT_EQ(quotas.Check(kShop, UtcDay(kT0).end).may_send, 5);
+  // The new day counts from zero.
+  quotas.Count(kShop, UtcDay(kT0).end + 1min);
+  EXPECT_EQ(quotas.Check(kShop, UtcDay(kT0).end + 2min).may_send, 4);
+}
+
+TEST(SendQuotasTest, CapsAnAccountThatMaySendLessThanAClaim) {
+  SendQuotas quotas({.max_per_hour = 10, .max_per_day = 0}, 4, UtcDay);
+  quotas.SetAccount(kShop, "shop", std::nullopt, std::nullopt, kT0);
+  EXPECT_TRUE(quotas.PlanClaim(kT0).most.empty());  // 10 free: no cap needed
+  for (int i = 0; i < 7; ++i) quotas.Count(kShop, kT0);
+  const auto plan = quotas.PlanClaim(kT0 + 1min);
+  ASSERT_EQ(plan.most.size(), 1u);
+  EXPECT_EQ(plan.most[0], std::make_pair(kShop, 3));
+  EXPECT_TRUE(plan.skip.empty());
+}
+
+TEST(SendQuotasTest, ZeroMeansNoLimitAndReservedAccountsHaveNone) {
+  SendQuotas quotas({.max_per_hour = 1, .max_per_day = 1}, 20, UtcDay);
+  quotas.SetAccount(1, "_mailwarden", std::nullopt, std::nullopt, kT0);
+  quotas.SetAccount(2, "unlimited", 0, 0, kT0);
+  for (int i = 0; i < 100; ++i) {
+    quotas.Count(1, kT0);
+    quotas.Count(2, kT0);
+  }
+  const auto plan = quotas.PlanClaim(kT0);
+  EXPECT_TRUE(plan.skip.empty());
+  EXPECT_TRUE(plan.most.empty());
+  EXPECT_EQ(quotas.Check(1, kT0).may_send, QuotaVerdict::kUnlimited);
+  EXPECT_EQ(quotas.Check(2, kT0).may_send, QuotaVerdict::kUnlimited);
+}
+
+TEST(SendQuotasTest, RaisedLimitsTakeEffectAtOnce) {
+  SendQuotas quotas({.max_per_hour = 0, .max_per_day = 0}, 20, UtcDay);
+  quotas.SetAccount(kShop, "shop", 2, std::nullopt, kT0);
+  quotas.Count(kShop, kT0);
+  quotas.Count(kShop, kT0);
+  EXPECT_TRUE(Skipped(quotas.PlanClaim(kT0), kShop));
+  quotas.SetAccount(kShop, "shop", 500, std::nullopt, kT0);
+  const auto plan = quotas.PlanClaim(kT0);
+  EXPECT_FALSE(Skipped(plan, kShop));
+  EXPECT_TRUE(plan.most.empty());
+}
+
+TEST(SendQuotasTest, UnknownAccountsAreUnlimitedUntilKnown) {
+  SendQuotas quotas({.max_per_hour = 2, .max_per_day = 0}, 20, UtcDay);
+  EXPECT_FALSE(quotas.Knows(kShop));
+  EXPECT_EQ(quotas.Check(kShop, kT0).may_send, QuotaVerdict::kUnlimited);
+  quotas.SetAccount(kShop, "shop", std::nullopt, std::nullopt, kT0);
+  EXPECT_TRUE(quotas.Knows(kShop));
+  EXPECT_EQ(quotas.Check(kShop, kT0).may_send, 2);  // the policy's default
+}
+
+TEST(LocalDayAroundTest, HoldsTheTimeAndLastsADay) {
+  const TimePoint now = std::chrono::system_clock::now();
+  const LocalDay day = LocalDayAround(now);
+  EXPECT_LE(day.start, now);
+  EXPECT_LT(now, day.end);
+  const auto length = day.end - day.start;
+  EXPECT_GE(length, std::chrono::hours(23));
+  EXPECT_LE(length, std::chrono::hours(25));
+}
+
+}  // namespace
+}  // namespace mailwarden

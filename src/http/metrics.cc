@@ -1,0 +1,72 @@
+#include "http/metrics.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace mailwarden {
+
+void Metrics::ObserveDeliveryLatency(double seconds) {
+  if (!(seconds >= 0)) seconds = 0;  // a clock step back, or NaN
+  std::size_t bucket = 0;
+  while (bucket < kLatencyBuckets.size() && seconds > kLatencyBuckets[bucket]) ++bucket;
+  ++latency_buckets_[bucket];
+  ++latency_count_;
+  latency_sum_ms_ += static_cast<std::int64_t>(std::llround(seconds * 1000));
+}
+
+void Metrics::OnGuardBlock(BlockedBy guard) {
+  if (guard == BlockedBy::kSpamGuard) ++spam_guard_blocks_;
+  if (guard == BlockedBy::kBounceGuard) ++bounce_guard_blocks_;
+}
+
+std::string Metrics::Render(const StoreTotals& t) const {
+  std::string out;
+  auto counter = [&out](std::string_view name, std::string_view help, std::int64_t value) {
+    out += fmt::format("# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}\n", name, help, value);
+  };
+  counter("mailwarden_submitted_total", "Messages accepted from scripts (and system mail).",
+          t.submitted);
+  counter("mailwarden_delivered_total",
+          "Messages finished with at least one recipient accepted by the relay.", t.sent);
+  counter("mailwarden_failed_total", "Failed deliveries, one per recipient (expired excluded).",
+          std::max<std::int64_t>(0, t.errors - t.expired));
+  counter("mailwarden_expired_total", "Held messages that expired unsent.", t.expired);
+  counter("mailwarden_purged_total", "Held messages deleted by a purge or a selective delete.",
+          t.purged);
+  counter("mailwarden_deferred_total",
+          "Recipient attempts deferred (temporary failure), since the daemon started.",
+          deferred_.load());
+  out +=
+      "# HELP mailwarden_queue_messages Unfinished messages by state.\n"
+      "# TYPE mailwarden_queue_messages gauge\n";
+  out += fmt::format("mailwarden_queue_messages{{state=\"queued\"}} {}\n", t.queued);
+  out += fmt::format("mailwarden_queue_messages{{state=\"held\"}} {}\n", t.held);
+  out +=
+      "# HELP mailwarden_guard_blocks_total Accounts blocked by a guard, since the daemon "
+      "started.\n# TYPE mailwarden_guard_blocks_total counter\n";
+  out += fmt::format("mailwarden_guard_blocks_total{{guard=\"spam_guard\"}} {}\n",
+                     spam_guard_blocks_.load());
+  out += fmt::format("mailwarden_guard_blocks_total{{guard=\"bounce_guard\"}} {}\n",
+                     bounce_guard_blocks_.load());
+  counter("mailwarden_reports_sent_total", "Daily error reports queued, since the daemon started.",
+          reports_sent_.load());
+  out +=
+      "# HELP mailwarden_delivery_latency_seconds Seconds from receipt to a message's final "
+      "outcome, since the daemon started.\n"
+      "# TYPE mailwarden_delivery_latency_seconds histogram\n";
+  std::int64_t cumulative = 0;
+  for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
+    cumulative += latency_buckets_[i].load();
+    out += fmt::format("mailwarden_delivery_latency_seconds_bucket{{le=\"{}\"}} {}\n",
+                       kLatencyBuckets[i], cumulative);
+  }
+  cumulative += latency_buckets_.back().load();
+  out += fmt::format("mailwarden_delivery_latency_seconds_bucket{{le=\"+Inf\"}} {}\n", cumulative);
+  out += fmt::format("mailwarden_delivery_latency_seconds_sum {:.3f}\n",
+                     static_cast<double>(latency_sum_ms_.load()) / 1000);
+  out += fmt::format("mailwarden_delivery_latency_seconds_count {}\n", latency_count_.load());
+  return out;
+}
+
+}  // namespace mailwarden

@@ -1,0 +1,48 @@
+// Metrics: what GET /metrics shows, in the Prometheus text exposition format.
+//
+// Two sources. The store's counters (submitted, delivered, failed, expired, purged, and the
+// queue's depth) are read at each scrape (Store::GetTotals): durable, and the same on every
+// node. What the store does not keep is counted here, in memory since the daemon started,
+// fed by hooks: deferred attempts, the delivery latency histogram (seconds from receipt to
+// the final outcome), guard blocks and reports sent.
+//
+// The hooks may be called from any thread (atomics); Render is pure.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "store/store.h"
+
+namespace mailwarden {
+
+class Metrics {
+ public:
+  // Upper bounds (seconds) of the latency histogram's buckets; +Inf follows.
+  static constexpr std::array<double, 12> kLatencyBuckets = {0.1, 0.5, 1,   2,   5,    10,
+                                                             30,  60,  300, 900, 3600, 86400};
+
+  // A recipient's attempt was deferred (4xx, or the relay could not be reached).
+  void OnDeferred(std::int64_t recipients = 1) { deferred_ += recipients; }
+  // A message reached its final outcome this long after it was received.
+  void ObserveDeliveryLatency(double seconds);
+  // A guard (spam_guard or bounce_guard) blocked an account.
+  void OnGuardBlock(BlockedBy guard);
+  void OnReportsSent(std::int64_t reports) { reports_sent_ += reports; }
+
+  // The exposition text: the store's totals (as read now) and the in-memory counters.
+  std::string Render(const StoreTotals& totals) const;
+
+ private:
+  std::atomic<std::int64_t> deferred_{0};
+  std::atomic<std::int64_t> spam_guard_blocks_{0};
+  std::atomic<std::int64_t> bounce_guard_blocks_{0};
+  std::atomic<std::int64_t> reports_sent_{0};
+  std::array<std::atomic<std::int64_t>, kLatencyBuckets.size() + 1> latency_buckets_{};
+  std::atomic<std::int64_t> latency_count_{0};
+  std::atomic<std::int64_t> latency_sum_ms_{0};
+};
+
+}  // namespace mailwarden

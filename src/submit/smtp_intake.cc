@@ -1,0 +1,61 @@
+#include "submit/smtp_intake.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/use_awaitable.hpp>
+
+#include "report/system_mail.h"
+#include "store/credentials.h"
+
+namespace mailwarden {
+
+SmtpIntake::SmtpIntake(StoreRunner& store, MailIntake& intake) : store_(store), intake_(intake) {}
+
+boost::asio::awaitable<Result<SmtpIdentity>> SmtpIntake::Authenticate(std::string user,
+                                                                      std::string password,
+                                                                      std::string client_ip) {
+  struct Found {
+    AccountId id = 0;
+    std::string digest;
+  };
+  // The internal account never sends through SMTP, whatever is stored for it.
+  const bool reserved = IsReservedAccountName(user);
+  auto found = co_await store_.AsyncRun<std::optional<Found>>(
+      [&](Store& s) -> Result<std::optional<Found>> {
+        if (reserved) return std::nullopt;
+        auto digest = s.GetSmtpPasswordHash(user);
+        if (!digest) return std::unexpected(digest.error());
+        if (!*digest) return std::nullopt;
+        auto account = s.FindAccount(user);
+        if (!account) return std::unexpected(account.error());
+        if (!*account) return std::nullopt;
+        return Found{(*account)->id, **digest};
+      },
+      boost::asio::use_awaitable);
+  if (!found) co_return std::unexpected(found.error());
+  // Hash and compare whether or not the user exists: the answer takes the same time.
+  const std::string given = SecretDigest(password);
+  const std::string expected = *found ? (*found)->digest : SecretDigest("no such user");
+  if (!*found || !DigestsEqual(given, expected)) {
+    spdlog::warn("smtp: ip={} user=\"{}\" result=auth-failed", client_ip, user.substr(0, 64));
+    co_return Fail(ErrorCode::kUnauthenticated, "authentication failed");
+  }
+  co_return SmtpIdentity{(*found)->id, user};
+}
+
+boost::asio::awaitable<Result<std::int64_t>> SmtpIntake::Accept(const SmtpIdentity& who,
+                                                                SmtpEnvelope envelope,
+                                                                std::string data) {
+  SubmitEnvelope submit;
+  submit.sender = envelope.mail_from;
+  submit.recipients = std::move(envelope.rcpt_to);
+  // Named, not temporaries of the co_await expression (GCC 12 destroys those twice).
+  const AccountRef account{who.account, who.name};
+  std::string client = "ip=" + envelope.client_ip;
+  auto id =
+      co_await intake_.Accept(account, 0, "ESMTPA", std::move(client), submit, std::move(data));
+  if (!id) co_return std::unexpected(id.error());
+  co_return *id;
+}
+
+}  // namespace mailwarden

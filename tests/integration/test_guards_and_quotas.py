@@ -1,0 +1,136 @@
+"""The guards block by themselves and notify; quotas defer, never drop (DESIGN.md, "Account
+states"). The real daemon, the real drop-in, the real relay peer."""
+import email
+import email.policy
+import os
+import time
+
+from conftest import api, wait_for
+
+OWNER = "owner@example.com"
+
+
+def account(**extra):
+    return [dict({"name": "demo", "uids": [os.getuid()], "report_to": OWNER}, **extra)]
+
+
+def message(tag, to="buyer@example.net"):
+    return f"From: shop@example.com\nTo: {to}\nSubject: order {tag}\n\nOrder {tag}.\n"
+
+
+def submit(daemon, tag, to="buyer@example.net"):
+    r = daemon.sendmail(["-i", to], message(tag, to))
+    assert r.returncode == 0, r.stderr  # scripts succeed whatever the account's state
+    return r
+
+
+def status(daemon):
+    code, body = api(daemon, "GET", "/api/v1/accounts/demo/email")
+    assert code == 200, body
+    return body
+
+
+def request(daemon, action, token):
+    return api(daemon, "POST", "/api/v1/accounts/demo/email/request", token=token,
+               body={"action": action})
+
+
+def customer_token(daemon):
+    code, body = api(daemon, "POST", "/api/v1/accounts/demo/tokens")
+    assert code in (200, 201), body
+    return body["token"]
+
+
+def parsed(relay):
+    return [(m["rcpt_tos"], email.message_from_bytes(m["data"], policy=email.policy.default))
+            for m in relay.messages()]
+
+
+def orders(relay):
+    return [msg["subject"] for _, msg in parsed(relay) if str(msg["subject"]).startswith("order ")]
+
+
+def notices(relay):
+    """The guard notices at the relay: (recipients, subject, text)."""
+    out = []
+    for rcpts, msg in parsed(relay):
+        if "was blocked" in str(msg["subject"]):
+            out.append((rcpts, str(msg["subject"]), msg.get_body(("plain",)).get_content()))
+    return out
+
+
+def test_spam_guard_blocks_a_flood_holds_the_rest_and_notifies(make_daemon, relay):
+    daemon = make_daemon(relay=relay, accounts=account(),
+                         settings={"policy": {"spam_per_hour": 5}}).start()
+    for i in range(6):
+        submit(daemon, f"flood-{i}")
+    wait_for(lambda: status(daemon)["state"] == "blocked", what="the spam guard's block")
+    for i in range(6, 8):
+        submit(daemon, f"flood-{i}")  # after the trip: accepted and held
+    s = status(daemon)
+    assert (s["state"], s["blocked_by"]) == ("blocked", "spam_guard")
+    assert "6 messages submitted in the last hour, more than 5" in s["reason"]
+    assert s["held"] >= 2
+    time.sleep(0.5)
+    sent = [x for x in orders(relay) if x in {"order flood-6", "order flood-7"}]
+    assert sent == []  # the mail after the trip did not go out
+    assert len(orders(relay)) + status(daemon)["held"] == 8  # nothing lost
+
+    found = wait_for(lambda: notices(relay), what="the guard's notice")
+    rcpts, subject, text = found[0]
+    assert rcpts == [OWNER]
+    assert "demo" in subject
+    assert "spam_guard: 6 messages submitted in the last hour, more than 5" in text
+    assert "PURGE" in text
+
+    token = customer_token(daemon)
+    code, body = request(daemon, "UNBLOCK", token)
+    assert code == 409, body
+    assert "purge" in body["message"].lower()
+    code, body = request(daemon, "PURGE", token)
+    assert code == 200, body
+    wait_for(lambda: status(daemon)["state"] == "active", what="the purge to end")
+    assert status(daemon)["held"] == 0
+    code, audit = api(daemon, "GET", "/api/v1/audit")
+    assert code == 200
+    assert any(r["actor"] == "spam_guard" and r["action"] == "BLOCK" for r in audit["items"]), audit
+
+
+def test_bounce_guard_blocks_on_failures_and_notifies(make_daemon, relay):
+    daemon = make_daemon(relay=relay, accounts=account(),
+                         settings={"policy": {"bounce_min": 4, "bounce_rate": 0.5}}).start()
+    for i in range(4):
+        submit(daemon, f"bad-{i}", to=f"reject{i}@example.net")
+    wait_for(lambda: status(daemon)["state"] == "blocked", what="the bounce guard's block")
+    s = status(daemon)
+    assert s["blocked_by"] == "bounce_guard"
+    assert "4 of 4 deliveries in the last hour failed (100%), more than 50%" in s["reason"]
+    found = wait_for(lambda: notices(relay), what="the guard's notice")
+    rcpts, _, text = found[0]
+    assert rcpts == [OWNER]
+    assert "bounce_guard: 4 of 4" in text and "UNBLOCK" in text
+
+    # UNBLOCK lifts a bounce_guard block, and the tolerance is doubled: a rate of 0.5 doubled
+    # never trips, so more failures do not block again.
+    code, body = request(daemon, "UNBLOCK", customer_token(daemon))
+    assert code == 200 and body["state"] == "active", body
+    for i in range(4, 8):
+        submit(daemon, f"bad-{i}", to=f"reject{i}@example.net")
+    wait_for(lambda: status(daemon)["errors"] >= 8, what="the second round of failures")
+    time.sleep(0.5)
+    assert status(daemon)["state"] == "active"
+    assert len(notices(relay)) == 1
+
+
+def test_quota_defers_mail_beyond_max_per_hour_and_drops_nothing(make_daemon, relay):
+    daemon = make_daemon(relay=relay, accounts=account(max_per_hour=3)).start()
+    for i in range(6):
+        submit(daemon, f"quota-{i}")
+    wait_for(lambda: len(orders(relay)) >= 3, what="the first three messages")
+    time.sleep(2)  # the scheduler has had every chance to send more
+    assert sorted(orders(relay)) == ["order quota-0", "order quota-1", "order quota-2"]
+    s = status(daemon)
+    assert (s["state"], s["queued"], s["held"], s["sent"]) == ("active", 3, 0, 3)
+    # Still queued in the store, untouched (never attempted).
+    rows = daemon.query("SELECT attempts FROM messages WHERE status < 2 ORDER BY id")
+    assert [r[0] for r in rows] == [0, 0, 0]

@@ -1,0 +1,138 @@
+// The daemon's HTTP API (/api/v1), as the panel uses it.
+
+export interface EmailStatus {
+  account: string;
+  state: 'active' | 'blocked' | 'purging';
+  blocked_by: 'customer' | 'admin' | 'spam_guard' | 'bounce_guard' | null;
+  reason: string | null;
+  since: string;
+  sent: number;
+  sent_today: number;
+  errors: number;
+  held: number;
+  queued: number;
+  max_per_day: number;
+  report_to: string;
+  message?: string;
+}
+
+export interface Whoami {
+  account: string | null;
+  admin: boolean;
+}
+
+export interface AccountItem {
+  name: string;
+  state: string;
+}
+
+export interface DeliveryError {
+  date: string;
+  id: number;
+  recipient: string;
+  reply: string;
+  subject: string;
+}
+
+export interface Volume {
+  day: string;
+  sent: number;
+  errors: number;
+}
+
+export interface HeldMessage {
+  id: number;
+  date: string;
+  from: string;
+  to: string[];
+  subject: string;
+  script: string | null;
+}
+
+export interface List<T> {
+  items: T[];
+  next: string | null;
+}
+
+/** A refusal with the API's own sentence, or a failure to reach it (status 0). */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class Api {
+  constructor(
+    private readonly token: string,
+    private readonly onUnauthorized: () => void,
+  ) {}
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { Authorization: `Bearer ${this.token}` };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await fetch(`/api/v1${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        cache: 'no-store',
+        credentials: 'omit',
+      });
+    } catch {
+      throw new ApiError(0, 'network', '');
+    }
+    const text = await response.text();
+    let json: unknown = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      json = null;
+    }
+    if (!response.ok) {
+      const e = (json ?? {}) as { error?: string; message?: string };
+      if (response.status === 401) this.onUnauthorized();
+      throw new ApiError(response.status, e.error ?? 'error', e.message ?? response.statusText);
+    }
+    return json as T;
+  }
+
+  private base(account: string): string {
+    return `/accounts/${encodeURIComponent(account)}/email`;
+  }
+
+  whoami(): Promise<Whoami> {
+    return this.call('GET', '/whoami');
+  }
+  accounts(): Promise<List<AccountItem>> {
+    return this.call('GET', '/accounts');
+  }
+  status(account: string): Promise<EmailStatus> {
+    return this.call('GET', this.base(account));
+  }
+  request(account: string, action: 'BLOCK' | 'UNBLOCK' | 'PURGE'): Promise<EmailStatus> {
+    return this.call('POST', `${this.base(account)}/request`, { action });
+  }
+  changeReportTo(account: string, address: string): Promise<EmailStatus> {
+    return this.call('PUT', this.base(account), { report_to: address });
+  }
+  errors(account: string): Promise<List<DeliveryError>> {
+    return this.call('GET', `${this.base(account)}/errors?limit=20`);
+  }
+  volumes(account: string): Promise<List<Volume>> {
+    return this.call('GET', `${this.base(account)}/volumes?days=30`);
+  }
+  held(account: string): Promise<List<HeldMessage>> {
+    return this.call('GET', `${this.base(account)}/messages?status=held&limit=100`);
+  }
+  release(account: string, ids: number[]): Promise<{ released: number }> {
+    return this.call('POST', `${this.base(account)}/messages/release`, { ids });
+  }
+  remove(account: string, ids: number[]): Promise<{ deleted: number }> {
+    return this.call('POST', `${this.base(account)}/messages/delete`, { ids });
+  }
+}
