@@ -98,9 +98,12 @@ Result<void> Daemon::Start() {
                          if (e || !r) spdlog::error("guard: cannot store the notice to {}", to);
                        });
       });
-  scheduler_->SetOutcomeHook([this](AccountId account, int attempted, int failed) {
-    guard_->OnOutcome(account, attempted, failed);
+  scheduler_->SetOutcomeHook([this](const Scheduler::AttemptReport& report) {
+    if (report.attempted > 0) guard_->OnOutcome(report.account, report.attempted, report.failed);
+    if (report.deferred > 0) metrics_.OnDeferred(report.deferred);
+    if (report.latency_seconds) metrics_.ObserveDeliveryLatency(*report.latency_seconds);
   });
+  guard_->SetBlockHook([this](BlockedBy guard) { metrics_.OnGuardBlock(guard); });
   accounts_ = std::make_unique<AccountDirectory>(*store_);
   intake_ =
       std::make_unique<MailIntake>(config_, *store_, clock_, [this](AccountId account, MessageId) {

@@ -242,6 +242,7 @@ asio::awaitable<void> AccountGuard::Check(AccountId account) {
     co_return;
   }
   ++blocks_;
+  if (on_block_) on_block_(change.blocked_by);
   spdlog::warn("account={} actor={} action=BLOCK from={} to={} reason=\"{}\"", a.name, change.actor,
                AccountStateName(change.from), AccountStateName(change.to), reason);
   if (a.report_to.empty()) {

@@ -88,6 +88,9 @@ class AccountGuard {
   // How many guard blocks this guard made (for tests and metrics).
   std::int64_t blocks() const { return blocks_; }
 
+  // Told of every block a guard makes (for /metrics), whether or not a notice goes out.
+  void SetBlockHook(std::function<void(BlockedBy)> hook) { on_block_ = std::move(hook); }
+
  private:
   struct Watch {
     GuardCounts counts;
@@ -108,6 +111,7 @@ class AccountGuard {
   Notify notify_;
   std::unordered_map<AccountId, Watch> watches_;  // node-based: references stay valid
   std::int64_t blocks_ = 0;
+  std::function<void(BlockedBy)> on_block_;
 };
 
 }  // namespace mailwarden

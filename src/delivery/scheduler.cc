@@ -197,14 +197,19 @@ asio::awaitable<void> Scheduler::DeliverOne(ClaimedMessage message) {
                  message.attempts + 1, r.reply);
   }
   if (on_outcome_) {
-    int attempted = 0;
-    int failed = 0;
+    AttemptReport report;
+    report.account = message.account;
     for (const auto& r : outcome.recipients) {
-      attempted += r.status != RecipientStatus::kPending ? 1 : 0;
-      failed += r.status == RecipientStatus::kFailed ? 1 : 0;
+      report.attempted += r.status != RecipientStatus::kPending ? 1 : 0;
+      report.failed += r.status == RecipientStatus::kFailed ? 1 : 0;
+      report.deferred += r.status == RecipientStatus::kPending ? 1 : 0;
     }
-    if (attempted > 0) on_outcome_(message.account, attempted, failed);
+    if (report.deferred == 0) {
+      report.latency_seconds = std::chrono::duration<double>(now - message.received_at).count();
+    }
+    on_outcome_(report);
   }
+
   outcomes_.push_back(std::move(outcome));
   --in_flight_;
   if (!flushing_) co_await FlushOutcomes();

@@ -37,7 +37,15 @@ class Scheduler {
   // Told of each delivery attempt of a message of `account` that ended for some recipients:
   // how many ended (sent or failed) and how many of them failed. Deferred recipients count in
   // neither. Called on the io_context before the outcome is recorded (the bounce guard).
-  using OutcomeHook = std::function<void(AccountId account, int attempted, int failed)>;
+  // What one delivery attempt of one message came to, for the guards and /metrics.
+  struct AttemptReport {
+    AccountId account = 0;
+    int attempted = 0;  // recipients whose attempt ended: sent or failed
+    int failed = 0;
+    int deferred = 0;                       // recipients to try again
+    std::optional<double> latency_seconds;  // received to finished, once the message is
+  };
+  using OutcomeHook = std::function<void(const AttemptReport&)>;
 
   Scheduler(boost::asio::any_io_executor ex, const Config& config, StoreRunner& store,
             Transport& transport, const Clock& clock, std::string node);

@@ -72,6 +72,11 @@ def test_deferred_recipient_is_retried_then_delivered(make_daemon, relay):
     log = daemon.log_text()
     assert log.count("to=<defer-later@example.net> result=deferred") == 2
     assert "to=<defer-later@example.net> result=sent" in log
+    # /metrics (loopback, no token) counts the two deferrals and the finished message's latency.
+    import urllib.request
+    text = urllib.request.urlopen(f"http://127.0.0.1:{daemon.http_port}/metrics", timeout=10).read().decode()
+    assert "mailwarden_deferred_total 2" in text, text
+    assert "mailwarden_delivery_latency_seconds_count 1" in text, text
 
 
 def test_rejected_recipient_is_recorded_as_failed_with_its_reply(make_daemon, relay):
