@@ -197,8 +197,13 @@ def api(daemon, method, path, token=ADMIN_TOKEN, body=None):
         req.add_header("Authorization", f"Bearer {token}")
     if data is not None:
         req.add_header("Content-Type", "application/json")
+    def parse(raw):
+        try:
+            return json.loads(raw or b"null")
+        except ValueError:
+            return raw.decode(errors="replace")  # /metrics and the panel's files are not JSON
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, json.loads(r.read() or b"null")
+            return r.status, parse(r.read())
     except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
+        return e.code, parse(e.read())
