@@ -11,6 +11,7 @@
 
 #include "core/duration.h"
 #include "report/system_mail.h"
+#include "store/account_change.h"
 
 namespace mailwarden {
 namespace asio = boost::asio;
@@ -31,10 +32,6 @@ std::string FormatUtcMinute(TimePoint t) {
   char out[32];
   std::strftime(out, sizeof out, "%Y-%m-%d %H:%M UTC", &tm);
   return out;
-}
-
-AccountStatus StatusOf(const Account& a) {
-  return AccountStatus{a.state, a.blocked_by, a.reason, a.since, a.bounce_tolerance_until};
 }
 
 }  // namespace
@@ -218,17 +215,7 @@ asio::awaitable<void> AccountGuard::Check(AccountId account) {
     watch.checking = false;
     co_return;
   }
-  AccountStateChange change;
-  change.account = a.id;
-  change.from = a.state;
-  change.to = decided->next.state;
-  change.blocked_by = decided->next.blocked_by;
-  change.reason = decided->next.reason;
-  change.at = decided->next.since;
-  change.actor = std::string(ActorName(*guard));
-  change.action = std::string(AccountActionName(AccountAction::kBlock));
-  change.audit_text = decided->audit_text;
-  change.bounce_tolerance_until = decided->next.bounce_tolerance_until;
+  const AccountStateChange change = ChangeFor(a, *decided, *guard, AccountAction::kBlock);
   auto applied = co_await store_.AsyncRun<void>([&](Store& s) { return s.SetAccountState(change); },
                                                 asio::use_awaitable);
   watch.counts.Reset();

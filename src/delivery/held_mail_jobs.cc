@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "core/account_state.h"
+#include "store/account_change.h"
 
 namespace mailwarden {
 namespace asio = boost::asio;
@@ -92,24 +93,13 @@ asio::awaitable<void> HeldMailJobs::PurgeOne(AccountId account) {
   const Account& a = **found;
   if (a.state != AccountState::kPurging) co_return;
   const TimePoint now = clock_.Now();
-  auto decided =
-      Decide(AccountStatus{a.state, a.blocked_by, a.reason, a.since, a.bounce_tolerance_until},
-             AccountAction::kPurgeDone, Actor::kSystem, "", now);
+  auto decided = Decide(StatusOf(a), AccountAction::kPurgeDone, Actor::kSystem, "", now);
   if (!decided) {
     spdlog::critical("purge: account {} cannot end its purge: {}", a.name, decided.error().message);
     std::abort();
   }
-  AccountStateChange change;
-  change.account = a.id;
-  change.from = a.state;
-  change.to = decided->next.state;
-  change.blocked_by = decided->next.blocked_by;
-  change.reason = decided->next.reason;
-  change.at = decided->next.since;
-  change.actor = std::string(ActorName(Actor::kSystem));
-  change.action = std::string(AccountActionName(AccountAction::kPurgeDone));
-  change.audit_text = decided->audit_text;
-  change.bounce_tolerance_until = decided->next.bounce_tolerance_until;
+  const AccountStateChange change =
+      ChangeFor(a, *decided, Actor::kSystem, AccountAction::kPurgeDone);
   auto applied = co_await store_.AsyncRun<void>([&](Store& s) { return s.SetAccountState(change); },
                                                 asio::use_awaitable);
   if (!applied) {

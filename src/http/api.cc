@@ -10,6 +10,7 @@
 
 #include "mime/message_prep.h"
 #include "report/system_mail.h"
+#include "store/account_change.h"
 #include "store/credentials.h"
 
 namespace mailwarden {
@@ -51,10 +52,6 @@ Result<int> QueryInt(const HttpRequest& r, const std::string& key, int fallback,
 }
 
 json Nullable(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
-
-AccountStatus StatusOf(const Account& a) {
-  return AccountStatus{a.state, a.blocked_by, a.reason, a.since, a.bounce_tolerance_until};
-}
 
 // The sentence the panel shows after an action went through.
 std::string Confirmation(AccountAction action) {
@@ -303,18 +300,7 @@ asio::awaitable<HttpResponse> Api::RequestAction(const HttpRequest& request, con
   auto decided = Decide(StatusOf(account), *action, actor, reason, now);
   if (!decided) co_return HttpResponse::FromError(decided.error());
 
-  AccountStateChange change;
-  change.account = account.id;
-  change.from = account.state;
-  change.to = decided->next.state;
-  change.blocked_by = decided->next.blocked_by;
-  change.reason = decided->next.reason;
-  change.at = decided->next.since;
-  change.actor = std::string(ActorName(actor));
-  change.action = std::string(AccountActionName(*action));
-  change.audit_text = decided->audit_text;
-  change.start_purge = decided->start_purge;
-  change.bounce_tolerance_until = decided->next.bounce_tolerance_until;
+  const AccountStateChange change = ChangeFor(account, *decided, actor, *action);
   auto applied = co_await Run<void>([&](Store& s) { return s.SetAccountState(change); });
   if (!applied) co_return HttpResponse::FromError(applied.error());
   spdlog::info("account={} actor={} action={} from={} to={} reason=\"{}\"", account.name,
