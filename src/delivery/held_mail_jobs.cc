@@ -14,9 +14,10 @@ namespace asio = boost::asio;
 
 namespace {
 
-// Messages per purge or expiry transaction: large enough to purge a million in seconds, small
-// enough that a submission never waits long behind one.
-constexpr int kBatch = 2000;
+// Messages per purge or expiry transaction. Batches run on the store's background lane, only
+// when no submission or claim waits, so a batch is the longest any of those can be delayed:
+// small enough to keep that to a few milliseconds, large enough to purge a million in minutes.
+constexpr int kBatch = 500;
 
 }  // namespace
 
@@ -73,7 +74,7 @@ asio::awaitable<void> HeldMailJobs::Run() {
 asio::awaitable<void> HeldMailJobs::PurgeOne(AccountId account) {
   for (;;) {
     const TimePoint now = clock_.Now();
-    auto left = co_await store_.AsyncRun<std::int64_t>(
+    auto left = co_await store_.AsyncRunBackground<std::int64_t>(
         [&](Store& s) { return s.PurgeBatch(account, kBatch, now); }, asio::use_awaitable);
     if (!left) {
       spdlog::error("purge: account id {}: {}", account, left.error().message);
@@ -115,7 +116,7 @@ asio::awaitable<void> HeldMailJobs::ExpireDue() {
   for (;;) {
     const TimePoint now = clock_.Now();
     const TimePoint cutoff = now - config_.policy.hold;
-    auto expired = co_await store_.AsyncRun<std::int64_t>(
+    auto expired = co_await store_.AsyncRunBackground<std::int64_t>(
         [&](Store& s) { return s.ExpireHeld(cutoff, kBatch, now); }, asio::use_awaitable);
     if (!expired) {
       spdlog::error("expiry: {}", expired.error().message);

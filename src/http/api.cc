@@ -21,6 +21,8 @@ namespace {
 
 constexpr int kMaxListLimit = 500;
 constexpr int kDefaultListLimit = 50;
+// The values of each kind GET .../email/sources lists.
+constexpr int kTopSources = 10;
 
 HttpResponse Refuse(int status, std::string_view code, std::string_view message) {
   return HttpResponse::ErrorWith(status, code, message);
@@ -74,6 +76,46 @@ json MessageJson(const StoredMessage& m) {
   return {
       {"id", m.id},           {"date", FormatUtc(m.received_at)}, {"from", m.sender}, {"to", rcpts},
       {"subject", m.subject}, {"script", Nullable(m.script)},     {"size", m.size}};
+}
+
+// text with every byte that is not part of valid UTF-8 replaced by U+FFFD: headers are a
+// script's raw bytes, and JSON (nlohmann's dump) takes UTF-8 only.
+std::string ValidUtf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    std::size_t len = c < 0x80           ? 1
+                      : (c >> 5) == 0x6  ? 2
+                      : (c >> 4) == 0xE  ? 3
+                      : (c >> 3) == 0x1E ? 4
+                                         : 0;
+    bool ok = len > 0 && i + len <= text.size() && !(len == 2 && c < 0xC2);
+    for (std::size_t k = 1; ok && k < len; ++k) {
+      ok = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
+    }
+    if (ok && len >= 3) {
+      // Overlong forms, UTF-16 surrogates and code points above U+10FFFF are not UTF-8.
+      const auto c1 = static_cast<unsigned char>(text[i + 1]);
+      ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0) && !(c == 0xF0 && c1 < 0x90) &&
+           !(c == 0xF4 && c1 >= 0x90) && c <= 0xF4;
+    }
+    if (ok) {
+      out.append(text.substr(i, len));
+      i += len;
+    } else {
+      out.append("\xEF\xBF\xBD");
+      ++i;
+    }
+  }
+  return out;
+}
+
+json SourceList(const std::vector<SourceCount>& list) {
+  json items = json::array();
+  for (const auto& c : list) items.push_back({{"value", ValidUtf8(c.value)}, {"count", c.count}});
+  return items;
 }
 
 // 20261126 -> "2026-11-26"
@@ -247,6 +289,13 @@ asio::awaitable<HttpResponse> Api::AccountRoute(const HttpRequest& request, cons
   }
   if (is({"email", "errors"}) && method == "GET") co_return co_await ListErrors(request, account);
   if (is({"email", "volumes"}) && method == "GET") co_return co_await ListVolumes(request, account);
+  if (is({"email", "sources"}) && method == "GET") co_return co_await ListSources(request, account);
+  if (rest.size() == 3 && rest[0] == "email" && rest[1] == "messages" && method == "GET") {
+    if (rest[2] == "release" || rest[2] == "delete") {
+      co_return Refuse(405, "method_not_allowed", "Use POST here.");
+    }
+    co_return co_await ShowHeaders(rest[2], account);
+  }
   co_return Refuse(404, "not_found", "There is nothing at this address.");
 }
 
@@ -567,6 +616,33 @@ asio::awaitable<HttpResponse> Api::ListVolumes(const HttpRequest& request, const
                      {"purged", v.purged}});
   }
   co_return HttpResponse::Json(200, {{"items", items}, {"next", nullptr}});
+}
+
+asio::awaitable<HttpResponse> Api::ListSources(const HttpRequest& request, const Account& account) {
+  auto hours = QueryInt(request, "hours", 24, 1, kSourceHoursKept);
+  if (!hours) co_return HttpResponse::FromError(hours.error());
+  const int n = *hours;
+  const TimePoint now = clock_.Now();
+  auto sources = co_await Run<MailSources>(
+      [&](Store& s) { return s.GetSources(account.id, n, now, kTopSources); });
+  if (!sources) co_return HttpResponse::FromError(sources.error());
+  co_return HttpResponse::Json(200, {{"hours", n},
+                                     {"scripts", SourceList(sources->scripts)},
+                                     {"senders", SourceList(sources->senders)},
+                                     {"domains", SourceList(sources->domains)},
+                                     {"subjects", SourceList(sources->subjects)}});
+}
+
+asio::awaitable<HttpResponse> Api::ShowHeaders(const std::string& id_text, const Account& account) {
+  MessageId id = 0;
+  const auto [ptr, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
+  if (ec != std::errc() || ptr != id_text.data() + id_text.size() || id <= 0) {
+    co_return BadRequest("The message id must be a whole number.");
+  }
+  auto headers =
+      co_await Run<std::string>([&](Store& s) { return s.GetMessageHeaders(account.id, id); });
+  if (!headers) co_return HttpResponse::FromError(headers.error());
+  co_return HttpResponse::Json(200, {{"id", id}, {"headers", ValidUtf8(*headers)}});
 }
 
 asio::awaitable<HttpResponse> Api::ListAudit(const HttpRequest& request) {

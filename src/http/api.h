@@ -70,6 +70,10 @@ class Api {
                                                   const Account& account);
   boost::asio::awaitable<HttpResponse> ListVolumes(const HttpRequest& request,
                                                    const Account& account);
+  boost::asio::awaitable<HttpResponse> ListSources(const HttpRequest& request,
+                                                   const Account& account);
+  boost::asio::awaitable<HttpResponse> ShowHeaders(const std::string& id_text,
+                                                   const Account& account);
   boost::asio::awaitable<HttpResponse> ListAudit(const HttpRequest& request);
   boost::asio::awaitable<HttpResponse> RunReports(const HttpRequest& request);
 

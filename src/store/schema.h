@@ -25,6 +25,10 @@
 //   the accounts row, and per account per local day (YYYYMMDD) in daily_counters.
 // - Daily error reports (migration 3): `reports` keyed (account_id, day) is the claim that
 //   makes a day's report go out once; daily_errors_by_day finds the days' accounts to report.
+// - Where the mail comes from (migration 4): `sources` counts, per account, unix hour, kind
+//   (script, envelope sender, recipient domain, subject) and value, the messages submitted;
+//   written with the messages (the same transaction), read by a range of its primary key, and
+//   pruned by hour through sources_by_hour: a message is never read to tell its source.
 #pragma once
 
 #include <array>
@@ -43,6 +47,7 @@ inline constexpr std::string_view kAuditTable = "audit";
 inline constexpr std::string_view kTokensTable = "tokens";
 inline constexpr std::string_view kDailyCountersTable = "daily_counters";
 inline constexpr std::string_view kReportsTable = "reports";
+inline constexpr std::string_view kSourcesTable = "sources";
 
 // Indexes whose use EXPLAIN QUERY PLAN checks are worth knowing by name.
 inline constexpr std::string_view kAccountsSendingIndex = "accounts_sending";
@@ -54,6 +59,7 @@ inline constexpr std::string_view kMessagesUnfinishedIndex = "messages_unfinishe
 inline constexpr std::string_view kRecipientsFailedIndex = "recipients_by_status";
 inline constexpr std::string_view kAuditByAccountIndex = "audit_by_account";
 inline constexpr std::string_view kDailyErrorsByDayIndex = "daily_errors_by_day";
+inline constexpr std::string_view kSourcesByHourIndex = "sources_by_hour";
 
 // messages.status. Stored in every row: never renumber. The partial indexes spell these
 // numbers in their WHERE clauses, and a query uses a partial index only if it repeats that
@@ -66,6 +72,12 @@ inline constexpr int kMessageDone = 2;        // every recipient sent or failed
 inline constexpr int kRecipientPending = 0;
 inline constexpr int kRecipientSent = 1;
 inline constexpr int kRecipientFailed = 2;
+
+// sources.kind. Stored in every row: never renumber.
+inline constexpr int kSourceScript = 0;   // X-PHP-Originating-Script
+inline constexpr int kSourceSender = 1;   // envelope sender
+inline constexpr int kSourceDomain = 2;   // a recipient's domain
+inline constexpr int kSourceSubject = 3;  // the decoded subject
 
 // Accounts' state and blocked_by are stored as their names from core/types.h ("active",
 // "spam_guard", "" for none): few rows, read by people, matched by the API as they are.
@@ -259,6 +271,26 @@ CREATE TABLE reports (
 -- The accounts with errors on a day (the reports to send): partial, so it holds only the
 -- days that had errors, a small part of daily_counters.
 CREATE INDEX daily_errors_by_day ON daily_counters (day, account_id) WHERE errors > 0;
+)sql",
+        .postgres = "",
+    },
+    Migration{
+        .version = 4,
+        .sqlite = R"sql(
+-- Where the mail comes from: per account, unix hour (received_ms / 3600000), kind (script,
+-- sender, domain, subject: schema.h's kSource*) and value, how many messages. kind before hour
+-- in the key: the top values of one kind over the last hours are one range of it.
+CREATE TABLE sources (
+  account_id INTEGER NOT NULL REFERENCES accounts (id),
+  kind       INTEGER NOT NULL CHECK (kind IN (0, 1, 2, 3)),
+  hour       INTEGER NOT NULL,
+  value      TEXT    NOT NULL,
+  count      INTEGER NOT NULL,
+  PRIMARY KEY (account_id, kind, hour, value)
+) WITHOUT ROWID;
+-- Pruning old hours of every account: a range of this index. An increment of an existing row
+-- changes only count, so it does not touch this index.
+CREATE INDEX sources_by_hour ON sources (hour);
 )sql",
         .postgres = "",
     },

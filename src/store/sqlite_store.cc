@@ -15,7 +15,10 @@
 #include <ctime>
 #include <limits>
 #include <map>
+#include <string>
+#include <tuple>
 #include <utility>
+#include <vector>
 
 #include "store/schema.h"
 
@@ -101,6 +104,11 @@ enum class Sql {
   kInsertReport,
   kSetReportMessage,
   kSelectTotals,
+  // Migration 4: where the mail comes from.
+  kBumpSource,
+  kPruneSources,
+  kSelectSources,
+  kSelectMessageHead,
   kCount,
 };
 constexpr int kFirstSqlAfterMigrations = static_cast<int>(Sql::kUpsertAccount);
@@ -158,6 +166,14 @@ constexpr int kSqlCount = static_cast<int>(Sql::kCount);
 //   kSelectTotals:           SCAN accounts USING COVERING INDEX accounts_sending,
 //                            SCAN accounts USING COVERING INDEX accounts_holding, and for the
 //                            counters' sums SCAN accounts (every row once, for /metrics)
+// and of the sources' (migration 4):
+//   kSelectSources:          SEARCH sources USING PRIMARY KEY (account_id=? AND kind=? AND
+//                              hour>? AND hour<?); TEMP B-TREEs for GROUP BY and ORDER BY
+//                              (over the account's rows of that kind in the window only)
+//   kPruneSources:           LIST SUBQUERY: SEARCH sources USING COVERING INDEX sources_by_hour
+//                              (hour<?); SEARCH sources USING COVERING INDEX sources_by_hour
+//                              (hour=? AND account_id=? AND kind=?)
+//   kSelectMessageHead:      SEARCH messages USING INTEGER PRIMARY KEY (rowid=?)
 constexpr std::string_view SqlText(Sql sql) {
   switch (sql) {
     case Sql::kBeginRead:
@@ -403,6 +419,22 @@ constexpr std::string_view SqlText(Sql sql) {
              "(SELECT COALESCE(SUM(errors), 0) FROM {accounts}), "
              "(SELECT COALESCE(SUM(expired), 0) FROM {accounts}), "
              "(SELECT COALESCE(SUM(purged), 0) FROM {accounts})";
+    case Sql::kBumpSource:
+      return "INSERT INTO {sources} (account_id, kind, hour, value, count) "
+             "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (account_id, kind, hour, value) "
+             "DO UPDATE SET count = count + excluded.count";
+    case Sql::kPruneSources:
+      // At most ?2 rows a call: a long idle daemon's first commit must not stall on a
+      // backlog of old hours; the rest goes with the next commits.
+      return "DELETE FROM {sources} WHERE (account_id, kind, hour, value) IN ("
+             "SELECT account_id, kind, hour, value FROM {sources} WHERE hour < ?1 LIMIT ?2)";
+    case Sql::kSelectSources:
+      return "SELECT value, SUM(count) AS n FROM {sources} WHERE account_id = ?1 AND kind = ?2 "
+             "AND hour > ?3 AND hour <= ?4 GROUP BY value ORDER BY n DESC, value LIMIT ?5";
+    case Sql::kSelectMessageHead:
+      // substr of a BLOB counts bytes. A finished message's body is NULL: no row.
+      return "SELECT substr(body, 1, ?3) FROM {messages} WHERE id = ?1 AND account_id = ?2 "
+             "AND status < {done} AND body IS NOT NULL";
     case Sql::kCount:
       break;
   }
@@ -428,7 +460,7 @@ std::string FormatSql(Sql sql) {
       fmt::arg("released", schema::kReleasedTable), fmt::arg("audit", schema::kAuditTable),
       fmt::arg("tokens", schema::kTokensTable),
       fmt::arg("daily_counters", schema::kDailyCountersTable),
-      fmt::arg("reports", schema::kReportsTable),
+      fmt::arg("reports", schema::kReportsTable), fmt::arg("sources", schema::kSourcesTable),
       fmt::arg("account_columns",
                "id, name, state, blocked_by, reason, since_ms, report_to, language, "
                "max_per_day, max_per_hour, pending, bounce_tolerance_until_ms, purge_upto"),
@@ -1026,6 +1058,69 @@ Result<MessageId> InsertMessageRows(SqliteConnection& db, const NewMessage& m) {
   return id;
 }
 
+constexpr std::int64_t kMillisPerHour = 3'600'000;
+// Old source rows deleted per InsertMessages at most.
+constexpr std::int64_t kSourcePruneBatch = 1000;
+
+std::int64_t UnixHour(TimePoint t) {
+  const std::int64_t ms = Millis(t);
+  return ms >= 0 ? ms / kMillisPerHour : (ms - kMillisPerHour + 1) / kMillisPerHour;
+}
+
+// value cut to kMaxSourceValueBytes, never inside a UTF-8 character.
+std::string SourceValue(std::string_view value) {
+  if (value.size() <= kMaxSourceValueBytes) return std::string(value);
+  std::size_t end = kMaxSourceValueBytes;
+  while (end > 0 && (static_cast<unsigned char>(value[end]) & 0xC0) == 0x80) --end;
+  return std::string(value.substr(0, end));
+}
+
+// The sources one transaction's messages count toward, summed: one upsert per distinct
+// (account, kind, hour, value) however many messages share it (a flood is mostly repeats).
+class SourceTally {
+ public:
+  void Add(const NewMessage& m) {
+    const std::int64_t hour = UnixHour(m.received_at);
+    newest_hour_ = std::max(newest_hour_, hour);
+    if (!m.script.empty()) Count(m.account, schema::kSourceScript, hour, m.script);
+    Count(m.account, schema::kSourceSender, hour, m.sender);
+    Count(m.account, schema::kSourceSubject, hour, m.subject);
+    std::vector<std::string> domains;
+    for (const std::string& rcpt : m.recipients) {
+      const auto at = rcpt.rfind('@');
+      if (at == std::string::npos || at + 1 == rcpt.size()) continue;
+      std::string domain = SourceValue(AsciiLower(std::string_view(rcpt).substr(at + 1)));
+      if (std::find(domains.begin(), domains.end(), domain) != domains.end()) continue;
+      if (domains.size() == kMaxSourceDomainsPerMessage) break;
+      domains.push_back(std::move(domain));
+    }
+    for (const std::string& domain : domains) {
+      counts_[{m.account, schema::kSourceDomain, hour, domain}] += 1;
+    }
+  }
+
+  std::int64_t newest_hour() const { return newest_hour_; }
+
+  Result<void> Flush(SqliteConnection& db) {
+    for (const auto& [key, count] : counts_) {
+      const auto& [account, kind, hour, value] = key;
+      auto st = db.Use(Sql::kBumpSource);
+      st.Bind(1, account).Bind(2, std::int64_t{kind}).Bind(3, hour).Bind(4, value).Bind(5, count);
+      MW_RETURN_IF_ERROR(st.Run());
+    }
+    counts_.clear();
+    return {};
+  }
+
+ private:
+  void Count(AccountId account, int kind, std::int64_t hour, std::string_view value) {
+    counts_[{account, kind, hour, SourceValue(value)}] += 1;
+  }
+
+  std::map<std::tuple<AccountId, int, std::int64_t, std::string>, std::int64_t> counts_;
+  std::int64_t newest_hour_ = std::numeric_limits<std::int64_t>::min();
+};
+
 }  // namespace
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::filesystem::path& path) {
@@ -1242,11 +1337,27 @@ Result<std::vector<MessageId>> SqliteStore::InsertMessages(std::span<const NewMe
     tally.Count(m.account, LocalDayOf(m.received_at), {.submitted = 1});
   }
   MW_RETURN_IF_ERROR(tally.Flush());
+  SourceTally sources;
   for (const NewMessage& m : messages) {
     MW_ASSIGN_OR_RETURN(const MessageId id, InsertMessageRows(*db_, m));
     ids.push_back(id);
+    sources.Add(m);
+  }
+  // Sources are counted in the messages' transaction: a message stored is counted exactly
+  // once, and a failed batch counts nothing.
+  MW_RETURN_IF_ERROR(sources.Flush(*db_));
+  // Pruning rides on the commit that is paid for anyway, at most once per new hour (and
+  // again while a backlog remains), so a quiet store does no work for it.
+  const std::int64_t prune_below = sources.newest_hour() - (kSourceHoursKept - 1);
+  bool pruned_all = false;
+  if (prune_below > sources_pruned_below_) {
+    auto st = db_->Use(Sql::kPruneSources);
+    st.Bind(1, prune_below).Bind(2, kSourcePruneBatch);
+    MW_RETURN_IF_ERROR(st.Run());
+    pruned_all = st.Changes() < kSourcePruneBatch;
   }
   MW_RETURN_IF_ERROR(tx.Commit());
+  if (pruned_all) sources_pruned_below_ = prune_below;
   return ids;
 }
 
@@ -1859,6 +1970,63 @@ Result<StoreTotals> SqliteStore::GetTotals() {
     totals.purged = st.Int(7);
   }
   return totals;
+}
+
+Result<MailSources> SqliteStore::GetSources(AccountId account, int hours, TimePoint now, int top) {
+  MailSources sources;
+  if (hours <= 0 || top <= 0) return sources;
+  const std::int64_t last = UnixHour(now);
+  const std::int64_t first_excluded = last - std::min(hours, kSourceHoursKept);
+  // A read transaction: the four lists from one snapshot.
+  MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kRead));
+  const std::pair<int, std::vector<SourceCount>*> kinds[] = {
+      {schema::kSourceScript, &sources.scripts},
+      {schema::kSourceSender, &sources.senders},
+      {schema::kSourceDomain, &sources.domains},
+      {schema::kSourceSubject, &sources.subjects}};
+  for (const auto& [kind, list] : kinds) {
+    auto st = db_->Use(Sql::kSelectSources);
+    st.Bind(1, account)
+        .Bind(2, std::int64_t{kind})
+        .Bind(3, first_excluded)
+        .Bind(4, last)
+        .Bind(5, std::int64_t{top});
+    for (;;) {
+      MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+      if (!row) break;
+      list->push_back({st.Text(0), st.Int(1)});
+    }
+  }
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return sources;
+}
+
+Result<std::string> SqliteStore::GetMessageHeaders(AccountId account, MessageId id) {
+  std::string head;
+  {
+    // One statement: one snapshot. Only the first kMaxHeaderSectionBytes of the body are
+    // copied out, whatever its size.
+    auto st = db_->Use(Sql::kSelectMessageHead);
+    st.Bind(1, id).Bind(2, account).Bind(3, static_cast<std::int64_t>(kMaxHeaderSectionBytes));
+    MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+    if (!row) {
+      return Fail(ErrorCode::kNotFound,
+                  fmt::format("There is no unfinished message {} of this account.", id));
+    }
+    head = st.Text(0);
+  }
+  // The header section ends at the first empty line (CRLF, or bare LF as some scripts write).
+  for (std::size_t eol = head.find('\n'); eol != std::string::npos;
+       eol = head.find('\n', eol + 1)) {
+    const std::size_t next = eol + 1;
+    if (next < head.size() &&
+        (head[next] == '\n' ||
+         (head[next] == '\r' && next + 1 < head.size() && head[next + 1] == '\n'))) {
+      head.resize(next);
+      break;
+    }
+  }
+  return head;
 }
 
 }  // namespace mailwarden

@@ -65,11 +65,16 @@ class SqliteStore final : public Store {
   Result<std::optional<MessageId>> ClaimReport(AccountId account, int day, const NewMessage& report,
                                                TimePoint now) override;
   Result<StoreTotals> GetTotals() override;
+  Result<MailSources> GetSources(AccountId account, int hours, TimePoint now, int top) override;
+  Result<std::string> GetMessageHeaders(AccountId account, MessageId id) override;
 
  private:
   explicit SqliteStore(std::unique_ptr<SqliteConnection> db);
 
   std::unique_ptr<SqliteConnection> db_;
+  // Sources of hours below this are known pruned (by this object; another one sharing the
+  // file may prune too, which only makes a call find nothing to delete).
+  std::int64_t sources_pruned_below_ = 0;
 };
 
 }  // namespace mailwarden

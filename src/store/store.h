@@ -211,6 +211,30 @@ struct StoredMessage {
   std::vector<StoredRecipient> recipients;
 };
 
+// One value of a mail source and how many messages had it.
+struct SourceCount {
+  std::string value;
+  std::int64_t count = 0;
+};
+
+// Where an account's mail came from over some hours: for each kind its most frequent values,
+// by count (highest first), then by value.
+struct MailSources {
+  std::vector<SourceCount> scripts;   // X-PHP-Originating-Script ("uid:file"); none if absent
+  std::vector<SourceCount> senders;   // envelope senders; "" is the null sender <>
+  std::vector<SourceCount> domains;   // recipient domains, lower case, once per message
+  std::vector<SourceCount> subjects;  // decoded subjects
+};
+
+// Values longer than this are cut (at a UTF-8 character boundary) before they are counted;
+// a message counts toward at most kMaxSourceDomainsPerMessage recipient domains.
+inline constexpr std::size_t kMaxSourceValueBytes = 255;
+inline constexpr std::size_t kMaxSourceDomainsPerMessage = 32;
+// The hours of sources kept; older hours are pruned.
+inline constexpr int kSourceHoursKept = 48;
+// GetMessageHeaders returns at most this much of a header section.
+inline constexpr std::size_t kMaxHeaderSectionBytes = 64 * 1024;
+
 // Over all accounts (for /metrics): the unfinished messages now, and the counters' totals
 // (as AccountCounters counts them).
 struct StoreTotals {
@@ -318,8 +342,23 @@ class Store {
 
   // Stores all messages in one transaction (group commit). On success returns their ids in
   // the same order, and every one of them is durable; on failure none is stored. Each counts
-  // as submitted on the local day of its received_at.
+  // as submitted on the local day of its received_at, and in the same transaction counts
+  // toward its account's sources (GetSources) in the unix hour of its received_at. Sources
+  // older than kSourceHoursKept hours before the batch's newest message are pruned on the way,
+  // a bounded number of rows per call (the rest by the next calls).
   virtual Result<std::vector<MessageId>> InsertMessages(std::span<const NewMessage> messages) = 0;
+
+  // Where the account's mail came from in the last `hours` unix hours up to now's (the current,
+  // partial hour included; 1 to kSourceHoursKept): for each kind the `top` values counted most.
+  // Read from counters kept as messages arrive (InsertMessages), never from the messages. An
+  // unknown account has none. Read only.
+  virtual Result<MailSources> GetSources(AccountId account, int hours, TimePoint now, int top) = 0;
+
+  // The header section of the account's unfinished message `id` (its body is kept until it is
+  // finished): the text before the first empty line, at most kMaxHeaderSectionBytes (cut
+  // there if longer). kNotFound if there is no such message, it is finished, or it is another
+  // account's. Read only.
+  virtual Result<std::string> GetMessageHeaders(AccountId account, MessageId id) = 0;
 
   // Claims up to request.limit messages that are due (next attempt <= now) and belong to
   // active accounts, oldest first, fairly across accounts; leases them to request.node until

@@ -30,9 +30,9 @@ void StoreRunner::EnqueueInsert(NewMessage message, InsertDone done) {
   done(Fail(ErrorCode::kUnavailable, "the daemon is shutting down"));
 }
 
-void StoreRunner::EnqueueRun(Job job) {
+void StoreRunner::EnqueueRun(Job job, Lane lane) {
   std::lock_guard lock(mu_);
-  jobs_.push_back(std::move(job));
+  (lane == Lane::kForeground ? jobs_ : background_).push_back(std::move(job));
   cv_.notify_one();
 }
 
@@ -44,14 +44,21 @@ void StoreRunner::Loop() {
     batch.clear();
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !inserts_.empty() || !jobs_.empty(); });
-      if (stopping_ && inserts_.empty() && jobs_.empty()) return;
+      cv_.wait(lock, [&] {
+        return stopping_ || !inserts_.empty() || !jobs_.empty() || !background_.empty();
+      });
+      if (stopping_ && inserts_.empty() && jobs_.empty() && background_.empty()) return;
       // Everything that arrived while the previous transaction committed goes into this one.
       while (!inserts_.empty() && batch.size() < max_batch_) {
         batch.push_back(std::move(inserts_.front()));
         inserts_.pop_front();
       }
       jobs.swap(jobs_);
+      // Background work only when nothing else waits, and one job at a time.
+      if (batch.empty() && jobs.empty() && !background_.empty()) {
+        jobs.push_back(std::move(background_.front()));
+        background_.pop_front();
+      }
     }
     if (!batch.empty()) {
       messages.clear();

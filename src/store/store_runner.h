@@ -57,16 +57,15 @@ class StoreRunner {
   // expression twice, a double free when it holds a string or a shared_ptr.
   template <class T, class Token>
   auto AsyncRun(std::function<Result<T>(Store&)> fn, Token&& token) {
-    return boost::asio::async_initiate<Token, void(Result<T>)>(
-        [this](auto handler, std::function<Result<T>(Store&)> f) {
-          auto ex = boost::asio::get_associated_executor(handler, boost::asio::system_executor());
-          EnqueueRun([f = std::move(f), h = std::move(handler), ex](Store& s) mutable {
-            Result<T> r = f(s);
-            boost::asio::post(
-                ex, [h = std::move(h), r = std::move(r)]() mutable { std::move(h)(std::move(r)); });
-          });
-        },
-        token, std::move(fn));
+    return Initiate<T>(std::move(fn), std::forward<Token>(token), Lane::kForeground);
+  }
+
+  // The same for background work (purges, expiry): it runs only when no submission, claim or
+  // request is waiting, one job at a time, so that long maintenance never delays them by
+  // more than one job. Keep each job short (a bounded batch).
+  template <class T, class Token>
+  auto AsyncRunBackground(std::function<Result<T>(Store&)> fn, Token&& token) {
+    return Initiate<T>(std::move(fn), std::forward<Token>(token), Lane::kBackground);
   }
 
   // Runs fn(store) on the store thread and waits for it: for start-up and tests only.
@@ -86,6 +85,25 @@ class StoreRunner {
   std::uint64_t committed_messages() const { return committed_messages_.load(); }
 
  private:
+  enum class Lane { kForeground, kBackground };
+
+  template <class T, class Token>
+  auto Initiate(std::function<Result<T>(Store&)> fn, Token&& token, Lane lane) {
+    return boost::asio::async_initiate<Token, void(Result<T>)>(
+        [this, lane](auto handler, std::function<Result<T>(Store&)> f) {
+          auto ex = boost::asio::get_associated_executor(handler, boost::asio::system_executor());
+          EnqueueRun(
+              [f = std::move(f), h = std::move(handler), ex](Store& s) mutable {
+                Result<T> r = f(s);
+                boost::asio::post(ex, [h = std::move(h), r = std::move(r)]() mutable {
+                  std::move(h)(std::move(r));
+                });
+              },
+              lane);
+        },
+        token, std::move(fn));
+  }
+
   // Type-erased, move-only callables (completion handlers are move-only). A plain virtual
   // holder: GCC 12's std::move_only_function corrupted captured strings when moved.
   template <class... Args>
@@ -117,7 +135,7 @@ class StoreRunner {
   };
 
   void EnqueueInsert(NewMessage message, InsertDone done);
-  void EnqueueRun(Job job);
+  void EnqueueRun(Job job, Lane lane = Lane::kForeground);
   void Loop();
 
   std::unique_ptr<Store> store_;
@@ -126,6 +144,7 @@ class StoreRunner {
   std::condition_variable cv_;
   std::deque<PendingInsert> inserts_;
   std::deque<Job> jobs_;
+  std::deque<Job> background_;
   bool stopping_ = false;
   std::atomic<std::uint64_t> commits_{0};
   std::atomic<std::uint64_t> committed_messages_{0};

@@ -112,7 +112,17 @@ class Daemon:
                                      stdout=self.log, stderr=subprocess.STDOUT)
         wait_for(lambda: self.socket.exists() or self.proc.poll() is not None, what="the submission socket")
         assert self.proc.poll() is None, f"mailwardend exited {self.proc.returncode}:\n{self.log_text()}"
+        # The socket file appears before the HTTP listener is bound: wait for both.
+        wait_for(lambda: self._http_up() or self.proc.poll() is not None, what="the HTTP listener")
+        assert self.proc.poll() is None, f"mailwardend exited {self.proc.returncode}:\n{self.log_text()}"
         return self
+
+    def _http_up(self):
+        try:
+            socket.create_connection(("127.0.0.1", self.http_port), timeout=1).close()
+            return True
+        except OSError:
+            return False
 
     def stop(self):
         if self.proc and self.proc.poll() is None:

@@ -49,6 +49,24 @@ export interface HeldMessage {
   script: string | null;
 }
 
+export interface SourceCount {
+  value: string;
+  count: number;
+}
+
+export interface MailSources {
+  hours: number;
+  scripts: SourceCount[];
+  senders: SourceCount[];
+  domains: SourceCount[];
+  subjects: SourceCount[];
+}
+
+export interface MessageHeaders {
+  id: number;
+  headers: string;
+}
+
 export interface List<T> {
   items: T[];
   next: string | null;
@@ -128,6 +146,12 @@ export class Api {
   }
   held(account: string): Promise<List<HeldMessage>> {
     return this.call('GET', `${this.base(account)}/messages?status=held&limit=100`);
+  }
+  sources(account: string): Promise<MailSources> {
+    return this.call('GET', `${this.base(account)}/sources?hours=24`);
+  }
+  headers(account: string, id: number): Promise<MessageHeaders> {
+    return this.call('GET', `${this.base(account)}/messages/${id}`);
   }
   release(account: string, ids: number[]): Promise<{ released: number }> {
     return this.call('POST', `${this.base(account)}/messages/release`, { ids });

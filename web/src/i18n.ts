@@ -95,6 +95,19 @@ const en = {
   msgBlock: 'Sending is blocked. New e-mails are held for 72 hours; nothing is deleted.',
   msgUnblock: 'Sending is unblocked. The held e-mails are being sent, oldest first.',
   msgPurge: 'The held e-mails are being deleted. Sending is unblocked by itself when it ends.',
+  sourcesTitle: 'Where the mail comes from (24 h)',
+  sourcesHelp: 'The scripts, senders, recipient domains and subjects of the e-mails of the last 24 hours, most frequent first. A script you do not know may be a hacked site.',
+  sourceScripts: 'Scripts',
+  sourceSenders: 'Senders',
+  sourceDomains: 'Recipient domains',
+  sourceSubjects: 'Subjects',
+  emails: 'E-mails',
+  noSources: 'No e-mails in the last 24 hours.',
+  noneYet: 'None',
+  nullSender: '(empty sender <>)',
+  headers: 'Headers',
+  headersOf: 'Headers of the e-mail: {subject}',
+  headersTitle: 'Headers of the e-mail',
 };
 
 export type Key = keyof typeof en;
@@ -194,6 +207,19 @@ const pl: Record<Key, string> = {
   msgBlock: 'Wysyłka jest zablokowana. Nowe e-maile są wstrzymane przez 72 godziny; nic nie zostało usunięte.',
   msgUnblock: 'Wysyłka jest odblokowana. Wstrzymane e-maile są wysyłane, od najstarszego.',
   msgPurge: 'Wstrzymane e-maile są usuwane. Po zakończeniu wysyłka zostanie odblokowana automatycznie.',
+  sourcesTitle: 'Skąd pochodzą e-maile (24 h)',
+  sourcesHelp: 'Skrypty, nadawcy, domeny odbiorców i tematy e-maili z ostatnich 24 godzin, od najczęstszych. Nieznany skrypt może oznaczać włamanie na stronę.',
+  sourceScripts: 'Skrypty',
+  sourceSenders: 'Nadawcy',
+  sourceDomains: 'Domeny odbiorców',
+  sourceSubjects: 'Tematy',
+  emails: 'E-maile',
+  noSources: 'Brak e-maili w ostatnich 24 godzinach.',
+  noneYet: 'Brak',
+  nullSender: '(pusty nadawca <>)',
+  headers: 'Nagłówki',
+  headersOf: 'Nagłówki e-maila: {subject}',
+  headersTitle: 'Nagłówki e-maila',
 };
 
 const tables: Record<Lang, Record<Key, string>> = { en, pl };

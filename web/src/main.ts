@@ -1,6 +1,15 @@
 import './style.css';
 
-import { Api, ApiError, type EmailStatus, type DeliveryError, type HeldMessage, type Volume } from './api';
+import {
+  Api,
+  ApiError,
+  type EmailStatus,
+  type DeliveryError,
+  type HeldMessage,
+  type MailSources,
+  type SourceCount,
+  type Volume,
+} from './api';
 import { VolumeChart } from './chart';
 import { h } from './dom';
 import { formatDate, formatNumber, lang, setLang, t, type Key, type Lang } from './i18n';
@@ -28,6 +37,7 @@ const view = {
   status: null as EmailStatus | null,
   errors: [] as DeliveryError[],
   volumes: [] as Volume[],
+  sources: null as MailSources | null,
   held: [] as HeldMessage[],
   heldMore: false,
   chosen: new Set<number>(),
@@ -104,16 +114,18 @@ async function refresh(): Promise<void> {
     return;
   }
   const account = view.account;
-  const [status, errors, volumes] = await Promise.all([
+  const [status, errors, volumes, sources] = await Promise.all([
     api.status(account),
     api.errors(account),
     api.volumes(account),
+    api.sources(account),
   ]);
   const held = status.state !== 'active' && status.held > 0 ? await api.held(account) : null;
   if (account !== view.account) return; // the admin picked another account meanwhile
   view.status = status;
   view.errors = errors.items;
   view.volumes = volumes.items;
+  view.sources = sources;
   view.held = held?.items ?? [];
   view.heldMore = held?.next != null;
   const shown = new Set(view.held.map((m) => m.id));
@@ -339,6 +351,36 @@ function askHeld(release: boolean): void {
     },
     release ? 'held-release' : 'held-delete',
   );
+}
+
+/** One held e-mail's headers, read only: a dialog with a Close button. */
+async function showHeaders(m: HeldMessage): Promise<void> {
+  const api = view.api;
+  if (!api) return;
+  const returnTo = `headers-${m.id}`;
+  let text: string;
+  try {
+    text = (await api.headers(view.account, m.id)).headers;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) return;
+    view.notice = { kind: 'error', text: describe(e) };
+    render();
+    return;
+  }
+  dialogReturnFocus = returnTo;
+  const close = h('button', { type: 'submit', id: 'dialog-close', className: 'primary' }, t('close'));
+  const form = h(
+    'form',
+    { method: 'dialog' },
+    h('h2', { id: 'dialog-title' }, t('headersTitle')),
+    h('p', { id: 'dialog-text' }, m.subject || t('noSubject')),
+    h('pre', { id: 'dialog-headers', className: 'headers', tabindex: 0 }, text),
+    h('div', { className: 'dialog-buttons' }, close),
+  );
+  dialog.replaceChildren(form);
+  dialog.setAttribute('aria-describedby', 'dialog-text');
+  dialog.showModal();
+  close.focus();
 }
 
 // ---------------------------------------------------------------- rendering
@@ -582,6 +624,49 @@ function errorsCard(): HTMLElement {
   );
 }
 
+function sourcesCard(): HTMLElement | null {
+  const src = view.sources;
+  if (!src) return null;
+  const lists: [Key, SourceCount[], string][] = [
+    ['sourceScripts', src.scripts, 'sources-scripts'],
+    ['sourceSenders', src.senders, 'sources-senders'],
+    ['sourceDomains', src.domains, 'sources-domains'],
+    ['sourceSubjects', src.subjects, 'sources-subjects'],
+  ];
+  const empty = lists.every(([, items]) => items.length === 0);
+  const label = (key: Key, value: string): string => {
+    if (value !== '') return value;
+    return key === 'sourceSenders' ? t('nullSender') : t('noSubject');
+  };
+  const block = ([key, items, id]: [Key, SourceCount[], string]) =>
+    h(
+      'div',
+      { className: 'sources-list', id },
+      h('h3', { id: `${id}-heading` }, t(key)),
+      items.length
+        ? h(
+            'table',
+            { 'aria-labelledby': `${id}-heading` },
+            h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, h('span', { className: 'visually-hidden' }, t(key))), h('th', { scope: 'col', className: 'num' }, t('emails')))),
+            h(
+              'tbody',
+              {},
+              items.map((c) =>
+                h('tr', {}, h('td', { className: 'source-value' }, label(key, c.value)), h('td', { className: 'num' }, formatNumber(c.count))),
+              ),
+            ),
+          )
+        : h('p', { className: 'empty' }, t('noneYet')),
+    );
+  return h(
+    'section',
+    { className: 'card', id: 'sources', 'aria-labelledby': 'sources-heading' },
+    h('h2', { id: 'sources-heading' }, t('sourcesTitle')),
+    empty ? h('p', { className: 'empty' }, t('noSources')) : h('p', {}, t('sourcesHelp')),
+    empty ? null : h('div', { className: 'sources-grid' }, lists.map(block)),
+  );
+}
+
 function heldCard(s: EmailStatus): HTMLElement | null {
   // During a purge the held mail is being deleted: nothing is left to choose.
   if (s.state !== 'blocked' || view.held.length === 0) return null;
@@ -623,6 +708,21 @@ function heldCard(s: EmailStatus): HTMLElement | null {
       h('td', { 'data-label': t('to') }, m.to.join(', ')),
       h('td', { 'data-label': t('subject') }, m.subject || t('noSubject')),
       h('td', { 'data-label': t('script') }, m.script ?? '–'),
+      h(
+        'td',
+        {},
+        h(
+          'button',
+          {
+            type: 'button',
+            id: `headers-${m.id}`,
+            className: 'small',
+            'aria-label': t('headersOf', { subject: m.subject || t('noSubject') }),
+            onclick: () => void showHeaders(m),
+          },
+          t('headers'),
+        ),
+      ),
     );
   });
   const release = h('button', { type: 'button', id: 'held-release', onclick: () => askHeld(true) }, t('releaseSelected'));
@@ -631,7 +731,9 @@ function heldCard(s: EmailStatus): HTMLElement | null {
     'tr',
     {},
     h('th', { scope: 'col', className: 'check' }, h('label', {}, all, h('span', { className: 'visually-hidden' }, t('selectAll')))),
-    (['date', 'to', 'subject', 'script'] as Key[]).map((k) => h('th', { scope: 'col' }, t(k))),
+    (['date', 'to', 'subject', 'script', 'headers'] as Key[]).map((k) =>
+      h('th', { scope: 'col' }, k === 'headers' ? h('span', { className: 'visually-hidden' }, t(k)) : t(k)),
+    ),
   );
   const card = h(
     'section',
@@ -697,6 +799,7 @@ function render(): void {
       h('div', { className: 'grid' }, statusCard(s), actions(s)),
       counters(s),
       heldCard(s) ?? '',
+      sourcesCard() ?? '',
       chartCard(),
       errorsCard(),
     );
