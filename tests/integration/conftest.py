@@ -106,11 +106,18 @@ class Daemon:
         self.config.write_text("\n".join(lines) + "\n")
         (self.root / "admin.token").write_text(ADMIN_TOKEN + "\n")
 
-    def start(self):
+    def start(self, attempts=3):
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([str(BIN / "mailwardend"), "--config", str(self.config)],
                                      stdout=self.log, stderr=subprocess.STDOUT)
         wait_for(lambda: self.socket.exists() or self.proc.poll() is not None, what="the submission socket")
+        if self.proc.poll() is not None and attempts > 1 and f"127.0.0.1:{self.http_port}: Address already in use" in self.log_text():
+            # The free port picked for HTTP was taken meanwhile by another test: pick again.
+            self.log.close()
+            old, self.http_port = self.http_port, free_port()
+            text = self.config.read_text()
+            self.config.write_text(text.replace(f'listen = "127.0.0.1:{old}"', f'listen = "127.0.0.1:{self.http_port}"'))
+            return self.start(attempts - 1)
         assert self.proc.poll() is None, f"mailwardend exited {self.proc.returncode}:\n{self.log_text()}"
         # The socket file appears before the HTTP listener is bound: wait for both.
         wait_for(lambda: self._http_up() or self.proc.poll() is not None, what="the HTTP listener")
