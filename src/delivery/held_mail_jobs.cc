@@ -17,7 +17,7 @@ namespace {
 // Messages per purge or expiry transaction. Batches run on the store's background lane, only
 // when no submission or claim waits, so a batch is the longest any of those can be delayed:
 // small enough to keep that to a few milliseconds, large enough to purge a million in minutes.
-constexpr int kBatch = 500;
+constexpr int kBatch = 200;
 
 }  // namespace
 

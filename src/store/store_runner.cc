@@ -42,11 +42,20 @@ void StoreRunner::Loop() {
   for (;;) {
     std::deque<Job> jobs;
     batch.clear();
+    bool background = false;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] {
-        return stopping_ || !inserts_.empty() || !jobs_.empty() || !background_.empty();
-      });
+      for (;;) {
+        RollWindow();
+        if (stopping_ || !inserts_.empty() || !jobs_.empty()) break;
+        if (!background_.empty() && BackgroundAllowed()) break;
+        if (background_.empty()) {
+          cv_.wait(lock);
+        } else {
+          // Background work waits for the next window of its time share.
+          cv_.wait_until(lock, window_start_ + kWindow);
+        }
+      }
       if (stopping_ && inserts_.empty() && jobs_.empty() && background_.empty()) return;
       // Everything that arrived while the previous transaction committed goes into this one.
       while (!inserts_.empty() && batch.size() < max_batch_) {
@@ -54,10 +63,13 @@ void StoreRunner::Loop() {
         inserts_.pop_front();
       }
       jobs.swap(jobs_);
-      // Background work only when nothing else waits, and one job at a time.
-      if (batch.empty() && jobs.empty() && !background_.empty()) {
+      if (!batch.empty() || !jobs.empty()) {
+        foreground_this_window_ = true;
+      } else if (!background_.empty() && (stopping_ || BackgroundAllowed())) {
+        // Background work only when nothing else waits, and one job at a time.
         jobs.push_back(std::move(background_.front()));
         background_.pop_front();
+        background = true;
       }
     }
     if (!batch.empty()) {
@@ -75,8 +87,26 @@ void StoreRunner::Loop() {
         for (auto& p : batch) p.done(std::unexpected(ids.error()));
       }
     }
+    const auto started = std::chrono::steady_clock::now();
     for (auto& job : jobs) job(*store_);
+    if (background) background_used_ += std::chrono::steady_clock::now() - started;
   }
+}
+
+void StoreRunner::RollWindow() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - window_start_ < kWindow) return;
+  foreground_last_window_ = foreground_this_window_ && now - window_start_ < 2 * kWindow;
+  foreground_this_window_ = false;
+  background_used_ = {};
+  window_start_ = now;
+}
+
+bool StoreRunner::BackgroundAllowed() const {
+  // With nothing else to do, background work runs flat out; while submissions, claims or
+  // requests keep coming it gets a small share of the thread, so they keep their speed.
+  if (!foreground_this_window_ && !foreground_last_window_) return true;
+  return background_used_ < kWindow * kBackgroundShare;
 }
 
 }  // namespace mailwarden

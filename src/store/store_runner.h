@@ -13,6 +13,7 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/system_executor.hpp>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -61,8 +62,10 @@ class StoreRunner {
   }
 
   // The same for background work (purges, expiry): it runs only when no submission, claim or
-  // request is waiting, one job at a time, so that long maintenance never delays them by
-  // more than one job. Keep each job short (a bounded batch).
+  // request is waiting, one job at a time, and while those keep coming it takes at most
+  // kBackgroundShare of the store thread's time, so maintenance of a million messages never
+  // slows other accounts' mail by much; alone, it runs flat out. Keep each job short (a
+  // bounded batch): a job is the longest it delays anything.
   template <class T, class Token>
   auto AsyncRunBackground(std::function<Result<T>(Store&)> fn, Token&& token) {
     return Initiate<T>(std::move(fn), std::forward<Token>(token), Lane::kBackground);
@@ -137,6 +140,15 @@ class StoreRunner {
   void EnqueueInsert(NewMessage message, InsertDone done);
   void EnqueueRun(Job job, Lane lane = Lane::kForeground);
   void Loop();
+  // The background lane's time share, over windows of kWindow (loop thread only).
+  void RollWindow();
+  bool BackgroundAllowed() const;
+  static constexpr std::chrono::milliseconds kWindow{250};
+  static constexpr double kBackgroundShare = 0.1;
+  std::chrono::steady_clock::time_point window_start_{};
+  std::chrono::steady_clock::duration background_used_{};
+  bool foreground_this_window_ = false;
+  bool foreground_last_window_ = false;
 
   std::unique_ptr<Store> store_;
   const std::size_t max_batch_;
