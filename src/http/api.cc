@@ -582,19 +582,38 @@ asio::awaitable<HttpResponse> Api::ListErrors(const HttpRequest& request, const 
     tm.tm_isdst = -1;
     since = std::chrono::system_clock::from_time_t(mktime(&tm));
   }
+  // The cursor "next" of the previous page: its last item's time (ms), message id and index.
+  std::optional<ErrorCursor> after;
+  if (auto it = request.query.find("cursor"); it != request.query.end() && !it->second.empty()) {
+    long long at_ms = 0, message = 0;
+    int index = 0;
+    char tail = 0;
+    if (std::sscanf(it->second.c_str(), "%lld.%lld.%d%c", &at_ms, &message, &index, &tail) != 3 ||
+        at_ms < 0 || message <= 0 || index < 0) {
+      co_return BadRequest("\"cursor\" must be the \"next\" value of a previous page.");
+    }
+    after = ErrorCursor{FromUnixMillis(at_ms), message, index};
+  }
   const int n = *limit;
   auto errors = co_await Run<std::vector<DeliveryError>>(
-      [&](Store& s) { return s.ListErrors(account.id, since, n, std::nullopt); });
+      [&](Store& s) { return s.ListErrors(account.id, since, n + 1, after); });
   if (!errors) co_return HttpResponse::FromError(errors.error());
   json items = json::array();
-  for (const auto& e : *errors) {
+  for (std::size_t i = 0; i < errors->size() && static_cast<int>(i) < n; ++i) {
+    const auto& e = (*errors)[i];
     items.push_back({{"date", FormatUtc(e.at)},
                      {"id", e.message},
                      {"recipient", e.recipient},
                      {"reply", e.reply},
                      {"subject", e.subject}});
   }
-  co_return HttpResponse::Json(200, {{"items", items}, {"next", nullptr}});
+  json next = nullptr;
+  if (static_cast<int>(errors->size()) > n) {
+    const auto& last = (*errors)[n - 1];
+    next = std::to_string(ToUnixMillis(last.at)) + "." + std::to_string(last.message) + "." +
+           std::to_string(last.index);
+  }
+  co_return HttpResponse::Json(200, {{"items", items}, {"next", next}});
 }
 
 asio::awaitable<HttpResponse> Api::ListVolumes(const HttpRequest& request, const Account& account) {

@@ -159,3 +159,19 @@ def test_bad_requests_get_400_with_a_reason(make_daemon, relay):
     assert status(daemon)["report_to"] == "owner@example.com"
     code, reply = api(daemon, "PUT", "/api/v1/accounts/demo/email", body={"report_to": "new@example.com"})
     assert code == 200 and reply["report_to"] == "new@example.com"
+
+
+def test_errors_are_listed_newest_first_in_pages(make_daemon, relay):
+    daemon = make_daemon(relay=relay, accounts=accounts()).start()
+    for i in range(3):
+        r = daemon.sendmail(["-i", f"reject-{i}@example.net"], f"Subject: attempt {i}\n\nhi\n")
+        assert r.returncode == 0, r.stderr
+        wait_for(lambda: status(daemon)["errors"] == i + 1, what=f"failure {i}")
+    code, page1 = api(daemon, "GET", "/api/v1/accounts/demo/email/errors?limit=2")
+    assert code == 200 and len(page1["items"]) == 2 and page1["next"]
+    assert [e["recipient"] for e in page1["items"]] == ["reject-2@example.net", "reject-1@example.net"]
+    assert page1["items"][0]["reply"].startswith("550")
+    code, page2 = api(daemon, "GET", f"/api/v1/accounts/demo/email/errors?limit=2&cursor={page1['next']}")
+    assert code == 200 and page2["next"] is None
+    assert [e["recipient"] for e in page2["items"]] == ["reject-0@example.net"]
+    assert api(daemon, "GET", "/api/v1/accounts/demo/email/errors?cursor=garbage")[0] == 400
