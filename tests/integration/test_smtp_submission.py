@@ -104,3 +104,44 @@ def test_smuggling_payloads_give_exactly_one_message(smtp_daemon, relay, payload
     subjects = [m["data"] for m in relay.messages()]
     assert not any(b"Subject: smuggled" in d for d in subjects)
     assert len(subjects) <= 1
+
+
+def test_php_phpmailer_over_smtp_with_starttls_is_delivered(make_daemon, relay, tmp_path):
+    """A PHP application sending the way most do: PHPMailer (Debian's libphp-phpmailer) over
+    SMTP with STARTTLS and AUTH LOGIN, to a listener with a configured certificate."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    port = free_port()
+    daemon = make_daemon(relay=relay, settings={"smtp": {
+        "listen": [f"127.0.0.1:{port}"], "tls_cert": str(cert), "tls_key": str(key)}}).start()
+    code, body = api(daemon, "POST", "/api/v1/accounts/demo/smtp-password")
+    assert code == 201, body
+    script = tmp_path / "send.php"
+    script.write_text(f"""<?php
+require '/usr/share/php/libphp-phpmailer/autoload.php';
+use PHPMailer\\PHPMailer\\PHPMailer;
+$m = new PHPMailer(true);
+$m->isSMTP();
+$m->Host = '127.0.0.1';
+$m->Port = {port};
+$m->SMTPAuth = true;
+$m->AuthType = 'LOGIN';
+$m->Username = 'demo';
+$m->Password = '{body["password"]}';
+$m->SMTPSecure = PHPMailer::ENCRYPTION_STARTTLS;
+$m->SMTPOptions = ['ssl' => ['verify_peer' => false, 'verify_peer_name' => false, 'allow_self_signed' => true]];
+$m->setFrom('shop@example.com', 'Shop');
+$m->addAddress('dave@example.net');
+$m->Subject = 'via PHPMailer';
+$m->Body = 'Sent through SMTP.';
+$m->send();
+echo "sent\\n";
+""")
+    r = subprocess.run(["php", str(script)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "sent" in r.stdout, r.stdout + r.stderr
+    msgs = wait_for(relay.messages, what="the PHPMailer message")
+    assert msgs[0]["rcpt_tos"] == ["dave@example.net"]
+    headers = msgs[0]["data"].decode().split("\r\n\r\n", 1)[0]
+    assert "Subject: via PHPMailer" in headers and "from account demo" in headers
