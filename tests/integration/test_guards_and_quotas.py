@@ -142,6 +142,7 @@ def test_quota_defers_mail_beyond_max_per_hour_and_drops_nothing(make_daemon, re
     wait_for(lambda: "order other-later" in orders(relay), what="the other account's message")
     assert sorted(o for o in orders(relay) if o.startswith("order quota-")) == [
         "order quota-0", "order quota-1", "order quota-2"]
+    wait_for(lambda: status(daemon)["sent"] == 3, what="the three outcomes to be stored")
     s = status(daemon)
     assert (s["state"], s["queued"], s["held"], s["sent"]) == ("active", 3, 0, 3)
     # Still queued in the store, untouched (never attempted).
