@@ -42,10 +42,9 @@ std::size_t SmtpDataReader::Feed(std::string_view input) {
           state_ = State::kCr;
           ++i;
         } else if (c == '\n') {
-          // A bare LF ends a line for counting but never makes a line start: "\n.\r\n" must
-          // not end the data.
-          bare_line_end_ = true;
-          Emit("\n");
+          // A bare LF is stored as CRLF but never makes a line start: "\n.\r\n" must not end
+          // the data.
+          Emit("\r\n");
           line_bytes_ = 0;
           ++i;
         } else {
@@ -63,9 +62,8 @@ std::size_t SmtpDataReader::Feed(std::string_view input) {
           state_ = State::kLineStart;
           ++i;
         } else {
-          bare_line_end_ = true;
-          Emit("\r");
-          CountLineBytes(1);
+          Emit("\r\n");  // a bare CR, stored as CRLF
+          line_bytes_ = 0;
           state_ = State::kText;
         }
         break;
@@ -84,9 +82,10 @@ std::size_t SmtpDataReader::Feed(std::string_view input) {
           state_ = State::kDone;
           ++i;
         } else {
-          bare_line_end_ = true;
-          Emit("\r");
-          CountLineBytes(1);
+          // "." and a bare CR: the dot is followed by more than CRLF, so it is deleted like
+          // any leading dot, and the CR is stored as CRLF.
+          Emit("\r\n");
+          line_bytes_ = 0;
           state_ = State::kText;
         }
         break;
@@ -100,7 +99,6 @@ std::size_t SmtpDataReader::Feed(std::string_view input) {
 
 SmtpDataOutcome SmtpDataReader::outcome() const {
   if (too_large_) return SmtpDataOutcome::kTooLarge;
-  if (bare_line_end_) return SmtpDataOutcome::kBareLineEnd;
   if (line_too_long_) return SmtpDataOutcome::kLineTooLong;
   return SmtpDataOutcome::kAccepted;
 }
@@ -112,8 +110,6 @@ SmtpServerReply SmtpDataReader::Refusal() const {
     case SmtpDataOutcome::kTooLarge:
       return {552, "5.3.4 Message size exceeds fixed limit of " +
                        std::to_string(max_message_bytes_) + " bytes"};
-    case SmtpDataOutcome::kBareLineEnd:
-      return {550, "5.6.11 bare LF/CR not allowed: end every line with CRLF"};
     case SmtpDataOutcome::kLineTooLong:
       return {550, "5.6.0 Line too long: a line of the message is over 998 bytes"};
   }

@@ -6,18 +6,19 @@
 // (SMTP smuggling, 2023: a relay that ends data at one of them while the next hop does not
 // lets a sender smuggle a second, forged message through).
 //
-// Policy for bare LF and bare CR (an LF not preceded by CR, a CR not followed by LF): the
-// message is read to its real end and then refused with 550 5.6.11. Refusing is safer than
-// normalising: the message never reaches a later hop that might read the lone line end as a
-// line end of its own, and the client is told exactly what is wrong. Every mainstream client
-// (PHPMailer, smtplib with str messages, swaks) sends CRLF.
+// Bare LF and bare CR (an LF not preceded by CR, a CR not followed by LF) are normalised:
+// each is stored as CRLF, but never starts a line for the terminator or for dot removal. So
+// a smuggled "\n.\n" and what follows it stay inside the one message, and the stored message
+// has only CRLF line ends: when it is relayed, its "." line is dot-stuffed like any other, and
+// no later hop can find an end of data in it. (Refusing such messages would also be safe, but
+// scripts that build mail by hand with "\n" would lose their mail; Postfix normalises too.)
 //
 // Further bounds, each reported only at the end of data so that the client, which is busy
 // sending and not reading, gets one clear reply:
 //   - a message over max_message_bytes (counted after un-dot-stuffing) → 552 5.3.4; what is
 //     past the limit is not kept;
 //   - a line over 998 bytes plus CRLF (RFC 5322 2.1.1) → 550 5.6.0.
-// When several apply, the reply names the first of: size, bare line end, line length.
+// When both apply, the reply names the size.
 #pragma once
 
 #include <cstddef>
@@ -32,7 +33,7 @@ namespace mailwarden {
 // RFC 5322 2.1.1 / RFC 5321 4.5.3.1.6: a text line is at most 998 bytes plus CRLF.
 inline constexpr std::size_t kMaxDataLineBytes = 1000;
 
-enum class SmtpDataOutcome { kAccepted, kTooLarge, kBareLineEnd, kLineTooLong };
+enum class SmtpDataOutcome { kAccepted, kTooLarge, kLineTooLong };
 
 // One DATA transaction: construct after replying 354, Feed the bytes that follow until done(),
 // then read outcome() and TakeMessage(). Single-threaded; no internal synchronisation.
@@ -78,7 +79,6 @@ class SmtpDataReader {
   std::size_t line_bytes_ = 0;  // bytes of the current line on the wire, line end excluded
   std::uint64_t wire_bytes_ = 0;
   bool too_large_ = false;
-  bool bare_line_end_ = false;
   bool line_too_long_ = false;
 };
 

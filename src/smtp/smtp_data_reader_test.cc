@@ -133,8 +133,8 @@ TEST(SmtpDataReaderTest, UndoesDotStuffing) {
 
 // SMTP smuggling (SEC Consult, December 2023): sequences that some servers take as the end of
 // data. None may end it here; each must leave the data open until the real CRLF.CRLF, and the
-// smuggled "second message" must stay part of the first, which is then refused for its bare
-// line ends.
+// smuggled "second message" must stay part of the first, stored with CRLF line ends only, so
+// that no later hop can find an end of data in it either.
 TEST(SmtpDataReaderTest, SmugglingSequencesDoNotEndTheData) {
   const std::vector<std::string> payloads = {
       "\n.\n",       "\n.\r\n",     "\r.\r\n",   "\r\n.\n",      "\r\n.\r",     "\r.\n",
@@ -152,9 +152,17 @@ TEST(SmtpDataReaderTest, SmugglingSequencesDoNotEndTheData) {
     const ReadResult run = FeedWhole(input);
     ASSERT_TRUE(run.done);
     EXPECT_EQ(run.consumed, upto_real_end.size()) << "ended early";
-    EXPECT_EQ(run.outcome, SmtpDataOutcome::kBareLineEnd);
-    EXPECT_EQ(run.refusal, "550 5.6.11 bare LF/CR not allowed: end every line with CRLF\r\n");
-    EXPECT_EQ(run.message, "");
+    EXPECT_EQ(run.outcome, SmtpDataOutcome::kAccepted);
+    EXPECT_NE(run.message.find("\r\nMAIL FROM:<ceo@victim.example>\r\n"), std::string::npos);
+    EXPECT_TRUE(run.message.ends_with("forged\r\n"));
+    for (std::size_t i = 0; i < run.message.size(); ++i) {
+      if (run.message[i] == '\r') {
+        ASSERT_EQ(run.message[i + 1], '\n') << "bare CR at " << i;
+      }
+      if (run.message[i] == '\n') {
+        ASSERT_EQ(run.message[i - 1], '\r') << "bare LF at " << i;
+      }
+    }
     ExpectStreamSafe(input);
 
     // Without the real terminator the data never ends, however it is cut.
@@ -177,15 +185,25 @@ TEST(SmtpDataReaderTest, NulAndSpaceDotDoNotEndTheData) {
   }
 }
 
-TEST(SmtpDataReaderTest, RefusesBareLineEnds) {
-  for (const std::string input : {"a\nb\r\n.\r\n", "a\rb\r\n.\r\n", "a\r\r\n.\r\n", "\n.\r\n.\r\n",
-                                  "a\r\n\nb\r\n.\r\n", "x\r\n.\rx\r\n.\r\n"}) {
+// A lone CR or LF is stored as CRLF, but it never starts a line: a "." after it is text.
+TEST(SmtpDataReaderTest, NormalisesBareLineEnds) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"a\nb\r\n.\r\n", "a\r\nb\r\n"},
+      {"a\rb\r\n.\r\n", "a\r\nb\r\n"},
+      {"a\r\r\n.\r\n", "a\r\n\r\n"},
+      {"\n.\r\n.\r\n", "\r\n.\r\n"},
+      {"a\r\n\nb\r\n.\r\n", "a\r\n\r\nb\r\n"},
+      // "." then a lone CR at a line start: the dot is followed by more, so it goes.
+      {"x\r\n.\rx\r\n.\r\n", "x\r\n\r\nx\r\n"},
+      {"\n..\n\r\n.\r\n", "\r\n..\r\n\r\n"},
+  };
+  for (const auto& [input, message] : cases) {
     SCOPED_TRACE(::testing::PrintToString(input));
     const ReadResult run = FeedWhole(input);
     ASSERT_TRUE(run.done);
     EXPECT_EQ(run.consumed, input.size());
-    EXPECT_EQ(run.outcome, SmtpDataOutcome::kBareLineEnd);
-    EXPECT_EQ(run.message, "");
+    EXPECT_EQ(run.outcome, SmtpDataOutcome::kAccepted);
+    EXPECT_EQ(run.message, message);
     ExpectStreamSafe(input);
   }
 }

@@ -4,7 +4,7 @@
 // Trust: nothing the client sends is believed until AUTH succeeded through the backend; MAIL
 // before AUTH is refused (530), so there is no open relay. Every line, the recipient count,
 // the message size and idle time are bounded with a clear reply. End of data is only CRLF.CRLF
-// and bare CR/LF in data is refused (see smtp_data_reader.h). Credentials travel in clear
+// and bare CR/LF in data is stored as CRLF (see smtp_data_reader.h). Credentials travel in clear
 // text only over loopback; elsewhere AUTH needs STARTTLS first (538). Failed AUTH is limited
 // per connection and per client. A message is acknowledged (250) only after the backend says
 // it committed it.

@@ -74,7 +74,8 @@ def test_blocked_account_smtp_mail_is_held_then_released(smtp_daemon, relay):
 
 @pytest.mark.parametrize("payload", [b"\n.\n", b"\n.\r\n", b"\r.\r\n"])
 def test_smuggling_payloads_give_exactly_one_message(smtp_daemon, relay, payload):
-    """A second message hidden behind a non-standard end of data must never be accepted."""
+    """A second message hidden behind a non-standard end of data is never a message of its own:
+    it stays text of the first, which reaches the relay once, with CRLF line ends only."""
     import base64
     auth = base64.b64encode(b"\0demo\0" + smtp_daemon.smtp_password.encode())
     smuggled = (b"MAIL FROM:<evil@example.com>\r\nRCPT TO:<victim@example.net>\r\nDATA\r\n"
@@ -86,6 +87,7 @@ def test_smuggling_payloads_give_exactly_one_message(smtp_daemon, relay, payload
             while line[3:4] == b"-":
                 line = f.readline()
             assert line.startswith(prefix), line
+            return line
         expect(b"220")
         s.sendall(b"EHLO attacker.example\r\n"); expect(b"250")
         s.sendall(b"AUTH PLAIN " + auth + b"\r\n"); expect(b"235")
@@ -93,17 +95,18 @@ def test_smuggling_payloads_give_exactly_one_message(smtp_daemon, relay, payload
         s.sendall(b"RCPT TO:<bob@example.net>\r\n"); expect(b"250")
         s.sendall(b"DATA\r\n"); expect(b"354")
         s.sendall(b"Subject: first\r\n\r\nfirst" + payload + smuggled)
-        s.sendall(b"QUIT\r\n")
-        rest = f.read()
-    # Whatever the server answered, the relay sees no smuggled message.
-    code, status = api(smtp_daemon, "GET", "/api/v1/accounts/demo/email")
-    stored = status["queued"] + status["sent"] + status["held"]
-    assert stored <= 1, rest
+        expect(b"250 2.0.0")  # one reply: the smuggled commands were data
+        s.sendall(b"QUIT\r\n"); expect(b"221")
+        assert f.read() == b""
     wait_for(lambda: smtp_daemon.query("SELECT count(*) FROM messages WHERE status < 2") == [(0,)],
-             what="delivery of whatever was accepted")
-    subjects = [m["data"] for m in relay.messages()]
-    assert not any(b"Subject: smuggled" in d for d in subjects)
-    assert len(subjects) <= 1
+             what="delivery of the accepted message")
+    delivered = relay.messages()
+    assert len(delivered) == 1
+    m = delivered[0]
+    assert m["mail_from"] == "shop@example.com" and m["rcpt_tos"] == ["bob@example.net"]
+    assert b"Subject: first" in m["data"]
+    assert b"\r\nMAIL FROM:<evil@example.com>\r\n" in m["data"]  # as text, not as a command
+    assert b"\n" not in m["data"].replace(b"\r\n", b"") and b"\r" not in m["data"].replace(b"\r\n", b"")
 
 
 def test_php_phpmailer_over_smtp_with_starttls_is_delivered(make_daemon, relay, tmp_path):
