@@ -53,6 +53,17 @@ Result<std::string> ReadOrCreateAdminToken(const std::filesystem::path& file) {
   return token;
 }
 
+// The store url as logged: a postgresql url may hold a password (user:password@, or a
+// password= parameter), which a log must not.
+std::string LoggableStoreUrl(std::string_view url) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string_view::npos) return std::string(url);
+  std::string_view rest = url.substr(scheme + 3);
+  if (const auto at = rest.find('@'); at != std::string_view::npos) rest = rest.substr(at + 1);
+  if (rest.find("password") != std::string_view::npos) rest = rest.substr(0, rest.find('?'));
+  return fmt::format("{}://{}", url.substr(0, scheme), rest);
+}
+
 }  // namespace
 
 Daemon::Daemon(Config config) : config_(std::move(config)) {}
@@ -86,6 +97,15 @@ Result<void> Daemon::Start() {
   transport_ = MakeTransport(config_, io_.get_executor());
   scheduler_ =
       std::make_unique<Scheduler>(io_.get_executor(), config_, *store_, *transport_, clock_, node);
+  if (config_.store.url.starts_with("postgresql://") ||
+      config_.store.url.starts_with("postgres://")) {
+    // Unblocking or new mail on another node: deliver at once rather than at the next due
+    // time this node knows of.
+    changes_ = std::make_unique<PgChangeListener>(
+        io_.get_executor(), config_.store.url,
+        [this](std::string_view, AccountId) { scheduler_->Wake(); });
+    changes_->Start();
+  }
   // The guards' notices go out as system mail, through the same queue.
   guard_ = std::make_unique<AccountGuard>(
       io_.get_executor(), config_, *store_, clock_, [this](GuardNotice notice) {
@@ -147,7 +167,7 @@ Result<void> Daemon::Start() {
       io_.get_executor(), [this](HttpRequest request) { return Route(std::move(request)); });
   if (auto r = http_->Listen(config_.http.listen); !r) return r;
   spdlog::info("mailwardend: http on 127.0.0.1:{}", http_->port());
-  spdlog::info("mailwardend: store {} socket {} delivery {}", config_.store.url,
+  spdlog::info("mailwardend: store {} socket {} delivery {}", LoggableStoreUrl(config_.store.url),
                config_.submit.socket.string(),
                config_.delivery.mode == DeliveryMode::kRelay
                    ? "relay " + config_.delivery.relay
@@ -176,6 +196,7 @@ void Daemon::Run() {
     held_jobs_->Stop();
     scheduler_->Stop();
     reports_->Stop();
+    if (changes_) changes_->Stop();
   });
   asio::co_spawn(io_, submit_->Run(), asio::detached);
   asio::co_spawn(io_, http_->Run(), asio::detached);

@@ -18,6 +18,7 @@
 #include "report/system_mail.h"
 #include "smtp/smtp_server.h"
 #include "store/account_directory.h"
+#include "store/pg_listener.h"
 #include "store/store_runner.h"
 #include "submit/smtp_intake.h"
 #include "submit/submit_server.h"
@@ -50,6 +51,8 @@ class Daemon {
   Metrics metrics_;
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<Scheduler> scheduler_;
+  // With a shared PostgreSQL store: other nodes' changes wake the scheduler.
+  std::unique_ptr<PgChangeListener> changes_;
   std::unique_ptr<AccountGuard> guard_;
   std::unique_ptr<MailIntake> intake_;
   std::unique_ptr<SubmitServer> submit_;

@@ -4,11 +4,14 @@
 // Store and edit behind its back with plain SQL. Adding an engine is one TestDatabase class
 // and one entry in the INSTANTIATE_TEST_SUITE_P at the bottom.
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -92,11 +95,74 @@ class SqliteTestDatabase final : public TestDatabase {
   std::filesystem::path dir_;
 };
 
+// The admin url of a PostgreSQL server to test on (e.g. postgresql://postgres@/postgres?host=
+// /run/postgresql), or none: then the PostgreSQL tests are skipped.
+const char* PgAdminUrl() {
+  const char* url = std::getenv("MW_TEST_PG_URL");
+  return url != nullptr && *url != '\0' ? url : nullptr;
+}
+
+// A database of its own on the server of MW_TEST_PG_URL, created for the test and dropped
+// after it.
+class PgTestDatabase final : public TestDatabase {
+ public:
+  PgTestDatabase() {
+    static std::atomic<int> counter{0};
+    name_ = "mw_t_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
+    const std::string admin = PgAdminUrl();
+    url_ = admin + (admin.find('?') == std::string::npos ? "?" : "&") + "dbname=" + name_;
+    AdminExec("CREATE DATABASE " + name_);
+  }
+  ~PgTestDatabase() override { AdminExec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)"); }
+
+  const std::string& url() const { return url_; }
+
+  Result<std::unique_ptr<Store>> Open() override { return OpenStore(url_); }
+
+  void Exec(const std::string& sql) override {
+    PGconn* conn = PQconnectdb(url_.c_str());
+    PGresult* result = PQexec(conn, sql.c_str());
+    const ExecStatusType status = PQresultStatus(result);
+    EXPECT_TRUE(status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)
+        << sql << ": " << PQerrorMessage(conn);
+    PQclear(result);
+    PQfinish(conn);
+  }
+
+  std::int64_t QueryInt(const std::string& sql) override {
+    PGconn* conn = PQconnectdb(url_.c_str());
+    PGresult* result = PQexec(conn, sql.c_str());
+    std::int64_t value = -1;
+    if (PQresultStatus(result) == PGRES_TUPLES_OK && PQntuples(result) > 0 &&
+        !PQgetisnull(result, 0, 0)) {
+      value = std::strtoll(PQgetvalue(result, 0, 0), nullptr, 10);
+    }
+    PQclear(result);
+    PQfinish(conn);
+    return value;
+  }
+
+ private:
+  static void AdminExec(const std::string& sql) {
+    PGconn* conn = PQconnectdb(PgAdminUrl());
+    PGresult* result = PQexec(conn, sql.c_str());
+    EXPECT_EQ(PQresultStatus(result), PGRES_COMMAND_OK) << sql << ": " << PQerrorMessage(conn);
+    PQclear(result);
+    PQfinish(conn);
+  }
+
+  std::string name_;
+  std::string url_;
+};
+
 const TimePoint kT0 = FromUnixMillis(1'700'000'000'000);
 
 class StoreConformance : public ::testing::TestWithParam<StoreTarget> {
  protected:
   void SetUp() override {
+    if (GetParam().name == "postgresql" && PgAdminUrl() == nullptr) {
+      GTEST_SKIP() << "MW_TEST_PG_URL is not set: no PostgreSQL server to test on";
+    }
     db_ = GetParam().make();
     store_ = OpenOrDie();
   }
@@ -168,6 +234,12 @@ class StoreConformance : public ::testing::TestWithParam<StoreTarget> {
     auto a = store_->FindAccount(name);
     EXPECT_TRUE(a.has_value() && a->has_value()) << name;
     return a.has_value() && a->has_value() ? **a : Account{};
+  }
+
+  AccountCounters GetCounters(AccountId account) {
+    auto c = store_->GetCounters(account, LocalDayOf(kT0));
+    EXPECT_TRUE(c.has_value()) << c.error().message;
+    return c.value_or(AccountCounters{});
   }
 
   StoredMessage GetMessage(MessageId id) {
@@ -790,7 +862,7 @@ TEST_P(StoreConformance, SetAccountStateWritesTheAuditRecordAndTolerance) {
   EXPECT_EQ((*older)[0].at, kT0);
 }
 
-TEST_P(StoreConformance, PurgeRemovesExactlyTheMailHeldWhenAskedInBatches) {
+TEST_P(StoreConformance, PurgeRemovesExactlyTheMailHeldWhenAskedAtOnceThenItsRowsInBatches) {
   const AccountId id = MakeAccount("demo");
   const AccountId bystander = MakeAccount("bystander");
   std::vector<NewMessage> flood;
@@ -800,6 +872,8 @@ TEST_P(StoreConformance, PurgeRemovesExactlyTheMailHeldWhenAskedInBatches) {
   auto held = Insert(flood);
   auto other = Insert({Message(bystander, kT0)});
   SetState(id, AccountState::kActive, AccountState::kBlocked, BlockedBy::kSpamGuard);
+  const std::int64_t released = *store_->ReleaseHeld(id, {.ids = {held[4]}}, kT0);
+  ASSERT_EQ(released, 1);
   ASSERT_TRUE(store_
                   ->SetAccountState({.account = id,
                                      .from = AccountState::kBlocked,
@@ -813,7 +887,26 @@ TEST_P(StoreConformance, PurgeRemovesExactlyTheMailHeldWhenAskedInBatches) {
                                      .start_purge = true,
                                      .bounce_tolerance_until = {}})
                   .has_value());
-  EXPECT_EQ(GetAccount("demo").purge_upto, held.back());
+  // Purged at once: counted, out of pending, not listed, not found, released mark and all.
+  Account demo = GetAccount("demo");
+  EXPECT_EQ(demo.purge_upto, held.back());
+  EXPECT_EQ(demo.pending, 0);
+  EXPECT_EQ(demo.purge_left, 5);
+  auto counters = store_->GetCounters(id, LocalDayOf(kT0));
+  ASSERT_TRUE(counters.has_value());
+  EXPECT_EQ(counters->purged, 5);
+  EXPECT_EQ(counters->held, 0);
+  EXPECT_EQ(counters->queued, 0);
+  auto days = store_->GetVolumes(id, LocalDayOf(kT0), LocalDayOf(kT0));
+  ASSERT_TRUE(days.has_value() && days->size() == 1u);
+  EXPECT_EQ((*days)[0].purged, 5);
+  for (MessageId m : held) {
+    auto gone = store_->GetMessage(m);
+    ASSERT_TRUE(gone.has_value());
+    EXPECT_FALSE(gone->has_value()) << m;
+  }
+  EXPECT_TRUE(store_->ListPending(id, 10, 0)->empty());
+  EXPECT_EQ(Ids(Claim(kT0 + seconds(1))), other) << "only the bystander's";
   // Mail submitted after the purge was asked for is held, not purged.
   auto later = Insert({Message(id, kT0 + seconds(2)), Message(id, kT0 + seconds(3))});
 
@@ -824,29 +917,33 @@ TEST_P(StoreConformance, PurgeRemovesExactlyTheMailHeldWhenAskedInBatches) {
   ASSERT_TRUE(active.has_value());
   EXPECT_EQ(*active, std::vector<AccountId>{bystander});
 
+  // The rows go in batches, oldest first, changing no counter.
   auto left = store_->PurgeBatch(id, 2, kT0 + seconds(4));
   ASSERT_TRUE(left.has_value()) << left.error().message;
   EXPECT_EQ(*left, 3);
-  auto gone = store_->GetMessage(held[0]);
-  ASSERT_TRUE(gone.has_value());
-  EXPECT_FALSE(gone->has_value()) << "oldest first";
-  EXPECT_EQ(GetAccount("demo").pending, 5);
+  EXPECT_EQ(db_->QueryInt("SELECT COUNT(*) FROM " + std::string(schema::kMessagesTable) +
+                          " WHERE id = " + std::to_string(held[0])),
+            0)
+      << "oldest first";
+  EXPECT_EQ(GetAccount("demo").pending, 2);
   // A reopened store (a restarted daemon) goes on where the last batch ended.
   store_.reset();
   store_ = OpenOrDie();
   ASSERT_NE(store_, nullptr);
+  EXPECT_EQ(GetAccount("demo").purge_left, 3);
   EXPECT_EQ(*store_->PurgeBatch(id, 2, kT0 + seconds(5)), 1);
   EXPECT_EQ(*store_->PurgeBatch(id, 2, kT0 + seconds(5)), 0);
   EXPECT_EQ(*store_->PurgeBatch(id, 2, kT0 + seconds(6)), 0);
 
   EXPECT_EQ(GetAccount("demo").pending, 2);
+  EXPECT_EQ(GetAccount("demo").purge_left, 0);
   for (MessageId m : later) EXPECT_EQ(GetMessage(m).status, MessageStatus::kQueued);
-  EXPECT_EQ(GetMessage(other[0]).status, MessageStatus::kQueued);
+  EXPECT_EQ(GetMessage(other[0]).status, MessageStatus::kDelivering);
   EXPECT_EQ(db_->QueryInt("SELECT COUNT(*) FROM " + std::string(schema::kRecipientsTable) +
                           " WHERE account_id = " + std::to_string(id)),
             2)
       << "the purged messages' recipients went with them";
-  auto counters = store_->GetCounters(id, LocalDayOf(kT0));
+  counters = store_->GetCounters(id, LocalDayOf(kT0));
   ASSERT_TRUE(counters.has_value());
   EXPECT_EQ(counters->purged, 5);
   EXPECT_EQ(counters->submitted, 7);
@@ -856,6 +953,70 @@ TEST_P(StoreConformance, PurgeRemovesExactlyTheMailHeldWhenAskedInBatches) {
   auto missing = store_->PurgeBatch(id + 100, 10, kT0);
   ASSERT_FALSE(missing.has_value());
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+}
+
+// Between the purge and the deletion of its rows the account may be active again (the purge
+// ends at once): its new mail goes out, the purged mail never does, and nothing else sees it.
+TEST_P(StoreConformance, PurgedMailIsGoneBeforeItsRowsAre) {
+  const AccountId id = MakeAccount("demo");
+  auto first = Insert({Message(id, kT0), Message(id, kT0 + milliseconds(1))});
+  auto in_flight = Claim(kT0 + seconds(1), 1);
+  ASSERT_EQ(Ids(in_flight), std::vector<MessageId>{first[0]});
+  SetState(id, AccountState::kActive, AccountState::kBlocked, BlockedBy::kCustomer);
+  auto held = Insert({Message(id, kT0 + seconds(2))});
+  ASSERT_TRUE(store_
+                  ->SetAccountState({.account = id,
+                                     .from = AccountState::kBlocked,
+                                     .to = AccountState::kPurging,
+                                     .blocked_by = BlockedBy::kCustomer,
+                                     .reason = "",
+                                     .at = kT0 + seconds(3),
+                                     .start_purge = true})
+                  .has_value());
+  SetState(id, AccountState::kPurging, AccountState::kActive);
+  EXPECT_EQ(GetAccount("demo").purge_left, 3);
+  EXPECT_EQ(GetCounters(id).purged, 3);
+
+  // The late outcome of the message in flight is ignored: no sent, no pending change.
+  Record({{.id = first[0],
+           .recipients = {{.index = 0, .status = RecipientStatus::kSent, .reply = "250 ok"}},
+           .next_attempt = {}}},
+         kT0 + seconds(4));
+  EXPECT_EQ(GetCounters(id).sent, 0);
+  EXPECT_EQ(GetAccount("demo").pending, 0);
+
+  // Nothing is due: no claim, no due time, though the purged rows are due long since.
+  auto next = store_->NextDueTime();
+  ASSERT_TRUE(next.has_value());
+  EXPECT_FALSE(next->has_value());
+  EXPECT_TRUE(Claim(kT0 + std::chrono::hours(1)).empty());
+
+  // New mail goes out, and only it.
+  auto fresh = Insert({Message(id, kT0 + seconds(5))});
+  next = store_->NextDueTime();
+  ASSERT_TRUE(next.has_value() && next->has_value());
+  EXPECT_EQ(**next, kT0 + seconds(5));
+  EXPECT_EQ(Ids(Claim(kT0 + std::chrono::hours(1))), fresh);
+
+  // Blocked again: held lists, releases, deletes and expiry see only the new mail.
+  auto fresh2 = Insert({Message(id, kT0 + seconds(6))});
+  SetState(id, AccountState::kActive, AccountState::kBlocked, BlockedBy::kCustomer);
+  std::vector<MessageId> listed;
+  const auto pending = store_->ListPending(id, 10, 0);
+  ASSERT_TRUE(pending.has_value());
+  for (const auto& m : *pending) listed.push_back(m.id);
+  EXPECT_EQ(listed, (std::vector<MessageId>{fresh2[0], fresh[0]}));
+  EXPECT_EQ(*store_->ReleaseHeld(id, {.ids = {first[1], held[0]}}, kT0), 0);
+  auto headers = store_->GetMessageHeaders(id, held[0]);
+  ASSERT_FALSE(headers.has_value());
+  EXPECT_EQ(headers.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(*store_->ExpireHeld(kT0 + std::chrono::hours(100), 10, kT0 + std::chrono::hours(100)),
+            1)
+      << "the new held message only (the one in flight is left to delivery)";
+  EXPECT_EQ(GetCounters(id).expired, 1);
+  auto fresh3 = Insert({Message(id, kT0 + std::chrono::hours(101))});
+  EXPECT_EQ(*store_->DeleteHeld(id, {.ids = {first[1], held[0], fresh3[0]}}, kT0), 1);
+  EXPECT_EQ(GetCounters(id).purged, 4);
 }
 
 TEST_P(StoreConformance, ExpireHeldFinishesOnlyOldHeldMail) {
@@ -1166,7 +1327,8 @@ TEST_P(StoreConformance, ADatabaseOfANewerVersionIsRefused) {
 
 INSTANTIATE_TEST_SUITE_P(
     Engines, StoreConformance,
-    ::testing::Values(StoreTarget{"sqlite", [] { return std::make_unique<SqliteTestDatabase>(); }}),
+    ::testing::Values(StoreTarget{"sqlite", [] { return std::make_unique<SqliteTestDatabase>(); }},
+                      StoreTarget{"postgresql", [] { return std::make_unique<PgTestDatabase>(); }}),
     [](const ::testing::TestParamInfo<StoreTarget>& info) { return info.param.name; });
 
 // --- OpenStore's url handling (not engine behaviour) ---
@@ -1185,10 +1347,14 @@ TEST(OpenStore, RefusesUnknownSchemesNamingOnlyTheScheme) {
   }
 }
 
-TEST(OpenStore, PostgresqlIsNotBuiltYet) {
-  auto store = OpenStore("postgresql://mail@db:5432/mailwarden");
+TEST(OpenStore, AnUnreachablePostgresqlServerIsUnavailableAndItsPasswordNotShown) {
+  // Port 1 of the loopback: nothing listens there, so the connection is refused at once.
+  auto store = OpenStore("postgresql://mail:s3cr3t-pw@127.0.0.1:1/mailwarden");
   ASSERT_FALSE(store.has_value());
   EXPECT_EQ(store.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(store.error().message.find("cannot connect"), std::string::npos)
+      << store.error().message;
+  EXPECT_EQ(store.error().message.find("s3cr3t-pw"), std::string::npos) << store.error().message;
 }
 
 TEST(OpenStore, SqliteCreatesThePrivateFileAndItsFolder) {

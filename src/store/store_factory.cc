@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "store/pg_store.h"
 #include "store/sqlite_store.h"
 #include "store/store.h"
 
@@ -38,7 +39,9 @@ Result<std::unique_ptr<Store>> OpenStore(std::string_view url) {
     return std::unique_ptr<Store>(std::move(*store));
   }
   if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
-    return Fail(ErrorCode::kUnavailable, "PostgreSQL store is not built yet");
+    auto store = PgStore::Open(url);
+    if (!store) return std::unexpected(std::move(store).error());
+    return std::unique_ptr<Store>(std::move(*store));
   }
   // Only the scheme is quoted back: the rest of a url may hold a password.
   const auto colon = url.find(':');
