@@ -14,9 +14,10 @@ namespace asio = boost::asio;
 
 namespace {
 
-// Messages per purge or expiry transaction. Batches run on the store's background lane, only
-// when no submission or claim waits, so a batch is the longest any of those can be delayed:
-// small enough to keep that to a few milliseconds, large enough to purge a million in minutes.
+// Messages per transaction deleting purged rows or expiring held mail. Batches run on the
+// store's background lane, only when no submission or claim waits, so a batch is the longest
+// any of those can be delayed: small enough to keep that to a few milliseconds, large enough
+// to delete a million purged rows in minutes.
 constexpr int kBatch = 200;
 
 }  // namespace
@@ -49,6 +50,16 @@ asio::awaitable<void> HeldMailJobs::Run() {
   } else {
     spdlog::error("held mail: cannot list purging accounts: {}", purging.error().message);
   }
+  // Once, at start: purged rows a previous run had not deleted yet.
+  auto accounts = co_await store_.AsyncRunBackground<std::vector<Account>>(
+      [&](Store& s) { return s.ListAccounts(); }, asio::use_awaitable);
+  if (accounts) {
+    for (const Account& a : *accounts) {
+      if (a.purge_left > 0 && deleting_.insert(a.id).second) deletions_.push_back(a.id);
+    }
+  } else {
+    spdlog::error("held mail: cannot list accounts: {}", accounts.error().message);
+  }
   // Expiry is checked a few times per hold period, at most once a minute.
   const auto expiry_every = std::min<std::chrono::steady_clock::duration>(config_.policy.hold / 4,
                                                                           std::chrono::minutes(1));
@@ -58,12 +69,26 @@ asio::awaitable<void> HeldMailJobs::Run() {
       const AccountId account = purges_.front();
       purges_.pop_front();
       queued_.erase(account);
-      co_await PurgeOne(account);
+      co_await EndPurge(account);
       continue;
     }
     if (std::chrono::steady_clock::now() >= next_expiry) {
       co_await ExpireDue();
       next_expiry = std::chrono::steady_clock::now() + expiry_every;
+      continue;
+    }
+    if (!deletions_.empty()) {
+      // One batch per account in turn, so one huge purge does not hold back the others.
+      const AccountId account = deletions_.front();
+      deletions_.pop_front();
+      if (co_await DeleteSome(account)) {
+        deletions_.push_back(account);
+      } else {
+        deleting_.erase(account);
+      }
+      // Let submissions, deliveries and API requests in between batches.
+      co_await asio::post(ex_, asio::use_awaitable);
+      continue;
     }
     wake_.expires_at(next_expiry);
     boost::system::error_code ec;
@@ -71,27 +96,19 @@ asio::awaitable<void> HeldMailJobs::Run() {
   }
 }
 
-asio::awaitable<void> HeldMailJobs::PurgeOne(AccountId account) {
-  for (;;) {
-    const TimePoint now = clock_.Now();
-    auto left = co_await store_.AsyncRunBackground<std::int64_t>(
-        [&](Store& s) { return s.PurgeBatch(account, kBatch, now); }, asio::use_awaitable);
-    if (!left) {
-      spdlog::error("purge: account id {}: {}", account, left.error().message);
-      // Try again on the next round rather than leave the account purging for ever.
-      PurgeStarted(account);
-      co_return;
-    }
-    if (*left == 0) break;
-    if (stopping_) co_return;  // resumed at the next start
-    // Let submissions, deliveries and API requests in between batches.
-    co_await asio::post(ex_, asio::use_awaitable);
-  }
-  // The watermark is reached: the account goes back to active by itself.
+asio::awaitable<void> HeldMailJobs::EndPurge(AccountId account) {
+  // The store purged the mail when the purge started: the account goes back to active at
+  // once, and its rows are deleted in the background.
   auto found = co_await store_.AsyncRun<std::optional<Account>>(
       [&](Store& s) { return s.GetAccount(account); }, asio::use_awaitable);
-  if (!found || !*found) co_return;
+  if (!found) {
+    spdlog::error("purge: account id {}: {}", account, found.error().message);
+    PurgeStarted(account);  // try again on the next round rather than leave it purging
+    co_return;
+  }
+  if (!*found) co_return;
   const Account& a = **found;
+  if (a.purge_left > 0 && deleting_.insert(account).second) deletions_.push_back(account);
   if (a.state != AccountState::kPurging) co_return;
   const TimePoint now = clock_.Now();
   auto decided = Decide(StatusOf(a), AccountAction::kPurgeDone, Actor::kSystem, "", now);
@@ -110,6 +127,18 @@ asio::awaitable<void> HeldMailJobs::PurgeOne(AccountId account) {
   }
   spdlog::info("account={} actor=system action=PURGE_DONE from=purging to=active", a.name);
   if (decided->release_held && release_held_) release_held_();
+}
+
+asio::awaitable<bool> HeldMailJobs::DeleteSome(AccountId account) {
+  const TimePoint now = clock_.Now();
+  auto left = co_await store_.AsyncRunBackground<std::int64_t>(
+      [&](Store& s) { return s.PurgeBatch(account, kBatch, now); }, asio::use_awaitable);
+  if (!left) {
+    if (left.error().code == ErrorCode::kNotFound) co_return false;
+    spdlog::error("purge: account id {}: deleting purged mail: {}", account, left.error().message);
+    co_return true;  // again on its next turn
+  }
+  co_return *left > 0;
 }
 
 asio::awaitable<void> HeldMailJobs::ExpireDue() {

@@ -1,7 +1,8 @@
-// The background work on held mail: purges run in batches until the account's watermark is
-// reached (then the account returns to active by itself), and held mail older than policy.hold
-// expires. Both touch only the accounts concerned, through indexes; other accounts' delivery
-// goes on meanwhile (each batch is a short transaction, and the loop yields between batches).
+// The background work on held mail: a purge, done in the store the moment it was asked for,
+// is ended at once (the account returns to active by itself) and its rows are then deleted in
+// batches; held mail older than policy.hold expires. Both touch only the accounts concerned,
+// through indexes; other accounts' delivery goes on meanwhile (each batch is a short
+// transaction on the store's background lane, and the loop yields between batches).
 //
 // Runs on the daemon's io_context.
 #pragma once
@@ -22,15 +23,17 @@ class HeldMailJobs {
   HeldMailJobs(boost::asio::any_io_executor ex, const Config& config, StoreRunner& store,
                const Clock& clock, std::function<void()> release_held);
 
-  // A purge of the account was asked for (its state is purging and its watermark set).
+  // A purge of the account was asked for (its state is purging and its mail purged).
   void PurgeStarted(AccountId account);
 
-  // Resumes the purges a previous run left unfinished, then works until Stop().
+  // Ends the purges and deletes the purged rows a previous run left, then works until Stop().
   boost::asio::awaitable<void> Run();
   void Stop();
 
  private:
-  boost::asio::awaitable<void> PurgeOne(AccountId account);
+  boost::asio::awaitable<void> EndPurge(AccountId account);
+  // Deletes one batch of the account's purged rows; true if some are left.
+  boost::asio::awaitable<bool> DeleteSome(AccountId account);
   boost::asio::awaitable<void> ExpireDue();
 
   boost::asio::any_io_executor ex_;
@@ -39,8 +42,10 @@ class HeldMailJobs {
   const Clock& clock_;
   std::function<void()> release_held_;
   boost::asio::steady_timer wake_;
-  std::deque<AccountId> purges_;
+  std::deque<AccountId> purges_;  // to end (PURGE_DONE)
   std::set<AccountId> queued_;
+  std::deque<AccountId> deletions_;  // with purged rows on disk, taken in turn
+  std::set<AccountId> deleting_;
   bool stopping_ = false;
 };
 

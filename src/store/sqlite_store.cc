@@ -54,6 +54,7 @@ enum class Sql {
   kInsertRecipient,
   kSelectDueAccounts,
   kSelectDueMessages,
+  kSelectDueAfterPurge,
   kSelectAccountName,
   kLeaseMessage,
   kSelectPendingRecipients,
@@ -131,8 +132,12 @@ constexpr int kSqlCount = static_cast<int>(Sql::kCount);
 //                            SEARCH r USING PRIMARY KEY (account_id=?)     (released rows)
 //                            SEARCH m USING INTEGER PRIMARY KEY (rowid=?)
 //                        SCAN heads; USE TEMP B-TREE FOR ORDER BY   (sorts due accounts only)
+//                        (an account with purged rows still on disk: its head is
+//                          SEARCH m USING INDEX messages_unfinished (account_id=? AND id>?))
 //   kSelectDueMessages:  SEARCH messages USING COVERING INDEX messages_due
 //                          (account_id=? AND next_attempt_ms<?)      (no sort: index order)
+//   kSelectDueAfterPurge: SEARCH messages USING INDEX messages_unfinished (account_id=? AND
+//                          id>?); USE TEMP B-TREE FOR ORDER BY  (the mail since the purge only)
 //   kSelectDueReleased:  SEARCH r USING PRIMARY KEY (account_id=?)
 //                        SEARCH m USING INTEGER PRIMARY KEY (rowid=?)
 //                        USE TEMP B-TREE FOR ORDER BY           (sorts released mail only)
@@ -140,10 +145,12 @@ constexpr int kSqlCount = static_cast<int>(Sql::kCount);
 //   kReleaseLeases:      SEARCH messages USING INDEX messages_leased (lease_node=?)
 // and of the account control statements (migration 2):
 //   kSetPurgeWatermark:      SEARCH m USING INDEX messages_unfinished (account_id=?)
-//   kSelectPurgeBatch,
+//   kSelectPurgeBatch:       SEARCH messages USING INDEX messages_unfinished
+//                              (account_id=? AND id<?)   (INDEXED BY: not the rowid range)
 //   kSelectPendingPage:      SEARCH messages USING INDEX messages_unfinished
-//                              (account_id=? AND id<?)
-//   kSelectOldestUnfinished: SEARCH messages USING INDEX messages_unfinished (account_id=?)
+//                              (account_id=? AND id>? AND id<?)   (never the purged rows)
+//   kSelectOldestUnfinished: SEARCH messages USING INDEX messages_unfinished (account_id=? AND
+//                              id>?)
 //   kSelectHeldByMatch:      SEARCH m USING INDEX messages_unfinished (account_id=?)
 //                            CORRELATED SCALAR SUBQUERY: SEARCH r USING PRIMARY KEY
 //                            (reads the account's unfinished mail: a match is over all of it)
@@ -225,19 +232,27 @@ constexpr std::string_view SqlText(Sql sql) {
       // MATERIALIZED computes it once per account rather than once per use.
       // The second branch: held accounts with released mail, whose head is read from their
       // released rows only.
+      // The third column is the watermark when purged rows are still on disk: then the due
+      // messages are read after it (kSelectDueAfterPurge), never through the purged ones.
       return "WITH heads AS MATERIALIZED ("
-             " SELECT a.id AS id, 0 AS released_only, (SELECT m.next_attempt_ms"
-             "  FROM {messages} m WHERE m.account_id = a.id AND m.status < {done}"
-             "  ORDER BY m.next_attempt_ms LIMIT 1) AS head"
+             " SELECT a.id AS id, 0 AS released_only, {active_head} AS head,"
+             "  CASE WHEN a.purge_left = 0 THEN 0 ELSE a.purge_upto END AS upto"
              " FROM {accounts} a WHERE a.state = 'active' AND a.pending > 0"
              " UNION ALL"
-             " SELECT a.id, 1, {released_head}"
+             " SELECT a.id, 1, {released_head}, 0"
              " FROM {accounts} a WHERE a.state <> 'active' AND a.pending > 0"
              "  AND a.released_pending > 0)"
-             " SELECT id, released_only FROM heads WHERE head <= ?1 ORDER BY head, id LIMIT ?2";
+             " SELECT id, released_only, upto FROM heads WHERE head <= ?1 ORDER BY head, id "
+             "LIMIT ?2";
     case Sql::kSelectDueMessages:
       return "SELECT id FROM {messages} WHERE account_id = ?1 AND status < {done} "
              "AND next_attempt_ms <= ?2 ORDER BY next_attempt_ms, status, id LIMIT ?3";
+    case Sql::kSelectDueAfterPurge:
+      // Only after a purge whose rows are not all deleted yet: the mail submitted since, a
+      // range of messages_unfinished; the purged rows before it are never read.
+      return "SELECT id FROM {messages} INDEXED BY messages_unfinished WHERE account_id = ?1 "
+             "AND id > ?4 AND status < {done} AND next_attempt_ms <= ?2 "
+             "ORDER BY next_attempt_ms, status, id LIMIT ?3";
     case Sql::kSelectAccountName:
       return "SELECT name FROM {accounts} WHERE id = ?1";
     case Sql::kLeaseMessage:
@@ -248,7 +263,8 @@ constexpr std::string_view SqlText(Sql sql) {
       return "SELECT idx, address FROM {recipients} WHERE message_id = ?1 "
              "AND status = {r_pending} ORDER BY idx";
     case Sql::kSelectMessageState:
-      return "SELECT account_id, status FROM {messages} WHERE id = ?1";
+      return "SELECT m.account_id, m.status, m.id <= a.purge_upto FROM {messages} m "
+             "JOIN {accounts} a ON a.id = m.account_id WHERE m.id = ?1";
     case Sql::kUpdateRecipient:
       return "UPDATE {recipients} SET status = ?3, reply = ?4, updated_ms = ?5 "
              "WHERE message_id = ?1 AND idx = ?2 AND status = {r_pending}";
@@ -270,9 +286,7 @@ constexpr std::string_view SqlText(Sql sql) {
       // The earliest heads, by account: the caller skips the accounts waiting for their quota
       // and asks for one more row than it skips.
       return "SELECT id, head FROM ("
-             " SELECT a.id AS id, (SELECT m.next_attempt_ms FROM {messages} m"
-             "  WHERE m.account_id = a.id AND m.status < {done}"
-             "  ORDER BY m.next_attempt_ms LIMIT 1) AS head"
+             " SELECT a.id AS id, {active_head} AS head"
              " FROM {accounts} a WHERE a.state = 'active' AND a.pending > 0"
              " UNION ALL"
              " SELECT a.id, {released_head}"
@@ -280,8 +294,11 @@ constexpr std::string_view SqlText(Sql sql) {
              "  AND a.released_pending > 0)"
              " WHERE head IS NOT NULL ORDER BY head LIMIT ?1";
     case Sql::kSelectMessage:
+      // A purged message is gone, whether or not its row is deleted yet.
       return "SELECT account_id, sender, subject, script, uid, size, status, attempts, "
-             "received_ms, next_attempt_ms FROM {messages} WHERE id = ?1";
+             "received_ms, next_attempt_ms FROM {messages} m WHERE id = ?1 AND NOT "
+             "(status < {done} AND id <= (SELECT purge_upto FROM {accounts} WHERE id = "
+             "m.account_id))";
     case Sql::kSelectRecipients:
       return "SELECT idx, address, status, reply, updated_ms FROM {recipients} "
              "WHERE message_id = ?1 ORDER BY idx";
@@ -289,11 +306,13 @@ constexpr std::string_view SqlText(Sql sql) {
       return "UPDATE {accounts} SET state = ?2, blocked_by = ?3, reason = ?4, since_ms = ?5, "
              "bounce_tolerance_until_ms = ?7 WHERE id = ?1 AND state = ?6";
     case Sql::kSetPurgeWatermark:
-      // Every unfinished message has an id <= the newest unfinished one, so purge_left is
-      // exactly pending now.
-      return "UPDATE {accounts} SET purge_upto = COALESCE((SELECT MAX(m.id) FROM {messages} m "
-             "WHERE m.account_id = ?1 AND m.status < {done}), 0), purge_left = pending "
-             "WHERE id = ?1";
+      // Every unfinished message has an id <= the newest unfinished one: all that pending
+      // counts is purged now (the right-hand sides read the row as it was), and its rows join
+      // those left to delete. Returns how many were purged, for the day's counter.
+      return "UPDATE {accounts} SET purge_upto = MAX(purge_upto, COALESCE((SELECT MAX(m.id) "
+             "FROM {messages} m WHERE m.account_id = ?1 AND m.status < {done}), 0)), "
+             "purge_left = purge_left + pending, purged = purged + pending, pending = 0, "
+             "released_pending = 0 WHERE id = ?1 RETURNING purged - ?2";
     case Sql::kClearReleased:
       return "DELETE FROM {released} WHERE account_id = ?1";
     case Sql::kZeroReleasedPending:
@@ -318,8 +337,9 @@ constexpr std::string_view SqlText(Sql sql) {
     case Sql::kSelectPurgeState:
       return "SELECT purge_upto, purge_left, state FROM {accounts} WHERE id = ?1";
     case Sql::kSelectPurgeBatch:
-      return "SELECT id FROM {messages} WHERE account_id = ?1 AND status < {done} "
-             "AND id <= ?2 ORDER BY id LIMIT ?3";
+      // INDEXED BY: the primary key's range (id <= ?2) would read every account's old mail.
+      return "SELECT id FROM {messages} INDEXED BY messages_unfinished WHERE account_id = ?1 "
+             "AND status < {done} AND id <= ?2 ORDER BY id LIMIT ?3";
     case Sql::kDeleteMessage:
       // Recipients and the released mark go with it (ON DELETE CASCADE).
       return "DELETE FROM {messages} WHERE id = ?1 AND status < {done}";
@@ -340,23 +360,24 @@ constexpr std::string_view SqlText(Sql sql) {
       return "SELECT id FROM {accounts} WHERE state <> 'active' AND pending > 0 AND id > ?1 "
              "ORDER BY id";
     case Sql::kSelectOldestUnfinished:
-      return "SELECT id, status, received_ms FROM {messages} WHERE account_id = ?1 "
-             "AND status < {done} ORDER BY id";
+      return "SELECT id, status, received_ms FROM {messages} INDEXED BY messages_unfinished "
+             "WHERE account_id = ?1 AND status < {done} AND id > {upto_of_1} ORDER BY id";
     case Sql::kIsReleased:
       return "SELECT EXISTS (SELECT 1 FROM {released} WHERE account_id = ?1 AND message_id = ?2)";
     case Sql::kExpireRecipients:
       return "UPDATE {recipients} SET status = {r_failed}, reply = ?2, updated_ms = ?3 "
              "WHERE message_id = ?1 AND status = {r_pending}";
     case Sql::kSelectPendingPage:
-      return "SELECT id FROM {messages} WHERE account_id = ?1 AND status < {done} AND id < ?2 "
-             "ORDER BY id DESC LIMIT ?3";
+      return "SELECT id FROM {messages} INDEXED BY messages_unfinished WHERE account_id = ?1 "
+             "AND status < {done} AND id < ?2 AND id > {upto_of_1} ORDER BY id DESC LIMIT ?3";
     case Sql::kSelectHeldById:
       return "SELECT id FROM {messages} WHERE id = ?1 AND account_id = ?2 "
-             "AND status = {queued}";
+             "AND status = {queued} AND id > (SELECT purge_upto FROM {accounts} WHERE id = ?2)";
     case Sql::kSelectHeldByMatch:
       // Needles are lower-cased by the caller; '' matches everything. instr, not LIKE: no
       // wildcard in a customer's text means anything.
-      return "SELECT m.id FROM {messages} m WHERE m.account_id = ?1 AND m.status < {done} "
+      return "SELECT m.id FROM {messages} m INDEXED BY messages_unfinished "
+             "WHERE m.account_id = ?1 AND m.status < {done} AND m.id > {upto_of_1} "
              "AND m.status = {queued} "
              "AND (?2 = '' OR instr(lower(m.sender), ?2) > 0) "
              "AND (?4 = '' OR instr(lower(m.subject), ?4) > 0) "
@@ -434,12 +455,22 @@ constexpr std::string_view SqlText(Sql sql) {
     case Sql::kSelectMessageHead:
       // substr of a BLOB counts bytes. A finished message's body is NULL: no row.
       return "SELECT substr(body, 1, ?3) FROM {messages} WHERE id = ?1 AND account_id = ?2 "
-             "AND status < {done} AND body IS NOT NULL";
+             "AND status < {done} AND body IS NOT NULL "
+             "AND id > (SELECT purge_upto FROM {accounts} WHERE id = ?2)";
     case Sql::kCount:
       break;
   }
   return "";
 }
+
+// The earliest next attempt among the unfinished messages of active account a.id: one seek of
+// messages_due, or, while purged rows (all due long ago) are still on disk, the minimum over
+// the mail after the watermark, a range of messages_unfinished.
+constexpr std::string_view kActiveHead =
+    "(CASE WHEN a.purge_left = 0 THEN (SELECT m.next_attempt_ms FROM {messages} m"
+    " WHERE m.account_id = a.id AND m.status < {done} ORDER BY m.next_attempt_ms LIMIT 1)"
+    " ELSE (SELECT MIN(m.next_attempt_ms) FROM {messages} m INDEXED BY messages_unfinished"
+    " WHERE m.account_id = a.id AND m.id > a.purge_upto AND m.status < {done}) END)";
 
 // The earliest next attempt among the released messages of held account a.id.
 constexpr std::string_view kReleasedHead =
@@ -448,6 +479,9 @@ constexpr std::string_view kReleasedHead =
 
 std::string FormatSql(Sql sql) {
   std::string text(SqlText(sql));
+  if (const auto at = text.find("{active_head}"); at != std::string::npos) {
+    text.replace(at, std::string_view("{active_head}").size(), kActiveHead);
+  }
   if (const auto at = text.find("{released_head}"); at != std::string::npos) {
     text.replace(at, std::string_view("{released_head}").size(), kReleasedHead);
   }
@@ -463,7 +497,12 @@ std::string FormatSql(Sql sql) {
       fmt::arg("reports", schema::kReportsTable), fmt::arg("sources", schema::kSourcesTable),
       fmt::arg("account_columns",
                "id, name, state, blocked_by, reason, since_ms, report_to, language, "
-               "max_per_day, max_per_hour, pending, bounce_tolerance_until_ms, purge_upto"),
+               "max_per_day, max_per_hour, pending, bounce_tolerance_until_ms, purge_upto, "
+               "purge_left"),
+      // The purge watermark of the account bound to ?1: an account's unfinished messages are
+      // read after it (a range of messages_unfinished), never the purged ones.
+      fmt::arg("upto_of_1",
+               fmt::format("(SELECT purge_upto FROM {} WHERE id = ?1)", schema::kAccountsTable)),
       fmt::arg("queued", schema::kMessageQueued),
       fmt::arg("delivering", schema::kMessageDelivering), fmt::arg("done", schema::kMessageDone),
       fmt::arg("r_pending", schema::kRecipientPending), fmt::arg("r_sent", schema::kRecipientSent),
@@ -807,6 +846,7 @@ Result<Account> ReadAccount(const Stmt& st) {
   account.pending = st.Int(10);
   account.bounce_tolerance_until = FromUnixMillis(st.Int(11));
   account.purge_upto = st.Int(12);
+  account.purge_left = st.Int(13);
   return account;
 }
 
@@ -874,27 +914,15 @@ class Tally {
     days_[{account, day}].Add(d);
   }
 
-  // An unfinished message of the account ends (finished or about to be deleted): it leaves
-  // pending, loses its released mark, and counts toward the purge in progress if it is under
-  // the watermark.
+  // An unfinished message of the account, not purged, ends (finished or about to be
+  // deleted): it leaves pending and loses its released mark.
   Result<void> EndMessage(AccountId account, MessageId id) {
     AccountDelta& delta = accounts_[account];
     --delta.pending;
-    {
-      auto st = db_.Use(Sql::kForgetReleased);
-      st.Bind(1, account).Bind(2, id);
-      MW_RETURN_IF_ERROR(st.Run());
-      delta.released -= st.Changes();
-    }
-    auto purge = purges_.find(account);
-    if (purge == purges_.end()) {
-      auto st = db_.Use(Sql::kSelectPurgeState);
-      st.Bind(1, account);
-      MW_ASSIGN_OR_RETURN(const bool row, st.Step());
-      const MessageId upto = row && st.Int(1) > 0 ? st.Int(0) : 0;
-      purge = purges_.emplace(account, upto).first;
-    }
-    if (id <= purge->second) --delta.purge_left;
+    auto st = db_.Use(Sql::kForgetReleased);
+    st.Bind(1, account).Bind(2, id);
+    MW_RETURN_IF_ERROR(st.Run());
+    delta.released -= st.Changes();
     return {};
   }
 
@@ -936,7 +964,6 @@ class Tally {
   SqliteConnection& db_;
   std::map<AccountId, AccountDelta> accounts_;
   std::map<std::pair<AccountId, int>, CounterDelta> days_;
-  std::map<AccountId, MessageId> purges_;  // the watermark of a purge in progress, else 0
 };
 
 // The state of an account, kNotFound if there is none.
@@ -1295,9 +1322,34 @@ Result<void> SqliteStore::SetAccountState(const AccountStateChange& change) {
     }
   }
   if (change.start_purge) {
-    auto st = db_->Use(Sql::kSetPurgeWatermark);
-    st.Bind(1, change.account);
-    MW_RETURN_IF_ERROR(st.Run());
+    // The purge itself: O(1) however much is held. The rows go later (PurgeBatch).
+    std::int64_t purged = 0;
+    {
+      auto before = db_->Use(Sql::kSelectCounters);
+      before.Bind(1, change.account);
+      MW_ASSIGN_OR_RETURN(const bool row, before.Step());
+      const std::int64_t purged_before = row ? before.Int(7) : 0;
+      auto st = db_->Use(Sql::kSetPurgeWatermark);
+      st.Bind(1, change.account).Bind(2, purged_before);
+      MW_ASSIGN_OR_RETURN(const bool updated, st.Step());
+      purged = updated ? st.Int(0) : 0;
+    }
+    {
+      auto st = db_->Use(Sql::kClearReleased);
+      st.Bind(1, change.account);
+      MW_RETURN_IF_ERROR(st.Run());
+    }
+    if (purged > 0) {
+      auto st = db_->Use(Sql::kBumpDay);
+      st.Bind(1, change.account)
+          .Bind(2, std::int64_t{LocalDayOf(change.at)})
+          .Bind(3, std::int64_t{0})
+          .Bind(4, std::int64_t{0})
+          .Bind(5, std::int64_t{0})
+          .Bind(6, std::int64_t{0})
+          .Bind(7, purged);
+      MW_RETURN_IF_ERROR(st.Run());
+    }
   }
   {
     auto st = db_->Use(Sql::kInsertAudit);
@@ -1378,6 +1430,7 @@ Result<std::vector<ClaimedMessage>> SqliteStore::ClaimDue(const ClaimRequest& re
   struct AccountQueue {
     AccountId account = 0;
     bool released_only = false;
+    MessageId after = 0;  // the watermark, when purged rows are still on disk
     std::string name;
     std::vector<MessageId> due;
   };
@@ -1396,6 +1449,7 @@ Result<std::vector<ClaimedMessage>> SqliteStore::ClaimDue(const ClaimRequest& re
       AccountQueue& queue = queues.emplace_back();
       queue.account = account;
       queue.released_only = st.Int(1) != 0;
+      queue.after = st.Int(2);
     }
   }
   // Fairness is round-robin: one message from each due account per round, up to the limit.
@@ -1407,8 +1461,12 @@ Result<std::vector<ClaimedMessage>> SqliteStore::ClaimDue(const ClaimRequest& re
     for (const auto& [account, cap] : request.most) {
       if (account == queue.account) most = std::min<std::int64_t>(most, std::max(cap, 0));
     }
-    auto st = db_->Use(queue.released_only ? Sql::kSelectDueReleased : Sql::kSelectDueMessages);
+    const Sql sql = queue.released_only ? Sql::kSelectDueReleased
+                    : queue.after > 0   ? Sql::kSelectDueAfterPurge
+                                        : Sql::kSelectDueMessages;
+    auto st = db_->Use(sql);
     st.Bind(1, queue.account).Bind(2, now).Bind(3, most);
+    if (sql == Sql::kSelectDueAfterPurge) st.Bind(4, queue.after);
     for (;;) {
       MW_ASSIGN_OR_RETURN(const bool row, st.Step());
       if (!row) break;
@@ -1482,9 +1540,10 @@ Result<void> SqliteStore::RecordOutcomes(std::span<const DeliveryOutcome> outcom
       auto st = db_->Use(Sql::kSelectMessageState);
       st.Bind(1, outcome.id);
       MW_ASSIGN_OR_RETURN(const bool row, st.Step());
-      // Gone (purged while in flight) or already finished (a late outcome of a lease that
-      // ran out, or a replay): nothing is left to record, and the counters stay right.
-      if (!row || st.Int(1) == schema::kMessageDone) continue;
+      // Purged while in flight (its row deleted or not yet) or already finished (a late
+      // outcome of a lease that ran out, or a replay): nothing is left to record, and the
+      // counters stay right.
+      if (!row || st.Int(1) == schema::kMessageDone || st.Int(2) != 0) continue;
       account = st.Int(0);
     }
     for (const RecipientOutcome& r : outcome.recipients) {
@@ -1603,19 +1662,21 @@ Result<std::vector<AuditRecord>> SqliteStore::ListAudit(std::optional<AccountId>
   return records;
 }
 
-Result<std::int64_t> SqliteStore::PurgeBatch(AccountId account, int limit, TimePoint now) {
-  // One write transaction: the batch's messages, their recipients, pending, the purge's
-  // progress and the purged counters go together, so a crash between batches loses nothing
-  // and counts nothing twice; the next batch (or a restarted daemon) goes on from there.
+Result<std::int64_t> SqliteStore::PurgeBatch(AccountId account, int limit, TimePoint /*now*/) {
+  // One write transaction: a batch of purged rows and purge_left go together. The purge was
+  // counted when it started; deleting its rows changes no counter and no pending.
   MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kWrite));
   MessageId upto = 0;
+  std::int64_t left = 0;
   {
     auto st = db_->Use(Sql::kSelectPurgeState);
     st.Bind(1, account);
     MW_ASSIGN_OR_RETURN(const bool row, st.Step());
     if (!row) return Fail(ErrorCode::kNotFound, fmt::format("no account with id {}", account));
     upto = st.Int(0);
+    left = st.Int(1);
   }
+  if (left == 0) return left;
   std::vector<MessageId> batch;
   {
     auto st = db_->Use(Sql::kSelectPurgeBatch);
@@ -1626,33 +1687,25 @@ Result<std::int64_t> SqliteStore::PurgeBatch(AccountId account, int limit, TimeP
       batch.push_back(st.Int(0));
     }
   }
-  Tally tally(*db_);
-  const int day = LocalDayOf(now);
   for (const MessageId id : batch) {
-    MW_RETURN_IF_ERROR(tally.EndMessage(account, id));
+    // Recipients and any released mark go with it (ON DELETE CASCADE).
     auto st = db_->Use(Sql::kDeleteMessage);
     st.Bind(1, id);
     MW_RETURN_IF_ERROR(st.Run());
-    tally.Count(account, day, {.purged = 1});
   }
-  MW_RETURN_IF_ERROR(tally.Flush());
-  std::int64_t left = 0;
-  {
-    auto st = db_->Use(Sql::kSelectPurgeState);
-    st.Bind(1, account);
-    MW_ASSIGN_OR_RETURN(const bool row, st.Step());
-    left = row ? st.Int(1) : 0;
-  }
-  if (left > 0 && static_cast<std::int64_t>(batch.size()) < limit) {
+  std::int64_t done = static_cast<std::int64_t>(batch.size());
+  if (static_cast<std::int64_t>(batch.size()) < limit && done < left) {
     // The scan found fewer than asked: nothing is left under the watermark, whatever the
-    // counter says. A counter out of step is a bug, but must not keep the account purging.
-    spdlog::warn("store: account {}: purge_left was {} with nothing left to purge", account, left);
-    tally.Of(account).purge_left -= left;
-    MW_RETURN_IF_ERROR(tally.Flush());
-    left = 0;
+    // counter says. A counter out of step is a bug, but must not keep the job going.
+    spdlog::warn("store: account {}: purge_left was {} with {} purged rows left", account, left,
+                 done);
+    done = left;
   }
+  Tally tally(*db_);
+  tally.Of(account).purge_left -= done;
+  MW_RETURN_IF_ERROR(tally.Flush());
   MW_RETURN_IF_ERROR(tx.Commit());
-  return left;
+  return std::max<std::int64_t>(left - done, 0);
 }
 
 Result<std::int64_t> SqliteStore::ExpireHeld(TimePoint cutoff, int limit, TimePoint now) {

@@ -41,7 +41,8 @@ struct Account {
   std::optional<std::int64_t> max_per_hour;
   std::int64_t pending = 0;  // messages not yet finished (queued, deferred or being delivered)
   TimePoint bounce_tolerance_until{};  // the bounce guard's tolerance is doubled before this
-  MessageId purge_upto = 0;  // the last purge's watermark: its messages with id <= this go
+  MessageId purge_upto = 0;     // the last purge's watermark: its messages with id <= this went
+  std::int64_t purge_left = 0;  // purged messages whose rows are not deleted yet (PurgeBatch)
 };
 
 // A message as accepted from a script, ready to store. body is the whole RFC 5322 message as
@@ -115,8 +116,11 @@ struct AccountStateChange {
   std::string actor{};
   std::string action{};
   std::string audit_text{};
-  // Sets the purge watermark to the account's newest unfinished message now: exactly the mail
-  // held at this moment is purged by PurgeBatch, none submitted later.
+  // Purges, in the same transaction and in O(1): the watermark becomes the account's newest
+  // unfinished message now, and exactly the mail unfinished at this moment (in flight too;
+  // its late outcome is ignored) is gone from then on: out of pending, counted as purged (on
+  // the local day of `at`), never listed, released, expired or delivered, none submitted
+  // later. Its rows are deleted afterwards by PurgeBatch.
   bool start_purge = false;
   TimePoint bounce_tolerance_until{};  // stored as given (Decide carries it forward)
 };
@@ -278,11 +282,11 @@ class Store {
   virtual Result<std::vector<AuditRecord>> ListAudit(std::optional<AccountId> account, int limit,
                                                      std::int64_t before_id) = 0;
 
-  // Deletes up to `limit` of the account's unfinished messages with id <= its purge_upto,
-  // oldest first, with their recipients (in flight ones too: their late outcome is ignored);
-  // adjusts pending and adds them to the purged counters. Returns how many such messages
-  // remain (0: the purge is done; the caller then ends it with PURGE_DONE). One transaction:
-  // on success the batch is durably gone; on failure nothing is. kNotFound: no account.
+  // Deletes from disk up to `limit` of the account's purged messages (unfinished, id <= its
+  // purge_upto; see AccountStateChange::start_purge), oldest first, with their recipients.
+  // Changes no counter: they were counted purged when the purge started. Returns how many
+  // purged rows remain (Account::purge_left; 0: nothing left to delete). One transaction: on
+  // success the batch is durably gone; on failure nothing is. kNotFound: no account.
   virtual Result<std::int64_t> PurgeBatch(AccountId account, int limit, TimePoint now) = 0;
 
   // Expires held mail: in blocked or purging accounts only, finishes up to `limit` unfinished
