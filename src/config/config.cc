@@ -261,6 +261,7 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::filesystem::pa
         r.Dur("retry_first", c.delivery.retry_first, std::chrono::milliseconds(100)));
     MW_RETURN_IF_ERROR(r.Dur("retry_max", c.delivery.retry_max, std::chrono::milliseconds(100)));
     MW_RETURN_IF_ERROR(r.String("helo", c.delivery.helo));
+    MW_RETURN_IF_ERROR(r.Dur("lease", c.delivery.lease, std::chrono::seconds(1)));
     MW_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
   }
   {

@@ -61,6 +61,7 @@ struct Config {
     Duration retry_first = std::chrono::minutes(1);  // first retry after a 4xx, then doubling
     Duration retry_max = std::chrono::hours(1);      // the retry delay never grows past this
     std::string helo;                                // the name given in EHLO; empty: the host name
+    Duration lease = std::chrono::minutes(15);  // a claim ends then: a dead node's mail goes out
   } delivery;
 
   struct Policy {

@@ -126,6 +126,21 @@ TEST(ParseConfig, HostNameDefaultsToTheSystemsAndCanBeSet) {
   EXPECT_NE(bad.error().message.find("hostname"), std::string::npos);
 }
 
+TEST(ParseConfig, DeliveryLeaseDefaultsToFifteenMinutesAndCanBeShortened) {
+  auto fallback = ParseConfig("", "/tmp");
+  ASSERT_TRUE(fallback.has_value());
+  EXPECT_EQ(fallback->delivery.lease, std::chrono::minutes(15));
+  auto set = ParseConfig("[delivery]\nlease = \"3s\"\n", "/tmp");
+  ASSERT_TRUE(set.has_value()) << set.error().message;
+  EXPECT_EQ(set->delivery.lease, std::chrono::seconds(3));
+  for (std::string_view bad : {"[delivery]\nlease = \"15\"\n", "[delivery]\nlease = \"10ms\"\n",
+                               "[delivery]\nlease = 60\n"}) {
+    auto r = ParseConfig(bad, "/tmp");
+    ASSERT_FALSE(r.has_value()) << bad;
+    EXPECT_NE(r.error().message.find("delivery.lease"), std::string::npos) << r.error().message;
+  }
+}
+
 TEST(LoadConfig, MissingFileSaysSo) {
   auto r = LoadConfig("/nonexistent/mailwarden.toml");
   ASSERT_FALSE(r.has_value());

@@ -14,9 +14,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-// A message stays leased this long; a node that dies mid-delivery gives its mail back when
-// the lease runs out (at its own restart, at once: ReleaseLeases).
-constexpr auto kLease = std::chrono::minutes(15);
 // With nothing due, look again at least this often (another node, or a lease running out).
 constexpr auto kIdlePoll = std::chrono::seconds(5);
 // How often the accounts' quota limits are read again (limits changed through the API).
@@ -61,7 +58,9 @@ asio::awaitable<void> Scheduler::Run() {
       ClaimRequest request;
       request.now = clock_.Now();
       request.limit = room;
-      request.lease_until = request.now + kLease;
+      // A node that dies mid-delivery gives its mail back when the lease runs out (at its own
+      // restart, at once: ReleaseLeases).
+      request.lease_until = request.now + config_.delivery.lease;
       request.node = node_;
       SendQuotas::ClaimPlan plan = quotas_.PlanClaim(request.now);
       request.skip = plan.skip;

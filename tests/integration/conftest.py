@@ -92,11 +92,14 @@ class Daemon:
                          "retry_first": "200ms", "retry_max": "1s"},
             "log": {"level": "info"},
         }
+        # A value that is not a table is a top-level key, e.g. {"hostname": "web1.test"}.
+        top = {k: v for k, v in (settings or {}).items() if not isinstance(v, dict)}
         for key, values in (settings or {}).items():
-            sections.setdefault(key, {}).update(values)
+            if isinstance(values, dict):
+                sections.setdefault(key, {}).update(values)
         if accounts is None:
             accounts = [{"name": "demo", "uids": [os.getuid()], "report_to": "owner@example.com"}]
-        lines = []
+        lines = [f"{k} = {toml_value(v)}" for k, v in top.items()]
         for name, values in sections.items():
             lines.append(f"[{name}]")
             lines += [f"{k} = {toml_value(v)}" for k, v in values.items()]
