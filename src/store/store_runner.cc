@@ -83,6 +83,19 @@ void StoreRunner::Loop() {
         commits_.fetch_add(1);
         committed_messages_.fetch_add(batch.size());
         for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done((*ids)[i]);
+      } else if (ids.error().code == ErrorCode::kInvalidInput && batch.size() > 1) {
+        // One message the database refuses (say, bytes its text type does not take) must not
+        // fail the others that shared its transaction: each goes again alone.
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+          auto one = store_->InsertMessages(std::span<const NewMessage>(&messages[i], 1));
+          if (one) {
+            commits_.fetch_add(1);
+            committed_messages_.fetch_add(1);
+            batch[i].done(one->front());
+          } else {
+            batch[i].done(std::unexpected(one.error()));
+          }
+        }
       } else {
         for (auto& p : batch) p.done(std::unexpected(ids.error()));
       }
