@@ -107,6 +107,14 @@ constexpr int kSqlCount = static_cast<int>(Sql::kCount);
 // changed by another node since; the lock waits for that node and re-checks the WHERE.
 // Recipient and released rows are always reached with their account_id (the first column of
 // their keys). Integer arrays arrive as text ('{1,2}') and are cast.
+//
+// An account's unfinished mail on one side of its purge watermark is a range of
+// messages_unfinished (account_id, id), written so that no other index can serve it whatever
+// the statistics or parameters: a row comparison (account_id, id) > ($1, upto) as its start,
+// with account_id <= $1 as its end (not account_id = $1, with which the scan starts at the
+// account's first row), and ORDER BY account_id, id, an order messages_by_id cannot give.
+// Without them the planner takes messages_by_id (its order follows the table's) or the
+// covering messages_due, and reads every purged row or every account's mail since.
 constexpr std::string_view SqlText(Sql sql) {
   switch (sql) {
     case Sql::kUpsertAccount:
@@ -165,9 +173,9 @@ constexpr std::string_view SqlText(Sql sql) {
       // Only after a purge whose rows are not all deleted yet: the mail submitted since, a
       // range of messages_unfinished. "+ 0" keeps messages_due out of the plan: its order
       // would put the purged rows (due long since) first, all read before the first new one.
-      return "SELECT id FROM {messages} WHERE account_id = $1 AND id > $4 AND status < {done} "
-             "AND next_attempt_ms + 0 <= $2 ORDER BY next_attempt_ms + 0, status, id LIMIT $3 "
-             "FOR UPDATE SKIP LOCKED";
+      return "SELECT id FROM {messages} WHERE (account_id, id) > ($1, $4) AND account_id <= $1 "
+             "AND status < {done} AND next_attempt_ms + 0 <= $2 "
+             "ORDER BY next_attempt_ms + 0, status, id LIMIT $3 FOR UPDATE SKIP LOCKED";
     case Sql::kSelectDueReleased:
       return "SELECT m.id FROM {released} r JOIN {messages} m "
              "ON m.account_id = r.account_id AND m.id = r.message_id "
@@ -263,8 +271,8 @@ constexpr std::string_view SqlText(Sql sql) {
       // Two nodes purging one account take turns: each batch sees the one before it.
       return "SELECT purge_upto, purge_left, state FROM {accounts} WHERE id = $1 FOR UPDATE";
     case Sql::kSelectPurgeBatch:
-      return "SELECT id FROM {messages} WHERE account_id = $1 AND status < {done} "
-             "AND id <= $2 ORDER BY id LIMIT $3 FOR UPDATE";
+      return "SELECT id FROM {messages} WHERE account_id >= $1 AND (account_id, id) <= ($1, $2) "
+             "AND status < {done} ORDER BY account_id, id LIMIT $3 FOR UPDATE";
     case Sql::kDeletePurged:
       // Recipients and any released mark go with them (ON DELETE CASCADE).
       return "DELETE FROM {messages} WHERE account_id = $1 AND id = ANY($2::bigint[]) "
@@ -293,15 +301,17 @@ constexpr std::string_view SqlText(Sql sql) {
     case Sql::kSelectUnfinishedPage:
       // A page of the account's oldest unfinished messages after id $2, locked: the walk of
       // ExpireHeld, which stops at the first young one.
-      return "SELECT id, status, received_ms FROM {messages} WHERE account_id = $1 "
-             "AND status < {done} AND id > GREATEST($2, {upto_of_1}) ORDER BY id LIMIT $3 "
-             "FOR UPDATE";
+      return "SELECT id, status, received_ms FROM {messages} "
+             "WHERE (account_id, id) > ($1, GREATEST($2, {upto_of_1})) AND account_id <= $1 "
+             "AND status < {done} ORDER BY account_id, id LIMIT $3 FOR UPDATE";
     case Sql::kIsReleased:
       return "SELECT EXISTS (SELECT 1 FROM {released} WHERE account_id = $1 AND message_id = $2)";
     case Sql::kExpireRecipients:
       return "UPDATE {recipients} SET status = {r_failed}, reply = $3, updated_ms = $4 "
              "WHERE account_id = $1 AND message_id = $2 AND status = {r_pending}";
     case Sql::kSelectPendingPage:
+      // Backwards, the lower bound must be a plain id > upto (the second member of a row
+      // comparison does not end a scan); index-only here, messages_by_id cannot compete.
       return "SELECT id FROM {messages} WHERE account_id = $1 AND status < {done} AND id < $2 "
              "AND id > {upto_of_1} ORDER BY id DESC LIMIT $3";
     case Sql::kSelectHeldById:
@@ -311,13 +321,15 @@ constexpr std::string_view SqlText(Sql sql) {
     case Sql::kSelectHeldByMatch:
       // lower() in the "C" collation folds ASCII only, as SQLite's does. strpos, not LIKE: no
       // wildcard in a customer's text means anything.
-      return "SELECT m.id FROM {messages} m WHERE m.account_id = $1 AND m.status < {done} "
-             "AND m.id > {upto_of_1} AND m.status = {queued} "
+      // status + 0: messages_due holds status, and would be taken for it.
+      return "SELECT m.id FROM {messages} m WHERE (m.account_id, m.id) > ($1, {upto_of_1}) "
+             "AND m.account_id <= $1 AND m.status < {done} AND m.status + 0 = {queued} "
              "AND ($2 = '' OR strpos(lower(m.sender COLLATE \"C\"), $2) > 0) "
              "AND ($4 = '' OR strpos(lower(m.subject COLLATE \"C\"), $4) > 0) "
              "AND ($3 = '' OR EXISTS (SELECT 1 FROM {recipients} r "
              "WHERE r.account_id = m.account_id AND r.message_id = m.id "
-             "AND strpos(lower(r.address COLLATE \"C\"), $3) > 0)) ORDER BY m.id FOR UPDATE OF m";
+             "AND strpos(lower(r.address COLLATE \"C\"), $3) > 0)) "
+             "ORDER BY m.account_id, m.id FOR UPDATE OF m";
     case Sql::kInsertReleased:
       return "INSERT INTO {released} (account_id, message_id) VALUES ($1, $2) "
              "ON CONFLICT DO NOTHING";
@@ -389,13 +401,15 @@ constexpr std::string_view SqlText(Sql sql) {
 
 // The earliest next attempt among the unfinished messages of active account a.id: one seek of
 // messages_due, or, while purged rows (all due long ago) are still on disk, the minimum over
-// the mail after the watermark, a range of messages_unfinished. "+ 0": MIN over messages_due
-// in its order would read the purged rows first.
+// the mail after the watermark, a range of messages_unfinished (see SqlText). "+ 0" and
+// attempts keep messages_due out: it covers the rest of the query, and would be scanned from
+// the account's first purged row.
 constexpr std::string_view kActiveHead =
     "(CASE WHEN a.purge_left = 0 THEN (SELECT m.next_attempt_ms FROM {messages} m"
     " WHERE m.account_id = a.id AND m.status < {done} ORDER BY m.next_attempt_ms LIMIT 1)"
     " ELSE (SELECT MIN(m.next_attempt_ms + 0) FROM {messages} m"
-    " WHERE m.account_id = a.id AND m.id > a.purge_upto AND m.status < {done}) END)";
+    " WHERE (m.account_id, m.id) > (a.id, a.purge_upto) AND m.account_id <= a.id"
+    " AND m.status < {done} AND m.attempts >= 0) END)";
 
 // The earliest next attempt among the released messages of held account a.id.
 constexpr std::string_view kReleasedHead =
@@ -1561,9 +1575,11 @@ Result<std::int64_t> PgStore::PurgeBatch(AccountId account, int limit, TimePoint
   if (left == 0) return left;
   std::vector<MessageId> batch;
   {
-    MW_ASSIGN_OR_RETURN(
-        const Rows rows,
-        db_->Run(Sql::kSelectPurgeBatch, Params().Int(account).Int(upto).Int(std::max(limit, 0))));
+    // No more than purge_left: the scan's end (id <= upto) is the second member of a row
+    // comparison, which does not stop it; the limit does, at the last purged row.
+    const std::int64_t most = std::min<std::int64_t>(std::max(limit, 0), left);
+    MW_ASSIGN_OR_RETURN(const Rows rows, db_->Run(Sql::kSelectPurgeBatch,
+                                                  Params().Int(account).Int(upto).Int(most)));
     for (int i = 0; i < rows.size(); ++i) batch.push_back(rows.Int(i, 0));
   }
   if (!batch.empty()) {
