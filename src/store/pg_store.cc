@@ -25,11 +25,13 @@ namespace {
 
 // Every statement the store runs, prepared once per connection (after migrations) and reused.
 enum class Sql {
-  kUpsertAccount,
+  kSelectAccountIdByName,
+  kInsertAccountName,
+  kInsertAccount,
+  kUpdateAccount,
   kDeleteAccountUids,
   kPutAccountUid,
   kSelectAccountById,
-  kSelectAccountByName,
   kSelectAccountIdByUid,
   kSelectAccountUids,
   kSelectAllAccounts,
@@ -117,12 +119,20 @@ constexpr int kSqlCount = static_cast<int>(Sql::kCount);
 // covering messages_due, and reads every purged row or every account's mail since.
 constexpr std::string_view SqlText(Sql sql) {
   switch (sql) {
-    case Sql::kUpsertAccount:
-      return "INSERT INTO {accounts} (name, report_to, language, max_per_day, max_per_hour, "
-             "since_ms, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $6) "
-             "ON CONFLICT (name) DO UPDATE SET report_to = excluded.report_to, "
-             "language = excluded.language, max_per_day = excluded.max_per_day, "
-             "max_per_hour = excluded.max_per_hour RETURNING id";
+    case Sql::kSelectAccountIdByName:
+      return "SELECT account_id FROM {account_names} WHERE name = $1";
+    case Sql::kInsertAccountName:
+      // The new account's id is taken here, before its accounts row exists: the name's row is
+      // what two nodes creating one account at once conflict on.
+      return "INSERT INTO {account_names} (name, account_id) "
+             "VALUES ($1, nextval(pg_get_serial_sequence('{accounts}', 'id'))) "
+             "ON CONFLICT (name) DO NOTHING RETURNING account_id";
+    case Sql::kInsertAccount:
+      return "INSERT INTO {accounts} (id, name, report_to, language, max_per_day, max_per_hour, "
+             "since_ms, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
+    case Sql::kUpdateAccount:
+      return "UPDATE {accounts} SET report_to = $2, language = $3, max_per_day = $4, "
+             "max_per_hour = $5 WHERE id = $1";
     case Sql::kDeleteAccountUids:
       return "DELETE FROM {account_uids} WHERE account_id = $1";
     case Sql::kPutAccountUid:
@@ -130,8 +140,6 @@ constexpr std::string_view SqlText(Sql sql) {
              "ON CONFLICT (uid) DO UPDATE SET account_id = excluded.account_id";
     case Sql::kSelectAccountById:
       return "SELECT {account_columns} FROM {accounts} WHERE id = $1";
-    case Sql::kSelectAccountByName:
-      return "SELECT {account_columns} FROM {accounts} WHERE name = $1";
     case Sql::kSelectAccountIdByUid:
       return "SELECT account_id FROM {account_uids} WHERE uid = $1";
     case Sql::kSelectAccountUids:
@@ -343,7 +351,7 @@ constexpr std::string_view SqlText(Sql sql) {
     case Sql::kSetSmtpPassword:
       return "UPDATE {accounts} SET smtp_password_hash = $2 WHERE id = $1";
     case Sql::kSelectSmtpPassword:
-      return "SELECT smtp_password_hash FROM {accounts} WHERE name = $1";
+      return "SELECT smtp_password_hash FROM {accounts} WHERE id = $1";
     case Sql::kSelectCounters:
       return "SELECT state, pending, released_pending, submitted, sent, errors, expired, "
              "purged FROM {accounts} WHERE id = $1";
@@ -428,6 +436,7 @@ std::string FormatSql(Sql sql) {
   return fmt::format(
       fmt::runtime(text), fmt::arg("accounts", schema::kAccountsTable),
       fmt::arg("account_uids", schema::kAccountUidsTable),
+      fmt::arg("account_names", schema::kAccountNamesTable),
       fmt::arg("messages", schema::kMessagesTable),
       fmt::arg("recipients", schema::kRecipientsTable),
       fmt::arg("released", schema::kReleasedTable), fmt::arg("audit", schema::kAuditTable),
@@ -823,6 +832,13 @@ Result<Account> ReadAccount(const Rows& rows, int row) {
   return account;
 }
 
+// The id of the account named `name`, if any (a name is never changed nor removed).
+Result<std::optional<AccountId>> FindAccountId(PgConnection& db, std::string_view name) {
+  MW_ASSIGN_OR_RETURN(const Rows rows, db.Run(Sql::kSelectAccountIdByName, Params().Text(name)));
+  if (rows.empty()) return std::optional<AccountId>();
+  return std::optional<AccountId>(rows.Int(0, 0));
+}
+
 Result<std::optional<Account>> ReadOneAccount(PgConnection& db, Sql sql, const Params& key) {
   MW_ASSIGN_OR_RETURN(const Rows rows, db.Run(sql, key));
   if (rows.empty()) return std::optional<Account>();
@@ -1145,16 +1161,46 @@ Result<AccountId> PgStore::UpsertAccount(const AccountSpec& spec) {
   if (spec.name.empty()) return Fail(ErrorCode::kInvalidInput, "account name is empty");
   const std::int64_t now = Millis(std::chrono::system_clock::now());
   MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kWrite));
-  MW_ASSIGN_OR_RETURN(const Rows rows,
-                      db_->Run(Sql::kUpsertAccount, Params()
-                                                        .Text(spec.name)
-                                                        .Text(spec.report_to)
-                                                        .Text(spec.language)
-                                                        .OptionalInt(spec.max_per_day)
-                                                        .OptionalInt(spec.max_per_hour)
-                                                        .Int(now)));
-  if (rows.empty()) return Fail(ErrorCode::kInternal, "store: upsert of an account returned no id");
-  const AccountId id = rows.Int(0, 0);
+  MW_ASSIGN_OR_RETURN(std::optional<AccountId> existing, FindAccountId(*db_, spec.name));
+  AccountId id = 0;
+  if (!existing) {
+    // A node creating the same account at once holds the name's row: this insert waits for
+    // its commit, then inserts nothing, and the account it created is updated below.
+    MW_ASSIGN_OR_RETURN(const Rows rows,
+                        db_->Run(Sql::kInsertAccountName, Params().Text(spec.name)));
+    if (!rows.empty()) {
+      id = rows.Int(0, 0);
+      MW_RETURN_IF_ERROR(db_->Run(Sql::kInsertAccount, Params()
+                                                           .Int(id)
+                                                           .Text(spec.name)
+                                                           .Text(spec.report_to)
+                                                           .Text(spec.language)
+                                                           .OptionalInt(spec.max_per_day)
+                                                           .OptionalInt(spec.max_per_hour)
+                                                           .Int(now)));
+    } else {
+      MW_ASSIGN_OR_RETURN(existing, FindAccountId(*db_, spec.name));
+      if (!existing) {
+        return Fail(ErrorCode::kInternal,
+                    fmt::format("store: account name '{}' conflicts but is not found", spec.name));
+      }
+    }
+  }
+  if (existing) {
+    id = *existing;
+    MW_ASSIGN_OR_RETURN(const Rows rows,
+                        db_->Run(Sql::kUpdateAccount, Params()
+                                                          .Int(id)
+                                                          .Text(spec.report_to)
+                                                          .Text(spec.language)
+                                                          .OptionalInt(spec.max_per_day)
+                                                          .OptionalInt(spec.max_per_hour)));
+    if (rows.Changed() == 0) {
+      return Fail(ErrorCode::kInternal,
+                  fmt::format("store: account name '{}' names account {}, which does not exist",
+                              spec.name, id));
+    }
+  }
   MW_RETURN_IF_ERROR(db_->Run(Sql::kDeleteAccountUids, Params().Int(id)));
   // In uid order: two nodes applying configurations that move uids take their locks alike.
   std::vector<Uid> uids = spec.uids;
@@ -1168,8 +1214,10 @@ Result<AccountId> PgStore::UpsertAccount(const AccountSpec& spec) {
 
 Result<std::optional<Account>> PgStore::FindAccount(std::string_view name) {
   MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kRead));
+  MW_ASSIGN_OR_RETURN(const std::optional<AccountId> id, FindAccountId(*db_, name));
+  if (!id) return std::optional<Account>();
   MW_ASSIGN_OR_RETURN(auto account,
-                      ReadOneAccount(*db_, Sql::kSelectAccountByName, Params().Text(name)));
+                      ReadOneAccount(*db_, Sql::kSelectAccountById, Params().Int(*id)));
   MW_RETURN_IF_ERROR(tx.Commit());
   return account;
 }
@@ -1752,8 +1800,10 @@ Result<void> PgStore::SetSmtpPassword(AccountId account, std::string_view passwo
 }
 
 Result<std::optional<std::string>> PgStore::GetSmtpPasswordHash(std::string_view account_name) {
-  MW_ASSIGN_OR_RETURN(const Rows rows,
-                      db_->Run(Sql::kSelectSmtpPassword, Params().Text(account_name)));
+  // No transaction: the name's account never changes.
+  MW_ASSIGN_OR_RETURN(const std::optional<AccountId> id, FindAccountId(*db_, account_name));
+  if (!id) return std::optional<std::string>();
+  MW_ASSIGN_OR_RETURN(const Rows rows, db_->Run(Sql::kSelectSmtpPassword, Params().Int(*id)));
   if (rows.empty() || rows.IsNull(0, 0)) return std::optional<std::string>();
   return std::optional<std::string>(rows.Text(0, 0));
 }

@@ -43,6 +43,7 @@ namespace mailwarden::schema {
 inline constexpr std::string_view kSchemaVersionTable = "schema_version";
 inline constexpr std::string_view kAccountsTable = "accounts";
 inline constexpr std::string_view kAccountUidsTable = "account_uids";
+inline constexpr std::string_view kAccountNamesTable = "account_names";
 inline constexpr std::string_view kMessagesTable = "messages";
 inline constexpr std::string_view kRecipientsTable = "recipients";
 inline constexpr std::string_view kReleasedTable = "released";
@@ -457,6 +458,27 @@ DELETE FROM released WHERE account_id IN (SELECT id FROM accounts WHERE state = 
 UPDATE accounts SET purged = purged + purge_left, pending = pending - purge_left,
   released_pending = 0 WHERE state = 'purging' AND purge_left > 0;
 DELETE FROM released WHERE account_id IN (SELECT id FROM accounts WHERE state = 'purging');
+)sql",
+    },
+    Migration{
+        .version = 6,
+        .sqlite = R"sql(
+-- PostgreSQL only: a distributable schema (see its text). SQLite keeps accounts.name UNIQUE.
+)sql",
+        .postgres = R"sql(
+-- Distributable unchanged (e.g. Citus): accounts by id, lookups by anything else in small
+-- tables keyed by what is looked up (reference tables under Citus), which can hold no foreign
+-- key to a distributed table and no unique key without the distribution column. The name is
+-- the account's key in account_names; accounts keeps its copy for reads. PgStore writes an
+-- account and its lookups in one transaction.
+CREATE TABLE account_names (
+  name       TEXT   PRIMARY KEY,
+  account_id BIGINT NOT NULL UNIQUE
+);
+INSERT INTO account_names (name, account_id) SELECT name, id FROM accounts;
+ALTER TABLE accounts DROP CONSTRAINT accounts_name_key;
+ALTER TABLE account_uids DROP CONSTRAINT account_uids_account_id_fkey;
+ALTER TABLE tokens DROP CONSTRAINT tokens_account_id_fkey;
 )sql",
     },
 };
