@@ -32,6 +32,10 @@
 //   (script, envelope sender, recipient domain, subject) and value, the messages submitted;
 //   written with the messages (the same transaction), read by a range of its primary key, and
 //   pruned by hour through sources_by_hour: a message is never read to tell its source.
+// - PostgreSQL (migration 6): every table that grows with the mail is keyed by account, so it
+//   can be distributed by the account (docs/multi-node.md); lookups by name, uid and token
+//   hash are small tables keyed by what is looked up (account_names, account_uids, tokens),
+//   without foreign keys, as reference tables must be.
 #pragma once
 
 #include <array>
