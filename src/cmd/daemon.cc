@@ -64,6 +64,10 @@ std::string LoggableStoreUrl(std::string_view url) {
   return fmt::format("{}://{}", url.substr(0, scheme), rest);
 }
 
+// Connections that only read, beside the store thread's: enough that a panel request never
+// waits behind another one's, few enough for a database shared by hundreds of nodes.
+constexpr int kStoreReaders = 2;
+
 }  // namespace
 
 Daemon::Daemon(Config config) : config_(std::move(config)) {}
@@ -76,7 +80,15 @@ Result<void> Daemon::Start() {
   InitMime();
   auto store = OpenStore(config_.store.url);
   if (!store) return std::unexpected(store.error());
-  store_ = std::make_unique<StoreRunner>(std::move(*store));
+  // The pool: the store thread's connection writes (group commit, claims, outcomes, state
+  // changes); the readers answer the panel's and API's questions beside it.
+  std::vector<std::unique_ptr<Store>> readers;
+  for (int i = 0; i < kStoreReaders; ++i) {
+    auto reader = OpenStore(config_.store.url);
+    if (!reader) return std::unexpected(reader.error());
+    readers.push_back(std::move(*reader));
+  }
+  store_ = std::make_unique<StoreRunner>(std::move(*store), 512, std::move(readers));
 
   const std::string& node = config_.hostname;
   auto ready = store_->RunSync<void>([&](Store& s) -> Result<void> {

@@ -153,6 +153,11 @@ asio::awaitable<Result<T>> Api::Run(std::function<Result<T>(Store&)> fn) {
   co_return co_await store_.AsyncRun(std::move(fn), asio::use_awaitable);
 }
 
+template <class T>
+asio::awaitable<Result<T>> Api::Read(std::function<Result<T>(Store&)> fn) {
+  co_return co_await store_.AsyncRead(std::move(fn), asio::use_awaitable);
+}
+
 asio::awaitable<Result<Api::Caller>> Api::Authenticate(const HttpRequest& request) {
   if (request.bearer_token.empty() || request.bearer_token.size() > 256) {
     co_return Fail(ErrorCode::kUnauthenticated, "Sign in: this request needs a token.");
@@ -163,7 +168,7 @@ asio::awaitable<Result<Api::Caller>> Api::Authenticate(const HttpRequest& reques
     co_return Caller{true, 0, ""};
   }
   auto found =
-      co_await Run<std::optional<Account>>([&](Store& s) { return s.FindAccountByToken(digest); });
+      co_await Read<std::optional<Account>>([&](Store& s) { return s.FindAccountByToken(digest); });
   if (!found) co_return std::unexpected(found.error());
   if (!*found) co_return Fail(ErrorCode::kUnauthenticated, "This token is not valid.");
   co_return Caller{false, (*found)->id, (*found)->name};
@@ -238,7 +243,7 @@ asio::awaitable<HttpResponse> Api::ServeMetrics(HttpRequest request) {
     if (!caller->admin) co_return Refuse(403, "forbidden", "Only the administrator may do this.");
   }
   if (request.method != "GET") co_return Refuse(405, "method_not_allowed", "Use GET here.");
-  auto totals = co_await Run<StoreTotals>([](Store& s) { return s.GetTotals(); });
+  auto totals = co_await Read<StoreTotals>([](Store& s) { return s.GetTotals(); });
   if (!totals) co_return HttpResponse::FromError(totals.error());
   HttpResponse response;
   response.content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -257,7 +262,7 @@ asio::awaitable<HttpResponse> Api::AccountRoute(const HttpRequest& request, cons
   if (!caller.admin && name != caller.account_name) {
     co_return Refuse(403, "forbidden", "This token belongs to another account.");
   }
-  auto found = co_await Run<std::optional<Account>>([&](Store& s) { return s.FindAccount(name); });
+  auto found = co_await Read<std::optional<Account>>([&](Store& s) { return s.FindAccount(name); });
   if (!found) co_return HttpResponse::FromError(found.error());
   if (!*found) co_return Refuse(404, "not_found", "There is no account \"" + name + "\".");
   const Account& account = **found;
@@ -302,7 +307,7 @@ asio::awaitable<HttpResponse> Api::AccountRoute(const HttpRequest& request, cons
 asio::awaitable<HttpResponse> Api::EmailStatus(const Account& account) {
   const int today = LocalDayOf(clock_.Now());
   auto counters =
-      co_await Run<AccountCounters>([&](Store& s) { return s.GetCounters(account.id, today); });
+      co_await Read<AccountCounters>([&](Store& s) { return s.GetCounters(account.id, today); });
   if (!counters) co_return HttpResponse::FromError(counters.error());
   json body = {
       {"account", account.name},
@@ -474,7 +479,7 @@ asio::awaitable<HttpResponse> Api::CreateSmtpPassword(const Account& account) {
 }
 
 asio::awaitable<HttpResponse> Api::ListAccounts() {
-  auto all = co_await Run<std::vector<Account>>([&](Store& s) { return s.ListAccounts(); });
+  auto all = co_await Read<std::vector<Account>>([&](Store& s) { return s.ListAccounts(); });
   if (!all) co_return HttpResponse::FromError(all.error());
   json items = json::array();
   for (const auto& a : *all) {
@@ -509,7 +514,7 @@ asio::awaitable<HttpResponse> Api::ListHeld(const HttpRequest& request, const Ac
   if (!before) co_return HttpResponse::FromError(before.error());
   const int n = *limit;
   const MessageId before_id = *before;
-  auto page = co_await Run<std::vector<StoredMessage>>(
+  auto page = co_await Read<std::vector<StoredMessage>>(
       [&](Store& s) { return s.ListPending(account.id, n + 1, before_id); });
   if (!page) co_return HttpResponse::FromError(page.error());
   json items = json::array();
@@ -595,7 +600,7 @@ asio::awaitable<HttpResponse> Api::ListErrors(const HttpRequest& request, const 
     after = ErrorCursor{FromUnixMillis(at_ms), message, index};
   }
   const int n = *limit;
-  auto errors = co_await Run<std::vector<DeliveryError>>(
+  auto errors = co_await Read<std::vector<DeliveryError>>(
       [&](Store& s) { return s.ListErrors(account.id, since, n + 1, after); });
   if (!errors) co_return HttpResponse::FromError(errors.error());
   json items = json::array();
@@ -622,7 +627,7 @@ asio::awaitable<HttpResponse> Api::ListVolumes(const HttpRequest& request, const
   const TimePoint now = clock_.Now();
   const int last = LocalDayOf(now);
   const int first = LocalDayOf(now - std::chrono::hours(24) * (*days - 1));
-  auto rows = co_await Run<std::vector<DailyVolume>>(
+  auto rows = co_await Read<std::vector<DailyVolume>>(
       [&](Store& s) { return s.GetVolumes(account.id, first, last); });
   if (!rows) co_return HttpResponse::FromError(rows.error());
   json items = json::array();
@@ -642,7 +647,7 @@ asio::awaitable<HttpResponse> Api::ListSources(const HttpRequest& request, const
   if (!hours) co_return HttpResponse::FromError(hours.error());
   const int n = *hours;
   const TimePoint now = clock_.Now();
-  auto sources = co_await Run<MailSources>(
+  auto sources = co_await Read<MailSources>(
       [&](Store& s) { return s.GetSources(account.id, n, now, kTopSources); });
   if (!sources) co_return HttpResponse::FromError(sources.error());
   co_return HttpResponse::Json(200, {{"hours", n},
@@ -659,7 +664,7 @@ asio::awaitable<HttpResponse> Api::ShowHeaders(const std::string& id_text, const
     co_return BadRequest("The message id must be a whole number.");
   }
   auto headers =
-      co_await Run<std::string>([&](Store& s) { return s.GetMessageHeaders(account.id, id); });
+      co_await Read<std::string>([&](Store& s) { return s.GetMessageHeaders(account.id, id); });
   if (!headers) co_return HttpResponse::FromError(headers.error());
   co_return HttpResponse::Json(200, {{"id", id}, {"headers", ValidUtf8(*headers)}});
 }
@@ -668,7 +673,7 @@ asio::awaitable<HttpResponse> Api::ListAudit(const HttpRequest& request) {
   auto limit = QueryInt(request, "limit", kDefaultListLimit, 1, kMaxListLimit);
   if (!limit) co_return HttpResponse::FromError(limit.error());
   const int n = *limit;
-  auto records = co_await Run<std::vector<AuditRecord>>([&](Store& s) {
+  auto records = co_await Read<std::vector<AuditRecord>>([&](Store& s) {
     return s.ListAudit(std::nullopt, n, std::numeric_limits<std::int64_t>::max());
   });
   if (!records) co_return HttpResponse::FromError(records.error());

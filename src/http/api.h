@@ -79,6 +79,9 @@ class Api {
 
   template <class T>
   boost::asio::awaitable<Result<T>> Run(std::function<Result<T>(Store&)> fn);
+  // The same for work that only reads: on a reader connection (StoreRunner::AsyncRead).
+  template <class T>
+  boost::asio::awaitable<Result<T>> Read(std::function<Result<T>(Store&)> fn);
 
   const Config& config_;
   StoreRunner& store_;

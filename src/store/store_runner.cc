@@ -4,8 +4,16 @@
 
 namespace mailwarden {
 
-StoreRunner::StoreRunner(std::unique_ptr<Store> store, std::size_t max_batch)
-    : store_(std::move(store)), max_batch_(max_batch), thread_([this] { Loop(); }) {}
+StoreRunner::StoreRunner(std::unique_ptr<Store> store, std::size_t max_batch,
+                         std::vector<std::unique_ptr<Store>> readers)
+    : store_(std::move(store)),
+      max_batch_(max_batch),
+      readers_(std::move(readers)),
+      thread_([this] { Loop(); }) {
+  for (auto& reader : readers_) {
+    reader_threads_.emplace_back([this, r = reader.get()] { ReadLoop(*r); });
+  }
+}
 
 StoreRunner::~StoreRunner() { Stop(); }
 
@@ -15,6 +23,10 @@ void StoreRunner::Stop() {
     stopping_ = true;
   }
   cv_.notify_all();
+  reads_cv_.notify_all();
+  for (auto& t : reader_threads_) {
+    if (t.joinable()) t.join();
+  }
   if (thread_.joinable()) thread_.join();
 }
 
@@ -32,8 +44,27 @@ void StoreRunner::EnqueueInsert(NewMessage message, InsertDone done) {
 
 void StoreRunner::EnqueueRun(Job job, Lane lane) {
   std::lock_guard lock(mu_);
-  (lane == Lane::kForeground ? jobs_ : background_).push_back(std::move(job));
+  if (lane == Lane::kRead && !readers_.empty()) {
+    reads_.push_back(std::move(job));
+    reads_cv_.notify_one();
+    return;
+  }
+  (lane == Lane::kBackground ? background_ : jobs_).push_back(std::move(job));
   cv_.notify_one();
+}
+
+void StoreRunner::ReadLoop(Store& store) {
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock lock(mu_);
+      reads_cv_.wait(lock, [this] { return stopping_ || !reads_.empty(); });
+      if (reads_.empty()) return;  // stopping, and nothing left to answer
+      job = std::move(reads_.front());
+      reads_.pop_front();
+    }
+    job(store);
+  }
 }
 
 void StoreRunner::Loop() {

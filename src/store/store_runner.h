@@ -22,6 +22,7 @@
 #include <mutex>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "store/store.h"
 
@@ -29,8 +30,10 @@ namespace mailwarden {
 
 class StoreRunner {
  public:
-  // Starts the thread. The store is used only from that thread from now on.
-  explicit StoreRunner(std::unique_ptr<Store> store, std::size_t max_batch = 512);
+  // Starts the thread. The store is used only from that thread from now on. Each of `readers`
+  // (more connections to the same database) gets a thread of its own for AsyncRead.
+  explicit StoreRunner(std::unique_ptr<Store> store, std::size_t max_batch = 512,
+                       std::vector<std::unique_ptr<Store>> readers = {});
   ~StoreRunner();
   StoreRunner(const StoreRunner&) = delete;
   StoreRunner& operator=(const StoreRunner&) = delete;
@@ -61,6 +64,15 @@ class StoreRunner {
     return Initiate<T>(std::move(fn), std::forward<Token>(token), Lane::kForeground);
   }
 
+  // The same for work that only reads (the panel's and API's questions): it runs on a reader
+  // connection, beside the store thread, so it never waits behind a group commit, a claim or
+  // a purge batch; it sees what was committed when it starts. On the store thread when there
+  // are no readers.
+  template <class T, class Token>
+  auto AsyncRead(std::function<Result<T>(Store&)> fn, Token&& token) {
+    return Initiate<T>(std::move(fn), std::forward<Token>(token), Lane::kRead);
+  }
+
   // The same for background work (purges, expiry): it runs only when no submission, claim or
   // request is waiting, one job at a time, and while those keep coming it takes at most
   // kBackgroundShare of the store thread's time, so maintenance of a million messages never
@@ -88,7 +100,7 @@ class StoreRunner {
   std::uint64_t committed_messages() const { return committed_messages_.load(); }
 
  private:
-  enum class Lane { kForeground, kBackground };
+  enum class Lane { kForeground, kBackground, kRead };
 
   template <class T, class Token>
   auto Initiate(std::function<Result<T>(Store&)> fn, Token&& token, Lane lane) {
@@ -140,6 +152,7 @@ class StoreRunner {
   void EnqueueInsert(NewMessage message, InsertDone done);
   void EnqueueRun(Job job, Lane lane = Lane::kForeground);
   void Loop();
+  void ReadLoop(Store& store);
   // The background lane's time share, over windows of kWindow (loop thread only).
   void RollWindow();
   bool BackgroundAllowed() const;
@@ -154,9 +167,13 @@ class StoreRunner {
   const std::size_t max_batch_;
   std::mutex mu_;
   std::condition_variable cv_;
+  std::condition_variable reads_cv_;
   std::deque<PendingInsert> inserts_;
   std::deque<Job> jobs_;
   std::deque<Job> background_;
+  std::deque<Job> reads_;
+  std::vector<std::unique_ptr<Store>> readers_;
+  std::vector<std::thread> reader_threads_;
   bool stopping_ = false;
   std::atomic<std::uint64_t> commits_{0};
   std::atomic<std::uint64_t> committed_messages_{0};

@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
 #include <future>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -87,6 +88,50 @@ TEST_F(StoreRunnerTest, AMessageTheDatabaseRefusesFailsAloneNotItsWholeBatch) {
   EXPECT_EQ(results[1].error().code, ErrorCode::kInvalidInput);
   ASSERT_TRUE(results[2].has_value()) << results[2].error().message;
   EXPECT_NE(*results[0], *results[2]);
+}
+
+// A question of the panel is answered on a reader connection while the store thread is busy,
+// and sees what the store thread committed.
+TEST_F(StoreRunnerTest, ReadsAreAnsweredBesideABusyStoreThread) {
+  const std::string url = "sqlite:" + (dir_ / "mw.db").string();
+  auto store = OpenStore(url);
+  ASSERT_TRUE(store.has_value()) << store.error().message;
+  AccountSpec spec;
+  spec.name = "demo";
+  ASSERT_TRUE((*store)->UpsertAccount(spec).has_value());
+  std::vector<std::unique_ptr<Store>> readers;
+  auto reader = OpenStore(url);
+  ASSERT_TRUE(reader.has_value()) << reader.error().message;
+  readers.push_back(std::move(*reader));
+  StoreRunner runner(std::move(*store), 512, std::move(readers));
+  boost::asio::io_context io;
+  auto work = boost::asio::make_work_guard(io);
+
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  bool writer_done = false;
+  runner.AsyncRun<bool>(
+      [released](Store&) -> Result<bool> {
+        released.wait();  // the store thread is busy until the read has been answered
+        return true;
+      },
+      boost::asio::bind_executor(io, [&](Result<bool>) {
+        writer_done = true;
+        work.reset();
+      }));
+  std::optional<Account> found;
+  runner.AsyncRead<std::optional<Account>>(
+      [](Store& s) { return s.FindAccount("demo"); },
+      boost::asio::bind_executor(io, [&](Result<std::optional<Account>> r) {
+        ASSERT_TRUE(r.has_value()) << r.error().message;
+        found = *r;
+        EXPECT_FALSE(writer_done);
+        release.set_value();
+      }));
+  io.run();
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->name, "demo");
+  EXPECT_TRUE(writer_done);
 }
 
 }  // namespace
