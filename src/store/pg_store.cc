@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "store/schema.h"
+#include "store/store_common.h"
 
 namespace mailwarden {
 namespace {
@@ -950,14 +951,6 @@ Result<void> Notify(PgConnection& db, std::string_view kind, AccountId account) 
   return {};
 }
 
-std::string AsciiLower(std::string_view text) {
-  std::string lower(text);
-  for (char& c : lower) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return lower;
-}
-
 // The ids of the account's queued unfinished messages the selector chooses, ascending, locked.
 Result<std::vector<MessageId>> SelectHeld(PgConnection& db, AccountId account,
                                           const MessageSelector& selector) {
@@ -1078,64 +1071,16 @@ Result<MessageId> InsertMessageRows(PgConnection& db, const NewMessage& m) {
   return id;
 }
 
-constexpr std::int64_t kMillisPerHour = 3'600'000;
-constexpr std::int64_t kSourcePruneBatch = 1000;
-
-std::int64_t UnixHour(TimePoint t) {
-  const std::int64_t ms = Millis(t);
-  return ms >= 0 ? ms / kMillisPerHour : (ms - kMillisPerHour + 1) / kMillisPerHour;
+// Writes the sources counted, one upsert each, in the caller's transaction.
+Result<void> FlushSources(PgConnection& db, SourceCounts& sources) {
+  for (const auto& [key, count] : sources.counts()) {
+    const auto& [account, kind, hour, value] = key;
+    MW_RETURN_IF_ERROR(
+        db.Run(Sql::kBumpSource, Params().Int(account).Int(kind).Int(hour).Text(value).Int(count)));
+  }
+  sources.Clear();
+  return {};
 }
-
-std::string SourceValue(std::string_view value) {
-  if (value.size() <= kMaxSourceValueBytes) return std::string(value);
-  std::size_t end = kMaxSourceValueBytes;
-  while (end > 0 && (static_cast<unsigned char>(value[end]) & 0xC0) == 0x80) --end;
-  return std::string(value.substr(0, end));
-}
-
-// As SqliteStore's SourceTally.
-class SourceTally {
- public:
-  void Add(const NewMessage& m) {
-    const std::int64_t hour = UnixHour(m.received_at);
-    newest_hour_ = std::max(newest_hour_, hour);
-    if (!m.script.empty()) Count(m.account, schema::kSourceScript, hour, m.script);
-    Count(m.account, schema::kSourceSender, hour, m.sender);
-    Count(m.account, schema::kSourceSubject, hour, m.subject);
-    std::vector<std::string> domains;
-    for (const std::string& rcpt : m.recipients) {
-      const auto at = rcpt.rfind('@');
-      if (at == std::string::npos || at + 1 == rcpt.size()) continue;
-      std::string domain = SourceValue(AsciiLower(std::string_view(rcpt).substr(at + 1)));
-      if (std::find(domains.begin(), domains.end(), domain) != domains.end()) continue;
-      if (domains.size() == kMaxSourceDomainsPerMessage) break;
-      domains.push_back(std::move(domain));
-    }
-    for (const std::string& domain : domains) {
-      counts_[{m.account, schema::kSourceDomain, hour, domain}] += 1;
-    }
-  }
-
-  std::int64_t newest_hour() const { return newest_hour_; }
-
-  Result<void> Flush(PgConnection& db) {
-    for (const auto& [key, count] : counts_) {
-      const auto& [account, kind, hour, value] = key;
-      MW_RETURN_IF_ERROR(db.Run(Sql::kBumpSource,
-                                Params().Int(account).Int(kind).Int(hour).Text(value).Int(count)));
-    }
-    counts_.clear();
-    return {};
-  }
-
- private:
-  void Count(AccountId account, int kind, std::int64_t hour, std::string_view value) {
-    counts_[{account, kind, hour, SourceValue(value)}] += 1;
-  }
-
-  std::map<std::tuple<AccountId, int, std::int64_t, std::string>, std::int64_t> counts_;
-  std::int64_t newest_hour_ = std::numeric_limits<std::int64_t>::min();
-};
 
 }  // namespace
 
@@ -1340,13 +1285,13 @@ Result<std::vector<MessageId>> PgStore::InsertMessages(std::span<const NewMessag
     accounts.insert(m.account);
   }
   MW_RETURN_IF_ERROR(tally.Flush());
-  SourceTally sources;
+  SourceCounts sources;
   for (const NewMessage& m : messages) {
     MW_ASSIGN_OR_RETURN(const MessageId id, InsertMessageRows(*db_, m));
     ids.push_back(id);
     sources.Add(m);
   }
-  MW_RETURN_IF_ERROR(sources.Flush(*db_));
+  MW_RETURN_IF_ERROR(FlushSources(*db_, sources));
   const std::int64_t prune_below = sources.newest_hour() - (kSourceHoursKept - 1);
   bool pruned_all = false;
   if (prune_below > sources_pruned_below_) {
@@ -1960,16 +1905,7 @@ Result<std::string> PgStore::GetMessageHeaders(AccountId account, MessageId id) 
                 fmt::format("There is no unfinished message {} of this account.", id));
   }
   std::string head = rows.Bytes(0, 0);
-  for (std::size_t eol = head.find('\n'); eol != std::string::npos;
-       eol = head.find('\n', eol + 1)) {
-    const std::size_t next = eol + 1;
-    if (next < head.size() &&
-        (head[next] == '\n' ||
-         (head[next] == '\r' && next + 1 < head.size() && head[next + 1] == '\n'))) {
-      head.resize(next);
-      break;
-    }
-  }
+  CutToHeaderSection(head);
   return head;
 }
 

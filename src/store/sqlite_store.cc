@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "store/schema.h"
+#include "store/store_common.h"
 
 namespace mailwarden {
 namespace {
@@ -977,14 +978,6 @@ Result<AccountState> ReadAccountState(SqliteConnection& db, AccountId account) {
   return *state;
 }
 
-std::string AsciiLower(std::string_view text) {
-  std::string lower(text);
-  for (char& c : lower) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return lower;
-}
-
 // The ids of the account's queued (not in flight) unfinished messages the selector chooses,
 // ascending.
 Result<std::vector<MessageId>> SelectHeld(SqliteConnection& db, AccountId account,
@@ -1085,68 +1078,17 @@ Result<MessageId> InsertMessageRows(SqliteConnection& db, const NewMessage& m) {
   return id;
 }
 
-constexpr std::int64_t kMillisPerHour = 3'600'000;
-// Old source rows deleted per InsertMessages at most.
-constexpr std::int64_t kSourcePruneBatch = 1000;
-
-std::int64_t UnixHour(TimePoint t) {
-  const std::int64_t ms = Millis(t);
-  return ms >= 0 ? ms / kMillisPerHour : (ms - kMillisPerHour + 1) / kMillisPerHour;
+// Writes the sources counted, one upsert each, in the caller's transaction.
+Result<void> FlushSources(SqliteConnection& db, SourceCounts& sources) {
+  for (const auto& [key, count] : sources.counts()) {
+    const auto& [account, kind, hour, value] = key;
+    auto st = db.Use(Sql::kBumpSource);
+    st.Bind(1, account).Bind(2, std::int64_t{kind}).Bind(3, hour).Bind(4, value).Bind(5, count);
+    MW_RETURN_IF_ERROR(st.Run());
+  }
+  sources.Clear();
+  return {};
 }
-
-// value cut to kMaxSourceValueBytes, never inside a UTF-8 character.
-std::string SourceValue(std::string_view value) {
-  if (value.size() <= kMaxSourceValueBytes) return std::string(value);
-  std::size_t end = kMaxSourceValueBytes;
-  while (end > 0 && (static_cast<unsigned char>(value[end]) & 0xC0) == 0x80) --end;
-  return std::string(value.substr(0, end));
-}
-
-// The sources one transaction's messages count toward, summed: one upsert per distinct
-// (account, kind, hour, value) however many messages share it (a flood is mostly repeats).
-class SourceTally {
- public:
-  void Add(const NewMessage& m) {
-    const std::int64_t hour = UnixHour(m.received_at);
-    newest_hour_ = std::max(newest_hour_, hour);
-    if (!m.script.empty()) Count(m.account, schema::kSourceScript, hour, m.script);
-    Count(m.account, schema::kSourceSender, hour, m.sender);
-    Count(m.account, schema::kSourceSubject, hour, m.subject);
-    std::vector<std::string> domains;
-    for (const std::string& rcpt : m.recipients) {
-      const auto at = rcpt.rfind('@');
-      if (at == std::string::npos || at + 1 == rcpt.size()) continue;
-      std::string domain = SourceValue(AsciiLower(std::string_view(rcpt).substr(at + 1)));
-      if (std::find(domains.begin(), domains.end(), domain) != domains.end()) continue;
-      if (domains.size() == kMaxSourceDomainsPerMessage) break;
-      domains.push_back(std::move(domain));
-    }
-    for (const std::string& domain : domains) {
-      counts_[{m.account, schema::kSourceDomain, hour, domain}] += 1;
-    }
-  }
-
-  std::int64_t newest_hour() const { return newest_hour_; }
-
-  Result<void> Flush(SqliteConnection& db) {
-    for (const auto& [key, count] : counts_) {
-      const auto& [account, kind, hour, value] = key;
-      auto st = db.Use(Sql::kBumpSource);
-      st.Bind(1, account).Bind(2, std::int64_t{kind}).Bind(3, hour).Bind(4, value).Bind(5, count);
-      MW_RETURN_IF_ERROR(st.Run());
-    }
-    counts_.clear();
-    return {};
-  }
-
- private:
-  void Count(AccountId account, int kind, std::int64_t hour, std::string_view value) {
-    counts_[{account, kind, hour, SourceValue(value)}] += 1;
-  }
-
-  std::map<std::tuple<AccountId, int, std::int64_t, std::string>, std::int64_t> counts_;
-  std::int64_t newest_hour_ = std::numeric_limits<std::int64_t>::min();
-};
 
 }  // namespace
 
@@ -1389,7 +1331,7 @@ Result<std::vector<MessageId>> SqliteStore::InsertMessages(std::span<const NewMe
     tally.Count(m.account, LocalDayOf(m.received_at), {.submitted = 1});
   }
   MW_RETURN_IF_ERROR(tally.Flush());
-  SourceTally sources;
+  SourceCounts sources;
   for (const NewMessage& m : messages) {
     MW_ASSIGN_OR_RETURN(const MessageId id, InsertMessageRows(*db_, m));
     ids.push_back(id);
@@ -1397,7 +1339,7 @@ Result<std::vector<MessageId>> SqliteStore::InsertMessages(std::span<const NewMe
   }
   // Sources are counted in the messages' transaction: a message stored is counted exactly
   // once, and a failed batch counts nothing.
-  MW_RETURN_IF_ERROR(sources.Flush(*db_));
+  MW_RETURN_IF_ERROR(FlushSources(*db_, sources));
   // Pruning rides on the commit that is paid for anyway, at most once per new hour (and
   // again while a backlog remains), so a quiet store does no work for it.
   const std::int64_t prune_below = sources.newest_hour() - (kSourceHoursKept - 1);
@@ -2068,17 +2010,7 @@ Result<std::string> SqliteStore::GetMessageHeaders(AccountId account, MessageId 
     }
     head = st.Text(0);
   }
-  // The header section ends at the first empty line (CRLF, or bare LF as some scripts write).
-  for (std::size_t eol = head.find('\n'); eol != std::string::npos;
-       eol = head.find('\n', eol + 1)) {
-    const std::size_t next = eol + 1;
-    if (next < head.size() &&
-        (head[next] == '\n' ||
-         (head[next] == '\r' && next + 1 < head.size() && head[next + 1] == '\n'))) {
-      head.resize(next);
-      break;
-    }
-  }
+  CutToHeaderSection(head);
   return head;
 }
 

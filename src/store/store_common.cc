@@ -1,0 +1,68 @@
+#include "store/store_common.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "store/schema.h"
+
+namespace mailwarden {
+
+std::string AsciiLower(std::string_view text) {
+  std::string lower(text);
+  for (char& c : lower) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return lower;
+}
+
+std::int64_t UnixHour(TimePoint t) {
+  constexpr std::int64_t kMillisPerHour = 3'600'000;
+  const std::int64_t ms = ToUnixMillis(t);
+  return ms >= 0 ? ms / kMillisPerHour : (ms - kMillisPerHour + 1) / kMillisPerHour;
+}
+
+std::string SourceValue(std::string_view value) {
+  if (value.size() <= kMaxSourceValueBytes) return std::string(value);
+  std::size_t end = kMaxSourceValueBytes;
+  while (end > 0 && (static_cast<unsigned char>(value[end]) & 0xC0) == 0x80) --end;
+  return std::string(value.substr(0, end));
+}
+
+void CutToHeaderSection(std::string& head) {
+  for (std::size_t eol = head.find('\n'); eol != std::string::npos;
+       eol = head.find('\n', eol + 1)) {
+    const std::size_t next = eol + 1;
+    if (next < head.size() &&
+        (head[next] == '\n' ||
+         (head[next] == '\r' && next + 1 < head.size() && head[next + 1] == '\n'))) {
+      head.resize(next);
+      return;
+    }
+  }
+}
+
+void SourceCounts::Add(const NewMessage& m) {
+  const std::int64_t hour = UnixHour(m.received_at);
+  newest_hour_ = std::max(newest_hour_, hour);
+  if (!m.script.empty()) Count(m.account, schema::kSourceScript, hour, m.script);
+  Count(m.account, schema::kSourceSender, hour, m.sender);
+  Count(m.account, schema::kSourceSubject, hour, m.subject);
+  std::vector<std::string> domains;
+  for (const std::string& rcpt : m.recipients) {
+    const auto at = rcpt.rfind('@');
+    if (at == std::string::npos || at + 1 == rcpt.size()) continue;
+    std::string domain = SourceValue(AsciiLower(std::string_view(rcpt).substr(at + 1)));
+    if (std::find(domains.begin(), domains.end(), domain) != domains.end()) continue;
+    if (domains.size() == kMaxSourceDomainsPerMessage) break;
+    domains.push_back(std::move(domain));
+  }
+  for (std::string& domain : domains) {
+    counts_[{m.account, schema::kSourceDomain, hour, std::move(domain)}] += 1;
+  }
+}
+
+void SourceCounts::Count(AccountId account, int kind, std::int64_t hour, std::string_view value) {
+  counts_[{account, kind, hour, SourceValue(value)}] += 1;
+}
+
+}  // namespace mailwarden

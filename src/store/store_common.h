@@ -1,0 +1,53 @@
+// What the Store implementations share that has nothing to do with their engine: how a source
+// value is cut and counted, how an hour is numbered, how a header section ends.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <string>
+#include <string_view>
+#include <tuple>
+
+#include "core/types.h"
+#include "store/store.h"
+
+namespace mailwarden {
+
+// Old source rows deleted per InsertMessages at most.
+inline constexpr std::int64_t kSourcePruneBatch = 1000;
+
+// text with A-Z lowered; other bytes (UTF-8 included) as they are.
+std::string AsciiLower(std::string_view text);
+
+// The unix hour of t (floor, also before 1970).
+std::int64_t UnixHour(TimePoint t);
+
+// value cut to kMaxSourceValueBytes, never inside a UTF-8 character.
+std::string SourceValue(std::string_view value);
+
+// head cut after its header section: at the first empty line (CRLF, or a bare LF as some
+// scripts write); unchanged if there is none.
+void CutToHeaderSection(std::string& head);
+
+// The sources one transaction's messages count toward, summed: one upsert per distinct
+// (account, kind, hour, value) however many messages share it (a flood is mostly repeats).
+class SourceCounts {
+ public:
+  using Key = std::tuple<AccountId, int, std::int64_t, std::string>;  // account, kind, hour, value
+
+  void Add(const NewMessage& m);
+
+  const std::map<Key, std::int64_t>& counts() const { return counts_; }
+  void Clear() { counts_.clear(); }
+  // The newest hour of the messages added (the lowest int64 when none was).
+  std::int64_t newest_hour() const { return newest_hour_; }
+
+ private:
+  void Count(AccountId account, int kind, std::int64_t hour, std::string_view value);
+
+  std::map<Key, std::int64_t> counts_;
+  std::int64_t newest_hour_ = std::numeric_limits<std::int64_t>::min();
+};
+
+}  // namespace mailwarden
