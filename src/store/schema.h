@@ -104,6 +104,17 @@ struct Migration {
   std::string_view postgres;
 };
 
+// Migration 5, the same text for both engines.
+inline constexpr std::string_view kPurgeAtOnce = R"sql(
+-- A purge is done at once: the held mail under the watermark counts as purged and leaves
+-- pending when the purge starts, and its rows are deleted afterwards in the background.
+-- purge_left now counts those rows still on disk. A purge in progress from before is
+-- finished the same way.
+UPDATE accounts SET purged = purged + purge_left, pending = pending - purge_left,
+  released_pending = 0 WHERE state = 'purging' AND purge_left > 0;
+DELETE FROM released WHERE account_id IN (SELECT id FROM accounts WHERE state = 'purging');
+)sql";
+
 inline constexpr std::array kMigrations = {
     Migration{
         .version = 1,
@@ -445,24 +456,8 @@ CREATE INDEX sources_by_hour ON sources (hour);
     },
     Migration{
         .version = 5,
-        .sqlite = R"sql(
--- A purge is done at once: the held mail under the watermark counts as purged and leaves
--- pending when the purge starts, and its rows are deleted afterwards in the background.
--- purge_left now counts those rows still on disk. A purge in progress from before is
--- finished the same way.
-UPDATE accounts SET purged = purged + purge_left, pending = pending - purge_left,
-  released_pending = 0 WHERE state = 'purging' AND purge_left > 0;
-DELETE FROM released WHERE account_id IN (SELECT id FROM accounts WHERE state = 'purging');
-)sql",
-        .postgres = R"sql(
--- A purge is done at once: the held mail under the watermark counts as purged and leaves
--- pending when the purge starts, and its rows are deleted afterwards in the background.
--- purge_left now counts those rows still on disk. A purge in progress from before is
--- finished the same way.
-UPDATE accounts SET purged = purged + purge_left, pending = pending - purge_left,
-  released_pending = 0 WHERE state = 'purging' AND purge_left > 0;
-DELETE FROM released WHERE account_id IN (SELECT id FROM accounts WHERE state = 'purging');
-)sql",
+        .sqlite = kPurgeAtOnce,
+        .postgres = kPurgeAtOnce,
     },
     Migration{
         .version = 6,
