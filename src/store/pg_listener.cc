@@ -20,20 +20,8 @@ constexpr std::chrono::milliseconds kLongestPause{30'000};
 // A connection attempt that has not completed by then is given up and tried again.
 constexpr std::chrono::seconds kConnectTimeout{10};
 
-std::string Trimmed(const char* text) {
-  // One line: libpq's messages span several, with tabs.
-  std::string s;
-  for (const char* c = text != nullptr ? text : ""; *c != '\0'; ++c) {
-    const bool space = *c == '\n' || *c == '\t' || *c == ' ';
-    if (space && (s.empty() || s.back() == ' ')) continue;
-    s += space ? ' ' : *c;
-  }
-  while (!s.empty() && s.back() == ' ') s.pop_back();
-  return s;
-}
-
 void LogNotice(void* /*arg*/, const char* message) {
-  spdlog::debug("postgresql listener: {}", Trimmed(message));
+  spdlog::debug("postgresql listener: {}", PgMessageLine(message));
 }
 
 }  // namespace
@@ -92,7 +80,7 @@ void PgChangeListener::Connect() {
   const char* values[] = {"mailwardend-listen", "60", "10", "3", url_.c_str(), nullptr};
   conn_ = PQconnectStartParams(keys, values, /*expand_dbname=*/1);
   if (conn_ == nullptr || PQstatus(conn_) == CONNECTION_BAD) {
-    Retry(conn_ != nullptr ? Trimmed(PQerrorMessage(conn_)) : "out of memory");
+    Retry(conn_ != nullptr ? PgMessageLine(PQerrorMessage(conn_)) : "out of memory");
     return;
   }
   connecting_ = true;
@@ -112,7 +100,7 @@ void PgChangeListener::Poll(PostgresPollingStatusType want) {
       OnConnected();
       return;
     case PGRES_POLLING_FAILED:
-      Retry(Trimmed(PQerrorMessage(conn_)));
+      Retry(PgMessageLine(PQerrorMessage(conn_)));
       return;
     default:
       break;
@@ -132,14 +120,14 @@ void PgChangeListener::Poll(PostgresPollingStatusType want) {
 void PgChangeListener::OnConnected() {
   PQsetNoticeProcessor(conn_, LogNotice, nullptr);
   if (PQsetnonblocking(conn_, 1) != 0) {
-    Retry(Trimmed(PQerrorMessage(conn_)));
+    Retry(PgMessageLine(PQerrorMessage(conn_)));
     return;
   }
   Watch();
   if (conn_ == nullptr) return;
   const std::string listen = fmt::format("LISTEN {}", kPgNotifyChannel);
   if (PQsendQuery(conn_, listen.c_str()) == 0) {
-    Retry(Trimmed(PQerrorMessage(conn_)));
+    Retry(PgMessageLine(PQerrorMessage(conn_)));
     return;
   }
   listen_sent_ = true;
@@ -149,7 +137,7 @@ void PgChangeListener::OnConnected() {
 void PgChangeListener::Flush() {
   const int rc = PQflush(conn_);
   if (rc < 0) {
-    Retry(Trimmed(PQerrorMessage(conn_)));
+    Retry(PgMessageLine(PQerrorMessage(conn_)));
     return;
   }
   if (rc == 1) {
@@ -176,7 +164,7 @@ void PgChangeListener::WaitForInput() {
 
 void PgChangeListener::OnReadable() {
   if (PQconsumeInput(conn_) == 0) {
-    Retry(Trimmed(PQerrorMessage(conn_)));
+    Retry(PgMessageLine(PQerrorMessage(conn_)));
     return;
   }
   // The answer to LISTEN (the only query sent).
@@ -191,7 +179,7 @@ void PgChangeListener::OnReadable() {
       break;
     }
     const bool ok = PQresultStatus(result) == PGRES_COMMAND_OK;
-    const std::string error = Trimmed(PQresultErrorMessage(result));
+    const std::string error = PgMessageLine(PQresultErrorMessage(result));
     PQclear(result);
     if (!ok) {
       Retry(error);

@@ -471,18 +471,6 @@ struct ConnDeleter {
 };
 using ConnPtr = std::unique_ptr<PGconn, ConnDeleter>;
 
-std::string Trimmed(const char* text) {
-  // One line: libpq's messages span several, with tabs.
-  std::string s;
-  for (const char* c = text != nullptr ? text : ""; *c != '\0'; ++c) {
-    const bool space = *c == '\n' || *c == '\t' || *c == ' ';
-    if (space && (s.empty() || s.back() == ' ')) continue;
-    s += space ? ' ' : *c;
-  }
-  while (!s.empty() && s.back() == ' ') s.pop_back();
-  return s;
-}
-
 // What a failed call means to the caller, from its SQLSTATE: the environment failing (retry
 // later: connection lost, serialization failure, deadlock, server shutting down or out of
 // resources), bad input (a constraint or a value the server refuses), or a bug.
@@ -497,8 +485,8 @@ Error PgError(PGconn* conn, const PGresult* result, std::string_view what) {
   } else if (cls == "23" || cls == "22") {
     code = ErrorCode::kInvalidInput;
   }
-  std::string detail = result != nullptr ? Trimmed(PQresultErrorMessage(result)) : "";
-  if (detail.empty() && conn != nullptr) detail = Trimmed(PQerrorMessage(conn));
+  std::string detail = result != nullptr ? PgMessageLine(PQresultErrorMessage(result)) : "";
+  if (detail.empty() && conn != nullptr) detail = PgMessageLine(PQerrorMessage(conn));
   if (detail.empty()) detail = "no answer from the server";
   return Error{code, fmt::format("postgresql: {}: {}{}", what, detail,
                                  sqlstate.empty() ? "" : fmt::format(" (SQLSTATE {})", sqlstate))};
@@ -608,7 +596,7 @@ class Rows {
 };
 
 void IgnoreNotice(void* /*arg*/, const char* message) {
-  spdlog::debug("postgresql: {}", Trimmed(message));
+  spdlog::debug("postgresql: {}", PgMessageLine(message));
 }
 
 }  // namespace
@@ -712,7 +700,7 @@ class PgConnection {
     if (conn_ == nullptr) return Fail(ErrorCode::kUnavailable, "postgresql: out of memory");
     if (PQstatus(conn_.get()) != CONNECTION_OK) {
       return Fail(ErrorCode::kUnavailable, fmt::format("postgresql: cannot connect: {}",
-                                                       Trimmed(PQerrorMessage(conn_.get()))));
+                                                       PgMessageLine(PQerrorMessage(conn_.get()))));
     }
     PQsetNoticeProcessor(conn_.get(), IgnoreNotice, nullptr);
     // Times and days are computed by the daemon; the session needs nothing but UTF-8.
@@ -848,28 +836,6 @@ Result<std::optional<Account>> ReadOneAccount(PgConnection& db, Sql sql, const P
   for (int i = 0; i < uids.size(); ++i) account.uids.push_back(static_cast<Uid>(uids.Int(i, 0)));
   return std::optional<Account>(std::move(account));
 }
-
-struct CounterDelta {
-  std::int64_t submitted = 0;
-  std::int64_t sent = 0;
-  std::int64_t errors = 0;
-  std::int64_t expired = 0;
-  std::int64_t purged = 0;
-  void Add(const CounterDelta& d) {
-    submitted += d.submitted;
-    sent += d.sent;
-    errors += d.errors;
-    expired += d.expired;
-    purged += d.purged;
-  }
-};
-
-struct AccountDelta {
-  std::int64_t pending = 0;
-  std::int64_t released = 0;
-  std::int64_t purge_left = 0;
-  CounterDelta counters;
-};
 
 // As SqliteStore's Tally: counter changes gathered during a transaction and written at its
 // end as increments (n = n + delta), in account order, so that concurrent nodes add up
@@ -1907,6 +1873,17 @@ Result<std::string> PgStore::GetMessageHeaders(AccountId account, MessageId id) 
   std::string head = rows.Bytes(0, 0);
   CutToHeaderSection(head);
   return head;
+}
+
+std::string PgMessageLine(const char* message) {
+  std::string s;
+  for (const char* c = message != nullptr ? message : ""; *c != '\0'; ++c) {
+    const bool space = *c == '\n' || *c == '\t' || *c == ' ';
+    if (space && (s.empty() || s.back() == ' ')) continue;
+    s += space ? ' ' : *c;
+  }
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  return s;
 }
 
 }  // namespace mailwarden

@@ -22,6 +22,9 @@
 
 namespace mailwarden {
 
+// A libpq message (several lines, with tabs) as one line for a log or an error.
+std::string PgMessageLine(const char* message);
+
 class PgConnection;
 
 // The channel PgStore notifies and PgChangeListener listens on.

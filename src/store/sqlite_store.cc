@@ -877,29 +877,6 @@ Result<std::optional<Account>> ReadOneAccount(SqliteConnection& db, Sql sql, aut
   return std::optional<Account>(std::move(account));
 }
 
-// Counter changes of one account on one local day.
-struct CounterDelta {
-  std::int64_t submitted = 0;
-  std::int64_t sent = 0;
-  std::int64_t errors = 0;
-  std::int64_t expired = 0;
-  std::int64_t purged = 0;
-  void Add(const CounterDelta& d) {
-    submitted += d.submitted;
-    sent += d.sent;
-    errors += d.errors;
-    expired += d.expired;
-    purged += d.purged;
-  }
-};
-
-struct AccountDelta {
-  std::int64_t pending = 0;
-  std::int64_t released = 0;
-  std::int64_t purge_left = 0;
-  CounterDelta counters;
-};
-
 // What a write transaction changes in the accounts' counters, gathered while it runs and
 // written at its end (Flush): one UPDATE per account and one upsert per account and day,
 // however many messages the transaction touched. Counters are never recomputed by counting

@@ -30,6 +30,29 @@ std::string SourceValue(std::string_view value);
 // scripts write); unchanged if there is none.
 void CutToHeaderSection(std::string& head);
 
+// Changes to an account's counters in one transaction, gathered and written at its end.
+struct CounterDelta {
+  std::int64_t submitted = 0;
+  std::int64_t sent = 0;
+  std::int64_t errors = 0;
+  std::int64_t expired = 0;
+  std::int64_t purged = 0;
+  void Add(const CounterDelta& d) {
+    submitted += d.submitted;
+    sent += d.sent;
+    errors += d.errors;
+    expired += d.expired;
+    purged += d.purged;
+  }
+};
+
+struct AccountDelta {
+  std::int64_t pending = 0;
+  std::int64_t released = 0;
+  std::int64_t purge_left = 0;
+  CounterDelta counters;
+};
+
 // The sources one transaction's messages count toward, summed: one upsert per distinct
 // (account, kind, hour, value) however many messages share it (a flood is mostly repeats).
 class SourceCounts {
