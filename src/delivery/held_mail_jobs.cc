@@ -136,7 +136,12 @@ asio::awaitable<bool> HeldMailJobs::DeleteSome(AccountId account) {
   if (!left) {
     if (left.error().code == ErrorCode::kNotFound) co_return false;
     spdlog::error("purge: account id {}: deleting purged mail: {}", account, left.error().message);
-    co_return true;  // again on its next turn
+    // Again on its next turn, after a pause: a store that keeps failing must not be asked
+    // (and logged) in a tight loop.
+    asio::steady_timer pause(ex_, std::chrono::seconds(1));
+    boost::system::error_code ec;
+    co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_return true;
   }
   co_return *left > 0;
 }
