@@ -9,7 +9,7 @@
 // DESCRIPTION
 //   Reads one message from standard input and hands it to mailwardend over the submission
 //   socket ($MAILWARDEN_SOCKET, else the path compiled in as MW_DEFAULT_SOCKET) in the format
-//   of submit/submit_wire.h, with the envelope its options name: -t takes the recipients from
+//   of submit/dropin_wire.h, with the envelope its options name: -t takes the recipients from
 //   the To, Cc and Bcc headers, -f/-r set the sender, -F the full name, and the arguments
 //   after the options are recipients ("a@b.c, d@e.f" is two). The message is streamed, never
 //   held whole in memory. Unless -i or -oi is given, a line holding only "." (LF or CRLF
@@ -32,6 +32,15 @@
 //   74 standard input could not be read; 75 the daemon is not reachable, or the connection
 //   dropped or timed out before its answer: try again later; 77 the caller's uid has no
 //   account; 78 the socket path is unusable; any other code is the daemon's answer.
+//
+// BUILD
+//   PHP's mail() executes this program once per message, so its start-up is most of a
+//   submission's cost. It is C++ without the C++ standard library (C headers only: no
+//   exceptions, RTTI, virtual functions, allocation by new, or statics needing guards) and is
+//   linked statically against musl: nothing to load or relocate at exec, and none of glibc's
+//   start-up work, whose CPU cache detection (CPUID, a VM exit on a virtual machine) alone
+//   took longer than the rest of a submission. The same sources build with the normal
+//   toolchain, for the unit tests and the sanitizer build.
 
 #include <errno.h>
 #include <signal.h>
@@ -39,20 +48,16 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/types.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <chrono>
-#include <cstddef>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
+#include "submit/dot_line_scanner.h"
+#include "submit/dropin_wire.h"
+#include "submit/fixed_text.h"
 #include "submit/sendmail_args.h"
-#include "submit/submit_wire.h"
+#include "submit/text_view.h"
 
 #ifndef MW_DEFAULT_SOCKET
 #error "MW_DEFAULT_SOCKET must name the daemon's submission socket (CMake defines it)"
@@ -61,24 +66,62 @@
 namespace mailwarden {
 namespace {
 
-using std::chrono::milliseconds;
-using std::chrono::steady_clock;
-
-constexpr int kExitIoErr = 74;  // sysexits EX_IOERR
-constexpr milliseconds kConnectBudget{5000};
-constexpr milliseconds kFirstPause{100};
-constexpr milliseconds kLongestPause{500};
+constexpr long kConnectBudgetMs = 5000;
+constexpr long kFirstPauseMs = 100;
+constexpr long kLongestPauseMs = 500;
 // A script blocks while it waits for us; a daemon that neither reads nor answers for this long
 // is treated as gone rather than left to hang a web server's worker forever.
-constexpr milliseconds kIoTimeout{120'000};
-constexpr std::size_t kChunkBytes = 64 * 1024;
-constexpr std::size_t kMaxReplyBytes = 4096;
+constexpr long kIoTimeoutMs = 120'000;
+constexpr size_t kChunkBytes = 64 * 1024;
+constexpr size_t kMaxReplyBytes = 4096;
+constexpr size_t kReplyReadBytes = 512;
 
-void Complain(std::string_view message) {
-  std::string line = "mailwarden-sendmail: ";
-  line.append(message).push_back('\n');
-  const char* data = line.data();
-  std::size_t left = line.size();
+// A diagnostic. The longest quotes the daemon's answer, at most kMaxReplyBytes +
+// kReplyReadBytes long; longer ones (a huge socket path) are cut.
+constexpr size_t kMessageBytes = 8 * 1024;
+using Message = FixedText<kMessageBytes>;
+
+// The header block: in zeroed static storage, which costs nothing until written, rather than
+// 256 KiB of stack.
+char g_header[kMaxHeaderBytes];
+
+// Owns a file descriptor.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd_ >= 0) {
+      close(fd_);
+    }
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// Owns a malloc'd array of a trivial type; get() is null when the memory is not there.
+template <typename T>
+class HeapArray {
+ public:
+  explicit HeapArray(size_t count)
+      : data_(static_cast<T*>(malloc(count > 0 ? count * sizeof(T) : 1))) {}
+  HeapArray(const HeapArray&) = delete;
+  HeapArray& operator=(const HeapArray&) = delete;
+  ~HeapArray() { free(data_); }
+  T* get() const { return data_; }
+
+ private:
+  T* data_;
+};
+
+void Complain(TextView message) {
+  FixedText<kMessageBytes + 64> line;
+  line.Append("mailwarden-sendmail: ").Append(message).Append('\n');
+  const char* data = line.View().data();
+  size_t left = line.View().size();
   while (left > 0) {
     ssize_t n = write(STDERR_FILENO, data, left);
     if (n < 0 && errno == EINTR) {
@@ -88,28 +131,34 @@ void Complain(std::string_view message) {
       return;  // stderr closed: the exit status still tells
     }
     data += n;
-    left -= static_cast<std::size_t>(n);
+    left -= static_cast<size_t>(n);
   }
 }
 
-int Fail(int exit_code, std::string_view message) {
+int Fail(int exit_code, TextView message) {
   Complain(message);
   return exit_code;
 }
 
-std::string ErrnoText(int error) { return strerror(error); }
+TextView ErrnoText(int error) { return TextView::OfCString(strerror(error)); }
 
-void SetTimeout(int fd, int option, milliseconds timeout) {
+long NowMs() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<long>(now.tv_sec) * 1000 + now.tv_nsec / 1'000'000;
+}
+
+void SetTimeout(int fd, int option, long timeout_ms) {
   timeval tv{};
-  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>(timeout.count() % 1000 * 1000);
+  tv.tv_sec = static_cast<time_t>(timeout_ms / 1000);
+  tv.tv_usec = static_cast<suseconds_t>(timeout_ms % 1000 * 1000);
   setsockopt(fd, SOL_SOCKET, option, &tv, sizeof tv);
 }
 
-void Pause(milliseconds duration) {
+void Pause(long duration_ms) {
   timespec left{};
-  left.tv_sec = static_cast<time_t>(duration.count() / 1000);
-  left.tv_nsec = static_cast<long>(duration.count() % 1000 * 1'000'000);
+  left.tv_sec = static_cast<time_t>(duration_ms / 1000);
+  left.tv_nsec = duration_ms % 1000 * 1'000'000;
   while (nanosleep(&left, &left) != 0 && errno == EINTR) {
   }
 }
@@ -118,67 +167,66 @@ bool IsDaemonRestarting(int error) {
   return error == ENOENT || error == ECONNREFUSED || error == EAGAIN || error == EINTR;
 }
 
-struct Connection {
-  int fd = -1;
-  int exit_code = kExitOk;
-  std::string problem;
-};
-
-Connection Connect(const std::string& path) {
-  Connection result;
+// The connected socket, or -1 with *exit_code and *problem set.
+int Connect(TextView path, int* exit_code, Message* problem) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   if (path.empty() || path.size() >= sizeof address.sun_path) {
-    result.exit_code = kExitConfig;
-    result.problem = "the submission socket path \"" + path + "\" is empty or too long";
-    return result;
+    *exit_code = kExitConfig;
+    problem->Append("the submission socket path \"").Append(path).Append("\" is empty or too long");
+    return -1;
   }
-  path.copy(address.sun_path, path.size());
+  memcpy(address.sun_path, path.data(), path.size());
 
-  const auto deadline = steady_clock::now() + kConnectBudget;
-  milliseconds pause = kFirstPause;
+  const long deadline = NowMs() + kConnectBudgetMs;
+  long pause = kFirstPauseMs;
   int error = 0;
   for (;;) {
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-      result.exit_code = kExitTempFail;
-      result.problem = "cannot create a socket: " + ErrnoText(errno);
-      return result;
+      *exit_code = kExitTempFail;
+      problem->Append("cannot create a socket: ").Append(ErrnoText(errno));
+      return -1;
     }
     // connect() waits while the daemon's listen queue is full; the send timeout bounds that
     // wait, so it must not outlast what is left of the retry budget.
-    auto left = std::chrono::duration_cast<milliseconds>(deadline - steady_clock::now());
-    SetTimeout(fd, SO_SNDTIMEO, std::max(left, milliseconds(1)));
+    long left = deadline - NowMs();
+    SetTimeout(fd, SO_SNDTIMEO, left > 1 ? left : 1);
     if (connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0) {
-      SetTimeout(fd, SO_SNDTIMEO, kIoTimeout);
-      SetTimeout(fd, SO_RCVTIMEO, kIoTimeout);
-      result.fd = fd;
-      return result;
+      SetTimeout(fd, SO_SNDTIMEO, kIoTimeoutMs);
+      SetTimeout(fd, SO_RCVTIMEO, kIoTimeoutMs);
+      return fd;
     }
     error = errno;
     close(fd);
     if (!IsDaemonRestarting(error)) {
-      result.exit_code = kExitUnavailable;
-      result.problem = "cannot connect to the mail daemon at " + path + ": " + ErrnoText(error);
-      return result;
+      *exit_code = kExitUnavailable;
+      problem->Append("cannot connect to the mail daemon at ")
+          .Append(path)
+          .Append(": ")
+          .Append(ErrnoText(error));
+      return -1;
     }
-    left = std::chrono::duration_cast<milliseconds>(deadline - steady_clock::now());
-    if (left <= milliseconds(0)) {
+    left = deadline - NowMs();
+    if (left <= 0) {
       break;
     }
     if (error != EINTR) {
-      Pause(std::min(pause, left));
-      pause = std::min(pause * 3 / 2, kLongestPause);
+      Pause(pause < left ? pause : left);
+      pause = pause * 3 / 2 < kLongestPauseMs ? pause * 3 / 2 : kLongestPauseMs;
     }
   }
-  result.exit_code = kExitTempFail;
-  result.problem = "the mail daemon does not answer at " + path + " (" + ErrnoText(error) +
-                   "); the message was not sent, try again later";
-  return result;
+  *exit_code = kExitTempFail;
+  problem->Append("the mail daemon does not answer at ")
+      .Append(path)
+      .Append(" (")
+      .Append(ErrnoText(error))
+      .Append("); the message was not sent, try again later");
+  return -1;
 }
 
 // False with errno set when the daemon stopped reading.
-bool SendAll(int fd, std::string_view data) {
+bool SendAll(int fd, TextView data) {
   while (!data.empty()) {
     ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL);
     if (n < 0) {
@@ -187,12 +235,12 @@ bool SendAll(int fd, std::string_view data) {
       }
       return false;
     }
-    data.remove_prefix(static_cast<std::size_t>(n));
+    data = data.substr(static_cast<size_t>(n));
   }
   return true;
 }
 
-ssize_t ReadInput(char* buffer, std::size_t size) {
+ssize_t ReadInput(char* buffer, size_t size) {
   for (;;) {
     ssize_t n = read(STDIN_FILENO, buffer, size);
     if (n >= 0 || errno != EINTR) {
@@ -201,147 +249,99 @@ ssize_t ReadInput(char* buffer, std::size_t size) {
   }
 }
 
-// Finds sendmail's end of message in a stream read in chunks: a line holding only ".", ended by
-// LF, CRLF or the end of input. Chunks may split such a line anywhere, so a "." (or ".\r") at
-// the start of a line is held back until the next byte tells whether it ends the message.
-class DotLineScanner {
- public:
-  // Appends to out the part of chunk that belongs to the message; true once the "." line has
-  // been seen, and nothing after it is part of the message.
-  bool Scan(std::string_view chunk, std::string& out) {
-    std::size_t i = 0;
-    while (i < chunk.size()) {
-      char c = chunk[i];
-      switch (state_) {
-        case State::kInLine: {
-          std::size_t newline = chunk.find('\n', i);
-          if (newline == std::string_view::npos) {
-            out.append(chunk.substr(i));
-            return false;
-          }
-          out.append(chunk.substr(i, newline + 1 - i));
-          i = newline + 1;
-          state_ = State::kLineStart;
-          break;
-        }
-        case State::kLineStart:
-          if (c == '.') {
-            state_ = State::kDot;
-            ++i;
-          } else {
-            state_ = State::kInLine;
-          }
-          break;
-        case State::kDot:
-          if (c == '\n') {
-            return true;
-          }
-          if (c == '\r') {
-            state_ = State::kDotCr;
-            ++i;
-          } else {
-            out.push_back('.');
-            state_ = State::kInLine;
-          }
-          break;
-        case State::kDotCr:
-          if (c == '\n') {
-            return true;
-          }
-          out.append(".\r");
-          state_ = State::kInLine;
-          break;
-      }
-    }
-    return false;
-  }
-
- private:
-  enum class State { kLineStart, kInLine, kDot, kDotCr };
-  State state_ = State::kLineStart;
-};
-
 int ReadReply(int fd) {
-  std::string line;
-  char buffer[512];
-  while (line.find('\n') == std::string::npos) {
-    if (line.size() > kMaxReplyBytes) {
+  char line[kMaxReplyBytes + kReplyReadBytes];
+  size_t size = 0;
+  while (memchr(line, '\n', size) == nullptr) {
+    if (size > kMaxReplyBytes) {
       return Fail(kExitTempFail, "the mail daemon's answer is not a line; try again later");
     }
-    ssize_t n = recv(fd, buffer, sizeof buffer, 0);
+    ssize_t n = recv(fd, line + size, kReplyReadBytes, 0);
     if (n < 0) {
       if (errno == EINTR) {
         continue;
       }
+      Message message;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        return Fail(kExitTempFail, "no answer from the mail daemon within " +
-                                       std::to_string(kIoTimeout.count() / 1000) +
-                                       " seconds; try again later");
+        message.Append("no answer from the mail daemon within ")
+            .AppendNumber(kIoTimeoutMs / 1000)
+            .Append(" seconds; try again later");
+      } else {
+        message.Append("the connection to the mail daemon dropped before its answer (")
+            .Append(ErrnoText(errno))
+            .Append("); try again later");
       }
-      return Fail(kExitTempFail, "the connection to the mail daemon dropped before its answer (" +
-                                     ErrnoText(errno) + "); try again later");
+      return Fail(kExitTempFail, message.View());
     }
     if (n == 0) {
       return Fail(kExitTempFail,
                   "the mail daemon closed the connection before answering; try again later");
     }
-    line.append(buffer, static_cast<std::size_t>(n));
+    size += static_cast<size_t>(n);
   }
-  line.resize(line.find('\n') + 1);
-  std::optional<SubmitReply> reply = DecodeSubmitReply(line);
-  if (!reply) {
+  const char* newline = static_cast<const char*>(memchr(line, '\n', size));
+  SubmitReplyLine reply;
+  if (!DecodeSubmitReply(TextView(line, static_cast<size_t>(newline - line) + 1), &reply)) {
     return Fail(kExitTempFail, "the mail daemon's answer is unreadable; try again later");
   }
-  if (reply->code != kExitOk) {
-    Complain(reply->text.empty() ? "the mail daemon refused the message (status " +
-                                       std::to_string(reply->code) + ")"
-                                 : reply->text);
+  if (reply.code != kExitOk) {
+    if (reply.text.empty()) {
+      Message message;
+      message.Append("the mail daemon refused the message (status ")
+          .AppendNumber(static_cast<unsigned long>(reply.code))
+          .Append(")");
+      Complain(message.View());
+    } else {
+      Complain(reply.text);
+    }
   }
-  return reply->code;
+  return reply.code;
 }
 
 // After a failed send: the daemon may have refused early (no account, message too large) and
 // closed, its answer already waiting in our receive queue.
 int ReplyAfterSendFailure(int fd) {
   if (errno == EAGAIN || errno == EWOULDBLOCK) {
-    return Fail(kExitTempFail, "the mail daemon stopped reading the message for " +
-                                   std::to_string(kIoTimeout.count() / 1000) +
-                                   " seconds; try again later");
+    Message message;
+    message.Append("the mail daemon stopped reading the message for ")
+        .AppendNumber(kIoTimeoutMs / 1000)
+        .Append(" seconds; try again later");
+    return Fail(kExitTempFail, message.View());
   }
   return ReadReply(fd);
 }
 
-int Submit(int fd, std::string_view header, bool dot_ends_message) {
+int Submit(int fd, TextView header, bool dot_ends_message) {
   if (!SendAll(fd, header)) {
     return ReplyAfterSendFailure(fd);
   }
-  std::string input(kChunkBytes, '\0');
-  std::string message_part;
+  char input[kChunkBytes];
   DotLineScanner scanner;
   for (;;) {
-    ssize_t n = ReadInput(input.data(), input.size());
+    ssize_t n = ReadInput(input, sizeof input);
     if (n < 0) {
       int error = errno;
       // The wire format ends a message at EOF, which is all a close shows the daemon; a NUL
       // byte, which no message may hold, makes the daemon refuse this one instead of storing
       // it cut short.
-      SendAll(fd, std::string_view("\0", 1));
-      return Fail(kExitIoErr, "cannot read the message from standard input: " + ErrnoText(error));
+      SendAll(fd, TextView("\0", 1));
+      Message message;
+      message.Append("cannot read the message from standard input: ").Append(ErrnoText(error));
+      return Fail(kExitIoErr, message.View());
     }
     if (n == 0) {
       break;
     }
-    std::string_view chunk(input.data(), static_cast<std::size_t>(n));
-    bool ended = false;
+    TextView chunk(input, static_cast<size_t>(n));
+    DotLineScanner::Part part;
+    part.length = chunk.size();
     if (dot_ends_message) {
-      message_part.clear();
-      ended = scanner.Scan(chunk, message_part);
-      chunk = message_part;
+      part = scanner.Scan(chunk);
     }
-    if (!SendAll(fd, chunk)) {
+    if (!SendAll(fd, part.released) || !SendAll(fd, chunk.substr(0, part.length))) {
       return ReplyAfterSendFailure(fd);
     }
-    if (ended) {
+    if (part.ended) {
       break;
     }
   }
@@ -355,32 +355,36 @@ int Run(int argc, char** argv) {
   // A daemon that goes away mid-message must give us EPIPE to report, not a silent death.
   signal(SIGPIPE, SIG_IGN);
 
-  std::vector<std::string> words(argv + 1, argv + argc);
-  SendmailArgsError error;
-  std::optional<SendmailArgs> args = ParseSendmailArgs(words, &error);
-  if (!args) {
-    return Fail(kExitUsage, error.message);
+  const size_t word_count = argc > 1 ? static_cast<size_t>(argc - 1) : 0;
+  HeapArray<TextView> words(word_count);
+  if (words.get() == nullptr) {
+    return Fail(kExitTempFail, "out of memory; try again later");
   }
-  SubmitRequest request;
-  request.from = std::move(args->from);
-  request.full_name = std::move(args->full_name);
-  request.extract = args->extract;
-  request.recipients = std::move(args->recipients);
-  std::optional<std::string> header = EncodeSubmitHeader(request);
-  if (!header) {
+  for (size_t i = 0; i < word_count; ++i) {
+    words.get()[i] = TextView::OfCString(argv[i + 1]);
+  }
+  SendmailArgs args;
+  SendmailArgsError error;
+  if (!ParseSendmailArgs(words.get(), word_count, &args, &error)) {
+    return Fail(kExitUsage, error.message.View());
+  }
+  const SubmitHeaderFields fields = args.HeaderFields();
+  const size_t header_size = EncodeSubmitHeader(fields, g_header, sizeof g_header);
+  if (header_size == 0) {
     return Fail(kExitUsage, "the sender, full name and recipients are too long for one message");
   }
 
   // secure_getenv: a set-uid or set-gid run must not let the caller pick the socket.
   const char* from_env = secure_getenv("MAILWARDEN_SOCKET");
-  std::string path = from_env != nullptr && *from_env != '\0' ? from_env : MW_DEFAULT_SOCKET;
-  Connection connection = Connect(path);
-  if (connection.fd < 0) {
-    return Fail(connection.exit_code, connection.problem);
+  TextView path = from_env != nullptr && *from_env != '\0' ? TextView::OfCString(from_env)
+                                                           : TextView(MW_DEFAULT_SOCKET);
+  int exit_code = kExitOk;
+  Message problem;
+  Fd connection(Connect(path, &exit_code, &problem));
+  if (connection.get() < 0) {
+    return Fail(exit_code, problem.View());
   }
-  int status = Submit(connection.fd, *header, args->dot_ends_message);
-  close(connection.fd);
-  return status;
+  return Submit(connection.get(), TextView(g_header, header_size), args.dot_ends_message);
 }
 
 }  // namespace

@@ -1,44 +1,39 @@
 #include "submit/sendmail_args.h"
 
-#include <cstddef>
-#include <string_view>
-#include <utility>
-
-#include "submit/submit_wire.h"
-
 namespace mailwarden {
 namespace {
 
 // Options that take a value, attached ("-fa@b.c") or as the next argument ("-f a@b.c"), as
 // getopt reads them: the letters of Postfix's sendmail plus sendmail 8's -D, -M and -d.
-constexpr std::string_view kOptionsWithValue = "ABCDFLMNORVXbdefhoprq";
+constexpr TextView kOptionsWithValue = "ABCDFLMNORVXbdefhoprq";
 
 // Options without a value that sendmail or Postfix accept and that change nothing here:
 // -G gateway, -U initial submission, -v verbose, -m "me too", -n no aliasing, -c, -s, -x.
-constexpr std::string_view kIgnoredFlags = "GUcmnsvx";
+constexpr TextView kIgnoredFlags = "GUcmnsvx";
 
-bool Refuse(SendmailArgsError* error, std::string message) {
+// Sets the error's sentence to the parts (text or single characters) in order.
+template <typename... Parts>
+bool Refuse(SendmailArgsError* error, const Parts&... parts) {
   if (error != nullptr) {
-    error->message = std::move(message);
+    error->message.Clear();
+    (error->message.Append(parts), ...);
   }
   return false;
 }
 
-bool HasLineBreak(std::string_view value) {
-  return value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
-}
+bool HasLineBreak(TextView value) { return !IsSubmitLineSafe(value); }
 
 // A sendmail-style boolean option value: empty, or starting with t/T/y/Y, means true.
-bool IsTrue(std::string_view value) {
+bool IsTrue(TextView value) {
   return value.empty() || value[0] == 't' || value[0] == 'T' || value[0] == 'y' || value[0] == 'Y';
 }
 
-bool IgnoresDotsOption(std::string_view value) {
-  constexpr std::string_view kName = "ignoredots";
+bool IgnoresDotsOption(TextView value) {
+  constexpr TextView kName = "ignoredots";
   if (value.size() < kName.size()) {
     return false;
   }
-  for (std::size_t i = 0; i < kName.size(); ++i) {
+  for (size_t i = 0; i < kName.size(); ++i) {
     char c = value[i];
     if (c >= 'A' && c <= 'Z') {
       c = static_cast<char>(c - 'A' + 'a');
@@ -47,7 +42,7 @@ bool IgnoresDotsOption(std::string_view value) {
       return false;
     }
   }
-  std::string_view rest = value.substr(kName.size());
+  TextView rest = value.substr(kName.size());
   if (rest.empty()) {
     return true;
   }
@@ -55,9 +50,8 @@ bool IgnoresDotsOption(std::string_view value) {
 }
 
 // The -b modes other than -bm: each is a job of a full MTA that the drop-in does not do.
-bool RefuseMode(std::string_view value, SendmailArgsError* error) {
-  std::string option = "-b" + std::string(value.substr(0, 1));
-  std::string_view what;
+bool RefuseMode(TextView value, SendmailArgsError* error) {
+  TextView what;
   switch (value.empty() ? '\0' : value[0]) {
     case 'a':
       what = "(ARPANET mode) is not supported";
@@ -92,31 +86,31 @@ bool RefuseMode(std::string_view value, SendmailArgsError* error) {
     case '\0':
       return Refuse(error, "option -b needs a mode; only -bm (deliver mail) is supported");
     default:
-      return Refuse(error, "unknown mode " + option + "; only -bm (deliver mail) is supported");
+      return Refuse(error, "unknown mode -b", value[0], "; only -bm (deliver mail) is supported");
   }
-  return Refuse(
-      error, option + " " + std::string(what) + "; mailwarden-sendmail only delivers mail (-bm)");
+  return Refuse(error, "-b", value[0], " ", what, "; mailwarden-sendmail only delivers mail (-bm)");
 }
 
-bool ApplyOptionWithValue(char option, std::string value, SendmailArgs& args,
+bool ApplyOptionWithValue(char option, TextView value, SendmailArgs& args,
                           SendmailArgsError* error) {
-  std::string name = std::string("-") + option;
   switch (option) {
     case 'f':
     case 'r':
       if (HasLineBreak(value)) {
-        return Refuse(error, "the sender given with " + name + " holds a line break");
+        return Refuse(error, "the sender given with -", option, " holds a line break");
       }
-      args.from = std::move(value);
+      args.has_from = true;
+      args.from = value;
       break;
     case 'F':
       if (HasLineBreak(value)) {
         return Refuse(error, "the full name given with -F holds a line break");
       }
-      args.full_name = std::move(value);
+      args.has_full_name = true;
+      args.full_name = value;
       break;
     case 'b':
-      if (value != "m") {
+      if (!(value == "m")) {
         return RefuseMode(value, error);
       }
       break;
@@ -141,23 +135,39 @@ bool ApplyOptionWithValue(char option, std::string value, SendmailArgs& args,
   return true;
 }
 
+bool IsBlank(char c) { return c == ' ' || c == '\t'; }
+
+// Adds one recipient, trimmed, unless it is blank. False when the message already has the most
+// recipients one submission carries.
+bool AddRecipient(TextView piece, SendmailArgs& args) {
+  size_t first = 0;
+  size_t end = piece.size();
+  while (first < end && IsBlank(piece[first])) {
+    ++first;
+  }
+  while (end > first && IsBlank(piece[end - 1])) {
+    --end;
+  }
+  if (first == end) {
+    return true;
+  }
+  if (args.recipient_count == kMaxRecipientsPerSubmission) {
+    return false;
+  }
+  args.recipients[args.recipient_count++] = piece.substr(first, end - first);
+  return true;
+}
+
 // Splits one command-line argument into recipients at the commas that separate addresses,
 // as sendmail reads "a@b.c, d@e.f"; a comma inside quotes, <...> or a (comment) is part of the
-// address. Parsing the addresses themselves is the daemon's job.
-void SplitRecipients(std::string_view text, std::vector<std::string>& out) {
-  auto add = [&out](std::string_view piece) {
-    std::size_t first = piece.find_first_not_of(" \t");
-    if (first == std::string_view::npos) {
-      return;
-    }
-    std::size_t last = piece.find_last_not_of(" \t");
-    out.emplace_back(piece.substr(first, last - first + 1));
-  };
+// address. Parsing the addresses themselves is the daemon's job. False when there are more
+// recipients than one submission carries.
+bool SplitRecipients(TextView text, SendmailArgs& args) {
   bool quoted = false;
   int angle_depth = 0;
   int comment_depth = 0;
-  std::size_t start = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
+  size_t start = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (c == '\\' && (quoted || comment_depth > 0)) {
       ++i;
@@ -174,24 +184,26 @@ void SplitRecipients(std::string_view text, std::vector<std::string>& out) {
     } else if (c == '>' && angle_depth > 0) {
       --angle_depth;
     } else if (c == ',' && angle_depth == 0) {
-      add(text.substr(start, i - start));
+      if (!AddRecipient(text.substr(start, i - start), args)) {
+        return false;
+      }
       start = i + 1;
     }
   }
-  add(text.substr(start));
+  return AddRecipient(text.substr(start), args);
 }
 
 }  // namespace
 
-std::optional<SendmailArgs> ParseSendmailArgs(const std::vector<std::string>& args,
-                                              SendmailArgsError* error) {
-  SendmailArgs parsed;
-  std::size_t i = 0;
+bool ParseSendmailArgs(const TextView* args, size_t count, SendmailArgs* parsed,
+                       SendmailArgsError* error) {
+  *parsed = SendmailArgs{};
+  size_t i = 0;
   bool after_double_dash = false;
   // getopt's rules: options come first, clustered or not ("-ti"), a value attached or in the
   // next argument; "--" or the first argument that is not an option ends them.
-  for (; i < args.size(); ++i) {
-    const std::string& arg = args[i];
+  for (; i < count; ++i) {
+    const TextView arg = args[i];
     if (arg == "--") {
       after_double_dash = true;
       ++i;
@@ -201,77 +213,72 @@ std::optional<SendmailArgs> ParseSendmailArgs(const std::vector<std::string>& ar
       break;
     }
     if (arg.starts_with("--")) {
-      Refuse(error, "unknown option " + arg);
-      return std::nullopt;
+      return Refuse(error, "unknown option ", arg);
     }
-    for (std::size_t j = 1; j < arg.size(); ++j) {
+    for (size_t j = 1; j < arg.size(); ++j) {
       char option = arg[j];
-      if (kOptionsWithValue.find(option) != std::string_view::npos) {
-        std::string value;
+      if (kOptionsWithValue.find(option) != TextView::kNotFound) {
+        TextView value;
         if (option == 'q') {
           // -q takes an optional attached interval; the mode is refused either way.
         } else if (j + 1 < arg.size()) {
           value = arg.substr(j + 1);
-        } else if (i + 1 < args.size()) {
+        } else if (i + 1 < count) {
           value = args[++i];
         } else {
-          Refuse(error, std::string("option -") + option + " needs a value");
-          return std::nullopt;
+          return Refuse(error, "option -", option, " needs a value");
         }
-        if (!ApplyOptionWithValue(option, std::move(value), parsed, error)) {
-          return std::nullopt;
+        if (!ApplyOptionWithValue(option, value, *parsed, error)) {
+          return false;
         }
         break;
       }
       switch (option) {
         case 't':
-          parsed.extract = true;
+          parsed->extract = true;
           break;
         case 'i':
-          parsed.dot_ends_message = false;
+          parsed->dot_ends_message = false;
           break;
         case 'I':
-          Refuse(error,
-                 "-I (initialise the alias database) is not supported: there are no aliases");
-          return std::nullopt;
+          return Refuse(
+              error, "-I (initialise the alias database) is not supported: there are no aliases");
         case 'Q':
-          Refuse(error, "-Q (quarantine queued mail) is not supported");
-          return std::nullopt;
+          return Refuse(error, "-Q (quarantine queued mail) is not supported");
         default:
-          if (kIgnoredFlags.find(option) == std::string_view::npos) {
-            std::string message = std::string("unknown option -") + option;
+          if (kIgnoredFlags.find(option) == TextView::kNotFound) {
             if (arg.size() > 2) {
-              message += " (in " + arg + ")";
+              return Refuse(error, "unknown option -", option, " (in ", arg, ")");
             }
-            Refuse(error, message);
-            return std::nullopt;
+            return Refuse(error, "unknown option -", option);
           }
       }
     }
   }
-  for (; i < args.size(); ++i) {
-    const std::string& arg = args[i];
+  for (; i < count; ++i) {
+    const TextView arg = args[i];
     if (!after_double_dash && arg.size() > 1 && arg[0] == '-') {
-      Refuse(error,
-             "option " + arg + " comes after a recipient; options must come before the recipients");
-      return std::nullopt;
+      return Refuse(error, "option ", arg,
+                    " comes after a recipient; options must come before the recipients");
     }
     if (HasLineBreak(arg)) {
-      Refuse(error, "a recipient holds a line break");
-      return std::nullopt;
+      return Refuse(error, "a recipient holds a line break");
     }
-    SplitRecipients(arg, parsed.recipients);
-    if (parsed.recipients.size() > kMaxRecipientsPerSubmission) {
-      Refuse(error, "more than " + std::to_string(kMaxRecipientsPerSubmission) +
-                        " recipients in one message");
-      return std::nullopt;
+    if (!SplitRecipients(arg, *parsed)) {
+      if (error != nullptr) {
+        error->message.Clear();
+        error->message.Append("more than ")
+            .AppendNumber(kMaxRecipientsPerSubmission)
+            .Append(" recipients in one message");
+      }
+      return false;
     }
   }
-  if (!parsed.extract && parsed.recipients.empty()) {
-    Refuse(error, "no recipients: name them as arguments, or use -t to read them from the message");
-    return std::nullopt;
+  if (!parsed->extract && parsed->recipient_count == 0) {
+    return Refuse(error,
+                  "no recipients: name them as arguments, or use -t to read them from the message");
   }
-  return parsed;
+  return true;
 }
 
 }  // namespace mailwarden

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,6 +12,43 @@ namespace mailwarden {
 namespace {
 
 using Args = std::vector<std::string>;
+
+// What ParseSendmailArgs gives, in the test's terms.
+struct Parsed {
+  std::optional<std::string> from;
+  std::optional<std::string> full_name;
+  bool extract = false;
+  bool dot_ends_message = true;
+  std::vector<std::string> recipients;
+};
+
+std::string ToString(TextView text) { return std::string(text.data(), text.size()); }
+
+std::optional<Parsed> Parse(const Args& args, std::string* error) {
+  std::vector<TextView> words;
+  for (const std::string& arg : args) {
+    words.emplace_back(arg.data(), arg.size());
+  }
+  auto parsed = std::make_unique<SendmailArgs>();
+  SendmailArgsError parse_error;
+  if (!ParseSendmailArgs(words.data(), words.size(), parsed.get(), &parse_error)) {
+    *error = ToString(parse_error.message.View());
+    return std::nullopt;
+  }
+  Parsed out;
+  if (parsed->has_from) {
+    out.from = ToString(parsed->from);
+  }
+  if (parsed->has_full_name) {
+    out.full_name = ToString(parsed->full_name);
+  }
+  out.extract = parsed->extract;
+  out.dot_ends_message = parsed->dot_ends_message;
+  for (std::size_t i = 0; i < parsed->recipient_count; ++i) {
+    out.recipients.push_back(ToString(parsed->recipients[i]));
+  }
+  return out;
+}
 
 struct AcceptedCase {
   Args args;
@@ -122,9 +160,9 @@ TEST(ParseSendmailArgs, ReadsWhatSendmailReads) {
        {"a@b.c", "d@e.f"}},
   };
   for (const AcceptedCase& c : cases) {
-    SendmailArgsError error;
-    std::optional<SendmailArgs> parsed = ParseSendmailArgs(c.args, &error);
-    ASSERT_TRUE(parsed.has_value()) << Join(c.args) << ": " << error.message;
+    std::string error;
+    std::optional<Parsed> parsed = Parse(c.args, &error);
+    ASSERT_TRUE(parsed.has_value()) << Join(c.args) << ": " << error;
     EXPECT_EQ(parsed->from, c.from) << Join(c.args);
     EXPECT_EQ(parsed->full_name, c.full_name) << Join(c.args);
     EXPECT_EQ(parsed->extract, c.extract) << Join(c.args);
@@ -188,11 +226,10 @@ TEST(ParseSendmailArgs, RefusesWhatItCannotServe) {
       {{"a@b.c", "-f", "x@y"}, "option -f comes after a recipient"},
   };
   for (const RefusedCase& c : cases) {
-    SendmailArgsError error;
-    EXPECT_FALSE(ParseSendmailArgs(c.args, &error).has_value()) << Join(c.args);
-    EXPECT_NE(error.message.find(c.message_holds), std::string::npos)
-        << Join(c.args) << ": \"" << error.message << "\" does not say \"" << c.message_holds
-        << "\"";
+    std::string error;
+    EXPECT_FALSE(Parse(c.args, &error).has_value()) << Join(c.args);
+    EXPECT_NE(error.find(c.message_holds), std::string::npos)
+        << Join(c.args) << ": \"" << error << "\" does not say \"" << c.message_holds << "\"";
   }
 }
 
@@ -201,17 +238,31 @@ TEST(ParseSendmailArgs, RefusesMoreRecipientsThanOneSubmissionCarries) {
   for (int i = 0; i < 1000; ++i) {
     at_limit.push_back("r" + std::to_string(i) + "@x.y");
   }
-  SendmailArgsError error;
-  ASSERT_TRUE(ParseSendmailArgs(at_limit, &error).has_value()) << error.message;
+  std::string error;
+  std::optional<Parsed> parsed = Parse(at_limit, &error);
+  ASSERT_TRUE(parsed.has_value()) << error;
+  EXPECT_EQ(parsed->recipients.size(), 1000u);
+  EXPECT_EQ(parsed->recipients.back(), "r999@x.y");
 
   Args over_limit = at_limit;
   over_limit.back() += ", one-more@x.y";
-  EXPECT_FALSE(ParseSendmailArgs(over_limit, &error).has_value());
-  EXPECT_NE(error.message.find("more than 1000 recipients"), std::string::npos) << error.message;
+  EXPECT_FALSE(Parse(over_limit, &error).has_value());
+  EXPECT_NE(error.find("more than 1000 recipients"), std::string::npos) << error;
 }
 
 TEST(ParseSendmailArgs, ToleratesANullErrorPointer) {
-  EXPECT_FALSE(ParseSendmailArgs({"-bp"}, nullptr).has_value());
+  const TextView words[] = {"-bp"};
+  auto parsed = std::make_unique<SendmailArgs>();
+  EXPECT_FALSE(ParseSendmailArgs(words, 1, parsed.get(), nullptr));
+}
+
+TEST(ParseSendmailArgs, CutsAnOverlongSentenceVisibly) {
+  const std::string option = "-t" + std::string(4000, 'k');
+  std::string error;
+  EXPECT_FALSE(Parse({option}, &error).has_value());
+  EXPECT_EQ(error.size(), decltype(SendmailArgsError::message)::kCapacity);
+  EXPECT_TRUE(error.starts_with("unknown option -k (in -tkkk")) << error.substr(0, 40);
+  EXPECT_TRUE(error.ends_with("kk...")) << error.substr(error.size() - 40);
 }
 
 }  // namespace

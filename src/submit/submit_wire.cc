@@ -1,19 +1,18 @@
 #include "submit/submit_wire.h"
 
-#include <charconv>
+#include <cstddef>
 #include <utility>
 
 namespace mailwarden {
 namespace {
 
-constexpr std::string_view kFromKey = "from ";
-constexpr std::string_view kFullNameKey = "fullname ";
-constexpr std::string_view kRecipientKey = "rcpt ";
-constexpr std::string_view kExtractLine = "extract";
+constexpr std::string_view View(TextView text) { return {text.data(), text.size()}; }
 
-bool IsLineSafe(std::string_view value) {
-  return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
-}
+constexpr std::string_view kMagic = View(kSubmitMagic);
+constexpr std::string_view kFromKey = View(kSubmitFromKey);
+constexpr std::string_view kFullNameKey = View(kSubmitFullNameKey);
+constexpr std::string_view kRecipientKey = View(kSubmitRecipientKey);
+constexpr std::string_view kExtractLine = View(kSubmitExtractLine);
 
 bool Refuse(std::string* error, std::string message) {
   if (error != nullptr) {
@@ -65,45 +64,6 @@ bool DecodeLine(std::string_view line, SubmitRequest& request, std::string* erro
 
 }  // namespace
 
-std::optional<std::string> EncodeSubmitHeader(const SubmitRequest& request) {
-  // The encoder refuses exactly what the decoder would, so a block that leaves the drop-in is
-  // one the daemon reads.
-  if (request.recipients.size() > kMaxRecipientsPerSubmission) {
-    return std::nullopt;
-  }
-  std::string out;
-  out.append(kSubmitMagic).push_back('\n');
-  if (request.from) {
-    if (!IsLineSafe(*request.from)) {
-      return std::nullopt;
-    }
-    out.append(kFromKey).append(*request.from).push_back('\n');
-  }
-  if (request.full_name) {
-    if (!IsLineSafe(*request.full_name)) {
-      return std::nullopt;
-    }
-    out.append(kFullNameKey).append(*request.full_name).push_back('\n');
-  }
-  if (request.extract) {
-    out.append(kExtractLine).push_back('\n');
-  }
-  for (const std::string& recipient : request.recipients) {
-    if (recipient.empty() || !IsLineSafe(recipient)) {
-      return std::nullopt;
-    }
-    out.append(kRecipientKey).append(recipient).push_back('\n');
-    if (out.size() >= kMaxHeaderBytes) {
-      return std::nullopt;
-    }
-  }
-  out.push_back('\n');
-  if (out.size() > kMaxHeaderBytes) {
-    return std::nullopt;
-  }
-  return out;
-}
-
 std::optional<SubmitRequest> DecodeSubmitHeader(std::string_view block, std::string* error) {
   if (block.size() > kMaxHeaderBytes) {
     Refuse(error, "the header block is over " + std::to_string(kMaxHeaderBytes) + " bytes");
@@ -113,10 +73,9 @@ std::optional<SubmitRequest> DecodeSubmitHeader(std::string_view block, std::str
     Refuse(error, "the header block holds a CR or NUL byte");
     return std::nullopt;
   }
-  if (!block.starts_with(kSubmitMagic) || block.size() == kSubmitMagic.size() ||
-      block[kSubmitMagic.size()] != '\n') {
-    Refuse(error, "not a mailwarden submission: the first line must be \"" +
-                      std::string(kSubmitMagic) + "\"");
+  if (!block.starts_with(kMagic) || block.size() == kMagic.size() || block[kMagic.size()] != '\n') {
+    Refuse(error,
+           "not a mailwarden submission: the first line must be \"" + std::string(kMagic) + "\"");
     return std::nullopt;
   }
   if (!block.ends_with("\n\n")) {
@@ -126,7 +85,7 @@ std::optional<SubmitRequest> DecodeSubmitHeader(std::string_view block, std::str
   SubmitRequest request;
   // Every line between the magic line and the final blank line; the last '\n' of the block is
   // the blank line itself, so an empty line met before it means data after the block's end.
-  std::string_view rest = block.substr(kSubmitMagic.size() + 1);
+  std::string_view rest = block.substr(kMagic.size() + 1);
   rest.remove_suffix(1);
   while (!rest.empty()) {
     std::size_t end = rest.find('\n');
@@ -152,32 +111,6 @@ std::string EncodeSubmitReply(const SubmitReply& reply) {
   }
   out.push_back('\n');
   return out;
-}
-
-std::optional<SubmitReply> DecodeSubmitReply(std::string_view line) {
-  if (!line.ends_with('\n')) {
-    return std::nullopt;
-  }
-  line.remove_suffix(1);
-  std::size_t space = line.find(' ');
-  if (space == 0 || space == std::string_view::npos || space > 3) {
-    return std::nullopt;
-  }
-  std::string_view digits = line.substr(0, space);
-  if (digits.find_first_not_of("0123456789") != std::string_view::npos) {
-    return std::nullopt;
-  }
-  SubmitReply reply;
-  std::from_chars(digits.data(), digits.data() + digits.size(), reply.code);
-  if (reply.code > 255) {
-    return std::nullopt;
-  }
-  std::string_view text = line.substr(space + 1);
-  if (!IsLineSafe(text)) {
-    return std::nullopt;
-  }
-  reply.text = std::string(text);
-  return reply;
 }
 
 }  // namespace mailwarden

@@ -7,8 +7,45 @@
 #include <string_view>
 #include <vector>
 
+#include "submit/dropin_wire.h"
+
 namespace mailwarden {
 namespace {
+
+TextView ToView(const std::string& text) { return TextView(text.data(), text.size()); }
+
+// The drop-in's encoder (library-free, views and a buffer) in the daemon's terms, so that each
+// case is a round trip: what the drop-in writes is what the daemon reads.
+std::optional<std::string> EncodeSubmitHeader(const SubmitRequest& request,
+                                              std::size_t capacity = kMaxHeaderBytes) {
+  std::vector<TextView> recipients;
+  for (const std::string& recipient : request.recipients) {
+    recipients.push_back(ToView(recipient));
+  }
+  SubmitHeaderFields fields;
+  fields.has_from = request.from.has_value();
+  fields.from = fields.has_from ? ToView(*request.from) : TextView();
+  fields.has_full_name = request.full_name.has_value();
+  fields.full_name = fields.has_full_name ? ToView(*request.full_name) : TextView();
+  fields.extract = request.extract;
+  fields.recipients = recipients.data();
+  fields.recipient_count = recipients.size();
+  std::string out(capacity, '\0');
+  std::size_t size = mailwarden::EncodeSubmitHeader(fields, out.data(), out.size());
+  if (size == 0) {
+    return std::nullopt;
+  }
+  out.resize(size);
+  return out;
+}
+
+std::optional<SubmitReply> DecodeSubmitReply(std::string_view line) {
+  SubmitReplyLine reply;
+  if (!mailwarden::DecodeSubmitReply(TextView(line.data(), line.size()), &reply)) {
+    return std::nullopt;
+  }
+  return SubmitReply{reply.code, std::string(reply.text.data(), reply.text.size())};
+}
 
 std::string Nul(std::string_view before, std::string_view after) {
   std::string out(before);
@@ -104,6 +141,17 @@ TEST(SubmitHeader, EncodesUpToTheLimits) {
 
   biggest.from->push_back('a');
   EXPECT_FALSE(EncodeSubmitHeader(biggest).has_value());
+}
+
+TEST(SubmitHeader, EncoderRefusesABufferTooSmall) {
+  SubmitRequest request;
+  request.from = "x@y";
+  request.recipients = {"a@b.c"};
+  const std::string block = "MWSUBMIT 1\nfrom x@y\nrcpt a@b.c\n\n";
+  EXPECT_EQ(EncodeSubmitHeader(request, block.size()), block);
+  for (std::size_t capacity = 0; capacity < block.size(); ++capacity) {
+    EXPECT_FALSE(EncodeSubmitHeader(request, capacity).has_value()) << capacity;
+  }
 }
 
 struct MalformedCase {
