@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "smtp/line_break.h"
+
 namespace mailwarden {
 
 bool DotStuffer::Next(std::string& chunk, std::size_t max_bytes) {
@@ -23,7 +25,7 @@ bool DotStuffer::Next(std::string& chunk, std::size_t max_bytes) {
     }
     if (line_start_ && c == '.') chunk += '.';
     line_start_ = false;
-    const std::size_t end = std::min(body_.find_first_of("\r\n", pos_), body_.size());
+    const std::size_t end = FindLineBreak(body_, pos_);
     const std::size_t take =
         std::min(end - pos_, std::max<std::size_t>(max_bytes - chunk.size(), 1));
     chunk.append(body_.substr(pos_, take));

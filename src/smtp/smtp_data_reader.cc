@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "smtp/line_break.h"
+
 namespace mailwarden {
 
 void SmtpDataReader::Emit(std::string_view bytes) {
@@ -48,8 +50,7 @@ std::size_t SmtpDataReader::Feed(std::string_view input) {
           line_bytes_ = 0;
           ++i;
         } else {
-          std::size_t end = input.find_first_of("\r\n", i);
-          if (end == std::string_view::npos) end = input.size();
+          const std::size_t end = FindLineBreak(input, i);
           Emit(input.substr(i, end - i));
           CountLineBytes(end - i);
           i = end;
