@@ -735,12 +735,26 @@ namespace {
 // transaction: one snapshot for several SELECTs. kWrite is READ COMMITTED with row locks.
 class Transaction {
  public:
-  enum class Kind { kRead, kWrite };
+  // kNoSync: a write whose commit does not wait for the server's WAL flush (synchronous_commit
+  // off for this transaction only), for the progress of delivery only (leases, outcomes). A
+  // crash of the server may undo the last of it, and what that restores is safe: the messages
+  // are due again and go out again (delivery is at-least-once). Every node sees the commit at
+  // once, as any other.
+  enum class Kind { kRead, kWrite, kNoSync };
 
   static Result<Transaction> Begin(PgConnection& db, Kind kind) {
-    MW_RETURN_IF_ERROR(db.Begin(kind == Kind::kRead
-                                    ? "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
-                                    : "BEGIN ISOLATION LEVEL READ COMMITTED"));
+    switch (kind) {
+      case Kind::kRead:
+        MW_RETURN_IF_ERROR(db.Begin("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"));
+        break;
+      case Kind::kWrite:
+        MW_RETURN_IF_ERROR(db.Begin("BEGIN ISOLATION LEVEL READ COMMITTED"));
+        break;
+      case Kind::kNoSync:
+        MW_RETURN_IF_ERROR(
+            db.Begin("BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL synchronous_commit = off"));
+        break;
+    }
     return Transaction(&db);
   }
   Transaction(Transaction&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
@@ -1281,7 +1295,7 @@ Result<std::vector<ClaimedMessage>> PgStore::ClaimDue(const ClaimRequest& reques
   // One transaction: the due messages are chosen and locked (SKIP LOCKED: another node's
   // claim in progress is passed over, not waited for), then leased; the locks hold until the
   // lease is committed, so no two nodes lease one message.
-  MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kWrite));
+  MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kNoSync));
   struct AccountQueue {
     AccountId account = 0;
     bool released_only = false;
@@ -1395,7 +1409,9 @@ Result<void> PgStore::RecordOutcomes(std::span<const DeliveryOutcome> outcomes, 
   const int day = LocalDayOf(now);
   Tally tally(*db_);
 
-  MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kWrite));
+  // kNoSync: an outcome undone by a crash of the server leaves its message leased, so it is
+  // delivered again (see Transaction).
+  MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kNoSync));
   // Accounts first, then messages, in id order: the order every writer locks them in.
   std::vector<std::int64_t> ids;
   for (const DeliveryOutcome& outcome : outcomes) ids.push_back(outcome.id);

@@ -702,6 +702,17 @@ class SqliteConnection {
     return {};
   }
 
+  // Whether commits wait for the WAL's fsync (synchronous=FULL, the setting Open makes).
+  bool synced() const { return synced_; }
+  // Sets synchronous to FULL or NORMAL for the commits that follow; outside a transaction
+  // only. Through sqlite3_exec: SQLite applies this pragma when it prepares it, so a kept
+  // statement would not apply it again.
+  Result<void> SetSynced(bool synced) {
+    MW_RETURN_IF_ERROR(Exec(synced ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"));
+    synced_ = synced;
+    return {};
+  }
+
   // Runs a pragma and returns the first column of its answer.
   Result<std::string> Pragma(std::string_view sql) {
     sqlite3_stmt* stmt = nullptr;
@@ -731,6 +742,7 @@ class SqliteConnection {
   sqlite3* db_;
   std::array<sqlite3_stmt*, kSqlCount> statements_{};
   std::array<bool, kSqlCount> in_use_{};
+  bool synced_ = true;
 };
 
 namespace {
@@ -743,9 +755,19 @@ namespace {
 // waiting helps that.
 class Transaction {
  public:
-  enum class Kind { kRead, kWrite };
+  // kNoSync: a write whose commit does not wait for the disk (synchronous=NORMAL), for the
+  // progress of delivery only (leases, outcomes). A crash of the daemon loses none of it (the
+  // WAL is written before COMMIT returns); a power cut may undo the last of it, and what that
+  // restores is safe: the messages are due again and go out again (delivery is at-least-once,
+  // as Postfix's after a power cut). The WAL is written in order, so the next durable commit's
+  // fsync makes it durable too; other connections see it at once.
+  enum class Kind { kRead, kWrite, kNoSync };
 
   static Result<Transaction> Begin(SqliteConnection& db, Kind kind) {
+    // SQLite takes the setting only outside a transaction, and keeps it for the connection.
+    if (kind != Kind::kRead && db.synced() != (kind == Kind::kWrite)) {
+      MW_RETURN_IF_ERROR(db.SetSynced(kind == Kind::kWrite));
+    }
     auto begin = db.Use(kind == Kind::kRead ? Sql::kBeginRead : Sql::kBeginWrite);
     MW_RETURN_IF_ERROR(begin.Run());
     return Transaction(&db);
@@ -760,8 +782,8 @@ class Transaction {
     (void)rollback.Step();
   }
 
-  // Makes the transaction durable: with synchronous=FULL, COMMIT returns after the WAL is
-  // fsync'd. On failure nothing of it is kept.
+  // Makes the transaction durable: with synchronous=FULL (every kind but kNoSync), COMMIT
+  // returns after the WAL is fsync'd. On failure nothing of it is kept.
   Result<void> Commit() {
     auto commit = db_->Use(Sql::kCommit);
     MW_RETURN_IF_ERROR(commit.Run());
@@ -1340,8 +1362,8 @@ Result<std::vector<ClaimedMessage>> SqliteStore::ClaimDue(const ClaimRequest& re
 
   // BEGIN IMMEDIATE: choosing what is due and leasing it is one atomic step. With the write
   // lock held from the start no other store (thread, process) can lease the same message
-  // between our read and our write.
-  MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kWrite));
+  // between our read and our write. kNoSync: a lease lost leaves the message due again.
+  MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kNoSync));
 
   // The accounts with something due, the one waiting longest first. Only active accounts
   // with unfinished mail are visited (accounts_sending), so held mail is never read.
@@ -1451,8 +1473,9 @@ Result<void> SqliteStore::RecordOutcomes(std::span<const DeliveryOutcome> outcom
 
   // One write transaction for the batch: recipients' outcomes, the messages' new status and
   // the accounts' pending counters change together or not at all, so a crash can neither
-  // lose an outcome nor count a message twice.
-  MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kWrite));
+  // lose an outcome nor count a message twice. kNoSync: an outcome undone by a power cut
+  // leaves its message leased, so it is delivered again (see Transaction).
+  MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kNoSync));
   for (const DeliveryOutcome& outcome : outcomes) {
     AccountId account = 0;
     {

@@ -369,12 +369,15 @@ class Store {
   // request.lease_until. Never reads the held messages of a blocked or purging account; its
   // released ones (ReleaseHeld) are claimed as those of an active account. Messages whose
   // lease has run out are due again. The accounts in request.skip are not visited; those in
-  // request.most give at most their number.
+  // request.most give at most their number. Durable against a crash of the daemon, not of the
+  // machine: the commit does not wait for the disk, and a power cut may undo the last leases,
+  // which leaves their messages due again.
   virtual Result<std::vector<ClaimedMessage>> ClaimDue(const ClaimRequest& request) = 0;
 
   // Records the outcomes of delivery attempts, all in one transaction, and ends their leases.
   // Counts, on the local day of `now`, one error per recipient that failed and one sent
-  // message per message finished with at least one recipient sent.
+  // message per message finished with at least one recipient sent. Durable as ClaimDue: a power
+  // cut may undo the last outcomes, and those messages are then delivered again.
   virtual Result<void> RecordOutcomes(std::span<const DeliveryOutcome> outcomes, TimePoint now) = 0;
 
   // Ends every lease held by node (at start: this node's earlier life died mid-delivery).
