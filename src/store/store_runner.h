@@ -157,7 +157,7 @@ class StoreRunner {
   void RollWindow();
   bool BackgroundAllowed() const;
   static constexpr std::chrono::milliseconds kWindow{250};
-  static constexpr double kBackgroundShare = 0.1;
+  static constexpr double kBackgroundShare = 0.05;
   std::chrono::steady_clock::time_point window_start_{};
   std::chrono::steady_clock::duration background_used_{};
   bool foreground_this_window_ = false;
