@@ -43,7 +43,6 @@ enum class Sql {
   kInsertRecipient,
   kSelectDueAccounts,
   kSelectDueMessages,
-  kSelectDueAfterPurge,
   kSelectDueReleased,
   kSelectAccountName,
   kLeaseMessages,
@@ -154,37 +153,34 @@ constexpr std::string_view SqlText(Sql sql) {
     case Sql::kLockAccountState:
       return "SELECT state FROM {accounts} WHERE id = $1 FOR UPDATE";
     case Sql::kInsertMessage:
+      // purge_epoch: the account's watermark now (see schema.h). The batch has updated the
+      // accounts row already, so a purge on another node waits for this commit, and then
+      // counts these messages in.
       return "INSERT INTO {messages} (account_id, status, attempts, received_ms, "
-             "next_attempt_ms, uid, size, sender, subject, script, body) "
-             "VALUES ($1, {queued}, 0, $2, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
+             "next_attempt_ms, uid, size, sender, subject, script, body, purge_epoch) "
+             "VALUES ($1, {queued}, 0, $2, $2, $3, $4, $5, $6, $7, $8, "
+             "(SELECT purge_upto FROM {accounts} WHERE id = $1)) RETURNING id";
     case Sql::kInsertRecipient:
       return "INSERT INTO {recipients} (message_id, idx, account_id, address, status, reply, "
              "updated_ms) VALUES ($1, $2, $3, $4, {r_pending}, '', $5)";
     case Sql::kSelectDueAccounts:
-      // The third column is the watermark when purged rows are still on disk: then the due
-      // messages are read after it (kSelectDueAfterPurge), never through the purged ones.
+      // The third column is the account's purge epoch: its due messages are those stored
+      // since its last purge (kSelectDueMessages), never the purged ones still on disk.
       return "WITH heads AS MATERIALIZED ("
              " SELECT a.id AS id, 0 AS released_only, {active_head} AS head,"
-             "  CASE WHEN a.purge_left = 0 THEN 0 ELSE a.purge_upto END AS upto"
+             "  a.purge_upto AS epoch"
              " FROM {accounts} a WHERE a.state = 'active' AND a.pending > 0"
              " UNION ALL"
              " SELECT a.id, 1, {released_head}, 0"
              " FROM {accounts} a WHERE a.state <> 'active' AND a.pending > 0"
              "  AND a.released_pending > 0)"
-             " SELECT id, released_only, upto FROM heads WHERE head <= $1 ORDER BY head, id "
+             " SELECT id, released_only, epoch FROM heads WHERE head <= $1 ORDER BY head, id "
              "LIMIT $2";
     case Sql::kSelectDueMessages:
       // SKIP LOCKED: what another node is claiming right now is left to it, not waited for.
-      return "SELECT id FROM {messages} WHERE account_id = $1 AND status < {done} "
-             "AND next_attempt_ms <= $2 ORDER BY next_attempt_ms, status, id LIMIT $3 "
-             "FOR UPDATE SKIP LOCKED";
-    case Sql::kSelectDueAfterPurge:
-      // Only after a purge whose rows are not all deleted yet: the mail submitted since, a
-      // range of messages_unfinished. "+ 0" keeps messages_due out of the plan: its order
-      // would put the purged rows (due long since) first, all read before the first new one.
-      return "SELECT id FROM {messages} WHERE (account_id, id) > ($1, $4) AND account_id <= $1 "
-             "AND status < {done} AND next_attempt_ms + 0 <= $2 "
-             "ORDER BY next_attempt_ms + 0, status, id LIMIT $3 FOR UPDATE SKIP LOCKED";
+      return "SELECT id FROM {messages} WHERE account_id = $1 AND purge_epoch = $4 "
+             "AND status < {done} AND next_attempt_ms <= $2 "
+             "ORDER BY next_attempt_ms, status, id LIMIT $3 FOR UPDATE SKIP LOCKED";
     case Sql::kSelectDueReleased:
       return "SELECT m.id FROM {released} r JOIN {messages} m "
              "ON m.account_id = r.account_id AND m.id = r.message_id "
@@ -409,16 +405,12 @@ constexpr std::string_view SqlText(Sql sql) {
 }
 
 // The earliest next attempt among the unfinished messages of active account a.id: one seek of
-// messages_due, or, while purged rows (all due long ago) are still on disk, the minimum over
-// the mail after the watermark, a range of messages_unfinished (see SqlText). "+ 0" and
-// attempts keep messages_due out: it covers the rest of the query, and would be scanned from
-// the account's first purged row.
+// messages_due within the account's purge epoch, so that purged rows still on disk (all due
+// long ago) are never read.
 constexpr std::string_view kActiveHead =
-    "(CASE WHEN a.purge_left = 0 THEN (SELECT m.next_attempt_ms FROM {messages} m"
-    " WHERE m.account_id = a.id AND m.status < {done} ORDER BY m.next_attempt_ms LIMIT 1)"
-    " ELSE (SELECT MIN(m.next_attempt_ms + 0) FROM {messages} m"
-    " WHERE (m.account_id, m.id) > (a.id, a.purge_upto) AND m.account_id <= a.id"
-    " AND m.status < {done} AND m.attempts >= 0) END)";
+    "(SELECT m.next_attempt_ms FROM {messages} m WHERE m.account_id = a.id"
+    " AND m.purge_epoch = a.purge_upto AND m.status < {done}"
+    " ORDER BY m.next_attempt_ms LIMIT 1)";
 
 // The earliest next attempt among the released messages of held account a.id.
 constexpr std::string_view kReleasedHead =
@@ -1299,7 +1291,7 @@ Result<std::vector<ClaimedMessage>> PgStore::ClaimDue(const ClaimRequest& reques
   struct AccountQueue {
     AccountId account = 0;
     bool released_only = false;
-    MessageId after = 0;  // the watermark, when purged rows are still on disk
+    MessageId epoch = 0;  // the account's purge epoch (see schema.h)
     std::string name;
     std::vector<MessageId> due;
   };
@@ -1316,7 +1308,7 @@ Result<std::vector<ClaimedMessage>> PgStore::ClaimDue(const ClaimRequest& reques
       AccountQueue& queue = queues.emplace_back();
       queue.account = account;
       queue.released_only = rows.Int(i, 1) != 0;
-      queue.after = rows.Int(i, 2);
+      queue.epoch = rows.Int(i, 2);
     }
   }
   const auto most_per_account = static_cast<std::int64_t>(limit - queues.size() + 1);
@@ -1326,12 +1318,10 @@ Result<std::vector<ClaimedMessage>> PgStore::ClaimDue(const ClaimRequest& reques
       if (account == queue.account) most = std::min<std::int64_t>(most, std::max(cap, 0));
     }
     if (most == 0) continue;
-    const Sql sql = queue.released_only ? Sql::kSelectDueReleased
-                    : queue.after > 0   ? Sql::kSelectDueAfterPurge
-                                        : Sql::kSelectDueMessages;
+    const Sql sql = queue.released_only ? Sql::kSelectDueReleased : Sql::kSelectDueMessages;
     Params params;
     params.Int(queue.account).Int(now).Int(most);
-    if (sql == Sql::kSelectDueAfterPurge) params.Int(queue.after);
+    if (sql == Sql::kSelectDueMessages) params.Int(queue.epoch);
     MW_ASSIGN_OR_RETURN(const Rows rows, db_->Run(sql, params));
     for (int i = 0; i < rows.size(); ++i) queue.due.push_back(rows.Int(i, 0));
   }

@@ -18,7 +18,10 @@
 //   purge watermark: the account's unfinished messages with id <= purge_upto are purged, at
 //   once, whether or not their rows are deleted yet (migration 5). Every query that reads an
 //   account's unfinished mail bounds it by id > purge_upto, a range of messages_unfinished;
-//   purge_left counts the purged rows still on disk, which a background job deletes.
+//   purge_left counts the purged rows still on disk, which a background job deletes. Each
+//   message keeps the account's purge_upto of the moment it was stored (purge_epoch,
+//   migration 7), and messages_due leads by it: the scheduler reads only the slice of the
+//   current epoch, so purged rows still on disk are never read, however many they are.
 // - Mail released from a blocked account (migration 2) is a second, small queue: a row in
 //   `released` per released unfinished message, and accounts.released_pending counting them.
 //   The scheduler reaches it through accounts_holding (blocked or purging accounts with
@@ -113,6 +116,22 @@ inline constexpr std::string_view kPurgeAtOnce = R"sql(
 UPDATE accounts SET purged = purged + purge_left, pending = pending - purge_left,
   released_pending = 0 WHERE state = 'purging' AND purge_left > 0;
 DELETE FROM released WHERE account_id IN (SELECT id FROM accounts WHERE state = 'purging');
+)sql";
+
+// Migration 7, the same text for both engines.
+inline constexpr std::string_view kPurgeEpoch = R"sql(
+-- Purge epochs: a message keeps its account's purge watermark as it was when the message was
+-- stored, and messages_due leads by it, so the scheduler's seeks stay within the mail stored
+-- since the account's last purge. Unfinished messages after the watermark belong to its
+-- epoch; those under it are purged (rows still to delete) and stay in epoch 0.
+ALTER TABLE messages ADD COLUMN purge_epoch BIGINT NOT NULL DEFAULT 0;
+UPDATE messages SET purge_epoch =
+    (SELECT a.purge_upto FROM accounts a WHERE a.id = messages.account_id)
+  WHERE status < 2
+    AND id > (SELECT a.purge_upto FROM accounts a WHERE a.id = messages.account_id);
+DROP INDEX messages_due;
+CREATE INDEX messages_due ON messages (account_id, purge_epoch, next_attempt_ms, status, id)
+  WHERE status < 2;
 )sql";
 
 inline constexpr std::array kMigrations = {
@@ -479,6 +498,11 @@ ALTER TABLE accounts DROP CONSTRAINT accounts_name_key;
 ALTER TABLE account_uids DROP CONSTRAINT account_uids_account_id_fkey;
 ALTER TABLE tokens DROP CONSTRAINT tokens_account_id_fkey;
 )sql",
+    },
+    Migration{
+        .version = 7,
+        .sqlite = kPurgeEpoch,
+        .postgres = kPurgeEpoch,
     },
 };
 

@@ -55,7 +55,6 @@ enum class Sql {
   kInsertRecipient,
   kSelectDueAccounts,
   kSelectDueMessages,
-  kSelectDueAfterPurge,
   kSelectAccountName,
   kLeaseMessage,
   kSelectPendingRecipients,
@@ -133,12 +132,9 @@ constexpr int kSqlCount = static_cast<int>(Sql::kCount);
 //                            SEARCH r USING PRIMARY KEY (account_id=?)     (released rows)
 //                            SEARCH m USING INTEGER PRIMARY KEY (rowid=?)
 //                        SCAN heads; USE TEMP B-TREE FOR ORDER BY   (sorts due accounts only)
-//                        (an account with purged rows still on disk: its head is
-//                          SEARCH m USING INDEX messages_unfinished (account_id=? AND id>?))
 //   kSelectDueMessages:  SEARCH messages USING COVERING INDEX messages_due
-//                          (account_id=? AND next_attempt_ms<?)      (no sort: index order)
-//   kSelectDueAfterPurge: SEARCH messages USING INDEX messages_unfinished (account_id=? AND
-//                          id>?); USE TEMP B-TREE FOR ORDER BY  (the mail since the purge only)
+//                          (account_id=? AND purge_epoch=? AND next_attempt_ms<?)
+//                          (no sort: index order; purged rows still on disk are never read)
 //   kSelectDueReleased:  SEARCH r USING PRIMARY KEY (account_id=?)
 //                        SEARCH m USING INTEGER PRIMARY KEY (rowid=?)
 //                        USE TEMP B-TREE FOR ORDER BY           (sorts released mail only)
@@ -222,9 +218,11 @@ constexpr std::string_view SqlText(Sql sql) {
     case Sql::kSelectAccountState:
       return "SELECT state FROM {accounts} WHERE id = ?1";
     case Sql::kInsertMessage:
+      // purge_epoch: the account's watermark now (see schema.h).
       return "INSERT INTO {messages} (account_id, status, attempts, received_ms, "
-             "next_attempt_ms, uid, size, sender, subject, script, body) "
-             "VALUES (?1, {queued}, 0, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+             "next_attempt_ms, uid, size, sender, subject, script, body, purge_epoch) "
+             "VALUES (?1, {queued}, 0, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+             "(SELECT purge_upto FROM {accounts} WHERE id = ?1))";
     case Sql::kInsertRecipient:
       return "INSERT INTO {recipients} (message_id, idx, account_id, address, status, reply, "
              "updated_ms) VALUES (?1, ?2, ?3, ?4, {r_pending}, '', ?5)";
@@ -233,26 +231,21 @@ constexpr std::string_view SqlText(Sql sql) {
       // MATERIALIZED computes it once per account rather than once per use.
       // The second branch: held accounts with released mail, whose head is read from their
       // released rows only.
-      // The third column is the watermark when purged rows are still on disk: then the due
-      // messages are read after it (kSelectDueAfterPurge), never through the purged ones.
+      // The third column is the account's purge epoch: its due messages are those stored
+      // since its last purge (kSelectDueMessages), never the purged ones still on disk.
       return "WITH heads AS MATERIALIZED ("
              " SELECT a.id AS id, 0 AS released_only, {active_head} AS head,"
-             "  CASE WHEN a.purge_left = 0 THEN 0 ELSE a.purge_upto END AS upto"
+             "  a.purge_upto AS epoch"
              " FROM {accounts} a WHERE a.state = 'active' AND a.pending > 0"
              " UNION ALL"
              " SELECT a.id, 1, {released_head}, 0"
              " FROM {accounts} a WHERE a.state <> 'active' AND a.pending > 0"
              "  AND a.released_pending > 0)"
-             " SELECT id, released_only, upto FROM heads WHERE head <= ?1 ORDER BY head, id "
+             " SELECT id, released_only, epoch FROM heads WHERE head <= ?1 ORDER BY head, id "
              "LIMIT ?2";
     case Sql::kSelectDueMessages:
-      return "SELECT id FROM {messages} WHERE account_id = ?1 AND status < {done} "
-             "AND next_attempt_ms <= ?2 ORDER BY next_attempt_ms, status, id LIMIT ?3";
-    case Sql::kSelectDueAfterPurge:
-      // Only after a purge whose rows are not all deleted yet: the mail submitted since, a
-      // range of messages_unfinished; the purged rows before it are never read.
-      return "SELECT id FROM {messages} INDEXED BY messages_unfinished WHERE account_id = ?1 "
-             "AND id > ?4 AND status < {done} AND next_attempt_ms <= ?2 "
+      return "SELECT id FROM {messages} WHERE account_id = ?1 AND purge_epoch = ?4 "
+             "AND status < {done} AND next_attempt_ms <= ?2 "
              "ORDER BY next_attempt_ms, status, id LIMIT ?3";
     case Sql::kSelectAccountName:
       return "SELECT name FROM {accounts} WHERE id = ?1";
@@ -465,13 +458,12 @@ constexpr std::string_view SqlText(Sql sql) {
 }
 
 // The earliest next attempt among the unfinished messages of active account a.id: one seek of
-// messages_due, or, while purged rows (all due long ago) are still on disk, the minimum over
-// the mail after the watermark, a range of messages_unfinished.
+// messages_due within the account's purge epoch, so that purged rows still on disk (all due
+// long ago) are never read.
 constexpr std::string_view kActiveHead =
-    "(CASE WHEN a.purge_left = 0 THEN (SELECT m.next_attempt_ms FROM {messages} m"
-    " WHERE m.account_id = a.id AND m.status < {done} ORDER BY m.next_attempt_ms LIMIT 1)"
-    " ELSE (SELECT MIN(m.next_attempt_ms) FROM {messages} m INDEXED BY messages_unfinished"
-    " WHERE m.account_id = a.id AND m.id > a.purge_upto AND m.status < {done}) END)";
+    "(SELECT m.next_attempt_ms FROM {messages} m WHERE m.account_id = a.id"
+    " AND m.purge_epoch = a.purge_upto AND m.status < {done}"
+    " ORDER BY m.next_attempt_ms LIMIT 1)";
 
 // The earliest next attempt among the released messages of held account a.id.
 constexpr std::string_view kReleasedHead =
@@ -1371,7 +1363,7 @@ Result<std::vector<ClaimedMessage>> SqliteStore::ClaimDue(const ClaimRequest& re
   struct AccountQueue {
     AccountId account = 0;
     bool released_only = false;
-    MessageId after = 0;  // the watermark, when purged rows are still on disk
+    MessageId epoch = 0;  // the account's purge epoch (see schema.h)
     std::string name;
     std::vector<MessageId> due;
   };
@@ -1390,7 +1382,7 @@ Result<std::vector<ClaimedMessage>> SqliteStore::ClaimDue(const ClaimRequest& re
       AccountQueue& queue = queues.emplace_back();
       queue.account = account;
       queue.released_only = st.Int(1) != 0;
-      queue.after = st.Int(2);
+      queue.epoch = st.Int(2);
     }
   }
   // Fairness is round-robin: one message from each due account per round, up to the limit.
@@ -1402,12 +1394,10 @@ Result<std::vector<ClaimedMessage>> SqliteStore::ClaimDue(const ClaimRequest& re
     for (const auto& [account, cap] : request.most) {
       if (account == queue.account) most = std::min<std::int64_t>(most, std::max(cap, 0));
     }
-    const Sql sql = queue.released_only ? Sql::kSelectDueReleased
-                    : queue.after > 0   ? Sql::kSelectDueAfterPurge
-                                        : Sql::kSelectDueMessages;
+    const Sql sql = queue.released_only ? Sql::kSelectDueReleased : Sql::kSelectDueMessages;
     auto st = db_->Use(sql);
     st.Bind(1, queue.account).Bind(2, now).Bind(3, most);
-    if (sql == Sql::kSelectDueAfterPurge) st.Bind(4, queue.after);
+    if (sql == Sql::kSelectDueMessages) st.Bind(4, queue.epoch);
     for (;;) {
       MW_ASSIGN_OR_RETURN(const bool row, st.Step());
       if (!row) break;

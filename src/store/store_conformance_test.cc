@@ -1019,6 +1019,43 @@ TEST_P(StoreConformance, PurgedMailIsGoneBeforeItsRowsAre) {
   EXPECT_EQ(GetCounters(id).purged, 4);
 }
 
+TEST_P(StoreConformance, EachPurgeHidesTheMailBeforeIt) {
+  const AccountId id = MakeAccount("demo");
+  const AccountId other = MakeAccount("other");
+  auto purge = [&](TimePoint at) {
+    SetState(id, AccountState::kActive, AccountState::kBlocked, BlockedBy::kCustomer);
+    ASSERT_TRUE(store_
+                    ->SetAccountState({.account = id,
+                                       .from = AccountState::kBlocked,
+                                       .to = AccountState::kPurging,
+                                       .blocked_by = BlockedBy::kCustomer,
+                                       .reason = "",
+                                       .at = at,
+                                       .start_purge = true})
+                    .has_value());
+    SetState(id, AccountState::kPurging, AccountState::kActive);
+  };
+  Insert({Message(id, kT0), Message(id, kT0 + seconds(1))});
+  purge(kT0 + seconds(2));
+  // Mail of another account stored between purges takes ids between them.
+  auto others = Insert({Message(other, kT0 + seconds(3))});
+  Insert({Message(id, kT0 + seconds(4))});  // purged by the second purge
+  purge(kT0 + seconds(5));
+  auto third = Insert({Message(id, kT0 + seconds(6)), Message(id, kT0 + seconds(7))});
+  EXPECT_EQ(GetAccount("demo").purge_left, 3) << "no row deleted yet";
+
+  // Only the mail since the last purge, oldest first; the other account keeps its own.
+  auto next = store_->NextDueTime();
+  ASSERT_TRUE(next.has_value() && next->has_value());
+  EXPECT_EQ(**next, kT0 + seconds(3));
+  std::vector<MessageId> expected = {others[0], third[0], third[1]};
+  std::vector<MessageId> claimed = Ids(Claim(kT0 + std::chrono::hours(1), 10));
+  std::ranges::sort(claimed);
+  std::ranges::sort(expected);
+  EXPECT_EQ(claimed, expected);
+  EXPECT_TRUE(Claim(kT0 + std::chrono::hours(1), 10).empty()) << "leased, nothing else due";
+}
+
 TEST_P(StoreConformance, ExpireHeldFinishesOnlyOldHeldMail) {
   const AccountId held = MakeAccount("held");
   const AccountId active = MakeAccount("active");
