@@ -259,6 +259,18 @@ class StoreConformance : public ::testing::TestWithParam<StoreTarget> {
     EXPECT_TRUE(r.has_value()) << r.error().message;
   }
 
+  // A customer's purge of blocked account: blocked -> purging, the held mail purged at once.
+  void StartPurge(AccountId account, TimePoint at) {
+    auto r = store_->SetAccountState({.account = account,
+                                      .from = AccountState::kBlocked,
+                                      .to = AccountState::kPurging,
+                                      .blocked_by = BlockedBy::kCustomer,
+                                      .reason = "",
+                                      .at = at,
+                                      .start_purge = true});
+    ASSERT_TRUE(r.has_value()) << r.error().message;
+  }
+
   std::unique_ptr<TestDatabase> db_;
   std::unique_ptr<Store> store_;
 };
@@ -964,15 +976,7 @@ TEST_P(StoreConformance, PurgedMailIsGoneBeforeItsRowsAre) {
   ASSERT_EQ(Ids(in_flight), std::vector<MessageId>{first[0]});
   SetState(id, AccountState::kActive, AccountState::kBlocked, BlockedBy::kCustomer);
   auto held = Insert({Message(id, kT0 + seconds(2))});
-  ASSERT_TRUE(store_
-                  ->SetAccountState({.account = id,
-                                     .from = AccountState::kBlocked,
-                                     .to = AccountState::kPurging,
-                                     .blocked_by = BlockedBy::kCustomer,
-                                     .reason = "",
-                                     .at = kT0 + seconds(3),
-                                     .start_purge = true})
-                  .has_value());
+  StartPurge(id, kT0 + seconds(3));
   SetState(id, AccountState::kPurging, AccountState::kActive);
   EXPECT_EQ(GetAccount("demo").purge_left, 3);
   EXPECT_EQ(GetCounters(id).purged, 3);
@@ -1024,15 +1028,7 @@ TEST_P(StoreConformance, EachPurgeHidesTheMailBeforeIt) {
   const AccountId other = MakeAccount("other");
   auto purge = [&](TimePoint at) {
     SetState(id, AccountState::kActive, AccountState::kBlocked, BlockedBy::kCustomer);
-    ASSERT_TRUE(store_
-                    ->SetAccountState({.account = id,
-                                       .from = AccountState::kBlocked,
-                                       .to = AccountState::kPurging,
-                                       .blocked_by = BlockedBy::kCustomer,
-                                       .reason = "",
-                                       .at = at,
-                                       .start_purge = true})
-                    .has_value());
+    StartPurge(id, at);
     SetState(id, AccountState::kPurging, AccountState::kActive);
   };
   Insert({Message(id, kT0), Message(id, kT0 + seconds(1))});
