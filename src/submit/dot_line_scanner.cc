@@ -42,25 +42,18 @@ DotLineScanner::Part DotLineScanner::Scan(TextView chunk) {
         }
         break;
       case State::kDot:
-        if (chunk[i] == '\n') {
-          withhold_from(dot_start);
-          part.ended = true;
-          return part;
-        }
-        if (chunk[i] == '\r') {
-          state_ = State::kDotCr;
-          ++i;
-        } else {
-          release();
-        }
-        break;
       case State::kDotCr:
         if (chunk[i] == '\n') {
           withhold_from(dot_start);
           part.ended = true;
           return part;
         }
-        release();
+        if (state_ == State::kDot && chunk[i] == '\r') {
+          state_ = State::kDotCr;
+          ++i;
+        } else {
+          release();
+        }
         break;
     }
   }
