@@ -30,27 +30,35 @@ void StoreRunner::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+// The notifications come after the lock is released: a thread woken while the mutex is still
+// held would run only to block on it, two more context switches per submission.
 void StoreRunner::EnqueueInsert(NewMessage message, InsertDone done) {
+  bool queued = false;
   {
     std::lock_guard lock(mu_);
     if (!stopping_) {
       inserts_.push_back({std::move(message), std::move(done)});
-      cv_.notify_one();
-      return;
+      queued = true;
     }
   }
-  done(Fail(ErrorCode::kUnavailable, "the daemon is shutting down"));
+  if (queued) {
+    cv_.notify_one();
+  } else {
+    done(Fail(ErrorCode::kUnavailable, "the daemon is shutting down"));
+  }
 }
 
 void StoreRunner::EnqueueRun(Job job, Lane lane) {
-  std::lock_guard lock(mu_);
-  if (lane == Lane::kRead && !readers_.empty()) {
-    reads_.push_back(std::move(job));
-    reads_cv_.notify_one();
-    return;
+  const bool read = lane == Lane::kRead && !readers_.empty();
+  {
+    std::lock_guard lock(mu_);
+    if (read) {
+      reads_.push_back(std::move(job));
+    } else {
+      (lane == Lane::kBackground ? background_ : jobs_).push_back(std::move(job));
+    }
   }
-  (lane == Lane::kBackground ? background_ : jobs_).push_back(std::move(job));
-  cv_.notify_one();
+  (read ? reads_cv_ : cv_).notify_one();
 }
 
 void StoreRunner::ReadLoop(Store& store) {
