@@ -43,9 +43,8 @@ Result<std::string> ComposeMessage(const OutgoingMail& mail) {
   GDateTime* date = g_date_time_new_from_unix_local(ToUnixMillis(mail.date) / 1000);
   g_mime_message_set_date(message.get(), date);
   g_date_time_unref(date);
-  GCharPtr id(g_mime_utils_generate_message_id(mail.hostname.empty() ? "localhost"
-                                                                     : mail.hostname.c_str()));
-  g_mime_message_set_message_id(message.get(), id.get());
+  const std::string id = NewMessageId(mail.hostname.empty() ? "localhost" : mail.hostname);
+  g_mime_message_set_message_id(message.get(), id.c_str());
   // RFC 3834: machines must not answer this mail automatically (no vacation-reply loops).
   g_mime_object_set_header(GMIME_OBJECT(message.get()), "Auto-Submitted", "auto-generated",
                            nullptr);

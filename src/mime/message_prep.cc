@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <ctime>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -457,8 +459,7 @@ Result<PreparedMessage> PrepareMessage(std::string_view raw, const SubmitEnvelop
   }
   if (FindField(fields, "Date") == nullptr) body += "Date: " + date + "\r\n";
   if (FindField(fields, "Message-ID") == nullptr) {
-    GCharPtr id(g_mime_utils_generate_message_id(host.c_str()));
-    body += fmt::format("Message-ID: <{}>\r\n", id.get());
+    body += fmt::format("Message-ID: <{}>\r\n", NewMessageId(host));
   }
   if (FindField(fields, "From") == nullptr) {
     const bool has_sender = envelope.sender && !message.sender.empty();
@@ -468,6 +469,17 @@ Result<PreparedMessage> PrepareMessage(std::string_view raw, const SubmitEnvelop
   body += "\r\n";
   AppendWithCrlf(body, split->body);
   return message;
+}
+
+std::string NewMessageId(std::string_view host) {
+  thread_local std::mt19937_64 random{[] {
+    std::random_device seed;  // once per thread
+    return (std::uint64_t{seed()} << 32) | seed();
+  }()};
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  return fmt::format("{}.{:016x}@{}",
+                     std::chrono::duration_cast<std::chrono::milliseconds>(now).count(), random(),
+                     host);
 }
 
 Result<std::string> ParseSingleAddress(std::string_view text) {

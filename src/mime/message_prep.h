@@ -51,6 +51,11 @@ struct PreparedMessage {
 Result<PreparedMessage> PrepareMessage(std::string_view raw, const SubmitEnvelope& envelope,
                                        const PrepareContext& context);
 
+// A new Message-ID for mail from this host, without the angle brackets: the time in
+// milliseconds and 64 random bits, "@" host. No system call: each thread seeds its own
+// generator once (GMime's generator opens /dev/urandom for every id).
+std::string NewMessageId(std::string_view host);
+
 // Parses one plain mailbox address ("a@b.c" or "Name <a@b.c>") into its bare address; refuses
 // lists, groups, CR/LF and anything without exactly one local@domain. Used for report_to and
 // for -f.

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <regex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -265,6 +266,16 @@ TEST_F(MessagePrepTest, AddedMessageIdsDiffer) {
   EXPECT_TRUE(std::regex_match(FieldLines(a.body, "Message-ID")[0],
                                std::regex("Message-ID: <[^<>@ ]+@web1\\.example\\.net>")));
   EXPECT_NE(FieldLines(a.body, "Message-ID"), FieldLines(b.body, "Message-ID"));
+}
+
+TEST(NewMessageIdTest, IsADotAtomLeftOfTheHostAndNeverRepeats) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 10000; ++i) {
+    std::string id = NewMessageId("web1.example.net");
+    ASSERT_TRUE(std::regex_match(id, std::regex("[0-9]+\\.[0-9a-f]{16}@web1\\.example\\.net")))
+        << id;
+    ASSERT_TRUE(seen.insert(std::move(id)).second);
+  }
 }
 
 TEST_F(MessagePrepTest, DateUsesLocalOffset) {
