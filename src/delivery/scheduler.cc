@@ -35,6 +35,17 @@ Scheduler::Scheduler(asio::any_io_executor ex, const Config& config, StoreRunner
                           .max_per_day = config.policy.max_per_day},
               config.delivery.concurrency) {}
 
+Result<Scheduler::ClaimOrNextDue> Scheduler::ClaimOrAskNextDue(Store& store,
+                                                               const ClaimRequest& request) {
+  ClaimOrNextDue answer;
+  MW_ASSIGN_OR_RETURN(answer.messages, store.ClaimDue(request));
+  if (answer.messages.empty()) {
+    // A failure here only costs the exact wake-up time: the idle poll still comes.
+    if (auto due = store.NextDueTime(request.skip); due) answer.next_due = *due;
+  }
+  return answer;
+}
+
 void Scheduler::Wake() {
   woken_ = true;
   wake_.cancel();
@@ -65,22 +76,19 @@ asio::awaitable<void> Scheduler::Run() {
       SendQuotas::ClaimPlan plan = quotas_.PlanClaim(request.now);
       request.skip = plan.skip;
       request.most = std::move(plan.most);
-      std::function<Result<std::vector<ClaimedMessage>>(Store&)> claim = [request](Store& s) {
-        return s.ClaimDue(request);
+      // When nothing is due, the same trip to the store thread says when something will be:
+      // a submission to a blocked account wakes the scheduler once, not twice.
+      std::function<Result<ClaimOrNextDue>(Store&)> claim = [request](Store& s) {
+        return ClaimOrAskNextDue(s, request);
       };
       auto claimed = co_await store_.AsyncRun(std::move(claim), asio::use_awaitable);
       if (!claimed) {
         spdlog::error("delivery: cannot claim mail: {}", claimed.error().message);
-      } else if (!claimed->empty()) {
-        co_await Admit(std::move(*claimed));
+      } else if (!claimed->messages.empty()) {
+        co_await Admit(std::move(claimed->messages));
         continue;  // there may be more due right away
       } else {
-        auto skip = std::make_shared<std::vector<AccountId>>(std::move(plan.skip));
-        std::function<Result<std::optional<TimePoint>>(Store&)> next = [skip](Store& s) {
-          return s.NextDueTime(*skip);
-        };
-        auto due = co_await store_.AsyncRun(std::move(next), asio::use_awaitable);
-        if (due) next_due = *due;
+        next_due = claimed->next_due;
         // An account waiting for its quota window may send again before anything else is due.
         if (plan.next_send && (!next_due || *plan.next_send < *next_due)) {
           next_due = plan.next_send;

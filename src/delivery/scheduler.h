@@ -20,6 +20,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -60,6 +61,13 @@ class Scheduler {
   void Stop();
 
  private:
+  // One claim, and when it finds nothing, when the next message will be due (nullopt: none,
+  // or the store could not say).
+  struct ClaimOrNextDue {
+    std::vector<ClaimedMessage> messages;
+    std::optional<TimePoint> next_due;
+  };
+  static Result<ClaimOrNextDue> ClaimOrAskNextDue(Store& store, const ClaimRequest& request);
   // Applies the quotas to what a claim returned, then starts the deliveries.
   boost::asio::awaitable<void> Admit(std::vector<ClaimedMessage> claimed);
   // Reads every account's quota limits.
