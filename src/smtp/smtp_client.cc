@@ -304,6 +304,7 @@ awaitable<SmtpSendResult> SmtpClient::Send(std::string_view sender,
     return line == 0 ? "MAIL FROM" : line == data_line ? "DATA" : "RCPT TO";
   };
   in_transaction_ = true;
+  const bool reused = std::exchange(carried_mail_, true);
 
   std::optional<SmtpReply> mail_reply;
   std::optional<SmtpReply> data_reply;
@@ -366,6 +367,7 @@ awaitable<SmtpSendResult> SmtpClient::Send(std::string_view sender,
         failure = reply.error();
       } else {
         final_reply = *reply;
+        in_transaction_ = false;  // whatever the code, the end of data ends the transaction
       }
     }
   }
@@ -396,6 +398,13 @@ awaitable<SmtpSendResult> SmtpClient::Send(std::string_view sender,
     } else {
       out = {0, failure_text("no reply to the end of data")};
     }
+  }
+  // A session that carried mail before and fails before the relay answered MAIL FROM, or
+  // whose first answer is 421, was closed by the relay while it sat idle in the pool: nothing
+  // of this message reached the relay, and it may go on a new connection.
+  if (reused && (mail_reply ? mail_reply->code == 421 : failure.has_value())) {
+    broken_ = true;
+    result.nothing_sent = true;
   }
   result.connection_lost = broken_;
   co_return result;

@@ -66,7 +66,7 @@ struct SmtpSendResult {
 };
 
 // One SMTP session. Created connected and greeted by Connect; then Send any number of times
-// (RSET goes between messages), then Quit.
+// (RSET goes before a message only when the one before it did not finish), then Quit.
 //
 // Threading: all calls and the completion of all I/O run on the executor given to Connect,
 // which must be single-threaded (the daemon's one event loop) or a strand. One call at a time.
@@ -135,7 +135,10 @@ class SmtpClient : public std::enable_shared_from_this<SmtpClient> {
   EhloCapabilities caps_;
   bool tls_ = false;
   bool broken_ = false;
-  bool in_transaction_ = false;  // a transaction was begun since the last RSET
+  // A transaction was begun and not ended by the reply to its end of data (or by RSET): the
+  // next one starts with RSET. After a completed transaction the relay's state is clean.
+  bool in_transaction_ = false;
+  bool carried_mail_ = false;  // a transaction was begun on this session before
 };
 
 }  // namespace mailwarden

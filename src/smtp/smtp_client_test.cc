@@ -426,6 +426,41 @@ TEST_F(SmtpClientScriptedTest, RelayThatStopsAnsweringDefersTheMessage) {
   EXPECT_FALSE((*client)->usable());
 }
 
+TEST_F(SmtpClientScriptedTest, RsetOnlyAfterATransactionThatDidNotFinish) {
+  ScriptedPeer peer(io_, "220 hi\r\n", [](const std::string& line) -> std::string {
+    if (line.starts_with("RCPT TO:<bad")) return "550 5.1.1 no\r\n";
+    return PlainRelay(line);
+  });
+  auto client = Connect(peer.port());
+  ASSERT_TRUE(client) << client.error().message;
+  EXPECT_EQ(Send(**client, {"a@example.com"}).recipients[0].code, 250);
+  EXPECT_EQ(Send(**client, {"b@example.com"}).recipients[0].code, 250);    // finished: no RSET
+  EXPECT_EQ(Send(**client, {"bad@example.com"}).recipients[0].code, 550);  // MAIL left open
+  EXPECT_EQ(Send(**client, {"c@example.com"}).recipients[0].code, 250);
+  std::vector<std::string> verbs;
+  for (const auto& line : peer.transcript()) verbs.push_back(line.substr(0, 4));
+  EXPECT_EQ(verbs,
+            (std::vector<std::string>{"EHLO", "MAIL", "RCPT", "DATA", ".", "MAIL", "RCPT", "DATA",
+                                      ".", "MAIL", "RCPT", "RSET", "MAIL", "RCPT", "DATA", "."}));
+}
+
+TEST_F(SmtpClientScriptedTest, ReusedSessionTheRelayClosesHasSentNothing) {
+  int mails = 0;
+  ScriptedPeer peer(io_, "220 hi\r\n", [&mails](const std::string& line) -> std::string {
+    if (line.starts_with("MAIL") && ++mails == 2) return "421 4.4.2 idle too long\r\n";
+    return PlainRelay(line);
+  });
+  auto client = Connect(peer.port());
+  ASSERT_TRUE(client) << client.error().message;
+  auto first = Send(**client, {"a@example.com"});
+  EXPECT_FALSE(first.nothing_sent);
+  EXPECT_FALSE(first.connection_lost);
+  auto second = Send(**client, {"a@example.com"});
+  EXPECT_TRUE(second.nothing_sent);
+  EXPECT_TRUE(second.connection_lost);
+  EXPECT_FALSE((*client)->usable());
+}
+
 TEST_F(SmtpClientScriptedTest, DroppedConnectionAfterDataLeavesRecipientsUndecided) {
   ScriptedPeer peer(io_, "220 hi\r\n", [](const std::string& line) -> std::string {
     if (line == ".") return "CLOSE";
