@@ -196,6 +196,8 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::filesystem::pa
   {
     MW_ASSIGN_OR_RETURN(TableReader r, Section(top, "store"));
     MW_RETURN_IF_ERROR(r.String("url", url));
+    // Two days at least: the daily report reads the errors of the day before.
+    MW_RETURN_IF_ERROR(r.Dur("keep_finished", c.store.keep_finished, std::chrono::hours(48)));
     MW_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
   }
   {

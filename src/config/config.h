@@ -32,6 +32,9 @@ struct Config {
 
   struct Store {
     std::string url;  // "sqlite:PATH" (PATH made absolute) or "postgresql://..."
+    // How long a finished message (sent, bounced, expired) stays for the errors list and the
+    // reports; then it is deleted. Counters, volumes and sources are kept apart and stay.
+    Duration keep_finished = std::chrono::hours(24 * 30);
   } store;
 
   struct Submit {

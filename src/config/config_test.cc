@@ -56,6 +56,7 @@ TEST(ParseConfig, ReadsTheDesignExample) {
   EXPECT_EQ(c->delivery.concurrency, 20);
   EXPECT_EQ(c->delivery.max_lifetime, std::chrono::hours(120));
   EXPECT_EQ(c->policy.hold, std::chrono::hours(72));
+  EXPECT_EQ(c->store.keep_finished, std::chrono::hours(24 * 30)) << "the default";
   EXPECT_EQ(c->policy.bounce_min, 20);
   EXPECT_DOUBLE_EQ(c->policy.bounce_rate, 0.2);
   EXPECT_EQ(c->report.at_minutes, 360);
@@ -76,6 +77,17 @@ socket = "/run/mailwarden/submit.sock"
   ASSERT_TRUE(c.has_value()) << c.error().message;
   EXPECT_EQ(c->store.url, "postgresql://mw@db:5432/mailwarden");
   EXPECT_EQ(c->submit.socket, "/run/mailwarden/submit.sock");
+}
+
+TEST(ParseConfig, FinishedMailIsKeptAsLongAsSetAndAtLeastTwoDays) {
+  auto c = ParseConfig("[store]\nkeep_finished = \"90d\"\n", "/tmp");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->store.keep_finished, std::chrono::hours(24 * 90));
+  // The daily report reads the day before's errors: less than that would lose them.
+  auto short_keep = ParseConfig("[store]\nkeep_finished = \"36h\"\n", "/tmp");
+  ASSERT_FALSE(short_keep.has_value());
+  EXPECT_NE(short_keep.error().message.find("store.keep_finished"), std::string::npos)
+      << short_keep.error().message;
 }
 
 TEST(ParseConfig, NamesTheKeyThatIsWrong) {

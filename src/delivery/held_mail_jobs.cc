@@ -2,11 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "core/account_state.h"
+#include "core/duration.h"
 #include "store/account_change.h"
 
 namespace mailwarden {
@@ -19,6 +21,9 @@ namespace {
 // any of those can be delayed: small enough to keep that to a few milliseconds, large enough
 // to delete a million purged rows in minutes.
 constexpr int kBatch = 200;
+// How often finished mail past store.keep_finished is looked for (a day's worth of a busy
+// server is then deleted in small steps through the day, not all at once).
+constexpr auto kFinishedEvery = std::chrono::minutes(10);
 
 }  // namespace
 
@@ -64,6 +69,7 @@ asio::awaitable<void> HeldMailJobs::Run() {
   const auto expiry_every = std::min<std::chrono::steady_clock::duration>(config_.policy.hold / 4,
                                                                           std::chrono::minutes(1));
   auto next_expiry = std::chrono::steady_clock::now();
+  auto next_finished = std::chrono::steady_clock::now();
   while (!stopping_) {
     if (!purges_.empty()) {
       const AccountId account = purges_.front();
@@ -90,7 +96,18 @@ asio::awaitable<void> HeldMailJobs::Run() {
       co_await asio::post(ex_, asio::use_awaitable);
       continue;
     }
-    wake_.expires_at(next_expiry);
+    if (std::chrono::steady_clock::now() >= next_finished) {
+      finished_left_ = true;
+      next_finished = std::chrono::steady_clock::now() + kFinishedEvery;
+    }
+    if (finished_left_) {
+      // After purges and expiry: one batch per round, so a purge asked for meanwhile is not
+      // kept waiting behind a long history.
+      finished_left_ = co_await DeleteFinishedSome();
+      co_await asio::post(ex_, asio::use_awaitable);
+      continue;
+    }
+    wake_.expires_at(std::min(next_expiry, next_finished));
     boost::system::error_code ec;
     co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
@@ -144,6 +161,22 @@ asio::awaitable<bool> HeldMailJobs::DeleteSome(AccountId account) {
     co_return true;
   }
   co_return *left > 0;
+}
+
+asio::awaitable<bool> HeldMailJobs::DeleteFinishedSome() {
+  const TimePoint cutoff = clock_.Now() - config_.store.keep_finished;
+  auto deleted = co_await store_.AsyncRunBackground<std::int64_t>(
+      [&](Store& s) { return s.DeleteFinished(cutoff, kBatch); }, asio::use_awaitable);
+  if (!deleted) {
+    // Again at the next look (kFinishedEvery): nothing is lost by waiting.
+    spdlog::error("history: cannot delete finished mail: {}", deleted.error().message);
+    co_return false;
+  }
+  if (*deleted > 0) {
+    spdlog::info("history: {} messages finished over {} ago deleted (store.keep_finished)",
+                 *deleted, FormatDuration(config_.store.keep_finished));
+  }
+  co_return *deleted == kBatch;
 }
 
 asio::awaitable<void> HeldMailJobs::ExpireDue() {

@@ -2,7 +2,8 @@
 // is ended at once (the account returns to active by itself) and its rows are then deleted in
 // batches; held mail older than policy.hold expires. Both touch only the accounts concerned,
 // through indexes; other accounts' delivery goes on meanwhile (each batch is a short
-// transaction on the store's background lane, and the loop yields between batches).
+// transaction on the store's background lane, and the loop yields between batches). Finished
+// mail older than store.keep_finished is deleted the same way, so the store stays bounded.
 //
 // Runs on the daemon's io_context.
 #pragma once
@@ -35,6 +36,8 @@ class HeldMailJobs {
   // Deletes one batch of the account's purged rows; true if some are left.
   boost::asio::awaitable<bool> DeleteSome(AccountId account);
   boost::asio::awaitable<void> ExpireDue();
+  // Deletes one batch of mail finished before store.keep_finished; true if some may be left.
+  boost::asio::awaitable<bool> DeleteFinishedSome();
 
   boost::asio::any_io_executor ex_;
   const Config& config_;
@@ -46,6 +49,7 @@ class HeldMailJobs {
   std::set<AccountId> queued_;
   std::deque<AccountId> deletions_;  // with purged rows on disk, taken in turn
   std::set<AccountId> deleting_;
+  bool finished_left_ = false;  // finished mail past store.keep_finished may remain
   bool stopping_ = false;
 };
 

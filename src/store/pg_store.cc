@@ -68,6 +68,7 @@ enum class Sql {
   kSelectAccountsInState,
   kLockPurgeState,
   kSelectPurgeBatch,
+  kDeleteFinished,
   kDeletePurged,
   kDeleteMessage,
   kForgetReleased,
@@ -278,6 +279,12 @@ constexpr std::string_view SqlText(Sql sql) {
     case Sql::kSelectPurgeBatch:
       return "SELECT id FROM {messages} WHERE account_id >= $1 AND (account_id, id) <= ($1, $2) "
              "AND status < {done} ORDER BY account_id, id LIMIT $3 FOR UPDATE";
+    case Sql::kDeleteFinished:
+      // The longest finished first, through messages_finished; rows another node is deleting
+      // are skipped. Recipients go with them (ON DELETE CASCADE).
+      return "DELETE FROM {messages} WHERE (account_id, id) IN (SELECT account_id, id "
+             "FROM {messages} WHERE status = {done} AND done_ms < $1 ORDER BY done_ms "
+             "LIMIT $2 FOR UPDATE SKIP LOCKED)";
     case Sql::kDeletePurged:
       // Recipients and any released mark go with them (ON DELETE CASCADE).
       return "DELETE FROM {messages} WHERE account_id = $1 AND id = ANY($2::bigint[]) "
@@ -1563,6 +1570,17 @@ Result<std::int64_t> PgStore::PurgeBatch(AccountId account, int limit, TimePoint
   MW_RETURN_IF_ERROR(tally.Flush());
   MW_RETURN_IF_ERROR(tx.Commit());
   return std::max<std::int64_t>(left - done, 0);
+}
+
+Result<std::int64_t> PgStore::DeleteFinished(TimePoint cutoff, int limit) {
+  // One statement, one transaction. kNoSync: old history only; a deletion a crash of the
+  // server undoes is done again by the next call.
+  MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kNoSync));
+  MW_ASSIGN_OR_RETURN(
+      const Rows rows,
+      db_->Run(Sql::kDeleteFinished, Params().Int(Millis(cutoff)).Int(std::max(limit, 0))));
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return rows.Changed();
 }
 
 Result<std::int64_t> PgStore::ExpireHeld(TimePoint cutoff, int limit, TimePoint now) {

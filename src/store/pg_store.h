@@ -60,6 +60,7 @@ class PgStore final : public Store {
                                              std::int64_t before_id) override;
   Result<std::int64_t> PurgeBatch(AccountId account, int limit, TimePoint now) override;
   Result<std::int64_t> ExpireHeld(TimePoint cutoff, int limit, TimePoint now) override;
+  Result<std::int64_t> DeleteFinished(TimePoint cutoff, int limit) override;
   Result<std::vector<StoredMessage>> ListPending(AccountId account, int limit,
                                                  MessageId before_id) override;
   Result<std::int64_t> ReleaseHeld(AccountId account, const MessageSelector& selector,

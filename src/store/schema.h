@@ -504,6 +504,24 @@ ALTER TABLE tokens DROP CONSTRAINT tokens_account_id_fkey;
         .sqlite = kPurgeEpoch,
         .postgres = kPurgeEpoch,
     },
+    Migration{
+        .version = 8,
+        .sqlite = R"sql(
+-- Finished messages (every recipient sent or failed) are kept for store.keep_finished after
+-- they finished, for the errors list and the daily reports, and then deleted in the
+-- background, the longest finished first: this index finds them without reading the rest.
+CREATE INDEX messages_finished ON messages (done_ms) WHERE status = 2;
+-- Deleting a message looks for its released mark (ON DELETE CASCADE): by this index, not by
+-- reading all of released (the primary key leads by account). PostgreSQL's key serves.
+CREATE INDEX released_by_message ON released (message_id);
+)sql",
+        .postgres = R"sql(
+-- Finished messages (every recipient sent or failed) are kept for store.keep_finished after
+-- they finished, for the errors list and the daily reports, and then deleted in the
+-- background, the longest finished first: this index finds them without reading the rest.
+CREATE INDEX messages_finished ON messages (done_ms) WHERE status = 2;
+)sql",
+    },
 };
 
 // The schema version this code reads and writes. A database at a higher version was written

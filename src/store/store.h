@@ -406,6 +406,13 @@ class Store {
   virtual Result<std::optional<MessageId>> ClaimReport(AccountId account, int day,
                                                        const NewMessage& report, TimePoint now) = 0;
 
+  // Deletes up to `limit` finished messages (every recipient sent or failed: delivered,
+  // bounced, expired) that finished before `cutoff`, with their recipients, the longest
+  // finished first, and returns how many. Counters, volumes and sources stay (they are kept
+  // apart from the messages); the errors list and the reports reach back to `cutoff` only.
+  // Unfinished mail is never touched. Read through an index of finished messages by time.
+  virtual Result<std::int64_t> DeleteFinished(TimePoint cutoff, int limit) = 0;
+
   // Totals over all accounts, from the accounts' counters (no message is read; the counter
   // sums read every account row once). Read only, one snapshot.
   virtual Result<StoreTotals> GetTotals() = 0;

@@ -1308,6 +1308,74 @@ TEST_P(StoreConformance, CountersFollowDeliveriesPerDayAndErrorsAreListed) {
   EXPECT_EQ(store_->ListErrors(id, day2, 10, std::nullopt)->size(), 1u) << "since";
 }
 
+TEST_P(StoreConformance, DeleteFinishedRemovesOnlyMailFinishedBeforeTheCutoffOldestFirst) {
+  const AccountId id = MakeAccount("demo");
+  const TimePoint day1 = kT0;
+  const TimePoint day2 = kT0 + std::chrono::hours(24);
+  // Finished on day 1: sent (0), bounced (1), and one more sent (2), in that order in time;
+  // finished on day 2 (3); deferred, still unfinished (4); never tried (5).
+  auto ids = Insert({Message(id, day1, {"a@example.net"}, "sent"),
+                     Message(id, day1, {"gone@example.net"}, "bounced"),
+                     Message(id, day1, {"b@example.net"}, "sent later"),
+                     Message(id, day1, {"c@example.net"}, "sent next day"),
+                     Message(id, day1, {"slow@example.net"}, "deferred"),
+                     Message(id, day2, {"d@example.net"}, "queued")});
+  ASSERT_EQ(Claim(day1, 5).size(), 5u);
+  auto finish = [](MessageId m, RecipientStatus status, std::string reply) {
+    return DeliveryOutcome{.id = m,
+                           .recipients = {{.index = 0, .status = status, .reply = reply}},
+                           .next_attempt = {}};
+  };
+  Record({finish(ids[1], RecipientStatus::kFailed, "550 gone")}, day1 + seconds(1));
+  Record({finish(ids[0], RecipientStatus::kSent, "250 ok")}, day1 + seconds(2));
+  Record({finish(ids[2], RecipientStatus::kSent, "250 ok")}, day1 + seconds(3));
+  Record({{.id = ids[4],
+           .recipients = {{.index = 0, .status = RecipientStatus::kPending, .reply = "451 later"}},
+           .next_attempt = day2 + std::chrono::hours(1)}},
+         day1 + seconds(4));
+  Record({finish(ids[3], RecipientStatus::kSent, "250 ok")}, day2);
+  const AccountCounters before = GetCounters(id);
+
+  // The limit holds, and the longest finished go first: the bounce, then the first sent.
+  auto deleted = store_->DeleteFinished(day2, 2);
+  ASSERT_TRUE(deleted.has_value()) << deleted.error().message;
+  EXPECT_EQ(*deleted, 2);
+  auto gone = store_->GetMessage(ids[1]);
+  ASSERT_TRUE(gone.has_value());
+  EXPECT_FALSE(gone->has_value());
+  EXPECT_FALSE(store_->GetMessage(ids[0])->has_value());
+  EXPECT_TRUE(store_->GetMessage(ids[2])->has_value());
+  // The rest of what finished before the cutoff; then nothing more.
+  EXPECT_EQ(store_->DeleteFinished(day2, 100).value_or(-1), 1);
+  EXPECT_EQ(store_->DeleteFinished(day2, 100).value_or(-1), 0);
+  EXPECT_FALSE(store_->GetMessage(ids[2])->has_value());
+
+  EXPECT_EQ(GetMessage(ids[3]).status, MessageStatus::kDone) << "finished at the cutoff: kept";
+  EXPECT_EQ(GetMessage(ids[4]).status, MessageStatus::kQueued) << "unfinished: never deleted";
+  EXPECT_EQ(GetMessage(ids[5]).status, MessageStatus::kQueued);
+  EXPECT_EQ(db_->QueryInt("SELECT COUNT(*) FROM " + std::string(schema::kRecipientsTable)), 3)
+      << "the recipients of deleted messages go with them";
+
+  // The figures are kept apart from the messages and do not change.
+  const AccountCounters after = GetCounters(id);
+  EXPECT_EQ(after.submitted, before.submitted);
+  EXPECT_EQ(after.sent, before.sent);
+  EXPECT_EQ(after.errors, before.errors);
+  EXPECT_EQ(after.queued, 2);
+  auto days = store_->GetVolumes(id, LocalDayOf(day1), LocalDayOf(day1));
+  ASSERT_TRUE(days.has_value());
+  ASSERT_EQ(days->size(), 1u);
+  EXPECT_EQ((*days)[0].errors, 1);
+  // The errors list reaches back to the cutoff only.
+  auto errors = store_->ListErrors(id, day1, 10, std::nullopt);
+  ASSERT_TRUE(errors.has_value()) << errors.error().message;
+  EXPECT_TRUE(errors->empty());
+  // Delivery goes on as before.
+  std::vector<MessageId> due = Ids(Claim(day2 + std::chrono::hours(2)));
+  std::sort(due.begin(), due.end());
+  EXPECT_EQ(due, (std::vector<MessageId>{ids[4], ids[5]}));
+}
+
 // --- Durability and schema ---
 
 TEST_P(StoreConformance, EverythingSurvivesReopening) {

@@ -2,6 +2,7 @@
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import threading
 import time
@@ -9,7 +10,7 @@ import uuid
 
 import pytest
 
-from conftest import BIN, Relay, free_port, wait_for
+from conftest import BIN, Relay, api, free_port, wait_for
 
 MESSAGE = (
     "From: Shop <shop@example.com>\n"
@@ -210,3 +211,34 @@ def test_missing_config_stops_the_start_with_78(tmp_path):
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 78
     assert "none.toml" in r.stderr
+
+
+def test_finished_mail_past_keep_finished_is_deleted_and_the_figures_stay(make_daemon):
+    daemon = make_daemon().start()
+    for tag in ("old-1", "old-2", "recent"):
+        r = daemon.sendmail(["-t", "-i"], MESSAGE.format(tag=tag))
+        assert r.returncode == 0, r.stderr
+    # Message statuses: 2 is finished (src/store/schema.h).
+    wait_for(lambda: daemon.query("SELECT count(*) FROM messages WHERE status = 2") == [(3,)],
+             what="the three deliveries")
+    status, before = api(daemon, "GET", "/api/v1/accounts/demo/email")
+    assert status == 200 and before["sent"] == 3, before
+    daemon.stop()
+    # As if two of them had finished 40 days ago (store.keep_finished is 30 days by default).
+    con = sqlite3.connect(daemon.db)
+    con.execute("UPDATE messages SET done_ms = done_ms - 40 * 86400000 "
+                "WHERE subject IN ('order old-1', 'order old-2')")
+    con.commit()
+    con.close()
+
+    daemon.start()
+    wait_for(lambda: daemon.query("SELECT subject FROM messages") == [("order recent",)],
+             what="the mail finished 40 days ago to be deleted")
+    assert daemon.query("SELECT count(*) FROM recipients") == [(1,)]
+    assert "history: 2 messages finished over 30d ago deleted (store.keep_finished)" \
+        in daemon.log_text()
+    # The figures are kept apart from the messages: the panel shows the same.
+    status, after = api(daemon, "GET", "/api/v1/accounts/demo/email")
+    assert status == 200
+    assert {k: after[k] for k in ("sent", "errors", "held", "queued")} == \
+        {k: before[k] for k in ("sent", "errors", "held", "queued")}
