@@ -11,6 +11,8 @@
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <cstdint>
+#include <cstring>
 #include <functional>
 #include <optional>
 #include <utility>
@@ -42,9 +44,27 @@ bool SafeInCommand(std::string_view address) {
   });
 }
 
+// Whether any byte is 0x80 or above. The whole body is read for every relayed message, so 64
+// bytes at a time: the top bits of eight words ORed together (a loop the compiler turns into
+// vector instructions), then the rest byte by byte.
 bool HasEightBit(std::string_view text) {
-  return std::any_of(text.begin(), text.end(),
-                     [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+  constexpr std::uint64_t kTopBits = 0x8080808080808080;
+  constexpr std::size_t kBlock = 64;
+  const char* p = text.data();
+  std::size_t i = 0;
+  for (; i + kBlock <= text.size(); i += kBlock) {
+    std::uint64_t any = 0;
+    for (std::size_t j = 0; j < kBlock; j += sizeof any) {
+      std::uint64_t word;
+      std::memcpy(&word, p + i + j, sizeof word);
+      any |= word;
+    }
+    if ((any & kTopBits) != 0) return true;
+  }
+  for (; i < text.size(); ++i) {
+    if (static_cast<unsigned char>(p[i]) >= 0x80) return true;
+  }
+  return false;
 }
 
 bool IsIpAddress(const std::string& host) {

@@ -110,6 +110,42 @@ TEST_P(SmtpClientRelayTest, EachRecipientGetsItsOwnReply) {
   EXPECT_EQ(spool[0].mail_options, std::vector<std::string>{"SIZE=" + std::to_string(body.size())});
 }
 
+// BODY=8BITMIME when a byte of the body is 8-bit, wherever it is: in the first bytes, deep in
+// a long body, or in its last few; never for 7-bit text. SMTPUTF8 for an 8-bit address.
+TEST_P(SmtpClientRelayTest, EightBitBodiesAndAddressesAreDeclared) {
+  auto client = Connect();
+  ASSERT_TRUE(client) << client.error().message;
+  std::string ascii;  // 7-bit lines of 78 bytes with their CRLF, 4,056 bytes in all
+  for (int i = 0; i < 52; ++i) ascii += std::string(76, 'a') + "\r\n";
+  const std::string bodies[] = {
+      "Subject: t\r\n\r\nZa\xc5\xbc\xc3\xb3\xc5\x82\xc4\x87\r\n",  // "Zażółć" at the start
+      ascii.substr(0, 1014) + "\xc3\xa9" + ascii.substr(1016),     // deep inside
+      ascii + "caf\xc3\xa9\r\n",  // in the bytes after the last whole 64-byte block
+      "Subject: t\r\n\r\n" + ascii,
+  };
+  for (const std::string& body : bodies) {
+    auto sent = Send(**client, "sender@example.org", {"ok@example.com"}, body);
+    EXPECT_EQ(sent.recipients[0].code, 250) << sent.recipients[0].text;
+  }
+  EXPECT_EQ(Send(**client, "sender@example.org", {"\xc5\xbc\xc3\xb3\xc5\x82w@example.com"},
+                 "Subject: t\r\n\r\nhi\r\n")
+                .recipients[0]
+                .code,
+            250);
+  Quit(**client);
+
+  const auto spool = ReadSpool(spool_);
+  ASSERT_EQ(spool.size(), 5u);
+  auto has = [](const std::vector<std::string>& options, const std::string& option) {
+    return std::find(options.begin(), options.end(), option) != options.end();
+  };
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(has(spool[i].mail_options, "BODY=8BITMIME")) << i;
+  EXPECT_FALSE(has(spool[3].mail_options, "BODY=8BITMIME"));
+  EXPECT_TRUE(has(spool[4].mail_options, "SMTPUTF8"));
+  EXPECT_FALSE(has(spool[4].mail_options, "BODY=8BITMIME"));
+  EXPECT_EQ(spool[1].content, bodies[1]) << "the body goes out unchanged";
+}
+
 TEST_P(SmtpClientRelayTest, OneConnectionCarriesSeveralMessages) {
   auto client = Connect();
   ASSERT_TRUE(client) << client.error().message;
