@@ -223,11 +223,12 @@ constexpr std::string_view SqlText(Sql sql) {
     case Sql::kSelectAccountState:
       return "SELECT state FROM {accounts} WHERE id = ?1";
     case Sql::kInsertMessage:
-      // purge_epoch: the account's watermark now (see schema.h).
+      // purge_epoch: the account's watermark now (see schema.h). lease_node: the node that
+      // will claim it (LeaseNodeHint), so that the claim keeps the row's size.
       return "INSERT INTO {messages} (account_id, status, attempts, received_ms, "
-             "next_attempt_ms, uid, size, sender, subject, script, body, purge_epoch) "
-             "VALUES (?1, {queued}, 0, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-             "(SELECT purge_upto FROM {accounts} WHERE id = ?1))";
+             "next_attempt_ms, uid, size, sender, subject, script, body, purge_epoch, "
+             "lease_node) VALUES (?1, {queued}, 0, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+             "(SELECT purge_upto FROM {accounts} WHERE id = ?1), ?9)";
     case Sql::kInsertRecipient:
       return "INSERT INTO {recipients} (message_id, idx, account_id, address, status, reply, "
              "updated_ms) VALUES (?1, ?2, ?3, ?4, {r_pending}, '', ?5)";
@@ -271,16 +272,16 @@ constexpr std::string_view SqlText(Sql sql) {
       return "SELECT EXISTS (SELECT 1 FROM {recipients} WHERE message_id = ?1 "
              "AND status = {r_pending})";
     case Sql::kRequeueMessage:
-      return "UPDATE {messages} SET status = {queued}, next_attempt_ms = ?2, lease_node = NULL "
-             "WHERE id = ?1";
+      // lease_node stays (it counts only while status is delivering): the row keeps its size.
+      return "UPDATE {messages} SET status = {queued}, next_attempt_ms = ?2 WHERE id = ?1";
     case Sql::kFinishMessage:
       return "UPDATE {messages} SET status = {done}, done_ms = ?2, lease_node = NULL, "
              "body = NULL WHERE id = ?1";
     case Sql::kReleaseLeases:
       // received_ms is in the past, so the message is due at once, and in its original place
       // in the oldest-first order.
-      return "UPDATE {messages} SET status = {queued}, next_attempt_ms = received_ms, "
-             "lease_node = NULL WHERE status = {delivering} AND lease_node = ?1";
+      return "UPDATE {messages} SET status = {queued}, next_attempt_ms = received_ms "
+             "WHERE status = {delivering} AND lease_node = ?1";
     case Sql::kSelectNextDue:
       // The earliest heads, by account: the caller skips the accounts waiting for their quota
       // and asks for one more row than it skips.
@@ -1053,7 +1054,8 @@ Result<std::optional<StoredMessage>> ReadMessage(SqliteConnection& db, MessageId
 }
 
 // Inserts a message and its recipients (in the caller's write transaction, which counts it).
-Result<MessageId> InsertMessageRows(SqliteConnection& db, const NewMessage& m) {
+Result<MessageId> InsertMessageRows(SqliteConnection& db, const NewMessage& m,
+                                    std::string_view lease_node) {
   const std::int64_t received = Millis(m.received_at);
   {
     auto st = db.Use(Sql::kInsertMessage);
@@ -1065,6 +1067,11 @@ Result<MessageId> InsertMessageRows(SqliteConnection& db, const NewMessage& m) {
         .Bind(6, m.subject)
         .Bind(7, m.script)
         .BindBlobRef(8, m.body);
+    if (lease_node.empty()) {
+      st.Bind(9, std::optional<std::int64_t>());  // NULL
+    } else {
+      st.Bind(9, lease_node);
+    }
     MW_RETURN_IF_ERROR(st.Run());
   }
   const MessageId id = db.LastInsertId();
@@ -1340,7 +1347,7 @@ Result<std::vector<MessageId>> SqliteStore::InsertMessages(std::span<const NewMe
   MW_RETURN_IF_ERROR(tally.Flush());
   SourceCounts sources;
   for (const NewMessage& m : messages) {
-    MW_ASSIGN_OR_RETURN(const MessageId id, InsertMessageRows(*db_, m));
+    MW_ASSIGN_OR_RETURN(const MessageId id, InsertMessageRows(*db_, m, lease_node_hint_));
     ids.push_back(id);
     sources.Add(m);
   }
@@ -1365,6 +1372,7 @@ Result<std::vector<MessageId>> SqliteStore::InsertMessages(std::span<const NewMe
 Result<std::vector<ClaimedMessage>> SqliteStore::ClaimDue(const ClaimRequest& request) {
   std::vector<ClaimedMessage> claimed;
   if (request.limit <= 0) return claimed;
+  lease_node_hint_ = request.node;
   const auto limit = static_cast<std::size_t>(request.limit);
   const std::int64_t now = Millis(request.now);
 
@@ -1537,6 +1545,7 @@ Result<void> SqliteStore::RecordOutcomes(std::span<const DeliveryOutcome> outcom
 }
 
 Result<void> SqliteStore::ReleaseLeases(std::string_view node) {
+  lease_node_hint_ = node;
   // One statement, so one transaction: every lease of the node ends, or none does.
   auto st = db_->Use(Sql::kReleaseLeases);
   st.Bind(1, node);
@@ -1966,7 +1975,7 @@ Result<std::optional<MessageId>> SqliteStore::ClaimReport(AccountId account, int
   tally.Of(report.account).pending += 1;
   tally.Count(report.account, LocalDayOf(report.received_at), {.submitted = 1});
   MW_RETURN_IF_ERROR(tally.Flush());
-  MW_ASSIGN_OR_RETURN(const MessageId id, InsertMessageRows(*db_, report));
+  MW_ASSIGN_OR_RETURN(const MessageId id, InsertMessageRows(*db_, report, lease_node_hint_));
   {
     auto st = db_->Use(Sql::kSetReportMessage);
     st.Bind(1, account).Bind(2, std::int64_t{day}).Bind(3, id);

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <string>
 
 #include "store/store.h"
 
@@ -76,6 +77,12 @@ class SqliteStore final : public Store {
   // Sources of hours below this are known pruned (by this object; another one sharing the
   // file may prune too, which only makes a call find nothing to delete).
   std::int64_t sources_pruned_below_ = 0;
+  // The node this store claims for (the last ClaimDue or ReleaseLeases; the daemon releases
+  // its leases at start). New messages carry it in lease_node, which counts only while a
+  // message is delivering: the claim's UPDATE then keeps the row's size, and SQLite
+  // overwrites the row in place, writing only the pages that changed. A row that changes
+  // size is rewritten whole, a 100 KB body's 25 overflow pages freed and written again.
+  std::string lease_node_hint_;
 };
 
 }  // namespace mailwarden

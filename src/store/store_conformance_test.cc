@@ -1376,6 +1376,29 @@ TEST_P(StoreConformance, DeleteFinishedRemovesOnlyMailFinishedBeforeTheCutoffOld
   EXPECT_EQ(due, (std::vector<MessageId>{ids[4], ids[5]}));
 }
 
+// The claim changes a message's state, not its body: SQLite must not write the body again.
+// A row whose size changes is rewritten whole (a 100 KB body's 25 overflow pages freed and
+// written anew); the claim keeps the size, so only the pages that changed reach the WAL.
+TEST_P(StoreConformance, ClaimingALargeMessageDoesNotWriteItsBodyAgain) {
+  if (GetParam().name != "sqlite") GTEST_SKIP() << "how SQLite writes rows";
+  const AccountId id = MakeAccount("demo");
+  ASSERT_TRUE(store_->ReleaseLeases("n1").has_value());  // as the daemon does at start
+  NewMessage big = Message(id, kT0);
+  big.body = "Subject: big\r\n\r\n";
+  while (big.body.size() < 100 * 1024) big.body += std::string(76, 'x') + "\r\n";
+  Insert({big});
+  const auto wal = static_cast<SqliteTestDatabase&>(*db_).file().string() + "-wal";
+  db_->Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  ASSERT_EQ(std::filesystem::file_size(wal), 0u);
+
+  auto claimed = Claim(kT0, 1, "n1");
+  ASSERT_EQ(claimed.size(), 1u);
+  EXPECT_EQ(claimed[0].body, big.body);
+  // A WAL frame is a 24-byte header and a 4 KB page, after the WAL's 32-byte header.
+  const auto frames = (std::filesystem::file_size(wal) - 32) / (24 + 4096);
+  EXPECT_LT(frames, 10u) << "pages written by the claim; the body alone is 26";
+}
+
 // --- Durability and schema ---
 
 TEST_P(StoreConformance, EverythingSurvivesReopening) {
