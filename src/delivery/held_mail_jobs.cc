@@ -172,11 +172,15 @@ asio::awaitable<bool> HeldMailJobs::DeleteFinishedSome() {
     spdlog::error("history: cannot delete finished mail: {}", deleted.error().message);
     co_return false;
   }
-  if (*deleted > 0) {
+  finished_deleted_ += *deleted;
+  if (*deleted == kBatch) co_return true;
+  // One line per pass, however many batches it took.
+  if (finished_deleted_ > 0) {
     spdlog::info("history: {} messages finished over {} ago deleted (store.keep_finished)",
-                 *deleted, FormatDuration(config_.store.keep_finished));
+                 finished_deleted_, FormatDuration(config_.store.keep_finished));
   }
-  co_return *deleted == kBatch;
+  finished_deleted_ = 0;
+  co_return false;
 }
 
 asio::awaitable<void> HeldMailJobs::ExpireDue() {

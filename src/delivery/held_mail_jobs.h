@@ -49,7 +49,8 @@ class HeldMailJobs {
   std::set<AccountId> queued_;
   std::deque<AccountId> deletions_;  // with purged rows on disk, taken in turn
   std::set<AccountId> deleting_;
-  bool finished_left_ = false;  // finished mail past store.keep_finished may remain
+  bool finished_left_ = false;         // finished mail past store.keep_finished may remain
+  std::int64_t finished_deleted_ = 0;  // by the batches of the current pass
   bool stopping_ = false;
 };
 
