@@ -148,9 +148,6 @@ constexpr int kSqlCount = static_cast<int>(Sql::kCount);
 //                              (account_id=? AND id<?)   (INDEXED BY: not the rowid range)
 //   kSelectPendingPage:      SEARCH messages USING INDEX messages_unfinished
 //                              (account_id=? AND id>? AND id<?)   (never the purged rows)
-// and of the history's (migration 8):
-//   kSelectFinished:         SEARCH messages USING INDEX messages_finished (done_ms<?)
-//                              (INDEXED BY; the oldest finished first, no sort)
 //   kSelectOldestUnfinished: SEARCH messages USING INDEX messages_unfinished (account_id=? AND
 //                              id>?)
 //   kSelectHeldByMatch:      SEARCH m USING INDEX messages_unfinished (account_id=?)
@@ -183,6 +180,9 @@ constexpr int kSqlCount = static_cast<int>(Sql::kCount);
 //                              (hour<?); SEARCH sources USING COVERING INDEX sources_by_hour
 //                              (hour=? AND account_id=? AND kind=?)
 //   kSelectMessageHead:      SEARCH messages USING INTEGER PRIMARY KEY (rowid=?)
+// and of the history's (migration 8):
+//   kSelectFinished:         SEARCH messages USING INDEX messages_finished (done_ms<?)
+//                              (INDEXED BY; the oldest finished first, no sort)
 constexpr std::string_view SqlText(Sql sql) {
   switch (sql) {
     case Sql::kBeginRead:
@@ -224,7 +224,7 @@ constexpr std::string_view SqlText(Sql sql) {
       return "SELECT state FROM {accounts} WHERE id = ?1";
     case Sql::kInsertMessage:
       // purge_epoch: the account's watermark now (see schema.h). lease_node: the node that
-      // will claim it (LeaseNodeHint), so that the claim keeps the row's size.
+      // will claim it (lease_node_hint_ in sqlite_store.h), so the claim keeps the row's size.
       return "INSERT INTO {messages} (account_id, status, attempts, received_ms, "
              "next_attempt_ms, uid, size, sender, subject, script, body, purge_epoch, "
              "lease_node) VALUES (?1, {queued}, 0, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
