@@ -45,8 +45,8 @@ bool SafeInCommand(std::string_view address) {
 }
 
 // Whether any byte is 0x80 or above. The whole body is read for every relayed message, so 64
-// bytes at a time: the top bits of eight words ORed together (a loop the compiler turns into
-// vector instructions), then the rest byte by byte.
+// bytes at a time (eight words ORed together, then their top bits tested), then the rest byte
+// by byte.
 bool HasEightBit(std::string_view text) {
   constexpr std::uint64_t kTopBits = 0x8080808080808080;
   constexpr std::size_t kBlock = 64;
