@@ -168,12 +168,12 @@ asio::awaitable<bool> HeldMailJobs::DeleteFinishedSome() {
   auto deleted = co_await store_.AsyncRunBackground<std::int64_t>(
       [&](Store& s) { return s.DeleteFinished(cutoff, kBatch); }, asio::use_awaitable);
   if (!deleted) {
-    // Again at the next look (kFinishedEvery): nothing is lost by waiting.
+    // The pass ends here; the next look (kFinishedEvery) goes on from where it stopped.
     spdlog::error("history: cannot delete finished mail: {}", deleted.error().message);
-    co_return false;
+  } else {
+    finished_deleted_ += *deleted;
+    if (*deleted == kBatch) co_return true;
   }
-  finished_deleted_ += *deleted;
-  if (*deleted == kBatch) co_return true;
   // One line per pass, however many batches it took.
   if (finished_deleted_ > 0) {
     spdlog::info("history: {} messages finished over {} ago deleted (store.keep_finished)",

@@ -79,7 +79,6 @@ enum class Sql {
   kSelectPurgeState,
   kSelectPurgeBatch,
   kDeleteMessage,
-  kSelectFinished,
   kDeleteFinished,
   kForgetReleased,
   kBumpAccount,
@@ -181,8 +180,9 @@ constexpr int kSqlCount = static_cast<int>(Sql::kCount);
 //                              (hour=? AND account_id=? AND kind=?)
 //   kSelectMessageHead:      SEARCH messages USING INTEGER PRIMARY KEY (rowid=?)
 // and of the history's (migration 8):
-//   kSelectFinished:         SEARCH messages USING INDEX messages_finished (done_ms<?)
-//                              (INDEXED BY; the oldest finished first, no sort)
+//   kDeleteFinished:         LIST SUBQUERY: SEARCH messages USING INDEX messages_finished
+//                              (done_ms<?) (INDEXED BY; the oldest finished first, no sort);
+//                            SEARCH messages USING INTEGER PRIMARY KEY (rowid=?)
 constexpr std::string_view SqlText(Sql sql) {
   switch (sql) {
     case Sql::kBeginRead:
@@ -343,12 +343,11 @@ constexpr std::string_view SqlText(Sql sql) {
     case Sql::kDeleteMessage:
       // Recipients and the released mark go with it (ON DELETE CASCADE).
       return "DELETE FROM {messages} WHERE id = ?1 AND status < {done}";
-    case Sql::kSelectFinished:
-      return "SELECT id FROM {messages} INDEXED BY messages_finished WHERE status = {done} "
-             "AND done_ms < ?1 ORDER BY done_ms LIMIT ?2";
     case Sql::kDeleteFinished:
-      // Recipients go with it (ON DELETE CASCADE).
-      return "DELETE FROM {messages} WHERE id = ?1 AND status = {done}";
+      // The longest finished first. Recipients go with them (ON DELETE CASCADE).
+      return "DELETE FROM {messages} WHERE id IN (SELECT id FROM {messages} "
+             "INDEXED BY messages_finished WHERE status = {done} AND done_ms < ?1 "
+             "ORDER BY done_ms LIMIT ?2)";
     case Sql::kForgetReleased:
       return "DELETE FROM {released} WHERE account_id = ?1 AND message_id = ?2";
     case Sql::kBumpAccount:
@@ -1666,25 +1665,15 @@ Result<std::int64_t> SqliteStore::PurgeBatch(AccountId account, int limit, TimeP
 }
 
 Result<std::int64_t> SqliteStore::DeleteFinished(TimePoint cutoff, int limit) {
-  // kNoSync: old history only. A deletion a power cut undoes is done again by the next call.
+  // One statement. kNoSync: old history only; a deletion a power cut undoes is done again by
+  // the next call.
   MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kNoSync));
-  std::vector<MessageId> batch;
-  {
-    auto st = db_->Use(Sql::kSelectFinished);
-    st.Bind(1, Millis(cutoff)).Bind(2, std::int64_t{std::max(limit, 0)});
-    for (;;) {
-      MW_ASSIGN_OR_RETURN(const bool row, st.Step());
-      if (!row) break;
-      batch.push_back(st.Int(0));
-    }
-  }
-  for (const MessageId id : batch) {
-    auto st = db_->Use(Sql::kDeleteFinished);
-    st.Bind(1, id);
-    MW_RETURN_IF_ERROR(st.Run());
-  }
+  auto st = db_->Use(Sql::kDeleteFinished);
+  st.Bind(1, Millis(cutoff)).Bind(2, std::int64_t{std::max(limit, 0)});
+  MW_RETURN_IF_ERROR(st.Run());
+  const std::int64_t deleted = st.Changes();  // the messages only, not the cascade
   MW_RETURN_IF_ERROR(tx.Commit());
-  return static_cast<std::int64_t>(batch.size());
+  return deleted;
 }
 
 Result<std::int64_t> SqliteStore::ExpireHeld(TimePoint cutoff, int limit, TimePoint now) {
