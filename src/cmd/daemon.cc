@@ -139,8 +139,8 @@ Result<void> Daemon::Start() {
   accounts_ = std::make_unique<AccountDirectory>(*store_);
   intake_ =
       std::make_unique<MailIntake>(config_, *store_, clock_, [this](AccountId account, MessageId) {
+        // Delivery hears of new mail from the store runner (leased on arrival or queued).
         guard_->OnSubmitted(account);
-        scheduler_->Wake();
       });
   submit_ = std::make_unique<SubmitServer>(io_.get_executor(), config_, *accounts_, *intake_);
   if (auto r = submit_->Listen(); !r) return r;

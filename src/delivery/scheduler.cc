@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <memory>
@@ -33,7 +34,11 @@ Scheduler::Scheduler(asio::any_io_executor ex, const Config& config, StoreRunner
       wake_(ex),
       quotas_(QuotaLimits{.max_per_hour = config.policy.max_per_hour,
                           .max_per_day = config.policy.max_per_day},
-              config.delivery.concurrency) {}
+              config.delivery.concurrency) {
+  store_.SetArrivalHandler([this](StoreRunner::ArrivalNotice notice) {
+    asio::post(ex_, [this, n = std::move(notice)]() mutable { OnArrival(std::move(n)); });
+  });
+}
 
 Result<Scheduler::ClaimOrNextDue> Scheduler::ClaimOrAskNextDue(Store& store,
                                                                const ClaimRequest& request) {
@@ -53,16 +58,59 @@ void Scheduler::Wake() {
 
 void Scheduler::Stop() {
   stopping_ = true;
+  Withdraw();
   wake_.cancel();
+}
+
+void Scheduler::Offer(int slots, std::vector<AccountId> skip) {
+  if (slots <= 0 || stopping_) return;
+  ArrivalLease offer;
+  offer.limit = slots;
+  offer.lease_for = std::chrono::duration_cast<std::chrono::milliseconds>(config_.delivery.lease);
+  offer.node = node_;
+  offer.skip = std::move(skip);
+  in_flight_ += slots;
+  offering_ = true;
+  store_.OfferArrivalLeases(std::move(offer));
+}
+
+void Scheduler::Withdraw() {
+  if (!offering_) return;
+  offering_ = false;
+  in_flight_ -= store_.WithdrawArrivalLeases();
+}
+
+bool Scheduler::FreeSlot() {
+  if (offering_ && store_.AddArrivalLease()) return false;  // the slot belongs to the offer
+  --in_flight_;
+  return true;
+}
+
+void Scheduler::OnArrival(StoreRunner::ArrivalNotice notice) {
+  bool wake = notice.queued;
+  for (int i = 0; i < notice.returned; ++i) wake = FreeSlot() || wake;
+  if (wake) Wake();
+  if (notice.leased.empty()) return;
+  if (stopping_) {
+    // Shutting down: the leases bring this mail back at the next start (ReleaseLeases).
+    in_flight_ -= static_cast<int>(notice.leased.size());
+    return;
+  }
+  asio::co_spawn(ex_, Admit(std::move(notice.leased), /*reserved=*/true), asio::detached);
 }
 
 asio::awaitable<void> Scheduler::Run() {
   const int concurrency = config_.delivery.concurrency;
   while (!stopping_) {
     woken_ = false;
+    // Something may be due that new mail must not pass: claims take over until they find
+    // nothing more.
+    Withdraw();
     if (std::chrono::steady_clock::now() >= accounts_due_) co_await ReadAccounts();
     const int room = concurrency - in_flight_;
     std::optional<TimePoint> next_due;
+    bool drained = false;                   // the claim took every due message it was allowed
+    std::vector<AccountId> not_on_arrival;  // accounts whose quota the claims must apply
     // Claim in batches: a claim is a write transaction, so waiting until half the slots are
     // free costs a little latency and saves a commit per finished delivery.
     if (room > 0 && (in_flight_ == 0 || room >= std::max(1, concurrency / 2))) {
@@ -81,13 +129,17 @@ asio::awaitable<void> Scheduler::Run() {
       std::function<Result<ClaimOrNextDue>(Store&)> claim = [request](Store& s) {
         return ClaimOrAskNextDue(s, request);
       };
+      not_on_arrival = plan.skip;
+      for (const auto& [account, most] : request.most) not_on_arrival.push_back(account);
       auto claimed = co_await store_.AsyncRun(std::move(claim), asio::use_awaitable);
       if (!claimed) {
         spdlog::error("delivery: cannot claim mail: {}", claimed.error().message);
       } else if (!claimed->messages.empty()) {
-        co_await Admit(std::move(claimed->messages));
-        continue;  // there may be more due right away
+        drained = claimed->messages.size() < static_cast<std::size_t>(request.limit);
+        co_await Admit(std::move(claimed->messages), /*reserved=*/false);
+        if (!drained) continue;  // there may be more due right away
       } else {
+        drained = true;
         next_due = claimed->next_due;
         // An account waiting for its quota window may send again before anything else is due.
         if (plan.next_send && (!next_due || *plan.next_send < *next_due)) {
@@ -96,6 +148,8 @@ asio::awaitable<void> Scheduler::Run() {
       }
     }
     if (woken_ || stopping_) continue;
+    // Nothing else is due now: new mail may go out as it is stored, without a claim.
+    if (drained) Offer(concurrency - in_flight_, std::move(not_on_arrival));
     // Sleep until the next due message, a wake-up (new mail, a finished delivery freeing a
     // slot), or the idle poll.
     auto wait = std::chrono::steady_clock::now() + kIdlePoll;
@@ -132,7 +186,7 @@ asio::awaitable<void> Scheduler::ReadAccounts() {
   }
 }
 
-asio::awaitable<void> Scheduler::Admit(std::vector<ClaimedMessage> claimed) {
+asio::awaitable<void> Scheduler::Admit(std::vector<ClaimedMessage> claimed, bool reserved) {
   bool unknown = false;
   for (const auto& m : claimed) unknown = unknown || !quotas_.Knows(m.account);
   if (unknown) co_await ReadAccounts();
@@ -148,11 +202,12 @@ asio::awaitable<void> Scheduler::Admit(std::vector<ClaimedMessage> claimed) {
         handed_back_.insert(m.id);
         outcomes_.push_back(
             DeliveryOutcome{.id = m.id, .recipients = {}, .next_attempt = verdict.next_send});
+        if (reserved && FreeSlot()) Wake();
         continue;
       }
       quotas_.Count(m.account, now);
     }
-    ++in_flight_;
+    if (!reserved) ++in_flight_;
     asio::co_spawn(ex_, DeliverOne(std::move(m)), asio::detached);
   }
   if (!outcomes_.empty() && !flushing_) co_await FlushOutcomes();
@@ -218,9 +273,9 @@ asio::awaitable<void> Scheduler::DeliverOne(ClaimedMessage message) {
   }
 
   outcomes_.push_back(std::move(outcome));
-  --in_flight_;
+  const bool claim = FreeSlot();
   if (!flushing_) co_await FlushOutcomes();
-  Wake();
+  if (claim) Wake();
 }
 
 asio::awaitable<void> Scheduler::FlushOutcomes() {

@@ -13,6 +13,13 @@
 // was created after the scheduler last read the accounts, every 30 seconds) goes back to the
 // queue, due when the window allows; the store counts that claim as an attempt.
 //
+// New mail needs no claim while nothing else is due: after a claim that found no more due
+// mail, the scheduler offers its free slots to the store runner, which leases new mail of
+// active accounts to this node in the insert's own transaction (StoreRunner's arrival leases)
+// and hands it over here. A slot that frees while the offer stands goes back to it. The offer
+// ends when anything else may be due (a wake-up: mail queued unleased, released, unblocked, a
+// retry's time), and the next claim takes over, oldest first.
+//
 // Runs on the daemon's io_context (one thread); Wake() and Stop() are called from that thread.
 #pragma once
 
@@ -68,8 +75,18 @@ class Scheduler {
     std::optional<TimePoint> next_due;
   };
   static Result<ClaimOrNextDue> ClaimOrAskNextDue(Store& store, const ClaimRequest& request);
-  // Applies the quotas to what a claim returned, then starts the deliveries.
-  boost::asio::awaitable<void> Admit(std::vector<ClaimedMessage> claimed);
+  // Applies the quotas to what a claim returned (or what was leased on arrival: `reserved`,
+  // its slots already counted in in_flight_), then starts the deliveries.
+  boost::asio::awaitable<void> Admit(std::vector<ClaimedMessage> claimed, bool reserved);
+  // What the store runner stored since the last notice (on the io_context).
+  void OnArrival(StoreRunner::ArrivalNotice notice);
+  // Offers the free slots for mail leased on arrival; `skip`: accounts not to lease for.
+  void Offer(int slots, std::vector<AccountId> skip);
+  // Ends the offer: its untaken slots are free again.
+  void Withdraw();
+  // A delivery slot is free: it goes to the standing offer, or else it is free for a claim
+  // and this returns true (the caller wakes the scheduler to claim).
+  bool FreeSlot();
   // Reads every account's quota limits.
   boost::asio::awaitable<void> ReadAccounts();
   boost::asio::awaitable<void> DeliverOne(ClaimedMessage message);
@@ -87,7 +104,8 @@ class Scheduler {
   boost::asio::steady_timer wake_;
   bool stopping_ = false;
   bool woken_ = false;
-  int in_flight_ = 0;
+  int in_flight_ = 0;      // slots in use: deliveries, and slots offered to the store runner
+  bool offering_ = false;  // an offer of arrival leases stands (or ended in the runner unseen)
   std::vector<DeliveryOutcome> outcomes_;
   bool flushing_ = false;
   SendQuotas quotas_;

@@ -38,6 +38,7 @@ enum class Sql {
   kSelectAllAccounts,
   kSelectAllAccountUids,
   kSelectAccountState,
+  kSelectAccountStateName,
   kLockAccountState,
   kInsertMessage,
   kInsertRecipient,
@@ -153,14 +154,17 @@ constexpr std::string_view SqlText(Sql sql) {
       return "SELECT state FROM {accounts} WHERE id = $1";
     case Sql::kLockAccountState:
       return "SELECT state FROM {accounts} WHERE id = $1 FOR UPDATE";
+    case Sql::kSelectAccountStateName:
+      return "SELECT state, name FROM {accounts} WHERE id = $1";
     case Sql::kInsertMessage:
       // purge_epoch: the account's watermark now (see schema.h). The batch has updated the
       // accounts row already, so a purge on another node waits for this commit, and then
-      // counts these messages in.
+      // counts these messages in. $9-$12: queued, no attempt, due at once, no lease; or leased
+      // on arrival: delivering, one attempt, due again at the lease's end, the lease's node.
       return "INSERT INTO {messages} (account_id, status, attempts, received_ms, "
-             "next_attempt_ms, uid, size, sender, subject, script, body, purge_epoch) "
-             "VALUES ($1, {queued}, 0, $2, $2, $3, $4, $5, $6, $7, $8, "
-             "(SELECT purge_upto FROM {accounts} WHERE id = $1)) RETURNING id";
+             "next_attempt_ms, uid, size, sender, subject, script, body, purge_epoch, "
+             "lease_node) VALUES ($1, $9, $10, $2, $11, $3, $4, $5, $6, $7, $8, "
+             "(SELECT purge_upto FROM {accounts} WHERE id = $1), NULLIF($12, '')) RETURNING id";
     case Sql::kInsertRecipient:
       return "INSERT INTO {recipients} (message_id, idx, account_id, address, status, reply, "
              "updated_ms) VALUES ($1, $2, $3, $4, {r_pending}, '', $5)";
@@ -1025,18 +1029,29 @@ Result<std::optional<StoredMessage>> ReadMessage(PgConnection& db, MessageId id)
   return std::optional<StoredMessage>(std::move(message));
 }
 
-Result<MessageId> InsertMessageRows(PgConnection& db, const NewMessage& m) {
+// Inserts a message and its recipients (in the caller's write transaction, which counts it):
+// queued, due at once, or, with lease_until, leased to lease_node until then, its first
+// attempt counted (as kLeaseMessages leaves a claimed message).
+Result<MessageId> InsertMessageRows(PgConnection& db, const NewMessage& m,
+                                    std::optional<TimePoint> lease_until = std::nullopt,
+                                    std::string_view lease_node = {}) {
   const std::int64_t received = Millis(m.received_at);
-  MW_ASSIGN_OR_RETURN(const Rows rows,
-                      db.Run(Sql::kInsertMessage, Params()
-                                                      .Int(m.account)
-                                                      .Int(received)
-                                                      .Int(m.uid)
-                                                      .Int(static_cast<std::int64_t>(m.body.size()))
-                                                      .Text(m.sender)
-                                                      .Text(m.subject)
-                                                      .Text(m.script)
-                                                      .BytesRef(m.body)));
+  MW_ASSIGN_OR_RETURN(
+      const Rows rows,
+      db.Run(Sql::kInsertMessage,
+             Params()
+                 .Int(m.account)
+                 .Int(received)
+                 .Int(m.uid)
+                 .Int(static_cast<std::int64_t>(m.body.size()))
+                 .Text(m.sender)
+                 .Text(m.subject)
+                 .Text(m.script)
+                 .BytesRef(m.body)
+                 .Int(lease_until ? schema::kMessageDelivering : schema::kMessageQueued)
+                 .Int(lease_until ? 1 : 0)
+                 .Int(lease_until ? Millis(*lease_until) : received)
+                 .Text(lease_until ? lease_node : std::string_view())));
   if (rows.empty()) return Fail(ErrorCode::kInternal, "store: insert of a message returned no id");
   const MessageId id = rows.Int(0, 0);
   for (std::size_t i = 0; i < m.recipients.size(); ++i) {
@@ -1245,29 +1260,54 @@ Result<void> PgStore::SetAccountState(const AccountStateChange& change) {
   return {};
 }
 
-Result<std::vector<MessageId>> PgStore::InsertMessages(std::span<const NewMessage> messages) {
-  std::vector<MessageId> ids;
-  if (messages.empty()) return ids;
+Result<InsertedBatch> PgStore::InsertMessages(std::span<const NewMessage> messages,
+                                              const ArrivalLease& lease) {
+  InsertedBatch inserted;
+  if (messages.empty()) return inserted;
   for (std::size_t i = 0; i < messages.size(); ++i) {
     if (messages[i].recipients.empty()) {
       return Fail(ErrorCode::kInvalidInput,
                   fmt::format("message {} of the batch has no recipient", i));
     }
   }
-  ids.reserve(messages.size());
+  inserted.messages.reserve(messages.size());
   MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kWrite));
   Tally tally(*db_);
-  std::set<AccountId> accounts;
   for (const NewMessage& m : messages) {
     tally.Of(m.account).pending += 1;
     tally.Count(m.account, LocalDayOf(m.received_at), {.submitted = 1});
-    accounts.insert(m.account);
   }
+  // The accounts rows are updated (and so locked) first: a state change on another node waits
+  // for this commit, so the states read below hold until then.
   MW_RETURN_IF_ERROR(tally.Flush());
+  // Which accounts may have mail leased on arrival: active ones, not skipped (the name, if so).
+  std::map<AccountId, std::optional<std::string>> leasable;
+  // The accounts with mail left queued: the other nodes are told (a notification each).
+  std::set<AccountId> queued;
+  int leases_left = lease.limit;
   SourceCounts sources;
   for (const NewMessage& m : messages) {
-    MW_ASSIGN_OR_RETURN(const MessageId id, InsertMessageRows(*db_, m));
-    ids.push_back(id);
+    InsertedMessage& out = inserted.messages.emplace_back();
+    std::optional<TimePoint> lease_until;
+    if (lease.limit > 0) {
+      auto [it, added] = leasable.try_emplace(m.account);
+      if (added && std::ranges::find(lease.skip, m.account) == lease.skip.end()) {
+        MW_ASSIGN_OR_RETURN(const Rows rows,
+                            db_->Run(Sql::kSelectAccountStateName, Params().Int(m.account)));
+        if (!rows.empty() && rows.Text(0, 0) == AccountStateName(AccountState::kActive)) {
+          it->second = rows.Text(0, 1);
+        }
+      }
+      if (it->second && leases_left == 0) inserted.lease_exhausted = true;
+      if (it->second && leases_left > 0) {
+        --leases_left;
+        lease_until = m.received_at + lease.lease_for;
+        out.leased = true;
+        out.account_name = *it->second;
+      }
+    }
+    if (!out.leased) queued.insert(m.account);
+    MW_ASSIGN_OR_RETURN(out.id, InsertMessageRows(*db_, m, lease_until, lease.node));
     sources.Add(m);
   }
   MW_RETURN_IF_ERROR(FlushSources(*db_, sources));
@@ -1279,10 +1319,10 @@ Result<std::vector<MessageId>> PgStore::InsertMessages(std::span<const NewMessag
         db_->Run(Sql::kPruneSources, Params().Int(prune_below).Int(kSourcePruneBatch)));
     pruned_all = rows.Changed() < kSourcePruneBatch;
   }
-  for (const AccountId account : accounts) MW_RETURN_IF_ERROR(Notify(*db_, "mail", account));
+  for (const AccountId account : queued) MW_RETURN_IF_ERROR(Notify(*db_, "mail", account));
   MW_RETURN_IF_ERROR(tx.Commit());
   if (pruned_all) sources_pruned_below_ = prune_below;
-  return ids;
+  return inserted;
 }
 
 Result<std::vector<ClaimedMessage>> PgStore::ClaimDue(const ClaimRequest& request) {

@@ -48,7 +48,9 @@ class PgStore final : public Store {
   Result<std::optional<Account>> FindAccountByUid(Uid uid) override;
   Result<std::vector<Account>> ListAccounts() override;
   Result<void> SetAccountState(const AccountStateChange& change) override;
-  Result<std::vector<MessageId>> InsertMessages(std::span<const NewMessage> messages) override;
+  using Store::InsertMessages;
+  Result<InsertedBatch> InsertMessages(std::span<const NewMessage> messages,
+                                       const ArrivalLease& lease) override;
   Result<std::vector<ClaimedMessage>> ClaimDue(const ClaimRequest& request) override;
   Result<void> RecordOutcomes(std::span<const DeliveryOutcome> outcomes, TimePoint now) override;
   Result<void> ReleaseLeases(std::string_view node) override;

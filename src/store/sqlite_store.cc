@@ -51,6 +51,7 @@ enum class Sql {
   kSelectAllAccounts,
   kSelectAllAccountUids,
   kSelectAccountState,
+  kSelectAccountStateName,
   kInsertMessage,
   kInsertRecipient,
   kSelectDueAccounts,
@@ -222,12 +223,16 @@ constexpr std::string_view SqlText(Sql sql) {
       return "SELECT account_id, uid FROM {account_uids} ORDER BY account_id, uid";
     case Sql::kSelectAccountState:
       return "SELECT state FROM {accounts} WHERE id = ?1";
+    case Sql::kSelectAccountStateName:
+      return "SELECT state, name FROM {accounts} WHERE id = ?1";
     case Sql::kInsertMessage:
       // purge_epoch: the account's watermark now (see schema.h). lease_node: the node that
-      // will claim it (lease_node_hint_ in sqlite_store.h), so the claim keeps the row's size.
+      // will claim it (lease_node_hint_ in sqlite_store.h), so the claim keeps the row's size;
+      // or, for mail leased on arrival (?10 delivering, ?11 one attempt, ?12 the lease's end),
+      // the node that holds the lease.
       return "INSERT INTO {messages} (account_id, status, attempts, received_ms, "
              "next_attempt_ms, uid, size, sender, subject, script, body, purge_epoch, "
-             "lease_node) VALUES (?1, {queued}, 0, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+             "lease_node) VALUES (?1, ?10, ?11, ?2, ?12, ?3, ?4, ?5, ?6, ?7, ?8, "
              "(SELECT purge_upto FROM {accounts} WHERE id = ?1), ?9)";
     case Sql::kInsertRecipient:
       return "INSERT INTO {recipients} (message_id, idx, account_id, address, status, reply, "
@@ -1052,9 +1057,12 @@ Result<std::optional<StoredMessage>> ReadMessage(SqliteConnection& db, MessageId
   return std::optional<StoredMessage>(std::move(message));
 }
 
-// Inserts a message and its recipients (in the caller's write transaction, which counts it).
+// Inserts a message and its recipients (in the caller's write transaction, which counts it):
+// queued, due at once, or, with lease_until, leased to lease_node until then, its first
+// attempt counted (as kLeaseMessage leaves a claimed message).
 Result<MessageId> InsertMessageRows(SqliteConnection& db, const NewMessage& m,
-                                    std::string_view lease_node) {
+                                    std::string_view lease_node,
+                                    std::optional<TimePoint> lease_until = std::nullopt) {
   const std::int64_t received = Millis(m.received_at);
   {
     auto st = db.Use(Sql::kInsertMessage);
@@ -1070,6 +1078,15 @@ Result<MessageId> InsertMessageRows(SqliteConnection& db, const NewMessage& m,
       st.Bind(9, std::optional<std::int64_t>());  // NULL
     } else {
       st.Bind(9, lease_node);
+    }
+    if (lease_until) {
+      st.Bind(10, std::int64_t{schema::kMessageDelivering})
+          .Bind(11, std::int64_t{1})
+          .Bind(12, Millis(*lease_until));
+    } else {
+      st.Bind(10, std::int64_t{schema::kMessageQueued})
+          .Bind(11, std::int64_t{0})
+          .Bind(12, received);
     }
     MW_RETURN_IF_ERROR(st.Run());
   }
@@ -1322,16 +1339,17 @@ Result<void> SqliteStore::SetAccountState(const AccountStateChange& change) {
   return {};
 }
 
-Result<std::vector<MessageId>> SqliteStore::InsertMessages(std::span<const NewMessage> messages) {
-  std::vector<MessageId> ids;
-  if (messages.empty()) return ids;
+Result<InsertedBatch> SqliteStore::InsertMessages(std::span<const NewMessage> messages,
+                                                  const ArrivalLease& lease) {
+  InsertedBatch inserted;
+  if (messages.empty()) return inserted;
   for (std::size_t i = 0; i < messages.size(); ++i) {
     if (messages[i].recipients.empty()) {
       return Fail(ErrorCode::kInvalidInput,
                   fmt::format("message {} of the batch has no recipient", i));
     }
   }
-  ids.reserve(messages.size());
+  inserted.messages.reserve(messages.size());
 
   // The group commit: the whole batch is one write transaction, so it costs one fsync
   // however many messages it holds, and either every message of it is stored (and may be
@@ -1344,10 +1362,32 @@ Result<std::vector<MessageId>> SqliteStore::InsertMessages(std::span<const NewMe
     tally.Count(m.account, LocalDayOf(m.received_at), {.submitted = 1});
   }
   MW_RETURN_IF_ERROR(tally.Flush());
+  if (lease.limit > 0) lease_node_hint_ = lease.node;
+  // Which accounts may have mail leased on arrival: active ones, not skipped. Read once per
+  // account in the write transaction, so no block can come between the read and the lease.
+  std::map<AccountId, std::optional<std::string>> leasable;  // the name, if leasable
+  int leases_left = lease.limit;
   SourceCounts sources;
   for (const NewMessage& m : messages) {
-    MW_ASSIGN_OR_RETURN(const MessageId id, InsertMessageRows(*db_, m, lease_node_hint_));
-    ids.push_back(id);
+    InsertedMessage& out = inserted.messages.emplace_back();
+    std::optional<TimePoint> lease_until;
+    if (lease.limit > 0) {
+      auto [it, added] = leasable.try_emplace(m.account);
+      if (added && std::ranges::find(lease.skip, m.account) == lease.skip.end()) {
+        auto st = db_->Use(Sql::kSelectAccountStateName);
+        st.Bind(1, m.account);
+        MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+        if (row && st.Text(0) == AccountStateName(AccountState::kActive)) it->second = st.Text(1);
+      }
+      if (it->second && leases_left == 0) inserted.lease_exhausted = true;
+      if (it->second && leases_left > 0) {
+        --leases_left;
+        lease_until = m.received_at + lease.lease_for;
+        out.leased = true;
+        out.account_name = *it->second;
+      }
+    }
+    MW_ASSIGN_OR_RETURN(out.id, InsertMessageRows(*db_, m, lease_node_hint_, lease_until));
     sources.Add(m);
   }
   // Sources are counted in the messages' transaction: a message stored is counted exactly
@@ -1365,7 +1405,7 @@ Result<std::vector<MessageId>> SqliteStore::InsertMessages(std::span<const NewMe
   }
   MW_RETURN_IF_ERROR(tx.Commit());
   if (pruned_all) sources_pruned_below_ = prune_below;
-  return ids;
+  return inserted;
 }
 
 Result<std::vector<ClaimedMessage>> SqliteStore::ClaimDue(const ClaimRequest& request) {

@@ -12,6 +12,7 @@
 // wrote is committed and durable (fsync'd by the engine); when it fails, nothing of it is.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -85,6 +86,36 @@ struct ClaimRequest {
   std::vector<AccountId> skip{};
   // At most this many messages of each of these accounts (what their quota lets go now).
   std::vector<std::pair<AccountId, int>> most{};
+};
+
+// Delivery's standing offer to take new mail as it is stored, saving the claim that would
+// read it back (see InsertMessages). The scheduler makes it only when its last claim found no
+// more due mail, so what is leased on arrival is the oldest due mail of its account.
+struct ArrivalLease {
+  int limit = 0;  // at most this many messages of the batch; 0: none is leased
+  // Each leased message is leased until its received_at plus this.
+  std::chrono::milliseconds lease_for{0};
+  std::string node;  // who holds the leases
+  // Accounts waiting for their quota window, or allowed only a few more messages now: none
+  // of their mail is leased on arrival (the claims apply their limits).
+  std::vector<AccountId> skip{};
+};
+
+// One message as InsertMessages stored it.
+struct InsertedMessage {
+  MessageId id = 0;
+  // Leased to ArrivalLease::node on arrival, as ClaimDue leases (status delivering, its first
+  // attempt counted): the caller delivers it now; no claim will return it while the lease
+  // lasts.
+  bool leased = false;
+  std::string account_name;  // when leased
+};
+
+struct InsertedBatch {
+  std::vector<InsertedMessage> messages;  // in the order given
+  // A message of an active account not in ArrivalLease::skip was left queued because the
+  // limit ran out: due mail is waiting, so the offer no longer holds until a claim.
+  bool lease_exhausted = false;
 };
 
 struct RecipientOutcome {
@@ -350,7 +381,17 @@ class Store {
   // toward its account's sources (GetSources) in the unix hour of its received_at. Sources
   // older than kSourceHoursKept hours before the batch's newest message are pruned on the way,
   // a bounded number of rows per call (the rest by the next calls).
-  virtual Result<std::vector<MessageId>> InsertMessages(std::span<const NewMessage> messages) = 0;
+  //
+  // With lease.limit > 0, the same transaction leases the first lease.limit messages that
+  // belong to active accounts not in lease.skip, in the batch's order, to lease.node (each
+  // until its received_at + lease.lease_for; durable as the rest of the batch): they are
+  // stored as ClaimDue would leave them, and their outcomes are recorded by RecordOutcomes.
+  // Mail of blocked or purging accounts is never leased. The caller must know that no older
+  // due mail of those accounts is queued (ArrivalLease).
+  virtual Result<InsertedBatch> InsertMessages(std::span<const NewMessage> messages,
+                                               const ArrivalLease& lease) = 0;
+  // The same without leasing anything; returns the ids in the order given.
+  Result<std::vector<MessageId>> InsertMessages(std::span<const NewMessage> messages);
 
   // Where the account's mail came from in the last `hours` unix hours up to now's (the current,
   // partial hour included; 1 to kSourceHoursKept): for each kind the `top` values counted most.

@@ -717,6 +717,82 @@ TEST_P(StoreConformance, ReleaseLeasesMakesTheNodesMessagesDueAtOnce) {
   ASSERT_TRUE(store_->ReleaseLeases("nobody").has_value());
 }
 
+TEST_P(StoreConformance, InsertLeasesNewMailOfActiveAccountsUpToTheLimitInOrder) {
+  const AccountId active = MakeAccount("active");
+  const AccountId held = MakeAccount("held");
+  const AccountId waiting = MakeAccount("waiting");
+  SetState(held, AccountState::kActive, AccountState::kBlocked, BlockedBy::kCustomer);
+  ArrivalLease lease;
+  lease.limit = 2;
+  lease.lease_for = minutes(15);
+  lease.node = "n1";
+  lease.skip = {waiting};
+  const std::vector<NewMessage> batch = {
+      Message(active, kT0, {"a@example.net", "b@example.net"}, "first"), Message(held, kT0),
+      Message(waiting, kT0), Message(active, kT0 + seconds(1), {"c@example.net"}),
+      Message(active, kT0 + seconds(2))};
+  auto stored = store_->InsertMessages(batch, lease);
+  ASSERT_TRUE(stored.has_value()) << stored.error().message;
+  ASSERT_EQ(stored->messages.size(), 5u);
+  std::vector<bool> leased;
+  for (const auto& m : stored->messages) leased.push_back(m.leased);
+  EXPECT_EQ(leased, (std::vector<bool>{true, false, false, true, false}))
+      << "the blocked and the skipped account's mail stays queued; the limit is 2";
+  EXPECT_TRUE(stored->lease_exhausted) << "the active account's third message waits";
+  EXPECT_EQ(stored->messages[0].account_name, "active");
+  const MessageId first = stored->messages[0].id;
+  const MessageId third = stored->messages[4].id;
+
+  // Stored as a claim leaves it: delivering, its first attempt counted, due at the lease's end.
+  StoredMessage m = GetMessage(first);
+  EXPECT_EQ(m.status, MessageStatus::kDelivering);
+  EXPECT_EQ(m.attempts, 1);
+  EXPECT_EQ(m.next_attempt, kT0 + minutes(15));
+  ASSERT_EQ(m.recipients.size(), 2u);
+  EXPECT_EQ(m.recipients[1].status, RecipientStatus::kPending);
+  EXPECT_EQ(GetCounters(active).queued, 3);
+  EXPECT_EQ(GetCounters(held).held, 1);
+
+  // No claim returns leased mail; the rest is claimed as any queued mail.
+  auto claimed = Claim(kT0 + seconds(3), 100, "n2");
+  std::vector<MessageId> claimed_ids = Ids(claimed);
+  std::sort(claimed_ids.begin(), claimed_ids.end());
+  EXPECT_EQ(claimed_ids, (std::vector<MessageId>{stored->messages[2].id, third}));
+  auto next = store_->NextDueTime();
+  ASSERT_TRUE(next.has_value() && next->has_value());
+  EXPECT_EQ(**next, kT0 + seconds(3) + minutes(5)) << "the claims' leases end first";
+
+  // Its outcome is recorded as any claimed message's.
+  Record({{.id = first,
+           .recipients = {{.index = 0, .status = RecipientStatus::kSent, .reply = "250 ok"},
+                          {.index = 1, .status = RecipientStatus::kFailed, .reply = "550 no"}},
+           .next_attempt = {}}},
+         kT0 + seconds(4));
+  EXPECT_EQ(GetMessage(first).status, MessageStatus::kDone);
+  AccountCounters counters = GetCounters(active);
+  EXPECT_EQ(counters.sent, 1);
+  EXPECT_EQ(counters.errors, 1);
+  EXPECT_EQ(counters.queued, 2);
+
+  // The node's restart gives its lease on arrival back: due again.
+  ASSERT_TRUE(store_->ReleaseLeases("n1").has_value());
+  EXPECT_EQ(Ids(Claim(kT0 + seconds(5))), std::vector<MessageId>{stored->messages[3].id});
+
+  // Slots to spare: nothing is exhausted. Without a limit nothing is leased.
+  auto roomy =
+      store_->InsertMessages(std::vector<NewMessage>{Message(active, kT0 + seconds(6))},
+                             ArrivalLease{.limit = 5, .lease_for = minutes(1), .node = "n1"});
+  ASSERT_TRUE(roomy.has_value());
+  EXPECT_TRUE(roomy->messages[0].leased);
+  EXPECT_FALSE(roomy->lease_exhausted);
+  auto none = store_->InsertMessages(std::vector<NewMessage>{Message(active, kT0 + seconds(7))},
+                                     ArrivalLease{});
+  ASSERT_TRUE(none.has_value());
+  EXPECT_FALSE(none->messages[0].leased);
+  EXPECT_FALSE(none->lease_exhausted);
+  EXPECT_EQ(GetMessage(none->messages[0].id).status, MessageStatus::kQueued);
+}
+
 TEST_P(StoreConformance, NextDueTimeIsTheEarliestAttemptOfActiveAccounts) {
   auto none = store_->NextDueTime();
   ASSERT_TRUE(none.has_value());

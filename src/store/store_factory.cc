@@ -18,6 +18,14 @@ int LocalDayOf(TimePoint t) {
   return (local.tm_year + 1900) * 10000 + (local.tm_mon + 1) * 100 + local.tm_mday;
 }
 
+Result<std::vector<MessageId>> Store::InsertMessages(std::span<const NewMessage> messages) {
+  MW_ASSIGN_OR_RETURN(InsertedBatch batch, InsertMessages(messages, ArrivalLease{}));
+  std::vector<MessageId> ids;
+  ids.reserve(batch.messages.size());
+  for (const InsertedMessage& m : batch.messages) ids.push_back(m.id);
+  return ids;
+}
+
 Result<std::unique_ptr<Store>> OpenStore(std::string_view url) {
   constexpr std::string_view kSqlite = "sqlite:";
   if (url.starts_with(kSqlite)) {

@@ -1,8 +1,32 @@
 #include "store/store_runner.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace mailwarden {
+namespace {
+
+// The message as delivery gets it, from what was stored: every recipient pending, no attempt
+// before this one.
+ClaimedMessage LeasedOnArrival(const InsertedMessage& stored, NewMessage message) {
+  ClaimedMessage claimed;
+  claimed.id = stored.id;
+  claimed.account = message.account;
+  claimed.account_name = stored.account_name;
+  claimed.sender = std::move(message.sender);
+  claimed.recipients.reserve(message.recipients.size());
+  for (std::size_t i = 0; i < message.recipients.size(); ++i) {
+    claimed.recipients.push_back(
+        {.index = static_cast<int>(i), .address = std::move(message.recipients[i])});
+  }
+  claimed.body = std::move(message.body);
+  claimed.subject = std::move(message.subject);
+  claimed.attempts = 0;
+  claimed.received_at = message.received_at;
+  return claimed;
+}
+
+}  // namespace
 
 StoreRunner::StoreRunner(std::unique_ptr<Store> store, std::size_t max_batch,
                          std::vector<std::unique_ptr<Store>> readers)
@@ -45,6 +69,110 @@ void StoreRunner::EnqueueInsert(NewMessage message, InsertDone done) {
     cv_.notify_one();
   } else {
     done(Fail(ErrorCode::kUnavailable, "the daemon is shutting down"));
+  }
+}
+
+void StoreRunner::SetArrivalHandler(ArrivalHandler handler) { on_arrival_ = std::move(handler); }
+
+void StoreRunner::OfferArrivalLeases(ArrivalLease offer) {
+  std::lock_guard lock(mu_);
+  offer_ = std::move(offer);
+  offer_stands_ = offer_.limit > 0;
+  ++offer_generation_;
+}
+
+bool StoreRunner::AddArrivalLease() {
+  std::lock_guard lock(mu_);
+  if (!offer_stands_) return false;
+  ++offer_.limit;
+  return true;
+}
+
+int StoreRunner::WithdrawArrivalLeases() {
+  std::lock_guard lock(mu_);
+  const int unused = offer_stands_ ? offer_.limit : 0;
+  offer_stands_ = false;
+  offer_.limit = 0;
+  return unused;
+}
+
+void StoreRunner::InsertBatch(std::vector<PendingInsert>& batch,
+                              std::vector<NewMessage>& messages) {
+  messages.clear();
+  messages.reserve(batch.size());
+  for (auto& p : batch) messages.push_back(std::move(p.message));
+  // The slots this batch may use are taken from the offer now, so that a withdrawal while it
+  // commits does not hand them back twice.
+  ArrivalLease lease;
+  std::uint64_t generation = 0;
+  bool from_offer = false;
+  {
+    std::lock_guard lock(mu_);
+    if (offer_stands_ && on_arrival_) {
+      from_offer = true;
+      lease.limit = std::min(offer_.limit, static_cast<int>(messages.size()));
+      offer_.limit -= lease.limit;
+      lease.lease_for = offer_.lease_for;
+      lease.node = offer_.node;
+      lease.skip = offer_.skip;
+      generation = offer_generation_;
+    }
+  }
+  ArrivalNotice notice;
+  // One transaction for the whole batch: it commits (and is fsync'd) before any of its
+  // submitters hears "stored" — the acknowledgement promise of DESIGN.md.
+  auto stored = store_->InsertMessages(messages, lease);
+  int used = 0;
+  if (stored) {
+    commits_.fetch_add(1);
+    committed_messages_.fetch_add(batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const InsertedMessage& m = stored->messages[i];
+      if (m.leased) {
+        ++used;
+        notice.leased.push_back(LeasedOnArrival(m, std::move(messages[i])));
+      } else {
+        notice.queued = true;
+      }
+      batch[i].done(m.id);
+    }
+  } else if (stored.error().code == ErrorCode::kInvalidInput && batch.size() > 1) {
+    // One message the database refuses (say, bytes its text type does not take) must not
+    // fail the others that shared its transaction: each goes again alone, unleased.
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      auto one = store_->InsertMessages(std::span<const NewMessage>(&messages[i], 1));
+      if (one) {
+        commits_.fetch_add(1);
+        committed_messages_.fetch_add(1);
+        notice.queued = true;
+        batch[i].done(one->front());
+      } else {
+        batch[i].done(std::unexpected(one.error()));
+      }
+    }
+  } else {
+    for (auto& p : batch) p.done(std::unexpected(stored.error()));
+  }
+  notice.returned = lease.limit - used;
+  {
+    std::lock_guard lock(mu_);
+    const bool same_offer = offer_stands_ && offer_generation_ == generation;
+    // With no slot left the store leased nothing and could not tell: any queued message may
+    // have been due.
+    const bool exhausted =
+        stored && (stored->lease_exhausted || (from_offer && lease.limit == 0 && notice.queued));
+    if (same_offer && exhausted) {
+      // Due mail was left queued: from now on only a claim takes it, oldest first.
+      notice.returned += offer_.limit;
+      offer_.limit = 0;
+      offer_stands_ = false;
+    } else if (same_offer) {
+      offer_.limit += notice.returned;
+      notice.returned = 0;
+    }
+  }
+  if (on_arrival_ && (notice.returned > 0 || notice.queued || !notice.leased.empty())) {
+    on_arrival_(std::move(notice));
   }
 }
 
@@ -111,34 +239,7 @@ void StoreRunner::Loop() {
         background = true;
       }
     }
-    if (!batch.empty()) {
-      messages.clear();
-      messages.reserve(batch.size());
-      for (auto& p : batch) messages.push_back(std::move(p.message));
-      // One transaction for the whole batch: it commits (and is fsync'd) before any of its
-      // submitters hears "stored" — the acknowledgement promise of DESIGN.md.
-      auto ids = store_->InsertMessages(messages);
-      if (ids) {
-        commits_.fetch_add(1);
-        committed_messages_.fetch_add(batch.size());
-        for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done((*ids)[i]);
-      } else if (ids.error().code == ErrorCode::kInvalidInput && batch.size() > 1) {
-        // One message the database refuses (say, bytes its text type does not take) must not
-        // fail the others that shared its transaction: each goes again alone.
-        for (std::size_t i = 0; i < batch.size(); ++i) {
-          auto one = store_->InsertMessages(std::span<const NewMessage>(&messages[i], 1));
-          if (one) {
-            commits_.fetch_add(1);
-            committed_messages_.fetch_add(1);
-            batch[i].done(one->front());
-          } else {
-            batch[i].done(std::unexpected(one.error()));
-          }
-        }
-      } else {
-        for (auto& p : batch) p.done(std::unexpected(ids.error()));
-      }
-    }
+    if (!batch.empty()) InsertBatch(batch, messages);
     const auto started = std::chrono::steady_clock::now();
     for (auto& job : jobs) job(*store_);
     if (background) background_used_ += std::chrono::steady_clock::now() - started;

@@ -92,6 +92,31 @@ class StoreRunner {
     return future.get();
   }
 
+  // Mail leased on arrival. Delivery offers a number of its free slots (ArrivalLease), and
+  // while the offer stands each group commit leases new mail of active accounts against it in
+  // the insert's own transaction, so that mail needs no claim (a transaction that would read
+  // it back). After each commit the handler hears, on the store thread, what was leased (the
+  // messages, to deliver), how many slots taken for the batch came back unused to the
+  // offerer because the offer had ended meanwhile, and whether mail was left queued (to
+  // claim). The offer ends when delivery withdraws it, or when a batch holds more leasable
+  // mail than its slots: then due mail is queued, and only a claim takes it in order.
+  struct ArrivalNotice {
+    std::vector<ClaimedMessage> leased;
+    int returned = 0;     // slots given back: the offer had ended while the batch committed
+    bool queued = false;  // some message was stored unleased (held, skipped, no slot left)
+  };
+  using ArrivalHandler = std::function<void(ArrivalNotice)>;
+  // Set before the first insert; the handler is called on the store thread.
+  void SetArrivalHandler(ArrivalHandler handler);
+  // Replaces any standing offer. Any thread.
+  void OfferArrivalLeases(ArrivalLease offer);
+  // A freed slot for the standing offer: true if one stands (it has the slot now), false if
+  // none does (the caller keeps the slot). Any thread.
+  bool AddArrivalLease();
+  // Ends the offer and returns its slots not taken; slots taken by a batch that is
+  // committing come back through the handler (ArrivalNotice::returned). Any thread.
+  int WithdrawArrivalLeases();
+
   // Finishes what is queued, then stops the thread. Called by the destructor too.
   void Stop();
 
@@ -150,6 +175,9 @@ class StoreRunner {
   };
 
   void EnqueueInsert(NewMessage message, InsertDone done);
+  // Stores the batch (leasing what the offer allows), completes each submission, and tells
+  // the arrival handler. Store thread only.
+  void InsertBatch(std::vector<PendingInsert>& batch, std::vector<NewMessage>& messages);
   void EnqueueRun(Job job, Lane lane = Lane::kForeground);
   void Loop();
   void ReadLoop(Store& store);
@@ -172,6 +200,10 @@ class StoreRunner {
   std::deque<Job> jobs_;
   std::deque<Job> background_;
   std::deque<Job> reads_;
+  ArrivalHandler on_arrival_;
+  ArrivalLease offer_;                  // offer_.limit: slots not taken yet; guarded by mu_
+  bool offer_stands_ = false;           // guarded by mu_
+  std::uint64_t offer_generation_ = 0;  // each new offer's number; guarded by mu_
   std::vector<std::unique_ptr<Store>> readers_;
   std::vector<std::thread> reader_threads_;
   bool stopping_ = false;

@@ -7,8 +7,10 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <condition_variable>
 #include <filesystem>
 #include <future>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -132,6 +134,116 @@ TEST_F(StoreRunnerTest, ReadsAreAnsweredBesideABusyStoreThread) {
   ASSERT_TRUE(found.has_value());
   EXPECT_EQ(found->name, "demo");
   EXPECT_TRUE(writer_done);
+}
+
+// While delivery's offer stands, new mail is leased in its own group commit and handed over
+// whole; when a batch holds more than the offer's slots, the rest stays queued, the offer
+// ends, and delivery hears that a claim is needed.
+TEST_F(StoreRunnerTest, NewMailIsLeasedOnArrivalWhileAnOfferStands) {
+  auto store = OpenStore("sqlite:" + (dir_ / "mw.db").string());
+  ASSERT_TRUE(store.has_value()) << store.error().message;
+  AccountSpec spec;
+  spec.name = "demo";
+  auto account = (*store)->UpsertAccount(spec);
+  ASSERT_TRUE(account.has_value());
+  StoreRunner runner(std::move(*store));
+  std::mutex mu;
+  std::condition_variable heard;
+  std::vector<StoreRunner::ArrivalNotice> notices;
+  runner.SetArrivalHandler([&](StoreRunner::ArrivalNotice notice) {
+    std::lock_guard lock(mu);
+    notices.push_back(std::move(notice));
+    heard.notify_all();
+  });
+  // The handler is told after the submitters are answered: wait for its n-th notice.
+  auto wait_for_notices = [&](std::size_t n) {
+    std::unique_lock lock(mu);
+    EXPECT_TRUE(heard.wait_for(lock, std::chrono::seconds(30), [&] { return notices.size() >= n; }))
+        << "notice " << n << " never came";
+  };
+  runner.OfferArrivalLeases(
+      ArrivalLease{.limit = 2, .lease_for = std::chrono::minutes(15), .node = "n1"});
+
+  // Three submissions in one group commit (the store thread is held until all are queued).
+  auto insert_batch = [&](int count) {
+    boost::asio::io_context io;
+    auto work = boost::asio::make_work_guard(io);
+    std::promise<void> queued;
+    std::shared_future<void> all_queued = queued.get_future().share();
+    runner.AsyncRun<bool>(
+        [all_queued](Store&) -> Result<bool> {
+          all_queued.wait();
+          return true;
+        },
+        [](Result<bool>) {});
+    int answered = 0;
+    for (int i = 0; i < count; ++i) {
+      NewMessage m;
+      m.account = *account;
+      m.sender = "shop@example.com";
+      m.recipients = {"a@example.net", "b@example.net"};
+      m.body = "Subject: order " + std::to_string(i) + "\r\n\r\nthanks\r\n";
+      m.subject = "order " + std::to_string(i);
+      m.received_at = FromUnixMillis(1'700'000'000'000);
+      runner.AsyncInsert(std::move(m), boost::asio::bind_executor(io, [&](Result<MessageId> r) {
+                           EXPECT_TRUE(r.has_value());
+                           if (++answered == count) work.reset();
+                         }));
+    }
+    queued.set_value();
+    io.run();
+  };
+  insert_batch(3);
+  wait_for_notices(1);
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(notices.size(), 1u);
+    const auto& notice = notices[0];
+    ASSERT_EQ(notice.leased.size(), 2u);
+    EXPECT_TRUE(notice.queued) << "the third message waits for a claim";
+    EXPECT_EQ(notice.returned, 0);
+    const ClaimedMessage& first = notice.leased[0];
+    EXPECT_EQ(first.account_name, "demo");
+    EXPECT_EQ(first.subject, "order 0");
+    EXPECT_EQ(first.body, "Subject: order 0\r\n\r\nthanks\r\n");
+    ASSERT_EQ(first.recipients.size(), 2u);
+    EXPECT_EQ(first.recipients[1].index, 1);
+    EXPECT_EQ(first.recipients[1].address, "b@example.net");
+    EXPECT_EQ(first.attempts, 0);
+    EXPECT_EQ(notice.leased[1].subject, "order 1");
+  }
+  EXPECT_FALSE(runner.AddArrivalLease()) << "the offer ended with due mail queued";
+  EXPECT_EQ(runner.WithdrawArrivalLeases(), 0);
+  auto third = runner.RunSync<std::vector<ClaimedMessage>>([](Store& s) {
+    return s.ClaimDue(ClaimRequest{.now = FromUnixMillis(1'700'000'000'000),
+                                   .limit = 10,
+                                   .lease_until = FromUnixMillis(1'700'000'060'000),
+                                   .node = "n1"});
+  });
+  ASSERT_TRUE(third.has_value());
+  ASSERT_EQ(third->size(), 1u);
+  EXPECT_EQ((*third)[0].subject, "order 2");
+
+  // A new offer: freed slots add to it, and withdrawing it gives back what was not taken.
+  runner.OfferArrivalLeases(
+      ArrivalLease{.limit = 2, .lease_for = std::chrono::minutes(15), .node = "n1"});
+  EXPECT_TRUE(runner.AddArrivalLease());
+  insert_batch(1);
+  wait_for_notices(2);
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(notices.size(), 2u);
+    EXPECT_EQ(notices[1].leased.size(), 1u);
+    EXPECT_FALSE(notices[1].queued);
+  }
+  EXPECT_EQ(runner.WithdrawArrivalLeases(), 2);
+  EXPECT_FALSE(runner.AddArrivalLease());
+  insert_batch(1);
+  wait_for_notices(3);
+  std::lock_guard lock(mu);
+  ASSERT_EQ(notices.size(), 3u);
+  EXPECT_TRUE(notices[2].leased.empty()) << "no offer, no lease";
+  EXPECT_TRUE(notices[2].queued);
 }
 
 }  // namespace
