@@ -106,7 +106,9 @@ Result<void> Daemon::Start() {
       std::make_unique<SystemMailer>(*store_, config_, clock_, [this] { scheduler_->Wake(); });
   if (auto r = system_mail_->Init(); !r) return r;
 
-  transport_ = MakeTransport(config_, io_.get_executor());
+  // Delivery's I/O runs on a thread of its own, beside the loop that takes the mail in.
+  transport_ = std::make_unique<TransportThread>(
+      [this](asio::any_io_executor ex) { return MakeTransport(config_, std::move(ex)); });
   scheduler_ =
       std::make_unique<Scheduler>(io_.get_executor(), config_, *store_, *transport_, clock_, node);
   if (config_.store.url.starts_with("postgresql://") ||

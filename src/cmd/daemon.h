@@ -10,6 +10,7 @@
 #include "delivery/held_mail_jobs.h"
 #include "delivery/scheduler.h"
 #include "delivery/transport.h"
+#include "delivery/transport_thread.h"
 #include "http/api.h"
 #include "http/http_server.h"
 #include "http/metrics.h"
