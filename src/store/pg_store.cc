@@ -1280,32 +1280,21 @@ Result<InsertedBatch> PgStore::InsertMessages(std::span<const NewMessage> messag
   // The accounts rows are updated (and so locked) first: a state change on another node waits
   // for this commit, so the states read below hold until then.
   MW_RETURN_IF_ERROR(tally.Flush());
-  // Which accounts may have mail leased on arrival: active ones, not skipped (the name, if so).
-  std::map<AccountId, std::optional<std::string>> leasable;
+  ArrivalLeasing leasing(lease, [this](AccountId account) -> Result<std::optional<std::string>> {
+    MW_ASSIGN_OR_RETURN(const Rows rows,
+                        db_->Run(Sql::kSelectAccountStateName, Params().Int(account)));
+    if (rows.empty() || rows.Text(0, 0) != AccountStateName(AccountState::kActive)) {
+      return std::nullopt;
+    }
+    return rows.Text(0, 1);
+  });
   // The accounts with mail left queued: the other nodes are told (a notification each).
   std::set<AccountId> queued;
-  int leases_left = lease.limit;
   SourceCounts sources;
   for (const NewMessage& m : messages) {
     InsertedMessage& out = inserted.messages.emplace_back();
-    std::optional<TimePoint> lease_until;
-    if (lease.limit > 0) {
-      auto [it, added] = leasable.try_emplace(m.account);
-      if (added && std::ranges::find(lease.skip, m.account) == lease.skip.end()) {
-        MW_ASSIGN_OR_RETURN(const Rows rows,
-                            db_->Run(Sql::kSelectAccountStateName, Params().Int(m.account)));
-        if (!rows.empty() && rows.Text(0, 0) == AccountStateName(AccountState::kActive)) {
-          it->second = rows.Text(0, 1);
-        }
-      }
-      if (it->second && leases_left == 0) inserted.lease_exhausted = true;
-      if (it->second && leases_left > 0) {
-        --leases_left;
-        lease_until = m.received_at + lease.lease_for;
-        out.leased = true;
-        out.account_name = *it->second;
-      }
-    }
+    MW_ASSIGN_OR_RETURN(const std::optional<TimePoint> lease_until,
+                        leasing.Decide(m, out, inserted));
     if (!out.leased) queued.insert(m.account);
     MW_ASSIGN_OR_RETURN(out.id, InsertMessageRows(*db_, m, lease_until, lease.node));
     sources.Add(m);

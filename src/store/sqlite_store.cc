@@ -1363,30 +1363,19 @@ Result<InsertedBatch> SqliteStore::InsertMessages(std::span<const NewMessage> me
   }
   MW_RETURN_IF_ERROR(tally.Flush());
   if (lease.limit > 0) lease_node_hint_ = lease.node;
-  // Which accounts may have mail leased on arrival: active ones, not skipped. Read once per
-  // account in the write transaction, so no block can come between the read and the lease.
-  std::map<AccountId, std::optional<std::string>> leasable;  // the name, if leasable
-  int leases_left = lease.limit;
+  // Read in the write transaction, so no block can come between the read and the lease.
+  ArrivalLeasing leasing(lease, [this](AccountId account) -> Result<std::optional<std::string>> {
+    auto st = db_->Use(Sql::kSelectAccountStateName);
+    st.Bind(1, account);
+    MW_ASSIGN_OR_RETURN(const bool row, st.Step());
+    if (!row || st.Text(0) != AccountStateName(AccountState::kActive)) return std::nullopt;
+    return st.Text(1);
+  });
   SourceCounts sources;
   for (const NewMessage& m : messages) {
     InsertedMessage& out = inserted.messages.emplace_back();
-    std::optional<TimePoint> lease_until;
-    if (lease.limit > 0) {
-      auto [it, added] = leasable.try_emplace(m.account);
-      if (added && std::ranges::find(lease.skip, m.account) == lease.skip.end()) {
-        auto st = db_->Use(Sql::kSelectAccountStateName);
-        st.Bind(1, m.account);
-        MW_ASSIGN_OR_RETURN(const bool row, st.Step());
-        if (row && st.Text(0) == AccountStateName(AccountState::kActive)) it->second = st.Text(1);
-      }
-      if (it->second && leases_left == 0) inserted.lease_exhausted = true;
-      if (it->second && leases_left > 0) {
-        --leases_left;
-        lease_until = m.received_at + lease.lease_for;
-        out.leased = true;
-        out.account_name = *it->second;
-      }
-    }
+    MW_ASSIGN_OR_RETURN(const std::optional<TimePoint> lease_until,
+                        leasing.Decide(m, out, inserted));
     MW_ASSIGN_OR_RETURN(out.id, InsertMessageRows(*db_, m, lease_node_hint_, lease_until));
     sources.Add(m);
   }

@@ -65,4 +65,22 @@ void SourceCounts::Count(AccountId account, int kind, std::int64_t hour, std::st
   counts_[{account, kind, hour, SourceValue(value)}] += 1;
 }
 
+Result<std::optional<TimePoint>> ArrivalLeasing::Decide(const NewMessage& m, InsertedMessage& out,
+                                                        InsertedBatch& batch) {
+  if (lease_.limit <= 0) return std::optional<TimePoint>();
+  auto [it, added] = names_.try_emplace(m.account);
+  if (added && std::ranges::find(lease_.skip, m.account) == lease_.skip.end()) {
+    MW_ASSIGN_OR_RETURN(it->second, leasable_(m.account));
+  }
+  if (!it->second) return std::optional<TimePoint>();
+  if (left_ == 0) {
+    batch.lease_exhausted = true;
+    return std::optional<TimePoint>();
+  }
+  --left_;
+  out.leased = true;
+  out.account_name = *it->second;
+  return std::optional<TimePoint>(m.received_at + lease_.lease_for);
+}
+
 }  // namespace mailwarden

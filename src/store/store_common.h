@@ -3,12 +3,15 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
 
+#include "core/result.h"
 #include "core/types.h"
 #include "store/store.h"
 
@@ -71,6 +74,29 @@ class SourceCounts {
 
   std::map<Key, std::int64_t> counts_;
   std::int64_t newest_hour_ = std::numeric_limits<std::int64_t>::min();
+};
+
+// Decides, in a batch's order, which new messages InsertMessages leases on arrival
+// (ArrivalLease): those of active accounts not skipped, while the limit lasts.
+class ArrivalLeasing {
+ public:
+  // The account's name if its mail may be leased (it is active), nullopt if not; asked once
+  // per account of the batch, in the insert's transaction.
+  using LeasableName = std::function<Result<std::optional<std::string>>(AccountId)>;
+
+  ArrivalLeasing(const ArrivalLease& lease, LeasableName leasable)
+      : lease_(lease), left_(lease.limit), leasable_(std::move(leasable)) {}
+
+  // Decides for m: sets out.leased and out.account_name, and batch.lease_exhausted when m could
+  // have been leased but the limit is spent. Returns the lease's end when m is leased.
+  Result<std::optional<TimePoint>> Decide(const NewMessage& m, InsertedMessage& out,
+                                          InsertedBatch& batch);
+
+ private:
+  const ArrivalLease& lease_;
+  int left_;
+  LeasableName leasable_;
+  std::map<AccountId, std::optional<std::string>> names_;  // per account: the name if leasable
 };
 
 }  // namespace mailwarden
