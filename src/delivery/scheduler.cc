@@ -202,7 +202,12 @@ asio::awaitable<void> Scheduler::Admit(std::vector<ClaimedMessage> claimed, bool
         handed_back_.insert(m.id);
         outcomes_.push_back(
             DeliveryOutcome{.id = m.id, .recipients = {}, .next_attempt = verdict.next_send});
-        if (reserved && FreeSlot()) Wake();
+        if (reserved) {
+          // Leased on arrival for an account now at its quota: a claim plans again, and the
+          // next offer leaves the account out.
+          FreeSlot();
+          Wake();
+        }
         continue;
       }
       quotas_.Count(m.account, now);
