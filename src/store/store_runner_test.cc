@@ -32,6 +32,34 @@ class StoreRunnerTest : public ::testing::Test {
     std::filesystem::remove_all(dir_, ignored);
   }
 
+  // Submits the messages so that they share one group commit (the store thread is held until
+  // all are queued) and returns each one's answer.
+  static std::vector<Result<MessageId>> InsertInOneCommit(StoreRunner& runner,
+                                                          std::vector<NewMessage> messages) {
+    boost::asio::io_context io;
+    auto work = boost::asio::make_work_guard(io);
+    std::promise<void> queued;
+    std::shared_future<void> all_queued = queued.get_future().share();
+    runner.AsyncRun<bool>(
+        [all_queued](Store&) -> Result<bool> {
+          all_queued.wait();
+          return true;
+        },
+        [](Result<bool>) {});
+    std::vector<Result<MessageId>> results(messages.size(),
+                                           Fail(ErrorCode::kInternal, "no answer"));
+    std::size_t answered = 0;
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+      runner.AsyncInsert(std::move(messages[i]), boost::asio::bind_executor(io, [&, i](auto r) {
+                           results[i] = std::move(r);
+                           if (++answered == results.size()) work.reset();
+                         }));
+    }
+    queued.set_value();
+    io.run();
+    return results;
+  }
+
   std::filesystem::path dir_;
 };
 
@@ -56,34 +84,16 @@ TEST_F(StoreRunnerTest, AMessageTheDatabaseRefusesFailsAloneNotItsWholeBatch) {
     sqlite3_close(db);
   }
   StoreRunner runner(std::move(*store));
-  boost::asio::io_context io;
-
-  // Hold the store thread until all three are queued, so that they share one transaction.
-  std::promise<void> queued;
-  std::shared_future<void> all_queued = queued.get_future().share();
-  runner.AsyncRun<bool>(
-      [all_queued](Store&) -> Result<bool> {
-        all_queued.wait();
-        return true;
-      },
-      [](Result<bool>) {});
-  std::vector<Result<MessageId>> results(3, Fail(ErrorCode::kInternal, "no answer"));
-  int answered = 0;
-  auto work = boost::asio::make_work_guard(io);
+  std::vector<NewMessage> messages;
   for (int i = 0; i < 3; ++i) {
-    NewMessage m;
+    NewMessage& m = messages.emplace_back();
     m.account = *account;
     m.sender = "shop@example.com";
     m.recipients = {"a@example.net"};
     m.body = "Subject: x\r\n\r\nx\r\n";
     m.subject = i == 1 ? "refused" : "fine";
-    runner.AsyncInsert(std::move(m), boost::asio::bind_executor(io, [&, i](auto r) {
-                         results[i] = std::move(r);
-                         if (++answered == 3) work.reset();
-                       }));
   }
-  queued.set_value();
-  io.run();
+  auto results = InsertInOneCommit(runner, std::move(messages));
 
   ASSERT_TRUE(results[0].has_value()) << results[0].error().message;
   ASSERT_FALSE(results[1].has_value());
@@ -164,35 +174,22 @@ TEST_F(StoreRunnerTest, NewMailIsLeasedOnArrivalWhileAnOfferStands) {
   runner.OfferArrivalLeases(
       ArrivalLease{.limit = 2, .lease_for = std::chrono::minutes(15), .node = "n1"});
 
-  // Three submissions in one group commit (the store thread is held until all are queued).
   auto insert_batch = [&](int count) {
-    boost::asio::io_context io;
-    auto work = boost::asio::make_work_guard(io);
-    std::promise<void> queued;
-    std::shared_future<void> all_queued = queued.get_future().share();
-    runner.AsyncRun<bool>(
-        [all_queued](Store&) -> Result<bool> {
-          all_queued.wait();
-          return true;
-        },
-        [](Result<bool>) {});
-    int answered = 0;
+    std::vector<NewMessage> messages;
     for (int i = 0; i < count; ++i) {
-      NewMessage m;
+      NewMessage& m = messages.emplace_back();
       m.account = *account;
       m.sender = "shop@example.com";
       m.recipients = {"a@example.net", "b@example.net"};
       m.body = "Subject: order " + std::to_string(i) + "\r\n\r\nthanks\r\n";
       m.subject = "order " + std::to_string(i);
       m.received_at = FromUnixMillis(1'700'000'000'000);
-      runner.AsyncInsert(std::move(m), boost::asio::bind_executor(io, [&](Result<MessageId> r) {
-                           EXPECT_TRUE(r.has_value());
-                           if (++answered == count) work.reset();
-                         }));
     }
-    queued.set_value();
-    io.run();
+    for (const auto& r : InsertInOneCommit(runner, std::move(messages))) {
+      EXPECT_TRUE(r.has_value()) << r.error().message;
+    }
   };
+  // Three submissions in one group commit.
   insert_batch(3);
   wait_for_notices(1);
   {
