@@ -69,7 +69,8 @@ struct SmtpSendResult {
 // (RSET goes before a message only when the one before it did not finish), then Quit.
 //
 // Threading: all calls and the completion of all I/O run on the executor given to Connect,
-// which must be single-threaded (the daemon's one event loop) or a strand. One call at a time.
+// which must be single-threaded (in the daemon, the delivery thread's loop) or a strand. One
+// call at a time.
 class SmtpClient : public std::enable_shared_from_this<SmtpClient> {
  public:
   // Resolves host, connects, reads the greeting, says EHLO (HELO when EHLO gets 5xx) and
