@@ -91,11 +91,7 @@ void Scheduler::OnArrival(StoreRunner::ArrivalNotice notice) {
   for (int i = 0; i < notice.returned; ++i) wake = FreeSlot() || wake;
   if (wake) Wake();
   if (notice.leased.empty()) return;
-  if (stopping_) {
-    // Shutting down: the leases bring this mail back at the next start (ReleaseLeases).
-    in_flight_ -= static_cast<int>(notice.leased.size());
-    return;
-  }
+  // Also while stopping: Run waits for these slots, and the mail goes out before the end.
   asio::co_spawn(ex_, Admit(std::move(notice.leased), /*reserved=*/true), asio::detached);
 }
 

@@ -1362,7 +1362,7 @@ Result<InsertedBatch> SqliteStore::InsertMessages(std::span<const NewMessage> me
     tally.Count(m.account, LocalDayOf(m.received_at), {.submitted = 1});
   }
   MW_RETURN_IF_ERROR(tally.Flush());
-  if (lease.limit > 0) lease_node_hint_ = lease.node;
+  if (!lease.node.empty()) lease_node_hint_ = lease.node;
   // Read in the write transaction, so no block can come between the read and the lease.
   ArrivalLeasing leasing(lease, [this](AccountId account) -> Result<std::optional<std::string>> {
     auto st = db_->Use(Sql::kSelectAccountStateName);

@@ -92,10 +92,13 @@ struct ClaimRequest {
 // read it back (see InsertMessages). The scheduler makes it only when its last claim found no
 // more due mail, so what is leased on arrival is the oldest due mail of its account.
 struct ArrivalLease {
-  int limit = 0;  // at most this many messages of the batch; 0: none is leased
+  // Who holds the leases. Empty: there is no offer, and nothing is leased.
+  std::string node;
+  // At most this many messages of the batch. An offer with no slot left (0) leases nothing
+  // but still says whether leasable mail was left queued (InsertedBatch::lease_exhausted).
+  int limit = 0;
   // Each leased message is leased until its received_at plus this.
   std::chrono::milliseconds lease_for{0};
-  std::string node;  // who holds the leases
   // Accounts waiting for their quota window, or allowed only a few more messages now: none
   // of their mail is leased on arrival (the claims apply their limits).
   std::vector<AccountId> skip{};
@@ -382,7 +385,7 @@ class Store {
   // older than kSourceHoursKept hours before the batch's newest message are pruned on the way,
   // a bounded number of rows per call (the rest by the next calls).
   //
-  // With lease.limit > 0, the same transaction leases the first lease.limit messages that
+  // With a lease.node, the same transaction leases the first lease.limit messages that
   // belong to active accounts not in lease.skip, in the batch's order, to lease.node (each
   // until its received_at + lease.lease_for; durable as the rest of the batch): they are
   // stored as ClaimDue would leave them, and their outcomes are recorded by RecordOutcomes.

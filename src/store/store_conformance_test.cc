@@ -781,7 +781,7 @@ TEST_P(StoreConformance, InsertLeasesNewMailOfActiveAccountsUpToTheLimitInOrder)
   // Slots to spare: nothing is exhausted. Without a limit nothing is leased.
   auto roomy =
       store_->InsertMessages(std::vector<NewMessage>{Message(active, kT0 + seconds(6))},
-                             ArrivalLease{.limit = 5, .lease_for = minutes(1), .node = "n1"});
+                             ArrivalLease{.node = "n1", .limit = 5, .lease_for = minutes(1)});
   ASSERT_TRUE(roomy.has_value());
   EXPECT_TRUE(roomy->messages[0].leased);
   EXPECT_FALSE(roomy->lease_exhausted);
@@ -791,6 +791,18 @@ TEST_P(StoreConformance, InsertLeasesNewMailOfActiveAccountsUpToTheLimitInOrder)
   EXPECT_FALSE(none->messages[0].leased);
   EXPECT_FALSE(none->lease_exhausted);
   EXPECT_EQ(GetMessage(none->messages[0].id).status, MessageStatus::kQueued);
+
+  // An offer with no slot left leases nothing, and says whether the mail it left was leasable.
+  const ArrivalLease spent{.node = "n1", .limit = 0, .lease_for = minutes(1)};
+  auto full =
+      store_->InsertMessages(std::vector<NewMessage>{Message(active, kT0 + seconds(8))}, spent);
+  ASSERT_TRUE(full.has_value());
+  EXPECT_FALSE(full->messages[0].leased);
+  EXPECT_TRUE(full->lease_exhausted);
+  auto held_only =
+      store_->InsertMessages(std::vector<NewMessage>{Message(held, kT0 + seconds(9))}, spent);
+  ASSERT_TRUE(held_only.has_value());
+  EXPECT_FALSE(held_only->lease_exhausted) << "held mail is not due";
 }
 
 TEST_P(StoreConformance, NextDueTimeIsTheEarliestAttemptOfActiveAccounts) {

@@ -77,7 +77,7 @@ void StoreRunner::SetArrivalHandler(ArrivalHandler handler) { on_arrival_ = std:
 void StoreRunner::OfferArrivalLeases(ArrivalLease offer) {
   std::lock_guard lock(mu_);
   offer_ = std::move(offer);
-  offer_stands_ = offer_.limit > 0;
+  offer_stands_ = !offer_.node.empty() && offer_.limit > 0;
   ++offer_generation_;
 }
 
@@ -105,47 +105,49 @@ void StoreRunner::InsertBatch(std::vector<PendingInsert>& batch,
   // commits does not hand them back twice.
   ArrivalLease lease;
   std::uint64_t generation = 0;
-  bool from_offer = false;
   {
     std::lock_guard lock(mu_);
     if (offer_stands_ && on_arrival_) {
-      from_offer = true;
+      lease = offer_;  // node, lease_for, skip
       lease.limit = std::min(offer_.limit, static_cast<int>(messages.size()));
       offer_.limit -= lease.limit;
-      lease.lease_for = offer_.lease_for;
-      lease.node = offer_.node;
-      lease.skip = offer_.skip;
       generation = offer_generation_;
     }
   }
   ArrivalNotice notice;
-  // One transaction for the whole batch: it commits (and is fsync'd) before any of its
-  // submitters hears "stored" — the acknowledgement promise of DESIGN.md.
-  auto stored = store_->InsertMessages(messages, lease);
   int used = 0;
-  if (stored) {
+  bool exhausted = false;
+  // Answers the submitters of `stored`, the batch's messages from `first` on, and notes what
+  // delivery must hear.
+  auto answer = [&](const InsertedBatch& stored, std::size_t first) {
+    exhausted = exhausted || stored.lease_exhausted;
     commits_.fetch_add(1);
-    committed_messages_.fetch_add(batch.size());
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      const InsertedMessage& m = stored->messages[i];
+    committed_messages_.fetch_add(stored.messages.size());
+    for (std::size_t k = 0; k < stored.messages.size(); ++k) {
+      const InsertedMessage& m = stored.messages[k];
       if (m.leased) {
         ++used;
-        notice.leased.push_back(LeasedOnArrival(m, std::move(messages[i])));
+        notice.leased.push_back(LeasedOnArrival(m, std::move(messages[first + k])));
       } else {
         notice.queued = true;
       }
-      batch[i].done(m.id);
+      batch[first + k].done(m.id);
     }
+  };
+  // One transaction for the whole batch: it commits (and is fsync'd) before any of its
+  // submitters hears "stored" — the acknowledgement promise of DESIGN.md.
+  auto stored = store_->InsertMessages(messages, lease);
+  if (stored) {
+    answer(*stored, 0);
   } else if (stored.error().code == ErrorCode::kInvalidInput && batch.size() > 1) {
     // One message the database refuses (say, bytes its text type does not take) must not
-    // fail the others that shared its transaction: each goes again alone, unleased.
+    // fail the others that shared its transaction: each goes again alone.
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      auto one = store_->InsertMessages(std::span<const NewMessage>(&messages[i], 1));
+      ArrivalLease rest = lease;
+      rest.limit = lease.limit - used;
+      auto one = store_->InsertMessages(std::span<const NewMessage>(&messages[i], 1), rest);
       if (one) {
-        commits_.fetch_add(1);
-        committed_messages_.fetch_add(1);
-        notice.queued = true;
-        batch[i].done(one->front());
+        answer(*one, i);
       } else {
         batch[i].done(std::unexpected(one.error()));
       }
@@ -157,10 +159,6 @@ void StoreRunner::InsertBatch(std::vector<PendingInsert>& batch,
   {
     std::lock_guard lock(mu_);
     const bool same_offer = offer_stands_ && offer_generation_ == generation;
-    // With no slot left the store leased nothing and could not tell: any queued message may
-    // have been due.
-    const bool exhausted =
-        stored && (stored->lease_exhausted || (from_offer && lease.limit == 0 && notice.queued));
     if (same_offer && exhausted) {
       // Due mail was left queued: from now on only a claim takes it, oldest first.
       notice.returned += offer_.limit;

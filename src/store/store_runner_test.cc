@@ -172,7 +172,7 @@ TEST_F(StoreRunnerTest, NewMailIsLeasedOnArrivalWhileAnOfferStands) {
         << "notice " << n << " never came";
   };
   runner.OfferArrivalLeases(
-      ArrivalLease{.limit = 2, .lease_for = std::chrono::minutes(15), .node = "n1"});
+      ArrivalLease{.node = "n1", .limit = 2, .lease_for = std::chrono::minutes(15)});
 
   auto insert_batch = [&](int count) {
     std::vector<NewMessage> messages;
@@ -223,7 +223,7 @@ TEST_F(StoreRunnerTest, NewMailIsLeasedOnArrivalWhileAnOfferStands) {
 
   // A new offer: freed slots add to it, and withdrawing it gives back what was not taken.
   runner.OfferArrivalLeases(
-      ArrivalLease{.limit = 2, .lease_for = std::chrono::minutes(15), .node = "n1"});
+      ArrivalLease{.node = "n1", .limit = 2, .lease_for = std::chrono::minutes(15)});
   EXPECT_TRUE(runner.AddArrivalLease());
   insert_batch(1);
   wait_for_notices(2);
