@@ -52,7 +52,7 @@ enum class Sql {
   kLockAccounts,
   kLockMessageState,
   kUpdateRecipient,
-  kHasPendingRecipients,
+  kRecipientStates,
   kRequeueMessage,
   kFinishMessage,
   kReleaseLeases,
@@ -83,7 +83,6 @@ enum class Sql {
   kSelectHeldById,
   kSelectHeldByMatch,
   kInsertReleased,
-  kHasSentRecipient,
   kInsertToken,
   kSelectAccountIdByToken,
   kSetSmtpPassword,
@@ -210,16 +209,19 @@ constexpr std::string_view SqlText(Sql sql) {
       // Accounts before messages, in id order, as every writer takes them: no deadlock.
       return "SELECT id FROM {accounts} WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE";
     case Sql::kLockMessageState:
-      // The third column: purged (the caller holds the account's lock, so the watermark
-      // cannot move meanwhile).
-      return "SELECT m.account_id, m.status, m.id <= a.purge_upto FROM {messages} m "
-             "JOIN {accounts} a ON a.id = m.account_id WHERE m.id = $1 FOR UPDATE OF m";
+      // The third column: purged; the fourth: whether the account may have released marks
+      // to forget (the caller holds the account's lock, so neither can change meanwhile).
+      return "SELECT m.account_id, m.status, m.id <= a.purge_upto, a.released_pending > 0 "
+             "FROM {messages} m JOIN {accounts} a ON a.id = m.account_id WHERE m.id = $1 "
+             "FOR UPDATE OF m";
     case Sql::kUpdateRecipient:
       return "UPDATE {recipients} SET status = $4, reply = $5, updated_ms = $6 "
              "WHERE account_id = $1 AND message_id = $2 AND idx = $3 AND status = {r_pending}";
-    case Sql::kHasPendingRecipients:
-      return "SELECT EXISTS (SELECT 1 FROM {recipients} WHERE account_id = $1 "
-             "AND message_id = $2 AND status = {r_pending})";
+    case Sql::kRecipientStates:
+      // Whether any recipient is still pending, and whether any was sent: one round trip.
+      return "SELECT COALESCE(bool_or(status = {r_pending}), false), "
+             "COALESCE(bool_or(status = {r_sent}), false) FROM {recipients} "
+             "WHERE account_id = $1 AND message_id = $2";
     case Sql::kRequeueMessage:
       return "UPDATE {messages} SET status = {queued}, next_attempt_ms = $3, lease_node = NULL "
              "WHERE account_id = $1 AND id = $2";
@@ -349,9 +351,6 @@ constexpr std::string_view SqlText(Sql sql) {
     case Sql::kInsertReleased:
       return "INSERT INTO {released} (account_id, message_id) VALUES ($1, $2) "
              "ON CONFLICT DO NOTHING";
-    case Sql::kHasSentRecipient:
-      return "SELECT EXISTS (SELECT 1 FROM {recipients} WHERE account_id = $1 "
-             "AND message_id = $2 AND status = {r_sent})";
     case Sql::kInsertToken:
       return "INSERT INTO {tokens} (hash, account_id, created_ms) VALUES ($1, $2, $3)";
     case Sql::kSelectAccountIdByToken:
@@ -870,9 +869,12 @@ class Tally {
 
   // An unfinished message of the account, not purged, ends (finished or about to be
   // deleted): it leaves pending and loses its released mark. The caller holds its row lock.
-  Result<void> EndMessage(AccountId account, MessageId id) {
+  // marked: whether it may have a released mark (false when the account has no released
+  // mail: nothing to delete).
+  Result<void> EndMessage(AccountId account, MessageId id, bool marked = true) {
     AccountDelta& delta = accounts_[account];
     --delta.pending;
+    if (!marked) return {};
     MW_ASSIGN_OR_RETURN(const Rows rows,
                         db_.Run(Sql::kForgetReleased, Params().Int(account).Int(id)));
     delta.released -= rows.Changed();
@@ -1455,6 +1457,7 @@ Result<void> PgStore::RecordOutcomes(std::span<const DeliveryOutcome> outcomes, 
       [](const DeliveryOutcome* a, const DeliveryOutcome* b) { return a->id < b->id; });
   for (const DeliveryOutcome* outcome : ordered) {
     AccountId account = 0;
+    bool marked = false;
     {
       MW_ASSIGN_OR_RETURN(const Rows rows,
                           db_->Run(Sql::kLockMessageState, Params().Int(outcome->id)));
@@ -1463,6 +1466,7 @@ Result<void> PgStore::RecordOutcomes(std::span<const DeliveryOutcome> outcomes, 
       // counters stay right.
       if (rows.empty() || rows.Int(0, 1) == schema::kMessageDone || rows.Bool(0, 2)) continue;
       account = rows.Int(0, 0);
+      marked = rows.Bool(0, 3);
     }
     for (const RecipientOutcome& r : outcome->recipients) {
       MW_ASSIGN_OR_RETURN(const Rows rows,
@@ -1477,19 +1481,17 @@ Result<void> PgStore::RecordOutcomes(std::span<const DeliveryOutcome> outcomes, 
         tally.Count(account, day, {.errors = 1});
       }
     }
-    MW_ASSIGN_OR_RETURN(const Rows pending, db_->Run(Sql::kHasPendingRecipients,
-                                                     Params().Int(account).Int(outcome->id)));
-    if (!pending.empty() && pending.Bool(0, 0)) {
+    MW_ASSIGN_OR_RETURN(const Rows states,
+                        db_->Run(Sql::kRecipientStates, Params().Int(account).Int(outcome->id)));
+    if (!states.empty() && states.Bool(0, 0)) {
       MW_RETURN_IF_ERROR(
           db_->Run(Sql::kRequeueMessage,
                    Params().Int(account).Int(outcome->id).Int(Millis(outcome->next_attempt))));
     } else {
       MW_RETURN_IF_ERROR(
           db_->Run(Sql::kFinishMessage, Params().Int(account).Int(outcome->id).Int(now_ms)));
-      MW_RETURN_IF_ERROR(tally.EndMessage(account, outcome->id));
-      MW_ASSIGN_OR_RETURN(const Rows sent,
-                          db_->Run(Sql::kHasSentRecipient, Params().Int(account).Int(outcome->id)));
-      if (!sent.empty() && sent.Bool(0, 0)) tally.Count(account, day, {.sent = 1});
+      MW_RETURN_IF_ERROR(tally.EndMessage(account, outcome->id, marked));
+      if (!states.empty() && states.Bool(0, 1)) tally.Count(account, day, {.sent = 1});
     }
   }
   MW_RETURN_IF_ERROR(tally.Flush());

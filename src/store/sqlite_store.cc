@@ -61,7 +61,7 @@ enum class Sql {
   kSelectPendingRecipients,
   kSelectMessageState,
   kUpdateRecipient,
-  kHasPendingRecipients,
+  kRecipientStates,
   kRequeueMessage,
   kFinishMessage,
   kReleaseLeases,
@@ -93,7 +93,6 @@ enum class Sql {
   kSelectHeldByMatch,
   kInsertReleased,
   kSelectDueReleased,
-  kHasSentRecipient,
   kInsertToken,
   kSelectAccountIdByToken,
   kSetSmtpPassword,
@@ -268,14 +267,17 @@ constexpr std::string_view SqlText(Sql sql) {
       return "SELECT idx, address FROM {recipients} WHERE message_id = ?1 "
              "AND status = {r_pending} ORDER BY idx";
     case Sql::kSelectMessageState:
-      return "SELECT m.account_id, m.status, m.id <= a.purge_upto FROM {messages} m "
-             "JOIN {accounts} a ON a.id = m.account_id WHERE m.id = ?1";
+      // The fourth column: whether the account may have released marks to forget.
+      return "SELECT m.account_id, m.status, m.id <= a.purge_upto, a.released_pending > 0 "
+             "FROM {messages} m JOIN {accounts} a ON a.id = m.account_id WHERE m.id = ?1";
     case Sql::kUpdateRecipient:
       return "UPDATE {recipients} SET status = ?3, reply = ?4, updated_ms = ?5 "
              "WHERE message_id = ?1 AND idx = ?2 AND status = {r_pending}";
-    case Sql::kHasPendingRecipients:
-      return "SELECT EXISTS (SELECT 1 FROM {recipients} WHERE message_id = ?1 "
-             "AND status = {r_pending})";
+    case Sql::kRecipientStates:
+      // Whether any recipient is still pending, and whether any was sent: one read of the
+      // message's few recipient rows (its primary key's range) for both.
+      return "SELECT MAX(status = {r_pending}), MAX(status = {r_sent}) FROM {recipients} "
+             "WHERE message_id = ?1";
     case Sql::kRequeueMessage:
       // lease_node stays (it counts only while status is delivering): the row keeps its size.
       return "UPDATE {messages} SET status = {queued}, next_attempt_ms = ?2 WHERE id = ?1";
@@ -400,9 +402,6 @@ constexpr std::string_view SqlText(Sql sql) {
       return "SELECT m.id FROM {released} r JOIN {messages} m ON m.id = r.message_id "
              "WHERE r.account_id = ?1 AND m.status < {done} AND m.next_attempt_ms <= ?2 "
              "ORDER BY m.next_attempt_ms, m.status, m.id LIMIT ?3";
-    case Sql::kHasSentRecipient:
-      return "SELECT EXISTS (SELECT 1 FROM {recipients} WHERE message_id = ?1 "
-             "AND status = {r_sent})";
     case Sql::kInsertToken:
       return "INSERT INTO {tokens} (hash, account_id, created_ms) VALUES (?1, ?2, ?3)";
     case Sql::kSelectAccountIdByToken:
@@ -923,10 +922,12 @@ class Tally {
   }
 
   // An unfinished message of the account, not purged, ends (finished or about to be
-  // deleted): it leaves pending and loses its released mark.
-  Result<void> EndMessage(AccountId account, MessageId id) {
+  // deleted): it leaves pending and loses its released mark. marked: whether it may have one
+  // (false when the account has no released mail: nothing to delete).
+  Result<void> EndMessage(AccountId account, MessageId id, bool marked = true) {
     AccountDelta& delta = accounts_[account];
     --delta.pending;
+    if (!marked) return {};
     auto st = db_.Use(Sql::kForgetReleased);
     st.Bind(1, account).Bind(2, id);
     MW_RETURN_IF_ERROR(st.Run());
@@ -1520,6 +1521,7 @@ Result<void> SqliteStore::RecordOutcomes(std::span<const DeliveryOutcome> outcom
   MW_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(*db_, Kind::kNoSync));
   for (const DeliveryOutcome& outcome : outcomes) {
     AccountId account = 0;
+    bool marked = false;
     {
       auto st = db_->Use(Sql::kSelectMessageState);
       st.Bind(1, outcome.id);
@@ -1529,6 +1531,7 @@ Result<void> SqliteStore::RecordOutcomes(std::span<const DeliveryOutcome> outcom
       // counters stay right.
       if (!row || st.Int(1) == schema::kMessageDone || st.Int(2) != 0) continue;
       account = st.Int(0);
+      marked = st.Int(3) != 0;
     }
     for (const RecipientOutcome& r : outcome.recipients) {
       // Only a pending recipient changes: a sent or failed one is final.
@@ -1544,27 +1547,24 @@ Result<void> SqliteStore::RecordOutcomes(std::span<const DeliveryOutcome> outcom
       }
     }
     bool unfinished = false;
+    bool sent = false;
     {
-      auto st = db_->Use(Sql::kHasPendingRecipients);
+      auto st = db_->Use(Sql::kRecipientStates);
       st.Bind(1, outcome.id);
       MW_ASSIGN_OR_RETURN(const bool row, st.Step());
       unfinished = row && st.Int(0) != 0;
+      sent = row && st.Int(1) != 0;
     }
     if (unfinished) {
       auto st = db_->Use(Sql::kRequeueMessage);
       st.Bind(1, outcome.id).Bind(2, Millis(outcome.next_attempt));
       MW_RETURN_IF_ERROR(st.Run());
     } else {
-      {
-        auto st = db_->Use(Sql::kFinishMessage);
-        st.Bind(1, outcome.id).Bind(2, now_ms);
-        MW_RETURN_IF_ERROR(st.Run());
-      }
-      MW_RETURN_IF_ERROR(tally.EndMessage(account, outcome.id));
-      auto st = db_->Use(Sql::kHasSentRecipient);
-      st.Bind(1, outcome.id);
-      MW_ASSIGN_OR_RETURN(const bool row, st.Step());
-      if (row && st.Int(0) != 0) tally.Count(account, day, {.sent = 1});
+      auto st = db_->Use(Sql::kFinishMessage);
+      st.Bind(1, outcome.id).Bind(2, now_ms);
+      MW_RETURN_IF_ERROR(st.Run());
+      MW_RETURN_IF_ERROR(tally.EndMessage(account, outcome.id, marked));
+      if (sent) tally.Count(account, day, {.sent = 1});
     }
   }
   MW_RETURN_IF_ERROR(tally.Flush());
