@@ -67,7 +67,7 @@ inline constexpr std::string_view kMessagesLeasedIndex = "messages_leased";
 inline constexpr std::string_view kAccountsHoldingIndex = "accounts_holding";
 inline constexpr std::string_view kAccountsByStateIndex = "accounts_by_state";
 inline constexpr std::string_view kMessagesUnfinishedIndex = "messages_unfinished";
-inline constexpr std::string_view kRecipientsFailedIndex = "recipients_by_status";
+inline constexpr std::string_view kRecipientsFailedIndex = "recipients_failed";
 inline constexpr std::string_view kAuditByAccountIndex = "audit_by_account";
 inline constexpr std::string_view kDailyErrorsByDayIndex = "daily_errors_by_day";
 inline constexpr std::string_view kSourcesByHourIndex = "sources_by_hour";
@@ -520,6 +520,25 @@ CREATE INDEX released_by_message ON released (message_id);
 -- they finished, for the errors list and the daily reports, and then deleted in the
 -- background, the longest finished first: this index finds them without reading the rest.
 CREATE INDEX messages_finished ON messages (done_ms) WHERE status = 2;
+)sql",
+    },
+    Migration{
+        .version = 9,
+        .sqlite = R"sql(
+-- Only failures are ever looked up by a recipient's status (ListErrors, the daily report):
+-- the index keeps those alone, so storing a recipient and its delivery, the common case, no
+-- longer write an entry of it each (three index writes per message, two of them at its
+-- outcome). Its entries end with the primary key (message_id, idx), so the order stays total.
+DROP INDEX recipients_by_status;
+CREATE INDEX recipients_failed ON recipients (account_id, updated_ms) WHERE status = 2;
+)sql",
+        .postgres = R"sql(
+-- Only failures are ever looked up by a recipient's status (ListErrors, the daily report):
+-- the index keeps those alone, so storing a recipient and its delivery, the common case, no
+-- longer write an entry of it each.
+DROP INDEX recipients_by_status;
+CREATE INDEX recipients_failed ON recipients (account_id, updated_ms, message_id, idx)
+  WHERE status = 2;
 )sql",
     },
 };

@@ -157,9 +157,10 @@ constexpr int kSqlCount = static_cast<int>(Sql::kCount);
 //                            MERGE (UNION ALL) SCAN accounts      (only when asked for active)
 //   kSelectAudit:            SEARCH l USING INTEGER PRIMARY KEY (rowid<?)
 //   kSelectAuditOfAccount:   SEARCH l USING INDEX audit_by_account (account_id=? AND id<?)
-//   kSelectErrors:           SEARCH r USING INDEX recipients_by_status (account_id=? AND
-//                              status=? AND updated_ms>? AND (updated_ms,message_id,idx)<(...))
-//                            (no sort: index order, the primary key ends each entry)
+//   kSelectErrors:           SEARCH r USING INDEX recipients_failed (account_id=? AND
+//                              updated_ms>? AND (updated_ms,message_id,idx)<(...))
+//                            (failures only; no sort: index order, the primary key ends
+//                            each entry)
 //   kSelectAccountIdByToken: SEARCH tokens USING PRIMARY KEY (hash=?)
 //   kSelectDay, kSelectVolumes: SEARCH daily_counters USING PRIMARY KEY (account_id=? AND day..)
 //   kForgetReleased, kIsReleased: SEARCH released USING PRIMARY KEY (account_id=? AND
