@@ -526,16 +526,16 @@ CREATE INDEX messages_finished ON messages (done_ms) WHERE status = 2;
         .version = 9,
         .sqlite = R"sql(
 -- Only failures are ever looked up by a recipient's status (ListErrors, the daily report):
--- the index keeps those alone, so storing a recipient and its delivery, the common case, no
--- longer write an entry of it each (three index writes per message, two of them at its
--- outcome). Its entries end with the primary key (message_id, idx), so the order stays total.
+-- the index keeps those alone. A recipient stored and then sent, the common case, writes no
+-- entry (it wrote three: one when stored, two to move it when sent). Its entries end with
+-- the primary key (message_id, idx), so the order stays total.
 DROP INDEX recipients_by_status;
 CREATE INDEX recipients_failed ON recipients (account_id, updated_ms) WHERE status = 2;
 )sql",
         .postgres = R"sql(
 -- Only failures are ever looked up by a recipient's status (ListErrors, the daily report):
--- the index keeps those alone, so storing a recipient and its delivery, the common case, no
--- longer write an entry of it each.
+-- the index keeps those alone. A recipient stored and then sent, the common case, writes no
+-- entry.
 DROP INDEX recipients_by_status;
 CREATE INDEX recipients_failed ON recipients (account_id, updated_ms, message_id, idx)
   WHERE status = 2;
