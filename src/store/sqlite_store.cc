@@ -843,13 +843,20 @@ Result<void> Migrate(SqliteConnection& db) {
 // customers' mail. SQLite gives the -wal and -shm files it creates the mode of this file.
 // No fsync of the folder is needed here: the first transaction creates the journal or WAL in
 // the same folder, and SQLite fsyncs the folder then, which makes this entry durable too.
+//
+// An existing file is not opened at all. The daemon opens its reader connections after the
+// writer, and closing any descriptor of the file drops every POSIX lock the process holds on
+// it, SQLite's included: another program's connection (the sqlite3 shell, a backup) would then
+// believe itself the last one when it closes, checkpoint, and delete the WAL the daemon still
+// appends to, and every commit after that would be lost at the daemon's next start.
 Result<void> CreatePrivateFile(const std::filesystem::path& path) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
+    if (errno == EEXIST) return {};
     return Fail(ErrorCode::kUnavailable,
                 fmt::format("{}: cannot create: {}", path.string(), std::strerror(errno)));
   }
-  ::close(fd);
+  ::close(fd);  // new: no connection of this process has it open yet
   return {};
 }
 

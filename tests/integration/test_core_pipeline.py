@@ -186,6 +186,22 @@ def test_kill9_during_8_parallel_submitters_loses_no_acknowledged_message(make_d
              what=f"all {len(acknowledged)} acknowledged messages at the relay")
 
 
+def test_another_program_opening_the_store_loses_no_acknowledged_message(make_daemon):
+    """An administrator's sqlite3 shell (or a backup) opening the live store read-write and
+    closing it must not take the WAL from under the daemon: mail acknowledged afterwards
+    survives a kill -9."""
+    daemon = make_daemon().start()
+    assert daemon.sendmail(["-t", "-i"], MESSAGE.format(tag="before")).returncode == 0
+    con = sqlite3.connect(daemon.db, timeout=10)
+    assert con.execute("SELECT count(*) FROM messages").fetchone() == (1,)
+    con.close()  # the last connection to close checkpoints and deletes the WAL
+    assert daemon.sendmail(["-t", "-i"], MESSAGE.format(tag="after")).returncode == 0
+    daemon.kill9()
+    daemon.start()
+    assert daemon.query("SELECT subject FROM messages ORDER BY id") == \
+        [("order before",), ("order after",)]
+
+
 def test_maildir_mode_puts_the_mail_in_the_outbox(make_daemon):
     daemon = make_daemon().start()
     r = daemon.sendmail(["-t", "-i"], MESSAGE.format(tag="maildir"))
