@@ -746,6 +746,31 @@ class SqliteConnection {
 
   std::int64_t LastInsertId() const { return sqlite3_last_insert_rowid(db_); }
 
+  // EXPLAIN QUERY PLAN of a statement's text: the detail of each line, indented two spaces
+  // per level below the top.
+  Result<std::vector<std::string>> ExplainQueryPlan(Sql sql) {
+    const std::string text = "EXPLAIN QUERY PLAN " + FormatSql(sql);
+    sqlite3_stmt* stmt = nullptr;
+    int rc =
+        sqlite3_prepare_v2(db_, text.c_str(), static_cast<int>(text.size()) + 1, &stmt, nullptr);
+    if (rc != SQLITE_OK) return std::unexpected(SqliteError(db_, rc, text));
+    std::vector<std::string> lines;
+    std::map<int, int> depth;  // line id -> its depth
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      const int id = sqlite3_column_int(stmt, 0);
+      const int parent = sqlite3_column_int(stmt, 1);
+      const auto* detail = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 3));
+      const auto up = depth.find(parent);
+      depth[id] = up == depth.end() ? 0 : up->second + 1;
+      lines.push_back(std::string(2 * static_cast<std::size_t>(depth[id]), ' ') +
+                      (detail != nullptr ? detail : ""));
+    }
+    Error error = SqliteError(db_, rc, text);
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE) return std::unexpected(std::move(error));
+    return lines;
+  }
+
  private:
   sqlite3* db_;
   std::array<sqlite3_stmt*, kSqlCount> statements_{};
@@ -1578,6 +1603,39 @@ Result<void> SqliteStore::RecordOutcomes(std::span<const DeliveryOutcome> outcom
   MW_RETURN_IF_ERROR(tally.Flush());
   MW_RETURN_IF_ERROR(tx.Commit());
   return {};
+}
+
+Result<std::vector<SqliteStore::QueryPlan>> SqliteStore::ExplainHotStatements() {
+  static constexpr std::pair<std::string_view, Sql> kHot[] = {
+      {"kSelectDueAccounts", Sql::kSelectDueAccounts},
+      {"kSelectDueMessages", Sql::kSelectDueMessages},
+      {"kSelectDueReleased", Sql::kSelectDueReleased},
+      {"kSelectNextDue", Sql::kSelectNextDue},
+      {"kLeaseMessage", Sql::kLeaseMessage},
+      {"kSelectPendingRecipients", Sql::kSelectPendingRecipients},
+      {"kSelectMessageState", Sql::kSelectMessageState},
+      {"kUpdateRecipient", Sql::kUpdateRecipient},
+      {"kRecipientStates", Sql::kRecipientStates},
+      {"kFinishMessage", Sql::kFinishMessage},
+      {"kReleaseLeases", Sql::kReleaseLeases},
+      {"kSetPurgeWatermark", Sql::kSetPurgeWatermark},
+      {"kSelectPurgeBatch", Sql::kSelectPurgeBatch},
+      {"kSelectPendingPage", Sql::kSelectPendingPage},
+      {"kSelectOldestUnfinished", Sql::kSelectOldestUnfinished},
+      {"kSelectHoldingAccounts", Sql::kSelectHoldingAccounts},
+      {"kSelectAccountsInState", Sql::kSelectAccountsInState},
+      {"kSelectCounters", Sql::kSelectCounters},
+      {"kSelectVolumes", Sql::kSelectVolumes},
+      {"kSelectErrors", Sql::kSelectErrors},
+      {"kDeleteFinished", Sql::kDeleteFinished},
+      {"kSelectMessageHead", Sql::kSelectMessageHead},
+  };
+  std::vector<QueryPlan> plans;
+  for (const auto& [name, sql] : kHot) {
+    MW_ASSIGN_OR_RETURN(auto lines, db_->ExplainQueryPlan(sql));
+    plans.push_back({std::string(name), std::move(lines)});
+  }
+  return plans;
 }
 
 Result<void> SqliteStore::ReleaseLeases(std::string_view node) {

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "store/store.h"
 
@@ -71,6 +72,16 @@ class SqliteStore final : public Store {
   Result<StoreTotals> GetTotals() override;
   Result<MailSources> GetSources(AccountId account, int hours, TimePoint now, int top) override;
   Result<std::string> GetMessageHeaders(AccountId account, MessageId id) override;
+
+  // EXPLAIN QUERY PLAN of the statements that run per claim, per delivery outcome, per purge
+  // batch and per request of the panel, as prepared: each statement's name (as in
+  // docs/performance.md) and its plan's lines, indented by level. For the tests that keep
+  // every one of them on its index.
+  struct QueryPlan {
+    std::string statement;
+    std::vector<std::string> lines;
+  };
+  Result<std::vector<QueryPlan>> ExplainHotStatements();
 
  private:
   explicit SqliteStore(std::unique_ptr<SqliteConnection> db);

@@ -1,0 +1,129 @@
+// The SQLite store's hot statements stay on their indexes: what docs/performance.md shows and
+// the scale promises rest on (no claim, outcome, purge batch or panel request reads the
+// messages or recipients tables from end to end, or sorts them).
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "store/schema.h"
+#include "store/sqlite_store.h"
+
+namespace mailwarden {
+namespace {
+
+class SqlitePlans : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "mw_plans_test.XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    auto store = SqliteStore::Open(dir_ / "mailwarden.db");
+    ASSERT_TRUE(store.has_value()) << store.error().message;
+    auto plans = (*store)->ExplainHotStatements();
+    ASSERT_TRUE(plans.has_value()) << plans.error().message;
+    for (auto& plan : *plans) {
+      std::string text;
+      for (const auto& line : plan.lines) text += line + "\n";
+      plans_[plan.statement] = text;
+    }
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+
+  // The plan of one statement; fails the test if there is none by that name.
+  std::string Plan(const std::string& statement) {
+    auto it = plans_.find(statement);
+    if (it == plans_.end()) {
+      ADD_FAILURE() << "no plan for " << statement;
+      return "";
+    }
+    return it->second;
+  }
+
+  std::filesystem::path dir_;
+  std::map<std::string, std::string> plans_;
+};
+
+// Whether a line of the plan reads `index` ("... INDEX name" then a space or the line's end),
+// covering or not.
+bool Uses(const std::string& plan, std::string_view index, std::string_view how = "INDEX ") {
+  const std::string needle = std::string(how) + std::string(index);
+  for (std::size_t at = plan.find(needle); at != std::string::npos;
+       at = plan.find(needle, at + 1)) {
+    const std::size_t end = at + needle.size();
+    if (end == plan.size() || plan[end] == ' ' || plan[end] == '\n') return true;
+  }
+  return false;
+}
+
+TEST_F(SqlitePlans, NoHotStatementScansMessagesOrRecipients) {
+  ASSERT_GE(plans_.size(), 20u);
+  for (const auto& [statement, plan] : plans_) {
+    for (const char* table : {"SCAN messages", "SCAN m ", "SCAN m\n", "SCAN recipients", "SCAN r ",
+                              "SCAN r\n", "SCAN released"}) {
+      EXPECT_EQ(plan.find(table), std::string::npos) << statement << ":\n" << plan;
+    }
+  }
+}
+
+TEST_F(SqlitePlans, TheSchedulerReadsOnlyItsSmallIndexes) {
+  const std::string accounts = Plan("kSelectDueAccounts");
+  EXPECT_TRUE(Uses(accounts, schema::kAccountsSendingIndex)) << accounts;
+  EXPECT_TRUE(Uses(accounts, schema::kAccountsHoldingIndex)) << accounts;
+  EXPECT_TRUE(Uses(accounts, schema::kMessagesDueIndex)) << accounts;
+
+  const std::string due = Plan("kSelectDueMessages");
+  EXPECT_TRUE(Uses(due, schema::kMessagesDueIndex, "COVERING INDEX ")) << due;
+  EXPECT_EQ(due.find("TEMP B-TREE"), std::string::npos) << "index order, no sort:\n" << due;
+
+  const std::string next = Plan("kSelectNextDue");
+  EXPECT_TRUE(Uses(next, schema::kMessagesDueIndex)) << next;
+
+  const std::string leases = Plan("kReleaseLeases");
+  EXPECT_TRUE(Uses(leases, schema::kMessagesLeasedIndex)) << leases;
+}
+
+TEST_F(SqlitePlans, AMessagesDeliveryTouchesRowsByKey) {
+  for (const char* statement : {"kLeaseMessage", "kSelectMessageState", "kFinishMessage"}) {
+    const std::string plan = Plan(statement);
+    EXPECT_NE(plan.find("INTEGER PRIMARY KEY"), std::string::npos) << statement << ":\n" << plan;
+  }
+  for (const char* statement :
+       {"kSelectPendingRecipients", "kUpdateRecipient", "kRecipientStates"}) {
+    const std::string plan = Plan(statement);
+    EXPECT_NE(plan.find("USING PRIMARY KEY (message_id=?"), std::string::npos) << statement << ":\n"
+                                                                               << plan;
+  }
+}
+
+TEST_F(SqlitePlans, HeldMailPurgesAndListsReadTheUnfinishedRangeOnly) {
+  for (const char* statement : {"kSetPurgeWatermark", "kSelectPurgeBatch", "kSelectPendingPage",
+                                "kSelectOldestUnfinished"}) {
+    const std::string plan = Plan(statement);
+    EXPECT_TRUE(Uses(plan, schema::kMessagesUnfinishedIndex)) << statement << ":\n" << plan;
+  }
+  const std::string holding = Plan("kSelectHoldingAccounts");
+  EXPECT_TRUE(Uses(holding, schema::kAccountsHoldingIndex)) << holding;
+  const std::string by_state = Plan("kSelectAccountsInState");
+  EXPECT_TRUE(Uses(by_state, schema::kAccountsByStateIndex)) << by_state;
+}
+
+TEST_F(SqlitePlans, ThePanelsListsReadTheirOwnIndexesInOrder) {
+  const std::string errors = Plan("kSelectErrors");
+  EXPECT_TRUE(Uses(errors, schema::kRecipientsFailedIndex)) << errors;
+  EXPECT_EQ(errors.find("TEMP B-TREE"), std::string::npos) << "index order, no sort:\n" << errors;
+  const std::string finished = Plan("kDeleteFinished");
+  EXPECT_TRUE(Uses(finished, "messages_finished")) << finished;
+  const std::string volumes = Plan("kSelectVolumes");
+  EXPECT_NE(volumes.find("SEARCH daily_counters USING PRIMARY KEY"), std::string::npos) << volumes;
+}
+
+}  // namespace
+}  // namespace mailwarden
