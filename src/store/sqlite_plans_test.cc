@@ -2,16 +2,15 @@
 // the scale promises rest on (no claim, outcome, purge batch or panel request reads the
 // messages or recipients tables from end to end, or sorts them).
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "store/schema.h"
 #include "store/sqlite_store.h"
+#include "store/test_temp_dir.h"
 
 namespace mailwarden {
 namespace {
@@ -19,10 +18,7 @@ namespace {
 class SqlitePlans : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "mw_plans_test.XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    auto store = SqliteStore::Open(dir_ / "mailwarden.db");
+    auto store = SqliteStore::Open(dir_.path() / "mailwarden.db");
     ASSERT_TRUE(store.has_value()) << store.error().message;
     auto plans = (*store)->ExplainHotStatements();
     ASSERT_TRUE(plans.has_value()) << plans.error().message;
@@ -31,10 +27,6 @@ class SqlitePlans : public ::testing::Test {
       for (const auto& line : plan.lines) text += line + "\n";
       plans_[plan.statement] = text;
     }
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
   }
 
   // The plan of one statement; fails the test if there is none by that name.
@@ -47,7 +39,7 @@ class SqlitePlans : public ::testing::Test {
     return it->second;
   }
 
-  std::filesystem::path dir_;
+  TempDir dir_{"mw_plans_test"};
   std::map<std::string, std::string> plans_;
 };
 

@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 #include <sqlite3.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,6 +20,7 @@
 
 #include "store/schema.h"
 #include "store/store.h"
+#include "store/test_temp_dir.h"
 
 namespace mailwarden {
 namespace {
@@ -52,18 +52,8 @@ void PrintTo(const StoreTarget& target, std::ostream* os) { *os << target.name; 
 // A database file in a temporary folder of its own, removed at the end of the test.
 class SqliteTestDatabase final : public TestDatabase {
  public:
-  SqliteTestDatabase() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "mw_store_test.XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) std::abort();
-    dir_ = tmpl;
-  }
-  ~SqliteTestDatabase() override {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-  }
-
   // The url's folder does not exist yet: OpenStore creates it.
-  std::filesystem::path file() const { return dir_ / "var" / "mailwarden.db"; }
+  std::filesystem::path file() const { return dir_.path() / "var" / "mailwarden.db"; }
 
   Result<std::unique_ptr<Store>> Open() override { return OpenStore("sqlite:" + file().string()); }
 
@@ -92,7 +82,7 @@ class SqliteTestDatabase final : public TestDatabase {
   }
 
  private:
-  std::filesystem::path dir_;
+  TempDir dir_{"mw_store_test"};
 };
 
 // The admin url of a PostgreSQL server to test on (e.g. postgresql://postgres@/postgres?host=

@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
-#include <stdlib.h>
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -16,22 +15,13 @@
 #include <vector>
 
 #include "store/store.h"
+#include "store/test_temp_dir.h"
 
 namespace mailwarden {
 namespace {
 
 class StoreRunnerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "mw_runner_test.XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-  }
-
   // Submits the messages so that they share one group commit (the store thread is held until
   // all are queued) and returns each one's answer.
   static std::vector<Result<MessageId>> InsertInOneCommit(StoreRunner& runner,
@@ -60,12 +50,12 @@ class StoreRunnerTest : public ::testing::Test {
     return results;
   }
 
-  std::filesystem::path dir_;
+  TempDir dir_{"mw_runner_test"};
 };
 
 // One message the database refuses must not take the others of its group commit down with it.
 TEST_F(StoreRunnerTest, AMessageTheDatabaseRefusesFailsAloneNotItsWholeBatch) {
-  const std::filesystem::path file = dir_ / "mw.db";
+  const std::filesystem::path file = dir_.path() / "mw.db";
   auto store = OpenStore("sqlite:" + file.string());
   ASSERT_TRUE(store.has_value()) << store.error().message;
   AccountSpec spec;
@@ -105,7 +95,7 @@ TEST_F(StoreRunnerTest, AMessageTheDatabaseRefusesFailsAloneNotItsWholeBatch) {
 // A question of the panel is answered on a reader connection while the store thread is busy,
 // and sees what the store thread committed.
 TEST_F(StoreRunnerTest, ReadsAreAnsweredBesideABusyStoreThread) {
-  const std::string url = "sqlite:" + (dir_ / "mw.db").string();
+  const std::string url = "sqlite:" + (dir_.path() / "mw.db").string();
   auto store = OpenStore(url);
   ASSERT_TRUE(store.has_value()) << store.error().message;
   AccountSpec spec;
@@ -150,7 +140,7 @@ TEST_F(StoreRunnerTest, ReadsAreAnsweredBesideABusyStoreThread) {
 // whole; when a batch holds more than the offer's slots, the rest stays queued, the offer
 // ends, and delivery hears that a claim is needed.
 TEST_F(StoreRunnerTest, NewMailIsLeasedOnArrivalWhileAnOfferStands) {
-  auto store = OpenStore("sqlite:" + (dir_ / "mw.db").string());
+  auto store = OpenStore("sqlite:" + (dir_.path() / "mw.db").string());
   ASSERT_TRUE(store.has_value()) << store.error().message;
   AccountSpec spec;
   spec.name = "demo";
