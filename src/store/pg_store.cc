@@ -38,7 +38,6 @@ enum class Sql {
   kSelectAllAccounts,
   kSelectAllAccountUids,
   kSelectAccountState,
-  kSelectAccountStateName,
   kLockAccountState,
   kInsertMessage,
   kInsertRecipient,
@@ -150,11 +149,10 @@ constexpr std::string_view SqlText(Sql sql) {
     case Sql::kSelectAllAccountUids:
       return "SELECT account_id, uid FROM {account_uids} ORDER BY account_id, uid";
     case Sql::kSelectAccountState:
-      return "SELECT state FROM {accounts} WHERE id = $1";
+      // The name too, for mail leased on arrival (InsertMessages).
+      return "SELECT state, name FROM {accounts} WHERE id = $1";
     case Sql::kLockAccountState:
       return "SELECT state FROM {accounts} WHERE id = $1 FOR UPDATE";
-    case Sql::kSelectAccountStateName:
-      return "SELECT state, name FROM {accounts} WHERE id = $1";
     case Sql::kInsertMessage:
       // purge_epoch: the account's watermark now (see schema.h). The batch has updated the
       // accounts row already, so a purge on another node waits for this commit, and then
@@ -1283,8 +1281,7 @@ Result<InsertedBatch> PgStore::InsertMessages(std::span<const NewMessage> messag
   // for this commit, so the states read below hold until then.
   MW_RETURN_IF_ERROR(tally.Flush());
   ArrivalLeasing leasing(lease, [this](AccountId account) -> Result<std::optional<std::string>> {
-    MW_ASSIGN_OR_RETURN(const Rows rows,
-                        db_->Run(Sql::kSelectAccountStateName, Params().Int(account)));
+    MW_ASSIGN_OR_RETURN(const Rows rows, db_->Run(Sql::kSelectAccountState, Params().Int(account)));
     if (rows.empty() || rows.Text(0, 0) != AccountStateName(AccountState::kActive)) {
       return std::nullopt;
     }

@@ -51,7 +51,6 @@ enum class Sql {
   kSelectAllAccounts,
   kSelectAllAccountUids,
   kSelectAccountState,
-  kSelectAccountStateName,
   kInsertMessage,
   kInsertRecipient,
   kSelectDueAccounts,
@@ -222,8 +221,7 @@ constexpr std::string_view SqlText(Sql sql) {
     case Sql::kSelectAllAccountUids:
       return "SELECT account_id, uid FROM {account_uids} ORDER BY account_id, uid";
     case Sql::kSelectAccountState:
-      return "SELECT state FROM {accounts} WHERE id = ?1";
-    case Sql::kSelectAccountStateName:
+      // The name too, for mail leased on arrival (InsertMessages).
       return "SELECT state, name FROM {accounts} WHERE id = ?1";
     case Sql::kInsertMessage:
       // purge_epoch: the account's watermark now (see schema.h). lease_node: the node that
@@ -1399,7 +1397,7 @@ Result<InsertedBatch> SqliteStore::InsertMessages(std::span<const NewMessage> me
   if (!lease.node.empty()) lease_node_hint_ = lease.node;
   // Read in the write transaction, so no block can come between the read and the lease.
   ArrivalLeasing leasing(lease, [this](AccountId account) -> Result<std::optional<std::string>> {
-    auto st = db_->Use(Sql::kSelectAccountStateName);
+    auto st = db_->Use(Sql::kSelectAccountState);
     st.Bind(1, account);
     MW_ASSIGN_OR_RETURN(const bool row, st.Step());
     if (!row || st.Text(0) != AccountStateName(AccountState::kActive)) return std::nullopt;
