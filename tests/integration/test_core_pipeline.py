@@ -194,7 +194,7 @@ def test_another_program_opening_the_store_loses_no_acknowledged_message(make_da
     assert daemon.sendmail(["-t", "-i"], MESSAGE.format(tag="before")).returncode == 0
     con = sqlite3.connect(daemon.db, timeout=10)
     assert con.execute("SELECT count(*) FROM messages").fetchone() == (1,)
-    con.close()  # the last connection to close checkpoints and deletes the WAL
+    con.close()  # were it the last connection, it would checkpoint and delete the WAL
     assert daemon.sendmail(["-t", "-i"], MESSAGE.format(tag="after")).returncode == 0
     daemon.kill9()
     daemon.start()
