@@ -144,7 +144,12 @@ Result<void> Daemon::Start() {
         // Delivery hears of new mail from the store runner (leased on arrival or queued).
         guard_->OnSubmitted(account);
       });
-  submit_ = std::make_unique<SubmitServer>(io_.get_executor(), config_, *accounts_, *intake_);
+  receive_gate_ = std::make_unique<ReceiveGate>(
+      io_.get_executor(),
+      ReceiveGate::SlotsFor(config_.submit.max_receiving_bytes, config_.submit.max_message_bytes));
+  receive_gate_->SetWaitHook([this] { metrics_.OnReceiveWait(); });
+  submit_ = std::make_unique<SubmitServer>(io_.get_executor(), config_, *accounts_, *intake_,
+                                           *receive_gate_);
   if (auto r = submit_->Listen(); !r) return r;
   if (!config_.smtp.listen.empty()) {
     SmtpServerOptions options;
@@ -155,7 +160,8 @@ Result<void> Daemon::Start() {
     options.tls_cert_file = config_.smtp.tls_cert.string();
     options.tls_key_file = config_.smtp.tls_key.string();
     smtp_intake_ = std::make_unique<SmtpIntake>(*store_, *intake_);
-    smtp_ = std::make_unique<SmtpServer>(io_.get_executor(), options, *smtp_intake_);
+    smtp_ =
+        std::make_unique<SmtpServer>(io_.get_executor(), options, *smtp_intake_, *receive_gate_);
     if (auto r = smtp_->Listen(); !r) return r;
     for (auto port : smtp_->ports()) spdlog::info("mailwardend: smtp on port {}", port);
   }

@@ -56,6 +56,8 @@ class Daemon {
   std::unique_ptr<PgChangeListener> changes_;
   std::unique_ptr<AccountGuard> guard_;
   std::unique_ptr<MailIntake> intake_;
+  // Large messages being received, over the drop-in and SMTP together (submit.max_receiving_bytes).
+  std::unique_ptr<ReceiveGate> receive_gate_;
   std::unique_ptr<SubmitServer> submit_;
   std::unique_ptr<SmtpIntake> smtp_intake_;
   std::unique_ptr<SmtpServer> smtp_;

@@ -22,8 +22,11 @@
 #include <malloc.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 
 #include "cmd/daemon.h"
@@ -56,6 +59,15 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(config->log.level));
   spdlog::flush_on(spdlog::level::info);
 
+  // Every connection (drop-in, SMTP, panel, relay) is a descriptor. The usual soft limit,
+  // 1024, is below submit.max_connections plus the SMTP listener's own limit; the hard limit
+  // is the provider's word, so the soft one is raised to it.
+  if (rlimit files{}; getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &files) != 0) {
+      spdlog::warn("cannot raise the open files limit: {}", std::strerror(errno));
+    }
+  }
   mailwarden::Daemon daemon(std::move(*config));
   if (auto r = daemon.Start(); !r) {
     spdlog::critical("cannot start: {}", r.error().message);

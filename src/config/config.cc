@@ -204,6 +204,9 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::filesystem::pa
     MW_ASSIGN_OR_RETURN(TableReader r, Section(top, "submit"));
     MW_RETURN_IF_ERROR(r.String("socket", socket));
     MW_RETURN_IF_ERROR(r.Int("max_message_bytes", c.submit.max_message_bytes, 1024, 1LL << 30));
+    MW_RETURN_IF_ERROR(
+        r.Int("max_receiving_bytes", c.submit.max_receiving_bytes, 1024 * 1024, 1LL << 40));
+    MW_RETURN_IF_ERROR(r.Int("max_connections", c.submit.max_connections, 1, 100000));
     MW_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
   }
   {

@@ -40,6 +40,12 @@ struct Config {
   struct Submit {
     std::filesystem::path socket;
     std::int64_t max_message_bytes = 25 * 1024 * 1024;
+    // Memory for large messages being received, over the drop-in and SMTP together: this
+    // divided by max_message_bytes is how many messages over 256 KiB are read at once (at
+    // least one); others wait their turn, their senders blocked in their writes.
+    std::int64_t max_receiving_bytes = 256 * 1024 * 1024;
+    // Drop-in connections served at once; more wait in the socket's backlog.
+    std::int64_t max_connections = 1000;
   } submit;
 
   struct Smtp {

@@ -108,6 +108,8 @@ TEST(ParseConfig, NamesTheKeyThatIsWrong) {
       {"[store]\nurl = \"mysql://x\"\n", "store.url"},
       {"[http]\nlisten = \"127.0.0.1:99999\"\n", "http.listen"},
       {"[smtp]\nlisten = \"127.0.0.1:2587\"\n", "smtp.listen"},
+      {"[submit]\nmax_receiving_bytes = 1000\n", "submit.max_receiving_bytes"},
+      {"[submit]\nmax_connections = 0\n", "submit.max_connections"},
       {"[mystery]\nx = 1\n", "mystery"},
       {"[[account]]\nname = \"Bad Name\"\n", "account[0].name"},
       {"[[account]]\nname = \"a\"\nuids = [-1]\n", "account[0].uids"},
@@ -151,6 +153,17 @@ TEST(ParseConfig, DeliveryLeaseDefaultsToFifteenMinutesAndCanBeShortened) {
     ASSERT_FALSE(r.has_value()) << bad;
     EXPECT_NE(r.error().message.find("delivery.lease"), std::string::npos) << r.error().message;
   }
+}
+
+TEST(ParseConfig, ReceivingLimitsDefaultAndCanBeSet) {
+  auto fallback = ParseConfig("", "/tmp");
+  ASSERT_TRUE(fallback.has_value());
+  EXPECT_EQ(fallback->submit.max_receiving_bytes, 256 * 1024 * 1024);
+  EXPECT_EQ(fallback->submit.max_connections, 1000);
+  auto set = ParseConfig("[submit]\nmax_receiving_bytes = 8388608\nmax_connections = 50\n", "/tmp");
+  ASSERT_TRUE(set.has_value()) << set.error().message;
+  EXPECT_EQ(set->submit.max_receiving_bytes, 8 * 1024 * 1024);
+  EXPECT_EQ(set->submit.max_connections, 50);
 }
 
 TEST(LoadConfig, MissingFileSaysSo) {

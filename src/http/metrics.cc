@@ -49,6 +49,10 @@ std::string Metrics::Render(const StoreTotals& t) const {
                      spam_guard_blocks_.load());
   out += fmt::format("mailwarden_guard_blocks_total{{guard=\"bounce_guard\"}} {}\n",
                      bounce_guard_blocks_.load());
+  counter("mailwarden_receive_waits_total",
+          "Large messages that waited for room before more of them was read, since the daemon "
+          "started (submit.max_receiving_bytes).",
+          receive_waits_.load());
   counter("mailwarden_reports_sent_total", "Daily error reports queued, since the daemon started.",
           reports_sent_.load());
   out +=

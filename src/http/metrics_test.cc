@@ -17,6 +17,8 @@ TEST(Metrics, RendersStoreTotalsAndCountersInTheExpositionFormat) {
   m.ObserveDeliveryLatency(0.05);
   m.ObserveDeliveryLatency(1.5);
   m.ObserveDeliveryLatency(100000);
+  m.OnReceiveWait();
+  m.OnReceiveWait();
   const std::string text = m.Render(
       {.held = 4, .queued = 2, .submitted = 10, .sent = 7, .errors = 3, .expired = 1, .purged = 5});
   EXPECT_TRUE(Has(text, "# TYPE mailwarden_submitted_total counter")) << text;
@@ -30,6 +32,7 @@ TEST(Metrics, RendersStoreTotalsAndCountersInTheExpositionFormat) {
   EXPECT_TRUE(Has(text, "mailwarden_queue_messages{state=\"held\"} 4"));
   EXPECT_TRUE(Has(text, "mailwarden_guard_blocks_total{guard=\"spam_guard\"} 1"));
   EXPECT_TRUE(Has(text, "mailwarden_guard_blocks_total{guard=\"bounce_guard\"} 0"));
+  EXPECT_TRUE(Has(text, "mailwarden_receive_waits_total 2"));
   EXPECT_TRUE(Has(text, "mailwarden_delivery_latency_seconds_bucket{le=\"0.1\"} 1"));
   EXPECT_TRUE(Has(text, "mailwarden_delivery_latency_seconds_bucket{le=\"1\"} 1"));
   EXPECT_TRUE(Has(text, "mailwarden_delivery_latency_seconds_bucket{le=\"2\"} 2"));

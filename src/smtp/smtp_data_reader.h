@@ -57,6 +57,9 @@ class SmtpDataReader {
   // Empty unless outcome() is kAccepted.
   std::string TakeMessage();
 
+  // Bytes of the message held so far (0 once it is over max_message_bytes: nothing is kept).
+  std::size_t held_bytes() const { return message_.size(); }
+
   // Bytes consumed so far, terminator included.
   std::uint64_t wire_bytes() const { return wire_bytes_; }
 

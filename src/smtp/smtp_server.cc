@@ -233,6 +233,7 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
   std::optional<std::string> mail_from_;  // set: a transaction is open
   std::vector<std::string> rcpt_to_;
   std::optional<SmtpDataReader> data_;
+  ReceiveGate::Slot large_slot_;  // held by a message past kSmallMessageBytes until stored
 };
 
 asio::awaitable<void> SmtpSession::Run() {
@@ -258,6 +259,13 @@ asio::awaitable<void> SmtpSession::Run() {
       if (data_->done()) {
         co_await FinishData();
         continue;
+      }
+      if (!large_slot_ && data_->held_bytes() >= kSmallMessageBytes) {
+        // Nothing more is read until there is room; the client waits in its write, and no
+        // deadline runs meanwhile (waiting is not its fault).
+        large_slot_ = co_await server_.gate_.Acquire();
+      } else if (large_slot_ && data_->held_bytes() == 0) {
+        large_slot_.reset();  // over the size limit: nothing more is kept
       }
     } else {
       std::string line;
@@ -578,6 +586,7 @@ asio::awaitable<void> SmtpSession::FinishData() {
   ResetTransaction();
 
   if (reader.outcome() != SmtpDataOutcome::kAccepted) {
+    large_slot_.reset();
     const SmtpServerReply refusal = reader.Refusal();
     spdlog::warn("smtp: ip={} account={} result=refused bytes={} reply=\"{} {}\"", client_ip_,
                  identity_->name, reader.wire_bytes(), refusal.code, refusal.text);
@@ -586,6 +595,7 @@ asio::awaitable<void> SmtpSession::FinishData() {
   }
   const std::size_t recipients = envelope.rcpt_to.size();
   auto id = co_await server_.backend_.Accept(*identity_, std::move(envelope), reader.TakeMessage());
+  large_slot_.reset();  // stored or refused: its memory is free
   if (id) {
     spdlog::info("smtp: ip={} account={} result=queued id={} rcpts={} bytes={}", client_ip_,
                  identity_->name, *id, recipients, reader.wire_bytes());
@@ -690,10 +700,12 @@ void SmtpSession::QueueClose(std::string_view text) {
 
 // ---------------------------------------------------------------------------------------------
 
-SmtpServer::SmtpServer(asio::any_io_executor ex, SmtpServerOptions options, SmtpBackend& backend)
+SmtpServer::SmtpServer(asio::any_io_executor ex, SmtpServerOptions options, SmtpBackend& backend,
+                       ReceiveGate& gate)
     : ex_(ex),
       options_(std::move(options)),
       backend_(backend),
+      gate_(gate),
       auth_limiter_(options_.max_auth_failures_per_minute, std::chrono::seconds(60)),
       all_ended_(ex) {}
 

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "smtp/receive_gate.h"
 
 namespace mailwarden {
 
@@ -131,7 +132,10 @@ class SmtpSession;
 // Run().
 class SmtpServer {
  public:
-  SmtpServer(boost::asio::any_io_executor ex, SmtpServerOptions options, SmtpBackend& backend);
+  // gate bounds the memory of large messages being received (see receive_gate.h); it may be
+  // shared with other listeners and must outlive the server.
+  SmtpServer(boost::asio::any_io_executor ex, SmtpServerOptions options, SmtpBackend& backend,
+             ReceiveGate& gate);
   ~SmtpServer();
   SmtpServer(const SmtpServer&) = delete;
   SmtpServer& operator=(const SmtpServer&) = delete;
@@ -164,6 +168,7 @@ class SmtpServer {
   boost::asio::any_io_executor ex_;
   SmtpServerOptions options_;
   SmtpBackend& backend_;
+  ReceiveGate& gate_;
   std::shared_ptr<boost::asio::ssl::context> tls_context_;  // null: no STARTTLS
   std::list<boost::asio::ip::tcp::acceptor> acceptors_;
   std::list<std::weak_ptr<SmtpSession>> sessions_;

@@ -8,9 +8,13 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -50,6 +54,13 @@ class FakeBackend : public SmtpBackend {
 
   asio::awaitable<Result<std::int64_t>> Accept(const SmtpIdentity& who, SmtpEnvelope envelope,
                                                std::string data) override {
+    // Called on the io thread, as are HoldAccepts and LetAcceptsGo (posted there).
+    while (holding_) {
+      ++accepts_held_;
+      boost::system::error_code ec;
+      co_await hold_->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      --accepts_held_;
+    }
     std::lock_guard lock(mu_);
     if (accept_error_) co_return std::unexpected(*accept_error_);
     messages_.push_back({who, std::move(envelope), std::move(data)});
@@ -60,6 +71,17 @@ class FakeBackend : public SmtpBackend {
     std::lock_guard lock(mu_);
     return messages_;
   }
+  // Accept waits (the message not yet stored) from HoldAccepts until LetAcceptsGo.
+  void HoldAccepts(asio::any_io_executor ex) {
+    hold_.emplace(ex, std::chrono::steady_clock::time_point::max());
+    holding_ = true;
+  }
+  void LetAcceptsGo() {
+    holding_ = false;
+    hold_->cancel();
+  }
+  int accepts_held() const { return accepts_held_; }
+
   void FailAccept(std::optional<Error> error) {
     std::lock_guard lock(mu_);
     accept_error_ = std::move(error);
@@ -69,6 +91,9 @@ class FakeBackend : public SmtpBackend {
   std::mutex mu_;
   std::vector<StoredMessage> messages_;
   std::optional<Error> accept_error_;
+  std::optional<asio::steady_timer> hold_;
+  bool holding_ = false;
+  int accepts_held_ = 0;
   std::string last_auth_ip_;
   std::int64_t next_id_ = 1000;
 };
@@ -148,7 +173,7 @@ class SmtpServerTest : public ::testing::Test {
   }
 
   void Start(SmtpServerOptions options = Options()) {
-    server_ = std::make_unique<SmtpServer>(io_.get_executor(), std::move(options), backend_);
+    server_ = std::make_unique<SmtpServer>(io_.get_executor(), std::move(options), backend_, gate_);
     auto listening = server_->Listen();
     ASSERT_TRUE(listening.has_value()) << listening.error().message;
     ASSERT_EQ(server_->ports().size(), 1u);
@@ -194,6 +219,7 @@ class SmtpServerTest : public ::testing::Test {
 
   FakeBackend backend_;
   asio::io_context io_;
+  ReceiveGate gate_{io_.get_executor(), 1};
   std::unique_ptr<SmtpServer> server_;
   std::thread thread_;
   std::uint16_t port_ = 0;
@@ -272,6 +298,60 @@ TEST_F(SmtpServerTest, SwaksAuthLoginAndPlain) {
     EXPECT_NE(run.output.find("250 2.0.0 Ok: queued as "), std::string::npos) << run.output;
   }
   EXPECT_EQ(backend_.messages().size(), 2u);
+}
+
+// Two sessions send messages over kSmallMessageBytes with one large slot: the second is not
+// read past kSmallMessageBytes while the first holds the slot (the backend has not stored it
+// yet), and once the first is stored the second is read, stored and acknowledged. Nothing is
+// refused.
+TEST_F(SmtpServerTest, LargeMessagesWaitForASlotAndAllAreStored) {
+  auto options = Options();
+  options.max_message_bytes = 2 * 1024 * 1024;
+  backend_.HoldAccepts(io_.get_executor());
+  Start(options);
+  std::promise<CommandResult> done;
+  auto result = done.get_future();
+  std::thread client([&] {
+    done.set_value(Python(R"PY(
+body = ''.join('line %06d %s\r\n' % (i, 'x' * 64) for i in range(8000)) + '.\r\n'
+talks = []
+for name in ('a', 'b'):
+    t = Talk()
+    t.hello()
+    assert t.auth().startswith('235'), name
+    t.send('MAIL FROM:<%s@x.example>\r\nRCPT TO:<r@y.example>\r\nDATA\r\n' % name)
+    assert [t.reply()[:3] for _ in range(3)] == ['250', '250', '354'], name
+    t.send(body)
+    talks.append(t)
+print('bytes', len(body) - 3)
+for name, t in zip('ab', talks):
+    print(name, t.reply()[:3])
+)PY"));
+  });
+  // Until both sessions are where the gate puts them: a in Accept (holding the slot), b
+  // waiting for it.
+  auto state = [&] {
+    std::promise<std::pair<int, std::size_t>> p;
+    asio::post(io_, [&] { p.set_value({backend_.accepts_held(), gate_.waiting()}); });
+    return p.get_future().get();
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (state() != std::pair<int, std::size_t>{1, 1} &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(state(), (std::pair<int, std::size_t>{1, 1}));
+  EXPECT_TRUE(backend_.messages().empty());
+  asio::post(io_, [&] { backend_.LetAcceptsGo(); });
+  client.join();
+  const CommandResult run = result.get();
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("a 250\nb 250\n"), std::string::npos) << run.output;
+  const auto messages = backend_.messages();
+  ASSERT_EQ(messages.size(), 2u);
+  for (const auto& m : messages) EXPECT_EQ(m.data.size(), 8000u * 78u);
+  EXPECT_EQ(gate_.waits(), 1u);
+  EXPECT_EQ(gate_.in_use(), 0u);
 }
 
 TEST_F(SmtpServerTest, SwaksPipelining) {
@@ -703,7 +783,7 @@ print('closed', second.closed())
 TEST_F(SmtpServerTest, ListenRefusesBadAddressesAndCertificates) {
   auto options = Options();
   options.listen = {"no-port"};
-  SmtpServer bad_address(io_.get_executor(), options, backend_);
+  SmtpServer bad_address(io_.get_executor(), options, backend_, gate_);
   auto result = bad_address.Listen();
   ASSERT_FALSE(result.has_value());
   EXPECT_EQ(result.error().message, "smtp: listen address \"no-port\" is not host:port");
@@ -711,7 +791,7 @@ TEST_F(SmtpServerTest, ListenRefusesBadAddressesAndCertificates) {
   options = Options();
   options.tls_cert_file = (dir_ / "missing.pem").string();
   options.tls_key_file = (dir_ / "missing.key").string();
-  SmtpServer bad_cert(io_.get_executor(), options, backend_);
+  SmtpServer bad_cert(io_.get_executor(), options, backend_, gate_);
   result = bad_cert.Listen();
   ASSERT_FALSE(result.has_value());
   EXPECT_EQ(result.error().code, ErrorCode::kInvalidInput);

@@ -41,8 +41,14 @@ int ExitCodeFor(ErrorCode code) {
 }  // namespace
 
 SubmitServer::SubmitServer(asio::any_io_executor ex, const Config& config,
-                           AccountDirectory& accounts, MailIntake& intake)
-    : ex_(ex), config_(config), accounts_(accounts), intake_(intake), acceptor_(ex) {}
+                           AccountDirectory& accounts, MailIntake& intake, ReceiveGate& gate)
+    : ex_(ex),
+      config_(config),
+      accounts_(accounts),
+      intake_(intake),
+      gate_(gate),
+      acceptor_(ex),
+      room_(ex) {}
 
 Result<void> SubmitServer::Listen() {
   const auto& path = config_.submit.socket;
@@ -72,9 +78,11 @@ Result<void> SubmitServer::Listen() {
 void SubmitServer::Close() {
   boost::system::error_code ec;
   acceptor_.close(ec);
+  room_.cancel();
 }
 
 asio::awaitable<void> SubmitServer::Run() {
+  const auto most = static_cast<std::size_t>(config_.submit.max_connections);
   for (;;) {
     boost::system::error_code ec;
     local::socket socket =
@@ -82,9 +90,32 @@ asio::awaitable<void> SubmitServer::Run() {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
     if (ec) {
       spdlog::warn("submit: accept failed: {}", ec.message());
+      if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) {
+        // Out of file descriptors: give connections time to end instead of spinning.
+        asio::steady_timer pause(ex_, std::chrono::milliseconds(100));
+        co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      }
       continue;
     }
-    asio::co_spawn(ex_, Serve(std::move(socket)), asio::detached);
+    // At the limit this connection waits, unread, until one being served ends; nothing more
+    // is accepted meanwhile, so later clients wait in the backlog (then in connect), as for
+    // any busy server. None is refused: a script's mail() would not try again.
+    if (serving_ >= most) {
+      spdlog::warn(
+          "submit: {} connections served, the most at once (submit.max_connections); "
+          "a new one waits",
+          serving_);
+      while (serving_ >= most && acceptor_.is_open()) {
+        room_.expires_at(std::chrono::steady_clock::time_point::max());
+        co_await room_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      }
+      if (!acceptor_.is_open()) co_return;
+    }
+    ++serving_;
+    asio::co_spawn(ex_, Serve(std::move(socket)), [this](std::exception_ptr) {
+      --serving_;
+      room_.cancel();
+    });
   }
 }
 
@@ -136,8 +167,16 @@ asio::awaitable<void> SubmitServer::Serve(local::socket socket) {
   const std::size_t limit = static_cast<std::size_t>(config_.submit.max_message_bytes);
   std::string raw(asio::buffers_begin(head.data()), asio::buffers_end(head.data()));
   bool too_large = raw.size() > limit;
+  ReceiveGate::Slot slot;  // held from kSmallMessageBytes until the message is stored
   std::array<char, 64 * 1024> chunk;
   for (;;) {
+    if (!too_large && !slot && raw.size() >= kSmallMessageBytes) {
+      // Waiting for room is not the client's idleness: the watchdog is off meanwhile. The
+      // client blocks in its write until we read again.
+      watchdog.cancel();
+      slot = co_await gate_.Acquire();
+      arm();
+    }
     std::size_t got = co_await socket.async_read_some(
         asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::eof) break;
@@ -146,7 +185,11 @@ asio::awaitable<void> SubmitServer::Serve(local::socket socket) {
     if (!too_large) {
       raw.append(chunk.data(), got);
       too_large = raw.size() > limit;
-      if (too_large) raw.clear();  // keep reading to EOF so the client gets its answer
+      if (too_large) {
+        // Keep reading to EOF so the client gets its answer, holding nothing.
+        std::string().swap(raw);
+        slot.reset();
+      }
     }
   }
 
@@ -177,6 +220,7 @@ asio::awaitable<void> SubmitServer::Serve(local::socket socket) {
   envelope.recipients = request->recipients;
   auto id = co_await intake_.Accept(acct, uid, "local", "uid=" + std::to_string(uid), envelope,
                                     std::move(raw));
+  slot.reset();  // stored or refused: its memory is free
   if (!id) {
     co_await reply(ExitCodeFor(id.error().code), id.error().message);
     co_return;

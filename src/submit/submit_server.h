@@ -2,12 +2,16 @@
 //
 // Trust: the caller's uid comes from the kernel (SO_PEERCRED), never from what it writes; a
 // uid with no account is refused before anything is stored. Everything the client sends is
-// bounded (header block, message size, idle time). A message is acknowledged ("0 queued as
+// bounded (header block, message size, idle time), and so is what all clients hold together:
+// at most submit.max_connections are served at once (more wait in the socket's backlog), and
+// a message past kSmallMessageBytes waits for a slot of the ReceiveGate before more of it is
+// read. A message is acknowledged ("0 queued as
 // ID") only after the transaction that stores it has committed.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -15,6 +19,7 @@
 
 #include "config/config.h"
 #include "core/types.h"
+#include "smtp/receive_gate.h"
 #include "store/account_directory.h"
 #include "store/store_runner.h"
 #include "submit/mail_intake.h"
@@ -23,14 +28,15 @@ namespace mailwarden {
 
 class SubmitServer {
  public:
+  // gate is shared with the SMTP listener and outlives this server.
   SubmitServer(boost::asio::any_io_executor ex, const Config& config, AccountDirectory& accounts,
-               MailIntake& intake);
+               MailIntake& intake, ReceiveGate& gate);
 
   // Binds the socket (mode 0666). Refuses to start if another daemon answers on it; removes
   // a stale socket file left by a daemon that died.
   Result<void> Listen();
 
-  // Accepts connections until Close().
+  // Accepts connections until Close(), serving at most submit.max_connections at once.
   boost::asio::awaitable<void> Run();
   void Close();
 
@@ -41,7 +47,11 @@ class SubmitServer {
   const Config& config_;
   AccountDirectory& accounts_;
   MailIntake& intake_;
+  ReceiveGate& gate_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
+  std::size_t serving_ = 0;
+  // Wakes the accept loop, waiting at max_connections, when a connection ends.
+  boost::asio::steady_timer room_;
 };
 
 }  // namespace mailwarden

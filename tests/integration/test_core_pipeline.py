@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 import threading
 import time
+import urllib.request
 import uuid
 
 import pytest
@@ -76,7 +77,6 @@ def test_deferred_recipient_is_retried_then_delivered(make_daemon, relay):
                    and daemon.log_text(), what="the delivery's log line")
     assert log.count("to=<defer-later@example.net> result=deferred") == 2
     # /metrics (loopback, no token) counts the two deferrals and the finished message's latency.
-    import urllib.request
     text = urllib.request.urlopen(f"http://127.0.0.1:{daemon.http_port}/metrics", timeout=10).read().decode()
     assert "mailwarden_deferred_total 2" in text, text
     assert "mailwarden_delivery_latency_seconds_count 1" in text, text
@@ -305,3 +305,112 @@ def test_finished_mail_past_keep_finished_is_deleted_and_the_figures_stay(make_d
     assert status == 200
     assert {k: after[k] for k in ("sent", "errors", "held", "queued")} == \
         {k: before[k] for k in ("sent", "errors", "held", "queued")}
+
+
+def receive_waits(daemon):
+    text = urllib.request.urlopen(f"http://127.0.0.1:{daemon.http_port}/metrics", timeout=10).read().decode()
+    return next(int(line.split()[1]) for line in text.splitlines()
+                if line.startswith("mailwarden_receive_waits_total "))
+
+
+def start_sendmail(daemon):
+    env = dict(os.environ, MAILWARDEN_SOCKET=str(daemon.socket))
+    return subprocess.Popen([str(BIN / "mailwarden-sendmail"), "-t", "-i"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+
+
+def test_small_mail_is_not_held_up_by_large_mail_waiting_for_room(make_daemon, relay):
+    """With room for one large message being received (max_receiving_bytes = max_message_bytes),
+    a second large one waits, its sender blocked, until the first is stored; a script's ordinary
+    mail goes through meanwhile. Nothing is refused, and all three are delivered."""
+    daemon = make_daemon(relay=relay, settings={
+        "submit": {"max_message_bytes": 2 << 20, "max_receiving_bytes": 2 << 20}}).start()
+    filler = ("y" * 76 + "\n") * 8000  # 616 KB, past the 256 KiB every message may hold
+    first = start_sendmail(daemon)
+    first.stdin.write((MESSAGE.format(tag="large-1") + filler).encode())
+    first.stdin.flush()  # stdin stays open: the first message holds the one large slot
+    second = start_sendmail(daemon)
+    feeder = threading.Thread(target=second.communicate,
+                              args=((MESSAGE.format(tag="large-2") + filler).encode(),))
+    feeder.start()
+    wait_for(lambda: receive_waits(daemon) == 1, what="the second large message waiting for room")
+    assert second.poll() is None, "the second large message was taken without room for it"
+
+    r = daemon.sendmail(["-t", "-i"], MESSAGE.format(tag="small"))
+    assert r.returncode == 0, r.stderr
+    assert second.poll() is None
+
+    first.stdin.close()
+    assert first.wait(30) == 0, first.stderr.read()
+    feeder.join(30)
+    assert second.returncode == 0, second.stderr
+    wait_for(lambda: {"large-1", "large-2", "small"} <= delivered_tags(relay),
+             what="all three messages at the relay")
+    large = [m for m in relay.messages() if b"Subject: order large-" in m["data"]]
+    assert all(m["data"].count(b"y" * 76) == 8000 for m in large)
+    daemon.stop()
+
+
+def test_many_large_submissions_at_once_stay_within_the_memory_budget(make_daemon, relay):
+    """24 scripts each send 3 MB at the same moment, with room for two such messages being
+    received: every one is acknowledged and delivered, and the daemon's peak memory grows by
+    about what the budget allows, not by what all 24 would take at once (72 MB and more)."""
+    daemon = make_daemon(relay=relay, settings={
+        "submit": {"max_message_bytes": 4 << 20, "max_receiving_bytes": 8 << 20}}).start()
+    status, _ = api(daemon, "POST", "/api/v1/accounts/demo/email/request", body={"action": "BLOCK"})
+    assert status == 200
+
+    def peak_mb():
+        with open(f"/proc/{daemon.proc.pid}/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM")) / 1024
+
+    with open(f"/proc/{daemon.proc.pid}/maps") as f:
+        sanitized = "libasan" in f.read()  # AddressSanitizer keeps freed memory in quarantine
+    base = peak_mb()
+    filler = ("z" * 76 + "\n") * 40000  # 3.1 MB
+    senders = [start_sendmail(daemon) for _ in range(24)]
+    feeders = [threading.Thread(target=p.communicate, args=((MESSAGE.format(tag=f"big-{i}") + filler).encode(),))
+               for i, p in enumerate(senders)]
+    for t in feeders:
+        t.start()
+    for t in feeders:
+        t.join(120)
+    assert [p.returncode for p in senders] == [0] * 24, [p.stderr for p in senders if p.returncode]
+    growth = peak_mb() - base
+    # Each of 24 may hold 256 KiB; two hold up to their 3 MB, about four times over while
+    # prepared and stored; and some slack for the store's cache.
+    bound = 24 * 0.25 + 2 * 3.1 * 4 + 16
+    if not sanitized:
+        assert growth < bound, f"peak memory grew by {growth:.0f} MB (bound {bound:.0f} MB)"
+
+    status, _ = api(daemon, "POST", "/api/v1/accounts/demo/email/request", body={"action": "UNBLOCK"})
+    assert status == 200
+    wait_for(lambda: {f"big-{i}" for i in range(24)} <= delivered_tags(relay), timeout=120,
+             what="all 24 large messages at the relay")
+    daemon.stop()
+
+
+def test_scripts_past_max_connections_wait_their_turn(make_daemon, relay):
+    """At submit.max_connections, a further script waits (it is not refused) until one of the
+    connections being served ends; then its mail is taken like any other."""
+    daemon = make_daemon(relay=relay, settings={"submit": {"max_connections": 2}}).start()
+    open_ones = [start_sendmail(daemon) for _ in range(2)]
+    for i, p in enumerate(open_ones):
+        p.stdin.write(MESSAGE.format(tag=f"open-{i}").encode())
+        p.stdin.flush()  # stdin stays open: both connections are being served
+    third = start_sendmail(daemon)
+    feeder = threading.Thread(target=third.communicate, args=(MESSAGE.format(tag="third").encode(),))
+    feeder.start()
+    wait_for(lambda: "the most at once (submit.max_connections); a new one waits" in daemon.log_text(),
+             what="the third connection waiting")
+    assert third.poll() is None, "a third connection was served beyond max_connections"
+
+    open_ones[0].stdin.close()
+    assert open_ones[0].wait(30) == 0
+    feeder.join(30)
+    assert third.returncode == 0, third.stderr
+    open_ones[1].stdin.close()
+    assert open_ones[1].wait(30) == 0
+    wait_for(lambda: {"open-0", "open-1", "third"} <= delivered_tags(relay),
+             what="all three messages at the relay")
+    daemon.stop()

@@ -1,0 +1,95 @@
+// Bounds the memory that messages take while they are received, over the drop-in and SMTP
+// together. A message is held in memory until it is stored (and for a moment twice, while it
+// is prepared), so without a bound a few hundred scripts sending large mail at once, or one
+// hacked site opening many connections, could take all of the server's memory.
+//
+// Every message may hold kSmallMessageBytes without asking: the common script mail (a few
+// KB) never waits. Past that, a message needs one of a fixed number of large slots before
+// more of it is read; the slot is held until the message is stored or refused. While a
+// message waits for a slot nothing more of it is read, so its sender waits in its write
+// (backpressure) and nothing is refused. A message that has a slot never waits again, so
+// every slot comes free and the waiters are served in arrival order.
+//
+// Memory for mail being received is then at most about
+//   connections * kSmallMessageBytes + slots * max_message_bytes (twice that while prepared).
+//
+// Single-threaded: the gate and every Slot belong to the executor of the receiving loop.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <utility>
+
+namespace mailwarden {
+
+// What a message may hold before it needs a large slot.
+inline constexpr std::size_t kSmallMessageBytes = 256 * 1024;
+
+class ReceiveGate {
+ public:
+  // One large slot, released when destroyed or reset (then handed to the first waiter).
+  class Slot {
+   public:
+    Slot() = default;
+    Slot(Slot&& other) noexcept : gate_(std::exchange(other.gate_, nullptr)) {}
+    Slot& operator=(Slot&& other) noexcept;
+    Slot(const Slot&) = delete;
+    Slot& operator=(const Slot&) = delete;
+    ~Slot() { reset(); }
+
+    explicit operator bool() const { return gate_ != nullptr; }
+    void reset();
+
+   private:
+    friend class ReceiveGate;
+    explicit Slot(ReceiveGate* gate) : gate_(gate) {}
+    ReceiveGate* gate_ = nullptr;
+  };
+
+  // slots: how many messages over kSmallMessageBytes are received at once (at least 1).
+  ReceiveGate(boost::asio::any_io_executor ex, std::size_t slots);
+  ReceiveGate(const ReceiveGate&) = delete;
+  ReceiveGate& operator=(const ReceiveGate&) = delete;
+  // Every Slot must be gone and nobody waiting.
+  ~ReceiveGate() = default;
+
+  // The slots for a memory budget: how many messages of max_message_bytes fit in
+  // max_receiving_bytes, at least one.
+  static std::size_t SlotsFor(std::int64_t max_receiving_bytes, std::int64_t max_message_bytes);
+
+  // A slot: at once when one is free and nobody waits before us, else when one comes free
+  // (then on_wait, if set, is called first: for the metrics).
+  boost::asio::awaitable<Slot> Acquire();
+  void SetWaitHook(std::function<void()> on_wait) { on_wait_ = std::move(on_wait); }
+
+  std::size_t slots() const { return slots_; }
+  std::size_t in_use() const { return in_use_; }
+  std::size_t waiting() const { return waiters_.size(); }
+  // Times a message had to wait for a slot, since start.
+  std::uint64_t waits() const { return waits_; }
+
+ private:
+  // A waiter is woken by cancelling its timer; `granted` says the slot is already its own.
+  struct Waiter {
+    explicit Waiter(const boost::asio::any_io_executor& ex) : timer(ex) {}
+    boost::asio::steady_timer timer;
+    bool granted = false;
+  };
+
+  void Release();
+
+  boost::asio::any_io_executor ex_;
+  std::size_t slots_;
+  std::size_t in_use_ = 0;
+  std::uint64_t waits_ = 0;
+  std::function<void()> on_wait_;
+  std::deque<std::shared_ptr<Waiter>> waiters_;
+};
+
+}  // namespace mailwarden
