@@ -1,5 +1,7 @@
 #include "delivery/transport_thread.h"
 
+#include <pthread.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -9,9 +11,10 @@ namespace asio = boost::asio;
 
 TransportThread::TransportThread(
     const std::function<std::unique_ptr<Transport>(asio::any_io_executor)>& make)
-    : work_(asio::make_work_guard(io_)),
-      inner_(make(io_.get_executor())),
-      thread_([this] { io_.run(); }) {}
+    : work_(asio::make_work_guard(io_)), inner_(make(io_.get_executor())), thread_([this] {
+        pthread_setname_np(pthread_self(), "mw-delivery");  // as top -H and perf show it
+        io_.run();
+      }) {}
 
 TransportThread::~TransportThread() {
   Shutdown();

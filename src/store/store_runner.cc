@@ -1,5 +1,7 @@
 #include "store/store_runner.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <vector>
 
@@ -188,6 +190,7 @@ void StoreRunner::EnqueueRun(Job job, Lane lane) {
 }
 
 void StoreRunner::ReadLoop(Store& store) {
+  pthread_setname_np(pthread_self(), "mw-store-read");  // as top -H and perf show it
   for (;;) {
     Job job;
     {
@@ -202,6 +205,7 @@ void StoreRunner::ReadLoop(Store& store) {
 }
 
 void StoreRunner::Loop() {
+  pthread_setname_np(pthread_self(), "mw-store");
   std::vector<PendingInsert> batch;
   std::vector<NewMessage> messages;
   for (;;) {
