@@ -12,8 +12,10 @@
 //   of submit/dropin_wire.h, with the envelope its options name: -t takes the recipients from
 //   the To, Cc and Bcc headers, -f/-r set the sender, -F the full name, and the arguments
 //   after the options are recipients ("a@b.c, d@e.f" is two). The message is streamed, never
-//   held whole in memory. Unless -i or -oi is given, a line holding only "." (LF or CRLF
-//   ended) ends the message, as with sendmail. The no-op flags that scripts pass to sendmail
+//   held whole in memory, and ends with an end mark: if this program is killed mid-message
+//   (with its script), the daemon stores nothing of it. Unless -i or -oi is given, a line holding
+//   only "." (LF or CRLF ended) ends the message, as with sendmail. The no-op flags that scripts
+//   pass to sendmail
 //   (-odi, -oem, -v, -B8BITMIME, -N never, -X log, ...) are accepted and ignored; the modes of
 //   a full MTA (-bp, -bs, -bd, -bi, -q, -I) are refused. When the socket is missing or
 //   refuses (the daemon restarting) it retries for about 5 seconds.
@@ -321,10 +323,7 @@ int Submit(int fd, TextView header, bool dot_ends_message) {
     ssize_t n = ReadInput(input, sizeof input);
     if (n < 0) {
       int error = errno;
-      // The wire format ends a message at EOF, which is all a close shows the daemon; a NUL
-      // byte, which no message may hold, makes the daemon refuse this one instead of storing
-      // it cut short.
-      SendAll(fd, TextView("\0", 1));
+      // No end mark: the daemon stores nothing of a message that stops short.
       Message message;
       message.Append("cannot read the message from standard input: ").Append(ErrnoText(error));
       return Fail(kExitIoErr, message.View());
@@ -345,8 +344,12 @@ int Submit(int fd, TextView header, bool dot_ends_message) {
       break;
     }
   }
-  // Half-close: the end of our stream is the end of the message; the answer comes back on the
-  // still-open reading side once the daemon has committed or refused it.
+  // The end mark says the message is whole (without it, as when we are killed mid-message,
+  // the daemon stores nothing). Then the half-close; the answer comes back on the still-open
+  // reading side once the daemon has committed or refused the message.
+  if (!SendAll(fd, TextView(&kSubmitEndMark, 1))) {
+    return ReplyAfterSendFailure(fd);
+  }
   shutdown(fd, SHUT_WR);
   return ReadReply(fd);
 }

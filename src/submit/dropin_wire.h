@@ -2,13 +2,23 @@
 //
 // The client connects to the UNIX socket and writes a header block, then the message:
 //
-//   MWSUBMIT 1\n
+//   MWSUBMIT 2\n
 //   from <address>\n        at most once; -f/-r ("" for the null sender: "from \n")
 //   fullname <text>\n       at most once; -F
 //   extract\n               -t: recipients come from the To, Cc and Bcc headers
 //   rcpt <address>\n        once per command-line recipient
 //   \n                      end of the header block
-//   <message bytes>         until the client shuts down its writing side
+//   <message bytes>
+//   \0                      the end mark: the whole message was sent
+//
+// and then the client shuts down its writing side. What a shut-down shows the daemon, an end
+// of the stream, is also all it sees of a client that dies mid-message (killed with its
+// script, out of memory): a stream that ends without the end mark is such a client, and
+// nothing of it is stored. A message holds no NUL byte (the daemon refuses one that does), so
+// the mark cannot be part of it.
+//
+// Version 1 had no end mark (the end of the stream ended the message). The daemon still reads
+// it, for a drop-in of an older release, e.g. a copy in a chroot not yet updated.
 //
 // Values may not hold CR, LF or NUL (the client refuses such arguments with exit 64). The
 // header block is at most kMaxHeaderBytes. The daemon answers with one line once the message
@@ -30,7 +40,9 @@
 
 namespace mailwarden {
 
-inline constexpr TextView kSubmitMagic = "MWSUBMIT 1";
+inline constexpr TextView kSubmitMagic = "MWSUBMIT 2";
+inline constexpr TextView kSubmitMagicVersion1 = "MWSUBMIT 1";
+inline constexpr char kSubmitEndMark = '\0';
 inline constexpr size_t kMaxHeaderBytes = 256 * 1024;
 inline constexpr size_t kMaxRecipientsPerSubmission = 1000;
 

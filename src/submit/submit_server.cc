@@ -163,10 +163,14 @@ asio::awaitable<void> SubmitServer::Serve(local::socket socket) {
     co_return;
   }
 
-  // The body: what read_until read past the header block, then the rest until EOF.
+  // The body: what read_until read past the header block, then the rest until EOF; from a
+  // version 2 client, the end mark after it.
   const std::size_t limit = static_cast<std::size_t>(config_.submit.max_message_bytes);
+  const std::size_t wire_limit = limit + (request->end_marked ? 1 : 0);
   std::string raw(asio::buffers_begin(head.data()), asio::buffers_end(head.data()));
-  bool too_large = raw.size() > limit;
+  bool too_large = raw.size() > wire_limit;
+  // The stream's last byte, kept when the body is not (too large); 'x': no byte yet.
+  char last = raw.empty() ? 'x' : raw.back();
   ReceiveGate::Slot slot;  // held from kSmallMessageBytes until the message is stored
   std::array<char, 64 * 1024> chunk;
   for (;;) {
@@ -182,15 +186,31 @@ asio::awaitable<void> SubmitServer::Serve(local::socket socket) {
     if (ec == asio::error::eof) break;
     if (ec) co_return;  // the client went away: nothing was acknowledged, nothing is stored
     arm();
+    if (got > 0) last = chunk[got - 1];
     if (!too_large) {
       raw.append(chunk.data(), got);
-      too_large = raw.size() > limit;
+      too_large = raw.size() > wire_limit;
       if (too_large) {
         // Keep reading to EOF so the client gets its answer, holding nothing.
         std::string().swap(raw);
         slot.reset();
       }
     }
+  }
+
+  if (request->end_marked) {
+    if (last != kSubmitEndMark) {
+      // The client's stream ended mid-message: it died (killed with its script, out of
+      // memory) or sent a broken stream. Nothing of it is stored, nor sent cut short.
+      slot.reset();
+      spdlog::warn(
+          "submit: uid={} result=refused reason=\"the message ended before its end "
+          "mark: the sender stopped before the end\" bytes={}",
+          uid, raw.size());
+      co_await reply(kExitTempFail, "the message ended before its end mark; nothing was stored");
+      co_return;
+    }
+    if (!too_large) raw.pop_back();
   }
 
   auto account = co_await accounts_.FindByUid(uid);

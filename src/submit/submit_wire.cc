@@ -9,6 +9,7 @@ namespace {
 constexpr std::string_view View(TextView text) { return {text.data(), text.size()}; }
 
 constexpr std::string_view kMagic = View(kSubmitMagic);
+constexpr std::string_view kMagicVersion1 = View(kSubmitMagicVersion1);
 constexpr std::string_view kFromKey = View(kSubmitFromKey);
 constexpr std::string_view kFullNameKey = View(kSubmitFullNameKey);
 constexpr std::string_view kRecipientKey = View(kSubmitRecipientKey);
@@ -73,7 +74,11 @@ std::optional<SubmitRequest> DecodeSubmitHeader(std::string_view block, std::str
     Refuse(error, "the header block holds a CR or NUL byte");
     return std::nullopt;
   }
-  if (!block.starts_with(kMagic) || block.size() == kMagic.size() || block[kMagic.size()] != '\n') {
+  // Both magic lines are the same length.
+  static_assert(kMagic.size() == kMagicVersion1.size());
+  const std::string_view magic = block.substr(0, kMagic.size());
+  if ((magic != kMagic && magic != kMagicVersion1) || block.size() == kMagic.size() ||
+      block[kMagic.size()] != '\n') {
     Refuse(error,
            "not a mailwarden submission: the first line must be \"" + std::string(kMagic) + "\"");
     return std::nullopt;
@@ -83,6 +88,7 @@ std::optional<SubmitRequest> DecodeSubmitHeader(std::string_view block, std::str
     return std::nullopt;
   }
   SubmitRequest request;
+  request.end_marked = magic == kMagic;
   // Every line between the magic line and the final blank line; the last '\n' of the block is
   // the blank line itself, so an empty line met before it means data after the block's end.
   std::string_view rest = block.substr(kMagic.size() + 1);

@@ -17,6 +17,8 @@ struct SubmitRequest {
   std::optional<std::string> full_name;
   bool extract = false;
   std::vector<std::string> recipients;
+  // Version 2: the message ends with kSubmitEndMark (version 1: at the end of the stream).
+  bool end_marked = true;
 };
 
 // Parses a complete header block (everything before and including the blank line). Returns

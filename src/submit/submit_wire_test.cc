@@ -62,18 +62,18 @@ struct HeaderCase {
 TEST(SubmitHeader, EncodesAndDecodesEveryField) {
   const std::optional<std::string> none;
   const HeaderCase cases[] = {
-      {{none, none, true, {}}, "MWSUBMIT 1\nextract\n\n"},
-      {{none, none, false, {"a@b.c"}}, "MWSUBMIT 1\nrcpt a@b.c\n\n"},
-      {{none, none, false, {}}, "MWSUBMIT 1\n\n"},
-      {{"x@y", none, true, {}}, "MWSUBMIT 1\nfrom x@y\nextract\n\n"},
-      {{"", none, false, {"a@b.c"}}, "MWSUBMIT 1\nfrom \nrcpt a@b.c\n\n"},
-      {{none, "", true, {}}, "MWSUBMIT 1\nfullname \nextract\n\n"},
+      {{none, none, true, {}}, "MWSUBMIT 2\nextract\n\n"},
+      {{none, none, false, {"a@b.c"}}, "MWSUBMIT 2\nrcpt a@b.c\n\n"},
+      {{none, none, false, {}}, "MWSUBMIT 2\n\n"},
+      {{"x@y", none, true, {}}, "MWSUBMIT 2\nfrom x@y\nextract\n\n"},
+      {{"", none, false, {"a@b.c"}}, "MWSUBMIT 2\nfrom \nrcpt a@b.c\n\n"},
+      {{none, "", true, {}}, "MWSUBMIT 2\nfullname \nextract\n\n"},
       {{"x@y", "Web Shop", true, {"a@b.c", "\"Doe, J\" <j@x.y>"}},
-       "MWSUBMIT 1\nfrom x@y\nfullname Web Shop\nextract\nrcpt a@b.c\nrcpt \"Doe, J\" <j@x.y>\n\n"},
+       "MWSUBMIT 2\nfrom x@y\nfullname Web Shop\nextract\nrcpt a@b.c\nrcpt \"Doe, J\" <j@x.y>\n\n"},
       {{"  spaced  ", "  name ", false, {" r "}},
-       "MWSUBMIT 1\nfrom   spaced  \nfullname   name \nrcpt  r \n\n"},
+       "MWSUBMIT 2\nfrom   spaced  \nfullname   name \nrcpt  r \n\n"},
       {{"\xc5\xbc\xc3\xb3\xc5\x82w@x.pl", "Zażółć", false, {"\xc5\xbc@x.pl"}},
-       "MWSUBMIT 1\nfrom \xc5\xbc\xc3\xb3\xc5\x82w@x.pl\nfullname Zażółć\nrcpt \xc5\xbc@x.pl\n\n"},
+       "MWSUBMIT 2\nfrom \xc5\xbc\xc3\xb3\xc5\x82w@x.pl\nfullname Zażółć\nrcpt \xc5\xbc@x.pl\n\n"},
   };
   for (const HeaderCase& c : cases) {
     std::optional<std::string> encoded = EncodeSubmitHeader(c.request);
@@ -90,10 +90,21 @@ TEST(SubmitHeader, EncodesAndDecodesEveryField) {
   }
 }
 
+TEST(SubmitHeader, VersionOneIsReadWithoutTheEndMark) {
+  std::string error;
+  const auto v1 = DecodeSubmitHeader("MWSUBMIT 1\nrcpt a@b.c\n\n", &error);
+  ASSERT_TRUE(v1.has_value()) << error;
+  EXPECT_FALSE(v1->end_marked);
+  EXPECT_EQ(v1->recipients, std::vector<std::string>{"a@b.c"});
+  const auto v2 = DecodeSubmitHeader("MWSUBMIT 2\nrcpt a@b.c\n\n", &error);
+  ASSERT_TRUE(v2.has_value()) << error;
+  EXPECT_TRUE(v2->end_marked);
+}
+
 TEST(SubmitHeader, DecodesFieldsInAnyOrder) {
   std::string error;
   std::optional<SubmitRequest> decoded = DecodeSubmitHeader(
-      "MWSUBMIT 1\nrcpt a@b.c\nextract\nrcpt d@e.f\nfullname N\nfrom x@y\n\n", &error);
+      "MWSUBMIT 2\nrcpt a@b.c\nextract\nrcpt d@e.f\nfullname N\nfrom x@y\n\n", &error);
   ASSERT_TRUE(decoded.has_value()) << error;
   EXPECT_EQ(decoded->from, "x@y");
   EXPECT_EQ(decoded->full_name, "N");
@@ -130,7 +141,7 @@ TEST(SubmitHeader, EncodesUpToTheLimits) {
   many.recipients.assign(kMaxRecipientsPerSubmission, "a@b.c");
   EXPECT_TRUE(EncodeSubmitHeader(many).has_value());
 
-  // "MWSUBMIT 1\n" + "from " + value + "\n" + "\n" is exactly kMaxHeaderBytes.
+  // "MWSUBMIT 2\n" + "from " + value + "\n" + "\n" is exactly kMaxHeaderBytes.
   SubmitRequest biggest;
   biggest.from = std::string(kMaxHeaderBytes - kSubmitMagic.size() - 8, 'a');
   std::optional<std::string> encoded = EncodeSubmitHeader(biggest);
@@ -147,7 +158,7 @@ TEST(SubmitHeader, EncoderRefusesABufferTooSmall) {
   SubmitRequest request;
   request.from = "x@y";
   request.recipients = {"a@b.c"};
-  const std::string block = "MWSUBMIT 1\nfrom x@y\nrcpt a@b.c\n\n";
+  const std::string block = "MWSUBMIT 2\nfrom x@y\nrcpt a@b.c\n\n";
   EXPECT_EQ(EncodeSubmitHeader(request, block.size()), block);
   for (std::size_t capacity = 0; capacity < block.size(); ++capacity) {
     EXPECT_FALSE(EncodeSubmitHeader(request, capacity).has_value()) << capacity;
@@ -160,40 +171,40 @@ struct MalformedCase {
 };
 
 TEST(SubmitHeader, DecoderRefusesMalformedBlocks) {
-  std::string many_recipients = "MWSUBMIT 1\n";
+  std::string many_recipients = "MWSUBMIT 2\n";
   for (std::size_t i = 0; i <= kMaxRecipientsPerSubmission; ++i) {
     many_recipients += "rcpt a@b.c\n";
   }
   many_recipients += "\n";
   const MalformedCase cases[] = {
-      {"", "first line must be \"MWSUBMIT 1\""},
+      {"", "first line must be \"MWSUBMIT 2\""},
       {"\n", "first line must be"},
-      {"MWSUBMIT 1", "first line must be"},
-      {"MWSUBMIT 2\n\n", "first line must be"},
-      {"MWSUBMIT 10\n\n", "first line must be"},
+      {"MWSUBMIT 2", "first line must be"},
+      {"MWSUBMIT 3\n\n", "first line must be"},
+      {"MWSUBMIT 20\n\n", "first line must be"},
       {"mwsubmit 1\n\n", "first line must be"},
-      {"HELO x\nMWSUBMIT 1\n\n", "first line must be"},
-      {"MWSUBMIT 1\n", "does not end with a blank line"},
-      {"MWSUBMIT 1\nrcpt a@b.c\n", "does not end with a blank line"},
-      {"MWSUBMIT 1\nrcpt a@b.c", "does not end with a blank line"},
-      {"MWSUBMIT 1\r\n\r\n", "CR or NUL"},
-      {"MWSUBMIT 1\nrcpt a@b.c\r\n\n", "CR or NUL"},
-      {Nul("MWSUBMIT 1\nrcpt a@b.c", "\n\n"), "CR or NUL"},
-      {"MWSUBMIT 1\n\nrcpt a@b.c\n\n", "goes on after its blank line"},
-      {"MWSUBMIT 1\nrcpt a@b.c\n\n\n", "goes on after its blank line"},
-      {"MWSUBMIT 1\nfrom a@b.c\nfrom d@e.f\n\n", "names the sender twice"},
-      {"MWSUBMIT 1\nfrom \nfrom \n\n", "names the sender twice"},
-      {"MWSUBMIT 1\nfullname A\nfullname B\n\n", "names the full name twice"},
-      {"MWSUBMIT 1\nextract\nextract\n\n", "\"extract\" twice"},
-      {"MWSUBMIT 1\nrcpt \n\n", "empty recipient"},
-      {"MWSUBMIT 1\nrcpt\n\n", "unknown line in the header block: \"rcpt\""},
-      {"MWSUBMIT 1\nfrom\n\n", "unknown line"},
-      {"MWSUBMIT 1\nextract \n\n", "unknown line"},
-      {"MWSUBMIT 1\nRCPT a@b.c\n\n", "unknown line"},
-      {"MWSUBMIT 1\nuid 0\n\n", "unknown line in the header block: \"uid 0\""},
-      {"MWSUBMIT 1\n" + std::string(100, 'x') + "\n\n", "\"" + std::string(40, 'x') + "...\""},
+      {"HELO x\nMWSUBMIT 2\n\n", "first line must be"},
+      {"MWSUBMIT 2\n", "does not end with a blank line"},
+      {"MWSUBMIT 2\nrcpt a@b.c\n", "does not end with a blank line"},
+      {"MWSUBMIT 2\nrcpt a@b.c", "does not end with a blank line"},
+      {"MWSUBMIT 2\r\n\r\n", "CR or NUL"},
+      {"MWSUBMIT 2\nrcpt a@b.c\r\n\n", "CR or NUL"},
+      {Nul("MWSUBMIT 2\nrcpt a@b.c", "\n\n"), "CR or NUL"},
+      {"MWSUBMIT 2\n\nrcpt a@b.c\n\n", "goes on after its blank line"},
+      {"MWSUBMIT 2\nrcpt a@b.c\n\n\n", "goes on after its blank line"},
+      {"MWSUBMIT 2\nfrom a@b.c\nfrom d@e.f\n\n", "names the sender twice"},
+      {"MWSUBMIT 2\nfrom \nfrom \n\n", "names the sender twice"},
+      {"MWSUBMIT 2\nfullname A\nfullname B\n\n", "names the full name twice"},
+      {"MWSUBMIT 2\nextract\nextract\n\n", "\"extract\" twice"},
+      {"MWSUBMIT 2\nrcpt \n\n", "empty recipient"},
+      {"MWSUBMIT 2\nrcpt\n\n", "unknown line in the header block: \"rcpt\""},
+      {"MWSUBMIT 2\nfrom\n\n", "unknown line"},
+      {"MWSUBMIT 2\nextract \n\n", "unknown line"},
+      {"MWSUBMIT 2\nRCPT a@b.c\n\n", "unknown line"},
+      {"MWSUBMIT 2\nuid 0\n\n", "unknown line in the header block: \"uid 0\""},
+      {"MWSUBMIT 2\n" + std::string(100, 'x') + "\n\n", "\"" + std::string(40, 'x') + "...\""},
       {many_recipients, "more than 1000 recipients"},
-      {"MWSUBMIT 1\nfrom " + std::string(kMaxHeaderBytes, 'a') + "\n\n", "over 262144 bytes"},
+      {"MWSUBMIT 2\nfrom " + std::string(kMaxHeaderBytes, 'a') + "\n\n", "over 262144 bytes"},
   };
   for (const MalformedCase& c : cases) {
     std::string error;
@@ -202,7 +213,7 @@ TEST(SubmitHeader, DecoderRefusesMalformedBlocks) {
         << c.block.substr(0, 60) << ": \"" << error << "\" does not say \"" << c.error_holds
         << "\"";
   }
-  EXPECT_FALSE(DecodeSubmitHeader("MWSUBMIT 1\n", nullptr).has_value());
+  EXPECT_FALSE(DecodeSubmitHeader("MWSUBMIT 2\n", nullptr).has_value());
 }
 
 struct ReplyCase {

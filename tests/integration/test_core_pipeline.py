@@ -2,6 +2,7 @@
 import os
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import threading
@@ -119,6 +120,50 @@ def test_bad_message_gets_65_with_a_reason(make_daemon, relay, name, args, messa
     assert r.returncode == 65, (name, r.returncode, r.stderr)
     assert r.stderr.strip(), name
     assert daemon.query("SELECT count(*) FROM messages") == [(0,)]
+
+
+def test_a_drop_in_killed_mid_message_stores_nothing(make_daemon, relay):
+    """A script killed mid-mail() takes its sendmail along: the half-sent message must neither
+    be queued nor go out cut short. The next message goes through as usual."""
+    daemon = make_daemon(relay=relay).start()
+    half = start_sendmail(daemon)
+    half.stdin.write(MESSAGE.format(tag="half").encode()[:60])
+    half.stdin.flush()
+    # Once the drop-in has passed on what it was given, it is killed, as with its script.
+    wait_for(lambda: waiting_for_more_input(half), what="the drop-in waiting for the rest")
+    half.send_signal(signal.SIGKILL)
+    half.wait(10)
+    wait_for(lambda: "ended before its end mark" in daemon.log_text(),
+             what="the daemon noticing the message stopped short")
+    r = daemon.sendmail(["-t", "-i"], MESSAGE.format(tag="whole"))
+    assert r.returncode == 0, r.stderr
+    wait_for(lambda: "whole" in delivered_tags(relay), what="the next message at the relay")
+    assert daemon.query("SELECT subject FROM messages") == [("order whole",)]
+    assert delivered_tags(relay) == {"whole"}
+
+
+def waiting_for_more_input(proc):
+    """True while proc is blocked reading its standard input (read(0, ...)): the drop-in
+    reads its input only once connected, and blocks only when it has sent what it read."""
+    try:
+        with open(f"/proc/{proc.pid}/syscall") as f:
+            fields = f.read().split()
+    except OSError:
+        return False
+    return fields[:2] == ["0", "0x0"]
+
+
+def test_a_drop_in_of_the_previous_wire_version_is_still_served(make_daemon, relay):
+    """Version 1 of the submission wire (no end mark) comes from a drop-in of an older
+    release, e.g. a copy in a chroot not yet updated; its mail is taken as before."""
+    daemon = make_daemon(relay=relay).start()
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(str(daemon.socket))
+        s.sendall(b"MWSUBMIT 1\nextract\n\n" + MESSAGE.format(tag="v1").encode())
+        s.shutdown(socket.SHUT_WR)
+        reply = s.makefile("rb").readline()
+    assert reply.startswith(b"0 queued as "), reply
+    wait_for(lambda: "v1" in delivered_tags(relay), what="the version 1 message at the relay")
 
 
 def test_without_i_a_lone_dot_ends_the_message(make_daemon, relay):
