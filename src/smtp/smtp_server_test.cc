@@ -217,8 +217,8 @@ class SmtpServerTest : public ::testing::Test {
     options->tls_key_file = key;
   }
 
-  FakeBackend backend_;
   asio::io_context io_;
+  FakeBackend backend_;  // after io_: its timer must go before the io_context
   ReceiveGate gate_{io_.get_executor(), 1};
   std::unique_ptr<SmtpServer> server_;
   std::thread thread_;

@@ -370,10 +370,13 @@ def test_small_mail_is_not_held_up_by_large_mail_waiting_for_room(make_daemon, r
     mail goes through meanwhile. Nothing is refused, and all three are delivered."""
     daemon = make_daemon(relay=relay, settings={
         "submit": {"max_message_bytes": 2 << 20, "max_receiving_bytes": 2 << 20}}).start()
-    filler = ("y" * 76 + "\n") * 8000  # 616 KB, past the 256 KiB every message may hold
+    filler = ("y" * 76 + "\n") * 13000  # 1 MB, past the 256 KiB every message may hold
     first = start_sendmail(daemon)
     first.stdin.write((MESSAGE.format(tag="large-1") + filler).encode())
     first.stdin.flush()  # stdin stays open: the first message holds the one large slot
+    # Once the drop-in has passed it all on, the daemon has read more than 256 KiB of it (a
+    # socket buffers about 200 KB): the slot is the first's before the second starts.
+    wait_for(lambda: waiting_for_more_input(first), what="the first drop-in waiting for more input")
     second = start_sendmail(daemon)
     feeder = threading.Thread(target=second.communicate,
                               args=((MESSAGE.format(tag="large-2") + filler).encode(),))
@@ -392,7 +395,7 @@ def test_small_mail_is_not_held_up_by_large_mail_waiting_for_room(make_daemon, r
     wait_for(lambda: {"large-1", "large-2", "small"} <= delivered_tags(relay),
              what="all three messages at the relay")
     large = [m for m in relay.messages() if b"Subject: order large-" in m["data"]]
-    assert all(m["data"].count(b"y" * 76) == 8000 for m in large)
+    assert all(m["data"].count(b"y" * 76) == 13000 for m in large)
     daemon.stop()
 
 
@@ -443,6 +446,9 @@ def test_scripts_past_max_connections_wait_their_turn(make_daemon, relay):
     for i, p in enumerate(open_ones):
         p.stdin.write(MESSAGE.format(tag=f"open-{i}").encode())
         p.stdin.flush()  # stdin stays open: both connections are being served
+    # Both connected before the third: the daemon accepts in the order clients connect.
+    wait_for(lambda: all(waiting_for_more_input(p) for p in open_ones),
+             what="both drop-ins connected and waiting for more input")
     third = start_sendmail(daemon)
     feeder = threading.Thread(target=third.communicate, args=(MESSAGE.format(tag="third").encode(),))
     feeder.start()
