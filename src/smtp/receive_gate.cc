@@ -11,17 +11,22 @@ namespace asio = boost::asio;
 ReceiveGate::Slot& ReceiveGate::Slot::operator=(Slot&& other) noexcept {
   if (this != &other) {
     reset();
-    gate_ = std::exchange(other.gate_, nullptr);
+    state_ = std::move(other.state_);
+    held_ = std::exchange(other.held_, false);
   }
   return *this;
 }
 
 void ReceiveGate::Slot::reset() {
-  if (gate_ != nullptr) std::exchange(gate_, nullptr)->Release();
+  if (!std::exchange(held_, false)) return;
+  if (auto state = state_.lock()) state->Release();
+  state_.reset();
 }
 
 ReceiveGate::ReceiveGate(asio::any_io_executor ex, std::size_t slots)
-    : ex_(std::move(ex)), slots_(std::max<std::size_t>(slots, 1)) {}
+    : ex_(std::move(ex)), state_(std::make_shared<State>()) {
+  state_->slots = std::max<std::size_t>(slots, 1);
+}
 
 std::size_t ReceiveGate::SlotsFor(std::int64_t max_receiving_bytes,
                                   std::int64_t max_message_bytes) {
@@ -31,31 +36,32 @@ std::size_t ReceiveGate::SlotsFor(std::int64_t max_receiving_bytes,
 }
 
 asio::awaitable<ReceiveGate::Slot> ReceiveGate::Acquire() {
+  State& state = *state_;
   // Nobody overtakes a waiter: a free slot with waiters present is already theirs.
-  if (in_use_ < slots_ && waiters_.empty()) {
-    ++in_use_;
-    co_return Slot(this);
+  if (state.in_use < state.slots && state.waiters.empty()) {
+    ++state.in_use;
+    co_return Slot(state_);
   }
-  ++waits_;
-  if (on_wait_) on_wait_();
+  ++state.waits;
+  if (state.on_wait) state.on_wait();
   auto waiter = std::make_shared<Waiter>(ex_);
   waiter->timer.expires_at(std::chrono::steady_clock::time_point::max());
-  waiters_.push_back(waiter);
+  state.waiters.push_back(waiter);
   while (!waiter->granted) {
     boost::system::error_code ec;
     co_await waiter->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
-  co_return Slot(this);
+  co_return Slot(state_);
 }
 
-void ReceiveGate::Release() {
-  if (waiters_.empty()) {
-    --in_use_;
+void ReceiveGate::State::Release() {
+  if (waiters.empty()) {
+    --in_use;
     return;
   }
-  // The slot passes straight to the longest waiter: in_use_ does not change.
-  std::shared_ptr<Waiter> next = std::move(waiters_.front());
-  waiters_.pop_front();
+  // The slot passes straight to the longest waiter: in_use does not change.
+  std::shared_ptr<Waiter> next = std::move(waiters.front());
+  waiters.pop_front();
   next->granted = true;
   next->timer.cancel();
 }

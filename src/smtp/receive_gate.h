@@ -13,7 +13,9 @@
 // Memory for mail being received is then at most about
 //   connections * kSmallMessageBytes + slots * max_message_bytes (twice that while prepared).
 //
-// Single-threaded: the gate and every Slot belong to the executor of the receiving loop.
+// Single-threaded: the gate and every Slot belong to the executor of the receiving loop. A
+// Slot may outlive its gate (a connection's coroutine destroyed with the io_context at exit):
+// releasing it then does nothing.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -32,32 +34,34 @@ namespace mailwarden {
 inline constexpr std::size_t kSmallMessageBytes = 256 * 1024;
 
 class ReceiveGate {
+  struct State;
+
  public:
   // One large slot, released when destroyed or reset (then handed to the first waiter).
   class Slot {
    public:
     Slot() = default;
-    Slot(Slot&& other) noexcept : gate_(std::exchange(other.gate_, nullptr)) {}
+    Slot(Slot&& other) noexcept
+        : state_(std::move(other.state_)), held_(std::exchange(other.held_, false)) {}
     Slot& operator=(Slot&& other) noexcept;
     Slot(const Slot&) = delete;
     Slot& operator=(const Slot&) = delete;
     ~Slot() { reset(); }
 
-    explicit operator bool() const { return gate_ != nullptr; }
+    explicit operator bool() const { return held_; }
     void reset();
 
    private:
     friend class ReceiveGate;
-    explicit Slot(ReceiveGate* gate) : gate_(gate) {}
-    ReceiveGate* gate_ = nullptr;
+    explicit Slot(std::weak_ptr<State> state) : state_(std::move(state)), held_(true) {}
+    std::weak_ptr<State> state_;
+    bool held_ = false;
   };
 
   // slots: how many messages over kSmallMessageBytes are received at once (at least 1).
   ReceiveGate(boost::asio::any_io_executor ex, std::size_t slots);
   ReceiveGate(const ReceiveGate&) = delete;
   ReceiveGate& operator=(const ReceiveGate&) = delete;
-  // Every Slot must be gone and nobody waiting.
-  ~ReceiveGate() = default;
 
   // The slots for a memory budget: how many messages of max_message_bytes fit in
   // max_receiving_bytes, at least one.
@@ -66,13 +70,13 @@ class ReceiveGate {
   // A slot: at once when one is free and nobody waits before us, else when one comes free
   // (then on_wait, if set, is called first: for the metrics).
   boost::asio::awaitable<Slot> Acquire();
-  void SetWaitHook(std::function<void()> on_wait) { on_wait_ = std::move(on_wait); }
+  void SetWaitHook(std::function<void()> on_wait) { state_->on_wait = std::move(on_wait); }
 
-  std::size_t slots() const { return slots_; }
-  std::size_t in_use() const { return in_use_; }
-  std::size_t waiting() const { return waiters_.size(); }
+  std::size_t slots() const { return state_->slots; }
+  std::size_t in_use() const { return state_->in_use; }
+  std::size_t waiting() const { return state_->waiters.size(); }
   // Times a message had to wait for a slot, since start.
-  std::uint64_t waits() const { return waits_; }
+  std::uint64_t waits() const { return state_->waits; }
 
  private:
   // A waiter is woken by cancelling its timer; `granted` says the slot is already its own.
@@ -81,15 +85,17 @@ class ReceiveGate {
     boost::asio::steady_timer timer;
     bool granted = false;
   };
-
-  void Release();
+  struct State {
+    std::size_t slots = 1;
+    std::size_t in_use = 0;
+    std::uint64_t waits = 0;
+    std::function<void()> on_wait;
+    std::deque<std::shared_ptr<Waiter>> waiters;
+    void Release();
+  };
 
   boost::asio::any_io_executor ex_;
-  std::size_t slots_;
-  std::size_t in_use_ = 0;
-  std::uint64_t waits_ = 0;
-  std::function<void()> on_wait_;
-  std::deque<std::shared_ptr<Waiter>> waiters_;
+  std::shared_ptr<State> state_;
 };
 
 }  // namespace mailwarden

@@ -91,6 +91,19 @@ TEST(ReceiveGate, AMovedSlotIsReleasedOnce) {
   EXPECT_EQ(gate.in_use(), 0u);
 }
 
+TEST(ReceiveGate, ASlotMayOutliveItsGate) {
+  asio::io_context io;
+  std::vector<std::string> got;
+  std::vector<ReceiveGate::Slot> held;
+  {
+    ReceiveGate gate(io.get_executor(), 1);
+    asio::co_spawn(io, Take(gate, "a", got, held), asio::detached);
+    io.run();
+    ASSERT_TRUE(held.at(0));
+  }
+  held.clear();  // as a connection's coroutine destroyed with the io_context at exit
+}
+
 TEST(ReceiveGate, SlotsForABudget) {
   struct Case {
     std::int64_t budget, message;

@@ -399,6 +399,31 @@ def test_small_mail_is_not_held_up_by_large_mail_waiting_for_room(make_daemon, r
     daemon.stop()
 
 
+def test_stopping_while_large_mail_waits_for_room_exits_cleanly(make_daemon, relay):
+    """SIGTERM while one large message holds the only slot and another waits for it: the
+    daemon stops cleanly (exit 0, and on the sanitizer build no report), and both scripts are
+    told to try again later (75), nothing of either stored."""
+    daemon = make_daemon(relay=relay, settings={
+        "submit": {"max_message_bytes": 2 << 20, "max_receiving_bytes": 2 << 20}}).start()
+    filler = ("w" * 76 + "\n") * 13000  # 1 MB
+    first = start_sendmail(daemon)
+    first.stdin.write((MESSAGE.format(tag="stop-1") + filler).encode())
+    first.stdin.flush()
+    wait_for(lambda: waiting_for_more_input(first), what="the first drop-in waiting for more input")
+    second = start_sendmail(daemon)
+    feeder = threading.Thread(target=second.communicate,
+                              args=((MESSAGE.format(tag="stop-2") + filler).encode(),))
+    feeder.start()
+    wait_for(lambda: receive_waits(daemon) == 1, what="the second large message waiting for room")
+
+    daemon.stop()  # asserts exit 0
+    feeder.join(30)
+    first.stdin.close()
+    assert first.wait(30) == 75, first.stderr.read()
+    assert second.returncode == 75, second.stderr
+    assert daemon.query("SELECT count(*) FROM messages") == [(0,)]
+
+
 def test_many_large_submissions_at_once_stay_within_the_memory_budget(make_daemon, relay):
     """24 scripts each send 3 MB at the same moment, with room for two such messages being
     received: every one is acknowledged and delivered, and the daemon's peak memory grows by
