@@ -5,6 +5,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,95 +14,93 @@ namespace {
 
 namespace asio = boost::asio;
 
-// A receiver: takes a slot, notes it in `got`, and keeps it in `held` until the test drops it.
-asio::awaitable<void> Take(ReceiveGate& gate, std::string name, std::vector<std::string>& got,
-                           std::vector<ReceiveGate::Slot>& held) {
-  ReceiveGate::Slot slot = co_await gate.Acquire();
-  got.push_back(std::move(name));
-  held.push_back(std::move(slot));
-}
+// Receivers of one gate: each takes a slot, notes it in got_, and keeps it in held_ until the
+// test drops it.
+class ReceiveGateTest : public ::testing::Test {
+ protected:
+  void MakeGate(std::size_t slots) { gate_.emplace(io_.get_executor(), slots); }
 
-// Runs every handler that is ready, and those they make ready; no waiting on the clock.
-void Settle(asio::io_context& io) {
-  io.restart();
-  io.poll();
-}
+  void Receive(std::string name) { asio::co_spawn(io_, Take(std::move(name)), asio::detached); }
 
-TEST(ReceiveGate, GivesFreeSlotsAtOnce) {
-  asio::io_context io;
-  ReceiveGate gate(io.get_executor(), 2);
-  std::vector<std::string> got;
-  std::vector<ReceiveGate::Slot> held;
-  asio::co_spawn(io, Take(gate, "a", got, held), asio::detached);
-  asio::co_spawn(io, Take(gate, "b", got, held), asio::detached);
-  io.run();
-  EXPECT_EQ(got, (std::vector<std::string>{"a", "b"}));
-  EXPECT_EQ(gate.in_use(), 2u);
-  EXPECT_EQ(gate.waits(), 0u);
-  held.clear();
-  EXPECT_EQ(gate.in_use(), 0u);
-}
-
-TEST(ReceiveGate, WaitersGetReleasedSlotsInArrivalOrder) {
-  asio::io_context io;
-  ReceiveGate gate(io.get_executor(), 1);
-  std::vector<std::string> got;
-  std::vector<ReceiveGate::Slot> held;
-  for (const char* name : {"a", "b", "c"}) {
-    asio::co_spawn(io, Take(gate, name, got, held), asio::detached);
+  // Runs every handler that is ready, and those they make ready; no waiting on the clock.
+  void Settle() {
+    io_.restart();
+    io_.poll();
   }
-  Settle(io);
-  ASSERT_EQ(got, (std::vector<std::string>{"a"}));
-  EXPECT_EQ(gate.waiting(), 2u);
-  EXPECT_EQ(gate.waits(), 2u);
 
-  held.front().reset();  // a is done: its slot goes to b, not back to the pool
-  EXPECT_EQ(gate.in_use(), 1u);
-  EXPECT_EQ(gate.waiting(), 1u);
+  asio::io_context io_;
+  std::optional<ReceiveGate> gate_;  // after io_: its waiters' timers go first
+  std::vector<std::string> got_;
+  std::vector<ReceiveGate::Slot> held_;
+
+ private:
+  asio::awaitable<void> Take(std::string name) {
+    ReceiveGate::Slot slot = co_await gate_->Acquire();
+    got_.push_back(std::move(name));
+    held_.push_back(std::move(slot));
+  }
+};
+
+TEST_F(ReceiveGateTest, GivesFreeSlotsAtOnce) {
+  MakeGate(2);
+  Receive("a");
+  Receive("b");
+  Settle();
+  EXPECT_EQ(got_, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(gate_->in_use(), 2u);
+  EXPECT_EQ(gate_->waits(), 0u);
+  held_.clear();
+  EXPECT_EQ(gate_->in_use(), 0u);
+}
+
+TEST_F(ReceiveGateTest, WaitersGetReleasedSlotsInArrivalOrder) {
+  MakeGate(1);
+  for (const char* name : {"a", "b", "c"}) Receive(name);
+  Settle();
+  ASSERT_EQ(got_, (std::vector<std::string>{"a"}));
+  EXPECT_EQ(gate_->waiting(), 2u);
+  EXPECT_EQ(gate_->waits(), 2u);
+
+  held_.front().reset();  // a is done: its slot goes to b, not back to the pool
+  EXPECT_EQ(gate_->in_use(), 1u);
+  EXPECT_EQ(gate_->waiting(), 1u);
   // A newcomer does not overtake c, although a slot changes hands meanwhile.
-  asio::co_spawn(io, Take(gate, "d", got, held), asio::detached);
-  Settle(io);
-  ASSERT_EQ(got, (std::vector<std::string>{"a", "b"}));
+  Receive("d");
+  Settle();
+  ASSERT_EQ(got_, (std::vector<std::string>{"a", "b"}));
 
-  held.back().reset();
-  Settle(io);
-  ASSERT_EQ(got, (std::vector<std::string>{"a", "b", "c"}));
-  held.back().reset();
-  Settle(io);
-  ASSERT_EQ(got, (std::vector<std::string>{"a", "b", "c", "d"}));
-  EXPECT_EQ(gate.waiting(), 0u);
-  held.clear();
-  EXPECT_EQ(gate.in_use(), 0u);
+  held_.back().reset();
+  Settle();
+  ASSERT_EQ(got_, (std::vector<std::string>{"a", "b", "c"}));
+  held_.back().reset();
+  Settle();
+  ASSERT_EQ(got_, (std::vector<std::string>{"a", "b", "c", "d"}));
+  EXPECT_EQ(gate_->waiting(), 0u);
+  held_.clear();
+  EXPECT_EQ(gate_->in_use(), 0u);
 }
 
-TEST(ReceiveGate, AMovedSlotIsReleasedOnce) {
-  asio::io_context io;
-  ReceiveGate gate(io.get_executor(), 3);
-  std::vector<std::string> got;
-  std::vector<ReceiveGate::Slot> held;
-  asio::co_spawn(io, Take(gate, "a", got, held), asio::detached);
-  asio::co_spawn(io, Take(gate, "b", got, held), asio::detached);
-  io.run();
-  ASSERT_EQ(gate.in_use(), 2u);
-  ReceiveGate::Slot moved = std::move(held[0]);
-  EXPECT_FALSE(held[0]);
-  held.clear();
-  EXPECT_EQ(gate.in_use(), 1u);
+TEST_F(ReceiveGateTest, AMovedSlotIsReleasedOnce) {
+  MakeGate(3);
+  Receive("a");
+  Receive("b");
+  Settle();
+  ASSERT_EQ(gate_->in_use(), 2u);
+  ReceiveGate::Slot moved = std::move(held_[0]);
+  EXPECT_FALSE(held_[0]);
+  held_.clear();
+  EXPECT_EQ(gate_->in_use(), 1u);
   moved = ReceiveGate::Slot();
-  EXPECT_EQ(gate.in_use(), 0u);
+  EXPECT_EQ(gate_->in_use(), 0u);
 }
 
-TEST(ReceiveGate, ASlotMayOutliveItsGate) {
-  asio::io_context io;
-  std::vector<std::string> got;
-  std::vector<ReceiveGate::Slot> held;
-  {
-    ReceiveGate gate(io.get_executor(), 1);
-    asio::co_spawn(io, Take(gate, "a", got, held), asio::detached);
-    io.run();
-    ASSERT_TRUE(held.at(0));
-  }
-  held.clear();  // as a connection's coroutine destroyed with the io_context at exit
+TEST_F(ReceiveGateTest, ASlotMayOutliveItsGate) {
+  MakeGate(1);
+  Receive("a");
+  Settle();
+  ASSERT_TRUE(held_.at(0));
+  gate_.reset();
+  held_.clear();  // as a connection's coroutine destroyed with the io_context at exit
 }
 
 TEST(ReceiveGate, SlotsForABudget) {

@@ -364,24 +364,35 @@ def start_sendmail(daemon):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
 
 
-def test_small_mail_is_not_held_up_by_large_mail_waiting_for_room(make_daemon, relay):
-    """With room for one large message being received (max_receiving_bytes = max_message_bytes),
-    a second large one waits, its sender blocked, until the first is stored; a script's ordinary
-    mail goes through meanwhile. Nothing is refused, and all three are delivered."""
-    daemon = make_daemon(relay=relay, settings={
-        "submit": {"max_message_bytes": 2 << 20, "max_receiving_bytes": 2 << 20}}).start()
-    filler = ("y" * 76 + "\n") * 13000  # 1 MB, past the 256 KiB every message may hold
+# Room for one large message being received at a time.
+ONE_LARGE_SLOT = {"max_message_bytes": 2 << 20, "max_receiving_bytes": 2 << 20}
+
+
+def one_holds_the_slot_one_waits(daemon, tag, fill):
+    """Two drop-ins send 1 MB messages (tags TAG-1 and TAG-2, bodies of FILL): the first keeps
+    its stdin open, holding the only large slot; the second waits for it. Returns both and the
+    thread feeding the second."""
+    filler = (fill * 76 + "\n") * 13000  # 1 MB, past the 256 KiB every message may hold
     first = start_sendmail(daemon)
-    first.stdin.write((MESSAGE.format(tag="large-1") + filler).encode())
-    first.stdin.flush()  # stdin stays open: the first message holds the one large slot
+    first.stdin.write((MESSAGE.format(tag=f"{tag}-1") + filler).encode())
+    first.stdin.flush()
     # Once the drop-in has passed it all on, the daemon has read more than 256 KiB of it (a
     # socket buffers about 200 KB): the slot is the first's before the second starts.
     wait_for(lambda: waiting_for_more_input(first), what="the first drop-in waiting for more input")
     second = start_sendmail(daemon)
     feeder = threading.Thread(target=second.communicate,
-                              args=((MESSAGE.format(tag="large-2") + filler).encode(),))
+                              args=((MESSAGE.format(tag=f"{tag}-2") + filler).encode(),))
     feeder.start()
     wait_for(lambda: receive_waits(daemon) == 1, what="the second large message waiting for room")
+    return first, second, feeder
+
+
+def test_small_mail_is_not_held_up_by_large_mail_waiting_for_room(make_daemon, relay):
+    """With room for one large message being received (max_receiving_bytes = max_message_bytes),
+    a second large one waits, its sender blocked, until the first is stored; a script's ordinary
+    mail goes through meanwhile. Nothing is refused, and all three are delivered."""
+    daemon = make_daemon(relay=relay, settings={"submit": ONE_LARGE_SLOT}).start()
+    first, second, feeder = one_holds_the_slot_one_waits(daemon, "large", "y")
     assert second.poll() is None, "the second large message was taken without room for it"
 
     r = daemon.sendmail(["-t", "-i"], MESSAGE.format(tag="small"))
@@ -403,18 +414,8 @@ def test_stopping_while_large_mail_waits_for_room_exits_cleanly(make_daemon, rel
     """SIGTERM while one large message holds the only slot and another waits for it: the
     daemon stops cleanly (exit 0, and on the sanitizer build no report), and both scripts are
     told to try again later (75), nothing of either stored."""
-    daemon = make_daemon(relay=relay, settings={
-        "submit": {"max_message_bytes": 2 << 20, "max_receiving_bytes": 2 << 20}}).start()
-    filler = ("w" * 76 + "\n") * 13000  # 1 MB
-    first = start_sendmail(daemon)
-    first.stdin.write((MESSAGE.format(tag="stop-1") + filler).encode())
-    first.stdin.flush()
-    wait_for(lambda: waiting_for_more_input(first), what="the first drop-in waiting for more input")
-    second = start_sendmail(daemon)
-    feeder = threading.Thread(target=second.communicate,
-                              args=((MESSAGE.format(tag="stop-2") + filler).encode(),))
-    feeder.start()
-    wait_for(lambda: receive_waits(daemon) == 1, what="the second large message waiting for room")
+    daemon = make_daemon(relay=relay, settings={"submit": ONE_LARGE_SLOT}).start()
+    first, second, feeder = one_holds_the_slot_one_waits(daemon, "stop", "w")
 
     daemon.stop()  # asserts exit 0
     feeder.join(30)
