@@ -13,12 +13,12 @@
 //   the To, Cc and Bcc headers, -f/-r set the sender, -F the full name, and the arguments
 //   after the options are recipients ("a@b.c, d@e.f" is two). The message is streamed, never
 //   held whole in memory, and ends with an end mark: if this program is killed mid-message
-//   (with its script), the daemon stores nothing of it. Unless -i or -oi is given, a line holding
-//   only "." (LF or CRLF ended) ends the message, as with sendmail. The no-op flags that scripts
-//   pass to sendmail
-//   (-odi, -oem, -v, -B8BITMIME, -N never, -X log, ...) are accepted and ignored; the modes of
-//   a full MTA (-bp, -bs, -bd, -bi, -q, -I) are refused. When the socket is missing or
-//   refuses (the daemon restarting) it retries for about 5 seconds.
+//   (with its script), the daemon stores nothing of it. Unless -i or -oi is given, a line
+//   holding only "." (LF or CRLF ended) ends the message, as with sendmail. The no-op flags
+//   that scripts pass to sendmail (-odi, -oem, -v, -B8BITMIME, -N never, -X log, ...) are
+//   accepted and ignored; the modes of a full MTA (-bp, -bs, -bd, -bi, -q, -I) are refused.
+//   When the socket is missing or refuses (the daemon restarting) it retries for about 5
+//   seconds.
 //
 // SECURITY
 //   Runs with the caller's privileges and needs no others: install it without set-uid or
