@@ -198,21 +198,6 @@ asio::awaitable<void> SubmitServer::Serve(local::socket socket) {
     }
   }
 
-  if (request->end_marked) {
-    if (last != kSubmitEndMark) {
-      // The client's stream ended mid-message: it died (killed with its script, out of
-      // memory) or sent a broken stream. Nothing of it is stored, nor sent cut short.
-      slot.reset();
-      spdlog::warn(
-          "submit: uid={} result=refused reason=\"the message ended before its end "
-          "mark: the sender stopped before the end\" bytes={}",
-          uid, raw.size());
-      co_await reply(kExitTempFail, "the message ended before its end mark; nothing was stored");
-      co_return;
-    }
-    if (!too_large) raw.pop_back();
-  }
-
   auto account = co_await accounts_.FindByUid(uid);
   if (!account) {
     spdlog::error("submit: uid={} store unavailable: {}", uid, account.error().message);
@@ -225,6 +210,21 @@ asio::awaitable<void> SubmitServer::Serve(local::socket socket) {
     co_return;
   }
   const AccountRef& acct = **account;
+  if (request->end_marked) {
+    if (last != kSubmitEndMark) {
+      // The client's stream ended mid-message: it died (killed with its script, out of
+      // memory) or sent a broken stream. Nothing of it is stored, nor sent cut short.
+      slot.reset();
+      spdlog::warn(
+          "submit: account={} uid={} result=refused reason=\"the message ended before its "
+          "end mark: the sender stopped before the end\" bytes={}",
+          acct.name, uid, raw.size());
+      co_await reply(kExitTempFail, "the message ended before its end mark; nothing was stored");
+      co_return;
+    }
+    if (!too_large) raw.pop_back();
+  }
+
   if (too_large) {
     spdlog::warn("submit: account={} uid={} result=refused reason=\"message over {} bytes\"",
                  acct.name, uid, limit);
