@@ -207,6 +207,8 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::filesystem::pa
     MW_RETURN_IF_ERROR(
         r.Int("max_receiving_bytes", c.submit.max_receiving_bytes, 1024 * 1024, 1LL << 40));
     MW_RETURN_IF_ERROR(r.Int("max_connections", c.submit.max_connections, 1, 100000));
+    MW_RETURN_IF_ERROR(
+        r.Int("max_connections_per_uid", c.submit.max_connections_per_uid, 1, 100000));
     MW_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
   }
   {

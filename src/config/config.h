@@ -46,6 +46,9 @@ struct Config {
     std::int64_t max_receiving_bytes = 256 * 1024 * 1024;
     // Drop-in connections served at once; more wait in the socket's backlog.
     std::int64_t max_connections = 1000;
+    // Drop-in connections of one uid at once; more are told to try again later (75), so that
+    // one account's scripts (a hacked site) cannot take every connection from the others.
+    std::int64_t max_connections_per_uid = 100;
   } submit;
 
   struct Smtp {

@@ -110,6 +110,7 @@ TEST(ParseConfig, NamesTheKeyThatIsWrong) {
       {"[smtp]\nlisten = \"127.0.0.1:2587\"\n", "smtp.listen"},
       {"[submit]\nmax_receiving_bytes = 1000\n", "submit.max_receiving_bytes"},
       {"[submit]\nmax_connections = 0\n", "submit.max_connections"},
+      {"[submit]\nmax_connections_per_uid = -1\n", "submit.max_connections_per_uid"},
       {"[mystery]\nx = 1\n", "mystery"},
       {"[[account]]\nname = \"Bad Name\"\n", "account[0].name"},
       {"[[account]]\nname = \"a\"\nuids = [-1]\n", "account[0].uids"},
@@ -160,6 +161,7 @@ TEST(ParseConfig, ReceivingLimitsDefaultAndCanBeSet) {
   ASSERT_TRUE(fallback.has_value());
   EXPECT_EQ(fallback->submit.max_receiving_bytes, 256 * 1024 * 1024);
   EXPECT_EQ(fallback->submit.max_connections, 1000);
+  EXPECT_EQ(fallback->submit.max_connections_per_uid, 100);
   auto set = ParseConfig("[submit]\nmax_receiving_bytes = 8388608\nmax_connections = 50\n", "/tmp");
   ASSERT_TRUE(set.has_value()) << set.error().message;
   EXPECT_EQ(set->submit.max_receiving_bytes, 8 * 1024 * 1024);

@@ -75,6 +75,15 @@ Result<void> SubmitServer::Listen() {
   return {};
 }
 
+void SubmitServer::RefuseAtOnce(local::socket& socket, int code, std::string text) {
+  // One short line into the empty send buffer of a new connection: it does not block.
+  const std::string line = EncodeSubmitReply({code, std::move(text)});
+  boost::system::error_code ec;
+  socket.non_blocking(true, ec);
+  if (!ec) asio::write(socket, asio::buffer(line), ec);
+  socket.close(ec);
+}
+
 void SubmitServer::Close() {
   boost::system::error_code ec;
   acceptor_.close(ec);
@@ -111,15 +120,40 @@ asio::awaitable<void> SubmitServer::Run() {
       }
       if (!acceptor_.is_open()) co_return;
     }
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+      spdlog::error("submit: SO_PEERCRED failed: {}", std::strerror(errno));
+      RefuseAtOnce(socket, kExitSoftware, "cannot identify the caller");
+      continue;
+    }
+    const Uid uid = cred.uid;
+    // One uid's share: its scripts (a hacked site's spam run, or a client holding connections
+    // open on purpose) cannot take every connection from the other accounts' scripts.
+    std::size_t& of_uid = serving_per_uid_[uid];
+    if (of_uid >= static_cast<std::size_t>(config_.submit.max_connections_per_uid)) {
+      spdlog::warn(
+          "submit: uid={} result=refused reason=\"{} connections of this uid at once "
+          "(submit.max_connections_per_uid)\"",
+          uid, of_uid);
+      RefuseAtOnce(
+          socket, kExitTempFail,
+          "too many submissions at once from uid " + std::to_string(uid) + "; try again later");
+      continue;
+    }
+    ++of_uid;
     ++serving_;
-    asio::co_spawn(ex_, Serve(std::move(socket)), [this](std::exception_ptr) {
+    // Counted down when Serve ends; not when it is destroyed unfinished with the io_context at
+    // exit, after this server.
+    asio::co_spawn(ex_, Serve(std::move(socket), uid), [this, uid](std::exception_ptr) {
       --serving_;
+      if (--serving_per_uid_[uid] == 0) serving_per_uid_.erase(uid);
       room_.cancel();
     });
   }
 }
 
-asio::awaitable<void> SubmitServer::Serve(local::socket socket) {
+asio::awaitable<void> SubmitServer::Serve(local::socket socket, Uid uid) {
   // Closes a connection that sends nothing for kIdleTimeout, so a stuck script cannot pin it.
   asio::steady_timer watchdog(ex_);
   auto arm = [&] {
@@ -136,15 +170,6 @@ asio::awaitable<void> SubmitServer::Serve(local::socket socket) {
     co_await asio::async_write(socket, asio::buffer(line),
                                asio::redirect_error(asio::use_awaitable, ec));
   };
-
-  ucred cred{};
-  socklen_t len = sizeof cred;
-  if (getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-    spdlog::error("submit: SO_PEERCRED failed: {}", std::strerror(errno));
-    co_await reply(kExitSoftware, "cannot identify the caller");
-    co_return;
-  }
-  const Uid uid = cred.uid;
 
   boost::system::error_code ec;
   asio::streambuf head(kMaxHeaderBytes);

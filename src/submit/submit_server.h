@@ -3,7 +3,8 @@
 // Trust: the caller's uid comes from the kernel (SO_PEERCRED), never from what it writes; a
 // uid with no account is refused before anything is stored. Everything the client sends is
 // bounded (header block, message size, idle time), and so is what all clients hold together:
-// at most submit.max_connections are served at once (more wait in the socket's backlog), and
+// at most submit.max_connections are served at once (more wait in the socket's backlog), at
+// most submit.max_connections_per_uid of them for one uid (more are told 75, try later), and
 // a message past kSmallMessageBytes waits for a slot of the ReceiveGate before more of it is
 // read. A message is acknowledged ("0 queued as
 // ID") only after the transaction that stores it has committed.
@@ -16,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 #include "config/config.h"
 #include "core/types.h"
@@ -41,7 +43,10 @@ class SubmitServer {
   void Close();
 
  private:
-  boost::asio::awaitable<void> Serve(boost::asio::local::stream_protocol::socket socket);
+  boost::asio::awaitable<void> Serve(boost::asio::local::stream_protocol::socket socket, Uid uid);
+  // Answers a connection that is not served (code and text as the reply line) and closes it.
+  static void RefuseAtOnce(boost::asio::local::stream_protocol::socket& socket, int code,
+                           std::string text);
 
   boost::asio::any_io_executor ex_;
   const Config& config_;
@@ -50,6 +55,7 @@ class SubmitServer {
   ReceiveGate& gate_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
   std::size_t serving_ = 0;
+  std::unordered_map<Uid, std::size_t> serving_per_uid_;  // entries with a count above 0
   // Wakes the accept loop, waiting at max_connections, when a connection ends.
   boost::asio::steady_timer room_;
 };

@@ -122,6 +122,34 @@ def test_bad_message_gets_65_with_a_reason(make_daemon, relay, name, args, messa
     assert daemon.query("SELECT count(*) FROM messages") == [(0,)]
 
 
+def test_one_uid_cannot_take_every_connection(make_daemon, relay):
+    """With submit.max_connections_per_uid at 2, a third drop-in of the same uid is told to
+    try again later (75) at once, while another account's script is served as usual."""
+    other_uid = 4243
+    daemon = make_daemon(relay=relay, settings={"submit": {"max_connections_per_uid": 2}}, accounts=[
+        {"name": "demo", "uids": [os.getuid()]}, {"name": "other", "uids": [other_uid]}]).start()
+    open_ones = [start_sendmail(daemon) for _ in range(2)]
+    for i, p in enumerate(open_ones):
+        p.stdin.write(MESSAGE.format(tag=f"mine-{i}").encode())
+        p.stdin.flush()  # stdin stays open: both connections are being served
+    wait_for(lambda: all(waiting_for_more_input(p) for p in open_ones),
+             what="both drop-ins connected and waiting for more input")
+
+    r = daemon.sendmail(["-t", "-i"], MESSAGE.format(tag="mine-third"))
+    assert r.returncode == 75, (r.returncode, r.stderr)
+    assert b"too many submissions at once" in r.stderr
+    r = daemon.sendmail(["-t", "-i"], MESSAGE.format(tag="theirs"), uid=other_uid)
+    assert r.returncode == 0, r.stderr
+
+    for p in open_ones:
+        p.stdin.close()
+        assert p.wait(30) == 0, p.stderr.read()
+    wait_for(lambda: {"mine-0", "mine-1", "theirs"} <= delivered_tags(relay),
+             what="the three served messages at the relay")
+    assert "mine-third" not in delivered_tags(relay)
+    assert "connections of this uid at once" in daemon.log_text()
+
+
 def test_a_drop_in_killed_mid_message_stores_nothing(make_daemon, relay):
     """A script killed mid-mail() takes its sendmail along: the half-sent message must neither
     be queued nor go out cut short. The next message goes through as usual."""
