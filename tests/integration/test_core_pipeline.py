@@ -122,18 +122,25 @@ def test_bad_message_gets_65_with_a_reason(make_daemon, relay, name, args, messa
     assert daemon.query("SELECT count(*) FROM messages") == [(0,)]
 
 
+def two_connections_held_open(daemon, tag):
+    """Two drop-ins (tags TAG-0, TAG-1) that have sent their message but keep stdin open: two
+    connections being served, until their stdin is closed."""
+    open_ones = [start_sendmail(daemon) for _ in range(2)]
+    for i, p in enumerate(open_ones):
+        p.stdin.write(MESSAGE.format(tag=f"{tag}-{i}").encode())
+        p.stdin.flush()
+    wait_for(lambda: all(waiting_for_more_input(p) for p in open_ones),
+             what="both drop-ins connected and waiting for more input")
+    return open_ones
+
+
 def test_one_uid_cannot_take_every_connection(make_daemon, relay):
     """With submit.max_connections_per_uid at 2, a third drop-in of the same uid is told to
     try again later (75) at once, while another account's script is served as usual."""
     other_uid = 4243
     daemon = make_daemon(relay=relay, settings={"submit": {"max_connections_per_uid": 2}}, accounts=[
         {"name": "demo", "uids": [os.getuid()]}, {"name": "other", "uids": [other_uid]}]).start()
-    open_ones = [start_sendmail(daemon) for _ in range(2)]
-    for i, p in enumerate(open_ones):
-        p.stdin.write(MESSAGE.format(tag=f"mine-{i}").encode())
-        p.stdin.flush()  # stdin stays open: both connections are being served
-    wait_for(lambda: all(waiting_for_more_input(p) for p in open_ones),
-             what="both drop-ins connected and waiting for more input")
+    open_ones = two_connections_held_open(daemon, "mine")
 
     r = daemon.sendmail(["-t", "-i"], MESSAGE.format(tag="mine-third"))
     assert r.returncode == 75, (r.returncode, r.stderr)
@@ -496,13 +503,8 @@ def test_scripts_past_max_connections_wait_their_turn(make_daemon, relay):
     """At submit.max_connections, a further script waits (it is not refused) until one of the
     connections being served ends; then its mail is taken like any other."""
     daemon = make_daemon(relay=relay, settings={"submit": {"max_connections": 2}}).start()
-    open_ones = [start_sendmail(daemon) for _ in range(2)]
-    for i, p in enumerate(open_ones):
-        p.stdin.write(MESSAGE.format(tag=f"open-{i}").encode())
-        p.stdin.flush()  # stdin stays open: both connections are being served
     # Both connected before the third: the daemon accepts in the order clients connect.
-    wait_for(lambda: all(waiting_for_more_input(p) for p in open_ones),
-             what="both drop-ins connected and waiting for more input")
+    open_ones = two_connections_held_open(daemon, "open")
     third = start_sendmail(daemon)
     feeder = threading.Thread(target=third.communicate, args=(MESSAGE.format(tag="third").encode(),))
     feeder.start()
