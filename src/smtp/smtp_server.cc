@@ -153,6 +153,15 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
     boost::system::error_code ignored;
     self->socket_.close(ignored);
     self->server_.sessions_.erase(entry);
+    self->server_.CheckStress();
+  }
+
+  // The deadline running now (a read or write waiting on the client), if any, ends no later
+  // than timeout from now.
+  void Hurry(milliseconds timeout) {
+    if (!deadline_running_) return;
+    const auto by = std::chrono::steady_clock::now() + timeout;
+    if (deadline_.expiry() > by) StartDeadline(timeout, deadline_closes_);
   }
 
   void Close() {
@@ -207,6 +216,8 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
   std::optional<asio::ssl::stream<tcp::socket&>> tls_stream_;
   asio::steady_timer deadline_;
   std::uint64_t deadline_generation_ = 0;
+  bool deadline_running_ = false;  // between StartDeadline and StopDeadline
+  bool deadline_closes_ = false;   // the running deadline closes the socket (a write's)
   bool timed_out_ = false;
   bool over_limit_;
 
@@ -271,7 +282,7 @@ asio::awaitable<void> SmtpSession::Run() {
       std::string line;
       if (TakeLine(&line)) {
         co_await HandleLine(line);
-        if (out_.size() >= kMaxPendingReplyBytes && !co_await Flush(options_.idle_timeout)) {
+        if (out_.size() >= kMaxPendingReplyBytes && !co_await Flush(server_.IdleTimeout())) {
           co_return;
         }
         continue;
@@ -279,7 +290,7 @@ asio::awaitable<void> SmtpSession::Run() {
       if (close_) break;
     }
     // RFC 2920: replies go out when there is no more input to answer.
-    if (!co_await Flush(options_.idle_timeout)) co_return;
+    if (!co_await Flush(server_.IdleTimeout())) co_return;
     if (!co_await ReadMore()) {
       if (timed_out_) {
         spdlog::info("smtp: ip={} idle timeout, closing", client_ip_);
@@ -546,7 +557,7 @@ asio::awaitable<void> SmtpSession::Verify(std::string user, std::string password
 
 asio::awaitable<void> SmtpSession::StartTls() {
   Queue(220, "2.0.0 Ready to start TLS");
-  if (!co_await Flush(options_.idle_timeout)) {
+  if (!co_await Flush(server_.IdleTimeout())) {
     close_ = true;
     co_return;
   }
@@ -557,7 +568,7 @@ asio::awaitable<void> SmtpSession::StartTls() {
     DropInput();
   }
   tls_stream_.emplace(socket_, *server_.tls_context_);
-  StartDeadline(options_.idle_timeout, true);
+  StartDeadline(server_.IdleTimeout(), true);
   auto [ec] = co_await tls_stream_->async_handshake(asio::ssl::stream_base::server, kNoThrow);
   StopDeadline();
   if (ec) {
@@ -619,7 +630,7 @@ asio::awaitable<bool> SmtpSession::ReadMore() {
   // per read, most of it never used).
   in_.resize_and_overwrite(kept + kReadChunkBytes, [](char*, std::size_t n) { return n; });
   const auto buffer = asio::buffer(in_.data() + kept, kReadChunkBytes);
-  StartDeadline(options_.idle_timeout, false);
+  StartDeadline(server_.IdleTimeout(), false);
   boost::system::error_code ec;
   std::size_t n = 0;
   if (tls_) {
@@ -650,6 +661,8 @@ asio::awaitable<bool> SmtpSession::Flush(milliseconds timeout) {
 
 void SmtpSession::StartDeadline(milliseconds timeout, bool close) {
   timed_out_ = false;
+  deadline_running_ = true;
+  deadline_closes_ = close;
   const auto generation = ++deadline_generation_;
   deadline_.expires_after(timeout);
   deadline_.async_wait(
@@ -671,6 +684,7 @@ void SmtpSession::StartDeadline(milliseconds timeout, bool close) {
 }
 
 void SmtpSession::StopDeadline() {
+  deadline_running_ = false;
   ++deadline_generation_;
   deadline_.cancel();
 }
@@ -789,6 +803,24 @@ asio::awaitable<void> SmtpServer::Run() {
   }
 }
 
+std::chrono::milliseconds SmtpServer::IdleTimeout() const {
+  return stressed_ ? std::min(options_.stress_idle_timeout, options_.idle_timeout)
+                   : options_.idle_timeout;
+}
+
+void SmtpServer::CheckStress() {
+  const bool stressed = sessions_.size() * 5 >= options_.max_connections * 4;
+  if (stressed == stressed_) return;
+  stressed_ = stressed;
+  if (!stressed) return;
+  spdlog::warn("smtp: {} connections, near the most ({}): idle clients now get {} s",
+               sessions_.size(), options_.max_connections,
+               std::chrono::duration_cast<std::chrono::seconds>(IdleTimeout()).count());
+  for (auto& weak : sessions_) {
+    if (auto session = weak.lock()) session->Hurry(IdleTimeout());
+  }
+}
+
 void SmtpServer::TaskEnded() {
   if (--tasks_ == 0) all_ended_.cancel();
 }
@@ -820,6 +852,7 @@ asio::awaitable<void> SmtpServer::AcceptLoop(tcp::acceptor& acceptor) {
     const bool over_limit = sessions_.size() >= options_.max_connections;
     auto session = std::make_shared<SmtpSession>(*this, std::move(socket), over_limit);
     sessions_.push_front(session);
+    CheckStress();
     ++tasks_;
     asio::co_spawn(ex_, SmtpSession::Serve(session, sessions_.begin()),
                    [this](std::exception_ptr) { TaskEnded(); });

@@ -91,6 +91,10 @@ struct SmtpServerOptions {
   SmtpAuthTls auth_tls = SmtpAuthTls::kUnlessLoopback;
   // A client that sends nothing (or reads nothing) for this long is told 421 and dropped.
   std::chrono::milliseconds idle_timeout = std::chrono::minutes(5);
+  // The same, while the sessions are at 80% of max_connections or more (as Postfix's
+  // smtpd_timeout under stress): clients that hold connections open without a word cannot
+  // keep the others out for long. Sessions already waiting get it too.
+  std::chrono::milliseconds stress_idle_timeout = std::chrono::seconds(10);
   std::size_t max_connections = 200;         // more are told 421 at once
   int max_auth_failures_per_connection = 3;  // then 421 and close
   // Failed AUTH per client in any minute before AUTH is refused for a while. The client is
@@ -164,6 +168,11 @@ class SmtpServer {
 
   boost::asio::awaitable<void> AcceptLoop(boost::asio::ip::tcp::acceptor& acceptor);
   void TaskEnded();
+  // idle_timeout, or stress_idle_timeout while under stress.
+  std::chrono::milliseconds IdleTimeout() const;
+  // After a session is added or removed: enters stress (shortening every waiting session's
+  // deadline) or leaves it.
+  void CheckStress();
 
   boost::asio::any_io_executor ex_;
   SmtpServerOptions options_;
@@ -176,6 +185,7 @@ class SmtpServer {
   boost::asio::steady_timer all_ended_;  // fires (is cancelled) when tasks_ drops to 0
   std::size_t tasks_ = 0;                // accept loops and sessions still running
   bool closing_ = false;
+  bool stressed_ = false;  // sessions at 80% of max_connections or more
 };
 
 }  // namespace mailwarden

@@ -780,6 +780,30 @@ print('closed', second.closed())
             "closed True\n");
 }
 
+// Near max_connections, a client that says nothing is dropped after stress_idle_timeout, also
+// one that was already waiting with the long timeout when the stress began.
+TEST_F(SmtpServerTest, UnderStressIdleClientsGetTheShortTimeout) {
+  auto options = Options();  // idle_timeout 10 s
+  options.max_connections = 5;
+  options.stress_idle_timeout = std::chrono::milliseconds(300);
+  Start(options);
+  const auto run = Python(R"PY(
+first = Talk()
+print(first.reply())
+others = [Talk() for _ in range(3)]  # 4 of 5: stress
+for t in others:
+    t.reply()
+first.sock.settimeout(5)  # half the normal idle timeout
+print(first.reply())
+print('closed', first.closed())
+)PY");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(run.output,
+            "220 mx.test ESMTP mailwarden\n"
+            "421 4.4.2 mx.test Error: timeout exceeded\n"
+            "closed True\n");
+}
+
 TEST_F(SmtpServerTest, ListenRefusesBadAddressesAndCertificates) {
   auto options = Options();
   options.listen = {"no-port"};
