@@ -36,11 +36,13 @@ std::size_t ReceiveGate::SlotsFor(std::int64_t max_receiving_bytes,
 }
 
 asio::awaitable<ReceiveGate::Slot> ReceiveGate::Acquire() {
-  State& state = *state_;
+  // Held while waiting: at exit the gate may be destroyed before this coroutine is.
+  const std::shared_ptr<State> keep = state_;
+  State& state = *keep;
   // Nobody overtakes a waiter: a free slot with waiters present is already theirs.
   if (state.in_use < state.slots && state.waiters.empty()) {
     ++state.in_use;
-    co_return Slot(state_);
+    co_return Slot(keep);
   }
   ++state.waits;
   if (state.on_wait) state.on_wait();
@@ -51,7 +53,7 @@ asio::awaitable<ReceiveGate::Slot> ReceiveGate::Acquire() {
     boost::system::error_code ec;
     co_await waiter->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
-  co_return Slot(state_);
+  co_return Slot(keep);
 }
 
 void ReceiveGate::State::Release() {

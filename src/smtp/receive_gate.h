@@ -13,6 +13,8 @@
 // Memory for mail being received is then at most about
 //   connections * kSmallMessageBytes + slots * max_message_bytes (twice that while prepared).
 //
+// The same gate, with one slot per connection, bounds the drop-in's connections.
+//
 // Single-threaded: the gate and every Slot belong to the executor of the receiving loop. A
 // Slot may outlive its gate (a connection's coroutine destroyed with the io_context at exit):
 // releasing it then does nothing.

@@ -48,7 +48,7 @@ SubmitServer::SubmitServer(asio::any_io_executor ex, const Config& config,
       intake_(intake),
       gate_(gate),
       acceptor_(ex),
-      room_(ex) {}
+      places_(ex, static_cast<std::size_t>(config.submit.max_connections)) {}
 
 Result<void> SubmitServer::Listen() {
   const auto& path = config_.submit.socket;
@@ -87,11 +87,9 @@ void SubmitServer::RefuseAtOnce(local::socket& socket, int code, std::string tex
 void SubmitServer::Close() {
   boost::system::error_code ec;
   acceptor_.close(ec);
-  room_.cancel();
 }
 
 asio::awaitable<void> SubmitServer::Run() {
-  const auto most = static_cast<std::size_t>(config_.submit.max_connections);
   for (;;) {
     boost::system::error_code ec;
     local::socket socket =
@@ -106,20 +104,17 @@ asio::awaitable<void> SubmitServer::Run() {
       }
       continue;
     }
-    // At the limit this connection waits, unread, until one being served ends; nothing more
-    // is accepted meanwhile, so later clients wait in the backlog (then in connect), as for
-    // any busy server. None is refused: a script's mail() would not try again.
-    if (serving_ >= most) {
+    // At the limit this connection waits, unread, for the place of one being served; nothing
+    // more is accepted meanwhile, so later clients wait in the backlog (then in connect), as
+    // for any busy server. None is refused: a script's mail() would not try again.
+    if (places_.in_use() >= places_.slots()) {
       spdlog::warn(
           "submit: {} connections served, the most at once (submit.max_connections); "
           "a new one waits",
-          serving_);
-      while (serving_ >= most && acceptor_.is_open()) {
-        room_.expires_at(std::chrono::steady_clock::time_point::max());
-        co_await room_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      }
-      if (!acceptor_.is_open()) co_return;
+          places_.in_use());
     }
+    ReceiveGate::Slot place = co_await places_.Acquire();
+    if (!acceptor_.is_open()) co_return;
     ucred cred{};
     socklen_t len = sizeof cred;
     if (getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
@@ -142,14 +137,13 @@ asio::awaitable<void> SubmitServer::Run() {
       continue;
     }
     ++of_uid;
-    ++serving_;
-    // Counted down when Serve ends; not when it is destroyed unfinished with the io_context at
-    // exit, after this server.
-    asio::co_spawn(ex_, Serve(std::move(socket), uid), [this, uid](std::exception_ptr) {
-      --serving_;
-      if (--serving_per_uid_[uid] == 0) serving_per_uid_.erase(uid);
-      room_.cancel();
-    });
+    // The place goes with the handler: free when Serve ends, and also when it is destroyed
+    // unfinished with the io_context at exit. The uid's count goes down only in the first
+    // case: at exit this server is gone.
+    asio::co_spawn(ex_, Serve(std::move(socket), uid),
+                   [this, uid, place = std::move(place)](std::exception_ptr) {
+                     if (--serving_per_uid_[uid] == 0) serving_per_uid_.erase(uid);
+                   });
   }
 }
 

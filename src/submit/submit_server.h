@@ -12,7 +12,6 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -54,10 +53,9 @@ class SubmitServer {
   MailIntake& intake_;
   ReceiveGate& gate_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
-  std::size_t serving_ = 0;
+  // A place per connection being served, submit.max_connections of them.
+  ReceiveGate places_;
   std::unordered_map<Uid, std::size_t> serving_per_uid_;  // entries with a count above 0
-  // Wakes the accept loop, waiting at max_connections, when a connection ends.
-  boost::asio::steady_timer room_;
 };
 
 }  // namespace mailwarden
