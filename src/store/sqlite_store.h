@@ -1,7 +1,8 @@
 // SqliteStore: the Store on one SQLite file, the embedded default for a single daemon.
 //
-// The file is opened in WAL mode with synchronous=FULL: a method that returns success has
-// fsync'd its transaction, so acknowledged mail survives a crash and a power cut. Writers take
+// The file is opened in WAL mode, and a method that returns success has fsync'd its
+// transaction's WAL (the progress of delivery aside: see Transaction in sqlite_store.cc), so
+// acknowledged mail survives a crash and a power cut. Writers take
 // the write lock at BEGIN (BEGIN IMMEDIATE) and wait for it up to a busy timeout, so several
 // SqliteStore objects (threads, or processes such as two daemons during a restart) may share
 // one file. Every statement is prepared once, at open, and reused.
