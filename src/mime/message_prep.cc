@@ -7,6 +7,7 @@
 #include <array>
 #include <chrono>
 #include <cstddef>
+#include <cstring>
 #include <ctime>
 #include <memory>
 #include <mutex>
@@ -375,21 +376,61 @@ std::string FromHeader(std::string_view full_name, const std::string& address) {
 }
 
 // Only line ends change: a bare LF becomes CRLF, a bare CR stays, and a last line without an end
-// gets one, since SMTP's closing "." must start a line of its own.
-void AppendWithCrlf(std::string& out, std::string_view body) {
-  std::size_t pos = 0;
-  while (pos < body.size()) {
-    const std::size_t eol = body.find('\n', pos);
-    if (eol == std::string_view::npos) {
-      out.append(body.substr(pos));
-      out.append("\r\n");
-      return;
-    }
-    out.append(body.substr(pos, eol - pos));
-    if (eol == pos || body[eol - 1] != '\r') out.push_back('\r');
-    out.push_back('\n');
-    pos = eol + 1;
+// gets one, since SMTP's closing "." must start a line of its own. What that adds to a body:
+struct LineEnds {
+  std::size_t bare_lf = 0;    // LFs without their CR
+  bool unterminated = false;  // the last line has no end
+  std::size_t Added() const { return bare_lf + (unterminated ? 2 : 0); }
+};
+
+LineEnds CountLineEnds(std::string_view body) {
+  LineEnds ends;
+  for (std::size_t lf = body.find('\n'); lf != std::string_view::npos;
+       lf = body.find('\n', lf + 1)) {
+    if (lf == 0 || body[lf - 1] != '\r') ++ends.bare_lf;
   }
+  ends.unterminated = !body.empty() && body.back() != '\n';
+  return ends;
+}
+
+// Makes `text`, whose body is the `body_size` bytes at `body_at` (after the header section as
+// received), into `head` followed by that body with CRLF line ends, in the same buffer: a large
+// message is never held twice. The buffer grows (a copy) only if its capacity is short.
+void PlaceMessage(std::string& text, std::string_view head, std::size_t body_at,
+                  std::size_t body_size, const LineEnds& ends) {
+  const std::size_t total = head.size() + body_size + ends.Added();
+  if (total > text.capacity()) text.reserve(total);
+  if (head.size() < body_at) {
+    // The header section shrank (a long Bcc left out): the body moves left to its place first,
+    // so that below every byte moves right or stays.
+    std::memmove(text.data() + head.size(), text.data() + body_at, body_size);
+    body_at = head.size();
+  }
+  if (total > text.size()) text.resize(total);
+  char* data = text.data();
+  // From the end backwards, each line to its place, a CR before each bare LF. A byte's place is
+  // never left of where it was, so none is overwritten before it is read.
+  std::size_t src = body_at + body_size;  // the end of what is left to move
+  std::size_t dst = total;                // and of where it goes
+  if (ends.unterminated) {
+    data[--dst] = '\n';
+    data[--dst] = '\r';
+  }
+  for (std::size_t bare = ends.bare_lf; bare > 0;) {
+    const auto* lf = static_cast<const char*>(::memrchr(data + body_at, '\n', src - body_at));
+    const auto at = static_cast<std::size_t>(lf - data);
+    const bool is_bare = at == body_at || data[at - 1] != '\r';
+    dst -= src - at;
+    std::memmove(data + dst, data + at, src - at);
+    src = at;
+    if (is_bare) {
+      data[--dst] = '\r';
+      --bare;
+    }
+  }
+  std::memmove(data + head.size(), data + body_at, src - body_at);
+  std::memcpy(data, head.data(), head.size());
+  text.resize(total);
 }
 
 std::string DecodedSubject(const std::vector<HeaderField>& fields) {
@@ -424,7 +465,7 @@ void InitMime() {
   std::call_once(once, [] { g_mime_init(); });
 }
 
-Result<PreparedMessage> PrepareMessage(std::string_view raw, const SubmitEnvelope& envelope,
+Result<PreparedMessage> PrepareMessage(std::string raw, const SubmitEnvelope& envelope,
                                        const PrepareContext& context) {
   InitMime();
   if (auto ok = CheckRaw(raw, context); !ok) return std::unexpected(ok.error());
@@ -444,30 +485,34 @@ Result<PreparedMessage> PrepareMessage(std::string_view raw, const SubmitEnvelop
 
   const std::string date = FormatDate(context.now);
   const std::string host = Atom(context.hostname, "localhost");
-  std::string& body = message.body;
-  body.reserve(raw.size() + raw.size() / 32 + 512);
-  body += fmt::format(
+  std::string head = fmt::format(
       "Received: from account {} (uid {})\r\n\tby {} (mailwarden) with {};\r\n\t{}\r\n",
       Atom(context.account, "unknown"), context.uid, host, Atom(context.protocol, "local"), date);
   for (const HeaderField& field : fields) {
     // Blind copies stay blind: Bcc never travels with the message, -t or not.
     if (EqualsIgnoreCase(field.name, "Bcc")) continue;
     for (std::string_view line : field.lines) {
-      body.append(line);
-      body.append("\r\n");
+      head.append(line);
+      head.append("\r\n");
     }
   }
-  if (FindField(fields, "Date") == nullptr) body += "Date: " + date + "\r\n";
+  if (FindField(fields, "Date") == nullptr) head += "Date: " + date + "\r\n";
   if (FindField(fields, "Message-ID") == nullptr) {
-    body += fmt::format("Message-ID: <{}>\r\n", NewMessageId(host));
+    head += fmt::format("Message-ID: <{}>\r\n", NewMessageId(host));
   }
   if (FindField(fields, "From") == nullptr) {
     const bool has_sender = envelope.sender && !message.sender.empty();
     const std::string address = has_sender ? message.sender : DefaultAddress(context);
-    body += FromHeader(envelope.full_name, address);
+    head += FromHeader(envelope.full_name, address);
   }
-  body += "\r\n";
-  AppendWithCrlf(body, split->body);
+  head += "\r\n";
+
+  // The fields' views into raw are not used past here: raw becomes the message.
+  const auto body_at = static_cast<std::size_t>(split->body.data() - raw.data());
+  const std::size_t body_size = split->body.size();
+  const LineEnds ends = CountLineEnds(split->body);
+  PlaceMessage(raw, head, body_at, body_size, ends);
+  message.body = std::move(raw);
   return message;
 }
 

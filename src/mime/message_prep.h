@@ -47,8 +47,10 @@ struct PreparedMessage {
 
 // Fails with kInvalidInput (sendmail exit 65) and a sentence a script's author understands:
 // no recipients, a NUL byte, a header line over 998 bytes, an unparsable recipient address;
-// with kTooLarge when raw is over max_bytes.
-Result<PreparedMessage> PrepareMessage(std::string_view raw, const SubmitEnvelope& envelope,
+// with kTooLarge when raw is over max_bytes. The message is made in raw's own buffer (the body
+// moved behind the new header section), so a large one is not held twice: spare capacity in
+// raw saves a copy.
+Result<PreparedMessage> PrepareMessage(std::string raw, const SubmitEnvelope& envelope,
                                        const PrepareContext& context);
 
 // A new Message-ID for mail from this host, without the angle brackets: the time in

@@ -42,7 +42,7 @@ class MessagePrepTest : public ::testing::Test {
   }
 
   Result<PreparedMessage> Prepare(std::string_view raw, const SubmitEnvelope& envelope) {
-    return PrepareMessage(raw, envelope, context_);
+    return PrepareMessage(std::string(raw), envelope, context_);
   }
 
   PreparedMessage MustPrepare(std::string_view raw, const SubmitEnvelope& envelope) {
@@ -522,6 +522,57 @@ TEST_F(MessagePrepTest, LineEndsBecomeCrlf) {
       EXPECT_EQ(m.body[i - 1], '\r') << "at " << i;
     }
   }
+}
+
+// The message is made in the received buffer (the body moved behind the new header section,
+// from the end backwards). Whatever the header section grows or shrinks to, and whatever the
+// buffer's spare room, the body comes out as a plain copy with CRLF line ends would make it.
+TEST_F(MessagePrepTest, BodyMadeInTheReceivedBufferIsThePlainCopysBody) {
+  auto plain_copy = [](std::string_view body) {
+    std::string out;
+    for (std::size_t i = 0; i < body.size(); ++i) {
+      if (body[i] == '\n' && (i == 0 || body[i - 1] != '\r')) out.push_back('\r');
+      out.push_back(body[i]);
+    }
+    if (!body.empty() && body.back() != '\n') out.append("\r\n");
+    return out;
+  };
+  const std::string long_bcc = "Bcc: " + std::string(900, 'b') + "@x.y\n";
+  const std::vector<std::string> heads = {
+      "To: a@x.y\n",                                   // grows: Received, Date, Message-ID, From
+      "To: a@x.y\n" + long_bcc + long_bcc + long_bcc,  // shrinks: the Bcc lines leave
+      "From someone Thu Nov 26 21:00:00 2026\nTo: a@x.y\n",  // an mbox line leaves
+  };
+  std::srand(7);
+  int checked = 0;
+  for (const std::string& head : heads) {
+    for (int round = 0; round < 200; ++round) {
+      std::string body;
+      const int length = std::rand() % 4000;  // longer than the shrinking header moves it
+      for (int i = 0; i < length; ++i) body.push_back("ab\r\n\n"[std::rand() % 5]);
+      std::string raw = head + "\n" + body;
+      if (round % 2 == 1) raw.reserve(raw.size() * 3);  // room to grow in place
+      auto m = PrepareMessage(std::move(raw), To({"a@x.y"}), context_);
+      ASSERT_TRUE(m.has_value()) << m.error().message;
+      ASSERT_EQ(BodyAfterHeaders(m->body), plain_copy(body)) << "head " << head.size();
+      ASSERT_EQ(m->body.find("Bcc:"), std::string::npos);
+      ASSERT_EQ(m->body.find("From someone"), std::string::npos);
+      ASSERT_NE(m->body.find("\r\nTo: a@x.y\r\n"), std::string::npos);
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 600);
+}
+
+// A message made in a buffer with room for it is not copied: it keeps the buffer.
+TEST_F(MessagePrepTest, ABufferWithRoomIsKept) {
+  std::string raw = "To: a@x.y\nSubject: s\n\n" + std::string(100'000, 'x') + "\n";
+  raw.reserve(raw.size() + 4096);
+  const char* buffer = raw.data();
+  auto m = PrepareMessage(std::move(raw), Extract(), context_);
+  ASSERT_TRUE(m.has_value()) << m.error().message;
+  EXPECT_EQ(m->body.data(), buffer);
+  EXPECT_EQ(BodyAfterHeaders(m->body), std::string(100'000, 'x') + "\r\n");
 }
 
 TEST_F(MessagePrepTest, EightBitBodySurvives) {

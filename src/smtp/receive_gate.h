@@ -11,7 +11,10 @@
 // every slot comes free and the waiters are served in arrival order.
 //
 // Memory for mail being received is then at most about
-//   connections * kSmallMessageBytes + slots * max_message_bytes (twice that while prepared).
+//   connections * kSmallMessageBytes + slots * max_message_bytes.
+// A message that takes a slot gets room for the largest message at once (LargeMessageRoom),
+// so it never grows by copying, and it is prepared in that same room (PrepareMessage): it is
+// held once, never twice.
 //
 // The same gate, with one slot per connection, bounds the drop-in's connections.
 //
@@ -34,6 +37,13 @@ namespace mailwarden {
 
 // What a message may hold before it needs a large slot.
 inline constexpr std::size_t kSmallMessageBytes = 256 * 1024;
+
+// The room to reserve for a message when it takes a large slot: the largest message, and what
+// preparing it adds (a Received line, missing Date, Message-ID and From, the CRs of bare LFs
+// in ordinary text). Room never written costs address space, not memory.
+constexpr std::size_t LargeMessageRoom(std::size_t max_message_bytes) {
+  return max_message_bytes + max_message_bytes / 32 + 4096;
+}
 
 class ReceiveGate {
   struct State;

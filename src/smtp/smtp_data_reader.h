@@ -59,6 +59,8 @@ class SmtpDataReader {
 
   // Bytes of the message held so far (0 once it is over max_message_bytes: nothing is kept).
   std::size_t held_bytes() const { return message_.size(); }
+  // Makes room for `bytes` of message at once, so that it does not grow by copying.
+  void Reserve(std::size_t bytes) { message_.reserve(bytes); }
 
   // Bytes consumed so far, terminator included.
   std::uint64_t wire_bytes() const { return wire_bytes_; }

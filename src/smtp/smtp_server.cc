@@ -275,6 +275,7 @@ asio::awaitable<void> SmtpSession::Run() {
         // Nothing more is read until there is room; the client waits in its write, and no
         // deadline runs meanwhile (waiting is not its fault).
         large_slot_ = co_await server_.gate_.Acquire();
+        data_->Reserve(LargeMessageRoom(options_.max_message_bytes));
       } else if (large_slot_ && data_->held_bytes() == 0) {
         large_slot_.reset();  // over the size limit: nothing more is kept
       }

@@ -34,10 +34,8 @@ boost::asio::awaitable<Result<MessageId>> MailIntake::Accept(const AccountRef& a
   context.hostname = config_.hostname;
   context.now = clock_.Now();
   context.max_bytes = config_.submit.max_message_bytes;
-  auto prepared = PrepareMessage(raw, envelope, context);
-  // The prepared copy is what is stored: the raw one (up to 25 MiB, and up to twice that in
-  // capacity as it grew) need not wait in this frame for the commit.
-  std::string().swap(raw);
+  // Made in raw's buffer: a large message is held once, not received and prepared side by side.
+  auto prepared = PrepareMessage(std::move(raw), envelope, context);
   if (!prepared) {
     spdlog::warn("account={} {} result=refused reason=\"{}\"", account.name, client,
                  prepared.error().message);

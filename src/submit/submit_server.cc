@@ -198,6 +198,7 @@ asio::awaitable<void> SubmitServer::Serve(local::socket socket, Uid uid) {
       // client blocks in its write until we read again.
       watchdog.cancel();
       slot = co_await gate_.Acquire();
+      raw.reserve(LargeMessageRoom(limit) + 1);  // never copied to grow, nor to be prepared
       arm();
     }
     std::size_t got = co_await socket.async_read_some(
