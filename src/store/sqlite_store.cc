@@ -30,6 +30,8 @@ namespace {
 // checkpoint) may hold the write lock for a moment; waiting this long for it beats failing a
 // submission. Past it the caller gets kUnavailable and the script "try again later".
 constexpr int kBusyTimeoutMs = 5000;
+// Bodies from this size on are written into their pages rather than bound (InsertMessageRows).
+constexpr std::size_t kBodyWrittenInPlace = 256 * 1024;
 
 // Every statement the store runs, prepared once and reused. The first group is prepared
 // before migrations (it needs no table but schema_version); the rest after them.
@@ -624,6 +626,11 @@ class Stmt {
   Stmt& BindBlobRef(int index, std::string_view bytes) {
     return Check(sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_STATIC));
   }
+  // A blob of `size` zero bytes, which SQLite stores without making them in memory: room for
+  // SqliteConnection::WriteBlob.
+  Stmt& BindZeroBlob(int index, std::size_t size) {
+    return Check(sqlite3_bind_zeroblob64(stmt_, index, size));
+  }
 
   // Runs the statement to its next row: true if there is one, false when it is done.
   Result<bool> Step() {
@@ -744,6 +751,25 @@ class SqliteConnection {
   }
 
   std::int64_t LastInsertId() const { return sqlite3_last_insert_rowid(db_); }
+
+  // Writes `bytes` over the blob (made with BindZeroBlob, as long) in column `column` of row
+  // `rowid` of `table`, straight into its pages: no copy of the whole value is made, as a
+  // bound blob's would be when SQLite builds the row.
+  Result<void> WriteBlob(const char* table, const char* column, std::int64_t rowid,
+                         std::string_view bytes) {
+    if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+      return Fail(ErrorCode::kInvalidInput, "a message body over 2 GB cannot be stored");
+    }
+    sqlite3_blob* blob = nullptr;
+    int rc = sqlite3_blob_open(db_, "main", table, column, rowid, /*write=*/1, &blob);
+    if (rc == SQLITE_OK) {
+      rc = sqlite3_blob_write(blob, bytes.data(), static_cast<int>(bytes.size()), 0);
+    }
+    const int closed = sqlite3_blob_close(blob);  // a null handle is fine
+    if (rc == SQLITE_OK) rc = closed;
+    if (rc != SQLITE_OK) return std::unexpected(SqliteError(db_, rc, "writing a message body"));
+    return {};
+  }
 
   // EXPLAIN QUERY PLAN of a statement's text: the detail of each line, indented two spaces
   // per level below the top.
@@ -1105,8 +1131,14 @@ Result<MessageId> InsertMessageRows(SqliteConnection& db, const NewMessage& m,
         .Bind(4, static_cast<std::int64_t>(m.body.size()))
         .Bind(5, m.sender)
         .Bind(6, m.subject)
-        .Bind(7, m.script)
-        .BindBlobRef(8, m.body);
+        .Bind(7, m.script);
+    // A large body is written into its pages after the row is made, not bound: SQLite would
+    // first copy it whole into the row's record, holding a large message twice.
+    if (m.body.size() >= kBodyWrittenInPlace) {
+      st.BindZeroBlob(8, m.body.size());
+    } else {
+      st.BindBlobRef(8, m.body);
+    }
     if (lease_node.empty()) {
       st.Bind(9, std::optional<std::int64_t>());  // NULL
     } else {
@@ -1124,6 +1156,10 @@ Result<MessageId> InsertMessageRows(SqliteConnection& db, const NewMessage& m,
     MW_RETURN_IF_ERROR(st.Run());
   }
   const MessageId id = db.LastInsertId();
+  if (m.body.size() >= kBodyWrittenInPlace) {
+    // kMessagesTable views a string literal: its data() ends in a NUL.
+    MW_RETURN_IF_ERROR(db.WriteBlob(schema::kMessagesTable.data(), "body", id, m.body));
+  }
   for (std::size_t i = 0; i < m.recipients.size(); ++i) {
     auto st = db.Use(Sql::kInsertRecipient);
     st.Bind(1, id)

@@ -1477,6 +1477,30 @@ TEST_P(StoreConformance, ClaimingALargeMessageDoesNotWriteItsBodyAgain) {
   EXPECT_LT(frames, 10u) << "pages written by the claim; the body alone is 26";
 }
 
+// A large body (SQLite writes it into its pages after the row is made) is stored byte for
+// byte, beside a small one of the same group commit.
+TEST_P(StoreConformance, ALargeBodyIsStoredWhole) {
+  const AccountId id = MakeAccount("demo");
+  NewMessage big = Message(id, kT0);
+  big.body = "Subject: big\r\n\r\n";
+  for (int line = 0; big.body.size() < 1'500'000; ++line) {
+    big.body += std::to_string(line * 7919) + std::string(static_cast<std::size_t>(line % 70), 'x');
+    big.body += "\r\n";
+  }
+  NewMessage small = Message(id, kT0);
+  small.body = "Subject: small\r\n\r\nhi\r\n";
+  auto ids = Insert({big, small});
+
+  auto claimed = Claim(kT0, 2);
+  ASSERT_EQ(claimed.size(), 2u);
+  for (const ClaimedMessage& m : claimed) {
+    EXPECT_EQ(m.body, m.id == ids[0] ? big.body : small.body) << "message " << m.id;
+  }
+  auto headers = store_->GetMessageHeaders(id, ids[0]);
+  ASSERT_TRUE(headers.has_value()) << headers.error().message;
+  EXPECT_EQ(*headers, "Subject: big\r\n");
+}
+
 // --- Durability and schema ---
 
 TEST_P(StoreConformance, EverythingSurvivesReopening) {
