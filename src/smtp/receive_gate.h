@@ -1,7 +1,7 @@
 // Bounds the memory that messages take while they are received, over the drop-in and SMTP
-// together. A message is held in memory until it is stored (and for a moment twice, while it
-// is prepared), so without a bound a few hundred scripts sending large mail at once, or one
-// hacked site opening many connections, could take all of the server's memory.
+// together. A message is held in memory until it is stored, so without a bound a few hundred
+// scripts sending large mail at once, or one hacked site opening many connections, could take
+// all of the server's memory.
 //
 // Every message may hold kSmallMessageBytes without asking: the common script mail (a few
 // KB) never waits. Past that, a message needs one of a fixed number of large slots before
