@@ -755,13 +755,14 @@ class SqliteConnection {
   // Writes `bytes` over the blob (made with BindZeroBlob, as long) in column `column` of row
   // `rowid` of `table`, straight into its pages: no copy of the whole value is made, as a
   // bound blob's would be when SQLite builds the row.
-  Result<void> WriteBlob(const char* table, const char* column, std::int64_t rowid,
+  Result<void> WriteBlob(std::string_view table, std::string_view column, std::int64_t rowid,
                          std::string_view bytes) {
     if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
       return Fail(ErrorCode::kInvalidInput, "a message body over 2 GB cannot be stored");
     }
     sqlite3_blob* blob = nullptr;
-    int rc = sqlite3_blob_open(db_, "main", table, column, rowid, /*write=*/1, &blob);
+    int rc = sqlite3_blob_open(db_, "main", std::string(table).c_str(), std::string(column).c_str(),
+                               rowid, /*write=*/1, &blob);
     if (rc == SQLITE_OK) {
       rc = sqlite3_blob_write(blob, bytes.data(), static_cast<int>(bytes.size()), 0);
     }
@@ -1123,6 +1124,9 @@ Result<MessageId> InsertMessageRows(SqliteConnection& db, const NewMessage& m,
                                     std::string_view lease_node,
                                     std::optional<TimePoint> lease_until = std::nullopt) {
   const std::int64_t received = Millis(m.received_at);
+  // A large body is written into its pages after the row is made, not bound: SQLite would
+  // first copy it whole into the row's record, holding a large message twice.
+  const bool body_in_place = m.body.size() >= kBodyWrittenInPlace;
   {
     auto st = db.Use(Sql::kInsertMessage);
     st.Bind(1, m.account)
@@ -1132,9 +1136,7 @@ Result<MessageId> InsertMessageRows(SqliteConnection& db, const NewMessage& m,
         .Bind(5, m.sender)
         .Bind(6, m.subject)
         .Bind(7, m.script);
-    // A large body is written into its pages after the row is made, not bound: SQLite would
-    // first copy it whole into the row's record, holding a large message twice.
-    if (m.body.size() >= kBodyWrittenInPlace) {
+    if (body_in_place) {
       st.BindZeroBlob(8, m.body.size());
     } else {
       st.BindBlobRef(8, m.body);
@@ -1156,10 +1158,7 @@ Result<MessageId> InsertMessageRows(SqliteConnection& db, const NewMessage& m,
     MW_RETURN_IF_ERROR(st.Run());
   }
   const MessageId id = db.LastInsertId();
-  if (m.body.size() >= kBodyWrittenInPlace) {
-    // kMessagesTable views a string literal: its data() ends in a NUL.
-    MW_RETURN_IF_ERROR(db.WriteBlob(schema::kMessagesTable.data(), "body", id, m.body));
-  }
+  if (body_in_place) MW_RETURN_IF_ERROR(db.WriteBlob(schema::kMessagesTable, "body", id, m.body));
   for (std::size_t i = 0; i < m.recipients.size(); ++i) {
     auto st = db.Use(Sql::kInsertRecipient);
     st.Bind(1, id)

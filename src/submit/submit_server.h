@@ -6,8 +6,8 @@
 // at most submit.max_connections are served at once (more wait in the socket's backlog), at
 // most submit.max_connections_per_uid of them for one uid (more are told 75, try later), and
 // a message past kSmallMessageBytes waits for a slot of the ReceiveGate before more of it is
-// read. A message is acknowledged ("0 queued as
-// ID") only after the transaction that stores it has committed.
+// read. A message is acknowledged ("0 queued as ID") only after the transaction that stores
+// it has committed.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
