@@ -182,7 +182,7 @@ void BM_ClaimDue(benchmark::State& state) {
     world.now += milliseconds(1);
     ClaimRequest request{.now = world.now, .limit = 100, .lease_until = world.now, .node = "b"};
     auto claimed = world.db.store().ClaimDue(request);
-    if (!claimed || claimed->size() != 100) {
+    if (!claimed || claimed->messages.size() != 100) {
       state.SkipWithError(claimed ? "claimed fewer than 100" : claimed.error().message.c_str());
       break;
     }

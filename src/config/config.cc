@@ -263,6 +263,8 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::filesystem::pa
     std::int64_t concurrency = c.delivery.concurrency;
     MW_RETURN_IF_ERROR(r.Int("concurrency", concurrency, 1, 1000));
     c.delivery.concurrency = static_cast<int>(concurrency);
+    MW_RETURN_IF_ERROR(
+        r.Int("max_sending_bytes", c.delivery.max_sending_bytes, 1024 * 1024, 1LL << 40));
     MW_RETURN_IF_ERROR(r.Dur("max_lifetime", c.delivery.max_lifetime, std::chrono::seconds(1)));
     MW_RETURN_IF_ERROR(
         r.Dur("retry_first", c.delivery.retry_first, std::chrono::milliseconds(100)));

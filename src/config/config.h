@@ -69,6 +69,10 @@ struct Config {
     std::string relay = "127.0.0.1:25";  // "host:port"
     std::filesystem::path maildir;
     int concurrency = 20;
+    // Memory for the bodies of mail being delivered, all together: a claim takes no message
+    // that would go past it (one larger message still goes, alone), and the rest waits queued
+    // until deliveries end.
+    std::int64_t max_sending_bytes = 128 * 1024 * 1024;
     Duration max_lifetime = std::chrono::hours(24 * 5);
     Duration retry_first = std::chrono::minutes(1);  // first retry after a 4xx, then doubling
     Duration retry_max = std::chrono::hours(1);      // the retry delay never grows past this

@@ -110,6 +110,7 @@ TEST(ParseConfig, NamesTheKeyThatIsWrong) {
       {"[smtp]\nlisten = \"127.0.0.1:2587\"\n", "smtp.listen"},
       {"[submit]\nmax_receiving_bytes = 1000\n", "submit.max_receiving_bytes"},
       {"[submit]\nmax_connections = 0\n", "submit.max_connections"},
+      {"[delivery]\nmax_sending_bytes = 4096\n", "delivery.max_sending_bytes"},
       {"[submit]\nmax_connections_per_uid = -1\n", "submit.max_connections_per_uid"},
       {"[mystery]\nx = 1\n", "mystery"},
       {"[[account]]\nname = \"Bad Name\"\n", "account[0].name"},
@@ -166,6 +167,15 @@ TEST(ParseConfig, ReceivingLimitsDefaultAndCanBeSet) {
   ASSERT_TRUE(set.has_value()) << set.error().message;
   EXPECT_EQ(set->submit.max_receiving_bytes, 8 * 1024 * 1024);
   EXPECT_EQ(set->submit.max_connections, 50);
+}
+
+TEST(ParseConfig, SendingMemoryDefaultsAndCanBeSet) {
+  auto fallback = ParseConfig("", "/tmp");
+  ASSERT_TRUE(fallback.has_value());
+  EXPECT_EQ(fallback->delivery.max_sending_bytes, 128 * 1024 * 1024);
+  auto set = ParseConfig("[delivery]\nmax_sending_bytes = 2097152\n", "/tmp");
+  ASSERT_TRUE(set.has_value()) << set.error().message;
+  EXPECT_EQ(set->delivery.max_sending_bytes, 2 * 1024 * 1024);
 }
 
 TEST(LoadConfig, MissingFileSaysSo) {

@@ -43,8 +43,8 @@ Scheduler::Scheduler(asio::any_io_executor ex, const Config& config, StoreRunner
 Result<Scheduler::ClaimOrNextDue> Scheduler::ClaimOrAskNextDue(Store& store,
                                                                const ClaimRequest& request) {
   ClaimOrNextDue answer;
-  MW_ASSIGN_OR_RETURN(answer.messages, store.ClaimDue(request));
-  if (answer.messages.empty()) {
+  MW_ASSIGN_OR_RETURN(answer.claimed, store.ClaimDue(request));
+  if (answer.claimed.messages.empty() && !answer.claimed.budget_reached) {
     // A failure here only costs the exact wake-up time: the idle poll still comes.
     if (auto due = store.NextDueTime(request.skip); due) answer.next_due = *due;
   }
@@ -69,7 +69,10 @@ void Scheduler::Offer(int slots, std::vector<AccountId> skip) {
   offer.lease_for = std::chrono::duration_cast<std::chrono::milliseconds>(config_.delivery.lease);
   offer.node = node_;
   offer.skip = std::move(skip);
+  offer.max_bytes =
+      std::max<std::int64_t>(config_.delivery.max_sending_bytes - bytes_in_flight_, 0);
   in_flight_ += slots;
+  bytes_in_flight_ += offer.max_bytes;
   offering_ = true;
   store_.OfferArrivalLeases(std::move(offer));
 }
@@ -77,18 +80,25 @@ void Scheduler::Offer(int slots, std::vector<AccountId> skip) {
 void Scheduler::Withdraw() {
   if (!offering_) return;
   offering_ = false;
-  in_flight_ -= store_.WithdrawArrivalLeases();
+  const StoreRunner::Untaken untaken = store_.WithdrawArrivalLeases();
+  in_flight_ -= untaken.slots;
+  bytes_in_flight_ -= untaken.bytes;
 }
 
-bool Scheduler::FreeSlot() {
-  if (offering_ && store_.AddArrivalLease()) return false;  // the slot belongs to the offer
+bool Scheduler::FreeSlot(std::int64_t bytes) {
+  // The slot and the bytes belong to the offer.
+  if (offering_ && store_.AddArrivalLease(bytes)) return false;
   --in_flight_;
+  bytes_in_flight_ -= bytes;
   return true;
 }
 
 void Scheduler::OnArrival(StoreRunner::ArrivalNotice notice) {
   bool wake = notice.queued;
-  for (int i = 0; i < notice.returned; ++i) wake = FreeSlot() || wake;
+  // Bytes of an offer that ended while its batch committed.
+  bytes_in_flight_ -= notice.returned_bytes;
+  if (notice.returned_bytes > 0) wake = true;
+  for (int i = 0; i < notice.returned; ++i) wake = FreeSlot(0) || wake;
   if (wake) Wake();
   if (notice.leased.empty()) return;
   // Also while stopping: Run waits for these slots, and the mail goes out before the end.
@@ -104,15 +114,18 @@ asio::awaitable<void> Scheduler::Run() {
     Withdraw();
     if (std::chrono::steady_clock::now() >= accounts_due_) co_await ReadAccounts();
     const int room = concurrency - in_flight_;
+    const std::int64_t bytes_left = config_.delivery.max_sending_bytes - bytes_in_flight_;
     std::optional<TimePoint> next_due;
     bool drained = false;                   // the claim took every due message it was allowed
     std::vector<AccountId> not_on_arrival;  // accounts whose quota the claims must apply
     // Claim in batches: a claim is a write transaction, so waiting until half the slots are
     // free costs a little latency and saves a commit per finished delivery.
-    if (room > 0 && (in_flight_ == 0 || room >= std::max(1, concurrency / 2))) {
+    if (room > 0 && bytes_left > 0 && (in_flight_ == 0 || room >= std::max(1, concurrency / 2))) {
       ClaimRequest request;
       request.now = clock_.Now();
       request.limit = room;
+      request.max_bytes = bytes_left;
+      request.first_regardless = in_flight_ == 0;
       // A node that dies mid-delivery gives its mail back when the lease runs out (at its own
       // restart, at once: ReleaseLeases).
       request.lease_until = request.now + config_.delivery.lease;
@@ -130,9 +143,13 @@ asio::awaitable<void> Scheduler::Run() {
       auto claimed = co_await store_.AsyncRun(std::move(claim), asio::use_awaitable);
       if (!claimed) {
         spdlog::error("delivery: cannot claim mail: {}", claimed.error().message);
-      } else if (!claimed->messages.empty()) {
-        drained = claimed->messages.size() < static_cast<std::size_t>(request.limit);
-        co_await Admit(std::move(claimed->messages), /*reserved=*/false);
+      } else if (claimed->claimed.budget_reached) {
+        // More is due, and waits for room: a delivery that ends wakes the next claim. No
+        // offer meanwhile, so that new mail does not pass it.
+        co_await Admit(std::move(claimed->claimed.messages), /*reserved=*/false);
+      } else if (!claimed->claimed.messages.empty()) {
+        drained = claimed->claimed.messages.size() < static_cast<std::size_t>(request.limit);
+        co_await Admit(std::move(claimed->claimed.messages), /*reserved=*/false);
         if (!drained) continue;  // there may be more due right away
       } else {
         drained = true;
@@ -201,14 +218,18 @@ asio::awaitable<void> Scheduler::Admit(std::vector<ClaimedMessage> claimed, bool
         if (reserved) {
           // Leased on arrival for an account now at its quota: a claim plans again, and the
           // next offer leaves the account out.
-          FreeSlot();
+          FreeSlot(static_cast<std::int64_t>(m.body.size()));
           Wake();
         }
         continue;
       }
       quotas_.Count(m.account, now);
     }
-    if (!reserved) ++in_flight_;
+    if (!reserved) {
+      // Mail leased on arrival was counted with its offer.
+      ++in_flight_;
+      bytes_in_flight_ += static_cast<std::int64_t>(m.body.size());
+    }
     asio::co_spawn(ex_, DeliverOne(std::move(m)), asio::detached);
   }
   if (!outcomes_.empty() && !flushing_) co_await FlushOutcomes();
@@ -274,7 +295,7 @@ asio::awaitable<void> Scheduler::DeliverOne(ClaimedMessage message) {
   }
 
   outcomes_.push_back(std::move(outcome));
-  const bool claim = FreeSlot();
+  const bool claim = FreeSlot(static_cast<std::int64_t>(message.body.size()));
   if (!flushing_) co_await FlushOutcomes();
   if (claim) Wake();
 }

@@ -20,6 +20,12 @@
 // ends when anything else may be due (a wake-up: mail queued unleased, released, unblocked, a
 // retry's time), and the next claim takes over, oldest first.
 //
+// Memory (delivery.max_sending_bytes): the bodies of the mail being delivered, leased on
+// arrival or claimed, stay within it. A claim takes no message that would go past it (one
+// larger message still goes when nothing else is in flight), and an offer lends the store
+// only what is left of it. A large message waiting for room is not passed by smaller ones
+// behind it: no offer is made until a claim has taken it.
+//
 // Runs on the daemon's io_context (one thread); Wake() and Stop() are called from that thread.
 #pragma once
 
@@ -71,7 +77,7 @@ class Scheduler {
   // One claim, and when it finds nothing, when the next message will be due (nullopt: none,
   // or the store could not say).
   struct ClaimOrNextDue {
-    std::vector<ClaimedMessage> messages;
+    ClaimedBatch claimed;
     std::optional<TimePoint> next_due;
   };
   static Result<ClaimOrNextDue> ClaimOrAskNextDue(Store& store, const ClaimRequest& request);
@@ -80,13 +86,15 @@ class Scheduler {
   boost::asio::awaitable<void> Admit(std::vector<ClaimedMessage> claimed, bool reserved);
   // What the store runner stored since the last notice (on the io_context).
   void OnArrival(StoreRunner::ArrivalNotice notice);
-  // Offers the free slots for mail leased on arrival; `skip`: accounts not to lease for.
+  // Offers the free slots, and the bytes left, for mail leased on arrival; `skip`: accounts
+  // not to lease for.
   void Offer(int slots, std::vector<AccountId> skip);
-  // Ends the offer: its untaken slots are free again.
+  // Ends the offer: its untaken slots and bytes are free again.
   void Withdraw();
-  // A delivery slot is free: it goes to the standing offer, or else it is free for a claim
-  // and this returns true (the caller wakes the scheduler to claim).
-  bool FreeSlot();
+  // A delivery slot is free, and `bytes` (the body delivered in it): they go to the standing
+  // offer, or else they are free for a claim and this returns true (the caller wakes the
+  // scheduler to claim).
+  bool FreeSlot(std::int64_t bytes);
   // Reads every account's quota limits.
   boost::asio::awaitable<void> ReadAccounts();
   boost::asio::awaitable<void> DeliverOne(ClaimedMessage message);
@@ -104,7 +112,8 @@ class Scheduler {
   boost::asio::steady_timer wake_;
   bool stopping_ = false;
   bool woken_ = false;
-  int in_flight_ = 0;      // slots in use: deliveries, and slots offered to the store runner
+  int in_flight_ = 0;  // slots in use: deliveries, and slots offered to the store runner
+  std::int64_t bytes_in_flight_ = 0;  // their bodies' bytes, and the bytes offered with them
   bool offering_ = false;  // an offer of arrival leases stands (or ended in the runner unseen)
   std::vector<DeliveryOutcome> outcomes_;
   bool flushing_ = false;

@@ -180,11 +180,11 @@ constexpr std::string_view SqlText(Sql sql) {
              "LIMIT $2";
     case Sql::kSelectDueMessages:
       // SKIP LOCKED: what another node is claiming right now is left to it, not waited for.
-      return "SELECT id FROM {messages} WHERE account_id = $1 AND purge_epoch = $4 "
+      return "SELECT id, size FROM {messages} WHERE account_id = $1 AND purge_epoch = $4 "
              "AND status < {done} AND next_attempt_ms <= $2 "
              "ORDER BY next_attempt_ms, status, id LIMIT $3 FOR UPDATE SKIP LOCKED";
     case Sql::kSelectDueReleased:
-      return "SELECT m.id FROM {released} r JOIN {messages} m "
+      return "SELECT m.id, m.size FROM {released} r JOIN {messages} m "
              "ON m.account_id = r.account_id AND m.id = r.message_id "
              "WHERE r.account_id = $1 AND m.status < {done} AND m.next_attempt_ms <= $2 "
              "ORDER BY m.next_attempt_ms, m.status, m.id LIMIT $3 FOR UPDATE OF m SKIP LOCKED";
@@ -1313,9 +1313,10 @@ Result<InsertedBatch> PgStore::InsertMessages(std::span<const NewMessage> messag
   return inserted;
 }
 
-Result<std::vector<ClaimedMessage>> PgStore::ClaimDue(const ClaimRequest& request) {
-  std::vector<ClaimedMessage> claimed;
-  if (request.limit <= 0) return claimed;
+Result<ClaimedBatch> PgStore::ClaimDue(const ClaimRequest& request) {
+  ClaimedBatch batch;
+  std::vector<ClaimedMessage>& claimed = batch.messages;
+  if (request.limit <= 0) return batch;
   const auto limit = static_cast<std::size_t>(request.limit);
   const std::int64_t now = Millis(request.now);
 
@@ -1328,7 +1329,7 @@ Result<std::vector<ClaimedMessage>> PgStore::ClaimDue(const ClaimRequest& reques
     bool released_only = false;
     MessageId epoch = 0;  // the account's purge epoch (see schema.h)
     std::string name;
-    std::vector<MessageId> due;
+    std::vector<DueMessage> due;
   };
   std::vector<AccountQueue> queues;
   {
@@ -1358,20 +1359,15 @@ Result<std::vector<ClaimedMessage>> PgStore::ClaimDue(const ClaimRequest& reques
     params.Int(queue.account).Int(now).Int(most);
     if (sql == Sql::kSelectDueMessages) params.Int(queue.epoch);
     MW_ASSIGN_OR_RETURN(const Rows rows, db_->Run(sql, params));
-    for (int i = 0; i < rows.size(); ++i) queue.due.push_back(rows.Int(i, 0));
+    for (int i = 0; i < rows.size(); ++i) {
+      queue.due.push_back({.id = rows.Int(i, 0), .size = rows.Int(i, 1)});
+    }
   }
   std::vector<std::pair<AccountQueue*, MessageId>> picked;
-  for (std::size_t round = 0; picked.size() < limit; ++round) {
-    const std::size_t before = picked.size();
-    for (AccountQueue& queue : queues) {
-      if (round < queue.due.size() && picked.size() < limit)
-        picked.emplace_back(&queue, queue.due[round]);
-    }
-    if (picked.size() == before) break;
-  }
+  batch.budget_reached = PickRoundRobin(queues, request, picked);
   if (picked.empty()) {
     MW_RETURN_IF_ERROR(tx.Commit());
-    return claimed;
+    return batch;
   }
 
   std::vector<std::int64_t> accounts;
@@ -1425,7 +1421,7 @@ Result<std::vector<ClaimedMessage>> PgStore::ClaimDue(const ClaimRequest& reques
     claimed.push_back(std::move(it->second));
   }
   MW_RETURN_IF_ERROR(tx.Commit());
-  return claimed;
+  return batch;
 }
 
 Result<void> PgStore::RecordOutcomes(std::span<const DeliveryOutcome> outcomes, TimePoint now) {

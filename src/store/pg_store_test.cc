@@ -164,9 +164,9 @@ TEST_F(PgStoreTest, NodesClaimingAtOnceNeverShareAMessageAndCountExactly) {
                              .node = "node" + std::to_string(n)};
         auto batch = store->ClaimDue(request);
         ASSERT_TRUE(batch.has_value()) << batch.error().message;
-        if (batch->empty()) return;
+        if (batch->messages.empty()) return;
         std::vector<DeliveryOutcome> outcomes;
-        for (const auto& m : *batch) {
+        for (const auto& m : batch->messages) {
           claimed[n].push_back(m.id);
           outcomes.push_back(
               {.id = m.id,

@@ -180,7 +180,7 @@ TEST_F(SqliteDurability, DeliveryProgressDoesNotWaitForTheDisk) {
   auto claimed = store_->ClaimDue(
       {.now = now_, .limit = 10, .lease_until = now_ + std::chrono::minutes(5), .node = "web1"});
   ASSERT_TRUE(claimed.has_value()) << claimed.error().message;
-  ASSERT_EQ(claimed->size(), 1u);
+  ASSERT_EQ(claimed->messages.size(), 1u);
   const DeliveryOutcome sent{
       .id = ids->front(),
       .recipients = {

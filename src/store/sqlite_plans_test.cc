@@ -72,7 +72,9 @@ TEST_F(SqlitePlans, TheSchedulerReadsOnlyItsSmallIndexes) {
   EXPECT_TRUE(Uses(accounts, schema::kMessagesDueIndex)) << accounts;
 
   const std::string due = Plan("kSelectDueMessages");
-  EXPECT_TRUE(Uses(due, schema::kMessagesDueIndex, "COVERING INDEX ")) << due;
+  // Not covering: each due message's row is read up to its size (for the claim's bytes).
+  EXPECT_TRUE(Uses(due, schema::kMessagesDueIndex)) << due;
+  EXPECT_EQ(due.find("SCAN"), std::string::npos) << due;
   EXPECT_EQ(due.find("TEMP B-TREE"), std::string::npos) << "index order, no sort:\n" << due;
 
   const std::string next = Plan("kSelectNextDue");

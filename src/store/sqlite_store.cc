@@ -134,9 +134,10 @@ constexpr int kSqlCount = static_cast<int>(Sql::kCount);
 //                            SEARCH r USING PRIMARY KEY (account_id=?)     (released rows)
 //                            SEARCH m USING INTEGER PRIMARY KEY (rowid=?)
 //                        SCAN heads; USE TEMP B-TREE FOR ORDER BY   (sorts due accounts only)
-//   kSelectDueMessages:  SEARCH messages USING COVERING INDEX messages_due
+//   kSelectDueMessages:  SEARCH messages USING INDEX messages_due
 //                          (account_id=? AND purge_epoch=? AND next_attempt_ms<?)
-//                          (no sort: index order; purged rows still on disk are never read)
+//                          (no sort: index order; purged rows still on disk are never read;
+//                          the row of each due message read up to its size, not its body)
 //   kSelectDueReleased:  SEARCH r USING PRIMARY KEY (account_id=?)
 //                        SEARCH m USING INTEGER PRIMARY KEY (rowid=?)
 //                        USE TEMP B-TREE FOR ORDER BY           (sorts released mail only)
@@ -255,7 +256,7 @@ constexpr std::string_view SqlText(Sql sql) {
              " SELECT id, released_only, epoch FROM heads WHERE head <= ?1 ORDER BY head, id "
              "LIMIT ?2";
     case Sql::kSelectDueMessages:
-      return "SELECT id FROM {messages} WHERE account_id = ?1 AND purge_epoch = ?4 "
+      return "SELECT id, size FROM {messages} WHERE account_id = ?1 AND purge_epoch = ?4 "
              "AND status < {done} AND next_attempt_ms <= ?2 "
              "ORDER BY next_attempt_ms, status, id LIMIT ?3";
     case Sql::kSelectAccountName:
@@ -400,7 +401,7 @@ constexpr std::string_view SqlText(Sql sql) {
       return "INSERT INTO {released} (account_id, message_id) VALUES (?1, ?2) "
              "ON CONFLICT DO NOTHING";
     case Sql::kSelectDueReleased:
-      return "SELECT m.id FROM {released} r JOIN {messages} m ON m.id = r.message_id "
+      return "SELECT m.id, m.size FROM {released} r JOIN {messages} m ON m.id = r.message_id "
              "WHERE r.account_id = ?1 AND m.status < {done} AND m.next_attempt_ms <= ?2 "
              "ORDER BY m.next_attempt_ms, m.status, m.id LIMIT ?3";
     case Sql::kInsertToken:
@@ -1472,9 +1473,10 @@ Result<InsertedBatch> SqliteStore::InsertMessages(std::span<const NewMessage> me
   return inserted;
 }
 
-Result<std::vector<ClaimedMessage>> SqliteStore::ClaimDue(const ClaimRequest& request) {
-  std::vector<ClaimedMessage> claimed;
-  if (request.limit <= 0) return claimed;
+Result<ClaimedBatch> SqliteStore::ClaimDue(const ClaimRequest& request) {
+  ClaimedBatch batch;
+  std::vector<ClaimedMessage>& claimed = batch.messages;
+  if (request.limit <= 0) return batch;
   lease_node_hint_ = request.node;
   const auto limit = static_cast<std::size_t>(request.limit);
   const std::int64_t now = Millis(request.now);
@@ -1492,7 +1494,7 @@ Result<std::vector<ClaimedMessage>> SqliteStore::ClaimDue(const ClaimRequest& re
     bool released_only = false;
     MessageId epoch = 0;  // the account's purge epoch (see schema.h)
     std::string name;
-    std::vector<MessageId> due;
+    std::vector<DueMessage> due;
   };
   std::vector<AccountQueue> queues;
   {
@@ -1528,19 +1530,11 @@ Result<std::vector<ClaimedMessage>> SqliteStore::ClaimDue(const ClaimRequest& re
     for (;;) {
       MW_ASSIGN_OR_RETURN(const bool row, st.Step());
       if (!row) break;
-      queue.due.push_back(st.Int(0));
+      queue.due.push_back({.id = st.Int(0), .size = st.Int(1)});
     }
   }
   std::vector<std::pair<AccountQueue*, MessageId>> picked;
-  for (std::size_t round = 0; picked.size() < limit; ++round) {
-    const std::size_t before = picked.size();
-    for (AccountQueue& queue : queues) {
-      if (round < queue.due.size() && picked.size() < limit) {
-        picked.emplace_back(&queue, queue.due[round]);
-      }
-    }
-    if (picked.size() == before) break;
-  }
+  batch.budget_reached = PickRoundRobin(queues, request, picked);
 
   claimed.reserve(picked.size());
   for (auto& [queue, id] : picked) {
@@ -1579,7 +1573,7 @@ Result<std::vector<ClaimedMessage>> SqliteStore::ClaimDue(const ClaimRequest& re
     claimed.push_back(std::move(message));
   }
   MW_RETURN_IF_ERROR(tx.Commit());
-  return claimed;
+  return batch;
 }
 
 Result<void> SqliteStore::RecordOutcomes(std::span<const DeliveryOutcome> outcomes, TimePoint now) {

@@ -40,7 +40,7 @@ class SqliteStore final : public Store {
   using Store::InsertMessages;
   Result<InsertedBatch> InsertMessages(std::span<const NewMessage> messages,
                                        const ArrivalLease& lease) override;
-  Result<std::vector<ClaimedMessage>> ClaimDue(const ClaimRequest& request) override;
+  Result<ClaimedBatch> ClaimDue(const ClaimRequest& request) override;
   Result<void> RecordOutcomes(std::span<const DeliveryOutcome> outcomes, TimePoint now) override;
   Result<void> ReleaseLeases(std::string_view node) override;
   Result<std::optional<TimePoint>> NextDueTime(std::span<const AccountId> skip) override;

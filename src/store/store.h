@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <span>
@@ -86,6 +87,19 @@ struct ClaimRequest {
   std::vector<AccountId> skip{};
   // At most this many messages of each of these accounts (what their quota lets go now).
   std::vector<std::pair<AccountId, int>> most{};
+  // At most this many bytes of bodies in all (what delivery may still hold in memory). The
+  // first message that would go past it ends the claim (ClaimedBatch::budget_reached), so a
+  // large message is never overtaken by smaller ones behind it; with first_regardless the
+  // claim's first message is taken whatever its size (delivery holds nothing else).
+  std::int64_t max_bytes = std::numeric_limits<std::int64_t>::max();
+  bool first_regardless = true;
+};
+
+struct ClaimedBatch {
+  std::vector<ClaimedMessage> messages;
+  // A due message was left because it would have gone past ClaimRequest::max_bytes: more is
+  // due, and it waits for delivery to free memory.
+  bool budget_reached = false;
 };
 
 // Delivery's standing offer to take new mail as it is stored, saving the claim that would
@@ -99,6 +113,9 @@ struct ArrivalLease {
   int limit = 0;
   // Each leased message is leased until its received_at plus this.
   std::chrono::milliseconds lease_for{0};
+  // At most this many bytes of bodies in all. The first message that would go past it, and
+  // every one after it, is left queued, as when the limit runs out.
+  std::int64_t max_bytes = std::numeric_limits<std::int64_t>::max();
   // Accounts waiting for their quota window, or allowed only a few more messages now: none
   // of their mail is leased on arrival (the claims apply their limits).
   std::vector<AccountId> skip{};
@@ -413,10 +430,11 @@ class Store {
   // request.lease_until. Never reads the held messages of a blocked or purging account; its
   // released ones (ReleaseHeld) are claimed as those of an active account. Messages whose
   // lease has run out are due again. The accounts in request.skip are not visited; those in
-  // request.most give at most their number. Durable against a crash of the daemon, not of the
+  // request.most give at most their number; request.max_bytes bounds their bodies' bytes.
+  // Durable against a crash of the daemon, not of the
   // machine: the commit does not wait for the disk, and a power cut may undo the last leases,
   // which leaves their messages due again.
-  virtual Result<std::vector<ClaimedMessage>> ClaimDue(const ClaimRequest& request) = 0;
+  virtual Result<ClaimedBatch> ClaimDue(const ClaimRequest& request) = 0;
 
   // Records the outcomes of delivery attempts, all in one transaction, and ends their leases.
   // Counts, on the local day of `now`, one error per recipient that failed and one sent

@@ -73,11 +73,14 @@ Result<std::optional<TimePoint>> ArrivalLeasing::Decide(const NewMessage& m, Ins
     MW_ASSIGN_OR_RETURN(it->second, leasable_(m.account));
   }
   if (!it->second) return std::optional<TimePoint>();
-  if (left_ == 0) {
+  const auto size = static_cast<std::int64_t>(m.body.size());
+  if (left_ == 0 || size > bytes_left_) {
+    left_ = 0;
     batch.lease_exhausted = true;
     return std::optional<TimePoint>();
   }
   --left_;
+  bytes_left_ -= size;
   out.leased = true;
   out.account_name = *it->second;
   return std::optional<TimePoint>(m.received_at + lease_.lease_for);

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <utility>
+#include <vector>
 
 #include "core/result.h"
 #include "core/types.h"
@@ -78,6 +80,37 @@ class SourceCounts {
 
 // Decides, in a batch's order, which new messages InsertMessages leases on arrival
 // (ArrivalLease): those of active accounts not skipped, while the limit lasts.
+// A due message as a claim reads it: its id and its body's size.
+struct DueMessage {
+  MessageId id = 0;
+  std::int64_t size = 0;
+};
+
+// A claim's choice among the due messages of `queues` (each with a vector<DueMessage> `due`,
+// oldest first; the queues in the order their accounts have waited): one message from each
+// account per round, up to request.limit messages and request.max_bytes of bodies. Appends
+// {queue, id} to `picked` in that order. Returns true when the bytes ended it: a due message
+// was left (ClaimedBatch::budget_reached), and none after it was taken.
+template <class Queue>
+bool PickRoundRobin(std::vector<Queue>& queues, const ClaimRequest& request,
+                    std::vector<std::pair<Queue*, MessageId>>& picked) {
+  const auto limit = static_cast<std::size_t>(request.limit);
+  std::int64_t bytes = 0;
+  for (std::size_t round = 0; picked.size() < limit; ++round) {
+    const std::size_t before = picked.size();
+    for (Queue& queue : queues) {
+      if (round >= queue.due.size() || picked.size() == limit) continue;
+      const DueMessage& m = queue.due[round];
+      const bool alone = picked.empty() && request.first_regardless;
+      if (!alone && m.size > request.max_bytes - bytes) return true;
+      bytes += m.size;
+      picked.emplace_back(&queue, m.id);
+    }
+    if (picked.size() == before) break;
+  }
+  return false;
+}
+
 class ArrivalLeasing {
  public:
   // The account's name if its mail may be leased (it is active), nullopt if not; asked once
@@ -85,16 +118,21 @@ class ArrivalLeasing {
   using LeasableName = std::function<Result<std::optional<std::string>>(AccountId)>;
 
   ArrivalLeasing(const ArrivalLease& lease, LeasableName leasable)
-      : lease_(lease), left_(lease.limit), leasable_(std::move(leasable)) {}
+      : lease_(lease),
+        left_(lease.limit),
+        bytes_left_(lease.max_bytes),
+        leasable_(std::move(leasable)) {}
 
   // Decides for m: sets out.leased and out.account_name, and batch.lease_exhausted when m could
-  // have been leased but the limit is spent. Returns the lease's end when m is leased.
+  // have been leased but the limit or the bytes are spent (then no later message is leased:
+  // none may pass it). Returns the lease's end when m is leased.
   Result<std::optional<TimePoint>> Decide(const NewMessage& m, InsertedMessage& out,
                                           InsertedBatch& batch);
 
  private:
   const ArrivalLease& lease_;
   int left_;
+  std::int64_t bytes_left_;
   LeasableName leasable_;
   std::map<AccountId, std::optional<std::string>> names_;  // per account: the name if leasable
 };

@@ -206,7 +206,7 @@ class StoreConformance : public ::testing::TestWithParam<StoreTarget> {
     request.node = std::move(node);
     auto claimed = (store ? store : store_.get())->ClaimDue(request);
     EXPECT_TRUE(claimed.has_value()) << claimed.error().message;
-    return claimed.value_or(std::vector<ClaimedMessage>{});
+    return claimed ? std::move(claimed->messages) : std::vector<ClaimedMessage>{};
   }
 
   static std::vector<MessageId> Ids(const std::vector<ClaimedMessage>& claimed) {
@@ -505,6 +505,72 @@ TEST_P(StoreConformance, ClaimKeepsToTheLimit) {
   EXPECT_EQ(Ids(Claim(kT0 + seconds(1), 3)), (std::vector<MessageId>{ids[6]}));
   EXPECT_TRUE(Claim(kT0 + seconds(1), 3).empty());
   EXPECT_TRUE(Claim(kT0 + seconds(1), 0).empty());
+}
+
+// Delivery's memory: a claim keeps its bodies within max_bytes, and the first message that
+// would go past it ends the claim, so that no smaller message behind it is taken first.
+TEST_P(StoreConformance, ClaimKeepsToTheBytesInOrder) {
+  const AccountId id = MakeAccount("demo");
+  std::vector<NewMessage> batch;
+  for (const std::size_t size : {100u, 300u, 100u}) {
+    NewMessage m = Message(id, kT0 + milliseconds(batch.size()));
+    m.body.resize(size, 'x');
+    batch.push_back(std::move(m));
+  }
+  const std::vector<MessageId> ids = Insert(batch);
+  ASSERT_EQ(ids.size(), 3u);
+  auto claim = [&](std::int64_t max_bytes, bool first_regardless) {
+    ClaimRequest request{
+        .now = kT0 + seconds(1), .limit = 10, .lease_until = kT0 + minutes(5), .node = "n1"};
+    request.max_bytes = max_bytes;
+    request.first_regardless = first_regardless;
+    auto claimed = store_->ClaimDue(request);
+    EXPECT_TRUE(claimed.has_value()) << claimed.error().message;
+    return claimed.value_or(ClaimedBatch{});
+  };
+  ClaimedBatch first = claim(350, false);
+  EXPECT_EQ(Ids(first.messages), std::vector<MessageId>{ids[0]})
+      << "100 + 300 would pass 350; the last 100 would fit but must not pass the 300";
+  EXPECT_TRUE(first.budget_reached);
+  ASSERT_EQ(first.messages.size(), 1u);
+  EXPECT_EQ(first.messages[0].body.size(), 100u);
+
+  ClaimedBatch none = claim(50, false);
+  EXPECT_TRUE(none.messages.empty());
+  EXPECT_TRUE(none.budget_reached) << "due mail is left, waiting for room";
+
+  ClaimedBatch alone = claim(50, true);
+  EXPECT_EQ(Ids(alone.messages), std::vector<MessageId>{ids[1]}) << "larger than all, alone";
+  EXPECT_TRUE(alone.budget_reached);
+
+  ClaimedBatch last = claim(100, false);
+  EXPECT_EQ(Ids(last.messages), std::vector<MessageId>{ids[2]});
+  EXPECT_FALSE(last.budget_reached) << "exactly max_bytes fits";
+
+  ClaimedBatch empty = claim(100, false);
+  EXPECT_TRUE(empty.messages.empty());
+  EXPECT_FALSE(empty.budget_reached) << "nothing due is not a lack of room";
+}
+
+// The same for mail leased on arrival: an offer lends its bytes, and the first message past
+// them, with every one after it, stays queued for a claim.
+TEST_P(StoreConformance, InsertLeasesNoMoreBytesThanOffered) {
+  const AccountId id = MakeAccount("demo");
+  std::vector<NewMessage> batch;
+  for (const std::size_t size : {100u, 200u, 50u}) {
+    NewMessage m = Message(id, kT0 + milliseconds(batch.size()));
+    m.body.resize(size, 'x');
+    batch.push_back(std::move(m));
+  }
+  ArrivalLease lease{.node = "n1", .limit = 5, .lease_for = minutes(15), .max_bytes = 250};
+  auto stored = store_->InsertMessages(batch, lease);
+  ASSERT_TRUE(stored.has_value()) << stored.error().message;
+  std::vector<bool> leased;
+  for (const auto& m : stored->messages) leased.push_back(m.leased);
+  EXPECT_EQ(leased, (std::vector<bool>{true, false, false}));
+  EXPECT_TRUE(stored->lease_exhausted);
+  EXPECT_EQ(Ids(Claim(kT0 + seconds(1))),
+            (std::vector<MessageId>{stored->messages[1].id, stored->messages[2].id}));
 }
 
 TEST_P(StoreConformance, ClaimIsFairAcrossAccounts) {
@@ -850,14 +916,14 @@ TEST_P(StoreConformance, ClaimSkipsAccountsWaitingForQuotaAndCapsOthers) {
   request.most = {{capped, 2}};
   auto claimed = store_->ClaimDue(request);
   ASSERT_TRUE(claimed.has_value()) << claimed.error().message;
-  ASSERT_EQ(claimed->size(), 1u);
-  EXPECT_EQ((*claimed)[0].account, capped);
+  ASSERT_EQ(claimed->messages.size(), 1u);
+  EXPECT_EQ(claimed->messages[0].account, capped);
 
   request.limit = 10;
   claimed = store_->ClaimDue(request);
   ASSERT_TRUE(claimed.has_value()) << claimed.error().message;
   std::vector<AccountId> accounts;
-  for (const auto& m : *claimed) accounts.push_back(m.account);
+  for (const auto& m : claimed->messages) accounts.push_back(m.account);
   std::ranges::sort(accounts);
   EXPECT_EQ(accounts, (std::vector<AccountId>{capped, capped, free}));
   EXPECT_EQ(GetAccount("waiting").pending, 2) << "left queued, untouched";

@@ -3,6 +3,8 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <vector>
 
 namespace mailwarden {
@@ -26,6 +28,12 @@ ClaimedMessage LeasedOnArrival(const InsertedMessage& stored, NewMessage message
   claimed.attempts = 0;
   claimed.received_at = message.received_at;
   return claimed;
+}
+
+// a + b for byte counts that may be "no limit" (the type's maximum), which stays so.
+std::int64_t AddBytes(std::int64_t a, std::int64_t b) {
+  std::int64_t sum = 0;
+  return __builtin_add_overflow(a, b, &sum) ? std::numeric_limits<std::int64_t>::max() : sum;
 }
 
 }  // namespace
@@ -83,18 +91,21 @@ void StoreRunner::OfferArrivalLeases(ArrivalLease offer) {
   ++offer_generation_;
 }
 
-bool StoreRunner::AddArrivalLease() {
+bool StoreRunner::AddArrivalLease(std::int64_t bytes) {
   std::lock_guard lock(mu_);
   if (!offer_stands_) return false;
   ++offer_.limit;
+  offer_.max_bytes = AddBytes(offer_.max_bytes, bytes);
   return true;
 }
 
-int StoreRunner::WithdrawArrivalLeases() {
+StoreRunner::Untaken StoreRunner::WithdrawArrivalLeases() {
   std::lock_guard lock(mu_);
-  const int unused = offer_stands_ ? offer_.limit : 0;
+  Untaken unused;
+  if (offer_stands_) unused = {.slots = offer_.limit, .bytes = offer_.max_bytes};
   offer_stands_ = false;
   offer_.limit = 0;
+  offer_.max_bytes = 0;
   return unused;
 }
 
@@ -103,9 +114,10 @@ void StoreRunner::InsertBatch(std::vector<PendingInsert>& batch,
   messages.clear();
   messages.reserve(batch.size());
   for (auto& p : batch) messages.push_back(std::move(p.message));
-  // The slots this batch may use are taken from the offer now, so that a withdrawal while it
-  // commits does not hand them back twice.
+  // The slots (and bytes) this batch may use are taken from the offer now, so that a
+  // withdrawal while it commits does not hand them back twice.
   ArrivalLease lease;
+  lease.max_bytes = 0;  // no offer: nothing taken, nothing to give back
   std::uint64_t generation = 0;
   {
     std::lock_guard lock(mu_);
@@ -113,11 +125,13 @@ void StoreRunner::InsertBatch(std::vector<PendingInsert>& batch,
       lease = offer_;  // node, lease_for, skip
       lease.limit = std::min(offer_.limit, static_cast<int>(messages.size()));
       offer_.limit -= lease.limit;
+      offer_.max_bytes = 0;  // all of it: what is left comes back after the commit
       generation = offer_generation_;
     }
   }
   ArrivalNotice notice;
   int used = 0;
+  std::int64_t used_bytes = 0;
   bool exhausted = false;
   // Answers the submitters of `stored`, the batch's messages from `first` on, and notes what
   // delivery must hear.
@@ -129,6 +143,7 @@ void StoreRunner::InsertBatch(std::vector<PendingInsert>& batch,
       const InsertedMessage& m = stored.messages[k];
       if (m.leased) {
         ++used;
+        used_bytes += static_cast<std::int64_t>(messages[first + k].body.size());
         notice.leased.push_back(LeasedOnArrival(m, std::move(messages[first + k])));
       } else {
         notice.queued = true;
@@ -147,6 +162,7 @@ void StoreRunner::InsertBatch(std::vector<PendingInsert>& batch,
     for (std::size_t i = 0; i < batch.size(); ++i) {
       ArrivalLease rest = lease;
       rest.limit = lease.limit - used;
+      rest.max_bytes = lease.max_bytes - used_bytes;
       auto one = store_->InsertMessages(std::span<const NewMessage>(&messages[i], 1), rest);
       if (one) {
         answer(*one, i);
@@ -158,20 +174,26 @@ void StoreRunner::InsertBatch(std::vector<PendingInsert>& batch,
     for (auto& p : batch) p.done(std::unexpected(stored.error()));
   }
   notice.returned = lease.limit - used;
+  notice.returned_bytes = lease.max_bytes - used_bytes;
   {
     std::lock_guard lock(mu_);
     const bool same_offer = offer_stands_ && offer_generation_ == generation;
     if (same_offer && exhausted) {
       // Due mail was left queued: from now on only a claim takes it, oldest first.
       notice.returned += offer_.limit;
+      notice.returned_bytes = AddBytes(notice.returned_bytes, offer_.max_bytes);
       offer_.limit = 0;
+      offer_.max_bytes = 0;
       offer_stands_ = false;
     } else if (same_offer) {
       offer_.limit += notice.returned;
+      offer_.max_bytes = AddBytes(offer_.max_bytes, notice.returned_bytes);
       notice.returned = 0;
+      notice.returned_bytes = 0;
     }
   }
-  if (on_arrival_ && (notice.returned > 0 || notice.queued || !notice.leased.empty())) {
+  if (on_arrival_ && (notice.returned > 0 || notice.returned_bytes > 0 || notice.queued ||
+                      !notice.leased.empty())) {
     on_arrival_(std::move(notice));
   }
 }

@@ -102,7 +102,8 @@ class StoreRunner {
   // mail than its slots: then due mail is queued, and only a claim takes it in order.
   struct ArrivalNotice {
     std::vector<ClaimedMessage> leased;
-    int returned = 0;     // slots given back: the offer had ended while the batch committed
+    int returned = 0;  // slots given back: the offer had ended while the batch committed
+    std::int64_t returned_bytes = 0;  // and the bytes of the offer the batch did not use
     bool queued = false;  // some message was stored unleased (held, skipped, no slot left)
   };
   using ArrivalHandler = std::function<void(ArrivalNotice)>;
@@ -110,12 +111,18 @@ class StoreRunner {
   void SetArrivalHandler(ArrivalHandler handler);
   // Replaces any standing offer. Any thread.
   void OfferArrivalLeases(ArrivalLease offer);
-  // A freed slot for the standing offer: true if one stands (it has the slot now), false if
-  // none does (the caller keeps the slot). Any thread.
-  bool AddArrivalLease();
-  // Ends the offer and returns its slots not taken; slots taken by a batch that is
-  // committing come back through the handler (ArrivalNotice::returned). Any thread.
-  int WithdrawArrivalLeases();
+  // A freed slot, and the bytes of the body delivered in it, for the standing offer: true if
+  // one stands (it has the slot and the bytes now), false if none does (the caller keeps the
+  // slot). Any thread.
+  bool AddArrivalLease(std::int64_t bytes);
+  // Ends the offer and returns its slots and bytes not taken; those taken by a batch that is
+  // committing come back through the handler (ArrivalNotice::returned, returned_bytes). Any
+  // thread.
+  struct Untaken {
+    int slots = 0;
+    std::int64_t bytes = 0;
+  };
+  Untaken WithdrawArrivalLeases();
 
   // Finishes what is queued, then stops the thread. Called by the destructor too.
   void Stop();
@@ -201,7 +208,8 @@ class StoreRunner {
   std::deque<Job> background_;
   std::deque<Job> reads_;
   ArrivalHandler on_arrival_;
-  ArrivalLease offer_;                  // offer_.limit: slots not taken yet; guarded by mu_
+  // offer_.limit, offer_.max_bytes: slots and bytes not taken yet; guarded by mu_.
+  ArrivalLease offer_;
   bool offer_stands_ = false;           // guarded by mu_
   std::uint64_t offer_generation_ = 0;  // each new offer's number; guarded by mu_
   std::vector<std::unique_ptr<Store>> readers_;

@@ -199,22 +199,25 @@ TEST_F(StoreRunnerTest, NewMailIsLeasedOnArrivalWhileAnOfferStands) {
     EXPECT_EQ(first.attempts, 0);
     EXPECT_EQ(notice.leased[1].subject, "order 1");
   }
-  EXPECT_FALSE(runner.AddArrivalLease()) << "the offer ended with due mail queued";
-  EXPECT_EQ(runner.WithdrawArrivalLeases(), 0);
-  auto third = runner.RunSync<std::vector<ClaimedMessage>>([](Store& s) {
-    return s.ClaimDue(ClaimRequest{.now = FromUnixMillis(1'700'000'000'000),
-                                   .limit = 10,
-                                   .lease_until = FromUnixMillis(1'700'000'060'000),
-                                   .node = "n1"});
-  });
+  EXPECT_FALSE(runner.AddArrivalLease(0)) << "the offer ended with due mail queued";
+  EXPECT_EQ(runner.WithdrawArrivalLeases().slots, 0);
+  auto claim = [&] {
+    return runner.RunSync<ClaimedBatch>([](Store& s) {
+      return s.ClaimDue(ClaimRequest{.now = FromUnixMillis(1'700'000'000'000),
+                                     .limit = 10,
+                                     .lease_until = FromUnixMillis(1'700'000'060'000),
+                                     .node = "n1"});
+    });
+  };
+  auto third = claim();
   ASSERT_TRUE(third.has_value());
-  ASSERT_EQ(third->size(), 1u);
-  EXPECT_EQ((*third)[0].subject, "order 2");
+  ASSERT_EQ(third->messages.size(), 1u);
+  EXPECT_EQ(third->messages[0].subject, "order 2");
 
   // A new offer: freed slots add to it, and withdrawing it gives back what was not taken.
   runner.OfferArrivalLeases(
       ArrivalLease{.node = "n1", .limit = 2, .lease_for = std::chrono::minutes(15)});
-  EXPECT_TRUE(runner.AddArrivalLease());
+  EXPECT_TRUE(runner.AddArrivalLease(0));
   insert_batch(1);
   wait_for_notices(2);
   {
@@ -223,14 +226,53 @@ TEST_F(StoreRunnerTest, NewMailIsLeasedOnArrivalWhileAnOfferStands) {
     EXPECT_EQ(notices[1].leased.size(), 1u);
     EXPECT_FALSE(notices[1].queued);
   }
-  EXPECT_EQ(runner.WithdrawArrivalLeases(), 2);
-  EXPECT_FALSE(runner.AddArrivalLease());
+  EXPECT_EQ(runner.WithdrawArrivalLeases().slots, 2);
+  EXPECT_FALSE(runner.AddArrivalLease(0));
   insert_batch(1);
   wait_for_notices(3);
-  std::lock_guard lock(mu);
-  ASSERT_EQ(notices.size(), 3u);
-  EXPECT_TRUE(notices[2].leased.empty()) << "no offer, no lease";
-  EXPECT_TRUE(notices[2].queued);
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(notices.size(), 3u);
+    EXPECT_TRUE(notices[2].leased.empty()) << "no offer, no lease";
+    EXPECT_TRUE(notices[2].queued);
+    EXPECT_EQ(notices[2].returned_bytes, 0) << "no offer, no bytes to give back";
+  }
+  ASSERT_TRUE(claim().has_value());  // the last one, leased by a claim
+
+  // Bytes: each body here is 28 bytes. An offer of 5 slots and 60 bytes leases two of three,
+  // and the third, which would go past the bytes, ends the offer: slots and bytes come back.
+  const std::int64_t body = 28;
+  runner.OfferArrivalLeases(ArrivalLease{
+      .node = "n1", .limit = 5, .lease_for = std::chrono::minutes(15), .max_bytes = 60});
+  insert_batch(3);
+  wait_for_notices(4);
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(notices.size(), 4u);
+    EXPECT_EQ(notices[3].leased.size(), 2u);
+    EXPECT_TRUE(notices[3].queued);
+    EXPECT_EQ(notices[3].returned, 3);
+    EXPECT_EQ(notices[3].returned_bytes, 60 - 2 * body);
+  }
+  auto left = claim();
+  ASSERT_TRUE(left.has_value());
+  ASSERT_EQ(left->messages.size(), 1u);
+  EXPECT_EQ(left->messages[0].subject, "order 2");
+  // A freed slot brings its body's bytes to the offer; what is not taken comes back.
+  runner.OfferArrivalLeases(ArrivalLease{
+      .node = "n1", .limit = 2, .lease_for = std::chrono::minutes(15), .max_bytes = 20});
+  EXPECT_TRUE(runner.AddArrivalLease(body));
+  insert_batch(1);
+  wait_for_notices(5);
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(notices.size(), 5u);
+    EXPECT_EQ(notices[4].leased.size(), 1u) << "20 + 28 bytes hold one body of 28";
+    EXPECT_FALSE(notices[4].queued);
+  }
+  const StoreRunner::Untaken untaken = runner.WithdrawArrivalLeases();
+  EXPECT_EQ(untaken.slots, 2);
+  EXPECT_EQ(untaken.bytes, 20 + body - body);
 }
 
 }  // namespace

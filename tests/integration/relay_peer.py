@@ -29,6 +29,9 @@ Recipient rules, by the local part of the address (case-insensitive prefix):
   datadefer...   accepted at RCPT, but the message's final reply to DATA is 451 4.3.0
   datareject...  accepted at RCPT, but the message's final reply to DATA is 554 5.6.0 (a
                  datadefer recipient wins over a datareject one); nothing is spooled for either
+  slow...        accepted, but the final reply to DATA comes SLOW_SECONDS later (a busy
+                 relay). How many such replies were waiting at most at one time is kept per
+                 local part in DIR/slow.stats, as JSON: {"slow1": 2, ...}
   anything else  250 2.1.5 OK
 A message is answered "250 2.0.0 OK queued as <seq>".
 
@@ -49,6 +52,7 @@ import sys
 from aiosmtpd.smtp import SMTP
 
 DEFER_ATTEMPTS = 2
+SLOW_SECONDS = 1.5
 
 
 def local_part(address):
@@ -64,6 +68,8 @@ class RelayHandler:
              if name.endswith(".json") and name[:-5].isdigit()),
             default=0)
         self.defer_counts = {}
+        self.slow_now = {}   # local part -> replies waiting now
+        self.slow_most = {}  # local part -> the most ever waiting at once
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         session.host_name = hostname
@@ -91,6 +97,16 @@ class RelayHandler:
             return "451 4.3.0 message deferred by rule"
         if any(l.startswith("datareject") for l in locals_):
             return "554 5.6.0 message rejected by rule"
+        slow = next((l for l in locals_ if l.startswith("slow")), None)
+        if slow:
+            self.slow_now[slow] = self.slow_now.get(slow, 0) + 1
+            if self.slow_now[slow] > self.slow_most.get(slow, 0):
+                self.slow_most[slow] = self.slow_now[slow]
+                self._write("slow.stats", json.dumps(self.slow_most).encode())
+            try:
+                await asyncio.sleep(SLOW_SECONDS)
+            finally:
+                self.slow_now[slow] -= 1
         self.sequence += 1
         seq = f"{self.sequence:06d}"
         envelope_json = {

@@ -1,4 +1,5 @@
 """The core pipeline: a script's mail is stored durably and delivered (issue: core pipeline)."""
+import json
 import os
 import shutil
 import signal
@@ -496,6 +497,44 @@ def test_many_large_submissions_at_once_stay_within_the_memory_budget(make_daemo
     assert status == 200
     wait_for(lambda: {f"big-{i}" for i in range(24)} <= delivered_tags(relay), timeout=120,
              what="all 24 large messages at the relay")
+    daemon.stop()
+
+
+def test_delivery_holds_no_more_bodies_than_max_sending_bytes(make_daemon, relay):
+    """With room for 1 MiB of bodies being delivered, 400 KB messages go to a slow relay two at
+    a time (a third would pass the budget), though 20 deliveries may run at once: both when new
+    mail is handed to delivery as it is stored, and when released mail is claimed at once
+    after a block. Every message arrives, whole."""
+    daemon = make_daemon(relay=relay, settings={"delivery": {"max_sending_bytes": 1 << 20}}).start()
+    filler = ("q" * 76 + "\n") * 5200  # 400 KB
+    slow_json = relay.spool / "slow.stats"
+
+    def most_at_once(local):
+        return json.loads(slow_json.read_text()).get(local, 0) if slow_json.exists() else 0
+
+    def send(tag, to):
+        r = daemon.sendmail(["-t", "-i"], MESSAGE.format(tag=tag).replace(
+            "alice@example.net", to) + filler)
+        assert r.returncode == 0, r.stderr
+
+    # New mail, stored and delivered as it comes.
+    for i in range(6):
+        send(f"arrive-{i}", "slow1@example.net")
+    wait_for(lambda: {f"arrive-{i}" for i in range(6)} <= delivered_tags(relay), timeout=60,
+             what="six messages delivered as they came")
+    assert most_at_once("slow1") == 2
+
+    # Held mail, all due at once when the account is unblocked.
+    status, _ = api(daemon, "POST", "/api/v1/accounts/demo/email/request", body={"action": "BLOCK"})
+    assert status == 200
+    for i in range(6):
+        send(f"held-{i}", "slow2@example.net")
+    status, _ = api(daemon, "POST", "/api/v1/accounts/demo/email/request", body={"action": "UNBLOCK"})
+    assert status == 200
+    wait_for(lambda: {f"held-{i}" for i in range(6)} <= delivered_tags(relay), timeout=60,
+             what="six released messages delivered")
+    assert most_at_once("slow2") == 2
+    assert all(m["data"].count(b"q" * 76) == 5200 for m in relay.messages())
     daemon.stop()
 
 
