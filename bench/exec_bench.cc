@@ -2,17 +2,20 @@
 // second exited 0: the submission rate of a sendmail-like program as a script host sees it
 // (one exec per message, stdin a prepared message, counted when the program has exited).
 //
-//   exec_bench [--parallel P] [--count N] [--stdin FILE] [--fsync DIR] -- COMMAND [ARG...]
+//   exec_bench [--parallel P] [--count N] [--stdin FILE] [--fsync DIR [--fsync-bytes B]]
+//              -- COMMAND [ARG...]
 //
 // N runs in all, shared by P workers (threads, each spawning one child at a time). With
-// --fsync DIR each run is followed by appending the stdin file's first 2 KB to the worker's
-// own file in DIR and fsync()ing it: with COMMAND /bin/true that is the machine's floor for
-// one durable submission (an exec and one fsync on the store's filesystem).
+// --fsync DIR each run is followed by appending the stdin file's first B bytes (2 KB unless
+// told; 0: all of it) to the worker's own file in DIR and fsync()ing it: with COMMAND
+// /bin/true that is the machine's floor for one durable submission of that size (an exec and
+// one fsync on the store's filesystem).
 //
 // Prints one line: "runs N failed F seconds S per_s R". Exits 1 when a run failed (exit
 // status not 0, or not spawned), 64 on bad usage.
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,6 +40,7 @@ struct Options {
   long count = 1000;
   std::string stdin_path = "/dev/null";
   std::string fsync_dir;
+  long fsync_bytes = 2048;     // 0: the whole stdin file
   std::vector<char*> command;  // null-terminated
 };
 
@@ -57,6 +61,9 @@ bool ParseOptions(int argc, char** argv, Options& options) {
       options.stdin_path = argv[++i];
     } else if (arg == "--fsync") {
       options.fsync_dir = argv[++i];
+    } else if (arg == "--fsync-bytes") {
+      options.fsync_bytes = std::atol(argv[++i]);
+      if (options.fsync_bytes < 0) return false;
     } else {
       return false;
     }
@@ -90,11 +97,21 @@ void Worker(const Options& options, int index, std::atomic<long>& next, std::ato
   if (!options.fsync_dir.empty()) {
     const std::string path = options.fsync_dir + "/floor." + std::to_string(index);
     out = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    record.assign(2048, 'x');
     if (const int in = ::open(options.stdin_path.c_str(), O_RDONLY | O_CLOEXEC); in >= 0) {
-      const ssize_t got = ::read(in, record.data(), record.size());
-      if (got > 0) record.resize(static_cast<std::size_t>(got));
+      struct stat st {};
+      const long size = ::fstat(in, &st) == 0 ? static_cast<long>(st.st_size) : 2048;
+      record.assign(static_cast<std::size_t>(options.fsync_bytes > 0 ? options.fsync_bytes : size),
+                    'x');
+      std::size_t have = 0;
+      while (have < record.size()) {
+        const ssize_t got = ::read(in, record.data() + have, record.size() - have);
+        if (got <= 0) break;
+        have += static_cast<std::size_t>(got);
+      }
+      if (have > 0) record.resize(have);
       ::close(in);
+    } else {
+      record.assign(2048, 'x');
     }
   }
   while (next.fetch_add(1) < options.count) {
@@ -117,8 +134,8 @@ int main(int argc, char** argv) {
   mailwarden::Options options;
   if (!mailwarden::ParseOptions(argc, argv, options)) {
     std::fprintf(stderr,
-                 "usage: exec_bench [--parallel P] [--count N] [--stdin FILE] [--fsync DIR] "
-                 "-- COMMAND [ARG...]\n");
+                 "usage: exec_bench [--parallel P] [--count N] [--stdin FILE] [--fsync DIR "
+                 "[--fsync-bytes B]] -- COMMAND [ARG...]\n");
     return 64;
   }
   std::atomic<long> next{0};
