@@ -1363,7 +1363,7 @@ Result<ClaimedBatch> PgStore::ClaimDue(const ClaimRequest& request) {
       queue.due.push_back({.id = rows.Int(i, 0), .size = rows.Int(i, 1)});
     }
   }
-  std::vector<std::pair<AccountQueue*, MessageId>> picked;
+  std::vector<std::pair<AccountQueue*, DueMessage>> picked;
   batch.budget_reached = PickRoundRobin(queues, request, picked);
   if (picked.empty()) {
     MW_RETURN_IF_ERROR(tx.Commit());
@@ -1372,9 +1372,9 @@ Result<ClaimedBatch> PgStore::ClaimDue(const ClaimRequest& request) {
 
   std::vector<std::int64_t> accounts;
   std::vector<std::int64_t> ids;
-  for (auto& [queue, id] : picked) {
+  for (auto& [queue, due] : picked) {
     accounts.push_back(queue->account);
-    ids.push_back(id);
+    ids.push_back(due.id);
     if (queue->name.empty()) {
       MW_ASSIGN_OR_RETURN(const Rows rows,
                           db_->Run(Sql::kSelectAccountName, Params().Int(queue->account)));
@@ -1412,10 +1412,10 @@ Result<ClaimedBatch> PgStore::ClaimDue(const ClaimRequest& request) {
     }
   }
   claimed.reserve(picked.size());
-  for (auto& [queue, id] : picked) {
-    auto it = leased.find(id);
+  for (auto& [queue, due] : picked) {
+    auto it = leased.find(due.id);
     if (it == leased.end())
-      return Fail(ErrorCode::kInternal, fmt::format("store: message {} vanished", id));
+      return Fail(ErrorCode::kInternal, fmt::format("store: message {} vanished", due.id));
     it->second.account = queue->account;
     it->second.account_name = queue->name;
     claimed.push_back(std::move(it->second));

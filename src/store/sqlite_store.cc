@@ -30,8 +30,9 @@ namespace {
 // checkpoint) may hold the write lock for a moment; waiting this long for it beats failing a
 // submission. Past it the caller gets kUnavailable and the script "try again later".
 constexpr int kBusyTimeoutMs = 5000;
-// Bodies from this size on are written into their pages rather than bound (InsertMessageRows).
-constexpr std::size_t kBodyWrittenInPlace = 256 * 1024;
+// Bodies from this size on are written into their pages rather than bound (InsertMessageRows),
+// and read from them rather than returned by the claim's UPDATE (ClaimDue).
+constexpr std::size_t kBodyInPlace = 256 * 1024;
 
 // Every statement the store runs, prepared once and reused. The first group is prepared
 // before migrations (it needs no table but schema_version); the rest after them.
@@ -262,9 +263,12 @@ constexpr std::string_view SqlText(Sql sql) {
     case Sql::kSelectAccountName:
       return "SELECT name FROM {accounts} WHERE id = ?1";
     case Sql::kLeaseMessage:
+      // A large body (?4) is not returned: RETURNING would keep a copy of it until the
+      // statement is reset; the caller reads it from its pages.
       return "UPDATE {messages} SET status = {delivering}, attempts = attempts + 1, "
              "next_attempt_ms = ?2, lease_node = ?3 WHERE id = ?1 "
-             "RETURNING sender, subject, attempts, received_ms, body";
+             "RETURNING sender, subject, attempts, received_ms, "
+             "CASE WHEN ?4 THEN NULL ELSE body END";
     case Sql::kSelectPendingRecipients:
       return "SELECT idx, address FROM {recipients} WHERE message_id = ?1 "
              "AND status = {r_pending} ORDER BY idx";
@@ -756,6 +760,24 @@ class SqliteConnection {
   // Writes `bytes` over the blob (made with BindZeroBlob, as long) in column `column` of row
   // `rowid` of `table`, straight into its pages: no copy of the whole value is made, as a
   // bound blob's would be when SQLite builds the row.
+  // Reads the whole of a row's blob column straight from its pages, with no copy of the
+  // row's record in between.
+  Result<std::string> ReadBlob(std::string_view table, std::string_view column,
+                               std::int64_t rowid) {
+    sqlite3_blob* blob = nullptr;
+    std::string bytes;
+    int rc = sqlite3_blob_open(db_, "main", std::string(table).c_str(), std::string(column).c_str(),
+                               rowid, /*write=*/0, &blob);
+    if (rc == SQLITE_OK) {
+      bytes.resize(static_cast<std::size_t>(sqlite3_blob_bytes(blob)));
+      rc = sqlite3_blob_read(blob, bytes.data(), static_cast<int>(bytes.size()), 0);
+    }
+    const int closed = sqlite3_blob_close(blob);  // a null handle is fine
+    if (rc == SQLITE_OK) rc = closed;
+    if (rc != SQLITE_OK) return std::unexpected(SqliteError(db_, rc, "reading a message body"));
+    return bytes;
+  }
+
   Result<void> WriteBlob(std::string_view table, std::string_view column, std::int64_t rowid,
                          std::string_view bytes) {
     if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
@@ -1127,7 +1149,7 @@ Result<MessageId> InsertMessageRows(SqliteConnection& db, const NewMessage& m,
   const std::int64_t received = Millis(m.received_at);
   // A large body is written into its pages after the row is made, not bound: SQLite would
   // first copy it whole into the row's record, holding a large message twice.
-  const bool body_in_place = m.body.size() >= kBodyWrittenInPlace;
+  const bool body_in_place = m.body.size() >= kBodyInPlace;
   {
     auto st = db.Use(Sql::kInsertMessage);
     st.Bind(1, m.account)
@@ -1533,11 +1555,12 @@ Result<ClaimedBatch> SqliteStore::ClaimDue(const ClaimRequest& request) {
       queue.due.push_back({.id = st.Int(0), .size = st.Int(1)});
     }
   }
-  std::vector<std::pair<AccountQueue*, MessageId>> picked;
+  std::vector<std::pair<AccountQueue*, DueMessage>> picked;
   batch.budget_reached = PickRoundRobin(queues, request, picked);
 
   claimed.reserve(picked.size());
-  for (auto& [queue, id] : picked) {
+  for (auto& [queue, due] : picked) {
+    const MessageId id = due.id;
     if (queue->name.empty()) {
       auto st = db_->Use(Sql::kSelectAccountName);
       st.Bind(1, queue->account);
@@ -1551,15 +1574,23 @@ Result<ClaimedBatch> SqliteStore::ClaimDue(const ClaimRequest& request) {
     {
       // The lease's end goes into next_attempt_ms: if this node dies, the message is due
       // again then, through the same index as any other due message.
+      const bool body_in_place = static_cast<std::size_t>(due.size) >= kBodyInPlace;
       auto st = db_->Use(Sql::kLeaseMessage);
-      st.Bind(1, id).Bind(2, Millis(request.lease_until)).Bind(3, request.node);
+      st.Bind(1, id)
+          .Bind(2, Millis(request.lease_until))
+          .Bind(3, request.node)
+          .Bind(4, std::int64_t{body_in_place});
       MW_ASSIGN_OR_RETURN(const bool row, st.Step());
       if (!row) return Fail(ErrorCode::kInternal, fmt::format("store: message {} vanished", id));
       message.sender = st.Text(0);
       message.subject = st.Text(1);
       message.attempts = static_cast<int>(st.Int(2)) - 1;  // the count includes this attempt
       message.received_at = FromUnixMillis(st.Int(3));
-      message.body = st.Text(4);  // the UPDATE is complete: SQLite runs it at the first step
+      if (body_in_place) {
+        MW_ASSIGN_OR_RETURN(message.body, db_->ReadBlob(schema::kMessagesTable, "body", id));
+      } else {
+        message.body = st.Text(4);  // the UPDATE is complete: SQLite runs it at the first step
+      }
     }
     {
       auto st = db_->Use(Sql::kSelectPendingRecipients);

@@ -89,11 +89,11 @@ struct DueMessage {
 // A claim's choice among the due messages of `queues` (each with a vector<DueMessage> `due`,
 // oldest first; the queues in the order their accounts have waited): one message from each
 // account per round, up to request.limit messages and request.max_bytes of bodies. Appends
-// {queue, id} to `picked` in that order. Returns true when the bytes ended it: a due message
+// {queue, message} to `picked` in that order. Returns true when the bytes ended it: a due message
 // was left (ClaimedBatch::budget_reached), and none after it was taken.
 template <class Queue>
 bool PickRoundRobin(std::vector<Queue>& queues, const ClaimRequest& request,
-                    std::vector<std::pair<Queue*, MessageId>>& picked) {
+                    std::vector<std::pair<Queue*, DueMessage>>& picked) {
   const auto limit = static_cast<std::size_t>(request.limit);
   std::int64_t bytes = 0;
   for (std::size_t round = 0; picked.size() < limit; ++round) {
@@ -104,7 +104,7 @@ bool PickRoundRobin(std::vector<Queue>& queues, const ClaimRequest& request,
       const bool alone = picked.empty() && request.first_regardless;
       if (!alone && m.size > request.max_bytes - bytes) return true;
       bytes += m.size;
-      picked.emplace_back(&queue, m.id);
+      picked.emplace_back(&queue, m);
     }
     if (picked.size() == before) break;
   }
