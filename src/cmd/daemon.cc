@@ -157,6 +157,8 @@ Result<void> Daemon::Start() {
     options.hostname = config_.hostname;
     options.max_message_bytes = static_cast<std::size_t>(config_.submit.max_message_bytes);
     options.max_recipients = static_cast<std::size_t>(config_.smtp.max_recipients);
+    options.max_connections_per_account =
+        static_cast<std::size_t>(config_.smtp.max_connections_per_account);
     options.tls_cert_file = config_.smtp.tls_cert.string();
     options.tls_key_file = config_.smtp.tls_key.string();
     smtp_intake_ = std::make_unique<SmtpIntake>(*store_, *intake_);

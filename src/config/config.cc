@@ -236,6 +236,8 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::filesystem::pa
       c.smtp.tls_key = Anchor(base_dir, key);
     }
     MW_RETURN_IF_ERROR(r.Int("max_recipients", c.smtp.max_recipients, 1, 1000));
+    MW_RETURN_IF_ERROR(
+        r.Int("max_connections_per_account", c.smtp.max_connections_per_account, 1, 200));
     MW_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
   }
   {

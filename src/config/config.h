@@ -56,6 +56,9 @@ struct Config {
     std::filesystem::path tls_cert;   // PEM; with tls_key, STARTTLS is offered
     std::filesystem::path tls_key;
     std::int64_t max_recipients = 100;
+    // Authenticated sessions of one account at once (of the listener's 200); a further AUTH
+    // as that account is told 421.
+    std::int64_t max_connections_per_account = 50;
   } smtp;
 
   struct Http {

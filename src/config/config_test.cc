@@ -111,6 +111,7 @@ TEST(ParseConfig, NamesTheKeyThatIsWrong) {
       {"[submit]\nmax_receiving_bytes = 1000\n", "submit.max_receiving_bytes"},
       {"[submit]\nmax_connections = 0\n", "submit.max_connections"},
       {"[delivery]\nmax_sending_bytes = 4096\n", "delivery.max_sending_bytes"},
+      {"[smtp]\nmax_connections_per_account = 0\n", "smtp.max_connections_per_account"},
       {"[submit]\nmax_connections_per_uid = -1\n", "submit.max_connections_per_uid"},
       {"[mystery]\nx = 1\n", "mystery"},
       {"[[account]]\nname = \"Bad Name\"\n", "account[0].name"},
@@ -176,6 +177,15 @@ TEST(ParseConfig, SendingMemoryDefaultsAndCanBeSet) {
   auto set = ParseConfig("[delivery]\nmax_sending_bytes = 2097152\n", "/tmp");
   ASSERT_TRUE(set.has_value()) << set.error().message;
   EXPECT_EQ(set->delivery.max_sending_bytes, 2 * 1024 * 1024);
+}
+
+TEST(ParseConfig, SmtpSessionsPerAccountDefaultAndCanBeSet) {
+  auto fallback = ParseConfig("", "/tmp");
+  ASSERT_TRUE(fallback.has_value());
+  EXPECT_EQ(fallback->smtp.max_connections_per_account, 50);
+  auto set = ParseConfig("[smtp]\nmax_connections_per_account = 5\n", "/tmp");
+  ASSERT_TRUE(set.has_value()) << set.error().message;
+  EXPECT_EQ(set->smtp.max_connections_per_account, 5);
 }
 
 TEST(LoadConfig, MissingFileSaysSo) {

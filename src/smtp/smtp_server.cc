@@ -150,6 +150,7 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
       spdlog::error("smtp: ip={} session failed: {}", self->client_ip_, e.what());
     }
     self->StopDeadline();
+    self->ForgetIdentity();
     boost::system::error_code ignored;
     self->socket_.close(ignored);
     self->server_.sessions_.erase(entry);
@@ -205,6 +206,11 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
   void ResetTransaction() {
     mail_from_.reset();
     rcpt_to_.clear();
+  }
+  // Logs out: the account's share of the listener is given back.
+  void ForgetIdentity() {
+    if (identity_) server_.EndAccountSession(identity_->account);
+    identity_.reset();
   }
   bool AuthNeedsTls() const {
     return !tls_ && (options_.auth_tls == SmtpAuthTls::kAlways || !loopback_);
@@ -535,6 +541,14 @@ asio::awaitable<void> SmtpSession::Verify(std::string user, std::string password
   auto result =
       co_await server_.backend_.Authenticate(std::move(user), std::move(password), client_ip_);
   if (result) {
+    if (!server_.TakeAccountSession(result->account)) {
+      spdlog::warn(
+          "smtp: ip={} account={} result=refused reason=\"too many connections of the "
+          "account\"",
+          client_ip_, result->name);
+      QueueClose("4.7.0 Too many connections for this account, try again later");
+      co_return;
+    }
     identity_ = std::move(*result);
     spdlog::info("smtp: ip={} account={} auth=ok", client_ip_, identity_->name);
     Queue(235, "2.7.0 Authentication successful");
@@ -583,7 +597,7 @@ asio::awaitable<void> SmtpSession::StartTls() {
   // RFC 3207 4.2: the client starts over; nothing learnt in clear text is kept.
   hello_ = ehlo_ = false;
   helo_.clear();
-  identity_.reset();
+  ForgetIdentity();
   ResetTransaction();
 }
 
@@ -820,6 +834,19 @@ void SmtpServer::CheckStress() {
   for (auto& weak : sessions_) {
     if (auto session = weak.lock()) session->Hurry(IdleTimeout());
   }
+}
+
+bool SmtpServer::TakeAccountSession(std::int64_t account) {
+  std::size_t& count = account_sessions_[account];
+  if (count >= options_.max_connections_per_account) return false;
+  ++count;
+  return true;
+}
+
+void SmtpServer::EndAccountSession(std::int64_t account) {
+  auto it = account_sessions_.find(account);
+  if (it == account_sessions_.end()) return;
+  if (--it->second == 0) account_sessions_.erase(it);  // the map holds busy accounts only
 }
 
 void SmtpServer::TaskEnded() {

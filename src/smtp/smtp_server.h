@@ -95,7 +95,10 @@ struct SmtpServerOptions {
   // smtpd_timeout under stress): clients that hold connections open without a word cannot
   // keep the others out for long. Sessions already waiting get it too.
   std::chrono::milliseconds stress_idle_timeout = std::chrono::seconds(10);
-  std::size_t max_connections = 200;         // more are told 421 at once
+  std::size_t max_connections = 200;  // more are told 421 at once
+  // Authenticated sessions of one account at once; a further AUTH as that account is told 421
+  // and closed, so that one customer's scripts (a hacked site) cannot hold every connection.
+  std::size_t max_connections_per_account = 50;
   int max_auth_failures_per_connection = 3;  // then 421 and close
   // Failed AUTH per client in any minute before AUTH is refused for a while. The client is
   // the remote IP, and on loopback the IP with the user name: every script of a shared host
@@ -173,6 +176,10 @@ class SmtpServer {
   // After a session is added or removed: enters stress (shortening every waiting session's
   // deadline) or leaves it.
   void CheckStress();
+  // A session authenticated as `account`: false (nothing taken) when the account already has
+  // max_connections_per_account of them.
+  bool TakeAccountSession(std::int64_t account);
+  void EndAccountSession(std::int64_t account);
 
   boost::asio::any_io_executor ex_;
   SmtpServerOptions options_;
@@ -182,6 +189,7 @@ class SmtpServer {
   std::list<boost::asio::ip::tcp::acceptor> acceptors_;
   std::list<std::weak_ptr<SmtpSession>> sessions_;
   AuthFailureLimiter auth_limiter_;
+  std::unordered_map<std::int64_t, std::size_t> account_sessions_;  // authenticated, per account
   boost::asio::steady_timer all_ended_;  // fires (is cancelled) when tasks_ drops to 0
   std::size_t tasks_ = 0;                // accept loops and sessions still running
   bool closing_ = false;

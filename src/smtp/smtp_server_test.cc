@@ -780,6 +780,42 @@ print('closed', second.closed())
             "closed True\n");
 }
 
+// One account's sessions are capped: its next AUTH is told 421 and closed, another account
+// still gets in, and a session that ends gives its place back.
+TEST_F(SmtpServerTest, OneAccountCannotTakeEveryConnection) {
+  auto options = Options();
+  options.max_connections_per_account = 2;
+  Start(options);
+  const auto run = Python(R"PY(
+first, second, third = Talk(), Talk(), Talk()
+for t in (first, second, third):
+    t.hello()
+print(first.auth())
+print(second.auth())
+print(third.auth())
+print('closed', third.closed())
+bob = Talk()
+bob.hello()
+print(bob.auth('bob', 'hunter2'))
+first.send('QUIT\r\n')
+print(first.reply())
+print('closed', first.closed())
+again = Talk()
+again.hello()
+print(again.auth())
+)PY");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(run.output,
+            "235 2.7.0 Authentication successful\n"
+            "235 2.7.0 Authentication successful\n"
+            "421 4.7.0 Too many connections for this account, try again later\n"
+            "closed True\n"
+            "235 2.7.0 Authentication successful\n"
+            "221 2.0.0 mx.test closing connection\n"
+            "closed True\n"
+            "235 2.7.0 Authentication successful\n");
+}
+
 // Near max_connections, a client that says nothing is dropped after stress_idle_timeout, also
 // one that was already waiting with the long timeout when the stress began.
 TEST_F(SmtpServerTest, UnderStressIdleClientsGetTheShortTimeout) {
