@@ -138,6 +138,7 @@ Result<void> Daemon::Start() {
     if (report.latency_seconds) metrics_.ObserveDeliveryLatency(*report.latency_seconds);
   });
   guard_->SetBlockHook([this](BlockedBy guard) { metrics_.OnGuardBlock(guard); });
+  scheduler_->SetBudgetHook([this] { metrics_.OnSendWait(); });
   accounts_ = std::make_unique<AccountDirectory>(*store_);
   intake_ =
       std::make_unique<MailIntake>(config_, *store_, clock_, [this](AccountId account, MessageId) {

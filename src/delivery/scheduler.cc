@@ -146,6 +146,7 @@ asio::awaitable<void> Scheduler::Run() {
       } else if (claimed->claimed.budget_reached) {
         // More is due, and waits for room: a delivery that ends wakes the next claim. No
         // offer meanwhile, so that new mail does not pass it.
+        if (on_budget_reached_) on_budget_reached_();
         co_await Admit(std::move(claimed->claimed.messages), /*reserved=*/false);
       } else if (!claimed->claimed.messages.empty()) {
         drained = claimed->claimed.messages.size() < static_cast<std::size_t>(request.limit);

@@ -65,6 +65,9 @@ class Scheduler {
             Transport& transport, const Clock& clock, std::string node);
 
   void SetOutcomeHook(OutcomeHook hook) { on_outcome_ = std::move(hook); }
+  // Told, on the io_context, of each claim that left due mail queued for want of room
+  // (delivery.max_sending_bytes).
+  void SetBudgetHook(std::function<void()> hook) { on_budget_reached_ = std::move(hook); }
 
   // Claims and delivers until Stop(); returns once in-flight deliveries have been recorded.
   boost::asio::awaitable<void> Run();
@@ -121,6 +124,7 @@ class Scheduler {
   std::chrono::steady_clock::time_point accounts_due_{};  // when to read the accounts again
   std::unordered_set<MessageId> handed_back_;             // claimed beyond a quota: not counted yet
   OutcomeHook on_outcome_;
+  std::function<void()> on_budget_reached_;
 };
 
 }  // namespace mailwarden

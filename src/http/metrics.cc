@@ -53,6 +53,10 @@ std::string Metrics::Render(const StoreTotals& t) const {
           "Large messages that waited for room before more of them was read, since the daemon "
           "started (submit.max_receiving_bytes).",
           receive_waits_.load());
+  counter("mailwarden_send_waits_total",
+          "Claims that left due mail queued until deliveries in progress ended, since the daemon "
+          "started (delivery.max_sending_bytes).",
+          send_waits_.load());
   counter("mailwarden_reports_sent_total", "Daily error reports queued, since the daemon started.",
           reports_sent_.load());
   out +=

@@ -4,8 +4,8 @@
 // queue's depth) are read at each scrape (Store::GetTotals): durable, and the same on every
 // node. What the store does not keep is counted here, in memory since the daemon started,
 // fed by hooks: deferred attempts, the delivery latency histogram (seconds from receipt to
-// the final outcome), guard blocks, reports sent and large messages that waited for room to be
-// received.
+// the final outcome), guard blocks, reports sent, large messages that waited for room to be
+// received and claims that waited for room to deliver.
 //
 // The hooks may be called from any thread (atomics); Render is pure.
 #pragma once
@@ -34,6 +34,8 @@ class Metrics {
   void OnReportsSent(std::int64_t reports) { reports_sent_ += reports; }
   // A message past 256 KiB waited before more of it was read (submit.max_receiving_bytes).
   void OnReceiveWait() { ++receive_waits_; }
+  // A claim left due mail queued for want of room (delivery.max_sending_bytes).
+  void OnSendWait() { ++send_waits_; }
 
   // The exposition text: the store's totals (as read now) and the in-memory counters.
   std::string Render(const StoreTotals& totals) const;
@@ -44,6 +46,7 @@ class Metrics {
   std::atomic<std::int64_t> bounce_guard_blocks_{0};
   std::atomic<std::int64_t> reports_sent_{0};
   std::atomic<std::int64_t> receive_waits_{0};
+  std::atomic<std::int64_t> send_waits_{0};
   std::array<std::atomic<std::int64_t>, kLatencyBuckets.size() + 1> latency_buckets_{};
   std::atomic<std::int64_t> latency_count_{0};
   std::atomic<std::int64_t> latency_sum_ms_{0};

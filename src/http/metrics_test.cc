@@ -19,6 +19,7 @@ TEST(Metrics, RendersStoreTotalsAndCountersInTheExpositionFormat) {
   m.ObserveDeliveryLatency(100000);
   m.OnReceiveWait();
   m.OnReceiveWait();
+  m.OnSendWait();
   const std::string text = m.Render(
       {.held = 4, .queued = 2, .submitted = 10, .sent = 7, .errors = 3, .expired = 1, .purged = 5});
   EXPECT_TRUE(Has(text, "# TYPE mailwarden_submitted_total counter")) << text;
@@ -33,6 +34,7 @@ TEST(Metrics, RendersStoreTotalsAndCountersInTheExpositionFormat) {
   EXPECT_TRUE(Has(text, "mailwarden_guard_blocks_total{guard=\"spam_guard\"} 1"));
   EXPECT_TRUE(Has(text, "mailwarden_guard_blocks_total{guard=\"bounce_guard\"} 0"));
   EXPECT_TRUE(Has(text, "mailwarden_receive_waits_total 2"));
+  EXPECT_TRUE(Has(text, "mailwarden_send_waits_total 1"));
   EXPECT_TRUE(Has(text, "mailwarden_delivery_latency_seconds_bucket{le=\"0.1\"} 1"));
   EXPECT_TRUE(Has(text, "mailwarden_delivery_latency_seconds_bucket{le=\"1\"} 1"));
   EXPECT_TRUE(Has(text, "mailwarden_delivery_latency_seconds_bucket{le=\"2\"} 2"));

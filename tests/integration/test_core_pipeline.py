@@ -388,10 +388,13 @@ def test_finished_mail_past_keep_finished_is_deleted_and_the_figures_stay(make_d
         {k: before[k] for k in ("sent", "errors", "held", "queued")}
 
 
-def receive_waits(daemon):
+def metric(daemon, name):
     text = urllib.request.urlopen(f"http://127.0.0.1:{daemon.http_port}/metrics", timeout=10).read().decode()
-    return next(int(line.split()[1]) for line in text.splitlines()
-                if line.startswith("mailwarden_receive_waits_total "))
+    return next(int(line.split()[1]) for line in text.splitlines() if line.startswith(name + " "))
+
+
+def receive_waits(daemon):
+    return metric(daemon, "mailwarden_receive_waits_total")
 
 
 def start_sendmail(daemon):
@@ -523,6 +526,8 @@ def test_delivery_holds_no_more_bodies_than_max_sending_bytes(make_daemon, relay
     wait_for(lambda: {f"arrive-{i}" for i in range(6)} <= delivered_tags(relay), timeout=60,
              what="six messages delivered as they came")
     assert most_at_once("slow1") == 2
+    waits = metric(daemon, "mailwarden_send_waits_total")
+    assert waits >= 1, "the third message waited for room"
 
     # Held mail, all due at once when the account is unblocked.
     status, _ = api(daemon, "POST", "/api/v1/accounts/demo/email/request", body={"action": "BLOCK"})
@@ -534,6 +539,7 @@ def test_delivery_holds_no_more_bodies_than_max_sending_bytes(make_daemon, relay
     wait_for(lambda: {f"held-{i}" for i in range(6)} <= delivered_tags(relay), timeout=60,
              what="six released messages delivered")
     assert most_at_once("slow2") == 2
+    assert metric(daemon, "mailwarden_send_waits_total") > waits
     assert all(m["data"].count(b"q" * 76) == 5200 for m in relay.messages())
     daemon.stop()
 
