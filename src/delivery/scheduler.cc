@@ -112,6 +112,13 @@ asio::awaitable<void> Scheduler::Run() {
     // Something may be due that new mail must not pass: claims take over until they find
     // nothing more.
     Withdraw();
+    if (in_flight_ == 0 && bytes_in_flight_ != 0) {
+      // Nothing is delivered or lent, so no byte can be in use: a count gone wrong would stop
+      // every claim for good. Said loudly, and mended.
+      spdlog::error("delivery: {} bytes counted in flight with nothing in flight; reset",
+                    bytes_in_flight_);
+      bytes_in_flight_ = 0;
+    }
     if (std::chrono::steady_clock::now() >= accounts_due_) co_await ReadAccounts();
     const int room = concurrency - in_flight_;
     const std::int64_t bytes_left = config_.delivery.max_sending_bytes - bytes_in_flight_;

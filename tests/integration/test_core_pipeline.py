@@ -542,6 +542,7 @@ def test_delivery_holds_no_more_bodies_than_max_sending_bytes(make_daemon, relay
     assert metric(daemon, "mailwarden_send_waits_total") > waits
     assert all(m["data"].count(b"q" * 76) == 5200 for m in relay.messages())
     daemon.stop()
+    assert "counted in flight" not in daemon.log_text(), "the bytes in flight were miscounted"
 
 
 def test_scripts_past_max_connections_wait_their_turn(make_daemon, relay):
