@@ -191,6 +191,18 @@ class StoreConformance : public ::testing::TestWithParam<StoreTarget> {
     return m;
   }
 
+  // Messages of `account` a millisecond apart, their bodies of these sizes.
+  static std::vector<NewMessage> SizedMessages(AccountId account,
+                                               std::initializer_list<std::size_t> sizes) {
+    std::vector<NewMessage> batch;
+    for (const std::size_t size : sizes) {
+      NewMessage m = Message(account, kT0 + milliseconds(batch.size()));
+      m.body.resize(size, 'x');
+      batch.push_back(std::move(m));
+    }
+    return batch;
+  }
+
   std::vector<MessageId> Insert(std::vector<NewMessage> messages) {
     auto ids = store_->InsertMessages(messages);
     EXPECT_TRUE(ids.has_value()) << ids.error().message;
@@ -510,14 +522,7 @@ TEST_P(StoreConformance, ClaimKeepsToTheLimit) {
 // Delivery's memory: a claim keeps its bodies within max_bytes, and the first message that
 // would go past it ends the claim, so that no smaller message behind it is taken first.
 TEST_P(StoreConformance, ClaimKeepsToTheBytesInOrder) {
-  const AccountId id = MakeAccount("demo");
-  std::vector<NewMessage> batch;
-  for (const std::size_t size : {100u, 300u, 100u}) {
-    NewMessage m = Message(id, kT0 + milliseconds(batch.size()));
-    m.body.resize(size, 'x');
-    batch.push_back(std::move(m));
-  }
-  const std::vector<MessageId> ids = Insert(batch);
+  const std::vector<MessageId> ids = Insert(SizedMessages(MakeAccount("demo"), {100, 300, 100}));
   ASSERT_EQ(ids.size(), 3u);
   auto claim = [&](std::int64_t max_bytes, bool first_regardless) {
     ClaimRequest request{
@@ -555,13 +560,7 @@ TEST_P(StoreConformance, ClaimKeepsToTheBytesInOrder) {
 // The same for mail leased on arrival: an offer lends its bytes, and the first message past
 // them, with every one after it, stays queued for a claim.
 TEST_P(StoreConformance, InsertLeasesNoMoreBytesThanOffered) {
-  const AccountId id = MakeAccount("demo");
-  std::vector<NewMessage> batch;
-  for (const std::size_t size : {100u, 200u, 50u}) {
-    NewMessage m = Message(id, kT0 + milliseconds(batch.size()));
-    m.body.resize(size, 'x');
-    batch.push_back(std::move(m));
-  }
+  const std::vector<NewMessage> batch = SizedMessages(MakeAccount("demo"), {100, 200, 50});
   ArrivalLease lease{.node = "n1", .limit = 5, .lease_for = minutes(15), .max_bytes = 250};
   auto stored = store_->InsertMessages(batch, lease);
   ASSERT_TRUE(stored.has_value()) << stored.error().message;
