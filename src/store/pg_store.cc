@@ -24,6 +24,10 @@
 namespace mailwarden {
 namespace {
 
+// Bodies from this size on are read one at a time by a claim (ClaimDue), not returned by its
+// UPDATE together with the others.
+constexpr std::int64_t kBodyAlone = 256 * 1024;
+
 // Every statement the store runs, prepared once per connection (after migrations) and reused.
 enum class Sql {
   kSelectAccountIdByName,
@@ -46,6 +50,7 @@ enum class Sql {
   kSelectDueReleased,
   kSelectAccountName,
   kLeaseMessages,
+  kSelectLeasedBody,
   kSelectClaimedRecipients,
   kSelectAccountsOfMessages,
   kLockAccounts,
@@ -191,11 +196,16 @@ constexpr std::string_view SqlText(Sql sql) {
     case Sql::kSelectAccountName:
       return "SELECT name FROM {accounts} WHERE id = $1";
     case Sql::kLeaseMessages:
+      // A body of $5 bytes or more is read alone (kSelectLeasedBody): the result of this
+      // statement holds every body it returns, hex-encoded, until it is freed.
       return "UPDATE {messages} m SET status = {delivering}, attempts = m.attempts + 1, "
              "next_attempt_ms = $3, lease_node = $4 "
              "FROM unnest($1::bigint[], $2::bigint[]) AS p(account_id, id) "
              "WHERE m.account_id = p.account_id AND m.id = p.id "
-             "RETURNING m.id, m.sender, m.subject, m.attempts, m.received_ms, m.body";
+             "RETURNING m.id, m.sender, m.subject, m.attempts, m.received_ms, "
+             "CASE WHEN m.size < $5 THEN m.body END";
+    case Sql::kSelectLeasedBody:
+      return "SELECT body FROM {messages} WHERE account_id = $1 AND id = $2";
     case Sql::kSelectClaimedRecipients:
       return "SELECT r.message_id, r.idx, r.address FROM {recipients} r "
              "JOIN unnest($1::bigint[], $2::bigint[]) AS p(account_id, id) "
@@ -1390,7 +1400,8 @@ Result<ClaimedBatch> PgStore::ClaimDue(const ClaimRequest& request) {
                                                           .IntArray(accounts)
                                                           .IntArray(ids)
                                                           .Int(Millis(request.lease_until))
-                                                          .Text(request.node)));
+                                                          .Text(request.node)
+                                                          .Int(kBodyAlone)));
     for (int i = 0; i < rows.size(); ++i) {
       ClaimedMessage& message = leased[rows.Int(i, 0)];
       message.id = rows.Int(i, 0);
@@ -1400,6 +1411,15 @@ Result<ClaimedBatch> PgStore::ClaimDue(const ClaimRequest& request) {
       message.received_at = FromUnixMillis(rows.Int(i, 4));
       message.body = rows.Bytes(i, 5);
     }
+  }
+  // Large bodies one at a time, so that only one is held twice (encoded and decoded) at once.
+  for (auto& [queue, due] : picked) {
+    if (due.size < kBodyAlone) continue;
+    auto it = leased.find(due.id);
+    if (it == leased.end()) continue;  // reported below
+    MW_ASSIGN_OR_RETURN(const Rows rows,
+                        db_->Run(Sql::kSelectLeasedBody, Params().Int(queue->account).Int(due.id)));
+    if (!rows.empty()) it->second.body = rows.Bytes(0, 0);
   }
   {
     MW_ASSIGN_OR_RETURN(const Rows rows, db_->Run(Sql::kSelectClaimedRecipients,
