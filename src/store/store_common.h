@@ -78,8 +78,6 @@ class SourceCounts {
   std::int64_t newest_hour_ = std::numeric_limits<std::int64_t>::min();
 };
 
-// Decides, in a batch's order, which new messages InsertMessages leases on arrival
-// (ArrivalLease): those of active accounts not skipped, while the limit lasts.
 // A due message as a claim reads it: its id and its body's size.
 struct DueMessage {
   MessageId id = 0;
@@ -111,6 +109,8 @@ bool PickRoundRobin(std::vector<Queue>& queues, const ClaimRequest& request,
   return false;
 }
 
+// Decides, in a batch's order, which new messages InsertMessages leases on arrival
+// (ArrivalLease): those of active accounts not skipped, while the limit and the bytes last.
 class ArrivalLeasing {
  public:
   // The account's name if its mail may be leased (it is active), nullopt if not; asked once
