@@ -757,9 +757,6 @@ class SqliteConnection {
 
   std::int64_t LastInsertId() const { return sqlite3_last_insert_rowid(db_); }
 
-  // Writes `bytes` over the blob (made with BindZeroBlob, as long) in column `column` of row
-  // `rowid` of `table`, straight into its pages: no copy of the whole value is made, as a
-  // bound blob's would be when SQLite builds the row.
   // Reads the whole of a row's blob column straight from its pages, with no copy of the
   // row's record in between.
   Result<std::string> ReadBlob(std::string_view table, std::string_view column,
@@ -778,6 +775,9 @@ class SqliteConnection {
     return bytes;
   }
 
+  // Writes `bytes` over the blob (made with BindZeroBlob, as long) in column `column` of row
+  // `rowid` of `table`, straight into its pages: no copy of the whole value is made, as a
+  // bound blob's would be when SQLite builds the row.
   Result<void> WriteBlob(std::string_view table, std::string_view column, std::int64_t rowid,
                          std::string_view bytes) {
     if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
