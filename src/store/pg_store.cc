@@ -24,10 +24,6 @@
 namespace mailwarden {
 namespace {
 
-// Bodies from this size on are read one at a time by a claim (ClaimDue), not returned by its
-// UPDATE together with the others.
-constexpr std::int64_t kBodyAlone = 256 * 1024;
-
 // Every statement the store runs, prepared once per connection (after migrations) and reused.
 enum class Sql {
   kSelectAccountIdByName,
@@ -1401,7 +1397,7 @@ Result<ClaimedBatch> PgStore::ClaimDue(const ClaimRequest& request) {
                                                           .IntArray(ids)
                                                           .Int(Millis(request.lease_until))
                                                           .Text(request.node)
-                                                          .Int(kBodyAlone)));
+                                                          .Int(kLargeBodyBytes)));
     for (int i = 0; i < rows.size(); ++i) {
       ClaimedMessage& message = leased[rows.Int(i, 0)];
       message.id = rows.Int(i, 0);
@@ -1414,7 +1410,7 @@ Result<ClaimedBatch> PgStore::ClaimDue(const ClaimRequest& request) {
   }
   // Large bodies one at a time, so that only one is held twice (encoded and decoded) at once.
   for (auto& [queue, due] : picked) {
-    if (due.size < kBodyAlone) continue;
+    if (due.size < kLargeBodyBytes) continue;
     auto it = leased.find(due.id);
     if (it == leased.end()) continue;  // reported below
     MW_ASSIGN_OR_RETURN(const Rows rows,

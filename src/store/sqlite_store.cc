@@ -30,9 +30,6 @@ namespace {
 // checkpoint) may hold the write lock for a moment; waiting this long for it beats failing a
 // submission. Past it the caller gets kUnavailable and the script "try again later".
 constexpr int kBusyTimeoutMs = 5000;
-// Bodies from this size on are written into their pages rather than bound (InsertMessageRows),
-// and read from them rather than returned by the claim's UPDATE (ClaimDue).
-constexpr std::size_t kBodyInPlace = 256 * 1024;
 
 // Every statement the store runs, prepared once and reused. The first group is prepared
 // before migrations (it needs no table but schema_version); the rest after them.
@@ -1149,7 +1146,7 @@ Result<MessageId> InsertMessageRows(SqliteConnection& db, const NewMessage& m,
   const std::int64_t received = Millis(m.received_at);
   // A large body is written into its pages after the row is made, not bound: SQLite would
   // first copy it whole into the row's record, holding a large message twice.
-  const bool body_in_place = m.body.size() >= kBodyInPlace;
+  const bool body_in_place = static_cast<std::int64_t>(m.body.size()) >= kLargeBodyBytes;
   {
     auto st = db.Use(Sql::kInsertMessage);
     st.Bind(1, m.account)
@@ -1574,7 +1571,7 @@ Result<ClaimedBatch> SqliteStore::ClaimDue(const ClaimRequest& request) {
     {
       // The lease's end goes into next_attempt_ms: if this node dies, the message is due
       // again then, through the same index as any other due message.
-      const bool body_in_place = static_cast<std::size_t>(due.size) >= kBodyInPlace;
+      const bool body_in_place = due.size >= kLargeBodyBytes;
       auto st = db_->Use(Sql::kLeaseMessage);
       st.Bind(1, id)
           .Bind(2, Millis(request.lease_until))

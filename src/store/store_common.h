@@ -78,6 +78,11 @@ class SourceCounts {
   std::int64_t newest_hour_ = std::numeric_limits<std::int64_t>::min();
 };
 
+// A body from this size on is handled on its own rather than with its row or its batch: it is
+// written into its pages (SQLite) and read alone by a claim (both stores), so that no
+// statement holds a copy of it beside the one the caller has.
+inline constexpr std::int64_t kLargeBodyBytes = 256 * 1024;
+
 // A due message as a claim reads it: its id and its body's size.
 struct DueMessage {
   MessageId id = 0;
