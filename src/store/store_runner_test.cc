@@ -155,11 +155,14 @@ TEST_F(StoreRunnerTest, NewMailIsLeasedOnArrivalWhileAnOfferStands) {
     notices.push_back(std::move(notice));
     heard.notify_all();
   });
-  // The handler is told after the submitters are answered: wait for its n-th notice.
-  auto wait_for_notices = [&](std::size_t n) {
+  // The handler is told after the submitters are answered: waits for its n-th notice (from 1),
+  // checks that no other came after it, and returns a copy (an empty one if it never came).
+  auto nth_notice = [&](std::size_t n) {
     std::unique_lock lock(mu);
     EXPECT_TRUE(heard.wait_for(lock, std::chrono::seconds(30), [&] { return notices.size() >= n; }))
         << "notice " << n << " never came";
+    EXPECT_EQ(notices.size(), n);
+    return notices.size() >= n ? notices[n - 1] : StoreRunner::ArrivalNotice{};
   };
   runner.OfferArrivalLeases(
       ArrivalLease{.node = "n1", .limit = 2, .lease_for = std::chrono::minutes(15)});
@@ -181,11 +184,8 @@ TEST_F(StoreRunnerTest, NewMailIsLeasedOnArrivalWhileAnOfferStands) {
   };
   // Three submissions in one group commit.
   insert_batch(3);
-  wait_for_notices(1);
   {
-    std::lock_guard lock(mu);
-    ASSERT_EQ(notices.size(), 1u);
-    const auto& notice = notices[0];
+    const auto notice = nth_notice(1);
     ASSERT_EQ(notice.leased.size(), 2u);
     EXPECT_TRUE(notice.queued) << "the third message waits for a claim";
     EXPECT_EQ(notice.returned, 0);
@@ -219,23 +219,19 @@ TEST_F(StoreRunnerTest, NewMailIsLeasedOnArrivalWhileAnOfferStands) {
       ArrivalLease{.node = "n1", .limit = 2, .lease_for = std::chrono::minutes(15)});
   EXPECT_TRUE(runner.AddArrivalLease(0));
   insert_batch(1);
-  wait_for_notices(2);
   {
-    std::lock_guard lock(mu);
-    ASSERT_EQ(notices.size(), 2u);
-    EXPECT_EQ(notices[1].leased.size(), 1u);
-    EXPECT_FALSE(notices[1].queued);
+    const auto notice = nth_notice(2);
+    EXPECT_EQ(notice.leased.size(), 1u);
+    EXPECT_FALSE(notice.queued);
   }
   EXPECT_EQ(runner.WithdrawArrivalLeases().slots, 2);
   EXPECT_FALSE(runner.AddArrivalLease(0));
   insert_batch(1);
-  wait_for_notices(3);
   {
-    std::lock_guard lock(mu);
-    ASSERT_EQ(notices.size(), 3u);
-    EXPECT_TRUE(notices[2].leased.empty()) << "no offer, no lease";
-    EXPECT_TRUE(notices[2].queued);
-    EXPECT_EQ(notices[2].returned_bytes, 0) << "no offer, no bytes to give back";
+    const auto notice = nth_notice(3);
+    EXPECT_TRUE(notice.leased.empty()) << "no offer, no lease";
+    EXPECT_TRUE(notice.queued);
+    EXPECT_EQ(notice.returned_bytes, 0) << "no offer, no bytes to give back";
   }
   ASSERT_TRUE(claim().has_value());  // the last one, leased by a claim
 
@@ -245,14 +241,12 @@ TEST_F(StoreRunnerTest, NewMailIsLeasedOnArrivalWhileAnOfferStands) {
   runner.OfferArrivalLeases(ArrivalLease{
       .node = "n1", .limit = 5, .lease_for = std::chrono::minutes(15), .max_bytes = 60});
   insert_batch(3);
-  wait_for_notices(4);
   {
-    std::lock_guard lock(mu);
-    ASSERT_EQ(notices.size(), 4u);
-    EXPECT_EQ(notices[3].leased.size(), 2u);
-    EXPECT_TRUE(notices[3].queued);
-    EXPECT_EQ(notices[3].returned, 3);
-    EXPECT_EQ(notices[3].returned_bytes, 60 - 2 * body);
+    const auto notice = nth_notice(4);
+    EXPECT_EQ(notice.leased.size(), 2u);
+    EXPECT_TRUE(notice.queued);
+    EXPECT_EQ(notice.returned, 3);
+    EXPECT_EQ(notice.returned_bytes, 60 - 2 * body);
   }
   auto left = claim();
   ASSERT_TRUE(left.has_value());
@@ -263,12 +257,10 @@ TEST_F(StoreRunnerTest, NewMailIsLeasedOnArrivalWhileAnOfferStands) {
       .node = "n1", .limit = 2, .lease_for = std::chrono::minutes(15), .max_bytes = 20});
   EXPECT_TRUE(runner.AddArrivalLease(body));
   insert_batch(1);
-  wait_for_notices(5);
   {
-    std::lock_guard lock(mu);
-    ASSERT_EQ(notices.size(), 5u);
-    EXPECT_EQ(notices[4].leased.size(), 1u) << "20 + 28 bytes hold one body of 28";
-    EXPECT_FALSE(notices[4].queued);
+    const auto notice = nth_notice(5);
+    EXPECT_EQ(notice.leased.size(), 1u) << "20 + 28 bytes hold one body of 28";
+    EXPECT_FALSE(notice.queued);
   }
   const StoreRunner::Untaken untaken = runner.WithdrawArrivalLeases();
   EXPECT_EQ(untaken.slots, 2);
