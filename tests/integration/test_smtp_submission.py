@@ -1,4 +1,5 @@
 """SMTP submission for scripts that speak SMTP: same store, states and delivery as the drop-in."""
+import os
 import smtplib
 import socket
 import subprocess
@@ -148,3 +149,53 @@ echo "sent\\n";
     assert msgs[0]["rcpt_tos"] == ["dave@example.net"]
     headers = msgs[0]["data"].decode().split("\r\n\r\n", 1)[0]
     assert "Subject: via PHPMailer" in headers and "from account demo" in headers
+
+
+def test_one_account_cannot_take_every_smtp_connection(make_daemon, relay):
+    """With smtp.max_connections_per_account at 3, three SMTP clients of one account stay logged
+    in and send; a fourth login of that account is told 421 and closed, while another account
+    logs in and sends as usual; once one of the three quits, the account logs in again."""
+    port = free_port()
+    daemon = make_daemon(relay=relay, accounts=[
+        {"name": "demo", "uids": [os.getuid()]}, {"name": "other", "uids": [4244]}],
+        settings={"smtp": {"listen": [f"127.0.0.1:{port}"], "max_connections_per_account": 3}}).start()
+    passwords = {}
+    for name in ("demo", "other"):
+        code, body = api(daemon, "POST", f"/api/v1/accounts/{name}/smtp-password")
+        assert code == 201, body
+        passwords[name] = body["password"]
+
+    def login(name):
+        # One mechanism: smtplib's login() would try the next on a refusal, and find the
+        # connection closed.
+        client = smtplib.SMTP("127.0.0.1", port, timeout=30)
+        client.ehlo("app.example.net")
+        client.user, client.password = name, passwords[name]
+        client.auth("PLAIN", client.auth_plain)
+        return client
+
+    def send(client, tag):
+        assert client.sendmail("shop@example.com", ["bob@example.net"],
+                               f"Subject: {tag}\r\n\r\nHello.\r\n") == {}
+
+    mine = [login("demo") for _ in range(3)]
+    with pytest.raises(smtplib.SMTPAuthenticationError) as refused:
+        login("demo")
+    assert refused.value.smtp_code == 421
+    assert b"Too many connections for this account" in refused.value.smtp_error
+    theirs = login("other")
+    send(theirs, "theirs")
+    for i, client in enumerate(mine):
+        send(client, f"mine-{i}")
+    mine[0].quit()
+    again = login("demo")
+    send(again, "again")
+    for client in mine[1:] + [theirs, again]:
+        client.quit()
+
+    subjects = lambda: {m["data"].split(b"Subject: ", 1)[1].split(b"\r\n", 1)[0].decode()
+                        for m in relay.messages()}
+    wanted = {"theirs", "mine-0", "mine-1", "mine-2", "again"}
+    wait_for(lambda: wanted <= subjects(), what="the five sent messages at the relay")
+    assert subjects() == wanted
+    assert 'reason="too many connections of the account"' in daemon.log_text()
