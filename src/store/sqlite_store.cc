@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "store/schema.h"
+#include "store/sqlite_wal_buffer.h"
 #include "store/store_common.h"
 
 namespace mailwarden {
@@ -1221,10 +1222,11 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::filesystem::pa
   sqlite3* handle = nullptr;
   // NOMUTEX: a Store is used by one thread at a time (store.h), so SQLite's own locking of
   // the connection would only cost. EXRESCODE: extended error codes, for clearer messages.
+  // WalBufferVfs: a transaction's WAL frames go to the file in one write (sqlite_wal_buffer.h).
   const int rc = sqlite3_open_v2(
       path.c_str(), &handle,
       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
-      nullptr);
+      WalBufferVfs());
   auto db = std::make_unique<SqliteConnection>(handle);  // closes handle on every return
   if (rc != SQLITE_OK) return in_file(SqliteError(handle, rc, "open"));
   sqlite3_busy_timeout(handle, kBusyTimeoutMs);
