@@ -15,9 +15,12 @@ constexpr int kFrameHeaderBytes = 24;  // before each page in a WAL (SQLite's fi
 // The most one write below is given: SQLite's unix VFS writes a count modulo 128 KiB
 // (seekAndWriteFd masks it with 0x1ffff), and fails a larger write as a full disk.
 constexpr std::size_t kMaxWriteBytes = 120 * 1024;
+// What a scan of the WAL's frames (a checkpoint's) reads at once.
+constexpr std::size_t kReadAheadBytes = 120 * 1024;
 
 std::atomic<std::uint64_t> total_appends{0};
 std::atomic<std::uint64_t> total_writes{0};
+std::atomic<std::uint64_t> total_reads{0};
 
 // SQLite's default VFS: the one every call is handed to.
 sqlite3_vfs* Below() { return sqlite3_vfs_find(nullptr); }
@@ -25,15 +28,21 @@ sqlite3_vfs* Below() { return sqlite3_vfs_find(nullptr); }
 // A file of this VFS. SQLite allocates it (szOsFile) and this constructs it in place; the
 // file of the VFS below is allocated apart, since its size is known only when it is opened.
 struct File {
+  enum class Kind { kOther, kMain, kWal };
+
   sqlite3_file base{};
   sqlite3_file* below = nullptr;
-  bool is_wal = false;
+  Kind kind = Kind::kOther;
   File* wal = nullptr;   // a database file: its connection's WAL, while open
   File* main = nullptr;  // a WAL: its connection's database file
-  // A WAL's appends not yet written: they belong at pending_at in the file.
+  // Writes not made yet: they belong at pending_at in the file.
   std::string pending;
   sqlite3_int64 pending_at = 0;
   bool commit_frame = false;  // the last append was a commit frame's header: its page follows
+  // A WAL read ahead of a scan of its frames: ahead holds the file's bytes from ahead_at.
+  std::string ahead;
+  sqlite3_int64 ahead_at = 0;
+  sqlite3_int64 last_read_end = -1;
 
   int WritePending() {
     int rc = SQLITE_OK;
@@ -45,9 +54,57 @@ struct File {
       done += n;
     }
     // Written or not, the bytes are dropped: SQLite has been told of a failure and writes
-    // again what it still wants; kept, they could land later over newer frames.
+    // again what it still wants; kept, they could land later over newer data.
     pending.clear();
     return rc;
+  }
+
+  // Before the file is used otherwise: what is buffered is written, what was read ahead is
+  // forgotten.
+  int Settle() {
+    ahead.clear();
+    last_read_end = -1;
+    return WritePending();
+  }
+
+  // Appends to pending if the write continues it, else writes pending first.
+  int Gather(const void* in, int n, sqlite3_int64 at) {
+    const auto end = pending_at + static_cast<sqlite3_int64>(pending.size());
+    if (!pending.empty() && at != end) {
+      if (const int rc = WritePending(); rc != SQLITE_OK) return rc;
+    }
+    if (pending.empty()) pending_at = at;
+    pending.append(static_cast<const char*>(in), static_cast<std::size_t>(n));
+    return SQLITE_OK;
+  }
+
+  // Reads n bytes at `at` from what was read ahead, reading ahead first when the read is the
+  // next frame's page of a scan (it begins a frame header after where the last one ended).
+  int ReadWal(void* out, int n, sqlite3_int64 at) {
+    const auto count = static_cast<std::size_t>(n);
+    const bool scanning = at == last_read_end + kFrameHeaderBytes;
+    last_read_end = at + n;
+    if (at < ahead_at || at + n > ahead_at + static_cast<sqlite3_int64>(ahead.size())) {
+      ahead.clear();
+      sqlite3_int64 size = 0;
+      if (!scanning || below->pMethods->xFileSize(below, &size) != SQLITE_OK || at + n > size) {
+        total_reads.fetch_add(1, std::memory_order_relaxed);
+        return below->pMethods->xRead(below, out, n, at);
+      }
+      // Up to the end of the file, which frames only ever grow into: no short read.
+      ahead.resize(static_cast<std::size_t>(
+          std::min<sqlite3_int64>(size - at, static_cast<sqlite3_int64>(kReadAheadBytes))));
+      ahead_at = at;
+      total_reads.fetch_add(1, std::memory_order_relaxed);
+      if (const int rc =
+              below->pMethods->xRead(below, ahead.data(), static_cast<int>(ahead.size()), at);
+          rc != SQLITE_OK) {
+        ahead.clear();
+        return rc;
+      }
+    }
+    std::memcpy(out, ahead.data() + (at - ahead_at), count);
+    return SQLITE_OK;
   }
 };
 
@@ -56,7 +113,7 @@ sqlite3_file* Below(sqlite3_file* f) { return Of(f)->below; }
 
 int Close(sqlite3_file* f) {
   File* file = Of(f);
-  int rc = file->WritePending();
+  int rc = file->Settle();
   if (file->wal != nullptr) file->wal->main = nullptr;
   if (file->main != nullptr) file->main->wal = nullptr;
   const int closed = file->below->pMethods->xClose(file->below);
@@ -67,20 +124,28 @@ int Close(sqlite3_file* f) {
 }
 
 int Read(sqlite3_file* f, void* out, int n, sqlite3_int64 at) {
-  if (const int rc = Of(f)->WritePending(); rc != SQLITE_OK) return rc;
-  return Below(f)->pMethods->xRead(Below(f), out, n, at);
+  File* file = Of(f);
+  if (const int rc = file->WritePending(); rc != SQLITE_OK) return rc;
+  if (file->kind == File::Kind::kWal) return file->ReadWal(out, n, at);
+  return file->below->pMethods->xRead(file->below, out, n, at);
 }
 
 int Write(sqlite3_file* f, const void* in, int n, sqlite3_int64 at) {
   File* file = Of(f);
-  if (!file->is_wal) return file->below->pMethods->xWrite(file->below, in, n, at);
-  total_appends.fetch_add(1, std::memory_order_relaxed);
-  const auto end = file->pending_at + static_cast<sqlite3_int64>(file->pending.size());
-  if (!file->pending.empty() && at != end) {
-    if (const int rc = file->WritePending(); rc != SQLITE_OK) return rc;
+  switch (file->kind) {
+    case File::Kind::kOther:
+      return file->below->pMethods->xWrite(file->below, in, n, at);
+    case File::Kind::kMain: {
+      // A checkpoint's copies of pages, in page order: written at its sync.
+      if (const int rc = file->Gather(in, n, at); rc != SQLITE_OK) return rc;
+      return file->pending.size() >= kMaxBufferedWalBytes ? file->WritePending() : SQLITE_OK;
+    }
+    case File::Kind::kWal:
+      break;
   }
-  if (file->pending.empty()) file->pending_at = at;
-  file->pending.append(static_cast<const char*>(in), static_cast<std::size_t>(n));
+  total_appends.fetch_add(1, std::memory_order_relaxed);
+  file->ahead.clear();
+  if (const int rc = file->Gather(in, n, at); rc != SQLITE_OK) return rc;
   // A frame header's bytes 4-7 hold the database's size after a commit, 0 in other frames.
   const auto* bytes = static_cast<const unsigned char*>(in);
   const bool commit_header = n == kFrameHeaderBytes && (bytes[4] | bytes[5] | bytes[6] | bytes[7]);
@@ -93,7 +158,7 @@ int Write(sqlite3_file* f, const void* in, int n, sqlite3_int64 at) {
 }
 
 int Truncate(sqlite3_file* f, sqlite3_int64 size) {
-  if (const int rc = Of(f)->WritePending(); rc != SQLITE_OK) return rc;
+  if (const int rc = Of(f)->Settle(); rc != SQLITE_OK) return rc;
   return Below(f)->pMethods->xTruncate(Below(f), size);
 }
 
@@ -107,14 +172,21 @@ int FileSize(sqlite3_file* f, sqlite3_int64* size) {
   return Below(f)->pMethods->xFileSize(Below(f), size);
 }
 
-int Lock(sqlite3_file* f, int level) { return Below(f)->pMethods->xLock(Below(f), level); }
-int Unlock(sqlite3_file* f, int level) { return Below(f)->pMethods->xUnlock(Below(f), level); }
+int Lock(sqlite3_file* f, int level) {
+  if (const int rc = Of(f)->Settle(); rc != SQLITE_OK) return rc;
+  return Below(f)->pMethods->xLock(Below(f), level);
+}
+int Unlock(sqlite3_file* f, int level) {
+  (void)Of(f)->Settle();  // what was buffered had been given up (see ShmLock)
+  return Below(f)->pMethods->xUnlock(Below(f), level);
+}
 int CheckReservedLock(sqlite3_file* f, int* out) {
+  if (const int rc = Of(f)->Settle(); rc != SQLITE_OK) return rc;
   return Below(f)->pMethods->xCheckReservedLock(Below(f), out);
 }
 
 int FileControl(sqlite3_file* f, int op, void* arg) {
-  if (const int rc = Of(f)->WritePending(); rc != SQLITE_OK) return rc;
+  if (const int rc = Of(f)->Settle(); rc != SQLITE_OK) return rc;
   return Below(f)->pMethods->xFileControl(Below(f), op, arg);
 }
 
@@ -123,38 +195,47 @@ int DeviceCharacteristics(sqlite3_file* f) {
   return Below(f)->pMethods->xDeviceCharacteristics(Below(f));
 }
 
-// The database file's shared memory, where SQLite publishes WAL frames to other connections.
-// Frames still in the connection's buffer are written first.
-int WriteWalOf(sqlite3_file* f) {
-  File* wal = Of(f)->wal;
-  return wal != nullptr ? wal->WritePending() : SQLITE_OK;
+// The database file's shared memory, where SQLite publishes WAL frames and checkpoints to
+// other connections and takes and gives back its locks: the connection's buffered writes,
+// to the database file and to its WAL, are made first, and what was read ahead is forgotten.
+int SettleBoth(sqlite3_file* f) {
+  File* main = Of(f);
+  int rc = main->Settle();
+  if (main->wal != nullptr) {
+    const int wal_rc = main->wal->Settle();
+    if (rc == SQLITE_OK) rc = wal_rc;
+  }
+  return rc;
 }
 
 int ShmMap(sqlite3_file* f, int page, int size, int extend, void volatile** out) {
   return Below(f)->pMethods->xShmMap(Below(f), page, size, extend, out);
 }
 
-// A lock taken or given back: frames still buffered then are those of a transaction that
+// A lock taken or given back: WAL frames still buffered then are those of a transaction that
 // did not commit (a commit's are written with its commit frame), so a failed write of them
-// loses nothing, and is not the lock's error.
+// loses nothing, and is not the lock's error; nor are a checkpoint's page copies, written at
+// its sync, before it records its progress.
 int ShmLock(sqlite3_file* f, int offset, int n, int flags) {
-  (void)WriteWalOf(f);
+  (void)SettleBoth(f);
   return Below(f)->pMethods->xShmLock(Below(f), offset, n, flags);
 }
 
 void ShmBarrier(sqlite3_file* f) {
-  // No error can be returned here. The commit frame's write has emptied the buffer before
-  // SQLite publishes a commit, so this writes only if that rule ever missed a case.
-  (void)WriteWalOf(f);
+  // No error can be returned here. The commit frame's write has emptied the WAL's buffer
+  // before SQLite publishes a commit, and the sync a checkpoint's, so this writes only if
+  // those rules ever missed a case.
+  (void)SettleBoth(f);
   Below(f)->pMethods->xShmBarrier(Below(f));
 }
 
 int ShmUnmap(sqlite3_file* f, int remove) {
-  (void)WriteWalOf(f);
+  (void)SettleBoth(f);
   return Below(f)->pMethods->xShmUnmap(Below(f), remove);
 }
 
 int Fetch(sqlite3_file* f, sqlite3_int64 at, int n, void** out) {
+  if (const int rc = Of(f)->WritePending(); rc != SQLITE_OK) return rc;
   return Below(f)->pMethods->xFetch(Below(f), at, n, out);
 }
 int Unfetch(sqlite3_file* f, sqlite3_int64 at, void* p) {
@@ -204,8 +285,9 @@ int Open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, int* o
   }
   const int version = std::clamp(file->below->pMethods->iVersion, 1, 3);
   file->base.pMethods = &kMethods[version - 1];
-  file->is_wal = (flags & SQLITE_OPEN_WAL) != 0;
-  if (file->is_wal && name != nullptr) {
+  if ((flags & SQLITE_OPEN_MAIN_DB) != 0) file->kind = File::Kind::kMain;
+  if ((flags & SQLITE_OPEN_WAL) != 0) file->kind = File::Kind::kWal;
+  if (file->kind == File::Kind::kWal && name != nullptr) {
     sqlite3_file* main = sqlite3_database_file_object(name);
     if (main != nullptr && main->pMethods >= &kMethods[0] && main->pMethods <= &kMethods[2]) {
       file->main = Of(main);
@@ -280,7 +362,8 @@ const char* WalBufferVfs() {
 
 WalBufferCounts WalBufferTotals() {
   return {.appends = total_appends.load(std::memory_order_relaxed),
-          .writes = total_writes.load(std::memory_order_relaxed)};
+          .writes = total_writes.load(std::memory_order_relaxed),
+          .wal_reads = total_reads.load(std::memory_order_relaxed)};
 }
 
 }  // namespace mailwarden
