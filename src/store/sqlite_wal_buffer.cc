@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <string>
 
@@ -39,8 +40,10 @@ struct File {
   std::string pending;
   sqlite3_int64 pending_at = 0;
   bool commit_frame = false;  // the last append was a commit frame's header: its page follows
-  // A WAL read ahead of a scan of its frames: ahead holds the file's bytes from ahead_at.
-  std::string ahead;
+  // A WAL read ahead of a scan of its frames: the file's ahead_size bytes from ahead_at, in
+  // a buffer of kReadAheadBytes made at the first scan (never zero-filled: it is read into).
+  std::unique_ptr<char[]> ahead;
+  std::size_t ahead_size = 0;
   sqlite3_int64 ahead_at = 0;
   sqlite3_int64 last_read_end = -1;
 
@@ -62,7 +65,7 @@ struct File {
   // Before the file is used otherwise: what is buffered is written, what was read ahead is
   // forgotten.
   int Settle() {
-    ahead.clear();
+    ahead_size = 0;
     last_read_end = -1;
     return WritePending();
   }
@@ -84,26 +87,27 @@ struct File {
     const auto count = static_cast<std::size_t>(n);
     const bool scanning = at == last_read_end + kFrameHeaderBytes;
     last_read_end = at + n;
-    if (at < ahead_at || at + n > ahead_at + static_cast<sqlite3_int64>(ahead.size())) {
-      ahead.clear();
+    if (at < ahead_at || at + n > ahead_at + static_cast<sqlite3_int64>(ahead_size)) {
+      ahead_size = 0;
       sqlite3_int64 size = 0;
       if (!scanning || below->pMethods->xFileSize(below, &size) != SQLITE_OK || at + n > size) {
         total_reads.fetch_add(1, std::memory_order_relaxed);
         return below->pMethods->xRead(below, out, n, at);
       }
       // Up to the end of the file, which frames only ever grow into: no short read.
-      ahead.resize(static_cast<std::size_t>(
-          std::min<sqlite3_int64>(size - at, static_cast<sqlite3_int64>(kReadAheadBytes))));
+      if (ahead == nullptr) ahead = std::make_unique_for_overwrite<char[]>(kReadAheadBytes);
+      ahead_size = static_cast<std::size_t>(
+          std::min<sqlite3_int64>(size - at, static_cast<sqlite3_int64>(kReadAheadBytes)));
       ahead_at = at;
       total_reads.fetch_add(1, std::memory_order_relaxed);
       if (const int rc =
-              below->pMethods->xRead(below, ahead.data(), static_cast<int>(ahead.size()), at);
+              below->pMethods->xRead(below, ahead.get(), static_cast<int>(ahead_size), at);
           rc != SQLITE_OK) {
-        ahead.clear();
+        ahead_size = 0;
         return rc;
       }
     }
-    std::memcpy(out, ahead.data() + (at - ahead_at), count);
+    std::memcpy(out, ahead.get() + (at - ahead_at), count);
     return SQLITE_OK;
   }
 };
@@ -144,7 +148,7 @@ int Write(sqlite3_file* f, const void* in, int n, sqlite3_int64 at) {
       break;
   }
   total_appends.fetch_add(1, std::memory_order_relaxed);
-  file->ahead.clear();
+  file->ahead_size = 0;
   if (const int rc = file->Gather(in, n, at); rc != SQLITE_OK) return rc;
   // A frame header's bytes 4-7 hold the database's size after a commit, 0 in other frames.
   const auto* bytes = static_cast<const unsigned char*>(in);
