@@ -142,7 +142,7 @@ int Write(sqlite3_file* f, const void* in, int n, sqlite3_int64 at) {
     case File::Kind::kMain: {
       // A checkpoint's copies of pages, in page order: written at its sync.
       if (const int rc = file->Gather(in, n, at); rc != SQLITE_OK) return rc;
-      return file->pending.size() >= kMaxBufferedWalBytes ? file->WritePending() : SQLITE_OK;
+      return file->pending.size() >= kMaxBufferedBytes ? file->WritePending() : SQLITE_OK;
     }
     case File::Kind::kWal:
       break;
@@ -154,7 +154,7 @@ int Write(sqlite3_file* f, const void* in, int n, sqlite3_int64 at) {
   const auto* bytes = static_cast<const unsigned char*>(in);
   const bool commit_header = n == kFrameHeaderBytes && (bytes[4] | bytes[5] | bytes[6] | bytes[7]);
   int rc = SQLITE_OK;
-  if (file->commit_frame || file->pending.size() >= kMaxBufferedWalBytes) {
+  if (file->commit_frame || file->pending.size() >= kMaxBufferedBytes) {
     rc = file->WritePending();
   }
   file->commit_frame = commit_header;

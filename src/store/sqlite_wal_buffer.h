@@ -11,7 +11,7 @@
 //   shared memory is touched through a barrier or a lock (SQLite publishes new frames to
 //   other connections only after a barrier, in walIndexWriteHdr, and gives up the write lock
 //   through xShmLock, so no other connection reads or overwrites them before); a write does
-//   not continue the buffer; or the buffer reaches kMaxBufferedWalBytes.
+//   not continue the buffer; or the buffer reaches kMaxBufferedBytes.
 // - Writes to the database file (a checkpoint's, in page order) gather alike, and go to the
 //   file at its sync, which comes before the checkpoint records what it copied, or at any
 //   other use of the file or its shared memory. So a connection must not run with
@@ -33,8 +33,8 @@
 
 namespace mailwarden {
 
-// Appends gathered at most before they are written.
-inline constexpr std::size_t kMaxBufferedWalBytes = std::size_t{1} << 20;
+// Writes gathered at most, to a WAL or a database file, before they are made.
+inline constexpr std::size_t kMaxBufferedBytes = std::size_t{1} << 20;
 
 // The VFS's name for sqlite3_open_v2; registers it (not as the default) on the first call.
 const char* WalBufferVfs();
