@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -30,12 +31,19 @@ class StoreRunnerTest : public ::testing::Test {
     auto work = boost::asio::make_work_guard(io);
     std::promise<void> queued;
     std::shared_future<void> all_queued = queued.get_future().share();
+    // The store thread is held in a job until every insert is queued. It must be in the job
+    // before the first is queued: a thread that wakes to find the job and an insert waiting
+    // commits the insert first, alone.
+    auto holding = std::make_shared<std::promise<void>>();
+    std::future<void> held = holding->get_future();
     runner.AsyncRun<bool>(
-        [all_queued](Store&) -> Result<bool> {
+        [all_queued, holding](Store&) -> Result<bool> {
+          holding->set_value();
           all_queued.wait();
           return true;
         },
         [](Result<bool>) {});
+    held.wait();
     std::vector<Result<MessageId>> results(messages.size(),
                                            Fail(ErrorCode::kInternal, "no answer"));
     std::size_t answered = 0;
