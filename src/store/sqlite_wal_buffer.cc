@@ -8,6 +8,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <utility>
 
 namespace mailwarden {
 namespace {
@@ -46,8 +47,13 @@ struct File {
   std::size_t ahead_size = 0;
   sqlite3_int64 ahead_at = 0;
   sqlite3_int64 last_read_end = -1;
+  int failed = SQLITE_OK;  // a failed write not reported yet (see Reported)
 
-  int WritePending() {
+  // Makes the buffered writes. A failure is kept until a call whose result SQLite heeds
+  // reports it: a write made where no error can be returned, or where SQLite ignores the
+  // result (a file control's hint, a lock given back), must still fail the commit, or the
+  // checkpoint's sync, that counts on it.
+  void WritePending() {
     int rc = SQLITE_OK;
     for (std::size_t done = 0; done < pending.size() && rc == SQLITE_OK;) {
       const std::size_t n = std::min(pending.size() - done, kMaxWriteBytes);
@@ -56,25 +62,31 @@ struct File {
       total_writes.fetch_add(1, std::memory_order_relaxed);
       done += n;
     }
-    // Written or not, the bytes are dropped: SQLite has been told of a failure and writes
-    // again what it still wants; kept, they could land later over newer data.
+    // Written or not, the bytes are dropped: SQLite is told of a failure and writes again
+    // what it still wants; kept, they could land later over newer data.
     pending.clear();
-    return rc;
+    if (failed == SQLITE_OK) failed = rc;
+  }
+
+  // Makes the buffered writes; the first failure not reported yet, which is reported now.
+  int Reported() {
+    WritePending();
+    return std::exchange(failed, SQLITE_OK);
   }
 
   // Before the file is used otherwise: what is buffered is written, what was read ahead is
   // forgotten.
-  int Settle() {
+  void Settle() {
     ahead_size = 0;
     last_read_end = -1;
-    return WritePending();
+    WritePending();
   }
 
   // Appends to pending if the write continues it, else writes pending first.
   int Gather(const void* in, int n, sqlite3_int64 at) {
     const auto end = pending_at + static_cast<sqlite3_int64>(pending.size());
     if (!pending.empty() && at != end) {
-      if (const int rc = WritePending(); rc != SQLITE_OK) return rc;
+      if (const int rc = Reported(); rc != SQLITE_OK) return rc;
     }
     if (pending.empty()) pending_at = at;
     pending.append(static_cast<const char*>(in), static_cast<std::size_t>(n));
@@ -117,7 +129,8 @@ sqlite3_file* Below(sqlite3_file* f) { return Of(f)->below; }
 
 int Close(sqlite3_file* f) {
   File* file = Of(f);
-  int rc = file->Settle();
+  file->Settle();
+  int rc = file->Reported();
   if (file->wal != nullptr) file->wal->main = nullptr;
   if (file->main != nullptr) file->main->wal = nullptr;
   const int closed = file->below->pMethods->xClose(file->below);
@@ -129,7 +142,7 @@ int Close(sqlite3_file* f) {
 
 int Read(sqlite3_file* f, void* out, int n, sqlite3_int64 at) {
   File* file = Of(f);
-  if (const int rc = file->WritePending(); rc != SQLITE_OK) return rc;
+  if (const int rc = file->Reported(); rc != SQLITE_OK) return rc;
   if (file->kind == File::Kind::kWal) return file->ReadWal(out, n, at);
   return file->below->pMethods->xRead(file->below, out, n, at);
 }
@@ -141,56 +154,59 @@ int Write(sqlite3_file* f, const void* in, int n, sqlite3_int64 at) {
       return file->below->pMethods->xWrite(file->below, in, n, at);
     case File::Kind::kMain: {
       // A checkpoint's copies of pages, in page order: written at its sync.
+      if (file->failed != SQLITE_OK) return std::exchange(file->failed, SQLITE_OK);
       if (const int rc = file->Gather(in, n, at); rc != SQLITE_OK) return rc;
-      return file->pending.size() >= kMaxBufferedBytes ? file->WritePending() : SQLITE_OK;
+      return file->pending.size() >= kMaxBufferedBytes ? file->Reported() : SQLITE_OK;
     }
     case File::Kind::kWal:
       break;
   }
   total_appends.fetch_add(1, std::memory_order_relaxed);
+  if (file->failed != SQLITE_OK) return std::exchange(file->failed, SQLITE_OK);
   file->ahead_size = 0;
   if (const int rc = file->Gather(in, n, at); rc != SQLITE_OK) return rc;
   // A frame header's bytes 4-7 hold the database's size after a commit, 0 in other frames.
   const auto* bytes = static_cast<const unsigned char*>(in);
   const bool commit_header = n == kFrameHeaderBytes && (bytes[4] | bytes[5] | bytes[6] | bytes[7]);
   int rc = SQLITE_OK;
-  if (file->commit_frame || file->pending.size() >= kMaxBufferedBytes) {
-    rc = file->WritePending();
-  }
+  if (file->commit_frame || file->pending.size() >= kMaxBufferedBytes) rc = file->Reported();
   file->commit_frame = commit_header;
   return rc;
 }
 
 int Truncate(sqlite3_file* f, sqlite3_int64 size) {
-  if (const int rc = Of(f)->Settle(); rc != SQLITE_OK) return rc;
+  Of(f)->Settle();
+  if (const int rc = Of(f)->Reported(); rc != SQLITE_OK) return rc;
   return Below(f)->pMethods->xTruncate(Below(f), size);
 }
 
 int Sync(sqlite3_file* f, int flags) {
-  if (const int rc = Of(f)->WritePending(); rc != SQLITE_OK) return rc;
+  if (const int rc = Of(f)->Reported(); rc != SQLITE_OK) return rc;
   return Below(f)->pMethods->xSync(Below(f), flags);
 }
 
 int FileSize(sqlite3_file* f, sqlite3_int64* size) {
-  if (const int rc = Of(f)->WritePending(); rc != SQLITE_OK) return rc;
+  if (const int rc = Of(f)->Reported(); rc != SQLITE_OK) return rc;
   return Below(f)->pMethods->xFileSize(Below(f), size);
 }
 
+// Calls whose results SQLite may ignore: the buffered writes are made, and a failure of them
+// waits for the next call that reports (Reported).
 int Lock(sqlite3_file* f, int level) {
-  if (const int rc = Of(f)->Settle(); rc != SQLITE_OK) return rc;
+  Of(f)->Settle();
   return Below(f)->pMethods->xLock(Below(f), level);
 }
 int Unlock(sqlite3_file* f, int level) {
-  (void)Of(f)->Settle();  // what was buffered had been given up (see ShmLock)
+  Of(f)->Settle();
   return Below(f)->pMethods->xUnlock(Below(f), level);
 }
 int CheckReservedLock(sqlite3_file* f, int* out) {
-  if (const int rc = Of(f)->Settle(); rc != SQLITE_OK) return rc;
+  Of(f)->Settle();
   return Below(f)->pMethods->xCheckReservedLock(Below(f), out);
 }
 
 int FileControl(sqlite3_file* f, int op, void* arg) {
-  if (const int rc = Of(f)->Settle(); rc != SQLITE_OK) return rc;
+  Of(f)->Settle();
   return Below(f)->pMethods->xFileControl(Below(f), op, arg);
 }
 
@@ -202,26 +218,21 @@ int DeviceCharacteristics(sqlite3_file* f) {
 // The database file's shared memory, where SQLite publishes WAL frames and checkpoints to
 // other connections and takes and gives back its locks: the connection's buffered writes,
 // to the database file and to its WAL, are made first, and what was read ahead is forgotten.
-int SettleBoth(sqlite3_file* f) {
+void SettleBoth(sqlite3_file* f) {
   File* main = Of(f);
-  int rc = main->Settle();
-  if (main->wal != nullptr) {
-    const int wal_rc = main->wal->Settle();
-    if (rc == SQLITE_OK) rc = wal_rc;
-  }
-  return rc;
+  main->Settle();
+  if (main->wal != nullptr) main->wal->Settle();
 }
 
 int ShmMap(sqlite3_file* f, int page, int size, int extend, void volatile** out) {
   return Below(f)->pMethods->xShmMap(Below(f), page, size, extend, out);
 }
 
-// A lock taken or given back: WAL frames still buffered then are those of a transaction that
-// did not commit (a commit's are written with its commit frame), so a failed write of them
-// loses nothing, and is not the lock's error; nor are a checkpoint's page copies, written at
-// its sync, before it records its progress.
+// A lock taken or given back. WAL frames still buffered then are those of a transaction that
+// did not commit (a commit's are written with its commit frame), and a checkpoint's page
+// copies are written at its sync; a failure here waits for the next call that reports.
 int ShmLock(sqlite3_file* f, int offset, int n, int flags) {
-  (void)SettleBoth(f);
+  SettleBoth(f);
   return Below(f)->pMethods->xShmLock(Below(f), offset, n, flags);
 }
 
@@ -229,17 +240,17 @@ void ShmBarrier(sqlite3_file* f) {
   // No error can be returned here. The commit frame's write has emptied the WAL's buffer
   // before SQLite publishes a commit, and the sync a checkpoint's, so this writes only if
   // those rules ever missed a case.
-  (void)SettleBoth(f);
+  SettleBoth(f);
   Below(f)->pMethods->xShmBarrier(Below(f));
 }
 
 int ShmUnmap(sqlite3_file* f, int remove) {
-  (void)SettleBoth(f);
+  SettleBoth(f);
   return Below(f)->pMethods->xShmUnmap(Below(f), remove);
 }
 
 int Fetch(sqlite3_file* f, sqlite3_int64 at, int n, void** out) {
-  if (const int rc = Of(f)->WritePending(); rc != SQLITE_OK) return rc;
+  if (const int rc = Of(f)->Reported(); rc != SQLITE_OK) return rc;
   return Below(f)->pMethods->xFetch(Below(f), at, n, out);
 }
 int Unfetch(sqlite3_file* f, sqlite3_int64 at, void* p) {

@@ -21,8 +21,11 @@
 //   checkpoint's scan), reads up to 120 KiB ahead; what was read ahead is forgotten when the
 //   connection writes the WAL or touches the shared memory (every transaction's start and
 //   end), so it never outlives the frames it holds.
-// A failed write fails the xWrite (the commit) or the xSync that made it, as SQLite's own
-// would. Other files (journals, temporary files) pass through unchanged.
+// A failed write fails the commit, or the checkpoint's sync, that counts on it: made in a call
+// whose result SQLite heeds (xWrite, xSync, xRead...), it is that call's error; made where no
+// error can be returned or SQLite ignores it (a barrier, a lock, a file control's hint), it is
+// the error of the file's next such call. Other files (journals, temporary files) pass through
+// unchanged.
 //
 // Every call is handed to the VFS that is SQLite's default when the file is opened (a test's
 // counting VFS, registered as the default, then sits below this one).

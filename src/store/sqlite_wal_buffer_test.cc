@@ -14,6 +14,7 @@
 #include <string>
 
 #include "store/test_temp_dir.h"
+#include "store/test_vfs.h"
 
 namespace mailwarden {
 namespace {
@@ -188,6 +189,34 @@ TEST(WalBuffer, CheckpointsAndReopeningKeepEverything) {
   Db plain(dir.path() / "t.db", nullptr);
   EXPECT_EQ(plain.One("SELECT count(*) FROM m"), std::to_string(200 - 66 + 60));
   EXPECT_EQ(plain.One("SELECT length(body) FROM m WHERE id = 200"), "202000");
+  EXPECT_EQ(plain.One("PRAGMA integrity_check"), "ok");
+}
+
+// A write that fails below (a full or failing disk) fails the commit that made it, or the
+// checkpoint: nothing of it is kept, nothing is told stored, and what is stored before and
+// after is whole.
+TEST(WalBuffer, AFailedWriteFailsItsCommitAndLosesNothingElse) {
+  TempDir dir("mw-wal-buffer");
+  TestVfs disk;  // below the buffer
+  Db db(dir.path() / "t.db", WalBufferVfs());
+  ASSERT_EQ(MakeTable(db), "");
+  ASSERT_EQ(db.Exec("PRAGMA wal_autocheckpoint = 0"), "");
+  ASSERT_EQ(Insert(db, 1, 100'000), "");
+  disk.fail_wal_writes = true;
+  EXPECT_NE(Insert(db, 2, 100'000), "") << "the commit's frames were not written";
+  EXPECT_NE(Insert(db, 3, 2'000), "");
+  disk.fail_wal_writes = false;
+  ASSERT_EQ(Insert(db, 4, 100'000), "");
+
+  disk.fail_db_writes = true;
+  EXPECT_EQ(db.One("PRAGMA wal_checkpoint(TRUNCATE)"), "") << "the checkpoint failed";
+  disk.fail_db_writes = false;
+  ASSERT_EQ(Insert(db, 5, 100'000), "");
+  ASSERT_EQ(db.One("PRAGMA wal_checkpoint(TRUNCATE)"), "0");
+
+  Db plain(dir.path() / "t.db", nullptr);
+  EXPECT_EQ(plain.One("SELECT group_concat(id) FROM m"), "1,4,5");
+  EXPECT_EQ(plain.One(kCountWhole), "3");
   EXPECT_EQ(plain.One("PRAGMA integrity_check"), "ok");
 }
 
