@@ -82,15 +82,17 @@ struct File {
     WritePending();
   }
 
-  // Appends to pending if the write continues it, else writes pending first.
-  int Gather(const void* in, int n, sqlite3_int64 at) {
-    const auto end = pending_at + static_cast<sqlite3_int64>(pending.size());
-    if (!pending.empty() && at != end) {
-      if (const int rc = Reported(); rc != SQLITE_OK) return rc;
+  // Adds a write to pending: pending is written first if the write does not continue it, and
+  // with it once it reaches kMaxBufferedBytes or when `then_write`. Reports a failure, also
+  // one an earlier call could not report.
+  int Gather(const void* in, int n, sqlite3_int64 at, bool then_write) {
+    if (!pending.empty() && at != pending_at + static_cast<sqlite3_int64>(pending.size())) {
+      WritePending();
     }
+    if (failed != SQLITE_OK) return std::exchange(failed, SQLITE_OK);
     if (pending.empty()) pending_at = at;
     pending.append(static_cast<const char*>(in), static_cast<std::size_t>(n));
-    return SQLITE_OK;
+    return then_write || pending.size() >= kMaxBufferedBytes ? Reported() : SQLITE_OK;
   }
 
   // Reads n bytes at `at` from what was read ahead, reading ahead first when the read is the
@@ -152,26 +154,20 @@ int Write(sqlite3_file* f, const void* in, int n, sqlite3_int64 at) {
   switch (file->kind) {
     case File::Kind::kOther:
       return file->below->pMethods->xWrite(file->below, in, n, at);
-    case File::Kind::kMain: {
+    case File::Kind::kMain:
       // A checkpoint's copies of pages, in page order: written at its sync.
-      if (file->failed != SQLITE_OK) return std::exchange(file->failed, SQLITE_OK);
-      if (const int rc = file->Gather(in, n, at); rc != SQLITE_OK) return rc;
-      return file->pending.size() >= kMaxBufferedBytes ? file->Reported() : SQLITE_OK;
-    }
+      return file->Gather(in, n, at, /*then_write=*/false);
     case File::Kind::kWal:
       break;
   }
   total_appends.fetch_add(1, std::memory_order_relaxed);
-  if (file->failed != SQLITE_OK) return std::exchange(file->failed, SQLITE_OK);
   file->ahead_size = 0;
-  if (const int rc = file->Gather(in, n, at); rc != SQLITE_OK) return rc;
-  // A frame header's bytes 4-7 hold the database's size after a commit, 0 in other frames.
+  // The page after a commit frame's header ends the commit. A frame header's bytes 4-7 hold
+  // the database's size after a commit, 0 in other frames.
+  const bool ends_commit = std::exchange(file->commit_frame, false);
   const auto* bytes = static_cast<const unsigned char*>(in);
-  const bool commit_header = n == kFrameHeaderBytes && (bytes[4] | bytes[5] | bytes[6] | bytes[7]);
-  int rc = SQLITE_OK;
-  if (file->commit_frame || file->pending.size() >= kMaxBufferedBytes) rc = file->Reported();
-  file->commit_frame = commit_header;
-  return rc;
+  file->commit_frame = n == kFrameHeaderBytes && (bytes[4] | bytes[5] | bytes[6] | bytes[7]);
+  return file->Gather(in, n, at, ends_commit);
 }
 
 int Truncate(sqlite3_file* f, sqlite3_int64 size) {
