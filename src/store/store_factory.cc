@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <system_error>
 
-#include "store/pg_store.h"
-#include "store/sqlite_store.h"
+#include "store/postgres/pg_store.h"
+#include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
 
 namespace mailwarden {

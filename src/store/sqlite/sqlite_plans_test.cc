@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "store/schema.h"
-#include "store/sqlite_store.h"
+#include "store/sqlite/sqlite_store.h"
 #include "store/test_temp_dir.h"
 
 namespace mailwarden {
@@ -85,7 +85,7 @@ TEST_F(SqlitePlans, TheSchedulerReadsOnlyItsSmallIndexes) {
 }
 
 TEST_F(SqlitePlans, AMessagesDeliveryTouchesRowsByKey) {
-  for (const char* statement : {"kLeaseMessage", "kSelectMessageState", "kFinishMessage"}) {
+  for (const char* statement : {"kLeaseMessage", "kLockMessageState", "kFinishMessage"}) {
     const std::string plan = Plan(statement);
     EXPECT_NE(plan.find("INTEGER PRIMARY KEY"), std::string::npos) << statement << ":\n" << plan;
   }
@@ -98,8 +98,8 @@ TEST_F(SqlitePlans, AMessagesDeliveryTouchesRowsByKey) {
 }
 
 TEST_F(SqlitePlans, HeldMailPurgesAndListsReadTheUnfinishedRangeOnly) {
-  for (const char* statement : {"kSetPurgeWatermark", "kSelectPurgeBatch", "kSelectPendingPage",
-                                "kSelectOldestUnfinished"}) {
+  for (const char* statement :
+       {"kSetPurgeWatermark", "kSelectPurgeBatch", "kSelectPendingPage", "kSelectUnfinishedPage"}) {
     const std::string plan = Plan(statement);
     EXPECT_TRUE(Uses(plan, schema::kMessagesUnfinishedIndex)) << statement << ":\n" << plan;
   }

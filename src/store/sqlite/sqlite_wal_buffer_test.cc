@@ -1,7 +1,7 @@
 // The WAL buffer VFS: a transaction's frames reach the file in few writes, and every commit is
 // in the file before any other connection or process can see it, whatever came before it (a
 // rolled back transaction, a checkpoint, a crash).
-#include "store/sqlite_wal_buffer.h"
+#include "store/sqlite/sqlite_wal_buffer.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -13,8 +13,8 @@
 #include <filesystem>
 #include <string>
 
+#include "store/sqlite/test_vfs.h"
 #include "store/test_temp_dir.h"
-#include "store/test_vfs.h"
 
 namespace mailwarden {
 namespace {

@@ -1,4 +1,4 @@
-#include "store/pg_listener.h"
+#include "store/postgres/pg_listener.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "store/pg_store.h"
+#include "store/postgres/pg_store.h"
 
 namespace mailwarden {
 namespace {

@@ -7,9 +7,9 @@
 #include <chrono>
 #include <vector>
 
-#include "store/sqlite_store.h"
+#include "store/sqlite/sqlite_store.h"
+#include "store/sqlite/test_vfs.h"
 #include "store/test_temp_dir.h"
-#include "store/test_vfs.h"
 
 namespace mailwarden {
 namespace {

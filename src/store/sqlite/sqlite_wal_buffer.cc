@@ -1,4 +1,4 @@
-#include "store/sqlite_wal_buffer.h"
+#include "store/sqlite/sqlite_wal_buffer.h"
 
 #include <sqlite3.h>
 

@@ -1,7 +1,7 @@
 // What only the PostgreSQL store has: several nodes at once, a connection that can drop, and
 // notifications to other nodes. Needs a server: MW_TEST_PG_URL (an admin url); skipped
 // without one. What every store does is in store_conformance_test.cc.
-#include "store/pg_store.h"
+#include "store/postgres/pg_store.h"
 
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "store/pg_listener.h"
+#include "store/postgres/pg_listener.h"
 
 namespace mailwarden {
 namespace {

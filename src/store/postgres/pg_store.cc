@@ -1,0 +1,198 @@
+#include "store/postgres/pg_store.h"
+
+#include <fmt/format.h>
+
+#include <map>
+
+#include "store/store_common.h"
+
+namespace mailwarden {
+namespace {
+
+// Any key unique to mailwarden: migrations of every node wait on it in turn.
+constexpr std::int64_t kMigrationLockKey = 0x6d61696c77617264;  // "mailward"
+
+std::vector<std::int64_t> AsVector(std::span<const MessageId> ids) {
+  return std::vector<std::int64_t>(ids.begin(), ids.end());
+}
+
+}  // namespace
+
+Result<std::unique_ptr<PgStore>> PgStore::Open(std::string_view url) {
+  MW_ASSIGN_OR_RETURN(auto session, PgSession::Connect(url));
+  PgSession& pg = *session;
+  auto store = std::unique_ptr<PgStore>(new PgStore(std::move(session)));
+  if (auto r = store->Migrate(); !r) {
+    Error error = std::move(r).error();
+    if (error.code != ErrorCode::kUnavailable) {
+      error.message = "cannot migrate the schema: " + error.message;
+      error.code = ErrorCode::kUnavailable;
+    }
+    return std::unexpected(std::move(error));
+  }
+  MW_RETURN_IF_ERROR(pg.SetSchemaReady());
+  return store;
+}
+
+PgStore::PgStore(std::unique_ptr<PgSession> session)
+    : SqlStore(std::move(session)), pg_(static_cast<PgSession&>(this->session())) {}
+
+Result<void> PgStore::LockMigrations() {
+  // Held until the end of the transaction: a second node starting now waits here, then reads
+  // the version the first one wrote.
+  MW_RETURN_IF_ERROR(pg_.Exec(fmt::format("SELECT pg_advisory_xact_lock({})", kMigrationLockKey)));
+  return {};
+}
+
+std::string_view PgStore::MigrationSql(const schema::Migration& migration) const {
+  return migration.postgres;
+}
+
+Result<AccountId> PgStore::UpsertAccountRow(const AccountSpec& spec, std::int64_t now_ms) {
+  MW_ASSIGN_OR_RETURN(Rows found, pg_.Run(Sql::kSelectAccountIdByName, Params().Text(spec.name)));
+  if (found.empty()) {
+    // A node creating the same account at once holds the name's row: this insert waits for
+    // its commit, then inserts nothing, and the account it created is updated below.
+    MW_ASSIGN_OR_RETURN(const Rows rows,
+                        pg_.Run(Sql::kInsertAccountName, Params().Text(spec.name)));
+    if (!rows.empty()) {
+      const AccountId id = rows.Int(0, 0);
+      MW_RETURN_IF_ERROR(pg_.Run(Sql::kInsertAccount, Params()
+                                                          .Int(id)
+                                                          .Text(spec.name)
+                                                          .Text(spec.report_to)
+                                                          .Text(spec.language)
+                                                          .OptionalInt(spec.max_per_day)
+                                                          .OptionalInt(spec.max_per_hour)
+                                                          .Int(now_ms)));
+      return id;
+    }
+    MW_ASSIGN_OR_RETURN(found, pg_.Run(Sql::kSelectAccountIdByName, Params().Text(spec.name)));
+    if (found.empty()) {
+      return Fail(ErrorCode::kInternal,
+                  fmt::format("store: account name '{}' conflicts but is not found", spec.name));
+    }
+  }
+  const AccountId id = found.Int(0, 0);
+  MW_ASSIGN_OR_RETURN(const Rows rows,
+                      pg_.Run(Sql::kUpdateAccount, Params()
+                                                       .Int(id)
+                                                       .Text(spec.report_to)
+                                                       .Text(spec.language)
+                                                       .OptionalInt(spec.max_per_day)
+                                                       .OptionalInt(spec.max_per_hour)));
+  if (rows.Changed() == 0) {
+    return Fail(ErrorCode::kInternal,
+                fmt::format("store: account name '{}' names account {}, which does not exist",
+                            spec.name, id));
+  }
+  return id;
+}
+
+Result<MessageId> PgStore::InsertMessageRow(const NewMessage& m,
+                                            std::optional<TimePoint> lease_until,
+                                            std::string_view lease_node) {
+  const std::int64_t received = ToUnixMillis(m.received_at);
+  MW_ASSIGN_OR_RETURN(
+      const Rows rows,
+      pg_.Run(Sql::kInsertMessage,
+              Params()
+                  .Int(m.account)
+                  .Int(received)
+                  .Int(m.uid)
+                  .Int(static_cast<std::int64_t>(m.body.size()))
+                  .Text(m.sender)
+                  .Text(m.subject)
+                  .Text(m.script)
+                  .BytesRef(m.body)
+                  .Int(lease_until ? schema::kMessageDelivering : schema::kMessageQueued)
+                  .Int(lease_until ? 1 : 0)
+                  .Int(lease_until ? ToUnixMillis(*lease_until) : received)
+                  .Text(lease_until ? lease_node : std::string_view())));
+  if (rows.empty()) return Fail(ErrorCode::kInternal, "store: insert of a message returned no id");
+  return rows.Int(0, 0);
+}
+
+Result<std::vector<ClaimedMessage>> PgStore::LeaseMessages(std::span<const LeaseItem> items,
+                                                           const ClaimRequest& request) {
+  std::vector<std::int64_t> accounts;
+  std::vector<std::int64_t> ids;
+  for (const LeaseItem& item : items) {
+    accounts.push_back(item.account);
+    ids.push_back(item.id);
+  }
+  // One statement leases them all, and one reads their recipients: two round trips a claim.
+  std::map<MessageId, ClaimedMessage> leased;
+  {
+    MW_ASSIGN_OR_RETURN(Rows rows,
+                        pg_.Run(Sql::kLeaseMessages, Params()
+                                                         .IntArray(accounts)
+                                                         .IntArray(ids)
+                                                         .Int(ToUnixMillis(request.lease_until))
+                                                         .Text(request.node)
+                                                         .Int(kLargeBodyBytes)));
+    for (int i = 0; i < rows.size(); ++i) {
+      ClaimedMessage& message = leased[rows.Int(i, 0)];
+      message.id = rows.Int(i, 0);
+      message.sender = rows.Text(i, 1);
+      message.subject = rows.Text(i, 2);
+      message.attempts = static_cast<int>(rows.Int(i, 3)) - 1;
+      message.received_at = FromUnixMillis(rows.Int(i, 4));
+      message.body = rows.TakeText(i, 5);
+    }
+  }
+  // Large bodies one at a time, so that only one is held twice (encoded and decoded) at once.
+  for (const LeaseItem& item : items) {
+    if (item.size < kLargeBodyBytes) continue;
+    auto it = leased.find(item.id);
+    if (it == leased.end()) continue;  // reported by the caller
+    MW_ASSIGN_OR_RETURN(Rows rows,
+                        pg_.Run(Sql::kSelectLeasedBody, Params().Int(item.account).Int(item.id)));
+    if (!rows.empty()) it->second.body = rows.TakeText(0, 0);
+  }
+  {
+    MW_ASSIGN_OR_RETURN(const Rows rows, pg_.Run(Sql::kSelectClaimedRecipients,
+                                                 Params().IntArray(accounts).IntArray(ids)));
+    for (int i = 0; i < rows.size(); ++i) {
+      auto it = leased.find(rows.Int(i, 0));
+      if (it == leased.end()) continue;
+      it->second.recipients.push_back(
+          {.index = static_cast<int>(rows.Int(i, 1)), .address = rows.Text(i, 2)});
+    }
+  }
+  std::vector<ClaimedMessage> claimed;
+  claimed.reserve(items.size());
+  for (const LeaseItem& item : items) {
+    auto it = leased.find(item.id);
+    if (it == leased.end()) {
+      return Fail(ErrorCode::kInternal, fmt::format("store: message {} vanished", item.id));
+    }
+    claimed.push_back(std::move(it->second));
+  }
+  return claimed;
+}
+
+Result<void> PgStore::LockAccountsOfMessages(std::span<const MessageId> ids) {
+  MW_ASSIGN_OR_RETURN(const Rows rows,
+                      pg_.Run(Sql::kSelectAccountsOfMessages, Params().IntArray(AsVector(ids))));
+  std::vector<std::int64_t> accounts;
+  for (int i = 0; i < rows.size(); ++i) accounts.push_back(rows.Int(i, 0));
+  MW_RETURN_IF_ERROR(pg_.Run(Sql::kLockAccounts, Params().IntArray(std::move(accounts))));
+  return {};
+}
+
+Result<void> PgStore::DeleteUnfinished(AccountId account, std::span<const MessageId> ids) {
+  // One statement for the batch; recipients and released marks go with them (ON DELETE
+  // CASCADE).
+  MW_RETURN_IF_ERROR(pg_.Run(Sql::kDeletePurged, Params().Int(account).IntArray(AsVector(ids))));
+  return {};
+}
+
+// Sent at commit to every listening node (PgChangeListener).
+Result<void> PgStore::Notify(std::string_view kind, AccountId account) {
+  MW_RETURN_IF_ERROR(pg_.Run(
+      Sql::kNotify, Params().Text(kPgNotifyChannel).Text(fmt::format("{}:{}", kind, account))));
+  return {};
+}
+
+}  // namespace mailwarden

@@ -1,0 +1,112 @@
+// Every statement the SQL store runs, named once for both engines, with its contract: the
+// parameters in order (?1 ...) and the columns it returns. The text is per engine where the
+// engines differ (sqlite_sql.cc, pg_sql.cc) and shared where it is the same (sql_text.cc).
+// An engine's text may leave trailing parameters unused; both sessions bind only as many as
+// the text names. A statement one engine does not use has no text there and is never run on it.
+#pragma once
+
+#include <string_view>
+
+namespace mailwarden {
+
+enum class Sql {
+  // Accounts.
+  kSelectAccountIdByName,   // (name) -> account_id
+  kUpsertAccount,           // SQLite: (name, report_to, language, max/day, max/hour, now) -> id
+  kInsertAccountName,       // PostgreSQL: (name) -> account_id, or no row if the name exists
+  kInsertAccount,           // PostgreSQL: (id, name, report_to, language, max/day, max/hour, now)
+  kUpdateAccount,           // PostgreSQL: (id, report_to, language, max/day, max/hour)
+  kDeleteAccountUids,       // (account)
+  kPutAccountUid,           // (uid, account)
+  kSelectAccountById,       // (id) -> {account_columns}
+  kSelectAccountIdByUid,    // (uid) -> account_id
+  kSelectAccountUids,       // (account) -> uid, ascending
+  kSelectAllAccounts,       // () -> {account_columns}, by id
+  kSelectAllAccountUids,    // () -> account_id, uid, by both
+  kSelectAccountState,      // (id) -> state, name
+  kLockAccountState,        // (id) -> state; the row locked until the end of the transaction
+  kSetAccountStateFull,     // (id, state, blocked_by, reason, since, from_state, tolerance_until)
+  kSetPurgeWatermark,       // (account, purged before) -> how many were purged now
+  kClearReleased,           // (account)
+  kZeroReleasedPending,     // (account)
+  kInsertAudit,             // (at, account, actor, action, from, to, reason)
+  kSelectAudit,             // (before_id, limit) -> id, at, name, actor, action, from, to, reason
+  kSelectAuditOfAccount,    // (before_id, limit, account) -> as kSelectAudit
+  kSelectAccountsInState,   // (state, 1 if it is active else 0) -> id, ascending
+  kInsertToken,             // (hash, account, now)
+  kSelectAccountIdByToken,  // (hash) -> account_id
+  kSetSmtpPassword,         // (account, hash)
+  kSelectSmtpPassword,      // (account) -> hash or NULL
+  // Messages in.
+  kInsertMessage,    // per engine (SqlStore::InsertMessageRow)
+  kInsertRecipient,  // (message, idx, account, address, received)
+  kBumpAccount,      // (account, pending, released, purge_left, submitted, sent, errors,
+                     //  expired, purged): each added
+  kBumpDay,          // (account, day, submitted, sent, errors, expired, purged): each added
+  kBumpSource,       // (account, kind, hour, value, count): count added
+  kPruneSources,     // (below hour, limit)
+  // Delivery.
+  kSelectDueAccounts,  // (now, limit) -> account, released_only, purge epoch; longest waiting first
+  kSelectDueMessages,  // (account, now, limit, epoch) -> id, size; oldest due first
+  kSelectDueReleased,  // (account, now, limit) -> id, size; oldest due first
+  kSelectAccountName,  // (id) -> name
+  kLeaseMessage,       // SQLite: (id, lease_until, node, 1 if the body is read alone)
+                       //   -> sender, subject, attempts, received, body or NULL
+  kSelectPendingRecipients,   // SQLite: (id) -> idx, address
+  kLeaseMessages,             // PostgreSQL: (accounts[], ids[], lease_until, node, large body size)
+                              //   -> id, sender, subject, attempts, received, body or NULL
+  kSelectLeasedBody,          // PostgreSQL: (account, id) -> body
+  kSelectClaimedRecipients,   // PostgreSQL: (accounts[], ids[]) -> message, idx, address
+  kSelectAccountsOfMessages,  // PostgreSQL: (ids[]) -> account_id
+  kLockAccounts,              // PostgreSQL: (accounts[]): locks their rows in id order
+  kLockMessageState,  // (id) -> account, status, purged (0/1), may have released marks (0/1)
+  kUpdateRecipient,   // (account, message, idx, status, reply, now); only a pending one
+  kRecipientStates,   // (account, message) -> any pending (0/1), any sent (0/1)
+  kRequeueMessage,    // (account, message, next attempt)
+  kFinishMessage,     // (account, message, now)
+  kReleaseLeases,     // (node)
+  kSelectNextDue,     // (limit) -> account, head; earliest first
+  // Held mail, purges, expiry, history.
+  kSelectMessage,          // (id) -> account, sender, subject, script, uid, size, status, attempts,
+                           //   received, next attempt; none if purged
+  kSelectRecipients,       // (account, message) -> idx, address, status, reply, updated
+  kLockPurgeState,         // (account) -> purge_upto, purge_left, state; the row locked
+  kSelectPurgeBatch,       // (account, upto, limit) -> id, ascending
+  kDeleteMessage,          // (account, id): an unfinished one, with its recipients and mark
+  kDeletePurged,           // PostgreSQL: (account, ids[]): as kDeleteMessage, for many
+  kDeleteFinished,         // (cutoff, limit): the longest finished first
+  kForgetReleased,         // (account, message)
+  kSelectHoldingAccounts,  // (after id) -> id of held accounts with unfinished mail, ascending
+  kSelectUnfinishedPage,   // (account, after id, limit) -> id, status, received; unpurged,
+                           //   ascending, locked
+  kIsReleased,             // (account, message) -> 0/1
+  kExpireRecipients,       // (account, message, reply, now): every pending one failed
+  kSelectPendingPage,      // (account, before id, limit) -> id, descending
+  kSelectHeldById,         // (id, account) -> id if queued and not purged; locked
+  kSelectHeldByMatch,      // (account, from, to, subject: lower case, '' for any) -> id, ascending
+  kInsertReleased,         // (account, message)
+  kSelectMessageHead,      // (id, account, max bytes) -> the body's first bytes; unfinished only
+  // Counters and reports.
+  kSelectCounters,  // (account) -> state, pending, released_pending, submitted, sent, errors,
+                    //   expired, purged
+  kSelectDay,       // (account, day) -> sent, errors
+  kSelectVolumes,   // (account, first day, last day) -> day, submitted, sent, errors, expired,
+                    //   purged
+  kSelectErrors,    // (account, since, cursor at, cursor message, cursor idx, limit)
+                    //   -> updated, message, idx, address, reply, subject; newest first
+  kSelectAccountsToReport,  // (day) -> account_id
+  kInsertReport,            // (account, day, now); no change if claimed before
+  kSetReportMessage,        // (account, day, message)
+  kSelectTotals,   // () -> active pending, held pending, released of held, submitted, sent,
+                   //   errors, expired, purged
+  kSelectSources,  // (account, kind, first hour excluded, last hour, limit) -> value, count
+  kNotify,         // PostgreSQL: (channel, payload)
+  kCount,
+};
+
+inline constexpr int kSqlCount = static_cast<int>(Sql::kCount);
+
+// The statement's name as written above ("kSelectDueAccounts"), for plans and errors.
+std::string_view SqlName(Sql sql);
+
+}  // namespace mailwarden

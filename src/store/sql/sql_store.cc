@@ -1,0 +1,164 @@
+#include "store/sql/sql_store.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "store/sql/row_readers.h"
+#include "store/store_common.h"
+
+namespace mailwarden {
+
+SqlStore::SqlStore(std::unique_ptr<SqlSession> session) : session_(std::move(session)) {}
+SqlStore::~SqlStore() = default;
+
+Result<void> SqlStore::LockAccountsOfMessages(std::span<const MessageId> /*ids*/) { return {}; }
+
+Result<void> SqlStore::DeleteUnfinished(AccountId account, std::span<const MessageId> ids) {
+  for (const MessageId id : ids) {
+    // Recipients and any released mark go with it (ON DELETE CASCADE).
+    MW_RETURN_IF_ERROR(session_->Run(Sql::kDeleteMessage, Params().Int(account).Int(id)));
+  }
+  return {};
+}
+
+Result<void> SqlStore::Notify(std::string_view /*kind*/, AccountId /*account*/) { return {}; }
+
+void SqlStore::NoteNode(std::string_view /*node*/) {}
+
+Result<void> SqlStore::LockMigrations() { return {}; }
+
+Result<void> SqlStore::Migrate() {
+  // One write transaction: DDL is transactional in both engines, so a migration failing half
+  // way leaves the schema as it was; and the lock (SQLite's write lock at BEGIN, PostgreSQL's
+  // advisory lock) makes a second store starting at once wait, then read the version the
+  // first one wrote.
+  MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(*session_, TxKind::kWrite));
+  MW_RETURN_IF_ERROR(LockMigrations());
+  MW_RETURN_IF_ERROR(session_->Exec(schema::kCreateSchemaVersionTable));
+  MW_ASSIGN_OR_RETURN(const Rows rows,
+                      session_->Exec(fmt::format("SELECT COALESCE(MAX(version), 0) FROM {}",
+                                                 schema::kSchemaVersionTable)));
+  const std::int64_t version = rows.empty() ? 0 : rows.Int(0, 0);
+  if (version > schema::kSchemaVersion) {
+    return Fail(ErrorCode::kUnavailable,
+                fmt::format("the database's schema version is {}, newer than this mailwarden "
+                            "knows ({}): run the mailwarden that wrote it, or a newer one",
+                            version, schema::kSchemaVersion));
+  }
+  const std::int64_t now = ToUnixMillis(std::chrono::system_clock::now());
+  for (const schema::Migration& migration : schema::kMigrations) {
+    if (migration.version <= version) continue;
+    MW_RETURN_IF_ERROR(session_->Exec(MigrationSql(migration)));
+    // Constant numbers of this program, not values from outside.
+    MW_RETURN_IF_ERROR(
+        session_->Exec(fmt::format("INSERT INTO {} (version, applied_ms) VALUES "
+                                   "({}, {})",
+                                   schema::kSchemaVersionTable, migration.version, now)));
+  }
+  MW_RETURN_IF_ERROR(tx.Commit());
+  if (version < schema::kSchemaVersion) {
+    spdlog::info("store: schema migrated from version {} to {}", version, schema::kSchemaVersion);
+  }
+  return {};
+}
+
+Result<std::optional<Account>> SqlStore::ReadOneAccount(AccountId id) {
+  MW_ASSIGN_OR_RETURN(const Rows rows, session_->Run(Sql::kSelectAccountById, Params().Int(id)));
+  if (rows.empty()) return std::optional<Account>();
+  MW_ASSIGN_OR_RETURN(Account account, ReadAccount(rows, 0));
+  MW_ASSIGN_OR_RETURN(const Rows uids,
+                      session_->Run(Sql::kSelectAccountUids, Params().Int(account.id)));
+  for (int i = 0; i < uids.size(); ++i) account.uids.push_back(static_cast<Uid>(uids.Int(i, 0)));
+  return std::optional<Account>(std::move(account));
+}
+
+Result<AccountState> SqlStore::ReadAccountState(AccountId account, bool lock) {
+  MW_ASSIGN_OR_RETURN(const Rows rows,
+                      session_->Run(lock ? Sql::kLockAccountState : Sql::kSelectAccountState,
+                                    Params().Int(account)));
+  if (rows.empty()) {
+    return Fail(ErrorCode::kNotFound, fmt::format("no account with id {}", account));
+  }
+  const auto state = ParseAccountState(rows.Text(0, 0));
+  if (!state) return Fail(ErrorCode::kInternal, fmt::format("store: account {} state", account));
+  return *state;
+}
+
+Result<std::optional<StoredMessage>> SqlStore::ReadMessage(MessageId id) {
+  StoredMessage message;
+  message.id = id;
+  {
+    MW_ASSIGN_OR_RETURN(const Rows rows, session_->Run(Sql::kSelectMessage, Params().Int(id)));
+    if (rows.empty()) return std::optional<StoredMessage>();
+    message.account = rows.Int(0, 0);
+    message.sender = rows.Text(0, 1);
+    message.subject = rows.Text(0, 2);
+    message.script = rows.Text(0, 3);
+    message.uid = static_cast<Uid>(rows.Int(0, 4));
+    message.size = rows.Int(0, 5);
+    MW_ASSIGN_OR_RETURN(message.status, MessageStatusFromCode(rows.Int(0, 6)));
+    message.attempts = static_cast<int>(rows.Int(0, 7));
+    message.received_at = FromUnixMillis(rows.Int(0, 8));
+    message.next_attempt = FromUnixMillis(rows.Int(0, 9));
+  }
+  MW_ASSIGN_OR_RETURN(const Rows rows,
+                      session_->Run(Sql::kSelectRecipients, Params().Int(message.account).Int(id)));
+  for (int i = 0; i < rows.size(); ++i) {
+    StoredRecipient r;
+    r.index = static_cast<int>(rows.Int(i, 0));
+    r.address = rows.Text(i, 1);
+    MW_ASSIGN_OR_RETURN(r.status, RecipientStatusFromCode(rows.Int(i, 2)));
+    r.reply = rows.Text(i, 3);
+    r.updated_at = FromUnixMillis(rows.Int(i, 4));
+    message.recipients.push_back(std::move(r));
+  }
+  return std::optional<StoredMessage>(std::move(message));
+}
+
+Result<std::vector<MessageId>> SqlStore::SelectHeld(AccountId account,
+                                                    const MessageSelector& selector) {
+  std::vector<MessageId> ids;
+  if (!selector.ids.empty()) {
+    // Duplicates are dropped before the query: each id is looked up (and locked) once, and
+    // the answer is ascending whatever order the caller gave.
+    std::vector<MessageId> wanted = selector.ids;
+    std::sort(wanted.begin(), wanted.end());
+    wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+    for (const MessageId id : wanted) {
+      MW_ASSIGN_OR_RETURN(const Rows rows,
+                          session_->Run(Sql::kSelectHeldById, Params().Int(id).Int(account)));
+      if (!rows.empty()) ids.push_back(id);
+    }
+    return ids;
+  }
+  if (selector.from.empty() && selector.to.empty() && selector.subject.empty()) return ids;
+  MW_ASSIGN_OR_RETURN(const Rows rows, session_->Run(Sql::kSelectHeldByMatch,
+                                                     Params()
+                                                         .Int(account)
+                                                         .Text(AsciiLower(selector.from))
+                                                         .Text(AsciiLower(selector.to))
+                                                         .Text(AsciiLower(selector.subject))));
+  for (int i = 0; i < rows.size(); ++i) ids.push_back(rows.Int(i, 0));
+  return ids;
+}
+
+Result<MessageId> SqlStore::InsertMessageWithRecipients(const NewMessage& m,
+                                                        std::optional<TimePoint> lease_until,
+                                                        std::string_view lease_node) {
+  MW_ASSIGN_OR_RETURN(const MessageId id, InsertMessageRow(m, lease_until, lease_node));
+  const std::int64_t received = ToUnixMillis(m.received_at);
+  for (std::size_t i = 0; i < m.recipients.size(); ++i) {
+    MW_RETURN_IF_ERROR(session_->Run(Sql::kInsertRecipient, Params()
+                                                                .Int(id)
+                                                                .Int(static_cast<std::int64_t>(i))
+                                                                .Int(m.account)
+                                                                .Text(m.recipients[i])
+                                                                .Int(received)));
+  }
+  return id;
+}
+
+}  // namespace mailwarden

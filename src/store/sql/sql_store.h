@@ -1,0 +1,141 @@
+// SqlStore: the Store written once over an SQL engine's session (sql_session.h). Every method's
+// steps, transactions, row readers and counter tallies are here; an engine supplies its
+// session, its statements' text, and the few hooks below that are really different (how an
+// account row is made, how a message row is inserted and leased, locking, notifications).
+//
+// Invariants both engines keep: counters change in the transaction that changes the messages
+// (never recounted from rows), and are written as increments in account order (Tally), so that
+// several writers add up exactly; a state change is compare-and-set; the rows a write
+// transaction will change are locked when chosen (PostgreSQL's FOR UPDATE; SQLite's single
+// writer holds the whole database).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/schema.h"
+#include "store/sql/sql_session.h"
+#include "store/store.h"
+
+namespace mailwarden {
+
+class SqlStore : public Store {
+ public:
+  ~SqlStore() override;
+  SqlStore(const SqlStore&) = delete;
+  SqlStore& operator=(const SqlStore&) = delete;
+
+  Result<AccountId> UpsertAccount(const AccountSpec& spec) override;
+  Result<std::optional<Account>> FindAccount(std::string_view name) override;
+  Result<std::optional<Account>> GetAccount(AccountId id) override;
+  Result<std::optional<Account>> FindAccountByUid(Uid uid) override;
+  Result<std::vector<Account>> ListAccounts() override;
+  Result<void> SetAccountState(const AccountStateChange& change) override;
+  Result<std::vector<AccountId>> AccountsInState(AccountState state) override;
+  Result<std::vector<AuditRecord>> ListAudit(std::optional<AccountId> account, int limit,
+                                             std::int64_t before_id) override;
+  Result<void> AddToken(AccountId account, std::string_view token_hash, TimePoint now) override;
+  Result<std::optional<Account>> FindAccountByToken(std::string_view token_hash) override;
+  Result<void> SetSmtpPassword(AccountId account, std::string_view password_hash) override;
+  Result<std::optional<std::string>> GetSmtpPasswordHash(std::string_view account_name) override;
+
+  using Store::InsertMessages;
+  Result<InsertedBatch> InsertMessages(std::span<const NewMessage> messages,
+                                       const ArrivalLease& lease) override;
+  Result<ClaimedBatch> ClaimDue(const ClaimRequest& request) override;
+  Result<void> RecordOutcomes(std::span<const DeliveryOutcome> outcomes, TimePoint now) override;
+  Result<void> ReleaseLeases(std::string_view node) override;
+  using Store::NextDueTime;
+  Result<std::optional<TimePoint>> NextDueTime(std::span<const AccountId> skip) override;
+
+  Result<std::optional<StoredMessage>> GetMessage(MessageId id) override;
+  Result<std::int64_t> PurgeBatch(AccountId account, int limit, TimePoint now) override;
+  Result<std::int64_t> ExpireHeld(TimePoint cutoff, int limit, TimePoint now) override;
+  Result<std::int64_t> DeleteFinished(TimePoint cutoff, int limit) override;
+  Result<std::vector<StoredMessage>> ListPending(AccountId account, int limit,
+                                                 MessageId before_id) override;
+  Result<std::int64_t> ReleaseHeld(AccountId account, const MessageSelector& selector,
+                                   TimePoint now) override;
+  Result<std::int64_t> DeleteHeld(AccountId account, const MessageSelector& selector,
+                                  TimePoint now) override;
+  Result<std::string> GetMessageHeaders(AccountId account, MessageId id) override;
+
+  Result<AccountCounters> GetCounters(AccountId account, int today) override;
+  Result<std::vector<DailyVolume>> GetVolumes(AccountId account, int first_day,
+                                              int last_day) override;
+  Result<std::vector<DeliveryError>> ListErrors(AccountId account, TimePoint since, int limit,
+                                                std::optional<ErrorCursor> after) override;
+  Result<std::vector<AccountId>> AccountsToReport(int day) override;
+  Result<std::optional<MessageId>> ClaimReport(AccountId account, int day, const NewMessage& report,
+                                               TimePoint now) override;
+  Result<StoreTotals> GetTotals() override;
+  Result<MailSources> GetSources(AccountId account, int hours, TimePoint now, int top) override;
+
+ protected:
+  explicit SqlStore(std::unique_ptr<SqlSession> session);
+
+  SqlSession& session() { return *session_; }
+
+  // Brings the schema up to schema::kSchemaVersion, once however many stores start at once:
+  // LockMigrations makes a second one wait, then read the version the first one wrote. A
+  // database newer than this program fails with kUnavailable and a sentence saying so.
+  Result<void> Migrate();
+
+  // A due message chosen by ClaimDue, to lease.
+  struct LeaseItem {
+    AccountId account = 0;
+    MessageId id = 0;
+    std::int64_t size = 0;
+  };
+
+  // --- The hooks: what each engine does its own way. Called inside the caller's transaction.
+
+  // Creates the account row of spec.name, or updates report_to, language and quotas of the
+  // existing one; returns its id. now is a new account's first `since`.
+  virtual Result<AccountId> UpsertAccountRow(const AccountSpec& spec, std::int64_t now_ms) = 0;
+  // Inserts the message row (not its recipients): queued and due at once, or, with
+  // lease_until, leased to lease_node until then, its first attempt counted.
+  virtual Result<MessageId> InsertMessageRow(const NewMessage& m,
+                                             std::optional<TimePoint> lease_until,
+                                             std::string_view lease_node) = 0;
+  // Leases the chosen messages to request.node until request.lease_until (status delivering,
+  // an attempt counted) and reads each one's sender, subject, attempts before this one,
+  // received_at, body and pending recipients; in the order given.
+  virtual Result<std::vector<ClaimedMessage>> LeaseMessages(std::span<const LeaseItem> items,
+                                                            const ClaimRequest& request) = 0;
+  // Before outcomes are recorded: locks the accounts of these messages, in the order every
+  // writer takes them. Nothing where the engine has a single writer.
+  virtual Result<void> LockAccountsOfMessages(std::span<const MessageId> ids);
+  // Deletes these unfinished messages of the account, with their recipients and marks.
+  virtual Result<void> DeleteUnfinished(AccountId account, std::span<const MessageId> ids);
+  // Tells other nodes, at commit, that delivery may have something new to claim (kind: state,
+  // release or mail). Nothing where there are no other nodes.
+  virtual Result<void> Notify(std::string_view kind, AccountId account);
+  // The node this store delivers for (a claim, a release of leases, an offer to lease on
+  // arrival), for an engine that keeps it with new rows.
+  virtual void NoteNode(std::string_view node);
+  // Migrations: wait for any other store migrating the same database; the text of a migration.
+  virtual Result<void> LockMigrations();
+  virtual std::string_view MigrationSql(const schema::Migration& migration) const = 0;
+
+ private:
+  Result<std::vector<MessageId>> SelectHeld(AccountId account, const MessageSelector& selector);
+  Result<std::optional<Account>> ReadOneAccount(AccountId id);
+  Result<std::optional<StoredMessage>> ReadMessage(MessageId id);
+  Result<AccountState> ReadAccountState(AccountId account, bool lock);
+  Result<MessageId> InsertMessageWithRecipients(const NewMessage& m,
+                                                std::optional<TimePoint> lease_until,
+                                                std::string_view lease_node);
+
+  std::unique_ptr<SqlSession> session_;
+  // Sources of hours below this are known pruned (by this object; another one sharing the
+  // database may prune too, which only makes a call find nothing to delete).
+  std::int64_t sources_pruned_below_ = 0;
+};
+
+}  // namespace mailwarden

@@ -1,0 +1,238 @@
+// SqlStore: accounts, their state and audit, tokens and SMTP passwords.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+
+#include "store/sql/row_readers.h"
+#include "store/sql/sql_store.h"
+
+namespace mailwarden {
+
+Result<AccountId> SqlStore::UpsertAccount(const AccountSpec& spec) {
+  if (spec.name.empty()) return Fail(ErrorCode::kInvalidInput, "account name is empty");
+  // Store has no clock here; the creation time is only the new account's first `since`.
+  const std::int64_t now = ToUnixMillis(std::chrono::system_clock::now());
+  // One write transaction: the account and its uids change together, and a uid moving from
+  // another account is never seen belonging to both or to neither.
+  MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kWrite));
+  MW_ASSIGN_OR_RETURN(const AccountId id, UpsertAccountRow(spec, now));
+  MW_RETURN_IF_ERROR(session().Run(Sql::kDeleteAccountUids, Params().Int(id)));
+  // In uid order: two nodes applying configurations that move uids take their locks alike.
+  std::vector<Uid> uids = spec.uids;
+  std::sort(uids.begin(), uids.end());
+  for (const Uid uid : uids) {
+    MW_RETURN_IF_ERROR(session().Run(Sql::kPutAccountUid, Params().Int(uid).Int(id)));
+  }
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return id;
+}
+
+Result<std::optional<Account>> SqlStore::FindAccount(std::string_view name) {
+  // A read transaction: the account row and its uids from one snapshot.
+  MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kRead));
+  MW_ASSIGN_OR_RETURN(const Rows rows,
+                      session().Run(Sql::kSelectAccountIdByName, Params().Text(name)));
+  if (rows.empty()) return std::optional<Account>();
+  MW_ASSIGN_OR_RETURN(auto account, ReadOneAccount(rows.Int(0, 0)));
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return account;
+}
+
+Result<std::optional<Account>> SqlStore::GetAccount(AccountId id) {
+  MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kRead));
+  MW_ASSIGN_OR_RETURN(auto account, ReadOneAccount(id));
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return account;
+}
+
+Result<std::optional<Account>> SqlStore::FindAccountByUid(Uid uid) {
+  MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kRead));
+  MW_ASSIGN_OR_RETURN(const Rows rows,
+                      session().Run(Sql::kSelectAccountIdByUid, Params().Int(uid)));
+  if (rows.empty()) return std::optional<Account>();
+  MW_ASSIGN_OR_RETURN(auto account, ReadOneAccount(rows.Int(0, 0)));
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return account;
+}
+
+Result<std::vector<Account>> SqlStore::ListAccounts() {
+  MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kRead));
+  std::vector<Account> accounts;
+  {
+    MW_ASSIGN_OR_RETURN(const Rows rows, session().Run(Sql::kSelectAllAccounts));
+    accounts.reserve(static_cast<std::size_t>(rows.size()));
+    for (int i = 0; i < rows.size(); ++i) {
+      MW_ASSIGN_OR_RETURN(auto account, ReadAccount(rows, i));
+      accounts.push_back(std::move(account));
+    }
+  }
+  // Both lists are in id order: one pass joins them, with no query per account.
+  MW_ASSIGN_OR_RETURN(const Rows rows, session().Run(Sql::kSelectAllAccountUids));
+  auto next = accounts.begin();
+  for (int i = 0; i < rows.size(); ++i) {
+    const AccountId id = rows.Int(i, 0);
+    while (next != accounts.end() && next->id < id) ++next;
+    if (next != accounts.end() && next->id == id) {
+      next->uids.push_back(static_cast<Uid>(rows.Int(i, 1)));
+    }
+  }
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return accounts;
+}
+
+Result<void> SqlStore::SetAccountState(const AccountStateChange& change) {
+  // One write transaction: the compare (state = from), the set, the watermark and the audit
+  // record are atomic against every other store, on this node or another. A transition is
+  // never without its audit record, nor a record without its transition. On PostgreSQL at
+  // READ COMMITTED a second node's UPDATE waits for the first's row lock, then re-checks the
+  // state the first one wrote.
+  MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kWrite));
+  {
+    MW_ASSIGN_OR_RETURN(const Rows rows,
+                        session().Run(Sql::kSetAccountStateFull,
+                                      Params()
+                                          .Int(change.account)
+                                          .Text(AccountStateName(change.to))
+                                          .Text(BlockedByName(change.blocked_by))
+                                          .Text(change.reason)
+                                          .Int(ToUnixMillis(change.at))
+                                          .Text(AccountStateName(change.from))
+                                          .Int(ToUnixMillis(change.bounce_tolerance_until))));
+    if (rows.Changed() != 1) {
+      // Nothing changed: say why, from the same snapshot.
+      MW_ASSIGN_OR_RETURN(const AccountState now, ReadAccountState(change.account, false));
+      return Fail(ErrorCode::kConflict,
+                  fmt::format("the account is {} now, not {}", AccountStateName(now),
+                              AccountStateName(change.from)));
+    }
+  }
+  if (change.to == AccountState::kActive) {
+    // Everything unfinished goes out now: released marks mean nothing any more, and must not
+    // let mail through a later block.
+    for (const Sql sql : {Sql::kClearReleased, Sql::kZeroReleasedPending}) {
+      MW_RETURN_IF_ERROR(session().Run(sql, Params().Int(change.account)));
+    }
+  }
+  if (change.start_purge) {
+    // The purge itself: O(1) however much is held. The rows go later (PurgeBatch).
+    MW_ASSIGN_OR_RETURN(const Rows before,
+                        session().Run(Sql::kSelectCounters, Params().Int(change.account)));
+    const std::int64_t purged_before = before.empty() ? 0 : before.Int(0, 7);
+    MW_ASSIGN_OR_RETURN(
+        const Rows rows,
+        session().Run(Sql::kSetPurgeWatermark, Params().Int(change.account).Int(purged_before)));
+    const std::int64_t purged = rows.empty() ? 0 : rows.Int(0, 0);
+    MW_RETURN_IF_ERROR(session().Run(Sql::kClearReleased, Params().Int(change.account)));
+    if (purged > 0) {
+      MW_RETURN_IF_ERROR(session().Run(Sql::kBumpDay, Params()
+                                                          .Int(change.account)
+                                                          .Int(LocalDayOf(change.at))
+                                                          .Int(0)
+                                                          .Int(0)
+                                                          .Int(0)
+                                                          .Int(0)
+                                                          .Int(purged)));
+    }
+  }
+  MW_RETURN_IF_ERROR(
+      session().Run(Sql::kInsertAudit,
+                    Params()
+                        .Int(ToUnixMillis(change.at))
+                        .Int(change.account)
+                        .Text(change.actor)
+                        .Text(change.action)
+                        .Text(AccountStateName(change.from))
+                        .Text(AccountStateName(change.to))
+                        .Text(change.audit_text.empty() ? std::string_view(change.reason)
+                                                        : std::string_view(change.audit_text))));
+  MW_RETURN_IF_ERROR(Notify("state", change.account));
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return {};
+}
+
+Result<std::vector<AccountId>> SqlStore::AccountsInState(AccountState state) {
+  std::vector<AccountId> ids;
+  MW_ASSIGN_OR_RETURN(
+      const Rows rows,
+      session().Run(
+          Sql::kSelectAccountsInState,
+          Params().Text(AccountStateName(state)).Int(state == AccountState::kActive ? 1 : 0)));
+  for (int i = 0; i < rows.size(); ++i) ids.push_back(rows.Int(i, 0));
+  return ids;
+}
+
+Result<std::vector<AuditRecord>> SqlStore::ListAudit(std::optional<AccountId> account, int limit,
+                                                     std::int64_t before_id) {
+  std::vector<AuditRecord> records;
+  if (limit <= 0) return records;
+  Params params;
+  params.Int(before_id > 0 ? before_id : std::numeric_limits<std::int64_t>::max()).Int(limit);
+  if (account) params.Int(*account);
+  MW_ASSIGN_OR_RETURN(
+      const Rows rows,
+      session().Run(account ? Sql::kSelectAuditOfAccount : Sql::kSelectAudit, params));
+  for (int i = 0; i < rows.size(); ++i) {
+    AuditRecord r;
+    r.id = rows.Int(i, 0);
+    r.at = FromUnixMillis(rows.Int(i, 1));
+    r.account_name = rows.Text(i, 2);
+    r.actor = rows.Text(i, 3);
+    r.action = rows.Text(i, 4);
+    const auto from = ParseAccountState(rows.Text(i, 5));
+    const auto to = ParseAccountState(rows.Text(i, 6));
+    if (!from || !to) {
+      return Fail(ErrorCode::kInternal, fmt::format("store: audit record {} states", r.id));
+    }
+    r.from = *from;
+    r.to = *to;
+    r.reason = rows.Text(i, 7);
+    records.push_back(std::move(r));
+  }
+  return records;
+}
+
+Result<void> SqlStore::AddToken(AccountId account, std::string_view token_hash, TimePoint now) {
+  if (token_hash.empty()) return Fail(ErrorCode::kInvalidInput, "token hash is empty");
+  // The foreign key refuses an unknown account; the read says so clearly first.
+  MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kWrite));
+  MW_RETURN_IF_ERROR(ReadAccountState(account, false));
+  MW_RETURN_IF_ERROR(session().Run(Sql::kInsertToken,
+                                   Params().Text(token_hash).Int(account).Int(ToUnixMillis(now))));
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return {};
+}
+
+Result<std::optional<Account>> SqlStore::FindAccountByToken(std::string_view token_hash) {
+  MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kRead));
+  MW_ASSIGN_OR_RETURN(const Rows rows,
+                      session().Run(Sql::kSelectAccountIdByToken, Params().Text(token_hash)));
+  if (rows.empty()) return std::optional<Account>();
+  MW_ASSIGN_OR_RETURN(auto account, ReadOneAccount(rows.Int(0, 0)));
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return account;
+}
+
+Result<void> SqlStore::SetSmtpPassword(AccountId account, std::string_view password_hash) {
+  // One statement, so one transaction.
+  MW_ASSIGN_OR_RETURN(const Rows rows, session().Run(Sql::kSetSmtpPassword,
+                                                     Params().Int(account).Text(password_hash)));
+  if (rows.Changed() == 0) {
+    return Fail(ErrorCode::kNotFound, fmt::format("no account with id {}", account));
+  }
+  return {};
+}
+
+Result<std::optional<std::string>> SqlStore::GetSmtpPasswordHash(std::string_view account_name) {
+  // No transaction: the name's account never changes.
+  MW_ASSIGN_OR_RETURN(const Rows ids,
+                      session().Run(Sql::kSelectAccountIdByName, Params().Text(account_name)));
+  if (ids.empty()) return std::optional<std::string>();
+  MW_ASSIGN_OR_RETURN(const Rows rows,
+                      session().Run(Sql::kSelectSmtpPassword, Params().Int(ids.Int(0, 0))));
+  if (rows.empty() || rows.IsNull(0, 0)) return std::optional<std::string>();
+  return std::optional<std::string>(rows.Text(0, 0));
+}
+
+}  // namespace mailwarden

@@ -1,0 +1,266 @@
+// SqlStore: mail in (InsertMessages) and out (claims, outcomes, leases).
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <set>
+
+#include "store/sql/row_readers.h"
+#include "store/sql/sql_store.h"
+#include "store/sql/tally.h"
+#include "store/store_common.h"
+
+namespace mailwarden {
+
+Result<InsertedBatch> SqlStore::InsertMessages(std::span<const NewMessage> messages,
+                                               const ArrivalLease& lease) {
+  InsertedBatch inserted;
+  if (messages.empty()) return inserted;
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    if (messages[i].recipients.empty()) {
+      return Fail(ErrorCode::kInvalidInput,
+                  fmt::format("message {} of the batch has no recipient", i));
+    }
+  }
+  inserted.messages.reserve(messages.size());
+
+  // The group commit: the whole batch is one write transaction, so it costs one fsync however
+  // many messages it holds, and either every message of it is stored (and may be
+  // acknowledged) or none is.
+  MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kWrite));
+  // Counters first: an unknown account fails here with kNotFound, before any insert; and the
+  // accounts rows are updated (so locked) first, so a state change on another node waits for
+  // this commit and the states read below hold until then.
+  Tally tally(session());
+  for (const NewMessage& m : messages) {
+    tally.Of(m.account).pending += 1;
+    tally.Count(m.account, LocalDayOf(m.received_at), {.submitted = 1});
+  }
+  MW_RETURN_IF_ERROR(tally.Flush());
+  if (!lease.node.empty()) NoteNode(lease.node);
+  // Read in the write transaction, so no block can come between the read and the lease.
+  ArrivalLeasing leasing(lease, [this](AccountId account) -> Result<std::optional<std::string>> {
+    MW_ASSIGN_OR_RETURN(const Rows rows,
+                        session().Run(Sql::kSelectAccountState, Params().Int(account)));
+    if (rows.empty() || rows.Text(0, 0) != AccountStateName(AccountState::kActive)) {
+      return std::nullopt;
+    }
+    return rows.Text(0, 1);
+  });
+  // The accounts with mail left queued: other nodes are told (a notification each).
+  std::set<AccountId> queued;
+  SourceCounts sources;
+  for (const NewMessage& m : messages) {
+    InsertedMessage& out = inserted.messages.emplace_back();
+    MW_ASSIGN_OR_RETURN(const std::optional<TimePoint> lease_until,
+                        leasing.Decide(m, out, inserted));
+    if (!out.leased) queued.insert(m.account);
+    MW_ASSIGN_OR_RETURN(out.id, InsertMessageWithRecipients(m, lease_until, lease.node));
+    sources.Add(m);
+  }
+  // Sources are counted in the messages' transaction: a message stored is counted exactly
+  // once, and a failed batch counts nothing.
+  for (const auto& [key, count] : sources.counts()) {
+    const auto& [account, kind, hour, value] = key;
+    MW_RETURN_IF_ERROR(session().Run(
+        Sql::kBumpSource, Params().Int(account).Int(kind).Int(hour).Text(value).Int(count)));
+  }
+  // Pruning rides on the commit that is paid for anyway, at most once per new hour (and
+  // again while a backlog remains), so a quiet store does no work for it.
+  const std::int64_t prune_below = sources.newest_hour() - (kSourceHoursKept - 1);
+  bool pruned_all = false;
+  if (prune_below > sources_pruned_below_) {
+    MW_ASSIGN_OR_RETURN(
+        const Rows rows,
+        session().Run(Sql::kPruneSources, Params().Int(prune_below).Int(kSourcePruneBatch)));
+    pruned_all = rows.Changed() < kSourcePruneBatch;
+  }
+  for (const AccountId account : queued) MW_RETURN_IF_ERROR(Notify("mail", account));
+  MW_RETURN_IF_ERROR(tx.Commit());
+  if (pruned_all) sources_pruned_below_ = prune_below;
+  return inserted;
+}
+
+Result<ClaimedBatch> SqlStore::ClaimDue(const ClaimRequest& request) {
+  ClaimedBatch batch;
+  if (request.limit <= 0) return batch;
+  NoteNode(request.node);
+  const auto limit = static_cast<std::size_t>(request.limit);
+  const std::int64_t now = ToUnixMillis(request.now);
+
+  // One transaction: choosing what is due and leasing it is one atomic step (SQLite: the
+  // write lock is held from BEGIN; PostgreSQL: the due rows are locked where they are chosen,
+  // SKIP LOCKED passing over another node's claim in progress). kNoSync: a lease lost leaves
+  // the message due again.
+  MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kNoSync));
+
+  // The accounts with something due, the one waiting longest first. Only active accounts
+  // with unfinished mail are visited, so held mail is never read; a held account with
+  // released mail is visited too, and then only its released messages.
+  struct AccountQueue {
+    AccountId account = 0;
+    bool released_only = false;
+    MessageId epoch = 0;  // the account's purge epoch (see schema.h)
+    std::string name;
+    std::vector<DueMessage> due;
+  };
+  std::vector<AccountQueue> queues;
+  {
+    // Skipped accounts (waiting for their quota) are left out here rather than in SQL: asking
+    // for as many more rows as there are skipped accounts still fills `limit`.
+    MW_ASSIGN_OR_RETURN(
+        const Rows rows,
+        session().Run(Sql::kSelectDueAccounts, Params().Int(now).Int(static_cast<std::int64_t>(
+                                                   limit + request.skip.size()))));
+    for (int i = 0; i < rows.size(); ++i) {
+      const AccountId account = rows.Int(i, 0);
+      if (std::ranges::find(request.skip, account) != request.skip.end()) continue;
+      if (queues.size() == limit) break;
+      AccountQueue& queue = queues.emplace_back();
+      queue.account = account;
+      queue.released_only = rows.Int(i, 1) != 0;
+      queue.epoch = rows.Int(i, 2);
+    }
+  }
+  // Fairness is round-robin: one message from each due account per round, up to the limit.
+  // Each has at least one due, so none can get more than what is left when each of the others
+  // gets one; no more is read. An account whose quota allows nothing now is not read at all.
+  const auto most_per_account = static_cast<std::int64_t>(limit - queues.size() + 1);
+  for (AccountQueue& queue : queues) {
+    std::int64_t most = most_per_account;
+    for (const auto& [account, cap] : request.most) {
+      if (account == queue.account) most = std::min<std::int64_t>(most, std::max(cap, 0));
+    }
+    if (most == 0) continue;
+    Params params;
+    params.Int(queue.account).Int(now).Int(most);
+    if (!queue.released_only) params.Int(queue.epoch);
+    MW_ASSIGN_OR_RETURN(
+        const Rows rows,
+        session().Run(queue.released_only ? Sql::kSelectDueReleased : Sql::kSelectDueMessages,
+                      params));
+    for (int i = 0; i < rows.size(); ++i) {
+      queue.due.push_back({.id = rows.Int(i, 0), .size = rows.Int(i, 1)});
+    }
+  }
+  std::vector<std::pair<AccountQueue*, DueMessage>> picked;
+  batch.budget_reached = PickRoundRobin(queues, request, picked);
+  if (picked.empty()) {
+    MW_RETURN_IF_ERROR(tx.Commit());
+    return batch;
+  }
+
+  std::vector<LeaseItem> items;
+  items.reserve(picked.size());
+  for (auto& [queue, due] : picked) {
+    items.push_back({.account = queue->account, .id = due.id, .size = due.size});
+    if (queue->name.empty()) {
+      MW_ASSIGN_OR_RETURN(const Rows rows,
+                          session().Run(Sql::kSelectAccountName, Params().Int(queue->account)));
+      if (!rows.empty()) queue->name = rows.Text(0, 0);
+    }
+  }
+  // The lease's end goes into next_attempt_ms: if this node dies, the message is due again
+  // then, through the same index as any other due message.
+  MW_ASSIGN_OR_RETURN(batch.messages, LeaseMessages(items, request));
+  if (batch.messages.size() != picked.size()) {
+    return Fail(ErrorCode::kInternal, "store: a claimed message vanished");
+  }
+  for (std::size_t i = 0; i < picked.size(); ++i) {
+    batch.messages[i].account = picked[i].first->account;
+    batch.messages[i].account_name = picked[i].first->name;
+  }
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return batch;
+}
+
+Result<void> SqlStore::RecordOutcomes(std::span<const DeliveryOutcome> outcomes, TimePoint now) {
+  if (outcomes.empty()) return {};
+  const std::int64_t now_ms = ToUnixMillis(now);
+  const int day = LocalDayOf(now);
+  Tally tally(session());
+
+  // One transaction for the batch: recipients' outcomes, the messages' new status and the
+  // accounts' pending counters change together or not at all, so a crash can neither lose an
+  // outcome nor count a message twice. kNoSync: an outcome undone by a power cut leaves its
+  // message leased, so it is delivered again.
+  MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kNoSync));
+  // Accounts first, then messages in id order: the order every writer locks them in.
+  std::vector<const DeliveryOutcome*> ordered;
+  std::vector<MessageId> ids;
+  for (const DeliveryOutcome& outcome : outcomes) {
+    ordered.push_back(&outcome);
+    ids.push_back(outcome.id);
+  }
+  MW_RETURN_IF_ERROR(LockAccountsOfMessages(ids));
+  std::stable_sort(
+      ordered.begin(), ordered.end(),
+      [](const DeliveryOutcome* a, const DeliveryOutcome* b) { return a->id < b->id; });
+  for (const DeliveryOutcome* outcome : ordered) {
+    AccountId account = 0;
+    bool marked = false;
+    {
+      MW_ASSIGN_OR_RETURN(const Rows rows,
+                          session().Run(Sql::kLockMessageState, Params().Int(outcome->id)));
+      // Purged while in flight (its row deleted or not yet) or already finished (a late
+      // outcome of a lease that ran out, or a replay): nothing is left to record, and the
+      // counters stay right.
+      if (rows.empty() || rows.Int(0, 1) == schema::kMessageDone || rows.Bool(0, 2)) continue;
+      account = rows.Int(0, 0);
+      marked = rows.Bool(0, 3);
+    }
+    for (const RecipientOutcome& r : outcome->recipients) {
+      // Only a pending recipient changes: a sent or failed one is final.
+      MW_ASSIGN_OR_RETURN(const Rows rows,
+                          session().Run(Sql::kUpdateRecipient, Params()
+                                                                   .Int(account)
+                                                                   .Int(outcome->id)
+                                                                   .Int(r.index)
+                                                                   .Int(RecipientCode(r.status))
+                                                                   .Text(r.reply)
+                                                                   .Int(now_ms)));
+      if (r.status == RecipientStatus::kFailed && rows.Changed() == 1) {
+        tally.Count(account, day, {.errors = 1});
+      }
+    }
+    MW_ASSIGN_OR_RETURN(const Rows states, session().Run(Sql::kRecipientStates,
+                                                         Params().Int(account).Int(outcome->id)));
+    if (!states.empty() && states.Bool(0, 0)) {
+      MW_RETURN_IF_ERROR(session().Run(
+          Sql::kRequeueMessage,
+          Params().Int(account).Int(outcome->id).Int(ToUnixMillis(outcome->next_attempt))));
+    } else {
+      MW_RETURN_IF_ERROR(
+          session().Run(Sql::kFinishMessage, Params().Int(account).Int(outcome->id).Int(now_ms)));
+      MW_RETURN_IF_ERROR(tally.EndMessage(account, outcome->id, marked));
+      if (!states.empty() && states.Bool(0, 1)) tally.Count(account, day, {.sent = 1});
+    }
+  }
+  MW_RETURN_IF_ERROR(tally.Flush());
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return {};
+}
+
+Result<void> SqlStore::ReleaseLeases(std::string_view node) {
+  NoteNode(node);
+  // One statement, so one transaction: every lease of the node ends, or none does.
+  MW_ASSIGN_OR_RETURN(const Rows rows, session().Run(Sql::kReleaseLeases, Params().Text(node)));
+  if (rows.Changed() > 0) {
+    spdlog::info("store: {} message(s) leased to {} are due again", rows.Changed(), node);
+  }
+  return {};
+}
+
+Result<std::optional<TimePoint>> SqlStore::NextDueTime(std::span<const AccountId> skip) {
+  // One statement reads one snapshot; no transaction needed around it.
+  MW_ASSIGN_OR_RETURN(
+      const Rows rows,
+      session().Run(Sql::kSelectNextDue, Params().Int(static_cast<std::int64_t>(skip.size() + 1))));
+  for (int i = 0; i < rows.size(); ++i) {
+    if (std::ranges::find(skip, rows.Int(i, 0)) != skip.end()) continue;
+    return std::optional<TimePoint>(FromUnixMillis(rows.Int(i, 1)));
+  }
+  return std::optional<TimePoint>();
+}
+
+}  // namespace mailwarden

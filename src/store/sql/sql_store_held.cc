@@ -1,0 +1,225 @@
+// SqlStore: held mail (lists, release, delete), purges, expiry and old history.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <limits>
+
+#include "store/sql/sql_store.h"
+#include "store/sql/tally.h"
+#include "store/store_common.h"
+
+namespace mailwarden {
+
+Result<std::optional<StoredMessage>> SqlStore::GetMessage(MessageId id) {
+  // A read transaction: the message and its recipients from one snapshot, never half of a
+  // RecordOutcomes.
+  MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kRead));
+  MW_ASSIGN_OR_RETURN(auto message, ReadMessage(id));
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return message;
+}
+
+Result<std::int64_t> SqlStore::PurgeBatch(AccountId account, int limit, TimePoint /*now*/) {
+  // One write transaction: a batch of purged rows and purge_left go together. The purge was
+  // counted when it started; deleting its rows changes no counter and no pending. The
+  // account's row is locked first, as every writer takes it: two nodes deleting one account's
+  // rows take turns.
+  MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kWrite));
+  MessageId upto = 0;
+  std::int64_t left = 0;
+  {
+    MW_ASSIGN_OR_RETURN(const Rows rows,
+                        session().Run(Sql::kLockPurgeState, Params().Int(account)));
+    if (rows.empty()) {
+      return Fail(ErrorCode::kNotFound, fmt::format("no account with id {}", account));
+    }
+    upto = rows.Int(0, 0);
+    left = rows.Int(0, 1);
+  }
+  if (left == 0) return left;
+  // No more than purge_left: what is left under the watermark is all there is to read (on
+  // PostgreSQL the limit is also what ends the scan, at the last purged row).
+  const std::int64_t most = std::min<std::int64_t>(std::max(limit, 0), left);
+  std::vector<MessageId> batch;
+  {
+    MW_ASSIGN_OR_RETURN(const Rows rows, session().Run(Sql::kSelectPurgeBatch,
+                                                       Params().Int(account).Int(upto).Int(most)));
+    for (int i = 0; i < rows.size(); ++i) batch.push_back(rows.Int(i, 0));
+  }
+  if (!batch.empty()) MW_RETURN_IF_ERROR(DeleteUnfinished(account, batch));
+  std::int64_t done = static_cast<std::int64_t>(batch.size());
+  if (done < most) {
+    // The scan found fewer than asked: nothing is left under the watermark, whatever the
+    // counter says. A counter out of step is a bug, but must not keep the job going.
+    spdlog::warn("store: account {}: purge_left was {} with {} purged rows left", account, left,
+                 done);
+    done = left;
+  }
+  Tally tally(session());
+  tally.Of(account).purge_left -= done;
+  MW_RETURN_IF_ERROR(tally.Flush());
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return std::max<std::int64_t>(left - done, 0);
+}
+
+Result<std::int64_t> SqlStore::DeleteFinished(TimePoint cutoff, int limit) {
+  // One statement. kNoSync: old history only; a deletion a power cut undoes is done again by
+  // the next call.
+  MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kNoSync));
+  MW_ASSIGN_OR_RETURN(const Rows rows,
+                      session().Run(Sql::kDeleteFinished,
+                                    Params().Int(ToUnixMillis(cutoff)).Int(std::max(limit, 0))));
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return rows.Changed();  // the messages only, not the cascade
+}
+
+Result<std::int64_t> SqlStore::ExpireHeld(TimePoint cutoff, int limit, TimePoint now) {
+  constexpr std::string_view kExpiredReply = "expired: held for longer than policy.hold";
+  std::int64_t expired = 0;
+  if (limit <= 0) return expired;
+  const std::int64_t cutoff_ms = ToUnixMillis(cutoff);
+  const std::int64_t now_ms = ToUnixMillis(now);
+  const int day = LocalDayOf(now);
+
+  // One write transaction for the batch: a message is expired, its recipients failed and the
+  // counters moved together, or none of it.
+  MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kWrite));
+  std::vector<AccountId> accounts;
+  {
+    MW_ASSIGN_OR_RETURN(const Rows rows,
+                        session().Run(Sql::kSelectHoldingAccounts, Params().Int(0)));
+    for (int i = 0; i < rows.size(); ++i) accounts.push_back(rows.Int(i, 0));
+  }
+  Tally tally(session());
+  for (const AccountId account : accounts) {
+    if (expired >= limit) break;
+    // The account's row first (as every writer), then its oldest unfinished messages page by
+    // page, in id order. Ids follow the order of commit, which is the order of receipt
+    // (received_at is taken just before): the first one received at or after the cutoff ends
+    // the walk, so no younger held mail is read.
+    MW_ASSIGN_OR_RETURN(const AccountState state, ReadAccountState(account, true));
+    if (state == AccountState::kActive) continue;  // unblocked meanwhile
+    std::vector<MessageId> due;
+    MessageId after = 0;
+    bool walking = true;
+    while (walking && expired + static_cast<std::int64_t>(due.size()) < limit) {
+      const std::int64_t page = limit - expired - static_cast<std::int64_t>(due.size()) + 16;
+      MW_ASSIGN_OR_RETURN(
+          const Rows rows,
+          session().Run(Sql::kSelectUnfinishedPage, Params().Int(account).Int(after).Int(page)));
+      if (rows.size() < page) walking = false;
+      for (int i = 0; i < rows.size(); ++i) {
+        if (expired + static_cast<std::int64_t>(due.size()) >= limit ||
+            rows.Int(i, 2) >= cutoff_ms) {
+          walking = false;
+          break;
+        }
+        const MessageId id = rows.Int(i, 0);
+        after = id;
+        if (rows.Int(i, 1) != schema::kMessageQueued) continue;  // in flight: delivery decides
+        MW_ASSIGN_OR_RETURN(const Rows released,
+                            session().Run(Sql::kIsReleased, Params().Int(account).Int(id)));
+        if (!released.empty() && released.Bool(0, 0)) continue;  // going out, not held
+        due.push_back(id);
+      }
+    }
+    for (const MessageId id : due) {
+      MW_RETURN_IF_ERROR(session().Run(
+          Sql::kExpireRecipients, Params().Int(account).Int(id).Text(kExpiredReply).Int(now_ms)));
+      MW_RETURN_IF_ERROR(
+          session().Run(Sql::kFinishMessage, Params().Int(account).Int(id).Int(now_ms)));
+      MW_RETURN_IF_ERROR(tally.EndMessage(account, id));
+      tally.Count(account, day, {.errors = 1, .expired = 1});
+      ++expired;
+    }
+  }
+  MW_RETURN_IF_ERROR(tally.Flush());
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return expired;
+}
+
+Result<std::vector<StoredMessage>> SqlStore::ListPending(AccountId account, int limit,
+                                                         MessageId before_id) {
+  std::vector<StoredMessage> messages;
+  if (limit <= 0) return messages;
+  // A read transaction: the page and its messages' recipients from one snapshot.
+  MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kRead));
+  std::vector<MessageId> ids;
+  {
+    MW_ASSIGN_OR_RETURN(
+        const Rows rows,
+        session().Run(Sql::kSelectPendingPage,
+                      Params()
+                          .Int(account)
+                          .Int(before_id > 0 ? before_id : std::numeric_limits<std::int64_t>::max())
+                          .Int(limit)));
+    for (int i = 0; i < rows.size(); ++i) ids.push_back(rows.Int(i, 0));
+  }
+  for (const MessageId id : ids) {
+    MW_ASSIGN_OR_RETURN(auto message, ReadMessage(id));
+    if (message) messages.push_back(std::move(*message));
+  }
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return messages;
+}
+
+Result<std::int64_t> SqlStore::ReleaseHeld(AccountId account, const MessageSelector& selector,
+                                           TimePoint /*now*/) {
+  // One write transaction, the account's row locked first: an unblock (which clears the marks)
+  // cannot slip in between reading the state and marking, and the marks and released_pending
+  // change together, so the scheduler never looks for released mail that is not counted.
+  MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kWrite));
+  MW_ASSIGN_OR_RETURN(const AccountState state, ReadAccountState(account, true));
+  if (state == AccountState::kActive) return std::int64_t{0};
+  MW_ASSIGN_OR_RETURN(const auto ids, SelectHeld(account, selector));
+  Tally tally(session());
+  std::int64_t released = 0;
+  for (const MessageId id : ids) {
+    MW_ASSIGN_OR_RETURN(const Rows rows,
+                        session().Run(Sql::kInsertReleased, Params().Int(account).Int(id)));
+    released += rows.Changed();
+  }
+  tally.Of(account).released += released;
+  MW_RETURN_IF_ERROR(tally.Flush());
+  if (released > 0) MW_RETURN_IF_ERROR(Notify("release", account));
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return released;
+}
+
+Result<std::int64_t> SqlStore::DeleteHeld(AccountId account, const MessageSelector& selector,
+                                          TimePoint now) {
+  // One write transaction, as PurgeBatch.
+  MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kWrite));
+  MW_ASSIGN_OR_RETURN(const AccountState state, ReadAccountState(account, true));
+  if (state == AccountState::kActive) return std::int64_t{0};
+  MW_ASSIGN_OR_RETURN(const auto ids, SelectHeld(account, selector));
+  Tally tally(session());
+  const int day = LocalDayOf(now);
+  for (const MessageId id : ids) {
+    MW_RETURN_IF_ERROR(tally.EndMessage(account, id));
+    tally.Count(account, day, {.purged = 1});
+  }
+  if (!ids.empty()) MW_RETURN_IF_ERROR(DeleteUnfinished(account, ids));
+  MW_RETURN_IF_ERROR(tally.Flush());
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return static_cast<std::int64_t>(ids.size());
+}
+
+Result<std::string> SqlStore::GetMessageHeaders(AccountId account, MessageId id) {
+  // One statement: one snapshot. Only the first kMaxHeaderSectionBytes of the body are copied
+  // out, whatever its size.
+  MW_ASSIGN_OR_RETURN(Rows rows,
+                      session().Run(Sql::kSelectMessageHead,
+                                    Params().Int(id).Int(account).Int(
+                                        static_cast<std::int64_t>(kMaxHeaderSectionBytes))));
+  if (rows.empty()) {
+    return Fail(ErrorCode::kNotFound,
+                fmt::format("There is no unfinished message {} of this account.", id));
+  }
+  std::string head = rows.TakeText(0, 0);
+  CutToHeaderSection(head);
+  return head;
+}
+
+}  // namespace mailwarden

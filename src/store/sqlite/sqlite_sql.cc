@@ -1,0 +1,204 @@
+// SQLite's text of the statements it does not share with PostgreSQL (sql_statement.h gives
+// each one's parameters). A term that must match a partial index's WHERE ("status < 2") is
+// spelled out from the codes, since SQLite uses a partial index only when the query repeats
+// its term; INDEXED BY keeps a statement on the index its plan needs where the primary key's
+// range would read every account's mail. sqlite_plans_test checks the plans.
+#include <string>
+
+#include "store/sql/sql_text.h"
+#include "store/sqlite/sqlite_session.h"
+
+namespace mailwarden {
+namespace {
+
+constexpr std::string_view SqliteText(Sql sql) {
+  switch (sql) {
+    case Sql::kSelectAccountIdByName:
+      return "SELECT id FROM {accounts} WHERE name = ?1";
+    case Sql::kUpsertAccount:
+      return "INSERT INTO {accounts} (name, report_to, language, max_per_day, max_per_hour, "
+             "since_ms, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) "
+             "ON CONFLICT (name) DO UPDATE SET report_to = excluded.report_to, "
+             "language = excluded.language, max_per_day = excluded.max_per_day, "
+             "max_per_hour = excluded.max_per_hour RETURNING id";
+    case Sql::kLockAccountState:
+      // The single writer holds the whole database: nothing more to lock.
+      return "SELECT state FROM {accounts} WHERE id = ?1";
+    case Sql::kSetPurgeWatermark:
+      // Every unfinished message has an id <= the newest unfinished one: all that pending
+      // counts is purged now (the right-hand sides read the row as it was), and its rows join
+      // those left to delete.
+      return "UPDATE {accounts} SET purge_upto = MAX(purge_upto, COALESCE((SELECT MAX(m.id) "
+             "FROM {messages} m WHERE m.account_id = ?1 AND m.status < {done}), 0)), "
+             "purge_left = purge_left + pending, purged = purged + pending, pending = 0, "
+             "released_pending = 0 WHERE id = ?1 RETURNING purged - ?2";
+    case Sql::kSelectAccountsInState:
+      // "state <> 'active'" repeats accounts_by_state's WHERE; ?2 is 1 for the active state,
+      // which that index does not hold (a walk of the table, in id order).
+      return "SELECT id FROM {accounts} WHERE state = ?1 AND state <> 'active' AND ?2 = 0 "
+             "UNION ALL SELECT id FROM {accounts} WHERE state = 'active' AND ?2 = 1 "
+             "ORDER BY id";
+    case Sql::kInsertMessage:
+      // (account, received, uid, size, sender, subject, script, body, lease_node, status,
+      // attempts, next attempt). purge_epoch: the account's watermark now (see schema.h).
+      // lease_node: the node that will claim it (SqliteStore::NoteNode), so the claim keeps
+      // the row's size; or, for mail leased on arrival, the node that holds the lease.
+      return "INSERT INTO {messages} (account_id, status, attempts, received_ms, "
+             "next_attempt_ms, uid, size, sender, subject, script, body, purge_epoch, "
+             "lease_node) VALUES (?1, ?10, ?11, ?2, ?12, ?3, ?4, ?5, ?6, ?7, ?8, "
+             "(SELECT purge_upto FROM {accounts} WHERE id = ?1), ?9)";
+    case Sql::kBumpAccount:
+      return "UPDATE {accounts} SET pending = pending + ?2, "
+             "released_pending = released_pending + ?3, purge_left = MAX(0, purge_left + ?4), "
+             "submitted = submitted + ?5, sent = sent + ?6, errors = errors + ?7, "
+             "expired = expired + ?8, purged = purged + ?9 WHERE id = ?1";
+    case Sql::kBumpDay:
+      return "INSERT INTO {daily_counters} (account_id, day, submitted, sent, errors, expired, "
+             "purged) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (account_id, day) DO UPDATE "
+             "SET submitted = submitted + excluded.submitted, sent = sent + excluded.sent, "
+             "errors = errors + excluded.errors, expired = expired + excluded.expired, "
+             "purged = purged + excluded.purged";
+    case Sql::kBumpSource:
+      return "INSERT INTO {sources} (account_id, kind, hour, value, count) "
+             "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (account_id, kind, hour, value) "
+             "DO UPDATE SET count = count + excluded.count";
+    case Sql::kSelectDueMessages:
+      return "SELECT id, size FROM {messages} WHERE account_id = ?1 AND purge_epoch = ?4 "
+             "AND status < {done} AND next_attempt_ms <= ?2 "
+             "ORDER BY next_attempt_ms, status, id LIMIT ?3";
+    case Sql::kSelectDueReleased:
+      return "SELECT m.id, m.size FROM {released} r JOIN {messages} m ON m.id = r.message_id "
+             "WHERE r.account_id = ?1 AND m.status < {done} AND m.next_attempt_ms <= ?2 "
+             "ORDER BY m.next_attempt_ms, m.status, m.id LIMIT ?3";
+    case Sql::kLeaseMessage:
+      // A large body (?4) is not returned: the result would hold a copy of it; the caller
+      // reads it from its pages.
+      return "UPDATE {messages} SET status = {delivering}, attempts = attempts + 1, "
+             "next_attempt_ms = ?2, lease_node = ?3 WHERE id = ?1 "
+             "RETURNING sender, subject, attempts, received_ms, "
+             "CASE WHEN ?4 THEN NULL ELSE body END";
+    case Sql::kSelectPendingRecipients:
+      return "SELECT idx, address FROM {recipients} WHERE message_id = ?1 "
+             "AND status = {r_pending} ORDER BY idx";
+    case Sql::kLockMessageState:
+      return "SELECT m.account_id, m.status, m.id <= a.purge_upto, a.released_pending > 0 "
+             "FROM {messages} m JOIN {accounts} a ON a.id = m.account_id WHERE m.id = ?1";
+    case Sql::kUpdateRecipient:
+      return "UPDATE {recipients} SET status = ?4, reply = ?5, updated_ms = ?6 "
+             "WHERE message_id = ?2 AND idx = ?3 AND status = {r_pending}";
+    case Sql::kRecipientStates:
+      // Whether any recipient is still pending, and whether any was sent: one read of the
+      // message's few recipient rows (its primary key's range) for both.
+      return "SELECT MAX(status = {r_pending}), MAX(status = {r_sent}) FROM {recipients} "
+             "WHERE message_id = ?2";
+    case Sql::kRequeueMessage:
+      // lease_node stays (it counts only while status is delivering): the row keeps its size.
+      return "UPDATE {messages} SET status = {queued}, next_attempt_ms = ?3 WHERE id = ?2";
+    case Sql::kFinishMessage:
+      return "UPDATE {messages} SET status = {done}, done_ms = ?3, lease_node = NULL, "
+             "body = NULL WHERE id = ?2";
+    case Sql::kReleaseLeases:
+      // received_ms is in the past, so the message is due at once, and in its original place
+      // in the oldest-first order.
+      return "UPDATE {messages} SET status = {queued}, next_attempt_ms = received_ms "
+             "WHERE status = {delivering} AND lease_node = ?1";
+    case Sql::kSelectMessage:
+      // A purged message is gone, whether or not its row is deleted yet.
+      return "SELECT account_id, sender, subject, script, uid, size, status, attempts, "
+             "received_ms, next_attempt_ms FROM {messages} m WHERE id = ?1 AND NOT "
+             "(status < {done} AND id <= (SELECT purge_upto FROM {accounts} WHERE id = "
+             "m.account_id))";
+    case Sql::kSelectRecipients:
+      return "SELECT idx, address, status, reply, updated_ms FROM {recipients} "
+             "WHERE message_id = ?2 ORDER BY idx";
+    case Sql::kLockPurgeState:
+      return "SELECT purge_upto, purge_left, state FROM {accounts} WHERE id = ?1";
+    case Sql::kSelectPurgeBatch:
+      return "SELECT id FROM {messages} INDEXED BY messages_unfinished WHERE account_id = ?1 "
+             "AND status < {done} AND id <= ?2 ORDER BY id LIMIT ?3";
+    case Sql::kDeleteMessage:
+      // Recipients and the released mark go with it (ON DELETE CASCADE).
+      return "DELETE FROM {messages} WHERE id = ?2 AND status < {done}";
+    case Sql::kDeleteFinished:
+      // The longest finished first. Recipients go with them (ON DELETE CASCADE).
+      return "DELETE FROM {messages} WHERE id IN (SELECT id FROM {messages} "
+             "INDEXED BY messages_finished WHERE status = {done} AND done_ms < ?1 "
+             "ORDER BY done_ms LIMIT ?2)";
+    case Sql::kSelectUnfinishedPage:
+      return "SELECT id, status, received_ms FROM {messages} INDEXED BY messages_unfinished "
+             "WHERE account_id = ?1 AND status < {done} AND id > MAX(?2, {upto_of_1}) "
+             "ORDER BY id LIMIT ?3";
+    case Sql::kExpireRecipients:
+      return "UPDATE {recipients} SET status = {r_failed}, reply = ?3, updated_ms = ?4 "
+             "WHERE message_id = ?2 AND status = {r_pending}";
+    case Sql::kSelectPendingPage:
+      return "SELECT id FROM {messages} INDEXED BY messages_unfinished WHERE account_id = ?1 "
+             "AND status < {done} AND id < ?2 AND id > {upto_of_1} ORDER BY id DESC LIMIT ?3";
+    case Sql::kSelectHeldById:
+      return "SELECT id FROM {messages} WHERE id = ?1 AND account_id = ?2 "
+             "AND status = {queued} AND id > (SELECT purge_upto FROM {accounts} WHERE id = ?2)";
+    case Sql::kSelectHeldByMatch:
+      // instr, not LIKE: no wildcard in a customer's text means anything.
+      return "SELECT m.id FROM {messages} m INDEXED BY messages_unfinished "
+             "WHERE m.account_id = ?1 AND m.status < {done} AND m.id > {upto_of_1} "
+             "AND m.status = {queued} "
+             "AND (?2 = '' OR instr(lower(m.sender), ?2) > 0) "
+             "AND (?4 = '' OR instr(lower(m.subject), ?4) > 0) "
+             "AND (?3 = '' OR EXISTS (SELECT 1 FROM {recipients} r WHERE r.message_id = m.id "
+             "AND instr(lower(r.address), ?3) > 0)) ORDER BY m.id";
+    case Sql::kSelectMessageHead:
+      // substr of a BLOB counts bytes. A finished message's body is NULL: no row.
+      return "SELECT substr(body, 1, ?3) FROM {messages} WHERE id = ?1 AND account_id = ?2 "
+             "AND status < {done} AND body IS NOT NULL "
+             "AND id > (SELECT purge_upto FROM {accounts} WHERE id = ?2)";
+    case Sql::kSelectErrors:
+      // The row value compare is the cursor: strictly older than the previous page's last.
+      return "SELECT r.updated_ms, r.message_id, r.idx, r.address, r.reply, m.subject "
+             "FROM {recipients} r JOIN {messages} m ON m.id = r.message_id "
+             "WHERE r.account_id = ?1 AND r.status = {r_failed} AND r.updated_ms >= ?2 "
+             "AND (r.updated_ms, r.message_id, r.idx) < (?3, ?4, ?5) "
+             "ORDER BY r.updated_ms DESC, r.message_id DESC, r.idx DESC LIMIT ?6";
+    case Sql::kSelectTotals:
+      // The terms repeat accounts_sending's and accounts_holding's WHERE: only accounts with
+      // unfinished mail are read. Released mail of a held account is going out (queued).
+      return "SELECT (SELECT COALESCE(SUM(pending), 0) FROM {accounts} "
+             "WHERE state = 'active' AND pending > 0), "
+             "(SELECT COALESCE(SUM(pending), 0) FROM {accounts} "
+             "WHERE state <> 'active' AND pending > 0), "
+             "(SELECT COALESCE(SUM(MIN(released_pending, pending)), 0) FROM {accounts} "
+             "WHERE state <> 'active' AND pending > 0), "
+             "(SELECT COALESCE(SUM(submitted), 0) FROM {accounts}), "
+             "(SELECT COALESCE(SUM(sent), 0) FROM {accounts}), "
+             "(SELECT COALESCE(SUM(errors), 0) FROM {accounts}), "
+             "(SELECT COALESCE(SUM(expired), 0) FROM {accounts}), "
+             "(SELECT COALESCE(SUM(purged), 0) FROM {accounts})";
+    default:
+      return "";
+  }
+}
+
+// The earliest next attempt among the unfinished messages of active account a.id: one seek of
+// messages_due within the account's purge epoch, so that purged rows still on disk (all due
+// long ago) are never read.
+constexpr std::string_view kActiveHead =
+    "(SELECT m.next_attempt_ms FROM {messages} m WHERE m.account_id = a.id"
+    " AND m.purge_epoch = a.purge_upto AND m.status < {done}"
+    " ORDER BY m.next_attempt_ms LIMIT 1)";
+
+// The earliest next attempt among the released messages of held account a.id.
+constexpr std::string_view kReleasedHead =
+    "(SELECT MIN(m.next_attempt_ms) FROM {released} r JOIN {messages} m ON m.id = r.message_id"
+    " WHERE r.account_id = a.id AND m.status < {done})";
+
+}  // namespace
+
+std::string SqliteSql(Sql sql) {
+  std::string_view text = SqliteText(sql);
+  if (text.empty()) text = SharedSqlText(sql);
+  if (text.empty()) return {};
+  return FormatSql(text, SqlDialect{.dollar_placeholders = false,
+                                    .active_head = kActiveHead,
+                                    .released_head = kReleasedHead});
+}
+
+}  // namespace mailwarden

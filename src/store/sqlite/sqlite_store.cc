@@ -1,0 +1,140 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <fmt/format.h>
+
+#include "store/sqlite/sqlite_session.h"
+#include "store/store_common.h"
+
+namespace mailwarden {
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::filesystem::path& path) {
+  auto in_file = [&path](Error error) {
+    error.message = fmt::format("{}: {}", path.string(), error.message);
+    return std::unexpected(std::move(error));
+  };
+  auto session = SqliteSession::Open(path);
+  if (!session) return in_file(std::move(session).error());
+  SqliteSession& sqlite = **session;
+  auto store = std::unique_ptr<SqliteStore>(new SqliteStore(std::move(*session)));
+  if (auto r = store->Migrate(); !r) return in_file(std::move(r).error());
+  if (auto r = sqlite.PrepareStatements(); !r) return in_file(std::move(r).error());
+  return store;
+}
+
+SqliteStore::SqliteStore(std::unique_ptr<SqliteSession> session)
+    : SqlStore(std::move(session)), sqlite_(static_cast<SqliteSession&>(this->session())) {}
+
+std::string_view SqliteStore::MigrationSql(const schema::Migration& migration) const {
+  return migration.sqlite;
+}
+
+void SqliteStore::NoteNode(std::string_view node) { lease_node_hint_ = node; }
+
+Result<AccountId> SqliteStore::UpsertAccountRow(const AccountSpec& spec, std::int64_t now_ms) {
+  MW_ASSIGN_OR_RETURN(const Rows rows,
+                      sqlite_.Run(Sql::kUpsertAccount, Params()
+                                                           .Text(spec.name)
+                                                           .Text(spec.report_to)
+                                                           .Text(spec.language)
+                                                           .OptionalInt(spec.max_per_day)
+                                                           .OptionalInt(spec.max_per_hour)
+                                                           .Int(now_ms)));
+  if (rows.empty()) return Fail(ErrorCode::kInternal, "store: upsert of an account returned no id");
+  return rows.Int(0, 0);
+}
+
+Result<MessageId> SqliteStore::InsertMessageRow(const NewMessage& m,
+                                                std::optional<TimePoint> lease_until,
+                                                std::string_view lease_node) {
+  const std::int64_t received = ToUnixMillis(m.received_at);
+  // A large body is written into its pages after the row is made, not bound: SQLite would
+  // first copy it whole into the row's record, holding a large message twice.
+  const bool body_in_place = static_cast<std::int64_t>(m.body.size()) >= kLargeBodyBytes;
+  Params params;
+  params.Int(m.account)
+      .Int(received)
+      .Int(m.uid)
+      .Int(static_cast<std::int64_t>(m.body.size()))
+      .Text(m.sender)
+      .Text(m.subject)
+      .Text(m.script);
+  if (body_in_place) {
+    params.ZeroBytesOf(m.body.size());
+  } else {
+    params.BytesRef(m.body);
+  }
+  const std::string_view node = lease_until ? lease_node : std::string_view(lease_node_hint_);
+  if (node.empty()) {
+    params.OptionalInt(std::nullopt);  // NULL
+  } else {
+    params.Text(node);
+  }
+  if (lease_until) {
+    params.Int(schema::kMessageDelivering).Int(1).Int(ToUnixMillis(*lease_until));
+  } else {
+    params.Int(schema::kMessageQueued).Int(0).Int(received);
+  }
+  MW_RETURN_IF_ERROR(sqlite_.Run(Sql::kInsertMessage, params));
+  const MessageId id = sqlite_.LastInsertId();
+  if (body_in_place)
+    MW_RETURN_IF_ERROR(sqlite_.WriteBlob(schema::kMessagesTable, "body", id, m.body));
+  return id;
+}
+
+Result<std::vector<ClaimedMessage>> SqliteStore::LeaseMessages(std::span<const LeaseItem> items,
+                                                               const ClaimRequest& request) {
+  std::vector<ClaimedMessage> claimed;
+  claimed.reserve(items.size());
+  for (const LeaseItem& item : items) {
+    ClaimedMessage& message = claimed.emplace_back();
+    message.id = item.id;
+    const bool body_in_place = item.size >= kLargeBodyBytes;
+    {
+      MW_ASSIGN_OR_RETURN(
+          Rows rows, sqlite_.Run(Sql::kLeaseMessage, Params()
+                                                         .Int(item.id)
+                                                         .Int(ToUnixMillis(request.lease_until))
+                                                         .Text(request.node)
+                                                         .Int(body_in_place ? 1 : 0)));
+      if (rows.empty()) {
+        return Fail(ErrorCode::kInternal, fmt::format("store: message {} vanished", item.id));
+      }
+      message.sender = rows.Text(0, 0);
+      message.subject = rows.Text(0, 1);
+      message.attempts = static_cast<int>(rows.Int(0, 2)) - 1;  // the count includes this one
+      message.received_at = FromUnixMillis(rows.Int(0, 3));
+      if (!body_in_place) message.body = rows.TakeText(0, 4);
+    }
+    if (body_in_place) {
+      MW_ASSIGN_OR_RETURN(message.body, sqlite_.ReadBlob(schema::kMessagesTable, "body", item.id));
+    }
+    MW_ASSIGN_OR_RETURN(const Rows recipients,
+                        sqlite_.Run(Sql::kSelectPendingRecipients, Params().Int(item.id)));
+    for (int i = 0; i < recipients.size(); ++i) {
+      message.recipients.push_back(
+          {.index = static_cast<int>(recipients.Int(i, 0)), .address = recipients.Text(i, 1)});
+    }
+  }
+  return claimed;
+}
+
+Result<std::vector<SqliteStore::QueryPlan>> SqliteStore::ExplainHotStatements() {
+  static constexpr Sql kHot[] = {
+      Sql::kSelectDueAccounts,     Sql::kSelectDueMessages,     Sql::kSelectDueReleased,
+      Sql::kSelectNextDue,         Sql::kLeaseMessage,          Sql::kSelectPendingRecipients,
+      Sql::kLockMessageState,      Sql::kUpdateRecipient,       Sql::kRecipientStates,
+      Sql::kFinishMessage,         Sql::kReleaseLeases,         Sql::kSetPurgeWatermark,
+      Sql::kSelectPurgeBatch,      Sql::kSelectPendingPage,     Sql::kSelectUnfinishedPage,
+      Sql::kSelectHoldingAccounts, Sql::kSelectAccountsInState, Sql::kSelectCounters,
+      Sql::kSelectVolumes,         Sql::kSelectErrors,          Sql::kDeleteFinished,
+      Sql::kSelectMessageHead,
+  };
+  std::vector<QueryPlan> plans;
+  for (const Sql sql : kHot) {
+    MW_ASSIGN_OR_RETURN(auto lines, sqlite_.ExplainQueryPlan(sql));
+    plans.push_back({std::string(SqlName(sql)), std::move(lines)});
+  }
+  return plans;
+}
+
+}  // namespace mailwarden
