@@ -19,7 +19,7 @@
 #include "report/system_mail.h"
 #include "smtp/smtp_server.h"
 #include "store/account_directory.h"
-#include "store/pg_listener.h"
+#include "store/postgres/pg_listener.h"
 #include "store/store_runner.h"
 #include "submit/smtp_intake.h"
 #include "submit/submit_server.h"
