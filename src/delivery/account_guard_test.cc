@@ -1,12 +1,13 @@
 #include "delivery/account_guard.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <filesystem>
 #include <vector>
+
+#include "testing/temp_dir.h"
 
 namespace mailwarden {
 namespace {
@@ -92,12 +93,7 @@ class ManualClock final : public Clock {
 class AccountGuardTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("mw-guard-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    auto store = OpenStore("sqlite:" + (dir_ / "store.db").string());
+    auto store = OpenStore("sqlite:" + (dir_.path() / "store.db").string());
     ASSERT_TRUE(store) << store.error().message;
     store_ = std::make_unique<StoreRunner>(std::move(*store));
     config_.policy = Policy();
@@ -109,7 +105,6 @@ class AccountGuardTest : public ::testing::Test {
   void TearDown() override {
     guard_.reset();
     store_.reset();
-    std::filesystem::remove_all(dir_);
   }
   AccountId Upsert(const AccountSpec& spec) {
     auto id = store_->RunSync<AccountId>([&](Store& s) { return s.UpsertAccount(spec); });
@@ -140,7 +135,7 @@ class AccountGuardTest : public ::testing::Test {
     ASSERT_TRUE(r) << r.error().message;
   }
 
-  std::filesystem::path dir_;
+  testing::TempDir dir_{"mw_guard_test"};
   boost::asio::io_context io_;
   ManualClock clock_;
   Config config_;

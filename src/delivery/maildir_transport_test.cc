@@ -1,9 +1,7 @@
 #include "delivery/maildir_transport.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
@@ -15,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "testing/temp_dir.h"
+
 namespace mailwarden {
 namespace {
 
@@ -22,15 +22,6 @@ namespace fs = std::filesystem;
 
 class MaildirTransportTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    static std::atomic<int> counter{0};
-    root_ = fs::temp_directory_path() /
-            ("mw_maildir_test_" + std::to_string(getpid()) + "_" + std::to_string(++counter));
-    fs::remove_all(root_);
-    fs::create_directories(root_);
-  }
-  void TearDown() override { fs::remove_all(root_); }
-
   std::vector<RecipientOutcome> Deliver(Transport& transport, const ClaimedMessage& message) {
     boost::asio::io_context io;
     auto future = boost::asio::co_spawn(io, transport.Deliver(message), boost::asio::use_future);
@@ -60,7 +51,8 @@ class MaildirTransportTest : public ::testing::Test {
     return m;
   }
 
-  fs::path root_;
+  testing::TempDir temp_dir_{"mw_maildir_test"};
+  const fs::path root_ = temp_dir_.path();
 };
 
 TEST_F(MaildirTransportTest, WritesTheMessageIntoNew) {

@@ -1,27 +1,24 @@
 #include "http/static_files.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "http/http_server.h"
+#include "testing/temp_dir.h"
 
 namespace mailwarden {
 namespace {
 
 class StaticFilesTest : public ::testing::Test {
  protected:
+  // The panel's folder, and beside it a file that must never be served.
   void SetUp() override {
-    root_ = std::filesystem::temp_directory_path() / ("mw_static_" + std::to_string(getpid()));
     std::filesystem::create_directories(root_ / "assets");
     std::ofstream(root_ / "index.html") << "<!doctype html><title>panel</title>";
     std::ofstream(root_ / "assets" / "app-1a2b.js") << "console.log(1)";
-    std::ofstream(root_.parent_path() / ("mw_secret_" + std::to_string(getpid()))) << "secret";
-  }
-  void TearDown() override {
-    std::filesystem::remove_all(root_);
-    std::filesystem::remove(root_.parent_path() / ("mw_secret_" + std::to_string(getpid())));
+    std::ofstream(temp_dir_.path() / "mw_secret") << "secret";
   }
   HttpResponse Get(std::string_view target) {
     auto r = ParseTarget(target);
@@ -29,7 +26,8 @@ class StaticFilesTest : public ::testing::Test {
     r->method = "GET";
     return StaticFiles(root_).Serve(*r);
   }
-  std::filesystem::path root_;
+  testing::TempDir temp_dir_{"mw_static_files_test"};
+  const std::filesystem::path root_ = temp_dir_.path() / "panel";
 };
 
 TEST_F(StaticFilesTest, ServesIndexAndAssets) {
@@ -43,7 +41,7 @@ TEST_F(StaticFilesTest, ServesIndexAndAssets) {
 }
 
 TEST_F(StaticFilesTest, NeverLeavesTheFolder) {
-  const std::string secret = "mw_secret_" + std::to_string(getpid());
+  const std::string secret = "mw_secret";
   const std::vector<std::string> targets = {
       "/../" + secret, "/%2e%2e/" + secret,    "/assets/..%2f..%2f" + secret,
       "/.hidden",      "/assets//app-1a2b.js", "/missing.js"};

@@ -4,9 +4,10 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include <cstdlib>
-#include <fstream>
 #include <string>
+#include <utility>
+
+#include "report/report_example.h"
 
 namespace mailwarden {
 namespace {
@@ -20,13 +21,10 @@ class DailyReportTest : public ::testing::Test {
   }
 };
 
-// 2026-11-26 in UTC.
-const TimePoint kNoon = FromUnixMillis(1'795'694'400'000);
-
-DeliveryError Failure(std::string recipient, std::string reply, std::string subject,
-                      TimePoint at = kNoon) {
+// One failure of the example's day, at noon.
+DeliveryError Failure(std::string recipient, std::string reply, std::string subject) {
   DeliveryError e;
-  e.at = at;
+  e.at = kReportExampleNoon;
   e.message = 1;
   e.recipient = std::move(recipient);
   e.reply = std::move(reply);
@@ -34,31 +32,12 @@ DeliveryError Failure(std::string recipient, std::string reply, std::string subj
   return e;
 }
 
-DailyReportData Example(std::string language) {
-  DailyReportData data;
-  data.account_name = "demo";
-  data.language = std::move(language);
-  data.day = 20261126;
-  data.failed = 2;
-  data.expired = 1;
-  data.hold = "72h";
-  data.rows = {
-      Failure("reject-b@example.net", "550 5.1.1 <reject-b@example.net>: recipient rejected",
-              "Order confirmation", kNoon + std::chrono::minutes(5)),
-      Failure("reject-a@example.net", "550 5.1.1 <reject-a@example.net>: recipient rejected",
-              "Order confirmation"),
-      Failure("old@example.org", "expired: held for longer than policy.hold", "Newsletter",
-              kNoon - std::chrono::hours(3)),
-  };
-  return data;
-}
-
 bool Contains(const std::string& text, std::string_view part) {
   return text.find(part) != std::string::npos;
 }
 
 TEST_F(DailyReportTest, EnglishListsEveryFailureInBothParts) {
-  const DailyReport r = RenderDailyReport(Example("en"));
+  const DailyReport r = RenderDailyReport(ReportExample("en"));
   EXPECT_EQ(r.subject, "E-mail sending error report: demo, 2026-11-26");
   for (const std::string* part : {&r.text, &r.html}) {
     EXPECT_TRUE(Contains(*part, "reject-a@example.net")) << *part;
@@ -79,7 +58,7 @@ TEST_F(DailyReportTest, EnglishListsEveryFailureInBothParts) {
 }
 
 TEST_F(DailyReportTest, PolishWithDiacritics) {
-  const DailyReport r = RenderDailyReport(Example("pl"));
+  const DailyReport r = RenderDailyReport(ReportExample("pl"));
   EXPECT_EQ(r.subject, "Raport błędów wysyłki e-maili: demo, 2026-11-26");
   EXPECT_TRUE(Contains(r.text, "Nieudane doręczenia: 2"));
   EXPECT_TRUE(Contains(r.text, "Wygasłe wiadomości"));
@@ -90,12 +69,12 @@ TEST_F(DailyReportTest, PolishWithDiacritics) {
 }
 
 TEST_F(DailyReportTest, AnUnknownLanguageIsEnglish) {
-  EXPECT_EQ(RenderDailyReport(Example("xx")).subject,
+  EXPECT_EQ(RenderDailyReport(ReportExample("xx")).subject,
             "E-mail sending error report: demo, 2026-11-26");
 }
 
 TEST_F(DailyReportTest, StoredTextIsEscapedInHtmlAndFlattenedInText) {
-  DailyReportData data = Example("en");
+  DailyReportData data = ReportExample("en");
   data.rows = {Failure("a\"b@example.net", "550 <b>no</b> & 'bye'",
                        "<script>alert(1)</script>\r\nBcc: victim@example.org")};
   const DailyReport r = RenderDailyReport(data);
@@ -113,7 +92,7 @@ TEST_F(DailyReportTest, StoredTextIsEscapedInHtmlAndFlattenedInText) {
 }
 
 TEST_F(DailyReportTest, ALongListIsCappedAndTheRestCounted) {
-  DailyReportData data = Example("en");
+  DailyReportData data = ReportExample("en");
   data.rows.clear();
   for (int i = 0; i < 600; ++i) {
     data.rows.push_back(Failure("reject" + std::to_string(i) + "@example.net", "550", "s"));
@@ -133,7 +112,7 @@ TEST_F(DailyReportTest, ALongListIsCappedAndTheRestCounted) {
 }
 
 TEST_F(DailyReportTest, ALongFieldIsCutAtACharacterBoundary) {
-  DailyReportData data = Example("en");
+  DailyReportData data = ReportExample("en");
   std::string subject;
   for (int i = 0; i < 400; ++i) subject += "ż";  // two bytes each
   data.rows = {Failure("x@example.net", "550", "a" + subject)};
@@ -143,22 +122,9 @@ TEST_F(DailyReportTest, ALongFieldIsCutAtACharacterBoundary) {
 }
 
 TEST_F(DailyReportTest, NoRowsSaysSo) {
-  DailyReportData data = Example("en");
+  DailyReportData data = ReportExample("en");
   data.rows.clear();
   EXPECT_TRUE(Contains(RenderDailyReport(data).text, "no failure is listed"));
-}
-
-// MW_REPORT_EXAMPLE_DIR=docs writes the example of docs/ (report-example.txt and .html).
-TEST_F(DailyReportTest, WritesTheExampleWhenAsked) {
-  const char* dir = std::getenv("MW_REPORT_EXAMPLE_DIR");
-  if (dir == nullptr) GTEST_SKIP() << "MW_REPORT_EXAMPLE_DIR not set";
-  const DailyReport r = RenderDailyReport(Example("en"));
-  std::ofstream(std::string(dir) + "/report-example.txt") << "Subject: " << r.subject << "\n\n"
-                                                          << r.text;
-  std::ofstream(std::string(dir) + "/report-example.html") << r.html;
-  const DailyReport pl = RenderDailyReport(Example("pl"));
-  std::ofstream(std::string(dir) + "/report-example.pl.txt") << "Subject: " << pl.subject << "\n\n"
-                                                             << pl.text;
 }
 
 }  // namespace

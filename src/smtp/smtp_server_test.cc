@@ -1,7 +1,6 @@
 #include "smtp/smtp_server.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <sys/wait.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -20,6 +19,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "testing/temp_dir.h"
 
 namespace mailwarden {
 namespace {
@@ -166,12 +167,6 @@ class SmtpServerTest : public ::testing::Test {
     return options;
   }
 
-  void SetUp() override {
-    char pattern[] = "/tmp/mw_smtp_server_test.XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-  }
-
   void Start(SmtpServerOptions options = Options()) {
     server_ = std::make_unique<SmtpServer>(io_.get_executor(), std::move(options), backend_, gate_);
     auto listening = server_->Listen();
@@ -188,8 +183,6 @@ class SmtpServerTest : public ::testing::Test {
       asio::post(io_, [this] { server_->Close(); });
       thread_.join();
     }
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
   }
 
   // Runs a Python script (kTalk and smtplib at hand) against the server.
@@ -223,7 +216,8 @@ class SmtpServerTest : public ::testing::Test {
   std::unique_ptr<SmtpServer> server_;
   std::thread thread_;
   std::uint16_t port_ = 0;
-  std::filesystem::path dir_;
+  testing::TempDir temp_dir_{"mw_smtp_server_test"};
+  const std::filesystem::path dir_ = temp_dir_.path();
   int scripts_ = 0;
 };
 

@@ -227,3 +227,79 @@ def api(daemon, method, path, token=ADMIN_TOKEN, body=None):
             return r.status, parse(r.read())
     except urllib.error.HTTPError as e:
         return e.code, parse(e.read())
+
+
+# The helpers below are shared by the tests of several files: accounts, a shop's order mail,
+# submitting it, reading what reached the relay, and the account's API.
+
+OTHER_UID = 4243  # the other account's scripts, run with setpriv (the tests run as root)
+
+
+def demo_and_other():
+    """Two accounts: demo for this process's uid, other for OTHER_UID."""
+    return [
+        {"name": "demo", "uids": [os.getuid()], "report_to": "owner@example.com"},
+        {"name": "other", "uids": [OTHER_UID], "report_to": "other@example.com"},
+    ]
+
+
+def order_message(tag, to="buyer@example.net"):
+    """A shop's order mail with the subject "order TAG", as a PHP script writes it."""
+    return f"From: shop@example.com\nTo: {to}\nSubject: order {tag}\n\nOrder {tag}.\n"
+
+
+def submit(daemon, tag, uid=None, to="buyer@example.net"):
+    """Submits order_message(tag, to) with the real drop-in as PHP's mail() runs it (-t -i), as
+    uid if given; the script succeeds whatever its account's state."""
+    r = daemon.sendmail(["-t", "-i"], order_message(tag, to), uid=uid)
+    assert r.returncode == 0, r.stderr
+    return r
+
+
+def subjects(relay):
+    """The subject of every message at the relay, in the order of its spool."""
+    out = []
+    for m in relay.messages():
+        for line in m["data"].decode(errors="replace").splitlines():
+            if line.startswith("Subject: "):
+                out.append(line[len("Subject: "):])
+    return out
+
+
+def order_tags(relay):
+    """The TAG of every "order TAG" message at the relay, in the order of its spool."""
+    return [s[len("order "):] for s in subjects(relay) if s.startswith("order ")]
+
+
+def status(daemon, name="demo", token=ADMIN_TOKEN):
+    """GET .../email: the account's state and counters (the call must answer 200)."""
+    code, body = api(daemon, "GET", f"/api/v1/accounts/{name}/email", token=token)
+    assert code == 200, body
+    return body
+
+
+def request(daemon, action, name="demo", token=ADMIN_TOKEN):
+    """POST .../email/request with BLOCK, UNBLOCK or PURGE: (status, body)."""
+    return api(daemon, "POST", f"/api/v1/accounts/{name}/email/request", token=token,
+               body={"action": action})
+
+
+def delivered_meanwhile(daemon, relay, tag, timeout=20.0):
+    """Sends one message of the other (active) account through daemon and waits for it at the
+    relay: proof that delivery ran while the blocked account's mail stayed where it was."""
+    submit(daemon, tag, uid=OTHER_UID)
+    wait_for(lambda: f"order {tag}" in subjects(relay), timeout=timeout,
+             what=f"the other account's {tag}")
+
+
+def metrics(daemon, token=None):
+    """GET /metrics (no token is needed from loopback): (status, the Prometheus text)."""
+    return api(daemon, "GET", "/metrics", token=token)
+
+
+def metric(text, name):
+    """The value of the sample `name` (one without labels) in Prometheus text."""
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"no {name} in:\n{text}")

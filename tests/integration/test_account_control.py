@@ -1,59 +1,12 @@
 """Account control through the API: block, unblock, purge, hold expiry, token isolation."""
-import os
-
-from conftest import ADMIN_TOKEN, api, wait_for
-
-OTHER_UID = 4243  # a second account's scripts, run with setpriv
-
-
-def accounts():
-    return [
-        {"name": "demo", "uids": [os.getuid()], "report_to": "owner@example.com"},
-        {"name": "other", "uids": [OTHER_UID], "report_to": "other@example.com"},
-    ]
-
-
-def message(tag):
-    return f"From: shop@example.com\nTo: buyer@example.net\nSubject: order {tag}\n\nOrder {tag}.\n"
-
-
-def subjects(relay):
-    out = []
-    for m in relay.messages():
-        for line in m["data"].decode(errors="replace").splitlines():
-            if line.startswith("Subject: "):
-                out.append(line[len("Subject: "):])
-    return out
-
-
-def submit(daemon, tag, uid=None):
-    r = daemon.sendmail(["-t", "-i"], message(tag), uid=uid)
-    assert r.returncode == 0, r.stderr
-    return r
-
-
-def status(daemon, name="demo", token=ADMIN_TOKEN):
-    code, body = api(daemon, "GET", f"/api/v1/accounts/{name}/email", token=token)
-    assert code == 200, body
-    return body
-
-
-def request(daemon, action, name="demo", token=ADMIN_TOKEN):
-    return api(daemon, "POST", f"/api/v1/accounts/{name}/email/request", token=token,
-               body={"action": action})
-
-
-def delivered_meanwhile(daemon, relay, tag):
-    """Sends one message from the other (active) account and waits for it: proof that delivery
-    ran while the blocked account's mail stayed held."""
-    submit(daemon, tag, uid=OTHER_UID)
-    wait_for(lambda: f"order {tag}" in subjects(relay), what=f"the other account's {tag}")
+from conftest import (api, delivered_meanwhile, demo_and_other, request, status, subjects, submit,
+                      wait_for)
 
 
 def test_block_holds_and_unblock_releases_oldest_first(make_daemon, relay):
     # One delivery at a time: with several at once the relay may finish a later one first,
     # so only then is the order the relay sees the order the scheduler released them in.
-    daemon = make_daemon(relay=relay, accounts=accounts(),
+    daemon = make_daemon(relay=relay, accounts=demo_and_other(),
                          settings={"delivery": {"concurrency": 1}}).start()
     code, body = request(daemon, "BLOCK")
     assert code == 200, body
@@ -78,7 +31,7 @@ def test_block_holds_and_unblock_releases_oldest_first(make_daemon, relay):
 
 
 def test_purge_while_active_is_refused_with_409(make_daemon, relay):
-    daemon = make_daemon(relay=relay, accounts=accounts()).start()
+    daemon = make_daemon(relay=relay, accounts=demo_and_other()).start()
     code, body = request(daemon, "PURGE")
     assert code == 409
     assert body["error"] == "conflict"
@@ -87,7 +40,7 @@ def test_purge_while_active_is_refused_with_409(make_daemon, relay):
 
 
 def test_purge_deletes_the_held_mail_then_unblocks_by_itself(make_daemon, relay):
-    daemon = make_daemon(relay=relay, accounts=accounts()).start()
+    daemon = make_daemon(relay=relay, accounts=demo_and_other()).start()
     assert request(daemon, "BLOCK")[0] == 200
     for i in range(50):
         submit(daemon, f"spam-{i:02d}")
@@ -111,7 +64,7 @@ def test_purge_deletes_the_held_mail_then_unblocks_by_itself(make_daemon, relay)
 
 
 def test_held_mail_expires_after_policy_hold_and_is_listed_among_errors(make_daemon, relay):
-    daemon = make_daemon(relay=relay, accounts=accounts(), settings={"policy": {"hold": "3s"}}).start()
+    daemon = make_daemon(relay=relay, accounts=demo_and_other(), settings={"policy": {"hold": "3s"}}).start()
     assert request(daemon, "BLOCK")[0] == 200
     submit(daemon, "too-late")
     assert status(daemon)["held"] == 1
@@ -132,7 +85,7 @@ def test_held_mail_expires_after_policy_hold_and_is_listed_among_errors(make_dae
 
 
 def test_customer_token_reaches_its_own_account_only(make_daemon, relay):
-    daemon = make_daemon(relay=relay, accounts=accounts()).start()
+    daemon = make_daemon(relay=relay, accounts=demo_and_other()).start()
     code, body = api(daemon, "POST", "/api/v1/accounts/demo/tokens")
     assert code == 201, body
     token = body["token"]
@@ -152,7 +105,7 @@ def test_customer_token_reaches_its_own_account_only(make_daemon, relay):
 
 
 def test_bad_requests_get_400_with_a_reason(make_daemon, relay):
-    daemon = make_daemon(relay=relay, accounts=accounts()).start()
+    daemon = make_daemon(relay=relay, accounts=demo_and_other()).start()
     for body in [{"action": "DESTROY"}, {"action": "PURGE_DONE"}, {}, {"action": 3}]:
         code, reply = api(daemon, "POST", "/api/v1/accounts/demo/email/request", body=body)
         assert code == 400, (body, reply)
@@ -167,7 +120,7 @@ def test_bad_requests_get_400_with_a_reason(make_daemon, relay):
 
 
 def test_errors_are_listed_newest_first_in_pages(make_daemon, relay):
-    daemon = make_daemon(relay=relay, accounts=accounts()).start()
+    daemon = make_daemon(relay=relay, accounts=demo_and_other()).start()
     for i in range(3):
         r = daemon.sendmail(["-i", f"reject-{i}@example.net"], f"Subject: attempt {i}\n\nhi\n")
         assert r.returncode == 0, r.stderr

@@ -8,12 +8,11 @@ import sqlite3
 import subprocess
 import threading
 import time
-import urllib.request
 import uuid
 
 import pytest
 
-from conftest import BIN, Relay, api, free_port, wait_for
+from conftest import BIN, Relay, api, free_port, metric, metrics, order_tags, wait_for
 
 MESSAGE = (
     "From: Shop <shop@example.com>\n"
@@ -22,15 +21,6 @@ MESSAGE = (
     "\n"
     "Your order {tag} has shipped.\n"
 )
-
-
-def delivered_tags(relay):
-    tags = set()
-    for m in relay.messages():
-        for line in m["data"].decode(errors="replace").splitlines():
-            if line.startswith("Subject: order "):
-                tags.add(line.split()[-1])
-    return tags
 
 
 def test_php_mail_is_delivered_with_envelope_and_no_bcc(make_daemon, relay, tmp_path):
@@ -79,7 +69,7 @@ def test_deferred_recipient_is_retried_then_delivered(make_daemon, relay):
                    and daemon.log_text(), what="the delivery's log line")
     assert log.count("to=<defer-later@example.net> result=deferred") == 2
     # /metrics (loopback, no token) counts the two deferrals and the finished message's latency.
-    text = urllib.request.urlopen(f"http://127.0.0.1:{daemon.http_port}/metrics", timeout=10).read().decode()
+    text = metrics(daemon)[1]
     assert "mailwarden_deferred_total 2" in text, text
     assert "mailwarden_delivery_latency_seconds_count 1" in text, text
 
@@ -152,9 +142,9 @@ def test_one_uid_cannot_take_every_connection(make_daemon, relay):
     for p in open_ones:
         p.stdin.close()
         assert p.wait(30) == 0, p.stderr.read()
-    wait_for(lambda: {"mine-0", "mine-1", "theirs"} <= delivered_tags(relay),
+    wait_for(lambda: {"mine-0", "mine-1", "theirs"} <= set(order_tags(relay)),
              what="the three served messages at the relay")
-    assert "mine-third" not in delivered_tags(relay)
+    assert "mine-third" not in order_tags(relay)
     assert "connections of this uid at once" in daemon.log_text()
 
 
@@ -173,9 +163,9 @@ def test_a_drop_in_killed_mid_message_stores_nothing(make_daemon, relay):
              what="the daemon noticing the message stopped short")
     r = daemon.sendmail(["-t", "-i"], MESSAGE.format(tag="whole"))
     assert r.returncode == 0, r.stderr
-    wait_for(lambda: "whole" in delivered_tags(relay), what="the next message at the relay")
+    wait_for(lambda: "whole" in order_tags(relay), what="the next message at the relay")
     assert daemon.query("SELECT subject FROM messages") == [("order whole",)]
-    assert delivered_tags(relay) == {"whole"}
+    assert set(order_tags(relay)) == {"whole"}
 
 
 def waiting_for_more_input(proc):
@@ -199,7 +189,7 @@ def test_a_drop_in_of_the_previous_wire_version_is_still_served(make_daemon, rel
         s.shutdown(socket.SHUT_WR)
         reply = s.makefile("rb").readline()
     assert reply.startswith(b"0 queued as "), reply
-    wait_for(lambda: "v1" in delivered_tags(relay), what="the version 1 message at the relay")
+    wait_for(lambda: "v1" in order_tags(relay), what="the version 1 message at the relay")
 
 
 def test_without_i_a_lone_dot_ends_the_message(make_daemon, relay):
@@ -263,7 +253,7 @@ def test_kill9_during_8_parallel_submitters_loses_no_acknowledged_message(make_d
     for t in threads:
         t.join()
     assert len(acknowledged) >= 40
-    wait_for(lambda: acknowledged <= delivered_tags(relay), timeout=60,
+    wait_for(lambda: acknowledged <= set(order_tags(relay)), timeout=60,
              what=f"all {len(acknowledged)} acknowledged messages at the relay")
 
 
@@ -318,7 +308,7 @@ def test_full_disk_answers_75_and_loses_nothing_acknowledged(make_daemon, relay,
         status, _ = api(daemon, "POST", "/api/v1/accounts/demo/email/request",
                         body={"action": "UNBLOCK"})
         assert status == 200
-        wait_for(lambda: set(acknowledged) <= delivered_tags(relay), timeout=60,
+        wait_for(lambda: set(acknowledged) <= set(order_tags(relay)), timeout=60,
                  what=f"all {len(acknowledged)} acknowledged messages at the relay")
         daemon.stop()
     finally:
@@ -388,13 +378,8 @@ def test_finished_mail_past_keep_finished_is_deleted_and_the_figures_stay(make_d
         {k: before[k] for k in ("sent", "errors", "held", "queued")}
 
 
-def metric(daemon, name):
-    text = urllib.request.urlopen(f"http://127.0.0.1:{daemon.http_port}/metrics", timeout=10).read().decode()
-    return next(int(line.split()[1]) for line in text.splitlines() if line.startswith(name + " "))
-
-
 def receive_waits(daemon):
-    return metric(daemon, "mailwarden_receive_waits_total")
+    return metric(metrics(daemon)[1], "mailwarden_receive_waits_total")
 
 
 def start_sendmail(daemon):
@@ -442,7 +427,7 @@ def test_small_mail_is_not_held_up_by_large_mail_waiting_for_room(make_daemon, r
     assert first.wait(30) == 0, first.stderr.read()
     feeder.join(30)
     assert second.returncode == 0, second.stderr
-    wait_for(lambda: {"large-1", "large-2", "small"} <= delivered_tags(relay),
+    wait_for(lambda: {"large-1", "large-2", "small"} <= set(order_tags(relay)),
              what="all three messages at the relay")
     large = [m for m in relay.messages() if b"Subject: order large-" in m["data"]]
     assert all(m["data"].count(b"y" * 76) == 13000 for m in large)
@@ -498,7 +483,7 @@ def test_many_large_submissions_at_once_stay_within_the_memory_budget(make_daemo
 
     status, _ = api(daemon, "POST", "/api/v1/accounts/demo/email/request", body={"action": "UNBLOCK"})
     assert status == 200
-    wait_for(lambda: {f"big-{i}" for i in range(24)} <= delivered_tags(relay), timeout=120,
+    wait_for(lambda: {f"big-{i}" for i in range(24)} <= set(order_tags(relay)), timeout=120,
              what="all 24 large messages at the relay")
     daemon.stop()
 
@@ -523,10 +508,10 @@ def test_delivery_holds_no_more_bodies_than_max_sending_bytes(make_daemon, relay
     # New mail, stored and delivered as it comes.
     for i in range(6):
         send(f"arrive-{i}", "slow1@example.net")
-    wait_for(lambda: {f"arrive-{i}" for i in range(6)} <= delivered_tags(relay), timeout=60,
+    wait_for(lambda: {f"arrive-{i}" for i in range(6)} <= set(order_tags(relay)), timeout=60,
              what="six messages delivered as they came")
     assert most_at_once("slow1") == 2
-    waits = metric(daemon, "mailwarden_send_waits_total")
+    waits = metric(metrics(daemon)[1], "mailwarden_send_waits_total")
     assert waits >= 1, "the third message waited for room"
 
     # Held mail, all due at once when the account is unblocked.
@@ -536,10 +521,10 @@ def test_delivery_holds_no_more_bodies_than_max_sending_bytes(make_daemon, relay
         send(f"held-{i}", "slow2@example.net")
     status, _ = api(daemon, "POST", "/api/v1/accounts/demo/email/request", body={"action": "UNBLOCK"})
     assert status == 200
-    wait_for(lambda: {f"held-{i}" for i in range(6)} <= delivered_tags(relay), timeout=60,
+    wait_for(lambda: {f"held-{i}" for i in range(6)} <= set(order_tags(relay)), timeout=60,
              what="six released messages delivered")
     assert most_at_once("slow2") == 2
-    assert metric(daemon, "mailwarden_send_waits_total") > waits
+    assert metric(metrics(daemon)[1], "mailwarden_send_waits_total") > waits
     assert all(m["data"].count(b"q" * 76) == 5200 for m in relay.messages())
     daemon.stop()
     assert "counted in flight" not in daemon.log_text(), "the bytes in flight were miscounted"
@@ -564,6 +549,6 @@ def test_scripts_past_max_connections_wait_their_turn(make_daemon, relay):
     assert third.returncode == 0, third.stderr
     open_ones[1].stdin.close()
     assert open_ones[1].wait(30) == 0
-    wait_for(lambda: {"open-0", "open-1", "third"} <= delivered_tags(relay),
+    wait_for(lambda: {"open-0", "open-1", "third"} <= set(order_tags(relay)),
              what="all three messages at the relay")
     daemon.stop()

@@ -4,10 +4,8 @@ import datetime
 import email
 import email.policy
 import os
-import urllib.error
-import urllib.request
 
-from conftest import ADMIN_TOKEN, api, wait_for
+from conftest import ADMIN_TOKEN, api, metric, metrics, wait_for
 
 OTHER_UID = 42424  # a second account's scripts (setpriv: the tests run as root)
 
@@ -37,24 +35,6 @@ def text_of(message):
     parts = {p.get_content_type(): p.get_content() for p in parsed.walk()
              if p.get_content_type() in ("text/plain", "text/html")}
     return parsed, parts
-
-
-def metrics(daemon, token=None):
-    req = urllib.request.Request(f"http://127.0.0.1:{daemon.http_port}/metrics")
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-
-
-def metric(text, name):
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError(f"no {name} in:\n{text}")
 
 
 def test_report_lists_the_days_failures_once_and_goes_to_the_current_recipient(make_daemon, relay):

@@ -4,34 +4,13 @@ import email
 import email.policy
 import os
 
-from conftest import api, wait_for
+from conftest import api, metrics, order_message, request, status, submit, wait_for
 
 OWNER = "owner@example.com"
 
 
 def account(**extra):
     return [dict({"name": "demo", "uids": [os.getuid()], "report_to": OWNER}, **extra)]
-
-
-def message(tag, to="buyer@example.net"):
-    return f"From: shop@example.com\nTo: {to}\nSubject: order {tag}\n\nOrder {tag}.\n"
-
-
-def submit(daemon, tag, to="buyer@example.net"):
-    r = daemon.sendmail(["-i", to], message(tag, to))
-    assert r.returncode == 0, r.stderr  # scripts succeed whatever the account's state
-    return r
-
-
-def status(daemon):
-    code, body = api(daemon, "GET", "/api/v1/accounts/demo/email")
-    assert code == 200, body
-    return body
-
-
-def request(daemon, action, token):
-    return api(daemon, "POST", "/api/v1/accounts/demo/email/request", token=token,
-               body={"action": action})
 
 
 def customer_token(daemon):
@@ -76,10 +55,7 @@ def test_spam_guard_blocks_a_flood_holds_the_rest_and_notifies(make_daemon, rela
     sent = [x for x in orders(relay) if x in {"order flood-6", "order flood-7"}]
     assert sent == []  # the mail after the trip did not go out
     assert len(orders(relay)) + status(daemon)["held"] == 8  # nothing lost
-    import urllib.request
-    metrics = urllib.request.urlopen(f"http://127.0.0.1:{daemon.http_port}/metrics",
-                                     timeout=10).read().decode()
-    assert 'mailwarden_guard_blocks_total{guard="spam_guard"} 1' in metrics
+    assert 'mailwarden_guard_blocks_total{guard="spam_guard"} 1' in metrics(daemon)[1]
 
     rcpts, subject, text = found[0]
     assert rcpts == [OWNER]
@@ -88,10 +64,10 @@ def test_spam_guard_blocks_a_flood_holds_the_rest_and_notifies(make_daemon, rela
     assert "PURGE" in text
 
     token = customer_token(daemon)
-    code, body = request(daemon, "UNBLOCK", token)
+    code, body = request(daemon, "UNBLOCK", token=token)
     assert code == 409, body
     assert "purge" in body["message"].lower()
-    code, body = request(daemon, "PURGE", token)
+    code, body = request(daemon, "PURGE", token=token)
     assert code == 200, body
     wait_for(lambda: status(daemon)["state"] == "active", what="the purge to end")
     assert status(daemon)["held"] == 0
@@ -116,7 +92,7 @@ def test_bounce_guard_blocks_on_failures_and_notifies(make_daemon, relay):
 
     # UNBLOCK lifts a bounce_guard block, and the tolerance is doubled: a rate of 0.5 doubled
     # never trips, so more failures do not block again.
-    code, body = request(daemon, "UNBLOCK", customer_token(daemon))
+    code, body = request(daemon, "UNBLOCK", token=customer_token(daemon))
     assert code == 200 and body["state"] == "active", body
     for i in range(4, 8):
         submit(daemon, f"bad-{i}", to=f"reject{i}@example.net")
@@ -137,7 +113,7 @@ def test_quota_defers_mail_beyond_max_per_hour_and_drops_nothing(make_daemon, re
     wait_for(lambda: len(orders(relay)) >= 3, what="the first three messages")
     # Another account's later message goes out: the scheduler has claimed since, and passed
     # over the waiting three.
-    r = daemon.sendmail(["-i", "buyer@example.net"], message("other-later"), uid=other_uid)
+    r = daemon.sendmail(["-i", "buyer@example.net"], order_message("other-later"), uid=other_uid)
     assert r.returncode == 0, r.stderr
     wait_for(lambda: "order other-later" in orders(relay), what="the other account's message")
     assert sorted(o for o in orders(relay) if o.startswith("order quota-")) == [

@@ -4,7 +4,7 @@ import json
 import os
 import subprocess
 
-from conftest import BIN, api, free_port, wait_for
+from conftest import BIN, api, free_port, order_message, wait_for
 
 
 def ctl(daemon, *args, config=None):
@@ -26,10 +26,6 @@ def field(table, name):
         if line.startswith(name + "  "):
             return line[len(name):].strip()
     raise AssertionError(f"no {name!r} in:\n{table}")
-
-
-def message(tag):
-    return f"From: shop@example.com\nTo: buyer@example.net\nSubject: order {tag}\n\nOrder {tag}.\n"
 
 
 def test_accounts_list_shows_the_configured_account(make_daemon):
@@ -82,7 +78,7 @@ def test_block_holds_queue_lists_held_then_unblock(make_daemon):
     assert field(out, "blocked by") == "admin"
     assert field(out, "reason") == "spam run from contact.php"
     for i in range(3):
-        r = daemon.sendmail(["-t", "-i"], message(f"held-{i}"))
+        r = daemon.sendmail(["-t", "-i"], order_message(f"held-{i}"))
         assert r.returncode == 0, r.stderr
 
     out = ok(daemon, "queue", "demo", "--status", "held")
@@ -124,7 +120,7 @@ def test_release_and_delete_chosen_held_mail(make_daemon):
     daemon = make_daemon().start()
     ok(daemon, "block", "demo")
     for tag in ("keep", "spam-1", "spam-2"):
-        assert daemon.sendmail(["-t", "-i"], message(tag)).returncode == 0
+        assert daemon.sendmail(["-t", "-i"], order_message(tag)).returncode == 0
     assert ok(daemon, "delete", "demo", "--subject", "spam").strip() == "Deleted 2 held messages."
     held = json.loads(ok(daemon, "--json", "queue", "demo", "--status", "held"))["items"]
     assert [m["subject"] for m in held] == ["order keep"]

@@ -17,22 +17,15 @@ import uuid
 
 import pytest
 
-from conftest import api, wait_for
+from conftest import (OTHER_UID, api, delivered_meanwhile, demo_and_other, metrics, order_message,
+                      order_tags, request, status, submit, wait_for)
 
 PG_URL = os.environ.get("MW_TEST_PG_URL")
 PG_CLUSTER = pathlib.Path(__file__).resolve().parents[2] / "scripts" / "pg-cluster"
-OTHER_UID = 42431  # a second account's scripts, run with setpriv
 LEASE = "3s"  # node A's in the kill -9 test: its mail goes out again within the test
 
 pytestmark = pytest.mark.skipif(
     not PG_URL, reason="MW_TEST_PG_URL is not set (scripts/run-tests sets it: scripts/pg-cluster)")
-
-
-def accounts():
-    return [
-        {"name": "demo", "uids": [os.getuid()], "report_to": "owner@example.com"},
-        {"name": "other", "uids": [OTHER_UID], "report_to": "other@example.com"},
-    ]
 
 
 def psql(url, sql):
@@ -69,7 +62,7 @@ def make_node(database, make_daemon):
     """Starts a node named NAME.test on the test's database: its own socket and HTTP port."""
     def make(name, relay, lease=None):
         return make_daemon(relay=relay, settings=node_settings(name, database, lease),
-                           accounts=accounts(), name=name).start()
+                           accounts=demo_and_other(), name=name).start()
     return make
 
 
@@ -106,48 +99,12 @@ class BlackHole:
         self.sock.close()
 
 
-def message(tag):
-    return f"From: shop@example.com\nTo: buyer@example.net\nSubject: order {tag}\n\nOrder {tag}.\n"
-
-
-def submit(node, tag, uid=None):
-    r = node.sendmail(["-t", "-i"], message(tag), uid=uid)
-    assert r.returncode == 0, r.stderr
-    return r
-
-
-def subjects(relay):
-    out = []
-    for m in relay.messages():
-        for line in m["data"].decode(errors="replace").splitlines():
-            if line.startswith("Subject: order "):
-                out.append(line[len("Subject: order "):])
-    return out
-
-
-def status(node, name="demo"):
-    code, body = api(node, "GET", f"/api/v1/accounts/{name}/email")
-    assert code == 200, body
-    return body
-
-
-def request(node, action, name="demo"):
-    return api(node, "POST", f"/api/v1/accounts/{name}/email/request", body={"action": action})
-
-
 def unfinished(node):
     """Messages queued or held on all nodes (the store's totals, from /metrics)."""
-    code, text = api(node, "GET", "/metrics")
+    code, text = metrics(node)
     assert code == 200, text
     return sum(float(line.split()[1]) for line in text.splitlines()
                if line.startswith("mailwarden_queue_messages{"))
-
-
-def delivered_meanwhile(node, relay, tag):
-    """Sends one message of the other (active) account through node and waits for it at the
-    relay: proof that delivery ran while the blocked account's mail stayed where it was."""
-    submit(node, tag, uid=OTHER_UID)
-    wait_for(lambda: tag in subjects(relay), timeout=60, what=f"the other account's {tag}")
 
 
 def test_block_through_one_node_holds_mail_submitted_through_another(make_node, relay):
@@ -161,13 +118,13 @@ def test_block_through_one_node_holds_mail_submitted_through_another(make_node, 
     for node in (a, b):
         s = status(node)
         assert (s["state"], s["held"], s["queued"]) == ("blocked", 5, 0), s
-    delivered_meanwhile(b, relay, "other-1")
-    delivered_meanwhile(a, relay, "other-2")
-    assert not [x for x in subjects(relay) if x.startswith("held-")]
+    delivered_meanwhile(b, relay, "other-1", timeout=60)
+    delivered_meanwhile(a, relay, "other-2", timeout=60)
+    assert not [x for x in order_tags(relay) if x.startswith("held-")]
 
     code, body = request(a, "UNBLOCK")
     assert code == 200 and body["state"] == "active", body
-    wait_for(lambda: sorted(x for x in subjects(relay) if x.startswith("held-")) ==
+    wait_for(lambda: sorted(x for x in order_tags(relay) if x.startswith("held-")) ==
              [f"held-{i}" for i in range(5)], timeout=60, what="the five held messages delivered")
     for node in (a, b):
         wait_for(lambda: status(node)["held"] == 0 and status(node)["sent"] >= 5, timeout=30,
@@ -191,9 +148,9 @@ def test_purge_through_one_node_removes_the_held_mail_for_all(make_node, relay):
     s = status(a)
     assert (s["held"], s["queued"], s["purged"]) == (0, 0, 6), s
     assert status(b)["held"] == 0
-    delivered_meanwhile(a, relay, "other-3")
-    delivered_meanwhile(b, relay, "other-4")
-    assert not [x for x in subjects(relay) if x.startswith("spam-")]
+    delivered_meanwhile(a, relay, "other-3", timeout=60)
+    delivered_meanwhile(b, relay, "other-4", timeout=60)
+    assert not [x for x in order_tags(relay) if x.startswith("spam-")]
 
 
 def test_mail_of_a_node_killed_mid_delivery_is_delivered_by_another(make_node, relay):
@@ -209,7 +166,7 @@ def test_mail_of_a_node_killed_mid_delivery_is_delivered_by_another(make_node, r
                  what="node A to be delivering all five messages")
         a.kill9()
         b = make_node("node-b", relay)
-        wait_for(lambda: set(tags) <= set(subjects(relay)), timeout=90,
+        wait_for(lambda: set(tags) <= set(order_tags(relay)), timeout=90,
                  what="node B to deliver node A's mail once its lease ran out")
         wait_for(lambda: (lambda s: (s["held"], s["queued"]) == (0, 0) and s["sent"] >= 5)(status(b)),
                  timeout=30, what="the outcomes to be stored")
@@ -237,7 +194,7 @@ def own_cluster():
 def test_database_restart_during_submissions_loses_no_acknowledged_message(own_cluster, make_daemon,
                                                                               relay):
     folder, url = own_cluster
-    nodes = [make_daemon(relay=relay, settings=node_settings(name, url), accounts=accounts(),
+    nodes = [make_daemon(relay=relay, settings=node_settings(name, url), accounts=demo_and_other(),
                          name=name).start() for name in ("node-a", "node-b")]
     results = []  # (tag, exit code, stderr)
     lock = threading.Lock()
@@ -248,7 +205,7 @@ def test_database_restart_during_submissions_loses_no_acknowledged_message(own_c
             if stop.is_set():
                 return
             tag = f"restart-{k}-{i:04d}"
-            r = nodes[(k + i) % 2].sendmail(["-t", "-i"], message(tag))
+            r = nodes[(k + i) % 2].sendmail(["-t", "-i"], order_message(tag))
             with lock:
                 results.append((tag, r.returncode, r.stderr.decode(errors="replace")))
             if r.returncode != 0:
@@ -278,7 +235,7 @@ def test_database_restart_during_submissions_loses_no_acknowledged_message(own_c
     odd = [(tag, rc, err) for tag, rc, err in results if rc not in (0, 75)]
     assert not odd, f"exit codes other than 0 and 75 (EX_TEMPFAIL): {odd[:5]}"
     acked = {tag for tag, rc, _ in results if rc == 0}
-    wait_for(lambda: acked <= set(subjects(relay)), timeout=120,
+    wait_for(lambda: acked <= set(order_tags(relay)), timeout=120,
              what="every acknowledged message at the relay")
     for node in nodes:
         assert node.proc.poll() is None, f"{node.root.name} exited:\n{node.log_text()[-3000:]}"

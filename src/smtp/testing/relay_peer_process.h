@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -23,6 +22,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "testing/temp_dir.h"
 
 extern char** environ;
 
@@ -163,18 +164,7 @@ inline bool MakeSelfSignedCertificate(const std::filesystem::path& cert,
 // the relay's spool in it; StartRelay starts (or restarts) the relay with extra arguments.
 class RelayPeerFixture : public ::testing::Test {
  protected:
-  void SetUp() override {
-    static std::atomic<int> counter{0};
-    dir_ = std::filesystem::temp_directory_path() /
-           ("mw_relay_peer_test_" + std::to_string(getpid()) + "_" + std::to_string(++counter));
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    spool_ = dir_ / "spool";
-  }
-  void TearDown() override {
-    relay_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { relay_.reset(); }
 
   void StartRelay(std::vector<std::string> args) {
     relay_.reset();
@@ -183,8 +173,9 @@ class RelayPeerFixture : public ::testing::Test {
     ASSERT_TRUE(relay_) << error;
   }
 
-  std::filesystem::path dir_;
-  std::filesystem::path spool_;
+  TempDir temp_dir_{"mw_relay_peer_test"};
+  const std::filesystem::path dir_ = temp_dir_.path();
+  const std::filesystem::path spool_ = dir_ / "spool";
   std::optional<RelayPeerProcess> relay_;
 };
 
