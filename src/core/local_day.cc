@@ -1,5 +1,6 @@
 #include "core/local_day.h"
 
+#include <cstdio>
 #include <ctime>
 
 namespace mailwarden {
@@ -55,6 +56,12 @@ Result<int> ParseDay(std::string_view text) {
                 "\"" + std::string(text) + "\" is not a date as YYYY-MM-DD");
   }
   return y * 10000 + m * 100 + d;
+}
+
+std::string FormatDay(int day) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", day / 10000, day / 100 % 100, day % 100);
+  return buf;
 }
 
 }  // namespace mailwarden

@@ -33,4 +33,7 @@ LocalDay LocalDayAround(TimePoint t);
 // years 1970 to 9999, into YYYYMMDD. On failure kInvalidInput, with a sentence quoting text.
 Result<int> ParseDay(std::string_view text);
 
+// day (YYYYMMDD) as "YYYY-MM-DD", what ParseDay reads back.
+std::string FormatDay(int day);
+
 }  // namespace mailwarden

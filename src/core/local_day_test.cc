@@ -111,12 +111,18 @@ TEST(ParseDayTest, OnlyRealDatesAsYyyyMmDd) {
     if (c.want) {
       ASSERT_TRUE(got.has_value()) << c.text;
       EXPECT_EQ(*got, *c.want);
+      EXPECT_EQ(FormatDay(*got), c.text);
     } else {
       ASSERT_FALSE(got.has_value()) << c.text;
       EXPECT_EQ(got.error().code, ErrorCode::kInvalidInput);
       EXPECT_NE(got.error().message.find("YYYY-MM-DD"), std::string::npos);
     }
   }
+}
+
+TEST(FormatDayTest, PadsWithZeros) {
+  EXPECT_EQ(FormatDay(20260105), "2026-01-05");
+  EXPECT_EQ(FormatDay(99991231), "9999-12-31");
 }
 
 }  // namespace
