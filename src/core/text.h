@@ -20,6 +20,12 @@ std::string ToAsciiLower(std::string_view text);
 // fits. Bytes before the cut are not checked for being valid UTF-8.
 std::string_view CutAtUtf8Boundary(std::string_view text, std::size_t max_bytes);
 
+// text with every byte that is not part of a valid UTF-8 sequence replaced by U+FFFD (one
+// replacement per byte): overlong forms, UTF-16 surrogates, code points above U+10FFFF and
+// sequences cut short are not valid. For raw bytes from mail on their way into JSON, which
+// takes UTF-8 only.
+std::string ValidUtf8(std::string_view text);
+
 // Which control characters ScrubControl replaces.
 enum class ControlSet {
   kC0AndDel,    // bytes 0x00-0x1F and 0x7F (CR, LF, TAB, ESC, ...)

@@ -75,5 +75,32 @@ TEST(ScrubControlTest, ReplacesControlCharacters) {
   for (const Case& c : cases) EXPECT_EQ(ScrubControl(c.in, c.replacement, c.set), c.want) << c.in;
 }
 
+TEST(ValidUtf8Test, ReplacesEachInvalidByte) {
+  struct Case {
+    std::string in;
+    std::string want;
+  };
+  const std::string r = "\xEF\xBF\xBD";  // U+FFFD
+  const Case cases[] = {
+      {"", ""},
+      {"plain ascii", "plain ascii"},
+      {"\xC3\xA9t\xC3\xA9", "\xC3\xA9t\xC3\xA9"},  // 2 bytes
+      {"\xE2\x82\xAC", "\xE2\x82\xAC"},            // 3 bytes
+      {"\xF0\x9F\x98\x80", "\xF0\x9F\x98\x80"},    // 4 bytes
+      {"\xF4\x8F\xBF\xBF", "\xF4\x8F\xBF\xBF"},    // U+10FFFF, the last
+      {"a\xFF-", "a" + r + "-"},                   // never in UTF-8
+      {"\x80", r},                                 // a lone continuation
+      {"\xC3", r},                                 // cut short at the end
+      {"\xE2\x82", r + r},                         // cut short, two bytes
+      {"\xC0\xAF", r + r},                         // overlong '/'
+      {"\xE0\x80\xAF", r + r + r},                 // overlong, 3 bytes
+      {"\xED\xA0\x80", r + r + r},                 // a UTF-16 surrogate
+      {"\xF4\x90\x80\x80", r + r + r + r},         // above U+10FFFF
+      {"\xF5\x80\x80\x80", r + r + r + r},
+      {"Latin-1 \xE9t\xE9", "Latin-1 " + r + "t" + r},
+  };
+  for (const Case& c : cases) EXPECT_EQ(ValidUtf8(c.in), c.want) << c.in;
+}
+
 }  // namespace
 }  // namespace mailwarden

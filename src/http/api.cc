@@ -10,6 +10,7 @@
 
 #include "core/account_name.h"
 #include "core/local_day.h"
+#include "core/text.h"
 #include "mime/message_prep.h"
 #include "store/account_change.h"
 #include "store/credentials.h"
@@ -77,40 +78,6 @@ json MessageJson(const StoredMessage& m) {
   return {
       {"id", m.id},           {"date", FormatUtc(m.received_at)}, {"from", m.sender}, {"to", rcpts},
       {"subject", m.subject}, {"script", Nullable(m.script)},     {"size", m.size}};
-}
-
-// text with every byte that is not part of valid UTF-8 replaced by U+FFFD: headers are a
-// script's raw bytes, and JSON (nlohmann's dump) takes UTF-8 only.
-std::string ValidUtf8(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    std::size_t len = c < 0x80           ? 1
-                      : (c >> 5) == 0x6  ? 2
-                      : (c >> 4) == 0xE  ? 3
-                      : (c >> 3) == 0x1E ? 4
-                                         : 0;
-    bool ok = len > 0 && i + len <= text.size() && !(len == 2 && c < 0xC2);
-    for (std::size_t k = 1; ok && k < len; ++k) {
-      ok = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
-    }
-    if (ok && len >= 3) {
-      // Overlong forms, UTF-16 surrogates and code points above U+10FFFF are not UTF-8.
-      const auto c1 = static_cast<unsigned char>(text[i + 1]);
-      ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0) && !(c == 0xF0 && c1 < 0x90) &&
-           !(c == 0xF4 && c1 >= 0x90) && c <= 0xF4;
-    }
-    if (ok) {
-      out.append(text.substr(i, len));
-      i += len;
-    } else {
-      out.append("\xEF\xBF\xBD");
-      ++i;
-    }
-  }
-  return out;
 }
 
 json SourceList(const std::vector<SourceCount>& list) {
