@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "core/store_url.h"
 #include "mime/message_prep.h"
 #include "store/credentials.h"
 
@@ -78,20 +79,34 @@ Daemon::~Daemon() {
 
 Result<void> Daemon::Start() {
   InitMime();
-  auto store = OpenStore(config_.store.url);
+  MW_RETURN_IF_ERROR(OpenStorePool());
+  MW_RETURN_IF_ERROR(StartSystemMail());
+  StartDelivery();
+  StartReports();
+  MW_RETURN_IF_ERROR(StartIntake());
+  MW_RETURN_IF_ERROR(StartHttp());
+  spdlog::info("mailwardend: store {} delivery {}", LoggableStoreUrl(config_.store.url),
+               config_.delivery.mode == DeliveryMode::kRelay
+                   ? "relay " + config_.delivery.relay
+                   : "maildir " + config_.delivery.maildir.string());
+  return {};
+}
+
+Result<void> Daemon::OpenStorePool() {
+  auto store = mailwarden::OpenStore(config_.store.url);
   if (!store) return std::unexpected(store.error());
   // The pool: the store thread's connection writes (group commit, claims, outcomes, state
   // changes); the readers answer the panel's and API's questions beside it.
   std::vector<std::unique_ptr<Store>> readers;
   for (int i = 0; i < kStoreReaders; ++i) {
-    auto reader = OpenStore(config_.store.url);
+    auto reader = mailwarden::OpenStore(config_.store.url);
     if (!reader) return std::unexpected(reader.error());
     readers.push_back(std::move(*reader));
   }
   store_ = std::make_unique<StoreRunner>(std::move(*store), 512, std::move(readers));
 
   const std::string& node = config_.hostname;
-  auto ready = store_->RunSync<void>([&](Store& s) -> Result<void> {
+  return store_->RunSync<void>([&](Store& s) -> Result<void> {
     for (const auto& spec : config_.accounts) {
       auto id = s.UpsertAccount(spec);
       if (!id) return std::unexpected(id.error());
@@ -100,19 +115,21 @@ Result<void> Daemon::Start() {
     // may not have reached the relay, and at-least-once means sending it again.
     return s.ReleaseLeases(node);
   });
-  if (!ready) return ready;
+}
 
+Result<void> Daemon::StartSystemMail() {
   system_mail_ =
       std::make_unique<SystemMailer>(*store_, config_, clock_, [this] { scheduler_->Wake(); });
-  if (auto r = system_mail_->Init(); !r) return r;
+  return system_mail_->Init();
+}
 
+void Daemon::StartDelivery() {
   // Delivery's I/O runs on a thread of its own, beside the loop that takes the mail in.
   transport_ = std::make_unique<TransportThread>(
       [this](asio::any_io_executor ex) { return MakeTransport(config_, std::move(ex)); });
-  scheduler_ =
-      std::make_unique<Scheduler>(io_.get_executor(), config_, *store_, *transport_, clock_, node);
-  if (config_.store.url.starts_with("postgresql://") ||
-      config_.store.url.starts_with("postgres://")) {
+  scheduler_ = std::make_unique<Scheduler>(io_.get_executor(), config_, *store_, *transport_,
+                                           clock_, config_.hostname);
+  if (StoreKindOf(config_.store.url) == StoreKind::kPostgresql) {
     // Unblocking or new mail on another node: deliver at once rather than at the next due
     // time this node knows of.
     changes_ = std::make_unique<PgChangeListener>(
@@ -139,6 +156,19 @@ Result<void> Daemon::Start() {
   });
   guard_->SetBlockHook([this](BlockedBy guard) { metrics_.OnGuardBlock(guard); });
   scheduler_->SetBudgetHook([this] { metrics_.OnSendWait(); });
+  held_jobs_ = std::make_unique<HeldMailJobs>(io_.get_executor(), config_, *store_, clock_,
+                                              [this] { scheduler_->Wake(); });
+}
+
+void Daemon::StartReports() {
+  reports_ =
+      std::make_unique<ReportScheduler>(io_.get_executor(), config_, *store_, clock_, [this] {
+        metrics_.OnReportsSent(1);
+        scheduler_->Wake();
+      });
+}
+
+Result<void> Daemon::StartIntake() {
   accounts_ = std::make_unique<AccountDirectory>(*store_);
   intake_ =
       std::make_unique<MailIntake>(config_, *store_, clock_, [this](AccountId account, MessageId) {
@@ -151,36 +181,33 @@ Result<void> Daemon::Start() {
   receive_gate_->SetWaitHook([this] { metrics_.OnReceiveWait(); });
   submit_ = std::make_unique<SubmitServer>(io_.get_executor(), config_, *accounts_, *intake_,
                                            *receive_gate_);
-  if (auto r = submit_->Listen(); !r) return r;
-  if (!config_.smtp.listen.empty()) {
-    SmtpServerOptions options;
-    options.listen = config_.smtp.listen;
-    options.hostname = config_.hostname;
-    options.max_message_bytes = static_cast<std::size_t>(config_.submit.max_message_bytes);
-    options.max_recipients = static_cast<std::size_t>(config_.smtp.max_recipients);
-    options.max_connections_per_account =
-        static_cast<std::size_t>(config_.smtp.max_connections_per_account);
-    options.tls_cert_file = config_.smtp.tls_cert.string();
-    options.tls_key_file = config_.smtp.tls_key.string();
-    smtp_intake_ = std::make_unique<SmtpIntake>(*store_, *intake_);
-    smtp_ =
-        std::make_unique<SmtpServer>(io_.get_executor(), options, *smtp_intake_, *receive_gate_);
-    if (auto r = smtp_->Listen(); !r) return r;
-    for (auto port : smtp_->ports()) spdlog::info("mailwardend: smtp on port {}", port);
+  MW_RETURN_IF_ERROR(submit_->Listen());
+  spdlog::info("mailwardend: submit on {}", config_.submit.socket.string());
+  if (config_.smtp.listen.empty()) return {};
+  SmtpServerOptions options;
+  options.listen = config_.smtp.listen;
+  options.hostname = config_.hostname;
+  options.max_message_bytes = static_cast<std::size_t>(config_.submit.max_message_bytes);
+  options.max_recipients = static_cast<std::size_t>(config_.smtp.max_recipients);
+  options.max_connections_per_account =
+      static_cast<std::size_t>(config_.smtp.max_connections_per_account);
+  options.tls_cert_file = config_.smtp.tls_cert.string();
+  options.tls_key_file = config_.smtp.tls_key.string();
+  smtp_intake_ = std::make_unique<SmtpIntake>(*store_, *intake_);
+  smtp_ = std::make_unique<SmtpServer>(io_.get_executor(), options, *smtp_intake_, *receive_gate_);
+  MW_RETURN_IF_ERROR(smtp_->Listen());
+  for (const std::string& address : smtp_->local_addresses()) {
+    spdlog::info("mailwardend: smtp on {}", address);
   }
+  return {};
+}
 
+Result<void> Daemon::StartHttp() {
   auto admin_token = ReadOrCreateAdminToken(config_.http.admin_token_file);
   if (!admin_token) return std::unexpected(admin_token.error());
-  held_jobs_ = std::make_unique<HeldMailJobs>(io_.get_executor(), config_, *store_, clock_,
-                                              [this] { scheduler_->Wake(); });
   ApiHooks hooks;
   hooks.release_held = [this] { scheduler_->Wake(); };
   hooks.purge_started = [this](AccountId id) { held_jobs_->PurgeStarted(id); };
-  reports_ =
-      std::make_unique<ReportScheduler>(io_.get_executor(), config_, *store_, clock_, [this] {
-        metrics_.OnReportsSent(1);
-        scheduler_->Wake();
-      });
   hooks.run_reports = [this](int day) { return reports_->RunDay(day); };
   hooks.metrics = &metrics_;
   api_ = std::make_unique<Api>(config_, *store_, *accounts_, clock_, std::move(*admin_token),
@@ -188,13 +215,8 @@ Result<void> Daemon::Start() {
   panel_ = std::make_unique<StaticFiles>(config_.http.panel_dir);
   http_ = std::make_unique<HttpServer>(
       io_.get_executor(), [this](HttpRequest request) { return Route(std::move(request)); });
-  if (auto r = http_->Listen(config_.http.listen); !r) return r;
-  spdlog::info("mailwardend: http on 127.0.0.1:{}", http_->port());
-  spdlog::info("mailwardend: store {} socket {} delivery {}", LoggableStoreUrl(config_.store.url),
-               config_.submit.socket.string(),
-               config_.delivery.mode == DeliveryMode::kRelay
-                   ? "relay " + config_.delivery.relay
-                   : "maildir " + config_.delivery.maildir.string());
+  MW_RETURN_IF_ERROR(http_->Listen(config_.http.listen));
+  spdlog::info("mailwardend: http on {}", http_->local_address());
   return {};
 }
 

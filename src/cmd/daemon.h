@@ -39,6 +39,19 @@ class Daemon {
   void Run();
 
  private:
+  // The steps of Start, in its order; each leaves what it made in the members below.
+  // The store pool, the configuration's accounts applied, this node's old leases released.
+  Result<void> OpenStorePool();
+  // The internal account, created if missing, for guard notices and reports.
+  Result<void> StartSystemMail();
+  // Transport, scheduler, guards and held-mail jobs (they run from Run).
+  void StartDelivery();
+  void StartReports();
+  // The submission socket and the SMTP listeners, bound.
+  Result<void> StartIntake();
+  // The admin token, the API and the panel, and the HTTP listener, bound.
+  Result<void> StartHttp();
+
   // /api/... goes to the API, everything else to the panel's files.
   boost::asio::awaitable<HttpResponse> Route(HttpRequest request);
 

@@ -61,6 +61,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -74,6 +75,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "core/text.h"
 #include "http/api_client.h"
 
 namespace mailwarden {
@@ -128,19 +130,7 @@ std::size_t DisplayWidth(std::string_view s) {
 // Control characters out (a subject cannot drive the terminal: C0, DEL and C1 become '?'),
 // then cut to max code points, the cut marked with "...".
 std::string Clean(std::string_view s, std::size_t max = std::string::npos) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const unsigned char c = s[i];
-    if (c < 0x20 || c == 0x7f) {
-      out.push_back('?');
-    } else if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) < 0xA0 &&
-               static_cast<unsigned char>(s[i + 1]) >= 0x80) {
-      out.push_back('?');
-      ++i;
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
+  std::string out = ScrubControl(s, '?', ControlSet::kC0DelAndC1);
   if (max == std::string::npos || DisplayWidth(out) <= max || max < 4) return out;
   std::size_t kept = 0;
   std::size_t end = 0;
@@ -285,10 +275,6 @@ class Session {
   bool json_;
 };
 
-std::string AccountPath(const std::string& name, std::string_view rest = "") {
-  return "/api/v1/accounts/" + PercentEncode(name) + std::string(rest);
-}
-
 struct Options {
   std::string config = std::string(kDefaultConfig);
   std::string url;
@@ -338,10 +324,313 @@ void PrintMessage(const json& body) {
   }
 }
 
+// The request bodies and queries the commands send.
+
+json NewAccountBody(const Options& o) {
+  json body = {{"name", o.account}, {"uids", o.uids}};
+  if (!o.report_to.empty()) body["report_to"] = o.report_to;
+  if (!o.language.empty()) body["language"] = o.language;
+  if (o.max_per_day) body["max_per_day"] = *o.max_per_day;
+  if (o.max_per_hour) body["max_per_hour"] = *o.max_per_hour;
+  return body;
+}
+
+json ActionBody(std::string_view action, const Options& o) {
+  json body = {{"action", std::string(action)}};
+  if (!o.reason.empty()) body["reason"] = o.reason;
+  return body;
+}
+
+// The held mail release and delete act on: chosen by id, or by a match on their text.
+json SelectionBody(const Options& o) {
+  if (!o.ids.empty()) return {{"ids", o.ids}};
+  json match = json::object();
+  if (!o.match_from.empty()) match["from"] = o.match_from;
+  if (!o.match_to.empty()) match["to"] = o.match_to;
+  if (!o.match_subject.empty()) match["subject"] = o.match_subject;
+  return {{"match", match}};
+}
+
+using Query = std::map<std::string, std::string>;
+
+Query LimitQuery(const Options& o) {
+  Query q;
+  if (o.limit > 0) q["limit"] = std::to_string(o.limit);
+  return q;
+}
+
+// The ways an answer is printed without --json.
+
+void PrintAccounts(const Options&, const json& body) {
+  PrintItems(body, {"NAME", "STATE", "BLOCKED BY", "PENDING", "UIDS", "REPORT TO", "LANG"},
+             {"name", "state", "blocked_by", "pending", "uids", "report_to", "language"},
+             "No accounts.");
+}
+
+void PrintCreated(const Options& o, const json& status) {
+  std::cout << "Account \"" << Clean(o.account) << "\" created.\n\n";
+  PrintStatus(status);
+}
+
+void PrintTransition(const Options&, const json& status) {
+  PrintMessage(status);
+  PrintStatus(status);
+}
+
+// A secret printed once, alone on its line: a token or an SMTP password.
+void PrintSecret(const json& body, const char* key) {
+  const json& secret = Field(body, key);
+  std::cout << Clean(secret.is_string() ? secret.get<std::string>() : "") << "\n";
+}
+
+void PrintQueue(const Options& o, const json& body) {
+  PrintItems(body, {"ID", "DATE", "FROM", "TO", "SUBJECT", "SCRIPT", "SIZE"},
+             {"id", "date", "from", "to", "subject", "script", "size"},
+             o.status == "held"     ? "No held messages."
+             : o.status == "queued" ? "No queued messages."
+                                    : "No messages.");
+  if (const json& next = Field(body, "next"); next.is_string()) {
+    std::cout << "More: mailwardenctl queue " << Clean(o.account) << " --before "
+              << Clean(next.get<std::string>()) << "\n";
+  }
+}
+
+// "Released 2 held messages." from {"released": 2}.
+void PrintActedOn(const json& answer, const char* key, std::string_view verb) {
+  const json& n = Field(answer, key);
+  const bool one = n.is_number() && n.get<std::int64_t>() == 1;
+  std::cout << verb << " " << Cell(n) << (one ? " held message.\n" : " held messages.\n");
+}
+
+void PrintErrors(const Options&, const json& body) {
+  PrintItems(body, {"DATE", "ID", "RECIPIENT", "REPLY", "SUBJECT"},
+             {"date", "id", "recipient", "reply", "subject"}, "No errors.");
+}
+
+void PrintVolumes(const Options&, const json& body) {
+  PrintItems(body, {"DAY", "SUBMITTED", "SENT", "ERRORS", "EXPIRED", "PURGED"},
+             {"day", "submitted", "sent", "errors", "expired", "purged"}, "No mail.");
+}
+
+void PrintReportTo(const Options&, const json& status) {
+  std::cout << "Error reports go to " << Cell(Field(status, "report_to")) << ".\n\n";
+  PrintStatus(status);
+}
+
+void PrintReportsRun(const Options&, const json& body) {
+  std::cout << "Reports of " << Cell(Field(body, "day")) << " sent: " << Cell(Field(body, "sent"))
+            << ".\n";
+}
+
+void PrintAudit(const Options&, const json& body) {
+  PrintItems(body, {"AT", "ACCOUNT", "ACTOR", "ACTION", "FROM", "TO", "REASON"},
+             {"at", "account", "actor", "action", "from", "to", "reason"}, "No state changes.");
+}
+
+// The arguments and options of the commands.
+
+void AccountArg(CLI::App& sub, Options& o) {
+  sub.add_option("ACCOUNT", o.account, "The account's name")->required();
+}
+
+void LimitOption(CLI::App& sub, Options& o) {
+  sub.add_option("--limit", o.limit, "At most this many rows (1-500)")->check(CLI::Range(1, 500));
+}
+
+void NewAccountArgs(CLI::App& sub, Options& o) {
+  sub.add_option("NAME", o.account, "a-z, 0-9, '.', '_', '-'")->required();
+  sub.add_option("--uid", o.uids, "A Unix uid whose scripts' mail is this account's")->required();
+  sub.add_option("--report-to", o.report_to, "Recipient of the daily error reports");
+  sub.add_option("--language", o.language, "Language of the reports")
+      ->check(CLI::IsMember({"en", "pl"}));
+  sub.add_option("--max-per-day", o.max_per_day, "Quota: messages a day (excess waits)")
+      ->check(CLI::Range(0, 100'000'000));
+  sub.add_option("--max-per-hour", o.max_per_hour, "Quota: messages an hour (excess waits)")
+      ->check(CLI::Range(0, 100'000'000));
+}
+
+void ShowArgs(CLI::App& sub, Options& o) {
+  sub.add_option("NAME", o.account, "The account's name")->required();
+}
+
+void TransitionArgs(CLI::App& sub, Options& o) {
+  AccountArg(sub, o);
+  sub.add_option("--reason", o.reason, "Why, for the audit log (one line)");
+}
+
+void QueueArgs(CLI::App& sub, Options& o) {
+  AccountArg(sub, o);
+  sub.add_option("--status", o.status, "Only held or only queued mail")
+      ->check(CLI::IsMember({"held", "queued"}));
+  LimitOption(sub, o);
+  sub.add_option("--before", o.before, "Only messages with a smaller id (the next page)");
+}
+
+void SelectionArgs(CLI::App& sub, Options& o) {
+  AccountArg(sub, o);
+  CLI::Option* id = sub.add_option("--id", o.ids, "A held message's id (repeatable)");
+  sub.add_option("--from", o.match_from, "Messages whose sender contains this")->excludes(id);
+  sub.add_option("--to", o.match_to, "Messages with a recipient containing this")->excludes(id);
+  sub.add_option("--subject", o.match_subject, "Messages whose subject contains this")
+      ->excludes(id);
+  sub.callback([&sub, &o] {
+    if (o.ids.empty() && o.match_from.empty() && o.match_to.empty() && o.match_subject.empty()) {
+      throw CLI::RequiredError(sub.get_name() +
+                               ": name the messages with --id, --from, --to or --subject");
+    }
+  });
+}
+
+void ErrorsArgs(CLI::App& sub, Options& o) {
+  AccountArg(sub, o);
+  sub.add_option("--since", o.since, "From this day on, YYYY-MM-DD (default: 30 days ago)");
+  LimitOption(sub, o);
+}
+
+void VolumesArgs(CLI::App& sub, Options& o) {
+  AccountArg(sub, o);
+  sub.add_option("--days", o.days, "This many days up to today (1-400, default 30)")
+      ->check(CLI::Range(1, 400));
+}
+
+void ReportToArgs(CLI::App& sub, Options& o) {
+  AccountArg(sub, o);
+  sub.add_option("ADDRESS", o.address, "One plain e-mail address")->required();
+}
+
+void DayArg(CLI::App& sub, Options& o) { sub.add_option("DAY", o.day, "YYYY-MM-DD")->required(); }
+
+// One command of the command line: the words that name it, its help, the API request it
+// sends and how its answer is printed. path: the API's, "{account}" standing for the ACCOUNT
+// (or NAME) argument, percent-encoded.
+struct Command {
+  std::string_view name;  // one word, or a group's word and one: "accounts list"
+  std::string_view help;
+  std::string_view method;
+  std::string_view path;
+  void (*args)(CLI::App&, Options&);  // its arguments and options; nullptr: none
+  json (*body)(const Options&);       // nullptr: no body
+  Query (*query)(const Options&);     // nullptr: no query
+  void (*print)(const Options&, const json&);
+};
+
+// The groups that the first word of a two-word command names.
+constexpr std::pair<std::string_view, std::string_view> kGroups[] = {
+    {"accounts", "List, add and show accounts"},
+    {"token", "Customer tokens"},
+    {"report", "Daily error reports"},
+};
+
+// In the order of --help.
+const Command kCommands[] = {
+    {"accounts list", "All accounts with their state", "GET", "/api/v1/accounts", nullptr, nullptr,
+     nullptr, PrintAccounts},
+    {"accounts add", "Create an account", "POST", "/api/v1/accounts", NewAccountArgs,
+     NewAccountBody, nullptr, PrintCreated},
+    {"accounts show", "An account's e-mail status", "GET", "/api/v1/accounts/{account}/email",
+     ShowArgs, nullptr, nullptr, [](const Options&, const json& status) { PrintStatus(status); }},
+    {"token create", "A new token for one account's API and panel; printed once", "POST",
+     "/api/v1/accounts/{account}/tokens", AccountArg, nullptr, nullptr,
+     [](const Options&, const json& body) { PrintSecret(body, "token"); }},
+    {"block", "Hold the account's new mail (scripts still succeed)", "POST",
+     "/api/v1/accounts/{account}/email/request", TransitionArgs,
+     [](const Options& o) { return ActionBody("BLOCK", o); }, nullptr, PrintTransition},
+    {"unblock", "Send the held mail, oldest first, and new mail at once", "POST",
+     "/api/v1/accounts/{account}/email/request", TransitionArgs,
+     [](const Options& o) { return ActionBody("UNBLOCK", o); }, nullptr, PrintTransition},
+    {"purge", "Delete the held mail of a blocked account, then unblock it", "POST",
+     "/api/v1/accounts/{account}/email/request", TransitionArgs,
+     [](const Options& o) { return ActionBody("PURGE", o); }, nullptr, PrintTransition},
+    {"queue", "The account's unfinished mail, newest first", "GET",
+     "/api/v1/accounts/{account}/email/messages", QueueArgs, nullptr,
+     [](const Options& o) {
+       Query q = LimitQuery(o);
+       q["status"] = o.status;
+       if (o.before > 0) q["before"] = std::to_string(o.before);
+       return q;
+     },
+     PrintQueue},
+    {"release", "Send chosen held mail without unblocking the account", "POST",
+     "/api/v1/accounts/{account}/email/messages/release", SelectionArgs, SelectionBody, nullptr,
+     [](const Options&, const json& answer) { PrintActedOn(answer, "released", "Released"); }},
+    {"delete", "Delete chosen held mail without unblocking the account", "POST",
+     "/api/v1/accounts/{account}/email/messages/delete", SelectionArgs, SelectionBody, nullptr,
+     [](const Options&, const json& answer) { PrintActedOn(answer, "deleted", "Deleted"); }},
+    {"errors", "The account's failed deliveries", "GET", "/api/v1/accounts/{account}/email/errors",
+     ErrorsArgs, nullptr,
+     [](const Options& o) {
+       Query q = LimitQuery(o);
+       q["since"] = o.since;
+       return q;
+     },
+     PrintErrors},
+    {"volumes", "The account's mail per day", "GET", "/api/v1/accounts/{account}/email/volumes",
+     VolumesArgs, nullptr,
+     [](const Options& o) {
+       Query q;
+       if (o.days > 0) q["days"] = std::to_string(o.days);
+       return q;
+     },
+     PrintVolumes},
+    {"report-to", "Change the recipient of the account's error reports", "PUT",
+     "/api/v1/accounts/{account}/email", ReportToArgs,
+     [](const Options& o) {
+       return json{{"report_to", o.address}};
+     },
+     nullptr, PrintReportTo},
+    {"smtp-password", "A new SMTP AUTH password for the account's scripts; printed once", "POST",
+     "/api/v1/accounts/{account}/smtp-password", AccountArg, nullptr, nullptr,
+     [](const Options&, const json& body) { PrintSecret(body, "password"); }},
+    {"report run", "Send a day's reports now (one already sent is not resent)", "POST",
+     "/api/v1/reports/run", DayArg,
+     [](const Options& o) {
+       return json{{"day", o.day}};
+     },
+     nullptr, PrintReportsRun},
+    {"audit", "The latest state changes of all accounts", "GET", "/api/v1/audit", LimitOption,
+     nullptr, LimitQuery, PrintAudit},
+};
+
+// The request target of command c: its path with the account put in, and its query.
+std::string Target(const Command& c, const Options& o) {
+  std::string path(c.path);
+  constexpr std::string_view kAccount = "{account}";
+  if (const auto at = path.find(kAccount); at != std::string::npos) {
+    path.replace(at, kAccount.size(), PercentEncode(o.account));
+  }
+  return c.query != nullptr ? WithQuery(path, c.query(o)) : path;
+}
+
+// Adds kCommands to app, each group's word once; returns each command's CLI::App, in order.
+std::vector<CLI::App*> AddCommands(CLI::App& app, Options& o) {
+  std::map<std::string_view, CLI::App*> groups;
+  std::vector<CLI::App*> subs;
+  for (const Command& c : kCommands) {
+    CLI::App* parent = &app;
+    std::string_view word = c.name;
+    if (const auto space = c.name.find(' '); space != std::string_view::npos) {
+      const std::string_view group = c.name.substr(0, space);
+      word = c.name.substr(space + 1);
+      auto [it, added] = groups.try_emplace(group, nullptr);
+      if (added) {
+        std::string_view help;
+        for (const auto& [name, group_help] : kGroups) {
+          if (name == group) help = group_help;
+        }
+        it->second = app.add_subcommand(std::string(group), std::string(help));
+        it->second->require_subcommand(1);
+      }
+      parent = it->second;
+    }
+    CLI::App* sub = parent->add_subcommand(std::string(word), std::string(c.help));
+    if (c.args != nullptr) c.args(*sub, o);
+    subs.push_back(sub);
+  }
+  return subs;
+}
+
 int Main(int argc, char** argv) {
   Options o;
-  std::function<int(Session&)> command;
-
   CLI::App app{
       "mailwardenctl: the operator's command line of mailwarden (speaks to the "
       "daemon's HTTP API)."};
@@ -357,252 +646,7 @@ int Main(int argc, char** argv) {
   app.add_option("--token-file", o.token_file,
                  "The admin token's file (default: the configuration's http.admin_token_file)");
   app.add_flag("--json", o.json, "Print the API's JSON as it is, for scripts");
-
-  auto account_arg = [&](CLI::App* sub) {
-    sub->add_option("ACCOUNT", o.account, "The account's name")->required();
-  };
-  auto limit_opt = [&](CLI::App* sub) {
-    sub->add_option("--limit", o.limit, "At most this many rows (1-500)")
-        ->check(CLI::Range(1, 500));
-  };
-
-  CLI::App* accounts = app.add_subcommand("accounts", "List, add and show accounts");
-  accounts->require_subcommand(1);
-  accounts->add_subcommand("list", "All accounts with their state")->callback([&] {
-    command = [](Session& s) {
-      return s.Call("GET", "/api/v1/accounts", std::nullopt, [](const json& body) {
-        PrintItems(body, {"NAME", "STATE", "BLOCKED BY", "PENDING", "UIDS", "REPORT TO", "LANG"},
-                   {"name", "state", "blocked_by", "pending", "uids", "report_to", "language"},
-                   "No accounts.");
-      });
-    };
-  });
-  CLI::App* add = accounts->add_subcommand("add", "Create an account");
-  add->add_option("NAME", o.account, "a-z, 0-9, '.', '_', '-'")->required();
-  add->add_option("--uid", o.uids, "A Unix uid whose scripts' mail is this account's")->required();
-  add->add_option("--report-to", o.report_to, "Recipient of the daily error reports");
-  add->add_option("--language", o.language, "Language of the reports")
-      ->check(CLI::IsMember({"en", "pl"}));
-  add->add_option("--max-per-day", o.max_per_day, "Quota: messages a day (excess waits)")
-      ->check(CLI::Range(0, 100'000'000));
-  add->add_option("--max-per-hour", o.max_per_hour, "Quota: messages an hour (excess waits)")
-      ->check(CLI::Range(0, 100'000'000));
-  add->callback([&] {
-    command = [&o](Session& s) {
-      json body = {{"name", o.account}, {"uids", o.uids}};
-      if (!o.report_to.empty()) body["report_to"] = o.report_to;
-      if (!o.language.empty()) body["language"] = o.language;
-      if (o.max_per_day) body["max_per_day"] = *o.max_per_day;
-      if (o.max_per_hour) body["max_per_hour"] = *o.max_per_hour;
-      return s.Call("POST", "/api/v1/accounts", body, [&o](const json& status) {
-        std::cout << "Account \"" << Clean(o.account) << "\" created.\n\n";
-        PrintStatus(status);
-      });
-    };
-  });
-  CLI::App* show = accounts->add_subcommand("show", "An account's e-mail status");
-  show->add_option("NAME", o.account, "The account's name")->required();
-  show->callback([&] {
-    command = [&o](Session& s) {
-      return s.Call("GET", AccountPath(o.account, "/email"), std::nullopt, PrintStatus);
-    };
-  });
-
-  CLI::App* token = app.add_subcommand("token", "Customer tokens");
-  token->require_subcommand(1);
-  CLI::App* token_create =
-      token->add_subcommand("create", "A new token for one account's API and panel; printed once");
-  account_arg(token_create);
-  token_create->callback([&] {
-    command = [&o](Session& s) {
-      return s.Call("POST", AccountPath(o.account, "/tokens"), std::nullopt, [](const json& body) {
-        const json& t = Field(body, "token");
-        std::cout << Clean(t.is_string() ? t.get<std::string>() : "") << "\n";
-      });
-    };
-  });
-
-  for (const char* action : {"block", "unblock", "purge"}) {
-    static const std::map<std::string, std::string> kHelp = {
-        {"block", "Hold the account's new mail (scripts still succeed)"},
-        {"unblock", "Send the held mail, oldest first, and new mail at once"},
-        {"purge", "Delete the held mail of a blocked account, then unblock it"},
-    };
-    CLI::App* sub = app.add_subcommand(action, kHelp.at(action));
-    account_arg(sub);
-    sub->add_option("--reason", o.reason, "Why, for the audit log (one line)");
-    sub->callback([&o, &command, action] {
-      command = [&o, action](Session& s) {
-        std::string verb = action;
-        for (char& c : verb) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-        json body = {{"action", verb}};
-        if (!o.reason.empty()) body["reason"] = o.reason;
-        return s.Call("POST", AccountPath(o.account, "/email/request"), body,
-                      [](const json& status) {
-                        PrintMessage(status);
-                        PrintStatus(status);
-                      });
-      };
-    });
-  }
-
-  CLI::App* queue = app.add_subcommand("queue", "The account's unfinished mail, newest first");
-  account_arg(queue);
-  queue->add_option("--status", o.status, "Only held or only queued mail")
-      ->check(CLI::IsMember({"held", "queued"}));
-  limit_opt(queue);
-  queue->add_option("--before", o.before, "Only messages with a smaller id (the next page)");
-  queue->callback([&] {
-    command = [&o](Session& s) {
-      std::map<std::string, std::string> q = {{"status", o.status}};
-      if (o.limit > 0) q["limit"] = std::to_string(o.limit);
-      if (o.before > 0) q["before"] = std::to_string(o.before);
-      return s.Call("GET", WithQuery(AccountPath(o.account, "/email/messages"), q), std::nullopt,
-                    [&o](const json& body) {
-                      PrintItems(body, {"ID", "DATE", "FROM", "TO", "SUBJECT", "SCRIPT", "SIZE"},
-                                 {"id", "date", "from", "to", "subject", "script", "size"},
-                                 o.status == "held"     ? "No held messages."
-                                 : o.status == "queued" ? "No queued messages."
-                                                        : "No messages.");
-                      if (const json& next = Field(body, "next"); next.is_string()) {
-                        std::cout << "More: mailwardenctl queue " << Clean(o.account)
-                                  << " --before " << Clean(next.get<std::string>()) << "\n";
-                      }
-                    });
-    };
-  });
-
-  for (const char* verb : {"release", "delete"}) {
-    CLI::App* sub =
-        app.add_subcommand(verb, std::string(verb) == "release"
-                                     ? "Send chosen held mail without unblocking the account"
-                                     : "Delete chosen held mail without unblocking the account");
-    account_arg(sub);
-    CLI::Option* id = sub->add_option("--id", o.ids, "A held message's id (repeatable)");
-    for (auto [flag, target, help] : {
-             std::tuple{"--from", &o.match_from, "Messages whose sender contains this"},
-             std::tuple{"--to", &o.match_to, "Messages with a recipient containing this"},
-             std::tuple{"--subject", &o.match_subject, "Messages whose subject contains this"},
-         }) {
-      sub->add_option(flag, *target, help)->excludes(id);
-    }
-    sub->callback([&o, &command, sub, verb] {
-      if (o.ids.empty() && o.match_from.empty() && o.match_to.empty() && o.match_subject.empty()) {
-        throw CLI::RequiredError(sub->get_name() +
-                                 ": name the messages with --id, --from, --to "
-                                 "or --subject");
-      }
-      command = [&o, verb](Session& s) {
-        json body;
-        if (!o.ids.empty()) {
-          body["ids"] = o.ids;
-        } else {
-          json match = json::object();
-          if (!o.match_from.empty()) match["from"] = o.match_from;
-          if (!o.match_to.empty()) match["to"] = o.match_to;
-          if (!o.match_subject.empty()) match["subject"] = o.match_subject;
-          body["match"] = match;
-        }
-        const std::string what = std::string(verb) == "release" ? "released" : "deleted";
-        return s.Call("POST", AccountPath(o.account, "/email/messages/" + std::string(verb)), body,
-                      [what](const json& answer) {
-                        const json& n = Field(answer, what.c_str());
-                        const bool one = n.is_number() && n.get<std::int64_t>() == 1;
-                        std::cout << (what == "released" ? "Released " : "Deleted ") << Cell(n)
-                                  << (one ? " held message.\n" : " held messages.\n");
-                      });
-      };
-    });
-  }
-
-  CLI::App* errors = app.add_subcommand("errors", "The account's failed deliveries");
-  account_arg(errors);
-  errors->add_option("--since", o.since, "From this day on, YYYY-MM-DD (default: 30 days ago)");
-  limit_opt(errors);
-  errors->callback([&] {
-    command = [&o](Session& s) {
-      std::map<std::string, std::string> q = {{"since", o.since}};
-      if (o.limit > 0) q["limit"] = std::to_string(o.limit);
-      return s.Call("GET", WithQuery(AccountPath(o.account, "/email/errors"), q), std::nullopt,
-                    [](const json& body) {
-                      PrintItems(body, {"DATE", "ID", "RECIPIENT", "REPLY", "SUBJECT"},
-                                 {"date", "id", "recipient", "reply", "subject"}, "No errors.");
-                    });
-    };
-  });
-
-  CLI::App* volumes = app.add_subcommand("volumes", "The account's mail per day");
-  account_arg(volumes);
-  volumes->add_option("--days", o.days, "This many days up to today (1-400, default 30)")
-      ->check(CLI::Range(1, 400));
-  volumes->callback([&] {
-    command = [&o](Session& s) {
-      std::map<std::string, std::string> q;
-      if (o.days > 0) q["days"] = std::to_string(o.days);
-      return s.Call("GET", WithQuery(AccountPath(o.account, "/email/volumes"), q), std::nullopt,
-                    [](const json& body) {
-                      PrintItems(body, {"DAY", "SUBMITTED", "SENT", "ERRORS", "EXPIRED", "PURGED"},
-                                 {"day", "submitted", "sent", "errors", "expired", "purged"},
-                                 "No mail.");
-                    });
-    };
-  });
-
-  CLI::App* report_to =
-      app.add_subcommand("report-to", "Change the recipient of the account's error reports");
-  account_arg(report_to);
-  report_to->add_option("ADDRESS", o.address, "One plain e-mail address")->required();
-  report_to->callback([&] {
-    command = [&o](Session& s) {
-      return s.Call("PUT", AccountPath(o.account, "/email"), json{{"report_to", o.address}},
-                    [](const json& status) {
-                      std::cout << "Error reports go to " << Cell(Field(status, "report_to"))
-                                << ".\n\n";
-                      PrintStatus(status);
-                    });
-    };
-  });
-
-  CLI::App* smtp_password = app.add_subcommand(
-      "smtp-password", "A new SMTP AUTH password for the account's scripts; printed once");
-  account_arg(smtp_password);
-  smtp_password->callback([&] {
-    command = [&o](Session& s) {
-      return s.Call("POST", AccountPath(o.account, "/smtp-password"), std::nullopt,
-                    [](const json& body) {
-                      const json& p = Field(body, "password");
-                      std::cout << Clean(p.is_string() ? p.get<std::string>() : "") << "\n";
-                    });
-    };
-  });
-
-  CLI::App* report = app.add_subcommand("report", "Daily error reports");
-  report->require_subcommand(1);
-  CLI::App* report_run =
-      report->add_subcommand("run", "Send a day's reports now (one already sent is not resent)");
-  report_run->add_option("DAY", o.day, "YYYY-MM-DD")->required();
-  report_run->callback([&] {
-    command = [&o](Session& s) {
-      return s.Call("POST", "/api/v1/reports/run", json{{"day", o.day}}, [](const json& body) {
-        std::cout << "Reports of " << Cell(Field(body, "day"))
-                  << " sent: " << Cell(Field(body, "sent")) << ".\n";
-      });
-    };
-  });
-
-  CLI::App* audit = app.add_subcommand("audit", "The latest state changes of all accounts");
-  limit_opt(audit);
-  audit->callback([&] {
-    command = [&o](Session& s) {
-      std::map<std::string, std::string> q;
-      if (o.limit > 0) q["limit"] = std::to_string(o.limit);
-      return s.Call("GET", WithQuery("/api/v1/audit", q), std::nullopt, [](const json& body) {
-        PrintItems(body, {"AT", "ACCOUNT", "ACTOR", "ACTION", "FROM", "TO", "REASON"},
-                   {"at", "account", "actor", "action", "from", "to", "reason"},
-                   "No state changes.");
-      });
-    };
-  });
+  const std::vector<CLI::App*> subs = AddCommands(app, o);
 
   try {
     app.parse(argc, argv);
@@ -610,11 +654,16 @@ int Main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
   }
-  if (!command) return Complain(kExitUsage, "no command given; see --help");
+  const auto chosen = std::ranges::find_if(subs, [](const CLI::App* sub) { return sub->parsed(); });
+  if (chosen == subs.end()) return Complain(kExitUsage, "no command given; see --help");
+  const Command& command = kCommands[chosen - subs.begin()];
 
   std::optional<Session> session;
   if (int code = Connect(o, session); code != kExitOk) return code;
-  return command(*session);
+  return session->Call(
+      command.method, Target(command, o),
+      command.body != nullptr ? std::optional<json>(command.body(o)) : std::nullopt,
+      [&](const json& body) { command.print(o, body); });
 }
 
 }  // namespace

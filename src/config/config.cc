@@ -3,11 +3,16 @@
 #include <toml++/toml.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <set>
 #include <sstream>
 
+#include "core/account_name.h"
 #include "core/duration.h"
+#include "core/host_port.h"
+#include "core/store_url.h"
 
 namespace mailwarden {
 namespace {
@@ -96,15 +101,10 @@ std::filesystem::path Anchor(const std::filesystem::path& base, const std::strin
   return path.is_absolute() ? path : (base / path).lexically_normal();
 }
 
-Result<void> CheckHostPort(const std::string& key, const std::string& value) {
-  auto colon = value.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == value.size()) {
-    return Fail(ErrorCode::kInvalidInput, key + ": \"" + value + "\" must be host:port");
-  }
-  const std::string port = value.substr(colon + 1);
-  if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 ||
-      std::stoi(port) > 65535) {
-    return Fail(ErrorCode::kInvalidInput, key + ": \"" + port + "\" is not a port number");
+// value checked by ParseHostPort (core/host_port.h), its refusal under the key's name.
+Result<void> CheckHostPort(std::string_view key, const std::string& value, PortZero port_zero) {
+  if (auto parsed = ParseHostPort(value, port_zero); !parsed) {
+    return Fail(ErrorCode::kInvalidInput, std::string(key) + ": " + parsed.error().message);
   }
   return {};
 }
@@ -117,16 +117,177 @@ Result<TableReader> Section(TableReader& top, std::string_view key) {
   return TableReader(n->as_table(), std::string(key));
 }
 
+std::string SystemHostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
+  return buf;
+}
+
+// The top level's own key.
+Result<void> ReadHostName(TableReader& top, Config& c) {
+  MW_RETURN_IF_ERROR(top.String("hostname", c.hostname));
+  if (c.hostname.empty()) c.hostname = SystemHostName();
+  if (c.hostname.size() > 253 ||
+      c.hostname.find_first_not_of(
+          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
+          std::string::npos) {
+    return Fail(ErrorCode::kInvalidInput,
+                "hostname: \"" + c.hostname + "\" is not a host name (letters, digits, '.', '-')");
+  }
+  return {};
+}
+
+// Each Read<Section> reads the keys of its [section] into c: a missing key keeps the default
+// (those of config.h, and the relative paths below, taken from the file's folder).
+
+Result<void> ReadStore(TableReader& r, Config& c) {
+  std::string url = "sqlite:var/mailwarden.db";
+  MW_RETURN_IF_ERROR(r.String("url", url));
+  switch (StoreKindOf(url)) {
+    case StoreKind::kSqlite: {
+      const std::string path = url.substr(kSqliteUrlPrefix.size());
+      if (path.empty()) {
+        return Fail(ErrorCode::kInvalidInput, "store.url: sqlite: needs a file path");
+      }
+      c.store.url = std::string(kSqliteUrlPrefix) + Anchor(c.base_dir, path).string();
+      break;
+    }
+    case StoreKind::kPostgresql:
+      c.store.url = url;
+      break;
+    case StoreKind::kUnknown:
+      return Fail(ErrorCode::kInvalidInput,
+                  "store.url: must start with \"sqlite:\" or \"postgresql://\"");
+  }
+  // Two days at least: the daily report reads the errors of the day before.
+  return r.Dur("keep_finished", c.store.keep_finished, std::chrono::hours(48));
+}
+
+Result<void> ReadSubmit(TableReader& r, Config& c) {
+  std::string socket = "var/submit.sock";
+  MW_RETURN_IF_ERROR(r.String("socket", socket));
+  c.submit.socket = Anchor(c.base_dir, socket);
+  MW_RETURN_IF_ERROR(r.Int("max_message_bytes", c.submit.max_message_bytes, 1024, 1LL << 30));
+  MW_RETURN_IF_ERROR(
+      r.Int("max_receiving_bytes", c.submit.max_receiving_bytes, 1024 * 1024, 1LL << 40));
+  MW_RETURN_IF_ERROR(r.Int("max_connections", c.submit.max_connections, 1, 100000));
+  return r.Int("max_connections_per_uid", c.submit.max_connections_per_uid, 1, 100000);
+}
+
+Result<void> ReadSmtp(TableReader& r, Config& c) {
+  if (const toml::node* n = r.Get("listen")) {
+    const toml::array* arr = n->as_array();
+    if (arr == nullptr) {
+      return Fail(ErrorCode::kInvalidInput, "smtp.listen: must be a list of \"host:port\"");
+    }
+    for (const auto& item : *arr) {
+      auto s = item.value<std::string>();
+      if (!s) return Fail(ErrorCode::kInvalidInput, "smtp.listen: must be a list of \"host:port\"");
+      MW_RETURN_IF_ERROR(CheckHostPort("smtp.listen", *s, PortZero::kAllowed));
+      c.smtp.listen.push_back(*s);
+    }
+  }
+  std::string cert, key;
+  MW_RETURN_IF_ERROR(r.String("tls_cert", cert));
+  MW_RETURN_IF_ERROR(r.String("tls_key", key));
+  if (cert.empty() != key.empty()) {
+    return Fail(ErrorCode::kInvalidInput, "smtp.tls_cert and smtp.tls_key go together");
+  }
+  if (!cert.empty()) {
+    c.smtp.tls_cert = Anchor(c.base_dir, cert);
+    c.smtp.tls_key = Anchor(c.base_dir, key);
+  }
+  MW_RETURN_IF_ERROR(r.Int("max_recipients", c.smtp.max_recipients, 1, 1000));
+  return r.Int("max_connections_per_account", c.smtp.max_connections_per_account, 1, 200);
+}
+
+Result<void> ReadHttp(TableReader& r, Config& c) {
+  std::string admin_token_file = "var/admin.token";
+  std::string panel_dir = MW_PANEL_DIR;
+  MW_RETURN_IF_ERROR(r.String("listen", c.http.listen));
+  MW_RETURN_IF_ERROR(CheckHostPort("http.listen", c.http.listen, PortZero::kAllowed));
+  MW_RETURN_IF_ERROR(r.String("admin_token_file", admin_token_file));
+  MW_RETURN_IF_ERROR(r.String("panel_dir", panel_dir));
+  c.http.admin_token_file = Anchor(c.base_dir, admin_token_file);
+  c.http.panel_dir = Anchor(c.base_dir, panel_dir);
+  return {};
+}
+
+Result<void> ReadDelivery(TableReader& r, Config& c) {
+  std::string mode = "maildir";
+  MW_RETURN_IF_ERROR(r.String("mode", mode));
+  if (mode == "relay") {
+    c.delivery.mode = DeliveryMode::kRelay;
+  } else if (mode == "maildir") {
+    c.delivery.mode = DeliveryMode::kMaildir;
+  } else {
+    return Fail(ErrorCode::kInvalidInput, "delivery.mode: must be \"relay\" or \"maildir\"");
+  }
+  MW_RETURN_IF_ERROR(r.String("relay", c.delivery.relay));
+  MW_RETURN_IF_ERROR(CheckHostPort("delivery.relay", c.delivery.relay, PortZero::kRefused));
+  std::string maildir = "var/outbox";
+  MW_RETURN_IF_ERROR(r.String("maildir", maildir));
+  c.delivery.maildir = Anchor(c.base_dir, maildir);
+  std::int64_t concurrency = c.delivery.concurrency;
+  MW_RETURN_IF_ERROR(r.Int("concurrency", concurrency, 1, 1000));
+  c.delivery.concurrency = static_cast<int>(concurrency);
+  MW_RETURN_IF_ERROR(
+      r.Int("max_sending_bytes", c.delivery.max_sending_bytes, 1024 * 1024, 1LL << 40));
+  MW_RETURN_IF_ERROR(r.Dur("max_lifetime", c.delivery.max_lifetime, std::chrono::seconds(1)));
+  MW_RETURN_IF_ERROR(r.Dur("retry_first", c.delivery.retry_first, std::chrono::milliseconds(100)));
+  MW_RETURN_IF_ERROR(r.Dur("retry_max", c.delivery.retry_max, std::chrono::milliseconds(100)));
+  MW_RETURN_IF_ERROR(r.String("helo", c.delivery.helo));
+  return r.Dur("lease", c.delivery.lease, std::chrono::seconds(1));
+}
+
+Result<void> ReadPolicy(TableReader& r, Config& c) {
+  MW_RETURN_IF_ERROR(r.Dur("hold", c.policy.hold, std::chrono::seconds(1)));
+  MW_RETURN_IF_ERROR(r.Int("max_per_day", c.policy.max_per_day, 0, 100'000'000));
+  MW_RETURN_IF_ERROR(r.Int("max_per_hour", c.policy.max_per_hour, 0, 100'000'000));
+  MW_RETURN_IF_ERROR(r.Int("spam_per_hour", c.policy.spam_per_hour, 1, 100'000'000));
+  MW_RETURN_IF_ERROR(r.Double("bounce_rate", c.policy.bounce_rate, 0.0, 1.0));
+  return r.Int("bounce_min", c.policy.bounce_min, 1, 100'000'000);
+}
+
+Result<void> ReadReport(TableReader& r, Config& c) {
+  std::string at = "06:00";
+  MW_RETURN_IF_ERROR(r.String("at", at));
+  int h = -1, m = -1;
+  if (at.size() != 5 || at[2] != ':' || std::sscanf(at.c_str(), "%2d:%2d", &h, &m) != 2 || h < 0 ||
+      h > 23 || m < 0 || m > 59) {
+    return Fail(ErrorCode::kInvalidInput,
+                "report.at: \"" + at + "\" must be HH:MM, e.g. \"06:00\"");
+  }
+  c.report.at_minutes = h * 60 + m;
+  return r.String("from", c.report.from);
+}
+
+Result<void> ReadLog(TableReader& r, Config& c) {
+  MW_RETURN_IF_ERROR(r.String("level", c.log.level));
+  static constexpr std::string_view kLevels[] = {"trace", "debug", "info", "warn", "error"};
+  if (std::ranges::find(kLevels, c.log.level) == std::end(kLevels)) {
+    return Fail(ErrorCode::kInvalidInput, "log.level: must be trace, debug, info, warn or error");
+  }
+  return {};
+}
+
+// The [section]s in the order they are read; each also refuses a key it did not read.
+struct SectionRule {
+  std::string_view name;
+  Result<void> (*read)(TableReader&, Config&);
+};
+constexpr SectionRule kSections[] = {
+    {"store", ReadStore},       {"submit", ReadSubmit}, {"smtp", ReadSmtp},     {"http", ReadHttp},
+    {"delivery", ReadDelivery}, {"policy", ReadPolicy}, {"report", ReadReport}, {"log", ReadLog},
+};
+
 Result<AccountSpec> ReadAccount(const toml::table& t, std::size_t index) {
   TableReader r(&t, "account[" + std::to_string(index) + "]");
   AccountSpec a;
   MW_RETURN_IF_ERROR(r.String("name", a.name));
-  if (a.name.empty() || a.name.size() > 64 || a.name.front() == '_' ||
-      a.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789._-") != std::string::npos) {
-    return Fail(
-        ErrorCode::kInvalidInput,
-        r.Key("name") +
-            ": must be 1 to 64 characters of a-z, 0-9, '.', '_' or '-', not starting with '_'");
+  if (!IsValidAccountName(a.name)) {
+    return Fail(ErrorCode::kInvalidInput,
+                r.Key("name") + ": must be " + std::string(kAccountNameRule));
   }
   if (const toml::node* n = r.Get("uids")) {
     const toml::array* arr = n->as_array();
@@ -155,10 +316,35 @@ Result<AccountSpec> ReadAccount(const toml::table& t, std::size_t index) {
   return a;
 }
 
-std::string SystemHostName() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
-  return buf;
+// The [[account]] tables: each name and each uid once.
+Result<void> ReadAccounts(TableReader& top, Config& c) {
+  const toml::node* n = top.Get("account");
+  if (n == nullptr) return {};
+  const toml::array* arr = n->as_array();
+  if (arr == nullptr) {
+    return Fail(ErrorCode::kInvalidInput, "account: must be written as [[account]] tables");
+  }
+  std::set<std::string> names;
+  std::set<Uid> uids;
+  for (std::size_t i = 0; i < arr->size(); ++i) {
+    const toml::table* t = (*arr)[i].as_table();
+    if (t == nullptr) {
+      return Fail(ErrorCode::kInvalidInput, "account: must be written as [[account]] tables");
+    }
+    MW_ASSIGN_OR_RETURN(AccountSpec a, ReadAccount(*t, i));
+    if (!names.insert(a.name).second) {
+      return Fail(ErrorCode::kInvalidInput,
+                  "account[" + std::to_string(i) + "].name: \"" + a.name + "\" is listed twice");
+    }
+    for (Uid u : a.uids) {
+      if (!uids.insert(u).second) {
+        return Fail(ErrorCode::kInvalidInput, "account[" + std::to_string(i) + "].uids: uid " +
+                                                  std::to_string(u) + " belongs to two accounts");
+      }
+    }
+    c.accounts.push_back(std::move(a));
+  }
+  return {};
 }
 
 }  // namespace
@@ -175,183 +361,16 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::filesystem::pa
 
   Config c;
   c.base_dir = base_dir;
-  std::string url = "sqlite:var/mailwarden.db";
-  std::string socket = "var/submit.sock";
-  std::string admin_token_file = "var/admin.token";
-  std::string maildir = "var/outbox";
-  std::string panel_dir = MW_PANEL_DIR;
-
   // The top level: a few keys and the sections; anything else is a mistake worth stopping for.
   TableReader top(&root, "");
-  MW_RETURN_IF_ERROR(top.String("hostname", c.hostname));
-  if (c.hostname.empty()) c.hostname = SystemHostName();
-  if (c.hostname.size() > 253 ||
-      c.hostname.find_first_not_of(
-          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
-          std::string::npos) {
-    return Fail(ErrorCode::kInvalidInput,
-                "hostname: \"" + c.hostname + "\" is not a host name (letters, digits, '.', '-')");
-  }
-
-  {
-    MW_ASSIGN_OR_RETURN(TableReader r, Section(top, "store"));
-    MW_RETURN_IF_ERROR(r.String("url", url));
-    // Two days at least: the daily report reads the errors of the day before.
-    MW_RETURN_IF_ERROR(r.Dur("keep_finished", c.store.keep_finished, std::chrono::hours(48)));
+  MW_RETURN_IF_ERROR(ReadHostName(top, c));
+  for (const SectionRule& section : kSections) {
+    MW_ASSIGN_OR_RETURN(TableReader r, Section(top, section.name));
+    MW_RETURN_IF_ERROR(section.read(r, c));
     MW_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
   }
-  {
-    MW_ASSIGN_OR_RETURN(TableReader r, Section(top, "submit"));
-    MW_RETURN_IF_ERROR(r.String("socket", socket));
-    MW_RETURN_IF_ERROR(r.Int("max_message_bytes", c.submit.max_message_bytes, 1024, 1LL << 30));
-    MW_RETURN_IF_ERROR(
-        r.Int("max_receiving_bytes", c.submit.max_receiving_bytes, 1024 * 1024, 1LL << 40));
-    MW_RETURN_IF_ERROR(r.Int("max_connections", c.submit.max_connections, 1, 100000));
-    MW_RETURN_IF_ERROR(
-        r.Int("max_connections_per_uid", c.submit.max_connections_per_uid, 1, 100000));
-    MW_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
-  }
-  {
-    MW_ASSIGN_OR_RETURN(TableReader r, Section(top, "smtp"));
-    if (const toml::node* n = r.Get("listen")) {
-      const toml::array* arr = n->as_array();
-      if (arr == nullptr)
-        return Fail(ErrorCode::kInvalidInput, "smtp.listen: must be a list of \"host:port\"");
-      for (const auto& item : *arr) {
-        auto s = item.value<std::string>();
-        if (!s)
-          return Fail(ErrorCode::kInvalidInput, "smtp.listen: must be a list of \"host:port\"");
-        MW_RETURN_IF_ERROR(CheckHostPort("smtp.listen", *s));
-        c.smtp.listen.push_back(*s);
-      }
-    }
-    std::string cert, key;
-    MW_RETURN_IF_ERROR(r.String("tls_cert", cert));
-    MW_RETURN_IF_ERROR(r.String("tls_key", key));
-    if (cert.empty() != key.empty()) {
-      return Fail(ErrorCode::kInvalidInput, "smtp.tls_cert and smtp.tls_key go together");
-    }
-    if (!cert.empty()) {
-      c.smtp.tls_cert = Anchor(base_dir, cert);
-      c.smtp.tls_key = Anchor(base_dir, key);
-    }
-    MW_RETURN_IF_ERROR(r.Int("max_recipients", c.smtp.max_recipients, 1, 1000));
-    MW_RETURN_IF_ERROR(
-        r.Int("max_connections_per_account", c.smtp.max_connections_per_account, 1, 200));
-    MW_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
-  }
-  {
-    MW_ASSIGN_OR_RETURN(TableReader r, Section(top, "http"));
-    MW_RETURN_IF_ERROR(r.String("listen", c.http.listen));
-    MW_RETURN_IF_ERROR(CheckHostPort("http.listen", c.http.listen));
-    MW_RETURN_IF_ERROR(r.String("admin_token_file", admin_token_file));
-    MW_RETURN_IF_ERROR(r.String("panel_dir", panel_dir));
-    MW_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
-  }
-  {
-    MW_ASSIGN_OR_RETURN(TableReader r, Section(top, "delivery"));
-    std::string mode = "maildir";
-    MW_RETURN_IF_ERROR(r.String("mode", mode));
-    if (mode == "relay") {
-      c.delivery.mode = DeliveryMode::kRelay;
-    } else if (mode == "maildir") {
-      c.delivery.mode = DeliveryMode::kMaildir;
-    } else {
-      return Fail(ErrorCode::kInvalidInput, "delivery.mode: must be \"relay\" or \"maildir\"");
-    }
-    MW_RETURN_IF_ERROR(r.String("relay", c.delivery.relay));
-    MW_RETURN_IF_ERROR(CheckHostPort("delivery.relay", c.delivery.relay));
-    MW_RETURN_IF_ERROR(r.String("maildir", maildir));
-    std::int64_t concurrency = c.delivery.concurrency;
-    MW_RETURN_IF_ERROR(r.Int("concurrency", concurrency, 1, 1000));
-    c.delivery.concurrency = static_cast<int>(concurrency);
-    MW_RETURN_IF_ERROR(
-        r.Int("max_sending_bytes", c.delivery.max_sending_bytes, 1024 * 1024, 1LL << 40));
-    MW_RETURN_IF_ERROR(r.Dur("max_lifetime", c.delivery.max_lifetime, std::chrono::seconds(1)));
-    MW_RETURN_IF_ERROR(
-        r.Dur("retry_first", c.delivery.retry_first, std::chrono::milliseconds(100)));
-    MW_RETURN_IF_ERROR(r.Dur("retry_max", c.delivery.retry_max, std::chrono::milliseconds(100)));
-    MW_RETURN_IF_ERROR(r.String("helo", c.delivery.helo));
-    MW_RETURN_IF_ERROR(r.Dur("lease", c.delivery.lease, std::chrono::seconds(1)));
-    MW_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
-  }
-  {
-    MW_ASSIGN_OR_RETURN(TableReader r, Section(top, "policy"));
-    MW_RETURN_IF_ERROR(r.Dur("hold", c.policy.hold, std::chrono::seconds(1)));
-    MW_RETURN_IF_ERROR(r.Int("max_per_day", c.policy.max_per_day, 0, 100'000'000));
-    MW_RETURN_IF_ERROR(r.Int("max_per_hour", c.policy.max_per_hour, 0, 100'000'000));
-    MW_RETURN_IF_ERROR(r.Int("spam_per_hour", c.policy.spam_per_hour, 1, 100'000'000));
-    MW_RETURN_IF_ERROR(r.Double("bounce_rate", c.policy.bounce_rate, 0.0, 1.0));
-    MW_RETURN_IF_ERROR(r.Int("bounce_min", c.policy.bounce_min, 1, 100'000'000));
-    MW_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
-  }
-  {
-    MW_ASSIGN_OR_RETURN(TableReader r, Section(top, "report"));
-    std::string at = "06:00";
-    MW_RETURN_IF_ERROR(r.String("at", at));
-    int h = -1, m = -1;
-    if (at.size() != 5 || at[2] != ':' || std::sscanf(at.c_str(), "%2d:%2d", &h, &m) != 2 ||
-        h < 0 || h > 23 || m < 0 || m > 59) {
-      return Fail(ErrorCode::kInvalidInput,
-                  "report.at: \"" + at + "\" must be HH:MM, e.g. \"06:00\"");
-    }
-    c.report.at_minutes = h * 60 + m;
-    MW_RETURN_IF_ERROR(r.String("from", c.report.from));
-    MW_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
-  }
-  {
-    MW_ASSIGN_OR_RETURN(TableReader r, Section(top, "log"));
-    MW_RETURN_IF_ERROR(r.String("level", c.log.level));
-    static constexpr std::string_view kLevels[] = {"trace", "debug", "info", "warn", "error"};
-    bool ok = false;
-    for (auto l : kLevels) ok = ok || c.log.level == l;
-    if (!ok)
-      return Fail(ErrorCode::kInvalidInput, "log.level: must be trace, debug, info, warn or error");
-    MW_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
-  }
-  if (const toml::node* n = top.Get("account")) {
-    const toml::array* arr = n->as_array();
-    if (arr == nullptr) {
-      return Fail(ErrorCode::kInvalidInput, "account: must be written as [[account]] tables");
-    }
-    std::set<std::string> names;
-    std::set<Uid> uids;
-    for (std::size_t i = 0; i < arr->size(); ++i) {
-      const toml::table* t = (*arr)[i].as_table();
-      if (t == nullptr)
-        return Fail(ErrorCode::kInvalidInput, "account: must be written as [[account]] tables");
-      auto a = ReadAccount(*t, i);
-      if (!a) return std::unexpected(a.error());
-      if (!names.insert(a->name).second) {
-        return Fail(ErrorCode::kInvalidInput,
-                    "account[" + std::to_string(i) + "].name: \"" + a->name + "\" is listed twice");
-      }
-      for (Uid u : a->uids) {
-        if (!uids.insert(u).second) {
-          return Fail(ErrorCode::kInvalidInput, "account[" + std::to_string(i) + "].uids: uid " +
-                                                    std::to_string(u) + " belongs to two accounts");
-        }
-      }
-      c.accounts.push_back(std::move(*a));
-    }
-  }
-
+  MW_RETURN_IF_ERROR(ReadAccounts(top, c));
   MW_RETURN_IF_ERROR(top.CheckNoUnknownKeys());
-
-  if (url.starts_with("sqlite:")) {
-    std::string path = url.substr(7);
-    if (path.empty()) return Fail(ErrorCode::kInvalidInput, "store.url: sqlite: needs a file path");
-    c.store.url = "sqlite:" + Anchor(base_dir, path).string();
-  } else if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
-    c.store.url = url;
-  } else {
-    return Fail(ErrorCode::kInvalidInput,
-                "store.url: must start with \"sqlite:\" or \"postgresql://\"");
-  }
-  c.submit.socket = Anchor(base_dir, socket);
-  c.http.admin_token_file = Anchor(base_dir, admin_token_file);
-  c.delivery.maildir = Anchor(base_dir, maildir);
-  c.http.panel_dir = Anchor(base_dir, panel_dir);
   return c;
 }
 

@@ -7,19 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "core/account_spec.h"
 #include "core/result.h"
 #include "core/types.h"
 
 namespace mailwarden {
-
-struct AccountSpec {
-  std::string name;
-  std::vector<Uid> uids;
-  std::string report_to;
-  std::string language = "en";  // "en" or "pl"
-  std::optional<std::int64_t> max_per_day;
-  std::optional<std::int64_t> max_per_hour;
-};
 
 enum class DeliveryMode { kRelay, kMaildir };
 

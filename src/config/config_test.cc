@@ -131,6 +131,41 @@ TEST(ParseConfig, NamesTheKeyThatIsWrong) {
   }
 }
 
+// Addresses follow one rule set (core/host_port.h): IPv6 in brackets; listeners may take port
+// 0 (the system picks one), the relay may not.
+TEST(ParseConfig, AddressesAreHostPort) {
+  struct Case {
+    std::string_view toml;
+    std::string_view error;  // empty: accepted; else a part of the refusal
+  };
+  const Case cases[] = {
+      {"[http]\nlisten = \"[::1]:8025\"\n", ""},
+      {"[http]\nlisten = \"127.0.0.1:0\"\n", ""},
+      {"[smtp]\nlisten = [\"127.0.0.1:0\", \"[::]:2587\"]\n", ""},
+      {"[delivery]\nrelay = \"[2001:db8::25]:25\"\n", ""},
+      {"[delivery]\nrelay = \"mx.example.com:587\"\n", ""},
+      {"[delivery]\nrelay = \"127.0.0.1:0\"\n",
+       "delivery.relay: \"127.0.0.1:0\": the port must be a number from 1 to 65535"},
+      {"[http]\nlisten = \"127.0.0.1:99999\"\n",
+       "http.listen: \"127.0.0.1:99999\": the port must be a number from 0 to 65535"},
+      {"[http]\nlisten = \"::1:8025\"\n",
+       "http.listen: \"::1:8025\" must be host:port; write an IPv6"},
+      {"[http]\nlisten = \"127.0.0.1:80a\"\n", "http.listen: \"127.0.0.1:80a\": the port"},
+      {"[smtp]\nlisten = [\":2587\"]\n", "smtp.listen: \":2587\" has no host"},
+      {"[delivery]\nrelay = \"localhost\"\n", "delivery.relay: \"localhost\" must be host:port"},
+  };
+  for (const auto& c : cases) {
+    auto r = ParseConfig(c.toml, "/tmp");
+    if (c.error.empty()) {
+      EXPECT_TRUE(r.has_value()) << c.toml << " -> " << r.error().message;
+    } else {
+      ASSERT_FALSE(r.has_value()) << c.toml;
+      EXPECT_NE(r.error().message.find(c.error), std::string::npos)
+          << c.toml << " -> " << r.error().message;
+    }
+  }
+}
+
 TEST(ParseConfig, HostNameDefaultsToTheSystemsAndCanBeSet) {
   auto fallback = ParseConfig("", "/tmp");
   ASSERT_TRUE(fallback.has_value());

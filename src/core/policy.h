@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "core/local_day.h"
 #include "core/types.h"
 
 namespace mailwarden {
@@ -42,13 +43,6 @@ class RollingHourCounter {
 struct QuotaLimits {
   std::int64_t max_per_hour = 0;  // rolling hour
   std::int64_t max_per_day = 0;   // the daemon's local day
-};
-
-// The daemon's local day, as the caller computed it from its time zone: [start, end). end is
-// the next day's start, 23 or 25 hours after start across a daylight saving change.
-struct LocalDay {
-  TimePoint start{};
-  TimePoint end{};
 };
 
 struct QuotaVerdict {

@@ -9,8 +9,8 @@
 #include <cmath>
 #include <ctime>
 
+#include "core/account_name.h"
 #include "core/duration.h"
-#include "report/system_mail.h"
 #include "store/account_change.h"
 
 namespace mailwarden {

@@ -9,9 +9,9 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <charconv>
 #include <deque>
 
+#include "core/host_port.h"
 #include "core/smtp_reply_class.h"
 
 namespace mailwarden {
@@ -46,35 +46,6 @@ std::vector<RecipientOutcome> AllPending(const ClaimedMessage& message, const st
 
 }  // namespace
 
-Result<std::pair<std::string, std::uint16_t>> ParseRelayAddress(std::string_view relay) {
-  std::string_view host;
-  std::string_view port;
-  if (relay.starts_with('[')) {
-    const auto close = relay.find("]:");
-    if (close == std::string_view::npos) {
-      return Fail(ErrorCode::kInvalidInput,
-                  fmt::format("relay \"{}\": expected [address]:port", relay));
-    }
-    host = relay.substr(1, close - 1);
-    port = relay.substr(close + 2);
-  } else {
-    const auto colon = relay.rfind(':');
-    if (colon == std::string_view::npos || relay.find(':') != colon) {
-      return Fail(ErrorCode::kInvalidInput, fmt::format("relay \"{}\": expected host:port", relay));
-    }
-    host = relay.substr(0, colon);
-    port = relay.substr(colon + 1);
-  }
-  unsigned number = 0;
-  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
-  if (host.empty() || ec != std::errc() || end != port.data() + port.size() || number == 0 ||
-      number > 65535) {
-    return Fail(ErrorCode::kInvalidInput,
-                fmt::format("relay \"{}\": expected a host and a port from 1 to 65535", relay));
-  }
-  return std::pair{std::string(host), static_cast<std::uint16_t>(number)};
-}
-
 RelayTransportOptions RelayTransportOptionsFrom(const Config& config) {
   RelayTransportOptions options;
   options.relay = config.delivery.relay;
@@ -90,12 +61,13 @@ class RelayTransport::Pool : public std::enable_shared_from_this<Pool> {
   Pool(asio::any_io_executor ex, RelayTransportOptions options)
       : ex_(std::move(ex)), options_(std::move(options)), reaper_(ex_) {
     options_.concurrency = std::max(options_.concurrency, 1);
-    auto address = ParseRelayAddress(options_.relay);
+    auto address = ParseHostPort(options_.relay);
     if (!address) {
-      setup_error_ = "delivery." + address.error().message;
+      setup_error_ = "delivery.relay: " + address.error().message;
       return;
     }
-    std::tie(host_, port_) = *address;
+    host_ = std::move(address->host);
+    port_ = address->port;
     if (!options_.smtp.tls_context) {
       auto context = MakeSmtpTlsContext(options_.smtp);
       if (!context) {

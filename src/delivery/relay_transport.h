@@ -33,9 +33,6 @@ struct RelayTransportOptions {
 // (the host name when empty). TLS: STARTTLS when offered, certificate not verified.
 RelayTransportOptions RelayTransportOptionsFrom(const Config& config);
 
-// Splits "host:port" or "[v6]:port". Fails with kInvalidInput naming what is wrong.
-Result<std::pair<std::string, std::uint16_t>> ParseRelayAddress(std::string_view relay);
-
 // Threading: runs on the executor given, which must be single-threaded (in the daemon, the
 // delivery thread's loop: TransportThread) or a strand; Deliver, Shutdown and the accessors are
 // called from it. The transport must outlive every Deliver call; connections it leaves closing in

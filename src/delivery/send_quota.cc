@@ -1,25 +1,10 @@
 #include "delivery/send_quota.h"
 
 #include <algorithm>
-#include <ctime>
+
+#include "core/account_name.h"
 
 namespace mailwarden {
-
-LocalDay LocalDayAround(TimePoint t) {
-  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  localtime_r(&secs, &tm);
-  tm.tm_hour = 0;
-  tm.tm_min = 0;
-  tm.tm_sec = 0;
-  tm.tm_isdst = -1;  // mktime works out whether midnight is in summer time
-  std::tm next = tm;
-  LocalDay day;
-  day.start = std::chrono::system_clock::from_time_t(std::mktime(&tm));
-  next.tm_mday += 1;  // mktime normalises the month's end
-  day.end = std::chrono::system_clock::from_time_t(std::mktime(&next));
-  return day;
-}
 
 SendQuotas::SendQuotas(QuotaLimits default_limits, int claim_limit,
                        std::function<LocalDay(TimePoint)> local_day)
@@ -31,7 +16,7 @@ void SendQuotas::SetAccount(AccountId account, std::string_view name,
                             std::optional<std::int64_t> max_per_hour,
                             std::optional<std::int64_t> max_per_day, TimePoint now) {
   Window& w = accounts_[account];
-  w.exempt = name.starts_with('_');  // IsReservedAccountName: the internal account
+  w.exempt = IsReservedAccountName(name);  // the internal account
   w.limits.max_per_hour = max_per_hour.value_or(defaults_.max_per_hour);
   w.limits.max_per_day = max_per_day.value_or(defaults_.max_per_day);
   Track(account, w, now);

@@ -21,13 +21,11 @@
 #include <utility>
 #include <vector>
 
+#include "core/local_day.h"
 #include "core/policy.h"
 #include "core/types.h"
 
 namespace mailwarden {
-
-// The daemon's local day (TZ of the process) that holds t.
-LocalDay LocalDayAround(TimePoint t);
 
 class SendQuotas {
  public:
@@ -40,7 +38,7 @@ class SendQuotas {
 
   // default_limits: policy.max_per_hour / max_per_day. claim_limit: the most a claim asks for
   // (delivery.concurrency); an account that may send at least that many needs no cap.
-  // local_day: LocalDayAround, or a test's own calendar.
+  // local_day: LocalDayAround (core/local_day.h), or a test's own calendar.
   SendQuotas(QuotaLimits default_limits, int claim_limit,
              std::function<LocalDay(TimePoint)> local_day = LocalDayAround);
 

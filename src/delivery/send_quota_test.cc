@@ -122,15 +122,5 @@ TEST(SendQuotasTest, UnknownAccountsAreUnlimitedUntilKnown) {
   EXPECT_EQ(quotas.Check(kShop, kT0).may_send, 2);  // the policy's default
 }
 
-TEST(LocalDayAroundTest, HoldsTheTimeAndLastsADay) {
-  const TimePoint now = std::chrono::system_clock::now();
-  const LocalDay day = LocalDayAround(now);
-  EXPECT_LE(day.start, now);
-  EXPECT_LT(now, day.end);
-  const auto length = day.end - day.start;
-  EXPECT_GE(length, std::chrono::hours(23));
-  EXPECT_LE(length, std::chrono::hours(25));
-}
-
 }  // namespace
 }  // namespace mailwarden

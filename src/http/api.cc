@@ -8,8 +8,10 @@
 #include <ctime>
 #include <limits>
 
+#include "core/account_name.h"
+#include "core/local_day.h"
+#include "core/text.h"
 #include "mime/message_prep.h"
-#include "report/system_mail.h"
 #include "store/account_change.h"
 #include "store/credentials.h"
 
@@ -78,40 +80,6 @@ json MessageJson(const StoredMessage& m) {
       {"subject", m.subject}, {"script", Nullable(m.script)},     {"size", m.size}};
 }
 
-// text with every byte that is not part of valid UTF-8 replaced by U+FFFD: headers are a
-// script's raw bytes, and JSON (nlohmann's dump) takes UTF-8 only.
-std::string ValidUtf8(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    std::size_t len = c < 0x80           ? 1
-                      : (c >> 5) == 0x6  ? 2
-                      : (c >> 4) == 0xE  ? 3
-                      : (c >> 3) == 0x1E ? 4
-                                         : 0;
-    bool ok = len > 0 && i + len <= text.size() && !(len == 2 && c < 0xC2);
-    for (std::size_t k = 1; ok && k < len; ++k) {
-      ok = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
-    }
-    if (ok && len >= 3) {
-      // Overlong forms, UTF-16 surrogates and code points above U+10FFFF are not UTF-8.
-      const auto c1 = static_cast<unsigned char>(text[i + 1]);
-      ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0) && !(c == 0xF0 && c1 < 0x90) &&
-           !(c == 0xF4 && c1 >= 0x90) && c <= 0xF4;
-    }
-    if (ok) {
-      out.append(text.substr(i, len));
-      i += len;
-    } else {
-      out.append("\xEF\xBF\xBD");
-      ++i;
-    }
-  }
-  return out;
-}
-
 json SourceList(const std::vector<SourceCount>& list) {
   json items = json::array();
   for (const auto& c : list) items.push_back({{"value", ValidUtf8(c.value)}, {"count", c.count}});
@@ -119,12 +87,6 @@ json SourceList(const std::vector<SourceCount>& list) {
 }
 
 // 20261126 -> "2026-11-26"
-std::string DayText(int day) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", day / 10000, day / 100 % 100, day % 100);
-  return buf;
-}
-
 }  // namespace
 
 std::string FormatUtc(TimePoint t) {
@@ -214,23 +176,9 @@ asio::awaitable<HttpResponse> Api::RunReports(const HttpRequest& request) {
   if (!body) co_return HttpResponse::FromError(body.error());
   const auto it = body->find("day");
   const std::string text = it != body->end() && it->is_string() ? it->get<std::string>() : "";
-  // YYYY-MM-DD, a real date: it must survive a round trip through the calendar.
-  int y = 0, m = 0, d = 0;
-  char tail = 0;
-  const bool shaped = text.size() == 10 && text[4] == '-' && text[7] == '-' &&
-                      std::sscanf(text.c_str(), "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3;
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = m - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = 12;
-  tm.tm_isdst = -1;
-  if (!shaped || y < 2000 || y > 9999 || std::mktime(&tm) == -1 || tm.tm_mday != d ||
-      tm.tm_mon != m - 1) {
-    co_return BadRequest("\"day\" must be a date as YYYY-MM-DD.");
-  }
-  const int day = y * 10000 + m * 100 + d;
-  auto sent = co_await hooks_.run_reports(day);
+  const auto day = ParseDay(text);
+  if (!day) co_return BadRequest("\"day\" must be a date as YYYY-MM-DD.");
+  auto sent = co_await hooks_.run_reports(*day);
   if (!sent) co_return HttpResponse::FromError(sent.error());
   co_return HttpResponse::Json(200, {{"day", text}, {"sent", *sent}});
 }
@@ -305,7 +253,7 @@ asio::awaitable<HttpResponse> Api::AccountRoute(const HttpRequest& request, cons
 }
 
 asio::awaitable<HttpResponse> Api::EmailStatus(const Account& account) {
-  const int today = LocalDayOf(clock_.Now());
+  const int today = LocalDayNumber(clock_.Now());
   auto counters =
       co_await Read<AccountCounters>([&](Store& s) { return s.GetCounters(account.id, today); });
   if (!counters) co_return HttpResponse::FromError(counters.error());
@@ -405,10 +353,8 @@ asio::awaitable<HttpResponse> Api::CreateAccount(const HttpRequest& request) {
   const json& b = *body;
   if (!b.contains("name") || !b["name"].is_string()) co_return BadRequest("\"name\" is required.");
   spec.name = b["name"].get<std::string>();
-  if (spec.name.empty() || spec.name.size() > 64 || IsReservedAccountName(spec.name) ||
-      spec.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789._-") != std::string::npos) {
-    co_return BadRequest(
-        "\"name\" must be 1 to 64 characters of a-z, 0-9, '.', '_' or '-', not starting with '_'.");
+  if (!IsValidAccountName(spec.name)) {
+    co_return BadRequest("\"name\" must be " + std::string(kAccountNameRule) + ".");
   }
   if (b.contains("uids")) {
     if (!b["uids"].is_array()) co_return BadRequest("\"uids\" must be a list of numbers.");
@@ -580,12 +526,9 @@ asio::awaitable<HttpResponse> Api::ListErrors(const HttpRequest& request, const 
   if (!limit) co_return HttpResponse::FromError(limit.error());
   TimePoint since = clock_.Now() - std::chrono::hours(24 * 30);
   if (auto it = request.query.find("since"); it != request.query.end() && !it->second.empty()) {
-    std::tm tm{};
-    const char* end = strptime(it->second.c_str(), "%Y-%m-%d", &tm);
-    if (end == nullptr || *end != '\0')
-      co_return BadRequest("\"since\" must be a date, YYYY-MM-DD.");
-    tm.tm_isdst = -1;
-    since = std::chrono::system_clock::from_time_t(mktime(&tm));
+    const auto day = ParseDay(it->second);
+    if (!day) co_return BadRequest("\"since\" must be a date, YYYY-MM-DD.");
+    since = LocalDayStart(*day);
   }
   // The cursor "next" of the previous page: its last item's time (ms), message id and index.
   std::optional<ErrorCursor> after;
@@ -625,14 +568,14 @@ asio::awaitable<HttpResponse> Api::ListVolumes(const HttpRequest& request, const
   auto days = QueryInt(request, "days", 30, 1, 400);
   if (!days) co_return HttpResponse::FromError(days.error());
   const TimePoint now = clock_.Now();
-  const int last = LocalDayOf(now);
-  const int first = LocalDayOf(now - std::chrono::hours(24) * (*days - 1));
+  const int last = LocalDayNumber(now);
+  const int first = LocalDayNumber(now - std::chrono::hours(24) * (*days - 1));
   auto rows = co_await Read<std::vector<DailyVolume>>(
       [&](Store& s) { return s.GetVolumes(account.id, first, last); });
   if (!rows) co_return HttpResponse::FromError(rows.error());
   json items = json::array();
   for (const auto& v : *rows) {
-    items.push_back({{"day", DayText(v.day)},
+    items.push_back({{"day", FormatDay(v.day)},
                      {"submitted", v.submitted},
                      {"sent", v.sent},
                      {"errors", v.errors},

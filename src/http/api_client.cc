@@ -7,8 +7,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <charconv>
 #include <exception>
+
+#include "core/host_port.h"
 
 namespace mailwarden {
 namespace asio = boost::asio;
@@ -179,37 +180,24 @@ Result<ApiClient> ApiClient::Create(Options options) {
   std::string_view path = authority.size() < url.size() ? url.substr(authority.size()) : "";
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
 
-  std::string_view host;
-  std::string_view port = "80";
-  if (authority.starts_with("[")) {
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos) {
-      return Fail(ErrorCode::kInvalidInput, "--url: \"" + options.url + "\" lacks a ']'");
-    }
-    host = authority.substr(1, close - 1);
-    std::string_view rest = authority.substr(close + 1);
-    if (!rest.empty()) port = rest.starts_with(":") ? rest.substr(1) : "";
-  } else {
-    const auto colon = authority.rfind(':');
-    host = authority.substr(0, colon);
-    if (colon != std::string_view::npos) port = authority.substr(colon + 1);
+  // The port may be left out: HTTP's own, 80.
+  const bool has_port = authority.starts_with('[') ? authority.find("]:") != std::string_view::npos
+                                                   : authority.find(':') != std::string_view::npos;
+  auto parsed = ParseHostPort(has_port ? std::string(authority) : std::string(authority) + ":80");
+  if (!parsed) {
+    return Fail(ErrorCode::kInvalidInput, "--url: \"" + options.url +
+                                              "\" is not http://HOST:PORT or HOST:PORT (" +
+                                              parsed.error().message + ")");
   }
-  unsigned port_number = 0;
-  auto [end, err] = std::from_chars(port.data(), port.data() + port.size(), port_number);
-  if (host.empty() || err != std::errc() || end != port.data() + port.size() || port_number == 0 ||
-      port_number > 65535) {
-    return Fail(ErrorCode::kInvalidInput,
-                "--url: \"" + options.url + "\" is not http://HOST:PORT or HOST:PORT");
-  }
+  std::string host = std::move(parsed->host);
 
   ApiClient client;
   // A daemon listening on every address is reached on this host's own.
   if (host == "0.0.0.0") host = "127.0.0.1";
   if (host == "::") host = "::1";
-  client.host_ = std::string(host);
-  client.port_ = std::string(port);
-  const bool v6 = client.host_.find(':') != std::string::npos;
-  client.host_header_ = (v6 ? "[" + client.host_ + "]" : client.host_) + ":" + client.port_;
+  client.host_ = host;
+  client.port_ = std::to_string(parsed->port);
+  client.host_header_ = FormatHostPort(client.host_, parsed->port);
   client.prefix_ = std::string(path);
   client.base_url_ = "http://" + client.host_header_ + client.prefix_;
   client.options_ = std::move(options);

@@ -9,6 +9,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "core/host_port.h"
+
 namespace mailwarden {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -88,15 +90,15 @@ HttpServer::HttpServer(asio::any_io_executor ex, HttpHandler handler)
     : ex_(ex), handler_(std::move(handler)), acceptor_(ex) {}
 
 Result<void> HttpServer::Listen(const std::string& host_port) {
-  auto colon = host_port.rfind(':');
-  std::string host = host_port.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  auto parsed = ParseHostPort(host_port, PortZero::kAllowed);
+  if (!parsed) return Fail(ErrorCode::kInvalidInput, "http.listen: " + parsed.error().message);
   boost::system::error_code ec;
-  auto address = asio::ip::make_address(host, ec);
-  if (ec)
-    return Fail(ErrorCode::kInvalidInput, "http.listen: \"" + host + "\" is not an IP address");
-  tcp::endpoint endpoint(address,
-                         static_cast<unsigned short>(std::stoi(host_port.substr(colon + 1))));
+  auto address = asio::ip::make_address(parsed->host, ec);
+  if (ec) {
+    return Fail(ErrorCode::kInvalidInput,
+                "http.listen: \"" + parsed->host + "\" is not an IP address");
+  }
+  const tcp::endpoint endpoint(address, parsed->port);
   acceptor_.open(endpoint.protocol(), ec);
   if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) acceptor_.bind(endpoint, ec);
@@ -106,6 +108,12 @@ Result<void> HttpServer::Listen(const std::string& host_port) {
 }
 
 unsigned short HttpServer::port() const { return acceptor_.local_endpoint().port(); }
+
+std::string HttpServer::local_address() const {
+  boost::system::error_code ec;
+  const tcp::endpoint endpoint = acceptor_.local_endpoint(ec);
+  return ec ? std::string() : FormatHostPort(endpoint.address().to_string(), endpoint.port());
+}
 
 void HttpServer::Close() {
   boost::system::error_code ec;

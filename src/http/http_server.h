@@ -18,9 +18,13 @@ class HttpServer {
  public:
   HttpServer(boost::asio::any_io_executor ex, HttpHandler handler);
 
-  // Binds "host:port" (port 0: the OS picks; port() tells which).
+  // Binds "host:port" or "[v6 address]:port" (core/host_port.h; the host an IP address; port
+  // 0: the OS picks, port() tells which). Fails with kInvalidInput for a malformed address and
+  // kUnavailable when it cannot be bound; the sentence starts "http.listen" and quotes it.
   Result<void> Listen(const std::string& host_port);
   unsigned short port() const;
+  // The address bound, "address:port" or "[v6 address]:port"; empty before Listen.
+  std::string local_address() const;
 
   boost::asio::awaitable<void> Run();
   void Close();

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/io_context.hpp>
+#include <string>
+
 namespace mailwarden {
 namespace {
 
@@ -26,6 +29,40 @@ TEST(ParseTarget, DecodesEscapes) {
 TEST(ParseTarget, RefusesMalformedTargets) {
   for (std::string_view bad : {"", "relative", "/a%2", "/a%zz", "/a%00b", "/x?q=%4", "/x?q=%00"}) {
     EXPECT_FALSE(ParseTarget(bad).has_value()) << bad;
+  }
+}
+
+// The address logged is the one bound: its port is the one the OS picked for port 0.
+TEST(HttpServerListen, ReportsTheAddressBound) {
+  boost::asio::io_context io;
+  HttpServer server(io.get_executor(), [](HttpRequest) -> boost::asio::awaitable<HttpResponse> {
+    co_return HttpResponse{};
+  });
+  ASSERT_TRUE(server.Listen("127.0.0.1:0").has_value());
+  EXPECT_NE(server.port(), 0);
+  EXPECT_EQ(server.local_address(), "127.0.0.1:" + std::to_string(server.port()));
+}
+
+TEST(HttpServerListen, RefusesBadAddressesByName) {
+  struct Case {
+    std::string address;
+    std::string error;
+  };
+  const Case cases[] = {
+      {"127.0.0.1", "http.listen: \"127.0.0.1\" must be host:port"},
+      {"127.0.0.1:80x", "http.listen: \"127.0.0.1:80x\": the port must be a number"},
+      {"127.0.0.1:70000", "http.listen: \"127.0.0.1:70000\": the port must be a number"},
+      {"localhost:0", "http.listen: \"localhost\" is not an IP address"},
+  };
+  for (const Case& c : cases) {
+    boost::asio::io_context io;
+    HttpServer server(io.get_executor(), [](HttpRequest) -> boost::asio::awaitable<HttpResponse> {
+      co_return HttpResponse{};
+    });
+    auto r = server.Listen(c.address);
+    ASSERT_FALSE(r.has_value()) << c.address;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidInput);
+    EXPECT_NE(r.error().message.find(c.error), std::string::npos) << r.error().message;
   }
 }
 

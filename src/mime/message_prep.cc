@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/text.h"
 #include "mime/gmime_ptr.h"
 
 namespace mailwarden {
@@ -44,24 +45,11 @@ std::string_view TrimWhitespace(std::string_view s) {
   return s;
 }
 
-// Cuts at a UTF-8 character boundary so the result stays valid UTF-8.
-std::string CutUtf8(std::string s, std::size_t max) {
-  if (s.size() <= max) return s;
-  std::size_t cut = max;
-  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
-  s.resize(cut);
-  return s;
-}
-
 // Text for a single-line field: valid UTF-8, control characters as spaces, trimmed, bounded.
 std::string SingleLine(std::string_view text, std::size_t max) {
   GCharPtr valid(g_utf8_make_valid(text.data(), static_cast<gssize>(text.size())));
-  std::string s(valid.get());
-  for (char& c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7F) c = ' ';
-  }
-  return CutUtf8(std::string(TrimWhitespace(s)), max);
+  const std::string s = ScrubControl(valid.get());
+  return std::string(CutAtUtf8Boundary(TrimWhitespace(s), max));
 }
 
 // Input echoed in an error sentence: one line, bounded, quoted, so logs cannot be forged.

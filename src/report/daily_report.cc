@@ -7,6 +7,9 @@
 #include <ctime>
 #include <string_view>
 
+#include "core/local_day.h"
+#include "core/text.h"
+
 namespace mailwarden {
 namespace {
 
@@ -107,17 +110,9 @@ constexpr Words kPolish{
 // Control characters (a CR or LF in a decoded subject, a tab in a reply) become spaces, and a
 // long text is cut at a character boundary, with an ellipsis.
 std::string Clean(std::string_view text) {
-  std::string out;
-  out.reserve(std::min(text.size(), kMaxFieldBytes) + 3);
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    out.push_back(c < 0x20 || c == 0x7f ? ' ' : ch);
-  }
+  std::string out = ScrubControl(text);
   if (out.size() > kMaxFieldBytes) {
-    std::size_t cut = kMaxFieldBytes;
-    // Back to the first byte of a UTF-8 sequence (not 10xxxxxx).
-    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xc0) == 0x80) --cut;
-    out.resize(cut);
+    out.resize(CutAtUtf8Boundary(out, kMaxFieldBytes).size());
     out += "…";
   }
   return out;
@@ -160,10 +155,6 @@ std::string LocalClock(TimePoint t) {
 }
 
 }  // namespace
-
-std::string FormatDay(int day) {
-  return fmt::format("{:04d}-{:02d}-{:02d}", day / 10000, day / 100 % 100, day % 100);
-}
 
 DailyReport RenderDailyReport(const DailyReportData& data) {
   const Words& w = data.language == "pl" ? kPolish : kEnglish;

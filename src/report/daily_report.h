@@ -41,7 +41,4 @@ struct DailyReport {
 
 DailyReport RenderDailyReport(const DailyReportData& data);
 
-// 20261126 -> "2026-11-26".
-std::string FormatDay(int day);
-
 }  // namespace mailwarden

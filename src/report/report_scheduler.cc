@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "core/duration.h"
+#include "core/local_day.h"
 #include "mime/compose.h"
 #include "report/daily_report.h"
 #include "report/system_mail.h"
@@ -31,15 +32,6 @@ struct ReportInput {
 
 }  // namespace
 
-TimePoint LocalMidnight(int day, int offset_days) {
-  std::tm tm{};
-  tm.tm_year = day / 10000 - 1900;
-  tm.tm_mon = day / 100 % 100 - 1;
-  tm.tm_mday = day % 100 + offset_days;  // mktime normalises a day past the month's end
-  tm.tm_isdst = -1;                      // the zone decides, as on the day itself
-  return std::chrono::system_clock::from_time_t(std::mktime(&tm));
-}
-
 ReportScheduler::ReportScheduler(asio::any_io_executor ex, const Config& config, StoreRunner& store,
                                  const Clock& clock, std::function<void()> queued)
     : ex_(ex),
@@ -50,10 +42,10 @@ ReportScheduler::ReportScheduler(asio::any_io_executor ex, const Config& config,
       timer_(ex) {}
 
 int ReportScheduler::LastDueDay(TimePoint now) const {
-  const int today = LocalDayOf(now);
-  const TimePoint send_at = LocalMidnight(today) + std::chrono::minutes(config_.report.at_minutes);
+  const int today = LocalDayNumber(now);
+  const TimePoint send_at = LocalDayStart(today) + std::chrono::minutes(config_.report.at_minutes);
   // Yesterday's reports are due from today's report.at on.
-  return LocalDayOf(LocalMidnight(today, now >= send_at ? -1 : -2));
+  return LocalDayNumber(LocalDayStart(today, now >= send_at ? -1 : -2));
 }
 
 asio::awaitable<void> ReportScheduler::Run() {
@@ -62,14 +54,14 @@ asio::awaitable<void> ReportScheduler::Run() {
     const int last = LastDueDay(now);
     // Oldest first: a daemon that was down for days sends its reports in the days' order.
     for (int back = kCatchUpDays - 1; back >= 0 && !stopping_; --back) {
-      const int day = LocalDayOf(LocalMidnight(last, -back));
+      const int day = LocalDayNumber(LocalDayStart(last, -back));
       auto sent = co_await RunDay(day);
       if (!sent) spdlog::warn("reports: day {}: {}", FormatDay(day), sent.error().message);
     }
-    const int today = LocalDayOf(now);
-    TimePoint next = LocalMidnight(today) + std::chrono::minutes(config_.report.at_minutes);
+    const int today = LocalDayNumber(now);
+    TimePoint next = LocalDayStart(today) + std::chrono::minutes(config_.report.at_minutes);
     if (next <= now)
-      next = LocalMidnight(today, 1) + std::chrono::minutes(config_.report.at_minutes);
+      next = LocalDayStart(today, 1) + std::chrono::minutes(config_.report.at_minutes);
     const auto wait = std::min<std::chrono::nanoseconds>(next - now, kMaxSleep);
     timer_.expires_after(std::max<std::chrono::nanoseconds>(wait, std::chrono::seconds(1)));
     boost::system::error_code ec;
@@ -94,9 +86,9 @@ asio::awaitable<Result<int>> ReportScheduler::RunDay(int day) {
       [&](Store& s) { return s.AccountsToReport(day); }, asio::use_awaitable);
   if (!accounts) co_return std::unexpected(accounts.error());
 
-  const TimePoint day_start = LocalMidnight(day);
+  const TimePoint day_start = LocalDayStart(day);
   // ListErrors lists newest first from a cursor: start just before the next day.
-  const ErrorCursor day_end{.at = LocalMidnight(day, 1) - std::chrono::milliseconds(1),
+  const ErrorCursor day_end{.at = LocalDayStart(day, 1) - std::chrono::milliseconds(1),
                             .message = std::numeric_limits<MessageId>::max(),
                             .index = std::numeric_limits<int>::max()};
   int sent = 0;

@@ -55,7 +55,4 @@ class ReportScheduler {
   bool stopping_ = false;
 };
 
-// Local midnight starting day `day` (YYYYMMDD); `offset_days` moves it by whole local days.
-TimePoint LocalMidnight(int day, int offset_days = 0);
-
 }  // namespace mailwarden

@@ -2,7 +2,7 @@
 //
 // It is stored and delivered like any script's mail, through the same queue and transport,
 // but for the internal account "_mailwarden": never held by a customer's block, never counted
-// in a customer's quotas or figures. Account names starting with "_" are reserved for it.
+// in a customer's quotas or figures (core/account_name.h: kSystemAccountName).
 //
 // Send is called on the daemon's io_context.
 #pragma once
@@ -12,15 +12,11 @@
 #include <string_view>
 
 #include "config/config.h"
+#include "core/account_name.h"
 #include "mime/compose.h"
 #include "store/store_runner.h"
 
 namespace mailwarden {
-
-inline constexpr std::string_view kSystemAccountName = "_mailwarden";
-
-// True for names the system reserves (not for customers' accounts).
-inline bool IsReservedAccountName(std::string_view name) { return name.starts_with('_'); }
 
 class SystemMailer {
  public:

@@ -14,6 +14,7 @@
 #include <tuple>
 #include <utility>
 
+#include "core/host_port.h"
 #include "smtp/smtp_command.h"
 #include "smtp/smtp_data_reader.h"
 
@@ -68,29 +69,6 @@ bool IsCredentialsError(ErrorCode code) {
 
 bool IsPermanent(ErrorCode code) {
   return code == ErrorCode::kInvalidInput || code == ErrorCode::kTooLarge;
-}
-
-// Splits "host:port" or "[v6]:port".
-bool SplitHostPort(const std::string& text, std::string* host, std::string* port) {
-  std::size_t colon;
-  if (!text.empty() && text.front() == '[') {
-    const std::size_t close = text.find(']');
-    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      return false;
-    }
-    *host = text.substr(1, close - 1);
-    colon = close + 1;
-  } else {
-    colon = text.rfind(':');
-    if (colon == std::string::npos) return false;
-    *host = text.substr(0, colon);
-  }
-  *port = text.substr(colon + 1);
-  if (host->empty() || port->empty() || port->size() > 5) return false;
-  if (!std::all_of(port->begin(), port->end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return false;
-  }
-  return std::stoul(*port) <= 65535;
 }
 
 }  // namespace
@@ -766,14 +744,14 @@ Result<void> SmtpServer::Listen() {
   }
 
   for (const std::string& address : options_.listen) {
-    std::string host, port;
-    if (!SplitHostPort(address, &host, &port)) {
-      return Fail(ErrorCode::kInvalidInput,
-                  "smtp: listen address \"" + address + "\" is not host:port");
+    auto host_port = ParseHostPort(address, PortZero::kAllowed);
+    if (!host_port) {
+      return Fail(ErrorCode::kInvalidInput, "smtp.listen: " + host_port.error().message);
     }
     tcp::resolver resolver(ex_);
     boost::system::error_code ec;
-    auto endpoints = resolver.resolve(host, port, tcp::resolver::numeric_service, ec);
+    auto endpoints = resolver.resolve(host_port->host, std::to_string(host_port->port),
+                                      tcp::resolver::numeric_service, ec);
     if (ec) {
       return Fail(ErrorCode::kInvalidInput, "smtp: listen " + address + ": " + ec.message());
     }
@@ -791,6 +769,16 @@ Result<void> SmtpServer::Listen() {
     }
   }
   return {};
+}
+
+std::vector<std::string> SmtpServer::local_addresses() const {
+  std::vector<std::string> out;
+  for (const auto& acceptor : acceptors_) {
+    boost::system::error_code ec;
+    const auto endpoint = acceptor.local_endpoint(ec);
+    if (!ec) out.push_back(FormatHostPort(endpoint.address().to_string(), endpoint.port()));
+  }
+  return out;
 }
 
 std::vector<std::uint16_t> SmtpServer::ports() const {

@@ -155,6 +155,8 @@ class SmtpServer {
   // The ports bound, one per listening socket in the order of options.listen (a host name
   // that resolves to several addresses adds one per address). For tests that listen on port 0.
   std::vector<std::uint16_t> ports() const;
+  // The same sockets' addresses as bound, "address:port" or "[v6 address]:port", for the log.
+  std::vector<std::string> local_addresses() const;
 
   // Accepts and serves connections until Close(); returns when every listener and session
   // has ended.

@@ -840,7 +840,7 @@ TEST_F(SmtpServerTest, ListenRefusesBadAddressesAndCertificates) {
   SmtpServer bad_address(io_.get_executor(), options, backend_, gate_);
   auto result = bad_address.Listen();
   ASSERT_FALSE(result.has_value());
-  EXPECT_EQ(result.error().message, "smtp: listen address \"no-port\" is not host:port");
+  EXPECT_EQ(result.error().message, "smtp.listen: \"no-port\" must be host:port");
 
   options = Options();
   options.tls_cert_file = (dir_ / "missing.pem").string();

@@ -35,6 +35,7 @@ bool IgnoresDotsOption(TextView value) {
   }
   for (size_t i = 0; i < kName.size(); ++i) {
     char c = value[i];
+    // ToAsciiLower (core/text.h) by hand: the drop-in is built without the C++ library.
     if (c >= 'A' && c <= 'Z') {
       c = static_cast<char>(c - 'A' + 'a');
     }

@@ -4,7 +4,7 @@
 
 #include <boost/asio/use_awaitable.hpp>
 
-#include "report/system_mail.h"
+#include "core/account_name.h"
 #include "store/credentials.h"
 
 namespace mailwarden {

@@ -1,0 +1,22 @@
+// An account as the configuration file or the API describes it, before the store has it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/types.h"
+
+namespace mailwarden {
+
+struct AccountSpec {
+  std::string name;  // IsValidAccountName (core/account_name.h)
+  std::vector<Uid> uids;
+  std::string report_to;
+  std::string language = "en";               // "en" or "pl"
+  std::optional<std::int64_t> max_per_day;   // nullopt: the policy's default
+  std::optional<std::int64_t> max_per_hour;  // nullopt: the policy's default
+};
+
+}  // namespace mailwarden
