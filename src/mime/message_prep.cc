@@ -597,6 +597,35 @@ std::string BreakLongLines(std::string_view text) {
   return out;
 }
 
+// Where the body of a message with CRLF line ends starts.
+std::size_t HeaderSectionEnd(std::string_view message) {
+  const std::size_t blank = message.find("\r\n\r\n");
+  return blank == std::string_view::npos ? message.size() : blank + 4;
+}
+
+// True if a header section (CRLF line ends) has a Content-Type field.
+bool HasContentType(std::string_view head) {
+  constexpr std::string_view kName = "content-type:";
+  for (std::size_t at = 0; at < head.size();) {
+    if (head.size() - at >= kName.size() &&
+        g_ascii_strncasecmp(head.data() + at, kName.data(), kName.size()) == 0) {
+      return true;
+    }
+    const std::size_t eol = head.find("\r\n", at);
+    if (eol == std::string_view::npos) break;
+    at = eol + 2;
+  }
+  return false;
+}
+
+// True if the body (from `body_at` on) holds 8-bit bytes and is valid UTF-8.
+bool IsEightBitUtf8(std::size_t body_at, std::string_view message) {
+  const std::string_view body = message.substr(body_at);
+  const bool eight_bit =
+      std::ranges::any_of(body, [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+  return eight_bit && g_utf8_validate(body.data(), static_cast<gssize>(body.size()), nullptr);
+}
+
 // Makes every line of a prepared message (CRLF line ends, its own header section already
 // within the limit) at most kMaxHeaderLine bytes: by re-encoding the parts that hold long
 // lines, and by breaking the lines that are left (part headers, a multipart's preamble, signed
@@ -607,10 +636,19 @@ std::string FitLongLines(const std::string& message) {
   GObjectPtr<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
   g_mime_parser_set_format(parser.get(), GMIME_FORMAT_MESSAGE);
   GObjectPtr<GMimeMessage> parsed(g_mime_parser_construct_message(parser.get(), nullptr));
+  // A script that wrote raw UTF-8 without a Content-Type left the reader to guess; once the
+  // text is quoted-printable a reader no longer can, so it is said.
+  const std::size_t body_at = HeaderSectionEnd(message);
+  const bool utf8_untyped = !HasContentType(std::string_view(message).substr(0, body_at)) &&
+                            IsEightBitUtf8(body_at, message);
   if (parsed != nullptr && ReencodeLongLines(g_mime_message_get_mime_part(parsed.get()))) {
     GMimeObject* top = GMIME_OBJECT(parsed.get());
     if (g_mime_object_get_header(top, "MIME-Version") == nullptr) {
       g_mime_object_set_header(top, "MIME-Version", "1.0", nullptr);
+    }
+    GMimeObject* body = g_mime_message_get_mime_part(parsed.get());
+    if (utf8_untyped && GMIME_IS_TEXT_PART(body)) {
+      g_mime_text_part_set_charset(GMIME_TEXT_PART(body), "utf-8");
     }
     FormatOptionsPtr options(g_mime_format_options_new());
     g_mime_format_options_set_newline_format(options.get(), GMIME_NEWLINE_FORMAT_DOS);

@@ -750,6 +750,18 @@ TEST_F(MessagePrepTest, ALongHtmlLineIsReencodedAsQuotedPrintable) {
   EXPECT_EQ(m.subject, "Zamówienie");
 }
 
+TEST_F(MessagePrepTest, ReencodingKeepsTheOtherHeadersByteForByte) {
+  const std::string head =
+      "To: a@x.y\nSubject: =?UTF-8?Q?Zam=C3=B3wienie?= \xc5\xbc\xc3\xb3\xc5\x82w\n"
+      "X-Folded: one\n\ttwo\nDate: Thu, 26 Nov 2026 21:00:00 +0000\n"
+      "Message-ID: <fixed@x.y>\nMIME-Version: 1.0\nContent-Type: text/html; charset=UTF-8\n\n";
+  const PreparedMessage short_lines = MustPrepare(head + "<p>short</p>\n", Extract());
+  const PreparedMessage long_line = MustPrepare(head + LongHtml() + "\n", Extract());
+  EXPECT_EQ(std::string(HeaderSection(long_line.body)),
+            std::string(HeaderSection(short_lines.body)) +
+                "Content-Transfer-Encoding: quoted-printable\r\n");
+}
+
 TEST_F(MessagePrepTest, APlainMessageWithALongLineBecomesMime) {
   const std::string text = std::string(3000, 'a') + " b";
   const PreparedMessage m = MustPrepare("Subject: s\n\n" + text + "\nshort\n", To({"a@x.y"}));
@@ -759,6 +771,16 @@ TEST_F(MessagePrepTest, APlainMessageWithALongLineBecomesMime) {
   ASSERT_EQ(leaves.size(), 1u);
   EXPECT_EQ(leaves[0].encoding, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
   EXPECT_EQ(leaves[0].content, text + "\r\nshort\r\n");
+}
+
+TEST_F(MessagePrepTest, RawUtf8WithoutContentTypeIsDeclaredWhenReencoded) {
+  const std::string text = "Zażółć " + std::string(1500, 'a');
+  const PreparedMessage m = MustPrepare("Subject: s\n\n" + text + "\n", To({"a@x.y"}));
+  ExpectLinesFit(m.body);
+  EXPECT_EQ(FieldLines(m.body, "Content-Type")[0], "Content-Type: text/plain; charset=utf-8");
+  const auto leaves = LeafParts(m.body);
+  ASSERT_EQ(leaves.size(), 1u);
+  EXPECT_EQ(leaves[0].content, text + "\r\n");
 }
 
 TEST_F(MessagePrepTest, OnlyThePartWithLongLinesChanges) {
