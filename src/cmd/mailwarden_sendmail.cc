@@ -41,8 +41,9 @@
 //   74 standard input could not be read; 75 the daemon is not reachable, or the connection
 //   dropped or timed out before its answer: try again later; 77 the caller's uid has no
 //   account; 78 the socket path is unusable; any other code is the daemon's answer.
-//   With -bs, each message's fate is in its SMTP reply and nothing is printed; the exit status
-//   is 0, or 75 if standard input ended in the middle of a message (which was not stored).
+//   With -bs, each message's fate is in its SMTP reply; the exit status is 0, or 75 (with a
+//   line on standard error) if standard input ended in the middle of a message, which was not
+//   stored.
 //
 // BUILD
 //   PHP's mail() executes this program once per message, so its start-up is most of a
