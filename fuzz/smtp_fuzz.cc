@@ -105,7 +105,7 @@ Read Model(std::string_view input) {
   read.consumed = end + 3;
   const std::string_view body = input.substr(0, end);
   // Lines start only after CRLF: there a first "." followed by more is deleted. Inside a line,
-  // a bare CR or LF is stored as CRLF; every stored line is bounded.
+  // a bare CR or LF is stored as CRLF. Lines of any length are accepted.
   std::string message;
   std::size_t pos = 0;
   while (pos < body.size()) {
@@ -122,16 +122,8 @@ Read Model(std::string_view input) {
     message.append("\r\n");
     pos = crlf + 2;
   }
-  bool long_line = false;
-  for (std::size_t start = 0; start < message.size();) {
-    const std::size_t crlf = message.find("\r\n", start);
-    long_line = long_line || crlf - start > kMaxDataLineBytes - 2;
-    start = crlf + 2;
-  }
   if (message.size() > kLimit) {
     read.outcome = SmtpDataOutcome::kTooLarge;
-  } else if (long_line) {
-    read.outcome = SmtpDataOutcome::kLineTooLong;
   } else {
     read.message = std::move(message);
   }

@@ -4,6 +4,7 @@
 // SYNOPSIS
 //   mailwarden-sendmail [-t] [-i | -oi] [-f sender | -r sender] [-F full-name] [--]
 //                       [recipient ...]
+//   mailwarden-sendmail -bs [-F full-name]
 //   php.ini: sendmail_path = "/usr/sbin/mailwarden-sendmail -t -i"
 //
 // DESCRIPTION
@@ -16,9 +17,15 @@
 //   (with its script), the daemon stores nothing of it. Unless -i or -oi is given, a line
 //   holding only "." (LF or CRLF ended) ends the message, as with sendmail. The no-op flags
 //   that scripts pass to sendmail (-odi, -oem, -v, -B8BITMIME, -N never, -X log, ...) are
-//   accepted and ignored; the modes of a full MTA (-bp, -bs, -bd, -bi, -q, -I) are refused.
+//   accepted and ignored; the modes of a full MTA (-bp, -bd, -bi, -q, -I) are refused.
 //   When the socket is missing or refuses (the daemon restarting) it retries for about 5
 //   seconds.
+//
+//   With -bs it speaks SMTP on standard input and output instead, as the sendmail transports
+//   of Symfony Mailer and SwiftMailer expect (submit/dropin_smtp.h): each message of the
+//   session is one submission as above, with the envelope of MAIL and RCPT, and the reply to
+//   its end of data says what the exit status would have said. A session idle for 5 minutes
+//   on standard input is told 421 and ends.
 //
 // SECURITY
 //   Runs with the caller's privileges and needs no others: install it without set-uid or
@@ -34,17 +41,22 @@
 //   74 standard input could not be read; 75 the daemon is not reachable, or the connection
 //   dropped or timed out before its answer: try again later; 77 the caller's uid has no
 //   account; 78 the socket path is unusable; any other code is the daemon's answer.
+//   With -bs, each message's fate is in its SMTP reply; the exit status is 0, or 75 (with a
+//   line on standard error) if standard input ended in the middle of a message, which was not
+//   stored.
 //
 // BUILD
 //   PHP's mail() executes this program once per message, so its start-up is most of a
 //   submission's cost. It is C++ without the C++ standard library (C headers only: no
-//   exceptions, RTTI, virtual functions, allocation by new, or statics needing guards) and is
+//   exceptions, RTTI, virtual functions, allocation by new, or statics needing thread-safe
+//   guards: -fno-threadsafe-statics makes a local static a plain flag) and is
 //   linked statically against musl: nothing to load or relocate at exec, and none of glibc's
 //   start-up work, whose CPU cache detection (CPUID, a VM exit on a virtual machine) alone
 //   took longer than the rest of a submission. The same sources build with the normal
 //   toolchain, for the unit tests and the sanitizer build.
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +68,7 @@
 #include <unistd.h>
 
 #include "submit/dot_line_scanner.h"
+#include "submit/dropin_smtp.h"
 #include "submit/dropin_wire.h"
 #include "submit/fixed_text.h"
 #include "submit/sendmail_args.h"
@@ -251,12 +264,21 @@ ssize_t ReadInput(char* buffer, size_t size) {
   }
 }
 
-int ReadReply(int fd) {
+// Sets *text to the sentence and returns the exit code: a failure of the drop-in's own.
+int Answer(int exit_code, TextView sentence, Message* text) {
+  text->Clear();
+  text->Append(sentence);
+  return exit_code;
+}
+
+// Reads the daemon's answer: returns its exit code, its text in *text ("queued as 12", or
+// why the message was refused).
+int ReadReply(int fd, Message* text) {
   char line[kMaxReplyBytes + kReplyReadBytes];
   size_t size = 0;
   while (memchr(line, '\n', size) == nullptr) {
     if (size > kMaxReplyBytes) {
-      return Fail(kExitTempFail, "the mail daemon's answer is not a line; try again later");
+      return Answer(kExitTempFail, "the mail daemon's answer is not a line; try again later", text);
     }
     ssize_t n = recv(fd, line + size, kReplyReadBytes, 0);
     if (n < 0) {
@@ -273,49 +295,58 @@ int ReadReply(int fd) {
             .Append(ErrnoText(errno))
             .Append("); try again later");
       }
-      return Fail(kExitTempFail, message.View());
+      return Answer(kExitTempFail, message.View(), text);
     }
     if (n == 0) {
-      return Fail(kExitTempFail,
-                  "the mail daemon closed the connection before answering; try again later");
+      return Answer(kExitTempFail,
+                    "the mail daemon closed the connection before answering; try again later",
+                    text);
     }
     size += static_cast<size_t>(n);
   }
   const char* newline = static_cast<const char*>(memchr(line, '\n', size));
   SubmitReplyLine reply;
   if (!DecodeSubmitReply(TextView(line, static_cast<size_t>(newline - line) + 1), &reply)) {
-    return Fail(kExitTempFail, "the mail daemon's answer is unreadable; try again later");
+    return Answer(kExitTempFail, "the mail daemon's answer is unreadable; try again later", text);
   }
-  if (reply.code != kExitOk) {
-    if (reply.text.empty()) {
-      Message message;
-      message.Append("the mail daemon refused the message (status ")
-          .AppendNumber(static_cast<unsigned long>(reply.code))
-          .Append(")");
-      Complain(message.View());
-    } else {
-      Complain(reply.text);
-    }
+  text->Clear();
+  if (reply.code != kExitOk && reply.text.empty()) {
+    text->Append("the mail daemon refused the message (status ")
+        .AppendNumber(static_cast<unsigned long>(reply.code))
+        .Append(")");
+  } else {
+    text->Append(reply.text);
   }
   return reply.code;
 }
 
-// After a failed send: the daemon may have refused early (no account, message too large) and
-// closed, its answer already waiting in our receive queue.
-int ReplyAfterSendFailure(int fd) {
+// After a failed send (errno tells why): the daemon may have refused early (no account,
+// message too large) and closed, its answer already waiting in our receive queue.
+int ReplyAfterSendFailure(int fd, Message* text) {
   if (errno == EAGAIN || errno == EWOULDBLOCK) {
     Message message;
     message.Append("the mail daemon stopped reading the message for ")
         .AppendNumber(kIoTimeoutMs / 1000)
         .Append(" seconds; try again later");
-    return Fail(kExitTempFail, message.View());
+    return Answer(kExitTempFail, message.View(), text);
   }
-  return ReadReply(fd);
+  return ReadReply(fd, text);
 }
 
-int Submit(int fd, TextView header, bool dot_ends_message) {
+// Ends a message whose bytes were all sent: the end mark says it is whole (without it, as
+// when we are killed mid-message, the daemon stores nothing). Then the half-close; the answer
+// comes back on the still-open reading side once the daemon has committed or refused it.
+int EndMessage(int fd, Message* text) {
+  if (!SendAll(fd, TextView(&kSubmitEndMark, 1))) {
+    return ReplyAfterSendFailure(fd, text);
+  }
+  shutdown(fd, SHUT_WR);
+  return ReadReply(fd, text);
+}
+
+int Submit(int fd, TextView header, bool dot_ends_message, Message* text) {
   if (!SendAll(fd, header)) {
-    return ReplyAfterSendFailure(fd);
+    return ReplyAfterSendFailure(fd, text);
   }
   char input[kChunkBytes];
   DotLineScanner scanner;
@@ -326,7 +357,7 @@ int Submit(int fd, TextView header, bool dot_ends_message) {
       // No end mark: the daemon stores nothing of a message that stops short.
       Message message;
       message.Append("cannot read the message from standard input: ").Append(ErrnoText(error));
-      return Fail(kExitIoErr, message.View());
+      return Answer(kExitIoErr, message.View(), text);
     }
     if (n == 0) {
       break;
@@ -338,20 +369,191 @@ int Submit(int fd, TextView header, bool dot_ends_message) {
       part = scanner.Scan(chunk);
     }
     if (!SendAll(fd, part.released) || !SendAll(fd, chunk.substr(0, part.length))) {
-      return ReplyAfterSendFailure(fd);
+      return ReplyAfterSendFailure(fd, text);
     }
     if (part.ended) {
       break;
     }
   }
-  // The end mark says the message is whole (without it, as when we are killed mid-message,
-  // the daemon stores nothing). Then the half-close; the answer comes back on the still-open
-  // reading side once the daemon has committed or refused the message.
-  if (!SendAll(fd, TextView(&kSubmitEndMark, 1))) {
-    return ReplyAfterSendFailure(fd);
+  return EndMessage(fd, text);
+}
+
+TextView SocketPath() {
+  // secure_getenv: a set-uid or set-gid run must not let the caller pick the socket.
+  const char* from_env = secure_getenv("MAILWARDEN_SOCKET");
+  return from_env != nullptr && *from_env != '\0' ? TextView::OfCString(from_env)
+                                                  : TextView(MW_DEFAULT_SOCKET);
+}
+
+// ---- -bs: the SMTP session's port (submit/dropin_smtp.h) ----
+
+// Replies wait here until the session needs more input (then all are written at once, as a
+// pipelining client expects) or the buffer is full.
+constexpr size_t kReplyBufferBytes = 16 * 1024;
+
+struct SmtpSessionIo {
+  TextView socket_path;
+  int daemon = -1;      // the open submission's connection
+  int write_error = 0;  // errno of the send that failed, for the answer
+  char replies[kReplyBufferBytes];
+  size_t reply_size = 0;
+  bool client_gone = false;
+};
+
+bool FlushReplies(SmtpSessionIo& io) {
+  size_t done = 0;
+  while (done < io.reply_size && !io.client_gone) {
+    ssize_t n = write(STDOUT_FILENO, io.replies + done, io.reply_size - done);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      io.client_gone = true;  // the client closed its reading side: the session is over
+      break;
+    }
+    done += static_cast<size_t>(n);
   }
-  shutdown(fd, SHUT_WR);
-  return ReadReply(fd);
+  io.reply_size = 0;
+  return !io.client_gone;
+}
+
+bool PortReply(void* context, TextView bytes) {
+  auto& io = *static_cast<SmtpSessionIo*>(context);
+  if (bytes.size() > sizeof io.replies - io.reply_size && !FlushReplies(io)) {
+    return false;
+  }
+  // A reply is far shorter than the buffer.
+  memcpy(io.replies + io.reply_size, bytes.data(), bytes.size());
+  io.reply_size += bytes.size();
+  return !io.client_gone;
+}
+
+void CloseSubmission(SmtpSessionIo& io) {
+  if (io.daemon >= 0) {
+    close(io.daemon);
+    io.daemon = -1;
+  }
+  io.write_error = 0;
+}
+
+void CopyText(TextView text, DropinReplyText* out) { out->Append(text); }
+
+int PortOpen(void* context, const SubmitHeaderFields& envelope, DropinReplyText* why) {
+  auto& io = *static_cast<SmtpSessionIo*>(context);
+  const size_t header_size = EncodeSubmitHeader(envelope, g_header, sizeof g_header);
+  if (header_size == 0) {
+    CopyText("the sender and recipients are too long for one message", why);
+    return kExitUsage;
+  }
+  int exit_code = kExitOk;
+  Message problem;
+  io.daemon = Connect(io.socket_path, &exit_code, &problem);
+  if (io.daemon < 0) {
+    CopyText(problem.View(), why);
+    return exit_code;
+  }
+  if (!SendAll(io.daemon, TextView(g_header, header_size))) {
+    Message text;
+    exit_code = ReplyAfterSendFailure(io.daemon, &text);
+    CloseSubmission(io);
+    CopyText(text.View(), why);
+    // Nothing was stored without a message; an answer of 0 here would be a broken daemon.
+    return exit_code == kExitOk ? kExitTempFail : exit_code;
+  }
+  return kExitOk;
+}
+
+bool PortWrite(void* context, TextView bytes) {
+  auto& io = *static_cast<SmtpSessionIo*>(context);
+  if (!SendAll(io.daemon, bytes)) {
+    io.write_error = errno;
+    return false;
+  }
+  return true;
+}
+
+int PortFinish(void* context, DropinReplyText* text) {
+  auto& io = *static_cast<SmtpSessionIo*>(context);
+  Message answer;
+  int exit_code;
+  if (io.write_error != 0) {
+    errno = io.write_error;
+    exit_code = ReplyAfterSendFailure(io.daemon, &answer);
+  } else {
+    exit_code = EndMessage(io.daemon, &answer);
+  }
+  CloseSubmission(io);
+  CopyText(answer.View(), text);
+  return exit_code;
+}
+
+void PortAbandon(void* context) {
+  // Closed without its end mark: the daemon stores nothing of the message.
+  CloseSubmission(*static_cast<SmtpSessionIo*>(context));
+}
+
+// Waits until standard input is readable; false after kDropinIdleSeconds of nothing.
+bool WaitForInput() {
+  pollfd input{};
+  input.fd = STDIN_FILENO;
+  input.events = POLLIN;
+  const long deadline = NowMs() + kDropinIdleSeconds * 1000;
+  for (;;) {
+    const long left = deadline - NowMs();
+    if (left <= 0) {
+      return false;
+    }
+    const int ready = poll(&input, 1, static_cast<int>(left));
+    if (ready > 0 || (ready < 0 && errno != EINTR)) {
+      return true;  // readable, closed, or an error that read() will report
+    }
+  }
+}
+
+int RunSmtpSession(TextView full_name) {
+  // In static storage, not on the stack: the session's arena of recipients is large. A local
+  // static, so that a run without -bs does not even construct it.
+  static SmtpSessionIo io;
+  static DropinSmtpSession session;
+  io.socket_path = SocketPath();
+  DropinSmtpPort port;
+  port.context = &io;
+  port.reply = PortReply;
+  port.open = PortOpen;
+  port.write = PortWrite;
+  port.finish = PortFinish;
+  port.abandon = PortAbandon;
+  char host[256] = "localhost";
+  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') {
+    memcpy(host, "localhost", sizeof "localhost");
+  }
+  host[sizeof host - 1] = '\0';
+
+  bool going = session.Start(port, TextView::OfCString(host), full_name);
+  char input[kChunkBytes];
+  while (going) {
+    // Before waiting for the client, it gets every reply queued so far.
+    if (!FlushReplies(io)) {
+      break;
+    }
+    if (!WaitForInput()) {
+      session.End(true);
+      break;
+    }
+    ssize_t n = ReadInput(input, sizeof input);
+    if (n <= 0) {
+      session.End(false);
+      break;
+    }
+    going = session.Feed(TextView(input, static_cast<size_t>(n)));
+  }
+  FlushReplies(io);
+  CloseSubmission(io);
+  if (session.cut_short()) {
+    Complain("standard input ended in the middle of a message; it was not sent");
+    return kExitTempFail;
+  }
+  return kExitOk;
 }
 
 int Run(int argc, char** argv) {
@@ -371,23 +573,28 @@ int Run(int argc, char** argv) {
   if (!ParseSendmailArgs(words.get(), word_count, &args, &error)) {
     return Fail(kExitUsage, error.message.View());
   }
+  if (args.smtp_session) {
+    return RunSmtpSession(args.has_full_name ? args.full_name : TextView());
+  }
   const SubmitHeaderFields fields = args.HeaderFields();
   const size_t header_size = EncodeSubmitHeader(fields, g_header, sizeof g_header);
   if (header_size == 0) {
     return Fail(kExitUsage, "the sender, full name and recipients are too long for one message");
   }
 
-  // secure_getenv: a set-uid or set-gid run must not let the caller pick the socket.
-  const char* from_env = secure_getenv("MAILWARDEN_SOCKET");
-  TextView path = from_env != nullptr && *from_env != '\0' ? TextView::OfCString(from_env)
-                                                           : TextView(MW_DEFAULT_SOCKET);
   int exit_code = kExitOk;
   Message problem;
-  Fd connection(Connect(path, &exit_code, &problem));
+  Fd connection(Connect(SocketPath(), &exit_code, &problem));
   if (connection.get() < 0) {
     return Fail(exit_code, problem.View());
   }
-  return Submit(connection.get(), TextView(g_header, header_size), args.dot_ends_message);
+  Message text;
+  exit_code =
+      Submit(connection.get(), TextView(g_header, header_size), args.dot_ends_message, &text);
+  if (exit_code != kExitOk) {
+    Complain(text.View());
+  }
+  return exit_code;
 }
 
 }  // namespace

@@ -156,11 +156,6 @@ Result<SplitMessage> SplitHeaderSection(std::string_view raw) {
                               "end the line",
                               Quote(owner)));
     }
-    if (line.size() > kMaxHeaderLine) {
-      return Fail(ErrorCode::kInvalidInput,
-                  fmt::format("a line of the {} header is {} bytes long, over the limit of {}",
-                              Quote(owner), line.size(), kMaxHeaderLine));
-    }
     if (continuation) {
       split.fields.back().lines.push_back(line);
     } else {
@@ -368,15 +363,21 @@ std::string FromHeader(std::string_view full_name, const std::string& address) {
 struct LineEnds {
   std::size_t bare_lf = 0;    // LFs without their CR
   bool unterminated = false;  // the last line has no end
+  std::size_t longest = 0;    // bytes of the longest line, its line end not counted
   std::size_t Added() const { return bare_lf + (unterminated ? 2 : 0); }
 };
 
 LineEnds CountLineEnds(std::string_view body) {
   LineEnds ends;
+  std::size_t start = 0;
   for (std::size_t lf = body.find('\n'); lf != std::string_view::npos;
        lf = body.find('\n', lf + 1)) {
-    if (lf == 0 || body[lf - 1] != '\r') ++ends.bare_lf;
+    const bool bare = lf == 0 || body[lf - 1] != '\r';
+    if (bare) ++ends.bare_lf;
+    ends.longest = std::max(ends.longest, lf - start - (bare ? 0 : 1));
+    start = lf + 1;
   }
+  ends.longest = std::max(ends.longest, body.size() - start);
   ends.unterminated = !body.empty() && body.back() != '\n';
   return ends;
 }
@@ -434,6 +435,221 @@ std::string OriginatingScript(const std::vector<HeaderField>& fields) {
   return script != nullptr ? SingleLine(script->Value(), kMaxSummary) : std::string();
 }
 
+// ---- Lines of at most 998 bytes (RFC 5322 2.1.1), whatever came in ----
+
+bool IsWsp(char c) { return c == ' ' || c == '\t'; }
+
+// Appends one physical header line and its CRLF, folded (RFC 5322 3.2.2: a CRLF before white
+// space) where it is over kMaxHeaderLine: at the last white space that fits, after something
+// that is not white space. A line with no such place is refused rather than sent as it is
+// or cut: a header is meaning, and a cut one (an address, a token) would be silently wrong.
+Result<void> AppendFolded(std::string& head, std::string_view line, std::string_view owner) {
+  while (line.size() > kMaxHeaderLine) {
+    std::size_t first_text = 0;
+    while (first_text < line.size() && IsWsp(line[first_text])) ++first_text;
+    std::size_t fold = kMaxHeaderLine;
+    while (fold > first_text && !IsWsp(line[fold])) --fold;
+    if (fold <= first_text) {
+      return Fail(ErrorCode::kInvalidInput,
+                  fmt::format("a line of the {} header is {} bytes long, over the limit of {}, "
+                              "and has no white space where it could be folded",
+                              Quote(owner), line.size(), kMaxHeaderLine));
+    }
+    head.append(line.substr(0, fold));
+    head.append("\r\n");
+    line.remove_prefix(fold);
+  }
+  head.append(line);
+  head.append("\r\n");
+  return {};
+}
+
+// The length of the longest line of text, its line end (LF or CRLF) not counted.
+std::size_t LongestLine(std::string_view text) {
+  std::size_t longest = 0;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t lf = text.find('\n', start);
+    const std::size_t next = lf == std::string_view::npos ? text.size() : lf + 1;
+    std::size_t end = lf == std::string_view::npos ? text.size() : lf;
+    if (end > start && lf != std::string_view::npos && text[end - 1] == '\r') --end;
+    longest = std::max(longest, end - start);
+    start = next;
+  }
+  return longest;
+}
+
+std::string StreamText(GMimeStream* stream) {
+  GObjectPtr<GMimeStream> memory(g_mime_stream_mem_new());
+  g_mime_stream_reset(stream);
+  g_mime_stream_write_to_stream(stream, memory.get());
+  GByteArray* bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(memory.get()));
+  return std::string(reinterpret_cast<const char*>(bytes->data), bytes->len);
+}
+
+// Re-encodes each leaf part whose lines, as the message holds them, are over kMaxHeaderLine:
+// its decoded content becomes quoted-printable (text), or base64 when it was base64 already or
+// GMime judges it binary-looking. Decoding first also mends a quoted-printable or base64 part that
+// its sender wrote with over-long lines. Parts under multipart/signed or multipart/encrypted
+// are left alone (re-encoding them would break what they protect). Returns true if a part
+// changed.
+bool ReencodeLongLines(GMimeObject* object) {
+  if (object == nullptr) return false;
+  if (GMIME_IS_MULTIPART(object)) {
+    GMimeContentType* type = g_mime_object_get_content_type(object);
+    if (type != nullptr && (g_mime_content_type_is_type(type, "multipart", "signed") ||
+                            g_mime_content_type_is_type(type, "multipart", "encrypted"))) {
+      return false;
+    }
+    bool changed = false;
+    auto* multipart = GMIME_MULTIPART(object);
+    const int count = g_mime_multipart_get_count(multipart);
+    for (int i = 0; i < count; ++i) {
+      changed = ReencodeLongLines(g_mime_multipart_get_part(multipart, i)) || changed;
+    }
+    return changed;
+  }
+  if (GMIME_IS_MESSAGE_PART(object)) {
+    GMimeMessage* inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(object));
+    return inner != nullptr && ReencodeLongLines(g_mime_message_get_mime_part(inner));
+  }
+  if (!GMIME_IS_PART(object)) return false;
+  auto* part = GMIME_PART(object);
+  GMimeDataWrapper* content = g_mime_part_get_content(part);
+  if (content == nullptr) return false;
+  if (LongestLine(StreamText(g_mime_data_wrapper_get_stream(content))) <= kMaxHeaderLine) {
+    return false;
+  }
+  const GMimeContentEncoding was = g_mime_part_get_content_encoding(part);
+  GObjectPtr<GMimeStream> decoded(g_mime_stream_mem_new());
+  g_mime_data_wrapper_write_to_stream(content, decoded.get());
+  g_mime_stream_reset(decoded.get());
+  GObjectPtr<GMimeDataWrapper> plain(
+      g_mime_data_wrapper_new_with_stream(decoded.get(), GMIME_CONTENT_ENCODING_DEFAULT));
+  g_mime_part_set_content(part, plain.get());
+  // Text stays readable as quoted-printable, however much of it is 8-bit (UTF-8); other
+  // content goes as GMime judges best, base64 when it looks binary.
+  GMimeContentType* type = g_mime_object_get_content_type(object);
+  const bool text = type == nullptr || g_mime_content_type_is_type(type, "text", "*");
+  GMimeContentEncoding encoding = GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE;
+  if (was == GMIME_CONTENT_ENCODING_BASE64) {
+    encoding = GMIME_CONTENT_ENCODING_BASE64;
+  } else if (!text) {
+    encoding = g_mime_part_get_best_content_encoding(part, GMIME_ENCODING_CONSTRAINT_7BIT);
+  }
+  if (encoding != GMIME_CONTENT_ENCODING_BASE64) encoding = GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE;
+  g_mime_part_set_content_encoding(part, encoding);
+  return true;
+}
+
+// Every line end as CRLF (what GMime writes is normalised so, whatever it kept).
+std::string WithCrlf(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + text.size() / 32);
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r')) out.push_back('\r');
+    out.push_back(text[i]);
+  }
+  return out;
+}
+
+// Postfix's way (smtp_line_length_limit = 998), where re-encoding could not apply: a line still
+// over kMaxHeaderLine is broken by inserting CRLF and a space, which keeps a MIME header line a
+// folded header; the break is moved back to a UTF-8 character boundary.
+std::string BreakLongLines(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + text.size() / 256);
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const std::size_t lf = text.find('\n', start);
+    const std::size_t next = lf == std::string_view::npos ? text.size() : lf + 1;
+    std::size_t end = lf == std::string_view::npos ? text.size() : lf;
+    if (end > start && lf != std::string_view::npos && text[end - 1] == '\r') --end;
+    std::string_view line = text.substr(start, end - start);
+    std::size_t room = kMaxHeaderLine;
+    while (line.size() > room) {
+      std::size_t cut = room;
+      for (int back = 0;
+           back < 3 && cut > 1 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80; ++back) {
+        --cut;
+      }
+      out.append(line.substr(0, cut));
+      out.append("\r\n ");
+      line.remove_prefix(cut);
+      room = kMaxHeaderLine - 1;
+    }
+    out.append(line);
+    out.append(text.substr(end, next - end));
+    start = next;
+  }
+  return out;
+}
+
+// Where the body of a message with CRLF line ends starts.
+std::size_t HeaderSectionEnd(std::string_view message) {
+  const std::size_t blank = message.find("\r\n\r\n");
+  return blank == std::string_view::npos ? message.size() : blank + 4;
+}
+
+// True if a header section (CRLF line ends) has a Content-Type field.
+bool HasContentType(std::string_view head) {
+  constexpr std::string_view kName = "content-type:";
+  for (std::size_t at = 0; at < head.size();) {
+    if (head.size() - at >= kName.size() &&
+        g_ascii_strncasecmp(head.data() + at, kName.data(), kName.size()) == 0) {
+      return true;
+    }
+    const std::size_t eol = head.find("\r\n", at);
+    if (eol == std::string_view::npos) break;
+    at = eol + 2;
+  }
+  return false;
+}
+
+// True if the body (from `body_at` on) holds 8-bit bytes and is valid UTF-8.
+bool IsEightBitUtf8(std::size_t body_at, std::string_view message) {
+  const std::string_view body = message.substr(body_at);
+  const bool eight_bit =
+      std::ranges::any_of(body, [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+  return eight_bit && g_utf8_validate(body.data(), static_cast<gssize>(body.size()), nullptr);
+}
+
+// Makes every line of a prepared message (CRLF line ends, its own header section already
+// within the limit) at most kMaxHeaderLine bytes: by re-encoding the parts that hold long
+// lines, and by breaking the lines that are left (part headers, a multipart's preamble, signed
+// or encrypted parts, a message GMime cannot read).
+std::string FitLongLines(const std::string& message) {
+  std::string fitted;
+  GObjectPtr<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(message.data(), message.size()));
+  GObjectPtr<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
+  g_mime_parser_set_format(parser.get(), GMIME_FORMAT_MESSAGE);
+  GObjectPtr<GMimeMessage> parsed(g_mime_parser_construct_message(parser.get(), nullptr));
+  // A script that wrote raw UTF-8 without a Content-Type left the reader to guess; once the
+  // text is quoted-printable a reader no longer can, so it is said.
+  const std::size_t body_at = HeaderSectionEnd(message);
+  const bool utf8_untyped = !HasContentType(std::string_view(message).substr(0, body_at)) &&
+                            IsEightBitUtf8(body_at, message);
+  if (parsed != nullptr && ReencodeLongLines(g_mime_message_get_mime_part(parsed.get()))) {
+    GMimeObject* top = GMIME_OBJECT(parsed.get());
+    if (g_mime_object_get_header(top, "MIME-Version") == nullptr) {
+      g_mime_object_set_header(top, "MIME-Version", "1.0", nullptr);
+    }
+    GMimeObject* body = g_mime_message_get_mime_part(parsed.get());
+    if (utf8_untyped && GMIME_IS_TEXT_PART(body)) {
+      g_mime_text_part_set_charset(GMIME_TEXT_PART(body), "utf-8");
+    }
+    FormatOptionsPtr options(g_mime_format_options_new());
+    g_mime_format_options_set_newline_format(options.get(), GMIME_NEWLINE_FORMAT_DOS);
+    GObjectPtr<GMimeStream> out(g_mime_stream_mem_new());
+    g_mime_object_write_to_stream(top, options.get(), out.get());
+    fitted = WithCrlf(StreamText(out.get()));
+  } else {
+    fitted = message;
+  }
+  if (LongestLine(fitted) > kMaxHeaderLine) fitted = BreakLongLines(fitted);
+  return fitted;
+}
+
 Result<void> CheckRaw(std::string_view raw, const PrepareContext& context) {
   if (static_cast<std::int64_t>(raw.size()) > context.max_bytes) {
     return Fail(ErrorCode::kTooLarge, fmt::format("message is {} bytes, over the limit of {}",
@@ -480,8 +696,9 @@ Result<PreparedMessage> PrepareMessage(std::string raw, const SubmitEnvelope& en
     // Blind copies stay blind: Bcc never travels with the message, -t or not.
     if (EqualsIgnoreCase(field.name, "Bcc")) continue;
     for (std::string_view line : field.lines) {
-      head.append(line);
-      head.append("\r\n");
+      if (auto folded = AppendFolded(head, line, field.name); !folded) {
+        return std::unexpected(folded.error());
+      }
     }
   }
   if (FindField(fields, "Date") == nullptr) head += "Date: " + date + "\r\n";
@@ -500,6 +717,10 @@ Result<PreparedMessage> PrepareMessage(std::string raw, const SubmitEnvelope& en
   const std::size_t body_size = split->body.size();
   const LineEnds ends = CountLineEnds(split->body);
   PlaceMessage(raw, head, body_at, body_size, ends);
+  // Lines over 998 bytes are made to fit here, when the message is stored, rather than when it
+  // is relayed: what is held, shown in the panel and signed is then byte for byte what leaves.
+  // Only a message that has such a line pays for it.
+  if (ends.longest > kMaxHeaderLine) raw = FitLongLines(raw);
   message.body = std::move(raw);
   return message;
 }

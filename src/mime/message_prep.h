@@ -1,6 +1,13 @@
 // Turns what a script handed over (its argv's envelope and the raw message) into the message
 // that is stored and delivered: recipients extracted for -t, Bcc removed, Date, Message-ID and
-// From added when missing, a Received line naming the account and uid prepended.
+// From added when missing, a Received line naming the account and uid prepended, and every
+// line made at most 998 bytes long (RFC 5321 4.5.3.1.6), which relays enforce: header lines
+// folded at white space, body parts with longer lines re-encoded as quoted-printable or base64
+// (as Postfix's smtp_line_length_limit breaks lines, but without changing what the recipient
+// reads); only lines that re-encoding cannot reach (a MIME part's own header, a multipart's
+// preamble, a signed or encrypted part) are broken Postfix's way, with CRLF and a space.
+// This happens once, before the message is stored, so that what is held, shown and signed is
+// what leaves.
 //
 // Parsing of headers and addresses is GMime's (groups, comments, quoted names, encoded words).
 // Pure computation: no I/O. Thread-safe once InitMime() has run.
@@ -46,10 +53,11 @@ struct PreparedMessage {
 };
 
 // Fails with kInvalidInput (sendmail exit 65) and a sentence a script's author understands:
-// no recipients, a NUL byte, a header line over 998 bytes, an unparsable recipient address;
+// no recipients, a NUL byte, a header line over 998 bytes with no white space to fold it at,
+// an unparsable recipient address;
 // with kTooLarge when raw is over max_bytes. The message is made in raw's own buffer (the body
 // moved behind the new header section), so a large one is not held twice: spare capacity in
-// raw saves a copy.
+// raw saves a copy (except for a message with lines over 998 bytes, which is re-encoded).
 Result<PreparedMessage> PrepareMessage(std::string raw, const SubmitEnvelope& envelope,
                                        const PrepareContext& context);
 

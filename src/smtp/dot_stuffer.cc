@@ -21,15 +21,21 @@ bool DotStuffer::Next(std::string& chunk, std::size_t max_bytes) {
       if (c == '\r' && pos_ < body_.size() && body_[pos_] == '\n') ++pos_;
       chunk += "\r\n";
       line_start_ = true;
+      line_bytes_ = 0;
       continue;
     }
     if (line_start_ && c == '.') chunk += '.';
     line_start_ = false;
+    if (line_bytes_ == kMaxWireLineBytes) {
+      chunk += "\r\n ";
+      line_bytes_ = 1;
+    }
     const std::size_t end = FindLineBreak(body_, pos_);
-    const std::size_t take =
-        std::min(end - pos_, std::max<std::size_t>(max_bytes - chunk.size(), 1));
+    const std::size_t room = chunk.size() < max_bytes ? max_bytes - chunk.size() : 1;
+    const std::size_t take = std::min({end - pos_, room, kMaxWireLineBytes - line_bytes_});
     chunk.append(body_.substr(pos_, take));
     pos_ += take;
+    line_bytes_ += take;
   }
   return !chunk.empty();
 }

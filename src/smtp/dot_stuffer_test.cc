@@ -49,7 +49,16 @@ INSTANTIATE_TEST_SUITE_P(
         StuffCase{"smuggle_lf", "a\n.\nMAIL FROM:<x>\n", "a\r\n..\r\nMAIL FROM:<x>\r\n.\r\n"},
         StuffCase{"smuggle_cr", "a\r.\r\n", "a\r\n..\r\n.\r\n"},
         StuffCase{"empty_lines", "\r\n\r\n", "\r\n\r\n.\r\n"},
-        StuffCase{"eight_bit", "caf\xc3\xa9\r\n", "caf\xc3\xa9\r\n.\r\n"}),
+        StuffCase{"eight_bit", "caf\xc3\xa9\r\n", "caf\xc3\xa9\r\n.\r\n"},
+        // Lines a relay refuses (only in mail stored before preparation made lines fit) are
+        // broken as Postfix breaks them.
+        StuffCase{"longest_line", std::string(998, 'a') + "\r\n",
+                  std::string(998, 'a') + "\r\n.\r\n"},
+        StuffCase{"dot_not_counted", "." + std::string(997, 'a') + "\r\n",
+                  ".." + std::string(997, 'a') + "\r\n.\r\n"},
+        StuffCase{"long_line", std::string(2500, 'a') + "\nb",
+                  std::string(998, 'a') + "\r\n " + std::string(997, 'a') + "\r\n " +
+                      std::string(505, 'a') + "\r\nb\r\n.\r\n"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace

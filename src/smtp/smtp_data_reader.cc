@@ -18,11 +18,6 @@ void SmtpDataReader::Emit(std::string_view bytes) {
   message_.append(bytes);
 }
 
-void SmtpDataReader::CountLineBytes(std::size_t n) {
-  line_bytes_ += n;
-  if (line_bytes_ > kMaxDataLineBytes - 2) line_too_long_ = true;
-}
-
 std::size_t SmtpDataReader::Feed(std::string_view input) {
   std::size_t i = 0;
   // Each state either consumes input[i] or moves to kText without consuming it, so that
@@ -32,7 +27,6 @@ std::size_t SmtpDataReader::Feed(std::string_view input) {
     switch (state_) {
       case State::kLineStart:
         if (c == '.') {
-          // Not counted: RFC 5321 4.5.3.1.6 leaves the transparency dot out of the limit.
           state_ = State::kDot;
           ++i;
         } else {
@@ -47,24 +41,20 @@ std::size_t SmtpDataReader::Feed(std::string_view input) {
           // A bare LF is stored as CRLF but never makes a line start: "\n.\r\n" must not end
           // the data.
           Emit("\r\n");
-          line_bytes_ = 0;
           ++i;
         } else {
           const std::size_t end = FindLineBreak(input, i);
           Emit(input.substr(i, end - i));
-          CountLineBytes(end - i);
           i = end;
         }
         break;
       case State::kCr:
         if (c == '\n') {
           Emit("\r\n");
-          line_bytes_ = 0;
           state_ = State::kLineStart;
           ++i;
         } else {
           Emit("\r\n");  // a bare CR, stored as CRLF
-          line_bytes_ = 0;
           state_ = State::kText;
         }
         break;
@@ -86,7 +76,6 @@ std::size_t SmtpDataReader::Feed(std::string_view input) {
           // "." and a bare CR: the dot is followed by more than CRLF, so it is deleted like
           // any leading dot, and the CR is stored as CRLF.
           Emit("\r\n");
-          line_bytes_ = 0;
           state_ = State::kText;
         }
         break;
@@ -100,7 +89,6 @@ std::size_t SmtpDataReader::Feed(std::string_view input) {
 
 SmtpDataOutcome SmtpDataReader::outcome() const {
   if (too_large_) return SmtpDataOutcome::kTooLarge;
-  if (line_too_long_) return SmtpDataOutcome::kLineTooLong;
   return SmtpDataOutcome::kAccepted;
 }
 
@@ -111,8 +99,6 @@ SmtpServerReply SmtpDataReader::Refusal() const {
     case SmtpDataOutcome::kTooLarge:
       return {552, "5.3.4 Message size exceeds fixed limit of " +
                        std::to_string(max_message_bytes_) + " bytes"};
-    case SmtpDataOutcome::kLineTooLong:
-      return {550, "5.6.0 Line too long: a line of the message is over 998 bytes"};
   }
   return {451, "4.3.0 Internal error"};
 }

@@ -13,12 +13,13 @@
 // no later hop can find an end of data in it. (Refusing such messages would also be safe, but
 // scripts that build mail by hand with "\n" would lose their mail; Postfix normalises too.)
 //
-// Further bounds, each reported only at the end of data so that the client, which is busy
-// sending and not reading, gets one clear reply:
-//   - a message over max_message_bytes (counted after un-dot-stuffing) → 552 5.3.4; what is
-//     past the limit is not kept;
-//   - a line over 998 bytes plus CRLF (RFC 5322 2.1.1) → 550 5.6.0.
-// When both apply, the reply names the size.
+// A message over max_message_bytes (counted after un-dot-stuffing) is refused with 552 5.3.4,
+// only at the end of data, so that the client, which is busy sending and not reading, gets one
+// clear reply; what is past the limit is not kept.
+//
+// Lines longer than RFC 5322's 998 bytes are accepted, as Postfix accepts them: scripts build
+// HTML on one line. Preparing the message for the store (mime/message_prep.h) makes every
+// line fit before anything leaves.
 #pragma once
 
 #include <cstddef>
@@ -30,10 +31,7 @@
 
 namespace mailwarden {
 
-// RFC 5322 2.1.1 / RFC 5321 4.5.3.1.6: a text line is at most 998 bytes plus CRLF.
-inline constexpr std::size_t kMaxDataLineBytes = 1000;
-
-enum class SmtpDataOutcome { kAccepted, kTooLarge, kLineTooLong };
+enum class SmtpDataOutcome { kAccepted, kTooLarge };
 
 // One DATA transaction: construct after replying 354, Feed the bytes that follow until done(),
 // then read outcome() and TakeMessage(). Single-threaded; no internal synchronisation.
@@ -76,15 +74,12 @@ class SmtpDataReader {
   };
 
   void Emit(std::string_view bytes);
-  void CountLineBytes(std::size_t n);
 
   std::size_t max_message_bytes_;
   State state_ = State::kLineStart;
   std::string message_;
-  std::size_t line_bytes_ = 0;  // bytes of the current line on the wire, line end excluded
   std::uint64_t wire_bytes_ = 0;
   bool too_large_ = false;
-  bool line_too_long_ = false;
 };
 
 }  // namespace mailwarden

@@ -66,7 +66,7 @@ class SmtpBackend {
   // permanent, others temporary.
   //
   // data is the message as received, with CRLF line ends, un-dot-stuffed, at most
-  // SmtpServerOptions::max_message_bytes, no bare CR or LF, no line over 998 bytes; no
+  // SmtpServerOptions::max_message_bytes, no bare CR or LF (lines may be over 998 bytes); no
   // Received header has been added. The server replies 250 only when this returns a value,
   // so it must return only once the message is durably stored. A permanent failure's message
   // is shown to the client after "554 5.6.0 "; a temporary one is only logged.

@@ -50,7 +50,7 @@ bool IgnoresDotsOption(TextView value) {
   return rest[0] == '=' && IsTrue(rest.substr(1));
 }
 
-// The -b modes other than -bm: each is a job of a full MTA that the drop-in does not do.
+// The -b modes other than -bm and -bs: each is a job of a full MTA that the drop-in does not do.
 bool RefuseMode(TextView value, SendmailArgsError* error) {
   TextView what;
   switch (value.empty() ? '\0' : value[0]) {
@@ -73,11 +73,6 @@ bool RefuseMode(TextView value, SendmailArgsError* error) {
     case 'P':
       what = "(list the mail queue) is not supported: use mailwardenctl";
       break;
-    case 's':
-      what =
-          "(SMTP on standard input) is not supported: use SMTP submission to the daemon "
-          "instead";
-      break;
     case 't':
       what = "(address test mode) is not supported";
       break;
@@ -85,11 +80,13 @@ bool RefuseMode(TextView value, SendmailArgsError* error) {
       what = "(verify addresses) is not supported";
       break;
     case '\0':
-      return Refuse(error, "option -b needs a mode; only -bm (deliver mail) is supported");
+      return Refuse(error, "option -b needs a mode; only -bm and -bs (deliver mail) are supported");
     default:
-      return Refuse(error, "unknown mode -b", value[0], "; only -bm (deliver mail) is supported");
+      return Refuse(error, "unknown mode -b", value[0],
+                    "; only -bm and -bs (deliver mail) are supported");
   }
-  return Refuse(error, "-b", value[0], " ", what, "; mailwarden-sendmail only delivers mail (-bm)");
+  return Refuse(error, "-b", value[0], " ", what,
+                "; mailwarden-sendmail only delivers mail (-bm, or -bs over SMTP)");
 }
 
 bool ApplyOptionWithValue(char option, TextView value, SendmailArgs& args,
@@ -111,7 +108,9 @@ bool ApplyOptionWithValue(char option, TextView value, SendmailArgs& args,
       args.full_name = value;
       break;
     case 'b':
-      if (!(value == "m")) {
+      if (value == "s") {
+        args.smtp_session = true;
+      } else if (!(value == "m")) {
         return RefuseMode(value, error);
       }
       break;
@@ -274,6 +273,12 @@ bool ParseSendmailArgs(const TextView* args, size_t count, SendmailArgs* parsed,
       }
       return false;
     }
+  }
+  if (parsed->smtp_session) {
+    if (parsed->recipient_count > 0) {
+      return Refuse(error, "-bs takes no recipients: they come with RCPT TO");
+    }
+    return true;
   }
   if (!parsed->extract && parsed->recipient_count == 0) {
     return Refuse(error,

@@ -20,6 +20,7 @@ struct SendmailArgs {
   TextView full_name;
   bool extract = false;          // -t
   bool dot_ends_message = true;  // cleared by -i and -oi
+  bool smtp_session = false;     // -bs: SMTP on standard input and output (submit/dropin_smtp.h)
   size_t recipient_count = 0;
   TextView recipients[kMaxRecipientsPerSubmission];
 
@@ -33,8 +34,10 @@ struct SendmailArgsError {
 };
 
 // Parses argv[1..], given as args[0..count). Unknown options that sendmail treats as no-ops
-// (-odi, -oem, -v, -oQ..., -B, -bm, -em, -N...) are accepted and ignored; modes the drop-in
-// cannot serve (-bp, -bs, -bd, -q and the like) are errors that say so. Also refused, each with
+// (-odi, -oem, -v, -oQ..., -B, -bm, -em, -N...) are accepted and ignored; -bs asks for an SMTP
+// session, whose envelope comes from MAIL and RCPT (recipients as arguments are then refused,
+// -t, -i and -f ignored); modes the drop-in cannot serve (-bp, -bd, -q and the like) are errors
+// that say so. Also refused, each with
 // a sentence: an unknown option, a value missing, CR/LF/NUL in a value or recipient, an option
 // after the first recipient (unless "--" came first), no recipients without -t, more than
 // kMaxRecipientsPerSubmission. Recipients are split at commas outside quotes, <...> and

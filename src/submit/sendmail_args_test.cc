@@ -19,6 +19,7 @@ struct Parsed {
   std::optional<std::string> full_name;
   bool extract = false;
   bool dot_ends_message = true;
+  bool smtp_session = false;
   std::vector<std::string> recipients;
 };
 
@@ -44,6 +45,7 @@ std::optional<Parsed> Parse(const Args& args, std::string* error) {
   }
   out.extract = parsed->extract;
   out.dot_ends_message = parsed->dot_ends_message;
+  out.smtp_session = parsed->smtp_session;
   for (std::size_t i = 0; i < parsed->recipient_count; ++i) {
     out.recipients.push_back(ToString(parsed->recipients[i]));
   }
@@ -181,7 +183,7 @@ TEST(ParseSendmailArgs, RefusesWhatItCannotServe) {
       // Modes of a full MTA.
       {{"-bp"}, "-bp (list the mail queue) is not supported"},
       {{"-bP"}, "-bP (list the mail queue) is not supported"},
-      {{"-bs"}, "-bs (SMTP on standard input) is not supported"},
+      {{"-bs", "a@b.c"}, "-bs takes no recipients"},
       {{"-bd"}, "-bd (run as a daemon) is not supported"},
       {{"-bD"}, "-bD (run as a daemon)"},
       {{"-bl"}, "-bl (run as a daemon)"},
@@ -248,6 +250,22 @@ TEST(ParseSendmailArgs, RefusesMoreRecipientsThanOneSubmissionCarries) {
   over_limit.back() += ", one-more@x.y";
   EXPECT_FALSE(Parse(over_limit, &error).has_value());
   EXPECT_NE(error.find("more than 1000 recipients"), std::string::npos) << error;
+}
+
+TEST(ParseSendmailArgs, ReadsTheSmtpSessionMode) {
+  for (const Args& args : std::vector<Args>{{"-bs"},
+                                            {"-b", "s"},
+                                            {"-bs", "-i"},
+                                            {"-t", "-bs"},
+                                            {"-bs", "-FShop"},
+                                            {"-oi", "-bs", "--"}}) {
+    std::string error;
+    std::optional<Parsed> parsed = Parse(args, &error);
+    ASSERT_TRUE(parsed.has_value()) << Join(args) << ": " << error;
+    EXPECT_TRUE(parsed->smtp_session) << Join(args);
+  }
+  std::string error;
+  EXPECT_FALSE(Parse({"-t"}, &error).value().smtp_session);
 }
 
 TEST(ParseSendmailArgs, ToleratesANullErrorPointer) {

@@ -35,6 +35,10 @@ Recipient rules, by the local part of the address (case-insensitive prefix):
   anything else  250 2.1.5 OK
 A message is answered "250 2.0.0 OK queued as <seq>".
 
+Like aiosmtpd by default (and like relays that enforce RFC 5321 4.5.3.1.6), a message with a
+line over 1,000 octets is refused at the end of data: "500 Line too long (see RFC5321
+4.5.3.1.6)". Nothing here overrides that.
+
 EHLO offers what aiosmtpd offers (SIZE, 8BITMIME, SMTPUTF8, and STARTTLS when --tls-cert is
 given) plus PIPELINING, which aiosmtpd handles since it reads commands from a stream; pass
 --no-pipelining to leave it out. --size-limit 0 advertises no SIZE and sets no limit.

@@ -102,7 +102,7 @@ def test_uid_without_account_gets_77_and_nothing_is_stored(make_daemon, relay):
 @pytest.mark.parametrize("name,args,message", [
     ("no recipients", ["-t", "-i"], b"Subject: x\n\nhi\n"),
     ("NUL byte", ["-i", "x@example.net"], b"Subject: x\n\nhi\x00there\n"),
-    ("header over 998 bytes", ["-i", "x@example.net"], b"Subject: " + b"y" * 1000 + b"\n\nhi\n"),
+    ("header line over 998 bytes, nowhere to fold", ["-i", "x@example.net"], b"Subject: " + b"y" * 1000 + b"\n\nhi\n"),
     ("over the size limit", ["-i", "x@example.net"], b"Subject: x\n\n" + b"z" * 70000 + b"\n"),
 ])
 def test_bad_message_gets_65_with_a_reason(make_daemon, relay, name, args, message):
