@@ -23,7 +23,7 @@
 #include <utility>
 #include <vector>
 
-#include "config/config.h"
+#include "core/account_spec.h"
 #include "core/result.h"
 #include "core/types.h"
 
@@ -381,7 +381,7 @@ class Store {
   // The SMTP password hash of the account of that name; nullopt if no such account or none set.
   virtual Result<std::optional<std::string>> GetSmtpPasswordHash(std::string_view account_name) = 0;
 
-  // The account's counters, with today's from local day `today` (YYYYMMDD, see LocalDayOf).
+  // The account's counters, with today's from local day `today` (YYYYMMDD, see core/local_day.h).
   // Read from the counters kept as events happen, never by counting rows. kNotFound: no
   // account.
   virtual Result<AccountCounters> GetCounters(AccountId account, int today) = 0;
@@ -479,10 +479,6 @@ class Store {
   // sums read every account row once). Read only, one snapshot.
   virtual Result<StoreTotals> GetTotals() = 0;
 };
-
-// The daemon's local day of t as YYYYMMDD (localtime_r: the TZ of the process). The store
-// counts each event on the local day of the time its caller passed.
-int LocalDayOf(TimePoint t);
 
 // Opens (creating if needed) and migrates the store named by url: "sqlite:/abs/path.db" or
 // "postgresql://...". Fails with kInvalidInput for an unknown scheme, kUnavailable when the

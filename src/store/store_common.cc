@@ -3,17 +3,10 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/text.h"
 #include "store/schema.h"
 
 namespace mailwarden {
-
-std::string AsciiLower(std::string_view text) {
-  std::string lower(text);
-  for (char& c : lower) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return lower;
-}
 
 std::int64_t UnixHour(TimePoint t) {
   constexpr std::int64_t kMillisPerHour = 3'600'000;
@@ -22,10 +15,7 @@ std::int64_t UnixHour(TimePoint t) {
 }
 
 std::string SourceValue(std::string_view value) {
-  if (value.size() <= kMaxSourceValueBytes) return std::string(value);
-  std::size_t end = kMaxSourceValueBytes;
-  while (end > 0 && (static_cast<unsigned char>(value[end]) & 0xC0) == 0x80) --end;
-  return std::string(value.substr(0, end));
+  return std::string(CutAtUtf8Boundary(value, kMaxSourceValueBytes));
 }
 
 void CutToHeaderSection(std::string& head) {
@@ -51,7 +41,7 @@ void SourceCounts::Add(const NewMessage& m) {
   for (const std::string& rcpt : m.recipients) {
     const auto at = rcpt.rfind('@');
     if (at == std::string::npos || at + 1 == rcpt.size()) continue;
-    std::string domain = SourceValue(AsciiLower(std::string_view(rcpt).substr(at + 1)));
+    std::string domain = SourceValue(ToAsciiLower(std::string_view(rcpt).substr(at + 1)));
     if (std::find(domains.begin(), domains.end(), domain) != domains.end()) continue;
     if (domains.size() == kMaxSourceDomainsPerMessage) break;
     domains.push_back(std::move(domain));

@@ -22,9 +22,6 @@ namespace mailwarden {
 // Old source rows deleted per InsertMessages at most.
 inline constexpr std::int64_t kSourcePruneBatch = 1000;
 
-// text with A-Z lowered; other bytes (UTF-8 included) as they are.
-std::string AsciiLower(std::string_view text);
-
 // The unix hour of t (floor, also before 1970).
 std::int64_t UnixHour(TimePoint t);
 

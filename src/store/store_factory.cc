@@ -1,22 +1,15 @@
 // OpenStore: picks the Store implementation from the url's scheme.
 #include <fmt/format.h>
 
-#include <ctime>
 #include <filesystem>
 #include <system_error>
 
+#include "core/store_url.h"
 #include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
 
 namespace mailwarden {
-
-int LocalDayOf(TimePoint t) {
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
-  std::tm local{};
-  ::localtime_r(&seconds, &local);
-  return (local.tm_year + 1900) * 10000 + (local.tm_mon + 1) * 100 + local.tm_mday;
-}
 
 Result<std::vector<MessageId>> Store::InsertMessages(std::span<const NewMessage> messages) {
   MW_ASSIGN_OR_RETURN(InsertedBatch batch, InsertMessages(messages, ArrivalLease{}));
@@ -27,29 +20,32 @@ Result<std::vector<MessageId>> Store::InsertMessages(std::span<const NewMessage>
 }
 
 Result<std::unique_ptr<Store>> OpenStore(std::string_view url) {
-  constexpr std::string_view kSqlite = "sqlite:";
-  if (url.starts_with(kSqlite)) {
-    const std::filesystem::path path(url.substr(kSqlite.size()));
-    if (path.empty()) {
-      return Fail(ErrorCode::kInvalidInput, "store url 'sqlite:' names no database file");
-    }
-    if (path.has_parent_path()) {
-      std::error_code error;
-      std::filesystem::create_directories(path.parent_path(), error);
-      if (error) {
-        return Fail(ErrorCode::kUnavailable,
-                    fmt::format("{}: cannot create the folder: {}", path.parent_path().string(),
-                                error.message()));
+  switch (StoreKindOf(url)) {
+    case StoreKind::kSqlite: {
+      const std::filesystem::path path(url.substr(kSqliteUrlPrefix.size()));
+      if (path.empty()) {
+        return Fail(ErrorCode::kInvalidInput, "store url 'sqlite:' names no database file");
       }
+      if (path.has_parent_path()) {
+        std::error_code error;
+        std::filesystem::create_directories(path.parent_path(), error);
+        if (error) {
+          return Fail(ErrorCode::kUnavailable,
+                      fmt::format("{}: cannot create the folder: {}", path.parent_path().string(),
+                                  error.message()));
+        }
+      }
+      auto store = SqliteStore::Open(path);
+      if (!store) return std::unexpected(std::move(store).error());
+      return std::unique_ptr<Store>(std::move(*store));
     }
-    auto store = SqliteStore::Open(path);
-    if (!store) return std::unexpected(std::move(store).error());
-    return std::unique_ptr<Store>(std::move(*store));
-  }
-  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
-    auto store = PgStore::Open(url);
-    if (!store) return std::unexpected(std::move(store).error());
-    return std::unique_ptr<Store>(std::move(*store));
+    case StoreKind::kPostgresql: {
+      auto store = PgStore::Open(url);
+      if (!store) return std::unexpected(std::move(store).error());
+      return std::unique_ptr<Store>(std::move(*store));
+    }
+    case StoreKind::kUnknown:
+      break;
   }
   // Only the scheme is quoted back: the rest of a url may hold a password.
   const auto colon = url.find(':');

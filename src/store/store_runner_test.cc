@@ -16,9 +16,11 @@
 #include <vector>
 
 #include "store/store.h"
-#include "store/test_temp_dir.h"
+#include "testing/temp_dir.h"
 
 namespace mailwarden {
+
+using testing::TempDir;
 namespace {
 
 class StoreRunnerTest : public ::testing::Test {

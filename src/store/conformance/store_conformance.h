@@ -22,11 +22,15 @@
 #include <set>
 #include <string>
 
+#include "core/local_day.h"
 #include "store/schema.h"
 #include "store/store.h"
-#include "store/test_temp_dir.h"
+#include "testing/pg_test_database.h"
+#include "testing/temp_dir.h"
 
 namespace mailwarden::conformance {
+
+using ::mailwarden::testing::TempDir;
 
 // One database, private to a test.
 class TestDatabase {
@@ -84,64 +88,22 @@ class SqliteTestDatabase final : public TestDatabase {
   TempDir dir_{"mw_store_test"};
 };
 
-// The admin url of a PostgreSQL server to test on (e.g. postgresql://postgres@/postgres?host=
-// /run/postgresql), or none: then the PostgreSQL tests are skipped.
-inline const char* PgAdminUrl() {
-  const char* url = std::getenv("MW_TEST_PG_URL");
-  return url != nullptr && *url != '\0' ? url : nullptr;
-}
+using ::mailwarden::testing::PgAdminUrl;
 
 // A database of its own on the server of MW_TEST_PG_URL, created for the test and dropped
 // after it.
 class PgTestDatabase final : public TestDatabase {
  public:
-  PgTestDatabase() {
-    static std::atomic<int> counter{0};
-    name_ = "mw_t_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
-    const std::string admin = PgAdminUrl();
-    url_ = admin + (admin.find('?') == std::string::npos ? "?" : "&") + "dbname=" + name_;
-    AdminExec("CREATE DATABASE " + name_);
-  }
-  ~PgTestDatabase() override { AdminExec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)"); }
+  const std::string& url() const { return db_.url(); }
 
-  const std::string& url() const { return url_; }
-
-  Result<std::unique_ptr<Store>> Open() override { return OpenStore(url_); }
-
-  void Exec(const std::string& sql) override {
-    PGconn* conn = PQconnectdb(url_.c_str());
-    PGresult* result = PQexec(conn, sql.c_str());
-    const ExecStatusType status = PQresultStatus(result);
-    EXPECT_TRUE(status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)
-        << sql << ": " << PQerrorMessage(conn);
-    PQclear(result);
-    PQfinish(conn);
-  }
-
+  Result<std::unique_ptr<Store>> Open() override { return OpenStore(db_.url()); }
+  void Exec(const std::string& sql) override { testing::PgExec(sql, db_.url()); }
   std::int64_t QueryInt(const std::string& sql) override {
-    PGconn* conn = PQconnectdb(url_.c_str());
-    PGresult* result = PQexec(conn, sql.c_str());
-    std::int64_t value = -1;
-    if (PQresultStatus(result) == PGRES_TUPLES_OK && PQntuples(result) > 0 &&
-        !PQgetisnull(result, 0, 0)) {
-      value = std::strtoll(PQgetvalue(result, 0, 0), nullptr, 10);
-    }
-    PQclear(result);
-    PQfinish(conn);
-    return value;
+    return testing::PgQueryInt(sql, db_.url());
   }
 
  private:
-  static void AdminExec(const std::string& sql) {
-    PGconn* conn = PQconnectdb(PgAdminUrl());
-    PGresult* result = PQexec(conn, sql.c_str());
-    EXPECT_EQ(PQresultStatus(result), PGRES_COMMAND_OK) << sql << ": " << PQerrorMessage(conn);
-    PQclear(result);
-    PQfinish(conn);
-  }
-
-  std::string name_;
-  std::string url_;
+  testing::PgTestDatabase db_{"mw_t"};
 };
 
 inline const TimePoint kT0 = FromUnixMillis(1'700'000'000'000);
@@ -238,7 +200,7 @@ class StoreConformance : public ::testing::TestWithParam<StoreTarget> {
   }
 
   AccountCounters GetCounters(AccountId account) {
-    auto c = store_->GetCounters(account, LocalDayOf(kT0));
+    auto c = store_->GetCounters(account, LocalDayNumber(kT0));
     EXPECT_TRUE(c.has_value()) << c.error().message;
     return c.value_or(AccountCounters{});
   }

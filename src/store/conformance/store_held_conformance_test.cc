@@ -120,12 +120,12 @@ TEST_P(StoreConformance, PurgeRemovesExactlyTheMailHeldWhenAskedAtOnceThenItsRow
   EXPECT_EQ(demo.purge_upto, held.back());
   EXPECT_EQ(demo.pending, 0);
   EXPECT_EQ(demo.purge_left, 5);
-  auto counters = store_->GetCounters(id, LocalDayOf(kT0));
+  auto counters = store_->GetCounters(id, LocalDayNumber(kT0));
   ASSERT_TRUE(counters.has_value());
   EXPECT_EQ(counters->purged, 5);
   EXPECT_EQ(counters->held, 0);
   EXPECT_EQ(counters->queued, 0);
-  auto days = store_->GetVolumes(id, LocalDayOf(kT0), LocalDayOf(kT0));
+  auto days = store_->GetVolumes(id, LocalDayNumber(kT0), LocalDayNumber(kT0));
   ASSERT_TRUE(days.has_value() && days->size() == 1u);
   EXPECT_EQ((*days)[0].purged, 5);
   for (MessageId m : held) {
@@ -171,7 +171,7 @@ TEST_P(StoreConformance, PurgeRemovesExactlyTheMailHeldWhenAskedAtOnceThenItsRow
                           " WHERE account_id = " + std::to_string(id)),
             2)
       << "the purged messages' recipients went with them";
-  counters = store_->GetCounters(id, LocalDayOf(kT0));
+  counters = store_->GetCounters(id, LocalDayNumber(kT0));
   ASSERT_TRUE(counters.has_value());
   EXPECT_EQ(counters->purged, 5);
   EXPECT_EQ(counters->submitted, 7);
@@ -300,7 +300,7 @@ TEST_P(StoreConformance, ExpireHeldFinishesOnlyOldHeldMail) {
   EXPECT_EQ(db_->QueryInt("SELECT COUNT(*) FROM " + std::string(schema::kMessagesTable) +
                           " WHERE body IS NOT NULL AND account_id = " + std::to_string(held)),
             1);
-  auto c = store_->GetCounters(held, LocalDayOf(now));
+  auto c = store_->GetCounters(held, LocalDayNumber(now));
   ASSERT_TRUE(c.has_value());
   EXPECT_EQ(c->expired, 3);
   EXPECT_EQ(c->errors, 3) << "one per expired message";
@@ -331,7 +331,7 @@ TEST_P(StoreConformance, ReleasedMailIsDeliveredWhileTheAccountStaysBlocked) {
   EXPECT_EQ(*released, 1);
   EXPECT_EQ(*store_->ReleaseHeld(id, {.ids = {ids[0]}}, kT0), 0) << "already released";
 
-  auto c = store_->GetCounters(id, LocalDayOf(kT0));
+  auto c = store_->GetCounters(id, LocalDayNumber(kT0));
   ASSERT_TRUE(c.has_value());
   EXPECT_EQ(c->held, 2);
   EXPECT_EQ(c->queued, 1);
@@ -343,7 +343,7 @@ TEST_P(StoreConformance, ReleasedMailIsDeliveredWhileTheAccountStaysBlocked) {
   EXPECT_TRUE(Claim(kT0 + minutes(2)).empty()) << "in flight, and the rest is held";
   Record(AllRecipients(claimed, RecipientStatus::kSent, "250 ok"), kT0 + minutes(2));
   EXPECT_EQ(GetMessage(ids[0]).status, MessageStatus::kDone);
-  c = store_->GetCounters(id, LocalDayOf(kT0 + minutes(2)));
+  c = store_->GetCounters(id, LocalDayNumber(kT0 + minutes(2)));
   EXPECT_EQ(c->queued, 0);
   EXPECT_EQ(c->held, 2);
   EXPECT_EQ(c->sent, 1);
@@ -360,7 +360,7 @@ TEST_P(StoreConformance, ReleasedMailIsDeliveredWhileTheAccountStaysBlocked) {
   SetState(id, AccountState::kBlocked, AccountState::kActive);
   SetState(id, AccountState::kActive, AccountState::kBlocked, BlockedBy::kCustomer);
   EXPECT_TRUE(Claim(kT0 + minutes(5)).empty());
-  EXPECT_EQ(store_->GetCounters(id, LocalDayOf(kT0))->held, 3)
+  EXPECT_EQ(store_->GetCounters(id, LocalDayNumber(kT0))->held, 3)
       << "the late one, and the two still in flight, unfinished";
 
   // An active account holds nothing to release.
@@ -395,10 +395,10 @@ TEST_P(StoreConformance, DeleteHeldRemovesTheChosenMailButNotMailInFlight) {
   EXPECT_FALSE(store_->GetMessage(ids[1])->has_value());
   EXPECT_EQ(GetMessage(ids[2]).status, MessageStatus::kDelivering);
   EXPECT_EQ(GetAccount("demo").pending, 1);
-  auto c = store_->GetCounters(id, LocalDayOf(kT0));
+  auto c = store_->GetCounters(id, LocalDayNumber(kT0));
   ASSERT_TRUE(c.has_value());
   EXPECT_EQ(c->purged, 2);
-  auto days = store_->GetVolumes(id, LocalDayOf(kT0), LocalDayOf(kT0));
+  auto days = store_->GetVolumes(id, LocalDayNumber(kT0), LocalDayNumber(kT0));
   ASSERT_TRUE(days.has_value());
   ASSERT_EQ(days->size(), 1u);
   EXPECT_EQ((*days)[0].purged, 2);
@@ -482,7 +482,7 @@ TEST_P(StoreConformance, CountersFollowDeliveriesPerDayAndErrorsAreListed) {
            .next_attempt = {}}},
          day2);
 
-  auto c = store_->GetCounters(id, LocalDayOf(day2));
+  auto c = store_->GetCounters(id, LocalDayNumber(day2));
   ASSERT_TRUE(c.has_value()) << c.error().message;
   EXPECT_EQ(c->submitted, 2);
   EXPECT_EQ(c->sent, 1) << "a message with one recipient accepted counts as sent";
@@ -491,20 +491,20 @@ TEST_P(StoreConformance, CountersFollowDeliveriesPerDayAndErrorsAreListed) {
   EXPECT_EQ(c->errors_today, 1);
   EXPECT_EQ(c->held, 0);
   EXPECT_EQ(c->queued, 0);
-  auto missing = store_->GetCounters(id + 100, LocalDayOf(day2));
+  auto missing = store_->GetCounters(id + 100, LocalDayNumber(day2));
   ASSERT_FALSE(missing.has_value());
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
 
-  auto days = store_->GetVolumes(id, LocalDayOf(day1), LocalDayOf(day2));
+  auto days = store_->GetVolumes(id, LocalDayNumber(day1), LocalDayNumber(day2));
   ASSERT_TRUE(days.has_value());
   ASSERT_EQ(days->size(), 2u);
-  EXPECT_EQ((*days)[0].day, LocalDayOf(day1));
+  EXPECT_EQ((*days)[0].day, LocalDayNumber(day1));
   EXPECT_EQ((*days)[0].submitted, 2);
   EXPECT_EQ((*days)[0].sent, 1);
   EXPECT_EQ((*days)[0].errors, 1);
-  EXPECT_EQ((*days)[1].day, LocalDayOf(day2));
+  EXPECT_EQ((*days)[1].day, LocalDayNumber(day2));
   EXPECT_EQ((*days)[1].errors, 1);
-  EXPECT_EQ(store_->GetVolumes(id, LocalDayOf(day2), LocalDayOf(day2))->size(), 1u);
+  EXPECT_EQ(store_->GetVolumes(id, LocalDayNumber(day2), LocalDayNumber(day2))->size(), 1u);
 
   auto errors = store_->ListErrors(id, day1, 1, std::nullopt);
   ASSERT_TRUE(errors.has_value()) << errors.error().message;
@@ -578,7 +578,7 @@ TEST_P(StoreConformance, DeleteFinishedRemovesOnlyMailFinishedBeforeTheCutoffOld
   EXPECT_EQ(after.sent, before.sent);
   EXPECT_EQ(after.errors, before.errors);
   EXPECT_EQ(after.queued, 2);
-  auto days = store_->GetVolumes(id, LocalDayOf(day1), LocalDayOf(day1));
+  auto days = store_->GetVolumes(id, LocalDayNumber(day1), LocalDayNumber(day1));
   ASSERT_TRUE(days.has_value());
   ASSERT_EQ(days->size(), 1u);
   EXPECT_EQ((*days)[0].errors, 1);

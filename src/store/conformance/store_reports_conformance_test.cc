@@ -39,10 +39,10 @@ TEST_P(StoreConformance, AccountsToReportListsTheDaysAccountsWithFailuresOrExpir
   ASSERT_EQ(store_->ExpireHeld(expired_at - std::chrono::hours(72), 10, expired_at).value_or(-1),
             1);
 
-  auto day_of_failure = store_->AccountsToReport(LocalDayOf(sent_at));
+  auto day_of_failure = store_->AccountsToReport(LocalDayNumber(sent_at));
   ASSERT_TRUE(day_of_failure.has_value()) << day_of_failure.error().message;
   EXPECT_EQ(*day_of_failure, std::vector<AccountId>{failing});
-  EXPECT_EQ(store_->AccountsToReport(LocalDayOf(expired_at)).value_or(std::vector<AccountId>{}),
+  EXPECT_EQ(store_->AccountsToReport(LocalDayNumber(expired_at)).value_or(std::vector<AccountId>{}),
             std::vector<AccountId>{expiring});
   EXPECT_TRUE(store_->AccountsToReport(20000101).value_or(std::vector<AccountId>{1}).empty());
 }
@@ -55,7 +55,7 @@ TEST_P(StoreConformance, ClaimReportQueuesADaysReportOnceAcrossStoresAndReopens)
   Record({{.id = ids[0],
            .recipients = {{.index = 0, .status = RecipientStatus::kFailed, .reply = "550"}}}},
          kT0);
-  const int day = LocalDayOf(kT0);
+  const int day = LocalDayNumber(kT0);
   NewMessage report =
       Message(system, kT0 + std::chrono::hours(20), {"owner@example.com"}, "report");
 

@@ -16,7 +16,9 @@
 #include <thread>
 #include <vector>
 
+#include "core/local_day.h"
 #include "store/postgres/pg_listener.h"
+#include "testing/pg_test_database.h"
 
 namespace mailwarden {
 namespace {
@@ -26,31 +28,12 @@ using std::chrono::seconds;
 
 const TimePoint kT0 = FromUnixMillis(1'700'000'000'000);
 
-const char* AdminUrl() {
-  const char* url = std::getenv("MW_TEST_PG_URL");
-  return url != nullptr && *url != '\0' ? url : nullptr;
-}
+using testing::PgAdminUrl;
 
 std::int64_t AdminQueryInt(const std::string& sql) {
-  PGconn* conn = PQconnectdb(AdminUrl());
-  PGresult* result = PQexec(conn, sql.c_str());
-  std::int64_t value = -1;
-  if (PQresultStatus(result) == PGRES_TUPLES_OK && PQntuples(result) > 0) {
-    value = std::strtoll(PQgetvalue(result, 0, 0), nullptr, 10);
-  } else {
-    ADD_FAILURE() << sql << ": " << PQerrorMessage(conn);
-  }
-  PQclear(result);
-  PQfinish(conn);
+  const std::int64_t value = testing::PgQueryInt(sql);
+  EXPECT_NE(value, -1) << sql;
   return value;
-}
-
-void AdminExec(const std::string& sql) {
-  PGconn* conn = PQconnectdb(AdminUrl());
-  PGresult* result = PQexec(conn, sql.c_str());
-  EXPECT_EQ(PQresultStatus(result), PGRES_COMMAND_OK) << sql << ": " << PQerrorMessage(conn);
-  PQclear(result);
-  PQfinish(conn);
 }
 
 AccountSpec Spec(std::string name) {
@@ -62,15 +45,10 @@ AccountSpec Spec(std::string name) {
 class PgStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (AdminUrl() == nullptr) GTEST_SKIP() << "MW_TEST_PG_URL is not set";
-    static std::atomic<int> counter{0};
-    name_ = "mw_p_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
-    AdminExec("CREATE DATABASE " + name_);
-    const std::string admin = AdminUrl();
-    url_ = admin + (admin.find('?') == std::string::npos ? "?" : "&") + "dbname=" + name_;
-  }
-  void TearDown() override {
-    if (!name_.empty()) AdminExec("DROP DATABASE " + name_ + " WITH (FORCE)");
+    if (PgAdminUrl() == nullptr) GTEST_SKIP() << "MW_TEST_PG_URL is not set";
+    db_ = std::make_unique<testing::PgTestDatabase>("mw_p");
+    name_ = db_->name();
+    url_ = db_->url();
   }
 
   std::unique_ptr<PgStore> Open() {
@@ -100,6 +78,7 @@ class PgStoreTest : public ::testing::Test {
     return m;
   }
 
+  std::unique_ptr<testing::PgTestDatabase> db_;
   std::string name_;
   std::string url_;
 };
@@ -188,7 +167,7 @@ TEST_F(PgStoreTest, NodesClaimingAtOnceNeverShareAMessageAndCountExactly) {
   EXPECT_EQ(total, all.size()) << "a message was claimed by two nodes";
   EXPECT_EQ(all.size(), static_cast<std::size_t>(kAccounts * kPerAccount));
   for (AccountId account : accounts) {
-    auto c = setup->GetCounters(account, LocalDayOf(kT0 + seconds(2)));
+    auto c = setup->GetCounters(account, LocalDayNumber(kT0 + seconds(2)));
     ASSERT_TRUE(c.has_value());
     EXPECT_EQ(c->submitted, kPerAccount);
     EXPECT_EQ(c->sent, kPerAccount);

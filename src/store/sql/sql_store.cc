@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "core/text.h"
 #include "store/sql/row_readers.h"
 #include "store/store_common.h"
 
@@ -138,9 +139,9 @@ Result<std::vector<MessageId>> SqlStore::SelectHeld(AccountId account,
   MW_ASSIGN_OR_RETURN(const Rows rows, session_->Run(Sql::kSelectHeldByMatch,
                                                      Params()
                                                          .Int(account)
-                                                         .Text(AsciiLower(selector.from))
-                                                         .Text(AsciiLower(selector.to))
-                                                         .Text(AsciiLower(selector.subject))));
+                                                         .Text(ToAsciiLower(selector.from))
+                                                         .Text(ToAsciiLower(selector.to))
+                                                         .Text(ToAsciiLower(selector.subject))));
   for (int i = 0; i < rows.size(); ++i) ids.push_back(rows.Int(i, 0));
   return ids;
 }

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <limits>
 
+#include "core/local_day.h"
 #include "store/sql/row_readers.h"
 #include "store/sql/sql_store.h"
 
@@ -128,7 +129,7 @@ Result<void> SqlStore::SetAccountState(const AccountStateChange& change) {
     if (purged > 0) {
       MW_RETURN_IF_ERROR(session().Run(Sql::kBumpDay, Params()
                                                           .Int(change.account)
-                                                          .Int(LocalDayOf(change.at))
+                                                          .Int(LocalDayNumber(change.at))
                                                           .Int(0)
                                                           .Int(0)
                                                           .Int(0)

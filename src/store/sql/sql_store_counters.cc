@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "core/local_day.h"
 #include "store/sql/sql_store.h"
 #include "store/sql/tally.h"
 #include "store/store_common.h"
@@ -113,7 +114,7 @@ Result<std::optional<MessageId>> SqlStore::ClaimReport(AccountId account, int da
   }
   Tally tally(session());
   tally.Of(report.account).pending += 1;
-  tally.Count(report.account, LocalDayOf(report.received_at), {.submitted = 1});
+  tally.Count(report.account, LocalDayNumber(report.received_at), {.submitted = 1});
   MW_RETURN_IF_ERROR(tally.Flush());
   MW_ASSIGN_OR_RETURN(const MessageId id, InsertMessageWithRecipients(report, std::nullopt, {}));
   MW_RETURN_IF_ERROR(session().Run(Sql::kSetReportMessage, Params().Int(account).Int(day).Int(id)));

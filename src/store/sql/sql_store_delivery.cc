@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "core/local_day.h"
 #include "store/sql/row_readers.h"
 #include "store/sql/sql_store.h"
 #include "store/sql/tally.h"
@@ -34,7 +35,7 @@ Result<InsertedBatch> SqlStore::InsertMessages(std::span<const NewMessage> messa
   Tally tally(session());
   for (const NewMessage& m : messages) {
     tally.Of(m.account).pending += 1;
-    tally.Count(m.account, LocalDayOf(m.received_at), {.submitted = 1});
+    tally.Count(m.account, LocalDayNumber(m.received_at), {.submitted = 1});
   }
   MW_RETURN_IF_ERROR(tally.Flush());
   if (!lease.node.empty()) NoteNode(lease.node);
@@ -177,7 +178,7 @@ Result<ClaimedBatch> SqlStore::ClaimDue(const ClaimRequest& request) {
 Result<void> SqlStore::RecordOutcomes(std::span<const DeliveryOutcome> outcomes, TimePoint now) {
   if (outcomes.empty()) return {};
   const std::int64_t now_ms = ToUnixMillis(now);
-  const int day = LocalDayOf(now);
+  const int day = LocalDayNumber(now);
   Tally tally(session());
 
   // One transaction for the batch: recipients' outcomes, the messages' new status and the

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "core/local_day.h"
 #include "store/sql/sql_store.h"
 #include "store/sql/tally.h"
 #include "store/store_common.h"
@@ -80,7 +81,7 @@ Result<std::int64_t> SqlStore::ExpireHeld(TimePoint cutoff, int limit, TimePoint
   if (limit <= 0) return expired;
   const std::int64_t cutoff_ms = ToUnixMillis(cutoff);
   const std::int64_t now_ms = ToUnixMillis(now);
-  const int day = LocalDayOf(now);
+  const int day = LocalDayNumber(now);
 
   // One write transaction for the batch: a message is expired, its recipients failed and the
   // counters moved together, or none of it.
@@ -195,7 +196,7 @@ Result<std::int64_t> SqlStore::DeleteHeld(AccountId account, const MessageSelect
   if (state == AccountState::kActive) return std::int64_t{0};
   MW_ASSIGN_OR_RETURN(const auto ids, SelectHeld(account, selector));
   Tally tally(session());
-  const int day = LocalDayOf(now);
+  const int day = LocalDayNumber(now);
   for (const MessageId id : ids) {
     MW_RETURN_IF_ERROR(tally.EndMessage(account, id));
     tally.Count(account, day, {.purged = 1});

@@ -9,9 +9,11 @@
 
 #include "store/sqlite/sqlite_store.h"
 #include "store/sqlite/test_vfs.h"
-#include "store/test_temp_dir.h"
+#include "testing/temp_dir.h"
 
 namespace mailwarden {
+
+using testing::TempDir;
 namespace {
 
 class SqliteDurability : public ::testing::Test {

@@ -10,9 +10,11 @@
 
 #include "store/schema.h"
 #include "store/sqlite/sqlite_store.h"
-#include "store/test_temp_dir.h"
+#include "testing/temp_dir.h"
 
 namespace mailwarden {
+
+using testing::TempDir;
 namespace {
 
 class SqlitePlans : public ::testing::Test {

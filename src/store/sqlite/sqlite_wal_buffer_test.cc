@@ -14,9 +14,11 @@
 #include <string>
 
 #include "store/sqlite/test_vfs.h"
-#include "store/test_temp_dir.h"
+#include "testing/temp_dir.h"
 
 namespace mailwarden {
+
+using testing::TempDir;
 namespace {
 
 // One connection; the VFS is the buffer's unless told otherwise.
