@@ -3,6 +3,8 @@ import './style.css';
 import {
   Api,
   ApiError,
+  type Action,
+  type ActionAvailability,
   type EmailStatus,
   type DeliveryError,
   type HeldMessage,
@@ -12,20 +14,15 @@ import {
 } from './api';
 import { VolumeChart } from './chart';
 import { h } from './dom';
-import { formatDate, formatNumber, lang, setLang, t, type Key, type Lang } from './i18n';
+import { formatDate, formatNumber, lang, refusalText, setLang, t, type Key, type Lang } from './i18n';
 
 const kTokenKey = 'mailwarden.token';
 const kAccountKey = 'mailwarden.account';
 const kPollMs = 1000;
 
-type Action = 'BLOCK' | 'UNBLOCK' | 'PURGE';
 interface Notice {
   kind: 'ok' | 'error';
   text: string;
-}
-interface Availability {
-  enabled: boolean;
-  hint: Key | null;
 }
 
 // Everything the page shows; render() draws it all again from here.
@@ -100,7 +97,8 @@ async function start(): Promise<void> {
 
 function describe(e: unknown): string {
   if (e instanceof ApiError) {
-    return e.status === 0 ? t('networkError') : t('refused', { message: e.message });
+    if (e.status === 0) return t('networkError');
+    return t('refused', { message: refusalText(e.reason, e.message) });
   }
   return String(e);
 }
@@ -156,35 +154,12 @@ function schedulePoll(): void {
   }, kPollMs);
 }
 
-// ---------------------------------------------------------------- rules
+// ---------------------------------------------------------------- actions
 
-/** Whether each button applies, as the daemon's rules have it, and why not when it does not. */
-function availability(s: EmailStatus, admin: boolean): Record<Action, Availability> {
-  const on: Availability = { enabled: true, hint: null };
-  const off = (hint: Key): Availability => ({ enabled: false, hint });
-  if (s.state === 'purging') {
-    return {
-      BLOCK: off('hintPurgeRunning'),
-      PURGE: off('hintPurgeRunning'),
-      UNBLOCK: off('hintPurgeRunning'),
-    };
-  }
-  if (s.state === 'active') {
-    return { BLOCK: on, PURGE: off('hintBlockFirst'), UNBLOCK: off('hintNotBlocked') };
-  }
-  const byAdmin = s.blocked_by === 'admin';
-  return {
-    // An administrator may take over another's block; nobody else blocks twice.
-    BLOCK: admin && !byAdmin ? on : off('hintAlreadyBlocked'),
-    PURGE: !admin && byAdmin ? off('hintAdminBlock') : on,
-    UNBLOCK: admin
-      ? on
-      : byAdmin
-        ? off('hintAdminBlock')
-        : s.blocked_by === 'spam_guard'
-          ? off('hintSpamBlock')
-          : on,
-  };
+// Which buttons apply, and why the others do not, is the daemon's answer (`actions` of the
+// status): the panel keeps no copy of the rules, it only words the refusal in its language.
+function hint(a: ActionAvailability): string | null {
+  return a.allowed ? null : refusalText(a.reason, a.message ?? '');
 }
 
 const kConfirmation: Record<Action, Key> = {
@@ -542,9 +517,8 @@ function counters(s: EmailStatus): HTMLElement {
 }
 
 function actions(s: EmailStatus): HTMLElement {
-  const rules = availability(s, view.admin);
   const button = (action: Action, label: Key, cls: string) => {
-    const rule = rules[action];
+    const why = hint(s.actions[action]);
     const id = `action-${action.toLowerCase()}`;
     return h(
       'div',
@@ -555,13 +529,13 @@ function actions(s: EmailStatus): HTMLElement {
           type: 'button',
           id,
           className: cls,
-          disabled: !rule.enabled,
-          'aria-describedby': rule.hint ? `${id}-hint` : null,
+          disabled: !s.actions[action].allowed,
+          'aria-describedby': why ? `${id}-hint` : null,
           onclick: () => askAction(action),
         },
         t(label),
       ),
-      rule.hint ? h('p', { id: `${id}-hint`, className: 'hint' }, t(rule.hint)) : null,
+      why ? h('p', { id: `${id}-hint`, className: 'hint' }, why) : null,
     );
   };
   return h(
