@@ -167,3 +167,17 @@ def test_actions_are_documented(make_daemon):
     for code in STATUS_OF_REFUSAL:
         assert code in entry["properties"]["reason"]["description"], code
     assert set(status(daemon)["actions"]["PURGE"]) == set(entry["properties"])
+
+
+def test_created_account_and_changed_recipient_answer_actions_too(make_daemon):
+    daemon = make_daemon().start()
+    code, body = api(daemon, "POST", "/api/v1/accounts", body={"name": "shop", "uids": [5001]})
+    assert code == 201, body
+    assert allowed(body["actions"]) == {"BLOCK": True, "PURGE": False, "UNBLOCK": False}
+    token = customer_token(daemon)
+    assert request(daemon, "BLOCK")[0] == 200
+    code, body = api(daemon, "PUT", "/api/v1/accounts/demo/email", token=token,
+                     body={"report_to": "new@example.com"})
+    assert code == 200, body
+    assert reasons(body["actions"]) == {"BLOCK": "already_blocked_by_admin",
+                                        "PURGE": "admin_block", "UNBLOCK": "admin_block"}
