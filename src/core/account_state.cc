@@ -22,27 +22,53 @@ constexpr std::array<std::pair<Actor, std::string_view>, 5> kActors{{
     {Actor::kSystem, "system"},
 }};
 
-constexpr std::string_view kNotBlocked = "Sending is not blocked.";
-constexpr std::string_view kAlreadyBlocked = "Sending is already blocked.";
-constexpr std::string_view kAlreadyBlockedByAdmin =
-    "Sending is already blocked by the administrator.";
-constexpr std::string_view kPurgeRunning =
-    "A purge is running; sending is unblocked by itself when it ends.";
-constexpr std::string_view kPurgeAlreadyRunning = "A purge is already running.";
-constexpr std::string_view kBlockFirst = "Block sending first: only held mail can be purged.";
-constexpr std::string_view kAdminBlock =
-    "Sending was blocked by the administrator; only the administrator can lift this block.";
-constexpr std::string_view kSpamBlock =
-    "Sending was blocked after a flood of e-mails, which are presumed spam: purge the held "
-    "e-mails instead, and sending is unblocked by itself when the purge ends.";
-constexpr std::string_view kGuardOnlyBlocks = "A guard can only block sending.";
-constexpr std::string_view kSystemOnlyEndsPurge = "The purge job can only end a purge.";
-constexpr std::string_view kPurgeEndsByItself =
-    "A purge ends by itself when the held e-mails are deleted.";
-constexpr std::string_view kNoPurgeRunning = "No purge is running.";
+struct RefusalEntry {
+  RefusalCode code;
+  std::string_view name;
+  ErrorCode error;
+  std::string_view message;
+};
 
-std::unexpected<Error> Refuse(ErrorCode code, std::string_view message) {
-  return Fail(code, std::string(message));
+// Every refusal's name, HTTP-facing error code and sentence.
+constexpr RefusalEntry kRefusals[] = {
+    {RefusalCode::kNotBlocked, "not_blocked", ErrorCode::kConflict, "Sending is not blocked."},
+    {RefusalCode::kAlreadyBlocked, "already_blocked", ErrorCode::kConflict,
+     "Sending is already blocked."},
+    {RefusalCode::kAlreadyBlockedByAdmin, "already_blocked_by_admin", ErrorCode::kConflict,
+     "Sending is already blocked by the administrator."},
+    {RefusalCode::kPurgeRunning, "purge_running", ErrorCode::kConflict,
+     "A purge is running; sending is unblocked by itself when it ends."},
+    {RefusalCode::kPurgeAlreadyRunning, "purge_already_running", ErrorCode::kConflict,
+     "A purge is already running."},
+    {RefusalCode::kBlockFirst, "block_first", ErrorCode::kConflict,
+     "Block sending first: only held mail can be purged."},
+    {RefusalCode::kAdminBlock, "admin_block", ErrorCode::kPermission,
+     "Sending was blocked by the administrator; only the administrator can lift this block."},
+    {RefusalCode::kSpamBlock, "spam_block", ErrorCode::kConflict,
+     "Sending was blocked after a flood of e-mails, which are presumed spam: purge the held "
+     "e-mails instead, and sending is unblocked by itself when the purge ends."},
+    {RefusalCode::kGuardOnlyBlocks, "guard_only_blocks", ErrorCode::kPermission,
+     "A guard can only block sending."},
+    {RefusalCode::kSystemOnlyEndsPurge, "system_only_ends_purge", ErrorCode::kPermission,
+     "The purge job can only end a purge."},
+    {RefusalCode::kPurgeEndsByItself, "purge_ends_by_itself", ErrorCode::kPermission,
+     "A purge ends by itself when the held e-mails are deleted."},
+    {RefusalCode::kNoPurgeRunning, "no_purge_running", ErrorCode::kConflict,
+     "No purge is running."},
+    {RefusalCode::kInvalidStatus, "invalid_status", ErrorCode::kInternal,
+     "The account's state is unknown."},
+};
+
+const RefusalEntry& EntryOf(RefusalCode code) {
+  for (const auto& e : kRefusals) {
+    if (e.code == code) return e;
+  }
+  return kRefusals[std::size(kRefusals) - 1];
+}
+
+std::unexpected<Refusal> Refuse(RefusalCode code) {
+  const RefusalEntry& e = EntryOf(code);
+  return std::unexpected<Refusal>(Refusal{{e.error, std::string(e.message)}, code});
 }
 
 std::string_view Trim(std::string_view s) {
@@ -94,21 +120,21 @@ AccountStatus ActiveStatus(const AccountStatus& current, TimePoint now) {
 }
 
 // What no state can make allowed: each actor's reach, whatever the account's state.
-std::optional<std::string_view> OutOfReach(AccountAction action, Actor actor) {
+std::optional<RefusalCode> OutOfReach(AccountAction action, Actor actor) {
   if (actor == Actor::kSystem) {
-    if (action != AccountAction::kPurgeDone) return kSystemOnlyEndsPurge;
+    if (action != AccountAction::kPurgeDone) return RefusalCode::kSystemOnlyEndsPurge;
     return std::nullopt;
   }
-  if (action == AccountAction::kPurgeDone) return kPurgeEndsByItself;
+  if (action == AccountAction::kPurgeDone) return RefusalCode::kPurgeEndsByItself;
   if ((actor == Actor::kSpamGuard || actor == Actor::kBounceGuard) &&
       action != AccountAction::kBlock) {
-    return kGuardOnlyBlocks;
+    return RefusalCode::kGuardOnlyBlocks;
   }
   return std::nullopt;
 }
 
-Result<Transition> DecideBlock(const AccountStatus& current, Actor actor, std::string_view reason,
-                               TimePoint now) {
+Decision DecideBlock(const AccountStatus& current, Actor actor, std::string_view reason,
+                     TimePoint now) {
   switch (current.state) {
     case AccountState::kActive: {
       Transition t;
@@ -129,30 +155,28 @@ Result<Transition> DecideBlock(const AccountStatus& current, Actor actor, std::s
         t.audit_text = AuditText("block taken over by the administrator", t.next.reason);
         return t;
       }
-      return Refuse(ErrorCode::kConflict, current.blocked_by == BlockedBy::kAdmin
-                                              ? kAlreadyBlockedByAdmin
-                                              : kAlreadyBlocked);
+      return Refuse(current.blocked_by == BlockedBy::kAdmin ? RefusalCode::kAlreadyBlockedByAdmin
+                                                            : RefusalCode::kAlreadyBlocked);
     case AccountState::kPurging:
-      return Refuse(ErrorCode::kConflict, kPurgeRunning);
+      return Refuse(RefusalCode::kPurgeRunning);
   }
-  return Refuse(ErrorCode::kInternal, "The account's state is unknown.");
+  return Refuse(RefusalCode::kInvalidStatus);
 }
 
-Result<Transition> DecideUnblock(const AccountStatus& current, Actor actor, std::string_view reason,
-                                 TimePoint now) {
+Decision DecideUnblock(const AccountStatus& current, Actor actor, std::string_view reason,
+                       TimePoint now) {
   switch (current.state) {
     case AccountState::kActive:
-      return Refuse(ErrorCode::kConflict, kNotBlocked);
+      return Refuse(RefusalCode::kNotBlocked);
     case AccountState::kPurging:
-      return Refuse(ErrorCode::kConflict, kPurgeRunning);
+      return Refuse(RefusalCode::kPurgeRunning);
     case AccountState::kBlocked:
       break;
   }
   if (actor == Actor::kCustomer) {
-    if (current.blocked_by == BlockedBy::kAdmin) return Refuse(ErrorCode::kPermission, kAdminBlock);
+    if (current.blocked_by == BlockedBy::kAdmin) return Refuse(RefusalCode::kAdminBlock);
     // The customer may lift this block, by the other way: a 409 that names it.
-    if (current.blocked_by == BlockedBy::kSpamGuard)
-      return Refuse(ErrorCode::kConflict, kSpamBlock);
+    if (current.blocked_by == BlockedBy::kSpamGuard) return Refuse(RefusalCode::kSpamBlock);
   }
   Transition t;
   t.next = ActiveStatus(current, now);
@@ -169,19 +193,19 @@ Result<Transition> DecideUnblock(const AccountStatus& current, Actor actor, std:
   return t;
 }
 
-Result<Transition> DecidePurge(const AccountStatus& current, Actor actor, std::string_view reason,
-                               TimePoint now) {
+Decision DecidePurge(const AccountStatus& current, Actor actor, std::string_view reason,
+                     TimePoint now) {
   switch (current.state) {
     case AccountState::kActive:
-      return Refuse(ErrorCode::kConflict, kBlockFirst);
+      return Refuse(RefusalCode::kBlockFirst);
     case AccountState::kPurging:
-      return Refuse(ErrorCode::kConflict, kPurgeAlreadyRunning);
+      return Refuse(RefusalCode::kPurgeAlreadyRunning);
     case AccountState::kBlocked:
       break;
   }
   // A purge ends in active, so it lifts the block like an UNBLOCK does.
   if (actor == Actor::kCustomer && current.blocked_by == BlockedBy::kAdmin) {
-    return Refuse(ErrorCode::kPermission, kAdminBlock);
+    return Refuse(RefusalCode::kAdminBlock);
   }
   Transition t;
   t.next = current;
@@ -192,9 +216,8 @@ Result<Transition> DecidePurge(const AccountStatus& current, Actor actor, std::s
   return t;
 }
 
-Result<Transition> DecidePurgeDone(const AccountStatus& current, std::string_view reason,
-                                   TimePoint now) {
-  if (current.state != AccountState::kPurging) return Refuse(ErrorCode::kConflict, kNoPurgeRunning);
+Decision DecidePurgeDone(const AccountStatus& current, std::string_view reason, TimePoint now) {
+  if (current.state != AccountState::kPurging) return Refuse(RefusalCode::kNoPurgeRunning);
   Transition t;
   t.next = ActiveStatus(current, now);
   // Mail accepted while the purge ran was held, not purged: unblocking releases it.
@@ -227,16 +250,18 @@ std::optional<AccountAction> ParseAccountAction(std::string_view name) {
 }
 std::string_view ActorName(Actor actor) { return NameOf(kActors, actor); }
 std::optional<Actor> ParseActor(std::string_view name) { return LookupName(kActors, name); }
+std::string_view RefusalCodeName(RefusalCode code) { return EntryOf(code).name; }
 
-Result<Transition> Decide(const AccountStatus& current, AccountAction action, Actor actor,
-                          std::string_view reason, TimePoint now) {
+Decision Decide(const AccountStatus& current, AccountAction action, Actor actor,
+                std::string_view reason, TimePoint now) {
   if (!Consistent(current)) {
-    return Fail(
-        ErrorCode::kInternal,
+    Refusal refusal = Refuse(RefusalCode::kInvalidStatus).error();
+    refusal.message =
         "The account's state is inconsistent: " + std::string(AccountStateName(current.state)) +
-            ", blocked by \"" + std::string(BlockedByName(current.blocked_by)) + "\".");
+        ", blocked by \"" + std::string(BlockedByName(current.blocked_by)) + "\".";
+    return std::unexpected(std::move(refusal));
   }
-  if (auto refusal = OutOfReach(action, actor)) return Refuse(ErrorCode::kPermission, *refusal);
+  if (auto refusal = OutOfReach(action, actor)) return Refuse(*refusal);
   reason = Trim(reason);
   switch (action) {
     case AccountAction::kBlock:
@@ -248,7 +273,7 @@ Result<Transition> Decide(const AccountStatus& current, AccountAction action, Ac
     case AccountAction::kPurgeDone:
       return DecidePurgeDone(current, reason, now);
   }
-  return Refuse(ErrorCode::kInternal, "The requested action is unknown.");
+  return Refuse(RefusalCode::kInvalidStatus);
 }
 
 }  // namespace mailwarden

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <chrono>
+#include <expected>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -62,17 +63,45 @@ struct Transition {
   std::string audit_text;                // the "why" of the audit record
 };
 
+// Every refusal of Decide. Each has a stable name (RefusalCodeName), which clients that word
+// the refusal themselves (the panel, in the customer's language) branch on, and one ErrorCode:
+enum class RefusalCode {
+  kNotBlocked,             // "not_blocked", kConflict: UNBLOCK while active
+  kAlreadyBlocked,         // "already_blocked", kConflict: BLOCK while blocked
+  kAlreadyBlockedByAdmin,  // "already_blocked_by_admin", kConflict: BLOCK on an admin block
+  kPurgeRunning,           // "purge_running", kConflict: BLOCK or UNBLOCK while purging
+  kPurgeAlreadyRunning,    // "purge_already_running", kConflict: PURGE while purging
+  kBlockFirst,             // "block_first", kConflict: PURGE while active
+  kAdminBlock,             // "admin_block", kPermission: a customer lifting an admin block
+  kSpamBlock,              // "spam_block", kConflict: a customer's UNBLOCK of a spam_guard block
+  kGuardOnlyBlocks,        // "guard_only_blocks", kPermission: a guard asking anything else
+  kSystemOnlyEndsPurge,    // "system_only_ends_purge", kPermission: kSystem asking anything else
+  kPurgeEndsByItself,      // "purge_ends_by_itself", kPermission: PURGE_DONE by anyone else
+  kNoPurgeRunning,         // "no_purge_running", kConflict: PURGE_DONE while not purging
+  kInvalidStatus,          // "invalid_status", kInternal: `current` breaks the invariants above
+};
+
+std::string_view RefusalCodeName(RefusalCode code);
+
+// A refusal: the Error (its code as listed above, its message a whole sentence a hosting
+// customer understands, in English) and which refusal it is.
+struct Refusal : Error {
+  RefusalCode why = RefusalCode::kInvalidStatus;
+};
+
+using Decision = std::expected<Transition, Refusal>;
+
 // Decides what `actor` asking for `action` does to an account in `current` at `now`.
 // `reason` is the actor's own words; when empty a block gets a default reason.
 //
-// Fails, with a whole sentence a hosting customer understands, with:
+// Fails with a Refusal whose Error code is:
 // - kPermission: this actor may not take this action at all, or not on this block (a customer
 //   on an admin block, a guard unblocking, anyone but kSystem ending a purge);
 // - kConflict: the action does not apply in this state (HTTP 409), including a customer's
 //   UNBLOCK of a spam_guard block, whose message says to purge instead;
 // - kInternal: `current` breaks the invariants above.
-Result<Transition> Decide(const AccountStatus& current, AccountAction action, Actor actor,
-                          std::string_view reason, TimePoint now);
+Decision Decide(const AccountStatus& current, AccountAction action, Actor actor,
+                std::string_view reason, TimePoint now);
 
 // Whether the bounce guard should judge this account with doubled tolerance at `now`.
 inline bool BounceToleranceDoubled(const AccountStatus& status, TimePoint now) {

@@ -4,7 +4,9 @@
 
 #include <array>
 #include <cctype>
+#include <map>
 #include <ostream>
+#include <set>
 #include <string>
 
 namespace mailwarden {
@@ -228,39 +230,89 @@ TEST(Decide, EveryCaseFollowsTheRules) {
   EXPECT_EQ(std::size(kRules), 3u * 5 * 4);
 }
 
-TEST(Decide, RefusalsSayWhy) {
+TEST(Decide, RefusalsSayWhyAndWhichRefusalItIs) {
+  using R = RefusalCode;
   struct Case {
     AccountStatus current;
     AccountAction action;
     Actor actor;
+    RefusalCode why;
+    std::string_view name;
     std::string_view message;
   };
   const AccountStatus active{};
   const AccountStatus by_customer{S::kBlocked, B::kCustomer, "test", kSince, {}};
   const AccountStatus by_admin{S::kBlocked, B::kAdmin, "abuse", kSince, {}};
+  const AccountStatus by_spam{S::kBlocked, B::kSpamGuard, "flood", kSince, {}};
   const AccountStatus purging{S::kPurging, B::kCustomer, "test", kSince, {}};
+  const AccountStatus broken{S::kActive, B::kAdmin, "", kSince, {}};
   const Case cases[] = {
-      {active, A::kUnblock, Actor::kCustomer, "Sending is not blocked."},
-      {active, A::kPurge, Actor::kCustomer, "Block sending first: only held mail can be purged."},
-      {by_customer, A::kBlock, Actor::kCustomer, "Sending is already blocked."},
-      {by_admin, A::kBlock, Actor::kAdmin, "Sending is already blocked by the administrator."},
-      {by_admin, A::kUnblock, Actor::kCustomer,
+      {active, A::kUnblock, Actor::kCustomer, R::kNotBlocked, "not_blocked",
+       "Sending is not blocked."},
+      {active, A::kPurge, Actor::kCustomer, R::kBlockFirst, "block_first",
+       "Block sending first: only held mail can be purged."},
+      {by_customer, A::kBlock, Actor::kCustomer, R::kAlreadyBlocked, "already_blocked",
+       "Sending is already blocked."},
+      {by_admin, A::kBlock, Actor::kAdmin, R::kAlreadyBlockedByAdmin, "already_blocked_by_admin",
+       "Sending is already blocked by the administrator."},
+      {by_admin, A::kUnblock, Actor::kCustomer, R::kAdminBlock, "admin_block",
        "Sending was blocked by the administrator; only the administrator can lift this block."},
-      {by_admin, A::kPurge, Actor::kCustomer,
+      {by_admin, A::kPurge, Actor::kCustomer, R::kAdminBlock, "admin_block",
        "Sending was blocked by the administrator; only the administrator can lift this block."},
-      {purging, A::kPurge, Actor::kAdmin, "A purge is already running."},
-      {purging, A::kBlock, Actor::kCustomer,
+      {by_spam, A::kUnblock, Actor::kCustomer, R::kSpamBlock, "spam_block",
+       "Sending was blocked after a flood of e-mails, which are presumed spam: purge the held "
+       "e-mails instead, and sending is unblocked by itself when the purge ends."},
+      {purging, A::kPurge, Actor::kAdmin, R::kPurgeAlreadyRunning, "purge_already_running",
+       "A purge is already running."},
+      {purging, A::kBlock, Actor::kCustomer, R::kPurgeRunning, "purge_running",
        "A purge is running; sending is unblocked by itself when it ends."},
-      {purging, A::kUnblock, Actor::kCustomer,
+      {purging, A::kUnblock, Actor::kCustomer, R::kPurgeRunning, "purge_running",
        "A purge is running; sending is unblocked by itself when it ends."},
-      {purging, A::kPurgeDone, Actor::kAdmin,
+      {purging, A::kPurgeDone, Actor::kAdmin, R::kPurgeEndsByItself, "purge_ends_by_itself",
        "A purge ends by itself when the held e-mails are deleted."},
-      {by_customer, A::kUnblock, Actor::kSpamGuard, "A guard can only block sending."},
+      {by_customer, A::kUnblock, Actor::kSpamGuard, R::kGuardOnlyBlocks, "guard_only_blocks",
+       "A guard can only block sending."},
+      {active, A::kBlock, Actor::kSystem, R::kSystemOnlyEndsPurge, "system_only_ends_purge",
+       "The purge job can only end a purge."},
+      {by_customer, A::kPurgeDone, Actor::kSystem, R::kNoPurgeRunning, "no_purge_running",
+       "No purge is running."},
+      {broken, A::kBlock, Actor::kAdmin, R::kInvalidStatus, "invalid_status",
+       "The account's state is inconsistent: active, blocked by \"admin\"."},
   };
   for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
     const auto got = Decide(c.current, c.action, c.actor, "", kNow);
     ASSERT_FALSE(got.has_value()) << c.message;
     EXPECT_EQ(got.error().message, c.message);
+    EXPECT_EQ(got.error().why, c.why);
+    EXPECT_EQ(RefusalCodeName(got.error().why), c.name);
+  }
+}
+
+// Each refusal has one error code, whatever state, action and actor lead to it, so that a
+// client that knows the refusal's name knows the HTTP status too.
+TEST(Decide, EachRefusalHasOneErrorCodeAndItsOwnName) {
+  std::map<RefusalCode, ErrorCode> seen;
+  for (AccountState state : kStates) {
+    for (BlockedBy blocked_by : kBlockers) {
+      for (AccountAction action : kActions) {
+        for (Actor actor : kActors) {
+          const AccountStatus current{state, blocked_by, "", kSince, {}};
+          const auto got = Decide(current, action, actor, "", kNow);
+          if (got) continue;
+          const auto [it, added] = seen.emplace(got.error().why, got.error().code);
+          EXPECT_EQ(it->second, got.error().code) << RefusalCodeName(got.error().why);
+        }
+      }
+    }
+  }
+  EXPECT_EQ(seen.size(), 13u) << "every refusal is reachable";
+  std::set<std::string_view> names;
+  for (const auto& [why, code] : seen) {
+    const std::string_view name = RefusalCodeName(why);
+    EXPECT_NE(name, "unknown");
+    EXPECT_TRUE(names.insert(name).second) << name;
+    for (char ch : name) EXPECT_TRUE(std::islower(ch) || ch == '_') << name;
   }
 }
 

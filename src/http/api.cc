@@ -72,6 +72,32 @@ std::string Confirmation(AccountAction action) {
   return "Done.";
 }
 
+// Which of the panel's actions `actor` may take on `account` now, judged by Decide exactly as
+// POST .../email/request would judge it: for each, allowed, and when not, the refusal's name
+// (for clients that word it themselves) and its English sentence.
+json ActionsJson(const Account& account, Actor actor, TimePoint now) {
+  json out = json::object();
+  for (AccountAction action :
+       {AccountAction::kBlock, AccountAction::kPurge, AccountAction::kUnblock}) {
+    const auto decided = Decide(StatusOf(account), action, actor, "", now);
+    json entry = {{"allowed", decided.has_value()}, {"reason", nullptr}, {"message", nullptr}};
+    if (!decided) {
+      const Refusal& refusal = decided.error();
+      entry["reason"] = RefusalCodeName(refusal.why);
+      // A broken status is a bug: logged, and worded for the customer as any internal error.
+      entry["message"] = refusal.code == ErrorCode::kInternal ? json(kInternalErrorMessage)
+                                                              : json(refusal.message);
+      if (refusal.code == ErrorCode::kInternal) {
+        spdlog::error("account={}: {}", account.name, refusal.message);
+      }
+    }
+    out[std::string(AccountActionName(action))] = std::move(entry);
+  }
+  return out;
+}
+
+Actor ActorOf(bool admin) { return admin ? Actor::kAdmin : Actor::kCustomer; }
+
 json MessageJson(const StoredMessage& m) {
   json rcpts = json::array();
   for (const auto& r : m.recipients) rcpts.push_back(r.address);
@@ -228,8 +254,10 @@ asio::awaitable<HttpResponse> Api::AccountRoute(const HttpRequest& request, cons
     if (!caller.admin) co_return Refuse(403, "forbidden", "Only the administrator may do this.");
     co_return co_await CreateSmtpPassword(account);
   }
-  if (is({"email"}) && method == "GET") co_return co_await EmailStatus(account);
-  if (is({"email"}) && method == "PUT") co_return co_await ChangeReportTo(request, account);
+  if (is({"email"}) && method == "GET") co_return co_await EmailStatus(account, caller);
+  if (is({"email"}) && method == "PUT") {
+    co_return co_await ChangeReportTo(request, caller, account);
+  }
   if (is({"email", "request"}) && method == "POST") {
     co_return co_await RequestAction(request, caller, account);
   }
@@ -252,8 +280,9 @@ asio::awaitable<HttpResponse> Api::AccountRoute(const HttpRequest& request, cons
   co_return Refuse(404, "not_found", "There is nothing at this address.");
 }
 
-asio::awaitable<HttpResponse> Api::EmailStatus(const Account& account) {
-  const int today = LocalDayNumber(clock_.Now());
+asio::awaitable<HttpResponse> Api::EmailStatus(const Account& account, const Caller& caller) {
+  const TimePoint now = clock_.Now();
+  const int today = LocalDayNumber(now);
   auto counters =
       co_await Read<AccountCounters>([&](Store& s) { return s.GetCounters(account.id, today); });
   if (!counters) co_return HttpResponse::FromError(counters.error());
@@ -275,6 +304,7 @@ asio::awaitable<HttpResponse> Api::EmailStatus(const Account& account) {
       {"max_per_day", account.max_per_day.value_or(config_.policy.max_per_day)},
       {"report_to", account.report_to},
       {"language", account.language},
+      {"actions", ActionsJson(account, ActorOf(caller.admin), now)},
   };
   co_return HttpResponse::Json(200, body);
 }
@@ -297,10 +327,17 @@ asio::awaitable<HttpResponse> Api::RequestAction(const HttpRequest& request, con
       co_return BadRequest("\"reason\" must be one line of at most 500 characters.");
     }
   }
-  const Actor actor = caller.admin ? Actor::kAdmin : Actor::kCustomer;
+  const Actor actor = ActorOf(caller.admin);
   const TimePoint now = clock_.Now();
   auto decided = Decide(StatusOf(account), *action, actor, reason, now);
-  if (!decided) co_return HttpResponse::FromError(decided.error());
+  if (!decided) {
+    // With the refusal's code, as this action's reason in the status's "actions" has it.
+    HttpResponse refused = HttpResponse::FromError(decided.error());
+    json out = json::parse(refused.body);
+    out["reason"] = RefusalCodeName(decided.error().why);
+    refused.body = out.dump();
+    co_return refused;
+  }
 
   const AccountStateChange change = ChangeFor(account, *decided, actor, *action);
   auto applied = co_await Run<void>([&](Store& s) { return s.SetAccountState(change); });
@@ -318,13 +355,13 @@ asio::awaitable<HttpResponse> Api::RequestAction(const HttpRequest& request, con
   after.blocked_by = change.blocked_by;
   after.reason = change.reason;
   after.since = change.at;
-  HttpResponse status = co_await EmailStatus(after);
+  HttpResponse status = co_await EmailStatus(after, caller);
   json out = json::parse(status.body);
   out["message"] = Confirmation(*action);
   co_return HttpResponse::Json(200, out);
 }
 
-asio::awaitable<HttpResponse> Api::ChangeReportTo(const HttpRequest& request,
+asio::awaitable<HttpResponse> Api::ChangeReportTo(const HttpRequest& request, const Caller& caller,
                                                   const Account& account) {
   auto body = ParseObject(request.body);
   if (!body) co_return HttpResponse::FromError(body.error());
@@ -343,7 +380,7 @@ asio::awaitable<HttpResponse> Api::ChangeReportTo(const HttpRequest& request,
       co_await Run<std::optional<Account>>([&](Store& s) { return s.FindAccount(account.name); });
   if (!fresh || !*fresh)
     co_return HttpResponse::FromError({ErrorCode::kInternal, "account vanished"});
-  co_return co_await EmailStatus(**fresh);
+  co_return co_await EmailStatus(**fresh, caller);
 }
 
 asio::awaitable<HttpResponse> Api::CreateAccount(const HttpRequest& request) {
@@ -399,7 +436,9 @@ asio::awaitable<HttpResponse> Api::CreateAccount(const HttpRequest& request) {
       co_await Run<std::optional<Account>>([&](Store& s) { return s.FindAccount(spec.name); });
   if (!fresh || !*fresh)
     co_return HttpResponse::FromError({ErrorCode::kInternal, "account vanished"});
-  HttpResponse status = co_await EmailStatus(**fresh);
+  // Named, not a temporary in the co_await: GCC 12 mishandles such temporaries' lifetime.
+  const Caller admin{true, 0, ""};
+  HttpResponse status = co_await EmailStatus(**fresh, admin);
   status.status = 201;
   co_return status;
 }

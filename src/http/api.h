@@ -54,11 +54,12 @@ class Api {
   boost::asio::awaitable<Result<Caller>> Authenticate(const HttpRequest& request);
   boost::asio::awaitable<HttpResponse> AccountRoute(const HttpRequest& request,
                                                     const Caller& caller);
-  boost::asio::awaitable<HttpResponse> EmailStatus(const Account& account);
+  // GET .../email: the account's state and counters, and which actions the caller may take.
+  boost::asio::awaitable<HttpResponse> EmailStatus(const Account& account, const Caller& caller);
   boost::asio::awaitable<HttpResponse> RequestAction(const HttpRequest& request,
                                                      const Caller& caller, const Account& account);
   boost::asio::awaitable<HttpResponse> ChangeReportTo(const HttpRequest& request,
-                                                      const Account& account);
+                                                      const Caller& caller, const Account& account);
   boost::asio::awaitable<HttpResponse> CreateAccount(const HttpRequest& request);
   boost::asio::awaitable<HttpResponse> CreateToken(const Account& account);
   boost::asio::awaitable<HttpResponse> CreateSmtpPassword(const Account& account);

@@ -38,7 +38,7 @@ HttpResponse HttpResponse::ErrorWith(int status, std::string_view code, std::str
 HttpResponse HttpResponse::FromError(const Error& error) {
   // An internal error's details go to the log, not to the customer.
   if (error.code == ErrorCode::kInternal) {
-    return ErrorWith(500, "internal", "Something went wrong on our side; please try again later.");
+    return ErrorWith(500, "internal", kInternalErrorMessage);
   }
   return ErrorWith(HttpStatusFor(error.code), ErrorCodeName(error.code), error.message);
 }

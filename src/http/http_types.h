@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.h"
@@ -35,5 +36,9 @@ struct HttpResponse {
 
 // The one table that maps internal errors to HTTP statuses.
 int HttpStatusFor(ErrorCode code);
+
+// What a customer is told of an internal error (kInternal), whose details go to the log only.
+inline constexpr std::string_view kInternalErrorMessage =
+    "Something went wrong on our side; please try again later.";
 
 }  // namespace mailwarden

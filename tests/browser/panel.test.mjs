@@ -341,6 +341,62 @@ describe('the Email scripts panel', () => {
     await context.close();
   });
 
+  test('the buttons and their hints follow the daemon\'s answer: an admin block seen by the customer', async () => {
+    await daemon.api('POST', '/accounts/demo/email/request', { body: { action: 'BLOCK' } });
+    const seen = (await daemon.api('GET', '/accounts/demo/email', { token: demoToken })).body.actions;
+    assert.deepEqual(
+      [seen.BLOCK.reason, seen.PURGE.reason, seen.UNBLOCK.reason],
+      ['already_blocked_by_admin', 'admin_block', 'admin_block'],
+    );
+    const { context, page, problems } = await openPanel({ locale: 'pl-PL' });
+    await signIn(page, demoToken);
+    assert.equal(await state(page), 'Nieaktywny');
+    for (const id of ['#action-block', '#action-purge', '#action-unblock']) {
+      assert.equal(await page.isDisabled(id), true, id);
+    }
+    const adminBlockPl = 'Zablokowane przez administratora: tylko administrator może zdjąć tę blokadę.';
+    assert.equal(await page.textContent('#action-unblock-hint'), adminBlockPl);
+    assert.equal(await page.textContent('#action-purge-hint'), adminBlockPl);
+    assert.equal(await page.textContent('#action-block-hint'), 'Wysyłka jest już zablokowana przez administratora.');
+    await shot(page, 'admin-block-pl-desktop');
+    await page.selectOption('#lang', 'en');
+    assert.equal(
+      await page.textContent('#action-unblock-hint'),
+      'Blocked by the administrator: only the administrator can lift this block.',
+    );
+    assert.equal(await page.textContent('#action-block-hint'), 'Sending is already blocked by the administrator.');
+    await context.close();
+
+    // The administrator, on the same block, may purge or unblock: no hint there.
+    const admin = await openPanel();
+    await signIn(admin.page, ADMIN);
+    await admin.page.selectOption('#account', 'demo');
+    await admin.page.waitForSelector('#state[data-state=blocked]');
+    assert.equal(await admin.page.textContent('#account option:checked'), 'demo');
+    assert.equal(await admin.page.isEnabled('#action-unblock'), true);
+    assert.equal(await admin.page.isEnabled('#action-purge'), true);
+    assert.equal(await admin.page.locator('#action-unblock-hint').count(), 0);
+    assert.equal(await admin.page.isDisabled('#action-block'), true);
+    assert.deepEqual([...problems, ...admin.problems], []);
+    await admin.context.close();
+  });
+
+  test('a refusal the panel has no words for is shown in the daemon\'s sentence', async () => {
+    const { context, page } = await openPanel({ locale: 'pl-PL' });
+    // The daemon's answer, with BLOCK refused for a reason this panel does not know yet.
+    await page.route('**/api/v1/accounts/demo/email', async (route) => {
+      if (route.request().method() !== 'GET') return route.continue();
+      const response = await route.fetch();
+      const body = await response.json();
+      body.actions.BLOCK = { allowed: false, reason: 'some_new_rule', message: 'A rule the panel does not know.' };
+      return route.fulfill({ response, json: body });
+    });
+    await signIn(page, demoToken);
+    assert.equal(await page.isDisabled('#action-block'), true);
+    assert.equal(await page.textContent('#action-block-hint'), 'A rule the panel does not know.');
+    await context.close();
+  });
+
   test('change recipient checks the address, shows the daemon\'s refusal, then the new address', async () => {
     const { context, page } = await openPanel();
     await signIn(page, demoToken);

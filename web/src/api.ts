@@ -1,5 +1,16 @@
 // The daemon's HTTP API (/api/v1), as the panel uses it.
 
+export type Action = 'BLOCK' | 'PURGE' | 'UNBLOCK';
+
+/** Whether the caller may take an action now and, when not, why: the daemon's rules decide. */
+export interface ActionAvailability {
+  allowed: boolean;
+  /** A stable code of the refusal (e.g. "admin_block"), to word it in the page's language. */
+  reason: string | null;
+  /** The refusal in English, for a code the panel does not know. */
+  message: string | null;
+}
+
 export interface EmailStatus {
   account: string;
   state: 'active' | 'blocked' | 'purging';
@@ -13,6 +24,7 @@ export interface EmailStatus {
   queued: number;
   max_per_day: number;
   report_to: string;
+  actions: Record<Action, ActionAvailability>;
   message?: string;
 }
 
@@ -78,6 +90,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** For a refused action: the refusal's code, as in the status's `actions`. */
+    readonly reason: string | null = null,
   ) {
     super(message);
   }
@@ -112,9 +126,9 @@ export class Api {
       json = null;
     }
     if (!response.ok) {
-      const e = (json ?? {}) as { error?: string; message?: string };
+      const e = (json ?? {}) as { error?: string; message?: string; reason?: string };
       if (response.status === 401) this.onUnauthorized();
-      throw new ApiError(response.status, e.error ?? 'error', e.message ?? response.statusText);
+      throw new ApiError(response.status, e.error ?? 'error', e.message ?? response.statusText, e.reason ?? null);
     }
     return json as T;
   }
@@ -132,7 +146,7 @@ export class Api {
   status(account: string): Promise<EmailStatus> {
     return this.call('GET', this.base(account));
   }
-  request(account: string, action: 'BLOCK' | 'UNBLOCK' | 'PURGE'): Promise<EmailStatus> {
+  request(account: string, action: Action): Promise<EmailStatus> {
     return this.call('POST', `${this.base(account)}/request`, { action });
   }
   changeReportTo(account: string, address: string): Promise<EmailStatus> {

@@ -24,3 +24,8 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   }
   return el;
 }
+
+/** Replaces what the page shows (the #app element's children). */
+export function showPage(...nodes: Node[]): void {
+  (document.getElementById('app') as HTMLDivElement).replaceChildren(...nodes);
+}

@@ -44,6 +44,7 @@ const en = {
   reportTo: 'Error reports go to',
   hintBlockFirst: 'Block sending first.',
   hintAlreadyBlocked: 'Sending is already blocked.',
+  hintAlreadyBlockedByAdmin: 'Sending is already blocked by the administrator.',
   hintPurgeRunning: 'A purge is running; wait until it ends.',
   hintNotBlocked: 'Sending is not blocked.',
   hintAdminBlock: 'Blocked by the administrator: only the administrator can lift this block.',
@@ -156,6 +157,7 @@ const pl: Record<Key, string> = {
   reportTo: 'Raporty z błędami otrzymuje',
   hintBlockFirst: 'Najpierw zablokuj wysyłkę.',
   hintAlreadyBlocked: 'Wysyłka jest już zablokowana.',
+  hintAlreadyBlockedByAdmin: 'Wysyłka jest już zablokowana przez administratora.',
   hintPurgeRunning: 'Trwa czyszczenie; poczekaj na jego koniec.',
   hintNotBlocked: 'Wysyłka nie jest zablokowana.',
   hintAdminBlock: 'Zablokowane przez administratora: tylko administrator może zdjąć tę blokadę.',
@@ -245,6 +247,26 @@ export function setLang(l: Lang): void {
 
 export function t(key: Key, vars: Record<string, string | number> = {}): string {
   return tables[lang][key].replace(/\{(\w+)\}/g, (_, k: string) => String(vars[k] ?? ''));
+}
+
+// The daemon's refusal codes (`actions` of the status, `reason` of a refused request) that the
+// panel words itself.
+const kRefusals: Partial<Record<string, Key>> = {
+  not_blocked: 'hintNotBlocked',
+  already_blocked: 'hintAlreadyBlocked',
+  already_blocked_by_admin: 'hintAlreadyBlockedByAdmin',
+  purge_running: 'hintPurgeRunning',
+  purge_already_running: 'hintPurgeRunning',
+  block_first: 'hintBlockFirst',
+  admin_block: 'hintAdminBlock',
+  spam_block: 'hintSpamBlock',
+};
+
+/** A refusal of the daemon in the page's language; its own English sentence for a code the
+ * panel does not know. */
+export function refusalText(reason: string | null | undefined, message: string): string {
+  const key = reason ? kRefusals[reason] : undefined;
+  return key ? t(key) : message;
 }
 
 export function formatDate(iso: string): string {
