@@ -690,5 +690,31 @@ TEST_P(StoreConformance, ReleaseAndDeleteCountAnIdGivenTwiceOnce) {
   EXPECT_EQ(GetAccount("demo").pending, 2);
 }
 
+// Ids are never reused under a purge's watermark: once a purge's rows are deleted, mail stored
+// after it is listed, found, released and delivered like any other.
+TEST_P(StoreConformance, MailStoredAfterAPurgeWhoseRowsAreGoneIsListedFoundAndDelivered) {
+  const AccountId id = MakeAccount("demo");
+  Insert(
+      {Message(id, kT0), Message(id, kT0 + milliseconds(1)), Message(id, kT0 + milliseconds(2))});
+  SetState(id, AccountState::kActive, AccountState::kBlocked, BlockedBy::kCustomer);
+  StartPurge(id, kT0 + seconds(1));
+  ASSERT_EQ(*store_->PurgeBatch(id, 100, kT0 + seconds(1)), 0);
+  SetState(id, AccountState::kPurging, AccountState::kActive);
+  SetState(id, AccountState::kActive, AccountState::kBlocked, BlockedBy::kCustomer);
+  auto later = Insert({Message(id, kT0 + seconds(2)), Message(id, kT0 + seconds(3))});
+  EXPECT_GT(later[0], GetAccount("demo").purge_upto);
+  auto listed = store_->ListPending(id, 10, 0);
+  ASSERT_TRUE(listed.has_value());
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].id, later[1]);
+  EXPECT_EQ(GetMessage(later[0]).status, MessageStatus::kQueued);
+  EXPECT_EQ(*store_->ReleaseHeld(id, {.ids = {later[0]}}, kT0 + seconds(4)), 1);
+  auto claimed = Claim(kT0 + seconds(5));
+  ASSERT_EQ(Ids(claimed), std::vector<MessageId>{later[0]});
+  Record(AllRecipients(claimed, RecipientStatus::kSent, "250 ok"), kT0 + seconds(6));
+  EXPECT_EQ(GetCounters(id).sent, 1) << "its outcome is recorded, not ignored as purged";
+  EXPECT_EQ(GetCounters(id).held, 1);
+}
+
 }  // namespace
 }  // namespace mailwarden::conformance

@@ -43,9 +43,16 @@ constexpr std::string_view SqliteText(Sql sql) {
       // attempts, next attempt). purge_epoch: the account's watermark now (see schema.h).
       // lease_node: the node that will claim it (SqliteStore::NoteNode), so the claim keeps
       // the row's size; or, for mail leased on arrival, the node that holds the lease.
-      return "INSERT INTO {messages} (account_id, status, attempts, received_ms, "
+      // id: above every id stored and above the account's purge watermark. SQLite would
+      // otherwise reuse the ids of the newest rows once they are deleted (a purge's, or old
+      // history's), and mail stored after a purge whose rows are gone would have ids under
+      // the watermark: counted, but hidden as purged and its outcomes ignored. (MAX(id) of
+      // the rowid is one seek.)
+      return "INSERT INTO {messages} (id, account_id, status, attempts, received_ms, "
              "next_attempt_ms, uid, size, sender, subject, script, body, purge_epoch, "
-             "lease_node) VALUES (?1, ?10, ?11, ?2, ?12, ?3, ?4, ?5, ?6, ?7, ?8, "
+             "lease_node) VALUES (MAX(COALESCE((SELECT MAX(id) FROM {messages}), 0), "
+             "(SELECT purge_upto FROM {accounts} WHERE id = ?1)) + 1, "
+             "?1, ?10, ?11, ?2, ?12, ?3, ?4, ?5, ?6, ?7, ?8, "
              "(SELECT purge_upto FROM {accounts} WHERE id = ?1), ?9)";
     case Sql::kBumpAccount:
       return "UPDATE {accounts} SET pending = pending + ?2, "
