@@ -91,6 +91,20 @@ constexpr std::array<std::string_view, kSqlCount> kNames = {
 };
 static_assert(kNames.back() == "kNotify", "kNames follows enum Sql");
 
+// The earliest next attempt among the unfinished messages of active account a.id: one seek of
+// messages_due within the account's purge epoch, so that purged rows still on disk (all due
+// long ago) are never read.
+constexpr std::string_view kActiveHead =
+    "(SELECT m.next_attempt_ms FROM {messages} m WHERE m.account_id = a.id"
+    " AND m.purge_epoch = a.purge_upto AND m.status < {done}"
+    " ORDER BY m.next_attempt_ms LIMIT 1)";
+
+// The earliest next attempt among the released messages of held account a.id.
+constexpr std::string_view kReleasedHead =
+    "(SELECT MIN(m.next_attempt_ms) FROM {released} r JOIN {messages} m"
+    " ON m.account_id = r.account_id AND m.id = r.message_id"
+    " WHERE r.account_id = a.id AND m.status < {done})";
+
 }  // namespace
 
 std::string_view SqlName(Sql sql) { return kNames[static_cast<std::size_t>(sql)]; }
@@ -216,16 +230,16 @@ std::string_view SharedSqlText(Sql sql) {
   }
 }
 
-std::string FormatSql(std::string_view text_in, const SqlDialect& dialect) {
-  std::string text(text_in);
+std::string EngineSql(Sql sql, std::string_view own_text, Placeholders placeholders) {
+  std::string text(own_text.empty() ? SharedSqlText(sql) : own_text);
+  if (text.empty()) return text;
   for (const auto& [name, fragment] :
-       {std::pair<std::string_view, std::string_view>{"{active_head}", dialect.active_head},
-        {"{released_head}", dialect.released_head}}) {
+       {std::pair<std::string_view, std::string_view>{"{active_head}", kActiveHead},
+        {"{released_head}", kReleasedHead}}) {
     if (const auto at = text.find(name); at != std::string::npos) {
       text.replace(at, name.size(), fragment);
     }
   }
-  const std::string_view p = dialect.dollar_placeholders ? "$" : "?";
   std::string formatted = fmt::format(
       fmt::runtime(text), fmt::arg("schema_version", schema::kSchemaVersionTable),
       fmt::arg("accounts", schema::kAccountsTable),
@@ -249,14 +263,14 @@ std::string FormatSql(std::string_view text_in, const SqlDialect& dialect) {
       fmt::arg("delivering", schema::kMessageDelivering), fmt::arg("done", schema::kMessageDone),
       fmt::arg("r_pending", schema::kRecipientPending), fmt::arg("r_sent", schema::kRecipientSent),
       fmt::arg("r_failed", schema::kRecipientFailed));
-  if (!dialect.dollar_placeholders) return formatted;
+  if (placeholders == Placeholders::kQuestion) return formatted;
   // ?N outside string literals becomes $N. No statement here has a '?' of its own.
   bool quoted = false;
   for (std::size_t i = 0; i < formatted.size(); ++i) {
     if (formatted[i] == '\'') quoted = !quoted;
     if (!quoted && formatted[i] == '?' && i + 1 < formatted.size() &&
         std::isdigit(static_cast<unsigned char>(formatted[i + 1]))) {
-      formatted[i] = p[0];
+      formatted[i] = '$';
     }
   }
   return formatted;

@@ -10,23 +10,18 @@
 
 namespace mailwarden {
 
-// What differs between the engines in the text of a shared statement.
-struct SqlDialect {
-  // PostgreSQL numbers its parameters $1, SQLite ?1; shared texts are written with ?N.
-  bool dollar_placeholders = false;
-  // The earliest next attempt among the unfinished messages of active account a.id, and among
-  // the released messages of held account a.id (kSelectDueAccounts, kSelectNextDue).
-  std::string_view active_head;
-  std::string_view released_head;
-};
+// What differs between the engines in the text of a shared statement: PostgreSQL numbers its
+// parameters $1, SQLite ?1 (shared texts are written with ?N).
+enum class Placeholders { kQuestion, kDollar };
 
 // The shared text of sql, "" if each engine has its own.
 std::string_view SharedSqlText(Sql sql);
 
-// text as the engine prepares it: {accounts} and the other names of schema.h, {done} and the
-// other status codes, {active_head} and {released_head} filled in; ?N as $N where the dialect
-// says so. Values are never formatted in: they are always bound.
-std::string FormatSql(std::string_view text, const SqlDialect& dialect);
+// What an engine prepares for sql: its own text if it has one (own_text), else the shared one,
+// with {accounts} and the other names of schema.h, {done} and the other status codes, and the
+// shared fragments ({active_head}, {released_head}) filled in, and the placeholders in the
+// engine's spelling; "" if neither has a text. Values are never formatted in: always bound.
+std::string EngineSql(Sql sql, std::string_view own_text, Placeholders placeholders);
 
 // The highest parameter number the prepared text names: how many parameters it is given.
 int ParameterCount(std::string_view prepared_text);

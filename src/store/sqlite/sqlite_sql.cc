@@ -184,28 +184,8 @@ constexpr std::string_view SqliteText(Sql sql) {
   }
 }
 
-// The earliest next attempt among the unfinished messages of active account a.id: one seek of
-// messages_due within the account's purge epoch, so that purged rows still on disk (all due
-// long ago) are never read.
-constexpr std::string_view kActiveHead =
-    "(SELECT m.next_attempt_ms FROM {messages} m WHERE m.account_id = a.id"
-    " AND m.purge_epoch = a.purge_upto AND m.status < {done}"
-    " ORDER BY m.next_attempt_ms LIMIT 1)";
-
-// The earliest next attempt among the released messages of held account a.id.
-constexpr std::string_view kReleasedHead =
-    "(SELECT MIN(m.next_attempt_ms) FROM {released} r JOIN {messages} m ON m.id = r.message_id"
-    " WHERE r.account_id = a.id AND m.status < {done})";
-
 }  // namespace
 
-std::string SqliteSql(Sql sql) {
-  std::string_view text = SqliteText(sql);
-  if (text.empty()) text = SharedSqlText(sql);
-  if (text.empty()) return {};
-  return FormatSql(text, SqlDialect{.dollar_placeholders = false,
-                                    .active_head = kActiveHead,
-                                    .released_head = kReleasedHead});
-}
+std::string SqliteSql(Sql sql) { return EngineSql(sql, SqliteText(sql), Placeholders::kQuestion); }
 
 }  // namespace mailwarden
