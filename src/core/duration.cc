@@ -4,6 +4,10 @@
 #include <charconv>
 #include <cstdint>
 #include <limits>
+#include <string>
+#include <utility>
+
+#include "core/text.h"
 
 namespace mailwarden {
 namespace {
@@ -16,6 +20,10 @@ struct Unit {
 constexpr std::array<Unit, 5> kUnits{
     {{"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}}};
 
+std::unexpected<Error> NotADuration(std::string_view text, std::string_view why) {
+  return Fail(ErrorCode::kInvalidInput, Quoted(text) + " " + std::string(why));
+}
+
 }  // namespace
 
 Result<Duration> ParseDuration(std::string_view text) {
@@ -26,15 +34,11 @@ Result<Duration> ParseDuration(std::string_view text) {
   while (!rest.empty()) {
     std::int64_t value = 0;
     if (rest.front() < '0' || rest.front() > '9') {
-      return Fail(
-          ErrorCode::kInvalidInput,
-          "\"" + std::string(text) + "\" is not a duration: expected a number, e.g. \"72h\"");
+      return NotADuration(text, "is not a duration: expected a number, e.g. \"72h\"");
     }
     auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), value);
     if (ec != std::errc() || ptr == rest.data()) {
-      return Fail(
-          ErrorCode::kInvalidInput,
-          "\"" + std::string(text) + "\" is not a duration: expected a number, e.g. \"72h\"");
+      return NotADuration(text, "is not a duration: expected a number, e.g. \"72h\"");
     }
     rest.remove_prefix(static_cast<std::size_t>(ptr - rest.data()));
     const Unit* unit = nullptr;
@@ -45,13 +49,11 @@ Result<Duration> ParseDuration(std::string_view text) {
       }
     }
     if (unit == nullptr) {
-      return Fail(ErrorCode::kInvalidInput, "\"" + std::string(text) +
-                                                "\" is not a duration: each number needs a unit "
-                                                "(ms, s, m, h or d)");
+      return NotADuration(text, "is not a duration: each number needs a unit (ms, s, m, h or d)");
     }
     rest.remove_prefix(unit->name.size());
     if (value > (std::numeric_limits<std::int64_t>::max() - total) / unit->millis) {
-      return Fail(ErrorCode::kInvalidInput, "\"" + std::string(text) + "\" is too long a duration");
+      return NotADuration(text, "is too long a duration");
     }
     total += value * unit->millis;
   }

@@ -2,10 +2,12 @@
 
 #include <charconv>
 
+#include "core/text.h"
+
 namespace mailwarden {
 
 Result<HostPort> ParseHostPort(std::string_view text, PortZero port_zero) {
-  const auto quoted = [&] { return "\"" + std::string(text) + "\""; };
+  const auto quoted = [&] { return Quoted(text); };
   std::string_view host;
   std::string_view port;
   if (text.starts_with('[')) {
@@ -41,7 +43,13 @@ Result<HostPort> ParseHostPort(std::string_view text, PortZero port_zero) {
 
 std::string FormatHostPort(std::string_view host, std::uint16_t port) {
   const bool v6 = host.find(':') != std::string_view::npos;
-  return (v6 ? "[" + std::string(host) + "]" : std::string(host)) + ":" + std::to_string(port);
+  std::string text;
+  if (v6) text += '[';
+  text += host;
+  if (v6) text += ']';
+  text += ':';
+  text += std::to_string(port);
+  return text;
 }
 
 }  // namespace mailwarden

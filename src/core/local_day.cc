@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "core/text.h"
+
 namespace mailwarden {
 namespace {
 
@@ -52,8 +54,7 @@ Result<int> ParseDay(std::string_view text) {
   const int m = shaped ? Digits(text, 5, 2) : -1;
   const int d = shaped ? Digits(text, 8, 2) : -1;
   if (y < 1970 || m < 1 || m > 12 || d < 1 || d > DaysInMonth(y, m)) {
-    return Fail(ErrorCode::kInvalidInput,
-                "\"" + std::string(text) + "\" is not a date as YYYY-MM-DD");
+    return Fail(ErrorCode::kInvalidInput, Quoted(text) + " is not a date as YYYY-MM-DD");
   }
   return y * 10000 + m * 100 + d;
 }

@@ -12,6 +12,10 @@
 
 namespace mailwarden {
 
+// text between double quotes, for an error message that quotes what it was given. (Built by
+// appending: GCC 12 at -O3 reports a false -Wrestrict for "\"" + std::string(...).)
+std::string Quoted(std::string_view text);
+
 // text with A-Z lowered; every other byte (UTF-8 sequences included) as it is.
 std::string ToAsciiLower(std::string_view text);
 
