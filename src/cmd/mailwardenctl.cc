@@ -400,6 +400,10 @@ void PrintActedOn(const json& answer, const char* key, std::string_view verb) {
   const json& n = Field(answer, key);
   const bool one = n.is_number() && n.get<std::int64_t>() == 1;
   std::cout << verb << " " << Cell(n) << (one ? " held message.\n" : " held messages.\n");
+  // The daemon acts on a bounded number a request (http.held_action_max).
+  if (answer.contains("more") && answer["more"] == true) {
+    std::cout << "More held mail matches: run the same command again.\n";
+  }
 }
 
 void PrintErrors(const Options&, const json& body) {

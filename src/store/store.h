@@ -154,10 +154,13 @@ struct DeliveryOutcome {
 };
 
 // A change of an account's state, made only if the account is still in the state the caller
-// decided on (compare and set: two nodes acting on one account at once cannot both win).
+// decided on, blocked by the same (compare and set: two nodes acting on one account at once
+// cannot both win, and a block an administrator took over after a customer's decision was
+// read is not lifted by it).
 struct AccountStateChange {
   AccountId account = 0;
-  AccountState from = AccountState::kActive;  // the state the decision was made on
+  AccountState from = AccountState::kActive;     // the state the decision was made on
+  BlockedBy from_blocked_by = BlockedBy::kNone;  // and who had blocked it (kNone if active)
   AccountState to = AccountState::kActive;
   BlockedBy blocked_by = BlockedBy::kNone;  // kNone unless `to` is blocked or purging
   std::string reason;
@@ -188,6 +191,12 @@ struct AuditRecord {
   std::string reason;
 };
 
+// The block a decision about an account was made on: its state and who blocked it.
+struct BlockSeen {
+  AccountState state = AccountState::kActive;
+  BlockedBy blocked_by = BlockedBy::kNone;
+};
+
 // Chooses held messages: by id, or by a match. A match is a case-insensitive (ASCII)
 // substring of the envelope sender (from), of any envelope recipient (to), of the subject;
 // every non-empty field must match. ids, when given, win over the match. An empty selector
@@ -197,6 +206,15 @@ struct MessageSelector {
   std::string from{};
   std::string to{};
   std::string subject{};
+  // What the caller judged the action on (core's DecideHeldMail): when set, the store acts
+  // only if the account is still so, and otherwise fails with kConflict, writing nothing, so
+  // that a block taken over meanwhile (by an administrator) is not acted on under the rules
+  // of the block before it.
+  std::optional<BlockSeen> decided_on{};
+  // At most this many messages, lowest ids first: a caller acting on much mail does it in
+  // batches, one transaction each. A release chooses only mail not released yet, so the next
+  // batch with the same selector goes on where this one ended.
+  std::int64_t limit = std::numeric_limits<std::int64_t>::max();
 };
 
 // An account's counters. Counters count messages, except errors: one per recipient that
@@ -320,7 +338,8 @@ class Store {
   // audit record (change.at, actor, action, from, to, audit_text or else reason) and, with
   // start_purge, the purge watermark, all in one transaction. Does not judge the transition:
   // core/ does. Fails with kNotFound if there is no such account and with kConflict, writing
-  // nothing, if its state is no longer change.from. Held mail needs nothing more: the
+  // nothing, if its state is no longer change.from or its blocker no longer
+  // change.from_blocked_by. Held mail needs nothing more: the
   // scheduler reads the state, so blocking holds and unblocking releases (oldest first) at
   // once. Durable on success, audit record included.
   virtual Result<void> SetAccountState(const AccountStateChange& change) = 0;
@@ -357,14 +376,15 @@ class Store {
   // delivers them although the account stays held, without reading the rest of its held mail.
   // Returns how many were newly released (0 for an active account: nothing is held). Messages
   // in flight, finished, already released or of another account are not counted. One
-  // transaction. kNotFound: no account.
+  // transaction. kNotFound: no account; kConflict: the account is no longer as
+  // selector.decided_on says (nothing released).
   virtual Result<std::int64_t> ReleaseHeld(AccountId account, const MessageSelector& selector,
                                            TimePoint now) = 0;
 
   // Deletes the selected unfinished messages of a blocked or purging account (0 for an active
   // one), with their recipients; adjusts pending and adds them to the purged counters on the
   // local day of `now`. A message in flight is left alone. Returns how many were deleted.
-  // One transaction. kNotFound: no account.
+  // One transaction. kNotFound: no account; kConflict: as ReleaseHeld's.
   virtual Result<std::int64_t> DeleteHeld(AccountId account, const MessageSelector& selector,
                                           TimePoint now) = 0;
 

@@ -124,10 +124,14 @@ class SqlStore : public Store {
   virtual std::string_view MigrationSql(const schema::Migration& migration) const = 0;
 
  private:
-  Result<std::vector<MessageId>> SelectHeld(AccountId account, const MessageSelector& selector);
+  // The selected held mail, up to selector.limit; with unreleased_only, none released yet.
+  Result<std::vector<MessageId>> SelectHeld(AccountId account, const MessageSelector& selector,
+                                            bool unreleased_only);
   Result<std::optional<Account>> ReadOneAccount(AccountId id);
   Result<std::optional<StoredMessage>> ReadMessage(MessageId id);
   Result<AccountState> ReadAccountState(AccountId account, bool lock);
+  // kConflict unless the account (locked by the caller) is as `seen` says; nothing if unset.
+  Result<void> CheckDecidedOn(AccountId account, const std::optional<BlockSeen>& seen);
   Result<MessageId> InsertMessageWithRecipients(const NewMessage& m,
                                                 std::optional<TimePoint> lease_until,
                                                 std::string_view lease_node);

@@ -100,13 +100,19 @@ Result<void> SqlStore::SetAccountState(const AccountStateChange& change) {
                                           .Text(change.reason)
                                           .Int(ToUnixMillis(change.at))
                                           .Text(AccountStateName(change.from))
-                                          .Int(ToUnixMillis(change.bounce_tolerance_until))));
+                                          .Int(ToUnixMillis(change.bounce_tolerance_until))
+                                          .Text(BlockedByName(change.from_blocked_by))));
     if (rows.Changed() != 1) {
       // Nothing changed: say why, from the same snapshot.
-      MW_ASSIGN_OR_RETURN(const AccountState now, ReadAccountState(change.account, false));
+      MW_ASSIGN_OR_RETURN(const auto now, ReadOneAccount(change.account));
+      if (!now) {
+        return Fail(ErrorCode::kNotFound, fmt::format("no account with id {}", change.account));
+      }
       return Fail(ErrorCode::kConflict,
-                  fmt::format("the account is {} now, not {}", AccountStateName(now),
-                              AccountStateName(change.from)));
+                  fmt::format("The account's state changed meanwhile: it is {} now{}{}.",
+                              AccountStateName(now->state),
+                              now->blocked_by == BlockedBy::kNone ? "" : ", blocked by ",
+                              BlockedByName(now->blocked_by)));
     }
   }
   if (change.to == AccountState::kActive) {

@@ -132,10 +132,10 @@ std::string_view SharedSqlText(Sql sql) {
     case Sql::kSelectAccountName:
       return "SELECT name FROM {accounts} WHERE id = ?1";
     case Sql::kSetAccountStateFull:
-      // The compare (state = from) and the set are one statement: two nodes acting on one
-      // account at once cannot both win.
+      // The compare (state and blocker as decided on) and the set are one statement: two
+      // nodes acting on one account at once cannot both win.
       return "UPDATE {accounts} SET state = ?2, blocked_by = ?3, reason = ?4, since_ms = ?5, "
-             "bounce_tolerance_until_ms = ?7 WHERE id = ?1 AND state = ?6";
+             "bounce_tolerance_until_ms = ?7 WHERE id = ?1 AND state = ?6 AND blocked_by = ?8";
     case Sql::kClearReleased:
       return "DELETE FROM {released} WHERE account_id = ?1";
     case Sql::kZeroReleasedPending:
