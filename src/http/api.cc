@@ -256,8 +256,9 @@ asio::awaitable<Result<Api::Caller>> Api::Authenticate(const HttpRequest& reques
   if (DigestsEqual(digest, admin_digest_)) {
     co_return Caller{true, 0, ""};
   }
-  auto found =
-      co_await Read<std::optional<Account>>([&](Store& s) { return s.FindAccountByToken(digest); });
+  const TimePoint now = clock_.Now();
+  auto found = co_await Read<std::optional<Account>>(
+      [&](Store& s) { return s.FindAccountByToken(digest, now); });
   if (!found) co_return std::unexpected(found.error());
   if (!*found) co_return Fail(ErrorCode::kUnauthenticated, "This token is not valid.");
   co_return Caller{false, (*found)->id, (*found)->name};
@@ -353,7 +354,12 @@ asio::awaitable<HttpResponse> Api::AccountRoute(const HttpRequest& request, cons
 
   if (is({"tokens"}) && method == "POST") {
     if (!caller.admin) co_return Refuse(403, "forbidden", "Only the administrator may do this.");
-    co_return co_await CreateToken(account);
+    co_return co_await CreateToken(request, account);
+  }
+  // A customer sees and revokes its own account's tokens (a lost one, another session's).
+  if (is({"tokens"}) && method == "GET") co_return co_await ListTokens(account);
+  if (rest.size() == 2 && rest[0] == "tokens" && method == "DELETE") {
+    co_return co_await RevokeToken(account, rest[1]);
   }
   if (is({"smtp-password"}) && method == "POST") {
     if (!caller.admin) co_return Refuse(403, "forbidden", "Only the administrator may do this.");
@@ -541,14 +547,60 @@ asio::awaitable<HttpResponse> Api::CreateAccount(const HttpRequest& request) {
   co_return status;
 }
 
-asio::awaitable<HttpResponse> Api::CreateToken(const Account& account) {
+asio::awaitable<HttpResponse> Api::CreateToken(const HttpRequest& request, const Account& account) {
+  // An optional body: {"expires_in": "30d"}; without it the token is valid until revoked.
+  std::optional<Duration> lifetime;
+  if (request.body.find_first_not_of(" \t\r\n") != std::string::npos) {
+    auto body = ParseObject(request.body);
+    if (!body) co_return HttpResponse::FromError(body.error());
+    if (auto it = body->find("expires_in"); it != body->end() && !it->is_null()) {
+      Result<Duration> parsed = Fail(ErrorCode::kInvalidInput, "not a string");
+      if (it->is_string()) parsed = ParseDuration(it->get<std::string>());
+      if (!parsed || *parsed < std::chrono::minutes(1) || *parsed > std::chrono::hours(24 * 3660)) {
+        co_return BadRequest("\"expires_in\" must be a duration from 1m to 3660d, e.g. \"30d\".");
+      }
+      lifetime = *parsed;
+    }
+  }
   const std::string token = NewSecret();
   const std::string digest = SecretDigest(token);
   const TimePoint now = clock_.Now();
-  auto added = co_await Run<void>([&](Store& s) { return s.AddToken(account.id, digest, now); });
+  const std::optional<TimePoint> expires =
+      lifetime ? std::optional<TimePoint>(now + *lifetime) : std::nullopt;
+  auto added =
+      co_await Run<void>([&](Store& s) { return s.AddToken(account.id, digest, now, expires); });
   if (!added) co_return HttpResponse::FromError(added.error());
-  spdlog::info("account={} token created", account.name);
-  co_return HttpResponse::Json(201, {{"token", token}, {"account", account.name}});
+  const std::string id = digest.substr(0, kTokenIdChars);
+  spdlog::info("account={} token={} created", account.name, id);
+  co_return HttpResponse::Json(201, {{"token", token},
+                                     {"account", account.name},
+                                     {"id", id},
+                                     {"expires", expires ? json(FormatUtc(*expires)) : json()}});
+}
+
+asio::awaitable<HttpResponse> Api::ListTokens(const Account& account) {
+  auto tokens =
+      co_await Read<std::vector<TokenInfo>>([&](Store& s) { return s.ListTokens(account.id); });
+  if (!tokens) co_return HttpResponse::FromError(tokens.error());
+  const TimePoint now = clock_.Now();
+  json items = json::array();
+  for (const auto& t : *tokens) {
+    items.push_back({{"id", t.id},
+                     {"created", FormatUtc(t.created)},
+                     {"expires", t.expires ? json(FormatUtc(*t.expires)) : json()},
+                     {"expired", t.expires.has_value() && *t.expires <= now}});
+  }
+  co_return HttpResponse::Json(200, {{"items", items}, {"next", nullptr}});
+}
+
+asio::awaitable<HttpResponse> Api::RevokeToken(const Account& account, const std::string& id) {
+  if (id.size() != kTokenIdChars || id.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    co_return Refuse(404, "not_found", "This account has no such token.");
+  }
+  auto revoked = co_await Run<void>([&](Store& s) { return s.RevokeToken(account.id, id); });
+  if (!revoked) co_return HttpResponse::FromError(revoked.error());
+  spdlog::info("account={} token={} revoked", account.name, id);
+  co_return HttpResponse::Json(200, {{"revoked", id}, {"account", account.name}});
 }
 
 asio::awaitable<HttpResponse> Api::CreateSmtpPassword(const Account& account) {

@@ -62,7 +62,10 @@ class Api {
   boost::asio::awaitable<HttpResponse> ChangeReportTo(const HttpRequest& request,
                                                       const Caller& caller, const Account& account);
   boost::asio::awaitable<HttpResponse> CreateAccount(const HttpRequest& request);
-  boost::asio::awaitable<HttpResponse> CreateToken(const Account& account);
+  boost::asio::awaitable<HttpResponse> CreateToken(const HttpRequest& request,
+                                                   const Account& account);
+  boost::asio::awaitable<HttpResponse> ListTokens(const Account& account);
+  boost::asio::awaitable<HttpResponse> RevokeToken(const Account& account, const std::string& id);
   boost::asio::awaitable<HttpResponse> CreateSmtpPassword(const Account& account);
   boost::asio::awaitable<HttpResponse> ListAccounts();
   boost::asio::awaitable<HttpResponse> ListHeld(const HttpRequest& request, const Account& account);

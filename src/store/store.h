@@ -308,6 +308,14 @@ inline constexpr int kSourceHoursKept = 48;
 // GetMessageHeaders returns at most this much of a header section.
 inline constexpr std::size_t kMaxHeaderSectionBytes = 64 * 1024;
 
+// A customer API token as it is listed: never the token, nor its whole hash.
+struct TokenInfo {
+  std::string id;  // the first kTokenIdChars hex digits of its hash: what lists and revokes it
+  TimePoint created{};
+  std::optional<TimePoint> expires;  // nullopt: valid until revoked
+};
+inline constexpr std::size_t kTokenIdChars = 16;
+
 // Over all accounts (for /metrics): the unfinished messages now, and the counters' totals
 // (as AccountCounters counts them).
 struct StoreTotals {
@@ -389,11 +397,24 @@ class Store {
                                           TimePoint now) = 0;
 
   // Adds a customer API token of the account, by its hash (the caller hashes: SHA-256, hex);
-  // a token is never given to the store in clear. kNotFound: no account; kInvalidInput: that
-  // hash exists already. Durable on success.
-  virtual Result<void> AddToken(AccountId account, std::string_view token_hash, TimePoint now) = 0;
-  // The account a token hash belongs to, if any.
-  virtual Result<std::optional<Account>> FindAccountByToken(std::string_view token_hash) = 0;
+  // a token is never given to the store in clear. It is valid until `expires` (nullopt: until
+  // revoked). kNotFound: no account; kInvalidInput: that hash exists already. Durable on
+  // success.
+  virtual Result<void> AddToken(AccountId account, std::string_view token_hash, TimePoint now,
+                                std::optional<TimePoint> expires) = 0;
+  Result<void> AddToken(AccountId account, std::string_view token_hash, TimePoint now) {
+    return AddToken(account, token_hash, now, std::nullopt);
+  }
+  // The account a token hash belongs to, if any and if the token is valid at `now` (not
+  // expired; a revoked token is gone).
+  virtual Result<std::optional<Account>> FindAccountByToken(std::string_view token_hash,
+                                                            TimePoint now) = 0;
+  // The account's tokens, oldest first, expired ones too (until revoked). Read only.
+  virtual Result<std::vector<TokenInfo>> ListTokens(AccountId account) = 0;
+  // Revokes the account's token named `id` (TokenInfo::id): it is deleted, and no request
+  // carrying it is let in from the commit on. kNotFound: the account has no such token.
+  // Durable on success.
+  virtual Result<void> RevokeToken(AccountId account, std::string_view id) = 0;
 
   // Sets (replaces) the account's SMTP AUTH password hash (the caller hashes). kNotFound: no
   // account. Durable on success.

@@ -1,6 +1,8 @@
 """One local user must not harm the others or the provider (docs/security.md): a customer's
 token cannot get around a block it may not lift, nor make the daemon do unbounded work for
 it. The real daemon and the real drop-in; mail is delivered into a maildir."""
+import os
+
 from conftest import api, request, status, submit, wait_for
 
 
@@ -113,6 +115,32 @@ def test_raw_8bit_addresses_do_not_break_the_errors_list(make_daemon, relay):
         return body["items"]
     items = wait_for(errors, what="the failed delivery in the errors list")
     assert items[0]["recipient"].startswith("reject")
+
+
+def test_a_customer_lists_and_revokes_its_own_tokens_only(make_daemon):
+    daemon = make_daemon(accounts=[
+        {"name": "demo", "uids": [os.getuid()], "report_to": "owner@example.com"},
+        {"name": "other", "uids": [4243], "report_to": "other@example.com"}]).start()
+    mine, lost = [api(daemon, "POST", "/api/v1/accounts/demo/tokens")[1] for _ in range(2)]
+    code, other = api(daemon, "POST", "/api/v1/accounts/other/tokens",
+                      body={"expires_in": "1h"})
+    assert code == 201 and other["expires"].endswith("Z"), other
+    code, listed = api(daemon, "GET", "/api/v1/accounts/demo/tokens", token=mine["token"])
+    assert code == 200, listed
+    assert sorted(t["id"] for t in listed["items"]) == sorted([mine["id"], lost["id"]])
+    assert all(t["expires"] is None and t["expired"] is False for t in listed["items"])
+    assert mine["token"] not in str(listed) and lost["token"] not in str(listed)
+    # The customer can neither see nor revoke the other account's tokens.
+    assert api(daemon, "GET", "/api/v1/accounts/other/tokens", token=mine["token"])[0] == 403
+    assert api(daemon, "DELETE", f"/api/v1/accounts/other/tokens/{other['id']}",
+               token=mine["token"])[0] == 403
+    # It signs out the lost token: from then on that token is refused.
+    code, body = api(daemon, "DELETE", f"/api/v1/accounts/demo/tokens/{lost['id']}",
+                     token=mine["token"])
+    assert code == 200, body
+    assert api(daemon, "GET", "/api/v1/whoami", token=lost["token"])[0] == 401
+    assert api(daemon, "GET", "/api/v1/whoami", token=mine["token"])[0] == 200
+    assert api(daemon, "GET", "/api/v1/whoami", token=other["token"])[0] == 200
 
 
 def test_the_held_list_is_bounded_in_bytes_and_recipients(make_daemon):

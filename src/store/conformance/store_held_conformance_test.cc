@@ -509,15 +509,54 @@ TEST_P(StoreConformance, ListPendingGivesUnfinishedMailNewestFirstWithRecipients
   EXPECT_EQ((*next)[0].id, ids[1]);
 }
 
+// Tokens are listed by account (never their hash), expire, and are revoked by their id.
+TEST_P(StoreConformance, TokensAreListedExpireAndAreRevoked) {
+  const AccountId id = MakeAccount("demo");
+  const AccountId other = MakeAccount("other");
+  const std::string forever = "0123456789abcdef" + std::string(48, 'a');
+  const std::string day = "fedcba9876543210" + std::string(48, 'b');
+  ASSERT_TRUE(store_->AddToken(id, forever, kT0).has_value());
+  ASSERT_TRUE(store_->AddToken(id, day, kT0 + seconds(1), kT0 + std::chrono::hours(24)));
+  ASSERT_TRUE(store_->AddToken(other, std::string(64, 'c'), kT0).has_value());
+
+  auto list = store_->ListTokens(id);
+  ASSERT_TRUE(list.has_value()) << list.error().message;
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].id, "0123456789abcdef");
+  EXPECT_EQ((*list)[0].created, kT0);
+  EXPECT_FALSE((*list)[0].expires.has_value());
+  EXPECT_EQ((*list)[1].id, "fedcba9876543210");
+  EXPECT_EQ((*list)[1].expires, kT0 + std::chrono::hours(24));
+
+  auto before = store_->FindAccountByToken(day, kT0 + std::chrono::hours(23));
+  ASSERT_TRUE(before.has_value() && before->has_value());
+  auto after = store_->FindAccountByToken(day, kT0 + std::chrono::hours(24));
+  ASSERT_TRUE(after.has_value());
+  EXPECT_FALSE(after->has_value()) << "expired";
+
+  auto foreign = store_->RevokeToken(other, "0123456789abcdef");
+  ASSERT_FALSE(foreign.has_value());
+  EXPECT_EQ(foreign.error().code, ErrorCode::kNotFound) << "another account's token";
+  ASSERT_TRUE(store_->RevokeToken(id, "0123456789abcdef").has_value());
+  auto revoked = store_->FindAccountByToken(forever, kT0);
+  ASSERT_TRUE(revoked.has_value());
+  EXPECT_FALSE(revoked->has_value());
+  EXPECT_EQ(store_->ListTokens(id)->size(), 1u);
+  auto again = store_->RevokeToken(id, "0123456789abcdef");
+  ASSERT_FALSE(again.has_value());
+  EXPECT_EQ(again.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store_->ListTokens(other)->size(), 1u);
+}
+
 TEST_P(StoreConformance, TokensAndSmtpPasswordsAreFoundByTheirHash) {
   const AccountId id = MakeAccount("demo", {1000});
   const std::string hash(64, 'a');
   ASSERT_TRUE(store_->AddToken(id, hash, kT0).has_value());
-  auto found = store_->FindAccountByToken(hash);
+  auto found = store_->FindAccountByToken(hash, kT0);
   ASSERT_TRUE(found.has_value() && found->has_value());
   EXPECT_EQ((*found)->name, "demo");
   EXPECT_EQ((*found)->uids, std::vector<Uid>{1000});
-  auto unknown = store_->FindAccountByToken(std::string(64, 'b'));
+  auto unknown = store_->FindAccountByToken(std::string(64, 'b'), kT0);
   ASSERT_TRUE(unknown.has_value());
   EXPECT_FALSE(unknown->has_value());
   auto twice = store_->AddToken(id, hash, kT0);

@@ -34,8 +34,10 @@ enum class Sql {
   kSelectAudit,             // (before_id, limit) -> id, at, name, actor, action, from, to, reason
   kSelectAuditOfAccount,    // (before_id, limit, account) -> as kSelectAudit
   kSelectAccountsInState,   // (state, 1 if it is active else 0) -> id, ascending
-  kInsertToken,             // (hash, account, now)
-  kSelectAccountIdByToken,  // (hash) -> account_id
+  kInsertToken,             // (hash, account, now, expires: 0 for never)
+  kSelectAccountIdByToken,  // (hash, now) -> account_id, if not expired
+  kSelectTokens,            // (account) -> id (kTokenIdChars of the hash), created, expires
+  kDeleteToken,             // (account, id)
   kSetSmtpPassword,         // (account, hash)
   kSelectSmtpPassword,      // (account) -> hash or NULL
   // Messages in.

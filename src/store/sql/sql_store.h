@@ -39,8 +39,13 @@ class SqlStore : public Store {
   Result<std::vector<AccountId>> AccountsInState(AccountState state) override;
   Result<std::vector<AuditRecord>> ListAudit(std::optional<AccountId> account, int limit,
                                              std::int64_t before_id) override;
-  Result<void> AddToken(AccountId account, std::string_view token_hash, TimePoint now) override;
-  Result<std::optional<Account>> FindAccountByToken(std::string_view token_hash) override;
+  using Store::AddToken;
+  Result<void> AddToken(AccountId account, std::string_view token_hash, TimePoint now,
+                        std::optional<TimePoint> expires) override;
+  Result<std::optional<Account>> FindAccountByToken(std::string_view token_hash,
+                                                    TimePoint now) override;
+  Result<std::vector<TokenInfo>> ListTokens(AccountId account) override;
+  Result<void> RevokeToken(AccountId account, std::string_view id) override;
   Result<void> SetSmtpPassword(AccountId account, std::string_view password_hash) override;
   Result<std::optional<std::string>> GetSmtpPasswordHash(std::string_view account_name) override;
 
