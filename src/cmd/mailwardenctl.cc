@@ -8,7 +8,9 @@
 //   accounts add NAME --uid N [--uid N ...] [--report-to ADDRESS] [--language en|pl]
 //                [--max-per-day N] [--max-per-hour N]
 //   accounts show NAME
-//   token create ACCOUNT
+//   token create ACCOUNT [--expires-in DURATION]
+//   token list ACCOUNT
+//   token revoke ACCOUNT ID
 //   block ACCOUNT [--reason TEXT]
 //   unblock ACCOUNT [--reason TEXT]
 //   purge ACCOUNT [--reason TEXT]
@@ -33,7 +35,9 @@
 //   (held while it is blocked, queued while it is active), newest first; release and delete act
 //   on chosen held mail without unblocking (--from, --to and --subject match parts of the
 //   text and may be combined); report-to changes the recipient of the account's error reports;
-//   "token create" prints a new customer token for one account, alone on its line, and
+//   "token create" prints a new customer token for one account, alone on its line (valid
+//   until revoked, or for --expires-in, e.g. "30d"); "token list" shows the account's tokens
+//   by id (never the token), "token revoke" ends one at once; and
 //   smtp-password a new SMTP AUTH password the same way; "report run" sends a day's error
 //   reports now (a report already sent is not sent twice). Output is meant for people:
 //   aligned tables with headers. With --json the API's JSON is printed as received, for
@@ -299,6 +303,8 @@ struct Options {
   std::string match_subject;
   std::string address;
   std::string day;
+  std::string token_id;
+  std::string expires_in;
 };
 
 int Connect(const Options& o, std::optional<Session>& session) {
@@ -400,6 +406,10 @@ void PrintActedOn(const json& answer, const char* key, std::string_view verb) {
   const json& n = Field(answer, key);
   const bool one = n.is_number() && n.get<std::int64_t>() == 1;
   std::cout << verb << " " << Cell(n) << (one ? " held message.\n" : " held messages.\n");
+  // The daemon acts on a bounded number a request (http.held_action_max).
+  if (answer.contains("more") && answer["more"] == true) {
+    std::cout << "More held mail matches: run the same command again.\n";
+  }
 }
 
 void PrintErrors(const Options&, const json& body) {
@@ -422,6 +432,11 @@ void PrintReportsRun(const Options&, const json& body) {
             << ".\n";
 }
 
+void PrintTokens(const Options&, const json& body) {
+  PrintItems(body, {"ID", "CREATED", "EXPIRES", "EXPIRED"}, {"id", "created", "expires", "expired"},
+             "No tokens.");
+}
+
 void PrintAudit(const Options&, const json& body) {
   PrintItems(body, {"AT", "ACCOUNT", "ACTOR", "ACTION", "FROM", "TO", "REASON"},
              {"at", "account", "actor", "action", "from", "to", "reason"}, "No state changes.");
@@ -431,6 +446,23 @@ void PrintAudit(const Options&, const json& body) {
 
 void AccountArg(CLI::App& sub, Options& o) {
   sub.add_option("ACCOUNT", o.account, "The account's name")->required();
+}
+
+void NewTokenArgs(CLI::App& sub, Options& o) {
+  AccountArg(sub, o);
+  sub.add_option("--expires-in", o.expires_in,
+                 "Valid for this long, e.g. 30d (default: until revoked)");
+}
+
+json NewTokenBody(const Options& o) {
+  json body = json::object();
+  if (!o.expires_in.empty()) body["expires_in"] = o.expires_in;
+  return body;
+}
+
+void RevokeTokenArgs(CLI::App& sub, Options& o) {
+  AccountArg(sub, o);
+  sub.add_option("ID", o.token_id, "The token's id, as \"token list\" shows it")->required();
 }
 
 void LimitOption(CLI::App& sub, Options& o) {
@@ -530,8 +562,15 @@ const Command kCommands[] = {
     {"accounts show", "An account's e-mail status", "GET", "/api/v1/accounts/{account}/email",
      ShowArgs, nullptr, nullptr, [](const Options&, const json& status) { PrintStatus(status); }},
     {"token create", "A new token for one account's API and panel; printed once", "POST",
-     "/api/v1/accounts/{account}/tokens", AccountArg, nullptr, nullptr,
+     "/api/v1/accounts/{account}/tokens", NewTokenArgs, NewTokenBody, nullptr,
      [](const Options&, const json& body) { PrintSecret(body, "token"); }},
+    {"token list", "The account's tokens, by id (never the token itself)", "GET",
+     "/api/v1/accounts/{account}/tokens", AccountArg, nullptr, nullptr, PrintTokens},
+    {"token revoke", "End one of the account's tokens at once", "DELETE",
+     "/api/v1/accounts/{account}/tokens/{id}", RevokeTokenArgs, nullptr, nullptr,
+     [](const Options& o, const json&) {
+       std::cout << "Token " << Clean(o.token_id) << " revoked.\n";
+     }},
     {"block", "Hold the account's new mail (scripts still succeed)", "POST",
      "/api/v1/accounts/{account}/email/request", TransitionArgs,
      [](const Options& o) { return ActionBody("BLOCK", o); }, nullptr, PrintTransition},
@@ -597,6 +636,10 @@ std::string Target(const Command& c, const Options& o) {
   constexpr std::string_view kAccount = "{account}";
   if (const auto at = path.find(kAccount); at != std::string::npos) {
     path.replace(at, kAccount.size(), PercentEncode(o.account));
+  }
+  constexpr std::string_view kId = "{id}";
+  if (const auto at = path.find(kId); at != std::string::npos) {
+    path.replace(at, kId.size(), PercentEncode(o.token_id));
   }
   return c.query != nullptr ? WithQuery(path, c.query(o)) : path;
 }

@@ -208,8 +208,17 @@ Result<void> ReadHttp(TableReader& r, Config& c) {
   MW_RETURN_IF_ERROR(CheckHostPort("http.listen", c.http.listen, PortZero::kAllowed));
   MW_RETURN_IF_ERROR(r.String("admin_token_file", admin_token_file));
   MW_RETURN_IF_ERROR(r.String("panel_dir", panel_dir));
+  MW_RETURN_IF_ERROR(r.Int("held_action_batch", c.http.held_action_batch, 1, 100'000));
+  MW_RETURN_IF_ERROR(r.Int("held_action_max", c.http.held_action_max, 1, 10'000'000));
+  MW_RETURN_IF_ERROR(
+      r.Int("max_answer_bytes", c.http.max_answer_bytes, 4096, std::int64_t{1} << 30));
   c.http.admin_token_file = Anchor(c.base_dir, admin_token_file);
   c.http.panel_dir = Anchor(c.base_dir, panel_dir);
+  std::string metrics_token_file;
+  MW_RETURN_IF_ERROR(r.String("metrics_token_file", metrics_token_file));
+  if (!metrics_token_file.empty()) {
+    c.http.metrics_token_file = Anchor(c.base_dir, metrics_token_file);
+  }
   return {};
 }
 

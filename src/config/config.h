@@ -57,6 +57,16 @@ struct Config {
     std::string listen = "127.0.0.1:8025";
     std::filesystem::path admin_token_file;
     std::filesystem::path panel_dir;  // the panel's built assets; default: the build's web/dist
+    // A token that reads GET /metrics only (for a scraper); empty: only the admin token does.
+    std::filesystem::path metrics_token_file;
+    // A selective release or delete (POST .../email/messages/release, .../delete) acts on at
+    // most held_action_max messages a request, in transactions of held_action_batch on the
+    // store's background lane; the answer says whether more matched ("more").
+    std::int64_t held_action_batch = 500;
+    std::int64_t held_action_max = 10000;
+    // A list's answer (held mail, errors) stops before this many bytes of JSON and gives the
+    // cursor to the rest.
+    std::int64_t max_answer_bytes = 1024 * 1024;
   } http;
 
   struct Delivery {

@@ -226,6 +226,14 @@ Decision DecidePurgeDone(const AccountStatus& current, std::string_view reason, 
   return t;
 }
 
+std::unexpected<Refusal> Inconsistent(const AccountStatus& current) {
+  Refusal refusal = Refuse(RefusalCode::kInvalidStatus).error();
+  refusal.message =
+      "The account's state is inconsistent: " + std::string(AccountStateName(current.state)) +
+      ", blocked by \"" + std::string(BlockedByName(current.blocked_by)) + "\".";
+  return std::unexpected(std::move(refusal));
+}
+
 }  // namespace
 
 BlockedBy BlockerOf(Actor actor) {
@@ -254,13 +262,7 @@ std::string_view RefusalCodeName(RefusalCode code) { return EntryOf(code).name; 
 
 Decision Decide(const AccountStatus& current, AccountAction action, Actor actor,
                 std::string_view reason, TimePoint now) {
-  if (!Consistent(current)) {
-    Refusal refusal = Refuse(RefusalCode::kInvalidStatus).error();
-    refusal.message =
-        "The account's state is inconsistent: " + std::string(AccountStateName(current.state)) +
-        ", blocked by \"" + std::string(BlockedByName(current.blocked_by)) + "\".";
-    return std::unexpected(std::move(refusal));
-  }
+  if (!Consistent(current)) return Inconsistent(current);
   if (auto refusal = OutOfReach(action, actor)) return Refuse(*refusal);
   reason = Trim(reason);
   switch (action) {
@@ -274,6 +276,33 @@ Decision Decide(const AccountStatus& current, AccountAction action, Actor actor,
       return DecidePurgeDone(current, reason, now);
   }
   return Refuse(RefusalCode::kInvalidStatus);
+}
+
+std::string_view HeldMailActionName(HeldMailAction action) {
+  return action == HeldMailAction::kRelease ? "release" : "delete";
+}
+
+std::expected<void, Refusal> DecideHeldMail(const AccountStatus& current, HeldMailAction action,
+                                            Actor actor) {
+  if (!Consistent(current)) return Inconsistent(current);
+  const bool release = action == HeldMailAction::kRelease;
+  // The reach of UNBLOCK (a release) or PURGE (a delete): guards only block, the system only
+  // ends purges.
+  if (auto refusal = OutOfReach(release ? AccountAction::kUnblock : AccountAction::kPurge, actor)) {
+    return Refuse(*refusal);
+  }
+  if (current.state == AccountState::kActive) {
+    return Refuse(release ? RefusalCode::kNotBlocked : RefusalCode::kBlockFirst);
+  }
+  if (actor == Actor::kAdmin) return {};
+  if (current.blocked_by == BlockedBy::kAdmin) return Refuse(RefusalCode::kAdminBlock);
+  if (current.state == AccountState::kPurging) {
+    return Refuse(release ? RefusalCode::kPurgeRunning : RefusalCode::kPurgeAlreadyRunning);
+  }
+  if (release && current.blocked_by == BlockedBy::kSpamGuard) {
+    return Refuse(RefusalCode::kSpamBlock);
+  }
+  return {};
 }
 
 }  // namespace mailwarden

@@ -103,6 +103,25 @@ using Decision = std::expected<Transition, Refusal>;
 Decision Decide(const AccountStatus& current, AccountAction action, Actor actor,
                 std::string_view reason, TimePoint now);
 
+// Actions on chosen held messages (POST .../email/messages/release and .../delete). They leave
+// the account's state as it is, so they are judged by the rules of the action whose effect
+// they have in part: a release lets held mail out, as UNBLOCK does; a delete removes held
+// mail, as PURGE does. Hence a customer may do neither on an admin block, nor release mail of
+// a spam_guard block (deleting it is allowed, as purging is), nor either while a purge runs
+// (its mail goes, or is released, when it ends). An admin may do both whenever mail is held.
+// Only held mail is chosen: on an active account both are refused (not_blocked, block_first).
+enum class HeldMailAction { kRelease, kDelete };
+
+// "release", "delete": the last segment of the API's path and the audit's wording.
+std::string_view HeldMailActionName(HeldMailAction action);
+
+// Nothing on success; otherwise the refusal, with codes and sentences as Decide's:
+// kConflict (not_blocked, block_first, spam_block, purge_running, purge_already_running),
+// kPermission (admin_block, guard_only_blocks, system_only_ends_purge), kInternal
+// (invalid_status).
+std::expected<void, Refusal> DecideHeldMail(const AccountStatus& current, HeldMailAction action,
+                                            Actor actor);
+
 // Whether the bounce guard should judge this account with doubled tolerance at `now`.
 inline bool BounceToleranceDoubled(const AccountStatus& status, TimePoint now) {
   return now < status.bounce_tolerance_until;

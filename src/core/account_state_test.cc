@@ -316,6 +316,106 @@ TEST(Decide, EachRefusalHasOneErrorCodeAndItsOwnName) {
   }
 }
 
+// Selective release and delete of held mail, case by case: a release is judged as UNBLOCK,
+// a delete as PURGE, and neither changes the state.
+struct HeldRow {
+  AccountState state;
+  BlockedBy blocked_by;
+  HeldMailAction action;
+  // By actor, in the order of kActors; "ok" is allowed, otherwise the refusal's name.
+  std::array<std::string_view, 5> outcomes;
+};
+
+using H = HeldMailAction;
+constexpr std::string_view kBad = "invalid_status";
+constexpr std::array<std::string_view, 5> kHeldAllBug{kBad, kBad, kBad, kBad, kBad};
+constexpr std::string_view kGuard = "guard_only_blocks";
+constexpr std::string_view kSys = "system_only_ends_purge";
+
+// clang-format off
+constexpr HeldRow kHeldRules[] = {
+    //                                           customer         admin   spam    bounce  system
+    {S::kActive,  B::kNone,        H::kRelease, {"not_blocked",  "not_blocked", kGuard, kGuard, kSys}},
+    {S::kActive,  B::kNone,        H::kDelete,  {"block_first",  "block_first", kGuard, kGuard, kSys}},
+    {S::kActive,  B::kCustomer,    H::kRelease, kHeldAllBug},
+    {S::kActive,  B::kCustomer,    H::kDelete,  kHeldAllBug},
+    {S::kActive,  B::kAdmin,       H::kRelease, kHeldAllBug},
+    {S::kActive,  B::kAdmin,       H::kDelete,  kHeldAllBug},
+    {S::kActive,  B::kSpamGuard,   H::kRelease, kHeldAllBug},
+    {S::kActive,  B::kSpamGuard,   H::kDelete,  kHeldAllBug},
+    {S::kActive,  B::kBounceGuard, H::kRelease, kHeldAllBug},
+    {S::kActive,  B::kBounceGuard, H::kDelete,  kHeldAllBug},
+    {S::kBlocked, B::kNone,        H::kRelease, kHeldAllBug},
+    {S::kBlocked, B::kNone,        H::kDelete,  kHeldAllBug},
+    {S::kBlocked, B::kCustomer,    H::kRelease, {"ok",           "ok",    kGuard, kGuard, kSys}},
+    {S::kBlocked, B::kCustomer,    H::kDelete,  {"ok",           "ok",    kGuard, kGuard, kSys}},
+    {S::kBlocked, B::kAdmin,       H::kRelease, {"admin_block",  "ok",    kGuard, kGuard, kSys}},
+    {S::kBlocked, B::kAdmin,       H::kDelete,  {"admin_block",  "ok",    kGuard, kGuard, kSys}},
+    {S::kBlocked, B::kSpamGuard,   H::kRelease, {"spam_block",   "ok",    kGuard, kGuard, kSys}},
+    {S::kBlocked, B::kSpamGuard,   H::kDelete,  {"ok",           "ok",    kGuard, kGuard, kSys}},
+    {S::kBlocked, B::kBounceGuard, H::kRelease, {"ok",           "ok",    kGuard, kGuard, kSys}},
+    {S::kBlocked, B::kBounceGuard, H::kDelete,  {"ok",           "ok",    kGuard, kGuard, kSys}},
+    {S::kPurging, B::kNone,        H::kRelease, kHeldAllBug},
+    {S::kPurging, B::kNone,        H::kDelete,  kHeldAllBug},
+    {S::kPurging, B::kCustomer,    H::kRelease, {"purge_running", "ok",   kGuard, kGuard, kSys}},
+    {S::kPurging, B::kCustomer,    H::kDelete,  {"purge_already_running", "ok", kGuard, kGuard, kSys}},
+    {S::kPurging, B::kAdmin,       H::kRelease, {"admin_block",  "ok",    kGuard, kGuard, kSys}},
+    {S::kPurging, B::kAdmin,       H::kDelete,  {"admin_block",  "ok",    kGuard, kGuard, kSys}},
+    {S::kPurging, B::kSpamGuard,   H::kRelease, {"purge_running", "ok",   kGuard, kGuard, kSys}},
+    {S::kPurging, B::kSpamGuard,   H::kDelete,  {"purge_already_running", "ok", kGuard, kGuard, kSys}},
+    {S::kPurging, B::kBounceGuard, H::kRelease, {"purge_running", "ok",   kGuard, kGuard, kSys}},
+    {S::kPurging, B::kBounceGuard, H::kDelete,  {"purge_already_running", "ok", kGuard, kGuard, kSys}},
+};
+// clang-format on
+
+TEST(DecideHeldMail, EveryCaseFollowsTheRules) {
+  ASSERT_EQ(std::size(kHeldRules), 3u * 5 * 2);
+  for (const HeldRow& row : kHeldRules) {
+    for (Actor actor : kActors) {
+      const std::string_view expected = row.outcomes[IndexOf(actor)];
+      const AccountStatus current{
+          row.state, row.blocked_by, row.state == AccountState::kActive ? "" : "held", kSince, {}};
+      SCOPED_TRACE(std::string(AccountStateName(row.state)) + "/" +
+                   std::string(BlockedByName(row.blocked_by)) + " " +
+                   std::string(HeldMailActionName(row.action)) + " by " +
+                   std::string(ActorName(actor)));
+      const auto got = DecideHeldMail(current, row.action, actor);
+      if (expected == "ok") {
+        EXPECT_TRUE(got.has_value()) << got.error().message;
+        continue;
+      }
+      ASSERT_FALSE(got.has_value());
+      EXPECT_EQ(RefusalCodeName(got.error().why), expected);
+      EXPECT_TRUE(IsSentence(got.error().message)) << got.error().message;
+    }
+  }
+}
+
+// A refusal of a selective action has the status its name has for UNBLOCK and PURGE, so the
+// API answers both alike.
+TEST(DecideHeldMail, RefusalsHaveTheErrorCodesOfDecide) {
+  std::map<RefusalCode, ErrorCode> decided;
+  for (AccountState state : kStates) {
+    for (BlockedBy blocked_by : kBlockers) {
+      for (AccountAction action : kActions) {
+        for (Actor actor : kActors) {
+          const auto got = Decide({state, blocked_by, "", kSince, {}}, action, actor, "", kNow);
+          if (!got) decided.emplace(got.error().why, got.error().code);
+        }
+      }
+    }
+  }
+  for (const HeldRow& row : kHeldRules) {
+    for (Actor actor : kActors) {
+      const auto got =
+          DecideHeldMail({row.state, row.blocked_by, "", kSince, {}}, row.action, actor);
+      if (got) continue;
+      ASSERT_TRUE(decided.contains(got.error().why)) << RefusalCodeName(got.error().why);
+      EXPECT_EQ(decided[got.error().why], got.error().code) << RefusalCodeName(got.error().why);
+    }
+  }
+}
+
 TEST(Decide, CustomerUnblockOfSpamGuardBlockPointsToPurge) {
   const AccountStatus flood{S::kBlocked, B::kSpamGuard, "3500 e-mails in an hour", kSince, {}};
   const auto got = Decide(flood, A::kUnblock, Actor::kCustomer, "", kNow);

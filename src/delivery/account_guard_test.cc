@@ -126,6 +126,7 @@ class AccountGuardTest : public ::testing::Test {
     AccountStateChange change;
     change.account = id;
     change.from = from;
+    change.from_blocked_by = Get(id).blocked_by;
     change.to = to;
     change.blocked_by = by;
     change.at = clock_.now;

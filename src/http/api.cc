@@ -1,14 +1,18 @@
 #include "http/api.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
+#include <algorithm>
 #include <boost/asio/use_awaitable.hpp>
 #include <charconv>
 #include <cstdio>
 #include <ctime>
+#include <fstream>
 #include <limits>
 
 #include "core/account_name.h"
+#include "core/duration.h"
 #include "core/local_day.h"
 #include "core/text.h"
 #include "mime/message_prep.h"
@@ -25,6 +29,36 @@ constexpr int kMaxListLimit = 500;
 constexpr int kDefaultListLimit = 50;
 // The values of each kind GET .../email/sources lists.
 constexpr int kTopSources = 10;
+
+// Warns when users other than the daemon's may read or write a file that holds a token: on
+// a shared web server they are the customers. Not a refusal, so that an upgrade does not stop
+// a running service.
+void WarnIfShared(const std::filesystem::path& file, std::string_view key) {
+  struct stat st {};
+  if (file.empty() || ::stat(file.c_str(), &st) != 0 || (st.st_mode & 077) == 0) return;
+  spdlog::warn("{}: {} may be read or written by other users (mode {:o}); chmod 600 it", key,
+               file.string(), st.st_mode & 0777);
+}
+
+// The token of a file, white space trimmed; empty, with an error logged, if it is unusable.
+std::string ReadTokenFile(const std::filesystem::path& file, std::string_view key) {
+  std::ifstream in(file);
+  std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto first = token.find_first_not_of(" \t\r\n");
+  const std::string_view trimmed =
+      first == std::string::npos
+          ? std::string_view()
+          : std::string_view(token).substr(first, token.find_last_not_of(" \t\r\n") - first + 1);
+  if (!in.good() && !in.eof()) {
+    spdlog::error("{}: cannot read {}", key, file.string());
+    return "";
+  }
+  if (trimmed.size() < 16) {
+    spdlog::error("{}: {} must hold a token of at least 16 characters", key, file.string());
+    return "";
+  }
+  return std::string(trimmed);
+}
 
 HttpResponse Refuse(int status, std::string_view code, std::string_view message) {
   return HttpResponse::ErrorWith(status, code, message);
@@ -96,15 +130,69 @@ json ActionsJson(const Account& account, Actor actor, TimePoint now) {
   return out;
 }
 
+// A refusal of core's, with its name in "reason", as the status's "actions" has it.
+HttpResponse Refused(const Refusal& refusal) {
+  HttpResponse refused = HttpResponse::FromError(refusal);
+  if (refusal.code == ErrorCode::kInternal) return refused;
+  json out = json::parse(refused.body);
+  out["reason"] = RefusalCodeName(refusal.why);
+  refused.body = out.dump();
+  return refused;
+}
+
 Actor ActorOf(bool admin) { return admin ? Actor::kAdmin : Actor::kCustomer; }
+
+// A message of a list names this many of its recipients at most ("recipients" counts all):
+// a flood of messages to 1,000 recipients each must not make a list of 500 a 100 MB answer.
+constexpr std::size_t kMaxListedRecipients = 20;
+// Text of a list's field (a subject, a reply) is cut to this many bytes.
+constexpr std::size_t kMaxFieldBytes = 1000;
+
+std::string Field(std::string_view text) {
+  return ValidUtf8(CutAtUtf8Boundary(text, kMaxFieldBytes));
+}
 
 json MessageJson(const StoredMessage& m) {
   json rcpts = json::array();
-  for (const auto& r : m.recipients) rcpts.push_back(r.address);
-  return {
-      {"id", m.id},           {"date", FormatUtc(m.received_at)}, {"from", m.sender}, {"to", rcpts},
-      {"subject", m.subject}, {"script", Nullable(m.script)},     {"size", m.size}};
+  for (std::size_t i = 0; i < m.recipients.size() && i < kMaxListedRecipients; ++i) {
+    rcpts.push_back(Field(m.recipients[i].address));
+  }
+  return {{"id", m.id},
+          {"date", FormatUtc(m.received_at)},
+          {"from", Field(m.sender)},
+          {"to", rcpts},
+          {"recipients", m.recipients.size()},
+          {"subject", Field(m.subject)},
+          {"script", m.script.empty() ? json(nullptr) : json(Field(m.script))},
+          {"size", m.size}};
 }
+
+// A page of a list whose JSON stays within max_bytes (its first item whatever its size): items
+// are added while they fit; `full` says that one did not, and the page ends before it.
+class BoundedPage {
+ public:
+  explicit BoundedPage(std::int64_t max_bytes) : left_(max_bytes) {}
+  // Adds item if it fits; false once the page is full.
+  bool Add(json item) {
+    const auto size = static_cast<std::int64_t>(
+        item.dump(-1, ' ', false, json::error_handler_t::replace).size() + 1);
+    if (!items_.empty() && size > left_) {
+      full_ = true;
+      return false;
+    }
+    left_ -= size;
+    items_.push_back(std::move(item));
+    return true;
+  }
+  bool full() const { return full_; }
+  std::size_t size() const { return items_.size(); }
+  json& items() { return items_; }
+
+ private:
+  std::int64_t left_;
+  bool full_ = false;
+  json items_ = json::array();
+};
 
 json SourceList(const std::vector<SourceCount>& list) {
   json items = json::array();
@@ -131,7 +219,15 @@ Api::Api(const Config& config, StoreRunner& store, AccountDirectory& accounts, c
       accounts_(accounts),
       clock_(clock),
       admin_digest_(SecretDigest(admin_token)),
-      hooks_(std::move(hooks)) {}
+      hooks_(std::move(hooks)) {
+  WarnIfShared(config_.http.admin_token_file, "http.admin_token_file");
+  if (!config_.http.metrics_token_file.empty()) {
+    WarnIfShared(config_.http.metrics_token_file, "http.metrics_token_file");
+    const std::string token =
+        ReadTokenFile(config_.http.metrics_token_file, "http.metrics_token_file");
+    if (!token.empty()) metrics_digest_ = SecretDigest(token);
+  }
+}
 
 // Store work for a request. Callers pass lambdas that capture by reference only: the request's
 // coroutine waits for the answer, so what they refer to lives, and a by-value capturing lambda
@@ -146,6 +242,11 @@ asio::awaitable<Result<T>> Api::Read(std::function<Result<T>(Store&)> fn) {
   co_return co_await store_.AsyncRead(std::move(fn), asio::use_awaitable);
 }
 
+template <class T>
+asio::awaitable<Result<T>> Api::ReadHeavy(std::function<Result<T>(Store&)> fn) {
+  co_return co_await store_.AsyncReadHeavy(std::move(fn), asio::use_awaitable);
+}
+
 asio::awaitable<Result<Api::Caller>> Api::Authenticate(const HttpRequest& request) {
   if (request.bearer_token.empty() || request.bearer_token.size() > 256) {
     co_return Fail(ErrorCode::kUnauthenticated, "Sign in: this request needs a token.");
@@ -155,8 +256,9 @@ asio::awaitable<Result<Api::Caller>> Api::Authenticate(const HttpRequest& reques
   if (DigestsEqual(digest, admin_digest_)) {
     co_return Caller{true, 0, ""};
   }
-  auto found =
-      co_await Read<std::optional<Account>>([&](Store& s) { return s.FindAccountByToken(digest); });
+  const TimePoint now = clock_.Now();
+  auto found = co_await Read<std::optional<Account>>(
+      [&](Store& s) { return s.FindAccountByToken(digest, now); });
   if (!found) co_return std::unexpected(found.error());
   if (!*found) co_return Fail(ErrorCode::kUnauthenticated, "This token is not valid.");
   co_return Caller{false, (*found)->id, (*found)->name};
@@ -211,7 +313,11 @@ asio::awaitable<HttpResponse> Api::RunReports(const HttpRequest& request) {
 
 asio::awaitable<HttpResponse> Api::ServeMetrics(HttpRequest request) {
   if (hooks_.metrics == nullptr) co_return Refuse(404, "not_found", "There is nothing here.");
-  if (!(request.bearer_token.empty() && request.from_loopback)) {
+  // A token from anywhere, loopback included: every customer's script may connect there.
+  const bool metrics_token = !metrics_digest_.empty() && !request.bearer_token.empty() &&
+                             request.bearer_token.size() <= 256 &&
+                             DigestsEqual(SecretDigest(request.bearer_token), metrics_digest_);
+  if (!metrics_token) {
     auto caller = co_await Authenticate(request);
     if (!caller) co_return HttpResponse::FromError(caller.error());
     if (!caller->admin) co_return Refuse(403, "forbidden", "Only the administrator may do this.");
@@ -248,7 +354,12 @@ asio::awaitable<HttpResponse> Api::AccountRoute(const HttpRequest& request, cons
 
   if (is({"tokens"}) && method == "POST") {
     if (!caller.admin) co_return Refuse(403, "forbidden", "Only the administrator may do this.");
-    co_return co_await CreateToken(account);
+    co_return co_await CreateToken(request, account);
+  }
+  // A customer sees and revokes its own account's tokens (a lost one, another session's).
+  if (is({"tokens"}) && method == "GET") co_return co_await ListTokens(account);
+  if (rest.size() == 2 && rest[0] == "tokens" && method == "DELETE") {
+    co_return co_await RevokeToken(account, rest[1]);
   }
   if (is({"smtp-password"}) && method == "POST") {
     if (!caller.admin) co_return Refuse(403, "forbidden", "Only the administrator may do this.");
@@ -263,10 +374,10 @@ asio::awaitable<HttpResponse> Api::AccountRoute(const HttpRequest& request, cons
   }
   if (is({"email", "messages"}) && method == "GET") co_return co_await ListHeld(request, account);
   if (is({"email", "messages", "release"}) && method == "POST") {
-    co_return co_await ActOnHeld(request, account, true);
+    co_return co_await ActOnHeld(request, caller, account, HeldMailAction::kRelease);
   }
   if (is({"email", "messages", "delete"}) && method == "POST") {
-    co_return co_await ActOnHeld(request, account, false);
+    co_return co_await ActOnHeld(request, caller, account, HeldMailAction::kDelete);
   }
   if (is({"email", "errors"}) && method == "GET") co_return co_await ListErrors(request, account);
   if (is({"email", "volumes"}) && method == "GET") co_return co_await ListVolumes(request, account);
@@ -330,14 +441,7 @@ asio::awaitable<HttpResponse> Api::RequestAction(const HttpRequest& request, con
   const Actor actor = ActorOf(caller.admin);
   const TimePoint now = clock_.Now();
   auto decided = Decide(StatusOf(account), *action, actor, reason, now);
-  if (!decided) {
-    // With the refusal's code, as this action's reason in the status's "actions" has it.
-    HttpResponse refused = HttpResponse::FromError(decided.error());
-    json out = json::parse(refused.body);
-    out["reason"] = RefusalCodeName(decided.error().why);
-    refused.body = out.dump();
-    co_return refused;
-  }
+  if (!decided) co_return Refused(decided.error());
 
   const AccountStateChange change = ChangeFor(account, *decided, actor, *action);
   auto applied = co_await Run<void>([&](Store& s) { return s.SetAccountState(change); });
@@ -443,14 +547,60 @@ asio::awaitable<HttpResponse> Api::CreateAccount(const HttpRequest& request) {
   co_return status;
 }
 
-asio::awaitable<HttpResponse> Api::CreateToken(const Account& account) {
+asio::awaitable<HttpResponse> Api::CreateToken(const HttpRequest& request, const Account& account) {
+  // An optional body: {"expires_in": "30d"}; without it the token is valid until revoked.
+  std::optional<Duration> lifetime;
+  if (request.body.find_first_not_of(" \t\r\n") != std::string::npos) {
+    auto body = ParseObject(request.body);
+    if (!body) co_return HttpResponse::FromError(body.error());
+    if (auto it = body->find("expires_in"); it != body->end() && !it->is_null()) {
+      Result<Duration> parsed = Fail(ErrorCode::kInvalidInput, "not a string");
+      if (it->is_string()) parsed = ParseDuration(it->get<std::string>());
+      if (!parsed || *parsed < std::chrono::minutes(1) || *parsed > std::chrono::hours(24 * 3660)) {
+        co_return BadRequest("\"expires_in\" must be a duration from 1m to 3660d, e.g. \"30d\".");
+      }
+      lifetime = *parsed;
+    }
+  }
   const std::string token = NewSecret();
   const std::string digest = SecretDigest(token);
   const TimePoint now = clock_.Now();
-  auto added = co_await Run<void>([&](Store& s) { return s.AddToken(account.id, digest, now); });
+  const std::optional<TimePoint> expires =
+      lifetime ? std::optional<TimePoint>(now + *lifetime) : std::nullopt;
+  auto added =
+      co_await Run<void>([&](Store& s) { return s.AddToken(account.id, digest, now, expires); });
   if (!added) co_return HttpResponse::FromError(added.error());
-  spdlog::info("account={} token created", account.name);
-  co_return HttpResponse::Json(201, {{"token", token}, {"account", account.name}});
+  const std::string id = digest.substr(0, kTokenIdChars);
+  spdlog::info("account={} token={} created", account.name, id);
+  co_return HttpResponse::Json(201, {{"token", token},
+                                     {"account", account.name},
+                                     {"id", id},
+                                     {"expires", expires ? json(FormatUtc(*expires)) : json()}});
+}
+
+asio::awaitable<HttpResponse> Api::ListTokens(const Account& account) {
+  auto tokens =
+      co_await Read<std::vector<TokenInfo>>([&](Store& s) { return s.ListTokens(account.id); });
+  if (!tokens) co_return HttpResponse::FromError(tokens.error());
+  const TimePoint now = clock_.Now();
+  json items = json::array();
+  for (const auto& t : *tokens) {
+    items.push_back({{"id", t.id},
+                     {"created", FormatUtc(t.created)},
+                     {"expires", t.expires ? json(FormatUtc(*t.expires)) : json()},
+                     {"expired", t.expires.has_value() && *t.expires <= now}});
+  }
+  co_return HttpResponse::Json(200, {{"items", items}, {"next", nullptr}});
+}
+
+asio::awaitable<HttpResponse> Api::RevokeToken(const Account& account, const std::string& id) {
+  if (id.size() != kTokenIdChars || id.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    co_return Refuse(404, "not_found", "This account has no such token.");
+  }
+  auto revoked = co_await Run<void>([&](Store& s) { return s.RevokeToken(account.id, id); });
+  if (!revoked) co_return HttpResponse::FromError(revoked.error());
+  spdlog::info("account={} token={} revoked", account.name, id);
+  co_return HttpResponse::Json(200, {{"revoked", id}, {"account", account.name}});
 }
 
 asio::awaitable<HttpResponse> Api::CreateSmtpPassword(const Account& account) {
@@ -499,20 +649,31 @@ asio::awaitable<HttpResponse> Api::ListHeld(const HttpRequest& request, const Ac
   if (!before) co_return HttpResponse::FromError(before.error());
   const int n = *limit;
   const MessageId before_id = *before;
-  auto page = co_await Read<std::vector<StoredMessage>>(
+  // A heavy read (up to 500 messages with their recipients): it never takes the reader that
+  // token checks use.
+  auto page = co_await ReadHeavy<std::vector<StoredMessage>>(
       [&](Store& s) { return s.ListPending(account.id, n + 1, before_id); });
   if (!page) co_return HttpResponse::FromError(page.error());
-  json items = json::array();
+  BoundedPage items(config_.http.max_answer_bytes);
   for (std::size_t i = 0; i < page->size() && static_cast<int>(i) < n; ++i) {
-    items.push_back(MessageJson((*page)[i]));
+    if (!items.Add(MessageJson((*page)[i]))) break;
   }
-  json next =
-      static_cast<int>(page->size()) > n ? json(std::to_string((*page)[n - 1].id)) : json(nullptr);
-  co_return HttpResponse::Json(200, {{"items", items}, {"next", next}});
+  // The page ends early when the answer is full: "next" goes on after its last item.
+  const bool more = items.full() || static_cast<int>(page->size()) > n;
+  json next = more ? json(std::to_string((*page)[items.size() - 1].id)) : json(nullptr);
+  co_return HttpResponse::Json(200, {{"items", std::move(items.items())}, {"next", next}});
 }
 
-asio::awaitable<HttpResponse> Api::ActOnHeld(const HttpRequest& request, const Account& account,
-                                             bool release) {
+asio::awaitable<HttpResponse> Api::ActOnHeld(const HttpRequest& request, const Caller& caller,
+                                             const Account& account, HeldMailAction action) {
+  const bool release = action == HeldMailAction::kRelease;
+  // Judged by core as UNBLOCK and PURGE are: who asks, and who blocked the account.
+  if (auto allowed = DecideHeldMail(StatusOf(account), action, ActorOf(caller.admin)); !allowed) {
+    if (allowed.error().code == ErrorCode::kInternal) {
+      spdlog::error("account={}: {}", account.name, allowed.error().message);
+    }
+    co_return Refused(allowed.error());
+  }
   auto body = ParseObject(request.body);
   if (!body) co_return HttpResponse::FromError(body.error());
   MessageSelector selector;
@@ -548,16 +709,59 @@ asio::awaitable<HttpResponse> Api::ActOnHeld(const HttpRequest& request, const A
   } else {
     co_return BadRequest("Name the messages with \"ids\" or \"match\".");
   }
-  const TimePoint now = clock_.Now();
-  auto count = co_await Run<std::int64_t>([&](Store& s) {
-    return release ? s.ReleaseHeld(account.id, selector, now)
-                   : s.DeleteHeld(account.id, selector, now);
-  });
-  if (!count) co_return HttpResponse::FromError(count.error());
-  spdlog::info("account={} action={} messages={}", account.name, release ? "release" : "delete",
-               *count);
-  if (release && *count > 0 && hooks_.release_held) hooks_.release_held();
-  co_return HttpResponse::Json(200, {{release ? "released" : "deleted", *count}});
+  // The store acts only if the account is still as judged: a block an administrator took over
+  // meanwhile is not acted on under the customer's rules.
+  selector.decided_on = BlockSeen{account.state, account.blocked_by};
+  // Bounded: a match may choose a flood of a million messages, and one transaction deleting
+  // them all would hold the store's writer from every other account's mail. So at most
+  // held_action_max a request, in batches of held_action_batch, each its own short
+  // transaction on the background lane (as a purge's), which yields to submissions and
+  // deliveries. The answer says what was done and whether more is left to ask for again.
+  const std::int64_t batch = config_.http.held_action_batch;
+  const std::int64_t most = config_.http.held_action_max;
+  std::vector<MessageId> ids = std::move(selector.ids);
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  std::int64_t done = 0;
+  std::size_t next_id = 0;
+  bool more = false;
+  for (;;) {
+    if (done >= most) {
+      more = ids.empty() || next_id < ids.size();
+      break;
+    }
+    selector.limit = std::min(batch, most - done);
+    if (!ids.empty()) {
+      if (next_id >= ids.size()) break;
+      const std::size_t n =
+          std::min<std::size_t>(ids.size() - next_id, static_cast<std::size_t>(selector.limit));
+      selector.ids.assign(ids.begin() + static_cast<std::ptrdiff_t>(next_id),
+                          ids.begin() + static_cast<std::ptrdiff_t>(next_id + n));
+      next_id += n;
+    }
+    const TimePoint now = clock_.Now();
+    auto count = co_await store_.AsyncRunBackground<std::int64_t>(
+        [&](Store& s) {
+          return release ? s.ReleaseHeld(account.id, selector, now)
+                         : s.DeleteHeld(account.id, selector, now);
+        },
+        asio::use_awaitable);
+    if (!count) {
+      if (done == 0) co_return HttpResponse::FromError(count.error());
+      // Some batches went through: say so, and that the rest was not done.
+      spdlog::warn("account={} action={}: stopped after {}: {}", account.name,
+                   HeldMailActionName(action), done, count.error().message);
+      more = true;
+      break;
+    }
+    done += *count;
+    // A match is done when a batch finds fewer than it may take.
+    if (ids.empty() && *count < selector.limit) break;
+  }
+  spdlog::info("account={} action={} messages={}{}", account.name, HeldMailActionName(action), done,
+               more ? " more=true" : "");
+  if (release && done > 0 && hooks_.release_held) hooks_.release_held();
+  co_return HttpResponse::Json(200, {{release ? "released" : "deleted", done}, {"more", more}});
 }
 
 asio::awaitable<HttpResponse> Api::ListErrors(const HttpRequest& request, const Account& account) {
@@ -582,25 +786,27 @@ asio::awaitable<HttpResponse> Api::ListErrors(const HttpRequest& request, const 
     after = ErrorCursor{FromUnixMillis(at_ms), message, index};
   }
   const int n = *limit;
-  auto errors = co_await Read<std::vector<DeliveryError>>(
+  auto errors = co_await ReadHeavy<std::vector<DeliveryError>>(
       [&](Store& s) { return s.ListErrors(account.id, since, n + 1, after); });
   if (!errors) co_return HttpResponse::FromError(errors.error());
-  json items = json::array();
+  BoundedPage items(config_.http.max_answer_bytes);
   for (std::size_t i = 0; i < errors->size() && static_cast<int>(i) < n; ++i) {
     const auto& e = (*errors)[i];
-    items.push_back({{"date", FormatUtc(e.at)},
-                     {"id", e.message},
-                     {"recipient", e.recipient},
-                     {"reply", e.reply},
-                     {"subject", e.subject}});
+    if (!items.Add({{"date", FormatUtc(e.at)},
+                    {"id", e.message},
+                    {"recipient", Field(e.recipient)},
+                    {"reply", Field(e.reply)},
+                    {"subject", Field(e.subject)}})) {
+      break;
+    }
   }
   json next = nullptr;
-  if (static_cast<int>(errors->size()) > n) {
-    const auto& last = (*errors)[n - 1];
+  if (items.full() || static_cast<int>(errors->size()) > n) {
+    const auto& last = (*errors)[items.size() - 1];
     next = std::to_string(ToUnixMillis(last.at)) + "." + std::to_string(last.message) + "." +
            std::to_string(last.index);
   }
-  co_return HttpResponse::Json(200, {{"items", items}, {"next", next}});
+  co_return HttpResponse::Json(200, {{"items", std::move(items.items())}, {"next", next}});
 }
 
 asio::awaitable<HttpResponse> Api::ListVolumes(const HttpRequest& request, const Account& account) {
@@ -629,7 +835,8 @@ asio::awaitable<HttpResponse> Api::ListSources(const HttpRequest& request, const
   if (!hours) co_return HttpResponse::FromError(hours.error());
   const int n = *hours;
   const TimePoint now = clock_.Now();
-  auto sources = co_await Read<MailSources>(
+  // A heavy read: it sums up to 48 hours of values the account's scripts chose.
+  auto sources = co_await ReadHeavy<MailSources>(
       [&](Store& s) { return s.GetSources(account.id, n, now, kTopSources); });
   if (!sources) co_return HttpResponse::FromError(sources.error());
   co_return HttpResponse::Json(200, {{"hours", n},

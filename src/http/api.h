@@ -40,8 +40,9 @@ class Api {
 
   boost::asio::awaitable<HttpResponse> Handle(HttpRequest request);
 
-  // GET /metrics (Prometheus text): for the admin token, or for a request without a token
-  // from a loopback address (a local scraper).
+  // GET /metrics (Prometheus text): for the admin token or the metrics token
+  // (http.metrics_token_file) only. From loopback too: on a shared web server every
+  // customer's script reaches loopback.
   boost::asio::awaitable<HttpResponse> ServeMetrics(HttpRequest request);
 
  private:
@@ -61,12 +62,15 @@ class Api {
   boost::asio::awaitable<HttpResponse> ChangeReportTo(const HttpRequest& request,
                                                       const Caller& caller, const Account& account);
   boost::asio::awaitable<HttpResponse> CreateAccount(const HttpRequest& request);
-  boost::asio::awaitable<HttpResponse> CreateToken(const Account& account);
+  boost::asio::awaitable<HttpResponse> CreateToken(const HttpRequest& request,
+                                                   const Account& account);
+  boost::asio::awaitable<HttpResponse> ListTokens(const Account& account);
+  boost::asio::awaitable<HttpResponse> RevokeToken(const Account& account, const std::string& id);
   boost::asio::awaitable<HttpResponse> CreateSmtpPassword(const Account& account);
   boost::asio::awaitable<HttpResponse> ListAccounts();
   boost::asio::awaitable<HttpResponse> ListHeld(const HttpRequest& request, const Account& account);
-  boost::asio::awaitable<HttpResponse> ActOnHeld(const HttpRequest& request, const Account& account,
-                                                 bool release);
+  boost::asio::awaitable<HttpResponse> ActOnHeld(const HttpRequest& request, const Caller& caller,
+                                                 const Account& account, HeldMailAction action);
   boost::asio::awaitable<HttpResponse> ListErrors(const HttpRequest& request,
                                                   const Account& account);
   boost::asio::awaitable<HttpResponse> ListVolumes(const HttpRequest& request,
@@ -83,12 +87,18 @@ class Api {
   // The same for work that only reads: on a reader connection (StoreRunner::AsyncRead).
   template <class T>
   boost::asio::awaitable<Result<T>> Read(std::function<Result<T>(Store&)> fn);
+  // A read whose cost the caller chooses (lists, sources): never on the reader kept for token
+  // checks (StoreRunner::AsyncReadHeavy).
+  template <class T>
+  boost::asio::awaitable<Result<T>> ReadHeavy(std::function<Result<T>(Store&)> fn);
 
   const Config& config_;
   StoreRunner& store_;
   AccountDirectory& accounts_;
   const Clock& clock_;
   const std::string admin_digest_;  // SHA-256 of the admin token
+  // SHA-256 of the token of http.metrics_token_file, which reads /metrics only; empty: none.
+  std::string metrics_digest_;
   ApiHooks hooks_;
 };
 

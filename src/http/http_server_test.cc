@@ -32,6 +32,17 @@ TEST(ParseTarget, RefusesMalformedTargets) {
   }
 }
 
+// Every JSON answer is total: raw 8-bit text (Latin-1, not UTF-8) in a list becomes U+FFFD
+// instead of an exception, so such a value cannot make a list answer 500 and hide the rest.
+TEST(HttpResponseJson, AnswersTextThatIsNotUtf8) {
+  const nlohmann::json items = {{{"to", {"caf\xe9\xff@example.net"}}, {"subject", "\xff"}}};
+  const HttpResponse r = HttpResponse::Json(200, {{"items", items}, {"next", nullptr}});
+  EXPECT_EQ(r.status, 200);
+  const auto parsed = nlohmann::json::parse(r.body);
+  EXPECT_EQ(parsed["items"][0]["to"][0], "caf\uFFFD\uFFFD@example.net");
+  EXPECT_EQ(parsed["items"][0]["subject"], "\uFFFD");
+}
+
 // The address logged is the one bound: its port is the one the OS picked for port 0.
 TEST(HttpServerListen, ReportsTheAddressBound) {
   boost::asio::io_context io;

@@ -27,7 +27,10 @@ int HttpStatusFor(ErrorCode code) {
 HttpResponse HttpResponse::Json(int status, const nlohmann::json& value) {
   HttpResponse r;
   r.status = status;
-  r.body = value.dump();
+  // Total: text from the store that is not UTF-8 (an address or subject stored raw by an older
+  // release, or by any path that did not clean it) is answered with U+FFFD in its place, not
+  // with the exception that would make the whole list a 500, and hide what it lists.
+  r.body = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return r;
 }
 

@@ -11,6 +11,7 @@ AccountStateChange ChangeFor(const Account& account, const Transition& transitio
   AccountStateChange change;
   change.account = account.id;
   change.from = account.state;
+  change.from_blocked_by = account.blocked_by;
   change.to = transition.next.state;
   change.blocked_by = transition.next.blocked_by;
   change.reason = transition.next.reason;

@@ -134,6 +134,13 @@ CREATE INDEX messages_due ON messages (account_id, purge_epoch, next_attempt_ms,
   WHERE status < 2;
 )sql";
 
+// Migration 10, the same text for both engines.
+inline constexpr std::string_view kTokenExpiry = R"sql(
+-- Customer tokens may expire (expires_ms; 0: never), and are listed and revoked by account.
+ALTER TABLE tokens ADD COLUMN expires_ms BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX tokens_by_account ON tokens (account_id, created_ms);
+)sql";
+
 inline constexpr std::array kMigrations = {
     Migration{
         .version = 1,
@@ -540,6 +547,11 @@ DROP INDEX recipients_by_status;
 CREATE INDEX recipients_failed ON recipients (account_id, updated_ms, message_id, idx)
   WHERE status = 2;
 )sql",
+    },
+    Migration{
+        .version = 10,
+        .sqlite = kTokenExpiry,
+        .postgres = kTokenExpiry,
     },
 };
 

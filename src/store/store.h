@@ -154,10 +154,13 @@ struct DeliveryOutcome {
 };
 
 // A change of an account's state, made only if the account is still in the state the caller
-// decided on (compare and set: two nodes acting on one account at once cannot both win).
+// decided on, blocked by the same (compare and set: two nodes acting on one account at once
+// cannot both win, and a block an administrator took over after a customer's decision was
+// read is not lifted by it).
 struct AccountStateChange {
   AccountId account = 0;
-  AccountState from = AccountState::kActive;  // the state the decision was made on
+  AccountState from = AccountState::kActive;     // the state the decision was made on
+  BlockedBy from_blocked_by = BlockedBy::kNone;  // and who had blocked it (kNone if active)
   AccountState to = AccountState::kActive;
   BlockedBy blocked_by = BlockedBy::kNone;  // kNone unless `to` is blocked or purging
   std::string reason;
@@ -188,6 +191,12 @@ struct AuditRecord {
   std::string reason;
 };
 
+// The block a decision about an account was made on: its state and who blocked it.
+struct BlockSeen {
+  AccountState state = AccountState::kActive;
+  BlockedBy blocked_by = BlockedBy::kNone;
+};
+
 // Chooses held messages: by id, or by a match. A match is a case-insensitive (ASCII)
 // substring of the envelope sender (from), of any envelope recipient (to), of the subject;
 // every non-empty field must match. ids, when given, win over the match. An empty selector
@@ -197,6 +206,15 @@ struct MessageSelector {
   std::string from{};
   std::string to{};
   std::string subject{};
+  // What the caller judged the action on (core's DecideHeldMail): when set, the store acts
+  // only if the account is still so, and otherwise fails with kConflict, writing nothing, so
+  // that a block taken over meanwhile (by an administrator) is not acted on under the rules
+  // of the block before it.
+  std::optional<BlockSeen> decided_on{};
+  // At most this many messages, lowest ids first: a caller acting on much mail does it in
+  // batches, one transaction each. A release chooses only mail not released yet, so the next
+  // batch with the same selector goes on where this one ended.
+  std::int64_t limit = std::numeric_limits<std::int64_t>::max();
 };
 
 // An account's counters. Counters count messages, except errors: one per recipient that
@@ -290,6 +308,14 @@ inline constexpr int kSourceHoursKept = 48;
 // GetMessageHeaders returns at most this much of a header section.
 inline constexpr std::size_t kMaxHeaderSectionBytes = 64 * 1024;
 
+// A customer API token as it is listed: never the token, nor its whole hash.
+struct TokenInfo {
+  std::string id;  // the first kTokenIdChars hex digits of its hash: what lists and revokes it
+  TimePoint created{};
+  std::optional<TimePoint> expires;  // nullopt: valid until revoked
+};
+inline constexpr std::size_t kTokenIdChars = 16;
+
 // Over all accounts (for /metrics): the unfinished messages now, and the counters' totals
 // (as AccountCounters counts them).
 struct StoreTotals {
@@ -320,7 +346,8 @@ class Store {
   // audit record (change.at, actor, action, from, to, audit_text or else reason) and, with
   // start_purge, the purge watermark, all in one transaction. Does not judge the transition:
   // core/ does. Fails with kNotFound if there is no such account and with kConflict, writing
-  // nothing, if its state is no longer change.from. Held mail needs nothing more: the
+  // nothing, if its state is no longer change.from or its blocker no longer
+  // change.from_blocked_by. Held mail needs nothing more: the
   // scheduler reads the state, so blocking holds and unblocking releases (oldest first) at
   // once. Durable on success, audit record included.
   virtual Result<void> SetAccountState(const AccountStateChange& change) = 0;
@@ -357,23 +384,37 @@ class Store {
   // delivers them although the account stays held, without reading the rest of its held mail.
   // Returns how many were newly released (0 for an active account: nothing is held). Messages
   // in flight, finished, already released or of another account are not counted. One
-  // transaction. kNotFound: no account.
+  // transaction. kNotFound: no account; kConflict: the account is no longer as
+  // selector.decided_on says (nothing released).
   virtual Result<std::int64_t> ReleaseHeld(AccountId account, const MessageSelector& selector,
                                            TimePoint now) = 0;
 
   // Deletes the selected unfinished messages of a blocked or purging account (0 for an active
   // one), with their recipients; adjusts pending and adds them to the purged counters on the
   // local day of `now`. A message in flight is left alone. Returns how many were deleted.
-  // One transaction. kNotFound: no account.
+  // One transaction. kNotFound: no account; kConflict: as ReleaseHeld's.
   virtual Result<std::int64_t> DeleteHeld(AccountId account, const MessageSelector& selector,
                                           TimePoint now) = 0;
 
   // Adds a customer API token of the account, by its hash (the caller hashes: SHA-256, hex);
-  // a token is never given to the store in clear. kNotFound: no account; kInvalidInput: that
-  // hash exists already. Durable on success.
-  virtual Result<void> AddToken(AccountId account, std::string_view token_hash, TimePoint now) = 0;
-  // The account a token hash belongs to, if any.
-  virtual Result<std::optional<Account>> FindAccountByToken(std::string_view token_hash) = 0;
+  // a token is never given to the store in clear. It is valid until `expires` (nullopt: until
+  // revoked). kNotFound: no account; kInvalidInput: that hash exists already. Durable on
+  // success.
+  virtual Result<void> AddToken(AccountId account, std::string_view token_hash, TimePoint now,
+                                std::optional<TimePoint> expires) = 0;
+  Result<void> AddToken(AccountId account, std::string_view token_hash, TimePoint now) {
+    return AddToken(account, token_hash, now, std::nullopt);
+  }
+  // The account a token hash belongs to, if any and if the token is valid at `now` (not
+  // expired; a revoked token is gone).
+  virtual Result<std::optional<Account>> FindAccountByToken(std::string_view token_hash,
+                                                            TimePoint now) = 0;
+  // The account's tokens, oldest first, expired ones too (until revoked). Read only.
+  virtual Result<std::vector<TokenInfo>> ListTokens(AccountId account) = 0;
+  // Revokes the account's token named `id` (TokenInfo::id): it is deleted, and no request
+  // carrying it is let in from the commit on. kNotFound: the account has no such token.
+  // Durable on success.
+  virtual Result<void> RevokeToken(AccountId account, std::string_view id) = 0;
 
   // Sets (replaces) the account's SMTP AUTH password hash (the caller hashes). kNotFound: no
   // account. Durable on success.

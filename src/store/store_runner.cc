@@ -44,8 +44,11 @@ StoreRunner::StoreRunner(std::unique_ptr<Store> store, std::size_t max_batch,
       max_batch_(max_batch),
       readers_(std::move(readers)),
       thread_([this] { Loop(); }) {
-  for (auto& reader : readers_) {
-    reader_threads_.emplace_back([this, r = reader.get()] { ReadLoop(*r); });
+  for (std::size_t i = 0; i < readers_.size(); ++i) {
+    // The first reader is kept for short reads when there is another for heavy ones.
+    const bool takes_heavy = i > 0 || readers_.size() == 1;
+    reader_threads_.emplace_back(
+        [this, r = readers_[i].get(), takes_heavy] { ReadLoop(*r, takes_heavy); });
   }
 }
 
@@ -199,28 +202,37 @@ void StoreRunner::InsertBatch(std::vector<PendingInsert>& batch,
 }
 
 void StoreRunner::EnqueueRun(Job job, Lane lane) {
-  const bool read = lane == Lane::kRead && !readers_.empty();
+  const bool read = (lane == Lane::kRead || lane == Lane::kHeavyRead) && !readers_.empty();
   {
     std::lock_guard lock(mu_);
     if (read) {
-      reads_.push_back(std::move(job));
+      (lane == Lane::kHeavyRead ? heavy_reads_ : reads_).push_back(std::move(job));
     } else {
       (lane == Lane::kBackground ? background_ : jobs_).push_back(std::move(job));
     }
   }
-  (read ? reads_cv_ : cv_).notify_one();
+  // Every reader is woken for a read: the one kept for short reads must not be the only one
+  // woken for a heavy read it does not take.
+  if (read) {
+    reads_cv_.notify_all();
+  } else {
+    cv_.notify_one();
+  }
 }
 
-void StoreRunner::ReadLoop(Store& store) {
+void StoreRunner::ReadLoop(Store& store, bool takes_heavy) {
   pthread_setname_np(pthread_self(), "mw-store-read");  // as top -H and perf show it
   for (;;) {
     Job job;
     {
       std::unique_lock lock(mu_);
-      reads_cv_.wait(lock, [this] { return stopping_ || !reads_.empty(); });
-      if (reads_.empty()) return;  // stopping, and nothing left to answer
-      job = std::move(reads_.front());
-      reads_.pop_front();
+      auto has_work = [&] { return !reads_.empty() || (takes_heavy && !heavy_reads_.empty()); };
+      reads_cv_.wait(lock, [&] { return stopping_ || has_work(); });
+      if (!has_work()) return;  // stopping, and nothing left to answer
+      // Short reads first: a token check waits for no heavy read that came before it.
+      auto& queue = !reads_.empty() ? reads_ : heavy_reads_;
+      job = std::move(queue.front());
+      queue.pop_front();
     }
     job(store);
   }

@@ -73,6 +73,16 @@ class StoreRunner {
     return Initiate<T>(std::move(fn), std::forward<Token>(token), Lane::kRead);
   }
 
+  // The same for a read whose cost its caller chooses (a list of held mail, the sources of
+  // 48 hours of mail): it runs on the readers too, but never on the first one, which stays
+  // free for the short reads of AsyncRead (a token's check, an account's row) however many
+  // heavy reads wait. A reader takes waiting short reads before heavy ones. With a single
+  // reader, heavy reads share it (short ones first); with none, they run on the store thread.
+  template <class T, class Token>
+  auto AsyncReadHeavy(std::function<Result<T>(Store&)> fn, Token&& token) {
+    return Initiate<T>(std::move(fn), std::forward<Token>(token), Lane::kHeavyRead);
+  }
+
   // The same for background work (purges, expiry): it runs only when no submission, claim or
   // request is waiting, one job at a time, and while those keep coming it takes at most
   // kBackgroundShare of the store thread's time, so maintenance of a million messages never
@@ -132,7 +142,7 @@ class StoreRunner {
   std::uint64_t committed_messages() const { return committed_messages_.load(); }
 
  private:
-  enum class Lane { kForeground, kBackground, kRead };
+  enum class Lane { kForeground, kBackground, kRead, kHeavyRead };
 
   template <class T, class Token>
   auto Initiate(std::function<Result<T>(Store&)> fn, Token&& token, Lane lane) {
@@ -187,7 +197,8 @@ class StoreRunner {
   void InsertBatch(std::vector<PendingInsert>& batch, std::vector<NewMessage>& messages);
   void EnqueueRun(Job job, Lane lane = Lane::kForeground);
   void Loop();
-  void ReadLoop(Store& store);
+  // takes_heavy: whether this reader also answers AsyncReadHeavy.
+  void ReadLoop(Store& store, bool takes_heavy);
   // The background lane's time share, over windows of kWindow (loop thread only).
   void RollWindow();
   bool BackgroundAllowed() const;
@@ -207,6 +218,7 @@ class StoreRunner {
   std::deque<Job> jobs_;
   std::deque<Job> background_;
   std::deque<Job> reads_;
+  std::deque<Job> heavy_reads_;
   ArrivalHandler on_arrival_;
   // offer_.limit, offer_.max_bytes: slots and bytes not taken yet; guarded by mu_.
   ArrivalLease offer_;

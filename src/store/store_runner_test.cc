@@ -146,6 +146,54 @@ TEST_F(StoreRunnerTest, ReadsAreAnsweredBesideABusyStoreThread) {
   EXPECT_TRUE(writer_done);
 }
 
+// Heavy reads (lists, sources) never take every reader: a token's check is answered while
+// heavy reads keep the other readers busy.
+TEST_F(StoreRunnerTest, ShortReadsAreAnsweredWhileHeavyReadsTakeTheOtherReaders) {
+  const std::string url = "sqlite:" + (dir_.path() / "mw.db").string();
+  auto store = OpenStore(url);
+  ASSERT_TRUE(store.has_value()) << store.error().message;
+  AccountSpec spec;
+  spec.name = "demo";
+  ASSERT_TRUE((*store)->UpsertAccount(spec).has_value());
+  std::vector<std::unique_ptr<Store>> readers;
+  for (int i = 0; i < 2; ++i) {
+    auto reader = OpenStore(url);
+    ASSERT_TRUE(reader.has_value()) << reader.error().message;
+    readers.push_back(std::move(*reader));
+  }
+  StoreRunner runner(std::move(*store), 512, std::move(readers));
+  boost::asio::io_context io;
+  auto work = boost::asio::make_work_guard(io);
+
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  int heavy_done = 0;
+  for (int i = 0; i < 3; ++i) {  // more heavy reads than readers
+    runner.AsyncReadHeavy<bool>(
+        [released](Store&) -> Result<bool> {
+          released.wait();
+          return true;
+        },
+        boost::asio::bind_executor(io, [&](Result<bool>) {
+          if (++heavy_done == 3) work.reset();
+        }));
+  }
+  std::optional<Account> found;
+  runner.AsyncRead<std::optional<Account>>(
+      [](Store& s) { return s.FindAccount("demo"); },
+      boost::asio::bind_executor(io, [&](Result<std::optional<Account>> r) {
+        ASSERT_TRUE(r.has_value()) << r.error().message;
+        found = *r;
+        EXPECT_EQ(heavy_done, 0);
+        release.set_value();
+      }));
+  // Bounded: if the short read waited behind the heavy ones, nothing would release them.
+  io.run_for(std::chrono::seconds(10));
+  ASSERT_TRUE(found.has_value()) << "the short read waited behind the heavy ones";
+  EXPECT_EQ(heavy_done, 3);
+  if (!found) release.set_value();
+}
+
 // While delivery's offer stands, new mail is leased in its own group commit and handed over
 // whole; when a batch holds more than the offer's slots, the rest stays queued, the offer
 // ends, and delivery hears that a claim is needed.

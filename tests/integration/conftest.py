@@ -292,8 +292,8 @@ def delivered_meanwhile(daemon, relay, tag, timeout=20.0):
              what=f"the other account's {tag}")
 
 
-def metrics(daemon, token=None):
-    """GET /metrics (no token is needed from loopback): (status, the Prometheus text)."""
+def metrics(daemon, token=ADMIN_TOKEN):
+    """GET /metrics (the admin token, or the metrics token): (status, the Prometheus text)."""
     return api(daemon, "GET", "/metrics", token=token)
 
 

@@ -68,7 +68,7 @@ def test_deferred_recipient_is_retried_then_delivered(make_daemon, relay):
     log = wait_for(lambda: "to=<defer-later@example.net> result=sent" in daemon.log_text()
                    and daemon.log_text(), what="the delivery's log line")
     assert log.count("to=<defer-later@example.net> result=deferred") == 2
-    # /metrics (loopback, no token) counts the two deferrals and the finished message's latency.
+    # /metrics counts the two deferrals and the finished message's latency.
     text = metrics(daemon)[1]
     assert "mailwarden_deferred_total 2" in text, text
     assert "mailwarden_delivery_latency_seconds_count 1" in text, text

@@ -121,7 +121,7 @@ def test_reports_run_is_admin_only_and_checks_the_day(make_daemon, relay):
     assert (status, body) == (200, {"day": "2020-01-01", "sent": 0})
 
 
-def test_metrics_count_deliveries_and_need_admin_or_loopback(make_daemon, relay):
+def test_metrics_count_deliveries_and_need_the_admin_token(make_daemon, relay):
     daemon = make_daemon(relay=relay, accounts=accounts()).start()
     r = daemon.sendmail(["good@example.net", "reject-1@example.net"], "Subject: m\n\nhi\n")
     assert r.returncode == 0, r.stderr
@@ -142,4 +142,7 @@ def test_metrics_count_deliveries_and_need_admin_or_loopback(make_daemon, relay)
     status, text = metrics(daemon, token=ADMIN_TOKEN)
     assert status == 200 and "mailwarden_delivered_total" in text
     status, _ = metrics(daemon, token="not-a-valid-token")
+    assert status == 401
+    # Loopback without a token is every local user's script: refused.
+    status, _ = metrics(daemon, token=None)
     assert status == 401

@@ -204,3 +204,18 @@ def test_a_token_file_everyone_may_read_is_warned_about(make_daemon):
     assert r.returncode == 0, r
     assert r.stderr == (f"mailwardenctl: warning: every user may read the admin token "
                         f"{token_file}; chmod 600 it\n")
+
+
+def test_tokens_are_listed_and_revoked(make_daemon):
+    daemon = make_daemon().start()
+    token = ok(daemon, "token", "create", "demo", "--expires-in", "30d").strip()
+    assert api(daemon, "GET", "/api/v1/accounts/demo/email", token=token)[0] == 200
+    out = ok(daemon, "token", "list", "demo")
+    header, *rows = out.splitlines()
+    assert header.split() == ["ID", "CREATED", "EXPIRES", "EXPIRED"], out
+    assert len(rows) == 1 and token not in out, out
+    token_id = rows[0].split()[0]
+    assert ok(daemon, "token", "revoke", "demo", token_id).strip() == f"Token {token_id} revoked."
+    assert api(daemon, "GET", "/api/v1/accounts/demo/email", token=token)[0] == 401
+    assert ctl(daemon, "token", "revoke", "demo", token_id).returncode == 65  # no such token
+    assert "No tokens." in ok(daemon, "token", "list", "demo")

@@ -211,10 +211,17 @@ class StoreConformance : public ::testing::TestWithParam<StoreTarget> {
     return m.has_value() && m->has_value() ? **m : StoredMessage{};
   }
 
+  BlockedBy BlockerNow(AccountId account) {
+    auto a = store_->GetAccount(account);
+    return a && *a ? (*a)->blocked_by : BlockedBy::kNone;
+  }
+
+  // From `from`, blocked by whoever blocked it now, to `to`, blocked by `by`.
   void SetState(AccountId account, AccountState from, AccountState to,
                 BlockedBy by = BlockedBy::kNone) {
     auto r = store_->SetAccountState({.account = account,
                                       .from = from,
+                                      .from_blocked_by = BlockerNow(account),
                                       .to = to,
                                       .blocked_by = by,
                                       .reason = "test",
@@ -226,6 +233,7 @@ class StoreConformance : public ::testing::TestWithParam<StoreTarget> {
   void StartPurge(AccountId account, TimePoint at) {
     auto r = store_->SetAccountState({.account = account,
                                       .from = AccountState::kBlocked,
+                                      .from_blocked_by = BlockerNow(account),
                                       .to = AccountState::kPurging,
                                       .blocked_by = BlockedBy::kCustomer,
                                       .reason = "",

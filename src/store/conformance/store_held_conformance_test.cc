@@ -40,6 +40,7 @@ TEST_P(StoreConformance, SetAccountStateWritesTheAuditRecordAndTolerance) {
       store_
           ->SetAccountState({.account = id,
                              .from = AccountState::kBlocked,
+                             .from_blocked_by = BlockedBy::kBounceGuard,
                              .to = AccountState::kActive,
                              .blocked_by = BlockedBy::kNone,
                              .reason = "",
@@ -55,6 +56,7 @@ TEST_P(StoreConformance, SetAccountStateWritesTheAuditRecordAndTolerance) {
   // A refused change writes no record.
   auto stale = store_->SetAccountState({.account = id,
                                         .from = AccountState::kBlocked,
+                                        .from_blocked_by = BlockedBy::kBounceGuard,
                                         .to = AccountState::kActive,
                                         .blocked_by = BlockedBy::kNone,
                                         .reason = "",
@@ -90,6 +92,87 @@ TEST_P(StoreConformance, SetAccountStateWritesTheAuditRecordAndTolerance) {
   EXPECT_EQ((*older)[0].at, kT0);
 }
 
+// A customer reads a customer block and decides to lift it; before the write, an
+// administrator takes the block over. The customer's decision was made on a block it may lift,
+// not on the administrator's: it must not undo it.
+TEST_P(StoreConformance, AStateChangeComparesTheBlockerItWasDecidedOn) {
+  const AccountId id = MakeAccount("demo");
+  SetState(id, AccountState::kActive, AccountState::kBlocked, BlockedBy::kCustomer);
+  const AccountStateChange unblock{.account = id,
+                                   .from = AccountState::kBlocked,
+                                   .from_blocked_by = BlockedBy::kCustomer,
+                                   .to = AccountState::kActive,
+                                   .blocked_by = BlockedBy::kNone,
+                                   .reason = "",
+                                   .at = kT0 + seconds(2),
+                                   .actor = "customer",
+                                   .action = "UNBLOCK"};
+  SetState(id, AccountState::kBlocked, AccountState::kBlocked, BlockedBy::kAdmin);  // take-over
+  auto lifted = store_->SetAccountState(unblock);
+  ASSERT_FALSE(lifted.has_value());
+  EXPECT_EQ(lifted.error().code, ErrorCode::kConflict);
+  EXPECT_NE(lifted.error().message.find("admin"), std::string::npos) << lifted.error().message;
+  const Account a = GetAccount("demo");
+  EXPECT_EQ(a.state, AccountState::kBlocked);
+  EXPECT_EQ(a.blocked_by, BlockedBy::kAdmin);
+  auto audit = store_->ListAudit(id, 10, 0);
+  ASSERT_TRUE(audit.has_value());
+  EXPECT_EQ(audit->size(), 2u) << "the refused change wrote no record";
+}
+
+// The same race for a selective release or delete: judged on the customer's block, refused
+// on the administrator's.
+TEST_P(StoreConformance, ReleaseAndDeleteHeldCompareTheBlockTheyWereDecidedOn) {
+  const AccountId id = MakeAccount("demo");
+  SetState(id, AccountState::kActive, AccountState::kBlocked, BlockedBy::kCustomer);
+  const auto held = Insert({Message(id, kT0), Message(id, kT0 + seconds(1))});
+  SetState(id, AccountState::kBlocked, AccountState::kBlocked, BlockedBy::kAdmin);
+  const BlockSeen customer{AccountState::kBlocked, BlockedBy::kCustomer};
+  auto released = store_->ReleaseHeld(id, {.ids = held, .decided_on = customer}, kT0);
+  ASSERT_FALSE(released.has_value());
+  EXPECT_EQ(released.error().code, ErrorCode::kConflict);
+  auto deleted = store_->DeleteHeld(id, {.ids = {}, .to = "@", .decided_on = customer}, kT0);
+  ASSERT_FALSE(deleted.has_value());
+  EXPECT_EQ(deleted.error().code, ErrorCode::kConflict);
+  auto pending = store_->ListPending(id, 10, 0);
+  ASSERT_TRUE(pending.has_value());
+  EXPECT_EQ(pending->size(), 2u);
+  EXPECT_EQ(GetCounters(id).held, 2);
+  // Decided on the block as it is, they act.
+  const BlockSeen admin{AccountState::kBlocked, BlockedBy::kAdmin};
+  EXPECT_EQ(store_->ReleaseHeld(id, {.ids = {held[0]}, .decided_on = admin}, kT0).value_or(-1), 1);
+  EXPECT_EQ(store_->DeleteHeld(id, {.ids = {held[1]}, .decided_on = admin}, kT0).value_or(-1), 1);
+}
+
+// A large selection is acted on in bounded batches: each call takes at most `limit`, lowest
+// ids first, and the next call with the same selector goes on where it ended.
+TEST_P(StoreConformance, ReleaseAndDeleteHeldActInBatchesOfTheLimit) {
+  const AccountId id = MakeAccount("demo");
+  std::vector<NewMessage> flood;
+  for (int i = 0; i < 5; ++i) flood.push_back(Message(id, kT0 + milliseconds(i)));
+  const auto held = Insert(flood);
+  SetState(id, AccountState::kActive, AccountState::kBlocked, BlockedBy::kCustomer);
+  const MessageSelector by_match{.ids = {}, .to = "@", .limit = 2};
+  std::vector<std::int64_t> released;
+  for (int i = 0; i < 4; ++i)
+    released.push_back(store_->ReleaseHeld(id, by_match, kT0).value_or(-1));
+  EXPECT_EQ(released, (std::vector<std::int64_t>{2, 2, 1, 0}));
+  EXPECT_EQ(GetCounters(id).queued, 5);
+
+  const AccountId other = MakeAccount("other");
+  std::vector<NewMessage> more;
+  for (int i = 0; i < 5; ++i) more.push_back(Message(other, kT0 + milliseconds(i)));
+  const auto ids = Insert(more);
+  SetState(other, AccountState::kActive, AccountState::kBlocked, BlockedBy::kCustomer);
+  EXPECT_EQ(store_->ReleaseHeld(other, {.ids = ids, .limit = 3}, kT0).value_or(-1), 3);
+  EXPECT_EQ(store_->ReleaseHeld(other, {.ids = ids, .limit = 3}, kT0).value_or(-1), 2)
+      << "the released ones are not chosen again";
+  EXPECT_EQ(store_->DeleteHeld(other, {.ids = ids, .limit = 4}, kT0).value_or(-1), 4);
+  EXPECT_EQ(store_->DeleteHeld(other, {.ids = {}, .to = "@", .limit = 4}, kT0).value_or(-1), 1);
+  EXPECT_EQ(GetCounters(other).purged, 5);
+  EXPECT_EQ(held.size(), 5u);
+}
+
 TEST_P(StoreConformance, PurgeRemovesExactlyTheMailHeldWhenAskedAtOnceThenItsRowsInBatches) {
   const AccountId id = MakeAccount("demo");
   const AccountId bystander = MakeAccount("bystander");
@@ -105,6 +188,7 @@ TEST_P(StoreConformance, PurgeRemovesExactlyTheMailHeldWhenAskedAtOnceThenItsRow
   ASSERT_TRUE(store_
                   ->SetAccountState({.account = id,
                                      .from = AccountState::kBlocked,
+                                     .from_blocked_by = BlockedBy::kSpamGuard,
                                      .to = AccountState::kPurging,
                                      .blocked_by = BlockedBy::kSpamGuard,
                                      .reason = "flood",
@@ -425,15 +509,54 @@ TEST_P(StoreConformance, ListPendingGivesUnfinishedMailNewestFirstWithRecipients
   EXPECT_EQ((*next)[0].id, ids[1]);
 }
 
+// Tokens are listed by account (never their hash), expire, and are revoked by their id.
+TEST_P(StoreConformance, TokensAreListedExpireAndAreRevoked) {
+  const AccountId id = MakeAccount("demo");
+  const AccountId other = MakeAccount("other");
+  const std::string forever = "0123456789abcdef" + std::string(48, 'a');
+  const std::string day = "fedcba9876543210" + std::string(48, 'b');
+  ASSERT_TRUE(store_->AddToken(id, forever, kT0).has_value());
+  ASSERT_TRUE(store_->AddToken(id, day, kT0 + seconds(1), kT0 + std::chrono::hours(24)));
+  ASSERT_TRUE(store_->AddToken(other, std::string(64, 'c'), kT0).has_value());
+
+  auto list = store_->ListTokens(id);
+  ASSERT_TRUE(list.has_value()) << list.error().message;
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].id, "0123456789abcdef");
+  EXPECT_EQ((*list)[0].created, kT0);
+  EXPECT_FALSE((*list)[0].expires.has_value());
+  EXPECT_EQ((*list)[1].id, "fedcba9876543210");
+  EXPECT_EQ((*list)[1].expires, kT0 + std::chrono::hours(24));
+
+  auto before = store_->FindAccountByToken(day, kT0 + std::chrono::hours(23));
+  ASSERT_TRUE(before.has_value() && before->has_value());
+  auto after = store_->FindAccountByToken(day, kT0 + std::chrono::hours(24));
+  ASSERT_TRUE(after.has_value());
+  EXPECT_FALSE(after->has_value()) << "expired";
+
+  auto foreign = store_->RevokeToken(other, "0123456789abcdef");
+  ASSERT_FALSE(foreign.has_value());
+  EXPECT_EQ(foreign.error().code, ErrorCode::kNotFound) << "another account's token";
+  ASSERT_TRUE(store_->RevokeToken(id, "0123456789abcdef").has_value());
+  auto revoked = store_->FindAccountByToken(forever, kT0);
+  ASSERT_TRUE(revoked.has_value());
+  EXPECT_FALSE(revoked->has_value());
+  EXPECT_EQ(store_->ListTokens(id)->size(), 1u);
+  auto again = store_->RevokeToken(id, "0123456789abcdef");
+  ASSERT_FALSE(again.has_value());
+  EXPECT_EQ(again.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store_->ListTokens(other)->size(), 1u);
+}
+
 TEST_P(StoreConformance, TokensAndSmtpPasswordsAreFoundByTheirHash) {
   const AccountId id = MakeAccount("demo", {1000});
   const std::string hash(64, 'a');
   ASSERT_TRUE(store_->AddToken(id, hash, kT0).has_value());
-  auto found = store_->FindAccountByToken(hash);
+  auto found = store_->FindAccountByToken(hash, kT0);
   ASSERT_TRUE(found.has_value() && found->has_value());
   EXPECT_EQ((*found)->name, "demo");
   EXPECT_EQ((*found)->uids, std::vector<Uid>{1000});
-  auto unknown = store_->FindAccountByToken(std::string(64, 'b'));
+  auto unknown = store_->FindAccountByToken(std::string(64, 'b'), kT0);
   ASSERT_TRUE(unknown.has_value());
   EXPECT_FALSE(unknown->has_value());
   auto twice = store_->AddToken(id, hash, kT0);

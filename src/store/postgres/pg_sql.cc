@@ -185,7 +185,9 @@ constexpr std::string_view PgText(Sql sql) {
              "AND ($3 = '' OR EXISTS (SELECT 1 FROM {recipients} r "
              "WHERE r.account_id = m.account_id AND r.message_id = m.id "
              "AND strpos(lower(r.address COLLATE \"C\"), $3) > 0)) "
-             "ORDER BY m.account_id, m.id FOR UPDATE OF m";
+             "AND ($6 = 0 OR NOT EXISTS (SELECT 1 FROM {released} x WHERE x.account_id = $1 "
+             "AND x.message_id = m.id)) "
+             "ORDER BY m.account_id, m.id LIMIT $5 FOR UPDATE OF m";
     case Sql::kSelectErrors:
       return "SELECT r.updated_ms, r.message_id, r.idx, r.address, r.reply, m.subject "
              "FROM {recipients} r JOIN {messages} m "

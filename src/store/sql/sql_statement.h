@@ -25,7 +25,8 @@ enum class Sql {
   kSelectAllAccountUids,    // () -> account_id, uid, by both
   kSelectAccountState,      // (id) -> state, name
   kLockAccountState,        // (id) -> state; the row locked until the end of the transaction
-  kSetAccountStateFull,     // (id, state, blocked_by, reason, since, from_state, tolerance_until)
+  kSetAccountStateFull,     // (id, state, blocked_by, reason, since, from_state, tolerance_until,
+                            //  from_blocked_by)
   kSetPurgeWatermark,       // (account, purged before) -> how many were purged now
   kClearReleased,           // (account)
   kZeroReleasedPending,     // (account)
@@ -33,8 +34,10 @@ enum class Sql {
   kSelectAudit,             // (before_id, limit) -> id, at, name, actor, action, from, to, reason
   kSelectAuditOfAccount,    // (before_id, limit, account) -> as kSelectAudit
   kSelectAccountsInState,   // (state, 1 if it is active else 0) -> id, ascending
-  kInsertToken,             // (hash, account, now)
-  kSelectAccountIdByToken,  // (hash) -> account_id
+  kInsertToken,             // (hash, account, now, expires: 0 for never)
+  kSelectAccountIdByToken,  // (hash, now) -> account_id, if not expired
+  kSelectTokens,            // (account) -> id (kTokenIdChars of the hash), created, expires
+  kDeleteToken,             // (account, id)
   kSetSmtpPassword,         // (account, hash)
   kSelectSmtpPassword,      // (account) -> hash or NULL
   // Messages in.
@@ -83,7 +86,8 @@ enum class Sql {
   kExpireRecipients,       // (account, message, reply, now): every pending one failed
   kSelectPendingPage,      // (account, before id, limit) -> id, descending
   kSelectHeldById,         // (id, account) -> id if queued and not purged; locked
-  kSelectHeldByMatch,      // (account, from, to, subject: lower case, '' for any) -> id, ascending
+  kSelectHeldByMatch,      // (account, from, to, subject: lower case, '' for any, limit,
+                           //  1 to leave out released mail) -> id, ascending
   kInsertReleased,         // (account, message)
   kSelectMessageHead,      // (id, account, max bytes) -> the body's first bytes; unfinished only
   // Counters and reports.

@@ -120,8 +120,10 @@ Result<std::optional<StoredMessage>> SqlStore::ReadMessage(MessageId id) {
 }
 
 Result<std::vector<MessageId>> SqlStore::SelectHeld(AccountId account,
-                                                    const MessageSelector& selector) {
+                                                    const MessageSelector& selector,
+                                                    bool unreleased_only) {
   std::vector<MessageId> ids;
+  if (selector.limit <= 0) return ids;
   if (!selector.ids.empty()) {
     // Duplicates are dropped before the query: each id is looked up (and locked) once, and
     // the answer is ascending whatever order the caller gave.
@@ -129,9 +131,16 @@ Result<std::vector<MessageId>> SqlStore::SelectHeld(AccountId account,
     std::sort(wanted.begin(), wanted.end());
     wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
     for (const MessageId id : wanted) {
+      if (static_cast<std::int64_t>(ids.size()) >= selector.limit) break;
       MW_ASSIGN_OR_RETURN(const Rows rows,
                           session_->Run(Sql::kSelectHeldById, Params().Int(id).Int(account)));
-      if (!rows.empty()) ids.push_back(id);
+      if (rows.empty()) continue;
+      if (unreleased_only) {
+        MW_ASSIGN_OR_RETURN(const Rows released,
+                            session_->Run(Sql::kIsReleased, Params().Int(account).Int(id)));
+        if (!released.empty() && released.Bool(0, 0)) continue;
+      }
+      ids.push_back(id);
     }
     return ids;
   }
@@ -141,7 +150,9 @@ Result<std::vector<MessageId>> SqlStore::SelectHeld(AccountId account,
                                                          .Int(account)
                                                          .Text(ToAsciiLower(selector.from))
                                                          .Text(ToAsciiLower(selector.to))
-                                                         .Text(ToAsciiLower(selector.subject))));
+                                                         .Text(ToAsciiLower(selector.subject))
+                                                         .Int(selector.limit)
+                                                         .Int(unreleased_only ? 1 : 0)));
   for (int i = 0; i < rows.size(); ++i) ids.push_back(rows.Int(i, 0));
   return ids;
 }

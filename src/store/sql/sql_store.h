@@ -39,8 +39,13 @@ class SqlStore : public Store {
   Result<std::vector<AccountId>> AccountsInState(AccountState state) override;
   Result<std::vector<AuditRecord>> ListAudit(std::optional<AccountId> account, int limit,
                                              std::int64_t before_id) override;
-  Result<void> AddToken(AccountId account, std::string_view token_hash, TimePoint now) override;
-  Result<std::optional<Account>> FindAccountByToken(std::string_view token_hash) override;
+  using Store::AddToken;
+  Result<void> AddToken(AccountId account, std::string_view token_hash, TimePoint now,
+                        std::optional<TimePoint> expires) override;
+  Result<std::optional<Account>> FindAccountByToken(std::string_view token_hash,
+                                                    TimePoint now) override;
+  Result<std::vector<TokenInfo>> ListTokens(AccountId account) override;
+  Result<void> RevokeToken(AccountId account, std::string_view id) override;
   Result<void> SetSmtpPassword(AccountId account, std::string_view password_hash) override;
   Result<std::optional<std::string>> GetSmtpPasswordHash(std::string_view account_name) override;
 
@@ -124,10 +129,14 @@ class SqlStore : public Store {
   virtual std::string_view MigrationSql(const schema::Migration& migration) const = 0;
 
  private:
-  Result<std::vector<MessageId>> SelectHeld(AccountId account, const MessageSelector& selector);
+  // The selected held mail, up to selector.limit; with unreleased_only, none released yet.
+  Result<std::vector<MessageId>> SelectHeld(AccountId account, const MessageSelector& selector,
+                                            bool unreleased_only);
   Result<std::optional<Account>> ReadOneAccount(AccountId id);
   Result<std::optional<StoredMessage>> ReadMessage(MessageId id);
   Result<AccountState> ReadAccountState(AccountId account, bool lock);
+  // kConflict unless the account (locked by the caller) is as `seen` says; nothing if unset.
+  Result<void> CheckDecidedOn(AccountId account, const std::optional<BlockSeen>& seen);
   Result<MessageId> InsertMessageWithRecipients(const NewMessage& m,
                                                 std::optional<TimePoint> lease_until,
                                                 std::string_view lease_node);

@@ -100,13 +100,19 @@ Result<void> SqlStore::SetAccountState(const AccountStateChange& change) {
                                           .Text(change.reason)
                                           .Int(ToUnixMillis(change.at))
                                           .Text(AccountStateName(change.from))
-                                          .Int(ToUnixMillis(change.bounce_tolerance_until))));
+                                          .Int(ToUnixMillis(change.bounce_tolerance_until))
+                                          .Text(BlockedByName(change.from_blocked_by))));
     if (rows.Changed() != 1) {
       // Nothing changed: say why, from the same snapshot.
-      MW_ASSIGN_OR_RETURN(const AccountState now, ReadAccountState(change.account, false));
+      MW_ASSIGN_OR_RETURN(const auto now, ReadOneAccount(change.account));
+      if (!now) {
+        return Fail(ErrorCode::kNotFound, fmt::format("no account with id {}", change.account));
+      }
       return Fail(ErrorCode::kConflict,
-                  fmt::format("the account is {} now, not {}", AccountStateName(now),
-                              AccountStateName(change.from)));
+                  fmt::format("The account's state changed meanwhile: it is {} now{}{}.",
+                              AccountStateName(now->state),
+                              now->blocked_by == BlockedBy::kNone ? "" : ", blocked by ",
+                              BlockedByName(now->blocked_by)));
     }
   }
   if (change.to == AccountState::kActive) {
@@ -194,21 +200,58 @@ Result<std::vector<AuditRecord>> SqlStore::ListAudit(std::optional<AccountId> ac
   return records;
 }
 
-Result<void> SqlStore::AddToken(AccountId account, std::string_view token_hash, TimePoint now) {
-  if (token_hash.empty()) return Fail(ErrorCode::kInvalidInput, "token hash is empty");
+Result<void> SqlStore::AddToken(AccountId account, std::string_view token_hash, TimePoint now,
+                                std::optional<TimePoint> expires) {
+  if (token_hash.size() < kTokenIdChars) {
+    return Fail(ErrorCode::kInvalidInput, "token hash is too short");
+  }
   // The foreign key refuses an unknown account; the read says so clearly first.
   MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kWrite));
   MW_RETURN_IF_ERROR(ReadAccountState(account, false));
-  MW_RETURN_IF_ERROR(session().Run(Sql::kInsertToken,
-                                   Params().Text(token_hash).Int(account).Int(ToUnixMillis(now))));
+  // expires_ms 0: never (a time before 1970 is no expiry anyone asks for).
+  MW_RETURN_IF_ERROR(
+      session().Run(Sql::kInsertToken,
+                    Params()
+                        .Text(token_hash)
+                        .Int(account)
+                        .Int(ToUnixMillis(now))
+                        .Int(expires ? std::max<std::int64_t>(ToUnixMillis(*expires), 1) : 0)));
   MW_RETURN_IF_ERROR(tx.Commit());
   return {};
 }
 
-Result<std::optional<Account>> SqlStore::FindAccountByToken(std::string_view token_hash) {
+Result<std::vector<TokenInfo>> SqlStore::ListTokens(AccountId account) {
+  std::vector<TokenInfo> tokens;
+  MW_ASSIGN_OR_RETURN(const Rows rows, session().Run(Sql::kSelectTokens, Params().Int(account)));
+  for (int i = 0; i < rows.size(); ++i) {
+    TokenInfo t;
+    t.id = rows.Text(i, 0);
+    t.created = FromUnixMillis(rows.Int(i, 1));
+    if (const std::int64_t expires = rows.Int(i, 2); expires > 0) {
+      t.expires = FromUnixMillis(expires);
+    }
+    tokens.push_back(std::move(t));
+  }
+  return tokens;
+}
+
+Result<void> SqlStore::RevokeToken(AccountId account, std::string_view id) {
+  // One statement, so one transaction. An id that is not kTokenIdChars long names none.
+  if (id.size() != kTokenIdChars) {
+    return Fail(ErrorCode::kNotFound, "This account has no such token.");
+  }
+  MW_ASSIGN_OR_RETURN(const Rows rows,
+                      session().Run(Sql::kDeleteToken, Params().Int(account).Text(id)));
+  if (rows.Changed() == 0) return Fail(ErrorCode::kNotFound, "This account has no such token.");
+  return {};
+}
+
+Result<std::optional<Account>> SqlStore::FindAccountByToken(std::string_view token_hash,
+                                                            TimePoint now) {
   MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kRead));
   MW_ASSIGN_OR_RETURN(const Rows rows,
-                      session().Run(Sql::kSelectAccountIdByToken, Params().Text(token_hash)));
+                      session().Run(Sql::kSelectAccountIdByToken,
+                                    Params().Text(token_hash).Int(ToUnixMillis(now))));
   if (rows.empty()) return std::optional<Account>();
   MW_ASSIGN_OR_RETURN(auto account, ReadOneAccount(rows.Int(0, 0)));
   MW_RETURN_IF_ERROR(tx.Commit());

@@ -172,8 +172,9 @@ Result<std::int64_t> SqlStore::ReleaseHeld(AccountId account, const MessageSelec
   // change together, so the scheduler never looks for released mail that is not counted.
   MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kWrite));
   MW_ASSIGN_OR_RETURN(const AccountState state, ReadAccountState(account, true));
+  MW_RETURN_IF_ERROR(CheckDecidedOn(account, selector.decided_on));
   if (state == AccountState::kActive) return std::int64_t{0};
-  MW_ASSIGN_OR_RETURN(const auto ids, SelectHeld(account, selector));
+  MW_ASSIGN_OR_RETURN(const auto ids, SelectHeld(account, selector, /*unreleased_only=*/true));
   Tally tally(session());
   std::int64_t released = 0;
   for (const MessageId id : ids) {
@@ -193,8 +194,9 @@ Result<std::int64_t> SqlStore::DeleteHeld(AccountId account, const MessageSelect
   // One write transaction, as PurgeBatch.
   MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kWrite));
   MW_ASSIGN_OR_RETURN(const AccountState state, ReadAccountState(account, true));
+  MW_RETURN_IF_ERROR(CheckDecidedOn(account, selector.decided_on));
   if (state == AccountState::kActive) return std::int64_t{0};
-  MW_ASSIGN_OR_RETURN(const auto ids, SelectHeld(account, selector));
+  MW_ASSIGN_OR_RETURN(const auto ids, SelectHeld(account, selector, /*unreleased_only=*/false));
   Tally tally(session());
   const int day = LocalDayNumber(now);
   for (const MessageId id : ids) {
@@ -205,6 +207,22 @@ Result<std::int64_t> SqlStore::DeleteHeld(AccountId account, const MessageSelect
   MW_RETURN_IF_ERROR(tally.Flush());
   MW_RETURN_IF_ERROR(tx.Commit());
   return static_cast<std::int64_t>(ids.size());
+}
+
+Result<void> SqlStore::CheckDecidedOn(AccountId account, const std::optional<BlockSeen>& seen) {
+  if (!seen) return {};
+  // The row is locked by now (ReadAccountState): what is read here holds until the commit.
+  MW_ASSIGN_OR_RETURN(const auto now, ReadOneAccount(account));
+  if (!now) return Fail(ErrorCode::kNotFound, fmt::format("no account with id {}", account));
+  if (now->state != seen->state || now->blocked_by != seen->blocked_by) {
+    return Fail(
+        ErrorCode::kConflict,
+        fmt::format("The account's state changed meanwhile: it is {} now{}{}.",
+                    AccountStateName(now->state),
+                    now->blocked_by == BlockedBy::kNone ? "" : ", blocked by ",
+                    now->blocked_by == BlockedBy::kNone ? "" : BlockedByName(now->blocked_by)));
+  }
+  return {};
 }
 
 Result<std::string> SqlStore::GetMessageHeaders(AccountId account, MessageId id) {

@@ -35,6 +35,8 @@ constexpr std::array<std::string_view, kSqlCount> kNames = {
     "kSelectAccountsInState",
     "kInsertToken",
     "kSelectAccountIdByToken",
+    "kSelectTokens",
+    "kDeleteToken",
     "kSetSmtpPassword",
     "kSelectSmtpPassword",
     "kInsertMessage",
@@ -132,10 +134,10 @@ std::string_view SharedSqlText(Sql sql) {
     case Sql::kSelectAccountName:
       return "SELECT name FROM {accounts} WHERE id = ?1";
     case Sql::kSetAccountStateFull:
-      // The compare (state = from) and the set are one statement: two nodes acting on one
-      // account at once cannot both win.
+      // The compare (state and blocker as decided on) and the set are one statement: two
+      // nodes acting on one account at once cannot both win.
       return "UPDATE {accounts} SET state = ?2, blocked_by = ?3, reason = ?4, since_ms = ?5, "
-             "bounce_tolerance_until_ms = ?7 WHERE id = ?1 AND state = ?6";
+             "bounce_tolerance_until_ms = ?7 WHERE id = ?1 AND state = ?6 AND blocked_by = ?8";
     case Sql::kClearReleased:
       return "DELETE FROM {released} WHERE account_id = ?1";
     case Sql::kZeroReleasedPending:
@@ -152,9 +154,17 @@ std::string_view SharedSqlText(Sql sql) {
              "l.reason FROM {audit} l JOIN {accounts} a ON a.id = l.account_id "
              "WHERE l.account_id = ?3 AND l.id < ?1 ORDER BY l.id DESC LIMIT ?2";
     case Sql::kInsertToken:
-      return "INSERT INTO {tokens} (hash, account_id, created_ms) VALUES (?1, ?2, ?3)";
+      return "INSERT INTO {tokens} (hash, account_id, created_ms, expires_ms) "
+             "VALUES (?1, ?2, ?3, ?4)";
     case Sql::kSelectAccountIdByToken:
-      return "SELECT account_id FROM {tokens} WHERE hash = ?1";
+      return "SELECT account_id FROM {tokens} WHERE hash = ?1 "
+             "AND (expires_ms = 0 OR expires_ms > ?2)";
+    case Sql::kSelectTokens:
+      // 16: kTokenIdChars.
+      return "SELECT substr(hash, 1, 16), created_ms, expires_ms FROM {tokens} "
+             "WHERE account_id = ?1 ORDER BY created_ms, hash";
+    case Sql::kDeleteToken:
+      return "DELETE FROM {tokens} WHERE account_id = ?1 AND substr(hash, 1, 16) = ?2";
     case Sql::kSetSmtpPassword:
       return "UPDATE {accounts} SET smtp_password_hash = ?2 WHERE id = ?1";
     case Sql::kSelectSmtpPassword:

@@ -1,17 +1,55 @@
 #include "store/sqlite/sqlite_store.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include "store/sqlite/sqlite_session.h"
 #include "store/store_common.h"
 
 namespace mailwarden {
 
+namespace {
+
+// The store holds every account's mail: only the daemon's user may read it. A new file is
+// created with mode 0600 before SQLite opens it (its -wal and -shm files take the same mode);
+// an existing one that others may read or write is used, with a warning, so that an upgrade
+// does not stop a running service, but an operator sees it. An existing file is only
+// stat()ed, never opened here: closing any descriptor of a file drops every POSIX lock this
+// process holds on it, the locks of SQLite's connections to it included.
+Result<void> KeepPrivate(const std::filesystem::path& path) {
+  if (path.empty() || path.string().starts_with(":") || path.string().starts_with("file:")) {
+    return {};
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) return {};  // SQLite's own open says why
+    // No connection of this process has the file yet: this descriptor holds no one's lock.
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) ::close(fd);
+    return {};
+  }
+  if ((st.st_mode & 077) != 0) {
+    spdlog::warn(
+        "store: {} may be read or written by other users (mode {:o}): it holds every "
+        "account's mail; chmod 600 it",
+        path.string(), st.st_mode & 0777);
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::filesystem::path& path) {
   auto in_file = [&path](Error error) {
     error.message = fmt::format("{}: {}", path.string(), error.message);
     return std::unexpected(std::move(error));
   };
+  if (auto r = KeepPrivate(path); !r) return in_file(std::move(r).error());
   auto session = SqliteSession::Open(path);
   if (!session) return in_file(std::move(session).error());
   SqliteSession& sqlite = **session;
