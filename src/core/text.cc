@@ -1,5 +1,7 @@
 #include "core/text.h"
 
+#include <algorithm>
+
 namespace mailwarden {
 namespace {
 
@@ -81,6 +83,12 @@ std::string ValidUtf8(std::string_view text) {
     }
   }
   return out;
+}
+
+std::string LogText(std::string_view text) {
+  std::string clean = ScrubControl(text, ' ', ControlSet::kC0DelAndC1);
+  std::replace(clean.begin(), clean.end(), '"', '\'');
+  return clean;
 }
 
 }  // namespace mailwarden

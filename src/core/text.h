@@ -41,4 +41,9 @@ enum class ControlSet {
 std::string ScrubControl(std::string_view text, char replacement = ' ',
                          ControlSet set = ControlSet::kC0AndDel);
 
+// text as it may stand between the double quotes of a log line's field (reply="..."): control
+// characters (C0, DEL and C1) become spaces and a double quote a single one, so that a remote
+// server's answer can neither move a terminal's cursor nor end its field and fake another.
+std::string LogText(std::string_view text);
+
 }  // namespace mailwarden

@@ -75,6 +75,16 @@ TEST(ScrubControlTest, ReplacesControlCharacters) {
   for (const Case& c : cases) EXPECT_EQ(ScrubControl(c.in, c.replacement, c.set), c.want) << c.in;
 }
 
+TEST(LogTextTest, NeitherControlsATerminalNorEndsItsField) {
+  EXPECT_EQ(LogText("250 2.0.0 OK queued"), "250 2.0.0 OK queued");
+  EXPECT_EQ(LogText("550 \x1b[2Jno\" result=sent\x07\r\n"), "550  [2Jno' result=sent   ");
+  EXPECT_EQ(LogText("a\xc2\x9b"
+                    "b"),
+            "a b")
+      << "C1 as UTF-8";
+  EXPECT_EQ(LogText("\xc3\xa9t\xc3\xa9"), "\xc3\xa9t\xc3\xa9") << "other UTF-8 as it is";
+}
+
 TEST(ValidUtf8Test, ReplacesEachInvalidByte) {
   struct Case {
     std::string in;

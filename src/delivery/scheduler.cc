@@ -10,6 +10,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <memory>
 
+#include "core/text.h"
+
 namespace mailwarden {
 namespace asio = boost::asio;
 
@@ -286,7 +288,7 @@ asio::awaitable<void> Scheduler::DeliverOne(ClaimedMessage message) {
                                                                 : "deferred";
     spdlog::info("id={} account={} from=<{}> to=<{}> result={} attempt={} reply=\"{}\"", message.id,
                  message.account_name, message.sender, message.recipients[i].address, result,
-                 message.attempts + 1, r.reply);
+                 message.attempts + 1, LogText(r.reply));
   }
   if (on_outcome_) {
     AttemptReport report;

@@ -24,6 +24,8 @@ Both are written to a temporary name and renamed, the .json last: once <seq>.jso
 
 Recipient rules, by the local part of the address (case-insensitive prefix):
   reject...      550 5.1.1 recipient rejected
+  escape...      550 5.1.1 with terminal escapes, a bell and a quote in the text (what a
+                 hostile server may answer)
   defer...       451 4.3.0 try again later, on the first 2 attempts for that address (counted
                  per address, in memory, for the life of the process); accepted from the 3rd
   datadefer...   accepted at RCPT, but the message's final reply to DATA is 451 4.3.0
@@ -85,6 +87,9 @@ class RelayHandler:
         local = local_part(address)
         if local.startswith("reject"):
             return f"550 5.1.1 <{address}>: recipient rejected"
+        if local.startswith("escape"):
+            return '550 5.1.1 \x1b[2J\x1b[31mno" result=sent such\x07 user'
+
         if local.startswith("defer"):
             key = address.lower()
             seen = self.defer_counts.get(key, 0)

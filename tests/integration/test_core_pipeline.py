@@ -91,6 +91,23 @@ def test_rejected_recipient_is_recorded_as_failed_with_its_reply(make_daemon, re
     assert "to=<reject-me@example.net> result=failed" in daemon.log_text()
 
 
+def test_a_relays_reply_cannot_write_escapes_or_fields_into_the_log(make_daemon, relay):
+    daemon = make_daemon(relay=relay).start()
+    r = daemon.sendmail(["escape-me@example.net"], "From: a@example.com\nSubject: x\n\nhi\n")
+    assert r.returncode == 0, r.stderr
+    wait_for(lambda: "to=<escape-me@example.net> result=failed" in daemon.log_text(),
+             what="the failure's log line")
+    line = next(l for l in daemon.log_text().splitlines()
+                if "to=<escape-me@example.net>" in l and "attempt=" in l)
+    assert not any(ord(c) < 32 or ord(c) == 127 for c in line), repr(line)
+    # The reply's own quote cannot end its field: everything it says, "result=sent" included,
+    # stays between the field's two quotes, after the line's real result.
+    assert line.count('"') == 2 and line.endswith('"'), line
+    before, field = line.split(' reply="', 1)
+    assert "result=failed" in before and "result=sent" not in before, line
+    assert field.startswith("550 5.1.1"), line
+
+
 def test_uid_without_account_gets_77_and_nothing_is_stored(make_daemon, relay):
     daemon = make_daemon(relay=relay).start()
     r = daemon.sendmail(["-t", "-i"], "To: x@example.net\nSubject: x\n\nhi\n", uid=4242)
