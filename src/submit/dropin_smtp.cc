@@ -255,7 +255,7 @@ bool DropinSmtpSession::HandleLine(TextView line) {
   if (EqualsIgnoreCase(verb, "STARTTLS") || EqualsIgnoreCase(verb, "AUTH") ||
       EqualsIgnoreCase(verb, "EXPN") || EqualsIgnoreCase(verb, "ETRN") ||
       EqualsIgnoreCase(verb, "BDAT")) {
-    return ReplyError(502, "5.5.1 Command not implemented");
+    return ReplyError(502, "5.5.1 Command not offered on standard input");
   }
   return ReplyError(500, "5.5.2 Command unrecognized");
 }

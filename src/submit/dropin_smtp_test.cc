@@ -259,7 +259,7 @@ struct CommandCase {
 TEST(DropinSmtpTest, RefusesWhatIsNotACommandOfTheSession) {
   const std::vector<CommandCase> cases = {
       {"unknown", "FOO\r\n", "500 5.5.2 Command unrecognized\r\n"},
-      {"starttls", "STARTTLS\r\n", "502 5.5.1 Command not implemented\r\n"},
+      {"starttls", "STARTTLS\r\n", "502 5.5.1 Command not offered on standard input\r\n"},
       {"ehlo_without_name", "EHLO\r\n", "501 5.5.4 Syntax: EHLO hostname\r\n"},
       {"helo", "HELO x\n", "250 web1.test\r\n"},
       {"lowercase_bare_lf", "mail from:<a@b.c>\n", "250 2.1.0 Ok\r\n"},
