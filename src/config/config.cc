@@ -171,7 +171,12 @@ Result<void> ReadSubmit(TableReader& r, Config& c) {
   MW_RETURN_IF_ERROR(
       r.Int("max_receiving_bytes", c.submit.max_receiving_bytes, 1024 * 1024, 1LL << 40));
   MW_RETURN_IF_ERROR(r.Int("max_connections", c.submit.max_connections, 1, 100000));
-  return r.Int("max_connections_per_uid", c.submit.max_connections_per_uid, 1, 100000);
+  MW_RETURN_IF_ERROR(r.Int("max_connections_per_uid", c.submit.max_connections_per_uid, 1, 100000));
+  MW_RETURN_IF_ERROR(
+      r.Dur("max_receive_time", c.submit.max_receive_time, std::chrono::milliseconds(100)));
+  MW_RETURN_IF_ERROR(
+      r.Dur("max_wait_for_room", c.submit.max_wait_for_room, std::chrono::milliseconds(10)));
+  return r.Int("max_large_messages_per_uid", c.submit.max_large_messages_per_uid, 1, 100000);
 }
 
 Result<void> ReadSmtp(TableReader& r, Config& c) {

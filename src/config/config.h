@@ -41,6 +41,15 @@ struct Config {
     // Drop-in connections of one uid at once; more are told to try again later (75), so that
     // one account's scripts (a hacked site) cannot take every connection from the others.
     std::int64_t max_connections_per_uid = 100;
+    // The whole of one submission, from the connection to the end of its message: a client
+    // still sending then is told to try again later (75), however steadily it trickles.
+    Duration max_receive_time = std::chrono::minutes(5);
+    // How long a message past 256 KiB waits for a large slot (its uid's, then one of all);
+    // then it is told to try again later (75).
+    Duration max_wait_for_room = std::chrono::seconds(30);
+    // Large slots one uid holds at once (fewer if there are fewer slots), so that one local
+    // user cannot take every slot from the others.
+    std::int64_t max_large_messages_per_uid = 3;
   } submit;
 
   struct Smtp {

@@ -113,6 +113,9 @@ TEST(ParseConfig, NamesTheKeyThatIsWrong) {
       {"[delivery]\nmax_sending_bytes = 4096\n", "delivery.max_sending_bytes"},
       {"[smtp]\nmax_connections_per_account = 0\n", "smtp.max_connections_per_account"},
       {"[submit]\nmax_connections_per_uid = -1\n", "submit.max_connections_per_uid"},
+      {"[submit]\nmax_receive_time = \"1ms\"\n", "submit.max_receive_time"},
+      {"[submit]\nmax_wait_for_room = \"soon\"\n", "submit.max_wait_for_room"},
+      {"[submit]\nmax_large_messages_per_uid = 0\n", "submit.max_large_messages_per_uid"},
       {"[mystery]\nx = 1\n", "mystery"},
       {"[[account]]\nname = \"Bad Name\"\n", "account[0].name"},
       {"[[account]]\nname = \"a\"\nuids = [-1]\n", "account[0].uids"},
@@ -199,6 +202,9 @@ TEST(ParseConfig, ReceivingLimitsDefaultAndCanBeSet) {
   EXPECT_EQ(fallback->submit.max_receiving_bytes, 256 * 1024 * 1024);
   EXPECT_EQ(fallback->submit.max_connections, 1000);
   EXPECT_EQ(fallback->submit.max_connections_per_uid, 100);
+  EXPECT_EQ(fallback->submit.max_receive_time, std::chrono::minutes(5));
+  EXPECT_EQ(fallback->submit.max_wait_for_room, std::chrono::seconds(30));
+  EXPECT_EQ(fallback->submit.max_large_messages_per_uid, 3);
   auto set = ParseConfig("[submit]\nmax_receiving_bytes = 8388608\nmax_connections = 50\n", "/tmp");
   ASSERT_TRUE(set.has_value()) << set.error().message;
   EXPECT_EQ(set->submit.max_receiving_bytes, 8 * 1024 * 1024);
