@@ -176,7 +176,9 @@ Result<void> ReadSubmit(TableReader& r, Config& c) {
       r.Dur("max_receive_time", c.submit.max_receive_time, std::chrono::milliseconds(100)));
   MW_RETURN_IF_ERROR(
       r.Dur("max_wait_for_room", c.submit.max_wait_for_room, std::chrono::milliseconds(10)));
-  return r.Int("max_large_messages_per_uid", c.submit.max_large_messages_per_uid, 1, 100000);
+  MW_RETURN_IF_ERROR(
+      r.Int("max_large_messages_per_uid", c.submit.max_large_messages_per_uid, 1, 100000));
+  return r.Dur("uid_wait", c.submit.uid_wait, std::chrono::milliseconds(0));
 }
 
 Result<void> ReadSmtp(TableReader& r, Config& c) {

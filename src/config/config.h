@@ -38,8 +38,9 @@ struct Config {
     std::int64_t max_receiving_bytes = 256 * 1024 * 1024;
     // Drop-in connections served at once; more wait in the socket's backlog.
     std::int64_t max_connections = 1000;
-    // Drop-in connections of one uid at once; more are told to try again later (75), so that
-    // one account's scripts (a hacked site) cannot take every connection from the others.
+    // Drop-in connections of one uid served at once; more wait (uid_wait), then are told to
+    // try again later (75), so that one account's scripts (a hacked site) cannot take every
+    // connection from the others.
     std::int64_t max_connections_per_uid = 100;
     // The whole of one submission, from the connection to the end of its message: a client
     // still sending then is told to try again later (75), however steadily it trickles.
@@ -50,6 +51,10 @@ struct Config {
     // Large slots one uid holds at once (fewer if there are fewer slots), so that one local
     // user cannot take every slot from the others.
     std::int64_t max_large_messages_per_uid = 3;
+    // How long a script past max_connections_per_uid waits for one of its uid's places
+    // before it is told 75: PHP's mail() does not try again, so a burst of one site is served
+    // in turn instead of cut. As many may wait as may be served; more are told 75 at once.
+    Duration uid_wait = std::chrono::seconds(5);
   } submit;
 
   struct Smtp {

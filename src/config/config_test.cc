@@ -116,6 +116,7 @@ TEST(ParseConfig, NamesTheKeyThatIsWrong) {
       {"[submit]\nmax_receive_time = \"1ms\"\n", "submit.max_receive_time"},
       {"[submit]\nmax_wait_for_room = \"soon\"\n", "submit.max_wait_for_room"},
       {"[submit]\nmax_large_messages_per_uid = 0\n", "submit.max_large_messages_per_uid"},
+      {"[submit]\nuid_wait = 5\n", "submit.uid_wait"},
       {"[mystery]\nx = 1\n", "mystery"},
       {"[[account]]\nname = \"Bad Name\"\n", "account[0].name"},
       {"[[account]]\nname = \"a\"\nuids = [-1]\n", "account[0].uids"},
@@ -205,6 +206,7 @@ TEST(ParseConfig, ReceivingLimitsDefaultAndCanBeSet) {
   EXPECT_EQ(fallback->submit.max_receive_time, std::chrono::minutes(5));
   EXPECT_EQ(fallback->submit.max_wait_for_room, std::chrono::seconds(30));
   EXPECT_EQ(fallback->submit.max_large_messages_per_uid, 3);
+  EXPECT_EQ(fallback->submit.uid_wait, std::chrono::seconds(5));
   auto set = ParseConfig("[submit]\nmax_receiving_bytes = 8388608\nmax_connections = 50\n", "/tmp");
   ASSERT_TRUE(set.has_value()) << set.error().message;
   EXPECT_EQ(set->submit.max_receiving_bytes, 8 * 1024 * 1024);

@@ -127,29 +127,52 @@ asio::awaitable<void> SubmitServer::Run() {
     }
     const Uid uid = cred.uid;
     // One uid's share: its scripts (a hacked site's spam run, or a client holding connections
-    // open on purpose) cannot take every connection from the other accounts' scripts.
+    // open on purpose) cannot take every connection from the other accounts' scripts. Past it
+    // a script waits a little for one of its uid's places (a site's burst is served in turn:
+    // PHP's mail() would not try again); so many wait already that the wait would be in vain,
+    // it is told at once.
     UidShare& share = ShareOf(uid);
-    if (share.places.in_use() >= share.places.slots()) {
+    if (share.places.in_use() >= share.places.slots() &&
+        share.places.waiting() >= share.places.slots()) {
       spdlog::warn(
-          "submit: uid={} result=refused reason=\"{} connections of this uid at once "
-          "(submit.max_connections_per_uid)\"",
-          uid, share.places.in_use());
+          "submit: uid={} result=refused reason=\"{} connections of this uid at once and {} "
+          "waiting (submit.max_connections_per_uid)\"",
+          uid, share.places.in_use(), share.places.waiting());
       RefuseAtOnce(
           socket, kExitTempFail,
           "too many submissions at once from uid " + std::to_string(uid) + "; try again later");
       continue;
     }
-    ReceiveGate::Slot uid_place = co_await share.places.Acquire();
-    // The places go with the handler: free when Serve ends, and also when it is destroyed
-    // unfinished with the io_context at exit (then this server is gone, and nothing is
-    // forgotten).
-    asio::co_spawn(ex_, Serve(std::move(socket), uid),
-                   [this, uid, place = std::move(place),
-                    uid_place = std::move(uid_place)](std::exception_ptr) mutable {
-                     uid_place.reset();
-                     ForgetIfIdle(uid);
-                   });
+    // Errors of a connection stay in it; the places go with the coroutine, also when it is
+    // destroyed unfinished with the io_context at exit.
+    asio::co_spawn(ex_, Admit(std::move(socket), uid, std::move(place)), [](std::exception_ptr) {});
   }
+}
+
+asio::awaitable<void> SubmitServer::Admit(local::socket socket, Uid uid, ReceiveGate::Slot place) {
+  ReceiveGate& places = ShareOf(uid).places;
+  if (places.in_use() >= places.slots()) {
+    spdlog::info(
+        "submit: uid={} has {} connections served (submit.max_connections_per_uid); a new one "
+        "waits",
+        uid, places.in_use());
+  }
+  ReceiveGate::Slot uid_place = co_await places.Acquire(config_.submit.uid_wait);
+  if (!uid_place) {
+    spdlog::warn(
+        "submit: uid={} result=refused reason=\"no place of this uid came free within {} "
+        "(submit.max_connections_per_uid, submit.uid_wait)\"",
+        uid, FormatDuration(config_.submit.uid_wait));
+    RefuseAtOnce(
+        socket, kExitTempFail,
+        "too many submissions at once from uid " + std::to_string(uid) + "; try again later");
+    ForgetIfIdle(uid);
+    co_return;
+  }
+  co_await Serve(std::move(socket), uid);
+  uid_place.reset();
+  place.reset();
+  ForgetIfIdle(uid);
 }
 
 SubmitServer::UidShare& SubmitServer::ShareOf(Uid uid) {

@@ -5,7 +5,8 @@
 // bounded (header block, message size, idle time, and the whole submission's time,
 // submit.max_receive_time), and so is what all clients hold together: at most
 // submit.max_connections are served at once (more wait in the socket's backlog), at most
-// submit.max_connections_per_uid of them for one uid (more are told 75, try later), and a
+// submit.max_connections_per_uid of them for one uid (as many more wait for one of them, at
+// most submit.uid_wait; then, and beyond those, they are told 75, try later), and a
 // message past kSmallMessageBytes waits for a slot of its uid's share
 // (submit.max_large_messages_per_uid) and then one of the ReceiveGate before more of it is
 // read, at most submit.max_wait_for_room (then 75). A uid with no account is refused before
@@ -53,6 +54,9 @@ class SubmitServer {
     ReceiveGate large;
   };
 
+  // Waits (submit.uid_wait) for a place of uid's, then serves the connection.
+  boost::asio::awaitable<void> Admit(boost::asio::local::stream_protocol::socket socket, Uid uid,
+                                     ReceiveGate::Slot place);
   boost::asio::awaitable<void> Serve(boost::asio::local::stream_protocol::socket socket, Uid uid);
   UidShare& ShareOf(Uid uid);
   // Drops the share of a uid that holds and awaits nothing.

@@ -147,3 +147,41 @@ def test_one_uid_holds_no_more_than_its_share_of_large_slots(make_daemon, relay)
     assert "mine-2" not in order_tags(relay)
     assert "submit.max_large_messages_per_uid" in daemon.log_text()
     daemon.stop()
+
+
+def test_a_burst_of_one_site_waits_for_its_places_instead_of_failing(make_daemon, relay):
+    """PHP's mail() does not try again: with submit.max_connections_per_uid at 3 and three
+    scripts of the uid being served, three more wait for a place (not told 75 at once) and are
+    all stored once the first ones end."""
+    daemon = make_daemon(relay=relay, accounts=accounts(), settings={
+        "submit": {"max_connections_per_uid": 3, "uid_wait": "20s"}}).start()
+    served = []
+    for i in range(3):
+        p = start_sendmail(daemon)
+        p.stdin.write(MESSAGE.format(tag=f"served-{i}").encode())
+        p.stdin.flush()
+        served.append(p)
+    wait_for(lambda: all(waiting_for_more_input(p) for p in served),
+             what="three drop-ins being served")
+
+    results = {}
+
+    def send(tag):
+        results[tag] = daemon.sendmail(["-t", "-i"], MESSAGE.format(tag=tag), timeout=60)
+
+    burst = [threading.Thread(target=send, args=(f"burst-{i}",)) for i in range(3)]
+    for t in burst:
+        t.start()
+    wait_for(lambda: daemon.log_text().count("a new one waits") >= 3 or len(results) == 3,
+             what="the burst waiting for places")
+    assert results == {}, {k: (r.returncode, r.stderr) for k, r in results.items()}
+
+    for p in served:
+        assert finish(p) == 0, p.stderr.read()
+    for t in burst:
+        t.join(60)
+    assert {k: r.returncode for k, r in results.items()} == {f"burst-{i}": 0 for i in range(3)}, \
+        {k: r.stderr for k, r in results.items()}
+    wait_for(lambda: {f"served-{i}" for i in range(3)} | {f"burst-{i}" for i in range(3)}
+             <= set(order_tags(relay)), what="all six at the relay")
+    daemon.stop()
