@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "core/host_port.h"
+#include "smtp/loopback_peer.h"
 #include "smtp/smtp_command.h"
 #include "smtp/smtp_data_reader.h"
 
@@ -44,14 +45,6 @@ std::string Printable(std::string_view text) {
     out.push_back(c >= 0x20 && c <= 0x7e ? c : '?');
   }
   if (text.size() > kMaxShownTextBytes) out += "...";
-  return out;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
   return out;
 }
 
@@ -207,6 +200,9 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
 
   std::string client_ip_ = "?";
   bool loopback_ = false;
+  asio::ip::tcp::endpoint remote_, local_;
+  // The key of this client's failed AUTH in the server's limiter; "" until the first AUTH.
+  std::string limiter_key_;
   bool tls_ = false;
 
   // Bytes read; those before in_pos_ are handled. Consumed input is dropped only before the
@@ -239,6 +235,8 @@ asio::awaitable<void> SmtpSession::Run() {
   if (ec) co_return;
   client_ip_ = Unmapped(remote.address()).to_string();
   loopback_ = Unmapped(local.address()).is_loopback();
+  remote_ = remote;
+  local_ = local;
 
   if (over_limit_) {
     spdlog::warn("smtp: ip={} result=refused reason=\"too many connections\"", client_ip_);
@@ -509,10 +507,25 @@ asio::awaitable<void> SmtpSession::HandleSaslResponse(std::string_view line) {
 
 asio::awaitable<void> SmtpSession::Verify(std::string user, std::string password) {
   const std::string shown_user = Printable(user);
-  const std::string limiter_key = loopback_ ? client_ip_ + " " + Lower(user) : client_ip_;
+  if (limiter_key_.empty()) {
+    // On loopback every script is 127.0.0.1: the client is the local user owning its socket,
+    // as the kernel records it (loopback_peer.h). Keyed on the user name it gives instead, any
+    // local user could lock an account's scripts out with wrong passwords in its name; keyed
+    // on its own uid, it locks out only itself. A client the tables do not show (gone
+    // already) shares one key with the others not shown, not with an account.
+    if (!loopback_) {
+      limiter_key_ = client_ip_;
+    } else if (auto uid = LoopbackPeerUid(remote_, local_)) {
+      limiter_key_ = "uid " + std::to_string(*uid);
+    } else {
+      limiter_key_ = "loopback, owner unknown";
+    }
+  }
+  const std::string& limiter_key = limiter_key_;
   if (!server_.auth_limiter_.Allowed(limiter_key, std::chrono::steady_clock::now())) {
-    spdlog::warn("smtp: ip={} user=\"{}\" result=refused reason=\"auth failure limit\"", client_ip_,
-                 shown_user);
+    spdlog::warn(
+        "smtp: ip={} client=\"{}\" user=\"{}\" result=refused reason=\"auth failure limit\"",
+        client_ip_, limiter_key, shown_user);
     QueueClose("4.7.0 Too many failed authentication attempts, try again later");
     co_return;
   }
@@ -540,8 +553,8 @@ asio::awaitable<void> SmtpSession::Verify(std::string user, std::string password
   }
   server_.auth_limiter_.RecordFailure(limiter_key, std::chrono::steady_clock::now());
   ++auth_failures_;
-  spdlog::warn("smtp: ip={} user=\"{}\" auth=failed attempt={}", client_ip_, shown_user,
-               auth_failures_);
+  spdlog::warn("smtp: ip={} client=\"{}\" user=\"{}\" auth=failed attempt={}", client_ip_,
+               limiter_key, shown_user, auth_failures_);
   Queue(535, "5.7.8 Authentication credentials invalid");
   if (auth_failures_ >= options_.max_auth_failures_per_connection) {
     QueueClose("4.7.0 Too many failed authentication attempts, closing connection");

@@ -101,8 +101,9 @@ struct SmtpServerOptions {
   std::size_t max_connections_per_account = 50;
   int max_auth_failures_per_connection = 3;  // then 421 and close
   // Failed AUTH per client in any minute before AUTH is refused for a while. The client is
-  // the remote IP, and on loopback the IP with the user name: every script of a shared host
-  // connects from 127.0.0.1, and one customer's broken script must not lock out the others.
+  // the remote IP, and on loopback the local user owning the client's socket (loopback_peer.h):
+  // every script of a shared host connects from 127.0.0.1, and one user trying passwords must
+  // lock out only itself, neither the other users nor the account whose name it gives.
   int max_auth_failures_per_minute = 10;
   int max_protocol_errors = 20;  // 5xx syntax errors per connection before 421 and close
 };

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -186,9 +187,17 @@ class SmtpServerTest : public ::testing::Test {
   }
 
   // Runs a Python script (kTalk and smtplib at hand) against the server.
-  CommandResult Python(const std::string& body) {
+  // With as_uid, it runs as that uid (the caller must be root); the script comes on its
+  // standard input, since the test's folder is the caller's own.
+  CommandResult Python(const std::string& body, std::optional<uid_t> as_uid = std::nullopt) {
     const auto path = dir_ / ("script" + std::to_string(scripts_++) + ".py");
     std::ofstream(path) << kTalk << "\nimport smtplib\n" << body;
+    if (as_uid) {
+      const std::string id = std::to_string(*as_uid);
+      return RunCommand("setpriv --reuid=" + id + " --regid=" + id + " --clear-groups " +
+                        std::string(kPython) + " - " + std::to_string(port_) + " < " +
+                        path.string());
+    }
     return RunCommand(std::string(kPython) + " " + path.string() + " " + std::to_string(port_));
   }
 
@@ -445,11 +454,13 @@ print('closed', t.closed())
             "closed True\n");
 }
 
-TEST_F(SmtpServerTest, FailuresPerMinuteAreLimitedPerClient) {
+TEST_F(SmtpServerTest, FailuresPerMinuteAreLimitedPerLocalUser) {
+  if (getuid() != 0) GTEST_SKIP() << "needs root to connect as another uid";
   auto options = Options();
   options.max_auth_failures_per_minute = 4;
   Start(options);
-  const auto run = Python(R"PY(
+  // Another local user tries passwords in alice's name, over loopback like every script.
+  const auto attack = Python(R"PY(
 for round in range(2):
     t = Talk()
     t.hello()
@@ -458,20 +469,29 @@ t = Talk()
 t.hello()
 print(t.auth('alice', 's3cret'))
 print('closed', t.closed())
-t = Talk()
-t.hello()
-print(t.auth('bob', 'hunter2'))
-)PY");
-  ASSERT_EQ(run.exit_code, 0) << run.output;
-  // On loopback the limit is per user name (case-insensitive): alice is locked out even with
-  // the right password, bob (another customer on the same host) is not.
-  EXPECT_EQ(run.output,
+)PY",
+                             /*as_uid=*/4999);
+  ASSERT_EQ(attack.exit_code, 0) << attack.output;
+  // It locks out only itself, even with the right password...
+  EXPECT_EQ(attack.output,
             "535 5.7.8 Authentication credentials invalid | 535 5.7.8 Authentication "
             "credentials invalid\n"
             "535 5.7.8 Authentication credentials invalid | 535 5.7.8 Authentication "
             "credentials invalid\n"
             "421 4.7.0 Too many failed authentication attempts, try again later\n"
-            "closed True\n"
+            "closed True\n");
+  // ...not alice's own scripts (another uid), nor anyone else.
+  const auto run = Python(R"PY(
+t = Talk()
+t.hello()
+print(t.auth('alice', 's3cret'))
+t = Talk()
+t.hello()
+print(t.auth('bob', 'hunter2'))
+)PY");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(run.output,
+            "235 2.7.0 Authentication successful\n"
             "235 2.7.0 Authentication successful\n");
 }
 
