@@ -14,6 +14,9 @@
 namespace mailwarden {
 
 enum class DeliveryMode { kRelay, kMaildir };
+// STARTTLS to the relay: never, when offered (a failed handshake is a failed delivery, never a
+// fallback to plain text), or always (a relay without it is not used).
+enum class RelayTls { kNone, kOpportunistic, kRequired };
 
 struct Config {
   std::filesystem::path base_dir;  // the config file's folder: relative paths start here
@@ -87,6 +90,14 @@ struct Config {
     Duration retry_max = std::chrono::hours(1);      // the retry delay never grows past this
     std::string helo;                                // the name given in EHLO; empty: the host name
     Duration lease = std::chrono::minutes(15);  // a claim ends then: a dead node's mail goes out
+    // The key "tls": by default opportunistic for a relay on loopback (no one in between),
+    // else required; "tls_verify" by default off on loopback (a self-signed certificate),
+    // else on, against tls_ca_file (empty: the system's CAs) and the name tls_name (empty:
+    // the relay's host).
+    RelayTls tls = RelayTls::kOpportunistic;
+    bool tls_verify = false;
+    std::filesystem::path tls_ca_file;
+    std::string tls_name;
   } delivery;
 
   struct Policy {

@@ -197,6 +197,36 @@ TEST(ParseConfig, DeliveryLeaseDefaultsToFifteenMinutesAndCanBeShortened) {
   }
 }
 
+TEST(ParseConfig, RelayTlsDependsOnWhereTheRelayIs) {
+  auto loopback = ParseConfig("[delivery]\nrelay = \"127.0.0.1:25\"\n", "/tmp");
+  ASSERT_TRUE(loopback.has_value()) << loopback.error().message;
+  EXPECT_EQ(loopback->delivery.tls, RelayTls::kOpportunistic);
+  EXPECT_FALSE(loopback->delivery.tls_verify);
+  auto named = ParseConfig("[delivery]\nrelay = \"localhost:25\"\n", "/tmp");
+  ASSERT_TRUE(named.has_value());
+  EXPECT_EQ(named->delivery.tls, RelayTls::kOpportunistic);
+  auto remote = ParseConfig("[delivery]\nrelay = \"mx.example.net:587\"\n", "/tmp");
+  ASSERT_TRUE(remote.has_value()) << remote.error().message;
+  EXPECT_EQ(remote->delivery.tls, RelayTls::kRequired);
+  EXPECT_TRUE(remote->delivery.tls_verify);
+  auto set = ParseConfig(
+      "[delivery]\nrelay = \"10.0.0.5:25\"\ntls = \"opportunistic\"\ntls_verify = false\n"
+      "tls_name = \"mx.example.net\"\n",
+      "/tmp");
+  ASSERT_TRUE(set.has_value()) << set.error().message;
+  EXPECT_EQ(set->delivery.tls, RelayTls::kOpportunistic);
+  EXPECT_FALSE(set->delivery.tls_verify);
+  EXPECT_EQ(set->delivery.tls_name, "mx.example.net");
+  for (const char* bad :
+       {"[delivery]\ntls = \"always\"\n", "[delivery]\ntls = \"none\"\ntls_verify = true\n",
+        "[delivery]\ntls_verify = \"yes\"\n",
+        "[delivery]\ntls_ca_file = \"/nonexistent/ca.pem\"\n"}) {
+    auto r = ParseConfig(bad, "/tmp");
+    ASSERT_FALSE(r.has_value()) << bad;
+    EXPECT_NE(r.error().message.find("delivery.tls"), std::string::npos) << r.error().message;
+  }
+}
+
 TEST(ParseConfig, ReceivingLimitsDefaultAndCanBeSet) {
   auto fallback = ParseConfig("", "/tmp");
   ASSERT_TRUE(fallback.has_value());
