@@ -191,6 +191,11 @@ Result<void> Daemon::StartIntake() {
   options.max_recipients = static_cast<std::size_t>(config_.smtp.max_recipients);
   options.max_connections_per_account =
       static_cast<std::size_t>(config_.smtp.max_connections_per_account);
+  options.max_connections = static_cast<std::size_t>(config_.smtp.max_connections);
+  options.max_connections_per_client =
+      static_cast<std::size_t>(config_.smtp.max_connections_per_client);
+  options.max_commands_before_auth =
+      static_cast<std::size_t>(config_.smtp.max_commands_before_auth);
   options.tls_cert_file = config_.smtp.tls_cert.string();
   options.tls_key_file = config_.smtp.tls_key.string();
   smtp_intake_ = std::make_unique<SmtpIntake>(*store_, *intake_);

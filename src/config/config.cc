@@ -207,7 +207,12 @@ Result<void> ReadSmtp(TableReader& r, Config& c) {
     c.smtp.tls_key = Anchor(c.base_dir, key);
   }
   MW_RETURN_IF_ERROR(r.Int("max_recipients", c.smtp.max_recipients, 1, 1000));
-  return r.Int("max_connections_per_account", c.smtp.max_connections_per_account, 1, 200);
+  MW_RETURN_IF_ERROR(
+      r.Int("max_connections_per_account", c.smtp.max_connections_per_account, 1, 100000));
+  MW_RETURN_IF_ERROR(r.Int("max_connections", c.smtp.max_connections, 1, 100000));
+  MW_RETURN_IF_ERROR(
+      r.Int("max_connections_per_client", c.smtp.max_connections_per_client, 1, 100000));
+  return r.Int("max_commands_before_auth", c.smtp.max_commands_before_auth, 3, 10000);
 }
 
 Result<void> ReadHttp(TableReader& r, Config& c) {

@@ -65,9 +65,15 @@ struct Config {
     std::filesystem::path tls_cert;   // PEM; with tls_key, STARTTLS is offered
     std::filesystem::path tls_key;
     std::int64_t max_recipients = 100;
-    // Authenticated sessions of one account at once (of the listener's 200); a further AUTH
-    // as that account is told 421.
+    // Authenticated sessions of one account at once (of max_connections); a further AUTH as
+    // that account is told 421.
     std::int64_t max_connections_per_account = 50;
+    std::int64_t max_connections = 200;  // sessions at once; more are told 421 at once
+    // Sessions of one client at once (its address; on loopback, the local user owning the
+    // client's socket); more are told 421 at once.
+    std::int64_t max_connections_per_client = 20;
+    // Commands before a successful AUTH; the next is told 421 and the connection closed.
+    std::int64_t max_commands_before_auth = 20;
   } smtp;
 
   struct Http {

@@ -412,6 +412,7 @@ TEST_F(SmtpServerTest, LongPipelinedBatchIsAnsweredInFull) {
 import threading
 t = Talk()
 t.hello()
+t.auth()  # commands before AUTH are bounded (max_commands_before_auth)
 count = 30000
 sender = threading.Thread(target=lambda: t.send('NOOP\r\n' * count + 'QUIT\r\n'))
 sender.start()
@@ -493,6 +494,69 @@ print(t.auth('bob', 'hunter2'))
   EXPECT_EQ(run.output,
             "235 2.7.0 Authentication successful\n"
             "235 2.7.0 Authentication successful\n");
+}
+
+TEST_F(SmtpServerTest, ConnectionsPerClientAreLimited) {
+  if (getuid() != 0) GTEST_SKIP() << "needs root to connect as another uid";
+  auto options = Options();
+  options.max_connections_per_client = 2;
+  Start(options);
+  // Two sessions of this local user are held open; its third is refused, another user's
+  // (every script connects from 127.0.0.1) is served.
+  const auto run = Python(R"PY(
+import os
+held = [Talk(), Talk()]
+print(held[0].hello(), '|', held[1].hello())
+print(Talk().reply())
+pid = os.fork()
+if pid == 0:
+    os.setgid(4999)
+    os.setuid(4999)
+    t = Talk()
+    print(t.reply()[:3], flush=True)
+    os._exit(0)
+os.waitpid(pid, 0)
+held.pop().send('QUIT\r\n')
+time.sleep(0)
+)PY");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(run.output,
+            "250 AUTH PLAIN LOGIN | 250 AUTH PLAIN LOGIN\n"
+            "421 4.7.0 mx.test Too many connections from you, try again later\n"
+            "220\n")
+      << run.output;
+}
+
+TEST_F(SmtpServerTest, CommandsBeforeAuthAreBounded) {
+  auto options = Options();
+  options.max_commands_before_auth = 4;
+  Start(options);
+  const auto run = Python(R"PY(
+t = Talk()
+t.hello()
+for i in range(3):
+    t.send('NOOP\r\n')
+    print(t.reply())
+t.send('NOOP\r\n')
+print(t.reply())
+print('closed', t.closed())
+t = Talk()
+t.hello()
+print(t.auth('alice', 's3cret'))
+for i in range(5):
+    t.send('NOOP\r\n')
+    t.reply()
+t.send('NOOP\r\n')
+print('after auth', t.reply())
+)PY");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(run.output,
+            "250 2.0.0 Ok\n250 2.0.0 Ok\n250 2.0.0 Ok\n"
+            "421 4.7.0 Too many commands without authentication, closing connection\n"
+            "closed True\n"
+            "235 2.7.0 Authentication successful\n"
+            "after auth 250 2.0.0 Ok\n")
+      << run.output;
 }
 
 TEST_F(SmtpServerTest, MailBeforeAuthIs530) {
