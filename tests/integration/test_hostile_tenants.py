@@ -185,3 +185,24 @@ def test_a_burst_of_one_site_waits_for_its_places_instead_of_failing(make_daemon
     wait_for(lambda: {f"served-{i}" for i in range(3)} | {f"burst-{i}" for i in range(3)}
              <= set(order_tags(relay)), what="all six at the relay")
     daemon.stop()
+
+
+def test_the_daemon_refuses_to_start_without_descriptors_for_its_connections(make_daemon):
+    """submit.max_connections (1000 by default) and the daemon's own descriptors do not fit
+    under an open files limit of 300: the daemon says so and does not start, rather than
+    failing scripts' submissions in accept() later. Lowered to fit, it starts."""
+    daemon = make_daemon()
+    r = subprocess.run(["prlimit", "--nofile=300:300", str(BIN / "mailwardend"), "--config",
+                        str(daemon.config)], capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0
+    assert "RLIMIT_NOFILE" in r.stdout + r.stderr, r.stdout + r.stderr
+
+    fits = make_daemon(settings={"submit": {"max_connections": 20}}, name="fits")
+    proc = subprocess.Popen(["prlimit", "--nofile=300:300", str(BIN / "mailwardend"), "--config",
+                             str(fits.config)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: fits.socket.exists() or proc.poll() is not None, what="the socket")
+        assert proc.poll() is None, proc.stdout.read()
+    finally:
+        proc.terminate()
+        proc.wait(30)
