@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -77,8 +78,32 @@ Daemon::~Daemon() {
   if (store_) store_->Stop();
 }
 
+Result<void> Daemon::CheckDescriptors() const {
+  // The daemon's own: the store's connections and files, the log, the API's clients, the
+  // system mail; generous, since running out costs submissions.
+  constexpr std::uint64_t kOwnDescriptors = 256;
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) != 0 || files.rlim_cur == RLIM_INFINITY) return {};
+  const auto submit = static_cast<std::uint64_t>(config_.submit.max_connections);
+  const auto smtp = config_.smtp.listen.empty()
+                        ? std::uint64_t{0}
+                        : static_cast<std::uint64_t>(config_.smtp.max_connections);
+  const std::uint64_t needed =
+      submit + smtp + static_cast<std::uint64_t>(config_.delivery.concurrency) + kOwnDescriptors;
+  if (needed > files.rlim_cur) {
+    return Fail(ErrorCode::kInvalidInput,
+                "submit.max_connections (" + std::to_string(submit) + "), smtp.max_connections (" +
+                    std::to_string(smtp) + ") and delivery.concurrency need " +
+                    std::to_string(needed) +
+                    " file descriptors with the daemon's own, and its limit (RLIMIT_NOFILE) is " +
+                    std::to_string(files.rlim_cur) + ": raise the limit or lower them");
+  }
+  return {};
+}
+
 Result<void> Daemon::Start() {
   InitMime();
+  MW_RETURN_IF_ERROR(CheckDescriptors());
   MW_RETURN_IF_ERROR(OpenStorePool());
   MW_RETURN_IF_ERROR(StartSystemMail());
   StartDelivery();
@@ -191,6 +216,11 @@ Result<void> Daemon::StartIntake() {
   options.max_recipients = static_cast<std::size_t>(config_.smtp.max_recipients);
   options.max_connections_per_account =
       static_cast<std::size_t>(config_.smtp.max_connections_per_account);
+  options.max_connections = static_cast<std::size_t>(config_.smtp.max_connections);
+  options.max_connections_per_client =
+      static_cast<std::size_t>(config_.smtp.max_connections_per_client);
+  options.max_commands_before_auth =
+      static_cast<std::size_t>(config_.smtp.max_commands_before_auth);
   options.tls_cert_file = config_.smtp.tls_cert.string();
   options.tls_key_file = config_.smtp.tls_key.string();
   smtp_intake_ = std::make_unique<SmtpIntake>(*store_, *intake_);

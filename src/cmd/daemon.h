@@ -40,6 +40,9 @@ class Daemon {
 
  private:
   // The steps of Start, in its order; each leaves what it made in the members below.
+  // Refuses to start when the listeners' connections and the daemon's own descriptors would
+  // not fit under RLIMIT_NOFILE: past it, accept() fails, a script's submission with it.
+  Result<void> CheckDescriptors() const;
   // The store pool, the configuration's accounts applied, this node's old leases released.
   Result<void> OpenStorePool();
   // The internal account, created if missing, for guard notices and reports.

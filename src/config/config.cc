@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/asio/ip/address.hpp>
 #include <cstdio>
 #include <fstream>
 #include <set>
@@ -13,6 +14,7 @@
 #include "core/duration.h"
 #include "core/host_port.h"
 #include "core/store_url.h"
+#include "core/text.h"
 
 namespace mailwarden {
 namespace {
@@ -171,7 +173,14 @@ Result<void> ReadSubmit(TableReader& r, Config& c) {
   MW_RETURN_IF_ERROR(
       r.Int("max_receiving_bytes", c.submit.max_receiving_bytes, 1024 * 1024, 1LL << 40));
   MW_RETURN_IF_ERROR(r.Int("max_connections", c.submit.max_connections, 1, 100000));
-  return r.Int("max_connections_per_uid", c.submit.max_connections_per_uid, 1, 100000);
+  MW_RETURN_IF_ERROR(r.Int("max_connections_per_uid", c.submit.max_connections_per_uid, 1, 100000));
+  MW_RETURN_IF_ERROR(
+      r.Dur("max_receive_time", c.submit.max_receive_time, std::chrono::milliseconds(100)));
+  MW_RETURN_IF_ERROR(
+      r.Dur("max_wait_for_room", c.submit.max_wait_for_room, std::chrono::milliseconds(10)));
+  MW_RETURN_IF_ERROR(
+      r.Int("max_large_messages_per_uid", c.submit.max_large_messages_per_uid, 1, 100000));
+  return r.Dur("uid_wait", c.submit.uid_wait, std::chrono::milliseconds(0));
 }
 
 Result<void> ReadSmtp(TableReader& r, Config& c) {
@@ -198,7 +207,12 @@ Result<void> ReadSmtp(TableReader& r, Config& c) {
     c.smtp.tls_key = Anchor(c.base_dir, key);
   }
   MW_RETURN_IF_ERROR(r.Int("max_recipients", c.smtp.max_recipients, 1, 1000));
-  return r.Int("max_connections_per_account", c.smtp.max_connections_per_account, 1, 200);
+  MW_RETURN_IF_ERROR(
+      r.Int("max_connections_per_account", c.smtp.max_connections_per_account, 1, 100000));
+  MW_RETURN_IF_ERROR(r.Int("max_connections", c.smtp.max_connections, 1, 100000));
+  MW_RETURN_IF_ERROR(
+      r.Int("max_connections_per_client", c.smtp.max_connections_per_client, 1, 100000));
+  return r.Int("max_commands_before_auth", c.smtp.max_commands_before_auth, 3, 10000);
 }
 
 Result<void> ReadHttp(TableReader& r, Config& c) {
@@ -220,6 +234,53 @@ Result<void> ReadHttp(TableReader& r, Config& c) {
     c.http.metrics_token_file = Anchor(c.base_dir, metrics_token_file);
   }
   return {};
+}
+
+// True for a host that is this machine: a loopback address, or "localhost".
+bool IsLoopbackHost(const std::string& host) {
+  if (ToAsciiLower(host) == "localhost") return true;
+  boost::system::error_code ec;
+  const auto address = boost::asio::ip::make_address(host, ec);
+  return !ec && address.is_loopback();
+}
+
+// delivery.tls and its companions; the defaults depend on where the relay is.
+Result<void> ReadRelayTls(TableReader& r, Config& c) {
+  auto relay = ParseHostPort(c.delivery.relay);
+  const bool loopback = relay && IsLoopbackHost(relay->host);
+  std::string tls = loopback ? "opportunistic" : "required";
+  MW_RETURN_IF_ERROR(r.String("tls", tls));
+  static constexpr std::pair<std::string_view, RelayTls> kModes[] = {
+      {"none", RelayTls::kNone},
+      {"opportunistic", RelayTls::kOpportunistic},
+      {"required", RelayTls::kRequired},
+  };
+  const auto* mode = std::ranges::find(kModes, tls, &std::pair<std::string_view, RelayTls>::first);
+  if (mode == std::end(kModes)) {
+    return Fail(ErrorCode::kInvalidInput,
+                "delivery.tls: must be \"none\", \"opportunistic\" or \"required\"");
+  }
+  c.delivery.tls = mode->second;
+  c.delivery.tls_verify = !loopback && c.delivery.tls != RelayTls::kNone;
+  if (const toml::node* n = r.Get("tls_verify")) {
+    auto v = n->value_exact<bool>();
+    if (!v) return Fail(ErrorCode::kInvalidInput, "delivery.tls_verify: must be true or false");
+    c.delivery.tls_verify = *v;
+  }
+  if (c.delivery.tls_verify && c.delivery.tls == RelayTls::kNone) {
+    return Fail(ErrorCode::kInvalidInput,
+                "delivery.tls_verify: there is nothing to verify with delivery.tls = \"none\"");
+  }
+  std::string ca_file;
+  MW_RETURN_IF_ERROR(r.String("tls_ca_file", ca_file));
+  if (!ca_file.empty()) {
+    c.delivery.tls_ca_file = Anchor(c.base_dir, ca_file);
+    if (std::ifstream(c.delivery.tls_ca_file).fail()) {
+      return Fail(ErrorCode::kInvalidInput,
+                  "delivery.tls_ca_file: cannot read " + c.delivery.tls_ca_file.string());
+    }
+  }
+  return r.String("tls_name", c.delivery.tls_name);
 }
 
 Result<void> ReadDelivery(TableReader& r, Config& c) {
@@ -246,7 +307,8 @@ Result<void> ReadDelivery(TableReader& r, Config& c) {
   MW_RETURN_IF_ERROR(r.Dur("retry_first", c.delivery.retry_first, std::chrono::milliseconds(100)));
   MW_RETURN_IF_ERROR(r.Dur("retry_max", c.delivery.retry_max, std::chrono::milliseconds(100)));
   MW_RETURN_IF_ERROR(r.String("helo", c.delivery.helo));
-  return r.Dur("lease", c.delivery.lease, std::chrono::seconds(1));
+  MW_RETURN_IF_ERROR(r.Dur("lease", c.delivery.lease, std::chrono::seconds(1)));
+  return ReadRelayTls(r, c);
 }
 
 Result<void> ReadPolicy(TableReader& r, Config& c) {

@@ -14,6 +14,9 @@
 namespace mailwarden {
 
 enum class DeliveryMode { kRelay, kMaildir };
+// STARTTLS to the relay: never, when offered (a failed handshake is a failed delivery, never a
+// fallback to plain text), or always (a relay without it is not used).
+enum class RelayTls { kNone, kOpportunistic, kRequired };
 
 struct Config {
   std::filesystem::path base_dir;  // the config file's folder: relative paths start here
@@ -38,9 +41,23 @@ struct Config {
     std::int64_t max_receiving_bytes = 256 * 1024 * 1024;
     // Drop-in connections served at once; more wait in the socket's backlog.
     std::int64_t max_connections = 1000;
-    // Drop-in connections of one uid at once; more are told to try again later (75), so that
-    // one account's scripts (a hacked site) cannot take every connection from the others.
+    // Drop-in connections of one uid served at once; more wait (uid_wait), then are told to
+    // try again later (75), so that one account's scripts (a hacked site) cannot take every
+    // connection from the others.
     std::int64_t max_connections_per_uid = 100;
+    // The whole of one submission, from the connection to the end of its message: a client
+    // still sending then is told to try again later (75), however steadily it trickles.
+    Duration max_receive_time = std::chrono::minutes(5);
+    // How long a message past 256 KiB waits for a large slot (its uid's, then one of all);
+    // then it is told to try again later (75).
+    Duration max_wait_for_room = std::chrono::seconds(30);
+    // Large slots one uid holds at once (fewer if there are fewer slots), so that one local
+    // user cannot take every slot from the others.
+    std::int64_t max_large_messages_per_uid = 3;
+    // How long a script past max_connections_per_uid waits for one of its uid's places
+    // before it is told 75: PHP's mail() does not try again, so a burst of one site is served
+    // in turn instead of cut. As many may wait as may be served; more are told 75 at once.
+    Duration uid_wait = std::chrono::seconds(5);
   } submit;
 
   struct Smtp {
@@ -48,9 +65,15 @@ struct Config {
     std::filesystem::path tls_cert;   // PEM; with tls_key, STARTTLS is offered
     std::filesystem::path tls_key;
     std::int64_t max_recipients = 100;
-    // Authenticated sessions of one account at once (of the listener's 200); a further AUTH
-    // as that account is told 421.
+    // Authenticated sessions of one account at once (of max_connections); a further AUTH as
+    // that account is told 421.
     std::int64_t max_connections_per_account = 50;
+    std::int64_t max_connections = 200;  // sessions at once; more are told 421 at once
+    // Sessions of one client at once (its address; on loopback, the local user owning the
+    // client's socket); more are told 421 at once.
+    std::int64_t max_connections_per_client = 20;
+    // Commands before a successful AUTH; the next is told 421 and the connection closed.
+    std::int64_t max_commands_before_auth = 20;
   } smtp;
 
   struct Http {
@@ -83,6 +106,14 @@ struct Config {
     Duration retry_max = std::chrono::hours(1);      // the retry delay never grows past this
     std::string helo;                                // the name given in EHLO; empty: the host name
     Duration lease = std::chrono::minutes(15);  // a claim ends then: a dead node's mail goes out
+    // The key "tls": by default opportunistic for a relay on loopback (no one in between),
+    // else required; "tls_verify" by default off on loopback (a self-signed certificate),
+    // else on, against tls_ca_file (empty: the system's CAs) and the name tls_name (empty:
+    // the relay's host).
+    RelayTls tls = RelayTls::kOpportunistic;
+    bool tls_verify = false;
+    std::filesystem::path tls_ca_file;
+    std::string tls_name;
   } delivery;
 
   struct Policy {

@@ -113,6 +113,13 @@ TEST(ParseConfig, NamesTheKeyThatIsWrong) {
       {"[delivery]\nmax_sending_bytes = 4096\n", "delivery.max_sending_bytes"},
       {"[smtp]\nmax_connections_per_account = 0\n", "smtp.max_connections_per_account"},
       {"[submit]\nmax_connections_per_uid = -1\n", "submit.max_connections_per_uid"},
+      {"[submit]\nmax_receive_time = \"1ms\"\n", "submit.max_receive_time"},
+      {"[submit]\nmax_wait_for_room = \"soon\"\n", "submit.max_wait_for_room"},
+      {"[submit]\nmax_large_messages_per_uid = 0\n", "submit.max_large_messages_per_uid"},
+      {"[submit]\nuid_wait = 5\n", "submit.uid_wait"},
+      {"[smtp]\nmax_connections = 0\n", "smtp.max_connections"},
+      {"[smtp]\nmax_connections_per_client = 0\n", "smtp.max_connections_per_client"},
+      {"[smtp]\nmax_commands_before_auth = 1\n", "smtp.max_commands_before_auth"},
       {"[mystery]\nx = 1\n", "mystery"},
       {"[[account]]\nname = \"Bad Name\"\n", "account[0].name"},
       {"[[account]]\nname = \"a\"\nuids = [-1]\n", "account[0].uids"},
@@ -193,12 +200,46 @@ TEST(ParseConfig, DeliveryLeaseDefaultsToFifteenMinutesAndCanBeShortened) {
   }
 }
 
+TEST(ParseConfig, RelayTlsDependsOnWhereTheRelayIs) {
+  auto loopback = ParseConfig("[delivery]\nrelay = \"127.0.0.1:25\"\n", "/tmp");
+  ASSERT_TRUE(loopback.has_value()) << loopback.error().message;
+  EXPECT_EQ(loopback->delivery.tls, RelayTls::kOpportunistic);
+  EXPECT_FALSE(loopback->delivery.tls_verify);
+  auto named = ParseConfig("[delivery]\nrelay = \"localhost:25\"\n", "/tmp");
+  ASSERT_TRUE(named.has_value());
+  EXPECT_EQ(named->delivery.tls, RelayTls::kOpportunistic);
+  auto remote = ParseConfig("[delivery]\nrelay = \"mx.example.net:587\"\n", "/tmp");
+  ASSERT_TRUE(remote.has_value()) << remote.error().message;
+  EXPECT_EQ(remote->delivery.tls, RelayTls::kRequired);
+  EXPECT_TRUE(remote->delivery.tls_verify);
+  auto set = ParseConfig(
+      "[delivery]\nrelay = \"10.0.0.5:25\"\ntls = \"opportunistic\"\ntls_verify = false\n"
+      "tls_name = \"mx.example.net\"\n",
+      "/tmp");
+  ASSERT_TRUE(set.has_value()) << set.error().message;
+  EXPECT_EQ(set->delivery.tls, RelayTls::kOpportunistic);
+  EXPECT_FALSE(set->delivery.tls_verify);
+  EXPECT_EQ(set->delivery.tls_name, "mx.example.net");
+  for (const char* bad :
+       {"[delivery]\ntls = \"always\"\n", "[delivery]\ntls = \"none\"\ntls_verify = true\n",
+        "[delivery]\ntls_verify = \"yes\"\n",
+        "[delivery]\ntls_ca_file = \"/nonexistent/ca.pem\"\n"}) {
+    auto r = ParseConfig(bad, "/tmp");
+    ASSERT_FALSE(r.has_value()) << bad;
+    EXPECT_NE(r.error().message.find("delivery.tls"), std::string::npos) << r.error().message;
+  }
+}
+
 TEST(ParseConfig, ReceivingLimitsDefaultAndCanBeSet) {
   auto fallback = ParseConfig("", "/tmp");
   ASSERT_TRUE(fallback.has_value());
   EXPECT_EQ(fallback->submit.max_receiving_bytes, 256 * 1024 * 1024);
   EXPECT_EQ(fallback->submit.max_connections, 1000);
   EXPECT_EQ(fallback->submit.max_connections_per_uid, 100);
+  EXPECT_EQ(fallback->submit.max_receive_time, std::chrono::minutes(5));
+  EXPECT_EQ(fallback->submit.max_wait_for_room, std::chrono::seconds(30));
+  EXPECT_EQ(fallback->submit.max_large_messages_per_uid, 3);
+  EXPECT_EQ(fallback->submit.uid_wait, std::chrono::seconds(5));
   auto set = ParseConfig("[submit]\nmax_receiving_bytes = 8388608\nmax_connections = 50\n", "/tmp");
   ASSERT_TRUE(set.has_value()) << set.error().message;
   EXPECT_EQ(set->submit.max_receiving_bytes, 8 * 1024 * 1024);

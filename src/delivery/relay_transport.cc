@@ -51,6 +51,20 @@ RelayTransportOptions RelayTransportOptionsFrom(const Config& config) {
   options.relay = config.delivery.relay;
   options.concurrency = config.delivery.concurrency;
   options.smtp.helo_name = config.delivery.helo.empty() ? config.hostname : config.delivery.helo;
+  switch (config.delivery.tls) {
+    case RelayTls::kNone:
+      options.smtp.starttls = StartTls::kNever;
+      break;
+    case RelayTls::kOpportunistic:
+      options.smtp.starttls = StartTls::kWhenOffered;
+      break;
+    case RelayTls::kRequired:
+      options.smtp.starttls = StartTls::kRequired;
+      break;
+  }
+  options.smtp.verify_certificate = config.delivery.tls_verify;
+  options.smtp.ca_file = config.delivery.tls_ca_file.string();
+  options.smtp.tls_name = config.delivery.tls_name;
   return options;
 }
 

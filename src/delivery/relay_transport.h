@@ -30,7 +30,7 @@ struct RelayTransportOptions {
 };
 
 // The relay transport's options from the configuration: delivery.relay, .concurrency, .helo
-// (the host name when empty). TLS: STARTTLS when offered, certificate not verified.
+// (the host name when empty). TLS as delivery.tls and delivery.tls_verify say.
 RelayTransportOptions RelayTransportOptionsFrom(const Config& config);
 
 // Threading: runs on the executor given, which must be single-threaded (in the daemon, the

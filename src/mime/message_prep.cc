@@ -693,8 +693,11 @@ Result<PreparedMessage> PrepareMessage(std::string raw, const SubmitEnvelope& en
       "Received: from account {} (uid {})\r\n\tby {} (mailwarden) with {};\r\n\t{}\r\n",
       Atom(context.account, "unknown"), context.uid, host, Atom(context.protocol, "local"), date);
   for (const HeaderField& field : fields) {
-    // Blind copies stay blind: Bcc never travels with the message, -t or not.
-    if (EqualsIgnoreCase(field.name, "Bcc")) continue;
+    // Blind copies stay blind: Bcc never travels with the message, -t or not, nor the
+    // Resent-Bcc of a message sent on again.
+    if (EqualsIgnoreCase(field.name, "Bcc") || EqualsIgnoreCase(field.name, "Resent-Bcc")) {
+      continue;
+    }
     for (std::string_view line : field.lines) {
       if (auto folded = AppendFolded(head, line, field.name); !folded) {
         return std::unexpected(folded.error());

@@ -138,6 +138,21 @@ TEST_F(MessagePrepTest, BccRemovedWithAndWithoutT) {
             (Strings{"a@x.y", "hidden@x.y", "other@x.y", "second@x.y"}));
 }
 
+// A resent message's blind copies are as blind as the original's (RFC 5322 3.6.6).
+TEST_F(MessagePrepTest, ResentBccRemovedWithAndWithoutT) {
+  const std::string raw =
+      "Resent-To: a@x.y\nResent-Bcc: hidden@x.y,\n  other@x.y\nTo: b@x.y\n"
+      "RESENT-BCC: second@x.y\nSubject: s\n\nbody\n";
+  for (const SubmitEnvelope& envelope : {Extract(), To({"a@x.y"})}) {
+    const PreparedMessage m = MustPrepare(raw, envelope);
+    EXPECT_EQ(CountFields(m.body, "Resent-Bcc"), 0u) << m.body;
+    EXPECT_EQ(m.body.find("hidden@x.y"), std::string::npos) << m.body;
+    EXPECT_EQ(m.body.find("other@x.y"), std::string::npos);
+    EXPECT_EQ(m.body.find("second@x.y"), std::string::npos);
+    EXPECT_EQ(CountFields(m.body, "Resent-To"), 1u);
+  }
+}
+
 TEST_F(MessagePrepTest, KeptHeaderLinesAreByteForByte) {
   const std::string raw =
       "Subject:   odd   spacing  \nX-Custom :  y\nTo: \"Doe, John\" <j@x.y>,\n"

@@ -36,6 +36,16 @@ std::size_t ReceiveGate::SlotsFor(std::int64_t max_receiving_bytes,
 }
 
 asio::awaitable<ReceiveGate::Slot> ReceiveGate::Acquire() {
+  return AcquireBy(std::chrono::steady_clock::time_point::max());
+}
+
+asio::awaitable<ReceiveGate::Slot> ReceiveGate::Acquire(
+    std::chrono::steady_clock::duration max_wait) {
+  return AcquireBy(std::chrono::steady_clock::now() + max_wait);
+}
+
+asio::awaitable<ReceiveGate::Slot> ReceiveGate::AcquireBy(
+    std::chrono::steady_clock::time_point deadline) {
   // Held while waiting: at exit the gate may be destroyed before this coroutine is.
   const std::shared_ptr<State> keep = state_;
   State& state = *keep;
@@ -47,11 +57,16 @@ asio::awaitable<ReceiveGate::Slot> ReceiveGate::Acquire() {
   ++state.waits;
   if (state.on_wait) state.on_wait();
   auto waiter = std::make_shared<Waiter>(ex_);
-  waiter->timer.expires_at(std::chrono::steady_clock::time_point::max());
+  waiter->timer.expires_at(deadline);
   state.waiters.push_back(waiter);
   while (!waiter->granted) {
     boost::system::error_code ec;
     co_await waiter->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    // A grant cancels the timer, but its expiry may have been queued first: granted decides.
+    if (!waiter->granted && std::chrono::steady_clock::now() >= deadline) {
+      std::erase(state.waiters, waiter);
+      co_return Slot();
+    }
   }
   co_return Slot(keep);
 }

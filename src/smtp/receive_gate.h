@@ -26,6 +26,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -82,6 +83,9 @@ class ReceiveGate {
   // A slot: at once when one is free and nobody waits before us, else when one comes free
   // (then on_wait, if set, is called first: for the metrics).
   boost::asio::awaitable<Slot> Acquire();
+  // The same, waiting at most max_wait: an empty Slot if none came free by then (the waiter
+  // leaves the line; nobody is granted a slot it no longer waits for).
+  boost::asio::awaitable<Slot> Acquire(std::chrono::steady_clock::duration max_wait);
   void SetWaitHook(std::function<void()> on_wait) { state_->on_wait = std::move(on_wait); }
 
   std::size_t slots() const { return state_->slots; }
@@ -91,6 +95,8 @@ class ReceiveGate {
   std::uint64_t waits() const { return state_->waits; }
 
  private:
+  boost::asio::awaitable<Slot> AcquireBy(std::chrono::steady_clock::time_point deadline);
+
   // A waiter is woken by cancelling its timer; `granted` says the slot is already its own.
   struct Waiter {
     explicit Waiter(const boost::asio::any_io_executor& ex) : timer(ex) {}

@@ -103,6 +103,53 @@ TEST_F(ReceiveGateTest, ASlotMayOutliveItsGate) {
   held_.clear();  // as a connection's coroutine destroyed with the io_context at exit
 }
 
+TEST_F(ReceiveGateTest, ABoundedWaitEndsEmptyAndLeavesTheLine) {
+  MakeGate(1);
+  Receive("a");
+  Settle();
+  ASSERT_EQ(got_, (std::vector<std::string>{"a"}));
+  std::optional<bool> got_slot;
+  asio::co_spawn(
+      io_,
+      [&]() -> asio::awaitable<void> {
+        ReceiveGate::Slot slot = co_await gate_->Acquire(std::chrono::milliseconds(20));
+        got_slot = static_cast<bool>(slot);
+      },
+      asio::detached);
+  Receive("b");  // waits behind the bounded waiter, without a bound of its own
+  io_.restart();
+  for (int i = 0; i < 200 && !got_slot; ++i) io_.run_one_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(got_slot, std::optional<bool>(false));
+  EXPECT_EQ(gate_->waiting(), 1u);
+
+  held_.front().reset();  // a's slot goes to b: the waiter that gave up is gone
+  Settle();
+  EXPECT_EQ(got_, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(gate_->in_use(), 1u);
+  held_.clear();
+  EXPECT_EQ(gate_->in_use(), 0u);
+}
+
+TEST_F(ReceiveGateTest, ABoundedWaitGetsASlotThatComesFreeInTime) {
+  MakeGate(1);
+  Receive("a");
+  Settle();
+  std::optional<bool> got_slot;
+  asio::co_spawn(
+      io_,
+      [&]() -> asio::awaitable<void> {
+        ReceiveGate::Slot slot = co_await gate_->Acquire(std::chrono::hours(1));
+        got_slot = static_cast<bool>(slot);
+      },
+      asio::detached);
+  Settle();
+  EXPECT_FALSE(got_slot);
+  held_.clear();
+  Settle();
+  EXPECT_EQ(got_slot, std::optional<bool>(true));
+  EXPECT_EQ(gate_->in_use(), 0u);  // the waiter's slot went with its coroutine
+}
+
 TEST(ReceiveGate, SlotsForABudget) {
   struct Case {
     std::int64_t budget, message;

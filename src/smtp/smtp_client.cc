@@ -241,10 +241,11 @@ awaitable<Result<void>> SmtpClient::UpgradeToTls() {
                    fmt::format("relay {} sent data after its STARTTLS reply", peer_));
   }
   boost::system::error_code ec;
-  if (!IsIpAddress(host_)) SSL_set_tlsext_host_name(stream_.native_handle(), host_.c_str());
+  const std::string& name = options_.tls_name.empty() ? host_ : options_.tls_name;
+  if (!IsIpAddress(name)) SSL_set_tlsext_host_name(stream_.native_handle(), name.c_str());
   if (options_.verify_certificate) {
     stream_.set_verify_mode(asio::ssl::verify_peer, ec);
-    stream_.set_verify_callback(asio::ssl::host_name_verification(host_), ec);
+    stream_.set_verify_callback(asio::ssl::host_name_verification(name), ec);
   }
   {
     StartDeadline(options_.reply_timeout);

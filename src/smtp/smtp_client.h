@@ -35,6 +35,9 @@ struct SmtpClientOptions {
   // answers. A relay across a network needs true (and host name checks come with it).
   bool verify_certificate = false;
   std::string ca_file;  // with verify_certificate: trust these CAs instead of the system's
+  // With verify_certificate: the name the relay's certificate must carry; empty: the host
+  // the client connects to (an IP address then matches only a certificate naming it).
+  std::string tls_name;
   // Shared by the connections of a pool; made from the two fields above when null.
   std::shared_ptr<boost::asio::ssl::context> tls_context;
 

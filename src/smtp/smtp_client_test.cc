@@ -303,6 +303,25 @@ TEST_F(SmtpClientTlsTest, VerificationAcceptsATrustedCertificate) {
   EXPECT_TRUE((*client)->tls_active());
 }
 
+// The relay is reached at 127.0.0.1, its certificate names a host: the expected name decides.
+TEST_F(SmtpClientTlsTest, VerificationChecksTheExpectedName) {
+  StartTlsRelay();
+  SmtpClientOptions options;
+  options.verify_certificate = true;
+  options.ca_file = cert_.string();
+  options.starttls = StartTls::kRequired;
+  options.tls_name = "localhost";
+  auto named = Connect(options);
+  ASSERT_TRUE(named) << named.error().message;
+  EXPECT_TRUE((*named)->tls_active());
+
+  options.tls_name = "mx.example.net";
+  auto other = Connect(options);
+  ASSERT_FALSE(other);
+  EXPECT_TRUE(Contains(other.error().message, "certificate verify failed"))
+      << other.error().message;
+}
+
 TEST_F(SmtpClientTlsTest, NeverMeansPlainText) {
   StartTlsRelay();
   SmtpClientOptions options;

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "core/host_port.h"
+#include "smtp/loopback_peer.h"
 #include "smtp/smtp_command.h"
 #include "smtp/smtp_data_reader.h"
 
@@ -44,14 +45,6 @@ std::string Printable(std::string_view text) {
     out.push_back(c >= 0x20 && c <= 0x7e ? c : '?');
   }
   if (text.size() > kMaxShownTextBytes) out += "...";
-  return out;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
   return out;
 }
 
@@ -129,6 +122,7 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
     }
     self->StopDeadline();
     self->ForgetIdentity();
+    if (!self->client_key_.empty()) self->server_.EndClientSession(self->client_key_);
     boost::system::error_code ignored;
     self->socket_.close(ignored);
     self->server_.sessions_.erase(entry);
@@ -207,6 +201,12 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
 
   std::string client_ip_ = "?";
   bool loopback_ = false;
+  asio::ip::tcp::endpoint remote_, local_;
+  // Who the client is, for the limits per client: its address, or on loopback the local user
+  // owning its socket (loopback_peer.h); "" while it holds no session of its key.
+  std::string client_key_;
+  std::string limiter_key_;  // the client's key in the AUTH failure limiter
+  std::size_t commands_before_auth_ = 0;
   bool tls_ = false;
 
   // Bytes read; those before in_pos_ are handled. Consumed input is dropped only before the
@@ -239,6 +239,8 @@ asio::awaitable<void> SmtpSession::Run() {
   if (ec) co_return;
   client_ip_ = Unmapped(remote.address()).to_string();
   loopback_ = Unmapped(local.address()).is_loopback();
+  remote_ = remote;
+  local_ = local;
 
   if (over_limit_) {
     spdlog::warn("smtp: ip={} result=refused reason=\"too many connections\"", client_ip_);
@@ -246,6 +248,24 @@ asio::awaitable<void> SmtpSession::Run() {
     co_await Flush(kGoodbyeTimeout);
     co_return;
   }
+  // On loopback every script is 127.0.0.1: the client is the local user owning its socket.
+  // One the tables do not show (gone already) shares one key with the others not shown.
+  std::string client = client_ip_;
+  if (loopback_) {
+    auto uid = LoopbackPeerUid(remote_, local_);
+    client = uid ? "uid " + std::to_string(*uid) : "loopback, owner unknown";
+  }
+  limiter_key_ = client;
+  if (!server_.TakeClientSession(client)) {
+    spdlog::warn(
+        "smtp: ip={} client=\"{}\" result=refused reason=\"too many connections of this "
+        "client (smtp.max_connections_per_client)\"",
+        client_ip_, client);
+    Queue(421, "4.7.0 " + options_.hostname + " Too many connections from you, try again later");
+    co_await Flush(kGoodbyeTimeout);
+    co_return;
+  }
+  client_key_ = std::move(client);
   Queue(220, options_.hostname + " ESMTP mailwarden");
 
   while (!close_) {
@@ -325,6 +345,14 @@ bool SmtpSession::TakeLine(std::string* line) {
 asio::awaitable<void> SmtpSession::HandleLine(std::string_view line) {
   if (sasl_ != Sasl::kNone) {
     co_await HandleSaslResponse(line);
+    co_return;
+  }
+  if (!identity_ && ++commands_before_auth_ > options_.max_commands_before_auth) {
+    spdlog::warn(
+        "smtp: ip={} client=\"{}\" result=refused reason=\"{} commands without logging in "
+        "(smtp.max_commands_before_auth)\"",
+        client_ip_, client_key_, options_.max_commands_before_auth);
+    QueueClose("4.7.0 Too many commands without authentication, closing connection");
     co_return;
   }
   SmtpServerReply refusal;
@@ -509,10 +537,15 @@ asio::awaitable<void> SmtpSession::HandleSaslResponse(std::string_view line) {
 
 asio::awaitable<void> SmtpSession::Verify(std::string user, std::string password) {
   const std::string shown_user = Printable(user);
-  const std::string limiter_key = loopback_ ? client_ip_ + " " + Lower(user) : client_ip_;
+  // The client as Run found it: on loopback the local user owning the socket, as the kernel
+  // records it. Keyed on the user name it gives instead, any local user could lock an
+  // account's scripts out with wrong passwords in its name; keyed on its own uid, it locks
+  // out only itself.
+  const std::string& limiter_key = limiter_key_;
   if (!server_.auth_limiter_.Allowed(limiter_key, std::chrono::steady_clock::now())) {
-    spdlog::warn("smtp: ip={} user=\"{}\" result=refused reason=\"auth failure limit\"", client_ip_,
-                 shown_user);
+    spdlog::warn(
+        "smtp: ip={} client=\"{}\" user=\"{}\" result=refused reason=\"auth failure limit\"",
+        client_ip_, limiter_key, shown_user);
     QueueClose("4.7.0 Too many failed authentication attempts, try again later");
     co_return;
   }
@@ -540,8 +573,8 @@ asio::awaitable<void> SmtpSession::Verify(std::string user, std::string password
   }
   server_.auth_limiter_.RecordFailure(limiter_key, std::chrono::steady_clock::now());
   ++auth_failures_;
-  spdlog::warn("smtp: ip={} user=\"{}\" auth=failed attempt={}", client_ip_, shown_user,
-               auth_failures_);
+  spdlog::warn("smtp: ip={} client=\"{}\" user=\"{}\" auth=failed attempt={}", client_ip_,
+               limiter_key, shown_user, auth_failures_);
   Queue(535, "5.7.8 Authentication credentials invalid");
   if (auth_failures_ >= options_.max_auth_failures_per_connection) {
     QueueClose("4.7.0 Too many failed authentication attempts, closing connection");
@@ -822,6 +855,22 @@ void SmtpServer::CheckStress() {
   for (auto& weak : sessions_) {
     if (auto session = weak.lock()) session->Hurry(IdleTimeout());
   }
+}
+
+bool SmtpServer::TakeClientSession(const std::string& client) {
+  std::size_t& count = client_sessions_[client];
+  if (count >= options_.max_connections_per_client) {
+    if (count == 0) client_sessions_.erase(client);
+    return false;
+  }
+  ++count;
+  return true;
+}
+
+void SmtpServer::EndClientSession(const std::string& client) {
+  auto it = client_sessions_.find(client);
+  if (it == client_sessions_.end()) return;
+  if (--it->second == 0) client_sessions_.erase(it);  // the map holds busy clients only
 }
 
 bool SmtpServer::TakeAccountSession(std::int64_t account) {

@@ -96,13 +96,21 @@ struct SmtpServerOptions {
   // keep the others out for long. Sessions already waiting get it too.
   std::chrono::milliseconds stress_idle_timeout = std::chrono::seconds(10);
   std::size_t max_connections = 200;  // more are told 421 at once
+  // Sessions of one client at once, more are told 421 at once: the remote address, or on
+  // loopback the local user owning the client's socket (loopback_peer.h), so that one user's
+  // scripts cannot hold every session.
+  std::size_t max_connections_per_client = 20;
+  // Commands a client may give before it has logged in (EHLO, STARTTLS, AUTH, NOOP...); the
+  // next is told 421 and the connection closed: what is read before AUTH is bounded.
+  std::size_t max_commands_before_auth = 20;
   // Authenticated sessions of one account at once; a further AUTH as that account is told 421
   // and closed, so that one customer's scripts (a hacked site) cannot hold every connection.
   std::size_t max_connections_per_account = 50;
   int max_auth_failures_per_connection = 3;  // then 421 and close
   // Failed AUTH per client in any minute before AUTH is refused for a while. The client is
-  // the remote IP, and on loopback the IP with the user name: every script of a shared host
-  // connects from 127.0.0.1, and one customer's broken script must not lock out the others.
+  // the remote IP, and on loopback the local user owning the client's socket (loopback_peer.h):
+  // every script of a shared host connects from 127.0.0.1, and one user trying passwords must
+  // lock out only itself, neither the other users nor the account whose name it gives.
   int max_auth_failures_per_minute = 10;
   int max_protocol_errors = 20;  // 5xx syntax errors per connection before 421 and close
 };
@@ -181,6 +189,9 @@ class SmtpServer {
   // A session authenticated as `account`: false (nothing taken) when the account already has
   // max_connections_per_account of them.
   bool TakeAccountSession(std::int64_t account);
+  // A session of the client key, if it has fewer than max_connections_per_client.
+  bool TakeClientSession(const std::string& client);
+  void EndClientSession(const std::string& client);
   void EndAccountSession(std::int64_t account);
 
   boost::asio::any_io_executor ex_;
@@ -192,6 +203,7 @@ class SmtpServer {
   std::list<std::weak_ptr<SmtpSession>> sessions_;
   AuthFailureLimiter auth_limiter_;
   std::unordered_map<std::int64_t, std::size_t> account_sessions_;  // authenticated, per account
+  std::unordered_map<std::string, std::size_t> client_sessions_;    // per client, busy ones only
   boost::asio::steady_timer all_ended_;  // fires (is cancelled) when tasks_ drops to 0
   std::size_t tasks_ = 0;                // accept loops and sessions still running
   bool closing_ = false;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -186,9 +187,17 @@ class SmtpServerTest : public ::testing::Test {
   }
 
   // Runs a Python script (kTalk and smtplib at hand) against the server.
-  CommandResult Python(const std::string& body) {
+  // With as_uid, it runs as that uid (the caller must be root); the script comes on its
+  // standard input, since the test's folder is the caller's own.
+  CommandResult Python(const std::string& body, std::optional<uid_t> as_uid = std::nullopt) {
     const auto path = dir_ / ("script" + std::to_string(scripts_++) + ".py");
     std::ofstream(path) << kTalk << "\nimport smtplib\n" << body;
+    if (as_uid) {
+      const std::string id = std::to_string(*as_uid);
+      return RunCommand("setpriv --reuid=" + id + " --regid=" + id + " --clear-groups " +
+                        std::string(kPython) + " - " + std::to_string(port_) + " < " +
+                        path.string());
+    }
     return RunCommand(std::string(kPython) + " " + path.string() + " " + std::to_string(port_));
   }
 
@@ -403,6 +412,7 @@ TEST_F(SmtpServerTest, LongPipelinedBatchIsAnsweredInFull) {
 import threading
 t = Talk()
 t.hello()
+t.auth()  # commands before AUTH are bounded (max_commands_before_auth)
 count = 30000
 sender = threading.Thread(target=lambda: t.send('NOOP\r\n' * count + 'QUIT\r\n'))
 sender.start()
@@ -445,11 +455,13 @@ print('closed', t.closed())
             "closed True\n");
 }
 
-TEST_F(SmtpServerTest, FailuresPerMinuteAreLimitedPerClient) {
+TEST_F(SmtpServerTest, FailuresPerMinuteAreLimitedPerLocalUser) {
+  if (getuid() != 0) GTEST_SKIP() << "needs root to connect as another uid";
   auto options = Options();
   options.max_auth_failures_per_minute = 4;
   Start(options);
-  const auto run = Python(R"PY(
+  // Another local user tries passwords in alice's name, over loopback like every script.
+  const auto attack = Python(R"PY(
 for round in range(2):
     t = Talk()
     t.hello()
@@ -458,21 +470,93 @@ t = Talk()
 t.hello()
 print(t.auth('alice', 's3cret'))
 print('closed', t.closed())
-t = Talk()
-t.hello()
-print(t.auth('bob', 'hunter2'))
-)PY");
-  ASSERT_EQ(run.exit_code, 0) << run.output;
-  // On loopback the limit is per user name (case-insensitive): alice is locked out even with
-  // the right password, bob (another customer on the same host) is not.
-  EXPECT_EQ(run.output,
+)PY",
+                             /*as_uid=*/4999);
+  ASSERT_EQ(attack.exit_code, 0) << attack.output;
+  // It locks out only itself, even with the right password...
+  EXPECT_EQ(attack.output,
             "535 5.7.8 Authentication credentials invalid | 535 5.7.8 Authentication "
             "credentials invalid\n"
             "535 5.7.8 Authentication credentials invalid | 535 5.7.8 Authentication "
             "credentials invalid\n"
             "421 4.7.0 Too many failed authentication attempts, try again later\n"
-            "closed True\n"
+            "closed True\n");
+  // ...not alice's own scripts (another uid), nor anyone else.
+  const auto run = Python(R"PY(
+t = Talk()
+t.hello()
+print(t.auth('alice', 's3cret'))
+t = Talk()
+t.hello()
+print(t.auth('bob', 'hunter2'))
+)PY");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(run.output,
+            "235 2.7.0 Authentication successful\n"
             "235 2.7.0 Authentication successful\n");
+}
+
+TEST_F(SmtpServerTest, ConnectionsPerClientAreLimited) {
+  if (getuid() != 0) GTEST_SKIP() << "needs root to connect as another uid";
+  auto options = Options();
+  options.max_connections_per_client = 2;
+  Start(options);
+  // Two sessions of this local user are held open; its third is refused, another user's
+  // (every script connects from 127.0.0.1) is served.
+  const auto run = Python(R"PY(
+import os
+held = [Talk(), Talk()]
+print(held[0].hello(), '|', held[1].hello())
+print(Talk().reply())
+pid = os.fork()
+if pid == 0:
+    os.setgid(4999)
+    os.setuid(4999)
+    t = Talk()
+    print(t.reply()[:3], flush=True)
+    os._exit(0)
+os.waitpid(pid, 0)
+held.pop().send('QUIT\r\n')
+time.sleep(0)
+)PY");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(run.output,
+            "250 AUTH PLAIN LOGIN | 250 AUTH PLAIN LOGIN\n"
+            "421 4.7.0 mx.test Too many connections from you, try again later\n"
+            "220\n")
+      << run.output;
+}
+
+TEST_F(SmtpServerTest, CommandsBeforeAuthAreBounded) {
+  auto options = Options();
+  options.max_commands_before_auth = 4;
+  Start(options);
+  const auto run = Python(R"PY(
+t = Talk()
+t.hello()
+for i in range(3):
+    t.send('NOOP\r\n')
+    print(t.reply())
+t.send('NOOP\r\n')
+print(t.reply())
+print('closed', t.closed())
+t = Talk()
+t.hello()
+print(t.auth('alice', 's3cret'))
+for i in range(5):
+    t.send('NOOP\r\n')
+    t.reply()
+t.send('NOOP\r\n')
+print('after auth', t.reply())
+)PY");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(run.output,
+            "250 2.0.0 Ok\n250 2.0.0 Ok\n250 2.0.0 Ok\n"
+            "421 4.7.0 Too many commands without authentication, closing connection\n"
+            "closed True\n"
+            "235 2.7.0 Authentication successful\n"
+            "after auth 250 2.0.0 Ok\n")
+      << run.output;
 }
 
 TEST_F(SmtpServerTest, MailBeforeAuthIs530) {

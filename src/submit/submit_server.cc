@@ -15,6 +15,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "core/duration.h"
 #include "submit/submit_wire.h"
 
 namespace mailwarden {
@@ -24,6 +25,8 @@ using local = asio::local::stream_protocol;
 namespace {
 
 constexpr auto kIdleTimeout = std::chrono::seconds(120);
+// What a client is given to take a refusal sent before the end of its request.
+constexpr auto kGoodbyeTimeout = std::chrono::seconds(5);
 
 int ExitCodeFor(ErrorCode code) {
   switch (code) {
@@ -124,39 +127,94 @@ asio::awaitable<void> SubmitServer::Run() {
     }
     const Uid uid = cred.uid;
     // One uid's share: its scripts (a hacked site's spam run, or a client holding connections
-    // open on purpose) cannot take every connection from the other accounts' scripts.
-    std::size_t& of_uid = serving_per_uid_[uid];
-    if (of_uid >= static_cast<std::size_t>(config_.submit.max_connections_per_uid)) {
+    // open on purpose) cannot take every connection from the other accounts' scripts. Past it
+    // a script waits a little for one of its uid's places (a site's burst is served in turn:
+    // PHP's mail() would not try again); so many wait already that the wait would be in vain,
+    // it is told at once.
+    UidShare& share = ShareOf(uid);
+    if (share.places.in_use() >= share.places.slots() &&
+        share.places.waiting() >= share.places.slots()) {
       spdlog::warn(
-          "submit: uid={} result=refused reason=\"{} connections of this uid at once "
-          "(submit.max_connections_per_uid)\"",
-          uid, of_uid);
+          "submit: uid={} result=refused reason=\"{} connections of this uid at once and {} "
+          "waiting (submit.max_connections_per_uid)\"",
+          uid, share.places.in_use(), share.places.waiting());
       RefuseAtOnce(
           socket, kExitTempFail,
           "too many submissions at once from uid " + std::to_string(uid) + "; try again later");
       continue;
     }
-    ++of_uid;
-    // The place goes with the handler: free when Serve ends, and also when it is destroyed
-    // unfinished with the io_context at exit. The uid's count goes down only in the first
-    // case: at exit this server is gone.
-    asio::co_spawn(ex_, Serve(std::move(socket), uid),
-                   [this, uid, place = std::move(place)](std::exception_ptr) {
-                     if (--serving_per_uid_[uid] == 0) serving_per_uid_.erase(uid);
-                   });
+    // Errors of a connection stay in it; the places go with the coroutine, also when it is
+    // destroyed unfinished with the io_context at exit.
+    asio::co_spawn(ex_, Admit(std::move(socket), uid, std::move(place)), [](std::exception_ptr) {});
   }
+}
+
+asio::awaitable<void> SubmitServer::Admit(local::socket socket, Uid uid, ReceiveGate::Slot place) {
+  ReceiveGate& places = ShareOf(uid).places;
+  if (places.in_use() >= places.slots()) {
+    spdlog::info(
+        "submit: uid={} has {} connections served (submit.max_connections_per_uid); a new one "
+        "waits",
+        uid, places.in_use());
+  }
+  ReceiveGate::Slot uid_place = co_await places.Acquire(config_.submit.uid_wait);
+  if (!uid_place) {
+    spdlog::warn(
+        "submit: uid={} result=refused reason=\"no place of this uid came free within {} "
+        "(submit.max_connections_per_uid, submit.uid_wait)\"",
+        uid, FormatDuration(config_.submit.uid_wait));
+    RefuseAtOnce(
+        socket, kExitTempFail,
+        "too many submissions at once from uid " + std::to_string(uid) + "; try again later");
+    ForgetIfIdle(uid);
+    co_return;
+  }
+  co_await Serve(std::move(socket), uid);
+  uid_place.reset();
+  place.reset();
+  ForgetIfIdle(uid);
+}
+
+SubmitServer::UidShare& SubmitServer::ShareOf(Uid uid) {
+  std::unique_ptr<UidShare>& share = shares_[uid];
+  if (!share) {
+    // Never more large slots than there are: then the uid's share would bound nothing.
+    const std::size_t large = std::min(
+        static_cast<std::size_t>(config_.submit.max_large_messages_per_uid), gate_.slots());
+    share = std::make_unique<UidShare>(
+        ex_, static_cast<std::size_t>(config_.submit.max_connections_per_uid), large);
+  }
+  return *share;
+}
+
+void SubmitServer::ForgetIfIdle(Uid uid) {
+  auto it = shares_.find(uid);
+  if (it == shares_.end()) return;
+  const UidShare& share = *it->second;
+  // A large slot is held and awaited only by a connection that holds a place.
+  if (share.places.in_use() == 0 && share.places.waiting() == 0) shares_.erase(it);
 }
 
 asio::awaitable<void> SubmitServer::Serve(local::socket socket, Uid uid) {
   // Closes a connection that sends nothing for kIdleTimeout, so a stuck script cannot pin it.
   asio::steady_timer watchdog(ex_);
-  auto arm = [&] {
-    watchdog.expires_after(kIdleTimeout);
+  auto arm = [&](std::chrono::steady_clock::duration after) {
+    watchdog.expires_after(after);
     watchdog.async_wait([&socket](boost::system::error_code ec) {
       if (!ec) socket.close(ec);
     });
   };
-  arm();
+  arm(kIdleTimeout);
+  // Bounds the whole request, however steadily a client trickles: what is pending is
+  // cancelled, and the client is told to try again later.
+  asio::steady_timer deadline(ex_);
+  bool out_of_time = false;
+  deadline.expires_after(config_.submit.max_receive_time);
+  deadline.async_wait([&socket, &out_of_time](boost::system::error_code ec) {
+    if (ec) return;
+    out_of_time = true;
+    socket.cancel(ec);
+  });
 
   auto reply = [&](int code, std::string text) -> asio::awaitable<void> {
     std::string line = EncodeSubmitReply({code, std::move(text)});
@@ -164,12 +222,45 @@ asio::awaitable<void> SubmitServer::Serve(local::socket socket, Uid uid) {
     co_await asio::async_write(socket, asio::buffer(line),
                                asio::redirect_error(asio::use_awaitable, ec));
   };
+  // A refusal after which nothing more is read: the client may be blocked in its write, so
+  // the answer gets a short while, not the idle time.
+  auto give_up = [&](int code, std::string text) -> asio::awaitable<void> {
+    arm(kGoodbyeTimeout);
+    co_await reply(code, std::move(text));
+  };
+  auto out_of_time_reply = [&]() -> asio::awaitable<void> {
+    spdlog::warn(
+        "submit: uid={} result=refused reason=\"the submission took longer than {} "
+        "(submit.max_receive_time)\"",
+        uid, FormatDuration(config_.submit.max_receive_time));
+    co_await give_up(kExitTempFail, "the submission took too long; try again later");
+  };
 
+  // Who may send is known before anything is read: a uid with no account holds no memory
+  // and no large slot, whatever it writes.
+  auto account = co_await accounts_.FindByUid(uid);
+  if (!account) {
+    spdlog::error("submit: uid={} store unavailable: {}", uid, account.error().message);
+    co_await give_up(kExitTempFail, "mail store unavailable, try again later");
+    co_return;
+  }
+  if (!*account) {
+    spdlog::warn("submit: uid={} result=refused reason=\"uid has no mail account\"", uid);
+    co_await give_up(kExitNoPerm, "uid " + std::to_string(uid) + " has no mail account here");
+    co_return;
+  }
+  const AccountRef& acct = **account;
+
+  if (out_of_time) {
+    co_await out_of_time_reply();
+    co_return;
+  }
   boost::system::error_code ec;
   asio::streambuf head(kMaxHeaderBytes);
   std::size_t n = co_await asio::async_read_until(socket, head, "\n\n",
                                                   asio::redirect_error(asio::use_awaitable, ec));
   if (ec) {
+    if (out_of_time) co_await out_of_time_reply();
     if (ec == asio::error::not_found) co_await reply(kExitUsage, "request header too long");
     co_return;
   }
@@ -190,22 +281,48 @@ asio::awaitable<void> SubmitServer::Serve(local::socket socket, Uid uid) {
   bool too_large = raw.size() > wire_limit;
   // The stream's last byte, kept when the body is not (too large); 'x': no byte yet.
   char last = raw.empty() ? 'x' : raw.back();
-  ReceiveGate::Slot slot;  // held from kSmallMessageBytes until the message is stored
+  // Held from kSmallMessageBytes until the message is stored: one of the uid's share (when
+  // that bounds anything), then one of all.
+  ReceiveGate::Slot uid_slot;
+  ReceiveGate::Slot slot;
   std::array<char, 64 * 1024> chunk;
   for (;;) {
     if (!too_large && !slot && raw.size() >= kSmallMessageBytes) {
       // Waiting for room is not the client's idleness: the watchdog is off meanwhile. The
-      // client blocks in its write until we read again.
+      // client blocks in its write until we read again, for at most max_wait_for_room.
       watchdog.cancel();
-      slot = co_await gate_.Acquire();
+      const auto by = std::chrono::steady_clock::now() + config_.submit.max_wait_for_room;
+      ReceiveGate& of_uid = ShareOf(uid).large;  // held: this connection has a place
+      const bool uid_bounded = of_uid.slots() < gate_.slots();
+      if (uid_bounded) uid_slot = co_await of_uid.Acquire(by - std::chrono::steady_clock::now());
+      if (!uid_bounded || uid_slot) {
+        slot = co_await gate_.Acquire(std::max(by - std::chrono::steady_clock::now(),
+                                               std::chrono::steady_clock::duration(0)));
+      }
+      if (!slot) {
+        spdlog::warn(
+            "submit: account={} uid={} result=refused reason=\"no room for a large message "
+            "within {} (submit.max_wait_for_room{})\"",
+            acct.name, uid, FormatDuration(config_.submit.max_wait_for_room),
+            uid_bounded && !uid_slot ? ", submit.max_large_messages_per_uid" : "");
+        co_await give_up(kExitTempFail, "no room to receive a large message now; try again later");
+        co_return;
+      }
       raw.reserve(LargeMessageRoom(limit) + 1);  // never copied to grow, nor to be prepared
-      arm();
+      arm(kIdleTimeout);
+    }
+    if (out_of_time) {
+      co_await out_of_time_reply();
+      co_return;
     }
     std::size_t got = co_await socket.async_read_some(
         asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::eof) break;
-    if (ec) co_return;  // the client went away: nothing was acknowledged, nothing is stored
-    arm();
+    if (ec) {
+      if (out_of_time) co_await out_of_time_reply();
+      co_return;  // the client went away: nothing was acknowledged, nothing is stored
+    }
+    arm(kIdleTimeout);
     if (got > 0) last = chunk[got - 1];
     if (!too_large) {
       raw.append(chunk.data(), got);
@@ -214,27 +331,18 @@ asio::awaitable<void> SubmitServer::Serve(local::socket socket, Uid uid) {
         // Keep reading to EOF so the client gets its answer, holding nothing.
         std::string().swap(raw);
         slot.reset();
+        uid_slot.reset();
       }
     }
   }
+  deadline.cancel();  // all is read: storing it is not the client's time
 
-  auto account = co_await accounts_.FindByUid(uid);
-  if (!account) {
-    spdlog::error("submit: uid={} store unavailable: {}", uid, account.error().message);
-    co_await reply(kExitTempFail, "mail store unavailable, try again later");
-    co_return;
-  }
-  if (!*account) {
-    spdlog::warn("submit: uid={} result=refused reason=\"uid has no mail account\"", uid);
-    co_await reply(kExitNoPerm, "uid " + std::to_string(uid) + " has no mail account here");
-    co_return;
-  }
-  const AccountRef& acct = **account;
   if (request->end_marked) {
     if (last != kSubmitEndMark) {
       // The client's stream ended mid-message: it died (killed with its script, out of
       // memory) or sent a broken stream. Nothing of it is stored, nor sent cut short.
       slot.reset();
+      uid_slot.reset();
       spdlog::warn(
           "submit: account={} uid={} result=refused reason=\"the message ended before its "
           "end mark: the sender stopped before the end\" bytes={}",
@@ -261,6 +369,7 @@ asio::awaitable<void> SubmitServer::Serve(local::socket socket, Uid uid) {
   auto id = co_await intake_.Accept(acct, uid, "local", "uid=" + std::to_string(uid), envelope,
                                     std::move(raw));
   slot.reset();  // stored or refused: its memory is free
+  uid_slot.reset();
   if (!id) {
     co_await reply(ExitCodeFor(id.error().code), id.error().message);
     co_return;

@@ -143,10 +143,12 @@ def two_connections_held_open(daemon, tag):
 
 
 def test_one_uid_cannot_take_every_connection(make_daemon, relay):
-    """With submit.max_connections_per_uid at 2, a third drop-in of the same uid is told to
-    try again later (75) at once, while another account's script is served as usual."""
+    """With submit.max_connections_per_uid at 2, a third drop-in of the same uid waits
+    submit.uid_wait for a place and is then told to try again later (75), while another
+    account's script is served as usual."""
     other_uid = 4243
-    daemon = make_daemon(relay=relay, settings={"submit": {"max_connections_per_uid": 2}}, accounts=[
+    daemon = make_daemon(relay=relay, settings={
+        "submit": {"max_connections_per_uid": 2, "uid_wait": "1s"}}, accounts=[
         {"name": "demo", "uids": [os.getuid()]}, {"name": "other", "uids": [other_uid]}]).start()
     open_ones = two_connections_held_open(daemon, "mine")
 
@@ -162,7 +164,7 @@ def test_one_uid_cannot_take_every_connection(make_daemon, relay):
     wait_for(lambda: {"mine-0", "mine-1", "theirs"} <= set(order_tags(relay)),
              what="the three served messages at the relay")
     assert "mine-third" not in order_tags(relay)
-    assert "connections of this uid at once" in daemon.log_text()
+    assert "no place of this uid came free within 1s" in daemon.log_text()
 
 
 def test_a_drop_in_killed_mid_message_stores_nothing(make_daemon, relay):

@@ -99,5 +99,41 @@ TEST_F(SqliteDurability, DeliveryProgressDoesNotWaitForTheDisk) {
   EXPECT_EQ(WalSyncs() - before, 1);
 }
 
+// Linux reports a failed writeback once and marks its pages clean: the next fsync succeeds,
+// though the WAL has a hole that recovery would stop at, dropping every later commit. So after
+// a failed fsync nothing more is acknowledged, until the store is opened anew.
+TEST_F(SqliteDurability, AfterAFailedFsyncNothingMoreIsCommittedUntilReopened) {
+  ASSERT_TRUE(store_->InsertMessages(std::vector<NewMessage>{Message()}).has_value());
+  vfs_->fail_wal_syncs = true;
+  auto failed = store_->InsertMessages(std::vector<NewMessage>{Message()});
+  ASSERT_FALSE(failed.has_value());
+  EXPECT_EQ(failed.error().code, ErrorCode::kUnavailable);
+  ASSERT_FALSE(vfs_->fail_wal_syncs) << "the sync was not tried";
+
+  // The disk's next fsync would succeed: still nothing is acknowledged, durable or not.
+  auto later = store_->InsertMessages(std::vector<NewMessage>{Message()});
+  ASSERT_FALSE(later.has_value()) << "a commit after a failed fsync was acknowledged";
+  EXPECT_EQ(later.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(later.error().message.find("fsync failed"), std::string::npos) << later.error().message;
+  auto block = store_->SetAccountState({.account = account_,
+                                        .from = AccountState::kActive,
+                                        .to = AccountState::kBlocked,
+                                        .blocked_by = BlockedBy::kCustomer,
+                                        .reason = "checking the site",
+                                        .at = now_,
+                                        .actor = "customer",
+                                        .action = "BLOCK"});
+  EXPECT_FALSE(block.has_value());
+  // Reads go on: the panel still shows what is there.
+  EXPECT_TRUE(store_->FindAccount("shop").has_value());
+
+  store_.reset();
+  auto reopened = SqliteStore::Open(dir_.path() / "mailwarden.db");
+  ASSERT_TRUE(reopened.has_value()) << reopened.error().message;
+  store_ = std::move(*reopened);
+  auto ids = store_->InsertMessages(std::vector<NewMessage>{Message()});
+  ASSERT_TRUE(ids.has_value()) << ids.error().message;
+}
+
 }  // namespace
 }  // namespace mailwarden

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -159,6 +160,11 @@ Result<void> SqliteSession::Step(sqlite3_stmt* stmt, std::string_view what) {
 }
 
 Result<void> SqliteSession::Begin(TxKind kind) {
+  if (kind != TxKind::kRead && !sync_failure_.empty()) {
+    return Fail(ErrorCode::kUnavailable,
+                "sqlite: the store commits nothing more since an fsync failed (" + sync_failure_ +
+                    "); it must be reopened (restart the daemon) to be checked");
+  }
   MW_RETURN_IF_ERROR(Step(kind == TxKind::kRead ? begin_read_ : begin_write_, "BEGIN"));
   in_transaction_ = true;
   kind_ = kind;
@@ -172,6 +178,9 @@ Result<void> SqliteSession::Begin(TxKind kind) {
 Result<void> SqliteSession::Commit() {
   in_transaction_ = false;
   if (auto r = Step(commit_, "COMMIT"); !r) {
+    // COMMIT syncs by itself when it checkpoints or restarts the WAL.
+    const int code = sqlite3_extended_errcode(db_);
+    if (code == SQLITE_IOERR_FSYNC || code == SQLITE_IOERR_DIR_FSYNC) SyncFailed(r.error());
     Rollback();
     return r;
   }
@@ -193,8 +202,22 @@ Result<void> SqliteSession::SyncWal() {
   int rc = sqlite3_file_control(db_, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal);
   if (rc == SQLITE_OK && (wal == nullptr || wal->pMethods == nullptr)) rc = SQLITE_IOERR_FSYNC;
   if (rc == SQLITE_OK) rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
-  if (rc != SQLITE_OK) return std::unexpected(SqliteError(db_, rc, "fsync of the WAL"));
+  if (rc != SQLITE_OK) {
+    // Not the connection's last error: this call went around it.
+    Error error = SqliteError(nullptr, rc, "fsync of the WAL");
+    SyncFailed(error);
+    return std::unexpected(std::move(error));
+  }
   return {};
+}
+
+void SqliteSession::SyncFailed(const Error& error) {
+  if (!sync_failure_.empty()) return;
+  sync_failure_ = error.message;
+  spdlog::critical(
+      "store: an fsync failed ({}); nothing more is committed, mail is refused with "
+      "\"try again later\" until the daemon is restarted and the store reopened",
+      error.message);
 }
 
 namespace {

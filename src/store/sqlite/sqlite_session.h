@@ -9,6 +9,14 @@
 // committed in between, and no waiting helps that. The connection runs with synchronous =
 // NORMAL: COMMIT writes the WAL without waiting for the disk, and Commit of a kWrite
 // transaction then fsyncs the WAL itself; kNoSync does not.
+//
+// After a failed fsync of the WAL the session commits nothing more: every later kWrite or
+// kNoSync transaction fails at Begin with kUnavailable (a script is told to try again later),
+// reads go on. Linux marks the pages of a failed writeback clean: a later fsync can succeed
+// while the WAL has a hole, and at the next start SQLite's recovery stops at the first frame
+// whose checksum does not follow, dropping every later commit, acknowledged ones too. Only a
+// store opened anew (the daemon restarted), whose recovery read the WAL from the disk, commits
+// again.
 #pragma once
 
 #include <sqlite3.h>
@@ -67,6 +75,8 @@ class SqliteSession final : public SqlSession {
   Result<void> Step(sqlite3_stmt* stmt, std::string_view what);
   // Makes every commit so far durable: one fsync of the WAL.
   Result<void> SyncWal();
+  // Notes a failed fsync: from now on nothing is committed (see the top of this file).
+  void SyncFailed(const Error& error);
 
   sqlite3* db_;
   std::array<sqlite3_stmt*, kSqlCount> statements_{};
@@ -76,6 +86,7 @@ class SqliteSession final : public SqlSession {
   sqlite3_stmt* rollback_ = nullptr;
   bool in_transaction_ = false;
   TxKind kind_ = TxKind::kRead;
+  std::string sync_failure_;  // the first failed fsync's error; empty while none failed
 };
 
 // SQLite's text of sql (its own, or the shared one), as prepared; "" if SQLite does not use it.

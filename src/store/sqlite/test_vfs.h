@@ -1,6 +1,7 @@
 // TestVfs: a VFS for the store's tests, SQLite's default while it lives. It hands every call
 // to the VFS that was the default before, counts the syncs of WAL files, and fails writes to
-// WAL or database files when told to, as a full or failing disk would.
+// WAL or database files, and the next sync of a WAL, when told to, as a full or failing disk
+// would.
 #pragma once
 
 #include <sqlite3.h>
@@ -35,6 +36,7 @@ class TestVfs {
   std::atomic<int> wal_syncs{0};
   std::atomic<bool> fail_wal_writes{false};
   std::atomic<bool> fail_db_writes{false};
+  std::atomic<bool> fail_wal_syncs{false};  // as Linux reports a failed writeback: EIO once
 
  private:
   // A file of this VFS: the real VFS's file follows it in the same allocation.
@@ -67,7 +69,10 @@ class TestVfs {
     return Real(f)->pMethods->xTruncate(Real(f), size);
   }
   static int Sync(sqlite3_file* f, int flags) {
-    if (Of(f)->is_wal) active()->wal_syncs.fetch_add(1);
+    if (Of(f)->is_wal) {
+      active()->wal_syncs.fetch_add(1);
+      if (active()->fail_wal_syncs.exchange(false)) return SQLITE_IOERR_FSYNC;
+    }
     return Real(f)->pMethods->xSync(Real(f), flags);
   }
   static int FileSize(sqlite3_file* f, sqlite3_int64* size) {
