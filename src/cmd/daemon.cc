@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -90,6 +91,12 @@ Result<void> Daemon::CheckDescriptors() const {
                         : static_cast<std::uint64_t>(config_.smtp.max_connections);
   const std::uint64_t needed =
       submit + smtp + static_cast<std::uint64_t>(config_.delivery.concurrency) + kOwnDescriptors;
+  if (needed > files.rlim_cur && files.rlim_cur < files.rlim_max) {
+    // The soft limit is often 1024 (a login shell, systemd's default) under a far higher hard
+    // one: a daemon may raise its own soft limit up to the hard limit, as servers do.
+    files.rlim_cur = std::min<rlim_t>(files.rlim_max, std::max<rlim_t>(needed, files.rlim_cur));
+    if (setrlimit(RLIMIT_NOFILE, &files) != 0) getrlimit(RLIMIT_NOFILE, &files);
+  }
   if (needed > files.rlim_cur) {
     return Fail(ErrorCode::kInvalidInput,
                 "submit.max_connections (" + std::to_string(submit) + "), smtp.max_connections (" +
