@@ -25,6 +25,30 @@ namespace {
 
 class StoreRunnerTest : public ::testing::Test {
  protected:
+  // A runner on a new store in the test's folder that holds the account "demo", with this many
+  // reader connections beside its store thread; null (the test failed) if it cannot be made.
+  std::unique_ptr<StoreRunner> RunnerWithReaders(int count) {
+    const std::string url = "sqlite:" + (dir_.path() / "mw.db").string();
+    auto store = OpenStore(url);
+    if (!store) {
+      ADD_FAILURE() << store.error().message;
+      return nullptr;
+    }
+    AccountSpec spec;
+    spec.name = "demo";
+    EXPECT_TRUE((*store)->UpsertAccount(spec).has_value());
+    std::vector<std::unique_ptr<Store>> readers;
+    for (int i = 0; i < count; ++i) {
+      auto reader = OpenStore(url);
+      if (!reader) {
+        ADD_FAILURE() << reader.error().message;
+        return nullptr;
+      }
+      readers.push_back(std::move(*reader));
+    }
+    return std::make_unique<StoreRunner>(std::move(*store), 512, std::move(readers));
+  }
+
   // Submits the messages so that they share one group commit (the store thread is held until
   // all are queued) and returns each one's answer.
   static std::vector<Result<MessageId>> InsertInOneCommit(StoreRunner& runner,
@@ -105,17 +129,9 @@ TEST_F(StoreRunnerTest, AMessageTheDatabaseRefusesFailsAloneNotItsWholeBatch) {
 // A question of the panel is answered on a reader connection while the store thread is busy,
 // and sees what the store thread committed.
 TEST_F(StoreRunnerTest, ReadsAreAnsweredBesideABusyStoreThread) {
-  const std::string url = "sqlite:" + (dir_.path() / "mw.db").string();
-  auto store = OpenStore(url);
-  ASSERT_TRUE(store.has_value()) << store.error().message;
-  AccountSpec spec;
-  spec.name = "demo";
-  ASSERT_TRUE((*store)->UpsertAccount(spec).has_value());
-  std::vector<std::unique_ptr<Store>> readers;
-  auto reader = OpenStore(url);
-  ASSERT_TRUE(reader.has_value()) << reader.error().message;
-  readers.push_back(std::move(*reader));
-  StoreRunner runner(std::move(*store), 512, std::move(readers));
+  auto made = RunnerWithReaders(1);
+  ASSERT_NE(made, nullptr);
+  StoreRunner& runner = *made;
   boost::asio::io_context io;
   auto work = boost::asio::make_work_guard(io);
 
@@ -149,19 +165,9 @@ TEST_F(StoreRunnerTest, ReadsAreAnsweredBesideABusyStoreThread) {
 // Heavy reads (lists, sources) never take every reader: a token's check is answered while
 // heavy reads keep the other readers busy.
 TEST_F(StoreRunnerTest, ShortReadsAreAnsweredWhileHeavyReadsTakeTheOtherReaders) {
-  const std::string url = "sqlite:" + (dir_.path() / "mw.db").string();
-  auto store = OpenStore(url);
-  ASSERT_TRUE(store.has_value()) << store.error().message;
-  AccountSpec spec;
-  spec.name = "demo";
-  ASSERT_TRUE((*store)->UpsertAccount(spec).has_value());
-  std::vector<std::unique_ptr<Store>> readers;
-  for (int i = 0; i < 2; ++i) {
-    auto reader = OpenStore(url);
-    ASSERT_TRUE(reader.has_value()) << reader.error().message;
-    readers.push_back(std::move(*reader));
-  }
-  StoreRunner runner(std::move(*store), 512, std::move(readers));
+  auto made = RunnerWithReaders(2);
+  ASSERT_NE(made, nullptr);
+  StoreRunner& runner = *made;
   boost::asio::io_context io;
   auto work = boost::asio::make_work_guard(io);
 

@@ -207,6 +207,19 @@ def make_daemon(tmp_path):
 ADMIN_TOKEN = "admin-secret-token"
 
 
+# A daemon with an SMTP listener on a free loopback port and an SMTP password for "demo"
+# (daemon.smtp_port, daemon.smtp_password).
+@pytest.fixture
+def smtp_daemon(make_daemon, relay):
+    port = free_port()
+    daemon = make_daemon(relay=relay, settings={"smtp": {"listen": [f"127.0.0.1:{port}"]}}).start()
+    code, body = api(daemon, "POST", "/api/v1/accounts/demo/smtp-password")
+    assert code == 201, body
+    daemon.smtp_port = port
+    daemon.smtp_password = body["password"]
+    return daemon
+
+
 def api(daemon, method, path, token=ADMIN_TOKEN, body=None):
     """Calls the daemon's HTTP API; returns (status, parsed JSON body)."""
     import urllib.error

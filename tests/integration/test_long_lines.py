@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, api, free_port, wait_for
+from conftest import BIN, api, wait_for
 
 # A page as a shop's template engine writes it: 5,000 characters of HTML on one line.
 HTML = "<html><body>" + "".join(
@@ -115,17 +115,6 @@ def test_php_mail_attachment_and_raw_utf8_are_unchanged(make_daemon, relay, tmp_
     assert body.encode() in data
     parts = list(parse(data).iter_attachments())
     assert len(parts) == 1 and parts[0].get_content() == PNG
-
-
-@pytest.fixture
-def smtp_daemon(make_daemon, relay):
-    port = free_port()
-    daemon = make_daemon(relay=relay, settings={"smtp": {"listen": [f"127.0.0.1:{port}"]}}).start()
-    code, body = api(daemon, "POST", "/api/v1/accounts/demo/smtp-password")
-    assert code == 201, body
-    daemon.smtp_port = port
-    daemon.smtp_password = body["password"]
-    return daemon
 
 
 def test_smtp_submission_with_long_lines_arrives_whole(smtp_daemon, relay):

@@ -9,17 +9,6 @@ import pytest
 from conftest import api, free_port, subjects, wait_for
 
 
-@pytest.fixture
-def smtp_daemon(make_daemon, relay):
-    port = free_port()
-    daemon = make_daemon(relay=relay, settings={"smtp": {"listen": [f"127.0.0.1:{port}"]}}).start()
-    code, body = api(daemon, "POST", "/api/v1/accounts/demo/smtp-password")
-    assert code == 201, body
-    daemon.smtp_port = port
-    daemon.smtp_password = body["password"]
-    return daemon
-
-
 def swaks(daemon, *args, to="bob@example.net", auth="PLAIN", password=None):
     cmd = ["swaks", "--server", f"127.0.0.1:{daemon.smtp_port}", "--from", "shop@example.com",
            "--to", to, "--auth", auth, "--auth-user", "demo",

@@ -47,6 +47,18 @@ class SqliteDurability : public ::testing::Test {
     return m;
   }
 
+  // The customer's BLOCK of the account, as the API writes it.
+  Result<void> Block() {
+    return store_->SetAccountState({.account = account_,
+                                    .from = AccountState::kActive,
+                                    .to = AccountState::kBlocked,
+                                    .blocked_by = BlockedBy::kCustomer,
+                                    .reason = "checking the site",
+                                    .at = now_,
+                                    .actor = "customer",
+                                    .action = "BLOCK"});
+  }
+
   static int WalSyncs() { return vfs_->wal_syncs.load(); }
 
   static inline TestVfs* vfs_ = nullptr;
@@ -68,14 +80,7 @@ TEST_F(SqliteDurability, StoredMailIsOnTheDiskWhenInsertReturns) {
 
 TEST_F(SqliteDurability, ABlockIsOnTheDiskWhenItReturns) {
   const int before = WalSyncs();
-  auto changed = store_->SetAccountState({.account = account_,
-                                          .from = AccountState::kActive,
-                                          .to = AccountState::kBlocked,
-                                          .blocked_by = BlockedBy::kCustomer,
-                                          .reason = "checking the site",
-                                          .at = now_,
-                                          .actor = "customer",
-                                          .action = "BLOCK"});
+  auto changed = Block();
   ASSERT_TRUE(changed.has_value()) << changed.error().message;
   EXPECT_EQ(WalSyncs() - before, 1);
 }
@@ -115,14 +120,7 @@ TEST_F(SqliteDurability, AfterAFailedFsyncNothingMoreIsCommittedUntilReopened) {
   ASSERT_FALSE(later.has_value()) << "a commit after a failed fsync was acknowledged";
   EXPECT_EQ(later.error().code, ErrorCode::kUnavailable);
   EXPECT_NE(later.error().message.find("fsync failed"), std::string::npos) << later.error().message;
-  auto block = store_->SetAccountState({.account = account_,
-                                        .from = AccountState::kActive,
-                                        .to = AccountState::kBlocked,
-                                        .blocked_by = BlockedBy::kCustomer,
-                                        .reason = "checking the site",
-                                        .at = now_,
-                                        .actor = "customer",
-                                        .action = "BLOCK"});
+  auto block = Block();
   EXPECT_FALSE(block.has_value());
   // Reads go on: the panel still shows what is there.
   EXPECT_TRUE(store_->FindAccount("shop").has_value());
