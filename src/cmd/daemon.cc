@@ -127,6 +127,9 @@ Result<void> Daemon::Start() {
 Result<void> Daemon::OpenStorePool() {
   auto store = mailwarden::OpenStore(config_.store.url);
   if (!store) return std::unexpected(store.error());
+  (*store)->SetStorageLimits({.max_account_bytes = config_.store.max_held_bytes_per_account,
+                              .max_account_messages = config_.store.max_held_messages_per_account,
+                              .min_free_bytes = config_.store.min_free_space});
   // The pool: the store thread's connection writes (group commit, claims, outcomes, state
   // changes); the readers answer the panel's and API's questions beside it.
   std::vector<std::unique_ptr<Store>> readers;
@@ -136,6 +139,9 @@ Result<void> Daemon::OpenStorePool() {
     readers.push_back(std::move(*reader));
   }
   store_ = std::make_unique<StoreRunner>(std::move(*store), 512, std::move(readers));
+  store_->SetRoomHook([this](std::int64_t over_quota, std::int64_t short_of_room) {
+    metrics_.OnStoreRoom(over_quota, short_of_room);
+  });
 
   const std::string& node = config_.hostname;
   return store_->RunSync<void>([&](Store& s) -> Result<void> {

@@ -161,6 +161,11 @@ Result<void> ReadStore(TableReader& r, Config& c) {
       return Fail(ErrorCode::kInvalidInput,
                   "store.url: must start with \"sqlite:\" or \"postgresql://\"");
   }
+  MW_RETURN_IF_ERROR(
+      r.Int("max_held_bytes_per_account", c.store.max_held_bytes_per_account, 0, 1LL << 50));
+  MW_RETURN_IF_ERROR(
+      r.Int("max_held_messages_per_account", c.store.max_held_messages_per_account, 0, 1LL << 40));
+  MW_RETURN_IF_ERROR(r.Int("min_free_space", c.store.min_free_space, 0, 1LL << 50));
   // Two days at least: the daily report reads the errors of the day before.
   return r.Dur("keep_finished", c.store.keep_finished, std::chrono::hours(48));
 }
@@ -442,6 +447,13 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::filesystem::pa
   }
   MW_RETURN_IF_ERROR(ReadAccounts(top, c));
   MW_RETURN_IF_ERROR(top.CheckNoUnknownKeys());
+  // A bound below one message's size would refuse that message for ever, as "try later".
+  if (c.store.max_held_bytes_per_account > 0 &&
+      c.store.max_held_bytes_per_account < c.submit.max_message_bytes) {
+    return Fail(ErrorCode::kInvalidInput,
+                "store.max_held_bytes_per_account: must be at least submit.max_message_bytes (" +
+                    std::to_string(c.submit.max_message_bytes) + "), or 0 for no bound");
+  }
   return c;
 }
 

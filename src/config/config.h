@@ -30,6 +30,16 @@ struct Config {
     // How long a finished message (sent, bounced, expired) stays for the errors list and the
     // reports; then it is deleted. Counters, volumes and sources are kept apart and stay.
     Duration keep_finished = std::chrono::hours(24 * 30);
+    // One account's unfinished mail (waiting, held, being delivered) at most, in bytes and in
+    // messages: its next message past either is told to try again later; other accounts are
+    // not affected. 0: no bound. The bytes must be at least submit.max_message_bytes.
+    std::int64_t max_held_bytes_per_account = 4LL * 1024 * 1024 * 1024;
+    std::int64_t max_held_messages_per_account = 1'000'000;
+    // Free space kept on the store's disk (SQLite: its file system's free space plus the
+    // database's free pages), as Postfix's queue_minfree: new mail that would leave less is
+    // told to try again later, so that blocking, unblocking, purging and delivery still have
+    // room. 0: none kept. Not checked for PostgreSQL (the database server's disk).
+    std::int64_t min_free_space = 100LL * 1024 * 1024;
   } store;
 
   struct Submit {

@@ -90,6 +90,32 @@ TEST(ParseConfig, FinishedMailIsKeptAsLongAsSetAndAtLeastTwoDays) {
       << short_keep.error().message;
 }
 
+TEST(ParseConfig, StorageBoundsPerAccountAndTheFreeSpaceFloor) {
+  auto defaults = ParseConfig("", "/tmp");
+  ASSERT_TRUE(defaults.has_value()) << defaults.error().message;
+  EXPECT_EQ(defaults->store.max_held_bytes_per_account, 4LL << 30);
+  EXPECT_EQ(defaults->store.max_held_messages_per_account, 1'000'000);
+  EXPECT_EQ(defaults->store.min_free_space, 100LL << 20);
+  auto set = ParseConfig(
+      "[store]\nmax_held_bytes_per_account = 0\nmax_held_messages_per_account = 500\n"
+      "min_free_space = 0\n",
+      "/tmp");
+  ASSERT_TRUE(set.has_value()) << set.error().message;
+  EXPECT_EQ(set->store.max_held_bytes_per_account, 0) << "0: no bound";
+  EXPECT_EQ(set->store.max_held_messages_per_account, 500);
+  EXPECT_EQ(set->store.min_free_space, 0);
+  // A bound below one message would hold that message off for ever as "try again later".
+  auto below = ParseConfig(
+      "[store]\nmax_held_bytes_per_account = 1000000\n[submit]\nmax_message_bytes = 2000000\n",
+      "/tmp");
+  ASSERT_FALSE(below.has_value());
+  EXPECT_NE(below.error().message.find("store.max_held_bytes_per_account"), std::string::npos)
+      << below.error().message;
+  auto negative = ParseConfig("[store]\nmin_free_space = -1\n", "/tmp");
+  ASSERT_FALSE(negative.has_value());
+  EXPECT_NE(negative.error().message.find("store.min_free_space"), std::string::npos);
+}
+
 TEST(ParseConfig, NamesTheKeyThatIsWrong) {
   struct Case {
     std::string_view toml;

@@ -16,6 +16,8 @@ enum class ErrorCode {
   kPermission,    // the caller may not do this (HTTP 403, sendmail 77)
   kUnauthenticated,
   kUnavailable,  // the environment failed (disk, database, network): retry later
+  kNoRoom,       // the store keeps no more: a storage quota, or its disk is (nearly) full; retry
+                 // later (sendmail 75, SMTP 452, HTTP 507)
   kInternal,     // a bug: logged, never shown in detail to a customer
 };
 

@@ -57,6 +57,20 @@ std::string Metrics::Render(const StoreTotals& t) const {
           "Claims that left due mail queued until deliveries in progress ended, since the daemon "
           "started (delivery.max_sending_bytes).",
           send_waits_.load());
+  out +=
+      "# HELP mailwarden_refused_no_room_total New messages told to try again later for want of "
+      "room, since the daemon started: an account over its storage quota "
+      "(store.max_held_bytes_per_account, store.max_held_messages_per_account), or the store "
+      "short of disk space (store.min_free_space, or a full disk).\n"
+      "# TYPE mailwarden_refused_no_room_total counter\n";
+  out += fmt::format("mailwarden_refused_no_room_total{{reason=\"account_quota\"}} {}\n",
+                     refused_over_quota_.load());
+  out += fmt::format("mailwarden_refused_no_room_total{{reason=\"store_disk\"}} {}\n",
+                     refused_short_of_room_.load());
+  out +=
+      "# HELP mailwarden_store_short_of_room 1 while the store refuses new mail for want of disk "
+      "space, else 0.\n# TYPE mailwarden_store_short_of_room gauge\n";
+  out += fmt::format("mailwarden_store_short_of_room {}\n", short_of_room_.load() ? 1 : 0);
   counter("mailwarden_reports_sent_total", "Daily error reports queued, since the daemon started.",
           reports_sent_.load());
   out +=

@@ -5,7 +5,8 @@
 // node. What the store does not keep is counted here, in memory since the daemon started,
 // fed by hooks: deferred attempts, the delivery latency histogram (seconds from receipt to
 // the final outcome), guard blocks, reports sent, large messages that waited for room to be
-// received and claims that waited for room to deliver.
+// received and claims that waited for room to deliver, and new mail refused for want of room
+// (an account's storage quota, or the store's disk).
 //
 // The hooks may be called from any thread (atomics); Render is pure.
 #pragma once
@@ -36,6 +37,14 @@ class Metrics {
   void OnReceiveWait() { ++receive_waits_; }
   // A claim left due mail queued for want of room (delivery.max_sending_bytes).
   void OnSendWait() { ++send_waits_; }
+  // A batch of new mail was stored or refused: how many of its messages were refused for
+  // their account's storage quota, and how many for the store's want of room (whose gauge
+  // then shows 1 until a batch is stored again).
+  void OnStoreRoom(std::int64_t over_quota, std::int64_t short_of_room) {
+    refused_over_quota_ += over_quota;
+    refused_short_of_room_ += short_of_room;
+    short_of_room_ = short_of_room > 0;
+  }
 
   // The exposition text: the store's totals (as read now) and the in-memory counters.
   std::string Render(const StoreTotals& totals) const;
@@ -47,6 +56,9 @@ class Metrics {
   std::atomic<std::int64_t> reports_sent_{0};
   std::atomic<std::int64_t> receive_waits_{0};
   std::atomic<std::int64_t> send_waits_{0};
+  std::atomic<std::int64_t> refused_over_quota_{0};
+  std::atomic<std::int64_t> refused_short_of_room_{0};
+  std::atomic<bool> short_of_room_{false};
   std::array<std::atomic<std::int64_t>, kLatencyBuckets.size() + 1> latency_buckets_{};
   std::atomic<std::int64_t> latency_count_{0};
   std::atomic<std::int64_t> latency_sum_ms_{0};

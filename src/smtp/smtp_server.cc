@@ -606,6 +606,11 @@ asio::awaitable<void> SmtpSession::FinishData() {
     spdlog::warn("smtp: ip={} account={} result=refused reason=\"{}\"", client_ip_, identity_->name,
                  Printable(id.error().message));
     Queue(554, "5.6.0 " + Printable(id.error().message));
+  } else if (id.error().code == ErrorCode::kNoRoom) {
+    // As Postfix's smtpd answers when its queue file system is short of room.
+    spdlog::warn("smtp: ip={} account={} result=deferred reason=\"{}\"", client_ip_,
+                 identity_->name, Printable(id.error().message));
+    Queue(452, "4.3.1 Insufficient system storage: " + Printable(id.error().message));
   } else {
     spdlog::error("smtp: ip={} account={} result=deferred reason=\"{}\"", client_ip_,
                   identity_->name, Printable(id.error().message));

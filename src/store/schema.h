@@ -14,7 +14,8 @@
 // - messages_due serves claiming and "when is the next message due" at once. While a message
 //   is being delivered its next_attempt_ms holds the end of its lease: an expired lease makes
 //   it due again through the same index, with no second index and no sweeper.
-// - accounts.pending counts unfinished messages so that nothing counts rows; purge_upto is the
+// - accounts.pending counts unfinished messages so that nothing counts rows (and pending_bytes
+//   their sizes, migration 11, for the storage quota per account); purge_upto is the
 //   purge watermark: the account's unfinished messages with id <= purge_upto are purged, at
 //   once, whether or not their rows are deleted yet (migration 5). Every query that reads an
 //   account's unfinished mail bounds it by id > purge_upto, a range of messages_unfinished;
@@ -552,6 +553,40 @@ CREATE INDEX recipients_failed ON recipients (account_id, updated_ms, message_id
         .version = 10,
         .sqlite = kTokenExpiry,
         .postgres = kTokenExpiry,
+    },
+    Migration{
+        .version = 11,
+        .sqlite = R"sql(
+-- accounts.pending_bytes: the bytes of the account's unfinished mail, kept beside pending as
+-- messages are stored and end, so that the per-account storage quota
+-- (store.max_held_bytes_per_account) reads one row, never the messages.
+ALTER TABLE accounts ADD COLUMN pending_bytes INTEGER NOT NULL DEFAULT 0
+  CHECK (pending_bytes >= 0);
+UPDATE accounts SET pending_bytes = (SELECT COALESCE(SUM(m.size), 0) FROM messages m
+    WHERE m.account_id = accounts.id AND m.status < 2 AND m.id > accounts.purge_upto)
+  WHERE pending > 0;
+-- SQLite gives a new row the highest rowid + 1, so the ids of the newest rows come back once
+-- those rows are deleted. A purge deletes rows of mail that may be in flight, whose late
+-- outcome is then looked up by its id: any account's mail stored later must not have that id.
+-- message_id_floor holds the highest purge watermark of all accounts, raised by every purge,
+-- and new messages take ids above it (PostgreSQL's sequences never give an id twice).
+CREATE TABLE message_id_floor (id INTEGER NOT NULL);
+INSERT INTO message_id_floor SELECT COALESCE(MAX(purge_upto), 0) FROM accounts;
+CREATE TRIGGER purge_raises_message_id_floor AFTER UPDATE OF purge_upto ON accounts
+BEGIN
+  UPDATE message_id_floor SET id = MAX(id, NEW.purge_upto);
+END;
+)sql",
+        .postgres = R"sql(
+-- accounts.pending_bytes: the bytes of the account's unfinished mail, kept beside pending as
+-- messages are stored and end, so that the per-account storage quota
+-- (store.max_held_bytes_per_account) reads one row, never the messages.
+ALTER TABLE accounts ADD COLUMN pending_bytes BIGINT NOT NULL DEFAULT 0
+  CHECK (pending_bytes >= 0);
+UPDATE accounts SET pending_bytes = (SELECT COALESCE(SUM(m.size), 0) FROM messages m
+    WHERE m.account_id = accounts.id AND m.status < 2 AND m.id > accounts.purge_upto)
+  WHERE pending > 0;
+)sql",
     },
 };
 

@@ -43,8 +43,9 @@ struct Account {
   std::optional<std::int64_t> max_per_hour;
   std::int64_t pending = 0;  // messages not yet finished (queued, deferred or being delivered)
   TimePoint bounce_tolerance_until{};  // the bounce guard's tolerance is doubled before this
-  MessageId purge_upto = 0;     // the last purge's watermark: its messages with id <= this went
-  std::int64_t purge_left = 0;  // purged messages whose rows are not deleted yet (PurgeBatch)
+  MessageId purge_upto = 0;        // the last purge's watermark: its messages with id <= this went
+  std::int64_t purge_left = 0;     // purged messages whose rows are not deleted yet (PurgeBatch)
+  std::int64_t pending_bytes = 0;  // the bytes of the pending messages (their size)
 };
 
 // A message as accepted from a script, ready to store. body is the whole RFC 5322 message as
@@ -121,6 +122,21 @@ struct ArrivalLease {
   std::vector<AccountId> skip{};
 };
 
+// What the store keeps at most (Store::SetStorageLimits). Past a bound new mail is refused with
+// kNoRoom, a temporary failure, and nothing already stored is touched; 0 is no bound.
+struct StorageLimits {
+  // An account's unfinished mail (waiting, held or being delivered), in bytes of messages and
+  // in messages: a message that would take the account past either is refused, so one hacked
+  // site cannot fill the disk; other accounts are not affected.
+  std::int64_t max_account_bytes = 0;
+  std::int64_t max_account_messages = 0;
+  // Room the store keeps free for everything but new mail (state changes, purges, outcomes):
+  // a batch of new mail that would leave less is refused whole, as Postfix's queue_minfree.
+  // Counted by engines that can see their disk: SQLite adds its file system's free space and
+  // the database's free pages (a purge frees pages inside the file, not on the file system).
+  std::int64_t min_free_bytes = 0;
+};
+
 // One message as InsertMessages stored it.
 struct InsertedMessage {
   MessageId id = 0;
@@ -129,6 +145,9 @@ struct InsertedMessage {
   // lasts.
   bool leased = false;
   std::string account_name;  // when leased
+  // Not stored (id 0): its account's unfinished mail is at a bound of StorageLimits (kNoRoom,
+  // a temporary failure for this message alone; the batch's others are stored).
+  std::optional<Error> refused;
 };
 
 struct InsertedBatch {
@@ -449,9 +468,16 @@ class Store {
   // stored as ClaimDue would leave them, and their outcomes are recorded by RecordOutcomes.
   // Mail of blocked or purging accounts is never leased. The caller must know that no older
   // due mail of those accounts is queued (ArrivalLease).
+  //
+  // A message that would take its account past StorageLimits is not stored (its
+  // InsertedMessage says why); a batch that would leave the store less free room than
+  // StorageLimits::min_free_bytes fails whole with kNoRoom, as does one the disk cannot take.
   virtual Result<InsertedBatch> InsertMessages(std::span<const NewMessage> messages,
                                                const ArrivalLease& lease) = 0;
-  // The same without leasing anything; returns the ids in the order given.
+  // The bounds InsertMessages keeps from now on (none until set).
+  virtual void SetStorageLimits(const StorageLimits& limits) = 0;
+  // The same without leasing anything; returns the ids in the order given (0 for a message
+  // refused by StorageLimits).
   Result<std::vector<MessageId>> InsertMessages(std::span<const NewMessage> messages);
 
   // Where the account's mail came from in the last `hours` unix hours up to now's (the current,

@@ -50,6 +50,7 @@ struct CounterDelta {
 
 struct AccountDelta {
   std::int64_t pending = 0;
+  std::int64_t pending_bytes = 0;
   std::int64_t released = 0;
   std::int64_t purge_left = 0;
   CounterDelta counters;

@@ -136,6 +136,8 @@ void StoreRunner::InsertBatch(std::vector<PendingInsert>& batch,
   int used = 0;
   std::int64_t used_bytes = 0;
   bool exhausted = false;
+  std::int64_t over_quota = 0;
+  std::int64_t short_of_room = 0;
   // Answers the submitters of `stored`, the batch's messages from `first` on, and notes what
   // delivery must hear.
   auto answer = [&](const InsertedBatch& stored, std::size_t first) {
@@ -144,6 +146,11 @@ void StoreRunner::InsertBatch(std::vector<PendingInsert>& batch,
     committed_messages_.fetch_add(stored.messages.size());
     for (std::size_t k = 0; k < stored.messages.size(); ++k) {
       const InsertedMessage& m = stored.messages[k];
+      if (m.refused) {
+        ++over_quota;
+        batch[first + k].done(std::unexpected(*m.refused));
+        continue;
+      }
       if (m.leased) {
         ++used;
         used_bytes += static_cast<std::int64_t>(messages[first + k].body.size());
@@ -170,12 +177,17 @@ void StoreRunner::InsertBatch(std::vector<PendingInsert>& batch,
       if (one) {
         answer(*one, i);
       } else {
+        if (one.error().code == ErrorCode::kNoRoom) ++short_of_room;
         batch[i].done(std::unexpected(one.error()));
       }
     }
   } else {
+    if (stored.error().code == ErrorCode::kNoRoom) {
+      short_of_room = static_cast<std::int64_t>(batch.size());
+    }
     for (auto& p : batch) p.done(std::unexpected(stored.error()));
   }
+  if (on_room_) on_room_(over_quota, short_of_room);
   notice.returned = lease.limit - used;
   notice.returned_bytes = lease.max_bytes - used_bytes;
   {

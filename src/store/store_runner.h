@@ -134,6 +134,12 @@ class StoreRunner {
   };
   Untaken WithdrawArrivalLeases();
 
+  // After each batch of new mail, on the store thread: how many of its messages were refused
+  // for their account's storage quota, and how many because the store was short of room
+  // (StorageLimits::min_free_bytes, or a full disk). Set before the first insert.
+  using RoomHook = std::function<void(std::int64_t over_quota, std::int64_t short_of_room)>;
+  void SetRoomHook(RoomHook hook) { on_room_ = std::move(hook); }
+
   // Finishes what is queued, then stops the thread. Called by the destructor too.
   void Stop();
 
@@ -220,6 +226,7 @@ class StoreRunner {
   std::deque<Job> reads_;
   std::deque<Job> heavy_reads_;
   ArrivalHandler on_arrival_;
+  RoomHook on_room_;
   // offer_.limit, offer_.max_bytes: slots and bytes not taken yet; guarded by mu_.
   ArrivalLease offer_;
   bool offer_stands_ = false;           // guarded by mu_

@@ -56,6 +56,13 @@ boost::asio::awaitable<Result<MessageId>> MailIntake::Accept(const AccountRef& a
   const std::size_t size = message.body.size();
 
   auto id = co_await store_.AsyncInsert(std::move(message), boost::asio::use_awaitable);
+  if (!id && id.error().code == ErrorCode::kNoRoom) {
+    // Expected under a flood or a full disk: what the sender is told, and the store has said
+    // once (SqlStore::CheckRoom) why.
+    spdlog::warn("account={} {} from=<{}> to={} result=tempfail reason=\"{}\"", account.name,
+                 client, from, to, id.error().message);
+    co_return std::unexpected(id.error());
+  }
   if (!id) {
     spdlog::error("account={} {} from=<{}> to={} result=tempfail reason=\"{}\"", account.name,
                   client, from, to, id.error().message);

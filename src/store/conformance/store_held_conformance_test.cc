@@ -839,5 +839,29 @@ TEST_P(StoreConformance, MailStoredAfterAPurgeWhoseRowsAreGoneIsListedFoundAndDe
   EXPECT_EQ(GetCounters(id).held, 1);
 }
 
+// A purge deletes the rows of mail that may be in flight; when its delivery ends, the outcome
+// names the purged message's id. No mail stored after the purge, of any account, may have that
+// id: the outcome would finish it unsent.
+TEST_P(StoreConformance, ALatePurgedOutcomeNeverFinishesAnotherAccountsNewMail) {
+  const AccountId id = MakeAccount("demo");
+  const AccountId other = MakeAccount("other");
+  Insert({Message(id, kT0), Message(id, kT0 + milliseconds(1))});
+  auto in_flight = Claim(kT0 + seconds(1));
+  ASSERT_EQ(in_flight.size(), 2u);
+  SetState(id, AccountState::kActive, AccountState::kBlocked, BlockedBy::kCustomer);
+  StartPurge(id, kT0 + seconds(2));
+  ASSERT_EQ(*store_->PurgeBatch(id, 100, kT0 + seconds(2)), 0);  // the rows are gone
+  const auto later = Insert({Message(other, kT0 + seconds(3)), Message(id, kT0 + seconds(3))});
+  for (const auto& purged : in_flight) {
+    EXPECT_NE(later[0], purged.id);
+    EXPECT_NE(later[1], purged.id);
+  }
+  Record(AllRecipients(in_flight, RecipientStatus::kSent, "250 ok"), kT0 + seconds(4));
+  EXPECT_EQ(GetMessage(later[0]).status, MessageStatus::kQueued) << "still to be delivered";
+  EXPECT_EQ(GetAccount("other").pending, 1);
+  EXPECT_EQ(GetCounters(other).sent, 0);
+  EXPECT_EQ(Ids(Claim(kT0 + seconds(5))), std::vector<MessageId>{later[0]});
+}
+
 }  // namespace
 }  // namespace mailwarden::conformance

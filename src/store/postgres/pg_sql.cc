@@ -83,8 +83,8 @@ constexpr std::string_view PgText(Sql sql) {
     case Sql::kLockMessageState:
       // The third column: purged; the fourth: whether the account may have released marks
       // to forget (the caller holds the account's lock, so neither can change meanwhile).
-      return "SELECT m.account_id, m.status, m.id <= a.purge_upto, a.released_pending > 0 "
-             "FROM {messages} m JOIN {accounts} a ON a.id = m.account_id WHERE m.id = $1 "
+      return "SELECT m.account_id, m.status, m.id <= a.purge_upto, a.released_pending > 0, "
+             "m.size FROM {messages} m JOIN {accounts} a ON a.id = m.account_id WHERE m.id = $1 "
              "FOR UPDATE OF m";
     case Sql::kUpdateRecipient:
       return "UPDATE {recipients} SET status = $4, reply = $5, updated_ms = $6 "
@@ -121,6 +121,7 @@ constexpr std::string_view PgText(Sql sql) {
              "UPDATE {accounts} SET purge_upto = GREATEST(purge_upto, COALESCE((SELECT MAX(m.id) "
              "FROM {messages} m WHERE m.account_id = $1 AND m.status < {done}), 0)), "
              "purge_left = purge_left + pending, purged = purged + pending, pending = 0, "
+             "pending_bytes = 0, "
              "released_pending = 0 WHERE id = $1 RETURNING (SELECT pending FROM old)";
     case Sql::kSelectAccountsInState:
       return "SELECT id FROM {accounts} WHERE state = $1 ORDER BY id";
@@ -148,7 +149,8 @@ constexpr std::string_view PgText(Sql sql) {
              "released_pending = released_pending + $3, "
              "purge_left = GREATEST(0, purge_left + $4), "
              "submitted = submitted + $5, sent = sent + $6, errors = errors + $7, "
-             "expired = expired + $8, purged = purged + $9 WHERE id = $1";
+             "expired = expired + $8, purged = purged + $9, "
+             "pending_bytes = GREATEST(0, pending_bytes + $10) WHERE id = $1";
     case Sql::kBumpDay:
       return "INSERT INTO {daily_counters} AS d (account_id, day, submitted, sent, errors, "
              "expired, purged) VALUES ($1, $2, $3, $4, $5, $6, $7) "
@@ -159,7 +161,7 @@ constexpr std::string_view PgText(Sql sql) {
     case Sql::kSelectUnfinishedPage:
       // A page of the account's oldest unfinished messages after id $2, locked: the walk of
       // ExpireHeld, which stops at the first young one.
-      return "SELECT id, status, received_ms FROM {messages} "
+      return "SELECT id, status, received_ms, size FROM {messages} "
              "WHERE (account_id, id) > ($1, GREATEST($2, {upto_of_1})) AND account_id <= $1 "
              "AND status < {done} ORDER BY account_id, id LIMIT $3 FOR UPDATE";
     case Sql::kExpireRecipients:

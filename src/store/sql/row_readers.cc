@@ -32,6 +32,7 @@ Result<Account> ReadAccount(const Rows& rows, int row) {
   account.bounce_tolerance_until = FromUnixMillis(rows.Int(row, 11));
   account.purge_upto = rows.Int(row, 12);
   account.purge_left = rows.Int(row, 13);
+  account.pending_bytes = rows.Int(row, 14);
   return account;
 }
 

@@ -23,7 +23,7 @@ enum class Sql {
   kSelectAccountUids,       // (account) -> uid, ascending
   kSelectAllAccounts,       // () -> {account_columns}, by id
   kSelectAllAccountUids,    // () -> account_id, uid, by both
-  kSelectAccountState,      // (id) -> state, name
+  kSelectAccountState,      // (id) -> state, name, pending, pending_bytes
   kLockAccountState,        // (id) -> state; the row locked until the end of the transaction
   kSetAccountStateFull,     // (id, state, blocked_by, reason, since, from_state, tolerance_until,
                             //  from_blocked_by)
@@ -44,7 +44,7 @@ enum class Sql {
   kInsertMessage,    // per engine (SqlStore::InsertMessageRow)
   kInsertRecipient,  // (message, idx, account, address, received)
   kBumpAccount,      // (account, pending, released, purge_left, submitted, sent, errors,
-                     //  expired, purged): each added
+                     //  expired, purged, pending_bytes): each added
   kBumpDay,          // (account, day, submitted, sent, errors, expired, purged): each added
   kBumpSource,       // (account, kind, hour, value, count): count added
   kPruneSources,     // (below hour, limit)
@@ -62,7 +62,8 @@ enum class Sql {
   kSelectClaimedRecipients,   // PostgreSQL: (accounts[], ids[]) -> message, idx, address
   kSelectAccountsOfMessages,  // PostgreSQL: (ids[]) -> account_id
   kLockAccounts,              // PostgreSQL: (accounts[]): locks their rows in id order
-  kLockMessageState,  // (id) -> account, status, purged (0/1), may have released marks (0/1)
+  kLockMessageState,  // (id) -> account, status, purged (0/1), may have released marks (0/1),
+                      //  size
   kUpdateRecipient,   // (account, message, idx, status, reply, now); only a pending one
   kRecipientStates,   // (account, message) -> any pending (0/1), any sent (0/1)
   kRequeueMessage,    // (account, message, next attempt)
@@ -80,9 +81,10 @@ enum class Sql {
   kDeleteFinished,         // (cutoff, limit): the longest finished first
   kForgetReleased,         // (account, message)
   kSelectHoldingAccounts,  // (after id) -> id of held accounts with unfinished mail, ascending
-  kSelectUnfinishedPage,   // (account, after id, limit) -> id, status, received; unpurged,
-                           //   ascending, locked
+  kSelectUnfinishedPage,   // (account, after id, limit) -> id, status, received, size;
+                           //   unpurged, ascending, locked
   kIsReleased,             // (account, message) -> 0/1
+  kSelectMessageSize,      // (account, message) -> size
   kExpireRecipients,       // (account, message, reply, now): every pending one failed
   kSelectPendingPage,      // (account, before id, limit) -> id, descending
   kSelectHeldById,         // (id, account) -> id if queued and not purged; locked

@@ -31,6 +31,8 @@ void SqlStore::NoteNode(std::string_view /*node*/) {}
 
 Result<void> SqlStore::LockMigrations() { return {}; }
 
+Result<std::optional<std::int64_t>> SqlStore::FreeBytes() { return std::nullopt; }
+
 Result<void> SqlStore::Migrate() {
   // One write transaction: DDL is transactional in both engines, so a migration failing half
   // way leaves the schema as it was; and the lock (SQLite's write lock at BEGIN, PostgreSQL's

@@ -52,6 +52,7 @@ class SqlStore : public Store {
   using Store::InsertMessages;
   Result<InsertedBatch> InsertMessages(std::span<const NewMessage> messages,
                                        const ArrivalLease& lease) override;
+  void SetStorageLimits(const StorageLimits& limits) override { limits_ = limits; }
   Result<ClaimedBatch> ClaimDue(const ClaimRequest& request) override;
   Result<void> RecordOutcomes(std::span<const DeliveryOutcome> outcomes, TimePoint now) override;
   Result<void> ReleaseLeases(std::string_view node) override;
@@ -124,6 +125,9 @@ class SqlStore : public Store {
   // The node this store delivers for (a claim, a release of leases, an offer to lease on
   // arrival), for an engine that keeps it with new rows.
   virtual void NoteNode(std::string_view node);
+  // The bytes the store could still write: its file system's free space and the free space
+  // inside its files. nullopt where the engine cannot see its disk (a database server's).
+  virtual Result<std::optional<std::int64_t>> FreeBytes();
   // Migrations: wait for any other store migrating the same database; the text of a migration.
   virtual Result<void> LockMigrations();
   virtual std::string_view MigrationSql(const schema::Migration& migration) const = 0;
@@ -137,6 +141,16 @@ class SqlStore : public Store {
   Result<AccountState> ReadAccountState(AccountId account, bool lock);
   // kConflict unless the account (locked by the caller) is as `seen` says; nothing if unset.
   Result<void> CheckDecidedOn(AccountId account, const std::optional<BlockSeen>& seen);
+  // InsertMessages past CheckRoom.
+  Result<InsertedBatch> StoreBatch(std::span<const NewMessage> messages, const ArrivalLease& lease);
+  // kNoRoom if storing `incoming` bytes would leave less than limits_.min_free_bytes free.
+  Result<void> CheckRoom(std::int64_t incoming);
+  // Whether the last batch found room: logged when the store runs short of room (why) and when
+  // it has room again, not at every refusal.
+  void NoteRoom(bool room, std::string_view why);
+  // For each message of the batch, whether its account's quota refuses it (StorageLimits),
+  // counting the batch's earlier messages; read in the caller's write transaction.
+  Result<std::vector<bool>> OverAccountQuota(std::span<const NewMessage> messages);
   Result<MessageId> InsertMessageWithRecipients(const NewMessage& m,
                                                 std::optional<TimePoint> lease_until,
                                                 std::string_view lease_node);
@@ -145,6 +159,8 @@ class SqlStore : public Store {
   // Sources of hours below this are known pruned (by this object; another one sharing the
   // database may prune too, which only makes a call find nothing to delete).
   std::int64_t sources_pruned_below_ = 0;
+  StorageLimits limits_;
+  bool short_of_room_ = false;  // the last batch had no room (NoteRoom)
 };
 
 }  // namespace mailwarden

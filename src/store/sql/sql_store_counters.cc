@@ -114,6 +114,7 @@ Result<std::optional<MessageId>> SqlStore::ClaimReport(AccountId account, int da
   }
   Tally tally(session());
   tally.Of(report.account).pending += 1;
+  tally.Of(report.account).pending_bytes += static_cast<std::int64_t>(report.body.size());
   tally.Count(report.account, LocalDayNumber(report.received_at), {.submitted = 1});
   MW_RETURN_IF_ERROR(tally.Flush());
   MW_ASSIGN_OR_RETURN(const MessageId id, InsertMessageWithRecipients(report, std::nullopt, {}));

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "core/local_day.h"
@@ -23,18 +24,42 @@ Result<InsertedBatch> SqlStore::InsertMessages(std::span<const NewMessage> messa
                   fmt::format("message {} of the batch has no recipient", i));
     }
   }
+  std::int64_t batch_bytes = 0;
+  for (const NewMessage& m : messages) batch_bytes += static_cast<std::int64_t>(m.body.size());
+  if (auto room = CheckRoom(batch_bytes); !room) {
+    if (room.error().code == ErrorCode::kNoRoom) NoteRoom(false, room.error().message);
+    return std::unexpected(std::move(room).error());
+  }
+  auto stored = StoreBatch(messages, lease);
+  if (stored) {
+    NoteRoom(true, {});
+  } else if (stored.error().code == ErrorCode::kNoRoom) {
+    NoteRoom(false, stored.error().message);  // the disk is full (the floor, if any, was not)
+  }
+  return stored;
+}
+
+Result<InsertedBatch> SqlStore::StoreBatch(std::span<const NewMessage> messages,
+                                           const ArrivalLease& lease) {
+  InsertedBatch inserted;
   inserted.messages.reserve(messages.size());
 
   // The group commit: the whole batch is one write transaction, so it costs one fsync however
   // many messages it holds, and either every message of it is stored (and may be
   // acknowledged) or none is.
   MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kWrite));
+  MW_ASSIGN_OR_RETURN(const std::vector<bool> refused, OverAccountQuota(messages));
   // Counters first: an unknown account fails here with kNotFound, before any insert; and the
   // accounts rows are updated (so locked) first, so a state change on another node waits for
-  // this commit and the states read below hold until then.
+  // this commit and the states read below hold until then. (The quota's read above is not
+  // locked: nodes storing for one account at once may each take a batch past its bound.)
   Tally tally(session());
-  for (const NewMessage& m : messages) {
-    tally.Of(m.account).pending += 1;
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    if (refused[i]) continue;
+    const NewMessage& m = messages[i];
+    AccountDelta& delta = tally.Of(m.account);
+    delta.pending += 1;
+    delta.pending_bytes += static_cast<std::int64_t>(m.body.size());
     tally.Count(m.account, LocalDayNumber(m.received_at), {.submitted = 1});
   }
   MW_RETURN_IF_ERROR(tally.Flush());
@@ -51,8 +76,15 @@ Result<InsertedBatch> SqlStore::InsertMessages(std::span<const NewMessage> messa
   // The accounts with mail left queued: other nodes are told (a notification each).
   std::set<AccountId> queued;
   SourceCounts sources;
-  for (const NewMessage& m : messages) {
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    const NewMessage& m = messages[i];
     InsertedMessage& out = inserted.messages.emplace_back();
+    if (refused[i]) {
+      out.refused = Error{ErrorCode::kNoRoom,
+                          "the account's mail waiting in the store is at its storage quota; "
+                          "try again later"};
+      continue;
+    }
     MW_ASSIGN_OR_RETURN(const std::optional<TimePoint> lease_until,
                         leasing.Decide(m, out, inserted));
     if (!out.leased) queued.insert(m.account);
@@ -80,6 +112,56 @@ Result<InsertedBatch> SqlStore::InsertMessages(std::span<const NewMessage> messa
   MW_RETURN_IF_ERROR(tx.Commit());
   if (pruned_all) sources_pruned_below_ = prune_below;
   return inserted;
+}
+
+Result<void> SqlStore::CheckRoom(std::int64_t incoming) {
+  if (limits_.min_free_bytes <= 0) return {};
+  MW_ASSIGN_OR_RETURN(const std::optional<std::int64_t> free, FreeBytes());
+  if (!free || *free - incoming >= limits_.min_free_bytes) return {};
+  return Fail(ErrorCode::kNoRoom,
+              fmt::format("the mail store is short of disk space ({} bytes free, "
+                          "store.min_free_space is {}); try again later",
+                          *free, limits_.min_free_bytes));
+}
+
+void SqlStore::NoteRoom(bool room, std::string_view why) {
+  if (room && short_of_room_) spdlog::info("store: there is room again; new mail is taken");
+  if (!room && !short_of_room_) {
+    spdlog::warn(
+        "store: no room for new mail, which is told to try again later until there is "
+        "room: {}",
+        why);
+  }
+  short_of_room_ = !room;
+}
+
+Result<std::vector<bool>> SqlStore::OverAccountQuota(std::span<const NewMessage> messages) {
+  struct Held {
+    std::int64_t messages = 0;
+    std::int64_t bytes = 0;
+  };
+  std::vector<bool> refused(messages.size(), false);
+  if (limits_.max_account_messages <= 0 && limits_.max_account_bytes <= 0) return refused;
+  std::map<AccountId, Held> held;
+  for (const NewMessage& m : messages) {
+    if (held.contains(m.account)) continue;
+    MW_ASSIGN_OR_RETURN(const Rows rows,
+                        session().Run(Sql::kSelectAccountState, Params().Int(m.account)));
+    if (rows.empty())
+      return Fail(ErrorCode::kNotFound, fmt::format("no account with id {}", m.account));
+    held[m.account] = Held{.messages = rows.Int(0, 2), .bytes = rows.Int(0, 3)};
+  }
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    Held& h = held[messages[i].account];
+    const auto size = static_cast<std::int64_t>(messages[i].body.size());
+    refused[i] =
+        (limits_.max_account_messages > 0 && h.messages + 1 > limits_.max_account_messages) ||
+        (limits_.max_account_bytes > 0 && h.bytes + size > limits_.max_account_bytes);
+    if (refused[i]) continue;
+    h.messages += 1;
+    h.bytes += size;
+  }
+  return refused;
 }
 
 Result<ClaimedBatch> SqlStore::ClaimDue(const ClaimRequest& request) {
@@ -200,6 +282,7 @@ Result<void> SqlStore::RecordOutcomes(std::span<const DeliveryOutcome> outcomes,
   for (const DeliveryOutcome* outcome : ordered) {
     AccountId account = 0;
     bool marked = false;
+    std::int64_t size = 0;
     {
       MW_ASSIGN_OR_RETURN(const Rows rows,
                           session().Run(Sql::kLockMessageState, Params().Int(outcome->id)));
@@ -209,6 +292,7 @@ Result<void> SqlStore::RecordOutcomes(std::span<const DeliveryOutcome> outcomes,
       if (rows.empty() || rows.Int(0, 1) == schema::kMessageDone || rows.Bool(0, 2)) continue;
       account = rows.Int(0, 0);
       marked = rows.Bool(0, 3);
+      size = rows.Int(0, 4);
     }
     for (const RecipientOutcome& r : outcome->recipients) {
       // Only a pending recipient changes: a sent or failed one is final.
@@ -233,7 +317,7 @@ Result<void> SqlStore::RecordOutcomes(std::span<const DeliveryOutcome> outcomes,
     } else {
       MW_RETURN_IF_ERROR(
           session().Run(Sql::kFinishMessage, Params().Int(account).Int(outcome->id).Int(now_ms)));
-      MW_RETURN_IF_ERROR(tally.EndMessage(account, outcome->id, marked));
+      MW_RETURN_IF_ERROR(tally.EndMessage(account, outcome->id, size, marked));
       if (!states.empty() && states.Bool(0, 1)) tally.Count(account, day, {.sent = 1});
     }
   }

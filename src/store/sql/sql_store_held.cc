@@ -100,8 +100,8 @@ Result<std::int64_t> SqlStore::ExpireHeld(TimePoint cutoff, int limit, TimePoint
     // (received_at is taken just before): the first one received at or after the cutoff ends
     // the walk, so no younger held mail is read.
     MW_ASSIGN_OR_RETURN(const AccountState state, ReadAccountState(account, true));
-    if (state == AccountState::kActive) continue;  // unblocked meanwhile
-    std::vector<MessageId> due;
+    if (state == AccountState::kActive) continue;         // unblocked meanwhile
+    std::vector<std::pair<MessageId, std::int64_t>> due;  // id, size
     MessageId after = 0;
     bool walking = true;
     while (walking && expired + static_cast<std::int64_t>(due.size()) < limit) {
@@ -122,15 +122,15 @@ Result<std::int64_t> SqlStore::ExpireHeld(TimePoint cutoff, int limit, TimePoint
         MW_ASSIGN_OR_RETURN(const Rows released,
                             session().Run(Sql::kIsReleased, Params().Int(account).Int(id)));
         if (!released.empty() && released.Bool(0, 0)) continue;  // going out, not held
-        due.push_back(id);
+        due.emplace_back(id, rows.Int(i, 3));
       }
     }
-    for (const MessageId id : due) {
+    for (const auto& [id, size] : due) {
       MW_RETURN_IF_ERROR(session().Run(
           Sql::kExpireRecipients, Params().Int(account).Int(id).Text(kExpiredReply).Int(now_ms)));
       MW_RETURN_IF_ERROR(
           session().Run(Sql::kFinishMessage, Params().Int(account).Int(id).Int(now_ms)));
-      MW_RETURN_IF_ERROR(tally.EndMessage(account, id));
+      MW_RETURN_IF_ERROR(tally.EndMessage(account, id, size));
       tally.Count(account, day, {.errors = 1, .expired = 1});
       ++expired;
     }
@@ -200,7 +200,9 @@ Result<std::int64_t> SqlStore::DeleteHeld(AccountId account, const MessageSelect
   Tally tally(session());
   const int day = LocalDayNumber(now);
   for (const MessageId id : ids) {
-    MW_RETURN_IF_ERROR(tally.EndMessage(account, id));
+    MW_ASSIGN_OR_RETURN(const Rows size,
+                        session().Run(Sql::kSelectMessageSize, Params().Int(account).Int(id)));
+    MW_RETURN_IF_ERROR(tally.EndMessage(account, id, size.empty() ? 0 : size.Int(0, 0)));
     tally.Count(account, day, {.purged = 1});
   }
   if (!ids.empty()) MW_RETURN_IF_ERROR(DeleteUnfinished(account, ids));

@@ -74,6 +74,7 @@ constexpr std::array<std::string_view, kSqlCount> kNames = {
     "kSelectHoldingAccounts",
     "kSelectUnfinishedPage",
     "kIsReleased",
+    "kSelectMessageSize",
     "kExpireRecipients",
     "kSelectPendingPage",
     "kSelectHeldById",
@@ -130,7 +131,7 @@ std::string_view SharedSqlText(Sql sql) {
       return "SELECT account_id, uid FROM {account_uids} ORDER BY account_id, uid";
     case Sql::kSelectAccountState:
       // The name too, for mail leased on arrival (InsertMessages).
-      return "SELECT state, name FROM {accounts} WHERE id = ?1";
+      return "SELECT state, name, pending, pending_bytes FROM {accounts} WHERE id = ?1";
     case Sql::kSelectAccountName:
       return "SELECT name FROM {accounts} WHERE id = ?1";
     case Sql::kSetAccountStateFull:
@@ -204,6 +205,8 @@ std::string_view SharedSqlText(Sql sql) {
     case Sql::kSelectHoldingAccounts:
       return "SELECT id FROM {accounts} WHERE state <> 'active' AND pending > 0 AND id > ?1 "
              "ORDER BY id";
+    case Sql::kSelectMessageSize:
+      return "SELECT size FROM {messages} WHERE account_id = ?1 AND id = ?2";
     case Sql::kIsReleased:
       return "SELECT EXISTS (SELECT 1 FROM {released} WHERE account_id = ?1 AND message_id = ?2)";
     case Sql::kInsertReleased:
@@ -264,7 +267,7 @@ std::string EngineSql(Sql sql, std::string_view own_text, Placeholders placehold
       fmt::arg("account_columns",
                "id, name, state, blocked_by, reason, since_ms, report_to, language, "
                "max_per_day, max_per_hour, pending, bounce_tolerance_until_ms, purge_upto, "
-               "purge_left"),
+               "purge_left, pending_bytes"),
       // The purge watermark of the account bound to ?1: an account's unfinished messages are
       // read after it (a range of messages_unfinished), never the purged ones.
       fmt::arg("upto_of_1",

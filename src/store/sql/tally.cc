@@ -4,9 +4,10 @@
 
 namespace mailwarden {
 
-Result<void> Tally::EndMessage(AccountId account, MessageId id, bool marked) {
+Result<void> Tally::EndMessage(AccountId account, MessageId id, std::int64_t size, bool marked) {
   AccountDelta& delta = accounts_[account];
   --delta.pending;
+  delta.pending_bytes -= size;
   if (!marked) return {};
   MW_ASSIGN_OR_RETURN(const Rows rows,
                       session_.Run(Sql::kForgetReleased, Params().Int(account).Int(id)));
@@ -26,7 +27,8 @@ Result<void> Tally::Flush() {
                                                             .Int(d.counters.sent)
                                                             .Int(d.counters.errors)
                                                             .Int(d.counters.expired)
-                                                            .Int(d.counters.purged)));
+                                                            .Int(d.counters.purged)
+                                                            .Int(d.pending_bytes)));
     if (rows.Changed() == 0) {
       return Fail(ErrorCode::kNotFound, fmt::format("no account with id {}", account));
     }

@@ -28,9 +28,9 @@ class Tally {
   }
 
   // An unfinished message of the account, not purged, ends (finished or about to be deleted):
-  // it leaves pending and loses its released mark. marked: whether it may have one (false when
-  // the account has no released mail: nothing to delete).
-  Result<void> EndMessage(AccountId account, MessageId id, bool marked = true);
+  // it leaves pending (and its size pending_bytes) and loses its released mark. marked:
+  // whether it may have one (false when the account has no released mail: nothing to delete).
+  Result<void> EndMessage(AccountId account, MessageId id, std::int64_t size, bool marked = true);
 
   // Writes the gathered changes. kNotFound if an account does not exist.
   Result<void> Flush();

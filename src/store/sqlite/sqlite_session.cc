@@ -54,7 +54,6 @@ Error SqliteError(sqlite3* db, int rc, std::string_view what) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
     case SQLITE_IOERR:
-    case SQLITE_FULL:
     case SQLITE_CANTOPEN:
     case SQLITE_READONLY:
     case SQLITE_PROTOCOL:
@@ -64,6 +63,9 @@ Error SqliteError(sqlite3* db, int rc, std::string_view what) {
     case SQLITE_PERM:
     case SQLITE_NOLFS:
       code = ErrorCode::kUnavailable;
+      break;
+    case SQLITE_FULL:  // the file system (or the database's size limit) has no room left
+      code = ErrorCode::kNoRoom;
       break;
     case SQLITE_CONSTRAINT:
     case SQLITE_TOOBIG:

@@ -31,7 +31,7 @@ constexpr std::string_view SqliteText(Sql sql) {
       return "UPDATE {accounts} SET purge_upto = MAX(purge_upto, COALESCE((SELECT MAX(m.id) "
              "FROM {messages} m WHERE m.account_id = ?1 AND m.status < {done}), 0)), "
              "purge_left = purge_left + pending, purged = purged + pending, pending = 0, "
-             "released_pending = 0 WHERE id = ?1 RETURNING purged - ?2";
+             "pending_bytes = 0, released_pending = 0 WHERE id = ?1 RETURNING purged - ?2";
     case Sql::kSelectAccountsInState:
       // "state <> 'active'" repeats accounts_by_state's WHERE; ?2 is 1 for the active state,
       // which that index does not hold (a walk of the table, in id order).
@@ -43,22 +43,24 @@ constexpr std::string_view SqliteText(Sql sql) {
       // attempts, next attempt). purge_epoch: the account's watermark now (see schema.h).
       // lease_node: the node that will claim it (SqliteStore::NoteNode), so the claim keeps
       // the row's size; or, for mail leased on arrival, the node that holds the lease.
-      // id: above every id stored and above the account's purge watermark. SQLite would
-      // otherwise reuse the ids of the newest rows once they are deleted (a purge's, or old
-      // history's), and mail stored after a purge whose rows are gone would have ids under
-      // the watermark: counted, but hidden as purged and its outcomes ignored. (MAX(id) of
-      // the rowid is one seek.)
+      // id: above every id stored and above every purge watermark (message_id_floor, see
+      // migration 11). SQLite would otherwise reuse the ids of the newest rows once they are
+      // deleted (a purge's, or old history's): mail stored after a purge whose rows are gone
+      // would have ids under its account's watermark (counted, but hidden as purged and its
+      // outcomes ignored), or the id of another account's purged message still in flight,
+      // whose late outcome would then finish it unsent. (MAX(id) of the rowid is one seek.)
       return "INSERT INTO {messages} (id, account_id, status, attempts, received_ms, "
              "next_attempt_ms, uid, size, sender, subject, script, body, purge_epoch, "
              "lease_node) VALUES (MAX(COALESCE((SELECT MAX(id) FROM {messages}), 0), "
-             "(SELECT purge_upto FROM {accounts} WHERE id = ?1)) + 1, "
+             "(SELECT id FROM message_id_floor)) + 1, "
              "?1, ?10, ?11, ?2, ?12, ?3, ?4, ?5, ?6, ?7, ?8, "
              "(SELECT purge_upto FROM {accounts} WHERE id = ?1), ?9)";
     case Sql::kBumpAccount:
       return "UPDATE {accounts} SET pending = pending + ?2, "
              "released_pending = released_pending + ?3, purge_left = MAX(0, purge_left + ?4), "
              "submitted = submitted + ?5, sent = sent + ?6, errors = errors + ?7, "
-             "expired = expired + ?8, purged = purged + ?9 WHERE id = ?1";
+             "expired = expired + ?8, purged = purged + ?9, "
+             "pending_bytes = MAX(0, pending_bytes + ?10) WHERE id = ?1";
     case Sql::kBumpDay:
       return "INSERT INTO {daily_counters} (account_id, day, submitted, sent, errors, expired, "
              "purged) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (account_id, day) DO UPDATE "
@@ -88,8 +90,8 @@ constexpr std::string_view SqliteText(Sql sql) {
       return "SELECT idx, address FROM {recipients} WHERE message_id = ?1 "
              "AND status = {r_pending} ORDER BY idx";
     case Sql::kLockMessageState:
-      return "SELECT m.account_id, m.status, m.id <= a.purge_upto, a.released_pending > 0 "
-             "FROM {messages} m JOIN {accounts} a ON a.id = m.account_id WHERE m.id = ?1";
+      return "SELECT m.account_id, m.status, m.id <= a.purge_upto, a.released_pending > 0, "
+             "m.size FROM {messages} m JOIN {accounts} a ON a.id = m.account_id WHERE m.id = ?1";
     case Sql::kUpdateRecipient:
       return "UPDATE {recipients} SET status = ?4, reply = ?5, updated_ms = ?6 "
              "WHERE message_id = ?2 AND idx = ?3 AND status = {r_pending}";
@@ -132,7 +134,8 @@ constexpr std::string_view SqliteText(Sql sql) {
              "INDEXED BY messages_finished WHERE status = {done} AND done_ms < ?1 "
              "ORDER BY done_ms LIMIT ?2)";
     case Sql::kSelectUnfinishedPage:
-      return "SELECT id, status, received_ms FROM {messages} INDEXED BY messages_unfinished "
+      return "SELECT id, status, received_ms, size FROM {messages} "
+             "INDEXED BY messages_unfinished "
              "WHERE account_id = ?1 AND status < {done} AND id > MAX(?2, {upto_of_1}) "
              "ORDER BY id LIMIT ?3";
     case Sql::kExpireRecipients:

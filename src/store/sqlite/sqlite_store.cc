@@ -4,9 +4,11 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "store/sqlite/sqlite_session.h"
 #include "store/store_common.h"
@@ -54,6 +56,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::filesystem::pa
   if (!session) return in_file(std::move(session).error());
   SqliteSession& sqlite = **session;
   auto store = std::unique_ptr<SqliteStore>(new SqliteStore(std::move(*session)));
+  const std::string& name = path.string();
+  if (!name.empty() && !name.starts_with(":") && !name.starts_with("file:")) {
+    store->folder_ = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  }
   if (auto r = store->Migrate(); !r) return in_file(std::move(r).error());
   if (auto r = sqlite.PrepareStatements(); !r) return in_file(std::move(r).error());
   return store;
@@ -67,6 +73,22 @@ std::string_view SqliteStore::MigrationSql(const schema::Migration& migration) c
 }
 
 void SqliteStore::NoteNode(std::string_view node) { lease_node_hint_ = node; }
+
+Result<std::optional<std::int64_t>> SqliteStore::FreeBytes() {
+  if (folder_.empty()) return std::nullopt;  // in memory
+  struct statvfs fs {};
+  if (::statvfs(folder_.c_str(), &fs) != 0) {
+    return Fail(ErrorCode::kUnavailable,
+                fmt::format("store: statvfs {}: {}", folder_.string(), std::strerror(errno)));
+  }
+  // What a purge or a delete frees stays inside the file as free pages, for later rows: it is
+  // room as much as the file system's is.
+  MW_ASSIGN_OR_RETURN(const Rows pages, sqlite_.Exec("PRAGMA freelist_count"));
+  MW_ASSIGN_OR_RETURN(const Rows page_size, sqlite_.Exec("PRAGMA page_size"));
+  const auto on_disk =
+      static_cast<std::int64_t>(fs.f_bavail) * static_cast<std::int64_t>(fs.f_frsize);
+  return std::optional<std::int64_t>(on_disk + pages.Int(0, 0) * page_size.Int(0, 0));
+}
 
 Result<AccountId> SqliteStore::UpsertAccountRow(const AccountSpec& spec, std::int64_t now_ms) {
   MW_ASSIGN_OR_RETURN(const Rows rows,

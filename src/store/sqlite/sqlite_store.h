@@ -46,6 +46,7 @@ class SqliteStore final : public SqlStore {
   Result<std::vector<ClaimedMessage>> LeaseMessages(std::span<const LeaseItem> items,
                                                     const ClaimRequest& request) override;
   void NoteNode(std::string_view node) override;
+  Result<std::optional<std::int64_t>> FreeBytes() override;
   std::string_view MigrationSql(const schema::Migration& migration) const override;
 
   SqliteSession& sqlite_;
@@ -56,6 +57,9 @@ class SqliteStore final : public SqlStore {
   // that changes size is rewritten whole, a 100 KB body's 25 overflow pages freed and written
   // again.
   std::string lease_node_hint_;
+  // The database file's folder, whose file system FreeBytes reads; empty for a database in
+  // memory.
+  std::filesystem::path folder_;
 };
 
 }  // namespace mailwarden
