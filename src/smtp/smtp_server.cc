@@ -166,7 +166,6 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
 
   std::string client_ip_ = "?";
   bool loopback_ = false;
-  asio::ip::tcp::endpoint remote_, local_;
   // Who the client is, for the limits per client: its address, or on loopback the local user
   // owning its socket (loopback_peer.h); "" while it holds no session of its key.
   std::string client_key_;
@@ -204,8 +203,6 @@ asio::awaitable<void> SmtpSession::Run() {
   if (ec) co_return;
   client_ip_ = Unmapped(remote.address()).to_string();
   loopback_ = Unmapped(local.address()).is_loopback();
-  remote_ = remote;
-  local_ = local;
 
   if (over_limit_) {
     spdlog::warn("smtp: ip={} result=refused reason=\"too many connections\"", client_ip_);
@@ -217,7 +214,7 @@ asio::awaitable<void> SmtpSession::Run() {
   // One the tables do not show (gone already) shares one key with the others not shown.
   std::string client = client_ip_;
   if (loopback_) {
-    auto uid = LoopbackPeerUid(remote_, local_);
+    auto uid = LoopbackPeerUid(socket_);
     client = uid ? "uid " + std::to_string(*uid) : "loopback, owner unknown";
   }
   limiter_key_ = client;
