@@ -79,9 +79,15 @@ void Walk(const json& node, RuleSet& rules) {
   }
 }
 
-// Connects to host:port as kNobody in a child process: true if the connection was made.
-// Needs root (to become kNobody); nullopt when the check could not be made.
-std::optional<bool> NobodyReaches(const HostPort& target) {
+enum class Reach {
+  kRefused,     // refused, or no answer in time
+  kMailwarden,  // redirected into mailwarden: its greeting answered
+  kReached,     // something else answered: the relay itself
+};
+
+// Connects to host:port as kNobody in a child process and reads the greeting. Needs root (to
+// become kNobody); nullopt when the check could not be made.
+std::optional<Reach> NobodyReaches(const HostPort& target) {
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_NUMERICSERV;
@@ -95,24 +101,45 @@ std::optional<bool> NobodyReaches(const HostPort& target) {
     return std::nullopt;
   }
   if (child == 0) {
-    // 0: connected, 1: refused or no answer, 2: could not become nobody.
+    // 0: reached, 1: refused or no answer, 2: could not become nobody, 3: mailwarden.
     if (setgroups(0, nullptr) != 0 || setgid(kNobody) != 0 || setuid(kNobody) != 0) _exit(2);
     const int fd = socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
     if (fd < 0) _exit(1);
-    if (connect(fd, found->ai_addr, found->ai_addrlen) == 0) _exit(0);
-    if (errno != EINPROGRESS) _exit(1);
-    pollfd p{fd, POLLOUT, 0};
-    if (poll(&p, 1, kConnectTimeoutMs) != 1) _exit(1);
-    int error = 0;
-    socklen_t size = sizeof(error);
-    getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size);
-    _exit(error == 0 ? 0 : 1);
+    if (connect(fd, found->ai_addr, found->ai_addrlen) != 0) {
+      if (errno != EINPROGRESS) _exit(1);
+      pollfd p{fd, POLLOUT, 0};
+      if (poll(&p, 1, kConnectTimeoutMs) != 1) _exit(1);
+      int error = 0;
+      socklen_t size = sizeof(error);
+      getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size);
+      if (error != 0) _exit(1);
+    }
+    // A relay on port 25 is reached through the redirect: mailwarden's greeting says so.
+    std::string greeting;
+    char buffer[512];
+    pollfd p{fd, POLLIN, 0};
+    while (greeting.find('\n') == std::string::npos && poll(&p, 1, kConnectTimeoutMs) == 1) {
+      const ssize_t n = read(fd, buffer, sizeof buffer);
+      if (n <= 0) break;
+      greeting.append(buffer, static_cast<std::size_t>(n));
+    }
+    const bool mailwarden =
+        greeting.starts_with("220 ") && greeting.find(" ESMTP mailwarden") != std::string::npos;
+    _exit(mailwarden ? 3 : 0);
   }
   freeaddrinfo(found);
   int status = 0;
   if (waitpid(child, &status, 0) != child || !WIFEXITED(status)) return std::nullopt;
-  if (WEXITSTATUS(status) == 2) return std::nullopt;
-  return WEXITSTATUS(status) == 0;
+  switch (WEXITSTATUS(status)) {
+    case 0:
+      return Reach::kReached;
+    case 1:
+      return Reach::kRefused;
+    case 3:
+      return Reach::kMailwarden;
+    default:
+      return std::nullopt;
+  }
 }
 
 }  // namespace
@@ -168,16 +195,19 @@ int RunDoctor(const Config& config) {
   if (config.delivery.mode == DeliveryMode::kRelay) {
     auto relay = ParseHostPort(config.delivery.relay);
     const std::string shown = config.delivery.relay;
-    std::optional<bool> reached;
+    std::optional<Reach> reached;
     if (geteuid() != 0) {
       problems.push_back("could not check whether other users reach the relay at " + shown +
                          ": run doctor as root");
     } else if (!relay || !(reached = NobodyReaches(*relay))) {
       problems.push_back("could not check whether other users reach the relay at " + shown);
-    } else if (*reached) {
+    } else if (*reached == Reach::kReached) {
       problems.push_back("uid " + std::to_string(kNobody) +
                          " (nobody) can connect to the relay at " + shown +
                          ": scripts can send without mailwarden");
+    } else if (*reached == Reach::kMailwarden) {
+      say_ok("uid " + std::to_string(kNobody) + " (nobody) connecting to the relay at " + shown +
+             " reaches mailwarden instead");
     } else {
       say_ok("uid " + std::to_string(kNobody) + " (nobody) cannot connect to the relay at " +
              shown);

@@ -142,6 +142,14 @@ def test_with_the_rules_only_the_daemons_user_reaches_smtp(bypass):
     assert r.returncode == 0, r.stdout + r.stderr
     assert f"ok: the rule set is loaded; port 25 goes to smtp.local_listen at :{LOCAL_PORT}" in r.stdout
     assert "ok: uid 65534 (nobody) cannot connect to the relay" in r.stdout
+    # A relay on port 25 (here the stand-in MX): nobody's connection lands in mailwarden.
+    on_25 = daemon.root / "relay-on-25.toml"
+    on_25.write_text(daemon.config.read_text().replace(f'relay = "127.0.0.1:{RELAY_PORT}"',
+                                                       f'relay = "{MX_ADDRESS}:25"'))
+    r = subprocess.run([str(BIN / "mailwardenctl"), "--config", str(on_25), "doctor"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"ok: uid 65534 (nobody) connecting to the relay at {MX_ADDRESS}:25 reaches mailwarden" in r.stdout
 
 
 def test_smtplib_without_login_is_held_for_the_account_of_its_uid(bypass):
