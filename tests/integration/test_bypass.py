@@ -98,20 +98,29 @@ def doctor(daemon):
 
 @pytest.fixture
 def bypass(netns, tmp_path, make_daemon):
-    relay = Relay(tmp_path / "relay-spool", port=RELAY_PORT).start()
-    mx = Relay(tmp_path / "mx-spool", port=25)
-    mx.proc = subprocess.Popen([PYTHON, str(pathlib.Path(__file__).parent / "relay_peer.py"),
-                                "--host", MX_ADDRESS, "--port", "25", "--spool", str(mx.spool)],
-                               stdout=subprocess.PIPE, text=True)
-    mx.spool.mkdir(parents=True, exist_ok=True)
-    assert mx.proc.stdout.readline().startswith("PORT ")
-    daemon = make_daemon(relay=relay, settings={"smtp": {"local_listen": [f"127.0.0.1:{LOCAL_PORT}"]}},
-                         accounts=[{"name": "demo", "uids": [SCRIPT_UID], "report_to": "owner@example.com"}])
-    daemon.start()
-    yield daemon, relay, mx
-    daemon.stop()  # before the namespace is left
-    relay.stop()
-    mx.stop()
+    """The daemon (as root) with smtp.local_listen, the relay on 127.0.0.1:RELAY_PORT and the
+    "remote MX" on MX_ADDRESS:25, all in the test's namespace; demo is SCRIPT_UID's account."""
+    relay = Relay(tmp_path / "relay-spool", port=RELAY_PORT)
+    mx = Relay(tmp_path / "mx-spool")
+    daemon = None
+    try:
+        relay.start()
+        mx.proc = subprocess.Popen([PYTHON, str(pathlib.Path(__file__).parent / "relay_peer.py"),
+                                    "--host", MX_ADDRESS, "--port", "25", "--spool", str(mx.spool)],
+                                   stdout=subprocess.PIPE, text=True)
+        assert mx.proc.stdout.readline().startswith("PORT "), "the stand-in MX did not start"
+        daemon = make_daemon(relay=relay,
+                             settings={"smtp": {"local_listen": [f"127.0.0.1:{LOCAL_PORT}"]}},
+                             accounts=[{"name": "demo", "uids": [SCRIPT_UID],
+                                        "report_to": "owner@example.com"}])
+        daemon.start()
+        yield daemon, relay, mx
+    finally:
+        # Every process of the namespace ends before the test leaves it.
+        if daemon:
+            daemon.stop()
+        relay.stop()
+        mx.stop()
 
 
 def test_without_the_rules_doctor_says_so_and_scripts_reach_the_relay(bypass):
