@@ -217,7 +217,7 @@ asio::awaitable<void> SmtpSession::Run() {
     co_return;
   }
   // On loopback every script is 127.0.0.1: the client is the local user owning its socket.
-  // One the tables do not show (gone already) shares one key with the others not shown.
+  // One the kernel does not show (gone already) shares one key with the others not shown.
   std::string client = client_ip_;
   std::optional<Uid> uid;
   if (loopback_) {
