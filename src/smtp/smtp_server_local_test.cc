@@ -54,6 +54,26 @@ print(t.reply())
   EXPECT_TRUE(backend_.messages().empty());
 }
 
+// One server, one set of limits: a local user's sessions count as its account's (and as its
+// uid's) on every listener.
+TEST_F(SmtpServerLocalTest, local_sessions_count_against_the_accounts_limit) {
+  backend_.AddLocalUser(getuid());
+  SmtpServerOptions options = LocalOptions();
+  options.max_connections_per_account = 1;
+  Start(options);
+  const auto result = Python(R"PY(
+first = Talk()
+print(first.reply())
+second = Talk()
+print(second.reply())
+)PY");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("220 mx.test ESMTP mailwarden"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("421 4.7.0 Too many connections for this account"),
+            std::string::npos)
+      << result.output;
+}
+
 TEST_F(SmtpServerLocalTest, refuses_an_address_that_is_not_loopback) {
   SmtpServerOptions options = LocalOptions();
   options.local_listen = {"0.0.0.0:0"};

@@ -181,6 +181,7 @@ def test_smtplib_without_login_is_held_for_the_account_of_its_uid(bypass):
     assert code == 200, body
     msgs = wait_for(lambda: len(relay.messages()) == 2 and relay.messages(), what="the released mail")
     assert all("from account demo" in m["data"].decode() for m in msgs)
+    wait_for(lambda: status(daemon)["sent"] == 2, what="demo's sent counter")
     assert mx.messages() == []
 
 
