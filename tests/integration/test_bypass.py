@@ -110,7 +110,8 @@ def bypass(netns, tmp_path, make_daemon):
                                    stdout=subprocess.PIPE, text=True)
         assert mx.proc.stdout.readline().startswith("PORT "), "the stand-in MX did not start"
         daemon = make_daemon(relay=relay,
-                             settings={"smtp": {"local_listen": [f"127.0.0.1:{LOCAL_PORT}"]}},
+                             settings={"smtp": {"local_listen": [f"127.0.0.1:{LOCAL_PORT}",
+                                                                f"[::1]:{LOCAL_PORT}"]}},
                              accounts=[{"name": "demo", "uids": [SCRIPT_UID],
                                         "report_to": "owner@example.com"}])
         daemon.start()
@@ -168,20 +169,21 @@ def test_smtplib_without_login_is_held_for_the_account_of_its_uid(bypass):
     assert code == 200, body
     assert smtplib_as(SCRIPT_UID, "127.0.0.1", "cron one") == "sent"
     assert smtplib_as(SCRIPT_UID, MX_ADDRESS, "cron two") == "sent"  # "straight to the MX"
+    assert smtplib_as(SCRIPT_UID, "::1", "cron three") == "sent"  # IPv6: to [::1]:LOCAL_PORT
     st = status(daemon)
-    assert st["held"] == 2, st
+    assert st["held"] == 3, st
     rows = daemon.query("SELECT uid FROM messages WHERE account_id = "
                         "(SELECT id FROM accounts WHERE name = 'demo')")
-    assert sorted(rows) == [(SCRIPT_UID,), (SCRIPT_UID,)]
+    assert rows == [(SCRIPT_UID,)] * 3
     assert relay.messages() == [] and mx.messages() == []
     log = daemon.log_text()
     assert f"uid={SCRIPT_UID} account=demo local=ok" in log
     # Unblocked, it leaves through the relay, as mail of demo.
     code, body = api(daemon, "POST", "/api/v1/accounts/demo/email/request", body={"action": "UNBLOCK"})
     assert code == 200, body
-    msgs = wait_for(lambda: len(relay.messages()) == 2 and relay.messages(), what="the released mail")
+    msgs = wait_for(lambda: len(relay.messages()) == 3 and relay.messages(), what="the released mail")
     assert all("from account demo" in m["data"].decode() for m in msgs)
-    wait_for(lambda: status(daemon)["sent"] == 2, what="demo's sent counter")
+    wait_for(lambda: status(daemon)["sent"] == 3, what="demo's sent counter")
     assert mx.messages() == []
 
 
