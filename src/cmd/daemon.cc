@@ -86,7 +86,7 @@ Result<void> Daemon::CheckDescriptors() const {
   rlimit files{};
   if (getrlimit(RLIMIT_NOFILE, &files) != 0 || files.rlim_cur == RLIM_INFINITY) return {};
   const auto submit = static_cast<std::uint64_t>(config_.submit.max_connections);
-  const auto smtp = config_.smtp.listen.empty()
+  const auto smtp = config_.smtp.listen.empty() && config_.smtp.local_listen.empty()
                         ? std::uint64_t{0}
                         : static_cast<std::uint64_t>(config_.smtp.max_connections);
   const std::uint64_t needed =
@@ -221,9 +221,10 @@ Result<void> Daemon::StartIntake() {
                                            *receive_gate_);
   MW_RETURN_IF_ERROR(submit_->Listen());
   spdlog::info("mailwardend: submit on {}", config_.submit.socket.string());
-  if (config_.smtp.listen.empty()) return {};
+  if (config_.smtp.listen.empty() && config_.smtp.local_listen.empty()) return {};
   SmtpServerOptions options;
   options.listen = config_.smtp.listen;
+  options.local_listen = config_.smtp.local_listen;
   options.hostname = config_.hostname;
   options.max_message_bytes = static_cast<std::size_t>(config_.submit.max_message_bytes);
   options.max_recipients = static_cast<std::size_t>(config_.smtp.max_recipients);
@@ -236,7 +237,7 @@ Result<void> Daemon::StartIntake() {
       static_cast<std::size_t>(config_.smtp.max_commands_before_auth);
   options.tls_cert_file = config_.smtp.tls_cert.string();
   options.tls_key_file = config_.smtp.tls_key.string();
-  smtp_intake_ = std::make_unique<SmtpIntake>(*store_, *intake_);
+  smtp_intake_ = std::make_unique<SmtpIntake>(*store_, *accounts_, *intake_);
   smtp_ = std::make_unique<SmtpServer>(io_.get_executor(), options, *smtp_intake_, *receive_gate_);
   MW_RETURN_IF_ERROR(smtp_->Listen());
   for (const std::string& address : smtp_->local_addresses()) {

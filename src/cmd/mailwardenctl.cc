@@ -23,6 +23,7 @@
 //   smtp-password ACCOUNT
 //   report run YYYY-MM-DD
 //   audit [--limit N]
+//   doctor
 //
 // DESCRIPTION
 //   Speaks to mailwardend's HTTP API (DESIGN.md, "HTTP API") as the administrator. The address
@@ -42,6 +43,13 @@
 //   reports now (a report already sent is not sent twice). Output is meant for people:
 //   aligned tables with headers. With --json the API's JSON is printed as received, for
 //   scripts (on a refusal too: its {"error","message"} goes to standard output).
+//
+//   doctor does not speak to the daemon: it reads the configuration and the firewall and says
+//   whether local users can step around mailwarden (docs/bypass.md): whether the nftables rule
+//   set (table inet mailwarden) is loaded and redirects port 25 to smtp.local_listen, and,
+//   run as root, whether uid 65534 (nobody) can connect to delivery.relay. One line per
+//   finding, "ok: ..." or "problem: ..."; it exits 0 when all is well, 1 otherwise (a check
+//   that could not be made, such as nft missing or not root, counts as a problem).
 //
 // SECURITY
 //   The admin token reaches every account: keep its file readable by the operator only
@@ -78,6 +86,7 @@
 #include <string>
 #include <vector>
 
+#include "cmd/doctor.h"
 #include "config/config.h"
 #include "core/text.h"
 #include "http/api_client.h"
@@ -690,12 +699,19 @@ int Main(int argc, char** argv) {
                  "The admin token's file (default: the configuration's http.admin_token_file)");
   app.add_flag("--json", o.json, "Print the API's JSON as it is, for scripts");
   const std::vector<CLI::App*> subs = AddCommands(app, o);
+  CLI::App* doctor = app.add_subcommand(
+      "doctor", "Whether local users can step around mailwarden (the firewall's rule set)");
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
+  }
+  if (doctor->parsed()) {
+    auto config = LoadConfig(o.config);
+    if (!config) return Complain(kExitConfig, o.config + ": " + config.error().message);
+    return RunDoctor(*config);
   }
   const auto chosen = std::ranges::find_if(subs, [](const CLI::App* sub) { return sub->parsed(); });
   if (chosen == subs.end()) return Complain(kExitUsage, "no command given; see --help");

@@ -188,19 +188,40 @@ Result<void> ReadSubmit(TableReader& r, Config& c) {
   return r.Dur("uid_wait", c.submit.uid_wait, std::chrono::milliseconds(0));
 }
 
-Result<void> ReadSmtp(TableReader& r, Config& c) {
-  if (const toml::node* n = r.Get("listen")) {
-    const toml::array* arr = n->as_array();
-    if (arr == nullptr) {
-      return Fail(ErrorCode::kInvalidInput, "smtp.listen: must be a list of \"host:port\"");
-    }
-    for (const auto& item : *arr) {
-      auto s = item.value<std::string>();
-      if (!s) return Fail(ErrorCode::kInvalidInput, "smtp.listen: must be a list of \"host:port\"");
-      MW_RETURN_IF_ERROR(CheckHostPort("smtp.listen", *s, PortZero::kAllowed));
-      c.smtp.listen.push_back(*s);
-    }
+// A list of listening "host:port" under key; with loopback_only, each host an address of
+// loopback (127.0.0.0/8, ::1).
+Result<void> ReadListenList(TableReader& r, std::string_view key, bool loopback_only,
+                            std::vector<std::string>& out) {
+  const toml::node* n = r.Get(key);
+  if (n == nullptr) return {};
+  const std::string name = "smtp." + std::string(key);
+  const toml::array* arr = n->as_array();
+  if (arr == nullptr) {
+    return Fail(ErrorCode::kInvalidInput, name + ": must be a list of \"host:port\"");
   }
+  for (const auto& item : *arr) {
+    auto s = item.value<std::string>();
+    if (!s) return Fail(ErrorCode::kInvalidInput, name + ": must be a list of \"host:port\"");
+    MW_RETURN_IF_ERROR(CheckHostPort(name, *s, PortZero::kAllowed));
+    if (loopback_only) {
+      boost::system::error_code ec;
+      const auto address =
+          boost::asio::ip::make_address(ParseHostPort(*s, PortZero::kAllowed)->host, ec);
+      if (ec || !address.is_loopback()) {
+        return Fail(ErrorCode::kInvalidInput,
+                    name + ": \"" + *s +
+                        "\" must be a loopback address (127.0.0.1 or [::1]): it takes mail "
+                        "without AUTH");
+      }
+    }
+    out.push_back(*s);
+  }
+  return {};
+}
+
+Result<void> ReadSmtp(TableReader& r, Config& c) {
+  MW_RETURN_IF_ERROR(ReadListenList(r, "listen", false, c.smtp.listen));
+  MW_RETURN_IF_ERROR(ReadListenList(r, "local_listen", true, c.smtp.local_listen));
   std::string cert, key;
   MW_RETURN_IF_ERROR(r.String("tls_cert", cert));
   MW_RETURN_IF_ERROR(r.String("tls_key", key));

@@ -72,7 +72,10 @@ struct Config {
 
   struct Smtp {
     std::vector<std::string> listen;  // "host:port"; none: no SMTP submission
-    std::filesystem::path tls_cert;   // PEM; with tls_key, STARTTLS is offered
+    // Loopback "host:port" where local scripts speak SMTP without AUTH, each connection's mail
+    // belonging to the account of the uid owning the client's socket; none: off.
+    std::vector<std::string> local_listen;
+    std::filesystem::path tls_cert;  // PEM; with tls_key, STARTTLS is offered
     std::filesystem::path tls_key;
     std::int64_t max_recipients = 100;
     // Authenticated sessions of one account at once (of max_connections); a further AUTH as

@@ -185,6 +185,14 @@ TEST(ParseConfig, AddressesAreHostPort) {
        "http.listen: \"::1:8025\" must be host:port; write an IPv6"},
       {"[http]\nlisten = \"127.0.0.1:80a\"\n", "http.listen: \"127.0.0.1:80a\": the port"},
       {"[smtp]\nlisten = [\":2587\"]\n", "smtp.listen: \":2587\" has no host"},
+      {"[smtp]\nlocal_listen = [\"127.0.0.1:2525\", \"[::1]:2525\", \"127.0.0.1:0\"]\n", ""},
+      {"[smtp]\nlocal_listen = [\"0.0.0.0:2525\"]\n",
+       "smtp.local_listen: \"0.0.0.0:2525\" must be a loopback address"},
+      {"[smtp]\nlocal_listen = [\"[::]:2525\"]\n",
+       "smtp.local_listen: \"[::]:2525\" must be a loopback address"},
+      {"[smtp]\nlocal_listen = [\"localhost:2525\"]\n",
+       "smtp.local_listen: \"localhost:2525\" must be a loopback address"},
+      {"[smtp]\nlocal_listen = \"127.0.0.1:2525\"\n", "smtp.local_listen: must be a list"},
       {"[delivery]\nrelay = \"localhost\"\n", "delivery.relay: \"localhost\" must be host:port"},
   };
   for (const auto& c : cases) {

@@ -1,87 +1,133 @@
 #include "smtp/loopback_peer.h"
 
-#include <fmt/format.h>
+#include <linux/inet_diag.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
-#include <charconv>
-#include <fstream>
-#include <sstream>
-#include <string>
+#include <array>
+#include <cstring>
 
 namespace mailwarden {
 namespace {
 
-// An endpoint as the tables write it: the address's 32-bit words each in the host's byte order
-// as %08X (upper case), then ':' and the port as %04X.
-std::string TableEndpoint(const boost::asio::ip::tcp::endpoint& ep) {
-  std::string out;
-  auto words = [&](const unsigned char* bytes, std::size_t size) {
-    for (std::size_t i = 0; i < size; i += 4) {
-      // A word read from memory as the kernel prints it: little-endian on this host.
-      const std::uint32_t word = std::uint32_t{bytes[i]} | std::uint32_t{bytes[i + 1]} << 8 |
-                                 std::uint32_t{bytes[i + 2]} << 16 |
-                                 std::uint32_t{bytes[i + 3]} << 24;
-      out += fmt::format("{:08X}", word);
-    }
-  };
-  if (ep.address().is_v4()) {
-    const auto bytes = ep.address().to_v4().to_bytes();
-    words(bytes.data(), bytes.size());
+namespace ip = boost::asio::ip;
+
+// <linux/netfilter_ipv6/ip6_tables.h> cannot be included beside <netinet/in.h>.
+constexpr int kIp6OriginalDst = 80;  // IP6T_SO_ORIGINAL_DST
+
+constexpr auto kAllStates = ~0u;
+
+// The address in inet_diag's form: four 32-bit words in network order, v4 in the first.
+void PutAddress(const ip::address& address, __be32 out[4]) {
+  std::memset(out, 0, 4 * sizeof(__be32));
+  if (address.is_v4()) {
+    const auto bytes = address.to_v4().to_bytes();
+    std::memcpy(out, bytes.data(), bytes.size());
   } else {
-    const auto bytes = ep.address().to_v6().to_bytes();
-    words(bytes.data(), bytes.size());
+    const auto bytes = address.to_v6().to_bytes();
+    std::memcpy(out, bytes.data(), bytes.size());
   }
-  out += fmt::format(":{:04X}", ep.port());
-  return out;
 }
 
-std::string ReadFile(const char* path) {
-  std::ifstream in(path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+ip::address Unmapped(const ip::address& a) {
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) return ip::make_address_v4(ip::v4_mapped, a.to_v6());
+  return a;
+}
+
+std::optional<Uid> Lookup(int family, const ip::tcp::endpoint& client,
+                          const ip::tcp::endpoint& server) {
+  const int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (fd < 0) return std::nullopt;
+  struct {
+    nlmsghdr header;
+    inet_diag_req_v2 request;
+  } message{};
+  message.header.nlmsg_len = sizeof(message);
+  message.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  // Without NLM_F_DUMP: the one socket with this exact four-tuple, not a walk of the table.
+  message.header.nlmsg_flags = NLM_F_REQUEST;
+  message.request.sdiag_family = static_cast<__u8>(family);
+  message.request.sdiag_protocol = IPPROTO_TCP;
+  message.request.idiag_states = kAllStates;
+  message.request.id.idiag_sport = htons(client.port());
+  message.request.id.idiag_dport = htons(server.port());
+  PutAddress(client.address(), message.request.id.idiag_src);
+  PutAddress(server.address(), message.request.id.idiag_dst);
+  message.request.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+  message.request.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  std::optional<Uid> uid;
+  if (sendto(fd, &message, sizeof(message), 0, reinterpret_cast<const sockaddr*>(&kernel),
+             sizeof(kernel)) == static_cast<ssize_t>(sizeof(message))) {
+    alignas(nlmsghdr) std::array<char, 8192> buffer;
+    const ssize_t n = recv(fd, buffer.data(), buffer.size(), 0);
+    if (n > 0) {
+      const auto* reply = reinterpret_cast<const nlmsghdr*>(buffer.data());
+      int left = static_cast<int>(n);
+      // NLMSG_ERROR (ENOENT) when there is no such socket.
+      if (NLMSG_OK(reply, left) && reply->nlmsg_type == SOCK_DIAG_BY_FAMILY &&
+          reply->nlmsg_len >= NLMSG_LENGTH(sizeof(inet_diag_msg))) {
+        const auto* diag = static_cast<const inet_diag_msg*>(NLMSG_DATA(reply));
+        uid = diag->idiag_uid;
+      }
+    }
+  }
+  close(fd);
+  return uid;
+}
+
+// Where the client meant to connect, if a NAT rule (redirect) sent it here instead.
+std::optional<ip::tcp::endpoint> OriginalDestination(ip::tcp::socket& accepted,
+                                                     const ip::tcp::endpoint& local) {
+  const int fd = accepted.native_handle();
+  if (local.address().is_v4() || local.address().to_v6().is_v4_mapped()) {
+    sockaddr_in original{};
+    socklen_t size = sizeof(original);
+    if (getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, &original, &size) != 0) return std::nullopt;
+    std::array<unsigned char, 4> bytes;
+    std::memcpy(bytes.data(), &original.sin_addr, bytes.size());
+    return ip::tcp::endpoint(ip::address_v4(bytes), ntohs(original.sin_port));
+  }
+  sockaddr_in6 original{};
+  socklen_t size = sizeof(original);
+  if (getsockopt(fd, SOL_IPV6, kIp6OriginalDst, &original, &size) != 0) return std::nullopt;
+  std::array<unsigned char, 16> bytes;
+  std::memcpy(bytes.data(), &original.sin6_addr, bytes.size());
+  return ip::tcp::endpoint(ip::address_v6(bytes), ntohs(original.sin6_port));
 }
 
 }  // namespace
 
-std::optional<Uid> FindSocketUid(std::string_view table,
-                                 const boost::asio::ip::tcp::endpoint& client,
-                                 const boost::asio::ip::tcp::endpoint& server) {
-  const std::string local = TableEndpoint(client);
-  const std::string remote = TableEndpoint(server);
-  std::size_t at = table.find('\n');  // the first line names the columns
-  while (at != std::string_view::npos && at + 1 < table.size()) {
-    const std::size_t end = table.find('\n', at + 1);
-    std::string_view line =
-        table.substr(at + 1, end == std::string_view::npos ? end : end - at - 1);
-    at = end;
-    // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid ...
-    std::string_view fields[8];
-    std::size_t count = 0;
-    std::size_t pos = 0;
-    while (count < 8) {
-      pos = line.find_first_not_of(' ', pos);
-      if (pos == std::string_view::npos) break;
-      const std::size_t stop = std::min(line.find(' ', pos), line.size());
-      fields[count++] = line.substr(pos, stop - pos);
-      pos = stop;
-    }
-    if (count < 8 || fields[1] != local || fields[2] != remote) {
-      continue;
-    }
-    Uid uid = 0;
-    const auto [ptr, ec] =
-        std::from_chars(fields[7].data(), fields[7].data() + fields[7].size(), uid);
-    if (ec != std::errc() || ptr != fields[7].data() + fields[7].size()) return std::nullopt;
-    return uid;
+std::optional<Uid> SocketOwnerUid(const ip::tcp::endpoint& client,
+                                  const ip::tcp::endpoint& server) {
+  const ip::address client_address = Unmapped(client.address());
+  const ip::address server_address = Unmapped(server.address());
+  if (client_address.is_v4() && server_address.is_v4()) {
+    // An IPv4 client of a dual-stack listener: its own socket is AF_INET.
+    auto uid = Lookup(AF_INET, ip::tcp::endpoint(client_address, client.port()),
+                      ip::tcp::endpoint(server_address, server.port()));
+    if (uid || client.address().is_v4()) return uid;
+  }
+  if (client.address().is_v6() && server.address().is_v6()) {
+    return Lookup(AF_INET6, client, server);
   }
   return std::nullopt;
 }
 
-std::optional<Uid> LoopbackPeerUid(const boost::asio::ip::tcp::endpoint& client,
-                                   const boost::asio::ip::tcp::endpoint& server) {
-  // A v4-mapped client of a v6 socket is in tcp6, written as the mapped address.
-  const char* table = client.address().is_v4() ? "/proc/net/tcp" : "/proc/net/tcp6";
-  return FindSocketUid(ReadFile(table), client, server);
+std::optional<Uid> LoopbackPeerUid(ip::tcp::socket& accepted) {
+  boost::system::error_code ec;
+  const auto client = accepted.remote_endpoint(ec);
+  if (ec) return std::nullopt;
+  const auto local = accepted.local_endpoint(ec);
+  if (ec) return std::nullopt;
+  // Without a conntrack entry (no NAT rule applied) the call fails and the client dialled us.
+  const auto server = OriginalDestination(accepted, local).value_or(local);
+  return SocketOwnerUid(client, server);
 }
 
 }  // namespace mailwarden

@@ -1,33 +1,38 @@
-// The uid of the local process at the other end of a loopback TCP connection, read from the
-// kernel's socket tables (/proc/net/tcp and /proc/net/tcp6), as identd answers it.
+// The uid of the local process at the other end of a TCP connection this process accepted,
+// asked of the kernel through NETLINK_SOCK_DIAG (inet_diag, as `ss -e` shows it): one exact
+// lookup of the client's socket by its four-tuple, reading the owner the kernel recorded when
+// the socket was made.
 //
 // On a shared host every script connects from 127.0.0.1: the address names nobody. The owner
-// of the client's socket, which the kernel records when the socket is made, names the local
-// user, and no client can choose it. The SMTP listener keys its AUTH failure limit on it, so a
-// user who tries passwords hurts only its own scripts, not those of the account it names.
+// of the client's socket names the local user, and no client can choose it. The SMTP listener
+// keys its per-client limits on it, and the local listener (smtp.local_listen) attributes the
+// mail to that user's account.
 //
-// Trust: the tables are the kernel's; a connection from another network namespace is not in
-// this one's tables (nor on this loopback). A socket passed to another process keeps the uid
-// of the one that made it, as with identd.
+// A connection redirected by the firewall (nftables "redirect", see docs/bypass.md) reached us
+// at another address than the one the client dialled; the client's socket is found by the
+// original destination, which conntrack keeps (SO_ORIGINAL_DST).
+//
+// Trust: the answer is the kernel's; a client in another network namespace or on another host
+// has no socket in this namespace's tables, and gets no uid. A socket passed to another
+// process keeps the uid of the one that made it, as with identd.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
 #include <optional>
-#include <string_view>
 
 #include "core/types.h"
 
 namespace mailwarden {
 
-// Pure: the uid of the socket in table (the text of /proc/net/tcp or tcp6) whose local end is
-// client and whose remote end is server; nullopt if no line matches.
-std::optional<Uid> FindSocketUid(std::string_view table,
-                                 const boost::asio::ip::tcp::endpoint& client,
-                                 const boost::asio::ip::tcp::endpoint& server);
+// The uid owning the TCP socket whose local end is client and whose remote end is server, in
+// this network namespace; nullopt if there is none (or the kernel cannot be asked). Any thread;
+// one netlink round trip, no privilege needed.
+std::optional<Uid> SocketOwnerUid(const boost::asio::ip::tcp::endpoint& client,
+                                  const boost::asio::ip::tcp::endpoint& server);
 
-// The uid owning the client's end of a connection that this process accepted at server;
-// nullopt if the kernel's tables do not show it (the client is not local, or already gone).
-std::optional<Uid> LoopbackPeerUid(const boost::asio::ip::tcp::endpoint& client,
-                                   const boost::asio::ip::tcp::endpoint& server);
+// The uid owning the client's end of accepted, a connection this process accepted (by the
+// address the client dialled if a redirect changed it); nullopt if the client is not local or
+// already gone.
+std::optional<Uid> LoopbackPeerUid(boost::asio::ip::tcp::socket& accepted);
 
 }  // namespace mailwarden

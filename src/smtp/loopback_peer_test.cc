@@ -1,9 +1,9 @@
 #include "smtp/loopback_peer.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 
 namespace mailwarden {
@@ -12,45 +12,53 @@ namespace {
 using boost::asio::ip::make_address;
 using boost::asio::ip::tcp;
 
-// Lines as Linux writes them (the header shortened).
-constexpr std::string_view kTcp =
-    "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  "
-    "timeout inode\n"
-    "   0: 0100007F:0A1B 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 "
-    "1001 1 0000000000000000 100 0 0 10 0\n"
-    "   1: 0100007F:C350 0100007F:0A1B 01 00000000:00000000 00:00000000 00000000  4999        0 "
-    "1002 1 0000000000000000 20 4 30 10 -1\n"
-    "   2: 0100007F:0A1B 0100007F:C350 01 00000000:00000000 00:00000000 00000000     0        0 "
-    "1003 1 0000000000000000 20 4 30 10 -1\n";
-
-constexpr std::string_view kTcp6 =
-    "  sl  local_address                         remote_address                        st "
-    "tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
-    "   0: 00000000000000000000000001000000:C351 00000000000000000000000001000000:0A1B 01 "
-    "00000000:00000000 00:00000000 00000000  1000        0 2001 1 0000000000000000 20 4 0 10 "
-    "-1\n";
-
-TEST(LoopbackPeer, FindsTheOwnerOfTheClientsEnd) {
-  const tcp::endpoint server(make_address("127.0.0.1"), 0x0A1B);
-  EXPECT_EQ(FindSocketUid(kTcp, tcp::endpoint(make_address("127.0.0.1"), 0xC350), server),
-            std::optional<Uid>(4999));
-  // The server's own end of the same connection is not the client's.
-  EXPECT_EQ(FindSocketUid(kTcp, tcp::endpoint(make_address("127.0.0.1"), 0xC351), server),
-            std::nullopt);
-  EXPECT_EQ(FindSocketUid(kTcp6, tcp::endpoint(make_address("::1"), 0xC351),
-                          tcp::endpoint(make_address("::1"), 0x0A1B)),
-            std::optional<Uid>(1000));
-  EXPECT_EQ(FindSocketUid("", tcp::endpoint(make_address("::1"), 1), server), std::nullopt);
+TEST(LoopbackPeer, NamesTheOwnerOfTheClientsSocket) {
+  for (const char* address : {"127.0.0.1", "::1"}) {
+    SCOPED_TRACE(address);
+    boost::asio::io_context io;
+    tcp::acceptor acceptor(io, tcp::endpoint(make_address(address), 0));
+    tcp::socket client(io);
+    client.connect(acceptor.local_endpoint());
+    tcp::socket served = acceptor.accept();
+    EXPECT_EQ(LoopbackPeerUid(served), std::optional<Uid>(getuid()));
+    // The same four-tuple asked directly; the server's own end is not the client's.
+    EXPECT_EQ(SocketOwnerUid(client.local_endpoint(), client.remote_endpoint()),
+              std::optional<Uid>(getuid()));
+  }
 }
 
-TEST(LoopbackPeer, ReadsTheKernelsTableForARealConnection) {
+TEST(LoopbackPeer, NamesNobodyForASocketThatIsNotThere) {
   boost::asio::io_context io;
   tcp::acceptor acceptor(io, tcp::endpoint(make_address("127.0.0.1"), 0));
-  tcp::socket client(io);
-  client.connect(acceptor.local_endpoint());
+  // Nothing connects from port 1 to the listener.
+  EXPECT_EQ(SocketOwnerUid(tcp::endpoint(make_address("127.0.0.1"), 1), acceptor.local_endpoint()),
+            std::nullopt);
+}
+
+TEST(LoopbackPeer, NamesAnotherUsersSocketByItsUid) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to connect as another uid";
+  constexpr Uid kOther = 64123;
+  boost::asio::io_context io;
+  tcp::acceptor acceptor(io, tcp::endpoint(make_address("127.0.0.1"), 0));
+  const auto port = acceptor.local_endpoint().port();
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (setuid(kOther) != 0) _exit(2);
+    boost::asio::io_context child_io;
+    tcp::socket client(child_io);
+    client.connect(tcp::endpoint(make_address("127.0.0.1"), port));
+    char byte;
+    boost::system::error_code ec;
+    client.read_some(boost::asio::buffer(&byte, 1), ec);  // until the parent closes
+    _exit(0);
+  }
   tcp::socket served = acceptor.accept();
-  EXPECT_EQ(LoopbackPeerUid(served.remote_endpoint(), served.local_endpoint()),
-            std::optional<Uid>(getuid()));
+  EXPECT_EQ(LoopbackPeerUid(served), std::optional<Uid>(kOther));
+  served.close();
+  int status = 0;
+  waitpid(child, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 }  // namespace

@@ -71,12 +71,13 @@ bool IsPermanent(ErrorCode code) {
 // One client connection: the command loop, SASL exchanges, DATA, STARTTLS.
 class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
  public:
-  SmtpSession(SmtpServer& server, tcp::socket socket, bool over_limit)
+  SmtpSession(SmtpServer& server, tcp::socket socket, bool over_limit, bool local)
       : server_(server),
         options_(server.options_),
         socket_(std::move(socket)),
         deadline_(socket_.get_executor()),
-        over_limit_(over_limit) {}
+        over_limit_(over_limit),
+        local_(local) {}
 
   static asio::awaitable<void> Serve(std::shared_ptr<SmtpSession> self,
                                      std::list<std::weak_ptr<SmtpSession>>::iterator entry) {
@@ -118,6 +119,9 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
   asio::awaitable<void> Verify(std::string user, std::string password);
   asio::awaitable<void> StartTls();
   asio::awaitable<void> FinishData();
+  // On a local listener: the account of the user owning the client's socket, or the refusal
+  // its MAIL gets. False when the session must end (its reply is queued).
+  asio::awaitable<bool> IdentifyLocalUser(std::optional<Uid> uid);
 
   // Takes the next command line out of the input. Returns false when it holds no whole line.
   bool TakeLine(std::string* line);
@@ -163,10 +167,11 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
   bool deadline_closes_ = false;   // the running deadline closes the socket (a write's)
   bool timed_out_ = false;
   bool over_limit_;
+  const bool local_;           // a connection to a local listener (options.local_listen)
+  std::string local_refusal_;  // local_ without an account: MAIL's 550 text
 
   std::string client_ip_ = "?";
   bool loopback_ = false;
-  asio::ip::tcp::endpoint remote_, local_;
   // Who the client is, for the limits per client: its address, or on loopback the local user
   // owning its socket (loopback_peer.h); "" while it holds no session of its key.
   std::string client_key_;
@@ -204,8 +209,6 @@ asio::awaitable<void> SmtpSession::Run() {
   if (ec) co_return;
   client_ip_ = Unmapped(remote.address()).to_string();
   loopback_ = Unmapped(local.address()).is_loopback();
-  remote_ = remote;
-  local_ = local;
 
   if (over_limit_) {
     spdlog::warn("smtp: ip={} result=refused reason=\"too many connections\"", client_ip_);
@@ -214,10 +217,11 @@ asio::awaitable<void> SmtpSession::Run() {
     co_return;
   }
   // On loopback every script is 127.0.0.1: the client is the local user owning its socket.
-  // One the tables do not show (gone already) shares one key with the others not shown.
+  // One the kernel does not show (gone already) shares one key with the others not shown.
   std::string client = client_ip_;
+  std::optional<Uid> uid;
   if (loopback_) {
-    auto uid = LoopbackPeerUid(remote_, local_);
+    uid = LoopbackPeerUid(socket_);
     client = uid ? "uid " + std::to_string(*uid) : "loopback, owner unknown";
   }
   limiter_key_ = client;
@@ -231,6 +235,10 @@ asio::awaitable<void> SmtpSession::Run() {
     co_return;
   }
   client_key_ = std::move(client);
+  if (local_ && !co_await IdentifyLocalUser(uid)) {
+    co_await Flush(kGoodbyeTimeout);
+    co_return;
+  }
   Queue(220, options_.hostname + " ESMTP mailwarden");
 
   while (!close_) {
@@ -339,9 +347,14 @@ asio::awaitable<void> SmtpSession::HandleCommand(const SmtpCommand& command) {
       reply += "250-PIPELINING\r\n";
       reply += "250-SIZE " + std::to_string(options_.max_message_bytes) + "\r\n";
       reply += "250-8BITMIME\r\n";
-      reply += "250-ENHANCEDSTATUSCODES\r\n";
-      if (server_.tls_context_ && !tls_) reply += "250-STARTTLS\r\n";
-      reply += "250 AUTH PLAIN LOGIN\r\n";
+      if (local_) {
+        // No STARTTLS nor AUTH: loopback only, and the kernel said who the client is.
+        reply += "250 ENHANCEDSTATUSCODES\r\n";
+      } else {
+        reply += "250-ENHANCEDSTATUSCODES\r\n";
+        if (server_.tls_context_ && !tls_) reply += "250-STARTTLS\r\n";
+        reply += "250 AUTH PLAIN LOGIN\r\n";
+      }
       out_ += reply;
       break;
     }
@@ -355,6 +368,10 @@ asio::awaitable<void> SmtpSession::HandleCommand(const SmtpCommand& command) {
     case SmtpVerb::kMail:
       if (!hello_) {
         QueueError(503, "5.5.1 Send HELO/EHLO first");
+      } else if (!identity_ && local_) {
+        spdlog::warn("smtp: ip={} client=\"{}\" result=refused reason=\"{}\"", client_ip_,
+                     client_key_, local_refusal_);
+        QueueError(550, "5.7.1 " + local_refusal_);
       } else if (!identity_) {
         // No open relay: every transaction belongs to an authenticated account.
         QueueError(530, "5.7.0 Authentication required");
@@ -408,7 +425,7 @@ asio::awaitable<void> SmtpSession::HandleCommand(const SmtpCommand& command) {
       Queue(252, "2.1.5 Cannot VRFY user, but will accept message and attempt delivery");
       break;
     case SmtpVerb::kStartTls:
-      if (!server_.tls_context_) {
+      if (!server_.tls_context_ || local_) {
         QueueError(502, "5.5.1 STARTTLS not available");
       } else if (tls_) {
         QueueError(503, "5.5.1 TLS already active");
@@ -417,6 +434,10 @@ asio::awaitable<void> SmtpSession::HandleCommand(const SmtpCommand& command) {
       }
       break;
     case SmtpVerb::kAuth:
+      if (local_) {
+        QueueError(503, "5.5.1 No AUTH here: mail on this listener belongs to your user id");
+        break;
+      }
       co_await StartAuth(command);
       break;
   }
@@ -544,6 +565,39 @@ asio::awaitable<void> SmtpSession::Verify(std::string user, std::string password
   if (auth_failures_ >= options_.max_auth_failures_per_connection) {
     QueueClose("4.7.0 Too many failed authentication attempts, closing connection");
   }
+}
+
+asio::awaitable<bool> SmtpSession::IdentifyLocalUser(std::optional<Uid> uid) {
+  if (!uid) {
+    // Only a client on this host has a socket the kernel can name: nothing else may send here.
+    spdlog::warn("smtp: ip={} local=refused reason=\"the owner of the client's socket is unknown\"",
+                 client_ip_);
+    local_refusal_ = "The sender of this connection is not a local user";
+    co_return true;
+  }
+  auto found = co_await server_.backend_.IdentifyLocalUser(*uid);
+  if (!found && found.error().code == ErrorCode::kNotFound) {
+    local_refusal_ = "uid " + std::to_string(*uid) + " has no mail account here";
+    co_return true;
+  }
+  if (!found) {
+    spdlog::error("smtp: ip={} uid={} local=unavailable: {}", client_ip_, *uid,
+                  Printable(found.error().message));
+    Queue(421, "4.3.0 " + options_.hostname + " Temporary failure, try again later");
+    co_return false;
+  }
+  if (!server_.TakeAccountSession(found->account)) {
+    spdlog::warn(
+        "smtp: ip={} uid={} account={} result=refused reason=\"too many connections of "
+        "the account\"",
+        client_ip_, *uid, found->name);
+    Queue(421, "4.7.0 Too many connections for this account, try again later");
+    co_return false;
+  }
+  identity_ = std::move(*found);
+  identity_->uid = uid;
+  spdlog::info("smtp: ip={} uid={} account={} local=ok", client_ip_, *uid, identity_->name);
+  co_return true;
 }
 
 asio::awaitable<void> SmtpSession::StartTls() {
@@ -746,10 +800,16 @@ Result<void> SmtpServer::Listen() {
     tls_context_ = std::move(context);
   }
 
-  for (const std::string& address : options_.listen) {
+  std::vector<std::string> addresses = options_.listen;
+  addresses.insert(addresses.end(), options_.local_listen.begin(), options_.local_listen.end());
+  for (std::size_t i = 0; i < addresses.size(); ++i) {
+    const std::string& address = addresses[i];
+    const bool local = i >= options_.listen.size();
+    const char* key = local ? "smtp.local_listen" : "smtp.listen";
+    if (i == options_.listen.size()) submission_acceptors_ = acceptors_.size();
     auto host_port = ParseHostPort(address, PortZero::kAllowed);
     if (!host_port) {
-      return Fail(ErrorCode::kInvalidInput, "smtp.listen: " + host_port.error().message);
+      return Fail(ErrorCode::kInvalidInput, std::string(key) + ": " + host_port.error().message);
     }
     tcp::resolver resolver(ex_);
     boost::system::error_code ec;
@@ -759,8 +819,13 @@ Result<void> SmtpServer::Listen() {
       return Fail(ErrorCode::kInvalidInput, "smtp: listen " + address + ": " + ec.message());
     }
     for (const auto& entry : endpoints) {
-      auto& acceptor = acceptors_.emplace_back(ex_);
       const tcp::endpoint endpoint = entry.endpoint();
+      if (local && !Unmapped(endpoint.address()).is_loopback()) {
+        // Without AUTH, a connection from another host must never reach it.
+        return Fail(ErrorCode::kInvalidInput,
+                    "smtp.local_listen: " + address + " is not a loopback address");
+      }
+      auto& acceptor = acceptors_.emplace_back(ex_);
       acceptor.open(endpoint.protocol(), ec);
       if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
       if (!ec) acceptor.bind(endpoint, ec);
@@ -771,6 +836,7 @@ Result<void> SmtpServer::Listen() {
       }
     }
   }
+  if (options_.local_listen.empty()) submission_acceptors_ = acceptors_.size();
   return {};
 }
 
@@ -797,9 +863,11 @@ std::vector<std::uint16_t> SmtpServer::ports() const {
 asio::awaitable<void> SmtpServer::Run() {
   if (acceptors_.empty()) co_return;
   all_ended_.expires_at(asio::steady_timer::time_point::max());
+  std::size_t index = 0;
   for (auto& acceptor : acceptors_) {
     ++tasks_;
-    asio::co_spawn(ex_, AcceptLoop(acceptor), [this](std::exception_ptr e) {
+    const bool local = index++ >= submission_acceptors_;
+    asio::co_spawn(ex_, AcceptLoop(acceptor, local), [this](std::exception_ptr e) {
       if (e) spdlog::error("smtp: accept loop failed");
       TaskEnded();
     });
@@ -871,7 +939,7 @@ void SmtpServer::Close() {
   }
 }
 
-asio::awaitable<void> SmtpServer::AcceptLoop(tcp::acceptor& acceptor) {
+asio::awaitable<void> SmtpServer::AcceptLoop(tcp::acceptor& acceptor, bool local) {
   while (!closing_) {
     auto [ec, socket] = co_await acceptor.async_accept(kNoThrow);
     if (closing_ || !acceptor.is_open()) co_return;
@@ -885,7 +953,7 @@ asio::awaitable<void> SmtpServer::AcceptLoop(tcp::acceptor& acceptor) {
       continue;
     }
     const bool over_limit = sessions_.size() >= options_.max_connections;
-    auto session = std::make_shared<SmtpSession>(*this, std::move(socket), over_limit);
+    auto session = std::make_shared<SmtpSession>(*this, std::move(socket), over_limit, local);
     sessions_.push_front(session);
     CheckStress();
     ++tasks_;

@@ -9,6 +9,12 @@
 // per connection and per client. A message is acknowledged (250) only after the backend says
 // it committed it.
 //
+// Local listeners (smtp.local_listen, loopback only) serve the scripts that speak SMTP to
+// localhost without AUTH: there the client is the local user owning its socket, as the kernel
+// reports it, and its mail belongs to that user's account (SmtpBackend::IdentifyLocalUser);
+// nothing the client says names it. A user without an account is refused at MAIL (550). The
+// rest is the same session, with the same limits.
+//
 // The server knows nothing of the store: it talks to an SmtpBackend.
 #pragma once
 
@@ -23,20 +29,23 @@
 #include <deque>
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "core/result.h"
+#include "core/types.h"
 #include "smtp/auth_failure_limiter.h"
 #include "smtp/receive_gate.h"
 
 namespace mailwarden {
 
-// Who a connection authenticated as.
+// Who a connection authenticated as, or on the local listener whose user opened it.
 struct SmtpIdentity {
   std::int64_t account = 0;
   std::string name;
+  std::optional<Uid> uid;  // the local listener's: the owner of the client's socket
 };
 
 struct SmtpEnvelope {
@@ -63,6 +72,11 @@ class SmtpBackend {
                                                                     std::string password,
                                                                     std::string client_ip) = 0;
 
+  // The account of a local user, for a connection to a local listener (options.local_listen)
+  // whose client socket the kernel says uid owns. Fails with kNotFound when uid has no
+  // account (the server refuses its mail with 550); any other code is a temporary failure.
+  virtual boost::asio::awaitable<Result<SmtpIdentity>> IdentifyLocalUser(Uid uid) = 0;
+
   // Stores the message; returns the queue id after the commit. kInvalidInput/kTooLarge =
   // permanent, others temporary.
   //
@@ -84,9 +98,13 @@ enum class SmtpAuthTls {
 
 struct SmtpServerOptions {
   std::vector<std::string> listen = {"127.0.0.1:2587"};  // "host:port", "[::1]:port"; port 0: any
-  std::string hostname = "localhost";                    // in the greeting and EHLO reply
-  std::size_t max_message_bytes = 25 * 1024 * 1024;      // advertised as SIZE
-  std::size_t max_recipients = 100;                      // per message
+  // Local listeners, loopback addresses only: no AUTH; each connection belongs to the account
+  // of the local user owning the client's socket, as the kernel reports it (loopback_peer.h).
+  // They share every limit below with the listeners of `listen`.
+  std::vector<std::string> local_listen;
+  std::string hostname = "localhost";                // in the greeting and EHLO reply
+  std::size_t max_message_bytes = 25 * 1024 * 1024;  // advertised as SIZE
+  std::size_t max_recipients = 100;                  // per message
   std::string tls_cert_file;  // PEM chain; STARTTLS is offered when this and the key are set
   std::string tls_key_file;   // PEM private key
   SmtpAuthTls auth_tls = SmtpAuthTls::kUnlessLoopback;
@@ -131,13 +149,15 @@ class SmtpServer {
   SmtpServer(const SmtpServer&) = delete;
   SmtpServer& operator=(const SmtpServer&) = delete;
 
-  // Loads the certificate (if configured) and binds every address of options.listen. Fails
-  // with kInvalidInput for a malformed address or an unreadable certificate or key, and with
-  // kUnavailable when an address cannot be bound; the sentence names the address or file.
+  // Loads the certificate (if configured) and binds every address of options.listen and
+  // options.local_listen. Fails with kInvalidInput for a malformed address, a local_listen
+  // address that is not loopback, or an unreadable certificate or key, and with kUnavailable
+  // when an address cannot be bound; the sentence names the address or file.
   Result<void> Listen();
 
-  // The ports bound, one per listening socket in the order of options.listen (a host name
-  // that resolves to several addresses adds one per address). For tests that listen on port 0.
+  // The ports bound, one per listening socket in the order of options.listen then
+  // options.local_listen (a host name that resolves to several addresses adds one per address). For
+  // tests that listen on port 0.
   std::vector<std::uint16_t> ports() const;
   // The same sockets' addresses as bound, "address:port" or "[v6 address]:port", for the log.
   std::vector<std::string> local_addresses() const;
@@ -155,7 +175,8 @@ class SmtpServer {
  private:
   friend class SmtpSession;
 
-  boost::asio::awaitable<void> AcceptLoop(boost::asio::ip::tcp::acceptor& acceptor);
+  // local: the acceptor is one of options.local_listen.
+  boost::asio::awaitable<void> AcceptLoop(boost::asio::ip::tcp::acceptor& acceptor, bool local);
   void TaskEnded();
   // idle_timeout, or stress_idle_timeout while under stress.
   std::chrono::milliseconds IdleTimeout() const;
@@ -175,7 +196,8 @@ class SmtpServer {
   SmtpBackend& backend_;
   ReceiveGate& gate_;
   std::shared_ptr<boost::asio::ssl::context> tls_context_;  // null: no STARTTLS
-  std::list<boost::asio::ip::tcp::acceptor> acceptors_;
+  std::list<boost::asio::ip::tcp::acceptor> acceptors_;     // listen's, then local_listen's
+  std::size_t submission_acceptors_ = 0;                    // the first ones, of listen
   std::list<std::weak_ptr<SmtpSession>> sessions_;
   AuthFailureLimiter auth_limiter_;
   std::unordered_map<std::int64_t, std::size_t> account_sessions_;  // authenticated, per account

@@ -9,7 +9,8 @@
 
 namespace mailwarden {
 
-SmtpIntake::SmtpIntake(StoreRunner& store, MailIntake& intake) : store_(store), intake_(intake) {}
+SmtpIntake::SmtpIntake(StoreRunner& store, AccountDirectory& accounts, MailIntake& intake)
+    : store_(store), accounts_(accounts), intake_(intake) {}
 
 boost::asio::awaitable<Result<SmtpIdentity>> SmtpIntake::Authenticate(std::string user,
                                                                       std::string password,
@@ -40,7 +41,14 @@ boost::asio::awaitable<Result<SmtpIdentity>> SmtpIntake::Authenticate(std::strin
     spdlog::warn("smtp: ip={} user=\"{}\" result=auth-failed", client_ip, user.substr(0, 64));
     co_return Fail(ErrorCode::kUnauthenticated, "authentication failed");
   }
-  co_return SmtpIdentity{(*found)->id, user};
+  co_return SmtpIdentity{(*found)->id, user, std::nullopt};
+}
+
+boost::asio::awaitable<Result<SmtpIdentity>> SmtpIntake::IdentifyLocalUser(Uid uid) {
+  auto account = co_await accounts_.FindByUid(uid);
+  if (!account) co_return std::unexpected(account.error());
+  if (!*account) co_return Fail(ErrorCode::kNotFound, "uid has no mail account");
+  co_return SmtpIdentity{(*account)->id, (*account)->name, uid};
 }
 
 boost::asio::awaitable<Result<std::int64_t>> SmtpIntake::Accept(const SmtpIdentity& who,
@@ -51,9 +59,13 @@ boost::asio::awaitable<Result<std::int64_t>> SmtpIntake::Accept(const SmtpIdenti
   submit.recipients = std::move(envelope.rcpt_to);
   // Named, not temporaries of the co_await expression (GCC 12 destroys those twice).
   const AccountRef account{who.account, who.name};
+  // On the local listener no one logged in: the kernel named the user (RFC 3848: ESMTP).
+  const Uid uid = who.uid.value_or(0);
+  std::string protocol = who.uid ? "ESMTP" : "ESMTPA";
   std::string client = "ip=" + envelope.client_ip;
-  auto id =
-      co_await intake_.Accept(account, 0, "ESMTPA", std::move(client), submit, std::move(data));
+  if (who.uid) client = "uid=" + std::to_string(*who.uid) + " " + client;
+  auto id = co_await intake_.Accept(account, uid, std::move(protocol), std::move(client), submit,
+                                    std::move(data));
   if (!id) co_return std::unexpected(id.error());
   co_return *id;
 }

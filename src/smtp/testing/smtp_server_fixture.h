@@ -51,9 +51,20 @@ class FakeBackend : public SmtpBackend {
     std::lock_guard lock(mu_);
     last_auth_ip_ = client_ip;
     if ((user == kUser && password == kPassword) || (user == "bob" && password == "hunter2")) {
-      co_return SmtpIdentity{user == kUser ? kAccount : kAccount + 1, user};
+      co_return SmtpIdentity{user == kUser ? kAccount : kAccount + 1, user, std::nullopt};
     }
     co_return Fail(ErrorCode::kUnauthenticated, "wrong user name or password");
+  }
+
+  // Local users: the uid given to AddLocalUser is alice's.
+  asio::awaitable<Result<SmtpIdentity>> IdentifyLocalUser(Uid uid) override {
+    std::lock_guard lock(mu_);
+    if (local_uid_ && uid == *local_uid_) co_return SmtpIdentity{kAccount, kUser, uid};
+    co_return Fail(ErrorCode::kNotFound, "no account");
+  }
+  void AddLocalUser(Uid uid) {
+    std::lock_guard lock(mu_);
+    local_uid_ = uid;
   }
 
   asio::awaitable<Result<std::int64_t>> Accept(const SmtpIdentity& who, SmtpEnvelope envelope,
@@ -95,6 +106,7 @@ class FakeBackend : public SmtpBackend {
   std::mutex mu_;
   std::vector<StoredMessage> messages_;
   std::optional<Error> accept_error_;
+  std::optional<Uid> local_uid_;
   std::optional<asio::steady_timer> hold_;
   bool holding_ = false;
   int accepts_held_ = 0;
