@@ -81,6 +81,9 @@ class SqlStore : public Store {
   Result<StoreTotals> GetTotals() override;
   Result<MailSources> GetSources(AccountId account, int hours, TimePoint now, int top) override;
 
+  // StoreOptions::max_sources_per_hour; set by OpenStore before the store is used.
+  void SetMaxSourcesPerHour(std::int64_t n) { max_sources_per_hour_ = n; }
+
  protected:
   explicit SqlStore(std::unique_ptr<SqlSession> session);
 
@@ -145,6 +148,7 @@ class SqlStore : public Store {
   // Sources of hours below this are known pruned (by this object; another one sharing the
   // database may prune too, which only makes a call find nothing to delete).
   std::int64_t sources_pruned_below_ = 0;
+  std::int64_t max_sources_per_hour_ = kDefaultMaxSourcesPerHour;
 };
 
 }  // namespace mailwarden
