@@ -80,8 +80,8 @@ Daemon::~Daemon() {
 }
 
 Result<void> Daemon::CheckDescriptors() const {
-  // The daemon's own: the store's connections and files, the log, the API's clients, the
-  // system mail; generous, since running out costs submissions.
+  // The daemon's own: the store's connections and files, the log, the system mail; generous,
+  // since running out costs submissions. Every listener's connections are bounded and counted.
   constexpr std::uint64_t kOwnDescriptors = 256;
   rlimit files{};
   if (getrlimit(RLIMIT_NOFILE, &files) != 0 || files.rlim_cur == RLIM_INFINITY) return {};
@@ -89,8 +89,10 @@ Result<void> Daemon::CheckDescriptors() const {
   const auto smtp = config_.smtp.listen.empty() && config_.smtp.local_listen.empty()
                         ? std::uint64_t{0}
                         : static_cast<std::uint64_t>(config_.smtp.max_connections);
-  const std::uint64_t needed =
-      submit + smtp + static_cast<std::uint64_t>(config_.delivery.concurrency) + kOwnDescriptors;
+  const auto http = static_cast<std::uint64_t>(config_.http.max_connections);
+  const std::uint64_t needed = submit + smtp + http +
+                               static_cast<std::uint64_t>(config_.delivery.concurrency) +
+                               kOwnDescriptors;
   if (needed > files.rlim_cur && files.rlim_cur < files.rlim_max) {
     // The soft limit is often 1024 (a login shell, systemd's default) under a far higher hard
     // one: a daemon may raise its own soft limit up to the hard limit, as servers do.
@@ -100,8 +102,8 @@ Result<void> Daemon::CheckDescriptors() const {
   if (needed > files.rlim_cur) {
     return Fail(ErrorCode::kInvalidInput,
                 "submit.max_connections (" + std::to_string(submit) + "), smtp.max_connections (" +
-                    std::to_string(smtp) + ") and delivery.concurrency need " +
-                    std::to_string(needed) +
+                    std::to_string(smtp) + "), http.max_connections (" + std::to_string(http) +
+                    ") and delivery.concurrency need " + std::to_string(needed) +
                     " file descriptors with the daemon's own, and its limit (RLIMIT_NOFILE) is " +
                     std::to_string(files.rlim_cur) + ": raise the limit or lower them");
   }
@@ -125,7 +127,9 @@ Result<void> Daemon::Start() {
 }
 
 Result<void> Daemon::OpenStorePool() {
-  auto store = mailwarden::OpenStore(config_.store.url);
+  StoreOptions options;
+  options.max_sources_per_hour = config_.store.max_sources_per_hour;
+  auto store = mailwarden::OpenStore(config_.store.url, options);
   if (!store) return std::unexpected(store.error());
   (*store)->SetStorageLimits({.max_account_bytes = config_.store.max_held_bytes_per_account,
                               .max_account_messages = config_.store.max_held_messages_per_account,
@@ -134,7 +138,7 @@ Result<void> Daemon::OpenStorePool() {
   // changes); the readers answer the panel's and API's questions beside it.
   std::vector<std::unique_ptr<Store>> readers;
   for (int i = 0; i < kStoreReaders; ++i) {
-    auto reader = mailwarden::OpenStore(config_.store.url);
+    auto reader = mailwarden::OpenStore(config_.store.url, options);
     if (!reader) return std::unexpected(reader.error());
     readers.push_back(std::move(*reader));
   }
@@ -235,6 +239,8 @@ Result<void> Daemon::StartIntake() {
       static_cast<std::size_t>(config_.smtp.max_connections_per_client);
   options.max_commands_before_auth =
       static_cast<std::size_t>(config_.smtp.max_commands_before_auth);
+  options.max_wait_for_room =
+      std::chrono::duration_cast<std::chrono::milliseconds>(config_.submit.max_wait_for_room);
   options.tls_cert_file = config_.smtp.tls_cert.string();
   options.tls_key_file = config_.smtp.tls_key.string();
   smtp_intake_ = std::make_unique<SmtpIntake>(*store_, *accounts_, *intake_);
@@ -257,8 +263,18 @@ Result<void> Daemon::StartHttp() {
   api_ = std::make_unique<Api>(config_, *store_, *accounts_, clock_, std::move(*admin_token),
                                std::move(hooks));
   panel_ = std::make_unique<StaticFiles>(config_.http.panel_dir);
+  HttpLimits limits;
+  limits.max_connections = static_cast<std::size_t>(config_.http.max_connections);
+  limits.max_connections_per_client =
+      static_cast<std::size_t>(config_.http.max_connections_per_client);
+  limits.max_header_bytes = static_cast<std::size_t>(config_.http.max_header_bytes);
+  limits.request_timeout =
+      std::chrono::duration_cast<std::chrono::milliseconds>(config_.http.request_timeout);
+  limits.idle_timeout =
+      std::chrono::duration_cast<std::chrono::milliseconds>(config_.http.idle_timeout);
   http_ = std::make_unique<HttpServer>(
-      io_.get_executor(), [this](HttpRequest request) { return Route(std::move(request)); });
+      io_.get_executor(), [this](HttpRequest request) { return Route(std::move(request)); },
+      [this](const HttpRequest& head) { return Admit(head); }, limits);
   MW_RETURN_IF_ERROR(http_->Listen(config_.http.listen));
   spdlog::info("mailwardend: http on {}", http_->local_address());
   return {};
@@ -272,6 +288,12 @@ asio::awaitable<HttpResponse> Daemon::Route(HttpRequest request) {
     co_return co_await api_->Handle(std::move(request));
   }
   co_return panel_->Serve(request);
+}
+
+asio::awaitable<HttpAdmission> Daemon::Admit(const HttpRequest& head) {
+  if (!head.segments.empty() && head.segments[0] == "api") co_return co_await api_->Admit(head);
+  // The panel's files and /metrics take no body.
+  co_return HttpAdmission{std::nullopt, 0};
 }
 
 void Daemon::Run() {

@@ -57,6 +57,9 @@ class Daemon {
 
   // /api/... goes to the API, everything else to the panel's files.
   boost::asio::awaitable<HttpResponse> Route(HttpRequest request);
+  // Before a request's body is read: the API checks its token and gives its body's limit;
+  // the panel's files and /metrics take no body.
+  boost::asio::awaitable<HttpAdmission> Admit(const HttpRequest& head);
 
   Config config_;
   SystemClock clock_;

@@ -167,7 +167,8 @@ Result<void> ReadStore(TableReader& r, Config& c) {
       r.Int("max_held_messages_per_account", c.store.max_held_messages_per_account, 0, 1LL << 40));
   MW_RETURN_IF_ERROR(r.Int("min_free_space", c.store.min_free_space, 0, 1LL << 50));
   // Two days at least: the daily report reads the errors of the day before.
-  return r.Dur("keep_finished", c.store.keep_finished, std::chrono::hours(48));
+  MW_RETURN_IF_ERROR(r.Dur("keep_finished", c.store.keep_finished, std::chrono::hours(48)));
+  return r.Int("max_sources_per_hour", c.store.max_sources_per_hour, 1, 100'000);
 }
 
 Result<void> ReadSubmit(TableReader& r, Config& c) {
@@ -252,6 +253,13 @@ Result<void> ReadHttp(TableReader& r, Config& c) {
   MW_RETURN_IF_ERROR(r.Int("held_action_max", c.http.held_action_max, 1, 10'000'000));
   MW_RETURN_IF_ERROR(
       r.Int("max_answer_bytes", c.http.max_answer_bytes, 4096, std::int64_t{1} << 30));
+  MW_RETURN_IF_ERROR(r.Int("max_connections", c.http.max_connections, 1, 100000));
+  MW_RETURN_IF_ERROR(
+      r.Int("max_connections_per_client", c.http.max_connections_per_client, 1, 100000));
+  MW_RETURN_IF_ERROR(r.Int("max_header_bytes", c.http.max_header_bytes, 1024, 1024 * 1024));
+  MW_RETURN_IF_ERROR(r.Int("max_body_bytes", c.http.max_body_bytes, 1024, 64 * 1024 * 1024));
+  MW_RETURN_IF_ERROR(r.Dur("request_timeout", c.http.request_timeout, std::chrono::seconds(1)));
+  MW_RETURN_IF_ERROR(r.Dur("idle_timeout", c.http.idle_timeout, std::chrono::seconds(1)));
   c.http.admin_token_file = Anchor(c.base_dir, admin_token_file);
   c.http.panel_dir = Anchor(c.base_dir, panel_dir);
   std::string metrics_token_file;

@@ -40,6 +40,10 @@ struct Config {
     // told to try again later, so that blocking, unblocking, purging and delivery still have
     // room. 0: none kept. Not checked for PostgreSQL (the database server's disk).
     std::int64_t min_free_space = 100LL * 1024 * 1024;
+    // Distinct values of each kind of source (scripts, senders, domains, subjects) an account
+    // gets rows for in one hour; the mail of further values is counted in one row for the
+    // rest of them ("other").
+    std::int64_t max_sources_per_hour = 100;
   } store;
 
   struct Submit {
@@ -103,6 +107,20 @@ struct Config {
     // A list's answer (held mail, errors) stops before this many bytes of JSON and gives the
     // cursor to the rest.
     std::int64_t max_answer_bytes = 1024 * 1024;
+    // Connections served at once; more are told 503 at once, unread.
+    std::int64_t max_connections = 256;
+    // Connections of one client at once (its address; on loopback, the local user owning the
+    // client's socket); more are told 429 at once, unread.
+    std::int64_t max_connections_per_client = 32;
+    // A request's line and header fields; past it, 431 and the connection is closed.
+    std::int64_t max_header_bytes = 16 * 1024;
+    // A request's body, read only once its token is checked (a selective release or delete
+    // may take up to 1 MiB whatever this says); past it, 413 without reading it.
+    std::int64_t max_body_bytes = 64 * 1024;
+    // Reading one request, header and body, from its first byte; then the connection closes.
+    Duration request_timeout = std::chrono::seconds(30);
+    // How long a connection waits for its first or next request.
+    Duration idle_timeout = std::chrono::seconds(15);
   } http;
 
   struct Delivery {

@@ -116,6 +116,40 @@ TEST(ParseConfig, StorageBoundsPerAccountAndTheFreeSpaceFloor) {
   EXPECT_NE(negative.error().message.find("store.min_free_space"), std::string::npos);
 }
 
+// The HTTP listener's limits against hostile local users (docs/security.md), and the sources'
+// rows per hour: their defaults, and what a file sets.
+TEST(ParseConfig, HttpLimitsAndSourcesPerHour) {
+  auto defaults = ParseConfig("", "/tmp");
+  ASSERT_TRUE(defaults.has_value()) << defaults.error().message;
+  EXPECT_EQ(defaults->http.max_connections, 256);
+  EXPECT_EQ(defaults->http.max_connections_per_client, 32);
+  EXPECT_EQ(defaults->http.max_header_bytes, 16 * 1024);
+  EXPECT_EQ(defaults->http.max_body_bytes, 64 * 1024);
+  EXPECT_EQ(defaults->http.request_timeout, std::chrono::seconds(30));
+  EXPECT_EQ(defaults->http.idle_timeout, std::chrono::seconds(15));
+  EXPECT_EQ(defaults->store.max_sources_per_hour, 100);
+  auto c = ParseConfig(R"(
+[store]
+max_sources_per_hour = 20
+[http]
+max_connections = 10
+max_connections_per_client = 2
+max_header_bytes = 4096
+max_body_bytes = 8192
+request_timeout = "5s"
+idle_timeout = "2s"
+)",
+                       "/tmp");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->http.max_connections, 10);
+  EXPECT_EQ(c->http.max_connections_per_client, 2);
+  EXPECT_EQ(c->http.max_header_bytes, 4096);
+  EXPECT_EQ(c->http.max_body_bytes, 8192);
+  EXPECT_EQ(c->http.request_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(c->http.idle_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(c->store.max_sources_per_hour, 20);
+}
+
 TEST(ParseConfig, NamesTheKeyThatIsWrong) {
   struct Case {
     std::string_view toml;
@@ -146,6 +180,13 @@ TEST(ParseConfig, NamesTheKeyThatIsWrong) {
       {"[smtp]\nmax_connections = 0\n", "smtp.max_connections"},
       {"[smtp]\nmax_connections_per_client = 0\n", "smtp.max_connections_per_client"},
       {"[smtp]\nmax_commands_before_auth = 1\n", "smtp.max_commands_before_auth"},
+      {"[http]\nmax_connections = 0\n", "http.max_connections"},
+      {"[http]\nmax_connections_per_client = 0\n", "http.max_connections_per_client"},
+      {"[http]\nmax_header_bytes = 100\n", "http.max_header_bytes"},
+      {"[http]\nmax_body_bytes = \"64k\"\n", "http.max_body_bytes"},
+      {"[http]\nrequest_timeout = \"10ms\"\n", "http.request_timeout"},
+      {"[http]\nidle_timeout = 15\n", "http.idle_timeout"},
+      {"[store]\nmax_sources_per_hour = 0\n", "store.max_sources_per_hour"},
       {"[mystery]\nx = 1\n", "mystery"},
       {"[[account]]\nname = \"Bad Name\"\n", "account[0].name"},
       {"[[account]]\nname = \"a\"\nuids = [-1]\n", "account[0].uids"},

@@ -264,6 +264,19 @@ asio::awaitable<Result<Api::Caller>> Api::Authenticate(const HttpRequest& reques
   co_return Caller{false, (*found)->id, (*found)->name};
 }
 
+asio::awaitable<HttpAdmission> Api::Admit(const HttpRequest& head) {
+  HttpAdmission admission;
+  admission.max_body_bytes = static_cast<std::size_t>(config_.http.max_body_bytes);
+  const auto& seg = head.segments;
+  if (seg.size() == 7 && seg[2] == "accounts" && seg[4] == "email" && seg[5] == "messages" &&
+      (seg[6] == "release" || seg[6] == "delete")) {
+    admission.max_body_bytes = std::max(admission.max_body_bytes, kHeldActionBodyBytes);
+  }
+  auto caller = co_await Authenticate(head);
+  if (!caller) admission.refusal = HttpResponse::FromError(caller.error());
+  co_return admission;
+}
+
 asio::awaitable<HttpResponse> Api::Handle(HttpRequest request) {
   const auto& seg = request.segments;
   if (seg.size() < 2 || seg[0] != "api" || seg[1] != "v1") {
@@ -839,11 +852,19 @@ asio::awaitable<HttpResponse> Api::ListSources(const HttpRequest& request, const
   auto sources = co_await ReadHeavy<MailSources>(
       [&](Store& s) { return s.GetSources(account.id, n, now, kTopSources); });
   if (!sources) co_return HttpResponse::FromError(sources.error());
-  co_return HttpResponse::Json(200, {{"hours", n},
-                                     {"scripts", SourceList(sources->scripts)},
-                                     {"senders", SourceList(sources->senders)},
-                                     {"domains", SourceList(sources->domains)},
-                                     {"subjects", SourceList(sources->subjects)}});
+  const auto& other = sources->other;
+  co_return HttpResponse::Json(
+      200, {{"hours", n},
+            {"scripts", SourceList(sources->scripts)},
+            {"senders", SourceList(sources->senders)},
+            {"domains", SourceList(sources->domains)},
+            {"subjects", SourceList(sources->subjects)},
+            // Messages whose values had no row of their own (store.max_sources_per_hour).
+            {"other",
+             {{"scripts", other.scripts},
+              {"senders", other.senders},
+              {"domains", other.domains},
+              {"subjects", other.subjects}}}});
 }
 
 asio::awaitable<HttpResponse> Api::ShowHeaders(const std::string& id_text, const Account& account) {

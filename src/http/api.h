@@ -15,6 +15,7 @@
 
 #include "config/config.h"
 #include "core/account_state.h"
+#include "http/http_server.h"
 #include "http/http_types.h"
 #include "http/metrics.h"
 #include "store/account_directory.h"
@@ -39,6 +40,12 @@ class Api {
       std::string admin_token, ApiHooks hooks);
 
   boost::asio::awaitable<HttpResponse> Handle(HttpRequest request);
+
+  // Before the body of an API request is read (HttpServer's admission): refuses a request
+  // without a valid token as Handle would (401), and gives the body's limit, which is
+  // http.max_body_bytes except for a selective release or delete (kHeldActionBodyBytes: up to
+  // 10,000 ids). The token is checked again by Handle.
+  boost::asio::awaitable<HttpAdmission> Admit(const HttpRequest& head);
 
   // GET /metrics (Prometheus text): for the admin token or the metrics token
   // (http.metrics_token_file) only. From loopback too: on a shared web server every
@@ -101,6 +108,9 @@ class Api {
   std::string metrics_digest_;
   ApiHooks hooks_;
 };
+
+// The body of POST .../email/messages/release or .../delete may hold 10,000 message ids.
+inline constexpr std::size_t kHeldActionBodyBytes = 1024 * 1024;
 
 // "2026-11-26T21:33:17Z".
 std::string FormatUtc(TimePoint t);

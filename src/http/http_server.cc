@@ -2,14 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <sstream>
 
 #include "core/host_port.h"
+#include "smtp/loopback_peer.h"
 
 namespace mailwarden {
 namespace asio = boost::asio;
@@ -18,10 +21,6 @@ namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
 
 namespace {
-
-constexpr std::size_t kMaxBodyBytes = 1024 * 1024;
-constexpr std::size_t kMaxHeaderBytes = 16 * 1024;
-constexpr auto kIdleTimeout = std::chrono::seconds(60);
 
 std::optional<std::string> PercentDecode(std::string_view in, bool plus_is_space) {
   std::string out;
@@ -86,8 +85,13 @@ Result<HttpRequest> ParseTarget(std::string_view target) {
   return r;
 }
 
-HttpServer::HttpServer(asio::any_io_executor ex, HttpHandler handler)
-    : ex_(ex), handler_(std::move(handler)), acceptor_(ex) {}
+HttpServer::HttpServer(asio::any_io_executor ex, HttpHandler handler, HttpAdmit admit,
+                       HttpLimits limits)
+    : ex_(ex),
+      handler_(std::move(handler)),
+      admit_(std::move(admit)),
+      limits_(limits),
+      acceptor_(ex) {}
 
 Result<void> HttpServer::Listen(const std::string& host_port) {
   auto parsed = ParseHostPort(host_port, PortZero::kAllowed);
@@ -127,40 +131,149 @@ asio::awaitable<void> HttpServer::Run() {
         co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
     if (ec) continue;
-    asio::co_spawn(ex_, Serve(std::move(socket)), asio::detached);
+    std::optional<std::string> client = Admit(socket);
+    if (!client) continue;
+    asio::co_spawn(ex_, Serve(std::move(socket), std::move(*client)), asio::detached);
   }
 }
 
-asio::awaitable<void> HttpServer::Serve(tcp::socket socket) {
+namespace {
+
+// Answers a connection that is not served, without reading anything of it, and closes it:
+// the answer fits in the new socket's empty send buffer, so one non-blocking write takes it
+// (or the client gets the close alone).
+void RefuseUnread(tcp::socket& socket, HttpResponse refusal) {
+  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(refusal.status), 11};
+  res.set(bhttp::field::content_type, refusal.content_type);
+  res.set(bhttp::field::retry_after, "1");
+  res.keep_alive(false);
+  res.body() = std::move(refusal.body);
+  res.prepare_payload();
+  std::ostringstream text;
+  text << res;
+  boost::system::error_code ec;
+  socket.non_blocking(true, ec);
+  if (!ec) asio::write(socket, asio::buffer(text.str()), ec);
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+  socket.close(ec);
+}
+
+}  // namespace
+
+std::optional<std::string> HttpServer::Admit(tcp::socket& socket) {
+  boost::system::error_code ec;
+  const tcp::endpoint remote = socket.remote_endpoint(ec);
+  const tcp::endpoint local = ec ? tcp::endpoint() : socket.local_endpoint(ec);
+  if (ec) return std::nullopt;  // gone already
+  // The total first: a flood past it costs no look into the kernel's socket tables.
+  if (connections_ >= limits_.max_connections) {
+    spdlog::warn(
+        "http: ip={} result=refused reason=\"too many connections (http.max_connections)\"",
+        remote.address().to_string());
+    RefuseUnread(socket,
+                 HttpResponse::ErrorWith(503, "busy", "Too many connections; try again later."));
+    return std::nullopt;
+  }
+  std::string client = ClientKey(remote, local);
+  std::size_t& of_client = client_connections_[client];
+  if (of_client >= limits_.max_connections_per_client) {
+    spdlog::warn(
+        "http: ip={} client=\"{}\" result=refused reason=\"too many connections of this "
+        "client (http.max_connections_per_client)\"",
+        remote.address().to_string(), client);
+    RefuseUnread(socket,
+                 HttpResponse::ErrorWith(429, "too_many_connections",
+                                         "Too many connections from you; try again later."));
+    return std::nullopt;
+  }
+  ++of_client;
+  ++connections_;
+  return client;
+}
+
+void HttpServer::EndConnection(const std::string& client) {
+  --connections_;
+  auto it = client_connections_.find(client);
+  if (it != client_connections_.end() && --it->second == 0) client_connections_.erase(it);
+}
+
+namespace {
+
+// A response as it goes on the wire.
+bhttp::response<bhttp::string_body> WireResponse(HttpResponse response, unsigned version,
+                                                 bool keep_alive) {
+  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(response.status), version};
+  res.set(bhttp::field::server, "mailwarden");
+  res.set(bhttp::field::content_type, response.content_type);
+  res.set(bhttp::field::cache_control, "no-store");
+  res.set("X-Content-Type-Options", "nosniff");
+  for (const auto& [k, v] : response.headers) res.set(k, v);
+  res.keep_alive(keep_alive);
+  res.body() = std::move(response.body);
+  res.prepare_payload();
+  return res;
+}
+
+// After an answer to a request whose body is left unread: the answer is followed by our FIN,
+// and what the client still sends is discarded, for 2 seconds at most, before the socket is
+// closed. Closed at once, the unread bytes would make the kernel reset the connection, and a
+// client busy sending its body could lose the answer (nginx's lingering close). Nothing of it
+// is kept.
+asio::awaitable<void> Linger(beast::tcp_stream& stream) {
+  constexpr auto kLingerTime = std::chrono::seconds(2);
+  boost::system::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.expires_after(kLingerTime);
+  std::array<char, 16 * 1024> scratch;
+  while (!ec) {
+    co_await stream.async_read_some(asio::buffer(scratch),
+                                    asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+}  // namespace
+
+asio::awaitable<void> HttpServer::Serve(tcp::socket socket, std::string client) {
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   boost::system::error_code ec;
   const bool loopback = stream.socket().remote_endpoint(ec).address().is_loopback();
+  auto redirect = asio::redirect_error(asio::use_awaitable, ec);
   for (;;) {
+    // Waiting for a request: its first byte within the idle timeout.
+    if (buffer.size() == 0) {
+      stream.expires_after(limits_.idle_timeout);
+      const std::size_t n = co_await stream.async_read_some(buffer.prepare(4096), redirect);
+      if (ec) break;
+      buffer.commit(n);
+    }
+    // The request, header and body, within the request timeout from its first byte.
+    stream.expires_after(limits_.request_timeout);
     bhttp::request_parser<bhttp::string_body> parser;
-    parser.body_limit(kMaxBodyBytes);
-    parser.header_limit(kMaxHeaderBytes);
-    stream.expires_after(kIdleTimeout);
-    co_await bhttp::async_read(stream, buffer, parser,
-                               asio::redirect_error(asio::use_awaitable, ec));
-    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout) break;
-    HttpResponse response;
+    parser.header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
+    parser.body_limit(boost::none);  // the route's limit, checked once the header is known
+    co_await bhttp::async_read_header(stream, buffer, parser, redirect);
+    std::optional<HttpResponse> response;
     bool keep_alive = false;
+    bool body_unread = false;  // the answer is given without reading the body
     unsigned version = 11;
-    if (ec == bhttp::error::body_limit) {
-      response = HttpResponse::ErrorWith(413, "too_large", "The request body is too large.");
+    if (ec == bhttp::error::header_limit) {
+      response = HttpResponse::ErrorWith(431, "header_too_large",
+                                         "The request's header fields are too large.");
+      body_unread = true;
     } else if (ec) {
       break;
     } else {
       auto& req = parser.get();
       keep_alive = req.keep_alive();
       version = req.version();
+      const bool has_body = parser.chunked() || parser.content_length().value_or(0) > 0;
       auto parsed = ParseTarget(std::string_view(req.target().data(), req.target().size()));
       if (!parsed) {
         response = HttpResponse::FromError(parsed.error());
+        body_unread = has_body;
       } else {
         parsed->method = std::string(req.method_string());
-        parsed->body = std::move(req.body());
         parsed->from_loopback = loopback;
         auto auth = req[bhttp::field::authorization];
         constexpr std::string_view kBearer = "Bearer ";
@@ -168,28 +281,64 @@ asio::awaitable<void> HttpServer::Serve(tcp::socket socket) {
             beast::iequals(auth.substr(0, kBearer.size()), kBearer)) {
           parsed->bearer_token = std::string(auth.substr(kBearer.size()));
         }
-        try {
-          response = co_await handler_(std::move(*parsed));
-        } catch (const std::exception& e) {
-          spdlog::error("http: {} {}: {}", std::string(req.method_string()),
-                        std::string(req.target()), e.what());
-          response = HttpResponse::FromError({ErrorCode::kInternal, e.what()});
+        if (has_body) {
+          // The token is checked before the body is read: a client without one is answered
+          // having sent its header only.
+          HttpAdmission admission{std::nullopt, kDefaultMaxBodyBytes};
+          if (admit_) {
+            try {
+              admission = co_await admit_(*parsed);
+            } catch (const std::exception& e) {
+              spdlog::error("http: {} {}: {}", parsed->method, parsed->path, e.what());
+              admission.refusal = HttpResponse::FromError({ErrorCode::kInternal, e.what()});
+            }
+          }
+          if (admission.refusal) {
+            response = std::move(admission.refusal);
+            body_unread = true;
+          } else if (parser.content_length().value_or(0) > admission.max_body_bytes) {
+            response = HttpResponse::ErrorWith(413, "too_large", "The request body is too large.");
+            body_unread = true;
+          } else {
+            parser.body_limit(admission.max_body_bytes);  // a chunked body counts as it comes
+            if (beast::iequals(req[bhttp::field::expect], "100-continue")) {
+              bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, version};
+              co_await bhttp::async_write(stream, go_on, redirect);
+              if (ec) break;
+            }
+            co_await bhttp::async_read(stream, buffer, parser, redirect);
+            if (ec == bhttp::error::body_limit) {
+              response =
+                  HttpResponse::ErrorWith(413, "too_large", "The request body is too large.");
+              body_unread = true;
+            } else if (ec) {
+              break;
+            }
+            parsed->body = std::move(req.body());
+          }
+        }
+        if (!response) {
+          const std::string method = parsed->method;
+          const std::string path = parsed->path;
+          try {
+            response = co_await handler_(std::move(*parsed));
+          } catch (const std::exception& e) {
+            spdlog::error("http: {} {}: {}", method, path, e.what());
+            response = HttpResponse::FromError({ErrorCode::kInternal, e.what()});
+          }
         }
       }
     }
-    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(response.status), version};
-    res.set(bhttp::field::server, "mailwarden");
-    res.set(bhttp::field::content_type, response.content_type);
-    res.set(bhttp::field::cache_control, "no-store");
-    res.set("X-Content-Type-Options", "nosniff");
-    for (const auto& [k, v] : response.headers) res.set(k, v);
-    res.keep_alive(keep_alive);
-    res.body() = std::move(response.body);
-    res.prepare_payload();
-    co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    if (body_unread) keep_alive = false;
+    auto res = WireResponse(std::move(*response), version, keep_alive);
+    // A client that does not read its answer is dropped after the request timeout.
+    stream.expires_after(limits_.request_timeout);
+    co_await bhttp::async_write(stream, res, redirect);
+    if (!ec && body_unread) co_await Linger(stream);
     if (ec || !keep_alive) break;
   }
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  EndConnection(client);
 }
 
 }  // namespace mailwarden

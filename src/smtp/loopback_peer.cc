@@ -130,4 +130,17 @@ std::optional<Uid> LoopbackPeerUid(ip::tcp::socket& accepted) {
   return SocketOwnerUid(client, server);
 }
 
+std::string ClientKey(const boost::asio::ip::tcp::endpoint& client,
+                      const boost::asio::ip::tcp::endpoint& server) {
+  auto unmapped = [](const boost::asio::ip::address& a) {
+    return a.is_v6() && a.to_v6().is_v4_mapped()
+               ? boost::asio::ip::address(
+                     boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, a.to_v6()))
+               : a;
+  };
+  if (!unmapped(server.address()).is_loopback()) return unmapped(client.address()).to_string();
+  const auto uid = SocketOwnerUid(client, server);
+  return uid ? "uid " + std::to_string(*uid) : "loopback, owner unknown";
+}
+
 }  // namespace mailwarden

@@ -4,9 +4,11 @@
 // the socket was made.
 //
 // On a shared host every script connects from 127.0.0.1: the address names nobody. The owner
-// of the client's socket names the local user, and no client can choose it. The SMTP listener
-// keys its per-client limits on it, and the local listener (smtp.local_listen) attributes the
-// mail to that user's account.
+// of the client's socket, which the kernel records when the socket is made, names the local
+// user, and no client can choose it. The SMTP listener keys its AUTH failure limit on it, so a
+// user who tries passwords hurts only its own scripts, not those of the account it names; the
+// SMTP and HTTP listeners count their connections per client by it (ClientKey), and the local
+// listener (smtp.local_listen) attributes the mail to that user's account.
 //
 // A connection redirected by the firewall (nftables "redirect", see docs/bypass.md) reached us
 // at another address than the one the client dialled; the client's socket is found by the
@@ -19,6 +21,8 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <optional>
+#include <string>
+#include <string_view>
 
 #include "core/types.h"
 
@@ -34,5 +38,12 @@ std::optional<Uid> SocketOwnerUid(const boost::asio::ip::tcp::endpoint& client,
 // address the client dialled if a redirect changed it); nullopt if the client is not local or
 // already gone.
 std::optional<Uid> LoopbackPeerUid(boost::asio::ip::tcp::socket& accepted);
+
+// Who a client is, for the limits per client of a listener that accepted it at server: the
+// client's address ("192.0.2.7", a v4-mapped one unmapped); on loopback, where every script is
+// 127.0.0.1, the local user owning the client's socket ("uid 1000"). A loopback client the
+// tables do not show (gone already) shares one key with the others not shown, never a user's.
+std::string ClientKey(const boost::asio::ip::tcp::endpoint& client,
+                      const boost::asio::ip::tcp::endpoint& server);
 
 }  // namespace mailwarden

@@ -61,5 +61,26 @@ TEST(LoopbackPeer, NamesAnotherUsersSocketByItsUid) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+// The key of the limits per client: on loopback the socket's owner, never the shared address;
+// elsewhere the address, v4-mapped ones unmapped.
+TEST(LoopbackPeer, ClientKeyIsTheLocalUserOnLoopbackAndTheAddressElsewhere) {
+  boost::asio::io_context io;
+  tcp::acceptor acceptor(io, tcp::endpoint(make_address("127.0.0.1"), 0));
+  tcp::socket client(io);
+  client.connect(acceptor.local_endpoint());
+  tcp::socket served = acceptor.accept();
+  EXPECT_EQ(ClientKey(served.remote_endpoint(), served.local_endpoint()),
+            "uid " + std::to_string(getuid()));
+  // A client already gone is not in the tables: one shared key, not a user's.
+  EXPECT_EQ(ClientKey(tcp::endpoint(make_address("127.0.0.1"), 1), served.local_endpoint()),
+            "loopback, owner unknown");
+  const tcp::endpoint public_server(make_address("192.0.2.1"), 8025);
+  EXPECT_EQ(ClientKey(tcp::endpoint(make_address("::ffff:198.51.100.7"), 40000),
+                      tcp::endpoint(make_address("::ffff:192.0.2.1"), 8025)),
+            "198.51.100.7");
+  EXPECT_EQ(ClientKey(tcp::endpoint(make_address("2001:db8::7"), 40000), public_server),
+            "2001:db8::7");
+}
+
 }  // namespace
 }  // namespace mailwarden

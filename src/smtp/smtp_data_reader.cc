@@ -6,8 +6,13 @@
 
 namespace mailwarden {
 
+void SmtpDataReader::DropForLackOfRoom() {
+  no_room_ = true;
+  std::string().swap(message_);
+}
+
 void SmtpDataReader::Emit(std::string_view bytes) {
-  if (too_large_) return;
+  if (too_large_ || no_room_) return;
   if (message_.size() + bytes.size() > max_message_bytes_) {
     // Read on to the end so the client hears 552 at the point it listens for a reply, but
     // keep nothing: a flood past the limit must not cost memory.
@@ -88,6 +93,7 @@ std::size_t SmtpDataReader::Feed(std::string_view input) {
 }
 
 SmtpDataOutcome SmtpDataReader::outcome() const {
+  if (no_room_) return SmtpDataOutcome::kNoRoom;
   if (too_large_) return SmtpDataOutcome::kTooLarge;
   return SmtpDataOutcome::kAccepted;
 }
@@ -99,6 +105,8 @@ SmtpServerReply SmtpDataReader::Refusal() const {
     case SmtpDataOutcome::kTooLarge:
       return {552, "5.3.4 Message size exceeds fixed limit of " +
                        std::to_string(max_message_bytes_) + " bytes"};
+    case SmtpDataOutcome::kNoRoom:
+      return {451, "4.3.1 Too much mail is being received now, try again later"};
   }
   return {451, "4.3.0 Internal error"};
 }

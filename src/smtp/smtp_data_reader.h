@@ -31,7 +31,7 @@
 
 namespace mailwarden {
 
-enum class SmtpDataOutcome { kAccepted, kTooLarge };
+enum class SmtpDataOutcome { kAccepted, kTooLarge, kNoRoom };
 
 // One DATA transaction: construct after replying 354, Feed the bytes that follow until done(),
 // then read outcome() and TakeMessage(). Single-threaded; no internal synchronisation.
@@ -59,6 +59,10 @@ class SmtpDataReader {
   std::size_t held_bytes() const { return message_.size(); }
   // Makes room for `bytes` of message at once, so that it does not grow by copying.
   void Reserve(std::size_t bytes) { message_.reserve(bytes); }
+  // There is no room to receive the message (no large slot came free in time): what was held
+  // is freed, the rest is read to the end of data and dropped, and the message is refused
+  // with 451 4.3.1 (try again later).
+  void DropForLackOfRoom();
 
   // Bytes consumed so far, terminator included.
   std::uint64_t wire_bytes() const { return wire_bytes_; }
@@ -80,6 +84,7 @@ class SmtpDataReader {
   std::string message_;
   std::uint64_t wire_bytes_ = 0;
   bool too_large_ = false;
+  bool no_room_ = false;
 };
 
 }  // namespace mailwarden

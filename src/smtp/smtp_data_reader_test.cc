@@ -280,5 +280,22 @@ TEST(SmtpDataReaderTest, LargeMessageInRandomChunks) {
   }
 }
 
+// No room for a large message: what was held is freed, the rest is read to the end of data
+// (the client is busy sending) and nothing is kept; the refusal is temporary.
+TEST(SmtpDataReader, DroppedForLackOfRoomReadsToTheEndAndRefusesWith451) {
+  SmtpDataReader reader(1 << 20);
+  reader.Feed("Subject: big\r\n\r\n" + std::string(1000, 'x'));
+  reader.DropForLackOfRoom();
+  EXPECT_EQ(reader.held_bytes(), 0u);
+  const std::string rest = std::string(5000, 'y') + "\r\n.\r\nQUIT\r\n";
+  EXPECT_EQ(reader.Feed(rest), rest.size() - 6);
+  ASSERT_TRUE(reader.done());
+  EXPECT_EQ(reader.held_bytes(), 0u);
+  EXPECT_EQ(reader.outcome(), SmtpDataOutcome::kNoRoom);
+  EXPECT_EQ(reader.Refusal().code, 451);
+  EXPECT_EQ(reader.Refusal().text.substr(0, 6), "4.3.1 ");
+  EXPECT_TRUE(reader.TakeMessage().empty());
+}
+
 }  // namespace
 }  // namespace mailwarden

@@ -250,9 +250,14 @@ asio::awaitable<void> SmtpSession::Run() {
       }
       if (!large_slot_ && data_->held_bytes() >= kSmallMessageBytes) {
         // Nothing more is read until there is room; the client waits in its write, and no
-        // deadline runs meanwhile (waiting is not its fault).
-        large_slot_ = co_await server_.gate_.Acquire();
-        data_->Reserve(LargeMessageRoom(options_.max_message_bytes));
+        // idle deadline runs meanwhile (waiting is not its fault), but it waits for at most
+        // max_wait_for_room: then the message is dropped as it comes and refused with 451.
+        large_slot_ = co_await server_.gate_.Acquire(options_.max_wait_for_room);
+        if (large_slot_) {
+          data_->Reserve(LargeMessageRoom(options_.max_message_bytes));
+        } else {
+          data_->DropForLackOfRoom();
+        }
       } else if (large_slot_ && data_->held_bytes() == 0) {
         large_slot_.reset();  // over the size limit: nothing more is kept
       }
@@ -641,6 +646,15 @@ asio::awaitable<void> SmtpSession::FinishData() {
   envelope.helo = helo_;
   ResetTransaction();
 
+  if (reader.outcome() == SmtpDataOutcome::kNoRoom) {
+    const SmtpServerReply refusal = reader.Refusal();
+    spdlog::warn(
+        "smtp: ip={} account={} result=deferred bytes={} reason=\"no room for a large message "
+        "within {} ms (submit.max_wait_for_room)\"",
+        client_ip_, identity_->name, reader.wire_bytes(), options_.max_wait_for_room.count());
+    Queue(refusal);
+    co_return;
+  }
   if (reader.outcome() != SmtpDataOutcome::kAccepted) {
     large_slot_.reset();
     const SmtpServerReply refusal = reader.Refusal();

@@ -115,6 +115,11 @@ struct SmtpServerOptions {
   // keep the others out for long. Sessions already waiting get it too.
   std::chrono::milliseconds stress_idle_timeout = std::chrono::seconds(10);
   std::size_t max_connections = 200;  // more are told 421 at once
+  // How long a message past kSmallMessageBytes waits for a large slot (the drop-in's
+  // submit.max_wait_for_room). Then the rest of its data is read and dropped and the end of
+  // data is answered 451 4.3.1 (try again later), as Postfix answers a message it could not
+  // take in mid-data; the session goes on.
+  std::chrono::milliseconds max_wait_for_room = std::chrono::seconds(30);
   // Sessions of one client at once, more are told 421 at once: the remote address, or on
   // loopback the local user owning the client's socket (loopback_peer.h), so that one user's
   // scripts cannot hold every session.

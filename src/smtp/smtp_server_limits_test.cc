@@ -64,6 +64,45 @@ for name, t in zip('ab', talks):
   EXPECT_EQ(gate_.in_use(), 0u);
 }
 
+// Waiting for room is bounded: with every large slot taken, a large message waits
+// max_wait_for_room, then the rest of it is read and dropped and its end of data is answered
+// 451 4.3.1; the session goes on, holding no slot and no waiter's place.
+TEST_F(SmtpServerTest, WaitingForRoomEndsWith451AfterMaxWaitForRoom) {
+  auto options = Options();
+  options.max_message_bytes = 2 * 1024 * 1024;
+  options.max_wait_for_room = std::chrono::milliseconds(300);
+  ReceiveGate::Slot taken;  // the only slot, held by "another message" for the whole test
+  asio::co_spawn(
+      io_, [&]() -> asio::awaitable<void> { taken = co_await gate_.Acquire(); }, asio::detached);
+  Start(options);
+  const CommandResult run = Python(R"PY(
+body = ''.join('line %06d %s\r\n' % (i, 'x' * 64) for i in range(8000)) + '.\r\n'
+t = Talk()
+t.hello()
+assert t.auth().startswith('235')
+t.send('MAIL FROM:<a@x.example>\r\nRCPT TO:<r@y.example>\r\nDATA\r\n')
+assert [t.reply()[:3] for _ in range(3)] == ['250', '250', '354']
+t.send(body)
+print('large', t.reply())
+t.send('NOOP\r\n')
+print('noop', t.reply()[:3])
+t.send('MAIL FROM:<a@x.example>\r\nRCPT TO:<r@y.example>\r\nDATA\r\n')
+assert [t.reply()[:3] for _ in range(3)] == ['250', '250', '354']
+t.send('Subject: small\r\n\r\nfits in its small room\r\n.\r\n')
+print('small', t.reply()[:3])
+)PY");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("large 451 4.3.1 "), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("noop 250\nsmall 250\n"), std::string::npos) << run.output;
+  ASSERT_EQ(backend_.messages().size(), 1u);
+  std::promise<std::size_t> waiting;
+  asio::post(io_, [&] {
+    waiting.set_value(gate_.waiting());
+    taken.reset();
+  });
+  EXPECT_EQ(waiting.get_future().get(), 0u);
+}
+
 TEST_F(SmtpServerTest, WrongPasswordIs535AndThirdFailureCloses) {
   Start();
   auto run = Python(R"PY(

@@ -90,6 +90,15 @@ inline constexpr int kSourceScript = 0;   // X-PHP-Originating-Script
 inline constexpr int kSourceSender = 1;   // envelope sender
 inline constexpr int kSourceDomain = 2;   // a recipient's domain
 inline constexpr int kSourceSubject = 3;  // the decoded subject
+// The value of the row that counts, per account, kind and hour, the messages whose values got
+// no row of their own (StoreOptions::max_sources_per_hour). Longer than any value counted (they
+// are cut to store.h's kMaxSourceValueBytes), so no message can name it; it says what it is to
+// whoever reads the table.
+inline constexpr std::string_view kSourceOtherValue =
+    "(mailwarden: the messages of the values of this account, kind and hour that came after "
+    "store.max_sources_per_hour others, counted together here; a counted value is at most 255 "
+    "bytes long and this one is longer, so that no value a message carries can be taken for "
+    "it)";
 
 // Accounts' state and blocked_by are stored as their names from core/types.h ("active",
 // "spam_guard", "" for none): few rows, read by people, matched by the API as they are.

@@ -316,6 +316,14 @@ struct MailSources {
   std::vector<SourceCount> senders;   // envelope senders; "" is the null sender <>
   std::vector<SourceCount> domains;   // recipient domains, lower case, once per message
   std::vector<SourceCount> subjects;  // decoded subjects
+  // Per kind, the messages counted under values that got no row of their own: those past
+  // StoreOptions::max_sources_per_hour distinct values of their hour.
+  struct Other {
+    std::int64_t scripts = 0;
+    std::int64_t senders = 0;
+    std::int64_t domains = 0;
+    std::int64_t subjects = 0;
+  } other;
 };
 
 // Values longer than this are cut (at a UTF-8 character boundary) before they are counted;
@@ -324,6 +332,8 @@ inline constexpr std::size_t kMaxSourceValueBytes = 255;
 inline constexpr std::size_t kMaxSourceDomainsPerMessage = 32;
 // The hours of sources kept; older hours are pruned.
 inline constexpr int kSourceHoursKept = 48;
+// Distinct values of one kind an account's hour gets rows for, unless StoreOptions says.
+inline constexpr std::int64_t kDefaultMaxSourcesPerHour = 100;
 // GetMessageHeaders returns at most this much of a header section.
 inline constexpr std::size_t kMaxHeaderSectionBytes = 64 * 1024;
 
@@ -547,9 +557,18 @@ class Store {
   virtual Result<StoreTotals> GetTotals() = 0;
 };
 
+// What a store is told at its opening (config's [store]).
+struct StoreOptions {
+  // Distinct values of each kind of source one account gets rows for in one unix hour; the
+  // messages of further values of that hour are counted in one row for the rest ("other",
+  // MailSources::other). Bounds the rows that values chosen by an account's scripts make:
+  // at most 4 * (this + 1) an account and hour.
+  std::int64_t max_sources_per_hour = kDefaultMaxSourcesPerHour;
+};
+
 // Opens (creating if needed) and migrates the store named by url: "sqlite:/abs/path.db" or
 // "postgresql://...". Fails with kInvalidInput for an unknown scheme, kUnavailable when the
 // database cannot be reached or migrated.
-Result<std::unique_ptr<Store>> OpenStore(std::string_view url);
+Result<std::unique_ptr<Store>> OpenStore(std::string_view url, const StoreOptions& options = {});
 
 }  // namespace mailwarden

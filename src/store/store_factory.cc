@@ -19,7 +19,7 @@ Result<std::vector<MessageId>> Store::InsertMessages(std::span<const NewMessage>
   return ids;
 }
 
-Result<std::unique_ptr<Store>> OpenStore(std::string_view url) {
+Result<std::unique_ptr<Store>> OpenStore(std::string_view url, const StoreOptions& options) {
   switch (StoreKindOf(url)) {
     case StoreKind::kSqlite: {
       const std::filesystem::path path(url.substr(kSqliteUrlPrefix.size()));
@@ -37,11 +37,13 @@ Result<std::unique_ptr<Store>> OpenStore(std::string_view url) {
       }
       auto store = SqliteStore::Open(path);
       if (!store) return std::unexpected(std::move(store).error());
+      (*store)->SetMaxSourcesPerHour(options.max_sources_per_hour);
       return std::unique_ptr<Store>(std::move(*store));
     }
     case StoreKind::kPostgresql: {
       auto store = PgStore::Open(url);
       if (!store) return std::unexpected(std::move(store).error());
+      (*store)->SetMaxSourcesPerHour(options.max_sources_per_hour);
       return std::unique_ptr<Store>(std::move(*store));
     }
     case StoreKind::kUnknown:

@@ -197,10 +197,16 @@ def test_the_daemon_refuses_to_start_without_descriptors_for_its_connections(mak
                         str(daemon.config)], capture_output=True, text=True, timeout=30)
     assert r.returncode != 0
     assert "RLIMIT_NOFILE" in r.stdout + r.stderr, r.stdout + r.stderr
+    # The HTTP listener's connections are counted too.
+    http = make_daemon(settings={"submit": {"max_connections": 20}}, name="http")
+    r = subprocess.run(["prlimit", "--nofile=300:300", str(BIN / "mailwardend"), "--config",
+                        str(http.config)], capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0
+    assert "http.max_connections (256)" in r.stdout + r.stderr, r.stdout + r.stderr
 
     # Lowered to fit, or with a hard limit it may raise its own soft limit to, it starts.
-    for name, limit, settings in (("fits", "300:300", {"submit": {"max_connections": 20}}),
-                                  ("raised", "300:4000", None)):
+    fits = {"submit": {"max_connections": 20}, "http": {"max_connections": 4}}
+    for name, limit, settings in (("fits", "300:300", fits), ("raised", "300:4000", None)):
         starts = make_daemon(settings=settings, name=name)
         proc = subprocess.Popen(["prlimit", f"--nofile={limit}", str(BIN / "mailwardend"),
                                  "--config", str(starts.config)],

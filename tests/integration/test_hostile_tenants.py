@@ -192,3 +192,84 @@ def test_files_of_secrets_are_kept_private(make_daemon):
     daemon.db.chmod(0o644)
     daemon.start()
     assert "mailwarden.db may be read or written by other users" in daemon.log_text()
+
+
+def http_get(port, path="/api/v1/whoami", sock=None):
+    """A keep-alive GET on a raw connection (a new one unless given); returns (socket, answer's
+    status line, or '' if the server closed the connection without one)."""
+    import socket
+    from conftest import ADMIN_TOKEN
+    s = sock or socket.create_connection(("127.0.0.1", port), timeout=10)
+    try:
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\r\n"
+                  .encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except ConnectionResetError:
+        data = b""
+    return s, data.split(b"\r\n", 1)[0].decode()
+
+
+def test_the_http_listener_refuses_connections_past_its_caps(make_daemon):
+    daemon = make_daemon(settings={"http": {"max_connections": 3,
+                                            "max_connections_per_client": 2}}).start()
+    port = daemon.http_port
+    # This local user (root) holds two connections; its third is refused, on loopback as the
+    # same user whatever its address.
+    held = [http_get(port) for _ in range(2)]
+    assert [line for _, line in held] == ["HTTP/1.1 200 OK"] * 2
+    _, third = http_get(port)
+    assert third.startswith("HTTP/1.1 429"), third
+    # Another local user is served: its own share. With it the listener is full: the next
+    # connection, whoever makes it, is answered 503.
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        try:
+            os.setgid(4999)
+            os.setuid(4999)
+            mine, line = http_get(port)
+            _, full = http_get(port)
+            os.write(write_end, f"{line}|{full}".encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    os.waitpid(pid, 0)
+    other = os.read(read_end, 1000).decode()
+    assert other.startswith("HTTP/1.1 200 OK|HTTP/1.1 503"), other
+    # A connection given back makes room again.
+    held[0][0].close()
+    def served():
+        s, line = http_get(port)
+        s.close()
+        return line == "HTTP/1.1 200 OK"
+    wait_for(served, what="a place freed by a closed connection")
+
+
+def test_an_unauthenticated_body_is_answered_401_before_it_is_sent(make_daemon):
+    import socket
+    daemon = make_daemon().start()
+    s = socket.create_connection(("127.0.0.1", daemon.http_port), timeout=10)
+    # 1 MiB announced, nothing of it sent: the answer comes to the header alone.
+    s.sendall(b"POST /api/v1/accounts/demo/email/messages/release HTTP/1.1\r\nHost: t\r\n"
+              b"Content-Type: application/json\r\nContent-Length: 1048576\r\n\r\n")
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break  # closed by the server after its answer
+        data += chunk
+    assert data.startswith(b"HTTP/1.1 401"), data
+    assert b"Connection: close" in data, data
+    # With a valid token a body is read, up to http.max_body_bytes (64 KiB) for this route.
+    token = customer_token(daemon)
+    code, body = api(daemon, "POST", "/api/v1/accounts/demo/email/request", token=token,
+                     body={"action": "BLOCK", "reason": "x" * 70000})
+    assert code == 413, body
+    code, body = request(daemon, "BLOCK", token=token)
+    assert code == 200, body

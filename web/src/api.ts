@@ -64,6 +64,7 @@ export interface HeldMessage {
 export interface SourceCount {
   value: string;
   count: number;
+  other?: boolean; // the panel's row for the e-mails of all values past the bound
 }
 
 export interface MailSources {
@@ -72,6 +73,9 @@ export interface MailSources {
   senders: SourceCount[];
   domains: SourceCount[];
   subjects: SourceCount[];
+  // Per kind, the e-mails of values that got no row of their own (past
+  // store.max_sources_per_hour distinct values in their hour).
+  other?: { scripts: number; senders: number; domains: number; subjects: number };
 }
 
 export interface MessageHeaders {

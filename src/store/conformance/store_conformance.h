@@ -37,7 +37,7 @@ class TestDatabase {
  public:
   virtual ~TestDatabase() = default;
   // Opens the database as a Store (migrating it); each call opens it anew.
-  virtual Result<std::unique_ptr<Store>> Open() = 0;
+  virtual Result<std::unique_ptr<Store>> Open(const StoreOptions& options = {}) = 0;
   // Runs SQL on the database directly, as an operator or another version would.
   virtual void Exec(const std::string& sql) = 0;
   // The first column of the first row of a query.
@@ -58,7 +58,9 @@ class SqliteTestDatabase final : public TestDatabase {
   // The url's folder does not exist yet: OpenStore creates it.
   std::filesystem::path file() const { return dir_.path() / "var" / "mailwarden.db"; }
 
-  Result<std::unique_ptr<Store>> Open() override { return OpenStore("sqlite:" + file().string()); }
+  Result<std::unique_ptr<Store>> Open(const StoreOptions& options = {}) override {
+    return OpenStore("sqlite:" + file().string(), options);
+  }
 
   void Exec(const std::string& sql) override {
     sqlite3* db = nullptr;
@@ -96,7 +98,9 @@ class PgTestDatabase final : public TestDatabase {
  public:
   const std::string& url() const { return db_.url(); }
 
-  Result<std::unique_ptr<Store>> Open() override { return OpenStore(db_.url()); }
+  Result<std::unique_ptr<Store>> Open(const StoreOptions& options = {}) override {
+    return OpenStore(db_.url(), options);
+  }
   void Exec(const std::string& sql) override { testing::PgExec(sql, db_.url()); }
   std::int64_t QueryInt(const std::string& sql) override {
     return testing::PgQueryInt(sql, db_.url());

@@ -201,6 +201,58 @@ TEST_P(StoreConformance, SourceValuesAreCutAtACharacterAndDomainsPerMessageBound
   EXPECT_EQ(sources->domains.size(), kMaxSourceDomainsPerMessage);
 }
 
+// The values are the account's scripts' to choose (a flood of distinct subjects, script
+// paths...): an hour keeps rows for the first max_sources_per_hour distinct values of each
+// kind, and counts the mail of all later values in one "other" row.
+TEST_P(StoreConformance, SourcesOfAnHourAreBoundedAndTheRestCountedTogether) {
+  auto bounded = db_->Open(StoreOptions{.max_sources_per_hour = 3});
+  ASSERT_TRUE(bounded.has_value()) << bounded.error().message;
+  store_ = std::move(*bounded);
+  const AccountId id = MakeAccount("flood");
+  const AccountId calm = MakeAccount("calm");
+  auto subjects = [&](AccountId account, TimePoint at, int first, int last) {
+    std::vector<NewMessage> batch;
+    for (int i = first; i <= last; ++i) {
+      batch.push_back(Message(account, at + std::chrono::milliseconds(i), {"to@example.net"},
+                              "s" + std::to_string(i)));
+    }
+    return batch;
+  };
+  Insert(subjects(id, kT0, 0, 4));  // s0, s1, s2 get rows; s3 and s4 do not
+  std::vector<NewMessage> second = subjects(id, kT0, 5, 9);
+  second.push_back(Message(id, kT0, {"to@example.net"}, "s0"));  // a value with a row
+  Insert(second);
+  Insert(subjects(calm, kT0, 0, 0));
+  Insert(subjects(id, kT0 + std::chrono::hours(1), 9, 9));  // a new hour has room again
+
+  using Counts = std::vector<std::pair<std::string, std::int64_t>>;
+  auto flat = [](const std::vector<SourceCount>& list) {
+    Counts out;
+    for (const auto& c : list) out.emplace_back(c.value, c.count);
+    return out;
+  };
+  auto first_hour = store_->GetSources(id, 1, kT0 + minutes(1), 10);
+  ASSERT_TRUE(first_hour.has_value()) << first_hour.error().message;
+  EXPECT_EQ(flat(first_hour->subjects), (Counts{{"s0", 2}, {"s1", 1}, {"s2", 1}}));
+  EXPECT_EQ(first_hour->other.subjects, 7);
+  EXPECT_EQ(flat(first_hour->senders), (Counts{{"www@site.example", 11}}));
+  EXPECT_EQ(first_hour->other.senders, 0) << "one value: no other";
+  auto both = store_->GetSources(id, 2, kT0 + std::chrono::hours(1), 2);
+  ASSERT_TRUE(both.has_value()) << both.error().message;
+  EXPECT_EQ(flat(both->subjects), (Counts{{"s0", 2}, {"s1", 1}})) << "top 2 of real values";
+  EXPECT_EQ(both->other.subjects, 7);
+  auto theirs = store_->GetSources(calm, 1, kT0 + minutes(1), 10);
+  ASSERT_TRUE(theirs.has_value());
+  EXPECT_EQ(flat(theirs->subjects), (Counts{{"s0", 1}})) << "another account's own room";
+  EXPECT_EQ(theirs->other.subjects, 0);
+
+  const std::string rows = "SELECT COUNT(*) FROM " + std::string(schema::kSourcesTable) +
+                           " WHERE kind = " + std::to_string(schema::kSourceSubject) +
+                           " AND account_id = " + std::to_string(id);
+  EXPECT_EQ(db_->QueryInt(rows + " AND hour = " + std::to_string(ToUnixMillis(kT0) / 3'600'000)), 4)
+      << "three values and the other row";
+}
+
 TEST_P(StoreConformance, SourcesOlderThanTheKeptHoursArePrunedByLaterInserts) {
   const AccountId id = MakeAccount("demo");
   Insert({Message(id, kT0)});

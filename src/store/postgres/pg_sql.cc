@@ -207,8 +207,16 @@ constexpr std::string_view PgText(Sql sql) {
              "COALESCE(SUM(submitted), 0), COALESCE(SUM(sent), 0), COALESCE(SUM(errors), 0), "
              "COALESCE(SUM(expired), 0), COALESCE(SUM(purged), 0) FROM {accounts}";
     case Sql::kBumpSource:
+      // As SQLite's (sqlite_sql.cc). Two nodes adding new values to one hour at once may each
+      // see room for one more: the bound is then passed by at most one row per node.
       return "INSERT INTO {sources} AS s (account_id, kind, hour, value, count) "
-             "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, kind, hour, value) "
+             "SELECT $1::bigint, $2::integer, $3::bigint, CASE "
+             "WHEN EXISTS (SELECT 1 FROM {sources} WHERE account_id = $1 AND kind = $2 "
+             "AND hour = $3 AND value = $4::text) THEN $4::text "
+             "WHEN (SELECT COUNT(*) FROM (SELECT 1 FROM {sources} WHERE account_id = $1 "
+             "AND kind = $2 AND hour = $3 AND value <> $7::text LIMIT $6) AS hour_rows) "
+             "< $6 THEN $4::text ELSE $7::text END, $5::bigint "
+             "ON CONFLICT (account_id, kind, hour, value) "
              "DO UPDATE SET count = s.count + excluded.count";
     case Sql::kSelectMessageHead:
       return "SELECT substr(body, 1, $3) FROM {messages} WHERE account_id = $2 AND id = $1 "

@@ -82,6 +82,9 @@ class SqlStore : public Store {
   Result<StoreTotals> GetTotals() override;
   Result<MailSources> GetSources(AccountId account, int hours, TimePoint now, int top) override;
 
+  // StoreOptions::max_sources_per_hour; set by OpenStore before the store is used.
+  void SetMaxSourcesPerHour(std::int64_t n) { max_sources_per_hour_ = n; }
+
  protected:
   explicit SqlStore(std::unique_ptr<SqlSession> session);
 
@@ -161,6 +164,7 @@ class SqlStore : public Store {
   std::int64_t sources_pruned_below_ = 0;
   StorageLimits limits_;
   bool short_of_room_ = false;  // the last batch had no room (NoteRoom)
+  std::int64_t max_sources_per_hour_ = kDefaultMaxSourcesPerHour;
 };
 
 }  // namespace mailwarden

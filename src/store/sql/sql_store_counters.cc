@@ -142,6 +142,9 @@ Result<StoreTotals> SqlStore::GetTotals() {
   return totals;
 }
 
+static_assert(schema::kSourceOtherValue.size() > kMaxSourceValueBytes,
+              "no counted value may be taken for the other row");
+
 Result<MailSources> SqlStore::GetSources(AccountId account, int hours, TimePoint now, int top) {
   MailSources sources;
   if (hours <= 0 || top <= 0) return sources;
@@ -149,17 +152,32 @@ Result<MailSources> SqlStore::GetSources(AccountId account, int hours, TimePoint
   const std::int64_t first_excluded = last - std::min(hours, kSourceHoursKept);
   // A read transaction: the four lists from one snapshot.
   MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kRead));
-  const std::pair<int, std::vector<SourceCount>*> kinds[] = {
-      {schema::kSourceScript, &sources.scripts},
-      {schema::kSourceSender, &sources.senders},
-      {schema::kSourceDomain, &sources.domains},
-      {schema::kSourceSubject, &sources.subjects}};
-  for (const auto& [kind, list] : kinds) {
-    MW_ASSIGN_OR_RETURN(
-        const Rows rows,
-        session().Run(Sql::kSelectSources,
-                      Params().Int(account).Int(kind).Int(first_excluded).Int(last).Int(top)));
-    for (int i = 0; i < rows.size(); ++i) list->push_back({rows.Text(i, 0), rows.Int(i, 1)});
+  struct Kind {
+    int kind;
+    std::vector<SourceCount>* list;
+    std::int64_t* other;
+  };
+  const Kind kinds[] = {{schema::kSourceScript, &sources.scripts, &sources.other.scripts},
+                        {schema::kSourceSender, &sources.senders, &sources.other.senders},
+                        {schema::kSourceDomain, &sources.domains, &sources.other.domains},
+                        {schema::kSourceSubject, &sources.subjects, &sources.other.subjects}};
+  for (const auto& [kind, list, other] : kinds) {
+    MW_ASSIGN_OR_RETURN(const Rows rows,
+                        session().Run(Sql::kSelectSources, Params()
+                                                               .Int(account)
+                                                               .Int(kind)
+                                                               .Int(first_excluded)
+                                                               .Int(last)
+                                                               .Int(top + 1)
+                                                               .Text(schema::kSourceOtherValue)));
+    int first = 0;
+    if (rows.size() > 0 && rows.Text(0, 0) == schema::kSourceOtherValue) {
+      *other = rows.Int(0, 1);
+      first = 1;
+    }
+    for (int i = first; i < rows.size() && static_cast<int>(list->size()) < top; ++i) {
+      list->push_back({rows.Text(i, 0), rows.Int(i, 1)});
+    }
   }
   MW_RETURN_IF_ERROR(tx.Commit());
   return sources;

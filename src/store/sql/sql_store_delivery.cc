@@ -95,8 +95,14 @@ Result<InsertedBatch> SqlStore::StoreBatch(std::span<const NewMessage> messages,
   // once, and a failed batch counts nothing.
   for (const auto& [key, count] : sources.counts()) {
     const auto& [account, kind, hour, value] = key;
-    MW_RETURN_IF_ERROR(session().Run(
-        Sql::kBumpSource, Params().Int(account).Int(kind).Int(hour).Text(value).Int(count)));
+    MW_RETURN_IF_ERROR(session().Run(Sql::kBumpSource, Params()
+                                                           .Int(account)
+                                                           .Int(kind)
+                                                           .Int(hour)
+                                                           .Text(value)
+                                                           .Int(count)
+                                                           .Int(max_sources_per_hour_)
+                                                           .Text(schema::kSourceOtherValue)));
   }
   // Pruning rides on the commit that is paid for anyway, at most once per new hour (and
   // again while a backlog remains), so a quiet store does no work for it.

@@ -236,8 +236,10 @@ std::string_view SharedSqlText(Sql sql) {
       return "DELETE FROM {sources} WHERE (account_id, kind, hour, value) IN ("
              "SELECT account_id, kind, hour, value FROM {sources} WHERE hour < ?1 LIMIT ?2)";
     case Sql::kSelectSources:
+      // The "other" row ?6 first, if there is one, then the values counted most.
       return "SELECT value, SUM(count) AS n FROM {sources} WHERE account_id = ?1 AND kind = ?2 "
-             "AND hour > ?3 AND hour <= ?4 GROUP BY value ORDER BY n DESC, value LIMIT ?5";
+             "AND hour > ?3 AND hour <= ?4 GROUP BY value ORDER BY value = ?6 DESC, n DESC, "
+             "value LIMIT ?5";
     default:
       return "";
   }

@@ -68,8 +68,18 @@ constexpr std::string_view SqliteText(Sql sql) {
              "errors = errors + excluded.errors, expired = expired + excluded.expired, "
              "purged = purged + excluded.purged";
     case Sql::kBumpSource:
+      // A value new to its hour gets a row of its own while the hour has fewer than ?6 of
+      // them (the "other" row ?7 not counted); else it is counted in the "other" row. CASE
+      // stops at the first true WHEN: a value already there costs one lookup. "WHERE true":
+      // SQLite's upsert after a SELECT needs a WHERE.
       return "INSERT INTO {sources} (account_id, kind, hour, value, count) "
-             "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (account_id, kind, hour, value) "
+             "SELECT ?1, ?2, ?3, CASE "
+             "WHEN EXISTS (SELECT 1 FROM {sources} WHERE account_id = ?1 AND kind = ?2 "
+             "AND hour = ?3 AND value = ?4) THEN ?4 "
+             "WHEN (SELECT COUNT(*) FROM (SELECT 1 FROM {sources} WHERE account_id = ?1 "
+             "AND kind = ?2 AND hour = ?3 AND value <> ?7 LIMIT ?6)) < ?6 THEN ?4 "
+             "ELSE ?7 END, ?5 WHERE true "
+             "ON CONFLICT (account_id, kind, hour, value) "
              "DO UPDATE SET count = count + excluded.count";
     case Sql::kSelectDueMessages:
       return "SELECT id, size FROM {messages} WHERE account_id = ?1 AND purge_epoch = ?4 "

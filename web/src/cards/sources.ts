@@ -5,14 +5,19 @@ import { formatNumber, t, type Key } from '../i18n';
 
 export function sourcesCard(src: MailSources | null): HTMLElement | null {
   if (!src) return null;
+  // The e-mails of values past the daemon's bound per hour come last, as one row.
+  const withOther = (items: SourceCount[], other: number | undefined): SourceCount[] =>
+    other ? [...items, { value: '', count: other, other: true }] : items;
   const lists: [Key, SourceCount[], string][] = [
-    ['sourceScripts', src.scripts, 'sources-scripts'],
-    ['sourceSenders', src.senders, 'sources-senders'],
-    ['sourceDomains', src.domains, 'sources-domains'],
-    ['sourceSubjects', src.subjects, 'sources-subjects'],
+    ['sourceScripts', withOther(src.scripts, src.other?.scripts), 'sources-scripts'],
+    ['sourceSenders', withOther(src.senders, src.other?.senders), 'sources-senders'],
+    ['sourceDomains', withOther(src.domains, src.other?.domains), 'sources-domains'],
+    ['sourceSubjects', withOther(src.subjects, src.other?.subjects), 'sources-subjects'],
   ];
   const empty = lists.every(([, items]) => items.length === 0);
-  const label = (key: Key, value: string): string => {
+  const label = (key: Key, c: SourceCount): string => {
+    if (c.other) return t('otherSources');
+    const value = c.value;
     if (value !== '') return value;
     return key === 'sourceSenders' ? t('nullSender') : t('noSubject');
   };
@@ -30,7 +35,7 @@ export function sourcesCard(src: MailSources | null): HTMLElement | null {
               'tbody',
               {},
               items.map((c) =>
-                h('tr', {}, h('td', { className: 'source-value' }, label(key, c.value)), h('td', { className: 'num' }, formatNumber(c.count))),
+                h('tr', {}, h('td', { className: 'source-value' }, label(key, c)), h('td', { className: 'num' }, formatNumber(c.count))),
               ),
             ),
           )
