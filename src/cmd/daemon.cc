@@ -142,6 +142,11 @@ Result<void> Daemon::CheckDescriptors() const {
 }
 
 Result<void> Daemon::Start() {
+  // Caught from here on, and handled once Run serves: a SIGTERM during the start is an orderly
+  // stop, not death by the default action.
+  signals_.add(SIGTERM);
+  signals_.add(SIGINT);
+  signals_.add(SIGHUP);
   InitMime();
   MW_RETURN_IF_ERROR(CheckDescriptors());
   if (user_) {
@@ -468,9 +473,6 @@ asio::awaitable<void> Daemon::Stop() {
 }
 
 bool Daemon::Run() {
-  signals_.add(SIGTERM);
-  signals_.add(SIGINT);
-  signals_.add(SIGHUP);
   WaitForSignal();
   asio::co_spawn(io_, submit_->Run(), asio::detached);
   asio::co_spawn(io_, http_->Run(), asio::detached);

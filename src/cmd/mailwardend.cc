@@ -86,6 +86,13 @@ int main(int argc, char** argv) {
       std::cerr << "mailwardend: " << checked.error().message << "\n";
       return mailwarden::kExitConfig;
     }
+    // The user and group named must exist on this system (as a start as root would check).
+    if (!checked->daemon.user.empty()) {
+      if (auto user = mailwarden::ResolveDaemonUser(checked->daemon, 0); !user) {
+        std::cerr << "mailwardend: " << check_file << ": " << user.error().message << "\n";
+        return mailwarden::kExitConfig;
+      }
+    }
     std::cout << check_file << ": valid\n";
     return 0;
   }

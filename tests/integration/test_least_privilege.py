@@ -61,12 +61,14 @@ def test_started_as_root_it_runs_as_daemon_user_and_its_files_are_that_users(ser
     daemon.outbox = root / "state" / "outbox"
     try:
         daemon.start()
+        # The listeners answer a moment before the daemon becomes its user.
+        wait_for(lambda: f"running as {service_user.pw_name}" in daemon.log_text(),
+                 what="the daemon to become its user")
         assert ids(daemon.proc.pid, "Uid") == [uid] * 4
         assert ids(daemon.proc.pid, "Gid") == [gid] * 4
         groups = [line for line in pathlib.Path(f"/proc/{daemon.proc.pid}/status").read_text()
                   .splitlines() if line.startswith("Groups:")][0].split()[1:]
         assert set(int(g) for g in groups) <= {gid}, groups
-        assert f"running as {service_user.pw_name}" in daemon.log_text()
 
         state = root / "state"
         token = (state / "admin.token").read_text().strip()
@@ -91,6 +93,8 @@ def test_started_as_root_it_runs_as_daemon_user_and_its_files_are_that_users(ser
         assert not daemon.socket.exists()
         # The next start, as root again, uses what the daemon's user owns.
         daemon.start()
+        wait_for(lambda: daemon.log_text().count(f"running as {service_user.pw_name}") == 2,
+                 what="the daemon to become its user again")
         assert ids(daemon.proc.pid, "Uid") == [uid] * 4
         submit(daemon, "again", uid=OTHER_UID)
         wait_for(lambda: len(list((daemon.outbox / "new").glob("*"))) == 2, what="the second mail")

@@ -5,15 +5,17 @@ import email
 import email.policy
 import os
 import signal
+import smtplib
 import socket
 import sqlite3
+import ssl
 import subprocess
 import threading
 import time
 
 import pytest
 
-from conftest import BIN, api, order_message, status, submit, wait_for
+from conftest import BIN, api, free_port, order_message, status, submit, wait_for
 
 OTHER_UID = 4243
 
@@ -35,14 +37,19 @@ def next_notice(s, wanted):
             return lines
 
 
+def hup(daemon, done="configuration reloaded"):
+    """Sends SIGHUP and waits for the log to say `done` once more."""
+    seen = daemon.log_text().count(done)
+    daemon.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: daemon.log_text().count(done) > seen, what=f"the log to say {done!r}")
+
+
 def reload(daemon, text_before, text_after, done="configuration reloaded"):
     """Rewrites one line of the file, sends SIGHUP, and waits for the log to say `done`."""
     config = daemon.config.read_text()
     assert text_before in config
     daemon.config.write_text(config.replace(text_before, text_after))
-    seen = daemon.log_text().count(done)
-    daemon.proc.send_signal(signal.SIGHUP)
-    wait_for(lambda: daemon.log_text().count(done) > seen, what=f"the log to say {done!r}")
+    hup(daemon, done)
 
 
 def test_ready_once_the_listeners_accept_reloading_and_stopping_are_told(make_daemon, tmp_path):
@@ -68,7 +75,8 @@ def test_ready_once_the_listeners_accept_reloading_and_stopping_are_told(make_da
 
 @pytest.mark.parametrize("config,needle", [
     ("", None),
-    ("[daemon]\nuser = \"mailwarden\"\nshutdown_timeout = \"10s\"\n", None),
+    ("[daemon]\nuser = \"nobody\"\nshutdown_timeout = \"10s\"\n", None),
+    ("[daemon]\nuser = \"no-such-mw-user\"\n", "daemon.user: no user"),
     ("[daemon]\nshutdown_timeout = \"soon\"\n", "daemon.shutdown_timeout"),
     ("[policy]\nmax_per_hour = -1\n", "policy.max_per_hour"),
     ("[smtp]\nlisten = [\"127.0.0.1\"]\n", "smtp.listen"),
@@ -135,6 +143,58 @@ def test_a_changed_listen_address_is_logged_and_the_old_one_kept(make_daemon):
     reload(daemon, old, 'listen = "127.0.0.1:1"')
     assert "http.listen changed; it keeps its running value until a restart" in daemon.log_text()
     assert api(daemon, "GET", "/api/v1/accounts/demo/email")[0] == 200
+
+
+def test_an_account_added_to_the_file_is_served_after_a_reload(make_daemon):
+    daemon = make_daemon().start()
+    message = order_message("newshop")
+    assert daemon.sendmail(["-t", "-i"], message, uid=4246).returncode == 77
+    with daemon.config.open("a") as f:
+        f.write('[[account]]\nname = "newshop"\nuids = [4246]\n')
+    hup(daemon)
+    r = daemon.sendmail(["-t", "-i"], message, uid=4246)
+    assert r.returncode == 0, r.stderr
+    assert status(daemon, "newshop")["state"] == "active"
+
+
+def served_certificate(port):
+    """The certificate the SMTP listener shows after STARTTLS (DER)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+        client.starttls(context=context)
+        return client.sock.getpeercert(binary_form=True)
+
+
+def test_a_renewed_tls_certificate_is_taken_on_reload_and_a_bad_one_refused(make_daemon, tmp_path):
+    pems = {}
+    for name in ("first", "second"):
+        cert, key = tmp_path / f"{name}.crt", tmp_path / f"{name}.key"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj",
+                        f"/CN={name}", "-keyout", str(key), "-out", str(cert)],
+                       check=True, capture_output=True, timeout=60)
+        pems[name] = (cert.read_text(), key.read_text())
+    cert, key = tmp_path / "smtp.crt", tmp_path / "smtp.key"
+    cert.write_text(pems["first"][0])
+    key.write_text(pems["first"][1])
+    key.chmod(0o600)
+    port = free_port()
+    daemon = make_daemon(settings={"smtp": {"listen": [f"127.0.0.1:{port}"], "tls_cert": str(cert),
+                                            "tls_key": str(key)}}).start()
+    assert served_certificate(port) == ssl.PEM_cert_to_DER_cert(pems["first"][0])
+
+    # Renewed in place, as certbot does: the same names, new contents.
+    cert.write_text(pems["second"][0])
+    key.write_text(pems["second"][1])
+    hup(daemon)
+    assert served_certificate(port) == ssl.PEM_cert_to_DER_cert(pems["second"][0])
+
+    cert.write_text("not a certificate\n")
+    hup(daemon, done="reload refused, the running configuration is kept")
+    assert "smtp.tls_cert" in daemon.log_text().split("reload refused")[-1]
+    assert served_certificate(port) == ssl.PEM_cert_to_DER_cert(pems["second"][0])
 
 
 def maildir_subjects(daemon):
