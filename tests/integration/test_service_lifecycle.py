@@ -269,6 +269,34 @@ def test_a_drop_in_cut_off_mid_message_by_the_stop_is_told_to_try_again(make_dae
     assert "half" not in maildir_subjects(daemon)
 
 
+def test_a_delivery_hanging_past_shutdown_timeout_is_left_for_the_next_start(make_daemon, relay):
+    """The relay accepts the connection and never answers: the stop does not wait past
+    daemon.shutdown_timeout, exits 0, and the next start sends the message."""
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(8)
+    hole_port = hole.getsockname()[1]
+    try:
+        daemon = make_daemon(settings={"delivery": {"mode": "relay",
+                                                    "relay": f"127.0.0.1:{hole_port}"},
+                                       "daemon": {"shutdown_timeout": "2s"}}).start()
+        submit(daemon, "stuck")
+        wait_for(lambda: daemon.query("SELECT status FROM messages") == [(1,)],
+                 what="the delivery in flight")
+        started = time.monotonic()
+        daemon.proc.send_signal(signal.SIGTERM)
+        assert daemon.proc.wait(30) == 0, daemon.log_text()[-4000:]
+        assert time.monotonic() - started < 15
+        assert "daemon.shutdown_timeout passed" in daemon.log_text()
+    finally:
+        hole.close()
+    daemon.log.close()
+    daemon.config.write_text(daemon.config.read_text().replace(
+        f"127.0.0.1:{hole_port}", f"127.0.0.1:{relay.port}"))
+    daemon.start()
+    wait_for(lambda: "order stuck" in orders(relay), what="the message, at the next start")
+
+
 def test_a_store_of_a_newer_schema_is_refused_with_a_sentence(make_daemon):
     daemon = make_daemon().start()
     daemon.stop()
