@@ -3,6 +3,9 @@
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +15,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "config/config_reload.h"
 #include "core/store_url.h"
 #include "mime/message_prep.h"
 #include "store/credentials.h"
@@ -67,13 +71,42 @@ std::string LoggableStoreUrl(std::string_view url) {
   return fmt::format("{}://{}", url.substr(0, scheme), rest);
 }
 
+// Tells the service manager (systemd's Type=notify) of a change of state; without
+// NOTIFY_SOCKET (not started by it) this does nothing.
+void Notify(const std::string& state) {
+  if (const int r = sd_notify(0, state.c_str()); r < 0) {
+    spdlog::warn("mailwardend: cannot notify the service manager: {}", std::strerror(-r));
+  }
+}
+
+// The folders of `path` (not the path itself) that do not exist yet, outermost first.
+std::vector<std::filesystem::path> MissingFolders(const std::filesystem::path& path) {
+  std::vector<std::filesystem::path> missing;
+  std::error_code ec;
+  for (auto p = path.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path()) {
+    if (std::filesystem::exists(p, ec)) break;
+    missing.insert(missing.begin(), p);
+  }
+  return missing;
+}
+
+// A file that holds a secret, readable by others: used (an upgrade must not stop a service),
+// with a warning naming the key.
+void WarnIfOthersMayRead(std::string_view key, const std::filesystem::path& file) {
+  struct stat st {};
+  if (file.empty() || ::stat(file.c_str(), &st) != 0 || (st.st_mode & 077) == 0) return;
+  spdlog::warn("{}: {} may be read or written by other users (mode {:o}); chmod 600 it", key,
+               file.string(), st.st_mode & 0777);
+}
+
 // Connections that only read, beside the store thread's: enough that a panel request never
 // waits behind another one's, few enough for a database shared by hundreds of nodes.
 constexpr int kStoreReaders = 2;
 
 }  // namespace
 
-Daemon::Daemon(Config config) : config_(std::move(config)) {}
+Daemon::Daemon(Config config, std::filesystem::path config_file, std::optional<DaemonUser> user)
+    : config_(std::move(config)), config_file_(std::move(config_file)), user_(std::move(user)) {}
 
 Daemon::~Daemon() {
   if (store_) store_->Stop();
@@ -111,8 +144,32 @@ Result<void> Daemon::CheckDescriptors() const {
 }
 
 Result<void> Daemon::Start() {
+  // Caught from here on, and handled once Run serves: a SIGTERM during the start is an orderly
+  // stop, not death by the default action.
+  signals_.add(SIGTERM);
+  signals_.add(SIGINT);
+  signals_.add(SIGHUP);
   InitMime();
   MW_RETURN_IF_ERROR(CheckDescriptors());
+  if (user_) {
+    // What Start makes as root goes to the daemon's user afterwards: only what it made, never
+    // a folder that was there before (it may be /run or /var/lib).
+    std::vector<std::filesystem::path> files = {config_.submit.socket,
+                                                config_.http.admin_token_file};
+    if (StoreKindOf(config_.store.url) == StoreKind::kSqlite) {
+      files.emplace_back(config_.store.url.substr(kSqliteUrlPrefix.size()));
+    }
+    for (const auto& file : files) {
+      for (auto& folder : MissingFolders(file)) {
+        if (std::ranges::find(made_folders_, folder) == made_folders_.end()) {
+          made_folders_.push_back(std::move(folder));
+        }
+      }
+    }
+    std::error_code ec;
+    admin_token_made_ = !std::filesystem::exists(config_.http.admin_token_file, ec);
+  }
+  WarnIfOthersMayRead("smtp.tls_key", config_.smtp.tls_key);
   MW_RETURN_IF_ERROR(OpenStorePool());
   MW_RETURN_IF_ERROR(StartSystemMail());
   StartDelivery();
@@ -123,6 +180,39 @@ Result<void> Daemon::Start() {
                config_.delivery.mode == DeliveryMode::kRelay
                    ? "relay " + config_.delivery.relay
                    : "maildir " + config_.delivery.maildir.string());
+  return BecomeDaemonUser();
+}
+
+Result<void> Daemon::BecomeDaemonUser() {
+  const auto& socket_folder = config_.submit.socket.parent_path();
+  struct stat st {};
+  if (::stat(socket_folder.c_str(), &st) == 0 && (st.st_mode & 022) != 0 &&
+      std::ranges::find(made_folders_, socket_folder) == made_folders_.end()) {
+    // Every local user connects to the socket; none may replace it with one of their own.
+    spdlog::warn(
+        "submit.socket: its folder {} may be written by other users (mode {:o}): one of them "
+        "could put a socket of their own in its place; use a folder only the daemon's user "
+        "writes, such as /run/mailwarden",
+        socket_folder.string(), st.st_mode & 0777);
+  }
+  if (!user_) return {};
+  for (const auto& folder : made_folders_) {
+    MW_RETURN_IF_ERROR(HandOver(folder, *user_));
+    // Readable by all (the socket's folder must be), writable by the daemon's user alone,
+    // whatever the umask was.
+    ::chmod(folder.c_str(), 0755);
+  }
+  std::vector<std::filesystem::path> files = {config_.submit.socket};
+  if (admin_token_made_) files.push_back(config_.http.admin_token_file);
+  if (StoreKindOf(config_.store.url) == StoreKind::kSqlite) {
+    // The database and SQLite's companions: the daemon's user reads and writes them from now
+    // on (and makes new -wal and -shm files in the folder).
+    const std::string db = config_.store.url.substr(kSqliteUrlPrefix.size());
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) files.emplace_back(db + suffix);
+  }
+  for (const auto& file : files) MW_RETURN_IF_ERROR(HandOver(file, *user_));
+  MW_RETURN_IF_ERROR(BecomeUser(*user_));
+  spdlog::info("mailwardend: running as {} (uid {}, gid {})", user_->name, user_->uid, user_->gid);
   return {};
 }
 
@@ -296,19 +386,123 @@ asio::awaitable<HttpAdmission> Daemon::Admit(const HttpRequest& head) {
   co_return HttpAdmission{std::nullopt, 0};
 }
 
-void Daemon::Run() {
-  asio::signal_set signals(io_, SIGTERM, SIGINT);
-  signals.async_wait([this](boost::system::error_code ec, int sig) {
+void Daemon::WaitForSignal() {
+  signals_.async_wait([this](boost::system::error_code ec, int sig) {
     if (ec) return;
-    spdlog::info("mailwardend: signal {}, stopping", sig);
-    submit_->Close();
-    if (smtp_) smtp_->Close();
-    http_->Close();
-    held_jobs_->Stop();
-    scheduler_->Stop();
-    reports_->Stop();
-    if (changes_) changes_->Stop();
+    if (sig == SIGHUP) {
+      if (!stopping_) asio::co_spawn(io_, Reload(), asio::detached);
+    } else if (!stopping_) {
+      spdlog::info("mailwardend: signal {}, stopping", sig);
+      stopping_ = true;
+      asio::co_spawn(io_, Stop(), asio::detached);
+    }
+    WaitForSignal();
   });
+}
+
+asio::awaitable<void> Daemon::Reload() {
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  Notify(fmt::format("RELOADING=1\nMONOTONIC_USEC={}\nSTATUS=reading {} again",
+                     static_cast<std::int64_t>(now.tv_sec) * 1'000'000 + now.tv_nsec / 1000,
+                     config_file_.string()));
+  auto ready = [] { Notify("READY=1\nSTATUS=serving"); };
+  spdlog::info("mailwardend: SIGHUP, reading {} again", config_file_.string());
+  auto fresh = LoadConfig(config_file_);
+  if (!fresh) {
+    spdlog::error("mailwardend: reload refused, the running configuration is kept: {}",
+                  fresh.error().message);
+    ready();
+    co_return;
+  }
+  ReloadPlan plan = PlanReload(config_, *fresh);
+  for (const std::string& key : plan.kept) {
+    spdlog::warn("mailwardend: reload: {} changed; it keeps its running value until a restart",
+                 key);
+  }
+  if (smtp_) {
+    // Read again even when the paths are the same: a renewed certificate keeps its name.
+    if (auto r =
+            smtp_->ReloadTls(plan.config.smtp.tls_cert.string(), plan.config.smtp.tls_key.string());
+        !r) {
+      spdlog::error(
+          "mailwardend: reload refused, the running configuration is kept: smtp.tls_cert, "
+          "smtp.tls_key: {}",
+          r.error().message);
+      ready();
+      co_return;
+    }
+  }
+  // The accounts of the file are created or updated, as at start; those no longer in it stay
+  // (the store is the source of truth).
+  // Captured by reference, as in every co_await expression here: built with GCC 12, a lambda
+  // owning a copy of the vector, made inside the co_await expression, crashed the store thread
+  // when it was destroyed there.
+  const std::vector<AccountSpec>& accounts = plan.config.accounts;
+  auto upserted = co_await store_->AsyncRun<void>(
+      [&accounts](Store& s) -> Result<void> {
+        for (const auto& spec : accounts) {
+          if (auto id = s.UpsertAccount(spec); !id) {
+            return Fail(id.error().code, "account \"" + spec.name + "\": " + id.error().message);
+          }
+        }
+        return {};
+      },
+      asio::use_awaitable);
+  if (!upserted) {
+    spdlog::error("mailwardend: reload: the accounts were not all applied: {}",
+                  upserted.error().message);
+  }
+  // On the io_context, between two handlers: every reader of these is here too.
+  config_.policy = plan.config.policy;
+  config_.report = plan.config.report;
+  config_.log = plan.config.log;
+  config_.accounts = std::move(plan.config.accounts);
+  config_.smtp.tls_cert = plan.config.smtp.tls_cert;
+  config_.smtp.tls_key = plan.config.smtp.tls_key;
+  spdlog::set_level(spdlog::level::from_str(config_.log.level));
+  accounts_->Forget();
+  scheduler_->ReloadPolicy();
+  spdlog::info("mailwardend: configuration reloaded");
+  ready();
+}
+
+asio::awaitable<void> Daemon::Stop() {
+  Notify("STOPPING=1\nSTATUS=stopping");
+  const auto timeout = config_.daemon.shutdown_timeout;
+  // Past the timeout, whatever is left waits for the next start: deliveries in flight keep
+  // their lease until the next start releases them, and a submission not yet committed was
+  // not acknowledged (its drop-in exits 75).
+  stop_deadline_.expires_after(timeout);
+  stop_deadline_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    spdlog::warn("mailwardend: daemon.shutdown_timeout passed; stopping now");
+    timed_out_ = true;
+    io_.stop();
+  });
+  // Nothing new comes in; the submissions already being read are answered.
+  submit_->Close();
+  if (smtp_) smtp_->Close();
+  http_->Close();
+  const auto drain_until = std::chrono::steady_clock::now() + timeout / 2;
+  asio::steady_timer poll(io_);
+  while (submit_->connections() > 0 && std::chrono::steady_clock::now() < drain_until) {
+    poll.expires_after(std::chrono::milliseconds(20));
+    co_await poll.async_wait(asio::use_awaitable);
+  }
+  if (submit_->connections() > 0) {
+    spdlog::warn("mailwardend: {} submissions still being read are closed (told to try again)",
+                 submit_->connections());
+  }
+  // Delivery ends: the scheduler records the deliveries in flight, then stops the loop.
+  held_jobs_->Stop();
+  scheduler_->Stop();
+  reports_->Stop();
+  if (changes_) changes_->Stop();
+}
+
+bool Daemon::Run() {
+  WaitForSignal();
   asio::co_spawn(io_, submit_->Run(), asio::detached);
   asio::co_spawn(io_, http_->Run(), asio::detached);
   if (smtp_) asio::co_spawn(io_, smtp_->Run(), asio::detached);
@@ -326,10 +520,16 @@ void Daemon::Run() {
     transport_->Shutdown();
     io_.stop();
   });
+  // The listeners are bound and listening and the store is open: connections are taken from
+  // here on.
+  Notify("READY=1\nSTATUS=serving");
   io_.run();
-  std::filesystem::remove(config_.submit.socket);
+  std::error_code ec;
+  std::filesystem::remove(config_.submit.socket, ec);
+  if (timed_out_) return false;
   store_->Stop();
   spdlog::info("mailwardend: stopped");
+  return true;
 }
 
 }  // namespace mailwarden

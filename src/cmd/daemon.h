@@ -1,10 +1,22 @@
 // The daemon's parts wired together on one io_context: store runner, submission socket,
-// delivery scheduler and transport.
+// delivery scheduler and transport; its start (and the user it becomes), reload and stop.
+//
+// Threads: the io_context runs on the thread that calls Run(); the store runner and the
+// transport have a thread each. The configuration (config_) is shared by reference with the
+// parts. What a reload changes ([policy], [report], [log], the accounts, smtp.tls_*) is read
+// only on the io_context, and a reload writes it there, between two handlers: no other
+// thread reads it. The store and transport threads read only keys fixed until a restart.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <filesystem>
 #include <memory>
+#include <optional>
+#include <vector>
 
+#include "cmd/daemon_user.h"
 #include "config/config.h"
 #include "delivery/account_guard.h"
 #include "delivery/held_mail_jobs.h"
@@ -28,15 +40,21 @@ namespace mailwarden {
 
 class Daemon {
  public:
-  explicit Daemon(Config config);
+  // config_file: read again on SIGHUP. user: who to become once started (nullopt: stay as
+  // started; see ResolveDaemonUser).
+  Daemon(Config config, std::filesystem::path config_file, std::optional<DaemonUser> user);
   ~Daemon();
 
-  // Opens the store, applies the accounts of the configuration, binds the listeners. The
-  // Error says what failed; nothing is left listening on failure.
+  // Opens the store, applies the accounts of the configuration, binds the listeners, then
+  // hands what it made to the daemon's user and becomes that user for good. The Error says
+  // what failed; nothing is left listening on failure.
   Result<void> Start();
 
-  // Serves until SIGTERM or SIGINT, then stops accepting, finishes in-flight work and returns.
-  void Run();
+  // Tells the service manager it is ready (sd_notify) and serves. SIGHUP reloads. SIGTERM or
+  // SIGINT: stops accepting, answers the submissions already being read, lets deliveries in
+  // flight end, and returns true; false when daemon.shutdown_timeout passed first (the caller
+  // exits at once: what is left is for the next start).
+  bool Run();
 
  private:
   // The steps of Start, in its order; each leaves what it made in the members below.
@@ -55,13 +73,29 @@ class Daemon {
   // The admin token, the API and the panel, and the HTTP listener, bound.
   Result<void> StartHttp();
 
+  // The files and folders Start made as root go to the daemon's user, which it then becomes.
+  Result<void> BecomeDaemonUser();
+
   // /api/... goes to the API, everything else to the panel's files.
   boost::asio::awaitable<HttpResponse> Route(HttpRequest request);
   // Before a request's body is read: the API checks its token and gives its body's limit;
   // the panel's files and /metrics take no body.
   boost::asio::awaitable<HttpAdmission> Admit(const HttpRequest& head);
 
+  void WaitForSignal();
+  // SIGHUP: the file read again; what may change while running is applied (config_reload.h).
+  boost::asio::awaitable<void> Reload();
+  // SIGTERM: the orderly stop described at Run.
+  boost::asio::awaitable<void> Stop();
+
   Config config_;
+  const std::filesystem::path config_file_;
+  const std::optional<DaemonUser> user_;
+  // Folders that did not exist before Start (made by it, as root): handed to user_.
+  std::vector<std::filesystem::path> made_folders_;
+  bool admin_token_made_ = false;
+  bool stopping_ = false;
+  bool timed_out_ = false;
   SystemClock clock_;
   boost::asio::io_context io_{1};
   std::unique_ptr<StoreRunner> store_;
@@ -84,6 +118,8 @@ class Daemon {
   std::unique_ptr<Api> api_;
   std::unique_ptr<StaticFiles> panel_;
   std::unique_ptr<HttpServer> http_;
+  boost::asio::signal_set signals_{io_};
+  boost::asio::steady_timer stop_deadline_{io_};
 };
 
 }  // namespace mailwarden

@@ -2,30 +2,56 @@
 //
 // SYNOPSIS
 //   mailwardend --config FILE
+//   mailwardend --check-config FILE
 //
 // DESCRIPTION
 //   Takes the mail that the scripts of a shared web hosting send (through mailwarden-sendmail
-//   on the submission socket), stores it durably, and delivers it through the provider's
-//   relay (or into a maildir for development), following each account's state. See
-//   DESIGN.md for the promises it keeps.
+//   on the submission socket, or SMTP), stores it durably, and delivers it through the
+//   provider's relay (or into a maildir for development), following each account's state. See
+//   DESIGN.md for the promises it keeps. --check-config reads and checks FILE and exits,
+//   starting nothing.
+//
+// SIGNALS
+//   SIGHUP   reads the file again: [policy], [report], [log], the accounts and the SMTP TLS
+//            certificate and key take their new values; a key bound at start (listen
+//            addresses, store.url, submit.socket, daemon.user...) is named in the log and
+//            keeps its running value; a file with an error is refused, named in the log, and
+//            the running configuration kept.
+//   SIGTERM, SIGINT
+//            stops accepting, answers every submission already being read, lets the
+//            deliveries in flight end, and exits 0 within daemon.shutdown_timeout (what is
+//            left then waits for the next start; nothing acknowledged is lost). kill -9 is as
+//            safe, only slower to recover from.
+//   Started by systemd (Type=notify), it says READY=1 once its listeners are bound and its
+//   store is open, RELOADING=1 and READY=1 around a reload, and STOPPING=1.
 //
 // SECURITY
 //   A script is identified by its uid as the kernel reports it (SO_PEERCRED), never by what it
-//   writes. Input from scripts is bounded and checked before it is stored. The daemon needs
-//   no privilege beyond its own files; run it as a dedicated user.
+//   writes. Input from scripts is bounded and checked before it is stored. The daemon never
+//   handles mail as root: started as root, it binds its listeners, opens its store, gives
+//   what it made (the SQLite store and its WAL, the admin token, the socket, their new
+//   folders) to daemon.user, and becomes that user and group for good (checking that root
+//   cannot be had back); with daemon.user empty it refuses to start as root. Only
+//   daemon.user = "root" runs it as root, with a warning, for development. The store, the
+//   tokens and TLS keys must be readable by the daemon's user alone (it warns otherwise);
+//   mail written to a maildir is mode 0600.
 //
 // DIAGNOSTICS
 //   Logs one line per message event to standard error (queue id, account, sender, recipient,
-//   result). Exit status: 0 after a clean stop (SIGTERM, SIGINT); 78 when the configuration is
-//   missing or invalid (the message names the key and the reason); 69 when the store or a
-//   listener cannot be opened.
+//   result). Exit status: 0 after a clean stop (SIGTERM, SIGINT) or a valid --check-config;
+//   64 for a usage error; 78 when the configuration is missing or invalid, or daemon.user
+//   cannot be used (the message names the key and the reason); 69 when the store (a schema
+//   newer than this program knows included) or a listener cannot be opened, or the daemon's
+//   user cannot be become.
 #include <malloc.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 
@@ -42,13 +68,34 @@ int main(int argc, char** argv) {
   mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
   CLI::App app{"mailwardend - the mailwarden daemon"};
   std::string config_file;
-  app.add_option("-c,--config", config_file, "the configuration file (TOML)")->required();
+  std::string check_file;
+  auto* config_option = app.add_option("-c,--config", config_file, "the configuration file (TOML)");
+  auto* check_option = app.add_option("--check-config", check_file,
+                                      "check FILE and exit: 0 if valid, 78 naming the key if not");
+  config_option->excludes(check_option);
+  app.require_option(1);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : mailwarden::kExitUsage;
   }
 
+  if (!check_file.empty()) {
+    auto checked = mailwarden::LoadConfig(check_file);
+    if (!checked) {
+      std::cerr << "mailwardend: " << checked.error().message << "\n";
+      return mailwarden::kExitConfig;
+    }
+    // The user and group named must exist on this system (as a start as root would check).
+    if (!checked->daemon.user.empty()) {
+      if (auto user = mailwarden::ResolveDaemonUser(checked->daemon, 0); !user) {
+        std::cerr << "mailwardend: " << check_file << ": " << user.error().message << "\n";
+        return mailwarden::kExitConfig;
+      }
+    }
+    std::cout << check_file << ": valid\n";
+    return 0;
+  }
   auto config = mailwarden::LoadConfig(config_file);
   if (!config) {
     std::cerr << "mailwardend: " << config.error().message << "\n";
@@ -68,11 +115,22 @@ int main(int argc, char** argv) {
       spdlog::warn("cannot raise the open files limit: {}", std::strerror(errno));
     }
   }
-  mailwarden::Daemon daemon(std::move(*config));
+  // Before anything is bound or opened: a daemon that could not drop root does not start.
+  auto user = mailwarden::ResolveDaemonUser(config->daemon, geteuid());
+  if (!user) {
+    spdlog::critical("cannot start: {}", user.error().message);
+    return mailwarden::kExitConfig;
+  }
+  mailwarden::Daemon daemon(std::move(*config), config_file, std::move(*user));
   if (auto r = daemon.Start(); !r) {
     spdlog::critical("cannot start: {}", r.error().message);
     return mailwarden::kExitUnavailable;
   }
-  daemon.Run();
+  if (!daemon.Run()) {
+    // daemon.shutdown_timeout passed: the parts still working (a delivery, the store thread)
+    // are left as a kill would leave them, which the next start recovers from.
+    spdlog::default_logger()->flush();
+    std::_Exit(0);
+  }
   return 0;
 }

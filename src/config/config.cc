@@ -376,14 +376,29 @@ Result<void> ReadLog(TableReader& r, Config& c) {
   return {};
 }
 
+Result<void> ReadDaemon(TableReader& r, Config& c) {
+  MW_RETURN_IF_ERROR(r.String("user", c.daemon.user));
+  MW_RETURN_IF_ERROR(r.String("group", c.daemon.group));
+  if (c.daemon.user.empty() && !c.daemon.group.empty()) {
+    return Fail(ErrorCode::kInvalidInput, "daemon.group: needs daemon.user");
+  }
+  MW_RETURN_IF_ERROR(
+      r.Dur("shutdown_timeout", c.daemon.shutdown_timeout, std::chrono::milliseconds(100)));
+  if (c.daemon.shutdown_timeout > std::chrono::hours(1)) {
+    return Fail(ErrorCode::kInvalidInput, "daemon.shutdown_timeout: must be at most 1h");
+  }
+  return {};
+}
+
 // The [section]s in the order they are read; each also refuses a key it did not read.
 struct SectionRule {
   std::string_view name;
   Result<void> (*read)(TableReader&, Config&);
 };
 constexpr SectionRule kSections[] = {
-    {"store", ReadStore},       {"submit", ReadSubmit}, {"smtp", ReadSmtp},     {"http", ReadHttp},
-    {"delivery", ReadDelivery}, {"policy", ReadPolicy}, {"report", ReadReport}, {"log", ReadLog},
+    {"store", ReadStore},   {"submit", ReadSubmit},     {"smtp", ReadSmtp},
+    {"http", ReadHttp},     {"delivery", ReadDelivery}, {"policy", ReadPolicy},
+    {"report", ReadReport}, {"log", ReadLog},           {"daemon", ReadDaemon},
 };
 
 Result<AccountSpec> ReadAccount(const toml::table& t, std::size_t index) {

@@ -165,6 +165,16 @@ struct Config {
     std::string level = "info";
   } log;
 
+  // How the process runs (DESIGN.md, "Privileges and signals").
+  struct Daemon {
+    // Started as root: bind the listeners, open the store, then become this user for good.
+    // Empty: stay as started; as root that is refused, unless the key says "root" itself.
+    std::string user;
+    std::string group;  // empty: the user's primary group
+    // SIGTERM: stop accepting, finish what was read, and exit within this.
+    Duration shutdown_timeout = std::chrono::seconds(30);
+  } daemon;
+
   std::vector<AccountSpec> accounts;
 };
 

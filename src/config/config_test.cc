@@ -339,6 +339,39 @@ TEST(ParseConfig, SmtpSessionsPerAccountDefaultAndCanBeSet) {
   EXPECT_EQ(set->smtp.max_connections_per_account, 5);
 }
 
+TEST(ParseConfig, DaemonSectionDefaultsAndCanBeSet) {
+  auto c = ParseConfig("", "/etc/mw");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->daemon.user, "");
+  EXPECT_EQ(c->daemon.group, "");
+  EXPECT_EQ(c->daemon.shutdown_timeout, std::chrono::seconds(30));
+  c = ParseConfig("[daemon]\nuser = \"mailwarden\"\ngroup = \"mail\"\nshutdown_timeout = \"5s\"\n",
+                  "/etc/mw");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->daemon.user, "mailwarden");
+  EXPECT_EQ(c->daemon.group, "mail");
+  EXPECT_EQ(c->daemon.shutdown_timeout, std::chrono::seconds(5));
+}
+
+TEST(ParseConfig, DaemonSectionNamesTheKeyThatIsWrong) {
+  const struct {
+    std::string_view toml;
+    std::string_view key;
+  } kCases[] = {
+      {"[daemon]\nuser = 1000\n", "daemon.user: must be a string"},
+      {"[daemon]\ngroup = \"mail\"\n", "daemon.group: needs daemon.user"},
+      {"[daemon]\nshutdown_timeout = \"soon\"\n", "daemon.shutdown_timeout"},
+      {"[daemon]\nshutdown_timeout = \"1ms\"\n", "daemon.shutdown_timeout: must be at least"},
+      {"[daemon]\nshutdown_timeout = \"2h\"\n", "daemon.shutdown_timeout: must be at most 1h"},
+      {"[daemon]\npidfile = \"x\"\n", "daemon.pidfile: unknown setting"},
+  };
+  for (const auto& c : kCases) {
+    auto r = ParseConfig(c.toml, "/etc/mw");
+    ASSERT_FALSE(r.has_value()) << c.toml;
+    EXPECT_NE(r.error().message.find(c.key), std::string::npos) << r.error().message;
+  }
+}
+
 TEST(LoadConfig, MissingFileSaysSo) {
   auto r = LoadConfig("/nonexistent/mailwarden.toml");
   ASSERT_FALSE(r.has_value());

@@ -53,6 +53,14 @@ Result<Scheduler::ClaimOrNextDue> Scheduler::ClaimOrAskNextDue(Store& store,
   return answer;
 }
 
+void Scheduler::ReloadPolicy() {
+  quotas_.SetDefaults(QuotaLimits{.max_per_hour = config_.policy.max_per_hour,
+                                  .max_per_day = config_.policy.max_per_day},
+                      clock_.Now());
+  accounts_due_ = {};
+  Wake();
+}
+
 void Scheduler::Wake() {
   woken_ = true;
   wake_.cancel();

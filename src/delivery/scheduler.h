@@ -75,6 +75,9 @@ class Scheduler {
   // New mail, or mail released: look for due mail now instead of at the next timer.
   void Wake();
   void Stop();
+  // The configuration's policy was reloaded: its quota limits apply from the next claim, and
+  // the accounts' own limits are read again then. On the io_context.
+  void ReloadPolicy();
 
  private:
   // One claim, and when it finds nothing, when the next message will be due (nullopt: none,

@@ -17,9 +17,20 @@ void SendQuotas::SetAccount(AccountId account, std::string_view name,
                             std::optional<std::int64_t> max_per_day, TimePoint now) {
   Window& w = accounts_[account];
   w.exempt = IsReservedAccountName(name);  // the internal account
+  w.own_per_hour = max_per_hour;
+  w.own_per_day = max_per_day;
   w.limits.max_per_hour = max_per_hour.value_or(defaults_.max_per_hour);
   w.limits.max_per_day = max_per_day.value_or(defaults_.max_per_day);
   Track(account, w, now);
+}
+
+void SendQuotas::SetDefaults(QuotaLimits default_limits, TimePoint now) {
+  defaults_ = default_limits;
+  for (auto& [account, w] : accounts_) {
+    w.limits.max_per_hour = w.own_per_hour.value_or(defaults_.max_per_hour);
+    w.limits.max_per_day = w.own_per_day.value_or(defaults_.max_per_day);
+    Track(account, w, now);
+  }
 }
 
 QuotaVerdict SendQuotas::CheckWindow(const Window& w, TimePoint now) const {

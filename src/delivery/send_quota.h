@@ -49,6 +49,10 @@ class SendQuotas {
                   TimePoint now);
   bool Knows(AccountId account) const { return accounts_.contains(account); }
 
+  // New policy limits (a reload): every account without limits of its own takes them at once;
+  // what was counted stays counted.
+  void SetDefaults(QuotaLimits default_limits, TimePoint now);
+
   // How many more of the account's messages may go at now (an unknown account: unlimited).
   QuotaVerdict Check(AccountId account, TimePoint now) const;
 
@@ -61,6 +65,9 @@ class SendQuotas {
   struct Window {
     bool exempt = false;
     QuotaLimits limits;
+    // The account's own limits (nullopt: the policy's), as last told by SetAccount.
+    std::optional<std::int64_t> own_per_hour;
+    std::optional<std::int64_t> own_per_day;
     RollingHourCounter hour;
     std::int64_t today_count = 0;
     LocalDay today{};
@@ -69,7 +76,7 @@ class SendQuotas {
   void Track(AccountId account, const Window& w, TimePoint now);
   QuotaVerdict CheckWindow(const Window& w, TimePoint now) const;
 
-  const QuotaLimits defaults_;
+  QuotaLimits defaults_;
   const int claim_limit_;
   const std::function<LocalDay(TimePoint)> local_day_;
   std::unordered_map<AccountId, Window> accounts_;

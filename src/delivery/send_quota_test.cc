@@ -113,6 +113,23 @@ TEST(SendQuotasTest, RaisedLimitsTakeEffectAtOnce) {
   EXPECT_TRUE(plan.most.empty());
 }
 
+TEST(SendQuotasTest, NewPolicyLimitsApplyAtOnceToAccountsWithoutTheirOwn) {
+  constexpr AccountId kBlog = 8;
+  SendQuotas quotas({.max_per_hour = 300, .max_per_day = 1000}, 20, UtcDay);
+  quotas.SetAccount(kShop, "shop", std::nullopt, std::nullopt, kT0);
+  quotas.SetAccount(kBlog, "blog", 50, std::nullopt, kT0);
+  for (int i = 0; i < 3; ++i) quotas.Count(kShop, kT0);
+  quotas.Count(kBlog, kT0);
+
+  quotas.SetDefaults({.max_per_hour = 3, .max_per_day = 1000}, kT0 + 1s);
+  EXPECT_EQ(quotas.Check(kShop, kT0 + 1s).may_send, 0) << "what was counted stays counted";
+  EXPECT_TRUE(Skipped(quotas.PlanClaim(kT0 + 1s), kShop));
+  EXPECT_EQ(quotas.Check(kBlog, kT0 + 1s).may_send, 49) << "its own limit is kept";
+
+  quotas.SetDefaults({.max_per_hour = 300, .max_per_day = 1000}, kT0 + 2s);
+  EXPECT_EQ(quotas.Check(kShop, kT0 + 2s).may_send, 297);
+}
+
 TEST(SendQuotasTest, UnknownAccountsAreUnlimitedUntilKnown) {
   SendQuotas quotas({.max_per_hour = 2, .max_per_day = 0}, 20, UtcDay);
   EXPECT_FALSE(quotas.Knows(kShop));

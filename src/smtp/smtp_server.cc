@@ -789,29 +789,45 @@ SmtpServer::SmtpServer(asio::any_io_executor ex, SmtpServerOptions options, Smtp
 
 SmtpServer::~SmtpServer() = default;
 
+Result<std::shared_ptr<asio::ssl::context>> SmtpServer::LoadTlsContext(const std::string& cert,
+                                                                       const std::string& key) {
+  auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  boost::system::error_code ec;
+  context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                           asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                           asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use,
+                       ec);
+  context->use_certificate_chain_file(cert, ec);
+  if (ec)
+    return Fail(ErrorCode::kInvalidInput, "smtp: TLS certificate " + cert + ": " + ec.message());
+  context->use_private_key_file(key, asio::ssl::context::pem, ec);
+  if (ec) return Fail(ErrorCode::kInvalidInput, "smtp: TLS key " + key + ": " + ec.message());
+  return context;
+}
+
+Result<void> SmtpServer::ReloadTls(const std::string& cert, const std::string& key) {
+  if (cert.empty() != key.empty()) {
+    return Fail(ErrorCode::kInvalidInput,
+                "smtp: a TLS certificate needs its key and a key its certificate");
+  }
+  if (cert.empty()) {
+    tls_context_.reset();
+    return {};
+  }
+  // Sessions already in TLS keep the context they started with (their SSL holds a reference
+  // to it); the next STARTTLS uses the new one.
+  MW_ASSIGN_OR_RETURN(tls_context_, LoadTlsContext(cert, key));
+  return {};
+}
+
 Result<void> SmtpServer::Listen() {
   if (options_.tls_cert_file.empty() != options_.tls_key_file.empty()) {
     return Fail(ErrorCode::kInvalidInput,
                 "smtp: a TLS certificate needs its key and a key its certificate");
   }
   if (!options_.tls_cert_file.empty()) {
-    auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
-    boost::system::error_code ec;
-    context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                             asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                             asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use,
-                         ec);
-    context->use_certificate_chain_file(options_.tls_cert_file, ec);
-    if (ec) {
-      return Fail(ErrorCode::kInvalidInput,
-                  "smtp: TLS certificate " + options_.tls_cert_file + ": " + ec.message());
-    }
-    context->use_private_key_file(options_.tls_key_file, asio::ssl::context::pem, ec);
-    if (ec) {
-      return Fail(ErrorCode::kInvalidInput,
-                  "smtp: TLS key " + options_.tls_key_file + ": " + ec.message());
-    }
-    tls_context_ = std::move(context);
+    MW_ASSIGN_OR_RETURN(tls_context_,
+                        LoadTlsContext(options_.tls_cert_file, options_.tls_key_file));
   }
 
   std::vector<std::string> addresses = options_.listen;

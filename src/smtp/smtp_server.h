@@ -177,8 +177,15 @@ class SmtpServer {
 
   std::size_t active_sessions() const { return sessions_.size(); }
 
+  // Loads the certificate and key again (a reload), or stops offering STARTTLS when both are
+  // empty; on failure the running ones stay. Called on the server's executor.
+  Result<void> ReloadTls(const std::string& cert, const std::string& key);
+
  private:
   friend class SmtpSession;
+
+  static Result<std::shared_ptr<boost::asio::ssl::context>> LoadTlsContext(const std::string& cert,
+                                                                           const std::string& key);
 
   // local: the acceptor is one of options.local_listen.
   boost::asio::awaitable<void> AcceptLoop(boost::asio::ip::tcp::acceptor& acceptor, bool local);

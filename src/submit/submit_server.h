@@ -44,6 +44,9 @@ class SubmitServer {
   // Accepts connections until Close(), serving at most submit.max_connections at once.
   boost::asio::awaitable<void> Run();
   void Close();
+  // Connections being served (waiting for a place of their uid's, being read, or waiting for
+  // their message's commit); after Close(), those still to be answered.
+  std::size_t connections() const { return places_.in_use(); }
 
  private:
   // What one uid holds: its connections being served, and its large slots.

@@ -74,7 +74,7 @@ mode = "maildir"
 maildir = "outbox"
 [log]
 level = "info"
-[[account]]
+${uid === 0 ? '[daemon]\nuser = "root"  # tests as root: root handles mail only when told so\n' : ''}[[account]]
 name = "demo"
 uids = [${uid}]
 report_to = "owner@example.com"

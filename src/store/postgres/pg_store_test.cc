@@ -18,6 +18,7 @@
 
 #include "core/local_day.h"
 #include "store/postgres/pg_listener.h"
+#include "store/schema.h"
 #include "testing/pg_test_database.h"
 
 namespace mailwarden {
@@ -102,6 +103,31 @@ TEST_F(PgStoreTest, ALostConnectionFailsOneCallAndTheNextReconnects) {
   auto message = store->GetMessage(again->front());
   ASSERT_TRUE(message.has_value() && message->has_value());
   EXPECT_EQ((*message)->size, static_cast<std::int64_t>(Message(*id, kT0).body.size()));
+}
+
+TEST_F(PgStoreTest, NodesStartingAtOnceOnAnEmptyDatabaseMigrateItOnce) {
+  constexpr int kNodes = 6;
+  std::vector<std::thread> nodes;
+  std::atomic<int> opened{0};
+  std::atomic<bool> go{false};
+  for (int i = 0; i < kNodes; ++i) {
+    nodes.emplace_back([&] {
+      while (!go.load()) std::this_thread::yield();
+      auto store = PgStore::Open(url_);
+      if (store) {
+        ++opened;
+      } else {
+        ADD_FAILURE() << store.error().message;
+      }
+    });
+  }
+  go = true;
+  for (auto& node : nodes) node.join();
+  EXPECT_EQ(opened.load(), kNodes);
+  const std::string table(schema::kSchemaVersionTable);
+  EXPECT_EQ(testing::PgQueryInt("SELECT COUNT(*) FROM " + table, url_), schema::kSchemaVersion)
+      << "every migration applied once";
+  EXPECT_EQ(testing::PgQueryInt("SELECT MAX(version) FROM " + table, url_), schema::kSchemaVersion);
 }
 
 TEST_F(PgStoreTest, NodesClaimingAtOnceNeverShareAMessageAndCountExactly) {
