@@ -13,7 +13,7 @@ import tempfile
 
 import pytest
 
-from conftest import (ADMIN_TOKEN, OTHER_UID, Daemon, api, demo_and_other, free_port, metric,
+from conftest import (OTHER_UID, Daemon, api, demo_and_other, free_port, metric,
                       metrics, order_message, order_tags, request, status, submit, wait_for)
 
 EX_TEMPFAIL = 75
