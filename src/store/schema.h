@@ -144,6 +144,18 @@ CREATE INDEX messages_due ON messages (account_id, purge_epoch, next_attempt_ms,
   WHERE status < 2;
 )sql";
 
+// Migration 11, the same text for both engines (SQLite takes BIGINT as INTEGER).
+inline constexpr std::string_view kPendingBytes = R"sql(
+-- accounts.pending_bytes: the bytes of the account's unfinished mail, kept beside pending as
+-- messages are stored and end, so that the per-account storage quota
+-- (store.max_held_bytes_per_account) reads one row, never the messages.
+ALTER TABLE accounts ADD COLUMN pending_bytes BIGINT NOT NULL DEFAULT 0
+  CHECK (pending_bytes >= 0);
+UPDATE accounts SET pending_bytes = (SELECT COALESCE(SUM(m.size), 0) FROM messages m
+    WHERE m.account_id = accounts.id AND m.status < 2 AND m.id > accounts.purge_upto)
+  WHERE pending > 0;
+)sql";
+
 // Migration 10, the same text for both engines.
 inline constexpr std::string_view kTokenExpiry = R"sql(
 -- Customer tokens may expire (expires_ms; 0: never), and are listed and revoked by account.
@@ -565,20 +577,17 @@ CREATE INDEX recipients_failed ON recipients (account_id, updated_ms, message_id
     },
     Migration{
         .version = 11,
+        .sqlite = kPendingBytes,
+        .postgres = kPendingBytes,
+    },
+    Migration{
+        .version = 12,
         .sqlite = R"sql(
--- accounts.pending_bytes: the bytes of the account's unfinished mail, kept beside pending as
--- messages are stored and end, so that the per-account storage quota
--- (store.max_held_bytes_per_account) reads one row, never the messages.
-ALTER TABLE accounts ADD COLUMN pending_bytes INTEGER NOT NULL DEFAULT 0
-  CHECK (pending_bytes >= 0);
-UPDATE accounts SET pending_bytes = (SELECT COALESCE(SUM(m.size), 0) FROM messages m
-    WHERE m.account_id = accounts.id AND m.status < 2 AND m.id > accounts.purge_upto)
-  WHERE pending > 0;
 -- SQLite gives a new row the highest rowid + 1, so the ids of the newest rows come back once
 -- those rows are deleted. A purge deletes rows of mail that may be in flight, whose late
 -- outcome is then looked up by its id: any account's mail stored later must not have that id.
 -- message_id_floor holds the highest purge watermark of all accounts, raised by every purge,
--- and new messages take ids above it (PostgreSQL's sequences never give an id twice).
+-- and new messages take ids above it.
 CREATE TABLE message_id_floor (id INTEGER NOT NULL);
 INSERT INTO message_id_floor SELECT COALESCE(MAX(purge_upto), 0) FROM accounts;
 CREATE TRIGGER purge_raises_message_id_floor AFTER UPDATE OF purge_upto ON accounts
@@ -587,14 +596,8 @@ BEGIN
 END;
 )sql",
         .postgres = R"sql(
--- accounts.pending_bytes: the bytes of the account's unfinished mail, kept beside pending as
--- messages are stored and end, so that the per-account storage quota
--- (store.max_held_bytes_per_account) reads one row, never the messages.
-ALTER TABLE accounts ADD COLUMN pending_bytes BIGINT NOT NULL DEFAULT 0
-  CHECK (pending_bytes >= 0);
-UPDATE accounts SET pending_bytes = (SELECT COALESCE(SUM(m.size), 0) FROM messages m
-    WHERE m.account_id = accounts.id AND m.status < 2 AND m.id > accounts.purge_upto)
-  WHERE pending > 0;
+-- Nothing: a PostgreSQL sequence never gives an id twice.
+SELECT 1;
 )sql",
     },
 };

@@ -44,7 +44,7 @@ constexpr std::string_view SqliteText(Sql sql) {
       // lease_node: the node that will claim it (SqliteStore::NoteNode), so the claim keeps
       // the row's size; or, for mail leased on arrival, the node that holds the lease.
       // id: above every id stored and above every purge watermark (message_id_floor, see
-      // migration 11). SQLite would otherwise reuse the ids of the newest rows once they are
+      // migration 12). SQLite would otherwise reuse the ids of the newest rows once they are
       // deleted (a purge's, or old history's): mail stored after a purge whose rows are gone
       // would have ids under its account's watermark (counted, but hidden as purged and its
       // outcomes ignored), or the id of another account's purged message still in flight,
