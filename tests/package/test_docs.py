@@ -155,3 +155,30 @@ def test_one_version():
     cmake = re.search(r"project\(mailwarden VERSION ([0-9.]+)", (ROOT / "CMakeLists.txt").read_text())
     changelog = (ROOT / "debian/changelog").read_text().splitlines()[0]
     assert changelog.startswith(f"mailwarden ({cmake.group(1)})"), changelog
+
+
+def test_the_completion_offers_every_command():
+    helpers = pathlib.Path("/usr/share/bash-completion/bash_completion")
+    if not helpers.exists() or shutil.which("bash") is None:
+        pytest.skip("bash-completion is not installed (scripts/install-deps package installs it)")
+    text = (ROOT / "src/cmd/mailwardenctl.cc").read_text()
+    table = text[text.index("kCommands[]") :]
+    commands = re.findall(r'^\s*\{"([a-z-]+(?: [a-z-]+)?)", "', table, re.M)
+    script = f"""
+source {helpers}
+source {ROOT}/packaging/mailwardenctl.bash-completion
+complete_words() {{
+  COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${{#COMP_LINE}}
+  COMPREPLY=(); _mailwardenctl; echo "${{COMPREPLY[*]}}"
+}}
+complete_words mailwardenctl ""
+for group in accounts token report; do complete_words mailwardenctl --json "$group" ""; done
+"""
+    out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True)
+    top, *groups = out.stdout.splitlines()
+    offered = set(top.split()) | {
+        f"{group} {word}"
+        for group, line in zip(["accounts", "token", "report"], groups)
+        for word in line.split()
+    }
+    assert sorted(set(commands) - offered) == []
