@@ -3,8 +3,8 @@ installed daemon started from an extracted copy the way its unit starts it (as r
 dropping to a service user), its files' modes and owners, and PHP's mail() through the
 installed drop-in delivered.
 
-Takes build-deb/mailwarden_VERSION_ARCH.deb (from `make deb`), or $MW_DEB, or builds it with
-`make deb` when there is none. Needs root (a service user is made with useradd and removed
+Takes build-deb/mailwarden_VERSION_ARCH.deb (from `make deb`), or $MW_DEB; builds it with
+`make deb` when there is none, or when a file it is built from is newer. Needs root (a service user is made with useradd and removed
 after); skipped without. Nothing is installed into this machine's system: the package is
 extracted into a folder of the test's own."""
 import contextlib
@@ -42,13 +42,21 @@ def version():
     return re.match(r"mailwarden \(([^)]+)\)", first).group(1)
 
 
+def newest_source():
+    """When the newest of the files a package is built from changed."""
+    listed = run("git", "-C", ROOT, "ls-files", "-z", "--", "src", "packaging", "man", "debian",
+                 "web/src", "web/index.html", "CMakeLists.txt", check=False).stdout.split("\0")
+    return max((ROOT / f).stat().st_mtime for f in listed
+               if f and not f.endswith(".md") and (ROOT / f).exists())
+
+
 @pytest.fixture(scope="module")
 def deb():
     if os.environ.get("MW_DEB"):
         return pathlib.Path(os.environ["MW_DEB"])
     arch = run("dpkg", "--print-architecture").stdout.strip()
     path = ROOT / "build-deb" / f"mailwarden_{version()}_{arch}.deb"
-    if not path.exists():
+    if not path.exists() or path.stat().st_mtime < newest_source():
         run("make", "-C", ROOT, "deb", timeout=3600)
     assert path.exists(), f"make deb did not leave {path}"
     return path
