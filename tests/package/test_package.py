@@ -88,7 +88,7 @@ def test_contents(deb):
         "/usr/share/man/man5/mailwarden.toml.5.gz",
         "/usr/share/bash-completion/completions/mailwardenctl",
         "/usr/share/doc/mailwarden/copyright",
-        "/usr/share/doc/mailwarden/multi-node.md",
+        "/usr/share/doc/mailwarden/multi-node.md.gz",
     ]:
         assert path in files, path
     # The system's sendmail stays the MTA's.
