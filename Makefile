@@ -3,7 +3,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps web build build-asan run test format clean
+.PHONY: all deps web build build-asan run test format clean deb
 
 all: build
 
@@ -31,8 +31,18 @@ test:
 	@$(MAKE) --no-print-directory build build-asan
 	@scripts/run-tests $(BUILD) $(ASAN_BUILD)
 
+# The Debian package, built as a packager would: Release, warnings not errors (debian/rules).
+# Leaves build-deb/mailwarden_VERSION_ARCH.deb (and its -dbgsym, .buildinfo and .changes).
+deb: web
+	@scripts/install-deps package
+	@mkdir -p build-deb
+	@DEB_BUILD_OPTIONS="parallel=$(JOBS) $(DEB_BUILD_OPTIONS)" dpkg-buildpackage -b -us -uc \
+	  --changes-option=-ubuild-deb --buildinfo-option=-ubuild-deb \
+	  --changes-file=build-deb/mailwarden.changes --buildinfo-file=build-deb/mailwarden.buildinfo
+	@ls build-deb/*.deb
+
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) build-deb
