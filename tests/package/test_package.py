@@ -80,6 +80,8 @@ def test_contents(deb):
         "/usr/share/mailwarden/panel/index.html",
         "/etc/mailwarden/mailwarden.toml",
         "/lib/systemd/system/mailwardend.service",
+        "/lib/systemd/system/mailwarden-nftables.service",
+        "/etc/mailwarden/mailwarden.nft",
         "/usr/lib/sysusers.d/mailwarden.conf",
         "/usr/lib/tmpfiles.d/mailwarden.conf",
         "/usr/share/man/man8/mailwardend.8.gz",
@@ -120,7 +122,8 @@ def control_files(deb, tmp_path):
 def test_conffiles_and_maintainer_scripts(deb, tmp_path):
     control = control_files(deb, tmp_path)
     # The provider's edits of the configuration survive an upgrade; nothing else is a conffile.
-    assert (control / "conffiles").read_text().split() == ["/etc/mailwarden/mailwarden.toml"]
+    assert sorted((control / "conffiles").read_text().split()) == [
+        "/etc/mailwarden/mailwarden.nft", "/etc/mailwarden/mailwarden.toml"]
     postinst = (control / "postinst").read_text()
     # The user before the token; the token never overwritten; the service restarted on upgrade.
     assert postinst.index("systemd-sysusers") < postinst.index("create_admin_token\n")
@@ -321,6 +324,8 @@ say group "$(getent group mailwarden | cut -d: -f1)"
 say state "$(stat -c '%U:%G:%a' /var/lib/mailwarden)"
 say token "$(stat -c '%U:%G:%a:%s' /var/lib/mailwarden/admin.token)"
 say enabled "$(readlink /etc/systemd/system/multi-user.target.wants/mailwardend.service || true)"
+say nft_enabled "$(ls /etc/systemd/system/multi-user.target.wants/mailwarden-nftables.service 2>/dev/null || true)"
+say nft_checks "$(nft -c -f /etc/mailwarden/mailwarden.nft 2>&1 && echo ok)"
 verify=$(systemd-analyze verify /lib/systemd/system/mailwardend.service 2>&1) && rc=0 || rc=$?
 say verify "$(printf '%s' "$verify" | tr '\n' '|')rc $rc"
 say security "$(systemd-analyze security --offline=true /lib/systemd/system/mailwardend.service 2>&1 | tail -1)"
@@ -354,6 +359,10 @@ def test_maintainer_scripts_install_upgrade_purge(deb, tmp_path):
     assert said["state"] == "mailwarden:mailwarden:700"
     assert said["token"] == "mailwarden:mailwarden:600:64"
     assert said["enabled"].endswith("/mailwardend.service")
+    # The firewall's rule set is installed, parses with the user the package made, and waits
+    # for the provider to enable it.
+    assert said["nft_enabled"] == ""
+    assert said["nft_checks"] == "ok", said["nft_checks"]
     # With the package installed, the unit verifies silently (its programs and pages exist).
     assert said["verify"] == "rc 0", said["verify"]
     assert said["token_kept"] == "yes"
