@@ -71,7 +71,9 @@ int main(int argc, char** argv) {
   mailwarden::Daemon daemon(std::move(*config));
   if (auto r = daemon.Start(); !r) {
     spdlog::critical("cannot start: {}", r.error().message);
-    return mailwarden::kExitUnavailable;
+    // A conflict is the configuration's (a uid the store gives to another account).
+    return r.error().code == mailwarden::ErrorCode::kConflict ? mailwarden::kExitConfig
+                                                              : mailwarden::kExitUnavailable;
   }
   daemon.Run();
   return 0;

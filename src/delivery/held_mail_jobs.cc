@@ -174,6 +174,17 @@ asio::awaitable<bool> HeldMailJobs::DeleteFinishedSome() {
     finished_deleted_ += *deleted;
     if (*deleted == kBatch) co_return true;
   }
+  // Accounts deleted over store.keep_finished ago go with what was kept of them, a few a
+  // batch (one may hold much history).
+  auto removed = co_await store_.AsyncRunBackground<std::int64_t>(
+      [&](Store& s) { return s.RemoveDeletedAccounts(cutoff, 10); }, asio::use_awaitable);
+  if (!removed) {
+    spdlog::error("history: cannot remove deleted accounts: {}", removed.error().message);
+  } else if (*removed > 0) {
+    spdlog::info("history: {} accounts deleted over {} ago removed with their history", *removed,
+                 FormatDuration(config_.store.keep_finished));
+    co_return true;
+  }
   // One line per pass, however many batches it took.
   if (finished_deleted_ > 0) {
     spdlog::info("history: {} messages finished over {} ago deleted (store.keep_finished)",

@@ -106,7 +106,18 @@ enum class Sql {
   kSelectTotals,   // () -> active pending, held pending, released of held, submitted, sent,
                    //   errors, expired, purged
   kSelectSources,  // (account, kind, first hour excluded, last hour, limit) -> value, count
-  kNotify,         // PostgreSQL: (channel, payload)
+  // Provisioning.
+  kMarkAccountDeleted,     // (id, name no account can take, now): no SMTP password either
+  kDeleteAccountTokens,    // (account)
+  kDeleteAccountName,      // PostgreSQL: (name)
+  kSelectDeletedAccounts,  // (deleted before, limit) -> id
+  kRemoveAccountSources,   // (account)
+  kRemoveAccountDays,      // (account)
+  kRemoveAccountReports,   // (account)
+  kRemoveAccountAudit,     // (account)
+  kRemoveAccountMessages,  // (account): with their recipients and released marks
+  kRemoveAccountRow,       // (account)
+  kNotify,                 // PostgreSQL: (channel, payload)
   kCount,
 };
 
