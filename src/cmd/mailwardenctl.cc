@@ -783,7 +783,8 @@ int ImportAccounts(Session& session, const Options& o) {
       std::cerr << "mailwardenctl: "
                 << (item["line"].is_null() ? std::string("(not in the file)")
                                            : "line " + item["line"].dump())
-                << ": " << Clean(Field(item, "name").is_string() ? item["name"].get<std::string>() : "")
+                << ": "
+                << Clean(Field(item, "name").is_string() ? item["name"].get<std::string>() : "")
                 << ": " << Clean(Field(item, "message").get<std::string>()) << "\n";
     }
   }

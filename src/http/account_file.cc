@@ -35,7 +35,9 @@ Result<std::vector<std::string>> SplitCsv(std::string_view line, int number) {
   }
   for (auto& cell : cells) {
     const auto first = cell.find_first_not_of(" \t");
-    cell = first == std::string::npos ? "" : cell.substr(first, cell.find_last_not_of(" \t") - first + 1);
+    cell = first == std::string::npos
+               ? ""
+               : cell.substr(first, cell.find_last_not_of(" \t") - first + 1);
   }
   return cells;
 }
@@ -71,7 +73,8 @@ Result<json> CsvRow(const std::vector<std::string>& header, const std::vector<st
     } else if (key == "max_per_day" || key == "max_per_hour") {
       std::int64_t n = 0;
       auto [ptr, ec] = std::from_chars(cell.data(), cell.data() + cell.size(), n);
-      if (ec != std::errc() || ptr != cell.data() + cell.size()) return bad(key + " must be a number");
+      if (ec != std::errc() || ptr != cell.data() + cell.size())
+        return bad(key + " must be a number");
       row[key] = n;
     } else if (key == "delete") {
       row["delete"] = cell == "true" || cell == "1" || cell == "yes";
@@ -85,9 +88,8 @@ Result<json> CsvRow(const std::vector<std::string>& header, const std::vector<st
 }  // namespace
 
 Result<std::vector<AccountFileRow>> ParseAccountFile(std::string_view text) {
-  static constexpr std::string_view kColumns[] = {"name",        "uids",         "report_to",
-                                                  "language",    "max_per_day",  "max_per_hour",
-                                                  "delete"};
+  static constexpr std::string_view kColumns[] = {
+      "name", "uids", "report_to", "language", "max_per_day", "max_per_hour", "delete"};
   std::vector<AccountFileRow> rows;
   std::vector<std::string> header;
   bool json_lines = false;

@@ -21,8 +21,8 @@
 namespace mailwarden {
 
 struct AccountFileRow {
-  int line = 0;         // 1-based, in the file
-  nlohmann::json row;   // an import row, as the API takes it
+  int line = 0;        // 1-based, in the file
+  nlohmann::json row;  // an import row, as the API takes it
 };
 
 // The rows of the file's text; kInvalidInput naming the line of the first row that cannot be

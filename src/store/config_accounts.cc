@@ -21,8 +21,9 @@ Result<void> ApplyConfigAccounts(Store& store, std::span<const AccountSpec> acco
   // The accounts without a conflict are written (as the next start would write them); those
   // with one are not, and the daemon does not start until the file and the store agree.
   return Fail(ErrorCode::kConflict,
-              refused + " (the store keeps it; change the file, or move the uid with "
-                        "PATCH /api/v1/accounts/{name})");
+              refused +
+                  " (the store keeps it; change the file, or move the uid with "
+                  "PATCH /api/v1/accounts/{name})");
 }
 
 }  // namespace mailwarden

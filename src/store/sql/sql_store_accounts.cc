@@ -142,24 +142,18 @@ Result<void> SqlStore::SetAccountState(const AccountStateChange& change) {
 }
 
 Result<std::int64_t> SqlStore::StartPurge(AccountId account, TimePoint at) {
-    // The purge itself: O(1) however much is held. The rows go later (PurgeBatch).
+  // The purge itself: O(1) however much is held. The rows go later (PurgeBatch).
   MW_ASSIGN_OR_RETURN(const Rows before,
                       session().Run(Sql::kSelectCounters, Params().Int(account)));
   const std::int64_t purged_before = before.empty() ? 0 : before.Int(0, 7);
-  MW_ASSIGN_OR_RETURN(
-      const Rows rows,
-      session().Run(Sql::kSetPurgeWatermark, Params().Int(account).Int(purged_before)));
+  MW_ASSIGN_OR_RETURN(const Rows rows, session().Run(Sql::kSetPurgeWatermark,
+                                                     Params().Int(account).Int(purged_before)));
   const std::int64_t purged = rows.empty() ? 0 : rows.Int(0, 0);
   MW_RETURN_IF_ERROR(session().Run(Sql::kClearReleased, Params().Int(account)));
   if (purged > 0) {
-    MW_RETURN_IF_ERROR(session().Run(Sql::kBumpDay, Params()
-                                                        .Int(account)
-                                                        .Int(LocalDayNumber(at))
-                                                        .Int(0)
-                                                        .Int(0)
-                                                        .Int(0)
-                                                        .Int(0)
-                                                        .Int(purged)));
+    MW_RETURN_IF_ERROR(session().Run(
+        Sql::kBumpDay,
+        Params().Int(account).Int(LocalDayNumber(at)).Int(0).Int(0).Int(0).Int(0).Int(purged)));
   }
   return purged;
 }

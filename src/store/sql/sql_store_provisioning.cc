@@ -181,8 +181,10 @@ Result<AccountDeleted> SqlStore::DeleteAccount(std::string_view name, bool purge
   // rename are atomic; a submission committed before it is counted in pending (and refused
   // or purged here), one after it finds no account for its uid.
   MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kWrite));
-  MW_ASSIGN_OR_RETURN(const Rows ids, session().Run(Sql::kSelectAccountIdByName, Params().Text(name)));
-  if (ids.empty()) return Fail(ErrorCode::kNotFound, fmt::format("There is no account \"{}\".", name));
+  MW_ASSIGN_OR_RETURN(const Rows ids,
+                      session().Run(Sql::kSelectAccountIdByName, Params().Text(name)));
+  if (ids.empty())
+    return Fail(ErrorCode::kNotFound, fmt::format("There is no account \"{}\".", name));
   AccountDeleted deleted{.id = ids.Int(0, 0)};
   MW_ASSIGN_OR_RETURN(const AccountState state, ReadAccountState(deleted.id, true));
   MW_ASSIGN_OR_RETURN(const Rows rows,
@@ -226,11 +228,10 @@ Result<std::int64_t> SqlStore::RemoveDeletedAccounts(TimePoint cutoff, int limit
                                     Params().Int(ToUnixMillis(cutoff)).Int(std::max(limit, 0))));
   for (int i = 0; i < rows.size(); ++i) {
     const AccountId id = rows.Int(i, 0);
-    for (const Sql sql : {Sql::kRemoveAccountSources, Sql::kRemoveAccountDays,
-                          Sql::kRemoveAccountReports, Sql::kRemoveAccountAudit,
-                          Sql::kClearReleased, Sql::kRemoveAccountMessages,
-                          Sql::kDeleteAccountTokens, Sql::kDeleteAccountUids,
-                          Sql::kRemoveAccountRow}) {
+    for (const Sql sql :
+         {Sql::kRemoveAccountSources, Sql::kRemoveAccountDays, Sql::kRemoveAccountReports,
+          Sql::kRemoveAccountAudit, Sql::kClearReleased, Sql::kRemoveAccountMessages,
+          Sql::kDeleteAccountTokens, Sql::kDeleteAccountUids, Sql::kRemoveAccountRow}) {
       MW_RETURN_IF_ERROR(session().Run(sql, Params().Int(id)));
     }
   }
