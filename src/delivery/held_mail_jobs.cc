@@ -55,15 +55,15 @@ asio::awaitable<void> HeldMailJobs::Run() {
   } else {
     spdlog::error("held mail: cannot list purging accounts: {}", purging.error().message);
   }
-  // Once, at start: purged rows a previous run had not deleted yet.
-  auto accounts = co_await store_.AsyncRunBackground<std::vector<Account>>(
-      [&](Store& s) { return s.ListAccounts(); }, asio::use_awaitable);
-  if (accounts) {
-    for (const Account& a : *accounts) {
-      if (a.purge_left > 0 && deleting_.insert(a.id).second) deletions_.push_back(a.id);
+  // Once, at start: purged rows a previous run had not deleted yet (of deleted accounts too).
+  auto with_rows = co_await store_.AsyncRunBackground<std::vector<AccountId>>(
+      [&](Store& s) { return s.AccountsWithPurgedRows(); }, asio::use_awaitable);
+  if (with_rows) {
+    for (const AccountId id : *with_rows) {
+      if (deleting_.insert(id).second) deletions_.push_back(id);
     }
   } else {
-    spdlog::error("held mail: cannot list accounts: {}", accounts.error().message);
+    spdlog::error("held mail: cannot list accounts: {}", with_rows.error().message);
   }
   // Expiry is checked a few times per hold period, at most once a minute.
   const auto expiry_every = std::min<std::chrono::steady_clock::duration>(config_.policy.hold / 4,

@@ -433,6 +433,10 @@ class Store {
   virtual Result<std::vector<AuditRecord>> ListAudit(std::optional<AccountId> account, int limit,
                                                      std::int64_t before_id) = 0;
 
+  // The ids of the accounts with purged rows still on disk (Account::purge_left > 0), deleted
+  // accounts included, ascending: at start, the deletions a previous run had not finished.
+  virtual Result<std::vector<AccountId>> AccountsWithPurgedRows() = 0;
+
   // Deletes from disk up to `limit` of the account's purged messages (unfinished, id <= its
   // purge_upto; see AccountStateChange::start_purge), oldest first, with their recipients.
   // Changes no counter: they were counted purged when the purge started. Returns how many

@@ -130,10 +130,12 @@ TEST_P(StoreConformance, DeleteIsRefusedWithUnfinishedMailUnlessPurged) {
     EXPECT_EQ(counters->sent, 0);
     EXPECT_EQ(counters->purged, 2);
   }
-  // Its purged rows go as a PURGE's do.
+  // Its purged rows go as a PURGE's do, resumed after a restart as theirs are.
+  EXPECT_EQ(store_->AccountsWithPurgedRows().value(), std::vector<AccountId>{id});
   auto left = store_->PurgeBatch(id, 100, kT0 + minutes(6));
   ASSERT_TRUE(left.has_value()) << left.error().message;
   EXPECT_EQ(*left, 0);
+  EXPECT_TRUE(store_->AccountsWithPurgedRows().value().empty());
   EXPECT_FALSE(store_->GetMessage(ids[1]).value_or(std::nullopt).has_value());
   // Mail stored afterwards never takes the id of a purged message (one may still be in flight).
   const auto later = Insert({Message(other, kT0 + minutes(7))});
@@ -158,6 +160,13 @@ TEST_P(StoreConformance, ADeletedAccountIsGoneAndANewOneOfItsNameInheritsNothing
   EXPECT_TRUE(store_->ListAccounts().value().empty());
   EXPECT_TRUE(store_->AccountsToReport(LocalDayNumber(kT0)).value().empty());
   EXPECT_EQ(store_->DeleteAccount("alice", false, "admin", kT0).error().code, ErrorCode::kNotFound);
+  // Mail of a submission that found the account before it was deleted is not stored.
+  const std::vector<NewMessage> late = {Message(id, kT0 + minutes(2))};
+  auto stored = store_->InsertMessages(late, ArrivalLease{});
+  ASSERT_TRUE(stored.has_value()) << stored.error().message;
+  ASSERT_TRUE(stored->messages[0].refused.has_value());
+  EXPECT_EQ(stored->messages[0].refused->code, ErrorCode::kNotFound);
+  EXPECT_EQ(store_->GetAccount(id).value()->pending, 0);
   // Kept for the provider's records, by id.
   EXPECT_EQ(GetCounters(id).errors, 1);
   auto audit = store_->ListAudit(id, 10, 0);

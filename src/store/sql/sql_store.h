@@ -37,6 +37,7 @@ class SqlStore : public Store {
   Result<AccountDeleted> DeleteAccount(std::string_view name, bool purge, std::string_view actor,
                                        TimePoint at) override;
   Result<std::int64_t> RemoveDeletedAccounts(TimePoint cutoff, int limit) override;
+  Result<std::vector<AccountId>> AccountsWithPurgedRows() override;
   Result<std::optional<Account>> FindAccount(std::string_view name) override;
   Result<std::optional<Account>> GetAccount(AccountId id) override;
   Result<std::optional<Account>> FindAccountByUid(Uid uid) override;
@@ -160,9 +161,10 @@ class SqlStore : public Store {
   // Whether the last batch found room: logged when the store runs short of room (why) and when
   // it has room again, not at every refusal.
   void NoteRoom(bool room, std::string_view why);
-  // For each message of the batch, whether its account's quota refuses it (StorageLimits),
-  // counting the batch's earlier messages; read in the caller's write transaction.
-  Result<std::vector<bool>> OverAccountQuota(std::span<const NewMessage> messages);
+  // For each message of the batch, why it is not stored, if it is not: its account's quota
+  // refuses it (StorageLimits, counting the batch's earlier messages; kNoRoom), or its account
+  // was deleted (kNotFound). Read in the caller's write transaction.
+  Result<std::vector<std::optional<Error>>> RefusedAtStore(std::span<const NewMessage> messages);
   Result<MessageId> InsertMessageWithRecipients(const NewMessage& m,
                                                 std::optional<TimePoint> lease_until,
                                                 std::string_view lease_node);

@@ -89,12 +89,16 @@ Result<std::vector<AccountPut>> SqlStore::PutAccounts(std::span<const AccountSpe
       by_id[before[i]->id] = i;
     }
   }
-  // Each uid's owner now, read once.
+  // Each uid's owner now, read once; an account's own uids need no read.
   std::map<Uid, AccountId> owner;
   for (std::size_t i = 0; i < specs.size(); ++i) {
     if (out[i].refused) continue;
     for (const Uid uid : uids[i]) {
       if (owner.contains(uid)) continue;
+      if (before[i] && std::ranges::find(before[i]->uids, uid) != before[i]->uids.end()) {
+        owner[uid] = before[i]->id;
+        continue;
+      }
       MW_ASSIGN_OR_RETURN(const Rows rows,
                           session().Run(Sql::kSelectAccountIdByUid, Params().Int(uid)));
       owner[uid] = rows.empty() ? 0 : rows.Int(0, 0);
@@ -218,6 +222,13 @@ Result<AccountDeleted> SqlStore::DeleteAccount(std::string_view name, bool purge
                                                name, deleted.purged))));
   MW_RETURN_IF_ERROR(tx.Commit());
   return deleted;
+}
+
+Result<std::vector<AccountId>> SqlStore::AccountsWithPurgedRows() {
+  std::vector<AccountId> ids;
+  MW_ASSIGN_OR_RETURN(const Rows rows, session().Run(Sql::kSelectPurgedRowsLeft));
+  for (int i = 0; i < rows.size(); ++i) ids.push_back(rows.Int(i, 0));
+  return ids;
 }
 
 Result<std::int64_t> SqlStore::RemoveDeletedAccounts(TimePoint cutoff, int limit) {

@@ -94,6 +94,7 @@ constexpr std::array<std::string_view, kSqlCount> kNames = {
     "kDeleteAccountTokens",
     "kDeleteAccountName",
     "kSelectDeletedAccounts",
+    "kSelectPurgedRowsLeft",
     "kRemoveAccountSources",
     "kRemoveAccountDays",
     "kRemoveAccountReports",
@@ -141,7 +142,7 @@ std::string_view SharedSqlText(Sql sql) {
       return "SELECT account_id, uid FROM {account_uids} ORDER BY account_id, uid";
     case Sql::kSelectAccountState:
       // The name too, for mail leased on arrival (InsertMessages).
-      return "SELECT state, name, pending, pending_bytes FROM {accounts} WHERE id = ?1";
+      return "SELECT state, name, pending, pending_bytes, deleted_ms FROM {accounts} WHERE id = ?1";
     case Sql::kSelectAccountName:
       return "SELECT name FROM {accounts} WHERE id = ?1";
     case Sql::kSetAccountStateFull:
@@ -257,6 +258,8 @@ std::string_view SharedSqlText(Sql sql) {
     case Sql::kSelectDeletedAccounts:
       return "SELECT id FROM {accounts} WHERE deleted_ms > 0 AND deleted_ms < ?1 "
              "ORDER BY id LIMIT ?2";
+    case Sql::kSelectPurgedRowsLeft:
+      return "SELECT id FROM {accounts} WHERE purge_left > 0 ORDER BY id";
     case Sql::kRemoveAccountSources:
       return "DELETE FROM {sources} WHERE account_id = ?1";
     case Sql::kRemoveAccountDays:
