@@ -40,7 +40,7 @@
 //   mail, unless --purge deletes that too); "accounts import" creates, changes or deletes the
 //   accounts of a CSV or JSON lines file (see src/http/account_file.h: a header line
 //   name,uids,report_to,language,max_per_day,max_per_hour,delete) in requests of
-//   kImportBatch rows, and with --remove-missing deletes the accounts the file does not list;
+//   2,000 rows, and with --remove-missing deletes the accounts the file does not list;
 //   it prints how many were created, updated, unchanged, removed and refused, with the file's
 //   line of each refusal, and exits 65 if any was refused. Run twice, it changes nothing more.
 //   block,
@@ -96,7 +96,6 @@
 #include <iostream>
 #include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -124,8 +123,6 @@ enum ExitCode : int {
 
 constexpr std::string_view kDefaultConfig = "/etc/mailwarden/mailwarden.toml";
 constexpr std::size_t kMaxCellWidth = 48;
-// Rows of an import per request (the daemon takes at most 5000, and 1 MiB, a request).
-constexpr std::size_t kImportBatch = 2000;
 
 int ExitForStatus(int status) {
   switch (status) {
@@ -300,10 +297,7 @@ class Session {
     return kExitOk;
   }
 
-  Result<ApiResponse> Request(std::string_view method, const std::string& target,
-                              const std::optional<json>& body) {
-    return client_.Request(method, target, body);
-  }
+  const ApiClient& client() const { return client_; }
   bool json() const { return json_; }
 
  private:
@@ -723,72 +717,38 @@ const Command kCommands[] = {
      nullptr, LimitQuery, PrintAudit},
 };
 
-// accounts import: the file's rows in requests of kImportBatch, then the sum of the answers.
+// accounts import: the file's rows sent (SendAccountFile), then what was done.
 int ImportAccounts(Session& session, const Options& o) {
   std::ifstream in(o.file, std::ios::binary);
   if (!in) return Complain(kExitDataErr, "cannot read " + o.file + ": " + std::strerror(errno));
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto parsed = ParseAccountFile(text);
-  if (!parsed) return Complain(kExitDataErr, o.file + ": " + parsed.error().message);
-  std::vector<AccountFileRow> rows = std::move(*parsed);
-  auto fail = [&](const Result<ApiResponse>& r) {
-    if (!r) {
-      return Complain(r.error().code == ErrorCode::kUnavailable ? kExitUnavailable : kExitSoftware,
-                      r.error().message);
-    }
-    return Complain(ExitForStatus(r->status), Clean(ApiErrorMessage(*r)));
-  };
-  if (o.remove_missing) {
-    std::set<std::string> listed;
-    for (const auto& r : rows) {
-      // A row that deletes its account lists it too: it is deleted once.
-      if (r.row.contains("name") && r.row["name"].is_string()) {
-        listed.insert(r.row["name"].get<std::string>());
-      }
-    }
-    auto all = session.Request("GET", "/api/v1/accounts", std::nullopt);
-    if (!all || all->status != 200) return fail(all);
-    for (const auto& item : Field(all->json, "items")) {
-      const std::string name = Field(item, "name").get<std::string>();
-      if (!listed.contains(name)) rows.push_back({0, json{{"name", name}, {"delete", true}}});
-    }
+  auto rows = ParseAccountFile(text);
+  if (!rows) return Complain(kExitDataErr, o.file + ": " + rows.error().message);
+  auto sent = SendAccountFile(session.client(), std::move(*rows), o.remove_missing, o.purge);
+  if (!sent) {
+    return Complain(sent.error().code == ErrorCode::kUnavailable ? kExitUnavailable : kExitSoftware,
+                    sent.error().message);
   }
-  json total = {{"created", 0}, {"updated", 0}, {"unchanged", 0}, {"removed", 0}};
-  json refused = json::array();
-  for (std::size_t first = 0; first < rows.size(); first += kImportBatch) {
-    const std::size_t end = std::min(rows.size(), first + kImportBatch);
-    json batch = json::array();
-    for (std::size_t i = first; i < end; ++i) batch.push_back(rows[i].row);
-    auto r = session.Request("POST", "/api/v1/accounts:import",
-                             json{{"accounts", batch}, {"purge", o.purge}});
-    if (!r || r->status != 200) return fail(r);
-    for (const char* key : {"created", "updated", "unchanged", "removed"}) {
-      total[key] = total[key].get<std::int64_t>() + Field(r->json, key).get<std::int64_t>();
-    }
-    for (json item : Field(r->json, "refused")) {
-      const std::size_t row = first + item["row"].get<std::size_t>() - 1;
-      item.erase("row");
-      item["line"] = row < rows.size() && rows[row].line > 0 ? json(rows[row].line) : json();
-      refused.push_back(std::move(item));
-    }
+  if (sent->failed) {
+    return Complain(ExitForStatus(sent->failed->status), Clean(ApiErrorMessage(*sent->failed)));
   }
-  total["refused"] = refused;
+  const json& total = sent->total;
   if (session.json()) {
     std::cout << total.dump() << "\n";
   } else {
     std::cout << "created " << total["created"] << ", updated " << total["updated"]
               << ", unchanged " << total["unchanged"] << ", removed " << total["removed"]
-              << ", refused " << refused.size() << "\n";
-    for (const auto& item : refused) {
+              << ", refused " << total["refused"].size() << "\n";
+    for (const auto& item : total["refused"]) {
+      const json& name = Field(item, "name");
       std::cerr << "mailwardenctl: "
                 << (item["line"].is_null() ? std::string("(not in the file)")
                                            : "line " + item["line"].dump())
-                << ": "
-                << Clean(Field(item, "name").is_string() ? item["name"].get<std::string>() : "")
-                << ": " << Clean(Field(item, "message").get<std::string>()) << "\n";
+                << ": " << Clean(name.is_string() ? name.get<std::string>() : "") << ": "
+                << Clean(Field(item, "message").get<std::string>()) << "\n";
     }
   }
-  return refused.empty() ? kExitOk : kExitDataErr;
+  return total["refused"].empty() ? kExitOk : kExitDataErr;
 }
 
 // The request target of command c: its path with the account put in, and its query.

@@ -1,6 +1,8 @@
 #include "http/account_file.h"
 
+#include <algorithm>
 #include <charconv>
+#include <set>
 #include <string>
 
 namespace mailwarden {
@@ -140,6 +142,55 @@ Result<std::vector<AccountFileRow>> ParseAccountFile(std::string_view text) {
     if (end == text.size()) break;
   }
   return rows;
+}
+
+Result<AccountFileSent> SendAccountFile(const ApiClient& client, std::vector<AccountFileRow> rows,
+                                        bool remove_missing, bool purge) {
+  AccountFileSent sent;
+  if (remove_missing) {
+    // A row that deletes its account names it too: it is deleted once.
+    std::set<std::string> named;
+    for (const auto& r : rows) {
+      if (r.row.contains("name") && r.row["name"].is_string()) {
+        named.insert(r.row["name"].get<std::string>());
+      }
+    }
+    MW_ASSIGN_OR_RETURN(auto all, client.Request("GET", "/api/v1/accounts"));
+    if (all.status != 200) {
+      sent.failed = std::move(all);
+      return sent;
+    }
+    for (const auto& item : all.json.value("items", json::array())) {
+      const std::string name = item.value("name", "");
+      if (!name.empty() && !named.contains(name)) {
+        rows.push_back({0, json{{"name", name}, {"delete", true}}});
+      }
+    }
+  }
+  sent.total = {{"created", 0}, {"updated", 0}, {"unchanged", 0}, {"removed", 0}};
+  json refused = json::array();
+  for (std::size_t first = 0; first < rows.size(); first += kImportBatch) {
+    const std::size_t end = std::min(rows.size(), first + kImportBatch);
+    json batch = json::array();
+    for (std::size_t i = first; i < end; ++i) batch.push_back(rows[i].row);
+    MW_ASSIGN_OR_RETURN(auto answer, client.Request("POST", "/api/v1/accounts:import",
+                                                    json{{"accounts", batch}, {"purge", purge}}));
+    if (answer.status != 200) {
+      sent.failed = std::move(answer);
+      return sent;
+    }
+    for (const char* key : {"created", "updated", "unchanged", "removed"}) {
+      sent.total[key] = sent.total[key].get<std::int64_t>() + answer.json.value(key, 0);
+    }
+    for (json item : answer.json.value("refused", json::array())) {
+      const std::size_t row = first + item.value("row", std::size_t{1}) - 1;
+      item.erase("row");
+      item["line"] = row < rows.size() && rows[row].line > 0 ? json(rows[row].line) : json();
+      refused.push_back(std::move(item));
+    }
+  }
+  sent.total["refused"] = std::move(refused);
+  return sent;
 }
 
 }  // namespace mailwarden

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "http/api_client.h"
 
 namespace mailwarden {
 
@@ -28,5 +29,23 @@ struct AccountFileRow {
 // The rows of the file's text; kInvalidInput naming the line of the first row that cannot be
 // read (the daemon judges the values: a row read here may still be refused there).
 Result<std::vector<AccountFileRow>> ParseAccountFile(std::string_view text);
+
+// Rows of an import per request (the daemon takes at most 5000, and 1 MiB, a request).
+inline constexpr std::size_t kImportBatch = 2000;
+
+// What SendAccountFile did: the first refused request's answer (nothing after it was sent),
+// or the sum of the answers: {"created", "updated", "unchanged", "removed", "refused"}, each
+// refusal with the file's "line" (null for a deletion --remove-missing added).
+struct AccountFileSent {
+  std::optional<ApiResponse> failed;
+  nlohmann::json total;
+};
+
+// Sends the rows to POST /api/v1/accounts:import in requests of kImportBatch. With
+// remove_missing, first reads GET /api/v1/accounts and adds a deletion for every account no
+// row names; with purge, a deleted account's unfinished mail is purged. An Error when the
+// daemon cannot be reached (as ApiClient::Request).
+Result<AccountFileSent> SendAccountFile(const ApiClient& client, std::vector<AccountFileRow> rows,
+                                        bool remove_missing, bool purge);
 
 }  // namespace mailwarden
