@@ -18,6 +18,7 @@
 #include "config/config_reload.h"
 #include "core/store_url.h"
 #include "mime/message_prep.h"
+#include "store/config_accounts.h"
 #include "store/credentials.h"
 
 namespace mailwarden {
@@ -239,10 +240,7 @@ Result<void> Daemon::OpenStorePool() {
 
   const std::string& node = config_.hostname;
   return store_->RunSync<void>([&](Store& s) -> Result<void> {
-    for (const auto& spec : config_.accounts) {
-      auto id = s.UpsertAccount(spec);
-      if (!id) return std::unexpected(id.error());
-    }
+    MW_RETURN_IF_ERROR(ApplyConfigAccounts(s, config_.accounts, clock_.Now()));
     // Mail this node was delivering when it last stopped goes back to the queue: it may or
     // may not have reached the relay, and at-least-once means sending it again.
     return s.ReleaseLeases(node);

@@ -8,6 +8,10 @@
 //   accounts add NAME --uid N [--uid N ...] [--report-to ADDRESS] [--language en|pl]
 //                [--max-per-day N] [--max-per-hour N]
 //   accounts show NAME
+//   accounts set NAME [--uid N ... | --no-uids] [--report-to ADDRESS] [--language en|pl]
+//                [--max-per-day N] [--max-per-hour N]
+//   accounts delete NAME [--purge]
+//   accounts import FILE [--remove-missing] [--purge]
 //   token create ACCOUNT [--expires-in DURATION]
 //   token list ACCOUNT
 //   token revoke ACCOUNT ID
@@ -30,7 +34,16 @@
 //   is the configuration's http.listen and the token the content of its
 //   http.admin_token_file (white space trimmed), from --config (default
 //   /etc/mailwarden/mailwarden.toml); --url and --token-file override them, and with both the
-//   configuration is not read. "accounts show" prints an account's e-mail status; block,
+//   configuration is not read. "accounts show" prints an account's e-mail status; "accounts
+//   set" changes what is given of an account (uids replace its uids; a uid of another account
+//   is refused, naming it); "accounts delete" deletes one (refused while it has unfinished
+//   mail, unless --purge deletes that too); "accounts import" creates, changes or deletes the
+//   accounts of a CSV or JSON lines file (see src/http/account_file.h: a header line
+//   name,uids,report_to,language,max_per_day,max_per_hour,delete) in requests of
+//   2,000 rows, and with --remove-missing deletes the accounts the file does not list;
+//   it prints how many were created, updated, unchanged, removed and refused, with the file's
+//   line of each refusal, and exits 65 if any was refused. Run twice, it changes nothing more.
+//   block,
 //   unblock and purge ask for the transitions of DESIGN.md ("Account states") and print the
 //   daemon's confirmation and the state it led to; queue lists the account's unfinished mail
 //   (held while it is blocked, queued while it is active), newest first; release and delete act
@@ -89,6 +102,7 @@
 #include "cmd/doctor.h"
 #include "config/config.h"
 #include "core/text.h"
+#include "http/account_file.h"
 #include "http/api_client.h"
 
 namespace mailwarden {
@@ -283,6 +297,9 @@ class Session {
     return kExitOk;
   }
 
+  const ApiClient& client() const { return client_; }
+  bool json() const { return json_; }
+
  private:
   ApiClient client_;
   bool json_;
@@ -314,6 +331,10 @@ struct Options {
   std::string day;
   std::string token_id;
   std::string expires_in;
+  bool purge = false;
+  bool no_uids = false;
+  bool remove_missing = false;
+  std::string file;
 };
 
 int Connect(const Options& o, std::optional<Session>& session) {
@@ -343,6 +364,16 @@ void PrintMessage(const json& body) {
 
 json NewAccountBody(const Options& o) {
   json body = {{"name", o.account}, {"uids", o.uids}};
+  if (!o.report_to.empty()) body["report_to"] = o.report_to;
+  if (!o.language.empty()) body["language"] = o.language;
+  if (o.max_per_day) body["max_per_day"] = *o.max_per_day;
+  if (o.max_per_hour) body["max_per_hour"] = *o.max_per_hour;
+  return body;
+}
+
+json SetAccountBody(const Options& o) {
+  json body = json::object();
+  if (!o.uids.empty() || o.no_uids) body["uids"] = o.uids;
   if (!o.report_to.empty()) body["report_to"] = o.report_to;
   if (!o.language.empty()) body["language"] = o.language;
   if (o.max_per_day) body["max_per_day"] = *o.max_per_day;
@@ -490,6 +521,30 @@ void NewAccountArgs(CLI::App& sub, Options& o) {
       ->check(CLI::Range(0, 100'000'000));
 }
 
+void SetAccountArgs(CLI::App& sub, Options& o) {
+  sub.add_option("NAME", o.account, "The account's name")->required();
+  auto* uid = sub.add_option("--uid", o.uids, "Its uids from now on (all of them; repeat it)");
+  sub.add_flag("--no-uids", o.no_uids, "It keeps no uid")->excludes(uid);
+  sub.add_option("--report-to", o.report_to, "Recipient of the daily error reports");
+  sub.add_option("--language", o.language, "Language of the reports")
+      ->check(CLI::IsMember({"en", "pl"}));
+  sub.add_option("--max-per-day", o.max_per_day, "Quota: messages a day (excess waits)")
+      ->check(CLI::Range(0, 100'000'000));
+  sub.add_option("--max-per-hour", o.max_per_hour, "Quota: messages an hour (excess waits)")
+      ->check(CLI::Range(0, 100'000'000));
+}
+
+void DeleteAccountArgs(CLI::App& sub, Options& o) {
+  sub.add_option("NAME", o.account, "The account's name")->required();
+  sub.add_flag("--purge", o.purge, "Delete its held and queued mail too");
+}
+
+void ImportArgs(CLI::App& sub, Options& o) {
+  sub.add_option("FILE", o.file, "CSV with a header line, or JSON lines")->required();
+  sub.add_flag("--remove-missing", o.remove_missing, "Delete the accounts the file does not list");
+  sub.add_flag("--purge", o.purge, "Deleting an account deletes its held and queued mail too");
+}
+
 void ShowArgs(CLI::App& sub, Options& o) {
   sub.add_option("NAME", o.account, "The account's name")->required();
 }
@@ -557,7 +612,7 @@ struct Command {
 
 // The groups that the first word of a two-word command names.
 constexpr std::pair<std::string_view, std::string_view> kGroups[] = {
-    {"accounts", "List, add and show accounts"},
+    {"accounts", "List, add, show, change, delete and import accounts"},
     {"token", "Customer tokens"},
     {"report", "Daily error reports"},
 };
@@ -570,6 +625,29 @@ const Command kCommands[] = {
      NewAccountBody, nullptr, PrintCreated},
     {"accounts show", "An account's e-mail status", "GET", "/api/v1/accounts/{account}/email",
      ShowArgs, nullptr, nullptr, [](const Options&, const json& status) { PrintStatus(status); }},
+    {"accounts set", "Change an account: uids, report recipient, language, quotas", "PATCH",
+     "/api/v1/accounts/{account}", SetAccountArgs, SetAccountBody, nullptr,
+     [](const Options& o, const json& status) {
+       std::cout << "Account \"" << Clean(o.account) << "\" changed.\n\n";
+       PrintStatus(status);
+     }},
+    {"accounts delete", "Delete an account: tokens revoked, uids freed (--purge: its mail too)",
+     "DELETE", "/api/v1/accounts/{account}", DeleteAccountArgs, nullptr,
+     [](const Options& o) {
+       Query q;
+       if (o.purge) q["purge"] = "true";
+       return q;
+     },
+     [](const Options& o, const json& answer) {
+       std::cout << "Account \"" << Clean(o.account) << "\" deleted";
+       if (const json& n = Field(answer, "purged"); n.is_number() && n.get<std::int64_t>() > 0) {
+         std::cout << " with " << n.get<std::int64_t>() << " unfinished messages";
+       }
+       std::cout << ".\n";
+     }},
+    // No method: run by ImportAccounts, in several requests.
+    {"accounts import", "Create, change and delete the accounts of a file", "", "", ImportArgs,
+     nullptr, nullptr, nullptr},
     {"token create", "A new token for one account's API and panel; printed once", "POST",
      "/api/v1/accounts/{account}/tokens", NewTokenArgs, NewTokenBody, nullptr,
      [](const Options&, const json& body) { PrintSecret(body, "token"); }},
@@ -638,6 +716,40 @@ const Command kCommands[] = {
     {"audit", "The latest state changes of all accounts", "GET", "/api/v1/audit", LimitOption,
      nullptr, LimitQuery, PrintAudit},
 };
+
+// accounts import: the file's rows sent (SendAccountFile), then what was done.
+int ImportAccounts(Session& session, const Options& o) {
+  std::ifstream in(o.file, std::ios::binary);
+  if (!in) return Complain(kExitDataErr, "cannot read " + o.file + ": " + std::strerror(errno));
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto rows = ParseAccountFile(text);
+  if (!rows) return Complain(kExitDataErr, o.file + ": " + rows.error().message);
+  auto sent = SendAccountFile(session.client(), std::move(*rows), o.remove_missing, o.purge);
+  if (!sent) {
+    return Complain(sent.error().code == ErrorCode::kUnavailable ? kExitUnavailable : kExitSoftware,
+                    sent.error().message);
+  }
+  if (sent->failed) {
+    return Complain(ExitForStatus(sent->failed->status), Clean(ApiErrorMessage(*sent->failed)));
+  }
+  const json& total = sent->total;
+  if (session.json()) {
+    std::cout << total.dump() << "\n";
+  } else {
+    std::cout << "created " << total["created"] << ", updated " << total["updated"]
+              << ", unchanged " << total["unchanged"] << ", removed " << total["removed"]
+              << ", refused " << total["refused"].size() << "\n";
+    for (const auto& item : total["refused"]) {
+      const json& name = Field(item, "name");
+      std::cerr << "mailwardenctl: "
+                << (item["line"].is_null() ? std::string("(not in the file)")
+                                           : "line " + item["line"].dump())
+                << ": " << Clean(name.is_string() ? name.get<std::string>() : "") << ": "
+                << Clean(Field(item, "message").get<std::string>()) << "\n";
+    }
+  }
+  return total["refused"].empty() ? kExitOk : kExitDataErr;
+}
 
 // The request target of command c: its path with the account put in, and its query.
 std::string Target(const Command& c, const Options& o) {
@@ -719,6 +831,7 @@ int Main(int argc, char** argv) {
 
   std::optional<Session> session;
   if (int code = Connect(o, session); code != kExitOk) return code;
+  if (command.method.empty()) return ImportAccounts(*session, o);
   return session->Call(
       command.method, Target(command, o),
       command.body != nullptr ? std::optional<json>(command.body(o)) : std::nullopt,

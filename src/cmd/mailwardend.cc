@@ -124,7 +124,9 @@ int main(int argc, char** argv) {
   mailwarden::Daemon daemon(std::move(*config), config_file, std::move(*user));
   if (auto r = daemon.Start(); !r) {
     spdlog::critical("cannot start: {}", r.error().message);
-    return mailwarden::kExitUnavailable;
+    // A conflict is the configuration's (a uid the store gives to another account).
+    return r.error().code == mailwarden::ErrorCode::kConflict ? mailwarden::kExitConfig
+                                                              : mailwarden::kExitUnavailable;
   }
   if (!daemon.Run()) {
     // daemon.shutdown_timeout passed: the parts still working (a delivery, the store thread)

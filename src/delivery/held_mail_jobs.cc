@@ -55,15 +55,15 @@ asio::awaitable<void> HeldMailJobs::Run() {
   } else {
     spdlog::error("held mail: cannot list purging accounts: {}", purging.error().message);
   }
-  // Once, at start: purged rows a previous run had not deleted yet.
-  auto accounts = co_await store_.AsyncRunBackground<std::vector<Account>>(
-      [&](Store& s) { return s.ListAccounts(); }, asio::use_awaitable);
-  if (accounts) {
-    for (const Account& a : *accounts) {
-      if (a.purge_left > 0 && deleting_.insert(a.id).second) deletions_.push_back(a.id);
+  // Once, at start: purged rows a previous run had not deleted yet (of deleted accounts too).
+  auto with_rows = co_await store_.AsyncRunBackground<std::vector<AccountId>>(
+      [&](Store& s) { return s.AccountsWithPurgedRows(); }, asio::use_awaitable);
+  if (with_rows) {
+    for (const AccountId id : *with_rows) {
+      if (deleting_.insert(id).second) deletions_.push_back(id);
     }
   } else {
-    spdlog::error("held mail: cannot list accounts: {}", accounts.error().message);
+    spdlog::error("held mail: cannot list accounts: {}", with_rows.error().message);
   }
   // Expiry is checked a few times per hold period, at most once a minute.
   const auto expiry_every = std::min<std::chrono::steady_clock::duration>(config_.policy.hold / 4,
@@ -173,6 +173,17 @@ asio::awaitable<bool> HeldMailJobs::DeleteFinishedSome() {
   } else {
     finished_deleted_ += *deleted;
     if (*deleted == kBatch) co_return true;
+  }
+  // Accounts deleted over store.keep_finished ago go with what was kept of them, a few a
+  // batch (one may hold much history).
+  auto removed = co_await store_.AsyncRunBackground<std::int64_t>(
+      [&](Store& s) { return s.RemoveDeletedAccounts(cutoff, 10); }, asio::use_awaitable);
+  if (!removed) {
+    spdlog::error("history: cannot remove deleted accounts: {}", removed.error().message);
+  } else if (*removed > 0) {
+    spdlog::info("history: {} accounts deleted over {} ago removed with their history", *removed,
+                 FormatDuration(config_.store.keep_finished));
+    co_return true;
   }
   // One line per pass, however many batches it took.
   if (finished_deleted_ > 0) {

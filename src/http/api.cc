@@ -229,24 +229,6 @@ Api::Api(const Config& config, StoreRunner& store, AccountDirectory& accounts, c
   }
 }
 
-// Store work for a request. Callers pass lambdas that capture by reference only: the request's
-// coroutine waits for the answer, so what they refer to lives, and a by-value capturing lambda
-// inside a co_await expression is what GCC 12 destroys twice.
-template <class T>
-asio::awaitable<Result<T>> Api::Run(std::function<Result<T>(Store&)> fn) {
-  co_return co_await store_.AsyncRun(std::move(fn), asio::use_awaitable);
-}
-
-template <class T>
-asio::awaitable<Result<T>> Api::Read(std::function<Result<T>(Store&)> fn) {
-  co_return co_await store_.AsyncRead(std::move(fn), asio::use_awaitable);
-}
-
-template <class T>
-asio::awaitable<Result<T>> Api::ReadHeavy(std::function<Result<T>(Store&)> fn) {
-  co_return co_await store_.AsyncReadHeavy(std::move(fn), asio::use_awaitable);
-}
-
 asio::awaitable<Result<Api::Caller>> Api::Authenticate(const HttpRequest& request) {
   if (request.bearer_token.empty() || request.bearer_token.size() > 256) {
     co_return Fail(ErrorCode::kUnauthenticated, "Sign in: this request needs a token.");
@@ -297,6 +279,11 @@ asio::awaitable<HttpResponse> Api::Handle(HttpRequest request) {
     if (request.method == "GET") co_return co_await ListAccounts();
     if (request.method == "POST") co_return co_await CreateAccount(request);
     co_return Refuse(405, "method_not_allowed", "Use GET or POST here.");
+  }
+  if (seg.size() == 3 && seg[2] == "accounts:import") {
+    if (!caller->admin) co_return Refuse(403, "forbidden", "Only the administrator may do this.");
+    if (request.method != "POST") co_return Refuse(405, "method_not_allowed", "Use POST here.");
+    co_return co_await ImportAccounts(request);
   }
   if (seg.size() == 3 && seg[2] == "audit") {
     if (!caller->admin) co_return Refuse(403, "forbidden", "Only the administrator may do this.");
@@ -365,6 +352,11 @@ asio::awaitable<HttpResponse> Api::AccountRoute(const HttpRequest& request, cons
     return rest.size() == path.size() && std::equal(rest.begin(), rest.end(), path.begin());
   };
 
+  if (rest.empty() && (method == "PATCH" || method == "DELETE")) {
+    if (!caller.admin) co_return Refuse(403, "forbidden", "Only the administrator may do this.");
+    if (method == "PATCH") co_return co_await PatchAccount(request, account);
+    co_return co_await DeleteAccount(request, account);
+  }
   if (is({"tokens"}) && method == "POST") {
     if (!caller.admin) co_return Refuse(403, "forbidden", "Only the administrator may do this.");
     co_return co_await CreateToken(request, account);
@@ -498,66 +490,6 @@ asio::awaitable<HttpResponse> Api::ChangeReportTo(const HttpRequest& request, co
   if (!fresh || !*fresh)
     co_return HttpResponse::FromError({ErrorCode::kInternal, "account vanished"});
   co_return co_await EmailStatus(**fresh, caller);
-}
-
-asio::awaitable<HttpResponse> Api::CreateAccount(const HttpRequest& request) {
-  auto body = ParseObject(request.body);
-  if (!body) co_return HttpResponse::FromError(body.error());
-  AccountSpec spec;
-  const json& b = *body;
-  if (!b.contains("name") || !b["name"].is_string()) co_return BadRequest("\"name\" is required.");
-  spec.name = b["name"].get<std::string>();
-  if (!IsValidAccountName(spec.name)) {
-    co_return BadRequest("\"name\" must be " + std::string(kAccountNameRule) + ".");
-  }
-  if (b.contains("uids")) {
-    if (!b["uids"].is_array()) co_return BadRequest("\"uids\" must be a list of numbers.");
-    for (const auto& u : b["uids"]) {
-      if (!u.is_number_unsigned() || u.get<std::uint64_t>() > 4294967294ULL) {
-        co_return BadRequest("\"uids\" must be a list of numbers from 0 to 4294967294.");
-      }
-      spec.uids.push_back(u.get<Uid>());
-    }
-  }
-  if (b.contains("report_to")) {
-    if (!b["report_to"].is_string()) co_return BadRequest("\"report_to\" must be an address.");
-    auto address = ParseSingleAddress(b["report_to"].get<std::string>());
-    if (!address) {
-      co_return BadRequest("\"report_to\" must be one plain e-mail address: " +
-                           address.error().message);
-    }
-    spec.report_to = *address;
-  }
-  if (b.contains("language")) {
-    if (!b["language"].is_string() || (b["language"] != "en" && b["language"] != "pl")) {
-      co_return BadRequest("\"language\" must be \"en\" or \"pl\".");
-    }
-    spec.language = b["language"].get<std::string>();
-  }
-  for (const char* key : {"max_per_day", "max_per_hour"}) {
-    if (!b.contains(key)) continue;
-    if (!b[key].is_number_unsigned() || b[key].get<std::uint64_t>() > 100'000'000) {
-      co_return BadRequest(std::string("\"") + key + "\" must be a number from 0 to 100000000.");
-    }
-    (std::string_view(key) == "max_per_day" ? spec.max_per_day : spec.max_per_hour) =
-        b[key].get<std::int64_t>();
-  }
-  auto existing =
-      co_await Run<std::optional<Account>>([&](Store& s) { return s.FindAccount(spec.name); });
-  if (!existing) co_return HttpResponse::FromError(existing.error());
-  if (*existing) co_return Refuse(409, "conflict", "The account \"" + spec.name + "\" exists.");
-  auto created = co_await Run<AccountId>([&](Store& s) { return s.UpsertAccount(spec); });
-  if (!created) co_return HttpResponse::FromError(created.error());
-  accounts_.Forget();  // a uid may have moved to the new account
-  auto fresh =
-      co_await Run<std::optional<Account>>([&](Store& s) { return s.FindAccount(spec.name); });
-  if (!fresh || !*fresh)
-    co_return HttpResponse::FromError({ErrorCode::kInternal, "account vanished"});
-  // Named, not a temporary in the co_await: GCC 12 mishandles such temporaries' lifetime.
-  const Caller admin{true, 0, ""};
-  HttpResponse status = co_await EmailStatus(**fresh, admin);
-  status.status = 201;
-  co_return status;
 }
 
 asio::awaitable<HttpResponse> Api::CreateToken(const HttpRequest& request, const Account& account) {

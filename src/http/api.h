@@ -10,6 +10,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <functional>
 #include <string>
 
@@ -68,7 +69,15 @@ class Api {
                                                      const Caller& caller, const Account& account);
   boost::asio::awaitable<HttpResponse> ChangeReportTo(const HttpRequest& request,
                                                       const Caller& caller, const Account& account);
+  // The account routes of provisioning (api_accounts.cc).
   boost::asio::awaitable<HttpResponse> CreateAccount(const HttpRequest& request);
+  boost::asio::awaitable<HttpResponse> PatchAccount(const HttpRequest& request,
+                                                    const Account& account);
+  boost::asio::awaitable<HttpResponse> DeleteAccount(const HttpRequest& request,
+                                                     const Account& account);
+  boost::asio::awaitable<HttpResponse> ImportAccounts(const HttpRequest& request);
+  // The account `name` as it is now: its e-mail status with its uids, answered with `status`.
+  boost::asio::awaitable<HttpResponse> AccountWritten(const std::string& name, int status);
   boost::asio::awaitable<HttpResponse> CreateToken(const HttpRequest& request,
                                                    const Account& account);
   boost::asio::awaitable<HttpResponse> ListTokens(const Account& account);
@@ -111,6 +120,24 @@ class Api {
 
 // The body of POST .../email/messages/release or .../delete may hold 10,000 message ids.
 inline constexpr std::size_t kHeldActionBodyBytes = 1024 * 1024;
+
+// Store work for a request. Callers pass lambdas that capture by reference only: the request's
+// coroutine waits for the answer, so what they refer to lives, and a by-value capturing lambda
+// inside a co_await expression is what GCC 12 destroys twice.
+template <class T>
+boost::asio::awaitable<Result<T>> Api::Run(std::function<Result<T>(Store&)> fn) {
+  co_return co_await store_.AsyncRun(std::move(fn), boost::asio::use_awaitable);
+}
+
+template <class T>
+boost::asio::awaitable<Result<T>> Api::Read(std::function<Result<T>(Store&)> fn) {
+  co_return co_await store_.AsyncRead(std::move(fn), boost::asio::use_awaitable);
+}
+
+template <class T>
+boost::asio::awaitable<Result<T>> Api::ReadHeavy(std::function<Result<T>(Store&)> fn) {
+  co_return co_await store_.AsyncReadHeavy(std::move(fn), boost::asio::use_awaitable);
+}
 
 // "2026-11-26T21:33:17Z".
 std::string FormatUtc(TimePoint t);

@@ -163,6 +163,15 @@ ALTER TABLE tokens ADD COLUMN expires_ms BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX tokens_by_account ON tokens (account_id, created_ms);
 )sql";
 
+// Migration 13, the same text for both engines.
+inline constexpr std::string_view kAccountDeletion = R"sql(
+-- A deleted account (DeleteAccount) keeps its row, under a name no account can take, until
+-- store.keep_finished has passed (deleted_ms: when; 0: not deleted): its counters, errors and
+-- audit stay for the provider's records, and a new account of its name inherits nothing.
+-- Rows are found by id, never by this column, except by the sweep that removes them.
+ALTER TABLE accounts ADD COLUMN deleted_ms BIGINT NOT NULL DEFAULT 0;
+)sql";
+
 inline constexpr std::array kMigrations = {
     Migration{
         .version = 1,
@@ -599,6 +608,11 @@ END;
 -- Nothing: a PostgreSQL sequence never gives an id twice.
 SELECT 1;
 )sql",
+    },
+    Migration{
+        .version = 13,
+        .sqlite = kAccountDeletion,
+        .postgres = kAccountDeletion,
     },
 };
 

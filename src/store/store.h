@@ -357,6 +357,31 @@ struct StoreTotals {
   std::int64_t purged = 0;
 };
 
+// How PutAccounts treats the name of each spec.
+enum class AccountPutMode {
+  kCreate,          // a new account; an existing name is refused (kConflict)
+  kUpdate,          // an existing account; an unknown name is refused (kNotFound)
+  kCreateOrUpdate,  // either (the configuration file, an import)
+};
+
+enum class AccountPutOutcome { kCreated, kUpdated, kUnchanged, kRefused };
+
+// What PutAccounts did with one spec.
+struct AccountPut {
+  AccountPutOutcome outcome = AccountPutOutcome::kUnchanged;
+  AccountId id = 0;  // 0 when refused
+  // Why it was refused: kConflict (the name exists for kCreate; a uid belongs to another
+  // account, named in the message; a uid given to two specs of the batch), kNotFound (no such
+  // account for kUpdate), kInvalidInput (an empty name, a name given twice in the batch).
+  std::optional<Error> refused;
+};
+
+// What DeleteAccount did.
+struct AccountDeleted {
+  AccountId id = 0;
+  std::int64_t purged = 0;  // unfinished messages purged with it
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -365,6 +390,35 @@ class Store {
   // that name. State and counters of an existing account are kept. A uid that belongs to
   // another account is moved to this one.
   virtual Result<AccountId> UpsertAccount(const AccountSpec& spec) = 0;
+
+  // Creates or updates the accounts of `specs` (uids, report_to, language, quotas) as `mode`
+  // says, all in one transaction: one spec refused leaves the others to be written. State,
+  // counters, tokens and history of an existing account are kept. One uid, one account: a uid
+  // that belongs to an account outside the batch is refused (its mail stays where it is); a
+  // uid moves between two accounts only when both are in the batch (the one losing it no
+  // longer lists it), in the same transaction. Each created or changed account gets an audit
+  // record (action CREATE or CHANGE, the new values as its reason) by `actor` at `at`; an
+  // unchanged one none. Returns one AccountPut per spec, in order. Durable on success.
+  virtual Result<std::vector<AccountPut>> PutAccounts(std::span<const AccountSpec> specs,
+                                                      AccountPutMode mode, std::string_view actor,
+                                                      TimePoint at) = 0;
+
+  // Deletes the account of that name, in one transaction: refused with kConflict while it has
+  // unfinished mail (held, queued or being delivered) unless `purge`, which purges it as a
+  // PURGE does (at once, the rows deleted afterwards by PurgeBatch; an outcome in flight is
+  // ignored). Its tokens and SMTP password are revoked and its uids freed from the commit on;
+  // its name is free at once (the row is kept under a name no account can take, marked
+  // deleted): a new account of that name and uids inherits nothing. The deleted account is no
+  // longer found by name, uid or token, nor listed or reported on; its counters, errors and
+  // audit stay until RemoveDeletedAccounts. Audited (action DELETE) by `actor` at `at`.
+  // kNotFound: no such account.
+  virtual Result<AccountDeleted> DeleteAccount(std::string_view name, bool purge,
+                                               std::string_view actor, TimePoint at) = 0;
+
+  // Removes, with everything kept of them (counters, days, sources, reports, audit, messages),
+  // up to `limit` accounts deleted before `cutoff` (purged rows still on disk too). Returns
+  // how many. One transaction.
+  virtual Result<std::int64_t> RemoveDeletedAccounts(TimePoint cutoff, int limit) = 0;
 
   virtual Result<std::optional<Account>> FindAccount(std::string_view name) = 0;
   virtual Result<std::optional<Account>> GetAccount(AccountId id) = 0;
@@ -388,6 +442,10 @@ class Store {
   // when it is > 0 (the previous page's last id). An unknown account has none.
   virtual Result<std::vector<AuditRecord>> ListAudit(std::optional<AccountId> account, int limit,
                                                      std::int64_t before_id) = 0;
+
+  // The ids of the accounts with purged rows still on disk (Account::purge_left > 0), deleted
+  // accounts included, ascending: at start, the deletions a previous run had not finished.
+  virtual Result<std::vector<AccountId>> AccountsWithPurgedRows() = 0;
 
   // Deletes from disk up to `limit` of the account's purged messages (unfinished, id <= its
   // purge_upto; see AccountStateChange::start_purge), oldest first, with their recipients.

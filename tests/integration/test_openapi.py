@@ -15,13 +15,16 @@ def test_every_documented_operation_is_served(make_daemon, relay):
     daemon = make_daemon(relay=relay).start()
     code, token = api(daemon, "POST", "/api/v1/accounts/demo/tokens")
     assert code == 201, token
-    for path, operations in SPEC["paths"].items():
+    # Deleting the account comes last: every other operation needs it.
+    last = ("/api/v1/accounts/{name}", "delete")
+    calls = [(p, m) for p, ops in SPEC["paths"].items() for m in ops if (p, m) != last] + [last]
+    for path, method in calls:
+        operations = SPEC["paths"][path]
         concrete = path.replace("{name}", "demo").replace("{id}", token["id"])
-        for method in operations:
-            body = BODIES.get(method)
-            code, reply = api(daemon, method.upper(), concrete, body=body)
-            assert code not in (404, 405), (method, path, code, reply)
-            assert str(code) in operations[method]["responses"], (method, path, code, reply)
+        body = BODIES.get(method)
+        code, reply = api(daemon, method.upper(), concrete, body=body)
+        assert code not in (404, 405), (method, path, code, reply)
+        assert str(code) in operations[method]["responses"], (method, path, code, reply)
 
 
 def test_what_is_not_documented_is_not_served(make_daemon, relay):

@@ -32,6 +32,8 @@ constexpr std::string_view PgText(Sql sql) {
       return "INSERT INTO {account_names} (name, account_id) "
              "VALUES ($1, nextval(pg_get_serial_sequence('{accounts}', 'id'))) "
              "ON CONFLICT (name) DO NOTHING RETURNING account_id";
+    case Sql::kDeleteAccountName:
+      return "DELETE FROM {account_names} WHERE name = $1";
     case Sql::kInsertAccount:
       return "INSERT INTO {accounts} (id, name, report_to, language, max_per_day, max_per_hour, "
              "since_ms, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";

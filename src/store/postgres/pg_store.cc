@@ -48,6 +48,11 @@ std::string_view PgStore::MigrationSql(const schema::Migration& migration) const
   return migration.postgres;
 }
 
+Result<void> PgStore::FreeAccountName(std::string_view name) {
+  MW_RETURN_IF_ERROR(pg_.Run(Sql::kDeleteAccountName, Params().Text(name)));
+  return {};
+}
+
 Result<AccountId> PgStore::UpsertAccountRow(const AccountSpec& spec, std::int64_t now_ms) {
   MW_ASSIGN_OR_RETURN(Rows found, pg_.Run(Sql::kSelectAccountIdByName, Params().Text(spec.name)));
   if (found.empty()) {

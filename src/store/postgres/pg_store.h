@@ -30,6 +30,7 @@ class PgStore final : public SqlStore {
   explicit PgStore(std::unique_ptr<PgSession> session);
 
   Result<AccountId> UpsertAccountRow(const AccountSpec& spec, std::int64_t now_ms) override;
+  Result<void> FreeAccountName(std::string_view name) override;
   Result<MessageId> InsertMessageRow(const NewMessage& m, std::optional<TimePoint> lease_until,
                                      std::string_view lease_node) override;
   Result<std::vector<ClaimedMessage>> LeaseMessages(std::span<const LeaseItem> items,

@@ -23,7 +23,7 @@ enum class Sql {
   kSelectAccountUids,       // (account) -> uid, ascending
   kSelectAllAccounts,       // () -> {account_columns}, by id
   kSelectAllAccountUids,    // () -> account_id, uid, by both
-  kSelectAccountState,      // (id) -> state, name, pending, pending_bytes
+  kSelectAccountState,      // (id) -> state, name, pending, pending_bytes, deleted_ms
   kLockAccountState,        // (id) -> state; the row locked until the end of the transaction
   kSetAccountStateFull,     // (id, state, blocked_by, reason, since, from_state, tolerance_until,
                             //  from_blocked_by)
@@ -106,7 +106,19 @@ enum class Sql {
   kSelectTotals,   // () -> active pending, held pending, released of held, submitted, sent,
                    //   errors, expired, purged
   kSelectSources,  // (account, kind, first hour excluded, last hour, limit) -> value, count
-  kNotify,         // PostgreSQL: (channel, payload)
+  // Provisioning.
+  kMarkAccountDeleted,     // (id, name no account can take, now): no SMTP password either
+  kDeleteAccountTokens,    // (account)
+  kDeleteAccountName,      // PostgreSQL: (name)
+  kSelectDeletedAccounts,  // (deleted before, limit) -> id
+  kSelectPurgedRowsLeft,   // () -> id of accounts with purge_left > 0, ascending
+  kRemoveAccountSources,   // (account)
+  kRemoveAccountDays,      // (account)
+  kRemoveAccountReports,   // (account)
+  kRemoveAccountAudit,     // (account)
+  kRemoveAccountMessages,  // (account): with their recipients and released marks
+  kRemoveAccountRow,       // (account)
+  kNotify,                 // PostgreSQL: (channel, payload)
   kCount,
 };
 

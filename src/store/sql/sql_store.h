@@ -31,6 +31,13 @@ class SqlStore : public Store {
   SqlStore& operator=(const SqlStore&) = delete;
 
   Result<AccountId> UpsertAccount(const AccountSpec& spec) override;
+  Result<std::vector<AccountPut>> PutAccounts(std::span<const AccountSpec> specs,
+                                              AccountPutMode mode, std::string_view actor,
+                                              TimePoint at) override;
+  Result<AccountDeleted> DeleteAccount(std::string_view name, bool purge, std::string_view actor,
+                                       TimePoint at) override;
+  Result<std::int64_t> RemoveDeletedAccounts(TimePoint cutoff, int limit) override;
+  Result<std::vector<AccountId>> AccountsWithPurgedRows() override;
   Result<std::optional<Account>> FindAccount(std::string_view name) override;
   Result<std::optional<Account>> GetAccount(AccountId id) override;
   Result<std::optional<Account>> FindAccountByUid(Uid uid) override;
@@ -131,6 +138,9 @@ class SqlStore : public Store {
   // The bytes the store could still write: its file system's free space and the free space
   // inside its files. nullopt where the engine cannot see its disk (a database server's).
   virtual Result<std::optional<std::int64_t>> FreeBytes();
+  // A deleted account's name is free from the commit on (the name's own lookup row, where the
+  // engine keeps one). Nothing where the accounts row alone holds the name.
+  virtual Result<void> FreeAccountName(std::string_view name);
   // Migrations: wait for any other store migrating the same database; the text of a migration.
   virtual Result<void> LockMigrations();
   virtual std::string_view MigrationSql(const schema::Migration& migration) const = 0;
@@ -140,6 +150,9 @@ class SqlStore : public Store {
   Result<std::vector<MessageId>> SelectHeld(AccountId account, const MessageSelector& selector,
                                             bool unreleased_only);
   Result<std::optional<Account>> ReadOneAccount(AccountId id);
+  // Purges the account's unfinished mail at once (the watermark), counted purged on the local
+  // day of `at`; returns how many. In the caller's write transaction.
+  Result<std::int64_t> StartPurge(AccountId account, TimePoint at);
   Result<std::optional<StoredMessage>> ReadMessage(MessageId id);
   Result<AccountState> ReadAccountState(AccountId account, bool lock);
   // kConflict unless the account (locked by the caller) is as `seen` says; nothing if unset.
@@ -151,9 +164,10 @@ class SqlStore : public Store {
   // Whether the last batch found room: logged when the store runs short of room (why) and when
   // it has room again, not at every refusal.
   void NoteRoom(bool room, std::string_view why);
-  // For each message of the batch, whether its account's quota refuses it (StorageLimits),
-  // counting the batch's earlier messages; read in the caller's write transaction.
-  Result<std::vector<bool>> OverAccountQuota(std::span<const NewMessage> messages);
+  // For each message of the batch, why it is not stored, if it is not: its account's quota
+  // refuses it (StorageLimits, counting the batch's earlier messages; kNoRoom), or its account
+  // was deleted (kNotFound). Read in the caller's write transaction.
+  Result<std::vector<std::optional<Error>>> RefusedAtStore(std::span<const NewMessage> messages);
   Result<MessageId> InsertMessageWithRecipients(const NewMessage& m,
                                                 std::optional<TimePoint> lease_until,
                                                 std::string_view lease_node);

@@ -123,25 +123,7 @@ Result<void> SqlStore::SetAccountState(const AccountStateChange& change) {
     }
   }
   if (change.start_purge) {
-    // The purge itself: O(1) however much is held. The rows go later (PurgeBatch).
-    MW_ASSIGN_OR_RETURN(const Rows before,
-                        session().Run(Sql::kSelectCounters, Params().Int(change.account)));
-    const std::int64_t purged_before = before.empty() ? 0 : before.Int(0, 7);
-    MW_ASSIGN_OR_RETURN(
-        const Rows rows,
-        session().Run(Sql::kSetPurgeWatermark, Params().Int(change.account).Int(purged_before)));
-    const std::int64_t purged = rows.empty() ? 0 : rows.Int(0, 0);
-    MW_RETURN_IF_ERROR(session().Run(Sql::kClearReleased, Params().Int(change.account)));
-    if (purged > 0) {
-      MW_RETURN_IF_ERROR(session().Run(Sql::kBumpDay, Params()
-                                                          .Int(change.account)
-                                                          .Int(LocalDayNumber(change.at))
-                                                          .Int(0)
-                                                          .Int(0)
-                                                          .Int(0)
-                                                          .Int(0)
-                                                          .Int(purged)));
-    }
+    MW_RETURN_IF_ERROR(StartPurge(change.account, change.at));
   }
   MW_RETURN_IF_ERROR(
       session().Run(Sql::kInsertAudit,
@@ -157,6 +139,23 @@ Result<void> SqlStore::SetAccountState(const AccountStateChange& change) {
   MW_RETURN_IF_ERROR(Notify("state", change.account));
   MW_RETURN_IF_ERROR(tx.Commit());
   return {};
+}
+
+Result<std::int64_t> SqlStore::StartPurge(AccountId account, TimePoint at) {
+  // The purge itself: O(1) however much is held. The rows go later (PurgeBatch).
+  MW_ASSIGN_OR_RETURN(const Rows before,
+                      session().Run(Sql::kSelectCounters, Params().Int(account)));
+  const std::int64_t purged_before = before.empty() ? 0 : before.Int(0, 7);
+  MW_ASSIGN_OR_RETURN(const Rows rows, session().Run(Sql::kSetPurgeWatermark,
+                                                     Params().Int(account).Int(purged_before)));
+  const std::int64_t purged = rows.empty() ? 0 : rows.Int(0, 0);
+  MW_RETURN_IF_ERROR(session().Run(Sql::kClearReleased, Params().Int(account)));
+  if (purged > 0) {
+    MW_RETURN_IF_ERROR(session().Run(
+        Sql::kBumpDay,
+        Params().Int(account).Int(LocalDayNumber(at)).Int(0).Int(0).Int(0).Int(0).Int(purged)));
+  }
+  return purged;
 }
 
 Result<std::vector<AccountId>> SqlStore::AccountsInState(AccountState state) {

@@ -48,7 +48,7 @@ Result<InsertedBatch> SqlStore::StoreBatch(std::span<const NewMessage> messages,
   // many messages it holds, and either every message of it is stored (and may be
   // acknowledged) or none is.
   MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kWrite));
-  MW_ASSIGN_OR_RETURN(const std::vector<bool> refused, OverAccountQuota(messages));
+  MW_ASSIGN_OR_RETURN(const std::vector<std::optional<Error>> refused, RefusedAtStore(messages));
   // Counters first: an unknown account fails here with kNotFound, before any insert; and the
   // accounts rows are updated (so locked) first, so a state change on another node waits for
   // this commit and the states read below hold until then. (The quota's read above is not
@@ -80,9 +80,7 @@ Result<InsertedBatch> SqlStore::StoreBatch(std::span<const NewMessage> messages,
     const NewMessage& m = messages[i];
     InsertedMessage& out = inserted.messages.emplace_back();
     if (refused[i]) {
-      out.refused = Error{ErrorCode::kNoRoom,
-                          "the account's mail waiting in the store is at its storage quota; "
-                          "try again later"};
+      out.refused = refused[i];
       continue;
     }
     MW_ASSIGN_OR_RETURN(const std::optional<TimePoint> lease_until,
@@ -141,13 +139,14 @@ void SqlStore::NoteRoom(bool room, std::string_view why) {
   short_of_room_ = !room;
 }
 
-Result<std::vector<bool>> SqlStore::OverAccountQuota(std::span<const NewMessage> messages) {
+Result<std::vector<std::optional<Error>>> SqlStore::RefusedAtStore(
+    std::span<const NewMessage> messages) {
   struct Held {
     std::int64_t messages = 0;
     std::int64_t bytes = 0;
+    bool deleted = false;
   };
-  std::vector<bool> refused(messages.size(), false);
-  if (limits_.max_account_messages <= 0 && limits_.max_account_bytes <= 0) return refused;
+  std::vector<std::optional<Error>> refused(messages.size());
   std::map<AccountId, Held> held;
   for (const NewMessage& m : messages) {
     if (held.contains(m.account)) continue;
@@ -155,15 +154,24 @@ Result<std::vector<bool>> SqlStore::OverAccountQuota(std::span<const NewMessage>
                         session().Run(Sql::kSelectAccountState, Params().Int(m.account)));
     if (rows.empty())
       return Fail(ErrorCode::kNotFound, fmt::format("no account with id {}", m.account));
-    held[m.account] = Held{.messages = rows.Int(0, 2), .bytes = rows.Int(0, 3)};
+    held[m.account] =
+        Held{.messages = rows.Int(0, 2), .bytes = rows.Int(0, 3), .deleted = rows.Int(0, 4) > 0};
   }
   for (std::size_t i = 0; i < messages.size(); ++i) {
     Held& h = held[messages[i].account];
+    if (h.deleted) {
+      // Its uid was looked up before the account was deleted: the message has no account now.
+      refused[i] = Error{ErrorCode::kNotFound, "the account was deleted"};
+      continue;
+    }
     const auto size = static_cast<std::int64_t>(messages[i].body.size());
-    refused[i] =
-        (limits_.max_account_messages > 0 && h.messages + 1 > limits_.max_account_messages) ||
-        (limits_.max_account_bytes > 0 && h.bytes + size > limits_.max_account_bytes);
-    if (refused[i]) continue;
+    if ((limits_.max_account_messages > 0 && h.messages + 1 > limits_.max_account_messages) ||
+        (limits_.max_account_bytes > 0 && h.bytes + size > limits_.max_account_bytes)) {
+      refused[i] = Error{ErrorCode::kNoRoom,
+                         "the account's mail waiting in the store is at its storage quota; "
+                         "try again later"};
+      continue;
+    }
     h.messages += 1;
     h.bytes += size;
   }

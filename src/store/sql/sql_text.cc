@@ -90,6 +90,17 @@ constexpr std::array<std::string_view, kSqlCount> kNames = {
     "kSetReportMessage",
     "kSelectTotals",
     "kSelectSources",
+    "kMarkAccountDeleted",
+    "kDeleteAccountTokens",
+    "kDeleteAccountName",
+    "kSelectDeletedAccounts",
+    "kSelectPurgedRowsLeft",
+    "kRemoveAccountSources",
+    "kRemoveAccountDays",
+    "kRemoveAccountReports",
+    "kRemoveAccountAudit",
+    "kRemoveAccountMessages",
+    "kRemoveAccountRow",
     "kNotify",
 };
 static_assert(kNames.back() == "kNotify", "kNames follows enum Sql");
@@ -126,12 +137,12 @@ std::string_view SharedSqlText(Sql sql) {
     case Sql::kSelectAccountUids:
       return "SELECT uid FROM {account_uids} WHERE account_id = ?1 ORDER BY uid";
     case Sql::kSelectAllAccounts:
-      return "SELECT {account_columns} FROM {accounts} ORDER BY id";
+      return "SELECT {account_columns} FROM {accounts} WHERE deleted_ms = 0 ORDER BY id";
     case Sql::kSelectAllAccountUids:
       return "SELECT account_id, uid FROM {account_uids} ORDER BY account_id, uid";
     case Sql::kSelectAccountState:
       // The name too, for mail leased on arrival (InsertMessages).
-      return "SELECT state, name, pending, pending_bytes FROM {accounts} WHERE id = ?1";
+      return "SELECT state, name, pending, pending_bytes, deleted_ms FROM {accounts} WHERE id = ?1";
     case Sql::kSelectAccountName:
       return "SELECT name FROM {accounts} WHERE id = ?1";
     case Sql::kSetAccountStateFull:
@@ -224,7 +235,8 @@ std::string_view SharedSqlText(Sql sql) {
       // "errors > 0" repeats daily_errors_by_day's WHERE.
       return "SELECT d.account_id FROM {daily_counters} d WHERE d.day = ?1 AND d.errors > 0 "
              "AND NOT EXISTS (SELECT 1 FROM {reports} r WHERE r.account_id = d.account_id "
-             "AND r.day = ?1) ORDER BY d.account_id";
+             "AND r.day = ?1) AND NOT EXISTS (SELECT 1 FROM {accounts} a "
+             "WHERE a.id = d.account_id AND a.deleted_ms > 0) ORDER BY d.account_id";
     case Sql::kInsertReport:
       return "INSERT INTO {reports} (account_id, day, sent_ms) VALUES (?1, ?2, ?3) "
              "ON CONFLICT (account_id, day) DO NOTHING";
@@ -240,6 +252,29 @@ std::string_view SharedSqlText(Sql sql) {
       return "SELECT value, SUM(count) AS n FROM {sources} WHERE account_id = ?1 AND kind = ?2 "
              "AND hour > ?3 AND hour <= ?4 GROUP BY value ORDER BY value = ?6 DESC, n DESC, "
              "value LIMIT ?5";
+    case Sql::kMarkAccountDeleted:
+      return "UPDATE {accounts} SET name = ?2, deleted_ms = ?3, smtp_password_hash = NULL "
+             "WHERE id = ?1";
+    case Sql::kDeleteAccountTokens:
+      return "DELETE FROM {tokens} WHERE account_id = ?1";
+    case Sql::kSelectDeletedAccounts:
+      return "SELECT id FROM {accounts} WHERE deleted_ms > 0 AND deleted_ms < ?1 "
+             "ORDER BY id LIMIT ?2";
+    case Sql::kSelectPurgedRowsLeft:
+      return "SELECT id FROM {accounts} WHERE purge_left > 0 ORDER BY id";
+    case Sql::kRemoveAccountSources:
+      return "DELETE FROM {sources} WHERE account_id = ?1";
+    case Sql::kRemoveAccountDays:
+      return "DELETE FROM {daily_counters} WHERE account_id = ?1";
+    case Sql::kRemoveAccountReports:
+      return "DELETE FROM {reports} WHERE account_id = ?1";
+    case Sql::kRemoveAccountAudit:
+      return "DELETE FROM {audit} WHERE account_id = ?1";
+    case Sql::kRemoveAccountMessages:
+      // Recipients and released marks go with them (ON DELETE CASCADE).
+      return "DELETE FROM {messages} WHERE account_id = ?1";
+    case Sql::kRemoveAccountRow:
+      return "DELETE FROM {accounts} WHERE id = ?1";
     default:
       return "";
   }

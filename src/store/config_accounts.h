@@ -1,0 +1,23 @@
+// The accounts of the configuration file, written to the store at start (and, with a reload,
+// again): one rule set with the API's (Store::PutAccounts).
+#pragma once
+
+#include <span>
+
+#include "core/account_spec.h"
+#include "core/result.h"
+#include "store/store.h"
+
+namespace mailwarden {
+
+// Creates or updates every account of the file, in one transaction, audited as actor
+// "config" when something changed. The file wins over the store for what it lists (uids,
+// report_to, language, quotas); accounts it does not list are left as they are. A uid the
+// file gives to one account while the store gives it to an account the file does not list
+// (one made through the API) is never moved silently: that account of the file is not
+// written, and the start is refused with kConflict naming both accounts. Called by the daemon's
+// thread that owns the store, before the daemon takes mail.
+Result<void> ApplyConfigAccounts(Store& store, std::span<const AccountSpec> accounts,
+                                 TimePoint now);
+
+}  // namespace mailwarden
