@@ -72,8 +72,11 @@ TEST_F(SmtpServerTest, WaitingForRoomEndsWith451AfterMaxWaitForRoom) {
   options.max_message_bytes = 2 * 1024 * 1024;
   options.max_wait_for_room = std::chrono::milliseconds(300);
   ReceiveGate::Slot taken;  // the only slot, held by "another message" for the whole test
-  asio::co_spawn(
-      io_, [&]() -> asio::awaitable<void> { taken = co_await gate_.Acquire(); }, asio::detached);
+  // No captures: the coroutine outlives the lambda object, and keeps only its parameters.
+  auto take = [](ReceiveGate& gate, ReceiveGate::Slot& into) -> asio::awaitable<void> {
+    into = co_await gate.Acquire();
+  };
+  asio::co_spawn(io_, take(gate_, taken), asio::detached);
   Start(options);
   const CommandResult run = Python(R"PY(
 body = ''.join('line %06d %s\r\n' % (i, 'x' * 64) for i in range(8000)) + '.\r\n'
@@ -97,8 +100,9 @@ print('small', t.reply()[:3])
   ASSERT_EQ(backend_.messages().size(), 1u);
   std::promise<std::size_t> waiting;
   asio::post(io_, [&] {
-    waiting.set_value(gate_.waiting());
-    taken.reset();
+    const std::size_t n = gate_.waiting();
+    taken.reset();  // before the answer: the test's locals end once it is given
+    waiting.set_value(n);
   });
   EXPECT_EQ(waiting.get_future().get(), 0u);
 }
