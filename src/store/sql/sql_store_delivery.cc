@@ -103,8 +103,11 @@ Result<InsertedBatch> SqlStore::StoreBatch(std::span<const NewMessage> messages,
                                                            .Text(schema::kSourceOtherValue)));
   }
   // Pruning rides on the commit that is paid for anyway, at most once per new hour (and
-  // again while a backlog remains), so a quiet store does no work for it.
-  const std::int64_t prune_below = sources.newest_hour() - (kSourceHoursKept - 1);
+  // again while a backlog remains), so a quiet store does no work for it. A batch whose every
+  // message was refused counted no source, and has no hour.
+  const bool counted = !sources.counts().empty();
+  const std::int64_t prune_below =
+      counted ? sources.newest_hour() - (kSourceHoursKept - 1) : sources_pruned_below_;
   bool pruned_all = false;
   if (prune_below > sources_pruned_below_) {
     MW_ASSIGN_OR_RETURN(
