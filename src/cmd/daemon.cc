@@ -220,11 +220,11 @@ Result<void> Daemon::BecomeDaemonUser() {
 Result<void> Daemon::OpenStorePool() {
   StoreOptions options;
   options.max_sources_per_hour = config_.store.max_sources_per_hour;
+  options.storage = {.max_account_bytes = config_.store.max_held_bytes_per_account,
+                     .max_account_messages = config_.store.max_held_messages_per_account,
+                     .min_free_bytes = config_.store.min_free_space};
   auto store = mailwarden::OpenStore(config_.store.url, options);
   if (!store) return std::unexpected(store.error());
-  (*store)->SetStorageLimits({.max_account_bytes = config_.store.max_held_bytes_per_account,
-                              .max_account_messages = config_.store.max_held_messages_per_account,
-                              .min_free_bytes = config_.store.min_free_space});
   // The pool: the store thread's connection writes (group commit, claims, outcomes, state
   // changes); the readers answer the panel's and API's questions beside it.
   std::vector<std::unique_ptr<Store>> readers;

@@ -509,9 +509,8 @@ void LimitOption(CLI::App& sub, Options& o) {
   sub.add_option("--limit", o.limit, "At most this many rows (1-500)")->check(CLI::Range(1, 500));
 }
 
-void NewAccountArgs(CLI::App& sub, Options& o) {
-  sub.add_option("NAME", o.account, "a-z, 0-9, '.', '_', '-'")->required();
-  sub.add_option("--uid", o.uids, "A Unix uid whose scripts' mail is this account's")->required();
+// What an account has besides its name and uids: for accounts add and accounts set alike.
+void AccountFieldArgs(CLI::App& sub, Options& o) {
   sub.add_option("--report-to", o.report_to, "Recipient of the daily error reports");
   sub.add_option("--language", o.language, "Language of the reports")
       ->check(CLI::IsMember({"en", "pl"}));
@@ -521,17 +520,17 @@ void NewAccountArgs(CLI::App& sub, Options& o) {
       ->check(CLI::Range(0, 100'000'000));
 }
 
+void NewAccountArgs(CLI::App& sub, Options& o) {
+  sub.add_option("NAME", o.account, "a-z, 0-9, '.', '_', '-'")->required();
+  sub.add_option("--uid", o.uids, "A Unix uid whose scripts' mail is this account's")->required();
+  AccountFieldArgs(sub, o);
+}
+
 void SetAccountArgs(CLI::App& sub, Options& o) {
   sub.add_option("NAME", o.account, "The account's name")->required();
   auto* uid = sub.add_option("--uid", o.uids, "Its uids from now on (all of them; repeat it)");
   sub.add_flag("--no-uids", o.no_uids, "It keeps no uid")->excludes(uid);
-  sub.add_option("--report-to", o.report_to, "Recipient of the daily error reports");
-  sub.add_option("--language", o.language, "Language of the reports")
-      ->check(CLI::IsMember({"en", "pl"}));
-  sub.add_option("--max-per-day", o.max_per_day, "Quota: messages a day (excess waits)")
-      ->check(CLI::Range(0, 100'000'000));
-  sub.add_option("--max-per-hour", o.max_per_hour, "Quota: messages an hour (excess waits)")
-      ->check(CLI::Range(0, 100'000'000));
+  AccountFieldArgs(sub, o);
 }
 
 void DeleteAccountArgs(CLI::App& sub, Options& o) {

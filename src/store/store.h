@@ -122,7 +122,7 @@ struct ArrivalLease {
   std::vector<AccountId> skip{};
 };
 
-// What the store keeps at most (Store::SetStorageLimits). Past a bound new mail is refused with
+// What the store keeps at most (StoreOptions::storage). Past a bound new mail is refused with
 // kNoRoom, a temporary failure, and nothing already stored is touched; 0 is no bound.
 struct StorageLimits {
   // An account's unfinished mail (waiting, held or being delivered), in bytes of messages and
@@ -542,8 +542,6 @@ class Store {
   // StorageLimits::min_free_bytes fails whole with kNoRoom, as does one the disk cannot take.
   virtual Result<InsertedBatch> InsertMessages(std::span<const NewMessage> messages,
                                                const ArrivalLease& lease) = 0;
-  // The bounds InsertMessages keeps from now on (none until set).
-  virtual void SetStorageLimits(const StorageLimits& limits) = 0;
   // The same without leasing anything; returns the ids in the order given (0 for a message
   // refused by StorageLimits).
   Result<std::vector<MessageId>> InsertMessages(std::span<const NewMessage> messages);
@@ -622,6 +620,8 @@ struct StoreOptions {
   // MailSources::other). Bounds the rows that values chosen by an account's scripts make:
   // at most 4 * (this + 1) an account and hour.
   std::int64_t max_sources_per_hour = kDefaultMaxSourcesPerHour;
+  // What InsertMessages keeps at most (none by default).
+  StorageLimits storage{};
 };
 
 // Opens (creating if needed) and migrates the store named by url: "sqlite:/abs/path.db" or

@@ -37,13 +37,13 @@ Result<std::unique_ptr<Store>> OpenStore(std::string_view url, const StoreOption
       }
       auto store = SqliteStore::Open(path);
       if (!store) return std::unexpected(std::move(store).error());
-      (*store)->SetMaxSourcesPerHour(options.max_sources_per_hour);
+      (*store)->SetOptions(options);
       return std::unique_ptr<Store>(std::move(*store));
     }
     case StoreKind::kPostgresql: {
       auto store = PgStore::Open(url);
       if (!store) return std::unexpected(std::move(store).error());
-      (*store)->SetMaxSourcesPerHour(options.max_sources_per_hour);
+      (*store)->SetOptions(options);
       return std::unique_ptr<Store>(std::move(*store));
     }
     case StoreKind::kUnknown:

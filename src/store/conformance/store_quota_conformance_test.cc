@@ -16,6 +16,14 @@ using std::chrono::minutes;
 
 std::int64_t Size(const NewMessage& m) { return static_cast<std::int64_t>(m.body.size()); }
 
+// The test's store opened again, keeping these bounds.
+void Reopen(TestDatabase& db, std::unique_ptr<Store>& store, const StorageLimits& limits) {
+  store.reset();
+  auto opened = db.Open({.storage = limits});
+  ASSERT_TRUE(opened.has_value()) << opened.error().message;
+  store = std::move(*opened);
+}
+
 TEST_P(StoreConformance, PendingBytesFollowEachMessageFromStoredToItsEnd) {
   const AccountId id = MakeAccount("demo");
   const AccountId other = MakeAccount("other");
@@ -54,7 +62,7 @@ TEST_P(StoreConformance, PendingBytesFollowEachMessageFromStoredToItsEnd) {
 TEST_P(StoreConformance, AnAccountPastItsMessageQuotaHasOnlyItsOwnNextMessageRefused) {
   const AccountId id = MakeAccount("demo");
   const AccountId other = MakeAccount("other");
-  store_->SetStorageLimits({.max_account_messages = 2});
+  Reopen(*db_, store_, {.max_account_messages = 2});
   // One batch: the account's third message is refused; the other account's, and the rest of
   // the batch, are stored in the same commit.
   std::vector<NewMessage> batch = {Message(id, kT0), Message(id, kT0), Message(other, kT0),
@@ -94,7 +102,7 @@ TEST_P(StoreConformance, AnAccountPastItsMessageQuotaHasOnlyItsOwnNextMessageRef
 
 TEST_P(StoreConformance, AnAccountPastItsByteQuotaIsRefusedWhatWouldGoOverIt) {
   const AccountId id = MakeAccount("demo");
-  store_->SetStorageLimits({.max_account_bytes = 10000});
+  Reopen(*db_, store_, {.max_account_bytes = 10000});
   auto batch = SizedMessages(id, {6000, 3000, 2000, 1000});
   auto stored = store_->InsertMessages(batch, ArrivalLease{});
   ASSERT_TRUE(stored.has_value()) << stored.error().message;
@@ -106,7 +114,7 @@ TEST_P(StoreConformance, AnAccountPastItsByteQuotaIsRefusedWhatWouldGoOverIt) {
   EXPECT_EQ(GetAccount("demo").pending_bytes, Size(batch[0]) + Size(batch[1]) + Size(batch[3]));
   EXPECT_EQ(GetAccount("demo").pending_bytes, 10000);
   // Without bounds again, it takes everything.
-  store_->SetStorageLimits({});
+  Reopen(*db_, store_, {});
   EXPECT_EQ(Insert(SizedMessages(id, {5000})).size(), 1u);
   EXPECT_EQ(GetAccount("demo").pending_bytes, 15000);
 }
@@ -115,7 +123,7 @@ TEST_P(StoreConformance, ABatchThatWouldLeaveTooLittleRoomIsRefusedWhole) {
   const AccountId id = MakeAccount("demo");
   // More free room than any disk has: SQLite, which sees its disk, refuses the batch whole
   // and stores nothing; PostgreSQL's disk is the server's, which the store does not see.
-  store_->SetStorageLimits({.min_free_bytes = std::int64_t{1} << 60});
+  Reopen(*db_, store_, {.min_free_bytes = std::int64_t{1} << 60});
   auto stored = store_->InsertMessages(std::vector<NewMessage>{Message(id, kT0)}, ArrivalLease{});
   if (GetParam().name == "sqlite") {
     ASSERT_FALSE(stored.has_value());
@@ -128,7 +136,7 @@ TEST_P(StoreConformance, ABatchThatWouldLeaveTooLittleRoomIsRefusedWhole) {
   // State changes and purges are not new mail: they go on whatever the room.
   SetState(id, AccountState::kActive, AccountState::kBlocked, BlockedBy::kCustomer);
   StartPurge(id, kT0 + minutes(1));
-  store_->SetStorageLimits({.min_free_bytes = 1});
+  Reopen(*db_, store_, {.min_free_bytes = 1});
   EXPECT_EQ(Insert({Message(id, kT0 + minutes(2))}).size(), 1u);
 }
 

@@ -59,7 +59,6 @@ class SqlStore : public Store {
   using Store::InsertMessages;
   Result<InsertedBatch> InsertMessages(std::span<const NewMessage> messages,
                                        const ArrivalLease& lease) override;
-  void SetStorageLimits(const StorageLimits& limits) override { limits_ = limits; }
   Result<ClaimedBatch> ClaimDue(const ClaimRequest& request) override;
   Result<void> RecordOutcomes(std::span<const DeliveryOutcome> outcomes, TimePoint now) override;
   Result<void> ReleaseLeases(std::string_view node) override;
@@ -89,8 +88,11 @@ class SqlStore : public Store {
   Result<StoreTotals> GetTotals() override;
   Result<MailSources> GetSources(AccountId account, int hours, TimePoint now, int top) override;
 
-  // StoreOptions::max_sources_per_hour; set by OpenStore before the store is used.
-  void SetMaxSourcesPerHour(std::int64_t n) { max_sources_per_hour_ = n; }
+  // StoreOptions; set by OpenStore before the store is used.
+  void SetOptions(const StoreOptions& options) {
+    max_sources_per_hour_ = options.max_sources_per_hour;
+    limits_ = options.storage;
+  }
 
  protected:
   explicit SqlStore(std::unique_ptr<SqlSession> session);

@@ -61,6 +61,12 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::filesystem::pa
     store->folder_ = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   }
   if (auto r = store->Migrate(); !r) return in_file(std::move(r).error());
+  {
+    // Fixed when the file was made: read once, not at every FreeBytes.
+    auto page_size = sqlite.Exec("PRAGMA page_size");
+    if (!page_size) return in_file(std::move(page_size).error());
+    store->page_size_ = page_size->Int(0, 0);
+  }
   if (auto r = sqlite.PrepareStatements(); !r) return in_file(std::move(r).error());
   return store;
 }
@@ -84,10 +90,9 @@ Result<std::optional<std::int64_t>> SqliteStore::FreeBytes() {
   // What a purge or a delete frees stays inside the file as free pages, for later rows: it is
   // room as much as the file system's is.
   MW_ASSIGN_OR_RETURN(const Rows pages, sqlite_.Exec("PRAGMA freelist_count"));
-  MW_ASSIGN_OR_RETURN(const Rows page_size, sqlite_.Exec("PRAGMA page_size"));
   const auto on_disk =
       static_cast<std::int64_t>(fs.f_bavail) * static_cast<std::int64_t>(fs.f_frsize);
-  return std::optional<std::int64_t>(on_disk + pages.Int(0, 0) * page_size.Int(0, 0));
+  return std::optional<std::int64_t>(on_disk + pages.Int(0, 0) * page_size_);
 }
 
 Result<AccountId> SqliteStore::UpsertAccountRow(const AccountSpec& spec, std::int64_t now_ms) {

@@ -60,6 +60,7 @@ class SqliteStore final : public SqlStore {
   // The database file's folder, whose file system FreeBytes reads; empty for a database in
   // memory.
   std::filesystem::path folder_;
+  std::int64_t page_size_ = 4096;  // the database's, read at open
 };
 
 }  // namespace mailwarden
