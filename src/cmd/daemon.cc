@@ -300,6 +300,7 @@ void Daemon::StartReports() {
 
 Result<void> Daemon::StartIntake() {
   accounts_ = std::make_unique<AccountDirectory>(*store_);
+  SetAutoAccounts();
   intake_ =
       std::make_unique<MailIntake>(config_, *store_, clock_, [this](AccountId account, MessageId) {
         // Delivery hears of new mail from the store runner (leased on arrival or queued).
@@ -398,6 +399,16 @@ void Daemon::WaitForSignal() {
   });
 }
 
+void Daemon::SetAutoAccounts() {
+  const Config::AutoAccounts& a = config_.auto_accounts;
+  accounts_->SetAutoAccounts(AutoAccountRule{a.uid_min, a.uid_max, a.language}, PasswdUserName,
+                             clock_);
+  if (a.uid_min != 0) {
+    spdlog::info("mailwardend: uids {}-{} without an account get one named after their user",
+                 a.uid_min, a.uid_max);
+  }
+}
+
 asio::awaitable<void> Daemon::Reload() {
   timespec now{};
   ::clock_gettime(CLOCK_MONOTONIC, &now);
@@ -459,7 +470,9 @@ asio::awaitable<void> Daemon::Reload() {
   config_.smtp.tls_cert = plan.config.smtp.tls_cert;
   config_.smtp.tls_key = plan.config.smtp.tls_key;
   spdlog::set_level(spdlog::level::from_str(config_.log.level));
+  config_.auto_accounts = plan.config.auto_accounts;
   accounts_->Forget();
+  SetAutoAccounts();
   scheduler_->ReloadPolicy();
   spdlog::info("mailwardend: configuration reloaded");
   ready();

@@ -70,6 +70,8 @@ class Daemon {
   void StartReports();
   // The submission socket and the SMTP listeners, bound.
   Result<void> StartIntake();
+  // Gives the account directory config_.auto_accounts (at start and after a reload).
+  void SetAutoAccounts();
   // The admin token, the API and the panel, and the HTTP listener, bound.
   Result<void> StartHttp();
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <boost/asio/ip/address.hpp>
+#include <charconv>
 #include <cstdio>
 #include <fstream>
 #include <set>
@@ -390,15 +391,45 @@ Result<void> ReadDaemon(TableReader& r, Config& c) {
   return {};
 }
 
+Result<void> ReadAutoAccounts(TableReader& r, Config& c) {
+  std::string uids;
+  MW_RETURN_IF_ERROR(r.String("uids", uids));
+  if (!uids.empty()) {
+    // Two decimal uids joined by '-'; the least is 1: root is never an account's user.
+    auto number = [](std::string_view text, std::uint64_t& out) {
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+      return ec == std::errc() && end == text.data() + text.size() && !text.empty();
+    };
+    const std::string_view text = uids;
+    const auto dash = text.find('-');
+    std::uint64_t lo = 0, hi = 0;
+    if (dash == std::string_view::npos || !number(text.substr(0, dash), lo) ||
+        !number(text.substr(dash + 1), hi) || lo < 1 || hi < lo || hi > 4294967294ULL) {
+      return Fail(ErrorCode::kInvalidInput,
+                  "auto_accounts.uids: \"" + uids +
+                      "\" must be MIN-MAX, two uids from 1 to 4294967294, e.g. \"1000-59999\"");
+    }
+    c.auto_accounts.uid_min = static_cast<Uid>(lo);
+    c.auto_accounts.uid_max = static_cast<Uid>(hi);
+  }
+  MW_RETURN_IF_ERROR(r.String("language", c.auto_accounts.language));
+  if (c.auto_accounts.language != "en" && c.auto_accounts.language != "pl") {
+    return Fail(ErrorCode::kInvalidInput, "auto_accounts.language: must be \"en\" or \"pl\"");
+  }
+  return {};
+}
+
 // The [section]s in the order they are read; each also refuses a key it did not read.
 struct SectionRule {
   std::string_view name;
   Result<void> (*read)(TableReader&, Config&);
 };
 constexpr SectionRule kSections[] = {
-    {"store", ReadStore},   {"submit", ReadSubmit},     {"smtp", ReadSmtp},
-    {"http", ReadHttp},     {"delivery", ReadDelivery}, {"policy", ReadPolicy},
-    {"report", ReadReport}, {"log", ReadLog},           {"daemon", ReadDaemon},
+    {"store", ReadStore},       {"submit", ReadSubmit},
+    {"smtp", ReadSmtp},         {"http", ReadHttp},
+    {"delivery", ReadDelivery}, {"policy", ReadPolicy},
+    {"report", ReadReport},     {"log", ReadLog},
+    {"daemon", ReadDaemon},     {"auto_accounts", ReadAutoAccounts},
 };
 
 Result<AccountSpec> ReadAccount(const toml::table& t, std::size_t index) {

@@ -175,6 +175,17 @@ struct Config {
     Duration shutdown_timeout = std::chrono::seconds(30);
   } daemon;
 
+  // Accounts made from the system's user database: a uid in [uid_min, uid_max] with no
+  // account gets one on its first mail, named after its passwd entry, with `language`. The
+  // key "auto_accounts.uids" ("MIN-MAX"; empty, the default: off). A passwd name that is not a
+  // valid account name, or that names an existing account, is refused and logged: that uid's
+  // mail is refused as any uid without an account.
+  struct AutoAccounts {
+    Uid uid_min = 0;  // 0: off
+    Uid uid_max = 0;
+    std::string language = "en";
+  } auto_accounts;
+
   std::vector<AccountSpec> accounts;
 };
 

@@ -1,6 +1,7 @@
 // What a reload (SIGHUP) takes from the configuration file again, and what waits for a restart.
 //
-// Taken again: [policy], [report], [log], the [[account]] tables and smtp.tls_cert/tls_key.
+// Taken again: [policy], [report], [log], [auto_accounts], the [[account]] tables and
+// smtp.tls_cert/tls_key.
 // Every other key is bound to something made at start (a listener, the store, the user the
 // process runs as, a pool sized by a limit): a changed value is named in the log and the
 // running one kept until the next start.

@@ -39,6 +39,8 @@ from = "reports@example.com"
 level = "debug"
 [daemon]
 user = "mailwarden"
+[auto_accounts]
+uids = "2000-2999"
 [[account]]
 name = "demo"
 uids = [1000, 1001]
@@ -48,6 +50,8 @@ uids = [1002]
 )");
   const ReloadPlan plan = PlanReload(running, fresh);
   EXPECT_TRUE(plan.kept.empty());
+  EXPECT_EQ(plan.config.auto_accounts.uid_min, 2000u);
+  EXPECT_EQ(plan.config.auto_accounts.uid_max, 2999u);
   EXPECT_EQ(plan.config.policy.max_per_hour, 2);
   EXPECT_EQ(plan.config.policy.hold, std::chrono::hours(1));
   EXPECT_EQ(plan.config.report.from, "reports@example.com");

@@ -372,6 +372,45 @@ TEST(ParseConfig, DaemonSectionNamesTheKeyThatIsWrong) {
   }
 }
 
+TEST(ParseConfig, AutoAccountsAreOffUnlessARangeIsGiven) {
+  auto c = ParseConfig("", "/etc/mw");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->auto_accounts.uid_min, 0u);
+  EXPECT_EQ(c->auto_accounts.uid_max, 0u);
+  EXPECT_EQ(c->auto_accounts.language, "en");
+  c = ParseConfig("[auto_accounts]\nuids = \"1000-59999\"\nlanguage = \"pl\"\n", "/etc/mw");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->auto_accounts.uid_min, 1000u);
+  EXPECT_EQ(c->auto_accounts.uid_max, 59999u);
+  EXPECT_EQ(c->auto_accounts.language, "pl");
+  c = ParseConfig("[auto_accounts]\nuids = \"4242-4242\"\n", "/etc/mw");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->auto_accounts.uid_min, 4242u);
+}
+
+TEST(ParseConfig, AutoAccountsNameTheKeyThatIsWrong) {
+  const struct {
+    std::string_view toml;
+    std::string_view key;
+  } kCases[] = {
+      {"[auto_accounts]\nuids = \"1000\"\n", "auto_accounts.uids: \"1000\" must be MIN-MAX"},
+      {"[auto_accounts]\nuids = \"0-100\"\n", "auto_accounts.uids"},  // root is never one
+      {"[auto_accounts]\nuids = \"2000-1000\"\n", "auto_accounts.uids"},
+      {"[auto_accounts]\nuids = \"1000-4294967295\"\n", "auto_accounts.uids"},
+      {"[auto_accounts]\nuids = \"-5-10\"\n", "auto_accounts.uids"},
+      {"[auto_accounts]\nuids = \" 1000-2000\"\n", "auto_accounts.uids"},
+      {"[auto_accounts]\nuids = \"1000-2000x\"\n", "auto_accounts.uids"},
+      {"[auto_accounts]\nuids = 1000\n", "auto_accounts.uids: must be a string"},
+      {"[auto_accounts]\nlanguage = \"de\"\n", "auto_accounts.language: must be"},
+      {"[auto_accounts]\nreport_to = \"x\"\n", "auto_accounts.report_to: unknown setting"},
+  };
+  for (const auto& c : kCases) {
+    auto r = ParseConfig(c.toml, "/etc/mw");
+    ASSERT_FALSE(r.has_value()) << c.toml;
+    EXPECT_NE(r.error().message.find(c.key), std::string::npos) << r.error().message;
+  }
+}
+
 TEST(LoadConfig, MissingFileSaysSo) {
   auto r = LoadConfig("/nonexistent/mailwarden.toml");
   ASSERT_FALSE(r.has_value());

@@ -6,11 +6,21 @@
 // to another account, or an account added by another node, is seen within ttl). A uid with
 // no account is never cached: an account created a moment ago works at once.
 //
+// With automatic accounts on (auto_accounts.uids), a uid of that range with no account gets
+// one on its first mail, named after its entry in the system's user database, which is asked
+// on a thread of its own (a directory service may be slow; the daemon's thread never waits
+// for it). A uid the database does not know, whose name is not a valid account name, or whose
+// name an account already has, gets none: that is logged, and remembered for `ttl` so that
+// its scripts' every mail does not ask again.
+//
 // Used on the daemon's io_context only (not thread-safe).
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -24,25 +34,61 @@ struct AccountRef {
   std::string name;
 };
 
+// Which uids get an account of their own on their first mail (uid_min 0: none).
+struct AutoAccountRule {
+  Uid uid_min = 0;
+  Uid uid_max = 0;
+  std::string language = "en";
+
+  bool Covers(Uid uid) const { return uid_min != 0 && uid >= uid_min && uid <= uid_max; }
+};
+
+// The user name of a uid in the system's user database, or nullopt when it has none. May
+// block (NSS: files, LDAP, sssd).
+using UserNameLookup = std::function<std::optional<std::string>(Uid)>;
+
+// getpwuid_r's answer: the UserNameLookup of the running system.
+std::optional<std::string> PasswdUserName(Uid uid);
+
 class AccountDirectory {
  public:
   explicit AccountDirectory(StoreRunner& store,
                             std::chrono::steady_clock::duration ttl = std::chrono::seconds(10));
+  ~AccountDirectory();
+
+  // Turns automatic accounts on (a rule covering some uids) or off; `clock` dates the
+  // account's creation in its audit record. Call at start and after a reload.
+  void SetAutoAccounts(AutoAccountRule rule, UserNameLookup lookup, const Clock& clock);
 
   // The uid's account, or nullopt if it has none; an Error when the store cannot answer.
   boost::asio::awaitable<Result<std::optional<AccountRef>>> FindByUid(Uid uid);
 
   // Drops what is remembered: call after accounts or their uids change in this process.
-  void Forget() { by_uid_.clear(); }
+  void Forget() {
+    by_uid_.clear();
+    refused_.clear();
+  }
 
  private:
   struct Entry {
     AccountRef account;
     std::chrono::steady_clock::time_point looked_up;
   };
+  // An account for `uid` from the user database, if the rule allows one.
+  boost::asio::awaitable<Result<std::optional<AccountRef>>> MakeAccount(Uid uid);
+  AccountRef Remember(Uid uid, const Account& account);
+  void Refuse(Uid uid);
+
   StoreRunner& store_;
   const std::chrono::steady_clock::duration ttl_;
   std::unordered_map<Uid, Entry> by_uid_;
+
+  AutoAccountRule auto_;
+  UserNameLookup lookup_;
+  const Clock* clock_ = nullptr;
+  std::unique_ptr<boost::asio::thread_pool> lookups_;  // one thread, while auto_ covers uids
+  // Uids of the range given no account, and when: not asked again within ttl_.
+  std::unordered_map<Uid, std::chrono::steady_clock::time_point> refused_;
 };
 
 }  // namespace mailwarden
