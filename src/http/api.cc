@@ -254,6 +254,9 @@ asio::awaitable<HttpAdmission> Api::Admit(const HttpRequest& head) {
       (seg[6] == "release" || seg[6] == "delete")) {
     admission.max_body_bytes = std::max(admission.max_body_bytes, kHeldActionBodyBytes);
   }
+  if (seg.size() == 3 && seg[2] == "accounts:import") {
+    admission.max_body_bytes = std::max(admission.max_body_bytes, kImportBodyBytes);
+  }
   auto caller = co_await Authenticate(head);
   if (!caller) admission.refusal = HttpResponse::FromError(caller.error());
   co_return admission;
@@ -276,7 +279,7 @@ asio::awaitable<HttpResponse> Api::Handle(HttpRequest request) {
   }
   if (seg.size() == 3 && seg[2] == "accounts") {
     if (!caller->admin) co_return Refuse(403, "forbidden", "Only the administrator may do this.");
-    if (request.method == "GET") co_return co_await ListAccounts();
+    if (request.method == "GET") co_return co_await ListAccounts(request);
     if (request.method == "POST") co_return co_await CreateAccount(request);
     co_return Refuse(405, "method_not_allowed", "Use GET or POST here.");
   }
@@ -556,25 +559,6 @@ asio::awaitable<HttpResponse> Api::CreateSmtpPassword(const Account& account) {
   if (!saved) co_return HttpResponse::FromError(saved.error());
   spdlog::info("account={} smtp password set", account.name);
   co_return HttpResponse::Json(201, {{"password", password}, {"user", account.name}});
-}
-
-asio::awaitable<HttpResponse> Api::ListAccounts() {
-  auto all = co_await Read<std::vector<Account>>([&](Store& s) { return s.ListAccounts(); });
-  if (!all) co_return HttpResponse::FromError(all.error());
-  json items = json::array();
-  for (const auto& a : *all) {
-    if (IsReservedAccountName(a.name)) continue;
-    items.push_back(
-        {{"name", a.name},
-         {"uids", a.uids},
-         {"state", AccountStateName(a.state)},
-         {"blocked_by",
-          a.blocked_by == BlockedBy::kNone ? json(nullptr) : json(BlockedByName(a.blocked_by))},
-         {"pending", a.pending},
-         {"report_to", a.report_to},
-         {"language", a.language}});
-  }
-  co_return HttpResponse::Json(200, {{"items", items}, {"next", nullptr}});
 }
 
 asio::awaitable<HttpResponse> Api::ListHeld(const HttpRequest& request, const Account& account) {

@@ -45,7 +45,7 @@ class Api {
   // Before the body of an API request is read (HttpServer's admission): refuses a request
   // without a valid token as Handle would (401), and gives the body's limit, which is
   // http.max_body_bytes except for a selective release or delete (kHeldActionBodyBytes: up to
-  // 10,000 ids). The token is checked again by Handle.
+  // 10,000 ids) and an account import (kImportBodyBytes). The token is checked again by Handle.
   boost::asio::awaitable<HttpAdmission> Admit(const HttpRequest& head);
 
   // GET /metrics (Prometheus text): for the admin token or the metrics token
@@ -83,7 +83,7 @@ class Api {
   boost::asio::awaitable<HttpResponse> ListTokens(const Account& account);
   boost::asio::awaitable<HttpResponse> RevokeToken(const Account& account, const std::string& id);
   boost::asio::awaitable<HttpResponse> CreateSmtpPassword(const Account& account);
-  boost::asio::awaitable<HttpResponse> ListAccounts();
+  boost::asio::awaitable<HttpResponse> ListAccounts(const HttpRequest& request);
   boost::asio::awaitable<HttpResponse> ListHeld(const HttpRequest& request, const Account& account);
   boost::asio::awaitable<HttpResponse> ActOnHeld(const HttpRequest& request, const Caller& caller,
                                                  const Account& account, HeldMailAction action);
@@ -120,6 +120,8 @@ class Api {
 
 // The body of POST .../email/messages/release or .../delete may hold 10,000 message ids.
 inline constexpr std::size_t kHeldActionBodyBytes = 1024 * 1024;
+// The body of POST /api/v1/accounts:import may hold 5,000 rows (mailwardenctl sends 2,000).
+inline constexpr std::size_t kImportBodyBytes = 4 * 1024 * 1024;
 
 // Store work for a request. Callers pass lambdas that capture by reference only: the request's
 // coroutine waits for the answer, so what they refer to lives, and a by-value capturing lambda
