@@ -335,6 +335,10 @@ struct Options {
   bool no_uids = false;
   bool remove_missing = false;
   std::string file;
+  std::string sort;
+  std::string blocked_by;
+  std::string search;
+  std::string cursor;
 };
 
 int Connect(const Options& o, std::optional<Session>& session) {
@@ -407,10 +411,22 @@ Query LimitQuery(const Options& o) {
 
 // The ways an answer is printed without --json.
 
-void PrintAccounts(const Options&, const json& body) {
-  PrintItems(body, {"NAME", "STATE", "BLOCKED BY", "PENDING", "UIDS", "REPORT TO", "LANG"},
-             {"name", "state", "blocked_by", "pending", "uids", "report_to", "language"},
+void PrintAccounts(const Options& o, const json& body) {
+  PrintItems(body,
+             {"NAME", "STATE", "BLOCKED BY", "SENT TODAY", "ERRORS", "HELD", "QUEUED", "UIDS",
+              "REPORT TO"},
+             {"name", "state", "blocked_by", "sent_today", "errors_today", "held", "queued", "uids",
+              "report_to"},
              "No accounts.");
+  if (const json& next = Field(body, "next"); next.is_string()) {
+    std::cout << "More: mailwardenctl accounts list";
+    if (!o.sort.empty()) std::cout << " --sort " << o.sort;
+    if (!o.status.empty()) std::cout << " --state " << o.status;
+    if (!o.blocked_by.empty()) std::cout << " --blocked-by " << o.blocked_by;
+    if (!o.search.empty()) std::cout << " --search " << Clean(o.search);
+    if (o.limit > 0) std::cout << " --limit " << o.limit;
+    std::cout << " --cursor " << Clean(next.get<std::string>()) << "\n";
+  }
 }
 
 void PrintCreated(const Options& o, const json& status) {
@@ -561,6 +577,31 @@ void QueueArgs(CLI::App& sub, Options& o) {
   sub.add_option("--before", o.before, "Only messages with a smaller id (the next page)");
 }
 
+void AccountListArgs(CLI::App& sub, Options& o) {
+  sub.add_option("--sort", o.sort,
+                 "Order: by name, or most sent today, failures today, unfinished mail first")
+      ->check(CLI::IsMember({"name", "sent_today", "errors_today", "pending"}));
+  sub.add_option("--state", o.status, "Only accounts in this state")
+      ->check(CLI::IsMember({"active", "blocked", "purging"}));
+  sub.add_option("--blocked-by", o.blocked_by, "Only accounts blocked by this")
+      ->check(CLI::IsMember({"customer", "admin", "spam_guard", "bounce_guard"}));
+  sub.add_option("--search", o.search, "Only accounts whose name contains this");
+  sub.add_option("--limit", o.limit, "At most this many rows (1-1000; default 100)")
+      ->check(CLI::Range(1, 1000));
+  sub.add_option("--cursor", o.cursor, "The page after this (as the last answer printed it)");
+}
+
+Query AccountListQuery(const Options& o) {
+  Query q;
+  if (!o.sort.empty()) q["sort"] = o.sort;
+  if (!o.status.empty()) q["state"] = o.status;
+  if (!o.blocked_by.empty()) q["blocked_by"] = o.blocked_by;
+  if (!o.search.empty()) q["q"] = o.search;
+  if (o.limit > 0) q["limit"] = std::to_string(o.limit);
+  if (!o.cursor.empty()) q["cursor"] = o.cursor;
+  return q;
+}
+
 void SelectionArgs(CLI::App& sub, Options& o) {
   AccountArg(sub, o);
   CLI::Option* id = sub.add_option("--id", o.ids, "A held message's id (repeatable)");
@@ -618,8 +659,8 @@ constexpr std::pair<std::string_view, std::string_view> kGroups[] = {
 
 // In the order of --help.
 const Command kCommands[] = {
-    {"accounts list", "All accounts with their state", "GET", "/api/v1/accounts", nullptr, nullptr,
-     nullptr, PrintAccounts},
+    {"accounts list", "Accounts with their state and today's figures, a page at a time", "GET",
+     "/api/v1/accounts", AccountListArgs, nullptr, AccountListQuery, PrintAccounts},
     {"accounts add", "Create an account", "POST", "/api/v1/accounts", NewAccountArgs,
      NewAccountBody, nullptr, PrintCreated},
     {"accounts show", "An account's e-mail status", "GET", "/api/v1/accounts/{account}/email",

@@ -155,16 +155,23 @@ Result<AccountFileSent> SendAccountFile(const ApiClient& client, std::vector<Acc
         named.insert(r.row["name"].get<std::string>());
       }
     }
-    MW_ASSIGN_OR_RETURN(auto all, client.Request("GET", "/api/v1/accounts"));
-    if (all.status != 200) {
-      sent.failed = std::move(all);
-      return sent;
-    }
-    for (const auto& item : all.json.value("items", json::array())) {
-      const std::string name = item.value("name", "");
-      if (!name.empty() && !named.contains(name)) {
-        rows.push_back({0, json{{"name", name}, {"delete", true}}});
+    // Every account, a page of 1,000 at a time, by name.
+    std::string target = "/api/v1/accounts?limit=1000";
+    for (;;) {
+      MW_ASSIGN_OR_RETURN(auto page, client.Request("GET", target));
+      if (page.status != 200) {
+        sent.failed = std::move(page);
+        return sent;
       }
+      for (const auto& item : page.json.value("items", json::array())) {
+        const std::string name = item.value("name", "");
+        if (!name.empty() && !named.contains(name)) {
+          rows.push_back({0, json{{"name", name}, {"delete", true}}});
+        }
+      }
+      const json next = page.json.value("next", json(nullptr));
+      if (!next.is_string()) break;
+      target = "/api/v1/accounts?limit=1000&cursor=" + PercentEncode(next.get<std::string>());
     }
   }
   sent.total = {{"created", 0}, {"updated", 0}, {"unchanged", 0}, {"removed", 0}};

@@ -172,6 +172,16 @@ inline constexpr std::string_view kAccountDeletion = R"sql(
 ALTER TABLE accounts ADD COLUMN deleted_ms BIGINT NOT NULL DEFAULT 0;
 )sql";
 
+// Migration 14, the same text for both engines.
+inline constexpr std::string_view kAccountOverview = R"sql(
+-- The operator's overview of accounts (ListAccountPage) reads a page in one of these orders,
+-- never every account: today's busiest senders, today's most failures, the most unfinished
+-- mail. Each holds only the rows above zero.
+CREATE INDEX daily_sent_by_day ON daily_counters (day, sent, account_id) WHERE sent > 0;
+CREATE INDEX daily_errors_by_count ON daily_counters (day, errors, account_id) WHERE errors > 0;
+CREATE INDEX accounts_by_pending ON accounts (pending, id) WHERE pending > 0 AND deleted_ms = 0;
+)sql";
+
 inline constexpr std::array kMigrations = {
     Migration{
         .version = 1,
@@ -613,6 +623,11 @@ SELECT 1;
         .version = 13,
         .sqlite = kAccountDeletion,
         .postgres = kAccountDeletion,
+    },
+    Migration{
+        .version = 14,
+        .sqlite = kAccountOverview,
+        .postgres = kAccountOverview,
     },
 };
 

@@ -382,6 +382,41 @@ struct AccountDeleted {
   std::int64_t purged = 0;  // unfinished messages purged with it
 };
 
+// How ListAccountPage orders accounts, and which it lists.
+enum class AccountOrder {
+  kName,         // every account, by name
+  kSentToday,    // the accounts that sent today, most first
+  kErrorsToday,  // the accounts with failures today, most first
+  kPending,      // the accounts with unfinished mail (held or queued), most first
+};
+
+// Where a page of ListAccountPage starts: after the last entry of the page before (its name
+// for kName; its order's value and its id for the others).
+struct AccountPageCursor {
+  std::int64_t value = 0;
+  std::string name;
+  AccountId id = 0;
+};
+
+// One page of the accounts overview. Filters combine; each is off when empty.
+struct AccountPageQuery {
+  AccountOrder order = AccountOrder::kName;
+  int day = 0;  // today, as a local day (YYYYMMDD): the day of sent_today and errors_today
+  std::optional<AccountState> state;
+  std::optional<BlockedBy> blocked_by;
+  std::string name_contains;  // of a-z, 0-9, '.', '_', '-' only (the caller checks)
+  int limit = 100;
+  std::optional<AccountPageCursor> after;
+};
+
+struct AccountPageEntry {
+  Account account;  // with its uids
+  std::int64_t sent_today = 0;
+  std::int64_t errors_today = 0;
+  std::int64_t held = 0;  // as AccountCounters counts them
+  std::int64_t queued = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -424,6 +459,11 @@ class Store {
   virtual Result<std::optional<Account>> GetAccount(AccountId id) = 0;
   virtual Result<std::optional<Account>> FindAccountByUid(Uid uid) = 0;
   virtual Result<std::vector<Account>> ListAccounts() = 0;
+  // A page of accounts for the operator's overview, as `query` orders and filters them; the
+  // system's own account and deleted ones are never listed. Reads an index in the page's
+  // order (by name; today's counters by day and value; unfinished mail by amount) and the
+  // page's rows, never every account.
+  virtual Result<std::vector<AccountPageEntry>> ListAccountPage(const AccountPageQuery& query) = 0;
 
   // Writes the account's state, blocked_by, reason, since and bounce_tolerance_until, the
   // audit record (change.at, actor, action, from, to, audit_text or else reason) and, with

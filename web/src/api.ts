@@ -144,8 +144,9 @@ export class Api {
   whoami(): Promise<Whoami> {
     return this.call('GET', '/whoami');
   }
+  /** The first 1,000 accounts by name (the API pages the rest: `next`). */
   accounts(): Promise<List<AccountItem>> {
-    return this.call('GET', '/accounts');
+    return this.call('GET', '/accounts?limit=1000');
   }
   status(account: string): Promise<EmailStatus> {
     return this.call('GET', this.base(account));

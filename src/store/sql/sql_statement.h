@@ -11,18 +11,25 @@ namespace mailwarden {
 
 enum class Sql {
   // Accounts.
-  kSelectAccountIdByName,   // (name) -> account_id
-  kUpsertAccount,           // SQLite: (name, report_to, language, max/day, max/hour, now) -> id
-  kInsertAccountName,       // PostgreSQL: (name) -> account_id, or no row if the name exists
-  kInsertAccount,           // PostgreSQL: (id, name, report_to, language, max/day, max/hour, now)
-  kUpdateAccount,           // PostgreSQL: (id, report_to, language, max/day, max/hour)
-  kDeleteAccountUids,       // (account)
-  kPutAccountUid,           // (uid, account)
-  kSelectAccountById,       // (id) -> {account_columns}
-  kSelectAccountIdByUid,    // (uid) -> account_id
-  kSelectAccountUids,       // (account) -> uid, ascending
-  kSelectAllAccounts,       // () -> {account_columns}, by id
-  kSelectAllAccountUids,    // () -> account_id, uid, by both
+  kSelectAccountIdByName,  // (name) -> account_id
+  kUpsertAccount,          // SQLite: (name, report_to, language, max/day, max/hour, now) -> id
+  kInsertAccountName,      // PostgreSQL: (name) -> account_id, or no row if the name exists
+  kInsertAccount,          // PostgreSQL: (id, name, report_to, language, max/day, max/hour, now)
+  kUpdateAccount,          // PostgreSQL: (id, report_to, language, max/day, max/hour)
+  kDeleteAccountUids,      // (account)
+  kPutAccountUid,          // (uid, account)
+  kSelectAccountById,      // (id) -> {account_columns}
+  kSelectAccountIdByUid,   // (uid) -> account_id
+  kSelectAccountUids,      // (account) -> uid, ascending
+  kSelectAllAccounts,      // () -> {account_columns}, by id
+  kSelectAllAccountUids,   // () -> account_id, uid, by both
+  // The accounts overview (ListAccountPage): each -> {account_columns}, released_pending,
+  // sent today, errors today. Parameters: (day, after, state, blocked_by, name LIKE pattern,
+  // limit, after_id); after is a name for ByName, a value otherwise; empty filters are off.
+  kSelectAccountPageByName,
+  kSelectAccountPageBySent,
+  kSelectAccountPageByErrors,
+  kSelectAccountPageByPending,
   kSelectAccountState,      // (id) -> state, name, pending, pending_bytes, deleted_ms
   kLockAccountState,        // (id) -> state; the row locked until the end of the transaction
   kSetAccountStateFull,     // (id, state, blocked_by, reason, since, from_state, tolerance_until,

@@ -42,6 +42,7 @@ class SqlStore : public Store {
   Result<std::optional<Account>> GetAccount(AccountId id) override;
   Result<std::optional<Account>> FindAccountByUid(Uid uid) override;
   Result<std::vector<Account>> ListAccounts() override;
+  Result<std::vector<AccountPageEntry>> ListAccountPage(const AccountPageQuery& query) override;
   Result<void> SetAccountState(const AccountStateChange& change) override;
   Result<std::vector<AccountId>> AccountsInState(AccountState state) override;
   Result<std::vector<AuditRecord>> ListAudit(std::optional<AccountId> account, int limit,

@@ -83,6 +83,79 @@ Result<std::vector<Account>> SqlStore::ListAccounts() {
   return accounts;
 }
 
+Result<std::vector<AccountPageEntry>> SqlStore::ListAccountPage(const AccountPageQuery& query) {
+  Sql sql = Sql::kSelectAccountPageByName;
+  switch (query.order) {
+    case AccountOrder::kName:
+      break;
+    case AccountOrder::kSentToday:
+      sql = Sql::kSelectAccountPageBySent;
+      break;
+    case AccountOrder::kErrorsToday:
+      sql = Sql::kSelectAccountPageByErrors;
+      break;
+    case AccountOrder::kPending:
+      sql = Sql::kSelectAccountPageByPending;
+      break;
+  }
+  // '_' is a LIKE wildcard, escaped with '!' (no name holds one); the other characters of a
+  // name stand for themselves.
+  std::string pattern;
+  if (!query.name_contains.empty()) {
+    pattern = "%";
+    for (char c : query.name_contains) {
+      if (c == '_' || c == '%' || c == '!') pattern += '!';
+      pattern += c;
+    }
+    pattern += '%';
+  }
+  // Past the end of every order: the first page.
+  constexpr std::int64_t kFirst = std::numeric_limits<std::int64_t>::max();
+  Params params;
+  params.Int(query.day);
+  if (query.order == AccountOrder::kName) {
+    params.Text(query.after ? query.after->name : "");
+  } else {
+    params.Int(query.after ? query.after->value : kFirst);
+  }
+  params.Text(query.state ? AccountStateName(*query.state) : "")
+      .Text(query.blocked_by ? BlockedByName(*query.blocked_by) : "")
+      .Text(pattern)
+      .Int(std::clamp(query.limit, 1, 1000));
+  if (query.order != AccountOrder::kName) params.Int(query.after ? query.after->id : kFirst);
+
+  MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kRead));
+  std::vector<AccountPageEntry> page;
+  {
+    MW_ASSIGN_OR_RETURN(const Rows rows, session().Run(sql, params));
+    page.reserve(static_cast<std::size_t>(rows.size()));
+    for (int i = 0; i < rows.size(); ++i) {
+      AccountPageEntry entry;
+      MW_ASSIGN_OR_RETURN(entry.account, ReadAccount(rows, i));
+      const int next = kAccountColumnCount;
+      const std::int64_t released = rows.Int(i, next);
+      const std::int64_t pending = entry.account.pending;
+      // As GetCounters: released mail of an account blocked again is queued, not held.
+      entry.queued =
+          entry.account.state == AccountState::kActive ? pending : std::min(released, pending);
+      entry.held = pending - entry.queued;
+      entry.sent_today = rows.Int(i, next + 1);
+      entry.errors_today = rows.Int(i, next + 2);
+      page.push_back(std::move(entry));
+    }
+  }
+  // A page is at most 1,000 accounts: their uids by the account's index.
+  for (AccountPageEntry& entry : page) {
+    MW_ASSIGN_OR_RETURN(const Rows uids,
+                        session().Run(Sql::kSelectAccountUids, Params().Int(entry.account.id)));
+    for (int i = 0; i < uids.size(); ++i) {
+      entry.account.uids.push_back(static_cast<Uid>(uids.Int(i, 0)));
+    }
+  }
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return page;
+}
+
 Result<void> SqlStore::SetAccountState(const AccountStateChange& change) {
   // One write transaction: the compare (state = from), the set, the watermark and the audit
   // record are atomic against every other store, on this node or another. A transition is

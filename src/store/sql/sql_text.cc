@@ -23,6 +23,10 @@ constexpr std::array<std::string_view, kSqlCount> kNames = {
     "kSelectAccountUids",
     "kSelectAllAccounts",
     "kSelectAllAccountUids",
+    "kSelectAccountPageByName",
+    "kSelectAccountPageBySent",
+    "kSelectAccountPageByErrors",
+    "kSelectAccountPageByPending",
     "kSelectAccountState",
     "kLockAccountState",
     "kSetAccountStateFull",
@@ -140,6 +144,29 @@ std::string_view SharedSqlText(Sql sql) {
       return "SELECT {account_columns} FROM {accounts} WHERE deleted_ms = 0 ORDER BY id";
     case Sql::kSelectAllAccountUids:
       return "SELECT account_id, uid FROM {account_uids} ORDER BY account_id, uid";
+    // The overview's pages read an index in their order and stop at the limit; the filters
+    // are checked on the rows read. Accounts' and daily_counters' column names do not meet.
+    case Sql::kSelectAccountPageByName:
+      return "SELECT {account_columns}, released_pending, COALESCE(d.sent, 0), "
+             "COALESCE(d.errors, 0) FROM {accounts} a LEFT JOIN {daily_counters} d "
+             "ON d.account_id = a.id AND d.day = ?1 "
+             "WHERE a.name > ?2 AND {account_page_filter} ORDER BY a.name LIMIT ?6";
+    case Sql::kSelectAccountPageBySent:
+      return "SELECT {account_columns}, released_pending, d.sent, d.errors "
+             "FROM {daily_counters} d JOIN {accounts} a ON a.id = d.account_id "
+             "WHERE d.day = ?1 AND d.sent > 0 AND (d.sent, d.account_id) < (?2, ?7) "
+             "AND {account_page_filter} ORDER BY d.sent DESC, d.account_id DESC LIMIT ?6";
+    case Sql::kSelectAccountPageByErrors:
+      return "SELECT {account_columns}, released_pending, d.sent, d.errors "
+             "FROM {daily_counters} d JOIN {accounts} a ON a.id = d.account_id "
+             "WHERE d.day = ?1 AND d.errors > 0 AND (d.errors, d.account_id) < (?2, ?7) "
+             "AND {account_page_filter} ORDER BY d.errors DESC, d.account_id DESC LIMIT ?6";
+    case Sql::kSelectAccountPageByPending:
+      return "SELECT {account_columns}, released_pending, COALESCE(d.sent, 0), "
+             "COALESCE(d.errors, 0) FROM {accounts} a LEFT JOIN {daily_counters} d "
+             "ON d.account_id = a.id AND d.day = ?1 "
+             "WHERE a.pending > 0 AND a.deleted_ms = 0 AND (a.pending, a.id) < (?2, ?7) "
+             "AND {account_page_filter} ORDER BY a.pending DESC, a.id DESC LIMIT ?6";
     case Sql::kSelectAccountState:
       // The name too, for mail leased on arrival (InsertMessages).
       return "SELECT state, name, pending, pending_bytes, deleted_ms FROM {accounts} WHERE id = ?1";
@@ -301,6 +328,11 @@ std::string EngineSql(Sql sql, std::string_view own_text, Placeholders placehold
       fmt::arg("tokens", schema::kTokensTable),
       fmt::arg("daily_counters", schema::kDailyCountersTable),
       fmt::arg("reports", schema::kReportsTable), fmt::arg("sources", schema::kSourcesTable),
+      // The overview's filters (see kSelectAccountPageByName): never a deleted account, nor
+      // the system's own (its name starts with '_').
+      fmt::arg("account_page_filter",
+               "a.deleted_ms = 0 AND substr(a.name, 1, 1) <> '_' AND (?3 = '' OR a.state = ?3) "
+               "AND (?4 = '' OR a.blocked_by = ?4) AND (?5 = '' OR a.name LIKE ?5 ESCAPE '!')"),
       fmt::arg("account_columns",
                "id, name, state, blocked_by, reason, since_ms, report_to, language, "
                "max_per_day, max_per_hour, pending, bounce_tolerance_until_ms, purge_upto, "

@@ -121,5 +121,28 @@ TEST_F(SqlitePlans, ThePanelsListsReadTheirOwnIndexesInOrder) {
   EXPECT_NE(volumes.find("SEARCH daily_counters USING PRIMARY KEY"), std::string::npos) << volumes;
 }
 
+TEST_F(SqlitePlans, TheAccountsOverviewReadsAPageInIndexOrder) {
+  // Each order reads its index from the page's start and stops at the limit: no sort of all
+  // accounts, no scan of them.
+  const struct {
+    const char* statement;
+    const char* index;
+  } kPages[] = {
+      {"kSelectAccountPageByName", "sqlite_autoindex_accounts_1"},
+      {"kSelectAccountPageBySent", "daily_sent_by_day"},
+      {"kSelectAccountPageByErrors", "daily_errors_by_count"},
+      {"kSelectAccountPageByPending", "accounts_by_pending"},
+  };
+  for (const auto& page : kPages) {
+    const std::string plan = Plan(page.statement);
+    EXPECT_TRUE(Uses(plan, page.index) || Uses(plan, page.index, "COVERING INDEX "))
+        << page.statement << ":\n"
+        << plan;
+    EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << page.statement << ":\n" << plan;
+    EXPECT_EQ(plan.find("SCAN a\n"), std::string::npos) << page.statement << ":\n" << plan;
+    EXPECT_EQ(plan.find("SCAN d\n"), std::string::npos) << page.statement << ":\n" << plan;
+  }
+}
+
 }  // namespace
 }  // namespace mailwarden

@@ -1,0 +1,173 @@
+// The operator's overview of accounts (GET /api/v1/accounts): a page of accounts with today's
+// figures, in the order asked (name; most sent, most failures, most unfinished mail today),
+// filtered by state, blocker and part of the name, the next page named by a cursor. With
+// 100,000 accounts a page reads an index and the page's rows, never every account.
+#include <charconv>
+
+#include "core/account_name.h"
+#include "core/local_day.h"
+#include "http/api.h"
+
+namespace mailwarden {
+namespace asio = boost::asio;
+using nlohmann::json;
+
+namespace {
+
+constexpr int kDefaultPageSize = 100;
+constexpr int kMaxPageSize = 1000;
+
+struct OrderName {
+  std::string_view name;
+  AccountOrder order;
+};
+constexpr OrderName kOrders[] = {
+    {"name", AccountOrder::kName},
+    {"sent_today", AccountOrder::kSentToday},
+    {"errors_today", AccountOrder::kErrorsToday},
+    {"pending", AccountOrder::kPending},
+};
+
+std::string_view OrderText(AccountOrder order) {
+  for (const auto& o : kOrders) {
+    if (o.order == order) return o.name;
+  }
+  return "name";
+}
+
+bool ParseInt(std::string_view text, std::int64_t& out) {
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size() && !text.empty();
+}
+
+// The cursor of the page after `last`: "name:NAME" in name order, else "ORDER:VALUE:ID".
+std::string CursorAfter(AccountOrder order, const AccountPageEntry& last) {
+  switch (order) {
+    case AccountOrder::kName:
+      return "name:" + last.account.name;
+    case AccountOrder::kSentToday:
+      return "sent_today:" + std::to_string(last.sent_today) + ":" +
+             std::to_string(last.account.id);
+    case AccountOrder::kErrorsToday:
+      return "errors_today:" + std::to_string(last.errors_today) + ":" +
+             std::to_string(last.account.id);
+    case AccountOrder::kPending:
+      return "pending:" + std::to_string(last.account.pending) + ":" +
+             std::to_string(last.account.id);
+  }
+  return "";
+}
+
+// A cursor this order gave, or nullopt for one it did not.
+std::optional<AccountPageCursor> ParseCursor(AccountOrder order, std::string_view text) {
+  const std::string_view prefix = OrderText(order);
+  if (!text.starts_with(prefix) || text.size() <= prefix.size() || text[prefix.size()] != ':') {
+    return std::nullopt;
+  }
+  text.remove_prefix(prefix.size() + 1);
+  AccountPageCursor cursor;
+  if (order == AccountOrder::kName) {
+    if (!IsValidAccountName(text)) return std::nullopt;
+    cursor.name = std::string(text);
+    return cursor;
+  }
+  const auto colon = text.find(':');
+  if (colon == std::string_view::npos || !ParseInt(text.substr(0, colon), cursor.value) ||
+      !ParseInt(text.substr(colon + 1), cursor.id) || cursor.value < 0 || cursor.id < 0) {
+    return std::nullopt;
+  }
+  return cursor;
+}
+
+json EntryJson(const AccountPageEntry& e) {
+  const Account& a = e.account;
+  const std::int64_t tried = e.sent_today + e.errors_today;
+  return {
+      {"name", a.name},
+      {"uids", a.uids},
+      {"state", AccountStateName(a.state)},
+      {"blocked_by",
+       a.blocked_by == BlockedBy::kNone ? json(nullptr) : json(BlockedByName(a.blocked_by))},
+      {"reason", a.reason.empty() ? json(nullptr) : json(a.reason)},
+      {"since", FormatUtc(a.since)},
+      {"pending", a.pending},
+      {"held", e.held},
+      {"queued", e.queued},
+      {"sent_today", e.sent_today},
+      {"errors_today", e.errors_today},
+      // Of today's tried recipients, the share that failed; null before any was tried.
+      {"error_rate", tried == 0
+                         ? json(nullptr)
+                         : json(static_cast<double>(e.errors_today) / static_cast<double>(tried))},
+      {"report_to", a.report_to},
+      {"language", a.language},
+  };
+}
+
+}  // namespace
+
+asio::awaitable<HttpResponse> Api::ListAccounts(const HttpRequest& request) {
+  auto bad = [](std::string_view message) {
+    return HttpResponse::ErrorWith(400, "invalid_input", message);
+  };
+  auto param = [&](const char* key) -> std::optional<std::string> {
+    auto it = request.query.find(key);
+    if (it == request.query.end()) return std::nullopt;
+    return it->second;
+  };
+  AccountPageQuery query;
+  query.day = LocalDayNumber(clock_.Now());
+  query.limit = kDefaultPageSize;
+  if (auto sort = param("sort")) {
+    const auto* found = std::find_if(std::begin(kOrders), std::end(kOrders),
+                                     [&](const OrderName& o) { return o.name == *sort; });
+    if (found == std::end(kOrders)) {
+      co_return bad("\"sort\" must be name, sent_today, errors_today or pending.");
+    }
+    query.order = found->order;
+  }
+  if (auto state = param("state")) {
+    query.state = ParseAccountState(*state);
+    if (!query.state) co_return bad("\"state\" must be active, blocked or purging.");
+  }
+  if (auto blocker = param("blocked_by")) {
+    query.blocked_by = ParseBlockedBy(*blocker);
+    if (!query.blocked_by || *query.blocked_by == BlockedBy::kNone) {
+      co_return bad("\"blocked_by\" must be customer, admin, spam_guard or bounce_guard.");
+    }
+  }
+  if (auto q = param("q")) {
+    // Names are of a-z, 0-9, '.', '_' and '-': a search of anything else finds nothing, and
+    // is refused rather than passed on.
+    if (q->size() > 64 ||
+        q->find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789._-") != std::string::npos) {
+      co_return bad("\"q\" must be part of an account name: up to 64 of a-z, 0-9, '.', '_', '-'.");
+    }
+    query.name_contains = *q;
+  }
+  if (auto limit = param("limit")) {
+    std::int64_t n = 0;
+    if (!ParseInt(*limit, n) || n < 1 || n > kMaxPageSize) {
+      co_return bad("\"limit\" must be a number from 1 to 1000.");
+    }
+    query.limit = static_cast<int>(n);
+  }
+  if (auto cursor = param("cursor")) {
+    query.after = ParseCursor(query.order, *cursor);
+    if (!query.after) {
+      co_return bad("\"cursor\" must be the \"next\" of an answer of the same \"sort\".");
+    }
+  }
+  auto page = co_await ReadHeavy<std::vector<AccountPageEntry>>(
+      [&](Store& s) { return s.ListAccountPage(query); });
+  if (!page) co_return HttpResponse::FromError(page.error());
+  json items = json::array();
+  for (const auto& entry : *page) items.push_back(EntryJson(entry));
+  // A full page may have a next one; a short page is the last.
+  json next = static_cast<int>(page->size()) == query.limit
+                  ? json(CursorAfter(query.order, page->back()))
+                  : json(nullptr);
+  co_return HttpResponse::Json(200, {{"items", items}, {"next", next}});
+}
+
+}  // namespace mailwarden

@@ -1,0 +1,108 @@
+"""The operator's overview of accounts (GET /api/v1/accounts, mailwardenctl accounts list):
+paged on the server, ordered by name or by today's figures, filtered by state, blocker and part
+of the name. On SQLite, and on PostgreSQL when MW_TEST_PG_URL names a throw-away cluster."""
+import os
+import subprocess
+import urllib.parse
+
+import pytest
+
+from conftest import BIN, OTHER_UID, api, demo_and_other, request, submit, wait_for
+from test_provisioning import store_settings  # noqa: F401  (the fixture: both engines)
+
+
+def ctl(daemon, *args):
+    return subprocess.run([str(BIN / "mailwardenctl"), "--url", f"127.0.0.1:{daemon.http_port}",
+                           "--token-file", str(daemon.root / "admin.token"), *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def daemon(make_daemon, relay, store_settings):  # noqa: F811
+    d = make_daemon(relay=relay, settings=store_settings, accounts=demo_and_other()).start()
+    # 1,200 more accounts: more than one page of the largest size.
+    rows = "\n".join(f"shop{i:04d},,owner{i}@example.com" for i in range(1200))
+    f = d.root / "accounts.csv"
+    f.write_text("name,uids,report_to\n" + rows + "\n")
+    r = ctl(d, "accounts", "import", str(f))
+    assert r.returncode == 0, r.stdout + r.stderr
+    return d
+
+
+def pages(daemon, query):
+    """Every page of a listing, following "next" as a client does; the pages' sizes too."""
+    names, sizes, cursor = [], [], None
+    for _ in range(100):
+        q = dict(query, **({"cursor": cursor} if cursor else {}))
+        code, body = api(daemon, "GET", "/api/v1/accounts?" + urllib.parse.urlencode(q))
+        assert code == 200, body
+        names += [a["name"] for a in body["items"]]
+        sizes.append(len(body["items"]))
+        cursor = body["next"]
+        if cursor is None:
+            return names, sizes
+    pytest.fail("the pages never end")
+
+
+def test_the_list_is_paged_and_every_account_is_on_exactly_one_page(daemon):
+    code, body = api(daemon, "GET", "/api/v1/accounts")
+    assert code == 200
+    assert len(body["items"]) == 100 and body["next"], "a default page, not every account"
+    names, sizes = pages(daemon, {"limit": 500})
+    assert sizes == [500, 500, 202]
+    assert names == sorted(names) and len(set(names)) == 1202
+    assert {"demo", "other", "shop0000", "shop1199"} <= set(names)
+
+
+def test_busiest_senders_failures_and_held_mail_first(daemon, relay):
+    for i in range(3):
+        submit(daemon, f"demo-{i}")
+    submit(daemon, "other-0", uid=OTHER_UID)
+    wait_for(lambda: len(relay.messages()) == 4, what="four messages at the relay")
+    wait_for(lambda: pages(daemon, {"sort": "sent_today"})[0] == ["demo", "other"],
+             what="today's senders, most first")
+    code, body = api(daemon, "GET", "/api/v1/accounts?sort=sent_today&limit=1")
+    assert [a["name"] for a in body["items"]] == ["demo"]
+    assert body["items"][0]["sent_today"] == 3 and body["items"][0]["error_rate"] == 0
+    assert body["next"].startswith("sent_today:")
+
+    # A blocked account's mail is held: first by unfinished mail, and found by state.
+    assert request(daemon, "BLOCK", "other")[0] == 200
+    submit(daemon, "other-held-1", uid=OTHER_UID)
+    submit(daemon, "other-held-2", uid=OTHER_UID)
+    body = api(daemon, "GET", "/api/v1/accounts?sort=pending")[1]
+    assert [(a["name"], a["held"], a["queued"]) for a in body["items"]] == [("other", 2, 0)]
+    assert [a["name"] for a in api(daemon, "GET", "/api/v1/accounts?state=blocked")[1]["items"]] == ["other"]
+    assert [a["name"] for a in api(daemon, "GET", "/api/v1/accounts?blocked_by=admin")[1]["items"]] == ["other"]
+    assert api(daemon, "GET", "/api/v1/accounts?blocked_by=spam_guard")[1]["items"] == []
+    names = [a["name"] for a in api(daemon, "GET", "/api/v1/accounts?q=shop119")[1]["items"]]
+    assert names == [f"shop{i}" for i in range(1190, 1200)]
+
+    r = ctl(daemon, "accounts", "list", "--sort", "sent_today")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].split()[:4] == ["NAME", "STATE", "BLOCKED", "BY"]
+    assert lines[1].split()[0] == "demo" and lines[2].split()[0] == "other"
+    r = ctl(daemon, "accounts", "list", "--limit", "2")
+    assert "More: mailwardenctl accounts list --limit 2 --cursor name:other" in r.stdout, r.stdout
+
+
+def test_bad_questions_are_refused_and_customers_see_no_list(daemon):
+    for query in ["sort=size", "state=gone", "blocked_by=none", "q=Shop", "q=%25", "limit=0",
+                  "limit=1001", "cursor=name:Other", "cursor=sent_today:1:2",
+                  "sort=pending&cursor=name:demo", "sort=pending&cursor=pending:x:1"]:
+        code, body = api(daemon, "GET", "/api/v1/accounts?" + query)
+        assert code == 400, (query, body)
+    code, body = api(daemon, "POST", "/api/v1/accounts/demo/tokens")
+    assert code == 201, body
+    assert api(daemon, "GET", "/api/v1/accounts", token=body["token"])[0] == 403
+
+
+def test_import_remove_missing_sees_every_page(daemon):
+    f = daemon.root / "keep.csv"
+    f.write_text(f"name,uids,report_to\ndemo,{os.getuid()},owner@example.com\n"
+                 f"other,{OTHER_UID},other@example.com\n")
+    r = ctl(daemon, "accounts", "import", str(f), "--remove-missing")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "removed 1200" in r.stdout, r.stdout
+    assert pages(daemon, {"limit": 1000})[0] == ["demo", "other"]
