@@ -3,7 +3,7 @@ import type { EmailStatus } from '../api';
 import { openDialog } from '../dialog';
 import { h } from '../dom';
 import { t } from '../i18n';
-import { refresh, view } from '../state';
+import { afterAction, view } from '../state';
 
 // A plain local@domain, as the daemon wants it; the daemon still has the last word.
 function validateAddress(v: string): string | null {
@@ -24,7 +24,7 @@ function askRecipient(): void {
       run: async (address) => {
         const after = await api.changeReportTo(view.account, address);
         view.notice = { kind: 'ok', text: t('recipientChanged', { address: after.report_to }) };
-        await refresh();
+        await afterAction();
       },
     },
     'action-recipient',
