@@ -217,7 +217,7 @@ describe('the panel as a customer meets it', () => {
       const cells = await row.locator('td').allTextContents();
       assert.ok(cells.some((c) => c.includes('sklep@example.com')), 'the From column');
       assert.ok(cells.some((c) => /order\.php$/.test(c) && !/\d+:order/.test(c)), `the script without its uid: ${cells}`);
-      assert.match(await page.textContent('#held thead'), lang === 'en' ? /Deleted on/ : /Usunięcie/);
+      assert.match(await page.textContent('#held thead'), lang === 'en' ? /Expires/ : /Wygasa/);
       const label = await row.locator('input[type=checkbox]').getAttribute('aria-label');
       assert.match(label, /buyer@example\.net/, 'the row box is labelled with more than the subject');
       assert.match(await page.textContent('#held thead .check'), lang === 'en' ? /Select all 2 shown/ : /Zaznacz wszystkie widoczne \(2\)/);
@@ -234,7 +234,7 @@ describe('the panel as a customer meets it', () => {
       await page.click('#action-purge');
       await page.waitForSelector('dialog[open]');
       assert.equal(await focused(page), 'dialog-cancel');
-      assert.match(await page.textContent('#dialog-text'), lang === 'en' ? /2 held e-mails will be deleted/ : /Zostanie trwale usunięte: 2 wstrzymane e-maile/);
+      assert.match(await page.textContent('#dialog-text'), lang === 'en' ? /2 held e-mails will be deleted/ : /2 wstrzymane e-maile zostaną trwale usunięte/);
       await axe(page, `purge dialog ${lang}`);
       await shots(page, `confirm-purge-${lang}`);
       await page.keyboard.press('Escape');

@@ -205,13 +205,25 @@ export async function focusedDescription(page) {
   return { name: ax?.name?.value ?? '', description: ax?.description?.value ?? '', role: ax?.role?.value ?? '' };
 }
 
-/** Screenshots of the page as it is, at every width, when MW_SCREENSHOTS is set. */
+/** The page at every width (1280, 390, 320 px): nothing wider than the screen; with
+ * MW_SCREENSHOTS, a picture of each. */
 export async function shots(page, name) {
-  if (!shotsDir) return;
-  fs.mkdirSync(shotsDir, { recursive: true });
+  if (shotsDir) fs.mkdirSync(shotsDir, { recursive: true });
   const before = page.viewportSize();
   for (const [width, viewport] of Object.entries(WIDTHS)) {
     await page.setViewportSize(viewport);
+    // The chart follows the new width a frame or two later.
+    const wide = () => page.evaluate(() => document.documentElement.scrollWidth);
+    await waitFor(`${name} to fit ${viewport.width} px`, async () => (await wide()) <= viewport.width, 3000).catch(() => {});
+    const widest = await page.evaluate(() => {
+      const w = document.documentElement.clientWidth;
+      return [...document.querySelectorAll('body *')]
+        .filter((el) => el.getBoundingClientRect().right > w + 1)
+        .slice(0, 5)
+        .map((el) => `${el.tagName.toLowerCase()}#${el.id}.${el.className}`);
+    });
+    assert.ok((await wide()) <= viewport.width, `${name} at ${viewport.width} px is ${await wide()} px wide: ${widest}`);
+    if (!shotsDir) continue;
     await page.waitForTimeout(150); // the chart redraws on resize
     await page.screenshot({ path: path.join(shotsDir, `${name}-${width}.png`), fullPage: true });
   }

@@ -81,7 +81,8 @@ export class VolumeChart {
             borderColor: kErrorColour,
             backgroundColor: kErrorColour,
             pointStyle: 'triangle',
-            pointRadius: 4,
+            // A triangle only where something failed: the line at zero says the rest.
+            pointRadius: (c) => ((c.raw as number) > 0 ? 5 : 0),
             borderWidth: 2,
             yAxisID: 'y1',
           },

@@ -22,15 +22,14 @@ const kConfirmation: Record<Action, Key> = {
 
 /** What the action's dialog says will happen, by what is held now. */
 function question(action: Action, s: EmailStatus): [string, string] {
-  const held = tn('nHeld', s.held);
   const hold = formatHold(s.hold_seconds ?? 72 * 3600);
   switch (action) {
     case 'BLOCK':
       return [t('confirmBlockTitle'), t('confirmBlockText', { hold })];
     case 'PURGE':
-      return [t('confirmPurgeTitle'), s.held > 0 ? t('confirmPurgeText', { held }) : t('confirmPurgeNone')];
+      return [t('confirmPurgeTitle'), s.held > 0 ? tn('confirmPurgeText', s.held) : t('confirmPurgeNone')];
     case 'UNBLOCK':
-      return [t('confirmUnblockTitle'), s.held > 0 ? t('confirmUnblockText', { held }) : t('confirmUnblockNone')];
+      return [t('confirmUnblockTitle'), s.held > 0 ? tn('confirmUnblockText', s.held) : t('confirmUnblockNone')];
   }
 }
 

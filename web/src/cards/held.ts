@@ -184,8 +184,8 @@ export function heldCard(s: EmailStatus): HTMLElement | null {
   const chosenIds = () => ({ ids: [...view.chosen] });
   const askChosen = (release: boolean) => {
     if (view.chosen.size === 0) return;
-    const n = tn('nEmails', view.chosen.size);
-    askHeld(release, chosenIds(), t(release ? 'confirmReleaseText' : 'confirmDeleteText', { n }), release ? 'held-release' : 'held-delete');
+    const text = tn(release ? 'confirmReleaseText' : 'confirmDeleteText', view.chosen.size);
+    askHeld(release, chosenIds(), text, release ? 'held-release' : 'held-delete');
   };
   // Always focusable; while nothing is chosen, aria-disabled with the hint as description.
   // sync() changes them as boxes are ticked, without a redraw.

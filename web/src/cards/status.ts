@@ -5,7 +5,9 @@ import { h } from '../dom';
 import { blockReasonText, formatDate, formatHold, formatNumber, formatTime, knownReasonCode, t, type Key } from '../i18n';
 
 function statusLabel(s: EmailStatus): { key: Key; cls: string; text: string } {
-  if (s.state === 'active') return { key: 'active', cls: 'state-active', text: t('activeText') };
+  if (s.state === 'active') {
+    return { key: 'active', cls: 'state-active', text: t(s.limit_reached ? 'activeWaiting' : 'activeText') };
+  }
   if (s.state === 'purging') return { key: 'purging', cls: 'state-purging', text: t('purgingText') };
   return {
     key: 'inactive',
