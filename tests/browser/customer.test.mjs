@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { Daemon, axe, focusedDescription, launch, openPanel, panelDir, shots, signIn, visibleText, waitFor } from './harness.mjs';
+import { ADMIN, Daemon, axe, focusedDescription, launch, openPanel, panelDir, shots, signIn, visibleText, waitFor } from './harness.mjs';
 
 const root = process.getuid() === 0;
 const me = process.getuid();
@@ -335,5 +335,51 @@ describe('the panel as a customer meets it', () => {
       await context.close();
     });
   }
-});
+  for (const [lang, locale] of LANGS) {
+    test(`${lang}: while a purge runs the page is read again in place, and says so when it ends`, async () => {
+      await block('demo');
+      const { context, page, problems } = await openPanel(browser, daemon.url, { locale });
+      // The daemon's purges end within a second here: the answers say "purging" until told.
+      let purging = true;
+      await page.route('**/api/v1/accounts/demo/email', async (route) => {
+        if (route.request().method() !== 'GET' || !purging) return route.continue();
+        const response = await route.fetch();
+        const body = await response.json();
+        Object.assign(body, { state: 'purging', held: 0 });
+        for (const a of Object.values(body.actions)) Object.assign(a, { allowed: false, reason: 'purge_running', message: 'A purge is running.' });
+        return route.fulfill({ response, json: body });
+      });
+      await signIn(page, tokens.demo);
+      await page.waitForSelector('#state[data-state=purging]');
+      assert.match(await page.textContent('#action-unblock-hint'), lang === 'en' ? /A purge is running\. Wait/ : /Trwa czyszczenie\. Poczekaj/);
+      assert.doesNotMatch(await page.textContent('#state-text'), /5-10|5–10|minut/);
+      await page.focus('#action-unblock');
+      const badge = await page.locator('#state').elementHandle();
+      await axe(page, `purging ${lang}`);
+      await shots(page, `purging-${lang}`);
+      // The purge ends: the page says so by itself, and what had the focus still has it.
+      await daemon.api('POST', '/accounts/demo/email/request', { token: tokens.demo, body: { action: 'PURGE' } });
+      purging = false;
+      await page.waitForSelector('#state[data-state=active]', { timeout: 10000 });
+      assert.match(await page.textContent('#notice'), lang === 'en' ? /The purge has ended/ : /Czyszczenie zakończone/);
+      assert.equal(await focused(page), 'action-unblock');
+      assert.ok(await badge.evaluate((el) => el.isConnected), 'updated in place');
+      assert.deepEqual(problems, []);
+      await context.close();
+    });
+  }
 
+  test('the administrator picks an account; its state is shown as the customer sees it', async () => {
+    await block('demo');
+    const { context, page, problems } = await openPanel(browser, daemon.url);
+    await signIn(page, ADMIN);
+    await page.selectOption('#account', 'demo');
+    await page.waitForSelector('#state[data-state=blocked]');
+    assert.equal(await page.getAttribute('#action-unblock', 'aria-disabled'), null);
+    await axe(page, 'administrator');
+    await shots(page, 'admin-picker-en');
+    assert.deepEqual(problems, []);
+    await context.close();
+    await reset('demo');
+  });
+});

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const bin = process.env.MW_BIN ?? path.join(root, 'build/bin');
-export const panelDir = path.join(root, 'web/dist');
+export const panelDir = process.env.MW_PANEL_DIR ?? path.join(root, 'web/dist');
 export const shotsDir = process.env.MW_SCREENSHOTS ? path.resolve(root, process.env.MW_SCREENSHOTS) : null;
 // playwright-core and axe-core are dev dependencies of the panel: one npm install serves all.
 const requireWeb = createRequire(path.join(root, 'web/package.json'));
