@@ -200,6 +200,7 @@ describe('the panel as a customer meets it', () => {
       await signIn(page, tokens.demo);
       assert.equal(await page.textContent('#counter-held .value'), '0');
       const stateBefore = await page.locator('#state').elementHandle();
+      await page.click('#chart-details summary'); // the chart's table, opened by the reader
       daemon.sendmail('demo', 'spóźnione zamówienie', 'sklep@example.com');
       daemon.sendmail('demo', 'drugie zamówienie', 'sklep@example.com');
       await waitFor('two held', async () => (await heldCount('demo')) === 2);
@@ -212,6 +213,7 @@ describe('the panel as a customer meets it', () => {
       assert.equal(await page.textContent('#counter-held .value'), '2');
       // Updated in place: the status badge is the same element as before.
       assert.ok(await stateBefore.evaluate((el) => el.isConnected), 'the page was updated in place, not rebuilt');
+      assert.equal(await page.getAttribute('#chart-details', 'open'), '', 'what the reader opened stays open');
 
       const row = page.locator('#held tbody tr', { hasText: 'spóźnione zamówienie' });
       const cells = await row.locator('td').allTextContents();

@@ -42,9 +42,14 @@ function sameKind(a: Node, b: Node): boolean {
   return !(a instanceof Element) || a.tagName === (b as Element).tagName;
 }
 
+// Attributes the person changes (a <details> they opened): kept as they are.
+function ownedByUser(el: Element, name: string): boolean {
+  return name === 'open' && el.tagName === 'DETAILS';
+}
+
 function morphAttributes(old: Element, next: Element): void {
   for (const name of old.getAttributeNames()) {
-    if (!next.hasAttribute(name)) old.removeAttribute(name);
+    if (!next.hasAttribute(name) && !ownedByUser(old, name)) old.removeAttribute(name);
   }
   for (const name of next.getAttributeNames()) {
     const v = next.getAttribute(name) ?? '';

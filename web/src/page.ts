@@ -4,7 +4,7 @@
 import { actionsCard } from './cards/actions';
 import { countersCard } from './cards/counters';
 import { errorsCard } from './cards/errors';
-import { heldCard } from './cards/held';
+import { heldCard, syncHeld } from './cards/held';
 import { sourcesCard } from './cards/sources';
 import { statusCard } from './cards/status';
 import { chartCard, showChart } from './cards/volumes';
@@ -84,7 +84,10 @@ export function renderPage(): void {
     );
   }
   showPage(header(() => signOut()), main);
-  if (shown) showChart(view.volumes);
+  if (shown) {
+    showChart(view.volumes);
+    syncHeld();
+  }
   watchFocus();
   schedulePoll();
 }

@@ -48,8 +48,9 @@ async function showHeaders(m: HeldMessage): Promise<void> {
   showText(t('headersTitle'), m.subject || t('noSubject'), text, `headers-${m.id}`);
 }
 
-/** Enables Send and Delete selected, and the Select all box, by what is chosen now. */
-function sync(): void {
+/** Enables Send and Delete selected, and the Select all box, by what is chosen now (also after
+ * each redraw: a checkbox's indeterminate state is no attribute). */
+export function syncHeld(): void {
   const none = view.chosen.size === 0;
   for (const id of ['held-release', 'held-delete']) {
     const b = document.getElementById(id);
@@ -134,7 +135,7 @@ export function heldCard(s: EmailStatus): HTMLElement | null {
       if (on) view.held.forEach((m) => view.chosen.add(m.id));
       else view.chosen.clear();
       document.querySelectorAll<HTMLInputElement>('#held input.held-choice').forEach((b) => (b.checked = on));
-      sync();
+      syncHeld();
     },
   });
   const rows = view.held.map((m) => {
@@ -149,7 +150,7 @@ export function heldCard(s: EmailStatus): HTMLElement | null {
       onchange: (ev: Event) => {
         if ((ev.target as HTMLInputElement).checked) view.chosen.add(m.id);
         else view.chosen.delete(m.id);
-        sync();
+        syncHeld();
       },
     });
     const expires = new Date(new Date(m.date).getTime() + holdMs).toISOString();
