@@ -160,8 +160,6 @@ const en = {
   headers: 'Headers',
   headersOf: 'Headers of the e-mail: {subject}',
   headersTitle: 'Headers of the e-mail',
-  nHeld: '{n} held e-mail|{n} held e-mails',
-  nEmails: '{n} e-mail|{n} e-mails',
   hours: '{n} hour|{n} hours',
   days: '{n} day|{n} days',
 };
@@ -326,8 +324,6 @@ const pl: Record<Key, string> = {
   headers: 'Nagłówki',
   headersOf: 'Nagłówki e-maila: {subject}',
   headersTitle: 'Nagłówki e-maila',
-  nHeld: '{n} wstrzymany e-mail|{n} wstrzymane e-maile|{n} wstrzymanych e-maili',
-  nEmails: '{n} e-mail|{n} e-maile|{n} e-maili',
   hours: '{n} godzinę|{n} godziny|{n} godzin',
   days: '{n} dzień|{n} dni|{n} dni',
 };
