@@ -86,6 +86,7 @@ const en = {
   changeRecipientText: 'When sending fails, an error report is sent to this address the following day.',
   newAddress: 'E-mail address',
   invalidAddress: 'Enter one e-mail address, like jan@example.com.',
+  addressRefused: 'This address cannot receive the reports. Enter one plain e-mail address, like jan@example.com.',
   recipientChanged: 'Error reports now go to {address}.',
   purgeDone: 'The purge has ended. Sending is unblocked.',
   refused: 'Not done: {message}',
@@ -250,6 +251,7 @@ const pl: Record<Key, string> = {
   changeRecipientText: 'Gdy wysyłka się nie uda, raport z błędami zostanie wysłany na ten adres następnego dnia.',
   newAddress: 'Adres e-mail',
   invalidAddress: 'Wpisz jeden adres e-mail, np. jan@example.com.',
+  addressRefused: 'Na ten adres nie można wysyłać raportów. Wpisz jeden zwykły adres e-mail, np. jan@example.com.',
   recipientChanged: 'Raporty z błędami otrzymuje teraz {address}.',
   purgeDone: 'Czyszczenie zakończone. Wysyłka jest odblokowana.',
   refused: 'Nie wykonano: {message}',
@@ -364,6 +366,8 @@ const kRefusals: Partial<Record<string, Key>> = {
   block_first: 'hintBlockFirst',
   admin_block: 'hintAdminBlock',
   spam_block: 'hintSpamBlock',
+  // Not the daemon's: the panel's own code for a report_to the daemon refused (400).
+  address_refused: 'addressRefused',
 };
 
 /** A refusal of the daemon in the page's language; its own English sentence for a code the

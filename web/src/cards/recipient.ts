@@ -1,5 +1,5 @@
 // The error reports' recipient, and the dialog that changes it.
-import type { EmailStatus } from '../api';
+import { ApiError, type EmailStatus } from '../api';
 import { openDialog } from '../dialog';
 import { h } from '../dom';
 import { t } from '../i18n';
@@ -22,7 +22,14 @@ function askRecipient(): void {
       text: t('changeRecipientText'),
       field: { label: t('newAddress'), value: s.report_to, validate: validateAddress },
       run: async (address) => {
-        const after = await api.changeReportTo(view.account, address);
+        let after: EmailStatus;
+        try {
+          after = await api.changeReportTo(view.account, address);
+        } catch (e) {
+          // The daemon's 400 names the address's fault in English: said in the page's words.
+          if (e instanceof ApiError && e.status === 400) throw new ApiError(400, e.code, e.message, 'address_refused');
+          throw e;
+        }
         view.notice = { kind: 'ok', text: t('recipientChanged', { address: after.report_to }) };
         await afterAction();
       },
