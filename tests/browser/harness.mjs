@@ -184,7 +184,7 @@ export async function axe(page, what) {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Runtime.evaluate', { expression: axeSource });
   const { result } = await cdp.send('Runtime.evaluate', {
-    expression: `axe.run(document, { resultTypes: ['violations'] }).then((r) => JSON.stringify(r.violations))`,
+    expression: `axe.run(document, { resultTypes: ['violations'], rules: { 'target-size': { enabled: true } } }).then((r) => JSON.stringify(r.violations))`,
     awaitPromise: true,
     returnByValue: true,
   });
@@ -205,8 +205,8 @@ export async function focusedDescription(page) {
   return { name: ax?.name?.value ?? '', description: ax?.description?.value ?? '', role: ax?.role?.value ?? '' };
 }
 
-/** The page at every width (1280, 390, 320 px): nothing wider than the screen; with
- * MW_SCREENSHOTS, a picture of each. */
+/** The page at every width (1280, 390, 320 px): nothing wider than the screen, no serious
+ * axe-core violation; with MW_SCREENSHOTS, a picture of each. */
 export async function shots(page, name) {
   if (shotsDir) fs.mkdirSync(shotsDir, { recursive: true });
   const before = page.viewportSize();
@@ -223,6 +223,7 @@ export async function shots(page, name) {
         .map((el) => `${el.tagName.toLowerCase()}#${el.id}.${el.className}`);
     });
     assert.ok((await wide()) <= viewport.width, `${name} at ${viewport.width} px is ${await wide()} px wide: ${widest}`);
+    if (viewport.width < 1280) await axe(page, `${name} at ${viewport.width} px`);
     if (!shotsDir) continue;
     await page.waitForTimeout(150); // the chart redraws on resize
     await page.screenshot({ path: path.join(shotsDir, `${name}-${width}.png`), fullPage: true });
