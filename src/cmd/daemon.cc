@@ -349,6 +349,7 @@ Result<void> Daemon::StartHttp() {
   hooks.purge_started = [this](AccountId id) { held_jobs_->PurgeStarted(id); };
   hooks.run_reports = [this](int day) { return reports_->RunDay(day); };
   hooks.metrics = &metrics_;
+  hooks.quota_usage = [this](AccountId id) { return scheduler_->QuotaUsageOf(id, clock_.Now()); };
   api_ = std::make_unique<Api>(config_, *store_, *accounts_, clock_, std::move(*admin_token),
                                std::move(hooks));
   panel_ = std::make_unique<StaticFiles>(config_.http.panel_dir);

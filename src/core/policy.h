@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <limits>
+#include <string_view>
 
 #include "core/local_day.h"
 #include "core/types.h"
@@ -43,6 +44,17 @@ class RollingHourCounter {
 struct QuotaLimits {
   std::int64_t max_per_hour = 0;  // rolling hour
   std::int64_t max_per_day = 0;   // the daemon's local day
+};
+
+// An account's quotas as the scheduler counts them: the limits, what was counted in their
+// windows and, when no more may go now, which limit holds the mail ("hour" or "day"; the day
+// when both do) and when the next message may go.
+struct QuotaUsage {
+  QuotaLimits limits;
+  std::int64_t sent_last_hour = 0;
+  std::int64_t sent_today = 0;
+  std::string_view reached;  // "hour", "day", or empty while mail may go
+  TimePoint next_send{};
 };
 
 struct QuotaVerdict {

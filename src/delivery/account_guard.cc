@@ -10,6 +10,7 @@
 #include <ctime>
 
 #include "core/account_name.h"
+#include "core/block_reason.h"
 #include "core/duration.h"
 #include "store/account_change.h"
 
@@ -54,16 +55,17 @@ std::optional<Actor> GuardTripped(const GuardCounts& counts, const Config::Polic
 std::string GuardReason(Actor guard, const GuardCounts& counts, const Config::Policy& policy,
                         bool tolerance_doubled, TimePoint now) {
   if (guard == Actor::kSpamGuard) {
-    return fmt::format("spam_guard: {} messages submitted in the last hour, more than {}",
-                       counts.submitted(now), policy.spam_per_hour);
+    return FormatBlockReason(
+        "spam_flood", {{"submitted", counts.submitted(now)}, {"limit", policy.spam_per_hour}});
   }
   const std::int64_t attempted = counts.attempted(now);
   const std::int64_t failed = counts.failed(now);
   const double rate = attempted > 0 ? static_cast<double>(failed) / attempted : 0.0;
-  return fmt::format(
-      "bounce_guard: {} of {} deliveries in the last hour failed ({}%), more than {}%{}", failed,
-      attempted, Percent(rate), Percent(AllowedRate(policy, tolerance_doubled)),
-      tolerance_doubled ? " (tolerance doubled)" : "");
+  return FormatBlockReason(tolerance_doubled ? "bounce_rate_doubled" : "bounce_rate",
+                           {{"failed", failed},
+                            {"attempted", attempted},
+                            {"rate", Percent(rate)},
+                            {"limit", Percent(AllowedRate(policy, tolerance_doubled))}});
 }
 
 GuardNotice ComposeGuardNotice(Actor guard, const Account& account, std::string_view reason,

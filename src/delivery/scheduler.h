@@ -78,6 +78,10 @@ class Scheduler {
   // The configuration's policy was reloaded: its quota limits apply from the next claim, and
   // the accounts' own limits are read again then. On the io_context.
   void ReloadPolicy();
+  // An account's quotas as this node counts them (SendQuotas::UsageOf). On the io_context.
+  std::optional<QuotaUsage> QuotaUsageOf(AccountId account, TimePoint now) const {
+    return quotas_.UsageOf(account, now);
+  }
 
  private:
   // One claim, and when it finds nothing, when the next message will be due (nullopt: none,

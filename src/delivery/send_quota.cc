@@ -66,6 +66,23 @@ void SendQuotas::Track(AccountId account, const Window& w, TimePoint now) {
   }
 }
 
+std::optional<QuotaUsage> SendQuotas::UsageOf(AccountId account, TimePoint now) const {
+  const auto it = accounts_.find(account);
+  if (it == accounts_.end() || it->second.exempt) return std::nullopt;
+  const Window& w = it->second;
+  QuotaUsage usage;
+  usage.limits = w.limits;
+  usage.sent_last_hour = w.hour.Count(now);
+  usage.sent_today = now < w.today.end ? w.today_count : 0;
+  const QuotaVerdict v = CheckWindow(w, now);
+  if (v.may_send <= 0) {
+    const bool day = w.limits.max_per_day > 0 && usage.sent_today >= w.limits.max_per_day;
+    usage.reached = day ? "day" : "hour";
+    usage.next_send = v.next_send;
+  }
+  return usage;
+}
+
 SendQuotas::ClaimPlan SendQuotas::PlanClaim(TimePoint now) {
   ClaimPlan plan;
   for (auto it = near_.begin(); it != near_.end();) {

@@ -61,6 +61,10 @@ class SendQuotas {
 
   ClaimPlan PlanClaim(TimePoint now);
 
+  // An account's quotas as this node counts them, for the status the API shows; nullopt for
+  // an account not known yet, and for the internal account (no quota).
+  std::optional<QuotaUsage> UsageOf(AccountId account, TimePoint now) const;
+
  private:
   struct Window {
     bool exempt = false;

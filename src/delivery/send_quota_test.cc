@@ -139,5 +139,32 @@ TEST(SendQuotasTest, UnknownAccountsAreUnlimitedUntilKnown) {
   EXPECT_EQ(quotas.Check(kShop, kT0).may_send, 2);  // the policy's default
 }
 
+TEST(SendQuotasTest, UsageSaysWhichLimitHoldsTheMailAndUntilWhen) {
+  SendQuotas quotas({.max_per_hour = 0, .max_per_day = 0}, 20, UtcDay);
+  EXPECT_FALSE(quotas.UsageOf(kShop, kT0).has_value());
+  quotas.SetAccount(kShop, "shop", 2, 3, kT0);
+  quotas.Count(kShop, kT0);
+  auto usage = quotas.UsageOf(kShop, kT0);
+  ASSERT_TRUE(usage.has_value());
+  EXPECT_EQ(usage->limits.max_per_hour, 2);
+  EXPECT_EQ(usage->limits.max_per_day, 3);
+  EXPECT_EQ(usage->sent_last_hour, 1);
+  EXPECT_EQ(usage->reached, "");
+
+  quotas.Count(kShop, kT0 + 1min);
+  usage = quotas.UsageOf(kShop, kT0 + 2min);
+  EXPECT_EQ(usage->reached, "hour");
+  EXPECT_EQ(usage->next_send, kT0 + 60min);
+
+  quotas.Count(kShop, kT0 + 70min);
+  usage = quotas.UsageOf(kShop, kT0 + 71min);
+  EXPECT_EQ(usage->sent_today, 3);
+  EXPECT_EQ(usage->reached, "day");
+  EXPECT_EQ(usage->next_send, kT0 + 14h);  // the next day's start
+
+  quotas.SetAccount(1, "_mailwarden", 1, 1, kT0);
+  EXPECT_FALSE(quotas.UsageOf(1, kT0).has_value());
+}
+
 }  // namespace
 }  // namespace mailwarden

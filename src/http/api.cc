@@ -12,6 +12,7 @@
 #include <limits>
 
 #include "core/account_name.h"
+#include "core/block_reason.h"
 #include "core/duration.h"
 #include "core/local_day.h"
 #include "core/text.h"
@@ -128,6 +129,18 @@ json ActionsJson(const Account& account, Actor actor, TimePoint now) {
     out[std::string(AccountActionName(action))] = std::move(entry);
   }
   return out;
+}
+
+// The block's reason as a code with its numbers ("reason_code", "reason_params"), for clients
+// that word it themselves; null and {} for words someone wrote, shown as written.
+void AddReasonCode(json& body, const std::string& reason) {
+  json params = json::object();
+  const auto parsed = reason.empty() ? std::nullopt : ParseBlockReason(reason);
+  if (parsed) {
+    for (const auto& [name, value] : parsed->params) params[name] = value;
+  }
+  body["reason_code"] = parsed ? json(parsed->code) : json(nullptr);
+  body["reason_params"] = std::move(params);
 }
 
 // A refusal of core's, with its name in "reason", as the status's "actions" has it.
@@ -421,10 +434,27 @@ asio::awaitable<HttpResponse> Api::EmailStatus(const Account& account, const Cal
       {"expired", counters->expired},
       {"purged", counters->purged},
       {"max_per_day", account.max_per_day.value_or(config_.policy.max_per_day)},
+      {"max_per_hour", account.max_per_hour.value_or(config_.policy.max_per_hour)},
+      {"sent_last_hour", nullptr},
+      {"limit_reached", nullptr},
+      {"sends_again", nullptr},
+      // How long mail is held while sending is blocked before it expires (policy.hold).
+      {"hold_seconds",
+       std::chrono::duration_cast<std::chrono::seconds>(config_.policy.hold).count()},
       {"report_to", account.report_to},
       {"language", account.language},
       {"actions", ActionsJson(account, ActorOf(caller.admin), now)},
   };
+  AddReasonCode(body, account.reason);
+  // Mail waits while a quota is reached: which one, and when the next message may go (as this
+  // node counts them; the quotas are node-local).
+  if (const auto usage = hooks_.quota_usage ? hooks_.quota_usage(account.id) : std::nullopt) {
+    body["sent_last_hour"] = usage->sent_last_hour;
+    if (!usage->reached.empty()) {
+      body["limit_reached"] = usage->reached;
+      body["sends_again"] = FormatUtc(usage->next_send);
+    }
+  }
   co_return HttpResponse::Json(200, body);
 }
 

@@ -16,6 +16,7 @@
 
 #include "config/config.h"
 #include "core/account_state.h"
+#include "core/policy.h"
 #include "http/http_server.h"
 #include "http/http_types.h"
 #include "http/metrics.h"
@@ -33,6 +34,8 @@ struct ApiHooks {
   std::function<boost::asio::awaitable<Result<int>>(int day)> run_reports;
   // GET /metrics reads the in-memory counters here. Unset: 404.
   Metrics* metrics = nullptr;
+  // GET .../email reads an account's quotas here (on the io_context). Unset: none shown.
+  std::function<std::optional<QuotaUsage>(AccountId)> quota_usage;
 };
 
 class Api {

@@ -1,5 +1,6 @@
 """The guards block by themselves and notify; quotas defer, never drop (DESIGN.md, "Account
 states"). The real daemon, the real drop-in, the real relay peer."""
+import datetime
 import email
 import email.policy
 import os
@@ -48,6 +49,8 @@ def test_spam_guard_blocks_a_flood_holds_the_rest_and_notifies(make_daemon, rela
     s = status(daemon)
     assert (s["state"], s["blocked_by"]) == ("blocked", "spam_guard")
     assert "6 messages submitted in the last hour, more than 5" in s["reason"]
+    # The same reason as a code with its numbers, for clients that word it themselves.
+    assert (s["reason_code"], s["reason_params"]) == ("spam_flood", {"submitted": 6, "limit": 5})
     assert s["held"] >= 2
     # The notice was queued after the block: once it has been delivered, delivery has run with
     # the account blocked, and the mail after the trip must still be held.
@@ -67,6 +70,10 @@ def test_spam_guard_blocks_a_flood_holds_the_rest_and_notifies(make_daemon, rela
     code, body = request(daemon, "UNBLOCK", token=token)
     assert code == 409, body
     assert "purge" in body["message"].lower()
+    assert (body["error"], body["reason"]) == ("conflict", "spam_block")
+    code, body = api(daemon, "POST", "/api/v1/accounts/demo/email/messages/release",
+                     body={"match": {"subject": "order flood-6"}}, token=token)
+    assert (code, body["reason"]) == (409, "spam_block"), body
     code, body = request(daemon, "PURGE", token=token)
     assert code == 200, body
     wait_for(lambda: status(daemon)["state"] == "active", what="the purge to end")
@@ -85,6 +92,8 @@ def test_bounce_guard_blocks_on_failures_and_notifies(make_daemon, relay):
     s = status(daemon)
     assert s["blocked_by"] == "bounce_guard"
     assert "4 of 4 deliveries in the last hour failed (100%), more than 50%" in s["reason"]
+    assert s["reason_code"] == "bounce_rate"
+    assert s["reason_params"] == {"failed": 4, "attempted": 4, "rate": 100, "limit": 50}
     found = wait_for(lambda: notices(relay), what="the guard's notice")
     rcpts, _, text = found[0]
     assert rcpts == [OWNER]
@@ -121,6 +130,11 @@ def test_quota_defers_mail_beyond_max_per_hour_and_drops_nothing(make_daemon, re
     wait_for(lambda: status(daemon)["sent"] == 3, what="the three outcomes to be stored")
     s = status(daemon)
     assert (s["state"], s["queued"], s["held"], s["sent"]) == ("active", 3, 0, 3)
+    # Why the mail waits: the hourly limit, until the hour of the first sends has passed.
+    assert (s["max_per_hour"], s["sent_last_hour"], s["limit_reached"]) == (3, 3, "hour"), s
+    again = datetime.datetime.fromisoformat(s["sends_again"].replace("Z", "+00:00"))
+    now = datetime.datetime.now(datetime.timezone.utc)
+    assert now < again <= now + datetime.timedelta(hours=1), s
     # Still queued in the store, untouched (never attempted).
     rows = daemon.query("SELECT attempts FROM messages WHERE status < 2 ORDER BY id")
     assert [r[0] for r in rows] == [0, 0, 0]

@@ -15,7 +15,12 @@ export interface EmailStatus {
   account: string;
   state: 'active' | 'blocked' | 'purging';
   blocked_by: 'customer' | 'admin' | 'spam_guard' | 'bounce_guard' | null;
+  /** The block's reason in English, for humans; as written for one someone gave. */
   reason: string | null;
+  /** The reason as a code with its numbers (e.g. spam_flood, {submitted, limit}); null for
+   * words someone wrote. */
+  reason_code?: string | null;
+  reason_params?: Record<string, number>;
   since: string;
   sent: number;
   sent_today: number;
@@ -23,6 +28,14 @@ export interface EmailStatus {
   held: number;
   queued: number;
   max_per_day: number;
+  max_per_hour?: number;
+  /** As the sending node counts it; null when it has not counted this account yet. */
+  sent_last_hour?: number | null;
+  /** Which quota holds the queued mail now ("hour" or "day"), and when the next may go. */
+  limit_reached?: 'hour' | 'day' | null;
+  sends_again?: string | null;
+  /** How long held mail is kept before it expires (policy.hold). */
+  hold_seconds?: number;
   report_to: string;
   actions: Record<Action, ActionAvailability>;
   message?: string;
@@ -44,6 +57,8 @@ export interface DeliveryError {
   recipient: string;
   reply: string;
   subject: string;
+  /** What kind of failure (bad_mailbox, expired, ...); absent from older daemons. */
+  category?: string | null;
 }
 
 export interface Volume {
@@ -78,6 +93,9 @@ export interface MailSources {
   other?: { scripts: number; senders: number; domains: number; subjects: number };
 }
 
+/** Held mail to act on: chosen by id, or every held e-mail from a sender or with a subject. */
+export type HeldChoice = { ids: number[] } | { match: { from: string } | { subject: string } };
+
 export interface MessageHeaders {
   id: number;
   headers: string;
@@ -98,6 +116,11 @@ export class ApiError extends Error {
     readonly reason: string | null = null,
   ) {
     super(message);
+  }
+
+  /** The daemon did not answer (no connection, or a proxy in front says it is down). */
+  get unreachable(): boolean {
+    return this.status === 0 || this.status === 502 || this.status === 503 || this.status === 504;
   }
 }
 
@@ -172,10 +195,10 @@ export class Api {
   headers(account: string, id: number): Promise<MessageHeaders> {
     return this.call('GET', `${this.base(account)}/messages/${id}`);
   }
-  release(account: string, ids: number[]): Promise<{ released: number }> {
-    return this.call('POST', `${this.base(account)}/messages/release`, { ids });
+  release(account: string, chosen: HeldChoice): Promise<{ released: number; more?: boolean }> {
+    return this.call('POST', `${this.base(account)}/messages/release`, chosen);
   }
-  remove(account: string, ids: number[]): Promise<{ deleted: number }> {
-    return this.call('POST', `${this.base(account)}/messages/delete`, { ids });
+  remove(account: string, chosen: HeldChoice): Promise<{ deleted: number; more?: boolean }> {
+    return this.call('POST', `${this.base(account)}/messages/delete`, chosen);
   }
 }

@@ -5,16 +5,21 @@ import {
   Chart,
   Legend,
   LinearScale,
+  LineController,
+  LineElement,
+  PointElement,
   Tooltip,
 } from 'chart.js';
 
 import type { Volume } from './api';
 import { lang, t } from './i18n';
 
-Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
+Chart.register(BarController, BarElement, LineController, LineElement, PointElement, CategoryScale, LinearScale, Legend, Tooltip);
 
-export const kSentColour = '#2f6fbf';
-export const kErrorColour = '#c4372f';
+// Told apart by more than hue: light bars for sent, a dark line with triangles for failed, on
+// its own scale (right), so that a few failures beside many sent e-mails still show.
+export const kSentColour = '#9cc3ec';
+export const kErrorColour = '#8f1e18';
 
 function dayKey(d: Date): string {
   const pad = (n: number) => String(n).padStart(2, '0');
@@ -22,7 +27,7 @@ function dayKey(d: Date): string {
 }
 
 /** Thirty days ending today, with zero for the days the API has no row for. */
-function series(items: Volume[]): { labels: string[]; sent: number[]; errors: number[] } {
+export function series(items: Volume[]): { labels: string[]; sent: number[]; errors: number[] } {
   const byDay = new Map(items.map((v) => [v.day, v]));
   const labels: string[] = [];
   const sent: number[] = [];
@@ -47,18 +52,40 @@ export class VolumeChart {
 
   constructor(private readonly canvas: HTMLCanvasElement) {}
 
+  drawsOn(canvas: HTMLCanvasElement): boolean {
+    return canvas === this.canvas && this.chart !== null;
+  }
+
   show(items: Volume[]): void {
     const { labels, sent, errors } = series(items);
-    const summary = `${t('chartSent')}: ${sent.reduce((a, b) => a + b, 0)}, ${t('chartErrors')}: ${errors.reduce((a, b) => a + b, 0)}`;
-    this.canvas.setAttribute('aria-label', `${t('chartTitle')}. ${summary}`);
-    this.chart?.destroy();
+    if (this.chart) {
+      // In place: the same chart, new figures and words.
+      this.chart.data.labels = labels;
+      this.chart.data.datasets[0].data = sent;
+      this.chart.data.datasets[0].label = t('chartSent');
+      this.chart.data.datasets[1].data = errors;
+      this.chart.data.datasets[1].label = t('chartErrors');
+      this.chart.update('none');
+      return;
+    }
     this.chart = new Chart(this.canvas, {
       type: 'bar',
       data: {
         labels,
         datasets: [
-          { label: t('chartSent'), data: sent, backgroundColor: kSentColour },
-          { label: t('chartErrors'), data: errors, backgroundColor: kErrorColour },
+          { label: t('chartSent'), data: sent, backgroundColor: kSentColour, borderColor: '#2f6fbf', borderWidth: 1, yAxisID: 'y' },
+          {
+            type: 'line',
+            label: t('chartErrors'),
+            data: errors,
+            borderColor: kErrorColour,
+            backgroundColor: kErrorColour,
+            pointStyle: 'triangle',
+            // A triangle only where something failed: the line at zero says the rest.
+            pointRadius: (c) => ((c.raw as number) > 0 ? 5 : 0),
+            borderWidth: 2,
+            yAxisID: 'y1',
+          },
         ],
       },
       options: {
@@ -67,9 +94,16 @@ export class VolumeChart {
         maintainAspectRatio: false,
         scales: {
           x: { ticks: { maxRotation: 0, autoSkipPadding: 8 }, grid: { display: false } },
-          y: { beginAtZero: true, ticks: { precision: 0 } },
+          y: { beginAtZero: true, ticks: { precision: 0 }, position: 'left' },
+          y1: {
+            beginAtZero: true,
+            ticks: { precision: 0, color: kErrorColour },
+            position: 'right',
+            grid: { display: false },
+            suggestedMax: 5,
+          },
         },
-        plugins: { legend: { position: 'bottom' } },
+        plugins: { legend: { position: 'bottom', labels: { usePointStyle: true } } },
       },
     });
   }

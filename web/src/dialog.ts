@@ -2,13 +2,16 @@
 // and a read-only one for a held e-mail's headers. Focus goes back to the button that opened it.
 import { h } from './dom';
 import { t } from './i18n';
-import { describe, signedOut } from './state';
+import { afterAction, describe, signedOut } from './state';
 
 export interface DialogSpec {
   title: string;
   text: string;
   field?: { label: string; value: string; validate: (v: string) => string | null };
   run: (value: string) => Promise<void>;
+  /** A step that deletes or sends mail: the dialog opens on Cancel, so that Enter pressed
+   * twice does not confirm it. */
+  destructive?: boolean;
 }
 
 const dialog = h('dialog', { id: 'dialog', 'aria-labelledby': 'dialog-title' });
@@ -18,8 +21,8 @@ let returnFocus: string | null = null;
 dialog.addEventListener('close', () => {
   const target = returnFocus ? document.getElementById(returnFocus) : null;
   returnFocus = null;
-  if (target && !(target as HTMLButtonElement).disabled) target.focus();
-  else document.getElementById('notice')?.focus();
+  if (target) target.focus();
+  else (document.getElementById('notice') ?? document.getElementById('main'))?.focus();
 });
 
 export function dialogOpen(): boolean {
@@ -91,10 +94,12 @@ export function openDialog(spec: DialogSpec, returnTo: string): void {
       error.textContent = describe(e);
       confirm.disabled = false;
       confirm.textContent = t('confirm');
-      (input ?? confirm).focus();
+      (input ?? cancel).focus();
+      // A refusal means the page's state was not the daemon's: read it again.
+      void afterAction();
     }
   });
-  show(form, input ?? confirm, returnTo);
+  show(form, input ?? (spec.destructive ? cancel : confirm), returnTo);
 }
 
 /** Shows preformatted text (a held e-mail's headers) with a Close button. */

@@ -1,18 +1,18 @@
-// The signed-in page: the account (a picker for the administrator), the last notice, and the
-// cards of the chosen account.
+// The signed-in page: the account (a picker for the administrator), the last notice, when the
+// figures were read, and the cards of the chosen account. Drawn again from `view` after every
+// read, updated in place (dom.ts): what the keyboard or a screen reader is on stays.
 import { actionsCard } from './cards/actions';
 import { countersCard } from './cards/counters';
 import { errorsCard } from './cards/errors';
-import { heldCard } from './cards/held';
+import { heldCard, syncHeld } from './cards/held';
 import { sourcesCard } from './cards/sources';
 import { statusCard } from './cards/status';
 import { chartCard, showChart } from './cards/volumes';
-import { dialogOpen } from './dialog';
 import { h, showPage } from './dom';
 import { header } from './header';
-import { lang, t } from './i18n';
+import { formatTime, lang, t } from './i18n';
 import { rememberAccount, signOut } from './session';
-import { describe, redraw, refresh, schedulePoll, stopPolling, view } from './state';
+import { describeLoad, redraw, refresh, refreshQuietly, schedulePoll, signedOut, stopPolling, view, watchFocus } from './state';
 
 function accountPicker(): HTMLElement {
   if (!view.admin) {
@@ -27,14 +27,15 @@ function accountPicker(): HTMLElement {
         rememberAccount(view.account);
         view.notice = null;
         view.chosen.clear();
+        view.wasPurging = false;
         stopPolling();
         try {
           await refresh();
         } catch (e) {
-          view.notice = { kind: 'error', text: describe(e) };
+          if (signedOut(e)) return;
+          view.notice = { kind: 'error', text: describeLoad(e), retry: true };
           redraw();
         }
-        document.getElementById('account')?.focus();
       },
     },
     view.accounts.map((a) => h('option', { value: a, selected: a === view.account }, a)),
@@ -43,41 +44,50 @@ function accountPicker(): HTMLElement {
 }
 
 function notice(): HTMLElement {
-  if (!view.notice) return h('p', { id: 'notice', className: 'notice-empty', role: 'status', tabindex: -1 });
+  const n = view.notice;
+  // The live region is always there, so that a screen reader hears what is put into it.
   return h(
-    'p',
-    {
-      id: 'notice',
-      className: `notice notice-${view.notice.kind}`,
-      role: view.notice.kind === 'error' ? 'alert' : 'status',
-      tabindex: -1,
-    },
-    view.notice.text,
+    'div',
+    { id: 'notice-box', role: n?.kind === 'error' ? 'alert' : 'status' },
+    n
+      ? h(
+          'div',
+          { className: `notice notice-${n.kind}` },
+          h('p', { id: 'notice', tabindex: -1 }, n.text),
+          n.retry
+            ? h('button', { type: 'button', id: 'retry', onclick: () => void refreshQuietly() }, t('retry'))
+            : null,
+        )
+      : null,
   );
 }
 
-/** Draws the page from `view`, keeping the focus where it was. */
+/** Draws the page from `view`, updating in place what is already there. */
 export function renderPage(): void {
   document.documentElement.lang = lang;
-  const focused = document.activeElement?.id;
   const s = view.status;
-  const main = h('main', {}, accountPicker(), notice());
+  const main = h('main', { id: 'main', tabindex: -1 }, accountPicker(), notice());
   const shown = s !== null && s.account === view.account;
   if (shown) {
     main.append(
-      h('div', { className: 'grid' }, statusCard(s), actionsCard(s)),
+      h(
+        'p',
+        { id: 'read-at', className: `read-at${view.stale ? ' stale' : ''}` },
+        view.readAt ? t(view.stale ? 'unreachableSince' : 'readAt', { time: formatTime(view.readAt) }) : '',
+      ),
+      h('div', { className: 'grid', id: 'grid' }, statusCard(s), actionsCard(s)),
       countersCard(s),
       heldCard(s) ?? '',
-      sourcesCard(view.sources) ?? '',
-      chartCard(),
       errorsCard(view.errors),
+      chartCard(view.volumes),
+      sourcesCard(view.sources) ?? '',
     );
   }
   showPage(header(() => signOut()), main);
-  if (s) showChart(view.volumes);
-  if (focused && !dialogOpen()) {
-    const again = document.getElementById(focused) as HTMLButtonElement | null;
-    if (again && !again.disabled) again.focus();
+  if (shown) {
+    showChart(view.volumes);
+    syncHeld();
   }
+  watchFocus();
   schedulePoll();
 }

@@ -1,12 +1,13 @@
 // Signing in and out. The token is kept in sessionStorage only (gone with the tab), never in
-// the URL; the daemon checks it on every call, and a 401 signs out.
+// the URL; the daemon checks it on every call, and a 401 signs out. A wrong token, an ended
+// session and a daemon that cannot be reached are told apart, each with its own sentence.
 import { Api } from './api';
 import { dropChart } from './cards/volumes';
 import { closeDialog } from './dialog';
 import { h, showPage } from './dom';
 import { header } from './header';
 import { lang, t } from './i18n';
-import { describe, redraw, refresh, signedOut, stopPolling, view } from './state';
+import { describeLoad, redraw, refresh, signedOut, stopPolling, view } from './state';
 
 const kTokenKey = 'mailwarden.token';
 const kAccountKey = 'mailwarden.account';
@@ -23,6 +24,7 @@ export function signOut(message: string | null = null): void {
   view.api = null;
   view.status = null;
   view.notice = null;
+  view.readAt = null;
   view.chosen.clear();
   view.signInMessage = message;
   closeDialog();
@@ -34,7 +36,7 @@ function apiFor(token: string): Api {
 }
 
 /** With a token from this tab's session: who it is, which accounts, then the page. */
-export async function start(): Promise<void> {
+export async function start(focusAfter = false): Promise<void> {
   document.documentElement.lang = lang;
   const token = sessionStorage.getItem(kTokenKey);
   if (!token) {
@@ -56,15 +58,43 @@ export async function start(): Promise<void> {
       view.account = who.account ?? '';
     }
     await refresh();
+    // After signing in, the keyboard and a screen reader start at the account's status.
+    if (focusAfter) document.getElementById('status-heading')?.focus();
   } catch (e) {
     if (signedOut(e)) return;
-    view.notice = { kind: 'error', text: describe(e) };
+    if (!view.account) {
+      renderUnreachable(describeLoad(e));
+      return;
+    }
+    view.notice = { kind: 'error', text: describeLoad(e), retry: true };
     redraw();
   }
 }
 
 function renderLoading(): void {
-  showPage(header(() => signOut()), h('main', {}, h('p', { className: 'loading' }, t('loading'))));
+  showPage(header(() => signOut()), h('main', { id: 'main' }, h('p', { className: 'loading', role: 'status' }, t('loading'))));
+}
+
+/** Before the account is known: the failure and a way to try again. */
+function renderUnreachable(text: string): void {
+  showPage(
+    header(() => signOut()),
+    h(
+      'main',
+      { id: 'main' },
+      h(
+        'div',
+        { id: 'notice-box', role: 'alert' },
+        h(
+          'div',
+          { className: 'notice notice-error' },
+          h('p', { id: 'notice', tabindex: -1 }, text),
+          h('button', { type: 'button', id: 'retry', onclick: () => void start(true) }, t('retry')),
+        ),
+      ),
+    ),
+  );
+  document.getElementById('retry')?.focus();
 }
 
 export function renderSignIn(): void {
@@ -95,6 +125,7 @@ export function renderSignIn(): void {
     const token = input.value.trim();
     if (!token) {
       error.textContent = t('tokenRequired');
+      input.setAttribute('aria-invalid', 'true');
       input.focus();
       return;
     }
@@ -102,14 +133,18 @@ export function renderSignIn(): void {
     try {
       await api.whoami();
     } catch (e) {
-      error.textContent = signedOut(e) ? t('sessionEnded') : describe(e);
+      // A token refused on the first try is a wrong token, not an ended session.
+      error.textContent = signedOut(e) ? t('wrongToken') : describeLoad(e);
+      input.setAttribute('aria-invalid', 'true');
       input.focus();
       return;
     }
     sessionStorage.setItem(kTokenKey, token);
     view.signInMessage = null;
-    await start();
+    await start(true);
   });
-  showPage(header(), h('main', {}, form));
-  input.focus();
+  // The form is new each time: an old one's listeners must not stay.
+  (document.getElementById('app') as HTMLElement).replaceChildren();
+  showPage(header(), h('main', { id: 'main' }, form));
+  (document.getElementById('token') as HTMLInputElement | null)?.focus();
 }

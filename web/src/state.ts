@@ -1,4 +1,5 @@
-// What the page shows, how it is fetched again, and the polling while a purge runs.
+// What the page shows, and how it is read again: after every action and refusal, on a calm
+// interval, when the tab comes back into view, and every two seconds while a purge runs.
 import {
   Api,
   ApiError,
@@ -10,11 +11,14 @@ import {
 } from './api';
 import { refusalText, t } from './i18n';
 
-const kPollMs = 1000;
+const kCalmMs = 30000;
+const kPurgeMs = 2000;
 
 export interface Notice {
   kind: 'ok' | 'error';
   text: string;
+  /** A failed read offers to read again. */
+  retry?: boolean;
 }
 
 // Everything the page shows; redraw() draws it all again from here.
@@ -31,8 +35,13 @@ export const view = {
   heldMore: false,
   chosen: new Set<number>(),
   notice: null as Notice | null,
+  /** When the figures shown were read; null before the first read. */
+  readAt: null as Date | null,
+  /** The last read failed: the daemon could not be reached. */
+  stale: false,
   signInMessage: null as string | null,
   pollTimer: 0,
+  wasPurging: false,
 };
 
 let drawer: () => void = () => {};
@@ -47,11 +56,20 @@ export function redraw(): void {
   drawer();
 }
 
-/** A failed API call, as the page tells it. */
+/** A failed action, as the page tells it. */
 export function describe(e: unknown): string {
   if (e instanceof ApiError) {
-    if (e.status === 0) return t('networkError');
+    if (e.unreachable) return t('actionUnreachable');
     return t('refused', { message: refusalText(e.reason, e.message) });
+  }
+  return String(e);
+}
+
+/** A failed read, as the page tells it (not as a failed action). */
+export function describeLoad(e: unknown): string {
+  if (e instanceof ApiError) {
+    if (e.unreachable) return t('unreachable');
+    return t('loadFailed', { message: refusalText(e.reason, e.message) });
   }
   return String(e);
 }
@@ -82,36 +100,66 @@ export async function refresh(): Promise<void> {
   ]);
   const held = status.state !== 'active' && status.held > 0 ? await api.held(account) : null;
   if (account !== view.account) return; // the admin picked another account meanwhile
+  if (view.wasPurging && status.state !== 'purging' && view.notice?.kind !== 'error') {
+    view.notice = { kind: 'ok', text: t('purgeDone') };
+  }
+  view.wasPurging = status.state === 'purging';
   view.status = status;
   view.errors = errors.items;
   view.volumes = volumes.items;
   view.sources = sources;
   view.held = held?.items ?? [];
   view.heldMore = held?.next != null;
+  view.readAt = new Date();
+  view.stale = false;
   const shown = new Set(view.held.map((m) => m.id));
   for (const id of [...view.chosen]) if (!shown.has(id)) view.chosen.delete(id);
   redraw();
 }
 
-/** While a purge runs, the status is asked for again until the purge has ended. */
+/** Reads the page again, and says so when it cannot (a failed read, not a failed action). */
+export async function refreshQuietly(): Promise<void> {
+  try {
+    await refresh();
+    if (view.notice?.retry) {
+      view.notice = null;
+      redraw();
+    }
+  } catch (e) {
+    if (signedOut(e)) return;
+    view.stale = true;
+    view.notice = { kind: 'error', text: describeLoad(e), retry: true };
+    redraw();
+  }
+}
+
+/** After an action went through or was refused: the state may not be what the page shows. */
+export async function afterAction(): Promise<void> {
+  if (view.status?.state === 'purging') view.wasPurging = true;
+  await refreshQuietly();
+}
+
+/** Reads the page again after a calm interval, or soon while a purge runs. */
 export function schedulePoll(): void {
-  if (view.pollTimer || view.status?.state !== 'purging') return;
+  stopPolling();
+  if (!view.api) return;
+  const ms = view.status?.state === 'purging' ? kPurgeMs : kCalmMs;
   view.pollTimer = window.setTimeout(async () => {
     view.pollTimer = 0;
-    const api = view.api;
-    if (!api || !view.status) return;
-    try {
-      const status = await api.status(view.account);
-      if (status.state === 'purging') {
-        view.status = status;
-        redraw();
-      } else {
-        view.notice = { kind: 'ok', text: t('purgeDone') };
-        await refresh();
-      }
-    } catch (e) {
-      if (signedOut(e)) return;
-      schedulePoll();
-    }
-  }, kPollMs);
+    if (!document.hidden) await refreshQuietly();
+    else schedulePoll();
+  }, ms);
+}
+
+let watching = false;
+
+/** Reads the page again when the tab or window comes back into view. */
+export function watchFocus(): void {
+  if (watching) return;
+  watching = true;
+  const again = () => {
+    if (view.api && view.status && !document.hidden) void refreshQuietly();
+  };
+  window.addEventListener('focus', again);
+  document.addEventListener('visibilitychange', again);
 }

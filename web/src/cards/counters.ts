@@ -1,28 +1,49 @@
-// Sent, sent today (of the daily quota), errors, held and queued.
+// Sent (in total, today and in the last hour, with their limits), failed, held and queued.
 import type { EmailStatus } from '../api';
 import { h } from '../dom';
 import { formatNumber, t, type Key } from '../i18n';
 
 export function countersCard(s: EmailStatus): HTMLElement {
-  const item = (id: string, label: Key, value: string, extra?: string) =>
-    h(
+  // A figure; with a limit, the limit beside it, and for a screen reader the whole phrase
+  // ("9 of a daily limit of 1,000") rather than "9" and "1,000" run together.
+  const item = (id: string, label: Key, n: number, limit?: { max: number; shown: Key; spoken: Key }, cls = '') => {
+    const value = formatNumber(n);
+    const limited = limit && limit.max > 0;
+    return h(
       'div',
-      { className: 'counter', id: `counter-${id}` },
+      { className: `counter ${cls}`, id: `counter-${id}` },
       h('dt', {}, t(label)),
-      h('dd', {}, h('span', { className: 'value' }, value), extra ? h('span', { className: 'extra' }, extra) : null),
+      h(
+        'dd',
+        {},
+        limited ? h('span', { className: 'visually-hidden' }, t(limit.spoken, { n: value, max: formatNumber(limit.max) })) : null,
+        h('span', { className: 'value', 'aria-hidden': limited ? 'true' : null }, value),
+        limit
+          ? h(
+              'span',
+              { className: 'extra', 'aria-hidden': limited ? 'true' : null },
+              limited ? t(limit.shown, { max: formatNumber(limit.max) }) : t('noLimit'),
+            )
+          : null,
+      ),
     );
+  };
+  const perHour = s.max_per_hour ?? 0;
   return h(
     'section',
-    { className: 'card', 'aria-labelledby': 'counters-heading' },
+    { className: 'card', id: 'counters-card', 'aria-labelledby': 'counters-heading' },
     h('h2', { id: 'counters-heading' }, t('counters')),
     h(
       'dl',
       { className: 'counters' },
-      item('sent', 'sent', formatNumber(s.sent)),
-      item('today', 'sentToday', formatNumber(s.sent_today), t('ofMax', { max: formatNumber(s.max_per_day) })),
-      item('errors', 'errors', formatNumber(s.errors)),
-      item('held', 'held', formatNumber(s.held)),
-      item('queued', 'queued', formatNumber(s.queued)),
+      item('today', 'sentToday', s.sent_today, { max: s.max_per_day, shown: 'ofLimit', spoken: 'ofLimitSpoken' }),
+      s.sent_last_hour != null
+        ? item('hour', 'sentHour', s.sent_last_hour, { max: perHour, shown: 'ofHourLimit', spoken: 'ofHourLimitSpoken' })
+        : null,
+      item('sent', 'sentTotal', s.sent),
+      item('errors', 'errorsTotal', s.errors, undefined, s.errors > 0 ? 'bad' : ''),
+      item('held', 'held', s.held),
+      item('queued', 'queued', s.queued),
     ),
   );
 }

@@ -1,9 +1,9 @@
 // The error reports' recipient, and the dialog that changes it.
-import type { EmailStatus } from '../api';
+import { ApiError, type EmailStatus } from '../api';
 import { openDialog } from '../dialog';
 import { h } from '../dom';
 import { t } from '../i18n';
-import { refresh, view } from '../state';
+import { afterAction, view } from '../state';
 
 // A plain local@domain, as the daemon wants it; the daemon still has the last word.
 function validateAddress(v: string): string | null {
@@ -22,9 +22,16 @@ function askRecipient(): void {
       text: t('changeRecipientText'),
       field: { label: t('newAddress'), value: s.report_to, validate: validateAddress },
       run: async (address) => {
-        const after = await api.changeReportTo(view.account, address);
+        let after: EmailStatus;
+        try {
+          after = await api.changeReportTo(view.account, address);
+        } catch (e) {
+          // The daemon's 400 names the address's fault in English: said in the page's words.
+          if (e instanceof ApiError && e.status === 400) throw new ApiError(400, e.code, e.message, 'address_refused');
+          throw e;
+        }
         view.notice = { kind: 'ok', text: t('recipientChanged', { address: after.report_to }) };
-        await refresh();
+        await afterAction();
       },
     },
     'action-recipient',

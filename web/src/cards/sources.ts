@@ -17,7 +17,8 @@ export function sourcesCard(src: MailSources | null): HTMLElement | null {
   const empty = lists.every(([, items]) => items.length === 0);
   const label = (key: Key, c: SourceCount): string => {
     if (c.other) return t('otherSources');
-    const value = c.value;
+    // A script as the customer knows it: the API gives "uid:path".
+    const value = key === 'sourceScripts' ? c.value.replace(/^\d+:/, '') : c.value;
     if (value !== '') return value;
     return key === 'sourceSenders' ? t('nullSender') : t('noSubject');
   };

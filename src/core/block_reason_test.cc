@@ -1,0 +1,68 @@
+#include "core/block_reason.h"
+
+#include <gtest/gtest.h>
+
+#include "core/account_state.h"
+
+namespace mailwarden {
+namespace {
+
+using Params = std::vector<std::pair<std::string, std::int64_t>>;
+
+TEST(BlockReasonTest, TheGuardsReasonsReadBackAsCodesWithTheirNumbers) {
+  struct Case {
+    std::string code;
+    Params params;
+    std::string text;
+  };
+  const Case cases[] = {
+      {"spam_flood",
+       {{"submitted", 41}, {"limit", 40}},
+       "spam_guard: 41 messages submitted in the last hour, more than 40"},
+      {"bounce_rate",
+       {{"failed", 4}, {"attempted", 4}, {"rate", 100}, {"limit", 50}},
+       "bounce_guard: 4 of 4 deliveries in the last hour failed (100%), more than 50%"},
+      {"bounce_rate_doubled",
+       {{"failed", 9}, {"attempted", 10}, {"rate", 90}, {"limit", 60}},
+       "bounce_guard: 9 of 10 deliveries in the last hour failed (90%), more than 60% (tolerance "
+       "doubled)"},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(FormatBlockReason(c.code, c.params), c.text) << c.code;
+    const auto parsed = ParseBlockReason(c.text);
+    ASSERT_TRUE(parsed.has_value()) << c.text;
+    EXPECT_EQ(parsed->code, c.code);
+    EXPECT_EQ(parsed->params, c.params) << c.text;
+  }
+}
+
+TEST(BlockReasonTest, DecidesDefaultReasonsHaveCodes) {
+  const struct {
+    Actor actor;
+    std::string code;
+  } cases[] = {{Actor::kCustomer, "by_customer"},
+               {Actor::kAdmin, "by_admin"},
+               {Actor::kSpamGuard, "spam_flood"},
+               {Actor::kBounceGuard, "bounce_rate"}};
+  for (const auto& c : cases) {
+    const auto decided = Decide(AccountStatus{}, AccountAction::kBlock, c.actor, "", TimePoint{});
+    ASSERT_TRUE(decided.has_value());
+    const auto parsed = ParseBlockReason(decided->next.reason);
+    ASSERT_TRUE(parsed.has_value()) << decided->next.reason;
+    EXPECT_EQ(parsed->code, c.code);
+    EXPECT_TRUE(parsed->params.empty());
+  }
+}
+
+TEST(BlockReasonTest, OwnWordsAndNearMissesHaveNoCode) {
+  for (const char* text : {"", "the site was hacked", "blocked by the customer.",
+                           "spam_guard: many messages submitted in the last hour, more than 40",
+                           "spam_guard: 41 messages submitted in the last hour, more than 40 !"}) {
+    EXPECT_FALSE(ParseBlockReason(text).has_value()) << text;
+  }
+  EXPECT_EQ(FormatBlockReason("spam_flood", {{"submitted", 3}}), "");
+  EXPECT_EQ(FormatBlockReason("no_such_code", {}), "");
+}
+
+}  // namespace
+}  // namespace mailwarden
