@@ -300,10 +300,11 @@ asio::awaitable<void> Scheduler::DeliverOne(ClaimedMessage message) {
     const char* result = r.status == RecipientStatus::kSent     ? "sent"
                          : r.status == RecipientStatus::kFailed ? "failed"
                                                                 : "deferred";
-    spdlog::info("id={} account={} from=<{}> to=<{}> result={} attempt={} reply=\"{}\"{}{}",
+    // The reply, the remote server's words, stays the line's last field.
+    spdlog::info("id={} account={} from=<{}> to=<{}> result={}{}{} attempt={} reply=\"{}\"",
                  message.id, message.account_name, message.sender, message.recipients[i].address,
-                 result, message.attempts + 1, LogText(r.reply),
-                 r.category.empty() ? "" : " category=", r.category);
+                 result, r.category.empty() ? "" : " category=", r.category, message.attempts + 1,
+                 LogText(r.reply));
   }
   if (on_outcome_) {
     AttemptReport report;
