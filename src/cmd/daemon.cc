@@ -18,6 +18,7 @@
 #include "config/config_reload.h"
 #include "core/store_url.h"
 #include "mime/message_prep.h"
+#include "smtp/return_path.h"
 #include "store/config_accounts.h"
 #include "store/credentials.h"
 
@@ -157,6 +158,7 @@ Result<void> Daemon::Start() {
     // a folder that was there before (it may be /run or /var/lib).
     std::vector<std::filesystem::path> files = {config_.submit.socket,
                                                 config_.http.admin_token_file};
+    if (!config_.bounces.domain.empty()) files.push_back(config_.bounces.secret_file);
     if (StoreKindOf(config_.store.url) == StoreKind::kSqlite) {
       files.emplace_back(config_.store.url.substr(kSqliteUrlPrefix.size()));
     }
@@ -170,18 +172,35 @@ Result<void> Daemon::Start() {
     std::error_code ec;
     admin_token_made_ = !std::filesystem::exists(config_.http.admin_token_file, ec);
   }
+  MW_RETURN_IF_ERROR(ReadBounceSecret());
   WarnIfOthersMayRead("smtp.tls_key", config_.smtp.tls_key);
   MW_RETURN_IF_ERROR(OpenStorePool());
   MW_RETURN_IF_ERROR(StartSystemMail());
   StartDelivery();
   StartReports();
   MW_RETURN_IF_ERROR(StartIntake());
+  MW_RETURN_IF_ERROR(StartBounceIntake());
   MW_RETURN_IF_ERROR(StartHttp());
   spdlog::info("mailwardend: store {} delivery {}", LoggableStoreUrl(config_.store.url),
                config_.delivery.mode == DeliveryMode::kRelay
                    ? "relay " + config_.delivery.relay
                    : "maildir " + config_.delivery.maildir.string());
   return BecomeDaemonUser();
+}
+
+// With bounces.domain, the return path's secret: read, or made on the first start (the
+// daemon's user gets it with the rest of what the start made).
+Result<void> Daemon::ReadBounceSecret() {
+  if (config_.bounces.domain.empty()) return {};
+  bool made = false;
+  MW_ASSIGN_OR_RETURN(config_.bounces.secret,
+                      ReadOrCreateBounceSecret(config_.bounces.secret_file.string(), &made));
+  if (made)
+    spdlog::info("mailwardend: wrote a new bounce secret to {}",
+                 config_.bounces.secret_file.string());
+  bounce_secret_made_ = made;
+  WarnIfOthersMayRead("bounces.secret_file", config_.bounces.secret_file);
+  return {};
 }
 
 Result<void> Daemon::BecomeDaemonUser() {
@@ -205,6 +224,7 @@ Result<void> Daemon::BecomeDaemonUser() {
   }
   std::vector<std::filesystem::path> files = {config_.submit.socket};
   if (admin_token_made_) files.push_back(config_.http.admin_token_file);
+  if (bounce_secret_made_) files.push_back(config_.bounces.secret_file);
   if (StoreKindOf(config_.store.url) == StoreKind::kSqlite) {
     // The database and SQLite's companions: the daemon's user reads and writes them from now
     // on (and makes new -wal and -shm files in the folder).
@@ -282,6 +302,7 @@ void Daemon::StartDelivery() {
   scheduler_->SetOutcomeHook([this](const Scheduler::AttemptReport& report) {
     if (report.attempted > 0) guard_->OnOutcome(report.account, report.attempted, report.failed);
     if (report.deferred > 0) metrics_.OnDeferred(report.deferred);
+    for (const FailureCategory c : report.failures) metrics_.OnFailure(c);
     if (report.latency_seconds) metrics_.ObserveDeliveryLatency(*report.latency_seconds);
   });
   guard_->SetBlockHook([this](BlockedBy guard) { metrics_.OnGuardBlock(guard); });
@@ -337,6 +358,45 @@ Result<void> Daemon::StartIntake() {
   MW_RETURN_IF_ERROR(smtp_->Listen());
   for (const std::string& address : smtp_->local_addresses()) {
     spdlog::info("mailwardend: smtp on {}", address);
+  }
+  return {};
+}
+
+// The bounce listener (bounces.listen): the SMTP server without AUTH, bounded by the
+// submission listener's limits, taking mail only to signed return paths.
+Result<void> Daemon::StartBounceIntake() {
+  if (config_.bounces.listen.empty()) return {};
+  SmtpServerOptions options;
+  options.listen = config_.bounces.listen;
+  options.local_listen = {};
+  options.listen_key = "bounces.listen";
+  options.open = true;
+  options.hostname = config_.hostname;
+  options.max_message_bytes = static_cast<std::size_t>(config_.submit.max_message_bytes);
+  options.max_recipients = static_cast<std::size_t>(config_.smtp.max_recipients);
+  options.max_connections = static_cast<std::size_t>(config_.smtp.max_connections);
+  options.max_connections_per_client =
+      static_cast<std::size_t>(config_.smtp.max_connections_per_client);
+  options.max_commands_before_auth =
+      static_cast<std::size_t>(config_.smtp.max_commands_before_auth);
+  options.max_wait_for_room =
+      std::chrono::duration_cast<std::chrono::milliseconds>(config_.submit.max_wait_for_room);
+  bounce_intake_ = std::make_unique<BounceIntake>(*store_, config_, clock_);
+  bounce_intake_->SetFailureHook(
+      [this](AccountId account, const std::vector<FailureCategory>& categories) {
+        guard_->OnOutcome(account, 0, static_cast<int>(categories.size()));
+        for (const FailureCategory c : categories) metrics_.OnFailure(c);
+      });
+  if (config_.bounces.forward) {
+    bounce_intake_->SetForwarder([this](std::string to, std::string data) {
+      return system_mail_->Forward(std::move(to), std::move(data), "(a bounce passed on)");
+    });
+  }
+  bounce_smtp_ =
+      std::make_unique<SmtpServer>(io_.get_executor(), options, *bounce_intake_, *receive_gate_);
+  MW_RETURN_IF_ERROR(bounce_smtp_->Listen());
+  for (const std::string& address : bounce_smtp_->local_addresses()) {
+    spdlog::info("mailwardend: bounces on {}", address);
   }
   return {};
 }
@@ -495,6 +555,7 @@ asio::awaitable<void> Daemon::Stop() {
   // Nothing new comes in; the submissions already being read are answered.
   submit_->Close();
   if (smtp_) smtp_->Close();
+  if (bounce_smtp_) bounce_smtp_->Close();
   http_->Close();
   const auto drain_until = std::chrono::steady_clock::now() + timeout / 2;
   asio::steady_timer poll(io_);
@@ -518,6 +579,7 @@ bool Daemon::Run() {
   asio::co_spawn(io_, submit_->Run(), asio::detached);
   asio::co_spawn(io_, http_->Run(), asio::detached);
   if (smtp_) asio::co_spawn(io_, smtp_->Run(), asio::detached);
+  if (bounce_smtp_) asio::co_spawn(io_, bounce_smtp_->Run(), asio::detached);
   asio::co_spawn(io_, held_jobs_->Run(), asio::detached);
   asio::co_spawn(io_, reports_->Run(), asio::detached);
   asio::co_spawn(io_, scheduler_->Run(), [this](std::exception_ptr e) {

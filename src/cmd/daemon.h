@@ -33,6 +33,7 @@
 #include "store/account_directory.h"
 #include "store/postgres/pg_listener.h"
 #include "store/store_runner.h"
+#include "submit/bounce_intake.h"
 #include "submit/smtp_intake.h"
 #include "submit/submit_server.h"
 
@@ -76,6 +77,8 @@ class Daemon {
   Result<void> StartHttp();
 
   // The files and folders Start made as root go to the daemon's user, which it then becomes.
+  Result<void> ReadBounceSecret();
+  Result<void> StartBounceIntake();
   Result<void> BecomeDaemonUser();
 
   // /api/... goes to the API, everything else to the panel's files.
@@ -91,6 +94,7 @@ class Daemon {
   boost::asio::awaitable<void> Stop();
 
   Config config_;
+  bool bounce_secret_made_ = false;
   const std::filesystem::path config_file_;
   const std::optional<DaemonUser> user_;
   // Folders that did not exist before Start (made by it, as root): handed to user_.
@@ -116,6 +120,8 @@ class Daemon {
   std::unique_ptr<SubmitServer> submit_;
   std::unique_ptr<SmtpIntake> smtp_intake_;
   std::unique_ptr<SmtpServer> smtp_;
+  std::unique_ptr<BounceIntake> bounce_intake_;
+  std::unique_ptr<SmtpServer> bounce_smtp_;
   std::unique_ptr<HeldMailJobs> held_jobs_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<StaticFiles> panel_;

@@ -196,7 +196,7 @@ Result<void> ReadListenList(TableReader& r, std::string_view key, bool loopback_
                             std::vector<std::string>& out) {
   const toml::node* n = r.Get(key);
   if (n == nullptr) return {};
-  const std::string name = "smtp." + std::string(key);
+  const std::string name = r.Key(key);
   const toml::array* arr = n->as_array();
   if (arr == nullptr) {
     return Fail(ErrorCode::kInvalidInput, name + ": must be a list of \"host:port\"");
@@ -419,6 +419,55 @@ Result<void> ReadAutoAccounts(TableReader& r, Config& c) {
   return {};
 }
 
+Result<void> ReadBounces(TableReader& r, Config& c) {
+  MW_RETURN_IF_ERROR(r.String("domain", c.bounces.domain));
+  c.bounces.domain = ToAsciiLower(c.bounces.domain);
+  if (!c.bounces.domain.empty() &&
+      (c.bounces.domain.size() > 253 || c.bounces.domain.find('.') == std::string::npos ||
+       c.bounces.domain.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-") !=
+           std::string::npos)) {
+    return Fail(ErrorCode::kInvalidInput,
+                "bounces.domain: \"" + c.bounces.domain +
+                    "\" is not a domain name (letters, digits, '.', '-'; at least one dot)");
+  }
+  MW_RETURN_IF_ERROR(ReadListenList(r, "listen", false, c.bounces.listen));
+  if (!c.bounces.listen.empty() && c.bounces.domain.empty()) {
+    return Fail(ErrorCode::kInvalidInput,
+                "bounces.listen: needs bounces.domain (the addresses the intake accepts)");
+  }
+  if (const toml::node* n = r.Get("forward")) {
+    auto v = n->value_exact<bool>();
+    if (!v) return Fail(ErrorCode::kInvalidInput, "bounces.forward: must be true or false");
+    c.bounces.forward = *v;
+  }
+  std::string secret_file = "var/bounces.secret";
+  MW_RETURN_IF_ERROR(r.String("secret_file", secret_file));
+  if (secret_file.empty()) {
+    return Fail(ErrorCode::kInvalidInput, "bounces.secret_file: must name a file");
+  }
+  c.bounces.secret_file = Anchor(c.base_dir, secret_file);
+  std::string categories;
+  MW_RETURN_IF_ERROR(r.String("categories_file", categories));
+  if (!categories.empty()) {
+    c.bounces.categories_file = Anchor(c.base_dir, categories);
+    std::ifstream in(c.bounces.categories_file, std::ios::binary);
+    if (!in) {
+      return Fail(ErrorCode::kInvalidInput,
+                  "bounces.categories_file: cannot read " + c.bounces.categories_file.string());
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    auto rules = ParseCategoryRules(text.str());
+    if (!rules) {
+      return Fail(ErrorCode::kInvalidInput,
+                  "bounces.categories_file: " + c.bounces.categories_file.string() + ": " +
+                      rules.error().message);
+    }
+    c.bounces.category_rules = std::move(*rules);
+  }
+  return {};
+}
+
 // The [section]s in the order they are read; each also refuses a key it did not read.
 struct SectionRule {
   std::string_view name;
@@ -430,6 +479,7 @@ constexpr SectionRule kSections[] = {
     {"delivery", ReadDelivery}, {"policy", ReadPolicy},
     {"report", ReadReport},     {"log", ReadLog},
     {"daemon", ReadDaemon},     {"auto_accounts", ReadAutoAccounts},
+    {"bounces", ReadBounces},
 };
 
 Result<AccountSpec> ReadAccount(const toml::table& t, std::size_t index) {

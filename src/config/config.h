@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/account_spec.h"
+#include "core/failure_category.h"
 #include "core/result.h"
 #include "core/types.h"
 
@@ -155,6 +156,28 @@ struct Config {
     double bounce_rate = 0.2;
     std::int64_t bounce_min = 20;
   } policy;
+
+  // Bounces that come back after the relay took the message (docs/bounces.md).
+  struct Bounces {
+    // The domain of the return path given to the relay (smtp/return_path.h); empty: off, and
+    // the script's envelope sender goes to the relay as it is.
+    std::string domain;
+    // "host:port" where bounces and feedback-loop reports come back by SMTP, without AUTH;
+    // none: no intake. Bounded by the [smtp] limits.
+    std::vector<std::string> listen;
+    // The return path's signing secret; made (0600) if missing. A fleet shares one file.
+    std::filesystem::path secret_file;
+    // Each bounce of a message still stored is passed on to the message's original envelope
+    // sender (with the null sender; never to a null sender nor to a return path).
+    bool forward = true;
+    // The secret itself: not a key of the file; the daemon reads (or makes) secret_file at
+    // start, before delivery and the intake begin.
+    std::string secret;
+    // Rules a provider adds to the failure categories' table (core/failure_category.h), tried
+    // before the built-in ones; read and checked at start. Empty: the built-in table alone.
+    std::filesystem::path categories_file;
+    std::vector<CategoryRule> category_rules;  // what categories_file says
+  } bounces;
 
   struct Report {
     int at_minutes = 6 * 60;  // minutes after local midnight

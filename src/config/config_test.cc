@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
+#include "testing/temp_dir.h"
+
 namespace mailwarden {
 namespace {
 
@@ -403,6 +407,69 @@ TEST(ParseConfig, AutoAccountsNameTheKeyThatIsWrong) {
       {"[auto_accounts]\nuids = 1000\n", "auto_accounts.uids: must be a string"},
       {"[auto_accounts]\nlanguage = \"de\"\n", "auto_accounts.language: must be"},
       {"[auto_accounts]\nreport_to = \"x\"\n", "auto_accounts.report_to: unknown setting"},
+  };
+  for (const auto& c : kCases) {
+    auto r = ParseConfig(c.toml, "/etc/mw");
+    ASSERT_FALSE(r.has_value()) << c.toml;
+    EXPECT_NE(r.error().message.find(c.key), std::string::npos) << r.error().message;
+  }
+}
+
+TEST(ParseConfig, BouncesCategoriesFileExtendsTheTable) {
+  testing::TempDir dir("mw-config");
+  {
+    std::ofstream out(dir.path() / "categories");
+    out << "# ours\nspam_block 5.7.1 barracuda\n";
+  }
+  auto c = ParseConfig("[bounces]\ncategories_file = \"categories\"\n", dir.path());
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->bounces.categories_file, dir.path() / "categories");
+  ASSERT_EQ(c->bounces.category_rules.size(), 1u);
+  EXPECT_EQ(c->bounces.category_rules[0].status, "5.7.1");
+  EXPECT_EQ(c->bounces.category_rules[0].text, "barracuda");
+
+  {
+    std::ofstream out(dir.path() / "bad");
+    out << "spam_block 5.7.1 x\nspammy 5.7.1\n";
+  }
+  auto bad = ParseConfig("[bounces]\ncategories_file = \"bad\"\n", dir.path());
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message.find("bounces.categories_file: "), std::string::npos);
+  EXPECT_NE(bad.error().message.find("line 2: \"spammy\""), std::string::npos)
+      << bad.error().message;
+  auto missing = ParseConfig("[bounces]\ncategories_file = \"none\"\n", dir.path());
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_NE(missing.error().message.find("bounces.categories_file: cannot read"),
+            std::string::npos);
+}
+
+TEST(ParseConfig, BouncesSection) {
+  auto off = ParseConfig("", "/etc/mw");
+  ASSERT_TRUE(off.has_value());
+  EXPECT_EQ(off->bounces.domain, "");
+  EXPECT_TRUE(off->bounces.listen.empty());
+  EXPECT_EQ(off->bounces.secret_file, "/etc/mw/var/bounces.secret");
+  EXPECT_TRUE(off->bounces.forward);
+  auto on = ParseConfig(
+      "[bounces]\ndomain = \"Bounces.Example.NET\"\nlisten = [\"0.0.0.0:2526\"]\n"
+      "secret_file = \"/etc/mw/bounces.key\"\nforward = false\n",
+      "/etc/mw");
+  ASSERT_TRUE(on.has_value()) << on.error().message;
+  EXPECT_EQ(on->bounces.domain, "bounces.example.net");
+  EXPECT_EQ(on->bounces.listen, std::vector<std::string>{"0.0.0.0:2526"});
+  EXPECT_EQ(on->bounces.secret_file, "/etc/mw/bounces.key");
+  EXPECT_FALSE(on->bounces.forward);
+  const struct {
+    std::string_view toml;
+    std::string_view key;
+  } kCases[] = {
+      {"[bounces]\ndomain = \"bounces\"\n", "bounces.domain: \"bounces\" is not"},
+      {"[bounces]\ndomain = \"a b.example\"\n", "bounces.domain"},
+      {"[bounces]\nlisten = [\"127.0.0.1:2526\"]\n", "bounces.listen: needs bounces.domain"},
+      {"[bounces]\ndomain = \"b.example\"\nlisten = \"x\"\n", "bounces.listen: must be a list"},
+      {"[bounces]\nsecret_file = \"\"\n", "bounces.secret_file"},
+      {"[bounces]\nsecret = \"x\"\n", "bounces.secret: unknown setting"},
+      {"[bounces]\nforward = \"yes\"\n", "bounces.forward: must be true or false"},
   };
   for (const auto& c : kCases) {
     auto r = ParseConfig(c.toml, "/etc/mw");

@@ -65,6 +65,10 @@ RelayTransportOptions RelayTransportOptionsFrom(const Config& config) {
   options.smtp.verify_certificate = config.delivery.tls_verify;
   options.smtp.ca_file = config.delivery.tls_ca_file.string();
   options.smtp.tls_name = config.delivery.tls_name;
+  if (!config.bounces.domain.empty() && !config.bounces.secret.empty()) {
+    options.return_path =
+        std::make_shared<const ReturnPath>(config.bounces.domain, config.bounces.secret);
+  }
   return options;
 }
 
@@ -119,7 +123,7 @@ class RelayTransport::Pool : public std::enable_shared_from_this<Pool> {
         relay_down_ = false;
         client = *std::move(connected);
       }
-      result = co_await client->Send(message.sender, addresses, message.body);
+      result = co_await client->Send(EnvelopeSender(message), addresses, message.body);
       if (result.connection_lost) {
         client->Close();
       } else {
@@ -150,6 +154,13 @@ class RelayTransport::Pool : public std::enable_shared_from_this<Pool> {
   std::size_t idle() const { return idle_.size(); }
 
  private:
+  // What MAIL FROM gives the relay: the return path when bounces.domain is set, else the
+  // script's own envelope sender; the null sender stays null.
+  std::string EnvelopeSender(const ClaimedMessage& message) const {
+    if (options_.return_path == nullptr || message.sender.empty()) return message.sender;
+    return options_.return_path->Address(message.id, message.account);
+  }
+
   struct Idle {
     std::shared_ptr<SmtpClient> client;
     SteadyClock::time_point since;

@@ -15,6 +15,7 @@
 
 #include "core/result.h"
 #include "delivery/transport.h"
+#include "smtp/return_path.h"
 #include "smtp/smtp_client.h"
 
 namespace mailwarden {
@@ -27,10 +28,15 @@ struct RelayTransportOptions {
   // clients after 300 s).
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(5);
   SmtpClientOptions smtp;  // its tls_context is made once and shared when left null
+  // Set (bounces.domain): a message's envelope sender to the relay is its return path, so
+  // that its bounces come back to mailwarden; the null sender stays null (a bounce is never
+  // bounced). The message keeps its own sender (ClaimedMessage::sender).
+  std::shared_ptr<const ReturnPath> return_path;
 };
 
 // The relay transport's options from the configuration: delivery.relay, .concurrency, .helo
-// (the host name when empty). TLS as delivery.tls and delivery.tls_verify say.
+// (the host name when empty). TLS as delivery.tls and delivery.tls_verify say. The return path
+// as bounces.domain and bounces.secret (read by the daemon) say.
 RelayTransportOptions RelayTransportOptionsFrom(const Config& config);
 
 // Threading: runs on the executor given, which must be single-threaded (in the daemon, the

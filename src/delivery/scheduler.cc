@@ -33,6 +33,7 @@ Scheduler::Scheduler(asio::any_io_executor ex, const Config& config, StoreRunner
       clock_(clock),
       node_(std::move(node)),
       retry_{config.delivery.retry_first, config.delivery.retry_max, config.delivery.max_lifetime},
+      classifier_(config.bounces.category_rules),
       wake_(ex),
       quotas_(QuotaLimits{.max_per_hour = config.policy.max_per_hour,
                           .max_per_day = config.policy.max_per_day},
@@ -275,6 +276,11 @@ DeliveryOutcome Scheduler::Decide(const ClaimedMessage& message,
       }
     }
   }
+  for (auto& r : results) {
+    if (r.status == RecipientStatus::kFailed && r.category.empty()) {
+      r.category = std::string(FailureCategoryName(classifier_.Classify(r.reply)));
+    }
+  }
   outcome.recipients = std::move(results);
   return outcome;
 }
@@ -294,9 +300,11 @@ asio::awaitable<void> Scheduler::DeliverOne(ClaimedMessage message) {
     const char* result = r.status == RecipientStatus::kSent     ? "sent"
                          : r.status == RecipientStatus::kFailed ? "failed"
                                                                 : "deferred";
-    spdlog::info("id={} account={} from=<{}> to=<{}> result={} attempt={} reply=\"{}\"", message.id,
-                 message.account_name, message.sender, message.recipients[i].address, result,
-                 message.attempts + 1, LogText(r.reply));
+    // The reply, the remote server's words, stays the line's last field.
+    spdlog::info("id={} account={} from=<{}> to=<{}> result={}{}{} attempt={} reply=\"{}\"",
+                 message.id, message.account_name, message.sender, message.recipients[i].address,
+                 result, r.category.empty() ? "" : " category=", r.category, message.attempts + 1,
+                 LogText(r.reply));
   }
   if (on_outcome_) {
     AttemptReport report;
@@ -304,6 +312,10 @@ asio::awaitable<void> Scheduler::DeliverOne(ClaimedMessage message) {
     for (const auto& r : outcome.recipients) {
       report.attempted += r.status != RecipientStatus::kPending ? 1 : 0;
       report.failed += r.status == RecipientStatus::kFailed ? 1 : 0;
+      if (r.status == RecipientStatus::kFailed) {
+        report.failures.push_back(
+            ParseFailureCategory(r.category).value_or(FailureCategory::kOther));
+      }
       report.deferred += r.status == RecipientStatus::kPending ? 1 : 0;
     }
     if (report.deferred == 0) {

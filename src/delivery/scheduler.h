@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "core/failure_category.h"
 #include "core/retry_policy.h"
 #include "delivery/send_quota.h"
 #include "delivery/transport.h"
@@ -57,6 +58,7 @@ class Scheduler {
     int attempted = 0;  // recipients whose attempt ended: sent or failed
     int failed = 0;
     int deferred = 0;                       // recipients to try again
+    std::vector<FailureCategory> failures;  // the category of each failed recipient
     std::optional<double> latency_seconds;  // received to finished, once the message is
   };
   using OutcomeHook = std::function<void(const AttemptReport&)>;
@@ -119,6 +121,9 @@ class Scheduler {
   const Clock& clock_;
   const std::string node_;
   const RetryPolicy retry_;
+  // Every failure's category, from the reply (core/failure_category.h, with the provider's
+  // rules of bounces.categories_file).
+  const FailureClassifier classifier_;
   boost::asio::steady_timer wake_;
   bool stopping_ = false;
   bool woken_ = false;

@@ -14,6 +14,7 @@
 #include "core/account_name.h"
 #include "core/block_reason.h"
 #include "core/duration.h"
+#include "core/failure_category.h"
 #include "core/local_day.h"
 #include "core/text.h"
 #include "mime/message_prep.h"
@@ -751,10 +752,13 @@ asio::awaitable<HttpResponse> Api::ListErrors(const HttpRequest& request, const 
   BoundedPage items(config_.http.max_answer_bytes);
   for (std::size_t i = 0; i < errors->size() && static_cast<int>(i) < n; ++i) {
     const auto& e = (*errors)[i];
+    const FailureCategory category = StoredFailureCategory(e.category, e.reply);
     if (!items.Add({{"date", FormatUtc(e.at)},
                     {"id", e.message},
                     {"recipient", Field(e.recipient)},
                     {"reply", Field(e.reply)},
+                    {"category", FailureCategoryName(category)},
+                    {"category_text", FailureCategoryText(category, account.language)},
                     {"subject", Field(e.subject)}})) {
       break;
     }

@@ -38,6 +38,15 @@ std::string Metrics::Render(const StoreTotals& t) const {
           "Recipient attempts deferred (temporary failure), since the daemon started.",
           deferred_.load());
   out +=
+      "# HELP mailwarden_bounces_total Failed recipients by category, at hand-over or in a "
+      "bounce that came later, since the daemon started (expired messages: "
+      "mailwarden_expired_total).\n# TYPE mailwarden_bounces_total counter\n";
+  for (const FailureCategory c : AllFailureCategories()) {
+    if (c == FailureCategory::kExpired) continue;
+    out += fmt::format("mailwarden_bounces_total{{category=\"{}\"}} {}\n", FailureCategoryName(c),
+                       failures_[static_cast<std::size_t>(c)].load());
+  }
+  out +=
       "# HELP mailwarden_queue_messages Unfinished messages by state.\n"
       "# TYPE mailwarden_queue_messages gauge\n";
   out += fmt::format("mailwarden_queue_messages{{state=\"queued\"}} {}\n", t.queued);

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/failure_category.h"
 #include "store/store.h"
 
 namespace mailwarden {
@@ -28,6 +29,8 @@ class Metrics {
 
   // A recipient's attempt was deferred (4xx, or the relay could not be reached).
   void OnDeferred(std::int64_t recipients = 1) { deferred_ += recipients; }
+  // A recipient failed, at hand-over or in a bounce that came later (or was suppressed).
+  void OnFailure(FailureCategory category) { ++failures_[static_cast<std::size_t>(category)]; }
   // A message reached its final outcome this long after it was received.
   void ObserveDeliveryLatency(double seconds);
   // A guard (spam_guard or bounce_guard) blocked an account.
@@ -51,6 +54,7 @@ class Metrics {
 
  private:
   std::atomic<std::int64_t> deferred_{0};
+  std::array<std::atomic<std::int64_t>, kFailureCategoryCount> failures_{};  // by FailureCategory
   std::atomic<std::int64_t> spam_guard_blocks_{0};
   std::atomic<std::int64_t> bounce_guard_blocks_{0};
   std::atomic<std::int64_t> reports_sent_{0};

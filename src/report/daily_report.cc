@@ -7,6 +7,7 @@
 #include <ctime>
 #include <string_view>
 
+#include "core/failure_category.h"
 #include "core/local_day.h"
 #include "core/text.h"
 
@@ -28,6 +29,7 @@ struct Words {
   std::string_view expired;  // fmt: {0} hold
   std::string_view time;
   std::string_view recipient;
+  std::string_view meaning;
   std::string_view reply;
   std::string_view mail_subject;
   std::string_view none_listed;
@@ -48,6 +50,7 @@ constexpr Words kEnglish{
     .expired = "Expired messages (held for longer than {0} while sending was blocked; not sent)",
     .time = "Time",
     .recipient = "Recipient",
+    .meaning = "What it means",
     .reply = "Reply of the receiving server",
     .mail_subject = "Subject",
     .none_listed = "(no failure is listed: the day's failures are no longer stored)",
@@ -84,6 +87,7 @@ constexpr Words kPolish{
         "zostały wysłane)",
     .time = "Godzina",
     .recipient = "Odbiorca",
+    .meaning = "Co to oznacza",
     .reply = "Odpowiedź serwera odbiorcy",
     .mail_subject = "Temat",
     .none_listed = "(brak listy: błędy z tego dnia nie są już przechowywane)",
@@ -145,6 +149,9 @@ std::string Html(std::string_view text) {
   return out;
 }
 
+// An expired message never reached a receiving server: its category says all there is.
+bool HasRemoteReply(FailureCategory c) { return c != FailureCategory::kExpired; }
+
 std::string LocalClock(TimePoint t) {
   const std::time_t secs = std::chrono::system_clock::to_time_t(t);
   std::tm tm{};
@@ -177,8 +184,10 @@ DailyReport RenderDailyReport(const DailyReportData& data) {
   t += fmt::format("  {}: {}\n\n", expired_label, data.expired);
   for (std::size_t i = 0; i < listed; ++i) {
     const DeliveryError& e = data.rows[i];
+    const FailureCategory category = StoredFailureCategory(e.category, e.reply);
     t += fmt::format("{:>3}. {}  {}\n", i + 1, LocalClock(e.at), Clean(e.recipient));
-    t += fmt::format("     {}: {}\n", w.reply, Clean(e.reply));
+    t += fmt::format("     {}: {}\n", w.meaning, FailureCategoryText(category, data.language));
+    if (HasRemoteReply(category)) t += fmt::format("     {}: {}\n", w.reply, Clean(e.reply));
     t += fmt::format("     {}: {}\n\n", w.mail_subject, Clean(e.subject));
   }
   if (listed == 0) t += fmt::format("{}\n\n", w.none_listed);
@@ -211,17 +220,19 @@ DailyReport RenderDailyReport(const DailyReportData& data) {
         "padding: 4px 8px; border: 1px solid #ccc; text-align: left; vertical-align: top;";
     h += "<table style=\"border-collapse: collapse; font-size: 13px;\">\n<tr style=\"background: "
          "#eee;\">";
-    for (const std::string_view head : {w.time, w.recipient, w.reply, w.mail_subject}) {
+    for (const std::string_view head : {w.time, w.recipient, w.meaning, w.reply, w.mail_subject}) {
       h += fmt::format("<th style=\"{}\">{}</th>", kCell, Html(head));
     }
     h += "</tr>\n";
     for (std::size_t i = 0; i < listed; ++i) {
       const DeliveryError& e = data.rows[i];
+      const FailureCategory category = StoredFailureCategory(e.category, e.reply);
       h += fmt::format(
           "<tr><td style=\"{0}\">{1}</td><td style=\"{0}\">{2}</td><td style=\"{0}\">{3}</td>"
-          "<td style=\"{0}\">{4}</td></tr>\n",
-          kCell, LocalClock(e.at), Html(Clean(e.recipient)), Html(Clean(e.reply)),
-          Html(Clean(e.subject)));
+          "<td style=\"{0}\">{4}</td><td style=\"{0}\">{5}</td></tr>\n",
+          kCell, LocalClock(e.at), Html(Clean(e.recipient)),
+          Html(FailureCategoryText(category, data.language)),
+          HasRemoteReply(category) ? Html(Clean(e.reply)) : std::string(), Html(Clean(e.subject)));
     }
     h += "</table>\n";
   }

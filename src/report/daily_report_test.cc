@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "core/failure_category.h"
 #include "report/report_example.h"
 
 namespace mailwarden {
@@ -66,6 +67,27 @@ TEST_F(DailyReportTest, PolishWithDiacritics) {
   EXPECT_TRUE(Contains(r.html, "<html lang=\"pl\">"));
   EXPECT_TRUE(Contains(r.html, "Odpowiedź serwera odbiorcy"));
   EXPECT_FALSE(Contains(r.text, "What to do next"));
+}
+
+TEST_F(DailyReportTest, EachFailureSaysWhatItMeansInTheReportsLanguage) {
+  for (const std::string language : {"en", "pl"}) {
+    const DailyReport r = RenderDailyReport(ReportExample(language));
+    for (const std::string* part : {&r.text, &r.html}) {
+      EXPECT_TRUE(
+          Contains(*part, std::string(FailureCategoryText(FailureCategory::kBadMailbox, language))))
+          << *part;
+      EXPECT_TRUE(
+          Contains(*part, std::string(FailureCategoryText(FailureCategory::kExpired, language))));
+      // No configuration key the customer cannot see, and no internal reply for an expiry.
+      EXPECT_FALSE(Contains(*part, "policy.")) << *part;
+      EXPECT_FALSE(Contains(*part, "expired: ")) << *part;
+    }
+  }
+  EXPECT_TRUE(Contains(RenderDailyReport(ReportExample("pl")).text, "Adres nie istnieje"));
+  // A failure stored before categories were is classified from its reply.
+  DailyReportData data = ReportExample("en");
+  data.rows = {Failure("x@example.net", "552 5.2.2 Mailbox full", "s")};
+  EXPECT_TRUE(Contains(RenderDailyReport(data).text, "mailbox is full"));
 }
 
 TEST_F(DailyReportTest, AnUnknownLanguageIsEnglish) {

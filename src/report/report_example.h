@@ -17,9 +17,10 @@ inline const TimePoint kReportExampleNoon = FromUnixMillis(1'795'694'400'000);
 
 // The example in language ("en", "pl"; anything else is English, as for RenderDailyReport).
 inline DailyReportData ReportExample(std::string language) {
-  const auto failure = [](std::string recipient, std::string reply, std::string subject,
-                          TimePoint at) {
+  const auto failure = [](std::string recipient, std::string reply, std::string category,
+                          std::string subject, TimePoint at) {
     DeliveryError e;
+    e.category = std::move(category);
     e.at = at;
     e.message = 1;
     e.recipient = std::move(recipient);
@@ -36,11 +37,12 @@ inline DailyReportData ReportExample(std::string language) {
   data.hold = "72h";
   data.rows = {
       failure("reject-b@example.net", "550 5.1.1 <reject-b@example.net>: recipient rejected",
-              "Order confirmation", kReportExampleNoon + std::chrono::minutes(5)),
+              "bad_mailbox", "Order confirmation", kReportExampleNoon + std::chrono::minutes(5)),
       failure("reject-a@example.net", "550 5.1.1 <reject-a@example.net>: recipient rejected",
-              "Order confirmation", kReportExampleNoon),
-      failure("old@example.org", "expired: held for longer than policy.hold", "Newsletter",
-              kReportExampleNoon - std::chrono::hours(3)),
+              "bad_mailbox", "Order confirmation", kReportExampleNoon),
+      failure("old@example.org",
+              "expired: not sent, held while sending was blocked for longer than allowed",
+              "expired", "Newsletter", kReportExampleNoon - std::chrono::hours(3)),
   };
   return data;
 }

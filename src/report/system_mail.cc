@@ -48,4 +48,21 @@ boost::asio::awaitable<Result<MessageId>> SystemMailer::Send(OutgoingMail mail) 
   co_return *id;
 }
 
+boost::asio::awaitable<Result<MessageId>> SystemMailer::Forward(std::string to, std::string message,
+                                                                std::string subject) {
+  NewMessage m;
+  m.account = account_;
+  m.sender = "";  // the null sender: a bounce is never bounced
+  m.recipients = {to};
+  m.body = std::move(message);
+  m.subject = std::move(subject);
+  m.received_at = clock_.Now();
+  auto id = co_await store_.AsyncInsert(std::move(m), boost::asio::use_awaitable);
+  if (!id) co_return std::unexpected(id.error());
+  spdlog::info("id={} account={} from=<> to=<{}> result=queued forwarded bounce", *id,
+               kSystemAccountName, to);
+  if (queued_) queued_();
+  co_return *id;
+}
+
 }  // namespace mailwarden

@@ -31,6 +31,11 @@ class SystemMailer {
   // called so that delivery picks it up.
   boost::asio::awaitable<Result<MessageId>> Send(OutgoingMail mail);
 
+  // Stores `message` as it is (a bounce passed on: bounces.forward) to `to`, with the null
+  // sender, so that nothing ever bounces it back. Completes once it is committed.
+  boost::asio::awaitable<Result<MessageId>> Forward(std::string to, std::string message,
+                                                    std::string subject);
+
  private:
   StoreRunner& store_;
   const Config& config_;

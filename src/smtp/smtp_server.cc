@@ -95,11 +95,11 @@ Result<void> SmtpServer::Listen() {
   for (std::size_t i = 0; i < addresses.size(); ++i) {
     const std::string& address = addresses[i];
     const bool local = i >= options_.listen.size();
-    const char* key = local ? "smtp.local_listen" : "smtp.listen";
+    const std::string key = local ? "smtp.local_listen" : options_.listen_key;
     if (i == options_.listen.size()) submission_acceptors_ = acceptors_.size();
     auto host_port = ParseHostPort(address, PortZero::kAllowed);
     if (!host_port) {
-      return Fail(ErrorCode::kInvalidInput, std::string(key) + ": " + host_port.error().message);
+      return Fail(ErrorCode::kInvalidInput, key + ": " + host_port.error().message);
     }
     tcp::resolver resolver(ex_);
     boost::system::error_code ec;

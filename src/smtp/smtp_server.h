@@ -15,6 +15,11 @@
 // nothing the client says names it. A user without an account is refused at MAIL (550). The
 // rest is the same session, with the same limits.
 //
+// An open server (SmtpServerOptions::open: the bounce intake, bounces.listen) takes mail from
+// anyone without AUTH, but only to recipients its backend accepts (CheckRecipient: the signed
+// return paths and feedback-loop addresses); every other recipient is told 550, so it is no
+// relay. The limits are the same.
+//
 // The server knows nothing of the store: it talks to an SmtpBackend.
 #pragma once
 
@@ -77,6 +82,15 @@ class SmtpBackend {
   // account (the server refuses its mail with 550); any other code is a temporary failure.
   virtual boost::asio::awaitable<Result<SmtpIdentity>> IdentifyLocalUser(Uid uid) = 0;
 
+  // On an open server (SmtpServerOptions::open), whether mail to `address` is taken: a value
+  // if so; kNotFound (or any permanent code) for 550, another code for a temporary 451.
+  virtual boost::asio::awaitable<Result<void>> CheckRecipient(const SmtpIdentity& who,
+                                                              const std::string& address) {
+    (void)who;
+    (void)address;
+    co_return Result<void>{};
+  }
+
   // Stores the message; returns the queue id after the commit. kInvalidInput/kTooLarge =
   // permanent, others temporary.
   //
@@ -137,6 +151,12 @@ struct SmtpServerOptions {
   // lock out only itself, neither the other users nor the account whose name it gives.
   int max_auth_failures_per_minute = 10;
   int max_protocol_errors = 20;  // 5xx syntax errors per connection before 421 and close
+  // No AUTH on any listener: every connection has the identity `open_identity` from its
+  // start, and each recipient is checked by SmtpBackend::CheckRecipient (a refused one counts
+  // as a protocol error). For the bounce intake.
+  bool open = false;
+  std::string open_identity = "bounces";
+  std::string listen_key = "smtp.listen";  // the key of `listen`, in errors
 };
 
 class SmtpSession;

@@ -116,6 +116,8 @@ asio::awaitable<void> SmtpSession::Run() {
     co_return;
   }
   client_key_ = std::move(client);
+  if (options_.open)
+    identity_ = SmtpIdentity{.account = 0, .name = options_.open_identity, .uid = std::nullopt};
   if (local_ && !co_await IdentifyLocalUser(uid)) {
     co_await Flush(kGoodbyeTimeout);
     co_return;
@@ -233,8 +235,9 @@ asio::awaitable<void> SmtpSession::HandleCommand(const SmtpCommand& command) {
       reply += "250-PIPELINING\r\n";
       reply += "250-SIZE " + std::to_string(options_.max_message_bytes) + "\r\n";
       reply += "250-8BITMIME\r\n";
-      if (local_) {
-        // No STARTTLS nor AUTH: loopback only, and the kernel said who the client is.
+      if (local_ || options_.open) {
+        // No STARTTLS nor AUTH: loopback only, and the kernel said who the client is; or an
+        // open listener, whose recipients are all it checks.
         reply += "250 ENHANCEDSTATUSCODES\r\n";
       } else {
         reply += "250-ENHANCEDSTATUSCODES\r\n";
@@ -276,6 +279,8 @@ asio::awaitable<void> SmtpSession::HandleCommand(const SmtpCommand& command) {
         QueueError(503, "5.5.1 Need MAIL command first");
       } else if (rcpt_to_.size() >= options_.max_recipients) {
         Queue(452, "4.5.3 Too many recipients");
+      } else if (options_.open && !co_await RecipientTaken(command.address)) {
+        // Refused (550 or 451) and logged by RecipientTaken.
       } else {
         if (std::find(rcpt_to_.begin(), rcpt_to_.end(), command.address) == rcpt_to_.end()) {
           rcpt_to_.push_back(command.address);
@@ -311,7 +316,7 @@ asio::awaitable<void> SmtpSession::HandleCommand(const SmtpCommand& command) {
       Queue(252, "2.1.5 Cannot VRFY user, but will accept message and attempt delivery");
       break;
     case SmtpVerb::kStartTls:
-      if (!server_.tls_context_ || local_) {
+      if (!server_.tls_context_ || local_ || options_.open) {
         QueueError(502, "5.5.1 STARTTLS not available");
       } else if (tls_) {
         QueueError(503, "5.5.1 TLS already active");
@@ -322,6 +327,10 @@ asio::awaitable<void> SmtpSession::HandleCommand(const SmtpCommand& command) {
     case SmtpVerb::kAuth:
       if (local_) {
         QueueError(503, "5.5.1 No AUTH here: mail on this listener belongs to your user id");
+        break;
+      }
+      if (options_.open) {
+        QueueError(503, "5.5.1 No AUTH here");
         break;
       }
       co_await StartAuth(command);
@@ -451,6 +460,22 @@ asio::awaitable<void> SmtpSession::Verify(std::string user, std::string password
   if (auth_failures_ >= options_.max_auth_failures_per_connection) {
     QueueClose("4.7.0 Too many failed authentication attempts, closing connection");
   }
+}
+
+asio::awaitable<bool> SmtpSession::RecipientTaken(const std::string& address) {
+  auto taken = co_await server_.backend_.CheckRecipient(*identity_, address);
+  if (taken) co_return true;
+  if (IsPermanent(taken.error().code) || taken.error().code == ErrorCode::kNotFound) {
+    spdlog::warn("smtp: ip={} account={} to=<{}> result=refused reason=\"{}\"", client_ip_,
+                 identity_->name, Printable(address), Printable(taken.error().message));
+    QueueError(550, "5.1.1 <" + Printable(address) +
+                        ">: Recipient address rejected: " + Printable(taken.error().message));
+  } else {
+    spdlog::error("smtp: ip={} to=<{}> result=deferred reason=\"{}\"", client_ip_,
+                  Printable(address), Printable(taken.error().message));
+    Queue(451, "4.3.0 Temporary failure, try again later");
+  }
+  co_return false;
 }
 
 asio::awaitable<bool> SmtpSession::IdentifyLocalUser(std::optional<Uid> uid) {

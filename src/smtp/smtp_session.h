@@ -92,6 +92,9 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
     rcpt_to_.clear();
   }
   // Logs out: the account's share of the listener is given back.
+  // On an open server: whether the backend takes mail to address; if not, the refusal is
+  // queued.
+  boost::asio::awaitable<bool> RecipientTaken(const std::string& address);
   void ForgetIdentity() {
     if (identity_) server_.EndAccountSession(identity_->account);
     identity_.reset();

@@ -163,6 +163,17 @@ ALTER TABLE tokens ADD COLUMN expires_ms BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX tokens_by_account ON tokens (account_id, created_ms);
 )sql";
 
+// Migration 15 (bounces), the same text for both engines.
+inline constexpr std::string_view kBounces = R"sql(
+-- recipients.category: what kind of failure a failed recipient is (core/failure_category.h,
+-- by name); '' for a recipient not failed, and for failures stored before categories (the
+-- readers classify those from their reply).
+ALTER TABLE recipients ADD COLUMN category TEXT NOT NULL DEFAULT '';
+-- recipients.note: what a bounce that came later said of a recipient without failing it (an
+-- RFC 3464 "delayed"), for the operator.
+ALTER TABLE recipients ADD COLUMN note TEXT NOT NULL DEFAULT '';
+)sql";
+
 // Migration 13, the same text for both engines.
 inline constexpr std::string_view kAccountDeletion = R"sql(
 -- A deleted account (DeleteAccount) keeps its row, under a name no account can take, until
@@ -628,6 +639,11 @@ SELECT 1;
         .version = 14,
         .sqlite = kAccountOverview,
         .postgres = kAccountOverview,
+    },
+    Migration{
+        .version = 15,
+        .sqlite = kBounces,
+        .postgres = kBounces,
     },
 };
 

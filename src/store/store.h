@@ -161,6 +161,8 @@ struct RecipientOutcome {
   int index = 0;
   RecipientStatus status = RecipientStatus::kPending;  // kPending = deferred, try again
   std::string reply;                                   // the SMTP reply, or a local reason
+  // A failed recipient's FailureCategory, by name (core/failure_category.h); "" otherwise.
+  std::string category{};
 };
 
 // What one delivery attempt of one message came to. Recipients not listed stay as they were.
@@ -269,6 +271,8 @@ struct DeliveryError {
   std::string recipient;
   std::string reply;
   std::string subject;
+  // Its FailureCategory by name; "" for a failure stored before categories were.
+  std::string category{};
 };
 
 // Where the previous page of ListErrors ended: its last item's at, message and index.
@@ -284,6 +288,8 @@ struct StoredRecipient {
   RecipientStatus status = RecipientStatus::kPending;
   std::string reply;
   TimePoint updated_at{};
+  std::string category{};  // a failed one's FailureCategory name ("" before categories)
+  std::string note{};      // what a later "delayed" report said of it (RecordBounce)
 };
 
 enum class MessageStatus { kQueued, kDelivering, kDone };
@@ -417,6 +423,31 @@ struct AccountPageEntry {
   std::int64_t queued = 0;
 };
 
+// One recipient of a bounce that came back after the relay took the message.
+struct BounceRecipient {
+  std::string address{};   // as the bounce names it; "" if it names none
+  bool delayed = false;    // RFC 3464 Action: delayed (a warning, not a failure)
+  std::string reply{};     // for people: the status, the remote server's text, the reporting MTA
+  std::string category{};  // a failure's FailureCategory name
+};
+
+// A bounce, by the message its return path names (smtp/return_path.h).
+struct Bounce {
+  MessageId message = 0;
+  AccountId account = 0;  // what the return path says; the message must be this account's
+  std::vector<BounceRecipient> recipients{};
+};
+
+// What RecordBounce did.
+struct BounceRecorded {
+  bool found = false;  // the message is there, of that account (not purged, not deleted)
+  std::string sender;  // its original envelope sender ("" is the null sender)
+  std::string account_name;
+  std::vector<std::string> failed;  // the categories of the recipients failed now, one each
+  int delayed = 0;                  // recipients a delay was noted on
+  int unmatched = 0;                // recipients of the bounce the message does not have
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -496,7 +527,8 @@ class Store {
 
   // Expires held mail: in blocked or purging accounts only, finishes up to `limit` unfinished
   // messages received before cutoff, oldest first: status done, body dropped, each pending
-  // recipient failed with "expired: held for longer than policy.hold"; pending decremented,
+  // recipient failed with "expired: not sent, held while sending was blocked for longer than
+  // allowed" and category "expired"; pending decremented,
   // expired and errors (one per message) counted on the local day of `now`. Released and in
   // flight messages are left to delivery. Returns how many expired; call again while it
   // returns `limit`. One transaction, durable on success, nothing on failure.
@@ -651,6 +683,19 @@ class Store {
   // Totals over all accounts, from the accounts' counters (no message is read; the counter
   // sums read every account row once). Read only, one snapshot.
   virtual Result<StoreTotals> GetTotals() = 0;
+
+  // Records a bounce that came back after hand-over, in one transaction, looking the message
+  // up by its id alone (never a scan). A bounce recipient is matched to the message's
+  // recipient of the same address (ASCII case-insensitive); one naming no recipient of a
+  // message that has exactly one is that one's. A failure turns a recipient the relay took
+  // (sent) into failed, with its reply and category, at `now`, and counts one error on the
+  // local day of `now`, exactly as a refusal at hand-over (errors list, reports); a recipient
+  // already failed or still pending is left as it is, so a bounce given twice counts once.
+  // A delay is noted on the recipient (StoredRecipient::note), nothing counted. A message
+  // that is not there (purged, deleted after store.keep_finished, never was) or is another
+  // account's records nothing: found is false. Durable on success (the intake answers 250
+  // after it).
+  virtual Result<BounceRecorded> RecordBounce(const Bounce& bounce, TimePoint now) = 0;
 };
 
 // What a store is told at its opening (config's [store]).

@@ -375,7 +375,7 @@ TEST_P(StoreConformance, ExpireHeldFinishesOnlyOldHeldMail) {
   ASSERT_EQ(m.recipients.size(), 2u);
   for (const auto& r : m.recipients) {
     EXPECT_EQ(r.status, RecipientStatus::kFailed);
-    EXPECT_EQ(r.reply, "expired: held for longer than policy.hold");
+    EXPECT_EQ(r.reply, "expired: not sent, held while sending was blocked for longer than allowed");
     EXPECT_EQ(r.updated_at, now);
   }
   EXPECT_EQ(GetMessage(young[0]).status, MessageStatus::kQueued);
@@ -390,6 +390,10 @@ TEST_P(StoreConformance, ExpireHeldFinishesOnlyOldHeldMail) {
   EXPECT_EQ(c->errors, 3) << "one per expired message";
   EXPECT_EQ(c->errors_today, 3);
   EXPECT_EQ(c->held, 1);
+  auto listed = store_->ListErrors(held, kT0, 10, std::nullopt);
+  ASSERT_TRUE(listed.has_value()) << listed.error().message;
+  ASSERT_EQ(listed->size(), 4u) << "once per recipient";
+  for (const DeliveryError& e : *listed) EXPECT_EQ(e.category, "expired");
 
   // Unblocked, the young message goes out; the expired ones never do.
   SetState(held, AccountState::kBlocked, AccountState::kActive);
@@ -596,7 +600,10 @@ TEST_P(StoreConformance, CountersFollowDeliveriesPerDayAndErrorsAreListed) {
          day1 + seconds(1));
   Claim(day2, 10);
   Record({{.id = ids[1],
-           .recipients = {{.index = 0, .status = RecipientStatus::kFailed, .reply = "550 gone"}},
+           .recipients = {{.index = 0,
+                           .status = RecipientStatus::kFailed,
+                           .reply = "550 gone",
+                           .category = "bad_mailbox"}},
            .next_attempt = {}}},
          day2);
   // A replay counts nothing twice.
@@ -634,6 +641,7 @@ TEST_P(StoreConformance, CountersFollowDeliveriesPerDayAndErrorsAreListed) {
   ASSERT_EQ(errors->size(), 1u);
   EXPECT_EQ((*errors)[0].recipient, "gone@example.net");
   EXPECT_EQ((*errors)[0].reply, "550 gone");
+  EXPECT_EQ((*errors)[0].category, "bad_mailbox");
   EXPECT_EQ((*errors)[0].subject, "bounced");
   EXPECT_EQ((*errors)[0].at, day2);
   auto more = store_->ListErrors(
@@ -644,6 +652,7 @@ TEST_P(StoreConformance, CountersFollowDeliveriesPerDayAndErrorsAreListed) {
   ASSERT_EQ(more->size(), 1u);
   EXPECT_EQ((*more)[0].recipient, "nobody@example.net");
   EXPECT_EQ((*more)[0].subject, "mixed");
+  EXPECT_EQ((*more)[0].category, "") << "given none";
   EXPECT_EQ(store_->ListErrors(id, day2, 10, std::nullopt)->size(), 1u) << "since";
 }
 

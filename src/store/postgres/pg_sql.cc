@@ -89,7 +89,7 @@ constexpr std::string_view PgText(Sql sql) {
              "m.size FROM {messages} m JOIN {accounts} a ON a.id = m.account_id WHERE m.id = $1 "
              "FOR UPDATE OF m";
     case Sql::kUpdateRecipient:
-      return "UPDATE {recipients} SET status = $4, reply = $5, updated_ms = $6 "
+      return "UPDATE {recipients} SET status = $4, reply = $5, updated_ms = $6, category = $7 "
              "WHERE account_id = $1 AND message_id = $2 AND idx = $3 AND status = {r_pending}";
     case Sql::kRecipientStates:
       // Whether any recipient is still pending, and whether any was sent: one round trip.
@@ -112,7 +112,7 @@ constexpr std::string_view PgText(Sql sql) {
              "JOIN {accounts} a ON a.id = m.account_id "
              "WHERE m.id = $1 AND NOT (m.status < {done} AND m.id <= a.purge_upto)";
     case Sql::kSelectRecipients:
-      return "SELECT idx, address, status, reply, updated_ms FROM {recipients} "
+      return "SELECT idx, address, status, reply, updated_ms, category, note FROM {recipients} "
              "WHERE account_id = $1 AND message_id = $2 ORDER BY idx";
     case Sql::kSetPurgeWatermark:
       // Every unfinished message has an id <= the newest unfinished one: all that pending
@@ -167,7 +167,8 @@ constexpr std::string_view PgText(Sql sql) {
              "WHERE (account_id, id) > ($1, GREATEST($2, {upto_of_1})) AND account_id <= $1 "
              "AND status < {done} ORDER BY account_id, id LIMIT $3 FOR UPDATE";
     case Sql::kExpireRecipients:
-      return "UPDATE {recipients} SET status = {r_failed}, reply = $3, updated_ms = $4 "
+      return "UPDATE {recipients} SET status = {r_failed}, reply = $3, updated_ms = $4, "
+             "category = 'expired' "
              "WHERE account_id = $1 AND message_id = $2 AND status = {r_pending}";
     case Sql::kSelectPendingPage:
       // Backwards, the lower bound must be a plain id > upto (the second member of a row
@@ -193,7 +194,8 @@ constexpr std::string_view PgText(Sql sql) {
              "AND x.message_id = m.id)) "
              "ORDER BY m.account_id, m.id LIMIT $5 FOR UPDATE OF m";
     case Sql::kSelectErrors:
-      return "SELECT r.updated_ms, r.message_id, r.idx, r.address, r.reply, m.subject "
+      return "SELECT r.updated_ms, r.message_id, r.idx, r.address, r.reply, m.subject, "
+             "r.category "
              "FROM {recipients} r JOIN {messages} m "
              "ON m.account_id = r.account_id AND m.id = r.message_id "
              "WHERE r.account_id = $1 AND r.status = {r_failed} AND r.updated_ms >= $2 "

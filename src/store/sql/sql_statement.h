@@ -71,7 +71,7 @@ enum class Sql {
   kLockAccounts,              // PostgreSQL: (accounts[]): locks their rows in id order
   kLockMessageState,  // (id) -> account, status, purged (0/1), may have released marks (0/1),
                       //  size
-  kUpdateRecipient,   // (account, message, idx, status, reply, now); only a pending one
+  kUpdateRecipient,   // (account, message, idx, status, reply, now, category); only a pending one
   kRecipientStates,   // (account, message) -> any pending (0/1), any sent (0/1)
   kRequeueMessage,    // (account, message, next attempt)
   kFinishMessage,     // (account, message, now)
@@ -80,7 +80,8 @@ enum class Sql {
   // Held mail, purges, expiry, history.
   kSelectMessage,          // (id) -> account, sender, subject, script, uid, size, status, attempts,
                            //   received, next attempt; none if purged
-  kSelectRecipients,       // (account, message) -> idx, address, status, reply, updated
+  kSelectRecipients,       // (account, message) -> idx, address, status, reply, updated,
+                           //   category, note
   kLockPurgeState,         // (account) -> purge_upto, purge_left, state; the row locked
   kSelectPurgeBatch,       // (account, upto, limit) -> id, ascending
   kDeleteMessage,          // (account, id): an unfinished one, with its recipients and mark
@@ -105,8 +106,8 @@ enum class Sql {
   kSelectDay,       // (account, day) -> sent, errors
   kSelectVolumes,   // (account, first day, last day) -> day, submitted, sent, errors, expired,
                     //   purged
-  kSelectErrors,    // (account, since, cursor at, cursor message, cursor idx, limit)
-                    //   -> updated, message, idx, address, reply, subject; newest first
+  kSelectErrors,    // (account, since, cursor at, cursor message, cursor idx, limit) -> at,
+                    //  message, idx, address, reply, subject, category; newest first
   kSelectAccountsToReport,  // (day) -> account_id
   kInsertReport,            // (account, day, now); no change if claimed before
   kSetReportMessage,        // (account, day, message)
@@ -126,6 +127,9 @@ enum class Sql {
   kRemoveAccountMessages,  // (account): with their recipients and released marks
   kRemoveAccountRow,       // (account)
   kNotify,                 // PostgreSQL: (channel, payload)
+  // Bounces that come later.
+  kFailSentRecipient,  // (account, message, idx, reply, now, category); only a sent one
+  kNoteRecipient,      // (account, message, idx, note)
   kCount,
 };
 

@@ -116,6 +116,8 @@ Result<std::optional<StoredMessage>> SqlStore::ReadMessage(MessageId id) {
     MW_ASSIGN_OR_RETURN(r.status, RecipientStatusFromCode(rows.Int(i, 2)));
     r.reply = rows.Text(i, 3);
     r.updated_at = FromUnixMillis(rows.Int(i, 4));
+    r.category = rows.Text(i, 5);
+    r.note = rows.Text(i, 6);
     message.recipients.push_back(std::move(r));
   }
   return std::optional<StoredMessage>(std::move(message));

@@ -87,6 +87,7 @@ class SqlStore : public Store {
   Result<std::optional<MessageId>> ClaimReport(AccountId account, int day, const NewMessage& report,
                                                TimePoint now) override;
   Result<StoreTotals> GetTotals() override;
+  Result<BounceRecorded> RecordBounce(const Bounce& bounce, TimePoint now) override;
   Result<MailSources> GetSources(AccountId account, int hours, TimePoint now, int top) override;
 
   // StoreOptions; set by OpenStore before the store is used.

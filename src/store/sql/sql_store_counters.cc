@@ -83,7 +83,8 @@ Result<std::vector<DeliveryError>> SqlStore::ListErrors(AccountId account, TimeP
                       .index = static_cast<int>(rows.Int(i, 2)),
                       .recipient = rows.Text(i, 3),
                       .reply = rows.Text(i, 4),
-                      .subject = rows.Text(i, 5)});
+                      .subject = rows.Text(i, 5),
+                      .category = rows.Text(i, 6)});
   }
   return errors;
 }

@@ -320,7 +320,8 @@ Result<void> SqlStore::RecordOutcomes(std::span<const DeliveryOutcome> outcomes,
                                                                    .Int(r.index)
                                                                    .Int(RecipientCode(r.status))
                                                                    .Text(r.reply)
-                                                                   .Int(now_ms)));
+                                                                   .Int(now_ms)
+                                                                   .Text(r.category)));
       if (r.status == RecipientStatus::kFailed && rows.Changed() == 1) {
         tally.Count(account, day, {.errors = 1});
       }

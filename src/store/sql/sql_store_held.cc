@@ -76,7 +76,8 @@ Result<std::int64_t> SqlStore::DeleteFinished(TimePoint cutoff, int limit) {
 }
 
 Result<std::int64_t> SqlStore::ExpireHeld(TimePoint cutoff, int limit, TimePoint now) {
-  constexpr std::string_view kExpiredReply = "expired: held for longer than policy.hold";
+  constexpr std::string_view kExpiredReply =
+      "expired: not sent, held while sending was blocked for longer than allowed";
   std::int64_t expired = 0;
   if (limit <= 0) return expired;
   const std::int64_t cutoff_ms = ToUnixMillis(cutoff);

@@ -106,8 +106,10 @@ constexpr std::array<std::string_view, kSqlCount> kNames = {
     "kRemoveAccountMessages",
     "kRemoveAccountRow",
     "kNotify",
+    "kFailSentRecipient",
+    "kNoteRecipient",
 };
-static_assert(kNames.back() == "kNotify", "kNames follows enum Sql");
+static_assert(kNames.back() == "kNoteRecipient", "kNames follows enum Sql");
 
 // The earliest next attempt among the unfinished messages of active account a.id: one seek of
 // messages_due within the account's purge epoch, so that purged rows still on disk (all due
@@ -129,6 +131,13 @@ std::string_view SqlName(Sql sql) { return kNames[static_cast<std::size_t>(sql)]
 
 std::string_view SharedSqlText(Sql sql) {
   switch (sql) {
+    case Sql::kFailSentRecipient:
+      return "UPDATE {recipients} SET status = {r_failed}, reply = ?4, updated_ms = ?5, "
+             "category = ?6 WHERE account_id = ?1 AND message_id = ?2 AND idx = ?3 "
+             "AND status = {r_sent}";
+    case Sql::kNoteRecipient:
+      return "UPDATE {recipients} SET note = ?4 WHERE account_id = ?1 AND message_id = ?2 "
+             "AND idx = ?3";
     case Sql::kDeleteAccountUids:
       return "DELETE FROM {account_uids} WHERE account_id = ?1";
     case Sql::kPutAccountUid:

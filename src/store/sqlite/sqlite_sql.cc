@@ -103,7 +103,7 @@ constexpr std::string_view SqliteText(Sql sql) {
       return "SELECT m.account_id, m.status, m.id <= a.purge_upto, a.released_pending > 0, "
              "m.size FROM {messages} m JOIN {accounts} a ON a.id = m.account_id WHERE m.id = ?1";
     case Sql::kUpdateRecipient:
-      return "UPDATE {recipients} SET status = ?4, reply = ?5, updated_ms = ?6 "
+      return "UPDATE {recipients} SET status = ?4, reply = ?5, updated_ms = ?6, category = ?7 "
              "WHERE message_id = ?2 AND idx = ?3 AND status = {r_pending}";
     case Sql::kRecipientStates:
       // Whether any recipient is still pending, and whether any was sent: one read of the
@@ -128,7 +128,7 @@ constexpr std::string_view SqliteText(Sql sql) {
              "(status < {done} AND id <= (SELECT purge_upto FROM {accounts} WHERE id = "
              "m.account_id))";
     case Sql::kSelectRecipients:
-      return "SELECT idx, address, status, reply, updated_ms FROM {recipients} "
+      return "SELECT idx, address, status, reply, updated_ms, category, note FROM {recipients} "
              "WHERE message_id = ?2 ORDER BY idx";
     case Sql::kLockPurgeState:
       return "SELECT purge_upto, purge_left, state FROM {accounts} WHERE id = ?1";
@@ -149,7 +149,8 @@ constexpr std::string_view SqliteText(Sql sql) {
              "WHERE account_id = ?1 AND status < {done} AND id > MAX(?2, {upto_of_1}) "
              "ORDER BY id LIMIT ?3";
     case Sql::kExpireRecipients:
-      return "UPDATE {recipients} SET status = {r_failed}, reply = ?3, updated_ms = ?4 "
+      return "UPDATE {recipients} SET status = {r_failed}, reply = ?3, updated_ms = ?4, "
+             "category = 'expired' "
              "WHERE message_id = ?2 AND status = {r_pending}";
     case Sql::kSelectPendingPage:
       return "SELECT id FROM {messages} INDEXED BY messages_unfinished WHERE account_id = ?1 "
@@ -175,7 +176,8 @@ constexpr std::string_view SqliteText(Sql sql) {
              "AND id > (SELECT purge_upto FROM {accounts} WHERE id = ?2)";
     case Sql::kSelectErrors:
       // The row value compare is the cursor: strictly older than the previous page's last.
-      return "SELECT r.updated_ms, r.message_id, r.idx, r.address, r.reply, m.subject "
+      return "SELECT r.updated_ms, r.message_id, r.idx, r.address, r.reply, m.subject, "
+             "r.category "
              "FROM {recipients} r JOIN {messages} m ON m.id = r.message_id "
              "WHERE r.account_id = ?1 AND r.status = {r_failed} AND r.updated_ms >= ?2 "
              "AND (r.updated_ms, r.message_id, r.idx) < (?3, ?4, ?5) "

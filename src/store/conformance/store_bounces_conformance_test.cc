@@ -1,0 +1,148 @@
+// Store conformance: bounces that come back after the relay took the message.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "core/local_day.h"
+#include "store/conformance/store_conformance.h"
+#include "store/store.h"
+
+namespace mailwarden::conformance {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::minutes;
+
+DeliveryOutcome AllSent(MessageId id, int recipients) {
+  DeliveryOutcome o{.id = id, .recipients = {}, .next_attempt = {}};
+  for (int i = 0; i < recipients; ++i) {
+    o.recipients.push_back({.index = i, .status = RecipientStatus::kSent, .reply = "250 queued"});
+  }
+  return o;
+}
+
+TEST_P(StoreConformance, ABounceFailsARecipientTheRelayTookAndCountsOnce) {
+  const AccountId id = MakeAccount("demo");
+  const AccountId other = MakeAccount("other");
+  auto ids = Insert({Message(id, kT0, {"Gone@Example.NET", "fine@example.net"}, "two"),
+                     Message(id, kT0, {"solo@example.net"}, "one")});
+  Claim(kT0);
+  Record({AllSent(ids[0], 2), AllSent(ids[1], 1)}, kT0 + minutes(1));
+  const TimePoint later = kT0 + hours(2);
+
+  const Bounce bounce{
+      .message = ids[0],
+      .account = id,
+      .recipients = {
+          {.address = "gone@example.net",
+           .reply = "5.1.1 smtp; 550 5.1.1 no such user",
+           .category = "bad_mailbox"},
+          {.address = "stranger@example.net", .reply = "5.1.1", .category = "bad_mailbox"}}};
+  auto r = store_->RecordBounce(bounce, later);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_TRUE(r->found);
+  EXPECT_EQ(r->sender, "www@site.example");
+  EXPECT_EQ(r->account_name, "demo");
+  EXPECT_EQ(r->failed, std::vector<std::string>{"bad_mailbox"});
+  EXPECT_EQ(r->unmatched, 1);
+
+  StoredMessage m = GetMessage(ids[0]);
+  EXPECT_EQ(m.recipients[0].status, RecipientStatus::kFailed);
+  EXPECT_EQ(m.recipients[0].category, "bad_mailbox");
+  EXPECT_EQ(m.recipients[0].updated_at, later);
+  EXPECT_EQ(m.recipients[1].status, RecipientStatus::kSent);
+
+  // In the errors list and the counters of the day it came, as a refusal at hand-over.
+  auto errors = store_->ListErrors(id, kT0, 10, std::nullopt);
+  ASSERT_TRUE(errors.has_value()) << errors.error().message;
+  ASSERT_EQ(errors->size(), 1u);
+  EXPECT_EQ((*errors)[0].recipient, "Gone@Example.NET");
+  EXPECT_EQ((*errors)[0].reply, "5.1.1 smtp; 550 5.1.1 no such user");
+  EXPECT_EQ((*errors)[0].category, "bad_mailbox");
+  EXPECT_EQ((*errors)[0].at, later);
+  auto c = store_->GetCounters(id, LocalDayNumber(later));
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->errors, 1);
+  EXPECT_EQ(c->sent, 2) << "the message was sent; one of its recipients failed later";
+  auto to_report = store_->AccountsToReport(LocalDayNumber(later));
+  ASSERT_TRUE(to_report.has_value());
+  EXPECT_EQ(*to_report, std::vector<AccountId>{id});
+
+  // The same bounce again (a relay retrying after a lost 250) counts nothing more.
+  auto again = store_->RecordBounce(bounce, later + minutes(1));
+  ASSERT_TRUE(again.has_value());
+  EXPECT_TRUE(again->found);
+  EXPECT_TRUE(again->failed.empty());
+  EXPECT_EQ(store_->GetCounters(id, LocalDayNumber(later))->errors, 1);
+
+  // A bounce naming no address fails the only recipient of a one-recipient message.
+  auto plain = store_->RecordBounce(
+      {.message = ids[1],
+       .account = id,
+       .recipients = {{.address = "", .reply = "550 gone", .category = "unclassified"}}},
+      later);
+  ASSERT_TRUE(plain.has_value());
+  EXPECT_EQ(plain->failed, std::vector<std::string>{"unclassified"});
+
+  // Another account's claim on the message, or no message at all: nothing recorded.
+  auto wrong = store_->RecordBounce(
+      {.message = ids[0],
+       .account = other,
+       .recipients = {{.address = "fine@example.net", .reply = "550", .category = "other"}}},
+      later);
+  ASSERT_TRUE(wrong.has_value());
+  EXPECT_FALSE(wrong->found);
+  EXPECT_EQ(GetMessage(ids[0]).recipients[1].status, RecipientStatus::kSent);
+  auto none =
+      store_->RecordBounce({.message = ids[1] + 1000, .account = id, .recipients = {}}, later);
+  ASSERT_TRUE(none.has_value());
+  EXPECT_FALSE(none->found);
+}
+
+TEST_P(StoreConformance, ADelayIsNotedNotCounted) {
+  const AccountId id = MakeAccount("demo");
+  auto ids = Insert({Message(id, kT0, {"slow@example.net"})});
+  Claim(kT0);
+  Record({AllSent(ids[0], 1)}, kT0 + minutes(1));
+  auto r = store_->RecordBounce(
+      {.message = ids[0],
+       .account = id,
+       .recipients = {{.address = "slow@example.net",
+                       .delayed = true,
+                       .reply = "4.4.1 smtp; 421 4.4.1 Connection timed out"}}},
+      kT0 + hours(4));
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->delayed, 1);
+  EXPECT_TRUE(r->failed.empty());
+  StoredMessage m = GetMessage(ids[0]);
+  EXPECT_EQ(m.recipients[0].status, RecipientStatus::kSent);
+  EXPECT_EQ(m.recipients[0].note, "4.4.1 smtp; 421 4.4.1 Connection timed out");
+  EXPECT_EQ(GetCounters(id).errors, 0);
+}
+
+TEST_P(StoreConformance, ABounceForAPurgedOrPendingMessageChangesNothing) {
+  const AccountId id = MakeAccount("demo");
+  auto ids = Insert({Message(id, kT0, {"a@example.net"}), Message(id, kT0, {"b@example.net"})});
+  // The second is still pending (never handed over): a bounce cannot be for it yet.
+  SetState(id, AccountState::kActive, AccountState::kBlocked, BlockedBy::kCustomer);
+  auto pending = store_->RecordBounce(
+      {.message = ids[1],
+       .account = id,
+       .recipients = {{.address = "b@example.net", .reply = "550", .category = "other"}}},
+      kT0 + minutes(1));
+  ASSERT_TRUE(pending.has_value());
+  EXPECT_TRUE(pending->failed.empty());
+  EXPECT_EQ(GetMessage(ids[1]).recipients[0].status, RecipientStatus::kPending);
+  StartPurge(id, kT0 + minutes(2));
+  auto purged = store_->RecordBounce(
+      {.message = ids[0],
+       .account = id,
+       .recipients = {{.address = "a@example.net", .reply = "550", .category = "other"}}},
+      kT0 + minutes(3));
+  ASSERT_TRUE(purged.has_value()) << purged.error().message;
+  EXPECT_FALSE(purged->found);
+  EXPECT_EQ(GetCounters(id).errors, 0);
+}
+
+}  // namespace
+}  // namespace mailwarden::conformance

@@ -1,0 +1,143 @@
+#include "submit/bounce_intake.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/use_awaitable.hpp>
+#include <memory>
+
+#include "core/text.h"
+#include "mime/bounce_message.h"
+
+namespace mailwarden {
+namespace {
+
+// A bounce's text for people: the remote server's words, then who reported them.
+std::string ReplyText(std::string_view status, std::string_view text, std::string_view mta) {
+  std::string out;
+  if (!status.empty() && text.find(status) == std::string_view::npos) {
+    out += std::string(status) + " ";
+  }
+  out += text;
+  if (!mta.empty()) out += " (reported by " + std::string(mta) + ")";
+  return out;
+}
+
+bool IsDelay(std::string_view text) {
+  const std::string status = FindEnhancedStatus(text);
+  if (!status.empty()) return status[0] == '4';
+  const int code = LeadingReplyCode(text);
+  return code >= 400 && code < 500;
+}
+
+// What a parsed bounce says of the recipients of the message it came back for.
+std::vector<BounceRecipient> RecipientsOf(const BounceMessage& b,
+                                          const FailureClassifier& classifier) {
+  std::vector<BounceRecipient> out;
+  switch (b.kind) {
+    case BounceKind::kDsn:
+      for (const DsnRecipient& r : b.recipients) {
+        if (r.action != "failed" && r.action != "delayed") continue;  // delivered, relayed...
+        BounceRecipient br;
+        br.address = r.address;
+        br.delayed = r.action == "delayed";
+        br.reply = ReplyText(r.status, r.diagnostic, b.reporting_mta);
+        if (!br.delayed) {
+          br.category =
+              std::string(FailureCategoryName(classifier.Classify(r.status, r.diagnostic)));
+        }
+        out.push_back(std::move(br));
+      }
+      break;
+    case BounceKind::kPlain:
+      out.push_back({.address = "",
+                     .delayed = IsDelay(b.text),
+                     .reply = b.text,
+                     .category = std::string(FailureCategoryName(classifier.Classify(b.text)))});
+      break;
+    case BounceKind::kUnrecognised:
+      out.push_back({.address = "",
+                     .delayed = false,
+                     .reply = "bounce not understood: " + b.text,
+                     .category = std::string(FailureCategoryName(FailureCategory::kUnclassified))});
+      break;
+    case BounceKind::kAutoReply:
+    case BounceKind::kFeedback:
+      break;
+  }
+  return out;
+}
+
+}  // namespace
+
+BounceIntake::BounceIntake(StoreRunner& store, const Config& config, const Clock& clock)
+    : store_(store),
+      clock_(clock),
+      return_path_(config.bounces.domain, config.bounces.secret),
+      classifier_(config.bounces.category_rules) {}
+
+boost::asio::awaitable<Result<SmtpIdentity>> BounceIntake::Authenticate(std::string, std::string,
+                                                                        std::string) {
+  co_return Fail(ErrorCode::kPermission, "no AUTH here");
+}
+
+boost::asio::awaitable<Result<SmtpIdentity>> BounceIntake::IdentifyLocalUser(Uid) {
+  co_return Fail(ErrorCode::kNotFound, "no local users here");
+}
+
+boost::asio::awaitable<Result<void>> BounceIntake::CheckRecipient(const SmtpIdentity&,
+                                                                  const std::string& address) {
+  if (return_path_.Verify(address)) co_return Result<void>{};
+  co_return Fail(ErrorCode::kNotFound, "not a return path of this server");
+}
+
+boost::asio::awaitable<Result<std::int64_t>> BounceIntake::Accept(const SmtpIdentity&,
+                                                                  SmtpEnvelope envelope,
+                                                                  std::string data) {
+  const BounceMessage parsed = ParseBounceMessage(data);
+  std::int64_t answer = 0;
+  for (const std::string& rcpt : envelope.rcpt_to) {
+    const auto ref = return_path_.Verify(rcpt);
+    if (!ref) continue;  // CheckRecipient refused it already
+    auto bounce = std::make_shared<Bounce>();
+    bounce->message = ref->message;
+    bounce->account = ref->account;
+    bounce->recipients = RecipientsOf(parsed, classifier_);
+    if (parsed.kind == BounceKind::kAutoReply) {
+      spdlog::info("bounce: id={} kind=auto-reply from=<{}> result=no-error subject=\"{}\"",
+                   ref->message, LogText(envelope.mail_from), LogText(parsed.text));
+    }
+    const TimePoint now = clock_.Now();
+    std::function<Result<BounceRecorded>(Store&)> record = [bounce, now](Store& s) {
+      return s.RecordBounce(*bounce, now);
+    };
+    auto recorded =
+        co_await store_.AsyncRun<BounceRecorded>(std::move(record), boost::asio::use_awaitable);
+    if (!recorded) co_return std::unexpected(recorded.error());
+    if (!recorded->found) {
+      spdlog::info("bounce: id={} result=ignored reason=\"no such message (purged or removed)\"",
+                   ref->message);
+      continue;
+    }
+    answer = ref->message;
+    const std::string& sender = recorded->sender;
+    if (forward_ && !sender.empty() && !return_path_.Verify(sender)) {
+      auto forwarded = co_await forward_(sender, data);
+      if (!forwarded) co_return std::unexpected(forwarded.error());
+    }
+    for (const BounceRecipient& r : bounce->recipients) {
+      spdlog::info("bounce: id={} account={} to=<{}> result={} category={} reply=\"{}\"",
+                   ref->message, recorded->account_name, LogText(r.address),
+                   r.delayed ? "delayed" : "failed", r.category, LogText(r.reply));
+    }
+    if (!recorded->failed.empty() && on_failures_) {
+      std::vector<FailureCategory> categories;
+      for (const std::string& c : recorded->failed) {
+        categories.push_back(ParseFailureCategory(c).value_or(FailureCategory::kOther));
+      }
+      on_failures_(ref->account, categories);
+    }
+  }
+  co_return answer;
+}
+
+}  // namespace mailwarden

@@ -1,0 +1,71 @@
+// BounceIntake: the backend of the bounce listener (bounces.listen), where the relay (or the
+// internet) returns what happened to mail after the relay took it. It takes mail only to the
+// signed return paths of bounces.domain (smtp/return_path.h); everything else is told 550.
+//
+// What comes back (mime/bounce_message.h) is recorded on the message its return path names,
+// looked up by id (Store::RecordBounce), before the end of data is answered 250:
+// - an RFC 3464 DSN: each `failed` recipient becomes a failure of that message and recipient,
+//   with its status, the remote server's text and the reporting MTA, and the category the
+//   rules table gives (core/failure_category.h), counted as a refusal at hand-over is (errors,
+//   the errors list, the report, bounce_guard); `delayed` is noted on the recipient;
+// - a bounce in plain words: a failure of the message's only recipient, from the status or
+//   reply found in its text (4xx: a delay);
+// - an automatic reply (RFC 3834): nothing (logged);
+// - anything else at a valid return path: an `unclassified` failure, with its subject.
+// A bounce for a message that is gone (purged, past store.keep_finished) is taken and ignored.
+// With bounces.forward, every bounce of a message still there (an automatic reply too) is
+// passed on to the message's original envelope sender, as it would have arrived without
+// mailwarden: with the null sender, never to a null sender, and never to an address that is
+// itself a return path (no loop).
+//
+// Trust: nobody authenticates; the return path's signature is what says a bounce may touch a
+// message, and the message must be of the account the signature names.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "core/failure_category.h"
+#include "smtp/return_path.h"
+#include "smtp/smtp_server.h"
+#include "store/store_runner.h"
+
+namespace mailwarden {
+
+class BounceIntake final : public SmtpBackend {
+ public:
+  // Told, on the daemon's loop, of the failures a bounce recorded (for /metrics and
+  // bounce_guard).
+  using FailureHook = std::function<void(AccountId, const std::vector<FailureCategory>&)>;
+
+  BounceIntake(StoreRunner& store, const Config& config, const Clock& clock);
+
+  void SetFailureHook(FailureHook hook) { on_failures_ = std::move(hook); }
+
+  // bounces.forward: stores a copy of a bounce to the message's original envelope sender (to,
+  // the bounce as received), committed before it completes.
+  using Forwarder =
+      std::function<boost::asio::awaitable<Result<MessageId>>(std::string to, std::string data)>;
+  void SetForwarder(Forwarder forward) { forward_ = std::move(forward); }
+
+  boost::asio::awaitable<Result<SmtpIdentity>> Authenticate(std::string user, std::string password,
+                                                            std::string client_ip) override;
+  boost::asio::awaitable<Result<SmtpIdentity>> IdentifyLocalUser(Uid uid) override;
+  boost::asio::awaitable<Result<void>> CheckRecipient(const SmtpIdentity& who,
+                                                      const std::string& address) override;
+  boost::asio::awaitable<Result<std::int64_t>> Accept(const SmtpIdentity& who,
+                                                      SmtpEnvelope envelope,
+                                                      std::string data) override;
+
+ private:
+  StoreRunner& store_;
+  const Clock& clock_;
+  const ReturnPath return_path_;
+  const FailureClassifier classifier_;
+  FailureHook on_failures_;
+  Forwarder forward_;
+};
+
+}  // namespace mailwarden
