@@ -29,6 +29,7 @@
 #include "http/static_files.h"
 #include "report/report_scheduler.h"
 #include "report/system_mail.h"
+#include "scan/scanner.h"
 #include "smtp/smtp_server.h"
 #include "store/account_directory.h"
 #include "store/postgres/pg_listener.h"
@@ -115,6 +116,7 @@ class Daemon {
   std::unique_ptr<SmtpIntake> smtp_intake_;
   std::unique_ptr<SmtpServer> smtp_;
   std::unique_ptr<HeldMailJobs> held_jobs_;
+  std::unique_ptr<Scanner> scanner_;  // with scan.rspamd only
   std::unique_ptr<Api> api_;
   std::unique_ptr<StaticFiles> panel_;
   std::unique_ptr<HttpServer> http_;

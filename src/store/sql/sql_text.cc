@@ -244,10 +244,15 @@ std::string_view SharedSqlText(Sql sql) {
              "WHERE account_id = ?1 AND day >= ?2 AND day <= ?3 ORDER BY day";
     case Sql::kSelectAccountsToReport:
       // "errors > 0" repeats daily_errors_by_day's WHERE.
-      return "SELECT d.account_id FROM {daily_counters} d WHERE d.day = ?1 AND d.errors > 0 "
-             "AND NOT EXISTS (SELECT 1 FROM {reports} r WHERE r.account_id = d.account_id "
+      // "errors > 0" and "quarantined > 0" repeat the WHERE of daily_errors_by_day and
+      // daily_quarantined_by_day: the day's accounts with failures, and those with
+      // quarantined mail (the report names it).
+      return "SELECT x.account_id FROM (SELECT account_id FROM {daily_counters} "
+             "WHERE day = ?1 AND errors > 0 UNION SELECT account_id FROM {daily_counters} "
+             "WHERE day = ?1 AND quarantined > 0) x "
+             "WHERE NOT EXISTS (SELECT 1 FROM {reports} r WHERE r.account_id = x.account_id "
              "AND r.day = ?1) AND NOT EXISTS (SELECT 1 FROM {accounts} a "
-             "WHERE a.id = d.account_id AND a.deleted_ms > 0) ORDER BY d.account_id";
+             "WHERE a.id = x.account_id AND a.deleted_ms > 0) ORDER BY x.account_id";
     case Sql::kInsertReport:
       return "INSERT INTO {reports} (account_id, day, sent_ms) VALUES (?1, ?2, ?3) "
              "ON CONFLICT (account_id, day) DO NOTHING";
