@@ -4,6 +4,7 @@ import { actionsCard } from './cards/actions';
 import { countersCard } from './cards/counters';
 import { errorsCard } from './cards/errors';
 import { heldCard } from './cards/held';
+import { quarantineCard } from './cards/quarantine';
 import { sourcesCard } from './cards/sources';
 import { statusCard } from './cards/status';
 import { chartCard, showChart } from './cards/volumes';
@@ -68,6 +69,7 @@ export function renderPage(): void {
       h('div', { className: 'grid' }, statusCard(s), actionsCard(s)),
       countersCard(s),
       heldCard(s) ?? '',
+      quarantineCard() ?? '',
       sourcesCard(view.sources) ?? '',
       chartCard(),
       errorsCard(view.errors),
