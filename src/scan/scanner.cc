@@ -92,7 +92,7 @@ asio::awaitable<void> Scanner::Run() {
     }
   }
   asio::steady_timer poll(ex_);
-  while (running_ > 0) {
+  while (running_ > 0 || flushing_) {
     poll.expires_after(milliseconds(20));
     co_await poll.async_wait(asio::use_awaitable);
   }
@@ -102,8 +102,7 @@ asio::awaitable<void> Scanner::ScanOne(UnscannedMessage message) {
   const auto started = std::chrono::steady_clock::now();
   const AccountId account = message.account;
   const MessageId id = message.id;
-  auto finish = [this, id] {
-    in_flight_.erase(id);
+  auto free_slot = [this] {
     --running_;
     Wake();
   };
@@ -112,20 +111,27 @@ asio::awaitable<void> Scanner::ScanOne(UnscannedMessage message) {
   if (!body || !*body) {
     // Gone meanwhile (a verdict of another node, a purge, a deletion), or the store failed:
     // the next pass sees.
-    finish();
+    in_flight_.erase(id);
+    free_slot();
     co_return;
   }
   auto result = co_await client_.Check(message, std::move(**body));
+  body->reset();
   const double took =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  ScanVerdict verdict{
-      .account = account, .id = id, .quarantine = false, .suspicious = false, .result = {}};
-  std::optional<ScanOutcome> outcome;
+  Pending p{.verdict = {.account = account,
+                        .id = id,
+                        .quarantine = false,
+                        .suspicious = false,
+                        .result = {}},
+            .account_name = message.account_name,
+            .outcome = {},
+            .seconds = took};
   if (result) {
-    outcome = OutcomeOfAction(result->action);
-    verdict.quarantine = *outcome == ScanOutcome::kQuarantine;
-    verdict.suspicious = *outcome == ScanOutcome::kSuspicious;
-    verdict.result = std::move(*result);
+    p.outcome = OutcomeOfAction(result->action);
+    p.verdict.quarantine = *p.outcome == ScanOutcome::kQuarantine;
+    p.verdict.suspicious = *p.outcome == ScanOutcome::kSuspicious;
+    p.verdict.result = std::move(*result);
     retry_delay_ = kFirstRetry;
   } else {
     if (hooks_.on_error) hooks_.on_error();
@@ -133,35 +139,57 @@ asio::awaitable<void> Scanner::ScanOne(UnscannedMessage message) {
       spdlog::warn("account={} id={} scan=error result=waiting reason=\"{}\"", message.account_name,
                    id, result.error().message);
       held_back_ = true;
-      finish();
+      in_flight_.erase(id);
+      free_slot();
       co_return;
     }
     spdlog::warn("account={} id={} scan=error result=unscanned reason=\"{}\"", message.account_name,
                  id, result.error().message);
   }
-  const TimePoint now = clock_.Now();
-  auto applied = co_await store_.AsyncRun<bool>(
-      [&verdict, now](Store& s) { return s.RecordVerdict(verdict, now); }, asio::use_awaitable);
-  if (!applied) {
-    spdlog::error("account={} id={} scan: cannot store the verdict: {}", message.account_name, id,
-                  applied.error().message);
-  } else if (*applied) {
-    if (verdict.result) {
-      std::string symbols;
-      for (const std::string& s : verdict.result->symbols) {
-        symbols += symbols.empty() ? s : "," + s;
-      }
-      spdlog::info("account={} id={} scan={} score={:.2f} action=\"{}\" symbols={}",
-                   message.account_name, id,
-                   verdict.quarantine   ? "quarantined"
-                   : verdict.suspicious ? "suspicious"
-                                        : "clean",
-                   verdict.result->score, verdict.result->action, symbols);
+  pending_.push_back(std::move(p));
+  free_slot();
+  if (!flushing_) co_await FlushVerdicts();
+}
+
+asio::awaitable<void> Scanner::FlushVerdicts() {
+  flushing_ = true;
+  while (!pending_.empty()) {
+    std::vector<Pending> batch = std::move(pending_);
+    pending_.clear();
+    std::vector<ScanVerdict> verdicts;
+    verdicts.reserve(batch.size());
+    for (const Pending& p : batch) verdicts.push_back(p.verdict);
+    const TimePoint now = clock_.Now();
+    auto applied = co_await store_.AsyncRun<std::vector<bool>>(
+        [&verdicts, now](Store& s) { return s.RecordVerdicts(verdicts, now); },
+        asio::use_awaitable);
+    if (!applied) {
+      // Left waiting: the next pass scans them again.
+      spdlog::error("scan: cannot store {} verdicts: {}", batch.size(), applied.error().message);
     }
-    if (hooks_.on_verdict) hooks_.on_verdict(account, outcome, took);
-    if (!verdict.quarantine && hooks_.on_let_go) hooks_.on_let_go();
+    bool let_go = false;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const Pending& p = batch[i];
+      in_flight_.erase(p.verdict.id);
+      if (!applied || !(*applied)[i]) continue;
+      if (p.verdict.result) {
+        std::string symbols;
+        for (const std::string& s : p.verdict.result->symbols) {
+          symbols += symbols.empty() ? s : "," + s;
+        }
+        spdlog::info("account={} id={} scan={} score={:.2f} action=\"{}\" symbols={}",
+                     p.account_name, p.verdict.id,
+                     p.verdict.quarantine   ? "quarantined"
+                     : p.verdict.suspicious ? "suspicious"
+                                            : "clean",
+                     p.verdict.result->score, p.verdict.result->action, symbols);
+      }
+      if (hooks_.on_verdict) hooks_.on_verdict(p.verdict.account, p.outcome, p.seconds);
+      if (!p.verdict.quarantine) let_go = true;
+    }
+    if (let_go && hooks_.on_let_go) hooks_.on_let_go();
   }
-  finish();
+  flushing_ = false;
 }
 
 }  // namespace mailwarden

@@ -21,7 +21,9 @@
 #include <chrono>
 #include <functional>
 #include <optional>
+#include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "config/config.h"
 #include "core/scan_verdict.h"
@@ -53,6 +55,16 @@ class Scanner {
 
  private:
   boost::asio::awaitable<void> ScanOne(UnscannedMessage message);
+  // Writes the verdicts gathered so far in one transaction, and again while more came
+  // meanwhile (as the scheduler records outcomes): the store's writer is not asked once per
+  // message.
+  boost::asio::awaitable<void> FlushVerdicts();
+  struct Pending {
+    ScanVerdict verdict;
+    std::string account_name;
+    std::optional<ScanOutcome> outcome;
+    double seconds = 0;
+  };
   boost::asio::awaitable<void> Sleep(std::chrono::steady_clock::duration most);
 
   boost::asio::any_io_executor ex_;
@@ -64,8 +76,11 @@ class Scanner {
   boost::asio::steady_timer wake_;
   bool woken_ = false;
   bool stopping_ = false;
-  int running_ = 0;
+  int running_ = 0;  // scans holding a body or waiting for Rspamd
+  // Being scanned or with a verdict not written yet: not to be scanned again.
   std::unordered_set<MessageId> in_flight_;
+  std::vector<Pending> pending_;
+  bool flushing_ = false;
   MessageId cursor_ = 0;  // the pass goes on after this id
   // scan.on_error = "hold": a scan failed in this pass; the next waits retry_delay_.
   bool held_back_ = false;

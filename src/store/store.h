@@ -664,14 +664,21 @@ class Store {
   virtual Result<std::vector<UnscannedMessage>> ListUnscanned(MessageId after, int limit) = 0;
   // The whole message as stored, while it is still waiting; nullopt once it has a verdict, is
   // purged, deleted or expired. Read only.
-  virtual Result<std::optional<std::string>> GetUnscannedBody(AccountId account,
-                                                              MessageId id) = 0;
-  // Stores the verdict of a waiting message: let go (due at once) or quarantined (never due
-  // until released), with the result; counts it scanned, quarantined or suspicious on the
-  // local day of `now`. Returns false, writing nothing, when the message no longer waits
-  // (another node's verdict came first, or it was purged, deleted or expired). One
-  // transaction: kNoSync, as outcomes (a verdict a power cut undoes is scanned again).
-  virtual Result<bool> RecordVerdict(const ScanVerdict& verdict, TimePoint now) = 0;
+  virtual Result<std::optional<std::string>> GetUnscannedBody(AccountId account, MessageId id) = 0;
+  // Stores the verdicts of waiting messages, all in one transaction: each let go (due at once)
+  // or quarantined (never due until released), with its result, counted scanned, quarantined
+  // or suspicious on the local day of `now`. Returns, in the order given, whether each
+  // applied: false, writing nothing for it, when the message no longer waits (another node's
+  // verdict came first, or it was purged, deleted or expired). kNoSync, as outcomes: a verdict
+  // a power cut undoes leaves the message waiting, and it is scanned again.
+  virtual Result<std::vector<bool>> RecordVerdicts(std::span<const ScanVerdict> verdicts,
+                                                   TimePoint now) = 0;
+  // One verdict (RecordVerdicts).
+  Result<bool> RecordVerdict(const ScanVerdict& verdict, TimePoint now) {
+    auto applied = RecordVerdicts(std::span<const ScanVerdict>(&verdict, 1), now);
+    if (!applied) return std::unexpected(std::move(applied).error());
+    return applied->front();
+  }
   // The account's quarantined messages (unfinished), newest first, up to limit, below
   // before_id when it is > 0; with recipients and verdicts, without bodies. Read only.
   virtual Result<std::vector<StoredMessage>> ListQuarantined(AccountId account, int limit,
@@ -679,8 +686,7 @@ class Store {
   // Lets the account's quarantined messages among `ids` go: due at once if the account is
   // active (held with the rest of its mail if it is not). Others are ignored. Returns how
   // many were released. One transaction, durable on success.
-  virtual Result<std::int64_t> ReleaseQuarantined(AccountId account,
-                                                  std::span<const MessageId> ids,
+  virtual Result<std::int64_t> ReleaseQuarantined(AccountId account, std::span<const MessageId> ids,
                                                   TimePoint now) = 0;
   // Deletes the account's quarantined messages among `ids`, counted purged on the local day
   // of `now` (as DeleteHeld). Returns how many. One transaction, durable on success.

@@ -120,10 +120,29 @@ TEST_P(StoreConformance, MailWaitingForItsVerdictIsNeverClaimed) {
   EXPECT_EQ(Ids(Claim(kT0 + hours(3))), std::vector<MessageId>{b});
 }
 
+TEST_P(StoreConformance, VerdictsAreWrittenInOneBatchEachOnce) {
+  const AccountId demo = MakeAccount("demo");
+  const AccountId other = MakeAccount("other");
+  const MessageId a = Insert({ScannedMessage(Message(demo, kT0))})[0];
+  const MessageId b = Insert({ScannedMessage(Message(other, kT0 + milliseconds(1)))})[0];
+  const std::vector<ScanVerdict> batch = {Reject(other, b), Clean(demo, a, true), Clean(demo, a)};
+  auto applied = store_->RecordVerdicts(batch, kT0);
+  ASSERT_TRUE(applied.has_value()) << applied.error().message;
+  EXPECT_EQ(*applied, (std::vector<bool>{true, true, false}));
+  EXPECT_EQ(Ids(Claim(kT0 + minutes(1))), std::vector<MessageId>{a});
+  auto volumes = store_->GetVolumes(demo, LocalDayNumber(kT0), LocalDayNumber(kT0));
+  ASSERT_TRUE(volumes.has_value());
+  ASSERT_EQ(volumes->size(), 1u);
+  EXPECT_EQ((*volumes)[0].scanned, 1);
+  EXPECT_EQ((*volumes)[0].suspicious, 1);
+}
+
 TEST_P(StoreConformance, UnscannedDeliveryWithoutAVerdictCountsNoScan) {
   const AccountId id = MakeAccount("demo");
   const MessageId a = Insert({ScannedMessage(Message(id, kT0))})[0];
-  auto done = store_->RecordVerdict({.account = id, .id = a, .quarantine = false, .suspicious = false, .result = std::nullopt}, kT0);
+  auto done = store_->RecordVerdict(
+      {.account = id, .id = a, .quarantine = false, .suspicious = false, .result = std::nullopt},
+      kT0);
   ASSERT_TRUE(done.has_value() && *done);
   EXPECT_EQ(Ids(Claim(kT0 + minutes(1))), std::vector<MessageId>{a});
   EXPECT_FALSE(GetMessage(a).scan.has_value());
@@ -136,8 +155,8 @@ TEST_P(StoreConformance, UnscannedDeliveryWithoutAVerdictCountsNoScan) {
 TEST_P(StoreConformance, HeldMailIsScannedAndStaysHeld) {
   const AccountId id = MakeAccount("demo");
   SetState(id, AccountState::kActive, AccountState::kBlocked, BlockedBy::kCustomer);
-  const auto ids = Insert({ScannedMessage(Message(id, kT0)),
-                           ScannedMessage(Message(id, kT0 + milliseconds(1)))});
+  const auto ids = Insert(
+      {ScannedMessage(Message(id, kT0)), ScannedMessage(Message(id, kT0 + milliseconds(1)))});
   auto waiting = store_->ListUnscanned(0, 10);
   ASSERT_TRUE(waiting.has_value());
   EXPECT_EQ(waiting->size(), 2u) << "held mail is scanned too";
@@ -157,8 +176,8 @@ TEST_P(StoreConformance, HeldMailIsScannedAndStaysHeld) {
 
 TEST_P(StoreConformance, QuarantinedMailIsDeletedOrExpires) {
   const AccountId id = MakeAccount("demo");
-  const auto ids = Insert({ScannedMessage(Message(id, kT0)),
-                           ScannedMessage(Message(id, kT0 + hours(2)))});
+  const auto ids =
+      Insert({ScannedMessage(Message(id, kT0)), ScannedMessage(Message(id, kT0 + hours(2)))});
   ASSERT_TRUE(store_->RecordVerdict(Reject(id, ids[0]), kT0).has_value());
   ASSERT_TRUE(store_->RecordVerdict(Reject(id, ids[1]), kT0).has_value());
   EXPECT_EQ(GetAccount("demo").pending, 2);

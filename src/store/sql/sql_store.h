@@ -90,7 +90,8 @@ class SqlStore : public Store {
 
   Result<std::vector<UnscannedMessage>> ListUnscanned(MessageId after, int limit) override;
   Result<std::optional<std::string>> GetUnscannedBody(AccountId account, MessageId id) override;
-  Result<bool> RecordVerdict(const ScanVerdict& verdict, TimePoint now) override;
+  Result<std::vector<bool>> RecordVerdicts(std::span<const ScanVerdict> verdicts,
+                                           TimePoint now) override;
   Result<std::vector<StoredMessage>> ListQuarantined(AccountId account, int limit,
                                                      MessageId before_id) override;
   Result<std::int64_t> ReleaseQuarantined(AccountId account, std::span<const MessageId> ids,

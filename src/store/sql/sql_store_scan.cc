@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <set>
 
 #include "core/local_day.h"
 #include "store/sql/sql_store.h"
@@ -79,39 +81,69 @@ Result<std::optional<std::string>> SqlStore::GetUnscannedBody(AccountId account,
   return std::optional<std::string>(rows.TakeText(0, 0));
 }
 
-Result<bool> SqlStore::RecordVerdict(const ScanVerdict& verdict, TimePoint now) {
-  // kNoSync, as outcomes: a verdict a power cut undoes leaves the message waiting, and it is
-  // scanned again. The account's row is updated (so locked) by the day's counters in the
-  // same transaction only when the verdict applied.
+Result<std::vector<bool>> SqlStore::RecordVerdicts(std::span<const ScanVerdict> verdicts,
+                                                   TimePoint now) {
+  std::vector<bool> applied;
+  if (verdicts.empty()) return applied;
+  // One transaction for the batch, kNoSync as outcomes: a verdict a power cut undoes leaves
+  // its message waiting, and it is scanned again. The day's counters are written at the end,
+  // in account order (as Tally writes its own), once per account.
   MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kNoSync));
-  const int state = verdict.quarantine ? schema::kScanQuarantined : schema::kScanNone;
-  Params params;
-  params.Int(verdict.account).Int(verdict.id).Int(state);
-  if (verdict.result) {
-    params.Text(verdict.result->action)
-        .Int(std::llround(verdict.result->score * 1000))
-        .Text(JoinSymbols(verdict.result->symbols));
-  } else {
-    params.OptionalInt(std::nullopt).OptionalInt(std::nullopt).OptionalInt(std::nullopt);
+  struct DayCounts {
+    std::int64_t scanned = 0;
+    std::int64_t quarantined = 0;
+    std::int64_t suspicious = 0;
+  };
+  std::map<AccountId, DayCounts> days;
+  std::set<AccountId> let_go;
+  const int day = LocalDayNumber(now);
+  // Rows are written in (account, id) order, as every writer takes them, whatever the order
+  // given; the answer keeps the order given.
+  std::vector<std::size_t> order(verdicts.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::ranges::sort(order, [&](std::size_t a, std::size_t b) {
+    return std::pair(verdicts[a].account, verdicts[a].id) <
+           std::pair(verdicts[b].account, verdicts[b].id);
+  });
+  applied.assign(verdicts.size(), false);
+  for (const std::size_t at : order) {
+    const ScanVerdict& verdict = verdicts[at];
+    const int state = verdict.quarantine ? schema::kScanQuarantined : schema::kScanNone;
+    Params params;
+    params.Int(verdict.account).Int(verdict.id).Int(state);
+    if (verdict.result) {
+      params.Text(verdict.result->action)
+          .Int(std::llround(verdict.result->score * 1000))
+          .Text(JoinSymbols(verdict.result->symbols));
+    } else {
+      params.OptionalInt(std::nullopt).OptionalInt(std::nullopt).OptionalInt(std::nullopt);
+    }
+    MW_ASSIGN_OR_RETURN(const Rows rows, session().Run(Sql::kSetVerdict, params));
+    const bool done = rows.Changed() > 0;
+    applied[at] = done;
+    if (!done) continue;
+    if (verdict.result) {
+      DayCounts& d = days[verdict.account];
+      ++d.scanned;
+      if (verdict.quarantine) ++d.quarantined;
+      if (verdict.suspicious) ++d.suspicious;
+    }
+    if (!verdict.quarantine) let_go.insert(verdict.account);
   }
-  MW_ASSIGN_OR_RETURN(const Rows rows, session().Run(Sql::kSetVerdict, params));
-  if (rows.Changed() == 0) return false;
-  if (verdict.result) {
-    MW_RETURN_IF_ERROR(session().Run(Sql::kBumpScanDay, Params()
-                                                            .Int(verdict.account)
-                                                            .Int(LocalDayNumber(now))
-                                                            .Int(1)
-                                                            .Int(verdict.quarantine ? 1 : 0)
-                                                            .Int(verdict.suspicious ? 1 : 0)));
+  for (const auto& [account, d] : days) {
+    MW_RETURN_IF_ERROR(session().Run(
+        Sql::kBumpScanDay,
+        Params().Int(account).Int(day).Int(d.scanned).Int(d.quarantined).Int(d.suspicious)));
   }
-  if (!verdict.quarantine) MW_RETURN_IF_ERROR(Notify("mail", verdict.account));
+  for (const AccountId account : let_go) MW_RETURN_IF_ERROR(Notify("mail", account));
   MW_RETURN_IF_ERROR(tx.Commit());
-  return true;
+  return applied;
 }
 
 Result<void> SqlStore::ReadScanResult(StoredMessage& message) {
-  MW_ASSIGN_OR_RETURN(const Rows rows, session().Run(Sql::kSelectScanResult,
-                                                     Params().Int(message.account).Int(message.id)));
+  MW_ASSIGN_OR_RETURN(
+      const Rows rows,
+      session().Run(Sql::kSelectScanResult, Params().Int(message.account).Int(message.id)));
   if (rows.empty()) return {};
   switch (rows.Int(0, 0)) {
     case schema::kScanWaiting:
@@ -155,8 +187,7 @@ Result<std::vector<StoredMessage>> SqlStore::ListQuarantined(AccountId account, 
   return messages;
 }
 
-Result<std::int64_t> SqlStore::ReleaseQuarantined(AccountId account,
-                                                  std::span<const MessageId> ids,
+Result<std::int64_t> SqlStore::ReleaseQuarantined(AccountId account, std::span<const MessageId> ids,
                                                   TimePoint /*now*/) {
   // One write transaction, the account's row locked first as every writer takes it.
   MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kWrite));
@@ -209,9 +240,9 @@ Result<std::int64_t> SqlStore::ExpireQuarantined(TimePoint cutoff, int limit, Ti
   };
   std::vector<Aged> aged;
   {
-    MW_ASSIGN_OR_RETURN(const Rows rows,
-                        session().Run(Sql::kSelectQuarantineAged,
-                                      Params().Int(ToUnixMillis(cutoff)).Int(limit)));
+    MW_ASSIGN_OR_RETURN(
+        const Rows rows,
+        session().Run(Sql::kSelectQuarantineAged, Params().Int(ToUnixMillis(cutoff)).Int(limit)));
     for (int i = 0; i < rows.size(); ++i) {
       aged.push_back({rows.Int(i, 0), rows.Int(i, 1), rows.Int(i, 2)});
     }
