@@ -438,10 +438,9 @@ struct SectionRule {
   Result<void> (*read)(TableReader&, Config&);
 };
 constexpr SectionRule kSections[] = {
-    {"store", ReadStore},   {"submit", ReadSubmit},     {"smtp", ReadSmtp},
-    {"http", ReadHttp},     {"delivery", ReadDelivery}, {"policy", ReadPolicy},
-    {"report", ReadReport}, {"log", ReadLog},           {"daemon", ReadDaemon},
-    {"scan", ReadScan},
+    {"store", ReadStore},       {"submit", ReadSubmit}, {"smtp", ReadSmtp},     {"http", ReadHttp},
+    {"delivery", ReadDelivery}, {"policy", ReadPolicy}, {"report", ReadReport}, {"log", ReadLog},
+    {"daemon", ReadDaemon},     {"scan", ReadScan},
 };
 
 Result<AccountSpec> ReadAccount(const toml::table& t, std::size_t index) {
