@@ -309,6 +309,32 @@ void Daemon::StartDelivery() {
   scheduler_->SetBudgetHook([this] { metrics_.OnSendWait(); });
   held_jobs_ = std::make_unique<HeldMailJobs>(io_.get_executor(), config_, *store_, clock_,
                                               [this] { scheduler_->Wake(); });
+  if (config_.scan.enabled()) {
+    Scanner::Hooks hooks;
+    hooks.on_verdict = [this](AccountId account, std::optional<ScanOutcome> outcome,
+                              double seconds) {
+      if (!outcome) {
+        metrics_.OnScanned(Metrics::ScanCount::kUnscanned, seconds);
+        return;
+      }
+      switch (*outcome) {
+        case ScanOutcome::kQuarantine:
+          metrics_.OnScanned(Metrics::ScanCount::kQuarantined, seconds);
+          guard_->OnQuarantined(account);
+          break;
+        case ScanOutcome::kSuspicious:
+          metrics_.OnScanned(Metrics::ScanCount::kSuspicious, seconds);
+          break;
+        case ScanOutcome::kLetGo:
+          metrics_.OnScanned(Metrics::ScanCount::kClean, seconds);
+          break;
+      }
+    };
+    hooks.on_error = [this] { metrics_.OnScanError(); };
+    hooks.on_let_go = [this] { scheduler_->Wake(); };
+    scanner_ =
+        std::make_unique<Scanner>(io_.get_executor(), config_, *store_, clock_, std::move(hooks));
+  }
 }
 
 void Daemon::StartReports() {
@@ -326,6 +352,7 @@ Result<void> Daemon::StartIntake() {
       std::make_unique<MailIntake>(config_, *store_, clock_, [this](AccountId account, MessageId) {
         // Delivery hears of new mail from the store runner (leased on arrival or queued).
         guard_->OnSubmitted(account);
+        if (scanner_) scanner_->Wake();
       });
   receive_gate_ = std::make_unique<ReceiveGate>(
       io_.get_executor(),
@@ -569,6 +596,7 @@ asio::awaitable<void> Daemon::Stop() {
   }
   // Delivery ends: the scheduler records the deliveries in flight, then stops the loop.
   held_jobs_->Stop();
+  if (scanner_) scanner_->Stop();
   scheduler_->Stop();
   reports_->Stop();
   if (changes_) changes_->Stop();
@@ -581,6 +609,7 @@ bool Daemon::Run() {
   if (smtp_) asio::co_spawn(io_, smtp_->Run(), asio::detached);
   if (bounce_smtp_) asio::co_spawn(io_, bounce_smtp_->Run(), asio::detached);
   asio::co_spawn(io_, held_jobs_->Run(), asio::detached);
+  if (scanner_) asio::co_spawn(io_, scanner_->Run(), asio::detached);
   asio::co_spawn(io_, reports_->Run(), asio::detached);
   asio::co_spawn(io_, scheduler_->Run(), [this](std::exception_ptr e) {
     if (e) {

@@ -29,6 +29,7 @@
 #include "http/static_files.h"
 #include "report/report_scheduler.h"
 #include "report/system_mail.h"
+#include "scan/scanner.h"
 #include "smtp/smtp_server.h"
 #include "store/account_directory.h"
 #include "store/postgres/pg_listener.h"
@@ -123,6 +124,7 @@ class Daemon {
   std::unique_ptr<BounceIntake> bounce_intake_;
   std::unique_ptr<SmtpServer> bounce_smtp_;
   std::unique_ptr<HeldMailJobs> held_jobs_;
+  std::unique_ptr<Scanner> scanner_;  // with scan.rspamd only
   std::unique_ptr<Api> api_;
   std::unique_ptr<StaticFiles> panel_;
   std::unique_ptr<HttpServer> http_;

@@ -19,6 +19,7 @@
 //   unblock ACCOUNT [--reason TEXT]
 //   purge ACCOUNT [--reason TEXT]
 //   queue ACCOUNT [--status held|queued] [--limit N] [--before ID]
+//   quarantine list ACCOUNT [--limit N]; quarantine release|delete ACCOUNT --id N ...
 //   release ACCOUNT (--id N ... | [--from X] [--to X] [--subject X])
 //   delete ACCOUNT (--id N ... | [--from X] [--to X] [--subject X])
 //   errors ACCOUNT [--since YYYY-MM-DD] [--limit N]
@@ -468,6 +469,32 @@ void PrintActedOn(const json& answer, const char* key, std::string_view verb) {
   }
 }
 
+// Quarantined mail with its verdict: "15.2" and "GTUBE,PHISHING" beside each message.
+void PrintQuarantine(const Options&, const json& body) {
+  json flat = body;
+  if (flat.contains("items") && flat["items"].is_array()) {
+    for (json& item : flat["items"]) {
+      const json& scan = Field(item, "scan");
+      const json& score = Field(scan, "score");
+      char text[32] = "";
+      if (score.is_number()) std::snprintf(text, sizeof text, "%.1f", score.get<double>());
+      item["score"] = std::string(text);
+      std::string symbols;
+      if (const json& list = Field(scan, "symbols"); list.is_array()) {
+        for (const json& s : list) {
+          if (s.is_string()) symbols += (symbols.empty() ? "" : ",") + s.get<std::string>();
+        }
+      }
+      item["symbols"] = symbols;
+    }
+  }
+  PrintItems(flat, {"ID", "DATE", "FROM", "TO", "SUBJECT", "SCORE", "SYMBOLS"},
+             {"id", "date", "from", "to", "subject", "score", "symbols"},
+             "No quarantined messages.");
+}
+
+json QuarantineBody(const Options& o) { return {{"ids", o.ids}}; }
+
 void PrintErrors(const Options&, const json& body) {
   PrintItems(body, {"DATE", "ID", "RECIPIENT", "REPLY", "SUBJECT"},
              {"date", "id", "recipient", "reply", "subject"}, "No errors.");
@@ -602,6 +629,16 @@ Query AccountListQuery(const Options& o) {
   return q;
 }
 
+void QuarantineListArgs(CLI::App& sub, Options& o) {
+  AccountArg(sub, o);
+  LimitOption(sub, o);
+}
+
+void QuarantineArgs(CLI::App& sub, Options& o) {
+  AccountArg(sub, o);
+  sub.add_option("--id", o.ids, "A quarantined message's id (repeatable)")->required();
+}
+
 void SelectionArgs(CLI::App& sub, Options& o) {
   AccountArg(sub, o);
   CLI::Option* id = sub.add_option("--id", o.ids, "A held message's id (repeatable)");
@@ -655,6 +692,7 @@ constexpr std::pair<std::string_view, std::string_view> kGroups[] = {
     {"accounts", "List, add, show, change, delete and import accounts"},
     {"token", "Customer tokens"},
     {"report", "Daily error reports"},
+    {"quarantine", "Mail quarantined by the content scanner: list, release, delete"},
 };
 
 // In the order of --help.
@@ -722,6 +760,24 @@ const Command kCommands[] = {
     {"delete", "Delete chosen held mail without unblocking the account", "POST",
      "/api/v1/accounts/{account}/email/messages/delete", SelectionArgs, SelectionBody, nullptr,
      [](const Options&, const json& answer) { PrintActedOn(answer, "deleted", "Deleted"); }},
+    {"quarantine list", "The account's mail quarantined by the content scanner", "GET",
+     "/api/v1/accounts/{account}/email/messages", QuarantineListArgs, nullptr,
+     [](const Options& o) {
+       Query q = LimitQuery(o);
+       q["status"] = "quarantined";
+       return q;
+     },
+     PrintQuarantine},
+    {"quarantine release", "Send chosen quarantined mail", "POST",
+     "/api/v1/accounts/{account}/email/quarantine/release", QuarantineArgs, QuarantineBody, nullptr,
+     [](const Options&, const json& answer) {
+       std::cout << "Released " << Cell(Field(answer, "released")) << " quarantined messages.\n";
+     }},
+    {"quarantine delete", "Delete chosen quarantined mail", "POST",
+     "/api/v1/accounts/{account}/email/quarantine/delete", QuarantineArgs, QuarantineBody, nullptr,
+     [](const Options&, const json& answer) {
+       std::cout << "Deleted " << Cell(Field(answer, "deleted")) << " quarantined messages.\n";
+     }},
     {"errors", "The account's failed deliveries", "GET", "/api/v1/accounts/{account}/email/errors",
      ErrorsArgs, nullptr,
      [](const Options& o) {

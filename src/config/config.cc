@@ -352,7 +352,49 @@ Result<void> ReadPolicy(TableReader& r, Config& c) {
   MW_RETURN_IF_ERROR(r.Int("max_per_hour", c.policy.max_per_hour, 0, 100'000'000));
   MW_RETURN_IF_ERROR(r.Int("spam_per_hour", c.policy.spam_per_hour, 1, 100'000'000));
   MW_RETURN_IF_ERROR(r.Double("bounce_rate", c.policy.bounce_rate, 0.0, 1.0));
-  return r.Int("bounce_min", c.policy.bounce_min, 1, 100'000'000);
+  MW_RETURN_IF_ERROR(r.Int("bounce_min", c.policy.bounce_min, 1, 100'000'000));
+  return r.Int("quarantine_per_hour", c.policy.quarantine_per_hour, 0, 100'000'000);
+}
+
+Result<void> ReadScan(TableReader& r, Config& c) {
+  MW_RETURN_IF_ERROR(r.String("rspamd", c.scan.rspamd));
+  if (!c.scan.rspamd.empty()) {
+    constexpr std::string_view kScheme = "http://";
+    std::string_view rest = c.scan.rspamd;
+    if (!rest.starts_with(kScheme)) {
+      return Fail(ErrorCode::kInvalidInput,
+                  "scan.rspamd: must be \"http://host:port\" (Rspamd's normal worker), or "
+                  "empty for no scanning");
+    }
+    rest.remove_prefix(kScheme.size());
+    while (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+    auto hp = ParseHostPort(rest, PortZero::kRefused);
+    if (!hp) return Fail(ErrorCode::kInvalidInput, "scan.rspamd: " + hp.error().message);
+    c.scan.rspamd_host = hp->host;
+    c.scan.rspamd_port = std::to_string(hp->port);
+  }
+  MW_RETURN_IF_ERROR(r.Dur("timeout", c.scan.timeout, std::chrono::milliseconds(100)));
+  if (c.scan.timeout > std::chrono::minutes(10)) {
+    return Fail(ErrorCode::kInvalidInput, "scan.timeout: must be at most 10m");
+  }
+  std::int64_t concurrency = c.scan.concurrency;
+  MW_RETURN_IF_ERROR(r.Int("concurrency", concurrency, 1, 256));
+  c.scan.concurrency = static_cast<int>(concurrency);
+  std::string on_error = "deliver";
+  MW_RETURN_IF_ERROR(r.String("on_error", on_error));
+  if (on_error == "deliver") {
+    c.scan.on_error = Config::ScanOnError::kDeliver;
+  } else if (on_error == "hold") {
+    c.scan.on_error = Config::ScanOnError::kHold;
+  } else {
+    return Fail(ErrorCode::kInvalidInput, "scan.on_error: must be \"deliver\" or \"hold\"");
+  }
+  if (const toml::node* n = r.Get("customer_release")) {
+    auto v = n->value_exact<bool>();
+    if (!v) return Fail(ErrorCode::kInvalidInput, "scan.customer_release: must be true or false");
+    c.scan.customer_release = *v;
+  }
+  return {};
 }
 
 Result<void> ReadReport(TableReader& r, Config& c) {
@@ -479,7 +521,7 @@ constexpr SectionRule kSections[] = {
     {"delivery", ReadDelivery}, {"policy", ReadPolicy},
     {"report", ReadReport},     {"log", ReadLog},
     {"daemon", ReadDaemon},     {"auto_accounts", ReadAutoAccounts},
-    {"bounces", ReadBounces},
+    {"bounces", ReadBounces},     {"scan", ReadScan},
 };
 
 Result<AccountSpec> ReadAccount(const toml::table& t, std::size_t index) {

@@ -155,6 +155,9 @@ struct Config {
     std::int64_t spam_per_hour = 3000;
     double bounce_rate = 0.2;
     std::int64_t bounce_min = 20;
+    // The content guard: this many of an account's messages quarantined by the scanner
+    // within an hour block it (spam_guard, a reason saying "content"). 0: off.
+    std::int64_t quarantine_per_hour = 10;
   } policy;
 
   // Bounces that come back after the relay took the message (docs/bounces.md).
@@ -178,6 +181,24 @@ struct Config {
     std::filesystem::path categories_file;
     std::vector<CategoryRule> category_rules;  // what categories_file says
   } bounces;
+  // Outgoing content scanning by Rspamd (docs/scanning.md).
+  enum class ScanOnError { kDeliver, kHold };
+  struct Scan {
+    // Rspamd's normal worker, "http://host:port"; empty: no scanning.
+    std::string rspamd;
+    std::string rspamd_host;  // parsed from rspamd
+    std::string rspamd_port;
+    Duration timeout = std::chrono::seconds(10);  // one scan, connect to verdict
+    // Messages being scanned at once: bounds the bodies held for scanning (this many times
+    // submit.max_message_bytes at most) and the load put on Rspamd.
+    int concurrency = 8;
+    // While Rspamd cannot answer (down, timing out, an error reply): deliver the message
+    // unscanned (counted as a scan error), or hold it until a scan succeeds.
+    ScanOnError on_error = ScanOnError::kDeliver;
+    // Whether a customer may release their own quarantined mail (an operator always may).
+    bool customer_release = false;
+    bool enabled() const { return !rspamd.empty(); }
+  } scan;
 
   struct Report {
     int at_minutes = 6 * 60;  // minutes after local midnight

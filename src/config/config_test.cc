@@ -459,6 +459,31 @@ TEST(ParseConfig, BouncesSection) {
   EXPECT_EQ(on->bounces.listen, std::vector<std::string>{"0.0.0.0:2526"});
   EXPECT_EQ(on->bounces.secret_file, "/etc/mw/bounces.key");
   EXPECT_FALSE(on->bounces.forward);
+TEST(ParseConfig, ScanIsOffByDefaultAndCanBeSet) {
+  auto c = ParseConfig("", "/etc/mw");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_FALSE(c->scan.enabled());
+  EXPECT_EQ(c->scan.timeout, std::chrono::seconds(10));
+  EXPECT_EQ(c->scan.concurrency, 8);
+  EXPECT_EQ(c->scan.on_error, Config::ScanOnError::kDeliver);
+  EXPECT_FALSE(c->scan.customer_release);
+  EXPECT_EQ(c->policy.quarantine_per_hour, 10);
+  c = ParseConfig(
+      "[scan]\nrspamd = \"http://127.0.0.1:11333/\"\ntimeout = \"3s\"\nconcurrency = 4\n"
+      "on_error = \"hold\"\ncustomer_release = true\n[policy]\nquarantine_per_hour = 3\n",
+      "/etc/mw");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_TRUE(c->scan.enabled());
+  EXPECT_EQ(c->scan.rspamd_host, "127.0.0.1");
+  EXPECT_EQ(c->scan.rspamd_port, "11333");
+  EXPECT_EQ(c->scan.timeout, std::chrono::seconds(3));
+  EXPECT_EQ(c->scan.concurrency, 4);
+  EXPECT_EQ(c->scan.on_error, Config::ScanOnError::kHold);
+  EXPECT_TRUE(c->scan.customer_release);
+  EXPECT_EQ(c->policy.quarantine_per_hour, 3);
+}
+
+TEST(ParseConfig, ScanNamesTheKeyThatIsWrong) {
   const struct {
     std::string_view toml;
     std::string_view key;
@@ -470,6 +495,16 @@ TEST(ParseConfig, BouncesSection) {
       {"[bounces]\nsecret_file = \"\"\n", "bounces.secret_file"},
       {"[bounces]\nsecret = \"x\"\n", "bounces.secret: unknown setting"},
       {"[bounces]\nforward = \"yes\"\n", "bounces.forward: must be true or false"},
+      {"[scan]\nrspamd = \"127.0.0.1:11333\"\n", "scan.rspamd: must be \"http://host:port\""},
+      {"[scan]\nrspamd = \"https://127.0.0.1:11333\"\n", "scan.rspamd: must be"},
+      {"[scan]\nrspamd = \"http://127.0.0.1\"\n", "scan.rspamd:"},
+      {"[scan]\ntimeout = \"1ms\"\n", "scan.timeout: must be at least"},
+      {"[scan]\ntimeout = \"1h\"\n", "scan.timeout: must be at most 10m"},
+      {"[scan]\nconcurrency = 0\n", "scan.concurrency: must be a whole number from 1 to 256"},
+      {"[scan]\non_error = \"drop\"\n", "scan.on_error: must be \"deliver\" or \"hold\""},
+      {"[scan]\ncustomer_release = \"yes\"\n", "scan.customer_release: must be true or false"},
+      {"[scan]\nclamav = true\n", "scan.clamav: unknown setting"},
+      {"[policy]\nquarantine_per_hour = -1\n", "policy.quarantine_per_hour: must be"},
   };
   for (const auto& c : kCases) {
     auto r = ParseConfig(c.toml, "/etc/mw");

@@ -42,8 +42,13 @@ void GuardCounts::Delivered(TimePoint now, std::int64_t attempted, std::int64_t 
   if (failed > 0) failed_.Add(now, failed);
 }
 
+bool ContentGuardTrips(const GuardCounts& counts, const Config::Policy& policy, TimePoint now) {
+  return policy.quarantine_per_hour > 0 && counts.quarantined(now) >= policy.quarantine_per_hour;
+}
+
 std::optional<Actor> GuardTripped(const GuardCounts& counts, const Config::Policy& policy,
                                   bool tolerance_doubled, TimePoint now) {
+  if (ContentGuardTrips(counts, policy, now)) return Actor::kSpamGuard;
   if (SpamGuardTrips(counts.submitted(now), policy.spam_per_hour)) return Actor::kSpamGuard;
   if (BounceGuardTrips(counts.failed(now), counts.attempted(now), policy.bounce_rate,
                        policy.bounce_min, tolerance_doubled)) {
@@ -54,6 +59,12 @@ std::optional<Actor> GuardTripped(const GuardCounts& counts, const Config::Polic
 
 std::string GuardReason(Actor guard, const GuardCounts& counts, const Config::Policy& policy,
                         bool tolerance_doubled, TimePoint now) {
+  if (guard == Actor::kSpamGuard && ContentGuardTrips(counts, policy, now)) {
+    return fmt::format(
+        "spam_guard: content: {} messages quarantined by the content scanner in the last hour "
+        "(policy.quarantine_per_hour = {})",
+        counts.quarantined(now), policy.quarantine_per_hour);
+  }
   if (guard == Actor::kSpamGuard) {
     return FormatBlockReason(
         "spam_flood", {{"submitted", counts.submitted(now)}, {"limit", policy.spam_per_hour}});
@@ -166,6 +177,14 @@ void AccountGuard::OnOutcome(AccountId account, int attempted, int failed) {
   Watch& watch = WatchOf(account, now);
   if (watch.exempt) return;
   watch.counts.Delivered(now, attempted, failed);
+  MaybeCheck(account, watch, now);
+}
+
+void AccountGuard::OnQuarantined(AccountId account) {
+  const TimePoint now = clock_.Now();
+  Watch& watch = WatchOf(account, now);
+  if (watch.exempt) return;
+  watch.counts.Quarantined(now);
   MaybeCheck(account, watch, now);
 }
 

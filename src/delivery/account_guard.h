@@ -40,24 +40,33 @@ namespace mailwarden {
 class GuardCounts {
  public:
   void Submitted(TimePoint now) { submitted_.Add(now); }
+  void Quarantined(TimePoint now) { quarantined_.Add(now); }
   void Delivered(TimePoint now, std::int64_t attempted, std::int64_t failed);
   std::int64_t submitted(TimePoint now) const { return submitted_.Count(now); }
   std::int64_t attempted(TimePoint now) const { return attempted_.Count(now); }
   std::int64_t failed(TimePoint now) const { return failed_.Count(now); }
+  std::int64_t quarantined(TimePoint now) const { return quarantined_.Count(now); }
   void Reset() { *this = GuardCounts(); }
 
  private:
   RollingHourCounter submitted_;
   RollingHourCounter attempted_;
   RollingHourCounter failed_;
+  RollingHourCounter quarantined_;
 };
 
-// Which guard trips on these counts, if any: the spam guard first.
+// The content guard: policy.quarantine_per_hour quarantined messages in the hour (0: off).
+bool ContentGuardTrips(const GuardCounts& counts, const Config::Policy& policy, TimePoint now);
+
+// Which guard trips on these counts, if any: the spam guard first (for content, then for
+// volume; both block as spam_guard).
 std::optional<Actor> GuardTripped(const GuardCounts& counts, const Config::Policy& policy,
                                   bool tolerance_doubled, TimePoint now);
 
 // The block's reason, one line with the numbers, in English (it goes into the audit log and
-// the panel): "spam_guard: 6 messages submitted in the last hour, more than 5".
+// the panel): "spam_guard: 6 messages submitted in the last hour, more than 5", or for
+// content "spam_guard: content: 3 messages quarantined by the content scanner in the last
+// hour (policy.quarantine_per_hour = 3)".
 std::string GuardReason(Actor guard, const GuardCounts& counts, const Config::Policy& policy,
                         bool tolerance_doubled, TimePoint now);
 
@@ -84,6 +93,8 @@ class AccountGuard {
   // A delivery attempt of one of its messages ended for `attempted` recipients, `failed` of
   // them failed (Scheduler::OutcomeHook).
   void OnOutcome(AccountId account, int attempted, int failed);
+  // The content scanner quarantined a message of the account (the content guard).
+  void OnQuarantined(AccountId account);
 
   // How many guard blocks this guard made (for tests and metrics).
   std::int64_t blocks() const { return blocks_; }

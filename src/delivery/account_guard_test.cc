@@ -37,6 +37,23 @@ TEST(GuardTrippedTest, SpamGuardTripsAboveTheHourlyLimitOnly) {
             "spam_guard: 6 messages submitted in the last hour, more than 5");
 }
 
+TEST(GuardTrippedTest, ContentGuardTripsAtTheQuarantinedLimitAndSaysContent) {
+  Config::Policy policy = Policy();
+  policy.quarantine_per_hour = 3;
+  GuardCounts counts;
+  counts.Quarantined(kT0);
+  counts.Quarantined(kT0);
+  EXPECT_FALSE(GuardTripped(counts, policy, false, kT0));
+  counts.Quarantined(kT0 + 1min);
+  EXPECT_EQ(GuardTripped(counts, policy, false, kT0 + 1min), Actor::kSpamGuard);
+  EXPECT_EQ(GuardReason(Actor::kSpamGuard, counts, policy, false, kT0 + 1min),
+            "spam_guard: content: 3 messages quarantined by the content scanner in the last "
+            "hour (policy.quarantine_per_hour = 3)");
+  EXPECT_FALSE(GuardTripped(counts, policy, false, kT0 + 60min));
+  policy.quarantine_per_hour = 0;  // off
+  EXPECT_FALSE(GuardTripped(counts, policy, false, kT0 + 1min));
+}
+
 TEST(GuardTrippedTest, BounceGuardNeedsEnoughAttemptsAndARateAboveTheLimit) {
   struct Case {
     int attempted, failed;

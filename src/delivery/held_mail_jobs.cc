@@ -205,7 +205,18 @@ asio::awaitable<void> HeldMailJobs::ExpireDue() {
       co_return;
     }
     if (*expired > 0) spdlog::info("expiry: {} held messages expired (policy.hold)", *expired);
-    if (*expired < kBatch || stopping_) co_return;
+    // Quarantined mail of active accounts expires the same way (that of held accounts went
+    // with the held mail above).
+    auto quarantined = co_await store_.AsyncRunBackground<std::int64_t>(
+        [&](Store& s) { return s.ExpireQuarantined(cutoff, kBatch, now); }, asio::use_awaitable);
+    if (!quarantined) {
+      spdlog::error("expiry: {}", quarantined.error().message);
+      co_return;
+    }
+    if (*quarantined > 0) {
+      spdlog::info("expiry: {} quarantined messages expired (policy.hold)", *quarantined);
+    }
+    if ((*expired < kBatch && *quarantined < kBatch) || stopping_) co_return;
     co_await asio::post(ex_, asio::use_awaitable);
   }
 }

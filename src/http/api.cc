@@ -166,6 +166,24 @@ std::string Field(std::string_view text) {
   return ValidUtf8(CutAtUtf8Boundary(text, kMaxFieldBytes));
 }
 
+// The content scanner's word on a message: null when scanning was off when it was stored.
+json ScanJson(const StoredMessage& m) {
+  if (m.scan_state == ScanState::kNone && !m.scan) return nullptr;
+  json out = {{"state", m.scan_state == ScanState::kWaiting       ? "waiting"
+                        : m.scan_state == ScanState::kQuarantined ? "quarantined"
+                                                                  : "scanned"}};
+  if (m.scan) {
+    json symbols = json::array();
+    for (const auto& s : m.scan->symbols) symbols.push_back(Field(s));
+    out["action"] = Field(m.scan->action);
+    out["score"] = m.scan->score;
+    out["symbols"] = std::move(symbols);
+  } else if (m.scan_state == ScanState::kNone) {
+    out["state"] = "unscanned";  // sent without a verdict (scan.on_error = "deliver")
+  }
+  return out;
+}
+
 json MessageJson(const StoredMessage& m) {
   json rcpts = json::array();
   for (std::size_t i = 0; i < m.recipients.size() && i < kMaxListedRecipients; ++i) {
@@ -178,7 +196,8 @@ json MessageJson(const StoredMessage& m) {
           {"recipients", m.recipients.size()},
           {"subject", Field(m.subject)},
           {"script", m.script.empty() ? json(nullptr) : json(Field(m.script))},
-          {"size", m.size}};
+          {"size", m.size},
+          {"scan", ScanJson(m)}};
 }
 
 // A page of a list whose JSON stays within max_bytes (its first item whatever its size): items
@@ -401,6 +420,12 @@ asio::awaitable<HttpResponse> Api::AccountRoute(const HttpRequest& request, cons
   if (is({"email", "messages", "delete"}) && method == "POST") {
     co_return co_await ActOnHeld(request, caller, account, HeldMailAction::kDelete);
   }
+  if (is({"email", "quarantine", "release"}) && method == "POST") {
+    co_return co_await ActOnQuarantined(request, caller, account, HeldMailAction::kRelease);
+  }
+  if (is({"email", "quarantine", "delete"}) && method == "POST") {
+    co_return co_await ActOnQuarantined(request, caller, account, HeldMailAction::kDelete);
+  }
   if (is({"email", "errors"}) && method == "GET") co_return co_await ListErrors(request, account);
   if (is({"email", "volumes"}) && method == "GET") co_return co_await ListVolumes(request, account);
   if (is({"email", "sources"}) && method == "GET") co_return co_await ListSources(request, account);
@@ -592,11 +617,16 @@ asio::awaitable<HttpResponse> Api::CreateSmtpPassword(const Account& account) {
   co_return HttpResponse::Json(201, {{"password", password}, {"user", account.name}});
 }
 
+json ListedMessageJson(const StoredMessage& m) { return MessageJson(m); }
+
 asio::awaitable<HttpResponse> Api::ListHeld(const HttpRequest& request, const Account& account) {
   // Unfinished mail is held while the account is not active, queued while it is.
   auto status = request.query.find("status");
+  if (status != request.query.end() && status->second == "quarantined") {
+    co_return co_await ListQuarantined(request, account);
+  }
   if (status != request.query.end() && status->second != "held" && status->second != "queued") {
-    co_return BadRequest("\"status\" must be \"held\" or \"queued\".");
+    co_return BadRequest("\"status\" must be \"held\", \"queued\" or \"quarantined\".");
   }
   if (status != request.query.end() &&
       (status->second == "held") == (account.state == AccountState::kActive)) {
@@ -788,7 +818,10 @@ asio::awaitable<HttpResponse> Api::ListVolumes(const HttpRequest& request, const
                      {"sent", v.sent},
                      {"errors", v.errors},
                      {"expired", v.expired},
-                     {"purged", v.purged}});
+                     {"purged", v.purged},
+                     {"scanned", v.scanned},
+                     {"quarantined", v.quarantined},
+                     {"suspicious", v.suspicious}});
   }
   co_return HttpResponse::Json(200, {{"items", items}, {"next", nullptr}});
 }
@@ -826,7 +859,11 @@ asio::awaitable<HttpResponse> Api::ShowHeaders(const std::string& id_text, const
   auto headers =
       co_await Read<std::string>([&](Store& s) { return s.GetMessageHeaders(account.id, id); });
   if (!headers) co_return HttpResponse::FromError(headers.error());
-  co_return HttpResponse::Json(200, {{"id", id}, {"headers", ValidUtf8(*headers)}});
+  auto message =
+      co_await Read<std::optional<StoredMessage>>([&](Store& s) { return s.GetMessage(id); });
+  json scan = nullptr;
+  if (message && *message && (*message)->account == account.id) scan = ScanJson(**message);
+  co_return HttpResponse::Json(200, {{"id", id}, {"headers", ValidUtf8(*headers)}, {"scan", scan}});
 }
 
 asio::awaitable<HttpResponse> Api::ListAudit(const HttpRequest& request) {

@@ -99,6 +99,14 @@ class Api {
   boost::asio::awaitable<HttpResponse> ShowHeaders(const std::string& id_text,
                                                    const Account& account);
   boost::asio::awaitable<HttpResponse> ListAudit(const HttpRequest& request);
+  // GET .../email/messages?status=quarantined, POST .../email/quarantine/release and
+  // .../delete (api_quarantine.cc).
+  boost::asio::awaitable<HttpResponse> ListQuarantined(const HttpRequest& request,
+                                                       const Account& account);
+  boost::asio::awaitable<HttpResponse> ActOnQuarantined(const HttpRequest& request,
+                                                        const Caller& caller,
+                                                        const Account& account,
+                                                        HeldMailAction action);
   boost::asio::awaitable<HttpResponse> RunReports(const HttpRequest& request);
 
   template <class T>
@@ -120,6 +128,9 @@ class Api {
   std::string metrics_digest_;
   ApiHooks hooks_;
 };
+
+// One message of a list (held, queued or quarantined mail) as the API shows it (api.cc).
+nlohmann::json ListedMessageJson(const StoredMessage& m);
 
 // The body of POST .../email/messages/release or .../delete may hold 10,000 message ids.
 inline constexpr std::size_t kHeldActionBodyBytes = 1024 * 1024;

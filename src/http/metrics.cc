@@ -20,6 +20,14 @@ void Metrics::OnGuardBlock(BlockedBy guard) {
   if (guard == BlockedBy::kBounceGuard) ++bounce_guard_blocks_;
 }
 
+void Metrics::OnScanned(ScanCount kind, double seconds) {
+  ++scanned_[static_cast<std::size_t>(kind)];
+  if (kind == ScanCount::kUnscanned) return;
+  if (!(seconds >= 0)) seconds = 0;
+  ++scan_count_;
+  scan_sum_ms_ += static_cast<std::int64_t>(std::llround(seconds * 1000));
+}
+
 std::string Metrics::Render(const StoreTotals& t) const {
   std::string out;
   auto counter = [&out](std::string_view name, std::string_view help, std::int64_t value) {
@@ -97,6 +105,26 @@ std::string Metrics::Render(const StoreTotals& t) const {
   out += fmt::format("mailwarden_delivery_latency_seconds_sum {:.3f}\n",
                      static_cast<double>(latency_sum_ms_.load()) / 1000);
   out += fmt::format("mailwarden_delivery_latency_seconds_count {}\n", latency_count_.load());
+  out +=
+      "# HELP mailwarden_scanned_total Messages given a verdict by the content scanner, by "
+      "verdict (unscanned: sent without one after a scan error, scan.on_error = deliver), "
+      "since the daemon started.\n# TYPE mailwarden_scanned_total counter\n";
+  static constexpr std::array<std::string_view, 4> kVerdicts = {"clean", "suspicious",
+                                                                "quarantined", "unscanned"};
+  for (std::size_t i = 0; i < kVerdicts.size(); ++i) {
+    out += fmt::format("mailwarden_scanned_total{{verdict=\"{}\"}} {}\n", kVerdicts[i],
+                       scanned_[i].load());
+  }
+  counter("mailwarden_scan_errors_total",
+          "Scans that failed (Rspamd unreachable, too slow or no verdict), since the daemon "
+          "started.",
+          scan_errors_.load());
+  out +=
+      "# HELP mailwarden_scan_seconds Seconds a scan took, reading the message to Rspamd's "
+      "verdict, since the daemon started.\n# TYPE mailwarden_scan_seconds summary\n";
+  out += fmt::format("mailwarden_scan_seconds_sum {:.3f}\n",
+                     static_cast<double>(scan_sum_ms_.load()) / 1000);
+  out += fmt::format("mailwarden_scan_seconds_count {}\n", scan_count_.load());
   return out;
 }
 

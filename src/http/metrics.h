@@ -49,6 +49,12 @@ class Metrics {
     short_of_room_ = short_of_room > 0;
   }
 
+  // Content scanning: a verdict was stored (how: clean, suspicious, quarantined; unscanned
+  // after a scan error), the scan having taken `seconds`; a scan failed.
+  enum class ScanCount { kClean, kSuspicious, kQuarantined, kUnscanned };
+  void OnScanned(ScanCount kind, double seconds);
+  void OnScanError() { ++scan_errors_; }
+
   // The exposition text: the store's totals (as read now) and the in-memory counters.
   std::string Render(const StoreTotals& totals) const;
 
@@ -66,6 +72,10 @@ class Metrics {
   std::array<std::atomic<std::int64_t>, kLatencyBuckets.size() + 1> latency_buckets_{};
   std::atomic<std::int64_t> latency_count_{0};
   std::atomic<std::int64_t> latency_sum_ms_{0};
+  std::array<std::atomic<std::int64_t>, 4> scanned_{};
+  std::atomic<std::int64_t> scan_errors_{0};
+  std::atomic<std::int64_t> scan_count_{0};
+  std::atomic<std::int64_t> scan_sum_ms_{0};
 };
 
 }  // namespace mailwarden

@@ -163,7 +163,70 @@ std::string LocalClock(TimePoint t) {
 
 }  // namespace
 
+namespace {
+
+// The quarantine's section, in the report's language: how many, and the messages still held
+// there with their spam score and main symbols.
+struct QuarantineWords {
+  std::string_view heading;
+  std::string_view count;  // {} messages
+  std::string_view score;  // spam score {}: {}
+  std::string_view what;
+};
+constexpr QuarantineWords kQuarantineEnglish = {
+    "Quarantined by the content scanner",
+    "E-mails the content scanner judged spam or phishing and did not send: {}",
+    "spam score {:.1f}: {}",
+    "They are deleted after the hold time unless your hosting provider releases them. A "
+    "script that sends spam was most likely abused: secure the site.",
+};
+constexpr QuarantineWords kQuarantinePolish = {
+    "Zatrzymane przez skaner treści",
+    "E-maile uznane przez skaner treści za spam lub phishing i niewysłane: {}",
+    "wynik spamu {:.1f}: {}",
+    "Zostaną usunięte po czasie wstrzymania, chyba że dostawca hostingu je wyśle. Skrypt, "
+    "który wysyła spam, został najpewniej nadużyty: zabezpiecz stronę.",
+};
+
+std::string VerdictLine(const QuarantineWords& q, const StoredMessage& m) {
+  if (!m.scan) return "";
+  std::string symbols;
+  for (const std::string& s : m.scan->symbols) symbols += (symbols.empty() ? "" : ", ") + s;
+  return fmt::format(fmt::runtime(q.score), m.scan->score, symbols);
+}
+
+std::string QuarantineText(const DailyReportData& data, const QuarantineWords& q) {
+  if (data.quarantined == 0 && data.quarantine.empty()) return "";
+  std::string t = fmt::format("{}\n\n", q.heading);
+  t += fmt::format(fmt::runtime(q.count), data.quarantined) + "\n\n";
+  const std::size_t listed = std::min(data.quarantine.size(), kMaxReportQuarantined);
+  for (std::size_t i = 0; i < listed; ++i) {
+    const StoredMessage& m = data.quarantine[i];
+    t += fmt::format("{:>3}. {}  {}\n", i + 1, LocalClock(m.received_at), Clean(m.subject));
+    t += fmt::format("     {}\n\n", Clean(VerdictLine(q, m)));
+  }
+  t += fmt::format("{}\n\n", q.what);
+  return t;
+}
+
+std::string QuarantineHtml(const DailyReportData& data, const QuarantineWords& q) {
+  if (data.quarantined == 0 && data.quarantine.empty()) return "";
+  std::string h = fmt::format("<h2 style=\"font-size: 16px;\">{}</h2>\n", Html(q.heading));
+  h += fmt::format("<p>{}</p>\n<ul>\n", Html(fmt::format(fmt::runtime(q.count), data.quarantined)));
+  const std::size_t listed = std::min(data.quarantine.size(), kMaxReportQuarantined);
+  for (std::size_t i = 0; i < listed; ++i) {
+    const StoredMessage& m = data.quarantine[i];
+    h += fmt::format("<li>{} {} &mdash; {}</li>\n", LocalClock(m.received_at),
+                     Html(Clean(m.subject)), Html(Clean(VerdictLine(q, m))));
+  }
+  h += fmt::format("</ul>\n<p>{}</p>\n", Html(q.what));
+  return h;
+}
+
+}  // namespace
+
 DailyReport RenderDailyReport(const DailyReportData& data) {
+  const QuarantineWords& q = data.language == "pl" ? kQuarantinePolish : kQuarantineEnglish;
   const Words& w = data.language == "pl" ? kPolish : kEnglish;
   const std::string day = FormatDay(data.day);
   const std::size_t listed = std::min(data.rows.size(), kMaxReportRows);
@@ -192,6 +255,7 @@ DailyReport RenderDailyReport(const DailyReportData& data) {
   }
   if (listed == 0) t += fmt::format("{}\n\n", w.none_listed);
   if (more > 0) t += fmt::format(fmt::runtime(w.more), more) + "\n\n";
+  t += QuarantineText(data, q);
   t += fmt::format("{}:\n", w.next);
   for (const std::string_view step : w.steps) t += fmt::format("- {}\n", step);
   t += fmt::format("\n-- \n{}\n", w.footer);
@@ -237,6 +301,7 @@ DailyReport RenderDailyReport(const DailyReportData& data) {
     h += "</table>\n";
   }
   if (more > 0) h += fmt::format("<p>{}</p>\n", Html(fmt::format(fmt::runtime(w.more), more)));
+  h += QuarantineHtml(data, q);
   h += fmt::format("<h2 style=\"font-size: 16px;\">{}</h2>\n<ul>\n", Html(w.next));
   for (const std::string_view step : w.steps) h += fmt::format("<li>{}</li>\n", Html(step));
   h += fmt::format("</ul>\n<p style=\"color: #777; font-size: 12px;\">{}</p>\n</body>\n</html>\n",

@@ -31,7 +31,13 @@ struct DailyReportData {
   std::vector<DeliveryError> rows;
   // Failures of the day that were not read into rows (the caller read only the first ones).
   std::int64_t unread = 0;
+  // Content scanning: messages of the day the scanner quarantined, and those of them still
+  // in quarantine (newest first, at most kMaxReportQuarantined listed).
+  std::int64_t quarantined = 0;
+  std::vector<StoredMessage> quarantine;
 };
+
+inline constexpr std::size_t kMaxReportQuarantined = 50;
 
 struct DailyReport {
   std::string subject;  // one line, from the account's name and the day only

@@ -37,6 +37,32 @@ bool Contains(const std::string& text, std::string_view part) {
   return text.find(part) != std::string::npos;
 }
 
+TEST_F(DailyReportTest, NamesTheDaysQuarantinedMailWithItsScore) {
+  for (const char* language : {"en", "pl"}) {
+    DailyReportData data = ReportExample(language);
+    data.quarantined = 2;
+    StoredMessage m;
+    m.id = 9;
+    m.subject = "Your PayPal account is locked";
+    m.received_at = kReportExampleNoon;
+    m.scan_state = ScanState::kQuarantined;
+    m.scan = ScanResult{.action = "reject", .score = 15.2, .symbols = {"PHISHING", "GTUBE"}};
+    data.quarantine.push_back(m);
+    const DailyReport r = RenderDailyReport(data);
+    for (const std::string* part : {&r.text, &r.html}) {
+      EXPECT_TRUE(Contains(*part, "Your PayPal account is locked")) << *part;
+      EXPECT_TRUE(Contains(*part, std::string(language) == "pl"
+                                      ? "wynik spamu 15.2: PHISHING, GTUBE"
+                                      : "spam score 15.2: PHISHING, GTUBE"))
+          << *part;
+      EXPECT_TRUE(
+          Contains(*part, std::string(language) == "pl" ? "niewysłane: 2" : "did not send: 2"));
+    }
+  }
+  const DailyReport none = RenderDailyReport(ReportExample("en"));
+  EXPECT_FALSE(Contains(none.text, "content scanner"));
+}
+
 TEST_F(DailyReportTest, EnglishListsEveryFailureInBothParts) {
   const DailyReport r = RenderDailyReport(ReportExample("en"));
   EXPECT_EQ(r.subject, "E-mail sending error report: demo, 2026-11-26");

@@ -28,6 +28,7 @@ struct ReportInput {
   std::optional<Account> account;
   DailyVolume volume;
   std::vector<DeliveryError> rows;
+  std::vector<StoredMessage> quarantine;  // the day's mail still in quarantine
 };
 
 }  // namespace
@@ -105,6 +106,16 @@ asio::awaitable<Result<int>> ReportScheduler::RunDay(int day) {
           if (!volumes.empty()) in.volume = volumes.front();
           MW_ASSIGN_OR_RETURN(
               in.rows, s.ListErrors(id, day_start, static_cast<int>(kMaxReportRows) + 1, day_end));
+          if (in.volume.quarantined > 0) {
+            // The day's messages still in quarantine: the newest first, the day's only.
+            MW_ASSIGN_OR_RETURN(auto quarantine,
+                                s.ListQuarantined(id, static_cast<int>(kMaxReportQuarantined), 0));
+            for (StoredMessage& m : quarantine) {
+              if (m.received_at >= day_start && m.received_at <= day_end.at) {
+                in.quarantine.push_back(std::move(m));
+              }
+            }
+          }
           return in;
         },
         asio::use_awaitable);
@@ -126,6 +137,8 @@ asio::awaitable<Result<int>> ReportScheduler::RunDay(int day) {
     data.failed = std::max<std::int64_t>(0, input->volume.errors - input->volume.expired);
     data.hold = FormatDuration(config_.policy.hold);
     data.rows = std::move(input->rows);
+    data.quarantined = input->volume.quarantined;
+    data.quarantine = std::move(input->quarantine);
     // Only the first rows were read: the counters say how many failures there were (an
     // expired message counts once there and once per recipient in the list, so this is a
     // lower bound when expired mail had several recipients).

@@ -72,6 +72,9 @@ inline constexpr std::string_view kRecipientsFailedIndex = "recipients_failed";
 inline constexpr std::string_view kAuditByAccountIndex = "audit_by_account";
 inline constexpr std::string_view kDailyErrorsByDayIndex = "daily_errors_by_day";
 inline constexpr std::string_view kSourcesByHourIndex = "sources_by_hour";
+inline constexpr std::string_view kMessagesUnscannedIndex = "messages_unscanned";
+inline constexpr std::string_view kMessagesQuarantinedIndex = "messages_quarantined";
+inline constexpr std::string_view kMessagesQuarantineAgeIndex = "messages_quarantine_age";
 
 // messages.status. Stored in every row: never renumber. The partial indexes spell these
 // numbers in their WHERE clauses, and a query uses a partial index only if it repeats that
@@ -79,6 +82,15 @@ inline constexpr std::string_view kSourcesByHourIndex = "sources_by_hour";
 inline constexpr int kMessageQueued = 0;      // waiting for its next attempt (or held)
 inline constexpr int kMessageDelivering = 1;  // leased to a node until next_attempt_ms
 inline constexpr int kMessageDone = 2;        // every recipient sent or failed
+
+// messages.scan_state (content scanning). Stored in every row: never renumber. A message
+// waiting for its verdict or quarantined is queued with next_attempt_ms = kNeverDueMs, so
+// that it is never due and the scheduler never reads it; a verdict that lets it go (or a
+// release) makes it due at once. The state stays in a finished row as its history.
+inline constexpr int kScanNone = 0;         // scanning was off, or the verdict let it go
+inline constexpr int kScanWaiting = 1;      // stored while scanning is on: no verdict yet
+inline constexpr int kScanQuarantined = 2;  // Rspamd said reject: sent only if released
+inline constexpr long long kNeverDueMs = 7'000'000'000'000;  // in 2191: after any attempt
 
 // recipients.status, the same order as RecipientStatus. Never renumber.
 inline constexpr int kRecipientPending = 0;
@@ -191,6 +203,29 @@ inline constexpr std::string_view kAccountOverview = R"sql(
 CREATE INDEX daily_sent_by_day ON daily_counters (day, sent, account_id) WHERE sent > 0;
 CREATE INDEX daily_errors_by_count ON daily_counters (day, errors, account_id) WHERE errors > 0;
 CREATE INDEX accounts_by_pending ON accounts (pending, id) WHERE pending > 0 AND deleted_ms = 0;
+)sql";
+
+// Migration 16 (content scanning), the same text for both engines.
+inline constexpr std::string_view kContentScanning = R"sql(
+-- Content scanning: a message stored while scanning is on waits for its verdict
+-- (scan_state 1) and is then let go (0) or quarantined (2); the verdict's action, score
+-- (thousandths of a point) and main symbols stay with it. Those waiting and those
+-- quarantined are found through small partial indexes, never by reading the queue: the
+-- scanner's by id, the account's quarantine by account, and expiry by age.
+ALTER TABLE messages ADD COLUMN scan_state INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN scan_action TEXT;
+ALTER TABLE messages ADD COLUMN scan_score_milli BIGINT;
+ALTER TABLE messages ADD COLUMN scan_symbols TEXT;
+CREATE INDEX messages_unscanned ON messages (id) WHERE scan_state = 1 AND status = 0;
+CREATE INDEX messages_quarantined ON messages (account_id, id)
+  WHERE scan_state = 2 AND status = 0;
+CREATE INDEX messages_quarantine_age ON messages (received_ms)
+  WHERE scan_state = 2 AND status = 0;
+ALTER TABLE daily_counters ADD COLUMN scanned BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE daily_counters ADD COLUMN quarantined BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE daily_counters ADD COLUMN suspicious BIGINT NOT NULL DEFAULT 0;
+-- The daily report names the day's quarantined mail: its accounts are found by day.
+CREATE INDEX daily_quarantined_by_day ON daily_counters (day) WHERE quarantined > 0;
 )sql";
 
 inline constexpr std::array kMigrations = {
@@ -644,6 +679,11 @@ SELECT 1;
         .version = 15,
         .sqlite = kBounces,
         .postgres = kBounces,
+    },
+    Migration{
+        .version = 16,
+        .sqlite = kContentScanning,
+        .postgres = kContentScanning,
     },
 };
 

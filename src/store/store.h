@@ -59,6 +59,9 @@ struct NewMessage {
   std::string script;   // X-PHP-Originating-Script, if any
   Uid uid = 0;          // the submitting uid (SO_PEERCRED), 0 for SMTP
   TimePoint received_at{};
+  // Content scanning is on: the message waits for its verdict (RecordVerdict) before it can
+  // be delivered, and is never leased on arrival.
+  bool scan = false;
 };
 
 struct ClaimedRecipient {
@@ -261,6 +264,10 @@ struct DailyVolume {
   std::int64_t errors = 0;
   std::int64_t expired = 0;
   std::int64_t purged = 0;
+  // Content scanning: messages given a verdict, quarantined, and let go as suspicious.
+  std::int64_t scanned = 0;
+  std::int64_t quarantined = 0;
+  std::int64_t suspicious = 0;
 };
 
 // One failed delivery to one recipient.
@@ -294,6 +301,16 @@ struct StoredRecipient {
 
 enum class MessageStatus { kQueued, kDelivering, kDone };
 
+// Where a message stands with content scanning (docs/scanning.md).
+enum class ScanState { kNone, kWaiting, kQuarantined };
+
+// Rspamd's verdict as kept with the message.
+struct ScanResult {
+  std::string action;                // Rspamd's action: "reject", "add header", "no action"...
+  double score = 0;                  // kept to thousandths
+  std::vector<std::string> symbols;  // the main symbols, highest score first
+};
+
 struct StoredMessage {
   MessageId id = 0;
   AccountId account = 0;
@@ -307,6 +324,31 @@ struct StoredMessage {
   TimePoint received_at{};
   TimePoint next_attempt{};  // while kDelivering: when the lease ends and it is due again
   std::vector<StoredRecipient> recipients;
+  ScanState scan_state = ScanState::kNone;
+  std::optional<ScanResult> scan;  // the verdict, once there is one
+};
+
+// A message waiting for its verdict, as the scanner reads it (its body apart).
+struct UnscannedMessage {
+  MessageId id = 0;
+  AccountId account = 0;
+  std::string account_name;
+  std::string sender;
+  std::vector<std::string> recipients;
+  std::string script;
+  Uid uid = 0;
+  std::int64_t size = 0;
+};
+
+// What the scanner decided about a waiting message.
+struct ScanVerdict {
+  AccountId account = 0;
+  MessageId id = 0;
+  bool quarantine = false;  // never delivered unless released
+  bool suspicious = false;  // delivered, counted as suspicious
+  // The verdict; nullopt: no scan could be made and the message goes out unscanned
+  // (scan.on_error = "deliver"), counted as neither scanned nor suspicious.
+  std::optional<ScanResult> result;
 };
 
 // One value of a mail source and how many messages had it.
@@ -696,6 +738,48 @@ class Store {
   // account's records nothing: found is false. Durable on success (the intake answers 250
   // after it).
   virtual Result<BounceRecorded> RecordBounce(const Bounce& bounce, TimePoint now) = 0;
+  // --- Content scanning (docs/scanning.md). A message stored with NewMessage::scan waits,
+  // queued but never due, until RecordVerdict lets it go or quarantines it; held mail of a
+  // blocked account waits (and is scanned) the same way. Every read below goes through a
+  // partial index of the waiting or quarantined messages, never through the queue.
+
+  // Up to `limit` waiting messages with ids above `after`, ascending, with their recipients;
+  // purged ones left out. Read only.
+  virtual Result<std::vector<UnscannedMessage>> ListUnscanned(MessageId after, int limit) = 0;
+  // The whole message as stored, while it is still waiting; nullopt once it has a verdict, is
+  // purged, deleted or expired. Read only.
+  virtual Result<std::optional<std::string>> GetUnscannedBody(AccountId account, MessageId id) = 0;
+  // Stores the verdicts of waiting messages, all in one transaction: each let go (due at once)
+  // or quarantined (never due until released), with its result, counted scanned, quarantined
+  // or suspicious on the local day of `now`. Returns, in the order given, whether each
+  // applied: false, writing nothing for it, when the message no longer waits (another node's
+  // verdict came first, or it was purged, deleted or expired). kNoSync, as outcomes: a verdict
+  // a power cut undoes leaves the message waiting, and it is scanned again.
+  virtual Result<std::vector<bool>> RecordVerdicts(std::span<const ScanVerdict> verdicts,
+                                                   TimePoint now) = 0;
+  // One verdict (RecordVerdicts).
+  Result<bool> RecordVerdict(const ScanVerdict& verdict, TimePoint now) {
+    auto applied = RecordVerdicts(std::span<const ScanVerdict>(&verdict, 1), now);
+    if (!applied) return std::unexpected(std::move(applied).error());
+    return applied->front();
+  }
+  // The account's quarantined messages (unfinished), newest first, up to limit, below
+  // before_id when it is > 0; with recipients and verdicts, without bodies. Read only.
+  virtual Result<std::vector<StoredMessage>> ListQuarantined(AccountId account, int limit,
+                                                             MessageId before_id) = 0;
+  // Lets the account's quarantined messages among `ids` go: due at once if the account is
+  // active (held with the rest of its mail if it is not). Others are ignored. Returns how
+  // many were released. One transaction, durable on success.
+  virtual Result<std::int64_t> ReleaseQuarantined(AccountId account, std::span<const MessageId> ids,
+                                                  TimePoint now) = 0;
+  // Deletes the account's quarantined messages among `ids`, counted purged on the local day
+  // of `now` (as DeleteHeld). Returns how many. One transaction, durable on success.
+  virtual Result<std::int64_t> DeleteQuarantined(AccountId account, std::span<const MessageId> ids,
+                                                 TimePoint now) = 0;
+  // Expires quarantined messages received before cutoff, in any account, oldest first, as
+  // ExpireHeld expires held mail (one error each, counted expired). Returns how many; call
+  // again while it returns `limit`. One transaction.
+  virtual Result<std::int64_t> ExpireQuarantined(TimePoint cutoff, int limit, TimePoint now) = 0;
 };
 
 // What a store is told at its opening (config's [store]).

@@ -51,6 +51,7 @@ boost::asio::awaitable<Result<MessageId>> MailIntake::Accept(const AccountRef& a
   message.script = std::move(prepared->script);
   message.uid = uid;
   message.received_at = context.now;
+  message.scan = config_.scan.enabled();
   const std::string from = message.sender;
   const std::string to = JoinRecipients(message.recipients);
   const std::size_t size = message.body.size();

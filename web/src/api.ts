@@ -76,6 +76,18 @@ export interface HeldMessage {
   script: string | null;
 }
 
+/** The content scanner's word on a message (null: stored while scanning was off). */
+export interface ScanVerdict {
+  state: 'waiting' | 'scanned' | 'quarantined' | 'unscanned';
+  action?: string;
+  score?: number;
+  symbols?: string[];
+}
+
+export interface QuarantinedMessage extends HeldMessage {
+  scan: ScanVerdict | null;
+}
+
 export interface SourceCount {
   value: string;
   count: number;
@@ -200,5 +212,15 @@ export class Api {
   }
   remove(account: string, chosen: HeldChoice): Promise<{ deleted: number; more?: boolean }> {
     return this.call('POST', `${this.base(account)}/messages/delete`, chosen);
+  }
+  // Content scanning: the quarantine (cards/quarantine.ts).
+  quarantined(account: string): Promise<List<QuarantinedMessage>> {
+    return this.call('GET', `${this.base(account)}/messages?status=quarantined&limit=100`);
+  }
+  releaseQuarantined(account: string, ids: number[]): Promise<{ released: number }> {
+    return this.call('POST', `${this.base(account)}/quarantine/release`, { ids });
+  }
+  deleteQuarantined(account: string, ids: number[]): Promise<{ deleted: number }> {
+    return this.call('POST', `${this.base(account)}/quarantine/delete`, { ids });
   }
 }

@@ -163,6 +163,23 @@ const en = {
   headersTitle: 'Headers of the e-mail',
   hours: '{n} hour|{n} hours',
   days: '{n} day|{n} days',
+  // Content scanning (cards/quarantine.ts).
+  quarantineTitle: 'Quarantined e-mails',
+  quarantineHelp: 'The content scanner found these e-mails to be spam or phishing: they are not sent. They are deleted after 72 hours.',
+  spamScore: 'spam score {score}: {symbols}',
+  spamScoreOnly: 'spam score {score}',
+  verdict: 'Verdict',
+  releaseOne: 'Send anyway',
+  releaseOneOf: 'Send anyway: {subject}',
+  deleteOne: 'Delete',
+  deleteOneOf: 'Delete: {subject}',
+  confirmQuarantineReleaseTitle: 'Send this quarantined e-mail?',
+  confirmQuarantineReleaseText: 'The scanner judged it spam. Send it only if you are sure it is not: a hacked site sends mail that looks real.',
+  confirmQuarantineDeleteTitle: 'Delete this quarantined e-mail?',
+  confirmQuarantineDeleteText: 'It is deleted for good.',
+  quarantineReleased: 'The e-mail is being sent.',
+  quarantineDeleted: 'The e-mail was deleted.',
+  quarantineReleaseOff: 'Only your hosting provider can send quarantined e-mails. You can delete them.',
 };
 
 export type Key = keyof typeof en;
@@ -328,6 +345,23 @@ const pl: Record<Key, string> = {
   headersTitle: 'Nagłówki e-maila',
   hours: '{n} godzinę|{n} godziny|{n} godzin',
   days: '{n} dzień|{n} dni|{n} dni',
+  // Skanowanie treści (cards/quarantine.ts).
+  quarantineTitle: 'E-maile w kwarantannie',
+  quarantineHelp: 'Skaner treści uznał te e-maile za spam lub phishing: nie są wysyłane. Zostaną usunięte po 72 godzinach.',
+  spamScore: 'wynik spamu {score}: {symbols}',
+  spamScoreOnly: 'wynik spamu {score}',
+  verdict: 'Ocena',
+  releaseOne: 'Wyślij mimo to',
+  releaseOneOf: 'Wyślij mimo to: {subject}',
+  deleteOne: 'Usuń',
+  deleteOneOf: 'Usuń: {subject}',
+  confirmQuarantineReleaseTitle: 'Wysłać ten e-mail z kwarantanny?',
+  confirmQuarantineReleaseText: 'Skaner uznał go za spam. Wyślij go tylko, jeśli masz pewność, że nim nie jest: przejęta strona wysyła pocztę, która wygląda na prawdziwą.',
+  confirmQuarantineDeleteTitle: 'Usunąć ten e-mail z kwarantanny?',
+  confirmQuarantineDeleteText: 'Zostanie trwale usunięty.',
+  quarantineReleased: 'E-mail jest wysyłany.',
+  quarantineDeleted: 'E-mail został usunięty.',
+  quarantineReleaseOff: 'E-maile z kwarantanny może wysłać tylko dostawca hostingu. Możesz je usunąć.',
 };
 
 const tables: Record<Lang, Record<Key, string>> = { en, pl };

@@ -5,6 +5,7 @@ import { actionsCard } from './cards/actions';
 import { countersCard } from './cards/counters';
 import { errorsCard } from './cards/errors';
 import { heldCard, syncHeld } from './cards/held';
+import { quarantineCard } from './cards/quarantine';
 import { sourcesCard } from './cards/sources';
 import { statusCard } from './cards/status';
 import { chartCard, showChart } from './cards/volumes';
@@ -78,6 +79,7 @@ export function renderPage(): void {
       h('div', { className: 'grid', id: 'grid' }, statusCard(s), actionsCard(s)),
       countersCard(s),
       heldCard(s) ?? '',
+      quarantineCard() ?? '',
       errorsCard(view.errors),
       chartCard(view.volumes),
       sourcesCard(view.sources) ?? '',

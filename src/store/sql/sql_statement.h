@@ -130,6 +130,21 @@ enum class Sql {
   // Bounces that come later.
   kFailSentRecipient,  // (account, message, idx, reply, now, category); only a sent one
   kNoteRecipient,      // (account, message, idx, note)
+  // Content scanning.
+  kMarkForScan,            // (account, message): waiting for its verdict, never due until then
+  kSelectUnscanned,        // (after id, limit) -> id, account, name, sender, script, uid, size;
+                           //   waiting and not purged, ascending
+  kSelectUnscannedBody,    // (account, message) -> body, if still waiting
+  kSetVerdict,             // (account, message, scan_state, action, score milli, symbols, now);
+                           //   only a waiting, unpurged one
+  kBumpScanDay,            // (account, day, scanned, quarantined, suspicious): each added
+  kSelectScanResult,       // (account, message) -> scan_state, action, score milli, symbols
+  kSelectQuarantinedPage,  // (account, before id, limit) -> id, descending; unpurged
+  kSelectQuarantinedById,  // (account, message) -> size, if quarantined and unpurged
+  kReleaseQuarantined,     // (account, message): let go, due at once
+  kSelectQuarantineAged,   // (received before, limit) -> id, account, size; unpurged, oldest
+  kSelectScanVolumes,      // (account, first day, last day) -> day, scanned, quarantined,
+                           //   suspicious
   kCount,
 };
 

@@ -120,6 +120,7 @@ Result<std::optional<StoredMessage>> SqlStore::ReadMessage(MessageId id) {
     r.note = rows.Text(i, 6);
     message.recipients.push_back(std::move(r));
   }
+  MW_RETURN_IF_ERROR(ReadScanResult(message));
   return std::optional<StoredMessage>(std::move(message));
 }
 
@@ -174,6 +175,9 @@ Result<MessageId> SqlStore::InsertMessageWithRecipients(const NewMessage& m,
                                                                 .Text(m.recipients[i])
                                                                 .Int(received)));
   }
+  // A second write of the fresh row rather than another column in each engine's insert: the
+  // row is at hand, and the insert stays the same whether scanning is on or off.
+  if (m.scan) MW_RETURN_IF_ERROR(session_->Run(Sql::kMarkForScan, Params().Int(m.account).Int(id)));
   return id;
 }
 

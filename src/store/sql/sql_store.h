@@ -90,6 +90,18 @@ class SqlStore : public Store {
   Result<BounceRecorded> RecordBounce(const Bounce& bounce, TimePoint now) override;
   Result<MailSources> GetSources(AccountId account, int hours, TimePoint now, int top) override;
 
+  Result<std::vector<UnscannedMessage>> ListUnscanned(MessageId after, int limit) override;
+  Result<std::optional<std::string>> GetUnscannedBody(AccountId account, MessageId id) override;
+  Result<std::vector<bool>> RecordVerdicts(std::span<const ScanVerdict> verdicts,
+                                           TimePoint now) override;
+  Result<std::vector<StoredMessage>> ListQuarantined(AccountId account, int limit,
+                                                     MessageId before_id) override;
+  Result<std::int64_t> ReleaseQuarantined(AccountId account, std::span<const MessageId> ids,
+                                          TimePoint now) override;
+  Result<std::int64_t> DeleteQuarantined(AccountId account, std::span<const MessageId> ids,
+                                         TimePoint now) override;
+  Result<std::int64_t> ExpireQuarantined(TimePoint cutoff, int limit, TimePoint now) override;
+
   // StoreOptions; set by OpenStore before the store is used.
   void SetOptions(const StoreOptions& options) {
     max_sources_per_hour_ = options.max_sources_per_hour;
@@ -158,6 +170,8 @@ class SqlStore : public Store {
   // day of `at`; returns how many. In the caller's write transaction.
   Result<std::int64_t> StartPurge(AccountId account, TimePoint at);
   Result<std::optional<StoredMessage>> ReadMessage(MessageId id);
+  // The scan state and verdict of message (read by ReadMessage).
+  Result<void> ReadScanResult(StoredMessage& message);
   Result<AccountState> ReadAccountState(AccountId account, bool lock);
   // kConflict unless the account (locked by the caller) is as `seen` says; nothing if unset.
   Result<void> CheckDecidedOn(AccountId account, const std::optional<BlockSeen>& seen);

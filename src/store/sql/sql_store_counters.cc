@@ -59,6 +59,20 @@ Result<std::vector<DailyVolume>> SqlStore::GetVolumes(AccountId account, int fir
                     .expired = rows.Int(i, 4),
                     .purged = rows.Int(i, 5)});
   }
+  // Both reads are of the same few rows (account, day), one snapshot each: a day that moves
+  // between them shows its scan counts a moment newer than the rest.
+  MW_ASSIGN_OR_RETURN(
+      const Rows scans,
+      session().Run(Sql::kSelectScanVolumes, Params().Int(account).Int(first_day).Int(last_day)));
+  std::size_t at = 0;
+  for (int i = 0; i < scans.size(); ++i) {
+    const int day = static_cast<int>(scans.Int(i, 0));
+    while (at < days.size() && days[at].day < day) ++at;
+    if (at == days.size() || days[at].day != day) continue;
+    days[at].scanned = scans.Int(i, 1);
+    days[at].quarantined = scans.Int(i, 2);
+    days[at].suspicious = scans.Int(i, 3);
+  }
   return days;
 }
 

@@ -108,8 +108,19 @@ constexpr std::array<std::string_view, kSqlCount> kNames = {
     "kNotify",
     "kFailSentRecipient",
     "kNoteRecipient",
+    "kMarkForScan",
+    "kSelectUnscanned",
+    "kSelectUnscannedBody",
+    "kSetVerdict",
+    "kBumpScanDay",
+    "kSelectScanResult",
+    "kSelectQuarantinedPage",
+    "kSelectQuarantinedById",
+    "kReleaseQuarantined",
+    "kSelectQuarantineAged",
+    "kSelectScanVolumes",
 };
-static_assert(kNames.back() == "kNoteRecipient", "kNames follows enum Sql");
+static_assert(kNames.back() == "kSelectScanVolumes", "kNames follows enum Sql");
 
 // The earliest next attempt among the unfinished messages of active account a.id: one seek of
 // messages_due within the account's purge epoch, so that purged rows still on disk (all due
@@ -246,7 +257,7 @@ std::string_view SharedSqlText(Sql sql) {
              " SELECT a.id, {released_head}"
              " FROM {accounts} a WHERE a.state <> 'active' AND a.pending > 0"
              "  AND a.released_pending > 0) AS heads"
-             " WHERE head IS NOT NULL ORDER BY head LIMIT ?1";
+             " WHERE head IS NOT NULL AND head < {never} ORDER BY head LIMIT ?1";
     case Sql::kForgetReleased:
       return "DELETE FROM {released} WHERE account_id = ?1 AND message_id = ?2";
     case Sql::kSelectHoldingAccounts:
@@ -269,10 +280,15 @@ std::string_view SharedSqlText(Sql sql) {
              "WHERE account_id = ?1 AND day >= ?2 AND day <= ?3 ORDER BY day";
     case Sql::kSelectAccountsToReport:
       // "errors > 0" repeats daily_errors_by_day's WHERE.
-      return "SELECT d.account_id FROM {daily_counters} d WHERE d.day = ?1 AND d.errors > 0 "
-             "AND NOT EXISTS (SELECT 1 FROM {reports} r WHERE r.account_id = d.account_id "
+      // "errors > 0" and "quarantined > 0" repeat the WHERE of daily_errors_by_day and
+      // daily_quarantined_by_day: the day's accounts with failures, and those with
+      // quarantined mail (the report names it).
+      return "SELECT x.account_id FROM (SELECT account_id FROM {daily_counters} "
+             "WHERE day = ?1 AND errors > 0 UNION SELECT account_id FROM {daily_counters} "
+             "WHERE day = ?1 AND quarantined > 0) x "
+             "WHERE NOT EXISTS (SELECT 1 FROM {reports} r WHERE r.account_id = x.account_id "
              "AND r.day = ?1) AND NOT EXISTS (SELECT 1 FROM {accounts} a "
-             "WHERE a.id = d.account_id AND a.deleted_ms > 0) ORDER BY d.account_id";
+             "WHERE a.id = x.account_id AND a.deleted_ms > 0) ORDER BY x.account_id";
     case Sql::kInsertReport:
       return "INSERT INTO {reports} (account_id, day, sent_ms) VALUES (?1, ?2, ?3) "
              "ON CONFLICT (account_id, day) DO NOTHING";
@@ -311,6 +327,51 @@ std::string_view SharedSqlText(Sql sql) {
       return "DELETE FROM {messages} WHERE account_id = ?1";
     case Sql::kRemoveAccountRow:
       return "DELETE FROM {accounts} WHERE id = ?1";
+    // Content scanning. "scan_state = N AND status = 0" repeats the partial indexes' WHERE.
+    case Sql::kMarkForScan:
+      return "UPDATE {messages} SET scan_state = 1, next_attempt_ms = {never} "
+             "WHERE account_id = ?1 AND id = ?2";
+    case Sql::kSelectUnscanned:
+      return "SELECT m.id, m.account_id, a.name, m.sender, m.script, m.uid, m.size "
+             "FROM {messages} m JOIN {accounts} a ON a.id = m.account_id "
+             "WHERE m.scan_state = 1 AND m.status = 0 AND m.id > ?1 AND m.id > a.purge_upto "
+             "ORDER BY m.id LIMIT ?2";
+    case Sql::kSelectUnscannedBody:
+      return "SELECT body FROM {messages} WHERE account_id = ?1 AND id = ?2 "
+             "AND scan_state = 1 AND status = 0";
+    case Sql::kSetVerdict:
+      // A message let go is due at once, in its place in the oldest-first order.
+      return "UPDATE {messages} SET scan_state = ?3, scan_action = ?4, scan_score_milli = ?5, "
+             "scan_symbols = ?6, next_attempt_ms = CASE WHEN ?3 = 2 THEN {never} "
+             "ELSE received_ms END WHERE account_id = ?1 AND id = ?2 AND scan_state = 1 "
+             "AND status = 0 AND id > {upto_of_1}";
+    case Sql::kBumpScanDay:
+      return "INSERT INTO {daily_counters} AS d (account_id, day, scanned, quarantined, "
+             "suspicious) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (account_id, day) DO UPDATE "
+             "SET scanned = d.scanned + excluded.scanned, "
+             "quarantined = d.quarantined + excluded.quarantined, "
+             "suspicious = d.suspicious + excluded.suspicious";
+    case Sql::kSelectScanResult:
+      return "SELECT scan_state, scan_action, scan_score_milli, scan_symbols FROM {messages} "
+             "WHERE account_id = ?1 AND id = ?2";
+    case Sql::kSelectQuarantinedPage:
+      return "SELECT id FROM {messages} WHERE account_id = ?1 AND scan_state = 2 "
+             "AND status = 0 AND id < ?2 AND id > {upto_of_1} ORDER BY id DESC LIMIT ?3";
+    case Sql::kSelectQuarantinedById:
+      return "SELECT size FROM {messages} WHERE account_id = ?1 AND id = ?2 AND scan_state = 2 "
+             "AND status = 0 AND id > {upto_of_1}";
+    case Sql::kReleaseQuarantined:
+      return "UPDATE {messages} SET scan_state = 0, next_attempt_ms = received_ms "
+             "WHERE account_id = ?1 AND id = ?2 AND scan_state = 2 AND status = 0 "
+             "AND id > {upto_of_1}";
+    case Sql::kSelectQuarantineAged:
+      return "SELECT m.id, m.account_id, m.size FROM {messages} m "
+             "JOIN {accounts} a ON a.id = m.account_id "
+             "WHERE m.scan_state = 2 AND m.status = 0 AND m.received_ms < ?1 "
+             "AND m.id > a.purge_upto ORDER BY m.received_ms LIMIT ?2";
+    case Sql::kSelectScanVolumes:
+      return "SELECT day, scanned, quarantined, suspicious FROM {daily_counters} "
+             "WHERE account_id = ?1 AND day >= ?2 AND day <= ?3 ORDER BY day";
     default:
       return "";
   }
@@ -350,7 +411,7 @@ std::string EngineSql(Sql sql, std::string_view own_text, Placeholders placehold
       // read after it (a range of messages_unfinished), never the purged ones.
       fmt::arg("upto_of_1",
                fmt::format("(SELECT purge_upto FROM {} WHERE id = ?1)", schema::kAccountsTable)),
-      fmt::arg("queued", schema::kMessageQueued),
+      fmt::arg("never", schema::kNeverDueMs), fmt::arg("queued", schema::kMessageQueued),
       fmt::arg("delivering", schema::kMessageDelivering), fmt::arg("done", schema::kMessageDone),
       fmt::arg("r_pending", schema::kRecipientPending), fmt::arg("r_sent", schema::kRecipientSent),
       fmt::arg("r_failed", schema::kRecipientFailed));
