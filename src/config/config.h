@@ -9,6 +9,7 @@
 
 #include "core/account_spec.h"
 #include "core/result.h"
+#include "core/sender_domain.h"
 #include "core/types.h"
 
 namespace mailwarden {
@@ -154,7 +155,22 @@ struct Config {
     std::int64_t spam_per_hour = 3000;
     double bounce_rate = 0.2;
     std::int64_t bounce_min = 20;
+    // A message whose From domain (or envelope sender's) is not its account's: off (not
+    // checked), hold (held as "sender not allowed") or reject (refused at submission).
+    // Off by default: an upgrade must not hold the mail of accounts whose domains have not
+    // been listed yet (docs/sender-identity.md).
+    SenderCheck sender_check = SenderCheck::kOff;
   } policy;
+
+  struct Dns {
+    // The resolver the DNS check of each domain's records asks, "host:port" (port 53 by
+    // default); empty: the system's (/etc/resolv.conf).
+    std::string server;
+    // The SPF term that authorises the provider's relay ("include:_spf.example.net",
+    // "ip4:192.0.2.0/24"): the DNS check looks for it in each domain's SPF record and tells
+    // what to publish. Empty: SPF is only checked to exist.
+    std::string spf;
+  } dns;
 
   struct Report {
     int at_minutes = 6 * 60;  // minutes after local midnight

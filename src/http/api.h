@@ -10,6 +10,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <functional>
 #include <string>
@@ -33,6 +34,8 @@ struct ApiHooks {
   std::function<boost::asio::awaitable<Result<int>>(int day)> run_reports;
   // GET /metrics reads the in-memory counters here. Unset: 404.
   Metrics* metrics = nullptr;
+  // A DKIM key was made or removed: the signer reads the keys again.
+  std::function<void()> keys_changed;
 };
 
 class Api {
@@ -97,6 +100,13 @@ class Api {
                                                    const Account& account);
   boost::asio::awaitable<HttpResponse> ListAudit(const HttpRequest& request);
   boost::asio::awaitable<HttpResponse> RunReports(const HttpRequest& request);
+  // Sender identity (api_senders.cc): .../domains[/{domain}] (GET for the account, POST and
+  // DELETE for the admin), /api/v1/dkim/{domain}[/{selector}] (the admin's).
+  boost::asio::awaitable<HttpResponse> DomainsRoute(const HttpRequest& request,
+                                                    const Caller& caller, const Account& account);
+  boost::asio::awaitable<HttpResponse> ListDomains(const HttpRequest& request,
+                                                   const Account& account);
+  boost::asio::awaitable<HttpResponse> DkimRoute(const HttpRequest& request);
 
   template <class T>
   boost::asio::awaitable<Result<T>> Run(std::function<Result<T>(Store&)> fn);
@@ -116,6 +126,8 @@ class Api {
   // SHA-256 of the token of http.metrics_token_file, which reads /metrics only; empty: none.
   std::string metrics_digest_;
   ApiHooks hooks_;
+  // The DNS check's blocking lookups run here, never on the daemon's loop.
+  boost::asio::thread_pool dns_pool_{1};
 };
 
 // The body of POST .../email/messages/release or .../delete may hold 10,000 message ids.
