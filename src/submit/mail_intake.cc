@@ -79,6 +79,15 @@ boost::asio::awaitable<Result<MessageId>> MailIntake::Accept(const AccountRef& a
       spdlog::warn("account={} {} from=<{}> result=refused reason=\"{}\"", account.name, client,
                    prepared->sender, kSenderNotAllowed);
       if (sender_hooks_.refused) sender_hooks_.refused();
+      // Counted for the panel and the daily report; the refusal stands if counting fails.
+      std::function<Result<void>(Store&)> count = [&account, &context](Store& s) {
+        return s.CountSenderRefused(account.id, context.now);
+      };
+      if (auto counted = co_await store_.AsyncRun(std::move(count), boost::asio::use_awaitable);
+          !counted) {
+        spdlog::warn("account={}: cannot count a refused sender: {}", account.name,
+                     counted.error().message);
+      }
       co_return Fail(ErrorCode::kRefusedSender,
                      "sender not allowed: the From address (or envelope sender) is not of a "
                      "domain of the account " + Quoted(account.name));
