@@ -1,6 +1,7 @@
 // The signed-in page: the account (a picker for the administrator), the last notice, and the
 // cards of the chosen account.
 import { actionsCard } from './cards/actions';
+import { domainsCard } from './cards/domains';
 import { countersCard } from './cards/counters';
 import { errorsCard } from './cards/errors';
 import { heldCard } from './cards/held';
@@ -69,6 +70,7 @@ export function renderPage(): void {
       countersCard(s),
       heldCard(s) ?? '',
       sourcesCard(view.sources) ?? '',
+      domainsCard(view.account, redraw) ?? '',
       chartCard(),
       errorsCard(view.errors),
     );
