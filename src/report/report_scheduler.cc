@@ -28,6 +28,7 @@ struct ReportInput {
   std::optional<Account> account;
   DailyVolume volume;
   std::vector<DeliveryError> rows;
+  SenderCheckDay sender;
 };
 
 }  // namespace
@@ -105,6 +106,8 @@ asio::awaitable<Result<int>> ReportScheduler::RunDay(int day) {
           if (!volumes.empty()) in.volume = volumes.front();
           MW_ASSIGN_OR_RETURN(
               in.rows, s.ListErrors(id, day_start, static_cast<int>(kMaxReportRows) + 1, day_end));
+          MW_ASSIGN_OR_RETURN(auto checks, s.GetSenderChecks(id, day, day));
+          if (!checks.empty()) in.sender = checks.front();
           return in;
         },
         asio::use_awaitable);
@@ -125,6 +128,8 @@ asio::awaitable<Result<int>> ReportScheduler::RunDay(int day) {
     data.expired = input->volume.expired;
     data.failed = std::max<std::int64_t>(0, input->volume.errors - input->volume.expired);
     data.hold = FormatDuration(config_.policy.hold);
+    data.sender_held = input->sender.held;
+    data.sender_refused = input->sender.refused;
     data.rows = std::move(input->rows);
     // Only the first rows were read: the counters say how many failures there were (an
     // expired message counts once there and once per recipient in the list, so this is a
