@@ -42,8 +42,8 @@ void Sign(benchmark::State& state, DkimAlgorithm algorithm, bool on) {
     out += message;
     benchmark::DoNotOptimize(out.data());
   }
-  state.counters["msg/s"] = benchmark::Counter(static_cast<double>(state.iterations()),
-                                               benchmark::Counter::kIsRate);
+  state.counters["msg/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
 void BM_Off(benchmark::State& s) { Sign(s, DkimAlgorithm::kRsaSha256, false); }

@@ -17,8 +17,8 @@
 #include <fstream>
 
 #include "config/config_reload.h"
-#include "delivery/signing_transport.h"
 #include "core/store_url.h"
+#include "delivery/signing_transport.h"
 #include "mime/message_prep.h"
 #include "store/config_accounts.h"
 #include "store/credentials.h"

@@ -656,7 +656,7 @@ void PrintDomains(const Options&, const json& body) {
       std::cout << "  dkim " << Text(Field(key, "selector")) << " ("
                 << Text(Field(key, "algorithm"))
                 << (Field(key, "signing").is_boolean() && key["signing"].get<bool>() ? ", signing"
-                                                                                      : ", retired")
+                                                                                     : ", retired")
                 << ")\n";
     }
     const json& dns = Field(item, "dns");
@@ -806,8 +806,8 @@ const Command kCommands[] = {
     {"domain remove", "The account no longer sends as a domain", "DELETE",
      "/api/v1/accounts/{account}/domains/{domain}", AccountDomainArgs, nullptr, nullptr,
      [](const Options& o, const json& a) {
-       std::cout << "Domain " << Text(Field(a, "domain")) << " removed from \""
-                 << Clean(o.account) << "\".\n";
+       std::cout << "Domain " << Text(Field(a, "domain")) << " removed from \"" << Clean(o.account)
+                 << "\".\n";
      }},
     {"domain list", "The account's domains, their DKIM keys and (--check) DNS records", "GET",
      "/api/v1/accounts/{account}/domains", DomainListArgs, nullptr,
@@ -821,8 +821,8 @@ const Command kCommands[] = {
      "/api/v1/dkim/{domain}", DkimArgs, [](const Options& o) { return DkimBody(o, false); },
      nullptr, PrintDkimKey},
     {"dkim rotate", "A new signing key in place of the current one, which stays listed", "POST",
-     "/api/v1/dkim/{domain}", DkimArgs, [](const Options& o) { return DkimBody(o, true); },
-     nullptr, PrintDkimKey},
+     "/api/v1/dkim/{domain}", DkimArgs, [](const Options& o) { return DkimBody(o, true); }, nullptr,
+     PrintDkimKey},
     {"dkim list", "A domain's keys, signing and retired, with their records", "GET",
      "/api/v1/dkim/{domain}", DomainArg, nullptr, nullptr, PrintDkimKeys},
 };

@@ -365,13 +365,12 @@ Result<void> ReadPolicy(TableReader& r, Config& c) {
 
 Result<void> ReadDns(TableReader& r, Config& c) {
   MW_RETURN_IF_ERROR(r.String("spf", c.dns.spf));
-  static constexpr std::string_view kSpfTerms[] = {"include:", "ip4:", "ip6:", "a:", "mx:",
-                                                   "a", "mx"};
-  if (!c.dns.spf.empty() &&
-      (c.dns.spf.find_first_of(" \t\r\n\"") != std::string::npos ||
-       std::ranges::none_of(kSpfTerms, [&](std::string_view t) {
-         return t.back() == ':' ? c.dns.spf.starts_with(t) : c.dns.spf == t;
-       }))) {
+  static constexpr std::string_view kSpfTerms[] = {
+      "include:", "ip4:", "ip6:", "a:", "mx:", "a", "mx"};
+  if (!c.dns.spf.empty() && (c.dns.spf.find_first_of(" \t\r\n\"") != std::string::npos ||
+                             std::ranges::none_of(kSpfTerms, [&](std::string_view t) {
+                               return t.back() == ':' ? c.dns.spf.starts_with(t) : c.dns.spf == t;
+                             }))) {
     return Fail(ErrorCode::kInvalidInput,
                 "dns.spf: must be one SPF mechanism, e.g. \"include:_spf.example.net\" or "
                 "\"ip4:192.0.2.0/24\"");
@@ -428,10 +427,9 @@ struct SectionRule {
   Result<void> (*read)(TableReader&, Config&);
 };
 constexpr SectionRule kSections[] = {
-    {"store", ReadStore},   {"submit", ReadSubmit},     {"smtp", ReadSmtp},
-    {"http", ReadHttp},     {"delivery", ReadDelivery}, {"policy", ReadPolicy},
-    {"report", ReadReport}, {"log", ReadLog},           {"daemon", ReadDaemon},
-    {"dns", ReadDns},
+    {"store", ReadStore},       {"submit", ReadSubmit}, {"smtp", ReadSmtp},     {"http", ReadHttp},
+    {"delivery", ReadDelivery}, {"policy", ReadPolicy}, {"report", ReadReport}, {"log", ReadLog},
+    {"daemon", ReadDaemon},     {"dns", ReadDns},
 };
 
 Result<AccountSpec> ReadAccount(const toml::table& t, std::size_t index) {
@@ -472,7 +470,8 @@ Result<AccountSpec> ReadAccount(const toml::table& t, std::size_t index) {
     }
     for (const auto& item : *arr) {
       auto text = item.value<std::string>();
-      if (!text) return Fail(ErrorCode::kInvalidInput, r.Key("domains") + ": each must be a string");
+      if (!text)
+        return Fail(ErrorCode::kInvalidInput, r.Key("domains") + ": each must be a string");
       auto domain = NormalizeDomain(*text);
       if (!domain) {
         return Fail(ErrorCode::kInvalidInput, r.Key("domains") + ": " + domain.error().message);
@@ -513,8 +512,8 @@ Result<void> ReadAccounts(TableReader& top, Config& c) {
     }
     for (const std::string& d : a.domains) {
       if (!domains.insert(d).second) {
-        return Fail(ErrorCode::kInvalidInput, "account[" + std::to_string(i) + "].domains: \"" +
-                                                  d + "\" belongs to two accounts");
+        return Fail(ErrorCode::kInvalidInput, "account[" + std::to_string(i) + "].domains: \"" + d +
+                                                  "\" belongs to two accounts");
       }
     }
     c.accounts.push_back(std::move(a));

@@ -38,8 +38,8 @@ Result<void> CheckAsciiDomain(std::string_view domain, std::string_view original
   while (start <= domain.size()) {
     const std::size_t dot = std::min(domain.find('.', start), domain.size());
     const std::string_view label = domain.substr(start, dot - start);
-    if (label.empty() || label.size() > kMaxLabelBytes ||
-        !std::ranges::all_of(label, IsLdh) || label.front() == '-' || label.back() == '-') {
+    if (label.empty() || label.size() > kMaxLabelBytes || !std::ranges::all_of(label, IsLdh) ||
+        label.front() == '-' || label.back() == '-') {
       return Fail(ErrorCode::kInvalidInput,
                   "domain " + Quoted(original) +
                       " is not a domain name (labels of 1 to 63 letters, digits and '-')");
@@ -66,11 +66,11 @@ Result<std::string> NormalizeDomain(std::string_view text) {
   std::string domain(text);
   while (!domain.empty() && domain.back() == '.') domain.pop_back();
   if (domain.size() > 4 * kMaxDomainBytes) {
-    return Fail(ErrorCode::kInvalidInput, "domain " + Quoted(text.substr(0, 64)) + "... is too long");
+    return Fail(ErrorCode::kInvalidInput,
+                "domain " + Quoted(text.substr(0, 64)) + "... is too long");
   }
-  const bool ascii = std::ranges::all_of(domain, [](char c) {
-    return static_cast<unsigned char>(c) < 0x80;
-  });
+  const bool ascii =
+      std::ranges::all_of(domain, [](char c) { return static_cast<unsigned char>(c) < 0x80; });
   if (!ascii) {
     // libidn2 with UTS #46 non-transitional mapping (what browsers and mail software use):
     // lower-cases, maps and converts each label to its A-label.
@@ -78,9 +78,9 @@ Result<std::string> NormalizeDomain(std::string_view text) {
     const int rc =
         idn2_to_ascii_8z(domain.c_str(), &converted, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
     if (rc != IDN2_OK) {
-      return Fail(ErrorCode::kInvalidInput, "domain " + Quoted(ScrubControl(text)) +
-                                                " is not a valid internationalised name: " +
-                                                idn2_strerror(rc));
+      return Fail(ErrorCode::kInvalidInput,
+                  "domain " + Quoted(ScrubControl(text)) +
+                      " is not a valid internationalised name: " + idn2_strerror(rc));
     }
     domain = converted;
     idn2_free(converted);

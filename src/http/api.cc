@@ -358,7 +358,8 @@ asio::awaitable<HttpResponse> Api::AccountRoute(const HttpRequest& request, cons
     return rest.size() == path.size() && std::equal(rest.begin(), rest.end(), path.begin());
   };
 
-  if (!rest.empty() && rest[0] == "domains") co_return co_await DomainsRoute(request, caller, account);
+  if (!rest.empty() && rest[0] == "domains")
+    co_return co_await DomainsRoute(request, caller, account);
   if (rest.empty() && (method == "PATCH" || method == "DELETE")) {
     if (!caller.admin) co_return Refuse(403, "forbidden", "Only the administrator may do this.");
     if (method == "PATCH") co_return co_await PatchAccount(request, account);
@@ -592,8 +593,7 @@ asio::awaitable<HttpResponse> Api::ListHeld(const HttpRequest& request, const Ac
     co_return BadRequest("\"status\" must be \"held\" or \"queued\".");
   }
   const bool active = account.state == AccountState::kActive;
-  const bool held_for_sender =
-      status != request.query.end() && status->second == "held" && active;
+  const bool held_for_sender = status != request.query.end() && status->second == "held" && active;
   if (status != request.query.end() && status->second == "queued" && !active) {
     co_return HttpResponse::Json(200, {{"items", json::array()}, {"next", nullptr}});
   }

@@ -62,7 +62,8 @@ json RecordCheckJson(const RecordCheck& c) {
 json DnsJson(const DomainDnsCheck& check) {
   json dkim = json::array();
   for (const RecordCheck& c : check.dkim) dkim.push_back(RecordCheckJson(c));
-  return {{"dkim", dkim}, {"spf", RecordCheckJson(check.spf)}, {"dmarc", RecordCheckJson(check.dmarc)}};
+  return {
+      {"dkim", dkim}, {"spf", RecordCheckJson(check.spf)}, {"dmarc", RecordCheckJson(check.dmarc)}};
 }
 
 // A DNS check reads this many domains of an account at most (each a few lookups).
@@ -89,11 +90,13 @@ asio::awaitable<HttpResponse> Api::DomainsRoute(const HttpRequest& request, cons
   if (!domain) co_return HttpResponse::FromError(domain.error());
   const TimePoint now = clock_.Now();
   if (request.method == "POST") {
-    auto added = co_await Run<void>([&](Store& s) { return s.AddDomain(account.id, *domain, now); });
+    auto added =
+        co_await Run<void>([&](Store& s) { return s.AddDomain(account.id, *domain, now); });
     if (!added) co_return HttpResponse::FromError(added.error());
     spdlog::info("api: account={} domain={} added", account.name, *domain);
   } else {
-    auto removed = co_await Run<void>([&](Store& s) { return s.RemoveDomain(account.id, *domain); });
+    auto removed =
+        co_await Run<void>([&](Store& s) { return s.RemoveDomain(account.id, *domain); });
     if (!removed) co_return HttpResponse::FromError(removed.error());
     spdlog::info("api: account={} domain={} removed", account.name, *domain);
   }
@@ -108,8 +111,8 @@ asio::awaitable<HttpResponse> Api::DomainsRoute(const HttpRequest& request, cons
 
 asio::awaitable<HttpResponse> Api::ListDomains(const HttpRequest& request, const Account& account) {
   const auto check_it = request.query.find("check");
-  const bool check = check_it != request.query.end() && check_it->second != "0" &&
-                     check_it->second != "false";
+  const bool check =
+      check_it != request.query.end() && check_it->second != "0" && check_it->second != "false";
   auto domains =
       co_await Read<std::vector<std::string>>([&](Store& s) { return s.ListDomains(account.id); });
   if (!domains) co_return HttpResponse::FromError(domains.error());
@@ -169,27 +172,31 @@ asio::awaitable<HttpResponse> Api::DkimRoute(const HttpRequest& request) {
   if (seg.size() == 5) {
     if (request.method != "DELETE") co_return Refuse(405, "method_not_allowed", "Use DELETE here.");
     const std::string& selector = seg[4];
-    auto deleted =
-        co_await Run<void>([&](Store& s) { return s.DeleteDkimKey(*domain, selector); });
+    auto deleted = co_await Run<void>([&](Store& s) { return s.DeleteDkimKey(*domain, selector); });
     if (!deleted) co_return HttpResponse::FromError(deleted.error());
     if (hooks_.keys_changed) hooks_.keys_changed();
-    co_return HttpResponse::Json(200, {{"domain", *domain}, {"selector", selector}, {"deleted", true}});
+    co_return HttpResponse::Json(200,
+                                 {{"domain", *domain}, {"selector", selector}, {"deleted", true}});
   }
   if (request.method == "GET") {
-    auto keys = co_await Read<std::vector<DkimKey>>([&](Store& s) { return s.GetDkimKeys(*domain); });
+    auto keys =
+        co_await Read<std::vector<DkimKey>>([&](Store& s) { return s.GetDkimKeys(*domain); });
     if (!keys) co_return HttpResponse::FromError(keys.error());
     json items = json::array();
     for (const DkimKey& k : *keys) items.push_back(KeyJson(k));
     co_return HttpResponse::Json(200, {{"domain", *domain}, {"items", items}, {"next", nullptr}});
   }
-  if (request.method != "POST") co_return Refuse(405, "method_not_allowed", "Use GET or POST here.");
+  if (request.method != "POST")
+    co_return Refuse(405, "method_not_allowed", "Use GET or POST here.");
   // {"selector"?: "s1", "algorithm"?: "rsa"|"ed25519", "rotate"?: BOOL}
   auto body = ParseBody(request.body);
   if (!body) co_return HttpResponse::FromError(body.error());
   const TimePoint now = clock_.Now();
   std::string selector = DefaultSelector(now);
   if (auto it = body->find("selector"); it != body->end() && !it->is_null()) {
-    if (!it->is_string()) co_return HttpResponse::FromError(Error{ErrorCode::kInvalidInput, "\"selector\" must be text."});
+    if (!it->is_string())
+      co_return HttpResponse::FromError(
+          Error{ErrorCode::kInvalidInput, "\"selector\" must be text."});
     selector = it->get<std::string>();
   }
   DkimAlgorithm algorithm = DkimAlgorithm::kRsaSha256;
@@ -202,9 +209,11 @@ asio::awaitable<HttpResponse> Api::DkimRoute(const HttpRequest& request) {
   }
   const auto rotate_it = body->find("rotate");
   const bool rotate = rotate_it != body->end() && rotate_it->is_boolean() && rotate_it->get<bool>();
-  auto existing = co_await Read<std::vector<DkimKey>>([&](Store& s) { return s.GetDkimKeys(*domain); });
+  auto existing =
+      co_await Read<std::vector<DkimKey>>([&](Store& s) { return s.GetDkimKeys(*domain); });
   if (!existing) co_return HttpResponse::FromError(existing.error());
-  const bool has_signing = std::ranges::any_of(*existing, [](const DkimKey& k) { return !k.retired; });
+  const bool has_signing =
+      std::ranges::any_of(*existing, [](const DkimKey& k) { return !k.retired; });
   if (has_signing && !rotate) {
     co_return Refuse(409, "conflict",
                      "The domain \"" + *domain +

@@ -23,15 +23,16 @@ using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
 
 std::string Base64(const unsigned char* data, std::size_t size) {
   std::string out(4 * ((size + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data,
-                                static_cast<int>(size));
+  const int n =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(size));
   out.resize(static_cast<std::size_t>(n));
   return out;
 }
 
 Result<std::string> PrivatePem(EVP_PKEY* key) {
   std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+  if (!bio ||
+      PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     return Fail(ErrorCode::kInternal, "dkim: cannot write the private key");
   }
   char* data = nullptr;
@@ -62,9 +63,9 @@ Result<std::string> PublicValue(EVP_PKEY* key, DkimAlgorithm algorithm) {
 Result<void> CheckSelector(std::string_view selector) {
   const bool ok = !selector.empty() && selector.size() <= 63 && selector.front() != '-' &&
                   selector.back() != '-' &&
-                  selector.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
-                                             "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") ==
-                      std::string_view::npos;
+                  selector.find_first_not_of(
+                      "abcdefghijklmnopqrstuvwxyz"
+                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == std::string_view::npos;
   if (!ok) {
     return Fail(ErrorCode::kInvalidInput,
                 "a selector is one DNS label: 1 to 63 letters, digits and '-'");
@@ -77,7 +78,7 @@ std::string DefaultSelector(TimePoint now) {
 }
 
 Result<DkimKey> GenerateDkimKey(std::string_view domain, std::string_view selector,
-                               DkimAlgorithm algorithm, TimePoint now) {
+                                DkimAlgorithm algorithm, TimePoint now) {
   MW_RETURN_IF_ERROR(CheckSelector(selector));
   Pkey key(algorithm == DkimAlgorithm::kEd25519Sha256
                ? EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")

@@ -17,7 +17,7 @@ inline constexpr int kDkimRsaBits = 2048;
 // A new key of `algorithm` (RSA: 2048 bits) for domain and selector, created at `now`.
 // kInternal if OpenSSL fails (it does not, short of memory).
 Result<DkimKey> GenerateDkimKey(std::string_view domain, std::string_view selector,
-                               DkimAlgorithm algorithm, TimePoint now);
+                                DkimAlgorithm algorithm, TimePoint now);
 
 // The TXT record's value: "v=DKIM1; k=rsa; p=..." or "v=DKIM1; k=ed25519; p=...".
 std::string DkimRecord(const DkimKey& key);

@@ -99,7 +99,7 @@ void DkimSigner::SetKeys(std::vector<DkimKey> keys) {
 }
 
 Result<std::optional<std::string>> DkimSigner::Sign(std::string_view message,
-                                                     AccountId account) const {
+                                                    AccountId account) const {
   std::shared_ptr<const KeyMap> keys;
   {
     std::lock_guard lock(mutex_);
@@ -119,21 +119,20 @@ Result<std::optional<std::string>> DkimSigner::Sign(std::string_view message,
   }
   if (key == nullptr || key->owner != account) return std::optional<std::string>();
 
-  const int algorithm = key->algorithm == DkimAlgorithm::kEd25519Sha256
-                            ? DKIM_SIGN_ED25519SHA256
-                            : DKIM_SIGN_RSASHA256;
+  const int algorithm = key->algorithm == DkimAlgorithm::kEd25519Sha256 ? DKIM_SIGN_ED25519SHA256
+                                                                        : DKIM_SIGN_RSASHA256;
   DKIM_STAT status = DKIM_STAT_OK;
   SignHandle handle;
-  handle.dkim = dkim_sign(
-      lib_, reinterpret_cast<const unsigned char*>("mailwarden"), nullptr,
-      reinterpret_cast<dkim_sigkey_t>(const_cast<char*>(key->private_key.c_str())),
-      reinterpret_cast<const unsigned char*>(key->selector.c_str()),
-      reinterpret_cast<const unsigned char*>(key->domain.c_str()), DKIM_CANON_RELAXED,
-      DKIM_CANON_RELAXED, algorithm, -1L, &status);
+  handle.dkim =
+      dkim_sign(lib_, reinterpret_cast<const unsigned char*>("mailwarden"), nullptr,
+                reinterpret_cast<dkim_sigkey_t>(const_cast<char*>(key->private_key.c_str())),
+                reinterpret_cast<const unsigned char*>(key->selector.c_str()),
+                reinterpret_cast<const unsigned char*>(key->domain.c_str()), DKIM_CANON_RELAXED,
+                DKIM_CANON_RELAXED, algorithm, -1L, &status);
   if (handle.dkim == nullptr || status != DKIM_STAT_OK) {
-    return Fail(ErrorCode::kInternal,
-                fmt::format("dkim: cannot sign with {}: status {}", key->selector + "._domainkey." + key->domain,
-                            static_cast<int>(status)));
+    return Fail(ErrorCode::kInternal, fmt::format("dkim: cannot sign with {}: status {}",
+                                                  key->selector + "._domainkey." + key->domain,
+                                                  static_cast<int>(status)));
   }
   // libopendkim reads the message as it is (it does not keep the pointer past the call).
   auto* bytes = reinterpret_cast<unsigned char*>(const_cast<char*>(message.data()));

@@ -27,11 +27,29 @@ namespace mailwarden {
 
 // The header fields signed when present (RFC 6376 5.4.1, and the MIME fields).
 inline constexpr std::string_view kDkimSignedHeaders[] = {
-    "from",        "reply-to",   "subject",          "date",           "to",
-    "cc",          "resent-date", "resent-from",     "resent-to",      "resent-cc",
-    "in-reply-to", "references", "list-id",          "list-help",      "list-unsubscribe",
-    "list-subscribe", "list-post", "list-owner",     "list-archive",   "message-id",
-    "mime-version", "content-type", "content-transfer-encoding",
+    "from",
+    "reply-to",
+    "subject",
+    "date",
+    "to",
+    "cc",
+    "resent-date",
+    "resent-from",
+    "resent-to",
+    "resent-cc",
+    "in-reply-to",
+    "references",
+    "list-id",
+    "list-help",
+    "list-unsubscribe",
+    "list-subscribe",
+    "list-post",
+    "list-owner",
+    "list-archive",
+    "message-id",
+    "mime-version",
+    "content-type",
+    "content-transfer-encoding",
 };
 
 class DkimSigner {

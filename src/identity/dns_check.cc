@@ -158,8 +158,7 @@ DomainDnsCheck CheckDomainDns(std::string_view domain, const std::vector<DkimKey
   }
 
   check.spf.name = std::string(domain);
-  const std::string spf_publish =
-      spf_term.empty() ? std::string() : "v=spf1 " + spf_term + " ~all";
+  const std::string spf_publish = spf_term.empty() ? std::string() : "v=spf1 " + spf_term + " ~all";
   if (auto found = LookupTxt(domain, server); !found) {
     check.spf.state = "error";
     check.spf.found = found.error().message;

@@ -23,10 +23,10 @@ Result<std::vector<std::string>> LookupTxt(std::string_view name, const std::str
 
 // What a lookup found for one record; the states are the API's words.
 struct RecordCheck {
-  std::string name;      // where it is looked up
-  std::string state;     // "ok", "missing", "mismatch" (DKIM), "not_allowing" (SPF), "error"
-  std::string found;     // the record found, if any ("" if none)
-  std::string publish;   // the value to publish there ("" when nothing need change)
+  std::string name;     // where it is looked up
+  std::string state;    // "ok", "missing", "mismatch" (DKIM), "not_allowing" (SPF), "error"
+  std::string found;    // the record found, if any ("" if none)
+  std::string publish;  // the value to publish there ("" when nothing need change)
 };
 
 struct DomainDnsCheck {

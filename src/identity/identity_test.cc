@@ -16,11 +16,12 @@ TEST(DkimRecordKey, ThePValueWithoutFoldingSpace) {
 }
 
 TEST(SpfAllows, TheTermAmongTheMechanisms) {
-  EXPECT_TRUE(SpfAllows("v=spf1 include:_spf.hosting.example ~all", "include:_spf.hosting.example"));
+  EXPECT_TRUE(
+      SpfAllows("v=spf1 include:_spf.hosting.example ~all", "include:_spf.hosting.example"));
   EXPECT_TRUE(SpfAllows("v=spf1 +IP4:192.0.2.0/24 -all", "ip4:192.0.2.0/24"));
   EXPECT_FALSE(SpfAllows("v=spf1 mx -all", "include:_spf.hosting.example"));
-  EXPECT_FALSE(SpfAllows("v=spf1 include:_spf.hosting.example.evil ~all",
-                         "include:_spf.hosting.example"));
+  EXPECT_FALSE(
+      SpfAllows("v=spf1 include:_spf.hosting.example.evil ~all", "include:_spf.hosting.example"));
 }
 
 TEST(SingleFromAddress, OneFromFieldOneAddress) {
@@ -60,10 +61,13 @@ TEST(DkimSigner, SignsOnlyTheMailOfTheOwningAccountsDomains) {
   ASSERT_TRUE(key);
   key->owner = 7;
   signer.SetKeys({*key});
-  const std::string own = "From: news@mail.shop.example\r\nTo: a@b.example\r\nSubject: x\r\n\r\nhi\r\n";
+  const std::string own =
+      "From: news@mail.shop.example\r\nTo: a@b.example\r\nSubject: x\r\n\r\nhi\r\n";
   auto signed_own = signer.Sign(own, 7);
   ASSERT_TRUE(signed_own && *signed_own);
-  EXPECT_TRUE((*signed_own)->starts_with("DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed; d=shop.example;"))
+  EXPECT_TRUE((*signed_own)
+                  ->starts_with(
+                      "DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed; d=shop.example;"))
       << **signed_own;
   EXPECT_TRUE((*signed_own)->ends_with("\r\n"));
   EXPECT_EQ(signer.Sign(own, 8).value(), std::nullopt) << "another account's message";

@@ -47,8 +47,9 @@ constexpr Words kEnglish{
     .intro = "On this day some e-mails sent by the scripts of this account were not delivered.",
     .failed = "Failed deliveries",
     .expired = "Expired messages (held for longer than {0} while sending was blocked; not sent)",
-    .sender = "Sender not allowed (the From address was not one of the account's domains): {0} "
-              "held, {1} refused",
+    .sender =
+        "Sender not allowed (the From address was not one of the account's domains): {0} "
+        "held, {1} refused",
     .time = "Time",
     .recipient = "Recipient",
     .reply = "Reply of the receiving server",
@@ -85,8 +86,9 @@ constexpr Words kPolish{
     .expired =
         "Wygasłe wiadomości (wstrzymane dłużej niż {0} przy zablokowanej wysyłce; nie "
         "zostały wysłane)",
-    .sender = "Niedozwolony nadawca (adres From spoza domen konta): wstrzymane {0}, "
-              "odrzucone {1}",
+    .sender =
+        "Niedozwolony nadawca (adres From spoza domen konta): wstrzymane {0}, "
+        "odrzucone {1}",
     .time = "Godzina",
     .recipient = "Odbiorca",
     .reply = "Odpowiedź serwera odbiorcy",

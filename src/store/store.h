@@ -517,9 +517,9 @@ class Store {
                                            TimePoint now) = 0;
 
   // Deletes the selected unfinished messages of a blocked or purging account (of an active
-  // one, only those held for themselves), with their recipients; adjusts pending and adds them to the purged counters on the
-  // local day of `now`. A message in flight is left alone. Returns how many were deleted.
-  // One transaction. kNotFound: no account; kConflict: as ReleaseHeld's.
+  // one, only those held for themselves), with their recipients; adjusts pending and adds them to
+  // the purged counters on the local day of `now`. A message in flight is left alone. Returns how
+  // many were deleted. One transaction. kNotFound: no account; kConflict: as ReleaseHeld's.
   virtual Result<std::int64_t> DeleteHeld(AccountId account, const MessageSelector& selector,
                                           TimePoint now) = 0;
 

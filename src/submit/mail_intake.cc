@@ -90,7 +90,8 @@ boost::asio::awaitable<Result<MessageId>> MailIntake::Accept(const AccountRef& a
       }
       co_return Fail(ErrorCode::kRefusedSender,
                      "sender not allowed: the From address (or envelope sender) is not of a "
-                     "domain of the account " + Quoted(account.name));
+                     "domain of the account " +
+                         Quoted(account.name));
     }
     hold_for_sender = !*allowed;
   }

@@ -156,8 +156,9 @@ TEST_P(StoreConformance, MailHeldForItsSenderIsNeverClaimedUntilReleased) {
 
 TEST_P(StoreConformance, MailHeldForItsSenderIsDeletedOrExpiredAsHeldMail) {
   const AccountId shop = MakeAccount("shop", {1001});
-  const auto ids = Insert({HeldForSender(Message(shop, kT0, {"to@example.net"}, "old forged")), Message(shop, kT0),
-                           HeldForSender(Message(shop, kT0 + minutes(10), {"to@example.net"}, "young forged"))});
+  const auto ids = Insert(
+      {HeldForSender(Message(shop, kT0, {"to@example.net"}, "old forged")), Message(shop, kT0),
+       HeldForSender(Message(shop, kT0 + minutes(10), {"to@example.net"}, "young forged"))});
   ASSERT_EQ(ids.size(), 3u);
   // A delete on an active account reaches only what is held for itself.
   auto deleted = store_->DeleteHeld(shop, {.subject = "forged"}, kT0 + minutes(11));
@@ -166,8 +167,9 @@ TEST_P(StoreConformance, MailHeldForItsSenderIsDeletedOrExpiredAsHeldMail) {
   EXPECT_EQ(GetCounters(shop).purged, 2);
   EXPECT_TRUE(ListedHeld(*store_, shop).empty());
 
-  const auto more = Insert({HeldForSender(Message(shop, kT0 + minutes(20), {"to@example.net"}, "old")),
-                            HeldForSender(Message(shop, kT0 + minutes(40), {"to@example.net"}, "young"))});
+  const auto more =
+      Insert({HeldForSender(Message(shop, kT0 + minutes(20), {"to@example.net"}, "old")),
+              HeldForSender(Message(shop, kT0 + minutes(40), {"to@example.net"}, "young"))});
   auto expired = store_->ExpireHeld(kT0 + minutes(30), 100, kT0 + minutes(50));
   ASSERT_TRUE(expired) << expired.error().message;
   EXPECT_EQ(*expired, 1);

@@ -121,30 +121,30 @@ enum class Sql {
   kRemoveAccountRow,       // (account)
   kNotify,                 // PostgreSQL: (channel, payload)
   // Sender identity.
-  kInsertDomain,          // (domain, account, now); no change if the domain is listed
-  kSelectDomainOwner,     // (domain) -> account_id, account name
-  kDeleteDomain,          // (account, domain)
-  kSelectDomains,         // (account) -> domain, ascending
-  kDeleteAccountDomains,  // (account)
-  kInsertDkimKey,         // (domain, selector, algorithm, private, public, now); no change if
-                          //   the selector exists
-  kRetireDkimKeys,        // (domain, now, selector kept): every other signing key retired
-  kSelectDkimKeys,        // (domain) -> selector, algorithm, private, public, created,
-                          //   retired; newest first
-  kSelectSigningKeys,     // () -> domain, selector, algorithm, private, public, created,
-                          //   account listing the domain (0: none)
-  kDeleteDkimKey,         // (domain, selector)
-  kInsertHeldForSender,   // (account, message, reason)
-  kSetNeverDue,           // (account, message, never-due ms)
-  kIsHeldForSender,       // (account, message) -> reason; no row if not held for itself
-  kForgetHeldForSender,   // (account, message)
-  kMakeDue,               // (account, message, now): a queued message due now
-  kSelectHeldForSenderPage,  // (account, before id, limit) -> message id, descending, unpurged
-  kCountHeldForSender,       // (account) -> how many, unpurged
-  kSelectHeldForSenderDue,   // (received before, limit) -> account, message, size; queued,
-                             //   unpurged, oldest first
-  kBumpSenderChecks,         // (account, day, held, refused): each added
-  kSelectSenderChecks,       // (account, first day, last day) -> day, held, refused; by day
+  kInsertDomain,               // (domain, account, now); no change if the domain is listed
+  kSelectDomainOwner,          // (domain) -> account_id, account name
+  kDeleteDomain,               // (account, domain)
+  kSelectDomains,              // (account) -> domain, ascending
+  kDeleteAccountDomains,       // (account)
+  kInsertDkimKey,              // (domain, selector, algorithm, private, public, now); no change if
+                               //   the selector exists
+  kRetireDkimKeys,             // (domain, now, selector kept): every other signing key retired
+  kSelectDkimKeys,             // (domain) -> selector, algorithm, private, public, created,
+                               //   retired; newest first
+  kSelectSigningKeys,          // () -> domain, selector, algorithm, private, public, created,
+                               //   account listing the domain (0: none)
+  kDeleteDkimKey,              // (domain, selector)
+  kInsertHeldForSender,        // (account, message, reason)
+  kSetNeverDue,                // (account, message, never-due ms)
+  kIsHeldForSender,            // (account, message) -> reason; no row if not held for itself
+  kForgetHeldForSender,        // (account, message)
+  kMakeDue,                    // (account, message, now): a queued message due now
+  kSelectHeldForSenderPage,    // (account, before id, limit) -> message id, descending, unpurged
+  kCountHeldForSender,         // (account) -> how many, unpurged
+  kSelectHeldForSenderDue,     // (received before, limit) -> account, message, size; queued,
+                               //   unpurged, oldest first
+  kBumpSenderChecks,           // (account, day, held, refused): each added
+  kSelectSenderChecks,         // (account, first day, last day) -> day, held, refused; by day
   kRemoveAccountSenderChecks,  // (account)
   kCount,
 };

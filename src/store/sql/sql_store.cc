@@ -177,13 +177,13 @@ Result<MessageId> SqlStore::InsertMessageWithRecipients(const NewMessage& m,
   MW_ASSIGN_OR_RETURN(const MessageId id, InsertMessageRow(m, lease_until, lease_node));
   if (!m.held_reason.empty()) {
     // Held for itself: never due until released, whatever its account's state.
+    MW_RETURN_IF_ERROR(session_->Run(Sql::kInsertHeldForSender,
+                                     Params().Int(m.account).Int(id).Text(m.held_reason)));
+    MW_RETURN_IF_ERROR(session_->Run(Sql::kSetNeverDue,
+                                     Params().Int(m.account).Int(id).Int(schema::kHeldNeverDueMs)));
     MW_RETURN_IF_ERROR(
-        session_->Run(Sql::kInsertHeldForSender, Params().Int(m.account).Int(id).Text(m.held_reason)));
-    MW_RETURN_IF_ERROR(session_->Run(
-        Sql::kSetNeverDue, Params().Int(m.account).Int(id).Int(schema::kHeldNeverDueMs)));
-    MW_RETURN_IF_ERROR(session_->Run(
-        Sql::kBumpSenderChecks,
-        Params().Int(m.account).Int(LocalDayNumber(m.received_at)).Int(1).Int(0)));
+        session_->Run(Sql::kBumpSenderChecks,
+                      Params().Int(m.account).Int(LocalDayNumber(m.received_at)).Int(1).Int(0)));
   }
   const std::int64_t received = ToUnixMillis(m.received_at);
   for (std::size_t i = 0; i < m.recipients.size(); ++i) {

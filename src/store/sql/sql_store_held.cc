@@ -161,7 +161,8 @@ Result<std::int64_t> SqlStore::ExpireHeldForSender(std::int64_t cutoff_ms, std::
     MW_RETURN_IF_ERROR(ReadAccountState(account, true));
     MW_RETURN_IF_ERROR(session().Run(
         Sql::kExpireRecipients, Params().Int(account).Int(id).Text(kExpiredReply).Int(now_ms)));
-    MW_RETURN_IF_ERROR(session().Run(Sql::kFinishMessage, Params().Int(account).Int(id).Int(now_ms)));
+    MW_RETURN_IF_ERROR(
+        session().Run(Sql::kFinishMessage, Params().Int(account).Int(id).Int(now_ms)));
     MW_RETURN_IF_ERROR(session().Run(Sql::kForgetHeldForSender, Params().Int(account).Int(id)));
     MW_RETURN_IF_ERROR(tally.EndMessage(account, id, rows.Int(i, 2)));
     tally.Count(account, day, {.errors = 1, .expired = 1});
@@ -174,8 +175,8 @@ Result<std::int64_t> SqlStore::ReleaseHeldForSender(AccountId account,
                                                     std::span<const MessageId> ids, TimePoint now) {
   std::int64_t released = 0;
   for (const MessageId id : ids) {
-    MW_ASSIGN_OR_RETURN(const Rows forgotten, session().Run(Sql::kForgetHeldForSender,
-                                                            Params().Int(account).Int(id)));
+    MW_ASSIGN_OR_RETURN(const Rows forgotten,
+                        session().Run(Sql::kForgetHeldForSender, Params().Int(account).Int(id)));
     if (forgotten.Changed() == 0) continue;
     MW_RETURN_IF_ERROR(
         session().Run(Sql::kMakeDue, Params().Int(account).Int(id).Int(ToUnixMillis(now))));

@@ -241,9 +241,10 @@ Result<std::int64_t> SqlStore::RemoveDeletedAccounts(TimePoint cutoff, int limit
   for (int i = 0; i < rows.size(); ++i) {
     const AccountId id = rows.Int(i, 0);
     for (const Sql sql :
-         {Sql::kRemoveAccountSources, Sql::kRemoveAccountDays, Sql::kRemoveAccountSenderChecks, Sql::kRemoveAccountReports,
-          Sql::kRemoveAccountAudit, Sql::kClearReleased, Sql::kRemoveAccountMessages,
-          Sql::kDeleteAccountTokens, Sql::kDeleteAccountUids, Sql::kRemoveAccountRow}) {
+         {Sql::kRemoveAccountSources, Sql::kRemoveAccountDays, Sql::kRemoveAccountSenderChecks,
+          Sql::kRemoveAccountReports, Sql::kRemoveAccountAudit, Sql::kClearReleased,
+          Sql::kRemoveAccountMessages, Sql::kDeleteAccountTokens, Sql::kDeleteAccountUids,
+          Sql::kRemoveAccountRow}) {
       MW_RETURN_IF_ERROR(session().Run(sql, Params().Int(id)));
     }
   }

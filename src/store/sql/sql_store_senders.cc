@@ -18,8 +18,8 @@ DkimKey ReadKey(const Rows& rows, int i, std::string_view domain, int first_colu
   DkimKey key;
   key.domain = std::string(domain);
   key.selector = rows.Text(i, first_column);
-  key.algorithm = ParseDkimAlgorithm(rows.Text(i, first_column + 1))
-                      .value_or(DkimAlgorithm::kRsaSha256);
+  key.algorithm =
+      ParseDkimAlgorithm(rows.Text(i, first_column + 1)).value_or(DkimAlgorithm::kRsaSha256);
   key.private_key = rows.Text(i, first_column + 2);
   key.public_key = rows.Text(i, first_column + 3);
   key.created = FromUnixMillis(rows.Int(i, first_column + 4));
@@ -42,16 +42,18 @@ Result<void> SqlStore::AddDomain(AccountId account, std::string_view domain, Tim
   // nodes add it at once (the second finds the first's row).
   MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kWrite));
   {
-    MW_ASSIGN_OR_RETURN(const Rows rows, session().Run(Sql::kSelectAccountState, Params().Int(account)));
+    MW_ASSIGN_OR_RETURN(const Rows rows,
+                        session().Run(Sql::kSelectAccountState, Params().Int(account)));
     if (rows.empty() || rows.Int(0, 4) > 0) {
       return Fail(ErrorCode::kNotFound, fmt::format("no account with id {}", account));
     }
   }
-  MW_ASSIGN_OR_RETURN(const Rows inserted,
-                      session().Run(Sql::kInsertDomain,
-                                    Params().Text(domain).Int(account).Int(ToUnixMillis(at))));
+  MW_ASSIGN_OR_RETURN(
+      const Rows inserted,
+      session().Run(Sql::kInsertDomain, Params().Text(domain).Int(account).Int(ToUnixMillis(at))));
   if (inserted.Changed() == 0) {
-    MW_ASSIGN_OR_RETURN(const Rows owner, session().Run(Sql::kSelectDomainOwner, Params().Text(domain)));
+    MW_ASSIGN_OR_RETURN(const Rows owner,
+                        session().Run(Sql::kSelectDomainOwner, Params().Text(domain)));
     if (!owner.empty() && owner.Int(0, 0) != account) {
       return Fail(ErrorCode::kConflict,
                   fmt::format("The domain \"{}\" belongs to the account \"{}\".", domain,
@@ -87,8 +89,8 @@ Result<std::optional<DomainOwner>> SqlStore::FindDomainOwner(std::string_view na
     MW_ASSIGN_OR_RETURN(const Rows rows,
                         session().Run(Sql::kSelectDomainOwner, Params().Text(candidate)));
     if (!rows.empty()) {
-      return std::optional<DomainOwner>(
-          DomainOwner{.domain = candidate, .account = rows.Int(0, 0), .account_name = rows.Text(0, 1)});
+      return std::optional<DomainOwner>(DomainOwner{
+          .domain = candidate, .account = rows.Int(0, 0), .account_name = rows.Text(0, 1)});
     }
   }
   return std::optional<DomainOwner>();
@@ -155,16 +157,16 @@ Result<void> SqlStore::DeleteDkimKey(std::string_view domain, std::string_view s
 
 Result<void> SqlStore::CountSenderRefused(AccountId account, TimePoint at) {
   // One statement, so one transaction.
-  MW_RETURN_IF_ERROR(session().Run(
-      Sql::kBumpSenderChecks, Params().Int(account).Int(LocalDayNumber(at)).Int(0).Int(1)));
+  MW_RETURN_IF_ERROR(session().Run(Sql::kBumpSenderChecks,
+                                   Params().Int(account).Int(LocalDayNumber(at)).Int(0).Int(1)));
   return {};
 }
 
 Result<std::vector<SenderCheckDay>> SqlStore::GetSenderChecks(AccountId account, int first_day,
                                                               int last_day) {
-  MW_ASSIGN_OR_RETURN(const Rows rows,
-                      session().Run(Sql::kSelectSenderChecks,
-                                    Params().Int(account).Int(first_day).Int(last_day)));
+  MW_ASSIGN_OR_RETURN(
+      const Rows rows,
+      session().Run(Sql::kSelectSenderChecks, Params().Int(account).Int(first_day).Int(last_day)));
   std::vector<SenderCheckDay> days;
   for (int i = 0; i < rows.size(); ++i) {
     days.push_back({.day = static_cast<int>(rows.Int(i, 0)),
