@@ -11,12 +11,14 @@
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <cstring>
 #include <fstream>
 
 #include "config/config_reload.h"
 #include "core/store_url.h"
+#include "delivery/signing_transport.h"
 #include "mime/message_prep.h"
 #include "smtp/return_path.h"
 #include "store/config_accounts.h"
@@ -261,6 +263,9 @@ Result<void> Daemon::OpenStorePool() {
   const std::string& node = config_.hostname;
   return store_->RunSync<void>([&](Store& s) -> Result<void> {
     MW_RETURN_IF_ERROR(ApplyConfigAccounts(s, config_.accounts, clock_.Now()));
+    // The first mail delivered is signed already.
+    MW_ASSIGN_OR_RETURN(auto keys, s.GetSigningKeys());
+    signer_->SetKeys(std::move(keys));
     // Mail this node was delivering when it last stopped goes back to the queue: it may or
     // may not have reached the relay, and at-least-once means sending it again.
     return s.ReleaseLeases(node);
@@ -275,8 +280,13 @@ Result<void> Daemon::StartSystemMail() {
 
 void Daemon::StartDelivery() {
   // Delivery's I/O runs on a thread of its own, beside the loop that takes the mail in.
-  transport_ = std::make_unique<TransportThread>(
-      [this](asio::any_io_executor ex) { return MakeTransport(config_, std::move(ex)); });
+  // Signed just before it leaves (SigningTransport), on that thread too.
+  transport_ = std::make_unique<TransportThread>([this](asio::any_io_executor ex) {
+    return std::make_unique<SigningTransport>(
+        MakeTransport(config_, std::move(ex)), signer_,
+        SigningHooks{.signed_one = [this] { metrics_.OnDkimSigned(); },
+                     .failed_one = [this] { metrics_.OnDkimFailed(); }});
+  });
   scheduler_ = std::make_unique<Scheduler>(io_.get_executor(), config_, *store_, *transport_,
                                            clock_, config_.hostname);
   if (StoreKindOf(config_.store.url) == StoreKind::kPostgresql) {
@@ -354,6 +364,9 @@ Result<void> Daemon::StartIntake() {
         guard_->OnSubmitted(account);
         if (scanner_) scanner_->Wake();
       });
+  intake_->SetSenderCheck(accounts_.get(),
+                          SenderCheckHooks{.held = [this] { metrics_.OnSenderHeld(); },
+                                           .refused = [this] { metrics_.OnSenderRefused(); }});
   receive_gate_ = std::make_unique<ReceiveGate>(
       io_.get_executor(),
       ReceiveGate::SlotsFor(config_.submit.max_receiving_bytes, config_.submit.max_message_bytes));
@@ -437,6 +450,7 @@ Result<void> Daemon::StartHttp() {
   hooks.run_reports = [this](int day) { return reports_->RunDay(day); };
   hooks.metrics = &metrics_;
   hooks.quota_usage = [this](AccountId id) { return scheduler_->QuotaUsageOf(id, clock_.Now()); };
+  hooks.keys_changed = [this] { asio::co_spawn(io_, LoadSigningKeys(), asio::detached); };
   api_ = std::make_unique<Api>(config_, *store_, *accounts_, clock_, std::move(*admin_token),
                                std::move(hooks));
   panel_ = std::make_unique<StaticFiles>(config_.http.panel_dir);
@@ -597,9 +611,34 @@ asio::awaitable<void> Daemon::Stop() {
   // Delivery ends: the scheduler records the deliveries in flight, then stops the loop.
   held_jobs_->Stop();
   if (scanner_) scanner_->Stop();
+  keys_timer_.cancel();
   scheduler_->Stop();
   reports_->Stop();
   if (changes_) changes_->Stop();
+}
+
+asio::awaitable<void> Daemon::LoadSigningKeys() {
+  std::function<Result<std::vector<DkimKey>>(Store&)> read = [](Store& s) {
+    return s.GetSigningKeys();
+  };
+  auto keys = co_await store_->AsyncRead(std::move(read), asio::use_awaitable);
+  if (!keys) {
+    // The keys of the last read stay in use; the next refresh tries again.
+    spdlog::warn("dkim: cannot read the signing keys: {}", keys.error().message);
+    co_return;
+  }
+  signer_->SetKeys(std::move(*keys));
+}
+
+asio::awaitable<void> Daemon::RefreshSigningKeys() {
+  constexpr auto kDkimKeysRefresh = std::chrono::seconds(30);
+  while (!stopping_) {
+    keys_timer_.expires_after(kDkimKeysRefresh);
+    boost::system::error_code ec;
+    co_await keys_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || stopping_) co_return;
+    co_await LoadSigningKeys();
+  }
 }
 
 bool Daemon::Run() {
@@ -611,6 +650,7 @@ bool Daemon::Run() {
   asio::co_spawn(io_, held_jobs_->Run(), asio::detached);
   if (scanner_) asio::co_spawn(io_, scanner_->Run(), asio::detached);
   asio::co_spawn(io_, reports_->Run(), asio::detached);
+  asio::co_spawn(io_, RefreshSigningKeys(), asio::detached);
   asio::co_spawn(io_, scheduler_->Run(), [this](std::exception_ptr e) {
     if (e) {
       try {

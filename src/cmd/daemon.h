@@ -27,6 +27,7 @@
 #include "http/http_server.h"
 #include "http/metrics.h"
 #include "http/static_files.h"
+#include "identity/dkim_signer.h"
 #include "report/report_scheduler.h"
 #include "report/system_mail.h"
 #include "scan/scanner.h"
@@ -93,6 +94,10 @@ class Daemon {
   boost::asio::awaitable<void> Reload();
   // SIGTERM: the orderly stop described at Run.
   boost::asio::awaitable<void> Stop();
+  // The DKIM signing keys read again from the store (every kDkimKeysRefresh, and at once
+  // after a change through this node's API): a rotation on any node reaches every node.
+  boost::asio::awaitable<void> LoadSigningKeys();
+  boost::asio::awaitable<void> RefreshSigningKeys();
 
   Config config_;
   bool bounce_secret_made_ = false;
@@ -130,6 +135,9 @@ class Daemon {
   std::unique_ptr<HttpServer> http_;
   boost::asio::signal_set signals_{io_};
   boost::asio::steady_timer stop_deadline_{io_};
+  // Shared with the delivery thread, which signs (SigningTransport).
+  std::shared_ptr<DkimSigner> signer_ = std::make_shared<DkimSigner>();
+  boost::asio::steady_timer keys_timer_{io_};
 };
 
 }  // namespace mailwarden

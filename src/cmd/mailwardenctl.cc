@@ -340,6 +340,10 @@ struct Options {
   std::string blocked_by;
   std::string search;
   std::string cursor;
+  std::string domain;
+  std::string selector;
+  std::string algorithm;
+  bool check = false;
 };
 
 int Connect(const Options& o, std::optional<Session>& session) {
@@ -673,6 +677,79 @@ void ReportToArgs(CLI::App& sub, Options& o) {
 
 void DayArg(CLI::App& sub, Options& o) { sub.add_option("DAY", o.day, "YYYY-MM-DD")->required(); }
 
+// Sender identity (docs/sender-identity.md).
+void AccountDomainArgs(CLI::App& sub, Options& o) {
+  AccountArg(sub, o);
+  sub.add_option("DOMAIN", o.domain, "A domain the account sends as")->required();
+}
+
+void DomainListArgs(CLI::App& sub, Options& o) {
+  AccountArg(sub, o);
+  sub.add_flag("--check", o.check, "Check each domain's DKIM, SPF and DMARC records in DNS");
+}
+
+void DkimArgs(CLI::App& sub, Options& o) {
+  sub.add_option("DOMAIN", o.domain, "The domain the key signs for")->required();
+  sub.add_option("--selector", o.selector, "The key's selector (default: mw and the date)");
+  sub.add_option("--algorithm", o.algorithm, "rsa (2048 bits, the default) or ed25519")
+      ->check(CLI::IsMember({"rsa", "ed25519"}));
+}
+
+void DomainArg(CLI::App& sub, Options& o) {
+  sub.add_option("DOMAIN", o.domain, "The domain")->required();
+}
+
+json DkimBody(const Options& o, bool rotate) {
+  json body = {{"rotate", rotate}};
+  if (!o.selector.empty()) body["selector"] = o.selector;
+  if (!o.algorithm.empty()) body["algorithm"] = o.algorithm;
+  return body;
+}
+
+std::string Text(const json& value) {
+  return value.is_string() ? Clean(value.get<std::string>()) : value.is_null() ? "" : value.dump();
+}
+
+// The record to publish, as a zone file line would hold it.
+void PrintDkimKey(const Options&, const json& key) {
+  std::cout << Text(Field(key, "name")) << " TXT \"" << Text(Field(key, "record")) << "\"\n";
+  for (const auto& name : Field(key, "keep_published")) {
+    std::cout << "keep " << Text(name) << " published until mail signed with it is delivered "
+              << "(a week)\n";
+  }
+}
+
+void PrintDkimKeys(const Options&, const json& body) {
+  PrintItems(body, {"SELECTOR", "ALGORITHM", "CREATED", "RETIRED", "RECORD"},
+             {"selector", "algorithm", "created", "retired", "record"}, "No keys.");
+}
+
+void PrintDomains(const Options&, const json& body) {
+  std::cout << "From check: " << Text(Field(body, "sender_check")) << "\n";
+  const json& items = Field(body, "items");
+  if (!items.is_array() || items.empty()) std::cout << "No domains.\n";
+  for (const auto& item : items) {
+    std::cout << Text(Field(item, "domain")) << "\n";
+    for (const auto& key : Field(item, "dkim")) {
+      std::cout << "  dkim " << Text(Field(key, "selector")) << " ("
+                << Text(Field(key, "algorithm"))
+                << (Field(key, "signing").is_boolean() && key["signing"].get<bool>() ? ", signing"
+                                                                                     : ", retired")
+                << ")\n";
+    }
+    const json& dns = Field(item, "dns");
+    if (!dns.is_object()) continue;
+    auto line = [](const json& c) {
+      std::cout << "  " << Text(Field(c, "name")) << ": " << Text(Field(c, "state"));
+      if (Field(c, "publish").is_string()) std::cout << "; publish: " << Text(c["publish"]);
+      std::cout << "\n";
+    };
+    for (const auto& c : Field(dns, "dkim")) line(c);
+    line(Field(dns, "spf"));
+    line(Field(dns, "dmarc"));
+  }
+}
+
 // One command of the command line: the words that name it, its help, the API request it
 // sends and how its answer is printed. path: the API's, "{account}" standing for the ACCOUNT
 // (or NAME) argument, percent-encoded.
@@ -691,6 +768,8 @@ struct Command {
 constexpr std::pair<std::string_view, std::string_view> kGroups[] = {
     {"accounts", "List, add, show, change, delete and import accounts"},
     {"token", "Customer tokens"},
+    {"domain", "The domains an account sends as"},
+    {"dkim", "DKIM signing keys of a domain"},
     {"report", "Daily error reports"},
     {"quarantine", "Mail quarantined by the content scanner: list, release, delete"},
 };
@@ -811,6 +890,38 @@ const Command kCommands[] = {
      nullptr, PrintReportsRun},
     {"audit", "The latest state changes of all accounts", "GET", "/api/v1/audit", LimitOption,
      nullptr, LimitQuery, PrintAudit},
+    {"domain add", "Let the account send as a domain (and its subdomains)", "POST",
+     "/api/v1/accounts/{account}/domains", AccountDomainArgs,
+     [](const Options& o) {
+       return json{{"domain", o.domain}};
+     },
+     nullptr,
+     [](const Options& o, const json& a) {
+       std::cout << "Domain " << Text(Field(a, "domain")) << " added to \"" << Clean(o.account)
+                 << "\".\n";
+     }},
+    {"domain remove", "The account no longer sends as a domain", "DELETE",
+     "/api/v1/accounts/{account}/domains/{domain}", AccountDomainArgs, nullptr, nullptr,
+     [](const Options& o, const json& a) {
+       std::cout << "Domain " << Text(Field(a, "domain")) << " removed from \"" << Clean(o.account)
+                 << "\".\n";
+     }},
+    {"domain list", "The account's domains, their DKIM keys and (--check) DNS records", "GET",
+     "/api/v1/accounts/{account}/domains", DomainListArgs, nullptr,
+     [](const Options& o) {
+       Query q;
+       if (o.check) q["check"] = "1";
+       return q;
+     },
+     PrintDomains},
+    {"dkim generate", "A domain's first signing key; prints the TXT record to publish", "POST",
+     "/api/v1/dkim/{domain}", DkimArgs, [](const Options& o) { return DkimBody(o, false); },
+     nullptr, PrintDkimKey},
+    {"dkim rotate", "A new signing key in place of the current one, which stays listed", "POST",
+     "/api/v1/dkim/{domain}", DkimArgs, [](const Options& o) { return DkimBody(o, true); }, nullptr,
+     PrintDkimKey},
+    {"dkim list", "A domain's keys, signing and retired, with their records", "GET",
+     "/api/v1/dkim/{domain}", DomainArg, nullptr, nullptr, PrintDkimKeys},
 };
 
 // accounts import: the file's rows sent (SendAccountFile), then what was done.
@@ -853,6 +964,10 @@ std::string Target(const Command& c, const Options& o) {
   constexpr std::string_view kAccount = "{account}";
   if (const auto at = path.find(kAccount); at != std::string::npos) {
     path.replace(at, kAccount.size(), PercentEncode(o.account));
+  }
+  constexpr std::string_view kDomain = "{domain}";
+  if (const auto at = path.find(kDomain); at != std::string::npos) {
+    path.replace(at, kDomain.size(), PercentEncode(o.domain));
   }
   constexpr std::string_view kId = "{id}";
   if (const auto at = path.find(kId); at != std::string::npos) {

@@ -353,7 +353,16 @@ Result<void> ReadPolicy(TableReader& r, Config& c) {
   MW_RETURN_IF_ERROR(r.Int("spam_per_hour", c.policy.spam_per_hour, 1, 100'000'000));
   MW_RETURN_IF_ERROR(r.Double("bounce_rate", c.policy.bounce_rate, 0.0, 1.0));
   MW_RETURN_IF_ERROR(r.Int("bounce_min", c.policy.bounce_min, 1, 100'000'000));
-  return r.Int("quarantine_per_hour", c.policy.quarantine_per_hour, 0, 100'000'000);
+  MW_RETURN_IF_ERROR(r.Int("quarantine_per_hour", c.policy.quarantine_per_hour, 0, 100'000'000));
+  std::string check(SenderCheckName(c.policy.sender_check));
+  MW_RETURN_IF_ERROR(r.String("sender_check", check));
+  const auto parsed = ParseSenderCheck(check);
+  if (!parsed) {
+    return Fail(ErrorCode::kInvalidInput,
+                "policy.sender_check: must be \"off\", \"hold\" or \"reject\"");
+  }
+  c.policy.sender_check = *parsed;
+  return {};
 }
 
 Result<void> ReadScan(TableReader& r, Config& c) {
@@ -394,6 +403,28 @@ Result<void> ReadScan(TableReader& r, Config& c) {
     if (!v) return Fail(ErrorCode::kInvalidInput, "scan.customer_release: must be true or false");
     c.scan.customer_release = *v;
   }
+  return {};
+}
+
+Result<void> ReadDns(TableReader& r, Config& c) {
+  MW_RETURN_IF_ERROR(r.String("spf", c.dns.spf));
+  static constexpr std::string_view kSpfTerms[] = {
+      "include:", "ip4:", "ip6:", "a:", "mx:", "a", "mx"};
+  if (!c.dns.spf.empty() && (c.dns.spf.find_first_of(" \t\r\n\"") != std::string::npos ||
+                             std::ranges::none_of(kSpfTerms, [&](std::string_view t) {
+                               return t.back() == ':' ? c.dns.spf.starts_with(t) : c.dns.spf == t;
+                             }))) {
+    return Fail(ErrorCode::kInvalidInput,
+                "dns.spf: must be one SPF mechanism, e.g. \"include:_spf.example.net\" or "
+                "\"ip4:192.0.2.0/24\"");
+  }
+  MW_RETURN_IF_ERROR(r.String("server", c.dns.server));
+  if (c.dns.server.empty()) return {};
+  // A bare address means port 53.
+  std::string with_port = c.dns.server;
+  if (with_port.find(':') == std::string::npos) with_port += ":53";
+  MW_RETURN_IF_ERROR(CheckHostPort("dns.server", with_port, PortZero::kRefused));
+  c.dns.server = with_port;
   return {};
 }
 
@@ -521,7 +552,8 @@ constexpr SectionRule kSections[] = {
     {"delivery", ReadDelivery}, {"policy", ReadPolicy},
     {"report", ReadReport},     {"log", ReadLog},
     {"daemon", ReadDaemon},     {"auto_accounts", ReadAutoAccounts},
-    {"bounces", ReadBounces},     {"scan", ReadScan},
+    {"bounces", ReadBounces},   {"scan", ReadScan},
+    {"dns", ReadDns},
 };
 
 Result<AccountSpec> ReadAccount(const toml::table& t, std::size_t index) {
@@ -555,6 +587,22 @@ Result<AccountSpec> ReadAccount(const toml::table& t, std::size_t index) {
   v = -1;
   MW_RETURN_IF_ERROR(r.Int("max_per_hour", v, 0, 100'000'000));
   if (v >= 0) a.max_per_hour = v;
+  if (const toml::node* n = r.Get("domains")) {
+    const toml::array* arr = n->as_array();
+    if (arr == nullptr) {
+      return Fail(ErrorCode::kInvalidInput, r.Key("domains") + ": must be a list of domains");
+    }
+    for (const auto& item : *arr) {
+      auto text = item.value<std::string>();
+      if (!text)
+        return Fail(ErrorCode::kInvalidInput, r.Key("domains") + ": each must be a string");
+      auto domain = NormalizeDomain(*text);
+      if (!domain) {
+        return Fail(ErrorCode::kInvalidInput, r.Key("domains") + ": " + domain.error().message);
+      }
+      if (std::ranges::find(a.domains, *domain) == a.domains.end()) a.domains.push_back(*domain);
+    }
+  }
   MW_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
   return a;
 }
@@ -569,6 +617,7 @@ Result<void> ReadAccounts(TableReader& top, Config& c) {
   }
   std::set<std::string> names;
   std::set<Uid> uids;
+  std::set<std::string> domains;
   for (std::size_t i = 0; i < arr->size(); ++i) {
     const toml::table* t = (*arr)[i].as_table();
     if (t == nullptr) {
@@ -583,6 +632,12 @@ Result<void> ReadAccounts(TableReader& top, Config& c) {
       if (!uids.insert(u).second) {
         return Fail(ErrorCode::kInvalidInput, "account[" + std::to_string(i) + "].uids: uid " +
                                                   std::to_string(u) + " belongs to two accounts");
+      }
+    }
+    for (const std::string& d : a.domains) {
+      if (!domains.insert(d).second) {
+        return Fail(ErrorCode::kInvalidInput, "account[" + std::to_string(i) + "].domains: \"" + d +
+                                                  "\" belongs to two accounts");
       }
     }
     c.accounts.push_back(std::move(a));

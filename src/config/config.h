@@ -10,6 +10,7 @@
 #include "core/account_spec.h"
 #include "core/failure_category.h"
 #include "core/result.h"
+#include "core/sender_domain.h"
 #include "core/types.h"
 
 namespace mailwarden {
@@ -158,6 +159,11 @@ struct Config {
     // The content guard: this many of an account's messages quarantined by the scanner
     // within an hour block it (spam_guard, a reason saying "content"). 0: off.
     std::int64_t quarantine_per_hour = 10;
+    // A message whose From domain (or envelope sender's) is not its account's: off (not
+    // checked), hold (held as "sender not allowed") or reject (refused at submission).
+    // Off by default: an upgrade must not hold the mail of accounts whose domains have not
+    // been listed yet (docs/sender-identity.md).
+    SenderCheck sender_check = SenderCheck::kOff;
   } policy;
 
   // Bounces that come back after the relay took the message (docs/bounces.md).
@@ -181,6 +187,7 @@ struct Config {
     std::filesystem::path categories_file;
     std::vector<CategoryRule> category_rules;  // what categories_file says
   } bounces;
+
   // Outgoing content scanning by Rspamd (docs/scanning.md).
   enum class ScanOnError { kDeliver, kHold };
   struct Scan {
@@ -199,6 +206,16 @@ struct Config {
     bool customer_release = false;
     bool enabled() const { return !rspamd.empty(); }
   } scan;
+
+  struct Dns {
+    // The resolver the DNS check of each domain's records asks, "host:port" (port 53 by
+    // default); empty: the system's (/etc/resolv.conf).
+    std::string server;
+    // The SPF term that authorises the provider's relay ("include:_spf.example.net",
+    // "ip4:192.0.2.0/24"): the DNS check looks for it in each domain's SPF record and tells
+    // what to publish. Empty: SPF is only checked to exist.
+    std::string spf;
+  } dns;
 
   struct Report {
     int at_minutes = 6 * 60;  // minutes after local midnight

@@ -459,6 +459,8 @@ TEST(ParseConfig, BouncesSection) {
   EXPECT_EQ(on->bounces.listen, std::vector<std::string>{"0.0.0.0:2526"});
   EXPECT_EQ(on->bounces.secret_file, "/etc/mw/bounces.key");
   EXPECT_FALSE(on->bounces.forward);
+}
+
 TEST(ParseConfig, ScanIsOffByDefaultAndCanBeSet) {
   auto c = ParseConfig("", "/etc/mw");
   ASSERT_TRUE(c.has_value()) << c.error().message;
@@ -483,7 +485,7 @@ TEST(ParseConfig, ScanIsOffByDefaultAndCanBeSet) {
   EXPECT_EQ(c->policy.quarantine_per_hour, 3);
 }
 
-TEST(ParseConfig, ScanNamesTheKeyThatIsWrong) {
+TEST(ParseConfig, BouncesAndScanNameTheKeyThatIsWrong) {
   const struct {
     std::string_view toml;
     std::string_view key;
@@ -517,6 +519,66 @@ TEST(LoadConfig, MissingFileSaysSo) {
   auto r = LoadConfig("/nonexistent/mailwarden.toml");
   ASSERT_FALSE(r.has_value());
   EXPECT_NE(r.error().message.find("/nonexistent/mailwarden.toml"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mailwarden
+
+namespace mailwarden {
+namespace {
+
+TEST(ParseConfig, SenderIdentityKeysDefaultAndCanBeSet) {
+  auto defaults = ParseConfig("", "/etc/mailwarden");
+  ASSERT_TRUE(defaults) << defaults.error().message;
+  EXPECT_EQ(defaults->policy.sender_check, SenderCheck::kOff);
+  EXPECT_EQ(defaults->dns.server, "");
+
+  auto c = ParseConfig(R"(
+[policy]
+sender_check = "reject"
+[dns]
+server = "127.0.0.1:5353"
+spf = "include:_spf.hosting.example"
+[[account]]
+name = "shop"
+uids = [1001]
+domains = ["Shop.Example.", "żółw.pl", "shop.example"]
+)",
+                       "/etc/mailwarden");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->policy.sender_check, SenderCheck::kReject);
+  EXPECT_EQ(c->dns.server, "127.0.0.1:5353");
+  EXPECT_EQ(c->dns.spf, "include:_spf.hosting.example");
+  ASSERT_EQ(c->accounts.size(), 1u);
+  EXPECT_EQ(c->accounts[0].domains, (std::vector<std::string>{"shop.example", "xn--w-uga1v8h.pl"}));
+
+  auto bare = ParseConfig("[dns]\nserver = \"127.0.0.53\"\n", "/");
+  ASSERT_TRUE(bare) << bare.error().message;
+  EXPECT_EQ(bare->dns.server, "127.0.0.53:53");
+}
+
+TEST(ParseConfig, SenderIdentityNamesTheKeyThatIsWrong) {
+  struct Case {
+    std::string_view toml;
+    std::string_view in_message;
+  };
+  const Case cases[] = {
+      {"[policy]\nsender_check = \"deny\"\n", "policy.sender_check"},
+      {"[dns]\nserver = \"127.0.0.1:99999\"\n", "dns.server"},
+      {"[dns]\nresolver = \"x\"\n", "dns.resolver"},
+      {"[dns]\nspf = \"v=spf1 -all\"\n", "dns.spf"},
+      {"[[account]]\nname = \"a\"\ndomains = \"a.com\"\n", "account[0].domains"},
+      {"[[account]]\nname = \"a\"\ndomains = [\"com\"]\n", "account[0].domains"},
+      {"[[account]]\nname = \"a\"\ndomains = [\"a.com\"]\n[[account]]\nname = \"b\"\n"
+       "domains = [\"A.com\"]\n",
+       "account[1].domains: \"a.com\" belongs to two accounts"},
+  };
+  for (const Case& c : cases) {
+    auto r = ParseConfig(c.toml, "/");
+    ASSERT_FALSE(r) << c.toml;
+    EXPECT_NE(r.error().message.find(c.in_message), std::string::npos)
+        << c.toml << " -> " << r.error().message;
+  }
 }
 
 }  // namespace

@@ -17,6 +17,9 @@ struct AccountSpec {
   std::string language = "en";               // "en" or "pl"
   std::optional<std::int64_t> max_per_day;   // nullopt: the policy's default
   std::optional<std::int64_t> max_per_hour;  // nullopt: the policy's default
+  // Domains the account sends as (the configuration's `domains`), normalised
+  // (core/sender_domain.h); each belongs to one account. Added to the store at start.
+  std::vector<std::string> domains{};
 };
 
 }  // namespace mailwarden

@@ -55,6 +55,10 @@ constexpr RefusalEntry kRefusals[] = {
      "A purge ends by itself when the held e-mails are deleted."},
     {RefusalCode::kNoPurgeRunning, "no_purge_running", ErrorCode::kConflict,
      "No purge is running."},
+    {RefusalCode::kSenderHeld, "sender_held", ErrorCode::kPermission,
+     "These e-mails were held because their sender is not one of the account's domains; only "
+     "the administrator can release them (they can be deleted)."},
+    // Last: EntryOf's answer for a code it does not know.
     {RefusalCode::kInvalidStatus, "invalid_status", ErrorCode::kInternal,
      "The account's state is unknown."},
 };
@@ -302,6 +306,15 @@ std::expected<void, Refusal> DecideHeldMail(const AccountStatus& current, HeldMa
   if (release && current.blocked_by == BlockedBy::kSpamGuard) {
     return Refuse(RefusalCode::kSpamBlock);
   }
+  return {};
+}
+
+std::expected<void, Refusal> DecideHeldForSender(HeldMailAction action, Actor actor) {
+  const bool release = action == HeldMailAction::kRelease;
+  if (auto refusal = OutOfReach(release ? AccountAction::kUnblock : AccountAction::kPurge, actor)) {
+    return Refuse(*refusal);
+  }
+  if (release && actor != Actor::kAdmin) return Refuse(RefusalCode::kSenderHeld);
   return {};
 }
 

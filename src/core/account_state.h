@@ -79,6 +79,8 @@ enum class RefusalCode {
   kPurgeEndsByItself,      // "purge_ends_by_itself", kPermission: PURGE_DONE by anyone else
   kNoPurgeRunning,         // "no_purge_running", kConflict: PURGE_DONE while not purging
   kInvalidStatus,          // "invalid_status", kInternal: `current` breaks the invariants above
+  kSenderHeld,             // "sender_held", kPermission: a customer releasing mail held for a
+                           //   sender not the account's (DecideHeldForSender)
 };
 
 std::string_view RefusalCodeName(RefusalCode code);
@@ -121,6 +123,13 @@ std::string_view HeldMailActionName(HeldMailAction action);
 // (invalid_status).
 std::expected<void, Refusal> DecideHeldMail(const AccountStatus& current, HeldMailAction action,
                                             Actor actor);
+
+// A release or delete of the mail an active account holds for itself: messages the From
+// check held because their sender domain is not the account's (docs/sender-identity.md). An
+// admin may do both; a customer may delete them but not release them (sender_held: its
+// release would undo the check, which protects other people's names); guards and the
+// system neither (as DecideHeldMail).
+std::expected<void, Refusal> DecideHeldForSender(HeldMailAction action, Actor actor);
 
 // Whether the bounce guard should judge this account with doubled tolerance at `now`.
 inline bool BounceToleranceDoubled(const AccountStatus& status, TimePoint now) {

@@ -18,6 +18,8 @@ const char* ErrorCodeName(ErrorCode code) {
       return "unauthenticated";
     case ErrorCode::kUnavailable:
       return "unavailable";
+    case ErrorCode::kRefusedSender:
+      return "sender_not_allowed";
     case ErrorCode::kNoRoom:
       return "no_room";
     case ErrorCode::kInternal:

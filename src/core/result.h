@@ -15,10 +15,12 @@ enum class ErrorCode {
   kConflict,      // a refused state transition (HTTP 409)
   kPermission,    // the caller may not do this (HTTP 403, sendmail 77)
   kUnauthenticated,
-  kUnavailable,  // the environment failed (disk, database, network): retry later
-  kNoRoom,       // the store keeps no more: a storage quota, or its disk is (nearly) full; retry
-                 // later (sendmail 75, SMTP 452, HTTP 507)
-  kInternal,     // a bug: logged, never shown in detail to a customer
+  kUnavailable,    // the environment failed (disk, database, network): retry later
+  kRefusedSender,  // the message's sender domain is not its account's (policy.sender_check):
+                   // permanent (sendmail 65, SMTP 550 5.7.1, HTTP 403)
+  kNoRoom,         // the store keeps no more: a storage quota, or its disk is (nearly) full; retry
+                   // later (sendmail 75, SMTP 452, HTTP 507)
+  kInternal,       // a bug: logged, never shown in detail to a customer
 };
 
 struct Error {

@@ -197,7 +197,9 @@ json MessageJson(const StoredMessage& m) {
           {"subject", Field(m.subject)},
           {"script", m.script.empty() ? json(nullptr) : json(Field(m.script))},
           {"size", m.size},
-          {"scan", ScanJson(m)}};
+          {"scan", ScanJson(m)},
+          // Held for itself (the From check's "sender not allowed"), whatever the account's state.
+          {"held_reason", m.held_reason.empty() ? json(nullptr) : json(m.held_reason)}};
 }
 
 // A page of a list whose JSON stays within max_bytes (its first item whatever its size): items
@@ -327,6 +329,10 @@ asio::awaitable<HttpResponse> Api::Handle(HttpRequest request) {
     co_return co_await ListAudit(request);
   }
   if (seg.size() >= 4 && seg[2] == "accounts") co_return co_await AccountRoute(request, *caller);
+  if (seg.size() >= 4 && seg[2] == "dkim") {
+    if (!caller->admin) co_return Refuse(403, "forbidden", "Only the administrator may do this.");
+    co_return co_await DkimRoute(request);
+  }
   if (seg.size() == 4 && seg[2] == "reports" && seg[3] == "run" && hooks_.run_reports) {
     if (!caller->admin) co_return Refuse(403, "forbidden", "Only the administrator may do this.");
     if (request.method != "POST") co_return Refuse(405, "method_not_allowed", "Use POST here.");
@@ -388,6 +394,8 @@ asio::awaitable<HttpResponse> Api::AccountRoute(const HttpRequest& request, cons
     return rest.size() == path.size() && std::equal(rest.begin(), rest.end(), path.begin());
   };
 
+  if (!rest.empty() && rest[0] == "domains")
+    co_return co_await DomainsRoute(request, caller, account);
   if (rest.empty() && (method == "PATCH" || method == "DELETE")) {
     if (!caller.admin) co_return Refuse(403, "forbidden", "Only the administrator may do this.");
     if (method == "PATCH") co_return co_await PatchAccount(request, account);
@@ -620,7 +628,8 @@ asio::awaitable<HttpResponse> Api::CreateSmtpPassword(const Account& account) {
 json ListedMessageJson(const StoredMessage& m) { return MessageJson(m); }
 
 asio::awaitable<HttpResponse> Api::ListHeld(const HttpRequest& request, const Account& account) {
-  // Unfinished mail is held while the account is not active, queued while it is.
+  // Unfinished mail is held while the account is not active, queued while it is; and an
+  // active account's held mail is what the From check held (sender not allowed).
   auto status = request.query.find("status");
   if (status != request.query.end() && status->second == "quarantined") {
     co_return co_await ListQuarantined(request, account);
@@ -628,8 +637,9 @@ asio::awaitable<HttpResponse> Api::ListHeld(const HttpRequest& request, const Ac
   if (status != request.query.end() && status->second != "held" && status->second != "queued") {
     co_return BadRequest("\"status\" must be \"held\", \"queued\" or \"quarantined\".");
   }
-  if (status != request.query.end() &&
-      (status->second == "held") == (account.state == AccountState::kActive)) {
+  const bool active = account.state == AccountState::kActive;
+  const bool held_for_sender = status != request.query.end() && status->second == "held" && active;
+  if (status != request.query.end() && status->second == "queued" && !active) {
     co_return HttpResponse::Json(200, {{"items", json::array()}, {"next", nullptr}});
   }
   auto limit = QueryInt(request, "limit", kDefaultListLimit, 1, kMaxListLimit);
@@ -641,8 +651,10 @@ asio::awaitable<HttpResponse> Api::ListHeld(const HttpRequest& request, const Ac
   const MessageId before_id = *before;
   // A heavy read (up to 500 messages with their recipients): it never takes the reader that
   // token checks use.
-  auto page = co_await ReadHeavy<std::vector<StoredMessage>>(
-      [&](Store& s) { return s.ListPending(account.id, n + 1, before_id); });
+  auto page = co_await ReadHeavy<std::vector<StoredMessage>>([&](Store& s) {
+    return held_for_sender ? s.ListHeldForSender(account.id, n + 1, before_id)
+                           : s.ListPending(account.id, n + 1, before_id);
+  });
   if (!page) co_return HttpResponse::FromError(page.error());
   BoundedPage items(config_.http.max_answer_bytes);
   for (std::size_t i = 0; i < page->size() && static_cast<int>(i) < n; ++i) {
@@ -657,8 +669,12 @@ asio::awaitable<HttpResponse> Api::ListHeld(const HttpRequest& request, const Ac
 asio::awaitable<HttpResponse> Api::ActOnHeld(const HttpRequest& request, const Caller& caller,
                                              const Account& account, HeldMailAction action) {
   const bool release = action == HeldMailAction::kRelease;
-  // Judged by core as UNBLOCK and PURGE are: who asks, and who blocked the account.
-  if (auto allowed = DecideHeldMail(StatusOf(account), action, ActorOf(caller.admin)); !allowed) {
+  // Judged by core as UNBLOCK and PURGE are: who asks, and who blocked the account; of an
+  // active account, only mail held for its sender is held, and judged as such.
+  auto allowed = account.state == AccountState::kActive
+                     ? DecideHeldForSender(action, ActorOf(caller.admin))
+                     : DecideHeldMail(StatusOf(account), action, ActorOf(caller.admin));
+  if (!allowed) {
     if (allowed.error().code == ErrorCode::kInternal) {
       spdlog::error("account={}: {}", account.name, allowed.error().message);
     }

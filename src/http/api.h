@@ -10,6 +10,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <functional>
 #include <string>
@@ -36,6 +37,8 @@ struct ApiHooks {
   Metrics* metrics = nullptr;
   // GET .../email reads an account's quotas here (on the io_context). Unset: none shown.
   std::function<std::optional<QuotaUsage>(AccountId)> quota_usage;
+  // A DKIM key was made or removed: the signer reads the keys again.
+  std::function<void()> keys_changed;
 };
 
 class Api {
@@ -108,6 +111,13 @@ class Api {
                                                         const Account& account,
                                                         HeldMailAction action);
   boost::asio::awaitable<HttpResponse> RunReports(const HttpRequest& request);
+  // Sender identity (api_senders.cc): .../domains[/{domain}] (GET for the account, POST and
+  // DELETE for the admin), /api/v1/dkim/{domain}[/{selector}] (the admin's).
+  boost::asio::awaitable<HttpResponse> DomainsRoute(const HttpRequest& request,
+                                                    const Caller& caller, const Account& account);
+  boost::asio::awaitable<HttpResponse> ListDomains(const HttpRequest& request,
+                                                   const Account& account);
+  boost::asio::awaitable<HttpResponse> DkimRoute(const HttpRequest& request);
 
   template <class T>
   boost::asio::awaitable<Result<T>> Run(std::function<Result<T>(Store&)> fn);
@@ -127,6 +137,8 @@ class Api {
   // SHA-256 of the token of http.metrics_token_file, which reads /metrics only; empty: none.
   std::string metrics_digest_;
   ApiHooks hooks_;
+  // The DNS check's blocking lookups run here, never on the daemon's loop.
+  boost::asio::thread_pool dns_pool_{1};
 };
 
 // One message of a list (held, queued or quarantined mail) as the API shows it (api.cc).

@@ -18,6 +18,8 @@ int HttpStatusFor(ErrorCode code) {
       return 401;
     case ErrorCode::kUnavailable:
       return 503;
+    case ErrorCode::kRefusedSender:
+      return 403;
     case ErrorCode::kNoRoom:
       return 507;  // Insufficient Storage
     case ErrorCode::kInternal:

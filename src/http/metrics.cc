@@ -88,6 +88,19 @@ std::string Metrics::Render(const StoreTotals& t) const {
       "# HELP mailwarden_store_short_of_room 1 while the store refuses new mail for want of disk "
       "space, else 0.\n# TYPE mailwarden_store_short_of_room gauge\n";
   out += fmt::format("mailwarden_store_short_of_room {}\n", short_of_room_.load() ? 1 : 0);
+  out +=
+      "# HELP mailwarden_sender_check_total Messages whose From or envelope sender domain was "
+      "not their account's (policy.sender_check), held or refused, since the daemon started.\n"
+      "# TYPE mailwarden_sender_check_total counter\n";
+  out += fmt::format("mailwarden_sender_check_total{{outcome=\"held\"}} {}\n", sender_held_.load());
+  out += fmt::format("mailwarden_sender_check_total{{outcome=\"refused\"}} {}\n",
+                     sender_refused_.load());
+  out +=
+      "# HELP mailwarden_dkim_total Messages handed to the relay signed with DKIM, or left "
+      "unsigned because signing failed, since the daemon started.\n"
+      "# TYPE mailwarden_dkim_total counter\n";
+  out += fmt::format("mailwarden_dkim_total{{outcome=\"signed\"}} {}\n", dkim_signed_.load());
+  out += fmt::format("mailwarden_dkim_total{{outcome=\"failed\"}} {}\n", dkim_failed_.load());
   counter("mailwarden_reports_sent_total", "Daily error reports queued, since the daemon started.",
           reports_sent_.load());
   out +=

@@ -54,6 +54,13 @@ class Metrics {
   enum class ScanCount { kClean, kSuspicious, kQuarantined, kUnscanned };
   void OnScanned(ScanCount kind, double seconds);
   void OnScanError() { ++scan_errors_; }
+  // The From check (policy.sender_check) held or refused a message whose sender domain is not
+  // its account's.
+  void OnSenderHeld() { ++sender_held_; }
+  void OnSenderRefused() { ++sender_refused_; }
+  // A message left signed with DKIM, or could not be signed (it left unsigned).
+  void OnDkimSigned() { ++dkim_signed_; }
+  void OnDkimFailed() { ++dkim_failed_; }
 
   // The exposition text: the store's totals (as read now) and the in-memory counters.
   std::string Render(const StoreTotals& totals) const;
@@ -69,6 +76,10 @@ class Metrics {
   std::atomic<std::int64_t> refused_over_quota_{0};
   std::atomic<std::int64_t> refused_short_of_room_{0};
   std::atomic<bool> short_of_room_{false};
+  std::atomic<std::int64_t> sender_held_{0};
+  std::atomic<std::int64_t> sender_refused_{0};
+  std::atomic<std::int64_t> dkim_signed_{0};
+  std::atomic<std::int64_t> dkim_failed_{0};
   std::array<std::atomic<std::int64_t>, kLatencyBuckets.size() + 1> latency_buckets_{};
   std::atomic<std::int64_t> latency_count_{0};
   std::atomic<std::int64_t> latency_sum_ms_{0};

@@ -686,6 +686,16 @@ Result<PreparedMessage> PrepareMessage(std::string raw, const SubmitEnvelope& en
   message.sender = std::move(*sender);
   message.subject = DecodedSubject(fields);
   message.script = OriginatingScript(fields);
+  if (const HeaderField* from = FindField(fields, "From")) {
+    auto addresses = HeaderAddresses(*from);
+    if (addresses && !addresses->empty()) {
+      message.from_addresses = std::move(*addresses);
+    } else {
+      message.from_addresses.emplace_back("(unreadable From)");
+    }
+  } else {
+    message.sender_defaulted = !envelope.sender;
+  }
 
   const std::string date = FormatDate(context.now);
   const std::string host = Atom(context.hostname, "localhost");

@@ -50,6 +50,13 @@ struct PreparedMessage {
   std::string body;                     // the message to deliver, CRLF line ends
   std::string subject;                  // decoded (encoded words), single line, may be ""
   std::string script;                   // X-PHP-Originating-Script value, if any
+  // The bare addresses of the From header the script wrote (none if it wrote none and
+  // mailwarden added one); an address it wrote that does not parse is kept as written, so
+  // that the From check finds it no account's.
+  std::vector<std::string> from_addresses;
+  // The envelope sender is mailwarden's default (the account's name at this host): the script
+  // gave neither -f nor a From.
+  bool sender_defaulted = false;
 };
 
 // Fails with kInvalidInput (sendmail exit 65) and a sentence a script's author understands:

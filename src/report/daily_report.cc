@@ -27,6 +27,7 @@ struct Words {
   std::string_view intro;
   std::string_view failed;
   std::string_view expired;  // fmt: {0} hold
+  std::string_view sender;   // fmt: {0} held, {1} refused
   std::string_view time;
   std::string_view recipient;
   std::string_view meaning;
@@ -48,6 +49,9 @@ constexpr Words kEnglish{
     .intro = "On this day some e-mails sent by the scripts of this account were not delivered.",
     .failed = "Failed deliveries",
     .expired = "Expired messages (held for longer than {0} while sending was blocked; not sent)",
+    .sender =
+        "Sender not allowed (the From address was not one of the account's domains): {0} "
+        "held, {1} refused",
     .time = "Time",
     .recipient = "Recipient",
     .meaning = "What it means",
@@ -85,6 +89,9 @@ constexpr Words kPolish{
     .expired =
         "Wygasłe wiadomości (wstrzymane dłużej niż {0} przy zablokowanej wysyłce; nie "
         "zostały wysłane)",
+    .sender =
+        "Niedozwolony nadawca (adres From spoza domen konta): wstrzymane {0}, "
+        "odrzucone {1}",
     .time = "Godzina",
     .recipient = "Odbiorca",
     .meaning = "Co to oznacza",
@@ -244,7 +251,12 @@ DailyReport RenderDailyReport(const DailyReportData& data) {
   t += fmt::format("{}: {} ({})\n\n", w.day, day, w.local_time);
   t += fmt::format("{}\n\n", w.intro);
   t += fmt::format("  {}: {}\n", w.failed, data.failed);
-  t += fmt::format("  {}: {}\n\n", expired_label, data.expired);
+  t += fmt::format("  {}: {}\n", expired_label, data.expired);
+  const bool sender = data.sender_held > 0 || data.sender_refused > 0;
+  const std::string sender_line =
+      fmt::format(fmt::runtime(w.sender), data.sender_held, data.sender_refused);
+  if (sender) t += fmt::format("  {}\n", sender_line);
+  t += "\n";
   for (std::size_t i = 0; i < listed; ++i) {
     const DeliveryError& e = data.rows[i];
     const FailureCategory category = StoredFailureCategory(e.category, e.reply);
@@ -276,6 +288,10 @@ DailyReport RenderDailyReport(const DailyReportData& data) {
                    Html(w.failed), data.failed);
   h += fmt::format("<tr><td style=\"padding: 2px 12px 2px 0;\">{}</td><td><b>{}</b></td></tr>\n",
                    Html(expired_label), data.expired);
+  if (sender) {
+    h += fmt::format("<tr><td colspan=\"2\" style=\"padding: 2px 12px 2px 0;\">{}</td></tr>\n",
+                     Html(sender_line));
+  }
   h += "</table>\n";
   if (listed == 0) {
     h += fmt::format("<p>{}</p>\n", Html(w.none_listed));

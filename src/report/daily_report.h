@@ -26,6 +26,10 @@ struct DailyReportData {
   std::int64_t failed = 0;      // failed deliveries: one per recipient
   std::int64_t expired = 0;     // expired messages: held longer than policy.hold
   std::string hold;             // policy.hold as configured, e.g. "72h"
+  // The From check's day (policy.sender_check): messages held and submissions refused for a
+  // sender not the account's. Named in the report when either is not 0.
+  std::int64_t sender_held = 0;
+  std::int64_t sender_refused = 0;
   // The day's failures, newest first, as Store::ListErrors gives them; rows past
   // kMaxReportRows are counted, not listed.
   std::vector<DeliveryError> rows;

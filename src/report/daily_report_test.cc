@@ -177,3 +177,26 @@ TEST_F(DailyReportTest, NoRowsSaysSo) {
 
 }  // namespace
 }  // namespace mailwarden
+
+namespace mailwarden {
+namespace {
+
+TEST(DailyReportSenderCheck, NamesWhatTheFromCheckDidOnlyWhenItDidSomething) {
+  DailyReportData data;
+  data.account_name = "shop";
+  data.day = 20261206;
+  EXPECT_EQ(RenderDailyReport(data).text.find("Sender not allowed"), std::string::npos);
+  data.sender_held = 3;
+  data.sender_refused = 2;
+  const DailyReport en = RenderDailyReport(data);
+  EXPECT_NE(en.text.find("Sender not allowed (the From address was not one of the account's "
+                         "domains): 3 held, 2 refused"),
+            std::string::npos)
+      << en.text;
+  EXPECT_NE(en.html.find("3 held, 2 refused"), std::string::npos);
+  data.language = "pl";
+  EXPECT_NE(RenderDailyReport(data).text.find("wstrzymane 3, odrzucone 2"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mailwarden

@@ -29,6 +29,7 @@ struct ReportInput {
   DailyVolume volume;
   std::vector<DeliveryError> rows;
   std::vector<StoredMessage> quarantine;  // the day's mail still in quarantine
+  SenderCheckDay sender;
 };
 
 }  // namespace
@@ -116,6 +117,8 @@ asio::awaitable<Result<int>> ReportScheduler::RunDay(int day) {
               }
             }
           }
+          MW_ASSIGN_OR_RETURN(auto checks, s.GetSenderChecks(id, day, day));
+          if (!checks.empty()) in.sender = checks.front();
           return in;
         },
         asio::use_awaitable);
@@ -136,6 +139,8 @@ asio::awaitable<Result<int>> ReportScheduler::RunDay(int day) {
     data.expired = input->volume.expired;
     data.failed = std::max<std::int64_t>(0, input->volume.errors - input->volume.expired);
     data.hold = FormatDuration(config_.policy.hold);
+    data.sender_held = input->sender.held;
+    data.sender_refused = input->sender.refused;
     data.rows = std::move(input->rows);
     data.quarantined = input->volume.quarantined;
     data.quarantine = std::move(input->quarantine);

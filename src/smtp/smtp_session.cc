@@ -576,6 +576,11 @@ asio::awaitable<void> SmtpSession::FinishData() {
     spdlog::info("smtp: ip={} account={} result=queued id={} rcpts={} bytes={}", client_ip_,
                  identity_->name, *id, recipients, reader.wire_bytes());
     Queue(250, "2.0.0 Ok: queued as " + std::to_string(*id));
+  } else if (id.error().code == ErrorCode::kRefusedSender) {
+    // A policy refusal (RFC 3463 5.7.1: delivery not authorised), not a bad message.
+    spdlog::warn("smtp: ip={} account={} result=refused reason=\"{}\"", client_ip_, identity_->name,
+                 Printable(id.error().message));
+    Queue(550, "5.7.1 " + Printable(id.error().message));
   } else if (IsPermanent(id.error().code)) {
     spdlog::warn("smtp: ip={} account={} result=refused reason=\"{}\"", client_ip_, identity_->name,
                  Printable(id.error().message));

@@ -142,4 +142,23 @@ boost::asio::awaitable<Result<std::optional<AccountRef>>> AccountDirectory::Make
   co_return std::nullopt;
 }
 
+boost::asio::awaitable<Result<std::optional<AccountId>>> AccountDirectory::FindDomainOwner(
+    std::string domain) {
+  const auto now = std::chrono::steady_clock::now();
+  if (auto it = by_domain_.find(domain);
+      it != by_domain_.end() && now - it->second.looked_up < ttl_) {
+    co_return it->second.owner;
+  }
+  std::function<Result<std::optional<DomainOwner>>(Store&)> find = [&domain](Store& s) {
+    return s.FindDomainOwner(domain);
+  };
+  auto found = co_await store_.AsyncRead(std::move(find), boost::asio::use_awaitable);
+  if (!found) co_return std::unexpected(found.error());
+  std::optional<AccountId> owner;
+  if (*found) owner = (*found)->account;
+  if (by_domain_.size() >= kMaxDomains) by_domain_.clear();
+  by_domain_[domain] = DomainEntry{owner, now};
+  co_return owner;
+}
+
 }  // namespace mailwarden

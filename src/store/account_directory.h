@@ -1,4 +1,5 @@
-// AccountDirectory: which account a submitting uid belongs to, answered from memory.
+// AccountDirectory: which account a submitting uid belongs to, and which account a sender
+// domain belongs to (the From check), answered from memory.
 //
 // Every submission needs this answer before its message is prepared. Asking the store each
 // time costs a round trip through the store thread, which waits behind the group commit in
@@ -63,9 +64,17 @@ class AccountDirectory {
   // The uid's account, or nullopt if it has none; an Error when the store cannot answer.
   boost::asio::awaitable<Result<std::optional<AccountRef>>> FindByUid(Uid uid);
 
-  // Drops what is remembered: call after accounts or their uids change in this process.
+  // The account owning a normalised domain name (Store::FindDomainOwner: the name or its
+  // nearest listed parent), or nullopt if none does; an Error when the store cannot answer.
+  // Both answers are kept for ttl (a domain added through this process's API is seen at
+  // once: it calls Forget; one added on another node within ttl).
+  boost::asio::awaitable<Result<std::optional<AccountId>>> FindDomainOwner(std::string domain);
+
+  // Drops what is remembered: call after accounts, their uids or domains change in this
+  // process.
   void Forget() {
     by_uid_.clear();
+    by_domain_.clear();
     refused_.clear();
   }
 
@@ -89,6 +98,13 @@ class AccountDirectory {
   std::unique_ptr<boost::asio::thread_pool> lookups_;  // one thread, while auto_ covers uids
   // Uids of the range given no account, and when: not asked again within ttl_.
   std::unordered_map<Uid, std::chrono::steady_clock::time_point> refused_;
+  struct DomainEntry {
+    std::optional<AccountId> owner;
+    std::chrono::steady_clock::time_point looked_up;
+  };
+  // Bounded: past kMaxDomains names (a script trying random From domains) it starts afresh.
+  static constexpr std::size_t kMaxDomains = 100'000;
+  std::unordered_map<std::string, DomainEntry> by_domain_;
 };
 
 }  // namespace mailwarden

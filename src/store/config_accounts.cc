@@ -17,13 +17,26 @@ Result<void> ApplyConfigAccounts(Store& store, std::span<const AccountSpec> acco
     refused += fmt::format("{}[[account]] \"{}\": {}", refused.empty() ? "" : "; ",
                            accounts[i].name, put[i].refused->message);
   }
+  // Each account's domains, listed in the store as the API lists them: a domain the store
+  // gives to another account is not moved, and the start is refused naming both.
+  for (std::size_t i = 0; i < put.size(); ++i) {
+    if (put[i].refused) continue;
+    for (const std::string& domain : accounts[i].domains) {
+      auto added = store.AddDomain(put[i].id, domain, now);
+      if (added) continue;
+      if (added.error().code != ErrorCode::kConflict) return std::unexpected(added.error());
+      refused += fmt::format("{}[[account]] \"{}\": {}", refused.empty() ? "" : "; ",
+                             accounts[i].name, added.error().message);
+    }
+  }
   if (refused.empty()) return {};
   // The accounts without a conflict are written (as the next start would write them); those
   // with one are not, and the daemon does not start until the file and the store agree.
   return Fail(ErrorCode::kConflict,
               refused +
                   " (the store keeps it; change the file, or move the uid with "
-                  "PATCH /api/v1/accounts/{name})");
+                  "PATCH /api/v1/accounts/{name}, the domain with DELETE "
+                  "/api/v1/accounts/{name}/domains)");
 }
 
 }  // namespace mailwarden

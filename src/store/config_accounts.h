@@ -15,7 +15,9 @@ namespace mailwarden {
 // report_to, language, quotas); accounts it does not list are left as they are. A uid the
 // file gives to one account while the store gives it to an account the file does not list
 // (one made through the API) is never moved silently: that account of the file is not
-// written, and the start is refused with kConflict naming both accounts. Called by the daemon's
+// written, and the start is refused with kConflict naming both accounts. So is a domain the
+// file lists for one account while the store gives it to another (the file adds domains; it
+// removes none). Called by the daemon's
 // thread that owns the store, before the daemon takes mail.
 Result<void> ApplyConfigAccounts(Store& store, std::span<const AccountSpec> accounts,
                                  TimePoint now);

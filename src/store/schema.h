@@ -60,6 +60,14 @@ inline constexpr std::string_view kTokensTable = "tokens";
 inline constexpr std::string_view kDailyCountersTable = "daily_counters";
 inline constexpr std::string_view kReportsTable = "reports";
 inline constexpr std::string_view kSourcesTable = "sources";
+inline constexpr std::string_view kAccountDomainsTable = "account_domains";
+inline constexpr std::string_view kDkimKeysTable = "dkim_keys";
+inline constexpr std::string_view kHeldMessagesTable = "held_messages";
+inline constexpr std::string_view kSenderChecksTable = "sender_checks";
+
+// next_attempt_ms of a message held for its sender (held_messages): never due, whatever the
+// account's state, until it is released (then due at once). 9999-12-31T23:59:59.999Z.
+inline constexpr long long kHeldNeverDueMs = 253402300799999LL;
 
 // Indexes whose use EXPLAIN QUERY PLAN checks are worth knowing by name.
 inline constexpr std::string_view kAccountsSendingIndex = "accounts_sending";
@@ -226,6 +234,96 @@ ALTER TABLE daily_counters ADD COLUMN quarantined BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE daily_counters ADD COLUMN suspicious BIGINT NOT NULL DEFAULT 0;
 -- The daily report names the day's quarantined mail: its accounts are found by day.
 CREATE INDEX daily_quarantined_by_day ON daily_counters (day) WHERE quarantined > 0;
+)sql";
+
+// Migration 17, sender identity (docs/sender-identity.md): the accounts' domains, DKIM keys
+// and mail held for its sender; the engines differ in the last table's foreign key only.
+inline constexpr std::string_view kSenderIdentitySqlite = R"sql(
+-- The domains an account sends as: one account each (the primary key), found by the name
+-- looked up (a message's From domain and its parents, one lookup each) and listed by account.
+-- A small table keyed by what is looked up, without foreign keys, as account_uids.
+CREATE TABLE account_domains (
+  domain     TEXT   NOT NULL PRIMARY KEY,
+  account_id BIGINT NOT NULL,
+  added_ms   BIGINT NOT NULL
+);
+CREATE INDEX account_domains_by_account ON account_domains (account_id, domain);
+-- DKIM keys by domain and selector, in the store so that every node of a fleet signs with
+-- them and only the daemon's user (who alone reads the store) holds them. private_key is
+-- PEM (PKCS #8); public_key the record's p= value. A key signs while retired_ms is 0; a
+-- retired key stays listed, its record to be kept published a while (dkim rotate).
+CREATE TABLE dkim_keys (
+  domain      TEXT   NOT NULL,
+  selector    TEXT   NOT NULL,
+  algorithm   TEXT   NOT NULL,
+  private_key TEXT   NOT NULL,
+  public_key  TEXT   NOT NULL,
+  created_ms  BIGINT NOT NULL,
+  retired_ms  BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (domain, selector)
+);
+-- A message held because its sender domain is not its account's (policy.sender_check =
+-- "hold"), whatever the account's state: its next_attempt_ms is kHeldNeverDueMs until a
+-- release. A row leaves when its message is released, expires or is deleted.
+CREATE TABLE held_messages (
+  account_id INTEGER NOT NULL,
+  message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+  reason     TEXT    NOT NULL,
+  PRIMARY KEY (account_id, message_id)
+) WITHOUT ROWID;
+-- What the From check did, per account and local day (YYYYMMDD): messages held and
+-- submissions refused for a sender not the account's; for the panel and the daily report.
+CREATE TABLE sender_checks (
+  account_id BIGINT NOT NULL,
+  day        INTEGER NOT NULL,
+  held       BIGINT NOT NULL DEFAULT 0,
+  refused    BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (account_id, day)
+);
+)sql";
+inline constexpr std::string_view kSenderIdentityPostgres = R"sql(
+-- The domains an account sends as: one account each (the primary key), found by the name
+-- looked up (a message's From domain and its parents, one lookup each) and listed by account.
+-- A small table keyed by what is looked up, without foreign keys, as account_uids.
+CREATE TABLE account_domains (
+  domain     TEXT   NOT NULL PRIMARY KEY,
+  account_id BIGINT NOT NULL,
+  added_ms   BIGINT NOT NULL
+);
+CREATE INDEX account_domains_by_account ON account_domains (account_id, domain);
+-- DKIM keys by domain and selector, in the store so that every node of a fleet signs with
+-- them and only the daemon's user (who alone reads the store) holds them. private_key is
+-- PEM (PKCS #8); public_key the record's p= value. A key signs while retired_ms is 0; a
+-- retired key stays listed, its record to be kept published a while (dkim rotate).
+CREATE TABLE dkim_keys (
+  domain      TEXT   NOT NULL,
+  selector    TEXT   NOT NULL,
+  algorithm   TEXT   NOT NULL,
+  private_key TEXT   NOT NULL,
+  public_key  TEXT   NOT NULL,
+  created_ms  BIGINT NOT NULL,
+  retired_ms  BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (domain, selector)
+);
+-- A message held because its sender domain is not its account's (policy.sender_check =
+-- "hold"), whatever the account's state: its next_attempt_ms is kHeldNeverDueMs until a
+-- release. A row leaves when its message is released, expires or is deleted.
+CREATE TABLE held_messages (
+  account_id BIGINT NOT NULL,
+  message_id BIGINT NOT NULL,
+  reason     TEXT   NOT NULL,
+  PRIMARY KEY (account_id, message_id),
+  FOREIGN KEY (account_id, message_id) REFERENCES messages (account_id, id) ON DELETE CASCADE
+);
+-- What the From check did, per account and local day (YYYYMMDD): messages held and
+-- submissions refused for a sender not the account's; for the panel and the daily report.
+CREATE TABLE sender_checks (
+  account_id BIGINT NOT NULL,
+  day        INTEGER NOT NULL,
+  held       BIGINT NOT NULL DEFAULT 0,
+  refused    BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (account_id, day)
+);
 )sql";
 
 inline constexpr std::array kMigrations = {
@@ -684,6 +782,11 @@ SELECT 1;
         .version = 16,
         .sqlite = kContentScanning,
         .postgres = kContentScanning,
+    },
+    Migration{
+        .version = 17,
+        .sqlite = kSenderIdentitySqlite,
+        .postgres = kSenderIdentityPostgres,
     },
 };
 

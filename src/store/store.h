@@ -62,6 +62,10 @@ struct NewMessage {
   // Content scanning is on: the message waits for its verdict (RecordVerdict) before it can
   // be delivered, and is never leased on arrival.
   bool scan = false;
+  // Non-empty: the message is held for this reason whatever its account's state (the From
+  // check's "sender not allowed"), never leased or claimed, until ReleaseHeld releases it;
+  // DeleteHeld deletes it, a purge purges it, ExpireHeld expires it after policy.hold.
+  std::string held_reason{};
 };
 
 struct ClaimedRecipient {
@@ -249,7 +253,8 @@ struct AccountCounters {
   std::int64_t sent_today = 0;
   std::int64_t errors = 0;
   std::int64_t errors_today = 0;
-  std::int64_t held = 0;    // unfinished and not going out: the account is held, not released
+  std::int64_t held = 0;    // unfinished and not going out: the account is held, not released,
+                            // or the message is held for itself (NewMessage::held_reason)
   std::int64_t queued = 0;  // unfinished and going out (active account, or released)
   std::int64_t expired = 0;
   std::int64_t purged = 0;  // deleted by a purge or by DeleteHeld
@@ -326,6 +331,7 @@ struct StoredMessage {
   std::vector<StoredRecipient> recipients;
   ScanState scan_state = ScanState::kNone;
   std::optional<ScanResult> scan;  // the verdict, once there is one
+  std::string held_reason{};       // held for itself (NewMessage::held_reason), not released yet
 };
 
 // A message waiting for its verdict, as the scanner reads it (its body apart).
@@ -490,6 +496,37 @@ struct BounceRecorded {
   int unmatched = 0;                // recipients of the bounce the message does not have
 };
 
+// Sender identity (docs/sender-identity.md).
+
+// The account a domain name belongs to: the nearest of the name and its parents that is
+// listed (core/sender_domain.h's DomainAndParents), and that listed domain.
+struct DomainOwner {
+  std::string domain;  // the listed domain that owns the name asked about
+  AccountId account = 0;
+  std::string account_name;
+};
+
+// What the From check did to an account's mail on one local day.
+struct SenderCheckDay {
+  int day = 0;               // YYYYMMDD
+  std::int64_t held = 0;     // messages held for a sender not the account's
+  std::int64_t refused = 0;  // submissions refused for it
+};
+
+enum class DkimAlgorithm { kRsaSha256, kEd25519Sha256 };
+
+// A DKIM signing key of a domain.
+struct DkimKey {
+  std::string domain;    // normalised (core/sender_domain.h)
+  std::string selector;  // a DNS label
+  DkimAlgorithm algorithm = DkimAlgorithm::kRsaSha256;
+  std::string private_key;  // PEM, PKCS #8
+  std::string public_key;   // base64: the record's p= value
+  TimePoint created{};
+  std::optional<TimePoint> retired{};  // nullopt: it signs the domain's mail
+  AccountId owner = 0;  // GetSigningKeys only: the account listing the domain (0: none)
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -567,7 +604,8 @@ class Store {
   // success the batch is durably gone; on failure nothing is. kNotFound: no account.
   virtual Result<std::int64_t> PurgeBatch(AccountId account, int limit, TimePoint now) = 0;
 
-  // Expires held mail: in blocked or purging accounts only, finishes up to `limit` unfinished
+  // Expires held mail: in blocked or purging accounts, and messages held for themselves
+  // (NewMessage::held_reason) in any account, finishes up to `limit` unfinished
   // messages received before cutoff, oldest first: status done, body dropped, each pending
   // recipient failed with "expired: not sent, held while sending was blocked for longer than
   // allowed" and category "expired"; pending decremented,
@@ -583,17 +621,19 @@ class Store {
 
   // Releases the selected held messages of a blocked or purging account: the scheduler
   // delivers them although the account stays held, without reading the rest of its held mail.
-  // Returns how many were newly released (0 for an active account: nothing is held). Messages
+  // Of an active account, only messages held for themselves (NewMessage::held_reason) are
+  // held, and released (due at once); so are they in a held account, as the rest.
+  // Returns how many were newly released. Messages
   // in flight, finished, already released or of another account are not counted. One
   // transaction. kNotFound: no account; kConflict: the account is no longer as
   // selector.decided_on says (nothing released).
   virtual Result<std::int64_t> ReleaseHeld(AccountId account, const MessageSelector& selector,
                                            TimePoint now) = 0;
 
-  // Deletes the selected unfinished messages of a blocked or purging account (0 for an active
-  // one), with their recipients; adjusts pending and adds them to the purged counters on the
-  // local day of `now`. A message in flight is left alone. Returns how many were deleted.
-  // One transaction. kNotFound: no account; kConflict: as ReleaseHeld's.
+  // Deletes the selected unfinished messages of a blocked or purging account (of an active
+  // one, only those held for themselves), with their recipients; adjusts pending and adds them to
+  // the purged counters on the local day of `now`. A message in flight is left alone. Returns how
+  // many were deleted. One transaction. kNotFound: no account; kConflict: as ReleaseHeld's.
   virtual Result<std::int64_t> DeleteHeld(AccountId account, const MessageSelector& selector,
                                           TimePoint now) = 0;
 
@@ -780,7 +820,51 @@ class Store {
   // ExpireHeld expires held mail (one error each, counted expired). Returns how many; call
   // again while it returns `limit`. One transaction.
   virtual Result<std::int64_t> ExpireQuarantined(TimePoint cutoff, int limit, TimePoint now) = 0;
+  // Sender identity (docs/sender-identity.md). Domains are given normalised
+  // (core/sender_domain.h's NormalizeDomain); every lookup is one of a primary key or index.
+
+  // Lists `domain` as the account's. A domain belongs to one account: kConflict, naming the
+  // account, when another has it; the account's own again changes nothing. kNotFound: no
+  // account. Durable on success.
+  virtual Result<void> AddDomain(AccountId account, std::string_view domain, TimePoint at) = 0;
+  // Removes the account's `domain` (its DKIM keys stay: GetDkimKeys). kNotFound: the account
+  // does not list it. Durable on success.
+  virtual Result<void> RemoveDomain(AccountId account, std::string_view domain) = 0;
+  // The account's domains, ascending. Read only.
+  virtual Result<std::vector<std::string>> ListDomains(AccountId account) = 0;
+  // Who owns the name: the first of DomainAndParents(name) that is listed; nullopt if none
+  // is. One primary-key lookup per candidate. Read only.
+  virtual Result<std::optional<DomainOwner>> FindDomainOwner(std::string_view name) = 0;
+
+  // Stores a new key of key.domain (key.retired ignored: it signs from the commit on); with
+  // retire_others, the domain's other signing keys are retired at key.created in the same
+  // transaction (a rotation). kConflict: the domain has that selector already. Durable.
+  virtual Result<void> AddDkimKey(const DkimKey& key, bool retire_others) = 0;
+  // The domain's keys, newest first, retired ones too. Read only.
+  virtual Result<std::vector<DkimKey>> GetDkimKeys(std::string_view domain) = 0;
+  // Every signing key (not retired), by domain, newest first: what the signer keeps in memory.
+  // Reads the whole (small) table. Read only.
+  virtual Result<std::vector<DkimKey>> GetSigningKeys() = 0;
+  // Deletes a key. kNotFound: no such key. Durable on success.
+  virtual Result<void> DeleteDkimKey(std::string_view domain, std::string_view selector) = 0;
+
+  // The account's messages held for themselves (NewMessage::held_reason), newest first, up to
+  // limit, with ids below before_id when it is > 0; as ListPending. For an active account
+  // these are its held mail; ReleaseHeld and DeleteHeld act on them alone (by ids or match),
+  // for a blocked one on them with the rest. Read only.
+  virtual Result<std::vector<StoredMessage>> ListHeldForSender(AccountId account, int limit,
+                                                               MessageId before_id) = 0;
+  // Counts a submission of the account refused by the From check on the local day of `at`
+  // (a message held for its sender is counted as it is stored). Durable on success.
+  virtual Result<void> CountSenderRefused(AccountId account, TimePoint at) = 0;
+  // The From check's days of the account from first_day to last_day (YYYYMMDD, inclusive),
+  // ascending; days with nothing held or refused are absent. Read only.
+  virtual Result<std::vector<SenderCheckDay>> GetSenderChecks(AccountId account, int first_day,
+                                                              int last_day) = 0;
 };
+
+std::string_view DkimAlgorithmName(DkimAlgorithm algorithm);  // "rsa", "ed25519"
+std::optional<DkimAlgorithm> ParseDkimAlgorithm(std::string_view name);
 
 // What a store is told at its opening (config's [store]).
 struct StoreOptions {

@@ -58,6 +58,7 @@ void SourceCounts::Count(AccountId account, int kind, std::int64_t hour, std::st
 Result<std::optional<TimePoint>> ArrivalLeasing::Decide(const NewMessage& m, InsertedMessage& out,
                                                         InsertedBatch& batch) {
   if (lease_.node.empty() || m.scan) return std::optional<TimePoint>();
+  if (!m.held_reason.empty()) return std::optional<TimePoint>();  // held for itself: not due
   auto [it, added] = names_.try_emplace(m.account);
   if (added && std::ranges::find(lease_.skip, m.account) == lease_.skip.end()) {
     MW_ASSIGN_OR_RETURN(it->second, leasable_(m.account));

@@ -4,6 +4,9 @@
 
 #include <boost/asio/use_awaitable.hpp>
 
+#include "core/sender_domain.h"
+#include "core/text.h"
+
 namespace mailwarden {
 namespace {
 
@@ -17,6 +20,27 @@ std::string JoinRecipients(const std::vector<std::string>& rcpts) {
 }
 
 }  // namespace
+
+boost::asio::awaitable<Result<bool>> MailIntake::SenderIsAccounts(const AccountRef& account,
+                                                                  const PreparedMessage& message) {
+  SenderClaim claim;
+  for (const std::string& address : message.from_addresses) {
+    // An address whose domain does not normalise is claimed as written: no account has it.
+    auto domain = AddressDomain(address);
+    claim.from_domains.push_back(domain ? *domain : ToAsciiLower(address));
+  }
+  if (!message.sender.empty() && !message.sender_defaulted) {
+    auto domain = AddressDomain(message.sender);
+    claim.envelope_domain = domain ? *domain : ToAsciiLower(message.sender);
+  }
+  std::vector<std::optional<AccountId>> owners;
+  for (const std::string& domain : ClaimedDomains(claim)) {
+    auto owner = co_await directory_->FindDomainOwner(domain);
+    if (!owner) co_return std::unexpected(owner.error());
+    owners.push_back(*owner);
+  }
+  co_return SenderAllowed(account.id, owners);
+}
 
 MailIntake::MailIntake(const Config& config, StoreRunner& store, const Clock& clock,
                        AcceptedHook on_accepted)
@@ -42,8 +66,39 @@ boost::asio::awaitable<Result<MessageId>> MailIntake::Accept(const AccountRef& a
     co_return std::unexpected(prepared.error());
   }
 
+  const SenderCheck check = config_.policy.sender_check;
+  bool hold_for_sender = false;
+  if (check != SenderCheck::kOff && directory_ != nullptr) {
+    auto allowed = co_await SenderIsAccounts(account, *prepared);
+    if (!allowed) {
+      spdlog::error("account={} {} result=tempfail reason=\"{}\"", account.name, client,
+                    allowed.error().message);
+      co_return Fail(ErrorCode::kUnavailable, "mail store unavailable, try again later");
+    }
+    if (!*allowed && check == SenderCheck::kReject) {
+      spdlog::warn("account={} {} from=<{}> result=refused reason=\"{}\"", account.name, client,
+                   prepared->sender, kSenderNotAllowed);
+      if (sender_hooks_.refused) sender_hooks_.refused();
+      // Counted for the panel and the daily report; the refusal stands if counting fails.
+      std::function<Result<void>(Store&)> count = [&account, &context](Store& s) {
+        return s.CountSenderRefused(account.id, context.now);
+      };
+      if (auto counted = co_await store_.AsyncRun(std::move(count), boost::asio::use_awaitable);
+          !counted) {
+        spdlog::warn("account={}: cannot count a refused sender: {}", account.name,
+                     counted.error().message);
+      }
+      co_return Fail(ErrorCode::kRefusedSender,
+                     "sender not allowed: the From address (or envelope sender) is not of a "
+                     "domain of the account " +
+                         Quoted(account.name));
+    }
+    hold_for_sender = !*allowed;
+  }
+
   NewMessage message;
   message.account = account.id;
+  if (hold_for_sender) message.held_reason = std::string(kSenderNotAllowed);
   message.sender = std::move(prepared->sender);
   message.recipients = std::move(prepared->recipients);
   message.body = std::move(prepared->body);
@@ -69,8 +124,14 @@ boost::asio::awaitable<Result<MessageId>> MailIntake::Accept(const AccountRef& a
                   client, from, to, id.error().message);
     co_return Fail(ErrorCode::kUnavailable, "mail store unavailable, try again later");
   }
-  spdlog::info("id={} account={} {} from=<{}> to={} size={} result=queued", *id, account.name,
-               client, from, to, size);
+  if (hold_for_sender) {
+    spdlog::warn("id={} account={} {} from=<{}> to={} size={} result=held reason=\"{}\"", *id,
+                 account.name, client, from, to, size, kSenderNotAllowed);
+    if (sender_hooks_.held) sender_hooks_.held();
+  } else {
+    spdlog::info("id={} account={} {} from=<{}> to={} size={} result=queued", *id, account.name,
+                 client, from, to, size);
+  }
   if (on_accepted_) on_accepted_(account.id, *id);
   co_return *id;
 }

@@ -19,15 +19,30 @@ namespace mailwarden {
 // Called after a message is committed (the daemon wakes delivery, counts for the guards).
 using AcceptedHook = std::function<void(AccountId account, MessageId id)>;
 
+// Called when the From check (policy.sender_check) holds or refuses a message.
+struct SenderCheckHooks {
+  std::function<void()> held;
+  std::function<void()> refused;
+};
+
 class MailIntake {
  public:
   MailIntake(const Config& config, StoreRunner& store, const Clock& clock,
              AcceptedHook on_accepted);
 
+  // The From check's owners of domains (without it, policy.sender_check is not applied) and
+  // what to tell when it holds or refuses.
+  void SetSenderCheck(AccountDirectory* directory, SenderCheckHooks hooks) {
+    directory_ = directory;
+    sender_hooks_ = std::move(hooks);
+  }
+
   // Stores raw for account. `uid` is the submitting uid (0 for SMTP), `protocol` goes into
   // the Received line ("local", "ESMTPA"), `client` into the log ("uid=1000", "ip=1.2.3.4").
-  // Fails with kInvalidInput / kTooLarge for a bad message (permanent) and kUnavailable when
-  // the store cannot take it (temporary); nothing is stored then.
+  // Fails with kInvalidInput / kTooLarge for a bad message (permanent), kRefusedSender when
+  // policy.sender_check is "reject" and its From or envelope sender domain is not the
+  // account's (permanent), and kUnavailable when the store cannot take it (temporary);
+  // nothing is stored then.
   boost::asio::awaitable<Result<MessageId>> Accept(const AccountRef& account, Uid uid,
                                                    std::string protocol, std::string client,
                                                    const SubmitEnvelope& envelope, std::string raw);
@@ -37,6 +52,13 @@ class MailIntake {
   StoreRunner& store_;
   const Clock& clock_;
   AcceptedHook on_accepted_;
+  AccountDirectory* directory_ = nullptr;
+  SenderCheckHooks sender_hooks_;
+
+  // Whether the prepared message's sender domains are all the account's (core's
+  // SenderAllowed over the owners the directory finds).
+  boost::asio::awaitable<Result<bool>> SenderIsAccounts(const AccountRef& account,
+                                                        const PreparedMessage& message);
 };
 
 }  // namespace mailwarden

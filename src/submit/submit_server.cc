@@ -32,6 +32,7 @@ int ExitCodeFor(ErrorCode code) {
   switch (code) {
     case ErrorCode::kInvalidInput:
     case ErrorCode::kTooLarge:
+    case ErrorCode::kRefusedSender:
       return kExitDataErr;
     case ErrorCode::kPermission:
     case ErrorCode::kNotFound:

@@ -180,6 +180,23 @@ const en = {
   quarantineReleased: 'The e-mail is being sent.',
   quarantineDeleted: 'The e-mail was deleted.',
   quarantineReleaseOff: 'Only your hosting provider can send quarantined e-mails. You can delete them.',
+  // Sender identity: the Domains card (cards/domains.ts).
+  domainsTitle: 'Domains',
+  domainsHelp: 'The domains your scripts may send as. Publish the records below in each domain\'s DNS so that receivers trust its e-mails.',
+  noDomains: 'No domains are set up for this account: ask your provider.',
+  senderCheckOff: 'The sender of e-mails is not checked.',
+  senderCheckDay: 'Since yesterday: {held} e-mails held and {refused} refused because their sender was not one of your domains.',
+  dkimSigning: 'E-mails are signed (DKIM) with the key {selector} ({algorithm}).',
+  dkimNone: 'No DKIM key: e-mails are not signed.',
+  dnsRecord: 'Record',
+  dnsName: 'Name',
+  dnsState: 'State',
+  dnsPublish: 'To publish',
+  dnsOk: 'Published',
+  dnsMissing: 'Missing',
+  dnsMismatch: 'Different key',
+  dnsNotAllowing: 'Does not allow our server',
+  dnsError: 'Could not be checked',
 };
 
 export type Key = keyof typeof en;
@@ -362,6 +379,23 @@ const pl: Record<Key, string> = {
   quarantineReleased: 'E-mail jest wysyłany.',
   quarantineDeleted: 'E-mail został usunięty.',
   quarantineReleaseOff: 'E-maile z kwarantanny może wysłać tylko dostawca hostingu. Możesz je usunąć.',
+  // Sender identity: the Domains card (cards/domains.ts).
+  domainsTitle: 'Domeny',
+  domainsHelp: 'Domeny, w imieniu których mogą wysyłać Twoje skrypty. Opublikuj poniższe rekordy w DNS każdej domeny, aby odbiorcy ufali jej e-mailom.',
+  noDomains: 'To konto nie ma skonfigurowanych domen: zwróć się do dostawcy.',
+  senderCheckOff: 'Nadawca e-maili nie jest sprawdzany.',
+  senderCheckDay: 'Od wczoraj: {held} e-maili wstrzymanych i {refused} odrzuconych, bo ich nadawca nie był jedną z Twoich domen.',
+  dkimSigning: 'E-maile są podpisywane (DKIM) kluczem {selector} ({algorithm}).',
+  dkimNone: 'Brak klucza DKIM: e-maile nie są podpisywane.',
+  dnsRecord: 'Rekord',
+  dnsName: 'Nazwa',
+  dnsState: 'Stan',
+  dnsPublish: 'Do opublikowania',
+  dnsOk: 'Opublikowany',
+  dnsMissing: 'Brak',
+  dnsMismatch: 'Inny klucz',
+  dnsNotAllowing: 'Nie dopuszcza naszego serwera',
+  dnsError: 'Nie udało się sprawdzić',
 };
 
 const tables: Record<Lang, Record<Key, string>> = { en, pl };

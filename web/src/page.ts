@@ -2,6 +2,7 @@
 // figures were read, and the cards of the chosen account. Drawn again from `view` after every
 // read, updated in place (dom.ts): what the keyboard or a screen reader is on stays.
 import { actionsCard } from './cards/actions';
+import { domainsCard } from './cards/domains';
 import { countersCard } from './cards/counters';
 import { errorsCard } from './cards/errors';
 import { heldCard, syncHeld } from './cards/held';
@@ -80,6 +81,7 @@ export function renderPage(): void {
       countersCard(s),
       heldCard(s) ?? '',
       quarantineCard() ?? '',
+      domainsCard(view.account, redraw) ?? '',
       errorsCard(view.errors),
       chartCard(view.volumes),
       sourcesCard(view.sources) ?? '',

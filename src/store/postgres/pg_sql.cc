@@ -192,6 +192,8 @@ constexpr std::string_view PgText(Sql sql) {
              "AND strpos(lower(r.address COLLATE \"C\"), $3) > 0)) "
              "AND ($6 = 0 OR NOT EXISTS (SELECT 1 FROM {released} x WHERE x.account_id = $1 "
              "AND x.message_id = m.id)) "
+             "AND ($7 = 0 OR EXISTS (SELECT 1 FROM {held_messages} h WHERE h.account_id = $1 "
+             "AND h.message_id = m.id)) "
              "ORDER BY m.account_id, m.id LIMIT $5 FOR UPDATE OF m";
     case Sql::kSelectErrors:
       return "SELECT r.updated_ms, r.message_id, r.idx, r.address, r.reply, m.subject, "

@@ -97,7 +97,8 @@ enum class Sql {
   kSelectPendingPage,      // (account, before id, limit) -> id, descending
   kSelectHeldById,         // (id, account) -> id if queued and not purged; locked
   kSelectHeldByMatch,      // (account, from, to, subject: lower case, '' for any, limit,
-                           //  1 to leave out released mail) -> id, ascending
+                           //  1 to leave out released mail, 1 for mail held for itself only)
+                           //  -> id, ascending
   kInsertReleased,         // (account, message)
   kSelectMessageHead,      // (id, account, max bytes) -> the body's first bytes; unfinished only
   // Counters and reports.
@@ -145,6 +146,32 @@ enum class Sql {
   kSelectQuarantineAged,   // (received before, limit) -> id, account, size; unpurged, oldest
   kSelectScanVolumes,      // (account, first day, last day) -> day, scanned, quarantined,
                            //   suspicious
+  // Sender identity.
+  kInsertDomain,               // (domain, account, now); no change if the domain is listed
+  kSelectDomainOwner,          // (domain) -> account_id, account name
+  kDeleteDomain,               // (account, domain)
+  kSelectDomains,              // (account) -> domain, ascending
+  kDeleteAccountDomains,       // (account)
+  kInsertDkimKey,              // (domain, selector, algorithm, private, public, now); no change if
+                               //   the selector exists
+  kRetireDkimKeys,             // (domain, now, selector kept): every other signing key retired
+  kSelectDkimKeys,             // (domain) -> selector, algorithm, private, public, created,
+                               //   retired; newest first
+  kSelectSigningKeys,          // () -> domain, selector, algorithm, private, public, created,
+                               //   account listing the domain (0: none)
+  kDeleteDkimKey,              // (domain, selector)
+  kInsertHeldForSender,        // (account, message, reason)
+  kSetNeverDue,                // (account, message, never-due ms)
+  kIsHeldForSender,            // (account, message) -> reason; no row if not held for itself
+  kForgetHeldForSender,        // (account, message)
+  kMakeDue,                    // (account, message, now): a queued message due now
+  kSelectHeldForSenderPage,    // (account, before id, limit) -> message id, descending, unpurged
+  kCountHeldForSender,         // (account) -> how many, unpurged
+  kSelectHeldForSenderDue,     // (received before, limit) -> account, message, size; queued,
+                               //   unpurged, oldest first
+  kBumpSenderChecks,           // (account, day, held, refused): each added
+  kSelectSenderChecks,         // (account, first day, last day) -> day, held, refused; by day
+  kRemoveAccountSenderChecks,  // (account)
   kCount,
 };
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "core/local_day.h"
 #include "core/text.h"
 #include "store/sql/row_readers.h"
 #include "store/store_common.h"
@@ -107,6 +108,11 @@ Result<std::optional<StoredMessage>> SqlStore::ReadMessage(MessageId id) {
     message.received_at = FromUnixMillis(rows.Int(0, 8));
     message.next_attempt = FromUnixMillis(rows.Int(0, 9));
   }
+  {
+    MW_ASSIGN_OR_RETURN(const Rows held, session_->Run(Sql::kIsHeldForSender,
+                                                       Params().Int(message.account).Int(id)));
+    if (!held.empty()) message.held_reason = held.Text(0, 0);
+  }
   MW_ASSIGN_OR_RETURN(const Rows rows,
                       session_->Run(Sql::kSelectRecipients, Params().Int(message.account).Int(id)));
   for (int i = 0; i < rows.size(); ++i) {
@@ -126,7 +132,7 @@ Result<std::optional<StoredMessage>> SqlStore::ReadMessage(MessageId id) {
 
 Result<std::vector<MessageId>> SqlStore::SelectHeld(AccountId account,
                                                     const MessageSelector& selector,
-                                                    bool unreleased_only) {
+                                                    bool unreleased_only, bool for_sender_only) {
   std::vector<MessageId> ids;
   if (selector.limit <= 0) return ids;
   if (!selector.ids.empty()) {
@@ -145,6 +151,11 @@ Result<std::vector<MessageId>> SqlStore::SelectHeld(AccountId account,
                             session_->Run(Sql::kIsReleased, Params().Int(account).Int(id)));
         if (!released.empty() && released.Bool(0, 0)) continue;
       }
+      if (for_sender_only) {
+        MW_ASSIGN_OR_RETURN(const Rows held,
+                            session_->Run(Sql::kIsHeldForSender, Params().Int(account).Int(id)));
+        if (held.empty()) continue;
+      }
       ids.push_back(id);
     }
     return ids;
@@ -157,7 +168,8 @@ Result<std::vector<MessageId>> SqlStore::SelectHeld(AccountId account,
                                                          .Text(ToAsciiLower(selector.to))
                                                          .Text(ToAsciiLower(selector.subject))
                                                          .Int(selector.limit)
-                                                         .Int(unreleased_only ? 1 : 0)));
+                                                         .Int(unreleased_only ? 1 : 0)
+                                                         .Int(for_sender_only ? 1 : 0)));
   for (int i = 0; i < rows.size(); ++i) ids.push_back(rows.Int(i, 0));
   return ids;
 }
@@ -166,6 +178,16 @@ Result<MessageId> SqlStore::InsertMessageWithRecipients(const NewMessage& m,
                                                         std::optional<TimePoint> lease_until,
                                                         std::string_view lease_node) {
   MW_ASSIGN_OR_RETURN(const MessageId id, InsertMessageRow(m, lease_until, lease_node));
+  if (!m.held_reason.empty()) {
+    // Held for itself: never due until released, whatever its account's state.
+    MW_RETURN_IF_ERROR(session_->Run(Sql::kInsertHeldForSender,
+                                     Params().Int(m.account).Int(id).Text(m.held_reason)));
+    MW_RETURN_IF_ERROR(session_->Run(Sql::kSetNeverDue,
+                                     Params().Int(m.account).Int(id).Int(schema::kHeldNeverDueMs)));
+    MW_RETURN_IF_ERROR(
+        session_->Run(Sql::kBumpSenderChecks,
+                      Params().Int(m.account).Int(LocalDayNumber(m.received_at)).Int(1).Int(0)));
+  }
   const std::int64_t received = ToUnixMillis(m.received_at);
   for (std::size_t i = 0; i < m.recipients.size(); ++i) {
     MW_RETURN_IF_ERROR(session_->Run(Sql::kInsertRecipient, Params()

@@ -24,6 +24,8 @@
 
 namespace mailwarden {
 
+class Tally;
+
 class SqlStore : public Store {
  public:
   ~SqlStore() override;
@@ -101,6 +103,19 @@ class SqlStore : public Store {
   Result<std::int64_t> DeleteQuarantined(AccountId account, std::span<const MessageId> ids,
                                          TimePoint now) override;
   Result<std::int64_t> ExpireQuarantined(TimePoint cutoff, int limit, TimePoint now) override;
+  Result<void> AddDomain(AccountId account, std::string_view domain, TimePoint at) override;
+  Result<void> RemoveDomain(AccountId account, std::string_view domain) override;
+  Result<std::vector<std::string>> ListDomains(AccountId account) override;
+  Result<std::optional<DomainOwner>> FindDomainOwner(std::string_view name) override;
+  Result<void> AddDkimKey(const DkimKey& key, bool retire_others) override;
+  Result<std::vector<DkimKey>> GetDkimKeys(std::string_view domain) override;
+  Result<std::vector<DkimKey>> GetSigningKeys() override;
+  Result<void> DeleteDkimKey(std::string_view domain, std::string_view selector) override;
+  Result<std::vector<StoredMessage>> ListHeldForSender(AccountId account, int limit,
+                                                       MessageId before_id) override;
+  Result<void> CountSenderRefused(AccountId account, TimePoint at) override;
+  Result<std::vector<SenderCheckDay>> GetSenderChecks(AccountId account, int first_day,
+                                                      int last_day) override;
 
   // StoreOptions; set by OpenStore before the store is used.
   void SetOptions(const StoreOptions& options) {
@@ -162,9 +177,18 @@ class SqlStore : public Store {
   virtual std::string_view MigrationSql(const schema::Migration& migration) const = 0;
 
  private:
-  // The selected held mail, up to selector.limit; with unreleased_only, none released yet.
+  // The selected held mail, up to selector.limit; with unreleased_only, none released yet;
+  // with for_sender_only, only messages held for themselves (held_messages).
   Result<std::vector<MessageId>> SelectHeld(AccountId account, const MessageSelector& selector,
-                                            bool unreleased_only);
+                                            bool unreleased_only, bool for_sender_only = false);
+  // Releases these messages held for themselves (those that are): no longer held, due at
+  // `now`. Returns how many were. In the caller's write transaction.
+  Result<std::int64_t> ReleaseHeldForSender(AccountId account, std::span<const MessageId> ids,
+                                            TimePoint now);
+  // Expires up to `limit` messages held for themselves received before cutoff, as ExpireHeld
+  // does the mail of held accounts. In the caller's write transaction, with its tally.
+  Result<std::int64_t> ExpireHeldForSender(std::int64_t cutoff_ms, std::int64_t limit,
+                                           TimePoint now, Tally& tally);
   Result<std::optional<Account>> ReadOneAccount(AccountId id);
   // Purges the account's unfinished mail at once (the watermark), counted purged on the local
   // day of `at`; returns how many. In the caller's write transaction.

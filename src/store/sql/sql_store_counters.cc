@@ -32,6 +32,13 @@ Result<AccountCounters> SqlStore::GetCounters(AccountId account, int today) {
     c.errors = rows.Int(0, 5);
     c.expired = rows.Int(0, 6);
     c.purged = rows.Int(0, 7);
+    if (active && pending > 0) {
+      // An active account's held mail is what is held for itself (the From check).
+      MW_ASSIGN_OR_RETURN(const Rows held,
+                          session().Run(Sql::kCountHeldForSender, Params().Int(account)));
+      c.held = std::min(pending, held.empty() ? 0 : held.Int(0, 0));
+      c.queued = pending - c.held;
+    }
   }
   {
     MW_ASSIGN_OR_RETURN(const Rows rows,

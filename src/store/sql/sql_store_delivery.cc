@@ -361,6 +361,8 @@ Result<std::optional<TimePoint>> SqlStore::NextDueTime(std::span<const AccountId
       session().Run(Sql::kSelectNextDue, Params().Int(static_cast<std::int64_t>(skip.size() + 1))));
   for (int i = 0; i < rows.size(); ++i) {
     if (std::ranges::find(skip, rows.Int(i, 0)) != skip.end()) continue;
+    // Heads come earliest first: one of mail held for its sender means nothing else is due.
+    if (rows.Int(i, 1) >= schema::kHeldNeverDueMs) break;
     return std::optional<TimePoint>(FromUnixMillis(rows.Int(i, 1)));
   }
   return std::optional<TimePoint>();

@@ -136,9 +136,79 @@ Result<std::int64_t> SqlStore::ExpireHeld(TimePoint cutoff, int limit, TimePoint
       ++expired;
     }
   }
+  if (expired < limit) {
+    MW_ASSIGN_OR_RETURN(const std::int64_t more,
+                        ExpireHeldForSender(cutoff_ms, limit - expired, now, tally));
+    expired += more;
+  }
   MW_RETURN_IF_ERROR(tally.Flush());
   MW_RETURN_IF_ERROR(tx.Commit());
   return expired;
+}
+
+Result<std::int64_t> SqlStore::ExpireHeldForSender(std::int64_t cutoff_ms, std::int64_t limit,
+                                                   TimePoint now, Tally& tally) {
+  constexpr std::string_view kExpiredReply =
+      "expired: held for longer than policy.hold (sender not allowed)";
+  const std::int64_t now_ms = ToUnixMillis(now);
+  const int day = LocalDayNumber(now);
+  MW_ASSIGN_OR_RETURN(const Rows rows, session().Run(Sql::kSelectHeldForSenderDue,
+                                                     Params().Int(cutoff_ms).Int(limit)));
+  std::int64_t expired = 0;
+  for (int i = 0; i < rows.size(); ++i) {
+    const AccountId account = rows.Int(i, 0);
+    const MessageId id = rows.Int(i, 1);
+    // The account's row first, as every writer takes it.
+    MW_RETURN_IF_ERROR(ReadAccountState(account, true));
+    MW_RETURN_IF_ERROR(session().Run(
+        Sql::kExpireRecipients, Params().Int(account).Int(id).Text(kExpiredReply).Int(now_ms)));
+    MW_RETURN_IF_ERROR(
+        session().Run(Sql::kFinishMessage, Params().Int(account).Int(id).Int(now_ms)));
+    MW_RETURN_IF_ERROR(session().Run(Sql::kForgetHeldForSender, Params().Int(account).Int(id)));
+    MW_RETURN_IF_ERROR(tally.EndMessage(account, id, rows.Int(i, 2)));
+    tally.Count(account, day, {.errors = 1, .expired = 1});
+    ++expired;
+  }
+  return expired;
+}
+
+Result<std::int64_t> SqlStore::ReleaseHeldForSender(AccountId account,
+                                                    std::span<const MessageId> ids, TimePoint now) {
+  std::int64_t released = 0;
+  for (const MessageId id : ids) {
+    MW_ASSIGN_OR_RETURN(const Rows forgotten,
+                        session().Run(Sql::kForgetHeldForSender, Params().Int(account).Int(id)));
+    if (forgotten.Changed() == 0) continue;
+    MW_RETURN_IF_ERROR(
+        session().Run(Sql::kMakeDue, Params().Int(account).Int(id).Int(ToUnixMillis(now))));
+    ++released;
+  }
+  return released;
+}
+
+Result<std::vector<StoredMessage>> SqlStore::ListHeldForSender(AccountId account, int limit,
+                                                               MessageId before_id) {
+  std::vector<StoredMessage> messages;
+  if (limit <= 0) return messages;
+  // A read transaction: the page and its messages from one snapshot.
+  MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kRead));
+  std::vector<MessageId> ids;
+  {
+    MW_ASSIGN_OR_RETURN(
+        const Rows rows,
+        session().Run(Sql::kSelectHeldForSenderPage,
+                      Params()
+                          .Int(account)
+                          .Int(before_id > 0 ? before_id : std::numeric_limits<std::int64_t>::max())
+                          .Int(limit)));
+    for (int i = 0; i < rows.size(); ++i) ids.push_back(rows.Int(i, 0));
+  }
+  for (const MessageId id : ids) {
+    MW_ASSIGN_OR_RETURN(auto message, ReadMessage(id));
+    if (message) messages.push_back(std::move(*message));
+  }
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return messages;
 }
 
 Result<std::vector<StoredMessage>> SqlStore::ListPending(AccountId account, int limit,
@@ -167,15 +237,25 @@ Result<std::vector<StoredMessage>> SqlStore::ListPending(AccountId account, int 
 }
 
 Result<std::int64_t> SqlStore::ReleaseHeld(AccountId account, const MessageSelector& selector,
-                                           TimePoint /*now*/) {
+                                           TimePoint now) {
   // One write transaction, the account's row locked first: an unblock (which clears the marks)
   // cannot slip in between reading the state and marking, and the marks and released_pending
   // change together, so the scheduler never looks for released mail that is not counted.
   MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kWrite));
   MW_ASSIGN_OR_RETURN(const AccountState state, ReadAccountState(account, true));
   MW_RETURN_IF_ERROR(CheckDecidedOn(account, selector.decided_on));
-  if (state == AccountState::kActive) return std::int64_t{0};
+  if (state == AccountState::kActive) {
+    // Only mail held for itself is held here: released, it is due at once.
+    MW_ASSIGN_OR_RETURN(const auto ids, SelectHeld(account, selector, /*unreleased_only=*/false,
+                                                   /*for_sender_only=*/true));
+    MW_ASSIGN_OR_RETURN(const std::int64_t released, ReleaseHeldForSender(account, ids, now));
+    if (released > 0) MW_RETURN_IF_ERROR(Notify("mail", account));
+    MW_RETURN_IF_ERROR(tx.Commit());
+    return released;
+  }
   MW_ASSIGN_OR_RETURN(const auto ids, SelectHeld(account, selector, /*unreleased_only=*/true));
+  // What was held for itself too is no longer: marked released, it is due at once.
+  MW_RETURN_IF_ERROR(ReleaseHeldForSender(account, ids, now));
   Tally tally(session());
   std::int64_t released = 0;
   for (const MessageId id : ids) {
@@ -196,8 +276,10 @@ Result<std::int64_t> SqlStore::DeleteHeld(AccountId account, const MessageSelect
   MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kWrite));
   MW_ASSIGN_OR_RETURN(const AccountState state, ReadAccountState(account, true));
   MW_RETURN_IF_ERROR(CheckDecidedOn(account, selector.decided_on));
-  if (state == AccountState::kActive) return std::int64_t{0};
-  MW_ASSIGN_OR_RETURN(const auto ids, SelectHeld(account, selector, /*unreleased_only=*/false));
+  // Of an active account, only mail held for itself is held.
+  MW_ASSIGN_OR_RETURN(const auto ids,
+                      SelectHeld(account, selector, /*unreleased_only=*/false,
+                                 /*for_sender_only=*/state == AccountState::kActive));
   Tally tally(session());
   const int day = LocalDayNumber(now);
   for (const MessageId id : ids) {

@@ -205,6 +205,7 @@ Result<AccountDeleted> SqlStore::DeleteAccount(std::string_view name, bool purge
   }
   MW_RETURN_IF_ERROR(session().Run(Sql::kDeleteAccountTokens, Params().Int(deleted.id)));
   MW_RETURN_IF_ERROR(session().Run(Sql::kDeleteAccountUids, Params().Int(deleted.id)));
+  MW_RETURN_IF_ERROR(session().Run(Sql::kDeleteAccountDomains, Params().Int(deleted.id)));
   MW_RETURN_IF_ERROR(FreeAccountName(name));
   MW_RETURN_IF_ERROR(session().Run(
       Sql::kMarkAccountDeleted,
@@ -240,9 +241,10 @@ Result<std::int64_t> SqlStore::RemoveDeletedAccounts(TimePoint cutoff, int limit
   for (int i = 0; i < rows.size(); ++i) {
     const AccountId id = rows.Int(i, 0);
     for (const Sql sql :
-         {Sql::kRemoveAccountSources, Sql::kRemoveAccountDays, Sql::kRemoveAccountReports,
-          Sql::kRemoveAccountAudit, Sql::kClearReleased, Sql::kRemoveAccountMessages,
-          Sql::kDeleteAccountTokens, Sql::kDeleteAccountUids, Sql::kRemoveAccountRow}) {
+         {Sql::kRemoveAccountSources, Sql::kRemoveAccountDays, Sql::kRemoveAccountSenderChecks,
+          Sql::kRemoveAccountReports, Sql::kRemoveAccountAudit, Sql::kClearReleased,
+          Sql::kRemoveAccountMessages, Sql::kDeleteAccountTokens, Sql::kDeleteAccountUids,
+          Sql::kRemoveAccountRow}) {
       MW_RETURN_IF_ERROR(session().Run(sql, Params().Int(id)));
     }
   }

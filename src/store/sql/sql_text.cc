@@ -119,8 +119,29 @@ constexpr std::array<std::string_view, kSqlCount> kNames = {
     "kReleaseQuarantined",
     "kSelectQuarantineAged",
     "kSelectScanVolumes",
+    "kInsertDomain",
+    "kSelectDomainOwner",
+    "kDeleteDomain",
+    "kSelectDomains",
+    "kDeleteAccountDomains",
+    "kInsertDkimKey",
+    "kRetireDkimKeys",
+    "kSelectDkimKeys",
+    "kSelectSigningKeys",
+    "kDeleteDkimKey",
+    "kInsertHeldForSender",
+    "kSetNeverDue",
+    "kIsHeldForSender",
+    "kForgetHeldForSender",
+    "kMakeDue",
+    "kSelectHeldForSenderPage",
+    "kCountHeldForSender",
+    "kSelectHeldForSenderDue",
+    "kBumpSenderChecks",
+    "kSelectSenderChecks",
+    "kRemoveAccountSenderChecks",
 };
-static_assert(kNames.back() == "kSelectScanVolumes", "kNames follows enum Sql");
+static_assert(kNames.back() == "kRemoveAccountSenderChecks", "kNames follows enum Sql");
 
 // The earliest next attempt among the unfinished messages of active account a.id: one seek of
 // messages_due within the account's purge epoch, so that purged rows still on disk (all due
@@ -372,6 +393,73 @@ std::string_view SharedSqlText(Sql sql) {
     case Sql::kSelectScanVolumes:
       return "SELECT day, scanned, quarantined, suspicious FROM {daily_counters} "
              "WHERE account_id = ?1 AND day >= ?2 AND day <= ?3 ORDER BY day";
+    case Sql::kInsertDomain:
+      return "INSERT INTO {account_domains} (domain, account_id, added_ms) VALUES (?1, ?2, ?3) "
+             "ON CONFLICT (domain) DO NOTHING";
+    case Sql::kSelectDomainOwner:
+      return "SELECT d.account_id, a.name FROM {account_domains} d JOIN {accounts} a "
+             "ON a.id = d.account_id WHERE d.domain = ?1";
+    case Sql::kDeleteDomain:
+      return "DELETE FROM {account_domains} WHERE account_id = ?1 AND domain = ?2";
+    case Sql::kSelectDomains:
+      return "SELECT domain FROM {account_domains} WHERE account_id = ?1 ORDER BY domain";
+    case Sql::kDeleteAccountDomains:
+      return "DELETE FROM {account_domains} WHERE account_id = ?1";
+    case Sql::kInsertDkimKey:
+      return "INSERT INTO {dkim_keys} (domain, selector, algorithm, private_key, public_key, "
+             "created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (domain, selector) "
+             "DO NOTHING";
+    case Sql::kRetireDkimKeys:
+      return "UPDATE {dkim_keys} SET retired_ms = ?2 WHERE domain = ?1 AND retired_ms = 0 "
+             "AND selector <> ?3";
+    case Sql::kSelectDkimKeys:
+      return "SELECT selector, algorithm, private_key, public_key, created_ms, retired_ms "
+             "FROM {dkim_keys} WHERE domain = ?1 ORDER BY created_ms DESC, selector";
+    case Sql::kSelectSigningKeys:
+      return "SELECT k.domain, k.selector, k.algorithm, k.private_key, k.public_key, "
+             "k.created_ms, COALESCE(d.account_id, 0) FROM {dkim_keys} k "
+             "LEFT JOIN {account_domains} d ON d.domain = k.domain WHERE k.retired_ms = 0 "
+             "ORDER BY k.domain, k.created_ms DESC";
+    case Sql::kDeleteDkimKey:
+      return "DELETE FROM {dkim_keys} WHERE domain = ?1 AND selector = ?2";
+    case Sql::kInsertHeldForSender:
+      return "INSERT INTO {held_messages} (account_id, message_id, reason) VALUES (?1, ?2, ?3)";
+    case Sql::kSetNeverDue:
+      return "UPDATE {messages} SET next_attempt_ms = ?3 WHERE account_id = ?1 AND id = ?2";
+    case Sql::kIsHeldForSender:
+      return "SELECT reason FROM {held_messages} WHERE account_id = ?1 AND message_id = ?2";
+    case Sql::kForgetHeldForSender:
+      return "DELETE FROM {held_messages} WHERE account_id = ?1 AND message_id = ?2";
+    case Sql::kMakeDue:
+      return "UPDATE {messages} SET next_attempt_ms = ?3 WHERE account_id = ?1 AND id = ?2 "
+             "AND status = {queued}";
+    case Sql::kSelectHeldForSenderPage:
+      // A held account's expiry may have finished one: unfinished ones only.
+      return "SELECT h.message_id FROM {held_messages} h JOIN {messages} m "
+             "ON m.account_id = h.account_id AND m.id = h.message_id WHERE h.account_id = ?1 "
+             "AND h.message_id < ?2 AND h.message_id > {upto_of_1} AND m.status = {queued} "
+             "ORDER BY h.message_id DESC LIMIT ?3";
+    case Sql::kCountHeldForSender:
+      return "SELECT COUNT(*) FROM {held_messages} h JOIN {messages} m "
+             "ON m.account_id = h.account_id AND m.id = h.message_id WHERE h.account_id = ?1 "
+             "AND h.message_id > {upto_of_1} AND m.status = {queued}";
+    case Sql::kSelectHeldForSenderDue:
+      // held_messages is small (mail held for its sender only): read whole, oldest first.
+      return "SELECT h.account_id, h.message_id, m.size FROM {held_messages} h "
+             "JOIN {messages} m ON m.account_id = h.account_id AND m.id = h.message_id "
+             "JOIN {accounts} a ON a.id = h.account_id "
+             "WHERE m.received_ms < ?1 AND m.status = {queued} AND m.id > a.purge_upto "
+             "ORDER BY h.message_id LIMIT ?2";
+    case Sql::kBumpSenderChecks:
+      return "INSERT INTO {sender_checks} (account_id, day, held, refused) "
+             "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (account_id, day) DO UPDATE "
+             "SET held = {sender_checks}.held + excluded.held, "
+             "refused = {sender_checks}.refused + excluded.refused";
+    case Sql::kSelectSenderChecks:
+      return "SELECT day, held, refused FROM {sender_checks} WHERE account_id = ?1 "
+             "AND day >= ?2 AND day <= ?3 ORDER BY day";
+    case Sql::kRemoveAccountSenderChecks:
+      return "DELETE FROM {sender_checks} WHERE account_id = ?1";
     default:
       return "";
   }
@@ -403,6 +491,10 @@ std::string EngineSql(Sql sql, std::string_view own_text, Placeholders placehold
       fmt::arg("account_page_filter",
                "a.deleted_ms = 0 AND substr(a.name, 1, 1) <> '_' AND (?3 = '' OR a.state = ?3) "
                "AND (?4 = '' OR a.blocked_by = ?4) AND (?5 = '' OR a.name LIKE ?5 ESCAPE '!')"),
+      fmt::arg("account_domains", schema::kAccountDomainsTable),
+      fmt::arg("dkim_keys", schema::kDkimKeysTable),
+      fmt::arg("held_messages", schema::kHeldMessagesTable),
+      fmt::arg("sender_checks", schema::kSenderChecksTable),
       fmt::arg("account_columns",
                "id, name, state, blocked_by, reason, since_ms, report_to, language, "
                "max_per_day, max_per_hour, pending, bounce_tolerance_until_ms, purge_upto, "

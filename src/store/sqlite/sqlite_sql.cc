@@ -168,7 +168,9 @@ constexpr std::string_view SqliteText(Sql sql) {
              "AND (?3 = '' OR EXISTS (SELECT 1 FROM {recipients} r WHERE r.message_id = m.id "
              "AND instr(lower(r.address), ?3) > 0)) "
              "AND (?6 = 0 OR NOT EXISTS (SELECT 1 FROM {released} x WHERE x.account_id = ?1 "
-             "AND x.message_id = m.id)) ORDER BY m.id LIMIT ?5";
+             "AND x.message_id = m.id)) "
+             "AND (?7 = 0 OR EXISTS (SELECT 1 FROM {held_messages} h WHERE h.account_id = ?1 "
+             "AND h.message_id = m.id)) ORDER BY m.id LIMIT ?5";
     case Sql::kSelectMessageHead:
       // substr of a BLOB counts bytes. A finished message's body is NULL: no row.
       return "SELECT substr(body, 1, ?3) FROM {messages} WHERE id = ?1 AND account_id = ?2 "
