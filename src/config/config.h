@@ -9,6 +9,7 @@
 
 #include "core/account_spec.h"
 #include "core/result.h"
+#include "core/send_limits.h"
 #include "core/types.h"
 
 namespace mailwarden {
@@ -154,7 +155,37 @@ struct Config {
     std::int64_t spam_per_hour = 3000;
     double bounce_rate = 0.2;
     std::int64_t bounce_min = 20;
+    // Finer limits (core/send_limits.h; 0: none), each also a key of a [[plan]] and of an
+    // account's overrides: per envelope sender and per script in a rolling hour (deferred),
+    // recipients of one message (refused at submission), different recipients in an hour
+    // (the spam guard blocks), what happens past a volume limit, and the fraction of a daily
+    // limit past which the account is warned.
+    std::int64_t max_per_sender_per_hour = 0;
+    std::int64_t max_per_script_per_hour = 0;
+    std::int64_t max_recipients = 0;
+    std::int64_t unique_recipients_per_hour = 0;
+    OverLimit over_limit = OverLimit::kDefer;
+    double warn_at = 0.8;
   } policy;
+
+  // [[plan]]: a name and the policy keys it sets (the rest are [policy]'s). An account names
+  // its plan; its own overrides win over the plan's.
+  struct Plan {
+    std::string name;
+    LimitOverrides limits;
+  };
+  std::vector<Plan> plans;
+
+  // [[webhook]]: where events are POSTed (docs/webhooks.md), signed with the secret read from
+  // secret_file; events: the types sent there ("*": all). An event not delivered within
+  // max_age is given up.
+  struct Webhook {
+    std::string url;  // http:// or https://
+    std::filesystem::path secret_file;
+    std::vector<std::string> events;
+    Duration max_age = std::chrono::hours(72);
+  };
+  std::vector<Webhook> webhooks;
 
   struct Report {
     int at_minutes = 6 * 60;  // minutes after local midnight
@@ -177,6 +208,11 @@ struct Config {
 
   std::vector<AccountSpec> accounts;
 };
+
+// The server's limits: [policy]'s keys as core/send_limits.h names them.
+SendLimits ServerLimits(const Config::Policy& policy);
+// The plan of that name, or null.
+const Config::Plan* FindPlan(const Config& config, std::string_view name);
 
 // Reads and checks the whole file. On failure the Error's message names the key and the
 // reason ("delivery.concurrency: must be between 1 and 1000"); nothing is half-applied.

@@ -17,6 +17,8 @@ struct AccountSpec {
   std::string language = "en";               // "en" or "pl"
   std::optional<std::int64_t> max_per_day;   // nullopt: the policy's default
   std::optional<std::int64_t> max_per_hour;  // nullopt: the policy's default
+  // The account's plan ([[plan]] name; "" for none). nullopt: not said, left as it is.
+  std::optional<std::string> plan;
 };
 
 }  // namespace mailwarden

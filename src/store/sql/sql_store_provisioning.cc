@@ -242,7 +242,8 @@ Result<std::int64_t> SqlStore::RemoveDeletedAccounts(TimePoint cutoff, int limit
     for (const Sql sql :
          {Sql::kRemoveAccountSources, Sql::kRemoveAccountDays, Sql::kRemoveAccountReports,
           Sql::kRemoveAccountAudit, Sql::kClearReleased, Sql::kRemoveAccountMessages,
-          Sql::kDeleteAccountTokens, Sql::kDeleteAccountUids, Sql::kRemoveAccountRow}) {
+          Sql::kDeleteAccountTokens, Sql::kDeleteAccountUids, Sql::kRemoveAccountLimits,
+          Sql::kRemoveAccountNotices, Sql::kRemoveAccountRow}) {
       MW_RETURN_IF_ERROR(session().Run(sql, Params().Int(id)));
     }
   }
