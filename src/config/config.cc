@@ -640,6 +640,12 @@ const Config::Plan* FindPlan(const Config& config, std::string_view name) {
   return nullptr;
 }
 
+ResolvedLimits ResolveAccountLimits(const Config& config, std::string_view plan,
+                                    const LimitOverrides& own) {
+  const Config::Plan* p = plan.empty() ? nullptr : FindPlan(config, plan);
+  return ResolveLimits(ServerLimits(config.policy), p == nullptr ? nullptr : &p->limits, own);
+}
+
 Result<Config> LoadConfig(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) {

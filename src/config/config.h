@@ -213,6 +213,10 @@ struct Config {
 SendLimits ServerLimits(const Config::Policy& policy);
 // The plan of that name, or null.
 const Config::Plan* FindPlan(const Config& config, std::string_view name);
+// An account's effective limits: its own keys, else its plan's (a plan the file no longer
+// has counts as none), else [policy]'s.
+ResolvedLimits ResolveAccountLimits(const Config& config, std::string_view plan,
+                                    const LimitOverrides& own);
 
 // Reads and checks the whole file. On failure the Error's message names the key and the
 // reason ("delivery.concurrency: must be between 1 and 1000"); nothing is half-applied.

@@ -18,7 +18,7 @@ struct AccountSpec {
   std::optional<std::int64_t> max_per_day;   // nullopt: the policy's default
   std::optional<std::int64_t> max_per_hour;  // nullopt: the policy's default
   // The account's plan ([[plan]] name; "" for none). nullopt: not said, left as it is.
-  std::optional<std::string> plan;
+  std::optional<std::string> plan{};
 };
 
 }  // namespace mailwarden

@@ -53,6 +53,25 @@ Result<void> SetLimitOverride(LimitOverrides& o, std::string_view key, std::stri
               std::string(key) + ": not a limit a plan or an account sets");
 }
 
+Result<void> ClearLimitOverride(LimitOverrides& o, std::string_view key) {
+  for (const CountLimitKey& k : kCountLimitKeys) {
+    if (k.name == key) {
+      (o.*k.override).reset();
+      return {};
+    }
+  }
+  if (key == kOverLimitKey) {
+    o.over_limit.reset();
+    return {};
+  }
+  if (key == kWarnAtKey) {
+    o.warn_at.reset();
+    return {};
+  }
+  return Fail(ErrorCode::kInvalidInput,
+              std::string(key) + ": not a limit a plan or an account sets");
+}
+
 std::string FormatLimitOverrides(const LimitOverrides& o) {
   std::string out;
   auto add = [&out](std::string_view key, const std::string& value) {

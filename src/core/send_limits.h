@@ -81,6 +81,8 @@ inline constexpr std::string_view kWarnAtKey = "warn_at";
 // One key of LimitOverrides set from text ("300", "refuse", "0.8"); a key that is not a limit
 // key, or a value out of its range, fails with kInvalidInput and a sentence naming the key.
 Result<void> SetLimitOverride(LimitOverrides& o, std::string_view key, std::string_view value);
+// Unsets one key (the next level's value holds again); kInvalidInput for an unknown key.
+Result<void> ClearLimitOverride(LimitOverrides& o, std::string_view key);
 // The keys set, as "key=value" separated by spaces, in the table's order ("" when none set);
 // ParseLimitOverrides reads it back.
 std::string FormatLimitOverrides(const LimitOverrides& o);

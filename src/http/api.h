@@ -33,6 +33,8 @@ struct ApiHooks {
   std::function<boost::asio::awaitable<Result<int>>(int day)> run_reports;
   // GET /metrics reads the in-memory counters here. Unset: 404.
   Metrics* metrics = nullptr;
+  // An account's plan or limits changed: they apply from its next message.
+  std::function<void(AccountId)> limits_changed;
 };
 
 class Api {
@@ -97,6 +99,12 @@ class Api {
                                                    const Account& account);
   boost::asio::awaitable<HttpResponse> ListAudit(const HttpRequest& request);
   boost::asio::awaitable<HttpResponse> RunReports(const HttpRequest& request);
+  // Plans and limits (api_limits.cc): the effective limits and where each comes from, for
+  // GET .../email; a PATCH's "plan" and "limits"; GET /api/v1/webhooks/deliveries.
+  boost::asio::awaitable<Result<nlohmann::json>> LimitsJson(const Account& account);
+  boost::asio::awaitable<Result<void>> PatchLimits(const nlohmann::json& body,
+                                                   const Account& account);
+  boost::asio::awaitable<HttpResponse> ListDeliveries(const HttpRequest& request);
 
   template <class T>
   boost::asio::awaitable<Result<T>> Run(std::function<Result<T>(Store&)> fn);

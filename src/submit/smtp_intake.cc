@@ -41,14 +41,22 @@ boost::asio::awaitable<Result<SmtpIdentity>> SmtpIntake::Authenticate(std::strin
     spdlog::warn("smtp: ip={} user=\"{}\" result=auth-failed", client_ip, user.substr(0, 64));
     co_return Fail(ErrorCode::kUnauthenticated, "authentication failed");
   }
-  co_return SmtpIdentity{(*found)->id, user, std::nullopt};
+  co_return co_await WithLimits(SmtpIdentity{(*found)->id, user, std::nullopt});
+}
+
+boost::asio::awaitable<SmtpIdentity> SmtpIntake::WithLimits(SmtpIdentity identity) {
+  if (limits_ != nullptr) {
+    const ResolvedLimits r = co_await limits_->Of(identity.account);
+    identity.max_recipients = static_cast<std::size_t>(r.limits.max_recipients);
+  }
+  co_return identity;
 }
 
 boost::asio::awaitable<Result<SmtpIdentity>> SmtpIntake::IdentifyLocalUser(Uid uid) {
   auto account = co_await accounts_.FindByUid(uid);
   if (!account) co_return std::unexpected(account.error());
   if (!*account) co_return Fail(ErrorCode::kNotFound, "uid has no mail account");
-  co_return SmtpIdentity{(*account)->id, (*account)->name, uid};
+  co_return co_await WithLimits(SmtpIdentity{(*account)->id, (*account)->name, uid});
 }
 
 boost::asio::awaitable<Result<std::int64_t>> SmtpIntake::Accept(const SmtpIdentity& who,
