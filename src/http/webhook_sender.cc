@@ -152,9 +152,11 @@ Result<void> WebhookSender::Init() {
 asio::awaitable<void> WebhookSender::Run() {
   while (!stopping_) {
     const TimePoint now = clock_.Now();
-    auto claimed = co_await store_.AsyncRun<std::vector<OutboxEvent>>(
-        [this, now](Store& s) { return s.ClaimEvents(node_, now, now + kLease, kEventsPerRound); },
-        asio::use_awaitable);
+    // Named, not a temporary of the co_await expression (GCC 12 destroys those twice).
+    std::function<Result<std::vector<OutboxEvent>>(Store&)> claim = [this, now](Store& s) {
+      return s.ClaimEvents(node_, now, now + kLease, kEventsPerRound);
+    };
+    auto claimed = co_await store_.AsyncRun(std::move(claim), asio::use_awaitable);
     if (!claimed) {
       spdlog::warn("webhooks: cannot claim events: {}", claimed.error().message);
     } else {
@@ -207,8 +209,10 @@ asio::awaitable<void> WebhookSender::SendOne(OutboxEvent event) {
     attempt.next_attempt =
         attempt.at + std::min<Duration>(std::chrono::seconds(1LL << shift), kBackoffMax);
   }
-  auto recorded = co_await store_.AsyncRun<void>(
-      [attempt](Store& s) { return s.RecordEventAttempt(attempt); }, asio::use_awaitable);
+  std::function<Result<void>(Store&)> record = [&attempt](Store& s) {
+    return s.RecordEventAttempt(attempt);
+  };
+  auto recorded = co_await store_.AsyncRun(std::move(record), asio::use_awaitable);
   if (!recorded) {
     // The lease runs out and the event is sent again: at least once.
     spdlog::warn("webhooks: cannot record event {}: {}", event.id, recorded.error().message);
