@@ -4,6 +4,7 @@ import { actionsCard } from './cards/actions';
 import { countersCard } from './cards/counters';
 import { errorsCard } from './cards/errors';
 import { heldCard } from './cards/held';
+import { limitsCard } from './cards/limits';
 import { sourcesCard } from './cards/sources';
 import { statusCard } from './cards/status';
 import { chartCard, showChart } from './cards/volumes';
@@ -67,6 +68,7 @@ export function renderPage(): void {
     main.append(
       h('div', { className: 'grid' }, statusCard(s), actionsCard(s)),
       countersCard(s),
+      limitsCard(s),
       heldCard(s) ?? '',
       sourcesCard(view.sources) ?? '',
       chartCard(),
