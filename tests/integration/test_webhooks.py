@@ -121,3 +121,47 @@ def test_a_wrong_secret_fails_the_receivers_check(make_daemon, relay, tmp_path):
         assert receiver.events == []
     finally:
         receiver.stop()
+
+
+def test_two_nodes_on_postgresql_send_each_event_once(make_daemon, relay, tmp_path):
+    import pytest
+    from conftest import demo_and_other
+    from test_multi_node import PG_URL, create_database, psql, with_database
+    if not PG_URL:
+        pytest.skip("MW_TEST_PG_URL is not set (scripts/pg-cluster)")
+    name = create_database(PG_URL)
+    url = with_database(PG_URL, name)
+    port = free_port()
+    (tmp_path / "hook.secret").write_text(SECRET + "\n")
+    receiver = Receiver(port).start()
+    nodes = []
+    try:
+        for node in ("a", "b"):
+            d = make_daemon(relay=relay, accounts=demo_and_other(), name=node,
+                            settings={"hostname": f"{node}.test", "store": {"url": url}})
+            d.config.write_text(d.config.read_text() + f"""
+[[webhook]]
+url = "http://127.0.0.1:{port}/"
+secret_file = "{tmp_path / 'hook.secret'}"
+""")
+            nodes.append(d.start())
+        rounds = 6
+        for i in range(rounds):
+            for account in ("demo", "other"):
+                node = nodes[i % 2]
+                assert request(node, "BLOCK", name=account)[0] == 200
+                assert request(nodes[1 - i % 2], "UNBLOCK", name=account)[0] == 200
+        want = rounds * 2 * 2
+        wait_for(lambda: len(unique(receiver.events)) == want, timeout=60, what="every event")
+        assert len(receiver.events) == want, "each event sent once"
+        assert receiver.bad_signatures == 0
+        for account in ("demo", "other"):
+            types = [e["type"] for e in receiver.events if e["account"] == account]
+            assert types == ["account.blocked", "account.unblocked"] * rounds
+        sent_by = {a["node"] for a in api(nodes[0], "GET", "/api/v1/webhooks/deliveries")[1]["items"]}
+        assert sent_by <= {"a.test", "b.test"}
+    finally:
+        for d in nodes:
+            d.stop()
+        receiver.stop()
+        psql(PG_URL, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
