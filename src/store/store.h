@@ -76,8 +76,8 @@ struct ClaimedMessage {
   std::vector<ClaimedRecipient> recipients;
   std::string body;
   std::string subject;
-  std::string script{};  // X-PHP-Originating-Script, if any (for the limits per script)
-  int attempts = 0;      // attempts made before this one
+  std::string script;  // X-PHP-Originating-Script, if any (for the limits per script)
+  int attempts = 0;    // attempts made before this one
   TimePoint received_at{};
 };
 
