@@ -27,7 +27,8 @@ class SmtpIntake final : public SmtpBackend {
   void SetLimits(LimitBook* book) { limits_ = book; }
 
  private:
-  boost::asio::awaitable<SmtpIdentity> WithLimits(SmtpIdentity identity);
+  // Sets identity's limits from its account's.
+  boost::asio::awaitable<void> WithLimits(SmtpIdentity& identity);
   LimitBook* limits_ = nullptr;
   StoreRunner& store_;
   AccountDirectory& accounts_;
