@@ -17,7 +17,9 @@
 #include <fstream>
 
 #include "config/config_reload.h"
+#include "core/local_day.h"
 #include "core/store_url.h"
+#include "delivery/limit_notice.h"
 #include "delivery/signing_transport.h"
 #include "mime/message_prep.h"
 #include "smtp/return_path.h"
@@ -180,6 +182,9 @@ Result<void> Daemon::Start() {
   MW_RETURN_IF_ERROR(StartSystemMail());
   StartDelivery();
   StartReports();
+  webhooks_ = std::make_unique<WebhookSender>(io_.get_executor(), config_, *store_, clock_,
+                                              config_.hostname);
+  MW_RETURN_IF_ERROR(webhooks_->Init());
   MW_RETURN_IF_ERROR(StartIntake());
   MW_RETURN_IF_ERROR(StartBounceIntake());
   MW_RETURN_IF_ERROR(StartHttp());
@@ -315,7 +320,16 @@ void Daemon::StartDelivery() {
     for (const FailureCategory c : report.failures) metrics_.OnFailure(c);
     if (report.latency_seconds) metrics_.ObserveDeliveryLatency(*report.latency_seconds);
   });
-  guard_->SetBlockHook([this](BlockedBy guard) { metrics_.OnGuardBlock(guard); });
+  guard_->SetBlockHook([this](BlockedBy guard) {
+    metrics_.OnGuardBlock(guard);
+    if (webhooks_) webhooks_->Wake();
+  });
+  // A daily limit passed: its event, once a day over all nodes (the store's claim), and for
+  // the warning a notice to the report recipient.
+  scheduler_->SetLimitHook(
+      [this](AccountId account, std::string_view kind, std::int64_t count, std::int64_t limit) {
+        asio::co_spawn(io_, NoteLimit(account, std::string(kind), count, limit), asio::detached);
+      });
   scheduler_->SetBudgetHook([this] { metrics_.OnSendWait(); });
   held_jobs_ = std::make_unique<HeldMailJobs>(io_.get_executor(), config_, *store_, clock_,
                                               [this] { scheduler_->Wake(); });
@@ -355,9 +369,44 @@ void Daemon::StartReports() {
       });
 }
 
+asio::awaitable<void> Daemon::NoteLimit(AccountId account, std::string kind, std::int64_t count,
+                                        std::int64_t limit) {
+  const TimePoint now = clock_.Now();
+  const int day = LocalDayNumber(now);
+  const NewEvent event{
+      .type = kind, .account = account, .data = LimitEventData(count, limit, day), .at = now};
+  auto claimed = co_await store_->AsyncRun<bool>(
+      [&](Store& s) { return s.ClaimNotice(account, day, kind, event, std::nullopt); },
+      asio::use_awaitable);
+  if (!claimed) {
+    spdlog::error("limits: cannot record {} of account {}: {}", kind, account,
+                  claimed.error().message);
+    co_return;
+  }
+  if (!*claimed) co_return;  // this day's, on this node or another, was written before
+  webhooks_->Wake();
+  auto found = co_await store_->AsyncRun<std::optional<Account>>(
+      [&](Store& s) { return s.GetAccount(account); }, asio::use_awaitable);
+  if (!found || !*found) co_return;
+  spdlog::warn("account={} {} count={} max_per_day={}", (*found)->name, kind, count, limit);
+  if (kind != "limit.warning" || (*found)->report_to.empty()) co_return;
+  const ResolvedLimits limits = co_await limit_book_->Of(account);
+  GuardNotice notice = ComposeLimitWarning(**found, count, limit, limits.limits.over_limit);
+  OutgoingMail mail;
+  mail.to = notice.to;
+  mail.subject = std::move(notice.subject);
+  mail.text = std::move(notice.text);
+  auto sent = co_await system_mail_->Send(std::move(mail));
+  if (!sent) spdlog::error("limits: cannot store the notice to {}", notice.to);
+}
+
 Result<void> Daemon::StartIntake() {
   accounts_ = std::make_unique<AccountDirectory>(*store_);
   SetAutoAccounts();
+  limit_book_ = std::make_unique<LimitBook>(
+      *store_, [this](std::string_view plan, const LimitOverrides& own) {
+        return ResolveAccountLimits(config_, plan, own);
+      });
   intake_ =
       std::make_unique<MailIntake>(config_, *store_, clock_, [this](AccountId account, MessageId) {
         // Delivery hears of new mail from the store runner (leased on arrival or queued).
@@ -367,6 +416,11 @@ Result<void> Daemon::StartIntake() {
   intake_->SetSenderCheck(accounts_.get(),
                           SenderCheckHooks{.held = [this] { metrics_.OnSenderHeld(); },
                                            .refused = [this] { metrics_.OnSenderRefused(); }});
+  intake_->SetLimits(limit_book_.get(),
+                     [this](AccountId account, const std::vector<std::string>& recipients,
+                            const SendLimits& limits) {
+                       guard_->OnRecipients(account, recipients, limits.unique_recipients_per_hour);
+                     });
   receive_gate_ = std::make_unique<ReceiveGate>(
       io_.get_executor(),
       ReceiveGate::SlotsFor(config_.submit.max_receiving_bytes, config_.submit.max_message_bytes));
@@ -394,6 +448,7 @@ Result<void> Daemon::StartIntake() {
   options.tls_cert_file = config_.smtp.tls_cert.string();
   options.tls_key_file = config_.smtp.tls_key.string();
   smtp_intake_ = std::make_unique<SmtpIntake>(*store_, *accounts_, *intake_);
+  smtp_intake_->SetLimits(limit_book_.get());
   smtp_ = std::make_unique<SmtpServer>(io_.get_executor(), options, *smtp_intake_, *receive_gate_);
   MW_RETURN_IF_ERROR(smtp_->Listen());
   for (const std::string& address : smtp_->local_addresses()) {
@@ -451,6 +506,10 @@ Result<void> Daemon::StartHttp() {
   hooks.metrics = &metrics_;
   hooks.quota_usage = [this](AccountId id) { return scheduler_->QuotaUsageOf(id, clock_.Now()); };
   hooks.keys_changed = [this] { asio::co_spawn(io_, LoadSigningKeys(), asio::detached); };
+  hooks.limits_changed = [this](AccountId id) {
+    limit_book_->Forget(id);
+    scheduler_->ReloadPolicy();
+  };
   api_ = std::make_unique<Api>(config_, *store_, *accounts_, clock_, std::move(*admin_token),
                                std::move(hooks));
   panel_ = std::make_unique<StaticFiles>(config_.http.panel_dir);
@@ -614,6 +673,7 @@ asio::awaitable<void> Daemon::Stop() {
   keys_timer_.cancel();
   scheduler_->Stop();
   reports_->Stop();
+  webhooks_->Stop();
   if (changes_) changes_->Stop();
 }
 
@@ -651,6 +711,7 @@ bool Daemon::Run() {
   if (scanner_) asio::co_spawn(io_, scanner_->Run(), asio::detached);
   asio::co_spawn(io_, reports_->Run(), asio::detached);
   asio::co_spawn(io_, RefreshSigningKeys(), asio::detached);
+  asio::co_spawn(io_, webhooks_->Run(), asio::detached);
   asio::co_spawn(io_, scheduler_->Run(), [this](std::exception_ptr e) {
     if (e) {
       try {

@@ -27,12 +27,14 @@
 #include "http/http_server.h"
 #include "http/metrics.h"
 #include "http/static_files.h"
+#include "http/webhook_sender.h"
 #include "identity/dkim_signer.h"
 #include "report/report_scheduler.h"
 #include "report/system_mail.h"
 #include "scan/scanner.h"
 #include "smtp/smtp_server.h"
 #include "store/account_directory.h"
+#include "store/limit_book.h"
 #include "store/postgres/pg_listener.h"
 #include "store/store_runner.h"
 #include "submit/bounce_intake.h"
@@ -92,6 +94,9 @@ class Daemon {
   void WaitForSignal();
   // SIGHUP: the file read again; what may change while running is applied (config_reload.h).
   boost::asio::awaitable<void> Reload();
+  // A daily limit of the account passed (Scheduler::LimitHook): its event and notice.
+  boost::asio::awaitable<void> NoteLimit(AccountId account, std::string kind, std::int64_t count,
+                                         std::int64_t limit);
   // SIGTERM: the orderly stop described at Run.
   boost::asio::awaitable<void> Stop();
   // The DKIM signing keys read again from the store (every kDkimKeysRefresh, and at once
@@ -120,6 +125,8 @@ class Daemon {
   // With a shared PostgreSQL store: other nodes' changes wake the scheduler.
   std::unique_ptr<PgChangeListener> changes_;
   std::unique_ptr<AccountGuard> guard_;
+  std::unique_ptr<LimitBook> limit_book_;
+  std::unique_ptr<WebhookSender> webhooks_;
   std::unique_ptr<MailIntake> intake_;
   // Large messages being received, over the drop-in and SMTP together (submit.max_receiving_bytes).
   std::unique_ptr<ReceiveGate> receive_gate_;

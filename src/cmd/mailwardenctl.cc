@@ -9,7 +9,8 @@
 //                [--max-per-day N] [--max-per-hour N]
 //   accounts show NAME
 //   accounts set NAME [--uid N ... | --no-uids] [--report-to ADDRESS] [--language en|pl]
-//                [--max-per-day N] [--max-per-hour N]
+//                [--max-per-day N] [--max-per-hour N] [--plan PLAN | --no-plan]
+//                [--set-limit KEY=VALUE ...]   (VALUE "default": the plan's or the server's)
 //   accounts delete NAME [--purge]
 //   accounts import FILE [--remove-missing] [--purge]
 //   token create ACCOUNT [--expires-in DURATION]
@@ -319,6 +320,9 @@ struct Options {
   std::string language;
   std::optional<std::int64_t> max_per_day;
   std::optional<std::int64_t> max_per_hour;
+  std::optional<std::string> plan;
+  bool no_plan = false;
+  std::vector<std::string> set_limits;
   std::string status;
   int limit = 0;
   std::uint64_t before = 0;
@@ -387,6 +391,21 @@ json SetAccountBody(const Options& o) {
   if (!o.language.empty()) body["language"] = o.language;
   if (o.max_per_day) body["max_per_day"] = *o.max_per_day;
   if (o.max_per_hour) body["max_per_hour"] = *o.max_per_hour;
+  if (o.plan) body["plan"] = *o.plan;
+  if (o.no_plan) body["plan"] = nullptr;
+  for (const std::string& item : o.set_limits) {
+    const std::size_t eq = item.find('=');
+    const std::string key = item.substr(0, eq);
+    const std::string value = eq == std::string::npos ? "" : item.substr(eq + 1);
+    json& v = body["limits"][key];
+    if (value == "default") {
+      v = nullptr;
+    } else if (!value.empty() && value.find_first_not_of("0123456789") == std::string::npos) {
+      v = std::stoll(value);
+    } else {
+      v = value;  // "refuse", "0.5": the daemon checks it
+    }
+  }
   return body;
 }
 
@@ -578,6 +597,11 @@ void SetAccountArgs(CLI::App& sub, Options& o) {
   auto* uid = sub.add_option("--uid", o.uids, "Its uids from now on (all of them; repeat it)");
   sub.add_flag("--no-uids", o.no_uids, "It keeps no uid")->excludes(uid);
   AccountFieldArgs(sub, o);
+  auto* plan = sub.add_option("--plan", o.plan, "Its plan: a [[plan]] of the configuration");
+  sub.add_flag("--no-plan", o.no_plan, "It has no plan")->excludes(plan);
+  sub.add_option("--set-limit", o.set_limits,
+                 "KEY=VALUE: its own limit (max_recipients=50, over_limit=refuse, ...); "
+                 "VALUE \"default\": the plan's or the server's");
 }
 
 void DeleteAccountArgs(CLI::App& sub, Options& o) {

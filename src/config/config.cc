@@ -13,6 +13,7 @@
 
 #include "core/account_name.h"
 #include "core/duration.h"
+#include "core/event_types.h"
 #include "core/host_port.h"
 #include "core/store_url.h"
 #include "core/text.h"
@@ -362,6 +363,20 @@ Result<void> ReadPolicy(TableReader& r, Config& c) {
                 "policy.sender_check: must be \"off\", \"hold\" or \"reject\"");
   }
   c.policy.sender_check = *parsed;
+  MW_RETURN_IF_ERROR(
+      r.Int("max_per_sender_per_hour", c.policy.max_per_sender_per_hour, 0, 100'000'000));
+  MW_RETURN_IF_ERROR(
+      r.Int("max_per_script_per_hour", c.policy.max_per_script_per_hour, 0, 100'000'000));
+  MW_RETURN_IF_ERROR(r.Int("max_recipients", c.policy.max_recipients, 0, 100'000));
+  MW_RETURN_IF_ERROR(
+      r.Int("unique_recipients_per_hour", c.policy.unique_recipients_per_hour, 0, 100'000'000));
+  std::string over_limit = OverLimitName(c.policy.over_limit);
+  MW_RETURN_IF_ERROR(r.String("over_limit", over_limit));
+  if (over_limit != "defer" && over_limit != "refuse") {
+    return Fail(ErrorCode::kInvalidInput, "policy.over_limit: must be \"defer\" or \"refuse\"");
+  }
+  c.policy.over_limit = over_limit == "refuse" ? OverLimit::kRefuse : OverLimit::kDefer;
+  MW_RETURN_IF_ERROR(r.Double("warn_at", c.policy.warn_at, 0.0, 1.0));
   return {};
 }
 
@@ -603,8 +618,105 @@ Result<AccountSpec> ReadAccount(const toml::table& t, std::size_t index) {
       if (std::ranges::find(a.domains, *domain) == a.domains.end()) a.domains.push_back(*domain);
     }
   }
+  if (r.Get("plan") != nullptr) {
+    std::string plan;
+    MW_RETURN_IF_ERROR(r.String("plan", plan));
+    a.plan = plan;
+  }
   MW_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
   return a;
+}
+
+// The [[table]]s of one key, each handed to read with its index.
+template <class Read>
+Result<void> EachTable(TableReader& top, std::string_view key, Read read) {
+  const toml::node* n = top.Get(key);
+  if (n == nullptr) return {};
+  const toml::array* arr = n->as_array();
+  const std::string written =
+      std::string(key) + ": must be written as [[" + std::string(key) + "]] tables";
+  if (arr == nullptr) return Fail(ErrorCode::kInvalidInput, written);
+  for (std::size_t i = 0; i < arr->size(); ++i) {
+    const toml::table* t = (*arr)[i].as_table();
+    if (t == nullptr) return Fail(ErrorCode::kInvalidInput, written);
+    TableReader r(t, std::string(key) + "[" + std::to_string(i) + "]");
+    MW_RETURN_IF_ERROR(read(r, *t));
+    MW_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
+  }
+  return {};
+}
+
+// [[plan]]: a name, and any of the limit keys (core/send_limits.h).
+Result<void> ReadPlans(TableReader& top, Config& c) {
+  return EachTable(top, "plan", [&c](TableReader& r, const toml::table& t) -> Result<void> {
+    Config::Plan plan;
+    MW_RETURN_IF_ERROR(r.String("name", plan.name));
+    if (!IsValidAccountName(plan.name)) {
+      return Fail(ErrorCode::kInvalidInput,
+                  r.Key("name") + ": must be " + std::string(kAccountNameRule));
+    }
+    if (FindPlan(c, plan.name) != nullptr) {
+      return Fail(ErrorCode::kInvalidInput,
+                  r.Key("name") + ": \"" + plan.name + "\" is listed twice");
+    }
+    for (const auto& [k, node] : t) {
+      const std::string_view key = k.str();
+      if (key == "name") continue;
+      r.Get(key);
+      std::string text;
+      if (auto i = node.value_exact<std::int64_t>()) {
+        text = std::to_string(*i);
+      } else if (auto d = node.value_exact<double>()) {
+        text = std::to_string(*d);
+      } else if (auto str = node.value_exact<std::string>()) {
+        text = *str;
+      } else {
+        return Fail(ErrorCode::kInvalidInput, r.Key(key) + ": must be a number or a string");
+      }
+      if (auto set = SetLimitOverride(plan.limits, key, text); !set) {
+        return Fail(ErrorCode::kInvalidInput, "plan[" + plan.name + "]." + set.error().message);
+      }
+    }
+    c.plans.push_back(std::move(plan));
+    return {};
+  });
+}
+
+// [[webhook]]: url, secret_file, events, max_age.
+Result<void> ReadWebhooks(TableReader& top, Config& c) {
+  return EachTable(top, "webhook", [&c](TableReader& r, const toml::table&) -> Result<void> {
+    Config::Webhook w;
+    MW_RETURN_IF_ERROR(r.String("url", w.url));
+    if (!w.url.starts_with("http://") && !w.url.starts_with("https://")) {
+      return Fail(ErrorCode::kInvalidInput, r.Key("url") + ": must be an http:// or https:// URL");
+    }
+    std::string secret;
+    MW_RETURN_IF_ERROR(r.String("secret_file", secret));
+    if (secret.empty()) {
+      return Fail(ErrorCode::kInvalidInput,
+                  r.Key("secret_file") + ": must name the file of the signing secret");
+    }
+    w.secret_file = Anchor(c.base_dir, secret);
+    if (const toml::node* n = r.Get("events")) {
+      const toml::array* arr = n->as_array();
+      if (arr == nullptr) {
+        return Fail(ErrorCode::kInvalidInput, r.Key("events") + ": must be a list");
+      }
+      for (const auto& item : *arr) {
+        auto type = item.value<std::string>();
+        if (!type || (*type != "*" && !IsEventType(*type))) {
+          return Fail(ErrorCode::kInvalidInput, r.Key("events") +
+                                                    ": each must be \"*\" or an event type of "
+                                                    "docs/webhooks.md (\"account.blocked\", ...)");
+        }
+        w.events.push_back(*type);
+      }
+    }
+    if (w.events.empty()) w.events.push_back("*");
+    MW_RETURN_IF_ERROR(r.Dur("max_age", w.max_age, std::chrono::minutes(1)));
+    c.webhooks.push_back(std::move(w));
+    return {};
+  });
 }
 
 // The [[account]] tables: each name and each uid once.
@@ -667,8 +779,17 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::filesystem::pa
     MW_RETURN_IF_ERROR(section.read(r, c));
     MW_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
   }
+  MW_RETURN_IF_ERROR(ReadPlans(top, c));
   MW_RETURN_IF_ERROR(ReadAccounts(top, c));
+  MW_RETURN_IF_ERROR(ReadWebhooks(top, c));
   MW_RETURN_IF_ERROR(top.CheckNoUnknownKeys());
+  for (std::size_t i = 0; i < c.accounts.size(); ++i) {
+    const auto& plan = c.accounts[i].plan;
+    if (plan && !plan->empty() && FindPlan(c, *plan) == nullptr) {
+      return Fail(ErrorCode::kInvalidInput, "account[" + std::to_string(i) + "].plan: \"" + *plan +
+                                                "\" is not a [[plan]] of the file");
+    }
+  }
   // A bound below one message's size would refuse that message for ever, as "try later".
   if (c.store.max_held_bytes_per_account > 0 &&
       c.store.max_held_bytes_per_account < c.submit.max_message_bytes) {
@@ -677,6 +798,30 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::filesystem::pa
                     std::to_string(c.submit.max_message_bytes) + "), or 0 for no bound");
   }
   return c;
+}
+
+SendLimits ServerLimits(const Config::Policy& policy) {
+  return SendLimits{.max_per_hour = policy.max_per_hour,
+                    .max_per_day = policy.max_per_day,
+                    .max_per_sender_per_hour = policy.max_per_sender_per_hour,
+                    .max_per_script_per_hour = policy.max_per_script_per_hour,
+                    .max_recipients = policy.max_recipients,
+                    .unique_recipients_per_hour = policy.unique_recipients_per_hour,
+                    .over_limit = policy.over_limit,
+                    .warn_at = policy.warn_at};
+}
+
+const Config::Plan* FindPlan(const Config& config, std::string_view name) {
+  for (const Config::Plan& p : config.plans) {
+    if (p.name == name) return &p;
+  }
+  return nullptr;
+}
+
+ResolvedLimits ResolveAccountLimits(const Config& config, std::string_view plan,
+                                    const LimitOverrides& own) {
+  const Config::Plan* p = plan.empty() ? nullptr : FindPlan(config, plan);
+  return ResolveLimits(ServerLimits(config.policy), p == nullptr ? nullptr : &p->limits, own);
 }
 
 Result<Config> LoadConfig(const std::filesystem::path& file) {

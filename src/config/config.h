@@ -10,6 +10,7 @@
 #include "core/account_spec.h"
 #include "core/failure_category.h"
 #include "core/result.h"
+#include "core/send_limits.h"
 #include "core/sender_domain.h"
 #include "core/types.h"
 
@@ -164,6 +165,17 @@ struct Config {
     // Off by default: an upgrade must not hold the mail of accounts whose domains have not
     // been listed yet (docs/sender-identity.md).
     SenderCheck sender_check = SenderCheck::kOff;
+    // Finer limits (core/send_limits.h; 0: none), each also a key of a [[plan]] and of an
+    // account's overrides: per envelope sender and per script in a rolling hour (deferred),
+    // recipients of one message (refused at submission), different recipients in an hour
+    // (the spam guard blocks), what happens past a volume limit, and the fraction of a daily
+    // limit past which the account is warned.
+    std::int64_t max_per_sender_per_hour = 0;
+    std::int64_t max_per_script_per_hour = 0;
+    std::int64_t max_recipients = 0;
+    std::int64_t unique_recipients_per_hour = 0;
+    OverLimit over_limit = OverLimit::kDefer;
+    double warn_at = 0.8;
   } policy;
 
   // Bounces that come back after the relay took the message (docs/bounces.md).
@@ -217,6 +229,25 @@ struct Config {
     std::string spf;
   } dns;
 
+  // [[plan]]: a name and the policy keys it sets (the rest are [policy]'s). An account names
+  // its plan; its own overrides win over the plan's.
+  struct Plan {
+    std::string name;
+    LimitOverrides limits;
+  };
+  std::vector<Plan> plans;
+
+  // [[webhook]]: where events are POSTed (docs/webhooks.md), signed with the secret read from
+  // secret_file; events: the types sent there ("*": all). An event not delivered within
+  // max_age is given up.
+  struct Webhook {
+    std::string url;  // http:// or https://
+    std::filesystem::path secret_file;
+    std::vector<std::string> events;
+    Duration max_age = std::chrono::hours(72);
+  };
+  std::vector<Webhook> webhooks;
+
   struct Report {
     int at_minutes = 6 * 60;  // minutes after local midnight
     std::string from = "mailwarden@localhost";
@@ -249,6 +280,15 @@ struct Config {
 
   std::vector<AccountSpec> accounts;
 };
+
+// The server's limits: [policy]'s keys as core/send_limits.h names them.
+SendLimits ServerLimits(const Config::Policy& policy);
+// The plan of that name, or null.
+const Config::Plan* FindPlan(const Config& config, std::string_view name);
+// An account's effective limits: its own keys, else its plan's (a plan the file no longer
+// has counts as none), else [policy]'s.
+ResolvedLimits ResolveAccountLimits(const Config& config, std::string_view plan,
+                                    const LimitOverrides& own);
 
 // Reads and checks the whole file. On failure the Error's message names the key and the
 // reason ("delivery.concurrency: must be between 1 and 1000"); nothing is half-applied.

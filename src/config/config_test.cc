@@ -515,6 +515,84 @@ TEST(ParseConfig, BouncesAndScanNameTheKeyThatIsWrong) {
   }
 }
 
+TEST(ParseConfig, PlansLimitsAndWebhooksCanBeSet) {
+  auto c = ParseConfig(R"(
+[policy]
+max_recipients = 50
+unique_recipients_per_hour = 500
+max_per_sender_per_hour = 40
+max_per_script_per_hour = 30
+over_limit = "refuse"
+warn_at = 0.9
+
+[[plan]]
+name = "small"
+max_per_day = 200
+over_limit = "defer"
+warn_at = 0.5
+
+[[account]]
+name = "shop"
+plan = "small"
+
+[[webhook]]
+url = "https://hooks.example.com/mw"
+secret_file = "hook.secret"
+events = ["account.blocked", "limit.warning"]
+max_age = "2d"
+)",
+                       "/etc/mw");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->policy.max_recipients, 50);
+  EXPECT_EQ(c->policy.unique_recipients_per_hour, 500);
+  EXPECT_EQ(c->policy.max_per_sender_per_hour, 40);
+  EXPECT_EQ(c->policy.max_per_script_per_hour, 30);
+  EXPECT_EQ(c->policy.over_limit, OverLimit::kRefuse);
+  EXPECT_DOUBLE_EQ(c->policy.warn_at, 0.9);
+  ASSERT_EQ(c->plans.size(), 1u);
+  EXPECT_EQ(c->plans[0].limits.max_per_day, 200);
+  EXPECT_EQ(c->plans[0].limits.over_limit, OverLimit::kDefer);
+  EXPECT_DOUBLE_EQ(c->plans[0].limits.warn_at.value_or(0), 0.5);
+  EXPECT_EQ(c->accounts[0].plan, "small");
+  ASSERT_EQ(c->webhooks.size(), 1u);
+  EXPECT_EQ(c->webhooks[0].secret_file, "/etc/mw/hook.secret");
+  EXPECT_EQ(c->webhooks[0].events.size(), 2u);
+  EXPECT_EQ(c->webhooks[0].max_age, std::chrono::hours(48));
+
+  auto defaults = ParseConfig("", "/etc/mw");
+  ASSERT_TRUE(defaults.has_value());
+  EXPECT_EQ(defaults->policy.over_limit, OverLimit::kDefer);
+  EXPECT_DOUBLE_EQ(defaults->policy.warn_at, 0.8);
+  EXPECT_EQ(defaults->policy.max_recipients, 0);
+}
+
+TEST(ParseConfig, PlansLimitsAndWebhooksNameTheKeyThatIsWrong) {
+  struct Case {
+    std::string_view toml;
+    std::string_view key;
+  };
+  const Case kCases[] = {
+      {"[policy]\nover_limit = \"drop\"\n", "policy.over_limit"},
+      {"[policy]\nwarn_at = 2.0\n", "policy.warn_at"},
+      {"[policy]\nmax_recipients = -1\n", "policy.max_recipients"},
+      {"[[plan]]\nname = \"a\"\nhold = \"1h\"\n", "plan[a].hold"},
+      {"[[plan]]\nname = \"a\"\nmax_per_day = \"many\"\n", "plan[a].max_per_day"},
+      {"[[plan]]\nname = \"a\"\n[[plan]]\nname = \"a\"\n", "plan[1].name"},
+      {"[[account]]\nname = \"x\"\nplan = \"gold\"\n", "account[0].plan"},
+      {"[[webhook]]\nurl = \"ftp://x\"\nsecret_file = \"s\"\n", "webhook[0].url"},
+      {"[[webhook]]\nurl = \"http://x\"\n", "webhook[0].secret_file"},
+      {"[[webhook]]\nurl = \"http://x\"\nsecret_file = \"s\"\nevents = [\"boom\"]\n",
+       "webhook[0].events"},
+      {"[[webhook]]\nurl = \"http://x\"\nsecret_file = \"s\"\ncolour = 1\n",
+       "webhook[0].colour: unknown setting"},
+  };
+  for (const auto& c : kCases) {
+    auto r = ParseConfig(c.toml, "/etc/mw");
+    ASSERT_FALSE(r.has_value()) << c.toml;
+    EXPECT_NE(r.error().message.find(c.key), std::string::npos) << r.error().message;
+  }
+}
+
 TEST(LoadConfig, MissingFileSaysSo) {
   auto r = LoadConfig("/nonexistent/mailwarden.toml");
   ASSERT_FALSE(r.has_value());

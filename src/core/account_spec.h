@@ -20,6 +20,8 @@ struct AccountSpec {
   // Domains the account sends as (the configuration's `domains`), normalised
   // (core/sender_domain.h); each belongs to one account. Added to the store at start.
   std::vector<std::string> domains{};
+  // The account's plan ([[plan]] name; "" for none). nullopt: not said, left as it is.
+  std::optional<std::string> plan{};
 };
 
 }  // namespace mailwarden

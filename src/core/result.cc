@@ -24,6 +24,8 @@ const char* ErrorCodeName(ErrorCode code) {
       return "no_room";
     case ErrorCode::kInternal:
       return "internal";
+    case ErrorCode::kOverLimit:
+      return "over_limit";
   }
   return "internal";
 }

@@ -20,6 +20,8 @@ enum class ErrorCode {
                    // permanent (sendmail 65, SMTP 550 5.7.1, HTTP 403)
   kNoRoom,         // the store keeps no more: a storage quota, or its disk is (nearly) full; retry
                    // later (sendmail 75, SMTP 452, HTTP 507)
+  kOverLimit,      // past a sending limit with policy.over_limit = "refuse": nothing stored; retry
+                   // later (sendmail 75, SMTP 451 4.7.1, HTTP 429)
   kInternal,       // a bug: logged, never shown in detail to a customer
 };
 

@@ -172,6 +172,16 @@ void AccountGuard::OnSubmitted(AccountId account) {
   MaybeCheck(account, watch, now);
 }
 
+void AccountGuard::OnRecipients(AccountId account, const std::vector<std::string>& recipients,
+                                std::int64_t unique_per_hour) {
+  const TimePoint now = clock_.Now();
+  Watch& watch = WatchOf(account, now);
+  if (watch.exempt) return;
+  watch.unique_limit = unique_per_hour;
+  watch.unique.Add(recipients, unique_per_hour, now);
+  MaybeCheck(account, watch, now);
+}
+
 void AccountGuard::OnOutcome(AccountId account, int attempted, int failed) {
   const TimePoint now = clock_.Now();
   Watch& watch = WatchOf(account, now);
@@ -192,7 +202,7 @@ void AccountGuard::MaybeCheck(AccountId account, Watch& watch, TimePoint now) {
   if (watch.checking) return;
   // The tolerance as last read; a stale one errs toward reading the store, which decides.
   const bool doubled = now < watch.bounce_tolerance_until;
-  if (!GuardTripped(watch.counts, config_.policy, doubled, now)) return;
+  if (!watch.UniqueTrips() && !GuardTripped(watch.counts, config_.policy, doubled, now)) return;
   watch.checking = true;
   asio::co_spawn(ex_, Check(account), asio::detached);
 }
@@ -219,17 +229,26 @@ asio::awaitable<void> AccountGuard::Check(AccountId account) {
   // counting starts again.
   if (a.since > watch.counting_from || a.state != AccountState::kActive) {
     watch.counts.Reset();
+    watch.unique.Reset();
     watch.counting_from = now;
     watch.checking = false;
     co_return;
   }
   const bool doubled = BounceToleranceDoubled(StatusOf(a), now);
-  const auto guard = GuardTripped(watch.counts, config_.policy, doubled, now);
+  const bool unique = watch.UniqueTrips();
+  const auto guard = unique ? std::optional<Actor>(Actor::kSpamGuard)
+                            : GuardTripped(watch.counts, config_.policy, doubled, now);
   if (!guard) {
     watch.checking = false;
     co_return;
   }
-  const std::string reason = GuardReason(*guard, watch.counts, config_.policy, doubled, now);
+  // A list-spam run: many different recipients, whatever the volume.
+  const std::string reason = unique
+                                 ? fmt::format(
+                                       "spam_guard: more than {} different recipients in this hour "
+                                       "(policy.unique_recipients_per_hour)",
+                                       watch.unique_limit)
+                                 : GuardReason(*guard, watch.counts, config_.policy, doubled, now);
   auto decided = Decide(StatusOf(a), AccountAction::kBlock, *guard, reason, now);
   if (!decided) {
     spdlog::error("guard: account={} cannot block: {}", a.name, decided.error().message);
@@ -240,6 +259,7 @@ asio::awaitable<void> AccountGuard::Check(AccountId account) {
   auto applied = co_await store_.AsyncRun<void>([&](Store& s) { return s.SetAccountState(change); },
                                                 asio::use_awaitable);
   watch.counts.Reset();
+  watch.unique.Reset();
   watch.counting_from = change.at;
   watch.checking = false;
   if (!applied) {

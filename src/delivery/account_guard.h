@@ -31,6 +31,7 @@
 
 #include "config/config.h"
 #include "core/account_state.h"
+#include "core/limit_windows.h"
 #include "core/policy.h"
 #include "store/store_runner.h"
 
@@ -90,6 +91,11 @@ class AccountGuard {
 
   // A message of the account was accepted (stored).
   void OnSubmitted(AccountId account);
+  // Its recipients, and the account's policy.unique_recipients_per_hour (0: off): more
+  // different recipients in the clock hour than that blocks it (spam_guard, the reason naming
+  // the limit).
+  void OnRecipients(AccountId account, const std::vector<std::string>& recipients,
+                    std::int64_t unique_per_hour);
   // A delivery attempt of one of its messages ended for `attempted` recipients, `failed` of
   // them failed (Scheduler::OutcomeHook).
   void OnOutcome(AccountId account, int attempted, int failed);
@@ -109,6 +115,9 @@ class AccountGuard {
     TimePoint bounce_tolerance_until{};  // as last read from the store
     bool checking = false;               // a check of the store is under way
     bool exempt = false;                 // the internal account
+    UniqueRecipients unique;             // this hour's different recipients
+    std::int64_t unique_limit = 0;       // policy.unique_recipients_per_hour, as last given
+    bool UniqueTrips() const { return unique_limit > 0 && unique.count() > unique_limit; }
   };
 
   Watch& WatchOf(AccountId account, TimePoint now);

@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <memory>
 
+#include "core/local_day.h"
 #include "core/text.h"
 
 namespace mailwarden {
@@ -212,9 +213,59 @@ asio::awaitable<void> Scheduler::ReadAccounts() {
     spdlog::warn("delivery: cannot read the accounts' quotas: {}", accounts.error().message);
     co_return;
   }
+  auto limits = co_await store_.AsyncRun<std::vector<AccountLimits>>(
+      [](Store& s) { return s.ListAccountLimits(); }, asio::use_awaitable);
+  if (!limits) {
+    spdlog::warn("delivery: cannot read the accounts' plans: {}", limits.error().message);
+  }
+  std::unordered_map<AccountId, AccountLimits> by_account;
+  if (limits) {
+    for (AccountLimits& l : *limits) by_account[l.account] = std::move(l);
+  }
   const TimePoint now = clock_.Now();
   for (const Account& a : *accounts) {
-    quotas_.SetAccount(a.id, a.name, a.max_per_hour, a.max_per_day, now);
+    AccountLimits own;
+    if (auto it = by_account.find(a.id); it != by_account.end()) own = it->second;
+    LimitOverrides overrides = own.limits;
+    overrides.max_per_day = a.max_per_day;
+    overrides.max_per_hour = a.max_per_hour;
+    const ResolvedLimits r = ResolveAccountLimits(config_, own.plan, overrides);
+    // The plan's or the server's values are given as the account's own: a reload re-reads
+    // them here (ReloadPolicy).
+    quotas_.SetAccount(a.id, a.name, r.limits.max_per_hour, r.limits.max_per_day, now);
+    finer_[a.id].limits = r.limits;
+  }
+}
+
+std::optional<TimePoint> Scheduler::HeldBackUntil(const ClaimedMessage& m, TimePoint now) {
+  auto it = finer_.find(m.account);
+  if (it == finer_.end()) return std::nullopt;
+  FinerState& f = it->second;
+  const auto hit = f.windows.Check(f.limits, m.sender, m.script, now);
+  if (!hit) return std::nullopt;
+  // In line behind those already waiting for this limit: one window's worth an hour.
+  const std::string key =
+      std::string(hit->key) + ":" + (hit->key == "max_per_sender_per_hour" ? m.sender : m.script);
+  const std::int64_t ahead = f.waiting[key]++;
+  return hit->free_at + std::chrono::hours(ahead / std::max<std::int64_t>(hit->limit, 1));
+}
+
+void Scheduler::NoteDailyCount(AccountId account, TimePoint now) {
+  auto it = finer_.find(account);
+  if (it == finer_.end() || !on_limit_) return;
+  FinerState& f = it->second;
+  const std::int64_t limit = f.limits.max_per_day;
+  if (limit <= 0) return;
+  const std::int64_t count = quotas_.SentToday(account, now);
+  const int day = LocalDayNumber(now);
+  if (count >= limit && f.reached_day != day) {
+    f.reached_day = day;
+    on_limit_(account, "limit.reached", count, limit);
+  } else if (f.limits.warn_at > 0 && count < limit &&
+             static_cast<double>(count) >= f.limits.warn_at * static_cast<double>(limit) &&
+             f.warned_day != day) {
+    f.warned_day = day;
+    on_limit_(account, "limit.warning", count, limit);
   }
 }
 
@@ -242,7 +293,29 @@ asio::awaitable<void> Scheduler::Admit(std::vector<ClaimedMessage> claimed, bool
         }
         continue;
       }
+      if (const auto until = HeldBackUntil(m, now)) {
+        // Its sender or script is at its limit: back to the queue, untouched, due when its
+        // turn may come; the account's other mail goes meanwhile. Nothing is dropped.
+        handed_back_.insert(m.id);
+        outcomes_.push_back(DeliveryOutcome{.id = m.id, .recipients = {}, .next_attempt = *until});
+        if (reserved) {
+          FreeSlot(static_cast<std::int64_t>(m.body.size()));
+          Wake();
+        }
+        continue;
+      }
       quotas_.Count(m.account, now);
+      if (auto it = finer_.find(m.account); it != finer_.end()) {
+        it->second.windows.Count(m.sender, m.script, now);
+        // One fewer in line for its sender's and its script's limits.
+        for (const std::string& key :
+             {"max_per_sender_per_hour:" + m.sender, "max_per_script_per_hour:" + m.script}) {
+          if (auto w = it->second.waiting.find(key); w != it->second.waiting.end()) {
+            if (--w->second <= 0) it->second.waiting.erase(w);
+          }
+        }
+      }
+      NoteDailyCount(m.account, now);
     }
     if (!reserved) {
       // Mail leased on arrival was counted with its offer.

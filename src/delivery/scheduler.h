@@ -35,11 +35,13 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 #include "config/config.h"
 #include "core/failure_category.h"
+#include "core/limit_windows.h"
 #include "core/retry_policy.h"
 #include "delivery/send_quota.h"
 #include "delivery/transport.h"
@@ -70,6 +72,13 @@ class Scheduler {
   // Told, on the io_context, of each claim that left due mail queued for want of room
   // (delivery.max_sending_bytes).
   void SetBudgetHook(std::function<void()> hook) { on_budget_reached_ = std::move(hook); }
+  // A daily limit passed: kind "limit.warning" (its warn_at fraction) or "limit.reached", at
+  // most once a local day per account and kind on this node (the store's notice claim makes
+  // it once over all nodes). count: the account's messages that went today; limit: its
+  // max_per_day. On the io_context.
+  using LimitHook = std::function<void(AccountId account, std::string_view kind, std::int64_t count,
+                                       std::int64_t limit)>;
+  void SetLimitHook(LimitHook hook) { on_limit_ = std::move(hook); }
 
   // Claims and delivers until Stop(); returns once in-flight deliveries have been recorded.
   boost::asio::awaitable<void> Run();
@@ -135,6 +144,21 @@ class Scheduler {
   SendQuotas quotas_;
   std::chrono::steady_clock::time_point accounts_due_{};  // when to read the accounts again
   std::unordered_set<MessageId> handed_back_;             // claimed beyond a quota: not counted yet
+  // Per account: its effective limits (as last read) and its per-sender and per-script
+  // windows. Mail held back by one of these waits in line: `waiting` counts, per limit key,
+  // the messages handed back, so that each is due when its turn may come (not all at once).
+  struct FinerState {
+    SendLimits limits;
+    FinerWindows windows;
+    std::unordered_map<std::string, std::int64_t> waiting;
+    int warned_day = 0;  // the local day of the last limit.warning, and of limit.reached
+    int reached_day = 0;
+  };
+  std::unordered_map<AccountId, FinerState> finer_;
+  // Whether the message may go under its account's finer limits; if not, when to try it.
+  std::optional<TimePoint> HeldBackUntil(const ClaimedMessage& m, TimePoint now);
+  void NoteDailyCount(AccountId account, TimePoint now);
+  LimitHook on_limit_;
   OutcomeHook on_outcome_;
   std::function<void()> on_budget_reached_;
 };

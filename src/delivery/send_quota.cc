@@ -44,6 +44,12 @@ QuotaVerdict SendQuotas::Check(AccountId account, TimePoint now) const {
   return CheckWindow(it->second, now);
 }
 
+std::int64_t SendQuotas::SentToday(AccountId account, TimePoint now) const {
+  const auto it = accounts_.find(account);
+  if (it == accounts_.end() || now >= it->second.today.end) return 0;
+  return it->second.today_count;
+}
+
 void SendQuotas::Count(AccountId account, TimePoint now) {
   auto [it, added] = accounts_.try_emplace(account);
   Window& w = it->second;

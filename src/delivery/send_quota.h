@@ -56,6 +56,9 @@ class SendQuotas {
   // How many more of the account's messages may go at now (an unknown account: unlimited).
   QuotaVerdict Check(AccountId account, TimePoint now) const;
 
+  // The account's messages counted on now's local day (0 for an unknown account).
+  std::int64_t SentToday(AccountId account, TimePoint now) const;
+
   // Counts one message of the account claimed for its first attempt at now.
   void Count(AccountId account, TimePoint now);
 

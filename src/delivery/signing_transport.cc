@@ -25,6 +25,7 @@ boost::asio::awaitable<std::vector<RecipientOutcome>> SigningTransport::Deliver(
                                 .recipients = message.recipients,
                                 .body = {},
                                 .subject = message.subject,
+                                .script = message.script,
                                 .attempts = message.attempts,
                                 .received_at = message.received_at};
   signed_message.body.reserve((*signature)->size() + message.body.size());

@@ -328,6 +328,11 @@ asio::awaitable<HttpResponse> Api::Handle(HttpRequest request) {
     if (request.method != "GET") co_return Refuse(405, "method_not_allowed", "Use GET here.");
     co_return co_await ListAudit(request);
   }
+  if (seg.size() == 4 && seg[2] == "webhooks" && seg[3] == "deliveries") {
+    if (!caller->admin) co_return Refuse(403, "forbidden", "Only the administrator may do this.");
+    if (request.method != "GET") co_return Refuse(405, "method_not_allowed", "Use GET here.");
+    co_return co_await ListDeliveries(request);
+  }
   if (seg.size() >= 4 && seg[2] == "accounts") co_return co_await AccountRoute(request, *caller);
   if (seg.size() >= 4 && seg[2] == "dkim") {
     if (!caller->admin) co_return Refuse(403, "forbidden", "Only the administrator may do this.");
@@ -489,6 +494,12 @@ asio::awaitable<HttpResponse> Api::EmailStatus(const Account& account, const Cal
       body["sends_again"] = FormatUtc(usage->next_send);
     }
   }
+  auto limits = co_await LimitsJson(account);
+  if (!limits) co_return HttpResponse::FromError(limits.error());
+  // The effective daily limit, the plan's when the account has none of its own.
+  body["max_per_day"] = (*limits)["limits"]["max_per_day"]["value"];
+  body["plan"] = (*limits)["plan"];
+  body["limits"] = std::move((*limits)["limits"]);
   co_return HttpResponse::Json(200, body);
 }
 

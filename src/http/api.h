@@ -39,6 +39,8 @@ struct ApiHooks {
   std::function<std::optional<QuotaUsage>(AccountId)> quota_usage;
   // A DKIM key was made or removed: the signer reads the keys again.
   std::function<void()> keys_changed;
+  // An account's plan or limits changed: they apply from its next message.
+  std::function<void(AccountId)> limits_changed;
 };
 
 class Api {
@@ -118,6 +120,12 @@ class Api {
   boost::asio::awaitable<HttpResponse> ListDomains(const HttpRequest& request,
                                                    const Account& account);
   boost::asio::awaitable<HttpResponse> DkimRoute(const HttpRequest& request);
+  // Plans and limits (api_limits.cc): the effective limits and where each comes from, for
+  // GET .../email; a PATCH's "plan" and "limits"; GET /api/v1/webhooks/deliveries.
+  boost::asio::awaitable<Result<nlohmann::json>> LimitsJson(const Account& account);
+  boost::asio::awaitable<Result<void>> PatchLimits(const nlohmann::json& body,
+                                                   const Account& account);
+  boost::asio::awaitable<HttpResponse> ListDeliveries(const HttpRequest& request);
 
   template <class T>
   boost::asio::awaitable<Result<T>> Run(std::function<Result<T>(Store&)> fn);

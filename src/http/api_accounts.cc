@@ -34,7 +34,7 @@ std::string Quoted(std::string_view key) { return "\"" + std::string(key) + "\""
 Result<void> ReadAccountFields(const json& b, AccountSpec& spec, bool with_name) {
   auto bad = [](std::string message) { return Fail(ErrorCode::kInvalidInput, std::move(message)); };
   for (const auto& [key, value] : b.items()) {
-    if (key == "plan") return bad("\"plan\" cannot be set: plans do not exist yet.");
+    if ((key == "plan" || key == "limits") && !with_name) continue;  // PatchLimits
     if (key == "name") {
       if (!with_name) return bad("An account cannot be renamed: \"name\" cannot be changed.");
       continue;
@@ -149,6 +149,19 @@ asio::awaitable<HttpResponse> Api::PatchAccount(const HttpRequest& request,
   if (auto read = ReadAccountFields(*body, specs[0], false); !read) {
     co_return HttpResponse::FromError(read.error());
   }
+  // "limits" may carry max_per_day and max_per_hour: the account row's own.
+  if (body->contains("limits") && (*body)["limits"].is_object()) {
+    for (const char* key : {"max_per_day", "max_per_hour"}) {
+      if (!(*body)["limits"].contains(key)) continue;
+      json one = {{key, (*body)["limits"][key]}};
+      if (auto read = ReadAccountFields(one, specs[0], false); !read) {
+        co_return HttpResponse::FromError(read.error());
+      }
+    }
+  }
+  if (auto patched = co_await PatchLimits(*body, account); !patched) {
+    co_return HttpResponse::FromError(patched.error());
+  }
   const TimePoint now = clock_.Now();
   auto put = co_await Run<std::vector<AccountPut>>(
       [&](Store& s) { return s.PutAccounts(specs, AccountPutMode::kUpdate, "admin", now); });
@@ -156,6 +169,7 @@ asio::awaitable<HttpResponse> Api::PatchAccount(const HttpRequest& request,
   if ((*put)[0].refused) co_return HttpResponse::FromError(*(*put)[0].refused);
   // The next submission of a uid that moved asks the store again.
   accounts_.Forget();
+  if (hooks_.limits_changed) hooks_.limits_changed(account.id);
   if ((*put)[0].outcome == AccountPutOutcome::kUpdated) {
     spdlog::info("account={} actor=admin action=CHANGE uids={}", account.name,
                  json(specs[0].uids).dump());

@@ -24,6 +24,8 @@ int HttpStatusFor(ErrorCode code) {
       return 507;  // Insufficient Storage
     case ErrorCode::kInternal:
       return 500;
+    case ErrorCode::kOverLimit:
+      return 429;
   }
   return 500;
 }

@@ -51,6 +51,8 @@ struct SmtpIdentity {
   std::int64_t account = 0;
   std::string name;
   std::optional<Uid> uid;  // the local listener's: the owner of the client's socket
+  // The account's policy.max_recipients when the session began (0: only the server's cap).
+  std::size_t max_recipients = 0;
 };
 
 struct SmtpEnvelope {

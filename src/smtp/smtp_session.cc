@@ -281,6 +281,11 @@ asio::awaitable<void> SmtpSession::HandleCommand(const SmtpCommand& command) {
         Queue(452, "4.5.3 Too many recipients");
       } else if (options_.open && !co_await RecipientTaken(command.address)) {
         // Refused (550 or 451) and logged by RecipientTaken.
+      } else if (identity_->max_recipients > 0 && rcpt_to_.size() >= identity_->max_recipients) {
+        // The account's own cap: deferring cannot make a message's recipients fewer.
+        Queue(452, "4.5.3 Too many recipients: at most " +
+                       std::to_string(identity_->max_recipients) +
+                       " a message for this account (policy.max_recipients)");
       } else {
         if (std::find(rcpt_to_.begin(), rcpt_to_.end(), command.address) == rcpt_to_.end()) {
           rcpt_to_.push_back(command.address);
@@ -585,6 +590,10 @@ asio::awaitable<void> SmtpSession::FinishData() {
     spdlog::warn("smtp: ip={} account={} result=refused reason=\"{}\"", client_ip_, identity_->name,
                  Printable(id.error().message));
     Queue(554, "5.6.0 " + Printable(id.error().message));
+  } else if (id.error().code == ErrorCode::kOverLimit) {
+    spdlog::warn("smtp: ip={} account={} result=refused reason=\"{}\"", client_ip_, identity_->name,
+                 Printable(id.error().message));
+    Queue(451, "4.7.1 " + Printable(id.error().message));
   } else if (id.error().code == ErrorCode::kNoRoom) {
     // As Postfix's smtpd answers when its queue file system is short of room.
     spdlog::warn("smtp: ip={} account={} result=deferred reason=\"{}\"", client_ip_,

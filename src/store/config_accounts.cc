@@ -13,6 +13,14 @@ Result<void> ApplyConfigAccounts(Store& store, std::span<const AccountSpec> acco
                       store.PutAccounts(accounts, AccountPutMode::kCreateOrUpdate, "config", now));
   std::string refused;
   for (std::size_t i = 0; i < put.size(); ++i) {
+    if (!put[i].refused && accounts[i].plan) {
+      // The file's plan wins, as its other keys do; the account's own overrides stay.
+      MW_ASSIGN_OR_RETURN(AccountLimits limits, store.GetAccountLimits(put[i].id));
+      if (limits.plan != *accounts[i].plan) {
+        limits.plan = *accounts[i].plan;
+        MW_RETURN_IF_ERROR(store.SetAccountLimits(limits));
+      }
+    }
     if (!put[i].refused) continue;
     refused += fmt::format("{}[[account]] \"{}\": {}", refused.empty() ? "" : "; ",
                            accounts[i].name, put[i].refused->message);

@@ -25,6 +25,7 @@
 
 #include "core/account_spec.h"
 #include "core/result.h"
+#include "core/send_limits.h"
 #include "core/types.h"
 
 namespace mailwarden {
@@ -82,7 +83,8 @@ struct ClaimedMessage {
   std::vector<ClaimedRecipient> recipients;
   std::string body;
   std::string subject;
-  int attempts = 0;  // attempts made before this one
+  std::string script;  // X-PHP-Originating-Script, if any (for the limits per script)
+  int attempts = 0;    // attempts made before this one
   TimePoint received_at{};
 };
 
@@ -527,6 +529,71 @@ struct DkimKey {
   AccountId owner = 0;  // GetSigningKeys only: the account listing the domain (0: none)
 };
 
+// An account's plan and its own limit overrides (core/send_limits.h).
+struct AccountLimits {
+  AccountId account = 0;
+  std::string plan{};  // "" for none
+  // The keys the account sets. max_per_day and max_per_hour are the account row's own
+  // (Account::max_per_day, ::max_per_hour) and are not kept here.
+  LimitOverrides limits{};
+};
+
+// An event for the outbox (docs/webhooks.md): written in the transaction of what caused it.
+struct NewEvent {
+  std::string type{};  // core/event_types.h
+  AccountId account = 0;
+  std::string data{};  // a JSON object
+  TimePoint at{};
+};
+
+// An event claimed for sending: the oldest unsent one of its account.
+struct OutboxEvent {
+  std::int64_t id = 0;  // unique in the store, increasing per account
+  AccountId account = 0;
+  std::string account_name{};
+  std::string type{};
+  TimePoint at{};
+  std::string data{};  // a JSON object
+  int attempts = 0;    // attempts before this one
+  // The webhooks (by url) that have accepted it already, newline-separated.
+  std::string sent_to{};
+};
+
+// What one round of sending an event came to.
+struct EventAttempt {
+  std::int64_t event = 0;
+  AccountId account = 0;
+  std::string node{};  // the claim's
+  // Every webhook accepted it or gave it up: it leaves the outbox. Otherwise it is due again
+  // at next_attempt, with sent_to kept.
+  bool finished = false;
+  TimePoint next_attempt{};
+  std::string sent_to{};
+  // One line per webhook tried, for the deliveries list.
+  struct Try {
+    std::string url{};
+    int status = 0;       // the HTTP status; 0: no answer
+    std::string reply{};  // the answer's start, or why there was none
+  };
+  std::vector<Try> tries{};
+  TimePoint at{};
+};
+
+// One delivery attempt as the deliveries list shows it, newest first.
+struct EventAttemptRecord {
+  std::int64_t id = 0;
+  TimePoint at{};
+  std::int64_t event = 0;
+  std::string account_name{};
+  std::string type{};
+  std::string url{};
+  std::string node{};
+  int status = 0;
+  std::string reply{};
+};
+// The attempts kept for the list; older ones are pruned as new ones are written.
+inline constexpr std::int64_t kEventAttemptsKept = 1000;
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -861,6 +928,37 @@ class Store {
   // ascending; days with nothing held or refused are absent. Read only.
   virtual Result<std::vector<SenderCheckDay>> GetSenderChecks(AccountId account, int first_day,
                                                               int last_day) = 0;
+  // --- Plans, limits and the event outbox.
+
+  // Sets the account's plan ("" for none) and its own overrides (max_per_day and max_per_hour
+  // aside: UpsertAccount's), replacing what was set. kNotFound: no account. Durable.
+  virtual Result<void> SetAccountLimits(const AccountLimits& limits) = 0;
+  // The account's plan and overrides (none set: an empty plan, no overrides).
+  virtual Result<AccountLimits> GetAccountLimits(AccountId account) = 0;
+  // Those of every account that is not deleted and has a plan or an override, by id.
+  virtual Result<std::vector<AccountLimits>> ListAccountLimits() = 0;
+
+  // Claims the notice of (account, day, kind) (e.g. "limit.warning" of a day) and writes its
+  // event, and, when given, stores its message as InsertMessages would (for the internal
+  // account), all in one transaction: true when this call claimed it, false when it was
+  // claimed before, by this node or another (nothing is written). Durable on success.
+  virtual Result<bool> ClaimNotice(AccountId account, int day, std::string_view kind,
+                                   const NewEvent& event,
+                                   const std::optional<NewMessage>& message) = 0;
+
+  // Claims, for node until lease_until, the oldest unsent event of each account whose turn it
+  // is (due at now, not leased to a node whose lease lasts), up to limit, oldest first. An
+  // account's next event is never claimed while an older one is unsent: events go out in
+  // order per account, and each by one node at a time (a lease, as deliveries are leased).
+  virtual Result<std::vector<OutboxEvent>> ClaimEvents(std::string_view node, TimePoint now,
+                                                       TimePoint lease_until, int limit) = 0;
+  // Records a round of sending an event, with its tries, in one transaction. Ignored (but its
+  // tries are kept) when the event is no longer leased to attempt.node.
+  virtual Result<void> RecordEventAttempt(const EventAttempt& attempt) = 0;
+  // The latest attempts, newest first, up to limit (at most kEventAttemptsKept are kept).
+  virtual Result<std::vector<EventAttemptRecord>> ListEventAttempts(int limit) = 0;
+  // Writes one event in a transaction of its own, for causes outside the store's.
+  virtual Result<void> AddEvent(const NewEvent& event) = 0;
 };
 
 std::string_view DkimAlgorithmName(DkimAlgorithm algorithm);  // "rsa", "ed25519"

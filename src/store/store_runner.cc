@@ -25,6 +25,7 @@ ClaimedMessage LeasedOnArrival(const InsertedMessage& stored, NewMessage message
   }
   claimed.body = std::move(message.body);
   claimed.subject = std::move(message.subject);
+  claimed.script = std::move(message.script);
   claimed.attempts = 0;
   claimed.received_at = message.received_at;
   return claimed;

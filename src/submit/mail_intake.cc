@@ -1,5 +1,6 @@
 #include "submit/mail_intake.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/use_awaitable.hpp>
@@ -95,6 +96,17 @@ boost::asio::awaitable<Result<MessageId>> MailIntake::Accept(const AccountRef& a
     }
     hold_for_sender = !*allowed;
   }
+  std::optional<ResolvedLimits> limits;
+  if (limits_ != nullptr) {
+    limits = co_await limits_->Of(account.id);
+    if (auto refused = RefusedByLimits(account.id, limits->limits, prepared->recipients.size(),
+                                       prepared->sender, prepared->script, context.now)) {
+      spdlog::warn(
+          "account={} {} from=<{}> result={} reason=\"{}\"", account.name, client, prepared->sender,
+          refused->code == ErrorCode::kOverLimit ? "tempfail" : "refused", refused->message);
+      co_return std::unexpected(*refused);
+    }
+  }
 
   NewMessage message;
   message.account = account.id;
@@ -109,6 +121,9 @@ boost::asio::awaitable<Result<MessageId>> MailIntake::Accept(const AccountRef& a
   message.scan = config_.scan.enabled();
   const std::string from = message.sender;
   const std::string to = JoinRecipients(message.recipients);
+  const std::string script = message.script;
+  std::vector<std::string> recipients;
+  if (limits && limits->limits.unique_recipients_per_hour > 0) recipients = message.recipients;
   const std::size_t size = message.body.size();
 
   auto id = co_await store_.AsyncInsert(std::move(message), boost::asio::use_awaitable);
@@ -132,8 +147,58 @@ boost::asio::awaitable<Result<MessageId>> MailIntake::Accept(const AccountRef& a
     spdlog::info("id={} account={} {} from=<{}> to={} size={} result=queued", *id, account.name,
                  client, from, to, size);
   }
+  if (limits) {
+    if (limits->limits.over_limit == OverLimit::kRefuse) {
+      CountSubmitted(account.id, from, script, context.now);
+    } else {
+      submitted_.erase(account.id);  // no longer judged here
+    }
+    if (on_recipients_ && !recipients.empty())
+      on_recipients_(account.id, recipients, limits->limits);
+  }
   if (on_accepted_) on_accepted_(account.id, *id);
   co_return *id;
+}
+
+std::optional<Error> MailIntake::RefusedByLimits(AccountId account, const SendLimits& limits,
+                                                 std::size_t recipients, std::string_view sender,
+                                                 std::string_view script, TimePoint now) {
+  if (limits.max_recipients > 0 && static_cast<std::int64_t>(recipients) > limits.max_recipients) {
+    return Error{ErrorCode::kInvalidInput,
+                 fmt::format("the message has {} recipients, more than the {} a message may have "
+                             "(policy.max_recipients)",
+                             recipients, limits.max_recipients)};
+  }
+  if (limits.over_limit != OverLimit::kRefuse) return std::nullopt;
+  const auto it = submitted_.find(account);
+  if (it == submitted_.end()) return std::nullopt;
+  const Submitted& s = it->second;
+  auto over = [](std::string_view key, std::int64_t limit) {
+    return Error{ErrorCode::kOverLimit,
+                 fmt::format("sending limit reached ({} = {}); try again later", key, limit)};
+  };
+  if (limits.max_per_hour > 0 && s.hour.Count(now) >= limits.max_per_hour) {
+    return over("policy.max_per_hour", limits.max_per_hour);
+  }
+  if (limits.max_per_day > 0 && now < s.today.end && s.today_count >= limits.max_per_day) {
+    return over("policy.max_per_day", limits.max_per_day);
+  }
+  if (auto hit = s.finer.Check(limits, sender, script, now)) {
+    return over("policy." + std::string(hit->key), hit->limit);
+  }
+  return std::nullopt;
+}
+
+void MailIntake::CountSubmitted(AccountId account, std::string_view sender, std::string_view script,
+                                TimePoint now) {
+  Submitted& s = submitted_[account];
+  s.hour.Add(now);
+  if (now >= s.today.end) {
+    s.today = LocalDayAround(now);
+    s.today_count = 0;
+  }
+  ++s.today_count;
+  s.finer.Count(sender, script, now);
 }
 
 }  // namespace mailwarden

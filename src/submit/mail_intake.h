@@ -10,14 +10,21 @@
 #include <string>
 
 #include "config/config.h"
+#include "core/limit_windows.h"
+#include "core/local_day.h"
 #include "mime/message_prep.h"
 #include "store/account_directory.h"
+#include "store/limit_book.h"
 #include "store/store_runner.h"
 
 namespace mailwarden {
 
 // Called after a message is committed (the daemon wakes delivery, counts for the guards).
 using AcceptedHook = std::function<void(AccountId account, MessageId id)>;
+// Called after a message is committed with its recipients and the account's limits (the
+// unique-recipients guard).
+using RecipientsHook = std::function<void(
+    AccountId account, const std::vector<std::string>& recipients, const SendLimits& limits)>;
 
 // Called when the From check (policy.sender_check) holds or refuses a message.
 struct SenderCheckHooks {
@@ -47,7 +54,33 @@ class MailIntake {
                                                    std::string protocol, std::string client,
                                                    const SubmitEnvelope& envelope, std::string raw);
 
+  // Applies the accounts' limits at submission (core/send_limits.h): a message over
+  // policy.max_recipients is refused (kInvalidInput); with policy.over_limit = "refuse", one
+  // past a volume limit is refused for now (kOverLimit), nothing stored. Without it, none.
+  void SetLimits(LimitBook* book, RecipientsHook on_recipients) {
+    limits_ = book;
+    on_recipients_ = std::move(on_recipients);
+  }
+
  private:
+  // What each account with over_limit = "refuse" submitted (on this node): its volume limits
+  // are judged on these, at submission.
+  struct Submitted {
+    RollingHourCounter hour;
+    std::int64_t today_count = 0;
+    LocalDay today{};
+    FinerWindows finer;
+  };
+  // Why the message may not be taken now, if it may not.
+  std::optional<Error> RefusedByLimits(AccountId account, const SendLimits& limits,
+                                       std::size_t recipients, std::string_view sender,
+                                       std::string_view script, TimePoint now);
+  void CountSubmitted(AccountId account, std::string_view sender, std::string_view script,
+                      TimePoint now);
+  LimitBook* limits_ = nullptr;
+  RecipientsHook on_recipients_;
+  std::unordered_map<AccountId, Submitted> submitted_;
+
   const Config& config_;
   StoreRunner& store_;
   const Clock& clock_;

@@ -41,14 +41,27 @@ boost::asio::awaitable<Result<SmtpIdentity>> SmtpIntake::Authenticate(std::strin
     spdlog::warn("smtp: ip={} user=\"{}\" result=auth-failed", client_ip, user.substr(0, 64));
     co_return Fail(ErrorCode::kUnauthenticated, "authentication failed");
   }
-  co_return SmtpIdentity{(*found)->id, user, std::nullopt};
+  // Named and passed by reference: no temporary lives across the co_await (GCC 12 destroys
+  // those twice).
+  SmtpIdentity identity{(*found)->id, user, std::nullopt};
+  co_await WithLimits(identity);
+  co_return identity;
+}
+
+boost::asio::awaitable<void> SmtpIntake::WithLimits(SmtpIdentity& identity) {
+  if (limits_ != nullptr) {
+    const ResolvedLimits r = co_await limits_->Of(identity.account);
+    identity.max_recipients = static_cast<std::size_t>(r.limits.max_recipients);
+  }
 }
 
 boost::asio::awaitable<Result<SmtpIdentity>> SmtpIntake::IdentifyLocalUser(Uid uid) {
   auto account = co_await accounts_.FindByUid(uid);
   if (!account) co_return std::unexpected(account.error());
   if (!*account) co_return Fail(ErrorCode::kNotFound, "uid has no mail account");
-  co_return SmtpIdentity{(*account)->id, (*account)->name, uid};
+  SmtpIdentity identity{(*account)->id, (*account)->name, uid};
+  co_await WithLimits(identity);
+  co_return identity;
 }
 
 boost::asio::awaitable<Result<std::int64_t>> SmtpIntake::Accept(const SmtpIdentity& who,

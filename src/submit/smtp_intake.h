@@ -23,7 +23,13 @@ class SmtpIntake final : public SmtpBackend {
                                                       SmtpEnvelope envelope,
                                                       std::string data) override;
 
+  // The accounts' limits: a session's identity carries its account's policy.max_recipients.
+  void SetLimits(LimitBook* book) { limits_ = book; }
+
  private:
+  // Sets identity's limits from its account's.
+  boost::asio::awaitable<void> WithLimits(SmtpIdentity& identity);
+  LimitBook* limits_ = nullptr;
   StoreRunner& store_;
   AccountDirectory& accounts_;
   MailIntake& intake_;

@@ -7,6 +7,7 @@ import { countersCard } from './cards/counters';
 import { errorsCard } from './cards/errors';
 import { heldCard, syncHeld } from './cards/held';
 import { quarantineCard } from './cards/quarantine';
+import { limitsCard } from './cards/limits';
 import { sourcesCard } from './cards/sources';
 import { statusCard } from './cards/status';
 import { chartCard, showChart } from './cards/volumes';
@@ -79,6 +80,7 @@ export function renderPage(): void {
       ),
       h('div', { className: 'grid', id: 'grid' }, statusCard(s), actionsCard(s)),
       countersCard(s),
+      limitsCard(s),
       heldCard(s) ?? '',
       quarantineCard() ?? '',
       domainsCard(view.account, redraw) ?? '',

@@ -69,7 +69,7 @@ constexpr std::string_view PgText(Sql sql) {
              "FROM unnest($1::bigint[], $2::bigint[]) AS p(account_id, id) "
              "WHERE m.account_id = p.account_id AND m.id = p.id "
              "RETURNING m.id, m.sender, m.subject, m.attempts, m.received_ms, "
-             "CASE WHEN m.size < $5 THEN m.body END";
+             "CASE WHEN m.size < $5 THEN m.body END, m.script";
     case Sql::kSelectLeasedBody:
       return "SELECT body FROM {messages} WHERE account_id = $1 AND id = $2";
     case Sql::kSelectClaimedRecipients:

@@ -144,6 +144,7 @@ Result<std::vector<ClaimedMessage>> PgStore::LeaseMessages(std::span<const Lease
       message.attempts = static_cast<int>(rows.Int(i, 3)) - 1;
       message.received_at = FromUnixMillis(rows.Int(i, 4));
       message.body = rows.TakeText(i, 5);
+      message.script = rows.Text(i, 6);
     }
   }
   // Large bodies one at a time, so that only one is held twice (encoded and decoded) at once.

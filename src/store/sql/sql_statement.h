@@ -172,6 +172,22 @@ enum class Sql {
   kBumpSenderChecks,           // (account, day, held, refused): each added
   kSelectSenderChecks,         // (account, first day, last day) -> day, held, refused; by day
   kRemoveAccountSenderChecks,  // (account)
+  // Plans, limits and the event outbox.
+  kPutAccountLimits,        // (account, plan, limits)
+  kSelectAccountLimits,     // (account) -> plan, limits
+  kSelectAllAccountLimits,  // () -> account, plan, limits; of accounts not deleted
+  kRemoveAccountLimits,     // (account)
+  kRemoveAccountNotices,    // (account)
+  kInsertNotice,            // (account, day, kind); no change if claimed before
+  kInsertEvent,             // (account, type, at, data); the account's name from its row
+  kSelectEventHeads,        // (now, limit) -> account, id: each account's oldest, if its turn
+  kLeaseEvent,              // (account, id, node, lease until, now): changed 1 if leased
+  kSelectEvent,             // (account, id) -> name, type, at, data, attempts, sent_to
+  kFinishEvent,             // (account, id, node)
+  kRetryEvent,              // (account, id, node, next attempt, sent_to)
+  kInsertEventAttempt,      // (at, event, account name, type, url, node, status, reply)
+  kPruneEventAttempts,      // (kept)
+  kSelectEventAttempts,     // (limit) -> id, at, event, name, type, url, node, status, reply
   kCount,
 };
 

@@ -116,6 +116,16 @@ class SqlStore : public Store {
   Result<void> CountSenderRefused(AccountId account, TimePoint at) override;
   Result<std::vector<SenderCheckDay>> GetSenderChecks(AccountId account, int first_day,
                                                       int last_day) override;
+  Result<void> SetAccountLimits(const AccountLimits& limits) override;
+  Result<AccountLimits> GetAccountLimits(AccountId account) override;
+  Result<std::vector<AccountLimits>> ListAccountLimits() override;
+  Result<bool> ClaimNotice(AccountId account, int day, std::string_view kind, const NewEvent& event,
+                           const std::optional<NewMessage>& message) override;
+  Result<std::vector<OutboxEvent>> ClaimEvents(std::string_view node, TimePoint now,
+                                               TimePoint lease_until, int limit) override;
+  Result<void> RecordEventAttempt(const EventAttempt& attempt) override;
+  Result<std::vector<EventAttemptRecord>> ListEventAttempts(int limit) override;
+  Result<void> AddEvent(const NewEvent& event) override;
 
   // StoreOptions; set by OpenStore before the store is used.
   void SetOptions(const StoreOptions& options) {
@@ -127,6 +137,11 @@ class SqlStore : public Store {
   explicit SqlStore(std::unique_ptr<SqlSession> session);
 
   SqlSession& session() { return *session_; }
+
+  // Writes an event to the outbox in the caller's write transaction, so that it commits with
+  // what caused it, or not at all (docs/webhooks.md): the one way events are made. data is
+  // a JSON object's text.
+  Result<void> WriteEvent(const NewEvent& event);
 
   // Brings the schema up to schema::kSchemaVersion, once however many stores start at once:
   // LockMigrations makes a second one wait, then read the version the first one wrote. A

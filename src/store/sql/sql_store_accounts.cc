@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <chrono>
 #include <limits>
+#include <nlohmann/json.hpp>
 
+#include "core/event_types.h"
 #include "core/local_day.h"
 #include "store/sql/row_readers.h"
 #include "store/sql/sql_store.h"
@@ -156,6 +158,44 @@ Result<std::vector<AccountPageEntry>> SqlStore::ListAccountPage(const AccountPag
   return page;
 }
 
+namespace {
+
+// The events a state change causes: a block (and, by a guard, the guard's trip), a lift, a
+// purge with what it removed.
+std::vector<NewEvent> EventsOf(const AccountStateChange& change, std::int64_t purged) {
+  std::vector<NewEvent> events;
+  auto add = [&](std::string_view type, nlohmann::json data) {
+    data["version"] = kEventSchemaVersion;
+    events.push_back(
+        NewEvent{.type = std::string(type),
+                 .account = change.account,
+                 .data = data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                 .at = change.at});
+  };
+  if (change.to == AccountState::kBlocked && change.from == AccountState::kActive) {
+    add("account.blocked", {{"blocked_by", BlockedByName(change.blocked_by)},
+                            {"reason", change.reason},
+                            {"actor", change.actor}});
+    if (change.blocked_by == BlockedBy::kSpamGuard ||
+        change.blocked_by == BlockedBy::kBounceGuard) {
+      add("guard.tripped",
+          {{"guard", BlockedByName(change.blocked_by)}, {"reason", change.reason}});
+    }
+  }
+  if (change.start_purge) {
+    add("account.purged", {{"purged", purged}, {"actor", change.actor}});
+  }
+  if (change.to == AccountState::kActive && change.from != AccountState::kActive) {
+    add("account.unblocked", {{"from", AccountStateName(change.from)},
+                              {"blocked_by", BlockedByName(change.from_blocked_by)},
+                              {"actor", change.actor},
+                              {"action", change.action}});
+  }
+  return events;
+}
+
+}  // namespace
+
 Result<void> SqlStore::SetAccountState(const AccountStateChange& change) {
   // One write transaction: the compare (state = from), the set, the watermark and the audit
   // record are atomic against every other store, on this node or another. A transition is
@@ -195,9 +235,12 @@ Result<void> SqlStore::SetAccountState(const AccountStateChange& change) {
       MW_RETURN_IF_ERROR(session().Run(sql, Params().Int(change.account)));
     }
   }
+  std::int64_t purged = 0;
   if (change.start_purge) {
-    MW_RETURN_IF_ERROR(StartPurge(change.account, change.at));
+    MW_ASSIGN_OR_RETURN(purged, StartPurge(change.account, change.at));
   }
+  // The transition's events commit with it (docs/webhooks.md).
+  for (const NewEvent& event : EventsOf(change, purged)) MW_RETURN_IF_ERROR(WriteEvent(event));
   MW_RETURN_IF_ERROR(
       session().Run(Sql::kInsertAudit,
                     Params()

@@ -140,8 +140,23 @@ constexpr std::array<std::string_view, kSqlCount> kNames = {
     "kBumpSenderChecks",
     "kSelectSenderChecks",
     "kRemoveAccountSenderChecks",
+    "kPutAccountLimits",
+    "kSelectAccountLimits",
+    "kSelectAllAccountLimits",
+    "kRemoveAccountLimits",
+    "kRemoveAccountNotices",
+    "kInsertNotice",
+    "kInsertEvent",
+    "kSelectEventHeads",
+    "kLeaseEvent",
+    "kSelectEvent",
+    "kFinishEvent",
+    "kRetryEvent",
+    "kInsertEventAttempt",
+    "kPruneEventAttempts",
+    "kSelectEventAttempts",
 };
-static_assert(kNames.back() == "kRemoveAccountSenderChecks", "kNames follows enum Sql");
+static_assert(kNames.back() == "kSelectEventAttempts", "kNames follows enum Sql");
 
 // The earliest next attempt among the unfinished messages of active account a.id: one seek of
 // messages_due within the account's purge epoch, so that purged rows still on disk (all due
@@ -170,6 +185,54 @@ std::string_view SharedSqlText(Sql sql) {
     case Sql::kNoteRecipient:
       return "UPDATE {recipients} SET note = ?4 WHERE account_id = ?1 AND message_id = ?2 "
              "AND idx = ?3";
+    case Sql::kPutAccountLimits:
+      return "INSERT INTO {account_limits} (account_id, plan, limits) VALUES (?1, ?2, ?3) "
+             "ON CONFLICT (account_id) DO UPDATE SET plan = excluded.plan, "
+             "limits = excluded.limits";
+    case Sql::kSelectAccountLimits:
+      return "SELECT plan, limits FROM {account_limits} WHERE account_id = ?1";
+    case Sql::kSelectAllAccountLimits:
+      return "SELECT l.account_id, l.plan, l.limits FROM {account_limits} l "
+             "JOIN {accounts} a ON a.id = l.account_id WHERE a.deleted_ms = 0 "
+             "ORDER BY l.account_id";
+    case Sql::kRemoveAccountLimits:
+      return "DELETE FROM {account_limits} WHERE account_id = ?1";
+    case Sql::kRemoveAccountNotices:
+      return "DELETE FROM {notices} WHERE account_id = ?1";
+    case Sql::kInsertNotice:
+      return "INSERT INTO {notices} (account_id, day, kind) VALUES (?1, ?2, ?3) "
+             "ON CONFLICT DO NOTHING";
+    case Sql::kInsertEvent:
+      return "INSERT INTO {events} (account_id, account_name, type, at_ms, data) "
+             "SELECT id, name, CAST(?2 AS TEXT), CAST(?3 AS BIGINT), CAST(?4 AS TEXT) "
+             "FROM {accounts} WHERE id = ?1";
+    case Sql::kSelectEventHeads:
+      // Each account's oldest unsent event (events_by_account, or the primary key), and only
+      // if that one is due and not leased: the next of an account waits for it.
+      return "SELECT e.account_id, e.id FROM {events} e WHERE e.id = (SELECT MIN(f.id) "
+             "FROM {events} f WHERE f.account_id = e.account_id) AND e.next_attempt_ms <= ?1 "
+             "AND e.lease_until_ms <= ?1 ORDER BY e.id LIMIT ?2";
+    case Sql::kLeaseEvent:
+      // Compare and set: of two nodes choosing the same event, one leases it.
+      return "UPDATE {events} SET lease_node = ?3, lease_until_ms = ?4, attempts = attempts + 1 "
+             "WHERE account_id = ?1 AND id = ?2 AND lease_until_ms <= ?5";
+    case Sql::kSelectEvent:
+      return "SELECT account_name, type, at_ms, data, attempts, sent_to FROM {events} "
+             "WHERE account_id = ?1 AND id = ?2";
+    case Sql::kFinishEvent:
+      return "DELETE FROM {events} WHERE account_id = ?1 AND id = ?2 AND lease_node = ?3";
+    case Sql::kRetryEvent:
+      return "UPDATE {events} SET next_attempt_ms = ?4, sent_to = ?5, lease_node = '', "
+             "lease_until_ms = 0 WHERE account_id = ?1 AND id = ?2 AND lease_node = ?3";
+    case Sql::kInsertEventAttempt:
+      return "INSERT INTO {event_attempts} (at_ms, event_id, account_name, type, url, node, "
+             "status, reply) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+    case Sql::kPruneEventAttempts:
+      return "DELETE FROM {event_attempts} WHERE id <= (SELECT MAX(id) FROM {event_attempts}) "
+             "- CAST(?1 AS BIGINT)";
+    case Sql::kSelectEventAttempts:
+      return "SELECT id, at_ms, event_id, account_name, type, url, node, status, reply "
+             "FROM {event_attempts} ORDER BY id DESC LIMIT ?1";
     case Sql::kDeleteAccountUids:
       return "DELETE FROM {account_uids} WHERE account_id = ?1";
     case Sql::kPutAccountUid:
@@ -495,6 +558,10 @@ std::string EngineSql(Sql sql, std::string_view own_text, Placeholders placehold
       fmt::arg("dkim_keys", schema::kDkimKeysTable),
       fmt::arg("held_messages", schema::kHeldMessagesTable),
       fmt::arg("sender_checks", schema::kSenderChecksTable),
+      fmt::arg("account_limits", schema::kAccountLimitsTable),
+      fmt::arg("events", schema::kEventsTable),
+      fmt::arg("event_attempts", schema::kEventAttemptsTable),
+      fmt::arg("notices", schema::kNoticesTable),
       fmt::arg("account_columns",
                "id, name, state, blocked_by, reason, since_ms, report_to, language, "
                "max_per_day, max_per_hour, pending, bounce_tolerance_until_ms, purge_upto, "

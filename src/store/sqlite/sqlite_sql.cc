@@ -95,7 +95,7 @@ constexpr std::string_view SqliteText(Sql sql) {
       return "UPDATE {messages} SET status = {delivering}, attempts = attempts + 1, "
              "next_attempt_ms = ?2, lease_node = ?3 WHERE id = ?1 "
              "RETURNING sender, subject, attempts, received_ms, "
-             "CASE WHEN ?4 THEN NULL ELSE body END";
+             "CASE WHEN ?4 THEN NULL ELSE body END, script";
     case Sql::kSelectPendingRecipients:
       return "SELECT idx, address FROM {recipients} WHERE message_id = ?1 "
              "AND status = {r_pending} ORDER BY idx";

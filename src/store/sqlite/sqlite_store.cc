@@ -169,6 +169,7 @@ Result<std::vector<ClaimedMessage>> SqliteStore::LeaseMessages(std::span<const L
       message.attempts = static_cast<int>(rows.Int(0, 2)) - 1;  // the count includes this one
       message.received_at = FromUnixMillis(rows.Int(0, 3));
       if (!body_in_place) message.body = rows.TakeText(0, 4);
+      message.script = rows.Text(0, 5);
     }
     if (body_in_place) {
       MW_ASSIGN_OR_RETURN(message.body, sqlite_.ReadBlob(schema::kMessagesTable, "body", item.id));
