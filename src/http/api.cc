@@ -681,8 +681,10 @@ asio::awaitable<HttpResponse> Api::ActOnHeld(const HttpRequest& request, const C
                                              const Account& account, HeldMailAction action) {
   const bool release = action == HeldMailAction::kRelease;
   // Judged by core as UNBLOCK and PURGE are: who asks, and who blocked the account; of an
-  // active account, only mail held for its sender is held, and judged as such.
-  auto allowed = account.state == AccountState::kActive
+  // active account, only mail held for its sender is held (policy.sender_check = "hold"),
+  // and judged as such.
+  const bool holds_for_sender = config_.policy.sender_check == SenderCheck::kHold;
+  auto allowed = account.state == AccountState::kActive && holds_for_sender
                      ? DecideHeldForSender(action, ActorOf(caller.admin))
                      : DecideHeldMail(StatusOf(account), action, ActorOf(caller.admin));
   if (!allowed) {
