@@ -89,6 +89,9 @@ function domainBlock(d: Domain): HTMLElement {
     ),
     rows.length
       ? h(
+          'div',
+          { className: 'table-wrap' },
+          h(
           'table',
           {},
           h(
@@ -97,6 +100,7 @@ function domainBlock(d: Domain): HTMLElement {
             h('tr', {}, h('th', { scope: 'col' }, t('dnsRecord')), h('th', { scope: 'col' }, t('dnsName')), h('th', { scope: 'col' }, t('dnsState')), h('th', { scope: 'col' }, t('dnsPublish'))),
           ),
           h('tbody', {}, rows),
+          ),
         )
       : null,
   );
