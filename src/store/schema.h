@@ -66,8 +66,9 @@ inline constexpr std::string_view kHeldMessagesTable = "held_messages";
 inline constexpr std::string_view kSenderChecksTable = "sender_checks";
 
 // next_attempt_ms of a message held for its sender (held_messages): never due, whatever the
-// account's state, until it is released (then due at once). 9999-12-31T23:59:59.999Z.
-inline constexpr long long kHeldNeverDueMs = 253402300799999LL;
+// account's state, until it is released (then due at once). In 2191, as kNeverDueMs: a
+// TimePoint (nanoseconds in 64 bits) holds it, which it would not for a date past 2262.
+inline constexpr long long kHeldNeverDueMs = 7'000'000'000'000;
 inline constexpr std::string_view kAccountLimitsTable = "account_limits";
 inline constexpr std::string_view kEventsTable = "events";
 inline constexpr std::string_view kEventAttemptsTable = "event_attempts";
