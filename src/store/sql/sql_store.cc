@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 
 #include "core/local_day.h"
 #include "core/text.h"
@@ -89,6 +90,30 @@ Result<AccountState> SqlStore::ReadAccountState(AccountId account, bool lock) {
   const auto state = ParseAccountState(rows.Text(0, 0));
   if (!state) return Fail(ErrorCode::kInternal, fmt::format("store: account {} state", account));
   return *state;
+}
+
+Result<std::vector<StoredMessage>> SqlStore::ReadMessagePage(Sql page, AccountId account, int limit,
+                                                             MessageId before_id) {
+  std::vector<StoredMessage> messages;
+  if (limit <= 0) return messages;
+  MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(*session_, TxKind::kRead));
+  std::vector<MessageId> ids;
+  {
+    MW_ASSIGN_OR_RETURN(
+        const Rows rows,
+        session_->Run(page,
+                      Params()
+                          .Int(account)
+                          .Int(before_id > 0 ? before_id : std::numeric_limits<std::int64_t>::max())
+                          .Int(limit)));
+    for (int i = 0; i < rows.size(); ++i) ids.push_back(rows.Int(i, 0));
+  }
+  for (const MessageId id : ids) {
+    MW_ASSIGN_OR_RETURN(auto message, ReadMessage(id));
+    if (message) messages.push_back(std::move(*message));
+  }
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return messages;
 }
 
 Result<std::optional<StoredMessage>> SqlStore::ReadMessage(MessageId id) {

@@ -209,6 +209,11 @@ class SqlStore : public Store {
   // day of `at`; returns how many. In the caller's write transaction.
   Result<std::int64_t> StartPurge(AccountId account, TimePoint at);
   Result<std::optional<StoredMessage>> ReadMessage(MessageId id);
+  // A page of the account's messages: the ids `page` gives (account, before id, limit), newest
+  // first, then each message, all from one read snapshot (ListPending, ListHeldForSender,
+  // ListQuarantined).
+  Result<std::vector<StoredMessage>> ReadMessagePage(Sql page, AccountId account, int limit,
+                                                     MessageId before_id);
   // The scan state and verdict of message (read by ReadMessage).
   Result<void> ReadScanResult(StoredMessage& message);
   Result<AccountState> ReadAccountState(AccountId account, bool lock);

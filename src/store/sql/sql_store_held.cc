@@ -188,52 +188,12 @@ Result<std::int64_t> SqlStore::ReleaseHeldForSender(AccountId account,
 
 Result<std::vector<StoredMessage>> SqlStore::ListHeldForSender(AccountId account, int limit,
                                                                MessageId before_id) {
-  std::vector<StoredMessage> messages;
-  if (limit <= 0) return messages;
-  // A read transaction: the page and its messages from one snapshot.
-  MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kRead));
-  std::vector<MessageId> ids;
-  {
-    MW_ASSIGN_OR_RETURN(
-        const Rows rows,
-        session().Run(Sql::kSelectHeldForSenderPage,
-                      Params()
-                          .Int(account)
-                          .Int(before_id > 0 ? before_id : std::numeric_limits<std::int64_t>::max())
-                          .Int(limit)));
-    for (int i = 0; i < rows.size(); ++i) ids.push_back(rows.Int(i, 0));
-  }
-  for (const MessageId id : ids) {
-    MW_ASSIGN_OR_RETURN(auto message, ReadMessage(id));
-    if (message) messages.push_back(std::move(*message));
-  }
-  MW_RETURN_IF_ERROR(tx.Commit());
-  return messages;
+  return ReadMessagePage(Sql::kSelectHeldForSenderPage, account, limit, before_id);
 }
 
 Result<std::vector<StoredMessage>> SqlStore::ListPending(AccountId account, int limit,
                                                          MessageId before_id) {
-  std::vector<StoredMessage> messages;
-  if (limit <= 0) return messages;
-  // A read transaction: the page and its messages' recipients from one snapshot.
-  MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kRead));
-  std::vector<MessageId> ids;
-  {
-    MW_ASSIGN_OR_RETURN(
-        const Rows rows,
-        session().Run(Sql::kSelectPendingPage,
-                      Params()
-                          .Int(account)
-                          .Int(before_id > 0 ? before_id : std::numeric_limits<std::int64_t>::max())
-                          .Int(limit)));
-    for (int i = 0; i < rows.size(); ++i) ids.push_back(rows.Int(i, 0));
-  }
-  for (const MessageId id : ids) {
-    MW_ASSIGN_OR_RETURN(auto message, ReadMessage(id));
-    if (message) messages.push_back(std::move(*message));
-  }
-  MW_RETURN_IF_ERROR(tx.Commit());
-  return messages;
+  return ReadMessagePage(Sql::kSelectPendingPage, account, limit, before_id);
 }
 
 Result<std::int64_t> SqlStore::ReleaseHeld(AccountId account, const MessageSelector& selector,

@@ -165,26 +165,7 @@ Result<void> SqlStore::ReadScanResult(StoredMessage& message) {
 
 Result<std::vector<StoredMessage>> SqlStore::ListQuarantined(AccountId account, int limit,
                                                              MessageId before_id) {
-  std::vector<StoredMessage> messages;
-  if (limit <= 0) return messages;
-  MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kRead));
-  std::vector<MessageId> ids;
-  {
-    MW_ASSIGN_OR_RETURN(
-        const Rows rows,
-        session().Run(Sql::kSelectQuarantinedPage,
-                      Params()
-                          .Int(account)
-                          .Int(before_id > 0 ? before_id : std::numeric_limits<std::int64_t>::max())
-                          .Int(limit)));
-    for (int i = 0; i < rows.size(); ++i) ids.push_back(rows.Int(i, 0));
-  }
-  for (const MessageId id : ids) {
-    MW_ASSIGN_OR_RETURN(auto message, ReadMessage(id));
-    if (message) messages.push_back(std::move(*message));
-  }
-  MW_RETURN_IF_ERROR(tx.Commit());
-  return messages;
+  return ReadMessagePage(Sql::kSelectQuarantinedPage, account, limit, before_id);
 }
 
 Result<std::int64_t> SqlStore::ReleaseQuarantined(AccountId account, std::span<const MessageId> ids,
