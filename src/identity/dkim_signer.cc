@@ -1,17 +1,15 @@
 #include "identity/dkim_signer.h"
 
-// libopendkim's header is C: it spells bool as _Bool.
-#define _Bool bool
-#include <opendkim/dkim.h>
-#undef _Bool
-
 #include <fmt/format.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
-#include <array>
-#include <cstring>
+#include <chrono>
 
 #include "core/sender_domain.h"
 #include "core/text.h"
+#include "identity/dkim_canon.h"
 #include "mime/message_prep.h"
 
 namespace mailwarden {
@@ -27,14 +25,73 @@ bool StartsWithField(std::string_view line, std::string_view name) {
          ToAsciiLower(line.substr(0, name.size())) == name;
 }
 
-struct SignHandle {
-  DKIM* dkim = nullptr;
-  ~SignHandle() {
-    if (dkim != nullptr) dkim_free(dkim);
-  }
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
+struct BioFree {
+  void operator()(BIO* b) const { BIO_free(b); }
 };
 
+std::string Base64(const unsigned char* data, std::size_t size) {
+  std::string out(4 * ((size + 2) / 3) + 1, '\0');
+  const int n =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(size));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+std::string Sha256(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr);
+  return std::string(reinterpret_cast<const char*>(digest), size);
+}
+
+// Appends `token` to the folded field `out`, whose current line is `line` long: on a new
+// line (CRLF and a tab) when it would pass 78 characters.
+void AppendFolded(std::string& out, std::size_t& line, std::string_view token) {
+  if (line > 1 && line + token.size() > 78) {
+    out += "\r\n\t";
+    line = 1;
+  }
+  out += token;
+  line += token.size();
+}
+
 }  // namespace
+
+std::shared_ptr<EVP_PKEY> ReadDkimPrivateKey(std::string_view pem) {
+  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  if (!bio) return nullptr;
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
+  if (key == nullptr) return nullptr;
+  return std::shared_ptr<EVP_PKEY>(key, EVP_PKEY_free);
+}
+
+Result<std::string> DkimSignatureValue(EVP_PKEY* key, DkimAlgorithm algorithm,
+                                       std::string_view signed_data) {
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  std::string input(signed_data);
+  const EVP_MD* md = EVP_sha256();
+  if (algorithm == DkimAlgorithm::kEd25519Sha256) {
+    // RFC 8463 3: Ed25519 (pure) signs the SHA-256 hash of the data.
+    input = Sha256(signed_data);
+    md = nullptr;
+  }
+  std::size_t size = 0;
+  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, key) != 1 ||
+      EVP_DigestSign(ctx.get(), nullptr, &size,
+                     reinterpret_cast<const unsigned char*>(input.data()), input.size()) != 1) {
+    return Fail(ErrorCode::kInternal, "dkim: the key cannot sign with its algorithm");
+  }
+  std::string signature(size, '\0');
+  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &size,
+                     reinterpret_cast<const unsigned char*>(input.data()), input.size()) != 1) {
+    return Fail(ErrorCode::kInternal, "dkim: signing failed");
+  }
+  signature.resize(size);
+  return Base64(reinterpret_cast<const unsigned char*>(signature.data()), signature.size());
+}
 
 std::optional<std::string> SingleFromAddress(std::string_view message) {
   const std::string_view head = HeaderSection(message);
@@ -66,94 +123,94 @@ std::optional<std::string> SingleFromAddress(std::string_view message) {
   return std::move(*address);
 }
 
-DkimSigner::DkimSigner() : lib_(dkim_init(nullptr, nullptr)) {
-  // The header fields to sign and those to sign once more than they occur: NULL-terminated
-  // lists, which libopendkim copies.
-  std::array<const char*, std::size(kDkimSignedHeaders) + 1> sign{};
-  for (std::size_t i = 0; i < std::size(kDkimSignedHeaders); ++i) {
-    sign[i] = kDkimSignedHeaders[i].data();
-  }
-  const char* oversign[] = {"from", nullptr};
-  if (lib_ != nullptr) {
-    dkim_options(lib_, DKIM_OP_SETOPT, DKIM_OPTS_SIGNHDRS, sign.data(), sizeof(char**));
-    dkim_options(lib_, DKIM_OP_SETOPT, DKIM_OPTS_OVERSIGNHDRS, oversign, sizeof(char**));
-  }
-}
-
-DkimSigner::~DkimSigner() {
-  if (lib_ != nullptr) dkim_close(lib_);
-}
-
-bool DkimSigner::SupportsEd25519() const {
-  return lib_ != nullptr && dkim_libfeature(lib_, DKIM_FEATURE_ED25519);
-}
+DkimSigner::DkimSigner() = default;
+DkimSigner::~DkimSigner() = default;
 
 void DkimSigner::SetKeys(std::vector<DkimKey> keys) {
   auto map = std::make_shared<KeyMap>();
   for (DkimKey& k : keys) {
     // The newest key of a domain signs (the list comes newest first; one normally).
-    map->try_emplace(k.domain, std::move(k));
+    if (map->contains(k.domain)) continue;
+    std::string domain = k.domain;
+    std::shared_ptr<EVP_PKEY> pkey = ReadDkimPrivateKey(k.private_key);
+    map->emplace(std::move(domain), SigningKey{std::move(k), std::move(pkey)});
   }
   std::lock_guard lock(mutex_);
   keys_ = std::move(map);
 }
 
-Result<std::optional<std::string>> DkimSigner::Sign(std::string_view message,
-                                                    AccountId account) const {
+Result<std::optional<std::string>> DkimSigner::Sign(std::string_view message, AccountId account,
+                                                    std::optional<std::int64_t> time) const {
   std::shared_ptr<const KeyMap> keys;
   {
     std::lock_guard lock(mutex_);
     keys = keys_;
   }
-  if (!keys || keys->empty() || lib_ == nullptr) return std::optional<std::string>();
+  if (!keys || keys->empty()) return std::optional<std::string>();
   const auto from = SingleFromAddress(message);
   if (!from) return std::optional<std::string>();
   const auto domain = AddressDomain(*from);
   if (!domain) return std::optional<std::string>();
-  const DkimKey* key = nullptr;
+  const SigningKey* found = nullptr;
   for (const std::string& candidate : DomainAndParents(*domain)) {
     if (auto it = keys->find(candidate); it != keys->end()) {
-      key = &it->second;
+      found = &it->second;
       break;
     }
   }
-  if (key == nullptr || key->owner != account) return std::optional<std::string>();
+  if (found == nullptr || found->key.owner != account) return std::optional<std::string>();
+  const DkimKey& key = found->key;
+  if (!found->pkey) {
+    return Fail(ErrorCode::kInternal, fmt::format("dkim: cannot read the key of {}._domainkey.{}",
+                                                  key.selector, key.domain));
+  }
 
-  const int algorithm = key->algorithm == DkimAlgorithm::kEd25519Sha256 ? DKIM_SIGN_ED25519SHA256
-                                                                        : DKIM_SIGN_RSASHA256;
-  DKIM_STAT status = DKIM_STAT_OK;
-  SignHandle handle;
-  handle.dkim =
-      dkim_sign(lib_, reinterpret_cast<const unsigned char*>("mailwarden"), nullptr,
-                reinterpret_cast<dkim_sigkey_t>(const_cast<char*>(key->private_key.c_str())),
-                reinterpret_cast<const unsigned char*>(key->selector.c_str()),
-                reinterpret_cast<const unsigned char*>(key->domain.c_str()), DKIM_CANON_RELAXED,
-                DKIM_CANON_RELAXED, algorithm, -1L, &status);
-  if (handle.dkim == nullptr || status != DKIM_STAT_OK) {
-    return Fail(ErrorCode::kInternal, fmt::format("dkim: cannot sign with {}: status {}",
-                                                  key->selector + "._domainkey." + key->domain,
-                                                  static_cast<int>(status)));
+  const SplitMessage split = SplitHeaderAndBody(message);
+  std::string body_hash = Sha256(RelaxedBody(split.body));
+  body_hash = Base64(reinterpret_cast<const unsigned char*>(body_hash.data()), body_hash.size());
+
+  // The fields signed, each instance of a name from the bottom up (RFC 6376 5.4.2), and From
+  // once more than it occurs, so that a From added on the way breaks the signature.
+  std::vector<std::string_view> names;
+  std::string signed_data;
+  for (const std::string_view name : kDkimSignedHeaders) {
+    for (auto it = split.fields.rbegin(); it != split.fields.rend(); ++it) {
+      if (ToAsciiLower(it->name) != name) continue;
+      names.push_back(name);
+      signed_data += RelaxedHeaderField(it->text);
+    }
+    if (name == "from") names.push_back(name);
   }
-  // libopendkim reads the message as it is (it does not keep the pointer past the call).
-  auto* bytes = reinterpret_cast<unsigned char*>(const_cast<char*>(message.data()));
-  status = dkim_chunk(handle.dkim, bytes, message.size());
-  if (status == DKIM_STAT_OK) status = dkim_chunk(handle.dkim, nullptr, 0);
-  if (status == DKIM_STAT_OK) status = dkim_eom(handle.dkim, nullptr);
-  if (status != DKIM_STAT_OK) {
-    const char* why = dkim_geterror(handle.dkim);
-    return Fail(ErrorCode::kInvalidInput,
-                fmt::format("dkim: cannot sign the message: {}",
-                            why != nullptr ? why : dkim_getresultstr(status)));
+
+  const std::int64_t now = time.value_or(std::chrono::duration_cast<std::chrono::seconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count());
+  std::string field = "DKIM-Signature:";
+  std::size_t line = field.size();
+  for (const std::string& tag :
+       {fmt::format(" v=1; a={}; c=relaxed/relaxed;", key.algorithm == DkimAlgorithm::kEd25519Sha256
+                                                          ? "ed25519-sha256"
+                                                          : "rsa-sha256"),
+        fmt::format(" d={};", key.domain), fmt::format(" s={};", key.selector),
+        fmt::format(" t={};", now)}) {
+    AppendFolded(field, line, tag);
   }
-  unsigned char* header = nullptr;
-  std::size_t length = 0;
-  constexpr std::string_view kName = "DKIM-Signature: ";
-  status = dkim_getsighdr_d(handle.dkim, kName.size(), &header, &length);
-  if (status != DKIM_STAT_OK || header == nullptr) {
-    return Fail(ErrorCode::kInternal, "dkim: no signature header");
+  AppendFolded(field, line, " h=");
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    AppendFolded(field, line, fmt::format("{}{}", names[i], i + 1 < names.size() ? ":" : ";"));
   }
-  std::string field(kName);
-  field.append(reinterpret_cast<const char*>(header), length);
+  AppendFolded(field, line, fmt::format(" bh={};", body_hash));
+  AppendFolded(field, line, " b=");
+  // The field itself is signed with b= empty and without its final CRLF.
+  std::string canonical = RelaxedHeaderField(field);
+  canonical.resize(canonical.size() - 2);
+  signed_data += canonical;
+
+  auto value = DkimSignatureValue(found->pkey.get(), key.algorithm, signed_data);
+  if (!value) return std::unexpected(value.error());
+  for (std::size_t at = 0; at < value->size(); at += 64) {
+    AppendFolded(field, line, std::string_view(*value).substr(at, 64));
+  }
   field += "\r\n";
   return std::optional<std::string>(std::move(field));
 }
