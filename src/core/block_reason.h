@@ -13,6 +13,10 @@
 // - bounce_rate (failed, attempted, rate, limit): the bounce guard: `rate`% of `attempted`
 //   deliveries in an hour failed, more than `limit`%; bounce_rate_doubled when the tolerance was
 //   doubled after an UNBLOCK.
+// - content_quarantine (quarantined, limit): the content guard: `quarantined` messages the
+//   content scanner quarantined in an hour, reaching policy.quarantine_per_hour (`limit`).
+// - unique_recipients (limit): mail to more than `limit` different recipients in an hour
+//   (policy.unique_recipients_per_hour).
 // - by_customer, by_admin: the default reasons of a block without words of its own.
 #pragma once
 

@@ -26,6 +26,13 @@ TEST(BlockReasonTest, TheGuardsReasonsReadBackAsCodesWithTheirNumbers) {
        {{"failed", 9}, {"attempted", 10}, {"rate", 90}, {"limit", 60}},
        "bounce_guard: 9 of 10 deliveries in the last hour failed (90%), more than 60% (tolerance "
        "doubled)"},
+      {"content_quarantine",
+       {{"quarantined", 4}, {"limit", 4}},
+       "spam_guard: content: 4 messages quarantined by the content scanner in the last hour, the "
+       "limit is 4"},
+      {"unique_recipients",
+       {{"limit", 200}},
+       "spam_guard: more than 200 different recipients in the last hour"},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(FormatBlockReason(c.code, c.params), c.text) << c.code;

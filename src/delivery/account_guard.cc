@@ -60,10 +60,8 @@ std::optional<Actor> GuardTripped(const GuardCounts& counts, const Config::Polic
 std::string GuardReason(Actor guard, const GuardCounts& counts, const Config::Policy& policy,
                         bool tolerance_doubled, TimePoint now) {
   if (guard == Actor::kSpamGuard && ContentGuardTrips(counts, policy, now)) {
-    return fmt::format(
-        "spam_guard: content: {} messages quarantined by the content scanner in the last hour "
-        "(policy.quarantine_per_hour = {})",
-        counts.quarantined(now), policy.quarantine_per_hour);
+    return FormatBlockReason("content_quarantine", {{"quarantined", counts.quarantined(now)},
+                                                    {"limit", policy.quarantine_per_hour}});
   }
   if (guard == Actor::kSpamGuard) {
     return FormatBlockReason(
@@ -243,12 +241,9 @@ asio::awaitable<void> AccountGuard::Check(AccountId account) {
     co_return;
   }
   // A list-spam run: many different recipients, whatever the volume.
-  const std::string reason = unique
-                                 ? fmt::format(
-                                       "spam_guard: more than {} different recipients in this hour "
-                                       "(policy.unique_recipients_per_hour)",
-                                       watch.unique_limit)
-                                 : GuardReason(*guard, watch.counts, config_.policy, doubled, now);
+  const std::string reason =
+      unique ? FormatBlockReason("unique_recipients", {{"limit", watch.unique_limit}})
+             : GuardReason(*guard, watch.counts, config_.policy, doubled, now);
   auto decided = Decide(StatusOf(a), AccountAction::kBlock, *guard, reason, now);
   if (!decided) {
     spdlog::error("guard: account={} cannot block: {}", a.name, decided.error().message);

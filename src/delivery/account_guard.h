@@ -67,7 +67,7 @@ std::optional<Actor> GuardTripped(const GuardCounts& counts, const Config::Polic
 // The block's reason, one line with the numbers, in English (it goes into the audit log and
 // the panel): "spam_guard: 6 messages submitted in the last hour, more than 5", or for
 // content "spam_guard: content: 3 messages quarantined by the content scanner in the last
-// hour (policy.quarantine_per_hour = 3)".
+// hour, the limit is 3".
 std::string GuardReason(Actor guard, const GuardCounts& counts, const Config::Policy& policy,
                         bool tolerance_doubled, TimePoint now);
 

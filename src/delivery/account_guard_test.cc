@@ -48,7 +48,7 @@ TEST(GuardTrippedTest, ContentGuardTripsAtTheQuarantinedLimitAndSaysContent) {
   EXPECT_EQ(GuardTripped(counts, policy, false, kT0 + 1min), Actor::kSpamGuard);
   EXPECT_EQ(GuardReason(Actor::kSpamGuard, counts, policy, false, kT0 + 1min),
             "spam_guard: content: 3 messages quarantined by the content scanner in the last "
-            "hour (policy.quarantine_per_hour = 3)");
+            "hour, the limit is 3");
   EXPECT_FALSE(GuardTripped(counts, policy, false, kT0 + 60min));
   policy.quarantine_per_hour = 0;  // off
   EXPECT_FALSE(GuardTripped(counts, policy, false, kT0 + 1min));

@@ -163,6 +163,8 @@ def test_quarantine_per_hour_blocks_the_account_with_a_content_reason(make_daemo
     assert s["blocked_by"] == "spam_guard"
     assert "content" in s["reason"]
     assert "3 messages quarantined" in s["reason"]
+    assert s["reason_code"] == "content_quarantine"
+    assert s["reason_params"] == {"quarantined": 3, "limit": 3}
     wait_for(lambda: any("was blocked" in x for x in subjects(relay)), what="the notice")
     assert not any(x.startswith("phish") for x in subjects(relay))
 

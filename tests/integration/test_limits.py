@@ -132,7 +132,10 @@ def test_the_unique_recipients_guard_blocks(make_daemon, relay):
     wait_for(lambda: status(d)["state"] == "blocked", what="the guard's block")
     s = status(d)
     assert s["blocked_by"] == "spam_guard"
-    assert "unique_recipients_per_hour" in s["reason"]
+    assert "different recipients" in s["reason"]
+    # The panel words it from the code, in the customer's language.
+    assert s["reason_code"] == "unique_recipients"
+    assert s["reason_params"] == {"limit": 5}
 
 
 def test_a_warning_notice_and_event_at_80_percent(make_daemon, relay):
