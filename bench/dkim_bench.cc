@@ -1,5 +1,5 @@
 // DKIM signing's cost per message, as SigningTransport pays it on the delivery thread: the
-// signature (libopendkim: relaxed canonicalisation, hashing, the private-key operation) and
+// signature (relaxed canonicalisation, hashing, the private-key operation) and
 // the copy of the message with the header before it. "off" is the copy alone: what a
 // message costs there when its domain has no key.
 //
