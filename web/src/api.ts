@@ -51,6 +51,30 @@ export interface AccountItem {
   state: string;
 }
 
+/** One row of the accounts overview (admin: GET /accounts). */
+export interface OverviewItem {
+  name: string;
+  state: string;
+  blocked_by: string | null;
+  reason: string | null;
+  held: number;
+  queued: number;
+  sent_today: number;
+  errors_today: number;
+  /** Of today's tried recipients, the share that failed; null before any was tried. */
+  error_rate: number | null;
+}
+
+export type OverviewSort = 'name' | 'sent_today' | 'errors_today' | 'pending';
+
+export interface OverviewQuery {
+  sort: OverviewSort;
+  state: string;
+  blockedBy: string;
+  q: string;
+  cursor: string | null;
+}
+
 export interface DeliveryError {
   date: string;
   id: number;
@@ -182,6 +206,19 @@ export class Api {
   /** The first 1,000 accounts by name (the API pages the rest: `next`). */
   accounts(): Promise<List<AccountItem>> {
     return this.call('GET', '/accounts?limit=1000');
+  }
+  /** A page of the accounts overview, as the daemon sorts and filters it. */
+  overview(query: OverviewQuery, limit = 50): Promise<List<OverviewItem>> {
+    const p = new URLSearchParams({ sort: query.sort, limit: String(limit) });
+    if (query.state) p.set('state', query.state);
+    if (query.blockedBy) p.set('blocked_by', query.blockedBy);
+    if (query.q) p.set('q', query.q);
+    if (query.cursor) p.set('cursor', query.cursor);
+    return this.call('GET', `/accounts?${p.toString()}`);
+  }
+  /** Blocks an account with the administrator's reason. */
+  block(account: string, reason: string): Promise<EmailStatus> {
+    return this.call('POST', `${this.base(account)}/request`, { action: 'BLOCK', reason });
   }
   status(account: string): Promise<EmailStatus> {
     return this.call('GET', this.base(account));

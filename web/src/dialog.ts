@@ -7,7 +7,8 @@ import { afterAction, describe, signedOut } from './state';
 export interface DialogSpec {
   title: string;
   text: string;
-  field?: { label: string; value: string; validate: (v: string) => string | null };
+  /** A field to fill in: an address (the default) or a line of text. */
+  field?: { label: string; value: string; type?: 'email' | 'text'; validate: (v: string) => string | null };
   run: (value: string) => Promise<void>;
   /** A step that deletes or sends mail: the dialog opens on Cancel, so that Enter pressed
    * twice does not confirm it. */
@@ -44,12 +45,14 @@ function show(form: HTMLFormElement, focus: HTMLElement, returnTo: string): void
 /** Asks to confirm; on Confirm runs spec.run, and shows its refusal in the dialog if it fails. */
 export function openDialog(spec: DialogSpec, returnTo: string): void {
   const error = h('p', { id: 'dialog-error', className: 'dialog-error', role: 'alert' });
+  const text = spec.field?.type === 'text';
   const input = spec.field
     ? h('input', {
         id: 'dialog-input',
-        type: 'email',
-        inputmode: 'email',
-        autocomplete: 'email',
+        type: text ? 'text' : 'email',
+        inputmode: text ? null : 'email',
+        autocomplete: text ? 'off' : 'email',
+        maxlength: text ? 500 : null,
         spellcheck: 'false',
         value: spec.field.value,
         'aria-describedby': 'dialog-error',

@@ -13,6 +13,7 @@ import { statusCard } from './cards/status';
 import { chartCard, showChart } from './cards/volumes';
 import { h, showPage } from './dom';
 import { header } from './header';
+import { openOverview, overviewCard } from './overview';
 import { formatTime, lang, t } from './i18n';
 import { rememberAccount, signOut } from './session';
 import { describeLoad, redraw, refresh, refreshQuietly, schedulePoll, signedOut, stopPolling, view, watchFocus } from './state';
@@ -43,7 +44,13 @@ function accountPicker(): HTMLElement {
     },
     view.accounts.map((a) => h('option', { value: a, selected: a === view.account }, a)),
   );
-  return h('p', { className: 'account' }, h('label', { for: 'account' }, `${t('account')}: `), select);
+  return h(
+    'p',
+    { className: 'account' },
+    h('label', { for: 'account' }, `${t('account')}: `),
+    select,
+    h('button', { type: 'button', id: 'open-overview', onclick: () => openOverview() }, t('ovOpen')),
+  );
 }
 
 function notice(): HTMLElement {
@@ -69,6 +76,19 @@ function notice(): HTMLElement {
 export function renderPage(): void {
   document.documentElement.lang = lang;
   const s = view.status;
+  if (view.admin && view.mode === 'overview') {
+    const main = h(
+      'main',
+      { id: 'main', tabindex: -1 },
+      notice(),
+      h('p', { id: 'read-at', className: `read-at${view.stale ? ' stale' : ''}` }, view.readAt ? t(view.stale ? 'unreachableSince' : 'readAt', { time: formatTime(view.readAt) }) : ''),
+      overviewCard(),
+    );
+    showPage(header(() => signOut()), main);
+    watchFocus();
+    schedulePoll();
+    return;
+  }
   const main = h('main', { id: 'main', tabindex: -1 }, accountPicker(), notice());
   const shown = s !== null && s.account === view.account;
   if (shown) {

@@ -7,6 +7,8 @@ import {
   type EmailStatus,
   type HeldMessage,
   type MailSources,
+  type OverviewItem,
+  type OverviewQuery,
   type Volume,
 } from './api';
 import { refusalText, t } from './i18n';
@@ -42,6 +44,17 @@ export const view = {
   signInMessage: null as string | null,
   pollTimer: 0,
   wasPurging: false,
+  /** The administrator's page: one account's tab, or the overview of all accounts. */
+  mode: 'account' as 'account' | 'overview',
+  overview: {
+    query: { sort: 'name', state: '', blockedBy: '', q: '', cursor: null } as OverviewQuery,
+    /** The cursors of the pages before this one, to go back. */
+    back: [] as (string | null)[],
+    items: [] as OverviewItem[],
+    next: null as string | null,
+    /** The accounts ticked to block at once. */
+    chosen: new Set<string>(),
+  },
 };
 
 let drawer: () => void = () => {};
@@ -84,9 +97,29 @@ export function stopPolling(): void {
   view.pollTimer = 0;
 }
 
-/** Fetches everything the page shows of the chosen account, then draws it. */
+/** Reads the overview's page as `view.overview.query` asks, then draws it. */
+async function refreshOverview(api: Api): Promise<void> {
+  const o = view.overview;
+  const asked = JSON.stringify(o.query);
+  const page = await api.overview(o.query);
+  if (view.mode !== 'overview' || JSON.stringify(o.query) !== asked) return; // asked again meanwhile
+  o.items = page.items;
+  o.next = page.next;
+  const shown = new Set(o.items.map((a) => a.name));
+  for (const name of [...o.chosen]) if (!shown.has(name)) o.chosen.delete(name);
+  view.readAt = new Date();
+  view.stale = false;
+  redraw();
+}
+
+/** Fetches everything the page shows (the chosen account's figures, or the overview), then
+ * draws it. */
 export async function refresh(): Promise<void> {
   const api = view.api;
+  if (api && view.admin && view.mode === 'overview') {
+    await refreshOverview(api);
+    return;
+  }
   if (!api || !view.account) {
     redraw();
     return;
@@ -158,7 +191,7 @@ export function watchFocus(): void {
   if (watching) return;
   watching = true;
   const again = () => {
-    if (view.api && view.status && !document.hidden) void refreshQuietly();
+    if (view.api && (view.status || view.mode === 'overview') && !document.hidden) void refreshQuietly();
   };
   window.addEventListener('focus', again);
   document.addEventListener('visibilitychange', again);
