@@ -90,6 +90,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -99,6 +100,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cmd/doctor.h"
@@ -348,6 +350,8 @@ struct Options {
   std::string selector;
   std::string algorithm;
   bool check = false;
+  int interval = 2;    // top: seconds between refreshes
+  int iterations = 0;  // top: refreshes before it ends (0: until interrupted)
 };
 
 int Connect(const Options& o, std::optional<Session>& session) {
@@ -774,6 +778,58 @@ void PrintDomains(const Options&, const json& body) {
   }
 }
 
+// top: the busiest accounts and those a guard blocked, read again every o.interval seconds,
+// on a cleared screen when the output is a terminal (like top(1); Ctrl-C ends it).
+int RunTop(Session& session, const Options& o) {
+  const bool terminal = isatty(STDOUT_FILENO) == 1 && !session.json();
+  const std::string sort = o.sort.empty() ? "sent_today" : o.sort;
+  const int limit = o.limit > 0 ? o.limit : 20;
+  for (int round = 1;; ++round) {
+    json busiest;
+    json guarded;
+    const std::string page =
+        WithQuery("/api/v1/accounts", {{"sort", sort}, {"limit", std::to_string(limit)}});
+    // The guards' blocks, most held first: what an operator looks at next.
+    const std::string blocked =
+        WithQuery("/api/v1/accounts", {{"sort", "pending"}, {"state", "blocked"}, {"limit", "10"}});
+    int code = session.Call("GET", page, std::nullopt, [&](const json& b) { busiest = b; });
+    if (code == kExitOk) {
+      code = session.Call("GET", blocked, std::nullopt, [&](const json& b) { guarded = b; });
+    }
+    if (code != kExitOk) return code;
+    if (session.json()) {
+      if (o.iterations > 0 && round >= o.iterations) return kExitOk;
+      std::this_thread::sleep_for(std::chrono::seconds(o.interval));
+      continue;
+    }
+    const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    char clock[16];
+    std::strftime(clock, sizeof clock, "%H:%M:%S", std::localtime(&now));
+    if (terminal) std::cout << "\x1b[H\x1b[2J";
+    std::cout << "mailwarden top - " << clock << " - by " << sort << ", every " << o.interval
+              << " s" << (terminal ? " (Ctrl-C ends)" : "") << "\n\n";
+    PrintItems(
+        busiest,
+        {"NAME", "STATE", "BLOCKED BY", "SENT TODAY", "ERRORS", "ERROR RATE", "HELD", "QUEUED"},
+        {"name", "state", "blocked_by", "sent_today", "errors_today", "error_rate", "held",
+         "queued"},
+        "No account has mail to show.");
+    json guards = json::object({{"items", json::array()}});
+    for (const auto& item : Field(guarded, "items")) {
+      const json& by = Field(item, "blocked_by");
+      if (by.is_string() && by.get<std::string>().ends_with("_guard"))
+        guards["items"].push_back(item);
+    }
+    std::cout << "\nBlocked by a guard (most held first):\n";
+    PrintItems(guards, {"NAME", "BLOCKED BY", "SINCE", "HELD", "REASON"},
+               {"name", "blocked_by", "since", "held", "reason"}, "None.");
+    std::cout.flush();
+    if (o.iterations > 0 && round >= o.iterations) return kExitOk;
+    if (!terminal) std::cout << "\n";
+    std::this_thread::sleep_for(std::chrono::seconds(o.interval));
+  }
+}
+
 // One command of the command line: the words that name it, its help, the API request it
 // sends and how its answer is printed. path: the API's, "{account}" standing for the ACCOUNT
 // (or NAME) argument, percent-encoded.
@@ -1048,6 +1104,16 @@ int Main(int argc, char** argv) {
   const std::vector<CLI::App*> subs = AddCommands(app, o);
   CLI::App* doctor = app.add_subcommand(
       "doctor", "Whether local users can step around mailwarden (the firewall's rule set)");
+  CLI::App* top = app.add_subcommand(
+      "top", "The busiest accounts and the guards' blocks, refreshed like top (Ctrl-C ends it)");
+  top->add_option("--sort", o.sort, "sent_today (the default), errors_today or pending")
+      ->check(CLI::IsMember({"sent_today", "errors_today", "pending"}));
+  top->add_option("--limit", o.limit, "Accounts shown (default 20)")->check(CLI::Range(1, 1000));
+  top->add_option("--interval", o.interval, "Seconds between refreshes")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  top->add_option("-n,--iterations", o.iterations, "Refreshes before it ends (0: until Ctrl-C)")
+      ->check(CLI::Range(0, 1000000));
 
   try {
     app.parse(argc, argv);
@@ -1059,6 +1125,11 @@ int Main(int argc, char** argv) {
     auto config = LoadConfig(o.config);
     if (!config) return Complain(kExitConfig, o.config + ": " + config.error().message);
     return RunDoctor(*config);
+  }
+  if (top->parsed()) {
+    std::optional<Session> session;
+    if (int code = Connect(o, session); code != kExitOk) return code;
+    return RunTop(*session, o);
   }
   const auto chosen = std::ranges::find_if(subs, [](const CLI::App* sub) { return sub->parsed(); });
   if (chosen == subs.end()) return Complain(kExitUsage, "no command given; see --help");

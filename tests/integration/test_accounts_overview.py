@@ -87,6 +87,28 @@ def test_busiest_senders_failures_and_held_mail_first(daemon, relay):
     assert "More: mailwardenctl accounts list --limit 2 --cursor name:other" in r.stdout, r.stdout
 
 
+def test_top_shows_the_busiest_accounts_and_refreshes(daemon, relay):
+    for i in range(2):
+        submit(daemon, f"other-{i}", uid=OTHER_UID)
+    submit(daemon, "demo-0")
+    wait_for(lambda: len(relay.messages()) == 3, what="three messages at the relay")
+    r = ctl(daemon, "top", "-n", "2", "--interval", "1", "--limit", "5")
+    assert r.returncode == 0, r.stderr
+    rounds = r.stdout.split("mailwarden top - ")[1:]
+    assert len(rounds) == 2, r.stdout
+    for text in rounds:
+        lines = text.splitlines()
+        assert "by sent_today, every 1 s" in lines[0]
+        table = lines[lines.index("") + 1:]
+        assert table[0].split()[:2] == ["NAME", "STATE"]
+        assert [table[1].split()[0], table[2].split()[0]] == ["other", "demo"], text
+        assert table[1].split()[3] == "2"
+        assert "Blocked by a guard (most held first):" in text and "None." in text
+    assert "\x1b[2J" not in r.stdout, "no screen clearing into a pipe"
+    r = ctl(daemon, "top", "--sort", "size")
+    assert r.returncode == 64, r.stderr
+
+
 def test_bad_questions_are_refused_and_customers_see_no_list(daemon):
     for query in ["sort=size", "state=gone", "blocked_by=none", "q=Shop", "q=%25", "limit=0",
                   "limit=1001", "cursor=name:Other", "cursor=sent_today:1:2",
