@@ -652,21 +652,28 @@ asio::awaitable<void> Daemon::Stop() {
     timed_out_ = true;
     io_.stop();
   });
-  // Nothing new comes in; the submissions already being read are answered.
+  // Nothing new comes in; the submissions already being read are answered (SMTP sessions
+  // answer the message they are receiving or storing, then say 421).
   submit_->Close();
-  if (smtp_) smtp_->Close();
-  if (bounce_smtp_) bounce_smtp_->Close();
+  if (smtp_) smtp_->Drain();
+  if (bounce_smtp_) bounce_smtp_->Drain();
   http_->Close();
+  const auto busy = [this] {
+    return submit_->connections() + (smtp_ ? smtp_->active_sessions() : 0) +
+           (bounce_smtp_ ? bounce_smtp_->active_sessions() : 0);
+  };
   const auto drain_until = std::chrono::steady_clock::now() + timeout / 2;
   asio::steady_timer poll(io_);
-  while (submit_->connections() > 0 && std::chrono::steady_clock::now() < drain_until) {
+  while (busy() > 0 && std::chrono::steady_clock::now() < drain_until) {
     poll.expires_after(std::chrono::milliseconds(20));
     co_await poll.async_wait(asio::use_awaitable);
   }
-  if (submit_->connections() > 0) {
+  if (busy() > 0) {
     spdlog::warn("mailwardend: {} submissions still being read are closed (told to try again)",
-                 submit_->connections());
+                 busy());
   }
+  if (smtp_) smtp_->Close();
+  if (bounce_smtp_) bounce_smtp_->Close();
   // Delivery ends: the scheduler records the deliveries in flight, then stops the loop.
   held_jobs_->Stop();
   if (scanner_) scanner_->Stop();

@@ -229,6 +229,17 @@ void SmtpServer::Close() {
   }
 }
 
+void SmtpServer::Drain() {
+  closing_ = true;
+  for (auto& acceptor : acceptors_) {
+    boost::system::error_code ignored;
+    acceptor.close(ignored);
+  }
+  for (auto& weak : sessions_) {
+    if (auto session = weak.lock()) session->Drain();
+  }
+}
+
 asio::awaitable<void> SmtpServer::AcceptLoop(tcp::acceptor& acceptor, bool local) {
   while (!closing_) {
     auto [ec, socket] = co_await acceptor.async_accept(kNoThrow);

@@ -197,6 +197,11 @@ class SmtpServer {
   // completes in the backend, but its reply may not reach the client).
   void Close();
 
+  // Stops accepting; each session answers the message it is receiving or storing, then ends
+  // with 421 (at once when it waits for a command). active_sessions() says when all have
+  // ended; Close() drops those left.
+  void Drain();
+
   std::size_t active_sessions() const { return sessions_.size(); }
 
   // Loads the certificate and key again (a reload), or stops offering STARTTLS when both are

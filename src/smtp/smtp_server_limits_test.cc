@@ -403,5 +403,57 @@ print('closed', first.closed())
             "closed True\n");
 }
 
+// The daemon stops (SIGTERM): a session waiting for its next command gets 421 at once; one
+// whose message is being stored gets its 250 first, then 421.
+TEST_F(SmtpServerTest, DrainAnswersTheMessageBeingStoredThenSays421) {
+  backend_.HoldAccepts(io_.get_executor());
+  Start();
+  std::promise<CommandResult> done;
+  auto result = done.get_future();
+  std::thread client([&] {
+    done.set_value(Python(R"PY(
+idle = Talk()
+idle.hello()
+busy = Talk()
+busy.hello()
+assert busy.auth().startswith('235')
+busy.send('MAIL FROM:<a@x.example>\r\nRCPT TO:<r@y.example>\r\nDATA\r\n')
+assert [busy.reply()[:3] for _ in range(3)] == ['250', '250', '354']
+busy.send('Subject: s\r\n\r\nbody\r\n.\r\n')
+print('idle', idle.reply()[:9], flush=True)
+print('busy', busy.reply()[:3], busy.reply()[:9])
+try:
+    busy.reply()
+    print('busy open')
+except EOFError:
+    print('busy closed')
+)PY"));
+  });
+  auto state = [&] {
+    std::promise<std::pair<int, std::size_t>> p;
+    asio::post(io_, [&] { p.set_value({backend_.accepts_held(), server_->active_sessions()}); });
+    return p.get_future().get();
+  };
+  auto wait_for = [&](std::pair<int, std::size_t> wanted) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (state() != wanted && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return state();
+  };
+  // Both sessions there, the message in Accept.
+  EXPECT_EQ(wait_for({1, 2}), (std::pair<int, std::size_t>{1, 2}));
+  asio::post(io_, [&] { server_->Drain(); });
+  // The idle one ends; the one storing waits for its answer.
+  EXPECT_EQ(wait_for({1, 1}), (std::pair<int, std::size_t>{1, 1}));
+  EXPECT_TRUE(backend_.messages().empty());
+  asio::post(io_, [&] { backend_.LetAcceptsGo(); });
+  client.join();
+  const CommandResult run = result.get();
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(run.output, "idle 421 4.3.2\nbusy 250 421 4.3.2\nbusy closed\n");
+  EXPECT_EQ(backend_.messages().size(), 1u);
+}
+
 }  // namespace
 }  // namespace mailwarden

@@ -157,7 +157,12 @@ asio::awaitable<void> SmtpSession::Run() {
     }
     // RFC 2920: replies go out when there is no more input to answer.
     if (!co_await Flush(server_.IdleTimeout())) co_return;
-    if (!co_await ReadMore()) {
+    if (draining_ && !data_) break;
+    waiting_for_command_ = !data_;
+    const bool read = co_await ReadMore();
+    waiting_for_command_ = false;
+    if (!read) {
+      if (draining_ && !data_) break;
       if (timed_out_) {
         spdlog::info("smtp: ip={} idle timeout, closing", client_ip_);
         Queue(421, "4.4.2 " + options_.hostname + " Error: timeout exceeded");
@@ -165,6 +170,10 @@ asio::awaitable<void> SmtpSession::Run() {
       }
       co_return;
     }
+  }
+  if (draining_ && !close_) {
+    spdlog::info("smtp: ip={} the daemon stops, closing", client_ip_);
+    Queue(421, "4.3.2 " + options_.hostname + " Service shutting down, try again later");
   }
   co_await Flush(kGoodbyeTimeout);
 }

@@ -51,6 +51,16 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
     socket_.close(ignored);
   }
 
+  // The daemon stops: the message being received or stored is still answered, then the
+  // session ends with 421; one waiting for its next command gets 421 at once.
+  void Drain() {
+    draining_ = true;
+    if (waiting_for_command_) {
+      boost::system::error_code ignored;
+      socket_.cancel(ignored);
+    }
+  }
+
  private:
   enum class Sasl { kNone, kPlain, kLoginUser, kLoginPassword };
 
@@ -129,9 +139,11 @@ class SmtpSession : public std::enable_shared_from_this<SmtpSession> {
   // next read, so that a buffer of many small pipelined commands is not moved once per line.
   std::string in_;
   std::size_t in_pos_ = 0;
-  std::string out_;          // replies not yet sent
-  bool discarding_ = false;  // dropping the rest of an over-long line
-  bool close_ = false;       // close once the queued replies are sent
+  std::string out_;                   // replies not yet sent
+  bool discarding_ = false;           // dropping the rest of an over-long line
+  bool close_ = false;                // close once the queued replies are sent
+  bool draining_ = false;             // the daemon stops: 421 before the next command
+  bool waiting_for_command_ = false;  // in ReadMore with no message being received
   int errors_ = 0;
   int auth_failures_ = 0;
 
