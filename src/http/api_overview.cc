@@ -95,6 +95,7 @@ json EntryJson(const AccountPageEntry& e) {
       {"queued", e.queued},
       {"sent_today", e.sent_today},
       {"errors_today", e.errors_today},
+      {"quarantined_today", e.quarantined_today},
       // Of today's tried recipients, the share that failed; null before any was tried.
       {"error_rate", tried == 0
                          ? json(nullptr)

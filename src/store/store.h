@@ -469,7 +469,8 @@ struct AccountPageEntry {
   Account account;  // with its uids
   std::int64_t sent_today = 0;
   std::int64_t errors_today = 0;
-  std::int64_t held = 0;  // as AccountCounters counts them
+  std::int64_t quarantined_today = 0;  // by the content scanner
+  std::int64_t held = 0;               // as AccountCounters counts them
   std::int64_t queued = 0;
 };
 

@@ -61,6 +61,7 @@ export interface OverviewItem {
   queued: number;
   sent_today: number;
   errors_today: number;
+  quarantined_today: number;
   /** Of today's tried recipients, the share that failed; null before any was tried. */
   error_rate: number | null;
 }

@@ -181,6 +181,7 @@ function row(a: OverviewItem): HTMLElement {
     h('td', { 'data-label': t('sentToday'), className: 'num' }, formatNumber(a.sent_today)),
     h('td', { 'data-label': t('ovFailedToday'), className: 'num' }, formatNumber(a.errors_today)),
     h('td', { 'data-label': t('ovErrorRate'), className: 'num' }, percent(a.error_rate)),
+    h('td', { 'data-label': t('ovQuarantined'), className: 'num' }, formatNumber(a.quarantined_today)),
     h('td', { 'data-label': t('ovHeld'), className: 'num' }, formatNumber(a.held)),
     h('td', { 'data-label': t('ovQueued'), className: 'num' }, formatNumber(a.queued)),
   );
@@ -189,7 +190,7 @@ function row(a: OverviewItem): HTMLElement {
 /** The overview's card: filters, the page of accounts, paging and Block selected. */
 export function overviewCard(): HTMLElement {
   const o = view.overview;
-  const headers: Key[] = ['account', 'status', 'sentToday', 'ovFailedToday', 'ovErrorRate', 'ovHeld', 'ovQueued'];
+  const headers: Key[] = ['account', 'status', 'sentToday', 'ovFailedToday', 'ovErrorRate', 'ovQuarantined', 'ovHeld', 'ovQueued'];
   const all = h('input', {
     type: 'checkbox',
     id: 'ov-all',

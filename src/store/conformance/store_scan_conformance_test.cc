@@ -1,6 +1,8 @@
 // Store conformance: content scanning (waiting for a verdict, verdicts, the quarantine).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "core/local_day.h"
 #include "store/conformance/store_conformance.h"
 #include "store/store.h"
@@ -111,6 +113,14 @@ TEST_P(StoreConformance, MailWaitingForItsVerdictIsNeverClaimed) {
   EXPECT_EQ((*volumes)[0].scanned, 2);
   EXPECT_EQ((*volumes)[0].quarantined, 1);
   EXPECT_EQ((*volumes)[0].suspicious, 1);
+  // The accounts overview shows it too.
+  AccountPageQuery query;
+  query.day = LocalDayNumber(kT0);
+  auto page = store_->ListAccountPage(query);
+  ASSERT_TRUE(page.has_value()) << page.error().message;
+  const auto entry = std::ranges::find_if(*page, [&](const auto& e) { return e.account.id == id; });
+  ASSERT_NE(entry, page->end());
+  EXPECT_EQ(entry->quarantined_today, 1);
 
   // Released: due at once.
   const MessageId other_ids[] = {b, b, 999999};

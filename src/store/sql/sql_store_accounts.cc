@@ -143,6 +143,7 @@ Result<std::vector<AccountPageEntry>> SqlStore::ListAccountPage(const AccountPag
       entry.held = pending - entry.queued;
       entry.sent_today = rows.Int(i, next + 1);
       entry.errors_today = rows.Int(i, next + 2);
+      entry.quarantined_today = rows.Int(i, next + 3);
       page.push_back(std::move(entry));
     }
   }

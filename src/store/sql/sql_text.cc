@@ -252,22 +252,24 @@ std::string_view SharedSqlText(Sql sql) {
     // are checked on the rows read. Accounts' and daily_counters' column names do not meet.
     case Sql::kSelectAccountPageByName:
       return "SELECT {account_columns}, released_pending, COALESCE(d.sent, 0), "
-             "COALESCE(d.errors, 0) FROM {accounts} a LEFT JOIN {daily_counters} d "
+             "COALESCE(d.errors, 0), COALESCE(d.quarantined, 0) FROM {accounts} a "
+             "LEFT JOIN {daily_counters} d "
              "ON d.account_id = a.id AND d.day = ?1 "
              "WHERE a.name > ?2 AND {account_page_filter} ORDER BY a.name LIMIT ?6";
     case Sql::kSelectAccountPageBySent:
-      return "SELECT {account_columns}, released_pending, d.sent, d.errors "
+      return "SELECT {account_columns}, released_pending, d.sent, d.errors, d.quarantined "
              "FROM {daily_counters} d JOIN {accounts} a ON a.id = d.account_id "
              "WHERE d.day = ?1 AND d.sent > 0 AND (d.sent, d.account_id) < (?2, ?7) "
              "AND {account_page_filter} ORDER BY d.sent DESC, d.account_id DESC LIMIT ?6";
     case Sql::kSelectAccountPageByErrors:
-      return "SELECT {account_columns}, released_pending, d.sent, d.errors "
+      return "SELECT {account_columns}, released_pending, d.sent, d.errors, d.quarantined "
              "FROM {daily_counters} d JOIN {accounts} a ON a.id = d.account_id "
              "WHERE d.day = ?1 AND d.errors > 0 AND (d.errors, d.account_id) < (?2, ?7) "
              "AND {account_page_filter} ORDER BY d.errors DESC, d.account_id DESC LIMIT ?6";
     case Sql::kSelectAccountPageByPending:
       return "SELECT {account_columns}, released_pending, COALESCE(d.sent, 0), "
-             "COALESCE(d.errors, 0) FROM {accounts} a LEFT JOIN {daily_counters} d "
+             "COALESCE(d.errors, 0), COALESCE(d.quarantined, 0) FROM {accounts} a "
+             "LEFT JOIN {daily_counters} d "
              "ON d.account_id = a.id AND d.day = ?1 "
              "WHERE a.pending > 0 AND a.deleted_ms = 0 AND (a.pending, a.id) < (?2, ?7) "
              "AND {account_page_filter} ORDER BY a.pending DESC, a.id DESC LIMIT ?6";
