@@ -109,6 +109,13 @@ void WarnIfOthersMayRead(std::string_view key, const std::filesystem::path& file
 // waits behind another one's, few enough for a database shared by hundreds of nodes.
 constexpr int kStoreReaders = 2;
 
+// The file's [[plan]] sections as the store keeps plans.
+std::vector<PlanRecord> ConfigPlans(const Config& config) {
+  std::vector<PlanRecord> out;
+  for (const Config::Plan& p : config.plans) out.push_back({.name = p.name, .limits = p.limits});
+  return out;
+}
+
 }  // namespace
 
 Daemon::Daemon(Config config, std::filesystem::path config_file, std::optional<DaemonUser> user)
@@ -266,7 +273,10 @@ Result<void> Daemon::OpenStorePool() {
   });
 
   const std::string& node = config_.hostname;
+  const std::vector<PlanRecord> plans = ConfigPlans(config_);
   return store_->RunSync<void>([&](Store& s) -> Result<void> {
+    // Plans first: the file's accounts name them.
+    MW_RETURN_IF_ERROR(ApplyConfigPlans(s, plans, clock_.Now()));
     MW_RETURN_IF_ERROR(ApplyConfigAccounts(s, config_.accounts, clock_.Now()));
     // The first mail delivered is signed already.
     MW_ASSIGN_OR_RETURN(auto keys, s.GetSigningKeys());
@@ -404,7 +414,7 @@ Result<void> Daemon::StartIntake() {
   accounts_ = std::make_unique<AccountDirectory>(*store_);
   SetAutoAccounts();
   limit_book_ = std::make_unique<LimitBook>(
-      *store_, [this](std::string_view plan, const LimitOverrides& own) {
+      *store_, [this](const LimitOverrides* plan, const LimitOverrides& own) {
         return ResolveAccountLimits(config_, plan, own);
       });
   intake_ =
@@ -510,6 +520,10 @@ Result<void> Daemon::StartHttp() {
     limit_book_->Forget(id);
     scheduler_->ReloadPolicy();
   };
+  hooks.plans_changed = [this] {
+    limit_book_->ForgetAll();
+    scheduler_->ReloadPolicy();
+  };
   api_ = std::make_unique<Api>(config_, *store_, *accounts_, clock_, std::move(*admin_token),
                                std::move(hooks));
   panel_ = std::make_unique<StaticFiles>(config_.http.panel_dir);
@@ -609,8 +623,12 @@ asio::awaitable<void> Daemon::Reload() {
   // owning a copy of the vector, made inside the co_await expression, crashed the store thread
   // when it was destroyed there.
   const std::vector<AccountSpec>& accounts = plan.config.accounts;
+  const std::vector<PlanRecord> plans = ConfigPlans(plan.config);
+  const TimePoint at = clock_.Now();
   auto upserted = co_await store_->AsyncRun<void>(
-      [&accounts](Store& s) -> Result<void> {
+      [&accounts, &plans, &at](Store& s) -> Result<void> {
+        // The file's plans, as at start; those made through the API stay.
+        MW_RETURN_IF_ERROR(ApplyConfigPlans(s, plans, at));
         for (const auto& spec : accounts) {
           if (auto id = s.UpsertAccount(spec); !id) {
             return Fail(id.error().code, "account \"" + spec.name + "\": " + id.error().message);
@@ -628,11 +646,13 @@ asio::awaitable<void> Daemon::Reload() {
   config_.report = plan.config.report;
   config_.log = plan.config.log;
   config_.accounts = std::move(plan.config.accounts);
+  config_.plans = std::move(plan.config.plans);
   config_.smtp.tls_cert = plan.config.smtp.tls_cert;
   config_.smtp.tls_key = plan.config.smtp.tls_key;
   spdlog::set_level(spdlog::level::from_str(config_.log.level));
   config_.auto_accounts = plan.config.auto_accounts;
   accounts_->Forget();
+  limit_book_->ForgetAll();
   SetAutoAccounts();
   scheduler_->ReloadPolicy();
   spdlog::info("mailwardend: configuration reloaded");

@@ -29,6 +29,7 @@
 //   smtp-password ACCOUNT
 //   report run YYYY-MM-DD
 //   audit [--limit N]
+//   plan list; plan show NAME; plan set NAME [--set-limit KEY=VALUE ...]; plan delete NAME
 //   doctor
 //
 // DESCRIPTION
@@ -55,8 +56,11 @@
 //   until revoked, or for --expires-in, e.g. "30d"); "token list" shows the account's tokens
 //   by id (never the token), "token revoke" ends one at once; and
 //   smtp-password a new SMTP AUTH password the same way; "report run" sends a day's error
-//   reports now (a report already sent is not sent twice). Output is meant for people:
-//   aligned tables with headers. With --json the API's JSON is printed as received, for
+//   reports now (a report already sent is not sent twice); "plan set" creates a plan or
+//   replaces its keys (those not given are the server's [policy]'s) and "plan delete" deletes
+//   one no account is on, both from every account's next message on every node (a [[plan]]
+//   of the configuration is written again at the daemon's next start or reload). Output is meant
+//   for people: aligned tables with headers. With --json the API's JSON is printed as received, for
 //   scripts (on a refusal too: its {"error","message"} goes to standard output).
 //
 //   doctor does not speak to the daemon: it reads the configuration and the firewall and says
@@ -325,6 +329,7 @@ struct Options {
   std::optional<std::string> plan;
   bool no_plan = false;
   std::vector<std::string> set_limits;
+  std::string plan_name;  // plan show|set|delete
   std::string status;
   int limit = 0;
   std::uint64_t before = 0;
@@ -388,6 +393,26 @@ json NewAccountBody(const Options& o) {
   return body;
 }
 
+// --set-limit KEY=VALUE ... as the API's "limits" object; VALUE "default" is null.
+json LimitsBody(const std::vector<std::string>& items) {
+  json limits = json::object();
+  for (const std::string& item : items) {
+    const std::size_t eq = item.find('=');
+    const std::string key = item.substr(0, eq);
+    const std::string value = eq == std::string::npos ? "" : item.substr(eq + 1);
+    json& v = limits[key];
+    if (value == "default") {
+      v = nullptr;
+    } else if (!value.empty() && value.size() < 19 &&
+               value.find_first_not_of("0123456789") == std::string::npos) {
+      v = std::stoll(value);
+    } else {
+      v = value;  // "refuse", "0.5": the daemon checks it
+    }
+  }
+  return limits;
+}
+
 json SetAccountBody(const Options& o) {
   json body = json::object();
   if (!o.uids.empty() || o.no_uids) body["uids"] = o.uids;
@@ -397,21 +422,12 @@ json SetAccountBody(const Options& o) {
   if (o.max_per_hour) body["max_per_hour"] = *o.max_per_hour;
   if (o.plan) body["plan"] = *o.plan;
   if (o.no_plan) body["plan"] = nullptr;
-  for (const std::string& item : o.set_limits) {
-    const std::size_t eq = item.find('=');
-    const std::string key = item.substr(0, eq);
-    const std::string value = eq == std::string::npos ? "" : item.substr(eq + 1);
-    json& v = body["limits"][key];
-    if (value == "default") {
-      v = nullptr;
-    } else if (!value.empty() && value.find_first_not_of("0123456789") == std::string::npos) {
-      v = std::stoll(value);
-    } else {
-      v = value;  // "refuse", "0.5": the daemon checks it
-    }
-  }
+  if (!o.set_limits.empty()) body["limits"] = LimitsBody(o.set_limits);
   return body;
 }
+
+// plan set: the plan's keys, all of them.
+json PlanBody(const Options& o) { return {{"limits", LimitsBody(o.set_limits)}}; }
 
 json ActionBody(std::string_view action, const Options& o) {
   json body = {{"action", std::string(action)}};
@@ -601,7 +617,7 @@ void SetAccountArgs(CLI::App& sub, Options& o) {
   auto* uid = sub.add_option("--uid", o.uids, "Its uids from now on (all of them; repeat it)");
   sub.add_flag("--no-uids", o.no_uids, "It keeps no uid")->excludes(uid);
   AccountFieldArgs(sub, o);
-  auto* plan = sub.add_option("--plan", o.plan, "Its plan: a [[plan]] of the configuration");
+  auto* plan = sub.add_option("--plan", o.plan, "Its plan (\"plan list\" shows them)");
   sub.add_flag("--no-plan", o.no_plan, "It has no plan")->excludes(plan);
   sub.add_option("--set-limit", o.set_limits,
                  "KEY=VALUE: its own limit (max_recipients=50, over_limit=refuse, ...); "
@@ -830,6 +846,49 @@ int RunTop(Session& session, const Options& o) {
   }
 }
 
+void PlanArg(CLI::App& sub, Options& o) {
+  sub.add_option("NAME", o.plan_name, "The plan's name")->required();
+}
+
+void PlanSetArgs(CLI::App& sub, Options& o) {
+  PlanArg(sub, o);
+  sub.add_option("--set-limit", o.set_limits,
+                 "KEY=VALUE: one of the plan's keys (max_per_day=200, over_limit=refuse, ...); "
+                 "give all of them: a key not given is the server's");
+}
+
+// A plan's keys on one line: "max_per_day=200 over_limit=refuse" ("" for none).
+std::string PlanKeys(const json& plan) {
+  std::string out;
+  for (const auto& [key, value] : Field(plan, "limits").items()) {
+    out += (out.empty() ? "" : " ") + key + "=" + Text(value);
+  }
+  return out;
+}
+
+void PrintPlans(const Options&, const json& body) {
+  const json& items = Field(body, "items");
+  if (!items.is_array() || items.empty()) {
+    std::cout << "No plans.\n";
+    return;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& item : items) rows.push_back({Text(Field(item, "name")), PlanKeys(item)});
+  PrintTable({"NAME", "LIMITS"}, rows);
+}
+
+void PrintPlan(const Options&, const json& plan) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& [key, value] : Field(plan, "limits").items()) rows.push_back({key, Text(value)});
+  std::cout << "Plan \"" << Text(Field(plan, "name")) << "\"";
+  if (rows.empty()) {
+    std::cout << ": no keys of its own (the server's [policy] holds).\n";
+    return;
+  }
+  std::cout << ":\n";
+  PrintTable({"KEY", "VALUE"}, rows);
+}
+
 // One command of the command line: the words that name it, its help, the API request it
 // sends and how its answer is printed. path: the API's, "{account}" standing for the ACCOUNT
 // (or NAME) argument, percent-encoded.
@@ -852,6 +911,7 @@ constexpr std::pair<std::string_view, std::string_view> kGroups[] = {
     {"dkim", "DKIM signing keys of a domain"},
     {"report", "Daily error reports"},
     {"quarantine", "Mail quarantined by the content scanner: list, release, delete"},
+    {"plan", "Plans: named sets of limits that accounts share"},
 };
 
 // In the order of --help.
@@ -1002,6 +1062,17 @@ const Command kCommands[] = {
      PrintDkimKey},
     {"dkim list", "A domain's keys, signing and retired, with their records", "GET",
      "/api/v1/dkim/{domain}", DomainArg, nullptr, nullptr, PrintDkimKeys},
+    {"plan list", "The plans and the limits each sets", "GET", "/api/v1/plans", nullptr, nullptr,
+     nullptr, PrintPlans},
+    {"plan show", "One plan's limits", "GET", "/api/v1/plans/{plan}", PlanArg, nullptr, nullptr,
+     PrintPlan},
+    {"plan set", "Create a plan or replace its limits (from every account's next message)", "PUT",
+     "/api/v1/plans/{plan}", PlanSetArgs, PlanBody, nullptr, PrintPlan},
+    {"plan delete", "Delete a plan no account is on", "DELETE", "/api/v1/plans/{plan}", PlanArg,
+     nullptr, nullptr,
+     [](const Options& o, const json&) {
+       std::cout << "Plan \"" << Clean(o.plan_name) << "\" deleted.\n";
+     }},
 };
 
 // accounts import: the file's rows sent (SendAccountFile), then what was done.
@@ -1048,6 +1119,10 @@ std::string Target(const Command& c, const Options& o) {
   constexpr std::string_view kDomain = "{domain}";
   if (const auto at = path.find(kDomain); at != std::string::npos) {
     path.replace(at, kDomain.size(), PercentEncode(o.domain));
+  }
+  constexpr std::string_view kPlan = "{plan}";
+  if (const auto at = path.find(kPlan); at != std::string::npos) {
+    path.replace(at, kPlan.size(), PercentEncode(o.plan_name));
   }
   constexpr std::string_view kId = "{id}";
   if (const auto at = path.find(kId); at != std::string::npos) {

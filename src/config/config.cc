@@ -818,10 +818,9 @@ const Config::Plan* FindPlan(const Config& config, std::string_view name) {
   return nullptr;
 }
 
-ResolvedLimits ResolveAccountLimits(const Config& config, std::string_view plan,
+ResolvedLimits ResolveAccountLimits(const Config& config, const LimitOverrides* plan,
                                     const LimitOverrides& own) {
-  const Config::Plan* p = plan.empty() ? nullptr : FindPlan(config, plan);
-  return ResolveLimits(ServerLimits(config.policy), p == nullptr ? nullptr : &p->limits, own);
+  return ResolveLimits(ServerLimits(config.policy), plan, own);
 }
 
 Result<Config> LoadConfig(const std::filesystem::path& file) {

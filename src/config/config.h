@@ -230,7 +230,8 @@ struct Config {
   } dns;
 
   // [[plan]]: a name and the policy keys it sets (the rest are [policy]'s). An account names
-  // its plan; its own overrides win over the plan's.
+  // its plan; its own overrides win over the plan's. Written to the store at start and on
+  // SIGHUP (the store's plans are what applies: the API changes them for every node).
   struct Plan {
     std::string name;
     LimitOverrides limits;
@@ -285,9 +286,10 @@ struct Config {
 SendLimits ServerLimits(const Config::Policy& policy);
 // The plan of that name, or null.
 const Config::Plan* FindPlan(const Config& config, std::string_view name);
-// An account's effective limits: its own keys, else its plan's (a plan the file no longer
-// has counts as none), else [policy]'s.
-ResolvedLimits ResolveAccountLimits(const Config& config, std::string_view plan,
+// An account's effective limits: its own keys, else its plan's (plan: the keys of the plan the
+// account names as the store has it; null for none, or for a plan the store does not have),
+// else [policy]'s.
+ResolvedLimits ResolveAccountLimits(const Config& config, const LimitOverrides* plan,
                                     const LimitOverrides& own);
 
 // Reads and checks the whole file. On failure the Error's message names the key and the

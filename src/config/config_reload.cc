@@ -87,6 +87,7 @@ ReloadPlan PlanReload(const Config& running, const Config& fresh) {
   plan.config.report = fresh.report;
   plan.config.log = fresh.log;
   plan.config.accounts = fresh.accounts;
+  plan.config.plans = fresh.plans;
   plan.config.auto_accounts = fresh.auto_accounts;
   plan.config.smtp.tls_cert = fresh.smtp.tls_cert;
   plan.config.smtp.tls_key = fresh.smtp.tls_key;

@@ -222,6 +222,13 @@ asio::awaitable<void> Scheduler::ReadAccounts() {
   if (limits) {
     for (AccountLimits& l : *limits) by_account[l.account] = std::move(l);
   }
+  auto plans = co_await store_.AsyncRun<std::vector<PlanRecord>>(
+      [](Store& s) { return s.ListPlans(); }, asio::use_awaitable);
+  if (!plans) spdlog::warn("delivery: cannot read the plans: {}", plans.error().message);
+  std::unordered_map<std::string, LimitOverrides> by_name;
+  if (plans) {
+    for (PlanRecord& p : *plans) by_name[p.name] = std::move(p.limits);
+  }
   const TimePoint now = clock_.Now();
   for (const Account& a : *accounts) {
     AccountLimits own;
@@ -229,7 +236,9 @@ asio::awaitable<void> Scheduler::ReadAccounts() {
     LimitOverrides overrides = own.limits;
     overrides.max_per_day = a.max_per_day;
     overrides.max_per_hour = a.max_per_hour;
-    const ResolvedLimits r = ResolveAccountLimits(config_, own.plan, overrides);
+    const auto plan = own.plan.empty() ? by_name.end() : by_name.find(own.plan);
+    const ResolvedLimits r =
+        ResolveAccountLimits(config_, plan == by_name.end() ? nullptr : &plan->second, overrides);
     // The plan's or the server's values are given as the account's own: a reload re-reads
     // them here (ReloadPolicy).
     quotas_.SetAccount(a.id, a.name, r.limits.max_per_hour, r.limits.max_per_day, now);

@@ -333,6 +333,10 @@ asio::awaitable<HttpResponse> Api::Handle(HttpRequest request) {
     if (request.method != "GET") co_return Refuse(405, "method_not_allowed", "Use GET here.");
     co_return co_await ListDeliveries(request);
   }
+  if ((seg.size() == 3 || seg.size() == 4) && seg[2] == "plans") {
+    if (!caller->admin) co_return Refuse(403, "forbidden", "Only the administrator may do this.");
+    co_return co_await PlansRoute(request);
+  }
   if (seg.size() >= 4 && seg[2] == "accounts") co_return co_await AccountRoute(request, *caller);
   if (seg.size() >= 4 && seg[2] == "dkim") {
     if (!caller->admin) co_return Refuse(403, "forbidden", "Only the administrator may do this.");

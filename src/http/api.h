@@ -41,6 +41,8 @@ struct ApiHooks {
   std::function<void()> keys_changed;
   // An account's plan or limits changed: they apply from its next message.
   std::function<void(AccountId)> limits_changed;
+  // A plan was made, changed or deleted: it applies from every account's next message.
+  std::function<void()> plans_changed;
 };
 
 class Api {
@@ -126,6 +128,9 @@ class Api {
   boost::asio::awaitable<Result<void>> PatchLimits(const nlohmann::json& body,
                                                    const Account& account);
   boost::asio::awaitable<HttpResponse> ListDeliveries(const HttpRequest& request);
+  // GET /api/v1/plans, GET/PUT/DELETE /api/v1/plans/{name} (the administrator's).
+  boost::asio::awaitable<HttpResponse> PlansRoute(const HttpRequest& request);
+  boost::asio::awaitable<HttpResponse> PutPlan(const HttpRequest& request, const std::string& name);
 
   template <class T>
   boost::asio::awaitable<Result<T>> Run(std::function<Result<T>(Store&)> fn);

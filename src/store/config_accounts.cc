@@ -47,4 +47,14 @@ Result<void> ApplyConfigAccounts(Store& store, std::span<const AccountSpec> acco
                   "/api/v1/accounts/{name}/domains)");
 }
 
+Result<void> ApplyConfigPlans(Store& store, std::span<const PlanRecord> plans, TimePoint now) {
+  for (const PlanRecord& plan : plans) {
+    auto put = store.PutPlan(plan, "config", now);
+    if (!put) {
+      return Fail(put.error().code, "[[plan]] \"" + plan.name + "\": " + put.error().message);
+    }
+  }
+  return {};
+}
+
 }  // namespace mailwarden

@@ -22,4 +22,10 @@ namespace mailwarden {
 Result<void> ApplyConfigAccounts(Store& store, std::span<const AccountSpec> accounts,
                                  TimePoint now);
 
+// Writes the file's [[plan]] sections to the store, at start and on SIGHUP: the file wins for
+// the plans it lists (each PutPlan, audited as actor "config" when it changed); plans it does
+// not list (made through the API) are left as they are. A plan the file lists and the API
+// changed is the file's again after the next start or reload.
+Result<void> ApplyConfigPlans(Store& store, std::span<const PlanRecord> plans, TimePoint now);
+
 }  // namespace mailwarden

@@ -1,10 +1,10 @@
 // LimitBook: each account's effective limits (core/send_limits.h), answered from memory.
 //
-// What an account sets (its plan, its overrides, its own max_per_day and max_per_hour) is read
-// from the store and kept for `ttl`; the plans and the server's [policy] come from `resolve`
-// at every answer, so a reload of the configuration applies at once. A change made through
-// this node's API calls Forget, so it applies from the next message on; a change made on
-// another node is seen within ttl.
+// What an account sets (its plan, its overrides, its own max_per_day and max_per_hour) and its
+// plan's keys are read from the store and kept for `ttl`; the server's [policy] comes from
+// `resolve` at every answer, so a reload of the configuration applies at once. A change made
+// through this node's API calls Forget (an account's) or ForgetAll (a plan's), so it applies
+// from the next message on; a change made on another node is seen within ttl.
 //
 // Used on the daemon's io_context only (not thread-safe).
 #pragma once
@@ -12,6 +12,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 
@@ -22,9 +23,11 @@ namespace mailwarden {
 
 class LimitBook {
  public:
-  // The account's effective limits from its plan's name and its own overrides (max_per_day
-  // and max_per_hour included): the configuration's plans and [policy] (ResolveAccountLimits).
-  using Resolve = std::function<ResolvedLimits(std::string_view plan, const LimitOverrides& own)>;
+  // The account's effective limits from its plan's keys (null: no plan, or a plan the store
+  // does not have) and its own overrides (max_per_day and max_per_hour included), with the
+  // configuration's [policy] (ResolveAccountLimits).
+  using Resolve =
+      std::function<ResolvedLimits(const LimitOverrides* plan, const LimitOverrides& own)>;
 
   LimitBook(StoreRunner& store, Resolve resolve,
             std::chrono::steady_clock::duration ttl = std::chrono::seconds(5));
@@ -41,7 +44,7 @@ class LimitBook {
 
  private:
   struct Entry {
-    std::string plan;
+    std::optional<LimitOverrides> plan;  // the keys of the account's plan, if it has one
     LimitOverrides own;
     std::chrono::steady_clock::time_point read;
   };

@@ -73,6 +73,7 @@ inline constexpr std::string_view kAccountLimitsTable = "account_limits";
 inline constexpr std::string_view kEventsTable = "events";
 inline constexpr std::string_view kEventAttemptsTable = "event_attempts";
 inline constexpr std::string_view kNoticesTable = "notices";
+inline constexpr std::string_view kPlansTable = "plans";
 
 // Indexes whose use EXPLAIN QUERY PLAN checks are worth knowing by name.
 inline constexpr std::string_view kAccountsSendingIndex = "accounts_sending";
@@ -341,6 +342,15 @@ CREATE TABLE sender_checks (
 // - event_attempts: the latest attempts for GET /api/v1/webhooks/deliveries, pruned to
 //   kEventAttemptsKept rows as they are written.
 // - notices: the claim that makes a notice of (account, day, kind) go out once on any node.
+// Plans (DESIGN.md, "Plans and limits"): each a name and its policy keys as
+// FormatLimitOverrides writes them ("max_per_day=200 over_limit=refuse"). The file's [[plan]]
+// sections are written here at start and on SIGHUP; the API changes them for every node.
+inline constexpr std::string_view kPlans = R"sql(
+CREATE TABLE plans (
+  name   TEXT PRIMARY KEY,
+  limits TEXT NOT NULL
+);
+)sql";
 inline constexpr std::string_view kOutboxSqlite = R"sql(
 CREATE TABLE account_limits (
   account_id INTEGER PRIMARY KEY,
@@ -884,6 +894,11 @@ SELECT 1;
         .version = 18,
         .sqlite = kOutboxSqlite,
         .postgres = kOutboxPostgres,
+    },
+    Migration{
+        .version = 19,
+        .sqlite = kPlans,
+        .postgres = kPlans,
     },
 };
 

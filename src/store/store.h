@@ -539,6 +539,12 @@ struct AccountLimits {
   LimitOverrides limits{};
 };
 
+// A plan as the store keeps it: its name and the policy keys it sets.
+struct PlanRecord {
+  std::string name{};
+  LimitOverrides limits{};
+};
+
 // An event for the outbox (docs/webhooks.md): written in the transaction of what caused it.
 struct NewEvent {
   std::string type{};  // core/event_types.h
@@ -960,6 +966,24 @@ class Store {
   virtual Result<std::vector<EventAttemptRecord>> ListEventAttempts(int limit) = 0;
   // Writes one event in a transaction of its own, for causes outside the store's.
   virtual Result<void> AddEvent(const NewEvent& event) = 0;
+
+  // --- Plans (DESIGN.md, "Plans and limits"): named sets of policy keys, shared by every node.
+
+  // Every plan, by name. Read only.
+  virtual Result<std::vector<PlanRecord>> ListPlans() = 0;
+  // The plan of that name, or nullopt. Read only.
+  virtual Result<std::optional<PlanRecord>> GetPlan(std::string_view name) = 0;
+  // Creates the plan or replaces its keys, in one transaction with its audit record (under
+  // the internal account, kSystemAccountName, made if missing: action CREATE or CHANGE, by
+  // actor at `at`, the reason naming the plan and its keys); nothing is written when the keys
+  // are the same (kUnchanged). Applies to the next message of every account on it, on every
+  // node. Durable on success.
+  virtual Result<AccountPutOutcome> PutPlan(const PlanRecord& plan, std::string_view actor,
+                                            TimePoint at) = 0;
+  // Deletes the plan, audited as PutPlan (action DELETE). kNotFound: no such plan; kConflict,
+  // nothing written: accounts that are not deleted name it (the message says how many, and
+  // the first few names). Durable on success.
+  virtual Result<void> DeletePlan(std::string_view name, std::string_view actor, TimePoint at) = 0;
 };
 
 std::string_view DkimAlgorithmName(DkimAlgorithm algorithm);  // "rsa", "ed25519"

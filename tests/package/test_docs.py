@@ -172,13 +172,13 @@ complete_words() {{
   COMPREPLY=(); _mailwardenctl; echo "${{COMPREPLY[*]}}"
 }}
 complete_words mailwardenctl ""
-for group in accounts token report quarantine domain dkim; do complete_words mailwardenctl --json "$group" ""; done
+for group in accounts token report quarantine domain dkim plan; do complete_words mailwardenctl --json "$group" ""; done
 """
     out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True)
     top, *groups = out.stdout.splitlines()
     offered = set(top.split()) | {
         f"{group} {word}"
-        for group, line in zip(["accounts", "token", "report", "quarantine", "domain", "dkim"], groups)
+        for group, line in zip(["accounts", "token", "report", "quarantine", "domain", "dkim", "plan"], groups)
         for word in line.split()
     }
     assert sorted(set(commands) - offered) == []

@@ -188,6 +188,13 @@ enum class Sql {
   kInsertEventAttempt,      // (at, event, account name, type, url, node, status, reply)
   kPruneEventAttempts,      // (kept)
   kSelectEventAttempts,     // (limit) -> id, at, event, name, type, url, node, status, reply
+  // Plans.
+  kPutPlan,          // (name, limits)
+  kSelectPlan,       // (name) -> limits
+  kSelectPlans,      // () -> name, limits; by name
+  kDeletePlan,       // (name)
+  kSelectPlanUsers,  // (plan, limit) -> account name; accounts not deleted, by name
+  kCountPlanUsers,   // (plan) -> how many accounts not deleted name it
   kCount,
 };
 

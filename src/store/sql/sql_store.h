@@ -126,6 +126,11 @@ class SqlStore : public Store {
   Result<void> RecordEventAttempt(const EventAttempt& attempt) override;
   Result<std::vector<EventAttemptRecord>> ListEventAttempts(int limit) override;
   Result<void> AddEvent(const NewEvent& event) override;
+  Result<std::vector<PlanRecord>> ListPlans() override;
+  Result<std::optional<PlanRecord>> GetPlan(std::string_view name) override;
+  Result<AccountPutOutcome> PutPlan(const PlanRecord& plan, std::string_view actor,
+                                    TimePoint at) override;
+  Result<void> DeletePlan(std::string_view name, std::string_view actor, TimePoint at) override;
 
   // StoreOptions; set by OpenStore before the store is used.
   void SetOptions(const StoreOptions& options) {
@@ -217,6 +222,10 @@ class SqlStore : public Store {
   // The scan state and verdict of message (read by ReadMessage).
   Result<void> ReadScanResult(StoredMessage& message);
   Result<AccountState> ReadAccountState(AccountId account, bool lock);
+  // The internal account's id (kSystemAccountName), made if missing: the records of changes
+  // that belong to no customer's account (plans) are audited under it. In the caller's write
+  // transaction.
+  Result<AccountId> SystemAccountForAudit(std::int64_t now_ms);
   // kConflict unless the account (locked by the caller) is as `seen` says; nothing if unset.
   Result<void> CheckDecidedOn(AccountId account, const std::optional<BlockSeen>& seen);
   // InsertMessages past CheckRoom.

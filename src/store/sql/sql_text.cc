@@ -155,8 +155,14 @@ constexpr std::array<std::string_view, kSqlCount> kNames = {
     "kInsertEventAttempt",
     "kPruneEventAttempts",
     "kSelectEventAttempts",
+    "kPutPlan",
+    "kSelectPlan",
+    "kSelectPlans",
+    "kDeletePlan",
+    "kSelectPlanUsers",
+    "kCountPlanUsers",
 };
-static_assert(kNames.back() == "kSelectEventAttempts", "kNames follows enum Sql");
+static_assert(kNames.back() == "kCountPlanUsers", "kNames follows enum Sql");
 
 // The earliest next attempt among the unfinished messages of active account a.id: one seek of
 // messages_due within the account's purge epoch, so that purged rows still on disk (all due
@@ -233,6 +239,21 @@ std::string_view SharedSqlText(Sql sql) {
     case Sql::kSelectEventAttempts:
       return "SELECT id, at_ms, event_id, account_name, type, url, node, status, reply "
              "FROM {event_attempts} ORDER BY id DESC LIMIT ?1";
+    case Sql::kPutPlan:
+      return "INSERT INTO {plans} (name, limits) VALUES (?1, ?2) "
+             "ON CONFLICT (name) DO UPDATE SET limits = excluded.limits";
+    case Sql::kSelectPlan:
+      return "SELECT limits FROM {plans} WHERE name = ?1";
+    case Sql::kSelectPlans:
+      return "SELECT name, limits FROM {plans} ORDER BY name";
+    case Sql::kDeletePlan:
+      return "DELETE FROM {plans} WHERE name = ?1";
+    case Sql::kSelectPlanUsers:
+      return "SELECT a.name FROM {account_limits} l JOIN {accounts} a ON a.id = l.account_id "
+             "WHERE l.plan = ?1 AND a.deleted_ms = 0 ORDER BY a.name LIMIT ?2";
+    case Sql::kCountPlanUsers:
+      return "SELECT COUNT(*) FROM {account_limits} l JOIN {accounts} a ON a.id = l.account_id "
+             "WHERE l.plan = ?1 AND a.deleted_ms = 0";
     case Sql::kDeleteAccountUids:
       return "DELETE FROM {account_uids} WHERE account_id = ?1";
     case Sql::kPutAccountUid:
@@ -563,7 +584,7 @@ std::string EngineSql(Sql sql, std::string_view own_text, Placeholders placehold
       fmt::arg("account_limits", schema::kAccountLimitsTable),
       fmt::arg("events", schema::kEventsTable),
       fmt::arg("event_attempts", schema::kEventAttemptsTable),
-      fmt::arg("notices", schema::kNoticesTable),
+      fmt::arg("notices", schema::kNoticesTable), fmt::arg("plans", schema::kPlansTable),
       fmt::arg("account_columns",
                "id, name, state, blocked_by, reason, since_ms, report_to, language, "
                "max_per_day, max_per_hour, pending, bounce_tolerance_until_ms, purge_upto, "
