@@ -364,3 +364,42 @@ def test_real_postfix_dsn_comes_back_as_a_categorised_error(make_daemon, tmp_pat
         postfix.stop()
         destination.stop()
         shutil.rmtree(postfix_root, ignore_errors=True)
+
+
+def test_a_bounce_is_sent_to_webhooks_signed_once(make_daemon, relay, tmp_path):
+    from test_webhooks import SECRET, Receiver
+    receiver = Receiver(free_port()).start()
+    (tmp_path / "hook.secret").write_text(SECRET + "\n")
+    port = free_port()
+    daemon = make_daemon(relay=relay, settings={
+        "bounces": {"domain": DOMAIN, "listen": [f"127.0.0.1:{port}"]}})
+    daemon.config.write_text(daemon.config.read_text() + f"""
+[[webhook]]
+url = "http://127.0.0.1:{receiver.port}/hooks"
+secret_file = "{tmp_path / 'hook.secret'}"
+events = ["message.bounced"]
+""")
+    daemon.start()
+    daemon.bounce_port = port
+    try:
+        m = send_order(daemon, relay, "hooked", "nobody@dest.example")
+        for _ in range(2):  # the same DSN twice: one event
+            code, reply = give_bounce(daemon, m["mail_from"],
+                                      sample("postfix-dsn.eml", m["mail_from"]))
+            assert code == 250, reply
+        events = wait_for(lambda: receiver.events, what="the bounce's event")
+        assert receiver.bad_signatures == 0
+        e = events[0]
+        assert e["type"] == "message.bounced" and e["account"] == "demo"
+        assert e["data"]["version"] == 1
+        assert e["data"]["message"] == int(RETURN_PATH.match(m["mail_from"]).group(1))
+        [r] = e["data"]["recipients"]
+        assert r["address"] == "nobody@dest.example"
+        assert r["status"] == "failed" and r["category"] == "bad_mailbox"
+        assert "5.1.1" in r["diagnostic"]
+        # The outbox empty: every event written was sent, and the repeat wrote none.
+        wait_for(lambda: daemon.query("SELECT COUNT(*) FROM events")[0][0] == 0,
+                 what="the outbox empty")
+        assert len(receiver.events) == 1
+    finally:
+        receiver.stop()

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from conftest import api, metrics, request, status, subjects, wait_for
+from conftest import api, free_port, metrics, request, status, subjects, wait_for
 from rspamd_peer import Rspamd, _free_port
 
 pytestmark = pytest.mark.skipif(shutil.which("rspamd") is None,
@@ -212,3 +212,34 @@ def test_held_mail_of_a_blocked_account_is_scanned_and_stays_held(make_daemon, r
     assert request(daemon, "UNBLOCK")[0] == 200
     wait_for(lambda: "held clean" in subjects(relay), what="the clean held message")
     assert "held spam" not in subjects(relay)
+
+
+def test_a_quarantine_is_sent_to_webhooks_signed(make_daemon, relay, rspamd, tmp_path):
+    from test_webhooks import SECRET, Receiver
+    receiver = Receiver(free_port()).start()
+    (tmp_path / "hook.secret").write_text(SECRET + "\n")
+    daemon = make_daemon(relay=relay, accounts=account(), settings=scanning(rspamd.url))
+    daemon.config.write_text(daemon.config.read_text() + f"""
+[[webhook]]
+url = "http://127.0.0.1:{receiver.port}/hooks"
+secret_file = "{tmp_path / 'hook.secret'}"
+events = ["message.quarantined"]
+""")
+    daemon.start()
+    try:
+        send(daemon, "spam run", body=GTUBE)
+        send(daemon, "order 1")
+        events = wait_for(lambda: receiver.events, what="the quarantine's event")
+        wait_for(lambda: "order 1" in subjects(relay), what="the clean message at the relay")
+        assert receiver.bad_signatures == 0
+        assert [e["type"] for e in receiver.events] == ["message.quarantined"]
+        e = events[0]
+        assert e["account"] == "demo"
+        q = quarantined(daemon)[0]
+        assert e["data"]["version"] == 1
+        assert e["data"]["message"] == q["id"]
+        assert e["data"]["action"] == "reject"
+        assert e["data"]["score"] >= 15
+        assert "GTUBE" in e["data"]["symbols"]
+    finally:
+        receiver.stop()

@@ -74,6 +74,18 @@ TEST_P(StoreConformance, ABounceFailsARecipientTheRelayTookAndCountsOnce) {
   EXPECT_TRUE(again->found);
   EXPECT_TRUE(again->failed.empty());
   EXPECT_EQ(store_->GetCounters(id, LocalDayNumber(later))->errors, 1);
+  // One event, of the first time: the recipient as the message has it, its category and why.
+  auto events = store_->ClaimEvents("n1", later + hours(1), later + hours(2), 10);
+  ASSERT_TRUE(events.has_value()) << events.error().message;
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].type, "message.bounced");
+  EXPECT_EQ((*events)[0].account_name, "demo");
+  EXPECT_EQ((*events)[0].at, later);
+  EXPECT_EQ((*events)[0].data,
+            "{\"message\":" + std::to_string(ids[0]) +
+                ",\"recipients\":[{\"address\":\"Gone@Example.NET\",\"category\":"
+                "\"bad_mailbox\",\"diagnostic\":\"5.1.1 smtp; 550 5.1.1 no such user\","
+                "\"status\":\"failed\"}],\"version\":1}");
 
   // A bounce naming no address fails the only recipient of a one-recipient message.
   auto plain = store_->RecordBounce(

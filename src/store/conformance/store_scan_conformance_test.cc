@@ -145,6 +145,18 @@ TEST_P(StoreConformance, VerdictsAreWrittenInOneBatchEachOnce) {
   ASSERT_EQ(volumes->size(), 1u);
   EXPECT_EQ((*volumes)[0].scanned, 1);
   EXPECT_EQ((*volumes)[0].suspicious, 1);
+  // The quarantine's event, written with its verdict; none for the mail let go.
+  auto events = store_->ClaimEvents("n1", kT0, kT0 + minutes(1), 10);
+  ASSERT_TRUE(events.has_value()) << events.error().message;
+  ASSERT_EQ(events->size(), 1u);
+  const OutboxEvent& e = (*events)[0];
+  EXPECT_EQ(e.account_name, "other");
+  EXPECT_EQ(e.type, "message.quarantined");
+  EXPECT_EQ(e.at, kT0);
+  EXPECT_NE(e.data.find("\"message\":" + std::to_string(b)), std::string::npos) << e.data;
+  EXPECT_NE(e.data.find("\"action\":\"reject\""), std::string::npos) << e.data;
+  EXPECT_NE(e.data.find("\"symbols\":[\"GTUBE\",\"PHISH\"]"), std::string::npos) << e.data;
+  EXPECT_NE(e.data.find("\"version\":1"), std::string::npos) << e.data;
 }
 
 TEST_P(StoreConformance, UnscannedDeliveryWithoutAVerdictCountsNoScan) {

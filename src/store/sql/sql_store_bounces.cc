@@ -1,6 +1,9 @@
 // SqlStore: bounces that come back after the relay took the message (RecordBounce).
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
+#include "core/event_types.h"
 #include "core/local_day.h"
 #include "core/text.h"
 #include "store/schema.h"
@@ -32,6 +35,7 @@ Result<BounceRecorded> SqlStore::RecordBounce(const Bounce& bounce, TimePoint no
 
   Tally tally(session());
   const int day = LocalDayNumber(now);
+  nlohmann::json failed = nlohmann::json::array();
   for (const BounceRecipient& b : bounce.recipients) {
     const StoredRecipient* match = nullptr;
     const std::string address = ToAsciiLower(b.address);
@@ -63,7 +67,20 @@ Result<BounceRecorded> SqlStore::RecordBounce(const Bounce& bounce, TimePoint no
     if (rows.Changed() == 1) {
       tally.Count(message->account, day, {.errors = 1});
       recorded.failed.push_back(b.category);
+      failed.push_back({{"address", match->address},
+                        {"status", "failed"},
+                        {"category", b.category},
+                        {"diagnostic", b.reply}});
     }
+  }
+  // The bounce's event, in its transaction: one per bounce that failed recipients now (a
+  // bounce given twice fails none the second time, and writes none).
+  if (!failed.empty()) {
+    const nlohmann::json data = {{"version", kEventSchemaVersion},
+                                 {"message", message->id},
+                                 {"recipients", std::move(failed)}};
+    MW_RETURN_IF_ERROR(WriteEvent(NewEvent{
+        .type = "message.bounced", .account = message->account, .data = data.dump(), .at = now}));
   }
   MW_RETURN_IF_ERROR(tally.Flush());
   MW_RETURN_IF_ERROR(tx.Commit());

@@ -5,8 +5,10 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
+#include "core/event_types.h"
 #include "core/local_day.h"
 #include "store/sql/sql_store.h"
 #include "store/sql/tally.h"
@@ -127,6 +129,19 @@ Result<std::vector<bool>> SqlStore::RecordVerdicts(std::span<const ScanVerdict> 
       ++d.scanned;
       if (verdict.quarantine) ++d.quarantined;
       if (verdict.suspicious) ++d.suspicious;
+    }
+    if (verdict.quarantine && verdict.result) {
+      // Its event in the verdict's transaction: a verdict a power cut undoes takes its event
+      // with it, and the message's next scan writes both again.
+      const nlohmann::json data = {{"version", kEventSchemaVersion},
+                                   {"message", verdict.id},
+                                   {"action", verdict.result->action},
+                                   {"score", verdict.result->score},
+                                   {"symbols", verdict.result->symbols}};
+      MW_RETURN_IF_ERROR(WriteEvent(NewEvent{.type = "message.quarantined",
+                                             .account = verdict.account,
+                                             .data = data.dump(),
+                                             .at = now}));
     }
     if (!verdict.quarantine) let_go.insert(verdict.account);
   }
