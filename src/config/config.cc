@@ -366,6 +366,8 @@ Result<void> ReadPolicy(TableReader& r, Config& c) {
   MW_RETURN_IF_ERROR(
       r.Int("max_per_sender_per_hour", c.policy.max_per_sender_per_hour, 0, 100'000'000));
   MW_RETURN_IF_ERROR(
+      r.Int("max_per_from_per_hour", c.policy.max_per_from_per_hour, 0, 100'000'000));
+  MW_RETURN_IF_ERROR(
       r.Int("max_per_script_per_hour", c.policy.max_per_script_per_hour, 0, 100'000'000));
   MW_RETURN_IF_ERROR(r.Int("max_recipients", c.policy.max_recipients, 0, 100'000));
   MW_RETURN_IF_ERROR(
@@ -804,6 +806,7 @@ SendLimits ServerLimits(const Config::Policy& policy) {
   return SendLimits{.max_per_hour = policy.max_per_hour,
                     .max_per_day = policy.max_per_day,
                     .max_per_sender_per_hour = policy.max_per_sender_per_hour,
+                    .max_per_from_per_hour = policy.max_per_from_per_hour,
                     .max_per_script_per_hour = policy.max_per_script_per_hour,
                     .max_recipients = policy.max_recipients,
                     .unique_recipients_per_hour = policy.unique_recipients_per_hour,

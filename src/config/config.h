@@ -171,6 +171,7 @@ struct Config {
     // (the spam guard blocks), what happens past a volume limit, and the fraction of a daily
     // limit past which the account is warned.
     std::int64_t max_per_sender_per_hour = 0;
+    std::int64_t max_per_from_per_hour = 0;  // per From: header address
     std::int64_t max_per_script_per_hour = 0;
     std::int64_t max_recipients = 0;
     std::int64_t unique_recipients_per_hour = 0;

@@ -521,6 +521,7 @@ TEST(ParseConfig, PlansLimitsAndWebhooksCanBeSet) {
 max_recipients = 50
 unique_recipients_per_hour = 500
 max_per_sender_per_hour = 40
+max_per_from_per_hour = 35
 max_per_script_per_hour = 30
 over_limit = "refuse"
 warn_at = 0.9
@@ -546,6 +547,7 @@ max_age = "2d"
   EXPECT_EQ(c->policy.max_recipients, 50);
   EXPECT_EQ(c->policy.unique_recipients_per_hour, 500);
   EXPECT_EQ(c->policy.max_per_sender_per_hour, 40);
+  EXPECT_EQ(c->policy.max_per_from_per_hour, 35);
   EXPECT_EQ(c->policy.max_per_script_per_hour, 30);
   EXPECT_EQ(c->policy.over_limit, OverLimit::kRefuse);
   EXPECT_DOUBLE_EQ(c->policy.warn_at, 0.9);

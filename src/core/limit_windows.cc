@@ -52,14 +52,23 @@ TimePoint KeyedHourCounts::BelowAt(std::string_view key, TimePoint now, std::int
   return c == nullptr ? now : c->BelowAt(now, limit);
 }
 
-std::optional<FinerLimitHit> FinerWindows::Check(const SendLimits& limits, std::string_view sender,
-                                                 std::string_view script, TimePoint now) const {
+std::optional<FinerLimitHit> FinerWindows::Check(const SendLimits& limits, const MessageKeys& keys,
+                                                 TimePoint now) const {
+  const std::string_view script = keys.script;
   if (limits.max_per_sender_per_hour > 0) {
-    const std::string key = Lower(sender);
+    const std::string key = Lower(keys.sender);
     if (senders_.Count(key, now) >= limits.max_per_sender_per_hour) {
       return FinerLimitHit{.key = "max_per_sender_per_hour",
                            .limit = limits.max_per_sender_per_hour,
                            .free_at = senders_.BelowAt(key, now, limits.max_per_sender_per_hour)};
+    }
+  }
+  if (limits.max_per_from_per_hour > 0 && !keys.from.empty()) {
+    const std::string key = Lower(keys.from);
+    if (froms_.Count(key, now) >= limits.max_per_from_per_hour) {
+      return FinerLimitHit{.key = "max_per_from_per_hour",
+                           .limit = limits.max_per_from_per_hour,
+                           .free_at = froms_.BelowAt(key, now, limits.max_per_from_per_hour)};
     }
   }
   if (limits.max_per_script_per_hour > 0 && !script.empty()) {
@@ -73,9 +82,10 @@ std::optional<FinerLimitHit> FinerWindows::Check(const SendLimits& limits, std::
   return std::nullopt;
 }
 
-void FinerWindows::Count(std::string_view sender, std::string_view script, TimePoint now) {
-  senders_.Add(Lower(sender), now);
-  if (!script.empty()) scripts_.Add(script, now);
+void FinerWindows::Count(const MessageKeys& keys, TimePoint now) {
+  senders_.Add(Lower(keys.sender), now);
+  if (!keys.from.empty()) froms_.Add(Lower(keys.from), now);
+  if (!keys.script.empty()) scripts_.Add(keys.script, now);
 }
 
 std::int64_t UniqueRecipients::Add(std::span<const std::string> recipients, std::int64_t limit,

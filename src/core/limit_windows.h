@@ -38,22 +38,31 @@ class KeyedHourCounts {
 
 // Which finer limit holds a message back, and until when.
 struct FinerLimitHit {
-  std::string_view key;  // "max_per_sender_per_hour" or "max_per_script_per_hour"
+  // "max_per_sender_per_hour", "max_per_from_per_hour" or "max_per_script_per_hour"
+  std::string_view key;
   std::int64_t limit = 0;
   TimePoint free_at{};
 };
 
-// An account's per-sender and per-script windows. The sender is compared in lower case; a
-// message without a script is not counted per script.
+// What a message is counted by in its account's finer windows.
+struct MessageKeys {
+  std::string_view sender{};  // the envelope sender
+  std::string_view from{};    // the From: header's single address; "" when it has none
+  std::string_view script{};  // "" when the message names none
+};
+
+// An account's per-sender, per-From and per-script windows. Addresses are compared in lower
+// case; a message without a From address or a script is not counted by it.
 class FinerWindows {
  public:
-  // The limit that holds back a message of sender and script at now, if any.
-  std::optional<FinerLimitHit> Check(const SendLimits& limits, std::string_view sender,
-                                     std::string_view script, TimePoint now) const;
-  void Count(std::string_view sender, std::string_view script, TimePoint now);
+  // The limit that holds back a message with these keys at now, if any.
+  std::optional<FinerLimitHit> Check(const SendLimits& limits, const MessageKeys& keys,
+                                     TimePoint now) const;
+  void Count(const MessageKeys& keys, TimePoint now);
 
  private:
   KeyedHourCounts senders_;
+  KeyedHourCounts froms_;
   KeyedHourCounts scripts_;
 };
 

@@ -11,27 +11,44 @@ TEST(FinerWindows, ASendersLimitHoldsOnlyThatSender) {
   SendLimits limits;
   limits.max_per_sender_per_hour = 2;
   FinerWindows w;
-  w.Count("News@Shop.example", "", kT0);
-  w.Count("news@shop.example", "", kT0);
-  auto hit = w.Check(limits, "NEWS@shop.example", "", kT0);
+  w.Count({.sender = "News@Shop.example"}, kT0);
+  w.Count({.sender = "news@shop.example"}, kT0);
+  auto hit = w.Check(limits, {.sender = "NEWS@shop.example"}, kT0);
   ASSERT_TRUE(hit);
   EXPECT_EQ(hit->key, "max_per_sender_per_hour");
   EXPECT_GT(hit->free_at, kT0);
   EXPECT_LE(hit->free_at, kT0 + std::chrono::hours(1));
-  EXPECT_FALSE(w.Check(limits, "orders@shop.example", "", kT0));
-  EXPECT_FALSE(w.Check(limits, "news@shop.example", "", kT0 + std::chrono::hours(1)));
+  EXPECT_FALSE(w.Check(limits, {.sender = "orders@shop.example"}, kT0));
+  EXPECT_FALSE(w.Check(limits, {.sender = "news@shop.example"}, kT0 + std::chrono::hours(1)));
 }
 
 TEST(FinerWindows, AScriptsLimitHoldsOnlyThatScript) {
   SendLimits limits;
   limits.max_per_script_per_hour = 1;
   FinerWindows w;
-  w.Count("a@x", "1000:/www/contact.php", kT0);
-  auto hit = w.Check(limits, "b@x", "1000:/www/contact.php", kT0);
+  w.Count({.sender = "a@x", .script = "1000:/www/contact.php"}, kT0);
+  auto hit = w.Check(limits, {.sender = "b@x", .script = "1000:/www/contact.php"}, kT0);
   ASSERT_TRUE(hit);
   EXPECT_EQ(hit->key, "max_per_script_per_hour");
-  EXPECT_FALSE(w.Check(limits, "a@x", "1000:/www/shop.php", kT0));
-  EXPECT_FALSE(w.Check(limits, "a@x", "", kT0));
+  EXPECT_FALSE(w.Check(limits, {.sender = "a@x", .script = "1000:/www/shop.php"}, kT0));
+  EXPECT_FALSE(w.Check(limits, {.sender = "a@x"}, kT0));
+}
+
+// One envelope sender, many From addresses (a form script sending "as" its visitors): the
+// From limit holds only the From it counts.
+TEST(FinerWindows, AFromsLimitHoldsOnlyThatFromAddress) {
+  SendLimits limits;
+  limits.max_per_from_per_hour = 2;
+  FinerWindows w;
+  w.Count({.sender = "www@host", .from = "Alerts@Shop.example"}, kT0);
+  w.Count({.sender = "www@host", .from = "alerts@shop.example"}, kT0);
+  auto hit = w.Check(limits, {.sender = "www@host", .from = "ALERTS@shop.example"}, kT0);
+  ASSERT_TRUE(hit);
+  EXPECT_EQ(hit->key, "max_per_from_per_hour");
+  EXPECT_EQ(hit->limit, 2);
+  EXPECT_LE(hit->free_at, kT0 + std::chrono::hours(1));
+  EXPECT_FALSE(w.Check(limits, {.sender = "www@host", .from = "orders@shop.example"}, kT0));
+  EXPECT_FALSE(w.Check(limits, {.sender = "www@host"}, kT0)) << "no From address: not counted";
 }
 
 TEST(KeyedHourCounts, ManyKeysShareOneCountPastTheBound) {

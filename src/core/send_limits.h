@@ -23,9 +23,10 @@ enum class OverLimit {
 struct SendLimits {
   std::int64_t max_per_hour = 300;  // rolling hour
   std::int64_t max_per_day = 1000;  // the daemon's local day
-  // Per envelope sender address, and per script (X-PHP-Originating-Script), within the
-  // account, over a rolling hour.
+  // Per envelope sender address, per From: header address, and per script
+  // (X-PHP-Originating-Script), within the account, over a rolling hour.
   std::int64_t max_per_sender_per_hour = 0;
+  std::int64_t max_per_from_per_hour = 0;
   std::int64_t max_per_script_per_hour = 0;
   // Recipients of one message (on top of smtp.max_recipients); refused at submission.
   std::int64_t max_recipients = 0;
@@ -42,6 +43,7 @@ struct LimitOverrides {
   std::optional<std::int64_t> max_per_hour;
   std::optional<std::int64_t> max_per_day;
   std::optional<std::int64_t> max_per_sender_per_hour;
+  std::optional<std::int64_t> max_per_from_per_hour;
   std::optional<std::int64_t> max_per_script_per_hour;
   std::optional<std::int64_t> max_recipients;
   std::optional<std::int64_t> unique_recipients_per_hour;
@@ -63,11 +65,13 @@ struct CountLimitKey {
   std::optional<std::int64_t> LimitOverrides::*override;
   std::int64_t max;
 };
-inline constexpr std::array<CountLimitKey, 6> kCountLimitKeys = {{
+inline constexpr std::array<CountLimitKey, 7> kCountLimitKeys = {{
     {"max_per_hour", &SendLimits::max_per_hour, &LimitOverrides::max_per_hour, 100'000'000},
     {"max_per_day", &SendLimits::max_per_day, &LimitOverrides::max_per_day, 100'000'000},
     {"max_per_sender_per_hour", &SendLimits::max_per_sender_per_hour,
      &LimitOverrides::max_per_sender_per_hour, 100'000'000},
+    {"max_per_from_per_hour", &SendLimits::max_per_from_per_hour,
+     &LimitOverrides::max_per_from_per_hour, 100'000'000},
     {"max_per_script_per_hour", &SendLimits::max_per_script_per_hour,
      &LimitOverrides::max_per_script_per_hour, 100'000'000},
     {"max_recipients", &SendLimits::max_recipients, &LimitOverrides::max_recipients, 100'000},

@@ -12,6 +12,7 @@
 
 #include "core/local_day.h"
 #include "core/text.h"
+#include "identity/dkim_signer.h"
 
 namespace mailwarden {
 namespace asio = boost::asio;
@@ -22,6 +23,21 @@ namespace {
 constexpr auto kIdlePoll = std::chrono::seconds(5);
 // How often the accounts' quota limits are read again (limits changed through the API).
 constexpr auto kAccountRefresh = std::chrono::seconds(30);
+
+// The message's From: header address for max_per_from_per_hour ("" when it has not exactly
+// one): read from the header section of the message about to go, no store column needed.
+std::string FromOf(const ClaimedMessage& m) {
+  return SingleFromAddress(m.body).value_or(std::string());
+}
+
+// The key of the line of messages waiting for one finer limit: the limit's name and the value
+// it counts by.
+std::string WaitingKey(std::string_view limit, const ClaimedMessage& m, std::string_view from) {
+  const std::string_view value = limit == "max_per_sender_per_hour" ? std::string_view(m.sender)
+                                 : limit == "max_per_from_per_hour" ? from
+                                                                    : std::string_view(m.script);
+  return std::string(limit) + ":" + std::string(value);
+}
 
 }  // namespace
 
@@ -250,11 +266,12 @@ std::optional<TimePoint> Scheduler::HeldBackUntil(const ClaimedMessage& m, TimeP
   auto it = finer_.find(m.account);
   if (it == finer_.end()) return std::nullopt;
   FinerState& f = it->second;
-  const auto hit = f.windows.Check(f.limits, m.sender, m.script, now);
+  const std::string from = f.limits.max_per_from_per_hour > 0 ? FromOf(m) : std::string();
+  const auto hit =
+      f.windows.Check(f.limits, {.sender = m.sender, .from = from, .script = m.script}, now);
   if (!hit) return std::nullopt;
   // In line behind those already waiting for this limit: one window's worth an hour.
-  const std::string key =
-      std::string(hit->key) + ":" + (hit->key == "max_per_sender_per_hour" ? m.sender : m.script);
+  const std::string key = WaitingKey(hit->key, m, from);
   const std::int64_t ahead = f.waiting[key]++;
   return hit->free_at + std::chrono::hours(ahead / std::max<std::int64_t>(hit->limit, 1));
 }
@@ -315,10 +332,13 @@ asio::awaitable<void> Scheduler::Admit(std::vector<ClaimedMessage> claimed, bool
       }
       quotas_.Count(m.account, now);
       if (auto it = finer_.find(m.account); it != finer_.end()) {
-        it->second.windows.Count(m.sender, m.script, now);
-        // One fewer in line for its sender's and its script's limits.
-        for (const std::string& key :
-             {"max_per_sender_per_hour:" + m.sender, "max_per_script_per_hour:" + m.script}) {
+        const std::string from =
+            it->second.limits.max_per_from_per_hour > 0 ? FromOf(m) : std::string();
+        it->second.windows.Count({.sender = m.sender, .from = from, .script = m.script}, now);
+        // One fewer in line for its sender's, its From's and its script's limits.
+        for (const std::string& key : {WaitingKey("max_per_sender_per_hour", m, from),
+                                       WaitingKey("max_per_from_per_hour", m, from),
+                                       WaitingKey("max_per_script_per_hour", m, from)}) {
           if (auto w = it->second.waiting.find(key); w != it->second.waiting.end()) {
             if (--w->second <= 0) it->second.waiting.erase(w);
           }

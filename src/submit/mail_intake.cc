@@ -100,7 +100,12 @@ boost::asio::awaitable<Result<MessageId>> MailIntake::Accept(const AccountRef& a
   if (limits_ != nullptr) {
     limits = co_await limits_->Of(account.id);
     if (auto refused = RefusedByLimits(account.id, limits->limits, prepared->recipients.size(),
-                                       prepared->sender, prepared->script, context.now)) {
+                                       {.sender = prepared->sender,
+                                        .from = prepared->from_addresses.size() == 1
+                                                    ? std::string_view(prepared->from_addresses[0])
+                                                    : std::string_view(),
+                                        .script = prepared->script},
+                                       context.now)) {
       spdlog::warn(
           "account={} {} from=<{}> result={} reason=\"{}\"", account.name, client, prepared->sender,
           refused->code == ErrorCode::kOverLimit ? "tempfail" : "refused", refused->message);
@@ -120,6 +125,8 @@ boost::asio::awaitable<Result<MessageId>> MailIntake::Accept(const AccountRef& a
   message.received_at = context.now;
   message.scan = config_.scan.enabled();
   const std::string from = message.sender;
+  const std::string from_header =
+      prepared->from_addresses.size() == 1 ? prepared->from_addresses[0] : std::string();
   const std::string to = JoinRecipients(message.recipients);
   const std::string script = message.script;
   std::vector<std::string> recipients;
@@ -149,7 +156,8 @@ boost::asio::awaitable<Result<MessageId>> MailIntake::Accept(const AccountRef& a
   }
   if (limits) {
     if (limits->limits.over_limit == OverLimit::kRefuse) {
-      CountSubmitted(account.id, from, script, context.now);
+      CountSubmitted(account.id, {.sender = from, .from = from_header, .script = script},
+                     context.now);
     } else {
       submitted_.erase(account.id);  // no longer judged here
     }
@@ -161,8 +169,8 @@ boost::asio::awaitable<Result<MessageId>> MailIntake::Accept(const AccountRef& a
 }
 
 std::optional<Error> MailIntake::RefusedByLimits(AccountId account, const SendLimits& limits,
-                                                 std::size_t recipients, std::string_view sender,
-                                                 std::string_view script, TimePoint now) {
+                                                 std::size_t recipients, const MessageKeys& keys,
+                                                 TimePoint now) {
   if (limits.max_recipients > 0 && static_cast<std::int64_t>(recipients) > limits.max_recipients) {
     return Error{ErrorCode::kInvalidInput,
                  fmt::format("the message has {} recipients, more than the {} a message may have "
@@ -183,14 +191,13 @@ std::optional<Error> MailIntake::RefusedByLimits(AccountId account, const SendLi
   if (limits.max_per_day > 0 && now < s.today.end && s.today_count >= limits.max_per_day) {
     return over("policy.max_per_day", limits.max_per_day);
   }
-  if (auto hit = s.finer.Check(limits, sender, script, now)) {
+  if (auto hit = s.finer.Check(limits, keys, now)) {
     return over("policy." + std::string(hit->key), hit->limit);
   }
   return std::nullopt;
 }
 
-void MailIntake::CountSubmitted(AccountId account, std::string_view sender, std::string_view script,
-                                TimePoint now) {
+void MailIntake::CountSubmitted(AccountId account, const MessageKeys& keys, TimePoint now) {
   Submitted& s = submitted_[account];
   s.hour.Add(now);
   if (now >= s.today.end) {
@@ -198,7 +205,7 @@ void MailIntake::CountSubmitted(AccountId account, std::string_view sender, std:
     s.today_count = 0;
   }
   ++s.today_count;
-  s.finer.Count(sender, script, now);
+  s.finer.Count(keys, now);
 }
 
 }  // namespace mailwarden

@@ -73,10 +73,9 @@ class MailIntake {
   };
   // Why the message may not be taken now, if it may not.
   std::optional<Error> RefusedByLimits(AccountId account, const SendLimits& limits,
-                                       std::size_t recipients, std::string_view sender,
-                                       std::string_view script, TimePoint now);
-  void CountSubmitted(AccountId account, std::string_view sender, std::string_view script,
-                      TimePoint now);
+                                       std::size_t recipients, const MessageKeys& keys,
+                                       TimePoint now);
+  void CountSubmitted(AccountId account, const MessageKeys& keys, TimePoint now);
   LimitBook* limits_ = nullptr;
   RecipientsHook on_recipients_;
   std::unordered_map<AccountId, Submitted> submitted_;

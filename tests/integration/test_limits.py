@@ -81,6 +81,36 @@ def test_a_senders_and_a_scripts_limit_hold_back_only_their_mail(make_daemon, re
     assert status(d)["queued"] == 4  # waiting for their hour, none dropped
 
 
+def test_a_from_addresses_limit_holds_back_only_its_mail(make_daemon, relay):
+    # One envelope sender (the site's), many From addresses: the From's limit holds.
+    d = make_daemon(relay=relay, settings={"policy": {"max_per_from_per_hour": 2}}).start()
+    for i in range(4):
+        r = d.sendmail(["-t", "-i", "-f", "www@host.example"],
+                       message(f"alert{i}", sender="Alerts@Shop.example"))
+        assert r.returncode == 0, r.stderr
+    for i in range(2):
+        r = d.sendmail(["-t", "-i", "-f", "www@host.example"],
+                       message(f"receipt{i}", sender=f"receipts{i}@shop.example"))
+        assert r.returncode == 0, r.stderr
+    wait_for(lambda: len(order_tags(relay)) == 4, what="the mail under the limit")
+    tags = sorted(order_tags(relay))
+    assert tags == ["alert0", "alert1", "receipt0", "receipt1"]
+    assert status(d)["queued"] == 2  # waiting for their hour, none dropped
+    assert status(d)["limits"]["max_per_from_per_hour"] == {"value": 2, "source": "server"}
+
+
+def test_a_from_addresses_limit_refuses_with_over_limit_refuse(make_daemon, relay):
+    d = make_daemon(relay=relay, settings={"policy": {"max_per_from_per_hour": 1,
+                                                      "over_limit": "refuse"}}).start()
+    first = d.sendmail(["-t", "-i", "-f", "www@host.example"], message("a", sender="a@shop.example"))
+    assert first.returncode == 0, first.stderr
+    again = d.sendmail(["-t", "-i", "-f", "www@host.example"], message("b", sender="a@shop.example"))
+    assert again.returncode == 75, again
+    assert b"policy.max_per_from_per_hour" in again.stderr
+    other = d.sendmail(["-t", "-i", "-f", "www@host.example"], message("c", sender="c@shop.example"))
+    assert other.returncode == 0, other.stderr
+
+
 def test_the_recipients_cap_refuses_on_both_paths(make_daemon, relay):
     port = free_port()
     d = make_daemon(relay=relay, settings={"policy": {"max_recipients": 2},

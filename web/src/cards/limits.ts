@@ -13,6 +13,7 @@ const kShown: [string, Key][] = [
   ['max_per_hour', 'limitMaxPerHour'],
   ['max_per_day', 'limitMaxPerDay'],
   ['max_per_sender_per_hour', 'limitPerSender'],
+  ['max_per_from_per_hour', 'limitPerFrom'],
   ['max_per_script_per_hour', 'limitPerScript'],
   ['max_recipients', 'limitRecipients'],
   ['unique_recipients_per_hour', 'limitUniqueRecipients'],
