@@ -377,6 +377,20 @@ Result<void> ReadPolicy(TableReader& r, Config& c) {
   }
   c.policy.over_limit = over_limit == "refuse" ? OverLimit::kRefuse : OverLimit::kDefer;
   MW_RETURN_IF_ERROR(r.Double("warn_at", c.policy.warn_at, 0.0, 1.0));
+  if (const toml::node* n = r.Get("suppress_for")) {
+    // A duration ("30d"), or 0 (as a number or "0") for none.
+    std::string suppress_for;
+    if (auto i = n->value_exact<std::int64_t>(); i && *i == 0) {
+      suppress_for = "0";
+    } else if (auto str = n->value_exact<std::string>()) {
+      suppress_for = *str;
+    }
+    LimitOverrides o;
+    if (auto set = SetLimitOverride(o, kSuppressForKey, suppress_for); !set) {
+      return Fail(ErrorCode::kInvalidInput, "policy." + set.error().message);
+    }
+    c.policy.suppress_for = *o.suppress_for;
+  }
   return {};
 }
 
@@ -808,7 +822,8 @@ SendLimits ServerLimits(const Config::Policy& policy) {
                     .max_recipients = policy.max_recipients,
                     .unique_recipients_per_hour = policy.unique_recipients_per_hour,
                     .over_limit = policy.over_limit,
-                    .warn_at = policy.warn_at};
+                    .warn_at = policy.warn_at,
+                    .suppress_for = policy.suppress_for};
 }
 
 const Config::Plan* FindPlan(const Config& config, std::string_view name) {

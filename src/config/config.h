@@ -176,6 +176,10 @@ struct Config {
     std::int64_t unique_recipients_per_hour = 0;
     OverLimit over_limit = OverLimit::kDefer;
     double warn_at = 0.8;
+    // A recipient that bounced as a bad mailbox or bad domain is not sent to again by that
+    // account for this long (its mail fails at once as "suppressed"); 0: off. Also a key of a
+    // [[plan]] and of an account's overrides.
+    Duration suppress_for = std::chrono::days(30);
   } policy;
 
   // Bounces that come back after the relay took the message (docs/bounces.md).

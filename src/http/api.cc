@@ -440,6 +440,9 @@ asio::awaitable<HttpResponse> Api::AccountRoute(const HttpRequest& request, cons
     co_return co_await ActOnQuarantined(request, caller, account, HeldMailAction::kDelete);
   }
   if (is({"email", "errors"}) && method == "GET") co_return co_await ListErrors(request, account);
+  if ((rest.size() == 2 || rest.size() == 3) && rest[0] == "email" && rest[1] == "suppressions") {
+    co_return co_await SuppressionsRoute(request, account, rest);
+  }
   if (is({"email", "volumes"}) && method == "GET") co_return co_await ListVolumes(request, account);
   if (is({"email", "sources"}) && method == "GET") co_return co_await ListSources(request, account);
   if (rest.size() == 3 && rest[0] == "email" && rest[1] == "messages" && method == "GET") {

@@ -126,6 +126,15 @@ class Api {
   boost::asio::awaitable<Result<void>> PatchLimits(const nlohmann::json& body,
                                                    const Account& account);
   boost::asio::awaitable<HttpResponse> ListDeliveries(const HttpRequest& request);
+  // Suppressed recipients (api_suppressions.cc): GET .../email/suppressions and DELETE
+  // .../email/suppressions/{address}, for the account and the administrator.
+  boost::asio::awaitable<HttpResponse> SuppressionsRoute(const HttpRequest& request,
+                                                         const Account& account,
+                                                         const std::vector<std::string>& rest);
+  boost::asio::awaitable<HttpResponse> ListSuppressions(const HttpRequest& request,
+                                                        const Account& account);
+  boost::asio::awaitable<HttpResponse> DeleteSuppression(const Account& account,
+                                                         const std::string& address);
 
   template <class T>
   boost::asio::awaitable<Result<T>> Run(std::function<Result<T>(Store&)> fn);

@@ -4,6 +4,7 @@
 // (GET /api/v1/webhooks/deliveries).
 #include <spdlog/spdlog.h>
 
+#include "core/duration.h"
 #include "http/api.h"
 
 namespace mailwarden {
@@ -26,6 +27,10 @@ asio::awaitable<Result<json>> Api::LimitsJson(const Account& account) {
                                         {"source", LimitSourceName(r.over_limit_source)}};
   limits[std::string(kWarnAtKey)] = {{"value", r.limits.warn_at},
                                      {"source", LimitSourceName(r.warn_at_source)}};
+  limits[std::string(kSuppressForKey)] = {
+      {"value", r.limits.suppress_for.count() == 0 ? std::string("0")
+                                                   : FormatDuration(r.limits.suppress_for)},
+      {"source", LimitSourceName(r.suppress_for_source)}};
   const bool known = !own->plan.empty() && FindPlan(config_, own->plan) != nullptr;
   co_return json{{"plan", own->plan.empty() ? json(nullptr) : json(own->plan)},
                  {"plan_known", own->plan.empty() || known},

@@ -70,6 +70,7 @@ inline constexpr std::string_view kSenderChecksTable = "sender_checks";
 // TimePoint (nanoseconds in 64 bits) holds it, which it would not for a date past 2262.
 inline constexpr long long kHeldNeverDueMs = 7'000'000'000'000;
 inline constexpr std::string_view kAccountLimitsTable = "account_limits";
+inline constexpr std::string_view kSuppressionsTable = "suppressions";
 inline constexpr std::string_view kEventsTable = "events";
 inline constexpr std::string_view kEventAttemptsTable = "event_attempts";
 inline constexpr std::string_view kNoticesTable = "notices";
@@ -416,6 +417,25 @@ CREATE TABLE notices (
   kind       TEXT    NOT NULL,
   PRIMARY KEY (account_id, day, kind)
 );
+)sql";
+
+// Suppression and complaints, the same text for both engines.
+inline constexpr std::string_view kSuppressionAndComplaints = R"sql(
+-- suppressions: a recipient an account's mail is not sent to until until_ms (core/
+-- suppression.h), keyed as SuppressionAddress keys it; every delivery looks its recipients up
+-- by this key. Rows that ran out are deleted by DeleteFinished, through suppressions_until.
+CREATE TABLE suppressions (
+  account_id BIGINT NOT NULL,
+  address    TEXT   NOT NULL,
+  category   TEXT   NOT NULL,
+  status     TEXT   NOT NULL,
+  reply      TEXT   NOT NULL,
+  message_id BIGINT NOT NULL,
+  at_ms      BIGINT NOT NULL,
+  until_ms   BIGINT NOT NULL,
+  PRIMARY KEY (account_id, address)
+);
+CREATE INDEX suppressions_until ON suppressions (until_ms);
 )sql";
 
 inline constexpr std::array kMigrations = {
@@ -884,6 +904,11 @@ SELECT 1;
         .version = 18,
         .sqlite = kOutboxSqlite,
         .postgres = kOutboxPostgres,
+    },
+    Migration{
+        .version = 19,
+        .sqlite = kSuppressionAndComplaints,
+        .postgres = kSuppressionAndComplaints,
     },
 };
 

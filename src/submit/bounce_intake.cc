@@ -73,7 +73,8 @@ BounceIntake::BounceIntake(StoreRunner& store, const Config& config, const Clock
     : store_(store),
       clock_(clock),
       return_path_(config.bounces.domain, config.bounces.secret),
-      classifier_(config.bounces.category_rules) {}
+      classifier_(config.bounces.category_rules),
+      default_suppress_for_(config.policy.suppress_for) {}
 
 boost::asio::awaitable<Result<SmtpIdentity>> BounceIntake::Authenticate(std::string, std::string,
                                                                         std::string) {
@@ -102,6 +103,12 @@ boost::asio::awaitable<Result<std::int64_t>> BounceIntake::Accept(const SmtpIden
     bounce->message = ref->message;
     bounce->account = ref->account;
     bounce->recipients = RecipientsOf(parsed, classifier_);
+    bounce->suppress_for = default_suppress_for_;
+    if (limits_ != nullptr) {
+      bool fails = false;
+      for (const BounceRecipient& r : bounce->recipients) fails = fails || !r.delayed;
+      if (fails) bounce->suppress_for = (co_await limits_->Of(ref->account)).limits.suppress_for;
+    }
     if (parsed.kind == BounceKind::kAutoReply) {
       spdlog::info("bounce: id={} kind=auto-reply from=<{}> result=no-error subject=\"{}\"",
                    ref->message, LogText(envelope.mail_from), LogText(parsed.text));

@@ -30,6 +30,7 @@
 #include "core/failure_category.h"
 #include "smtp/return_path.h"
 #include "smtp/smtp_server.h"
+#include "store/limit_book.h"
 #include "store/store_runner.h"
 
 namespace mailwarden {
@@ -50,6 +51,10 @@ class BounceIntake final : public SmtpBackend {
       std::function<boost::asio::awaitable<Result<MessageId>>(std::string to, std::string data)>;
   void SetForwarder(Forwarder forward) { forward_ = std::move(forward); }
 
+  // Where each account's policy.suppress_for is read (a bad mailbox or domain a bounce reports
+  // is suppressed for that long); without it, the server's [policy] value. Not owned.
+  void SetLimits(LimitBook* limits) { limits_ = limits; }
+
   boost::asio::awaitable<Result<SmtpIdentity>> Authenticate(std::string user, std::string password,
                                                             std::string client_ip) override;
   boost::asio::awaitable<Result<SmtpIdentity>> IdentifyLocalUser(Uid uid) override;
@@ -66,6 +71,8 @@ class BounceIntake final : public SmtpBackend {
   const FailureClassifier classifier_;
   FailureHook on_failures_;
   Forwarder forward_;
+  const Duration default_suppress_for_;
+  LimitBook* limits_ = nullptr;
 };
 
 }  // namespace mailwarden

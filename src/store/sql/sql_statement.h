@@ -188,6 +188,16 @@ enum class Sql {
   kInsertEventAttempt,      // (at, event, account name, type, url, node, status, reply)
   kPruneEventAttempts,      // (kept)
   kSelectEventAttempts,     // (limit) -> id, at, event, name, type, url, node, status, reply
+  // Suppression.
+  kSelectSuppression,          // (account, address, now) -> category, status, reply, message,
+                               //   at, until; if it holds at now
+  kPutSuppression,             // (account, address, category, status, reply, message, at, until)
+  kSelectSuppressionPage,      // (account, after address, now, limit) -> address, category,
+                               //   status, reply, message, at, until; by address
+  kDeleteSuppression,          // (account, address, now): if it holds at now
+  kPruneSuppressions,          // (ran out before, limit)
+  kSelectRecipientAddress,     // (account, message, index) -> address
+  kRemoveAccountSuppressions,  // (account)
   kCount,
 };
 

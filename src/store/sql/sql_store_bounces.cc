@@ -63,6 +63,8 @@ Result<BounceRecorded> SqlStore::RecordBounce(const Bounce& bounce, TimePoint no
     if (rows.Changed() == 1) {
       tally.Count(message->account, day, {.errors = 1});
       recorded.failed.push_back(b.category);
+      MW_RETURN_IF_ERROR(SuppressRecipient(message->account, message->id, match->address,
+                                           b.category, b.reply, now, bounce.suppress_for));
     }
   }
   MW_RETURN_IF_ERROR(tally.Flush());

@@ -155,8 +155,15 @@ constexpr std::array<std::string_view, kSqlCount> kNames = {
     "kInsertEventAttempt",
     "kPruneEventAttempts",
     "kSelectEventAttempts",
+    "kSelectSuppression",
+    "kPutSuppression",
+    "kSelectSuppressionPage",
+    "kDeleteSuppression",
+    "kPruneSuppressions",
+    "kSelectRecipientAddress",
+    "kRemoveAccountSuppressions",
 };
-static_assert(kNames.back() == "kSelectEventAttempts", "kNames follows enum Sql");
+static_assert(kNames.back() == "kRemoveAccountSuppressions", "kNames follows enum Sql");
 
 // The earliest next attempt among the unfinished messages of active account a.id: one seek of
 // messages_due within the account's purge epoch, so that purged rows still on disk (all due
@@ -233,6 +240,31 @@ std::string_view SharedSqlText(Sql sql) {
     case Sql::kSelectEventAttempts:
       return "SELECT id, at_ms, event_id, account_name, type, url, node, status, reply "
              "FROM {event_attempts} ORDER BY id DESC LIMIT ?1";
+    case Sql::kSelectSuppression:
+      return "SELECT category, status, reply, message_id, at_ms, until_ms FROM {suppressions} "
+             "WHERE account_id = ?1 AND address = ?2 AND until_ms > ?3";
+    case Sql::kPutSuppression:
+      return "INSERT INTO {suppressions} (account_id, address, category, status, reply, "
+             "message_id, at_ms, until_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+             "ON CONFLICT (account_id, address) DO UPDATE SET category = excluded.category, "
+             "status = excluded.status, reply = excluded.reply, "
+             "message_id = excluded.message_id, at_ms = excluded.at_ms, "
+             "until_ms = excluded.until_ms";
+    case Sql::kSelectSuppressionPage:
+      return "SELECT address, category, status, reply, message_id, at_ms, until_ms "
+             "FROM {suppressions} WHERE account_id = ?1 AND address > ?2 AND until_ms > ?3 "
+             "ORDER BY address LIMIT ?4";
+    case Sql::kDeleteSuppression:
+      return "DELETE FROM {suppressions} WHERE account_id = ?1 AND address = ?2 "
+             "AND until_ms > ?3";
+    case Sql::kPruneSuppressions:
+      return "DELETE FROM {suppressions} WHERE (account_id, address) IN (SELECT account_id, "
+             "address FROM {suppressions} WHERE until_ms <= ?1 ORDER BY until_ms LIMIT ?2)";
+    case Sql::kSelectRecipientAddress:
+      return "SELECT address FROM {recipients} WHERE account_id = ?1 AND message_id = ?2 "
+             "AND idx = ?3";
+    case Sql::kRemoveAccountSuppressions:
+      return "DELETE FROM {suppressions} WHERE account_id = ?1";
     case Sql::kDeleteAccountUids:
       return "DELETE FROM {account_uids} WHERE account_id = ?1";
     case Sql::kPutAccountUid:
@@ -559,6 +591,7 @@ std::string EngineSql(Sql sql, std::string_view own_text, Placeholders placehold
       fmt::arg("held_messages", schema::kHeldMessagesTable),
       fmt::arg("sender_checks", schema::kSenderChecksTable),
       fmt::arg("account_limits", schema::kAccountLimitsTable),
+      fmt::arg("suppressions", schema::kSuppressionsTable),
       fmt::arg("events", schema::kEventsTable),
       fmt::arg("event_attempts", schema::kEventAttemptsTable),
       fmt::arg("notices", schema::kNoticesTable),
