@@ -542,6 +542,29 @@ Result<void> ReadBounces(TableReader& r, Config& c) {
     if (!v) return Fail(ErrorCode::kInvalidInput, "bounces.forward: must be true or false");
     c.bounces.forward = *v;
   }
+  if (const toml::node* n = r.Get("feedback_addresses")) {
+    const toml::array* list = n->as_array();
+    if (list == nullptr) {
+      return Fail(ErrorCode::kInvalidInput,
+                  "bounces.feedback_addresses: must be a list of addresses, e.g. "
+                  "[\"fbl@bounces.example.net\"]");
+    }
+    for (const toml::node& item : *list) {
+      auto v = item.value_exact<std::string>();
+      const std::size_t at = v ? v->rfind('@') : std::string::npos;
+      if (!v || at == 0 || at == std::string::npos || at + 1 == v->size() ||
+          v->find_first_of(" <>\t\r\n") != std::string::npos) {
+        return Fail(ErrorCode::kInvalidInput,
+                    "bounces.feedback_addresses: each must be one plain address, e.g. "
+                    "\"fbl@bounces.example.net\"");
+      }
+      c.bounces.feedback_addresses.push_back(ToAsciiLower(*v));
+    }
+  }
+  if (!c.bounces.feedback_addresses.empty() && c.bounces.listen.empty()) {
+    return Fail(ErrorCode::kInvalidInput,
+                "bounces.feedback_addresses: needs bounces.listen (where reports come in)");
+  }
   std::string secret_file = "var/bounces.secret";
   MW_RETURN_IF_ERROR(r.String("secret_file", secret_file));
   if (secret_file.empty()) {

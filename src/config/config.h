@@ -195,6 +195,10 @@ struct Config {
     // Each bounce of a message still stored is passed on to the message's original envelope
     // sender (with the null sender; never to a null sender nor to a return path).
     bool forward = true;
+    // Addresses the intake also takes mail for: the feedback-loop addresses a provider gives
+    // mailbox providers (RFC 5965 complaints), compared case-insensitively. A report is
+    // matched to its message through the return path of the original it carries.
+    std::vector<std::string> feedback_addresses;
     // The secret itself: not a key of the file; the daemon reads (or makes) secret_file at
     // start, before delivery and the intake begin.
     std::string secret;

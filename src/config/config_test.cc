@@ -415,6 +415,26 @@ TEST(ParseConfig, AutoAccountsNameTheKeyThatIsWrong) {
   }
 }
 
+TEST(ParseConfig, BouncesFeedbackAddresses) {
+  auto c = ParseConfig(
+      "[bounces]\ndomain = \"bounces.example.net\"\nlisten = [\"127.0.0.1:2526\"]\n"
+      "feedback_addresses = [\"FBL@Bounces.Example.NET\"]\n",
+      "/etc/mw");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->bounces.feedback_addresses, std::vector<std::string>{"fbl@bounces.example.net"});
+  EXPECT_TRUE(ParseConfig("", "/etc/mw")->bounces.feedback_addresses.empty());
+  for (const char* toml : {"[bounces]\ndomain = \"b.example\"\nlisten = [\"127.0.0.1:2526\"]\n"
+                           "feedback_addresses = \"fbl@b.example\"\n",
+                           "[bounces]\ndomain = \"b.example\"\nlisten = [\"127.0.0.1:2526\"]\n"
+                           "feedback_addresses = [\"no-at-sign\"]\n",
+                           "[bounces]\nfeedback_addresses = [\"fbl@b.example\"]\n"}) {
+    auto bad = ParseConfig(toml, "/etc/mw");
+    ASSERT_FALSE(bad.has_value()) << toml;
+    EXPECT_NE(bad.error().message.find("bounces.feedback_addresses: "), std::string::npos)
+        << bad.error().message;
+  }
+}
+
 TEST(ParseConfig, BouncesCategoriesFileExtendsTheTable) {
   testing::TempDir dir("mw-config");
   {

@@ -471,6 +471,8 @@ asio::awaitable<HttpResponse> Api::EmailStatus(const Account& account, const Cal
       {"sent", counters->sent},
       {"sent_today", counters->sent_today},
       {"errors", counters->errors},
+      // Feedback-loop complaints about the account's mail today (docs/bounces.md).
+      {"complaints", counters->complaints_today},
       {"held", counters->held},
       {"queued", counters->queued},
       {"expired", counters->expired},
@@ -853,7 +855,8 @@ asio::awaitable<HttpResponse> Api::ListVolumes(const HttpRequest& request, const
                      {"purged", v.purged},
                      {"scanned", v.scanned},
                      {"quarantined", v.quarantined},
-                     {"suspicious", v.suspicious}});
+                     {"suspicious", v.suspicious},
+                     {"complaints", v.complaints}});
   }
   co_return HttpResponse::Json(200, {{"items", items}, {"next", nullptr}});
 }

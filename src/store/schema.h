@@ -436,6 +436,9 @@ CREATE TABLE suppressions (
   PRIMARY KEY (account_id, address)
 );
 CREATE INDEX suppressions_until ON suppressions (until_ms);
+-- daily_counters.complaints: feedback-loop reports (RFC 5965) about the account's mail that
+-- day, counted by RecordComplaint.
+ALTER TABLE daily_counters ADD COLUMN complaints BIGINT NOT NULL DEFAULT 0;
 )sql";
 
 inline constexpr std::array kMigrations = {

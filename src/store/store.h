@@ -282,6 +282,7 @@ struct AccountCounters {
   std::int64_t expired = 0;
   std::int64_t purged = 0;  // deleted by a purge or by DeleteHeld
   std::int64_t submitted = 0;
+  std::int64_t complaints_today = 0;  // feedback-loop reports about its mail (RecordComplaint)
 };
 
 // What happened to an account on one local day.
@@ -296,6 +297,7 @@ struct DailyVolume {
   std::int64_t scanned = 0;
   std::int64_t quarantined = 0;
   std::int64_t suspicious = 0;
+  std::int64_t complaints = 0;  // feedback-loop reports about its mail (RecordComplaint)
 };
 
 // One failed delivery to one recipient.
@@ -519,6 +521,21 @@ struct BounceRecorded {
   std::vector<std::string> failed;  // the categories of the recipients failed now, one each
   int delayed = 0;                  // recipients a delay was noted on
   int unmatched = 0;                // recipients of the bounce the message does not have
+};
+
+// A feedback-loop report (RFC 5965 ARF) about a message: a recipient's "this is spam".
+struct Complaint {
+  MessageId message = 0;        // as the return path of the original message names it
+  AccountId account = 0;        // the same; the message must be this account's
+  std::string feedback_type{};  // Feedback-Type: abuse, fraud...
+};
+
+// What RecordComplaint did.
+struct ComplaintRecorded {
+  bool found = false;  // the message is there, of that account
+  std::string account_name{};
+  std::int64_t complaints_today = 0;  // the account's, this one included
+  std::int64_t sent_today = 0;
 };
 
 // Sender identity (docs/sender-identity.md).
@@ -998,6 +1015,13 @@ class Store {
   // Durable on success.
   virtual Result<void> DeleteSuppression(AccountId account, std::string_view address,
                                          TimePoint now) = 0;
+
+  // --- Complaints (docs/bounces.md). Records a feedback-loop report about the account's
+  // message, found by its id alone: counts one complaint of the account on the local day of
+  // `now` and writes the "complaint" event, in one transaction. A message that is not there
+  // (purged, deleted after store.keep_finished) or is another account's records nothing:
+  // found is false. Durable on success (the intake answers 250 after it).
+  virtual Result<ComplaintRecorded> RecordComplaint(const Complaint& complaint, TimePoint now) = 0;
 };
 
 std::string_view DkimAlgorithmName(DkimAlgorithm algorithm);  // "rsa", "ed25519"

@@ -198,6 +198,8 @@ enum class Sql {
   kPruneSuppressions,          // (ran out before, limit)
   kSelectRecipientAddress,     // (account, message, index) -> address
   kRemoveAccountSuppressions,  // (account)
+  // Complaints.
+  kBumpComplaints,  // (account, day) -> complaints, sent: the day's, after adding one
   kCount,
 };
 

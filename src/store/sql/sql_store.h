@@ -130,6 +130,7 @@ class SqlStore : public Store {
                                                     std::string_view after) override;
   Result<void> DeleteSuppression(AccountId account, std::string_view address,
                                  TimePoint now) override;
+  Result<ComplaintRecorded> RecordComplaint(const Complaint& complaint, TimePoint now) override;
 
   // StoreOptions; set by OpenStore before the store is used.
   void SetOptions(const StoreOptions& options) {

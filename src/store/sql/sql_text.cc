@@ -162,8 +162,9 @@ constexpr std::array<std::string_view, kSqlCount> kNames = {
     "kPruneSuppressions",
     "kSelectRecipientAddress",
     "kRemoveAccountSuppressions",
+    "kBumpComplaints",
 };
-static_assert(kNames.back() == "kRemoveAccountSuppressions", "kNames follows enum Sql");
+static_assert(kNames.back() == "kBumpComplaints", "kNames follows enum Sql");
 
 // The earliest next attempt among the unfinished messages of active account a.id: one seek of
 // messages_due within the account's purge epoch, so that purged rows still on disk (all due
@@ -265,6 +266,10 @@ std::string_view SharedSqlText(Sql sql) {
              "AND idx = ?3";
     case Sql::kRemoveAccountSuppressions:
       return "DELETE FROM {suppressions} WHERE account_id = ?1";
+    case Sql::kBumpComplaints:
+      return "INSERT INTO {daily_counters} (account_id, day, complaints) VALUES (?1, ?2, 1) "
+             "ON CONFLICT (account_id, day) DO UPDATE "
+             "SET complaints = {daily_counters}.complaints + 1 RETURNING complaints, sent";
     case Sql::kDeleteAccountUids:
       return "DELETE FROM {account_uids} WHERE account_id = ?1";
     case Sql::kPutAccountUid:
@@ -390,9 +395,11 @@ std::string_view SharedSqlText(Sql sql) {
       return "SELECT state, pending, released_pending, submitted, sent, errors, expired, "
              "purged FROM {accounts} WHERE id = ?1";
     case Sql::kSelectDay:
-      return "SELECT sent, errors FROM {daily_counters} WHERE account_id = ?1 AND day = ?2";
+      return "SELECT sent, errors, complaints FROM {daily_counters} WHERE account_id = ?1 "
+             "AND day = ?2";
     case Sql::kSelectVolumes:
-      return "SELECT day, submitted, sent, errors, expired, purged FROM {daily_counters} "
+      return "SELECT day, submitted, sent, errors, expired, purged, complaints "
+             "FROM {daily_counters} "
              "WHERE account_id = ?1 AND day >= ?2 AND day <= ?3 ORDER BY day";
     case Sql::kSelectAccountsToReport:
       // "errors > 0" repeats daily_errors_by_day's WHERE.
