@@ -379,6 +379,20 @@ Result<void> ReadPolicy(TableReader& r, Config& c) {
   }
   c.policy.over_limit = over_limit == "refuse" ? OverLimit::kRefuse : OverLimit::kDefer;
   MW_RETURN_IF_ERROR(r.Double("warn_at", c.policy.warn_at, 0.0, 1.0));
+  if (const toml::node* n = r.Get("suppress_for")) {
+    // A duration ("30d"), or 0 (as a number or "0") for none.
+    std::string suppress_for;
+    if (auto i = n->value_exact<std::int64_t>(); i && *i == 0) {
+      suppress_for = "0";
+    } else if (auto str = n->value_exact<std::string>()) {
+      suppress_for = *str;
+    }
+    LimitOverrides o;
+    if (auto set = SetLimitOverride(o, kSuppressForKey, suppress_for); !set) {
+      return Fail(ErrorCode::kInvalidInput, "policy." + set.error().message);
+    }
+    c.policy.suppress_for = *o.suppress_for;
+  }
   return {};
 }
 
@@ -529,6 +543,29 @@ Result<void> ReadBounces(TableReader& r, Config& c) {
     auto v = n->value_exact<bool>();
     if (!v) return Fail(ErrorCode::kInvalidInput, "bounces.forward: must be true or false");
     c.bounces.forward = *v;
+  }
+  if (const toml::node* n = r.Get("feedback_addresses")) {
+    const toml::array* list = n->as_array();
+    if (list == nullptr) {
+      return Fail(ErrorCode::kInvalidInput,
+                  "bounces.feedback_addresses: must be a list of addresses, e.g. "
+                  "[\"fbl@bounces.example.net\"]");
+    }
+    for (const toml::node& item : *list) {
+      auto v = item.value_exact<std::string>();
+      const std::size_t at = v ? v->rfind('@') : std::string::npos;
+      if (!v || at == 0 || at == std::string::npos || at + 1 == v->size() ||
+          v->find_first_of(" <>\t\r\n") != std::string::npos) {
+        return Fail(ErrorCode::kInvalidInput,
+                    "bounces.feedback_addresses: each must be one plain address, e.g. "
+                    "\"fbl@bounces.example.net\"");
+      }
+      c.bounces.feedback_addresses.push_back(ToAsciiLower(*v));
+    }
+  }
+  if (!c.bounces.feedback_addresses.empty() && c.bounces.listen.empty()) {
+    return Fail(ErrorCode::kInvalidInput,
+                "bounces.feedback_addresses: needs bounces.listen (where reports come in)");
   }
   std::string secret_file = "var/bounces.secret";
   MW_RETURN_IF_ERROR(r.String("secret_file", secret_file));
@@ -811,7 +848,8 @@ SendLimits ServerLimits(const Config::Policy& policy) {
                     .max_recipients = policy.max_recipients,
                     .unique_recipients_per_hour = policy.unique_recipients_per_hour,
                     .over_limit = policy.over_limit,
-                    .warn_at = policy.warn_at};
+                    .warn_at = policy.warn_at,
+                    .suppress_for = policy.suppress_for};
 }
 
 const Config::Plan* FindPlan(const Config& config, std::string_view name) {

@@ -177,6 +177,10 @@ struct Config {
     std::int64_t unique_recipients_per_hour = 0;
     OverLimit over_limit = OverLimit::kDefer;
     double warn_at = 0.8;
+    // A recipient that bounced as a bad mailbox or bad domain is not sent to again by that
+    // account for this long (its mail fails at once as "suppressed"); 0: off. Also a key of a
+    // [[plan]] and of an account's overrides.
+    Duration suppress_for = std::chrono::days(30);
   } policy;
 
   // Bounces that come back after the relay took the message (docs/bounces.md).
@@ -192,6 +196,10 @@ struct Config {
     // Each bounce of a message still stored is passed on to the message's original envelope
     // sender (with the null sender; never to a null sender nor to a return path).
     bool forward = true;
+    // Addresses the intake also takes mail for: the feedback-loop addresses a provider gives
+    // mailbox providers (RFC 5965 complaints), compared case-insensitively. A report is
+    // matched to its message through the return path of the original it carries.
+    std::vector<std::string> feedback_addresses;
     // The secret itself: not a key of the file; the daemon reads (or makes) secret_file at
     // start, before delivery and the intake begin.
     std::string secret;

@@ -415,6 +415,26 @@ TEST(ParseConfig, AutoAccountsNameTheKeyThatIsWrong) {
   }
 }
 
+TEST(ParseConfig, BouncesFeedbackAddresses) {
+  auto c = ParseConfig(
+      "[bounces]\ndomain = \"bounces.example.net\"\nlisten = [\"127.0.0.1:2526\"]\n"
+      "feedback_addresses = [\"FBL@Bounces.Example.NET\"]\n",
+      "/etc/mw");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->bounces.feedback_addresses, std::vector<std::string>{"fbl@bounces.example.net"});
+  EXPECT_TRUE(ParseConfig("", "/etc/mw")->bounces.feedback_addresses.empty());
+  for (const char* toml : {"[bounces]\ndomain = \"b.example\"\nlisten = [\"127.0.0.1:2526\"]\n"
+                           "feedback_addresses = \"fbl@b.example\"\n",
+                           "[bounces]\ndomain = \"b.example\"\nlisten = [\"127.0.0.1:2526\"]\n"
+                           "feedback_addresses = [\"no-at-sign\"]\n",
+                           "[bounces]\nfeedback_addresses = [\"fbl@b.example\"]\n"}) {
+    auto bad = ParseConfig(toml, "/etc/mw");
+    ASSERT_FALSE(bad.has_value()) << toml;
+    EXPECT_NE(bad.error().message.find("bounces.feedback_addresses: "), std::string::npos)
+        << bad.error().message;
+  }
+}
+
 TEST(ParseConfig, BouncesCategoriesFileExtendsTheTable) {
   testing::TempDir dir("mw-config");
   {
@@ -525,10 +545,12 @@ max_per_from_per_hour = 35
 max_per_script_per_hour = 30
 over_limit = "refuse"
 warn_at = 0.9
+suppress_for = "7d"
 
 [[plan]]
 name = "small"
 max_per_day = 200
+suppress_for = "0"
 over_limit = "defer"
 warn_at = 0.5
 
@@ -551,7 +573,9 @@ max_age = "2d"
   EXPECT_EQ(c->policy.max_per_script_per_hour, 30);
   EXPECT_EQ(c->policy.over_limit, OverLimit::kRefuse);
   EXPECT_DOUBLE_EQ(c->policy.warn_at, 0.9);
+  EXPECT_EQ(c->policy.suppress_for, std::chrono::days(7));
   ASSERT_EQ(c->plans.size(), 1u);
+  EXPECT_EQ(c->plans[0].limits.suppress_for, Duration(0));
   EXPECT_EQ(c->plans[0].limits.max_per_day, 200);
   EXPECT_EQ(c->plans[0].limits.over_limit, OverLimit::kDefer);
   EXPECT_DOUBLE_EQ(c->plans[0].limits.warn_at.value_or(0), 0.5);
@@ -566,6 +590,10 @@ max_age = "2d"
   EXPECT_EQ(defaults->policy.over_limit, OverLimit::kDefer);
   EXPECT_DOUBLE_EQ(defaults->policy.warn_at, 0.8);
   EXPECT_EQ(defaults->policy.max_recipients, 0);
+  EXPECT_EQ(defaults->policy.suppress_for, std::chrono::days(30));
+  auto off = ParseConfig("[policy]\nsuppress_for = 0\n", "/etc/mw");
+  ASSERT_TRUE(off.has_value()) << off.error().message;
+  EXPECT_EQ(off->policy.suppress_for, Duration(0));
 }
 
 TEST(ParseConfig, PlansLimitsAndWebhooksNameTheKeyThatIsWrong) {
@@ -576,6 +604,9 @@ TEST(ParseConfig, PlansLimitsAndWebhooksNameTheKeyThatIsWrong) {
   const Case kCases[] = {
       {"[policy]\nover_limit = \"drop\"\n", "policy.over_limit"},
       {"[policy]\nwarn_at = 2.0\n", "policy.warn_at"},
+      {"[policy]\nsuppress_for = \"30\"\n", "policy.suppress_for"},
+      {"[policy]\nsuppress_for = 3\n", "policy.suppress_for"},
+      {"[[plan]]\nname = \"a\"\nsuppress_for = \"x\"\n", "plan[a].suppress_for"},
       {"[policy]\nmax_recipients = -1\n", "policy.max_recipients"},
       {"[[plan]]\nname = \"a\"\nhold = \"1h\"\n", "plan[a].hold"},
       {"[[plan]]\nname = \"a\"\nmax_per_day = \"many\"\n", "plan[a].max_per_day"},

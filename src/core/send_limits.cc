@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "core/duration.h"
+
 namespace mailwarden {
 
 const char* LimitSourceName(LimitSource source) {
@@ -49,6 +51,19 @@ Result<void> SetLimitOverride(LimitOverrides& o, std::string_view key, std::stri
     o.warn_at = v;
     return {};
   }
+  if (key == kSuppressForKey) {
+    if (value == "0") {
+      o.suppress_for = Duration(0);
+      return {};
+    }
+    auto d = ParseDuration(value);
+    if (!d) {
+      return Fail(ErrorCode::kInvalidInput,
+                  "suppress_for: must be a duration such as \"30d\", or \"0\" for none");
+    }
+    o.suppress_for = *d;
+    return {};
+  }
   return Fail(ErrorCode::kInvalidInput,
               std::string(key) + ": not a limit a plan or an account sets");
 }
@@ -66,6 +81,10 @@ Result<void> ClearLimitOverride(LimitOverrides& o, std::string_view key) {
   }
   if (key == kWarnAtKey) {
     o.warn_at.reset();
+    return {};
+  }
+  if (key == kSuppressForKey) {
+    o.suppress_for.reset();
     return {};
   }
   return Fail(ErrorCode::kInvalidInput,
@@ -88,6 +107,9 @@ std::string FormatLimitOverrides(const LimitOverrides& o) {
     char buf[32];
     const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, *o.warn_at);
     add(kWarnAtKey, ec == std::errc() ? std::string(buf, end) : "0.8");
+  }
+  if (o.suppress_for) {
+    add(kSuppressForKey, o.suppress_for->count() == 0 ? "0" : FormatDuration(*o.suppress_for));
   }
   return out;
 }
@@ -136,6 +158,13 @@ ResolvedLimits ResolveLimits(const SendLimits& server, const LimitOverrides* pla
   } else if (plan != nullptr && plan->warn_at) {
     r.limits.warn_at = *plan->warn_at;
     r.warn_at_source = LimitSource::kPlan;
+  }
+  if (account.suppress_for) {
+    r.limits.suppress_for = *account.suppress_for;
+    r.suppress_for_source = LimitSource::kAccount;
+  } else if (plan != nullptr && plan->suppress_for) {
+    r.limits.suppress_for = *plan->suppress_for;
+    r.suppress_for_source = LimitSource::kPlan;
   }
   return r;
 }

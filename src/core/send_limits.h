@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "core/result.h"
+#include "core/types.h"
 
 namespace mailwarden {
 
@@ -36,6 +37,9 @@ struct SendLimits {
   // The fraction of a daily limit past which the account's report recipient is told, once a
   // day, and a limit.warning event is written; 0: never.
   double warn_at = 0.8;
+  // How long a recipient that bounced as a bad mailbox or a bad domain is not sent to again
+  // (the account's mail to it fails at once, category "suppressed"); 0: never suppressed.
+  Duration suppress_for = std::chrono::days(30);
 };
 
 // Keys a plan or an account sets; nullopt: not set there (the next level's value holds).
@@ -49,6 +53,7 @@ struct LimitOverrides {
   std::optional<std::int64_t> unique_recipients_per_hour;
   std::optional<OverLimit> over_limit;
   std::optional<double> warn_at;
+  std::optional<Duration> suppress_for;
 
   bool operator==(const LimitOverrides&) const = default;
 };
@@ -78,9 +83,10 @@ inline constexpr std::array<CountLimitKey, 7> kCountLimitKeys = {{
     {"unique_recipients_per_hour", &SendLimits::unique_recipients_per_hour,
      &LimitOverrides::unique_recipients_per_hour, 100'000'000},
 }};
-// Every key a plan or an account may set: the count keys, then these two.
+// Every key a plan or an account may set: the count keys, then these three.
 inline constexpr std::string_view kOverLimitKey = "over_limit";
 inline constexpr std::string_view kWarnAtKey = "warn_at";
+inline constexpr std::string_view kSuppressForKey = "suppress_for";  // a duration ("30d"), or "0"
 
 // One key of LimitOverrides set from text ("300", "refuse", "0.8"); a key that is not a limit
 // key, or a value out of its range, fails with kInvalidInput and a sentence naming the key.
@@ -98,6 +104,7 @@ struct ResolvedLimits {
   std::array<LimitSource, kCountLimitKeys.size()> count_source{};
   LimitSource over_limit_source = LimitSource::kServer;
   LimitSource warn_at_source = LimitSource::kServer;
+  LimitSource suppress_for_source = LimitSource::kServer;
 };
 
 // account's key, else plan's (plan may be null: no plan), else server's.

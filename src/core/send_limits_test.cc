@@ -36,12 +36,28 @@ TEST(SendLimits, OverridesGoToTextAndBack) {
   ASSERT_TRUE(SetLimitOverride(o, "max_recipients", "50"));
   ASSERT_TRUE(SetLimitOverride(o, "over_limit", "refuse"));
   ASSERT_TRUE(SetLimitOverride(o, "warn_at", "0.5"));
+  ASSERT_TRUE(SetLimitOverride(o, "suppress_for", "7d"));
   const std::string text = FormatLimitOverrides(o);
-  EXPECT_EQ(text, "max_recipients=50 over_limit=refuse warn_at=0.5");
+  EXPECT_EQ(text, "max_recipients=50 over_limit=refuse warn_at=0.5 suppress_for=7d");
   auto back = ParseLimitOverrides(text);
   ASSERT_TRUE(back) << back.error().message;
   EXPECT_EQ(*back, o);
   EXPECT_EQ(FormatLimitOverrides({}), "");
+}
+
+TEST(SendLimits, SuppressForResolvesAndZeroTurnsItOff) {
+  EXPECT_EQ(SendLimits{}.suppress_for, std::chrono::days(30));
+  LimitOverrides plan;
+  ASSERT_TRUE(SetLimitOverride(plan, "suppress_for", "2d"));
+  LimitOverrides account;
+  ResolvedLimits r = ResolveLimits(SendLimits{}, &plan, account);
+  EXPECT_EQ(r.limits.suppress_for, std::chrono::days(2));
+  EXPECT_EQ(r.suppress_for_source, LimitSource::kPlan);
+  ASSERT_TRUE(SetLimitOverride(account, "suppress_for", "0"));
+  EXPECT_EQ(FormatLimitOverrides(account), "suppress_for=0");
+  r = ResolveLimits(SendLimits{}, &plan, account);
+  EXPECT_EQ(r.limits.suppress_for.count(), 0);
+  EXPECT_EQ(r.suppress_for_source, LimitSource::kAccount);
 }
 
 TEST(SendLimits, BadValuesNameTheirKey) {
@@ -53,7 +69,7 @@ TEST(SendLimits, BadValuesNameTheirKey) {
   for (const Case& c :
        {Case{"max_recipients", "-1", "max_recipients:"}, Case{"max_per_day", "x", "max_per_day:"},
         Case{"over_limit", "drop", "over_limit:"}, Case{"warn_at", "1.5", "warn_at:"},
-        Case{"hold", "1h", "hold:"}}) {
+        Case{"suppress_for", "30", "suppress_for:"}, Case{"hold", "1h", "hold:"}}) {
     LimitOverrides o;
     auto r = SetLimitOverride(o, c.key, c.value);
     ASSERT_FALSE(r) << c.key;

@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "core/local_day.h"
+#include "core/suppression.h"
 #include "core/text.h"
 #include "identity/dkim_signer.h"
 
@@ -276,6 +277,11 @@ std::optional<TimePoint> Scheduler::HeldBackUntil(const ClaimedMessage& m, TimeP
   return hit->free_at + std::chrono::hours(ahead / std::max<std::int64_t>(hit->limit, 1));
 }
 
+Duration Scheduler::SuppressFor(AccountId account) const {
+  if (auto it = finer_.find(account); it != finer_.end()) return it->second.limits.suppress_for;
+  return config_.policy.suppress_for;
+}
+
 void Scheduler::NoteDailyCount(AccountId account, TimePoint now) {
   auto it = finer_.find(account);
   if (it == finer_.end() || !on_limit_) return;
@@ -388,15 +394,42 @@ DeliveryOutcome Scheduler::Decide(const ClaimedMessage& message,
 }
 
 asio::awaitable<void> Scheduler::DeliverOne(ClaimedMessage message) {
-  std::vector<RecipientOutcome> results = co_await transport_.Deliver(message);
-  if (results.size() != message.recipients.size()) {
+  // Suppressed recipients (the store found them at the claim) fail at once; the transport
+  // is given the others alone, and is not called when there are none.
+  std::vector<ClaimedRecipient> all = std::move(message.recipients);
+  message.recipients.clear();
+  for (const ClaimedRecipient& r : all) {
+    if (!r.suppressed) message.recipients.push_back(r);
+  }
+  std::vector<RecipientOutcome> sent;
+  if (!message.recipients.empty()) sent = co_await transport_.Deliver(message);
+  if (sent.size() != message.recipients.size()) {
     spdlog::critical("delivery: transport returned {} outcomes for {} recipients of id={}",
-                     results.size(), message.recipients.size(), message.id);
+                     sent.size(), message.recipients.size(), message.id);
     std::abort();
   }
-  for (std::size_t i = 0; i < results.size(); ++i) results[i].index = message.recipients[i].index;
+  message.recipients = std::move(all);
+  std::vector<RecipientOutcome> results;
+  results.reserve(message.recipients.size());
+  int suppressed = 0;
+  for (std::size_t i = 0, next = 0; i < message.recipients.size(); ++i) {
+    const ClaimedRecipient& r = message.recipients[i];
+    if (r.suppressed) {
+      const Suppression& s = *r.suppressed;
+      results.push_back(RecipientOutcome{
+          .index = r.index,
+          .status = RecipientStatus::kFailed,
+          .reply = SuppressedReply(s.category, s.status, s.reply, s.at),
+          .category = std::string(FailureCategoryName(FailureCategory::kSuppressed))});
+      ++suppressed;
+    } else {
+      results.push_back(std::move(sent[next++]));
+      results.back().index = r.index;
+    }
+  }
   const TimePoint now = clock_.Now();
   DeliveryOutcome outcome = Decide(message, std::move(results), now);
+  outcome.suppress_for = SuppressFor(message.account);
   for (std::size_t i = 0; i < outcome.recipients.size(); ++i) {
     const auto& r = outcome.recipients[i];
     const char* result = r.status == RecipientStatus::kSent     ? "sent"
@@ -420,6 +453,10 @@ asio::awaitable<void> Scheduler::DeliverOne(ClaimedMessage message) {
       }
       report.deferred += r.status == RecipientStatus::kPending ? 1 : 0;
     }
+    // A suppressed recipient was never attempted: the bounce guard counted its first failure
+    // and does not count it again.
+    report.attempted -= suppressed;
+    report.failed -= suppressed;
     if (report.deferred == 0) {
       report.latency_seconds = std::chrono::duration<double>(now - message.received_at).count();
     }

@@ -158,6 +158,8 @@ class Scheduler {
   // Whether the message may go under its account's finer limits; if not, when to try it.
   std::optional<TimePoint> HeldBackUntil(const ClaimedMessage& m, TimePoint now);
   void NoteDailyCount(AccountId account, TimePoint now);
+  // The account's policy.suppress_for (its plan's or own), as last read.
+  Duration SuppressFor(AccountId account) const;
   LimitHook on_limit_;
   OutcomeHook on_outcome_;
   std::function<void()> on_budget_reached_;

@@ -444,6 +444,9 @@ asio::awaitable<HttpResponse> Api::AccountRoute(const HttpRequest& request, cons
     co_return co_await ActOnQuarantined(request, caller, account, HeldMailAction::kDelete);
   }
   if (is({"email", "errors"}) && method == "GET") co_return co_await ListErrors(request, account);
+  if ((rest.size() == 2 || rest.size() == 3) && rest[0] == "email" && rest[1] == "suppressions") {
+    co_return co_await SuppressionsRoute(request, account, rest);
+  }
   if (is({"email", "volumes"}) && method == "GET") co_return co_await ListVolumes(request, account);
   if (is({"email", "sources"}) && method == "GET") co_return co_await ListSources(request, account);
   if (rest.size() == 3 && rest[0] == "email" && rest[1] == "messages" && method == "GET") {
@@ -472,6 +475,8 @@ asio::awaitable<HttpResponse> Api::EmailStatus(const Account& account, const Cal
       {"sent", counters->sent},
       {"sent_today", counters->sent_today},
       {"errors", counters->errors},
+      // Feedback-loop complaints about the account's mail today (docs/bounces.md).
+      {"complaints", counters->complaints_today},
       {"held", counters->held},
       {"queued", counters->queued},
       {"expired", counters->expired},
@@ -854,7 +859,8 @@ asio::awaitable<HttpResponse> Api::ListVolumes(const HttpRequest& request, const
                      {"purged", v.purged},
                      {"scanned", v.scanned},
                      {"quarantined", v.quarantined},
-                     {"suspicious", v.suspicious}});
+                     {"suspicious", v.suspicious},
+                     {"complaints", v.complaints}});
   }
   co_return HttpResponse::Json(200, {{"items", items}, {"next", nullptr}});
 }

@@ -131,6 +131,15 @@ class Api {
   // GET /api/v1/plans, GET/PUT/DELETE /api/v1/plans/{name} (the administrator's).
   boost::asio::awaitable<HttpResponse> PlansRoute(const HttpRequest& request);
   boost::asio::awaitable<HttpResponse> PutPlan(const HttpRequest& request, const std::string& name);
+  // Suppressed recipients (api_suppressions.cc): GET .../email/suppressions and DELETE
+  // .../email/suppressions/{address}, for the account and the administrator.
+  boost::asio::awaitable<HttpResponse> SuppressionsRoute(const HttpRequest& request,
+                                                         const Account& account,
+                                                         const std::vector<std::string>& rest);
+  boost::asio::awaitable<HttpResponse> ListSuppressions(const HttpRequest& request,
+                                                        const Account& account);
+  boost::asio::awaitable<HttpResponse> DeleteSuppression(const Account& account,
+                                                         const std::string& address);
 
   template <class T>
   boost::asio::awaitable<Result<T>> Run(std::function<Result<T>(Store&)> fn);

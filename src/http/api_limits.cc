@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/account_name.h"
+#include "core/duration.h"
 #include "http/api.h"
 
 namespace mailwarden {
@@ -68,6 +69,10 @@ asio::awaitable<Result<json>> Api::LimitsJson(const Account& account) {
                                         {"source", LimitSourceName(r.over_limit_source)}};
   limits[std::string(kWarnAtKey)] = {{"value", r.limits.warn_at},
                                      {"source", LimitSourceName(r.warn_at_source)}};
+  limits[std::string(kSuppressForKey)] = {
+      {"value", r.limits.suppress_for.count() == 0 ? std::string("0")
+                                                   : FormatDuration(r.limits.suppress_for)},
+      {"source", LimitSourceName(r.suppress_for_source)}};
   const std::string& plan = own->limits.plan;
   co_return json{{"plan", plan.empty() ? json(nullptr) : json(plan)},
                  {"plan_known", plan.empty() || own->plan.has_value()},

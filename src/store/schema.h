@@ -70,6 +70,7 @@ inline constexpr std::string_view kSenderChecksTable = "sender_checks";
 // TimePoint (nanoseconds in 64 bits) holds it, which it would not for a date past 2262.
 inline constexpr long long kHeldNeverDueMs = 7'000'000'000'000;
 inline constexpr std::string_view kAccountLimitsTable = "account_limits";
+inline constexpr std::string_view kSuppressionsTable = "suppressions";
 inline constexpr std::string_view kEventsTable = "events";
 inline constexpr std::string_view kEventAttemptsTable = "event_attempts";
 inline constexpr std::string_view kNoticesTable = "notices";
@@ -426,6 +427,28 @@ CREATE TABLE notices (
   kind       TEXT    NOT NULL,
   PRIMARY KEY (account_id, day, kind)
 );
+)sql";
+
+// Suppression and complaints, the same text for both engines.
+inline constexpr std::string_view kSuppressionAndComplaints = R"sql(
+-- suppressions: a recipient an account's mail is not sent to until until_ms (core/
+-- suppression.h), keyed as SuppressionAddress keys it; every delivery looks its recipients up
+-- by this key. Rows that ran out are deleted by DeleteFinished, through suppressions_until.
+CREATE TABLE suppressions (
+  account_id BIGINT NOT NULL,
+  address    TEXT   NOT NULL,
+  category   TEXT   NOT NULL,
+  status     TEXT   NOT NULL,
+  reply      TEXT   NOT NULL,
+  message_id BIGINT NOT NULL,
+  at_ms      BIGINT NOT NULL,
+  until_ms   BIGINT NOT NULL,
+  PRIMARY KEY (account_id, address)
+);
+CREATE INDEX suppressions_until ON suppressions (until_ms);
+-- daily_counters.complaints: feedback-loop reports (RFC 5965) about the account's mail that
+-- day, counted by RecordComplaint.
+ALTER TABLE daily_counters ADD COLUMN complaints BIGINT NOT NULL DEFAULT 0;
 )sql";
 
 inline constexpr std::array kMigrations = {
@@ -899,6 +922,11 @@ SELECT 1;
         .version = 19,
         .sqlite = kPlans,
         .postgres = kPlans,
+    },
+    Migration{
+        .version = 20,
+        .sqlite = kSuppressionAndComplaints,
+        .postgres = kSuppressionAndComplaints,
     },
 };
 

@@ -69,9 +69,24 @@ struct NewMessage {
   std::string held_reason{};
 };
 
+// A recipient an account's mail is not sent to until `until` (policy.suppress_for): it failed
+// as a bad mailbox or a bad domain (core/suppression.h), at hand-over or in a later bounce.
+struct Suppression {
+  std::string address{};   // as core/suppression.h's SuppressionAddress keys it
+  std::string category{};  // the failure's: bad_mailbox or bad_domain
+  std::string status{};    // its enhanced status code ("5.1.1"); "" if it gave none
+  std::string reply{};     // the remote server's text, as the failure recorded it
+  MessageId message = 0;   // the message that failed
+  TimePoint at{};          // when it failed
+  TimePoint until{};
+};
+
 struct ClaimedRecipient {
   int index = 0;  // position in the message's recipient list, stable across attempts
   std::string address;
+  // The account's suppression of this address, when one holds at the claim: delivery fails
+  // the recipient at once (category suppressed) and never hands it to the relay.
+  std::optional<Suppression> suppressed{};
 };
 
 // A message handed to delivery. Only its pending recipients are listed.
@@ -154,6 +169,9 @@ struct InsertedMessage {
   // lasts.
   bool leased = false;
   std::string account_name;  // when leased
+  // When leased: for each recipient, in order, the account's suppression of it if one holds
+  // (ClaimedRecipient::suppressed).
+  std::vector<std::optional<Suppression>> suppressed{};
   // Not stored (id 0): its account's unfinished mail is at a bound of StorageLimits (kNoRoom,
   // a temporary failure for this message alone; the batch's others are stored).
   std::optional<Error> refused;
@@ -181,6 +199,9 @@ struct DeliveryOutcome {
   MessageId id = 0;
   std::vector<RecipientOutcome> recipients;
   TimePoint next_attempt{};
+  // A recipient failed now as a bad mailbox or domain is suppressed for the message's account
+  // until the outcome's time plus this (the account's policy.suppress_for); 0: not.
+  Duration suppress_for{0};
 };
 
 // A change of an account's state, made only if the account is still in the state the caller
@@ -261,6 +282,7 @@ struct AccountCounters {
   std::int64_t expired = 0;
   std::int64_t purged = 0;  // deleted by a purge or by DeleteHeld
   std::int64_t submitted = 0;
+  std::int64_t complaints_today = 0;  // feedback-loop reports about its mail (RecordComplaint)
 };
 
 // What happened to an account on one local day.
@@ -275,6 +297,7 @@ struct DailyVolume {
   std::int64_t scanned = 0;
   std::int64_t quarantined = 0;
   std::int64_t suspicious = 0;
+  std::int64_t complaints = 0;  // feedback-loop reports about its mail (RecordComplaint)
 };
 
 // One failed delivery to one recipient.
@@ -487,6 +510,8 @@ struct Bounce {
   MessageId message = 0;
   AccountId account = 0;  // what the return path says; the message must be this account's
   std::vector<BounceRecipient> recipients{};
+  // As DeliveryOutcome::suppress_for: the account's policy.suppress_for; 0: not.
+  Duration suppress_for{0};
 };
 
 // What RecordBounce did.
@@ -497,6 +522,21 @@ struct BounceRecorded {
   std::vector<std::string> failed;  // the categories of the recipients failed now, one each
   int delayed = 0;                  // recipients a delay was noted on
   int unmatched = 0;                // recipients of the bounce the message does not have
+};
+
+// A feedback-loop report (RFC 5965 ARF) about a message: a recipient's "this is spam".
+struct Complaint {
+  MessageId message = 0;        // as the return path of the original message names it
+  AccountId account = 0;        // the same; the message must be this account's
+  std::string feedback_type{};  // Feedback-Type: abuse, fraud...
+};
+
+// What RecordComplaint did.
+struct ComplaintRecorded {
+  bool found = false;  // the message is there, of that account
+  std::string account_name{};
+  std::int64_t complaints_today = 0;  // the account's, this one included
+  std::int64_t sent_today = 0;
 };
 
 // Sender identity (docs/sender-identity.md).
@@ -984,6 +1024,29 @@ class Store {
   // nothing written: accounts that are not deleted name it (the message says how many, and
   // the first few names). Durable on success.
   virtual Result<void> DeletePlan(std::string_view name, std::string_view actor, TimePoint at) = 0;
+
+  // --- Suppression (policy.suppress_for; core/suppression.h). RecordOutcomes and RecordBounce
+  // write a suppression, in their transaction, for each recipient they fail as a bad mailbox
+  // or domain (replacing the address's earlier one); ClaimDue and InsertMessages' arrival
+  // lease look each claimed recipient up by its primary key (account, address), never a scan.
+  // DeleteFinished also deletes suppressions that have run out.
+
+  // The account's suppressions that hold at `now`, by address, up to limit, with addresses
+  // above `after` (the previous page's last). Read only; a range of the primary key.
+  virtual Result<std::vector<Suppression>> ListSuppressions(AccountId account, TimePoint now,
+                                                            int limit, std::string_view after) = 0;
+  // Lifts the account's suppression of `address` (keyed as SuppressionAddress keys it): its
+  // mail goes to the address again from the commit on. kNotFound: none holds at `now`.
+  // Durable on success.
+  virtual Result<void> DeleteSuppression(AccountId account, std::string_view address,
+                                         TimePoint now) = 0;
+
+  // --- Complaints (docs/bounces.md). Records a feedback-loop report about the account's
+  // message, found by its id alone: counts one complaint of the account on the local day of
+  // `now` and writes the "complaint" event, in one transaction. A message that is not there
+  // (purged, deleted after store.keep_finished) or is another account's records nothing:
+  // found is false. Durable on success (the intake answers 250 after it).
+  virtual Result<ComplaintRecorded> RecordComplaint(const Complaint& complaint, TimePoint now) = 0;
 };
 
 std::string_view DkimAlgorithmName(DkimAlgorithm algorithm);  // "rsa", "ed25519"

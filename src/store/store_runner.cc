@@ -21,7 +21,9 @@ ClaimedMessage LeasedOnArrival(const InsertedMessage& stored, NewMessage message
   claimed.recipients.reserve(message.recipients.size());
   for (std::size_t i = 0; i < message.recipients.size(); ++i) {
     claimed.recipients.push_back(
-        {.index = static_cast<int>(i), .address = std::move(message.recipients[i])});
+        {.index = static_cast<int>(i),
+         .address = std::move(message.recipients[i]),
+         .suppressed = i < stored.suppressed.size() ? stored.suppressed[i] : std::nullopt});
   }
   claimed.body = std::move(message.body);
   claimed.subject = std::move(message.subject);

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/use_awaitable.hpp>
 #include <memory>
 
@@ -73,7 +74,14 @@ BounceIntake::BounceIntake(StoreRunner& store, const Config& config, const Clock
     : store_(store),
       clock_(clock),
       return_path_(config.bounces.domain, config.bounces.secret),
-      classifier_(config.bounces.category_rules) {}
+      classifier_(config.bounces.category_rules),
+      default_suppress_for_(config.policy.suppress_for),
+      feedback_addresses_(config.bounces.feedback_addresses) {}
+
+bool BounceIntake::IsFeedbackAddress(std::string_view address) const {
+  const std::string lower = ToAsciiLower(address);
+  return std::ranges::find(feedback_addresses_, lower) != feedback_addresses_.end();
+}
 
 boost::asio::awaitable<Result<SmtpIdentity>> BounceIntake::Authenticate(std::string, std::string,
                                                                         std::string) {
@@ -86,7 +94,7 @@ boost::asio::awaitable<Result<SmtpIdentity>> BounceIntake::IdentifyLocalUser(Uid
 
 boost::asio::awaitable<Result<void>> BounceIntake::CheckRecipient(const SmtpIdentity&,
                                                                   const std::string& address) {
-  if (return_path_.Verify(address)) co_return Result<void>{};
+  if (return_path_.Verify(address) || IsFeedbackAddress(address)) co_return Result<void>{};
   co_return Fail(ErrorCode::kNotFound, "not a return path of this server");
 }
 
@@ -95,6 +103,7 @@ boost::asio::awaitable<Result<std::int64_t>> BounceIntake::Accept(const SmtpIden
                                                                   std::string data) {
   const BounceMessage parsed = ParseBounceMessage(data);
   std::int64_t answer = 0;
+  if (parsed.kind == BounceKind::kFeedback) co_return co_await AcceptComplaint(parsed);
   for (const std::string& rcpt : envelope.rcpt_to) {
     const auto ref = return_path_.Verify(rcpt);
     if (!ref) continue;  // CheckRecipient refused it already
@@ -102,6 +111,12 @@ boost::asio::awaitable<Result<std::int64_t>> BounceIntake::Accept(const SmtpIden
     bounce->message = ref->message;
     bounce->account = ref->account;
     bounce->recipients = RecipientsOf(parsed, classifier_);
+    bounce->suppress_for = default_suppress_for_;
+    if (limits_ != nullptr) {
+      bool fails = false;
+      for (const BounceRecipient& r : bounce->recipients) fails = fails || !r.delayed;
+      if (fails) bounce->suppress_for = (co_await limits_->Of(ref->account)).limits.suppress_for;
+    }
     if (parsed.kind == BounceKind::kAutoReply) {
       spdlog::info("bounce: id={} kind=auto-reply from=<{}> result=no-error subject=\"{}\"",
                    ref->message, LogText(envelope.mail_from), LogText(parsed.text));
@@ -138,6 +153,39 @@ boost::asio::awaitable<Result<std::int64_t>> BounceIntake::Accept(const SmtpIden
     }
   }
   co_return answer;
+}
+
+boost::asio::awaitable<Result<std::int64_t>> BounceIntake::AcceptComplaint(
+    const BounceMessage& parsed) {
+  // The original message is named by its return path (the report's Original-Mail-From, or
+  // the Return-Path of the message it carries); one that is not ours, or forged, is taken
+  // (250) and ignored, so that a mailbox provider does not retry it.
+  const auto ref = return_path_.Verify(parsed.original_return_path);
+  if (!ref) {
+    spdlog::info(
+        "complaint: result=ignored reason=\"no return path of this server\" "
+        "return_path=<{}> message_id=\"{}\"",
+        LogText(parsed.original_return_path), LogText(parsed.original_message_id));
+    co_return std::int64_t{0};
+  }
+  auto complaint = std::make_shared<Complaint>(Complaint{
+      .message = ref->message, .account = ref->account, .feedback_type = parsed.feedback_type});
+  const TimePoint now = clock_.Now();
+  std::function<Result<ComplaintRecorded>(Store&)> record = [complaint, now](Store& s) {
+    return s.RecordComplaint(*complaint, now);
+  };
+  auto recorded =
+      co_await store_.AsyncRun<ComplaintRecorded>(std::move(record), boost::asio::use_awaitable);
+  if (!recorded) co_return std::unexpected(recorded.error());
+  if (!recorded->found) {
+    spdlog::info("complaint: id={} result=ignored reason=\"no such message (purged or removed)\"",
+                 ref->message);
+    co_return std::int64_t{0};
+  }
+  spdlog::warn("complaint: id={} account={} type={} complaints_today={} sent_today={}",
+               ref->message, recorded->account_name, LogText(parsed.feedback_type),
+               recorded->complaints_today, recorded->sent_today);
+  co_return static_cast<std::int64_t>(ref->message);
 }
 
 }  // namespace mailwarden

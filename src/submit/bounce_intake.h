@@ -1,6 +1,7 @@
 // BounceIntake: the backend of the bounce listener (bounces.listen), where the relay (or the
 // internet) returns what happened to mail after the relay took it. It takes mail only to the
-// signed return paths of bounces.domain (smtp/return_path.h); everything else is told 550.
+// signed return paths of bounces.domain (smtp/return_path.h) and to bounces.feedback_addresses;
+// everything else is told 550.
 //
 // What comes back (mime/bounce_message.h) is recorded on the message its return path names,
 // looked up by id (Store::RecordBounce), before the end of data is answered 250:
@@ -11,7 +12,10 @@
 // - a bounce in plain words: a failure of the message's only recipient, from the status or
 //   reply found in its text (4xx: a delay);
 // - an automatic reply (RFC 3834): nothing (logged);
-// - anything else at a valid return path: an `unclassified` failure, with its subject.
+// - anything else at a valid return path: an `unclassified` failure, with its subject;
+// - an RFC 5965 feedback report (a complaint), at either kind of address: one complaint of the
+//   account whose message the original's return path names (Store::RecordComplaint); one
+//   whose original is not ours is taken and ignored.
 // A bounce for a message that is gone (purged, past store.keep_finished) is taken and ignored.
 // With bounces.forward, every bounce of a message still there (an automatic reply too) is
 // passed on to the message's original envelope sender, as it would have arrived without
@@ -28,8 +32,10 @@
 
 #include "config/config.h"
 #include "core/failure_category.h"
+#include "mime/bounce_message.h"
 #include "smtp/return_path.h"
 #include "smtp/smtp_server.h"
+#include "store/limit_book.h"
 #include "store/store_runner.h"
 
 namespace mailwarden {
@@ -50,6 +56,10 @@ class BounceIntake final : public SmtpBackend {
       std::function<boost::asio::awaitable<Result<MessageId>>(std::string to, std::string data)>;
   void SetForwarder(Forwarder forward) { forward_ = std::move(forward); }
 
+  // Where each account's policy.suppress_for is read (a bad mailbox or domain a bounce reports
+  // is suppressed for that long); without it, the server's [policy] value. Not owned.
+  void SetLimits(LimitBook* limits) { limits_ = limits; }
+
   boost::asio::awaitable<Result<SmtpIdentity>> Authenticate(std::string user, std::string password,
                                                             std::string client_ip) override;
   boost::asio::awaitable<Result<SmtpIdentity>> IdentifyLocalUser(Uid uid) override;
@@ -60,12 +70,20 @@ class BounceIntake final : public SmtpBackend {
                                                       std::string data) override;
 
  private:
+  bool IsFeedbackAddress(std::string_view address) const;
+  // A feedback-loop report (ARF): a complaint about the message its original's return path
+  // names.
+  boost::asio::awaitable<Result<std::int64_t>> AcceptComplaint(const BounceMessage& parsed);
+
   StoreRunner& store_;
   const Clock& clock_;
   const ReturnPath return_path_;
   const FailureClassifier classifier_;
   FailureHook on_failures_;
   Forwarder forward_;
+  const Duration default_suppress_for_;
+  LimitBook* limits_ = nullptr;
+  const std::vector<std::string> feedback_addresses_;  // lower case
 };
 
 }  // namespace mailwarden

@@ -138,6 +138,18 @@ export interface MessageHeaders {
   headers: string;
 }
 
+/** A recipient the account's mail is not sent to (GET .../email/suppressions). */
+export interface Suppression {
+  address: string;
+  category: string;
+  category_text: string;
+  status: string | null;
+  reply: string;
+  id: number;
+  date: string;
+  until: string;
+}
+
 export interface List<T> {
   items: T[];
   next: string | null;
@@ -260,5 +272,12 @@ export class Api {
   }
   deleteQuarantined(account: string, ids: number[]): Promise<{ deleted: number }> {
     return this.call('POST', `${this.base(account)}/quarantine/delete`, { ids });
+  }
+  // Suppressed recipients (cards/suppressions.ts).
+  suppressions(account: string): Promise<List<Suppression>> {
+    return this.call('GET', `${this.base(account)}/suppressions?limit=100`);
+  }
+  removeSuppression(account: string, address: string): Promise<{ removed: string }> {
+    return this.call('DELETE', `${this.base(account)}/suppressions/${encodeURIComponent(address)}`);
   }
 }

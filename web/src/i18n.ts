@@ -257,6 +257,18 @@ const en = {
   ovPrevious: 'Previous page',
   ovNext: 'Next page',
   ovPage: 'Page {n}',
+  // Suppressed addresses (cards/suppressions.ts).
+  suppressionsTitle: 'Suppressed addresses',
+  suppressionsHelp: 'These addresses do not exist (or their domain takes no e-mail): your e-mails to them are not sent until the date shown, so that they do not hurt the reputation of your e-mails. Remove one if the address works again.',
+  suppressedAddress: 'Address',
+  suppressedWhy: 'Why',
+  suppressedSince: 'Failed on',
+  suppressedUntil: 'Suppressed until',
+  removeSuppression: 'Remove',
+  removeSuppressionOf: 'Remove the suppression of {address}',
+  confirmRemoveSuppressionTitle: 'Send to this address again?',
+  confirmRemoveSuppressionText: 'E-mails to {address} will be sent again. If the address still does not exist, they will fail again and it will be suppressed again.',
+  suppressionRemoved: 'E-mails to {address} will be sent again.',
 };
 
 export type Key = keyof typeof en;
@@ -516,6 +528,18 @@ const pl: Record<Key, string> = {
   ovPrevious: 'Poprzednia strona',
   ovNext: 'Następna strona',
   ovPage: 'Strona {n}',
+  // Wstrzymane adresy (cards/suppressions.ts).
+  suppressionsTitle: 'Wstrzymane adresy',
+  suppressionsHelp: 'Te adresy nie istnieją (albo ich domena nie przyjmuje poczty): Twoje e-maile do nich nie są wysyłane do podanej daty, żeby nie szkodziły reputacji Twoich e-maili. Usuń adres, jeśli znów działa.',
+  suppressedAddress: 'Adres',
+  suppressedWhy: 'Powód',
+  suppressedSince: 'Błąd z dnia',
+  suppressedUntil: 'Wstrzymany do',
+  removeSuppression: 'Usuń',
+  removeSuppressionOf: 'Usuń wstrzymanie adresu {address}',
+  confirmRemoveSuppressionTitle: 'Znów wysyłać na ten adres?',
+  confirmRemoveSuppressionText: 'E-maile do {address} będą znów wysyłane. Jeśli adres nadal nie istnieje, znów się nie doręczą i adres zostanie ponownie wstrzymany.',
+  suppressionRemoved: 'E-maile do {address} będą znów wysyłane.',
 };
 
 const tables: Record<Lang, Record<Key, string>> = { en, pl };

@@ -10,6 +10,7 @@ import { quarantineCard } from './cards/quarantine';
 import { limitsCard } from './cards/limits';
 import { sourcesCard } from './cards/sources';
 import { statusCard } from './cards/status';
+import { suppressionsCard } from './cards/suppressions';
 import { chartCard, showChart } from './cards/volumes';
 import { h, showPage } from './dom';
 import { header } from './header';
@@ -105,6 +106,7 @@ export function renderPage(): void {
       quarantineCard() ?? '',
       domainsCard(view.account, redraw) ?? '',
       errorsCard(view.errors),
+      suppressionsCard() ?? '',
       chartCard(view.volumes),
       sourcesCard(view.sources) ?? '',
     );

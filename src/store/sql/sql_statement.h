@@ -195,6 +195,18 @@ enum class Sql {
   kDeletePlan,       // (name)
   kSelectPlanUsers,  // (plan, limit) -> account name; accounts not deleted, by name
   kCountPlanUsers,   // (plan) -> how many accounts not deleted name it
+  // Suppression.
+  kSelectSuppression,          // (account, address, now) -> category, status, reply, message,
+                               //   at, until; if it holds at now
+  kPutSuppression,             // (account, address, category, status, reply, message, at, until)
+  kSelectSuppressionPage,      // (account, after address, now, limit) -> address, category,
+                               //   status, reply, message, at, until; by address
+  kDeleteSuppression,          // (account, address, now): if it holds at now
+  kPruneSuppressions,          // (ran out before, limit)
+  kSelectRecipientAddress,     // (account, message, index) -> address
+  kRemoveAccountSuppressions,  // (account)
+  // Complaints.
+  kBumpComplaints,  // (account, day) -> complaints, sent: the day's, after adding one
   kCount,
 };
 

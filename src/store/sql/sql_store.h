@@ -131,6 +131,11 @@ class SqlStore : public Store {
   Result<AccountPutOutcome> PutPlan(const PlanRecord& plan, std::string_view actor,
                                     TimePoint at) override;
   Result<void> DeletePlan(std::string_view name, std::string_view actor, TimePoint at) override;
+  Result<std::vector<Suppression>> ListSuppressions(AccountId account, TimePoint now, int limit,
+                                                    std::string_view after) override;
+  Result<void> DeleteSuppression(AccountId account, std::string_view address,
+                                 TimePoint now) override;
+  Result<ComplaintRecorded> RecordComplaint(const Complaint& complaint, TimePoint now) override;
 
   // StoreOptions; set by OpenStore before the store is used.
   void SetOptions(const StoreOptions& options) {
@@ -242,6 +247,17 @@ class SqlStore : public Store {
   Result<MessageId> InsertMessageWithRecipients(const NewMessage& m,
                                                 std::optional<TimePoint> lease_until,
                                                 std::string_view lease_node);
+
+  // The account's suppression of `address` (any case: it is keyed here) if one holds at now:
+  // one primary-key lookup. In the caller's transaction.
+  Result<std::optional<Suppression>> FindSuppression(AccountId account, std::string_view address,
+                                                     std::int64_t now_ms);
+  // Suppresses `address`, a recipient of the account's message, until now + suppress_for, for
+  // the failure (category, reply) just recorded, if its category suppresses
+  // (core/suppression.h) and suppress_for is above 0. In the caller's write transaction.
+  Result<void> SuppressRecipient(AccountId account, MessageId message, std::string_view address,
+                                 std::string_view category, std::string_view reply, TimePoint now,
+                                 Duration suppress_for);
 
   std::unique_ptr<SqlSession> session_;
   // Sources of hours below this are known pruned (by this object; another one sharing the

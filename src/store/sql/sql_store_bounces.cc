@@ -1,4 +1,5 @@
-// SqlStore: bounces that come back after the relay took the message (RecordBounce).
+// SqlStore: bounces that come back after the relay took the message (RecordBounce), and
+// feedback-loop complaints about it (RecordComplaint).
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
@@ -71,6 +72,8 @@ Result<BounceRecorded> SqlStore::RecordBounce(const Bounce& bounce, TimePoint no
                         {"status", "failed"},
                         {"category", b.category},
                         {"diagnostic", b.reply}});
+      MW_RETURN_IF_ERROR(SuppressRecipient(message->account, message->id, match->address,
+                                           b.category, b.reply, now, bounce.suppress_for));
     }
   }
   // The bounce's event, in its transaction: one per bounce that failed recipients now (a
@@ -83,6 +86,45 @@ Result<BounceRecorded> SqlStore::RecordBounce(const Bounce& bounce, TimePoint no
         .type = "message.bounced", .account = message->account, .data = data.dump(), .at = now}));
   }
   MW_RETURN_IF_ERROR(tally.Flush());
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return recorded;
+}
+
+Result<ComplaintRecorded> SqlStore::RecordComplaint(const Complaint& complaint, TimePoint now) {
+  ComplaintRecorded recorded;
+  // One write transaction: the day's count and the event commit together, before the
+  // intake's 250, so a report is neither lost nor counted twice by a crash.
+  MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kWrite));
+  const MessageId ids[] = {complaint.message};
+  MW_RETURN_IF_ERROR(LockAccountsOfMessages(ids));
+  MW_ASSIGN_OR_RETURN(const auto message, ReadMessage(complaint.message));
+  if (!message || message->account != complaint.account) return recorded;
+  recorded.found = true;
+  {
+    MW_ASSIGN_OR_RETURN(const Rows rows,
+                        session().Run(Sql::kSelectAccountName, Params().Int(message->account)));
+    if (!rows.empty()) recorded.account_name = rows.Text(0, 0);
+  }
+  {
+    MW_ASSIGN_OR_RETURN(const Rows rows,
+                        session().Run(Sql::kBumpComplaints,
+                                      Params().Int(message->account).Int(LocalDayNumber(now))));
+    if (!rows.empty()) {
+      recorded.complaints_today = rows.Int(0, 0);
+      recorded.sent_today = rows.Int(0, 1);
+    }
+  }
+  nlohmann::json data = {{"version", kEventSchemaVersion},
+                         {"message", message->id},
+                         {"feedback_type", complaint.feedback_type},
+                         {"subject", message->subject},
+                         {"complaints_today", recorded.complaints_today},
+                         {"sent_today", recorded.sent_today}};
+  MW_RETURN_IF_ERROR(WriteEvent(
+      NewEvent{.type = "complaint",
+               .account = message->account,
+               .data = data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+               .at = now}));
   MW_RETURN_IF_ERROR(tx.Commit());
   return recorded;
 }

@@ -46,6 +46,7 @@ Result<AccountCounters> SqlStore::GetCounters(AccountId account, int today) {
     if (!rows.empty()) {
       c.sent_today = rows.Int(0, 0);
       c.errors_today = rows.Int(0, 1);
+      c.complaints_today = rows.Int(0, 2);
     }
   }
   MW_RETURN_IF_ERROR(tx.Commit());
@@ -64,7 +65,8 @@ Result<std::vector<DailyVolume>> SqlStore::GetVolumes(AccountId account, int fir
                     .sent = rows.Int(i, 2),
                     .errors = rows.Int(i, 3),
                     .expired = rows.Int(i, 4),
-                    .purged = rows.Int(i, 5)});
+                    .purged = rows.Int(i, 5),
+                    .complaints = rows.Int(i, 6)});
   }
   // Both reads are of the same few rows (account, day), one snapshot each: a day that moves
   // between them shows its scan counts a moment newer than the rest.

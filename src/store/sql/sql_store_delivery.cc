@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/local_day.h"
+#include "core/suppression.h"
 #include "store/sql/row_readers.h"
 #include "store/sql/sql_store.h"
 #include "store/sql/tally.h"
@@ -87,6 +88,15 @@ Result<InsertedBatch> SqlStore::StoreBatch(std::span<const NewMessage> messages,
                         leasing.Decide(m, out, inserted));
     if (!out.leased) queued.insert(m.account);
     MW_ASSIGN_OR_RETURN(out.id, InsertMessageWithRecipients(m, lease_until, lease.node));
+    if (out.leased) {
+      // Delivered without a claim: the claim's lookups are made here.
+      const std::int64_t received_ms = ToUnixMillis(m.received_at);
+      out.suppressed.reserve(m.recipients.size());
+      for (const std::string& r : m.recipients) {
+        MW_ASSIGN_OR_RETURN(auto suppressed, FindSuppression(m.account, r, received_ms));
+        out.suppressed.push_back(std::move(suppressed));
+      }
+    }
     sources.Add(m);
   }
   // Sources are counted in the messages' transaction: a message stored is counted exactly
@@ -267,8 +277,12 @@ Result<ClaimedBatch> SqlStore::ClaimDue(const ClaimRequest& request) {
     return Fail(ErrorCode::kInternal, "store: a claimed message vanished");
   }
   for (std::size_t i = 0; i < picked.size(); ++i) {
-    batch.messages[i].account = picked[i].first->account;
-    batch.messages[i].account_name = picked[i].first->name;
+    ClaimedMessage& message = batch.messages[i];
+    message.account = picked[i].first->account;
+    message.account_name = picked[i].first->name;
+    for (ClaimedRecipient& r : message.recipients) {
+      MW_ASSIGN_OR_RETURN(r.suppressed, FindSuppression(message.account, r.address, now));
+    }
   }
   MW_RETURN_IF_ERROR(tx.Commit());
   return batch;
@@ -324,6 +338,15 @@ Result<void> SqlStore::RecordOutcomes(std::span<const DeliveryOutcome> outcomes,
                                                                    .Text(r.category)));
       if (r.status == RecipientStatus::kFailed && rows.Changed() == 1) {
         tally.Count(account, day, {.errors = 1});
+        if (outcome->suppress_for.count() > 0 && Suppresses(r.category)) {
+          MW_ASSIGN_OR_RETURN(const Rows address,
+                              session().Run(Sql::kSelectRecipientAddress,
+                                            Params().Int(account).Int(outcome->id).Int(r.index)));
+          if (!address.empty()) {
+            MW_RETURN_IF_ERROR(SuppressRecipient(account, outcome->id, address.Text(0, 0),
+                                                 r.category, r.reply, now, outcome->suppress_for));
+          }
+        }
       }
     }
     MW_ASSIGN_OR_RETURN(const Rows states, session().Run(Sql::kRecipientStates,

@@ -71,6 +71,9 @@ Result<std::int64_t> SqlStore::DeleteFinished(TimePoint cutoff, int limit) {
   MW_ASSIGN_OR_RETURN(const Rows rows,
                       session().Run(Sql::kDeleteFinished,
                                     Params().Int(ToUnixMillis(cutoff)).Int(std::max(limit, 0))));
+  // Suppressions that ran out (reads ignore them already) go the same way, as many a call.
+  MW_RETURN_IF_ERROR(session().Run(Sql::kPruneSuppressions,
+                                   Params().Int(ToUnixMillis(cutoff)).Int(std::max(limit, 0))));
   MW_RETURN_IF_ERROR(tx.Commit());
   return rows.Changed();  // the messages only, not the cascade
 }

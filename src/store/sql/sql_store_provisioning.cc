@@ -244,7 +244,8 @@ Result<std::int64_t> SqlStore::RemoveDeletedAccounts(TimePoint cutoff, int limit
          {Sql::kRemoveAccountSources, Sql::kRemoveAccountDays, Sql::kRemoveAccountSenderChecks,
           Sql::kRemoveAccountReports, Sql::kRemoveAccountAudit, Sql::kClearReleased,
           Sql::kRemoveAccountMessages, Sql::kDeleteAccountTokens, Sql::kDeleteAccountUids,
-          Sql::kRemoveAccountLimits, Sql::kRemoveAccountNotices, Sql::kRemoveAccountRow}) {
+          Sql::kRemoveAccountLimits, Sql::kRemoveAccountNotices, Sql::kRemoveAccountSuppressions,
+          Sql::kRemoveAccountRow}) {
       MW_RETURN_IF_ERROR(session().Run(sql, Params().Int(id)));
     }
   }

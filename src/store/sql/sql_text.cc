@@ -161,8 +161,16 @@ constexpr std::array<std::string_view, kSqlCount> kNames = {
     "kDeletePlan",
     "kSelectPlanUsers",
     "kCountPlanUsers",
+    "kSelectSuppression",
+    "kPutSuppression",
+    "kSelectSuppressionPage",
+    "kDeleteSuppression",
+    "kPruneSuppressions",
+    "kSelectRecipientAddress",
+    "kRemoveAccountSuppressions",
+    "kBumpComplaints",
 };
-static_assert(kNames.back() == "kCountPlanUsers", "kNames follows enum Sql");
+static_assert(kNames.back() == "kBumpComplaints", "kNames follows enum Sql");
 
 // The earliest next attempt among the unfinished messages of active account a.id: one seek of
 // messages_due within the account's purge epoch, so that purged rows still on disk (all due
@@ -254,6 +262,35 @@ std::string_view SharedSqlText(Sql sql) {
     case Sql::kCountPlanUsers:
       return "SELECT COUNT(*) FROM {account_limits} l JOIN {accounts} a ON a.id = l.account_id "
              "WHERE l.plan = ?1 AND a.deleted_ms = 0";
+    case Sql::kSelectSuppression:
+      return "SELECT category, status, reply, message_id, at_ms, until_ms FROM {suppressions} "
+             "WHERE account_id = ?1 AND address = ?2 AND until_ms > ?3";
+    case Sql::kPutSuppression:
+      return "INSERT INTO {suppressions} (account_id, address, category, status, reply, "
+             "message_id, at_ms, until_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+             "ON CONFLICT (account_id, address) DO UPDATE SET category = excluded.category, "
+             "status = excluded.status, reply = excluded.reply, "
+             "message_id = excluded.message_id, at_ms = excluded.at_ms, "
+             "until_ms = excluded.until_ms";
+    case Sql::kSelectSuppressionPage:
+      return "SELECT address, category, status, reply, message_id, at_ms, until_ms "
+             "FROM {suppressions} WHERE account_id = ?1 AND address > ?2 AND until_ms > ?3 "
+             "ORDER BY address LIMIT ?4";
+    case Sql::kDeleteSuppression:
+      return "DELETE FROM {suppressions} WHERE account_id = ?1 AND address = ?2 "
+             "AND until_ms > ?3";
+    case Sql::kPruneSuppressions:
+      return "DELETE FROM {suppressions} WHERE (account_id, address) IN (SELECT account_id, "
+             "address FROM {suppressions} WHERE until_ms <= ?1 ORDER BY until_ms LIMIT ?2)";
+    case Sql::kSelectRecipientAddress:
+      return "SELECT address FROM {recipients} WHERE account_id = ?1 AND message_id = ?2 "
+             "AND idx = ?3";
+    case Sql::kRemoveAccountSuppressions:
+      return "DELETE FROM {suppressions} WHERE account_id = ?1";
+    case Sql::kBumpComplaints:
+      return "INSERT INTO {daily_counters} (account_id, day, complaints) VALUES (?1, ?2, 1) "
+             "ON CONFLICT (account_id, day) DO UPDATE "
+             "SET complaints = {daily_counters}.complaints + 1 RETURNING complaints, sent";
     case Sql::kDeleteAccountUids:
       return "DELETE FROM {account_uids} WHERE account_id = ?1";
     case Sql::kPutAccountUid:
@@ -381,9 +418,11 @@ std::string_view SharedSqlText(Sql sql) {
       return "SELECT state, pending, released_pending, submitted, sent, errors, expired, "
              "purged FROM {accounts} WHERE id = ?1";
     case Sql::kSelectDay:
-      return "SELECT sent, errors FROM {daily_counters} WHERE account_id = ?1 AND day = ?2";
+      return "SELECT sent, errors, complaints FROM {daily_counters} WHERE account_id = ?1 "
+             "AND day = ?2";
     case Sql::kSelectVolumes:
-      return "SELECT day, submitted, sent, errors, expired, purged FROM {daily_counters} "
+      return "SELECT day, submitted, sent, errors, expired, purged, complaints "
+             "FROM {daily_counters} "
              "WHERE account_id = ?1 AND day >= ?2 AND day <= ?3 ORDER BY day";
     case Sql::kSelectAccountsToReport:
       // "errors > 0" repeats daily_errors_by_day's WHERE.
@@ -582,6 +621,7 @@ std::string EngineSql(Sql sql, std::string_view own_text, Placeholders placehold
       fmt::arg("held_messages", schema::kHeldMessagesTable),
       fmt::arg("sender_checks", schema::kSenderChecksTable),
       fmt::arg("account_limits", schema::kAccountLimitsTable),
+      fmt::arg("suppressions", schema::kSuppressionsTable),
       fmt::arg("events", schema::kEventsTable),
       fmt::arg("event_attempts", schema::kEventAttemptsTable),
       fmt::arg("notices", schema::kNoticesTable), fmt::arg("plans", schema::kPlansTable),

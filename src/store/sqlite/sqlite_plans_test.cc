@@ -67,6 +67,17 @@ TEST_F(SqlitePlans, NoHotStatementScansMessagesOrRecipients) {
   }
 }
 
+TEST_F(SqlitePlans, ASuppressionIsOneLookupOfItsPrimaryKey) {
+  // Every claimed recipient is looked up: a search of the primary key, never a scan.
+  for (const char* statement : {"kSelectSuppression", "kSelectSuppressionPage"}) {
+    const std::string plan = Plan(statement);
+    EXPECT_TRUE(Uses(plan, "sqlite_autoindex_suppressions_1")) << statement << ":\n" << plan;
+    EXPECT_EQ(plan.find("SCAN"), std::string::npos) << statement << ":\n" << plan;
+  }
+  const std::string prune = Plan("kPruneSuppressions");
+  EXPECT_TRUE(Uses(prune, "suppressions_until")) << prune;
+}
+
 TEST_F(SqlitePlans, TheSchedulerReadsOnlyItsSmallIndexes) {
   const std::string accounts = Plan("kSelectDueAccounts");
   EXPECT_TRUE(Uses(accounts, schema::kAccountsSendingIndex)) << accounts;

@@ -212,6 +212,9 @@ Result<std::vector<SqliteStore::QueryPlan>> SqliteStore::ExplainHotStatements() 
       Sql::kSelectAccountPageBySent,
       Sql::kSelectAccountPageByErrors,
       Sql::kSelectAccountPageByPending,
+      Sql::kSelectSuppression,
+      Sql::kSelectSuppressionPage,
+      Sql::kPruneSuppressions,
   };
   std::vector<QueryPlan> plans;
   for (const Sql sql : kHot) {

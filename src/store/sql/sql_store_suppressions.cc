@@ -1,0 +1,90 @@
+// SqlStore: suppressed recipients (policy.suppress_for; core/suppression.h).
+#include "core/failure_category.h"
+#include "core/suppression.h"
+#include "store/sql/sql_store.h"
+
+namespace mailwarden {
+namespace {
+
+// Row i of kSelectSuppressionPage.
+Suppression ReadSuppression(const Rows& rows, int i) {
+  Suppression s;
+  s.address = rows.Text(i, 0);
+  s.category = rows.Text(i, 1);
+  s.status = rows.Text(i, 2);
+  s.reply = rows.Text(i, 3);
+  s.message = rows.Int(i, 4);
+  s.at = FromUnixMillis(rows.Int(i, 5));
+  s.until = FromUnixMillis(rows.Int(i, 6));
+  return s;
+}
+
+}  // namespace
+
+Result<std::optional<Suppression>> SqlStore::FindSuppression(AccountId account,
+                                                             std::string_view address,
+                                                             std::int64_t now_ms) {
+  std::string key = SuppressionAddress(address);
+  MW_ASSIGN_OR_RETURN(const Rows rows, session().Run(Sql::kSelectSuppression,
+                                                     Params().Int(account).Text(key).Int(now_ms)));
+  if (rows.empty()) return std::nullopt;
+  Suppression s;
+  s.address = std::move(key);
+  s.category = rows.Text(0, 0);
+  s.status = rows.Text(0, 1);
+  s.reply = rows.Text(0, 2);
+  s.message = rows.Int(0, 3);
+  s.at = FromUnixMillis(rows.Int(0, 4));
+  s.until = FromUnixMillis(rows.Int(0, 5));
+  return s;
+}
+
+Result<void> SqlStore::SuppressRecipient(AccountId account, MessageId message,
+                                         std::string_view address, std::string_view category,
+                                         std::string_view reply, TimePoint now,
+                                         Duration suppress_for) {
+  if (suppress_for.count() <= 0 || !Suppresses(category)) return {};
+  // The newest failure wins: a suppression lifted and failed again starts anew.
+  MW_RETURN_IF_ERROR(
+      session().Run(Sql::kPutSuppression, Params()
+                                              .Int(account)
+                                              .Text(SuppressionAddress(address))
+                                              .Text(category)
+                                              .Text(FindEnhancedStatus(reply))
+                                              .Text(reply)
+                                              .Int(message)
+                                              .Int(ToUnixMillis(now))
+                                              .Int(ToUnixMillis(now + suppress_for))));
+  return {};
+}
+
+Result<std::vector<Suppression>> SqlStore::ListSuppressions(AccountId account, TimePoint now,
+                                                            int limit, std::string_view after) {
+  std::vector<Suppression> out;
+  if (limit <= 0) return out;
+  MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kRead));
+  MW_ASSIGN_OR_RETURN(
+      const Rows rows,
+      session().Run(Sql::kSelectSuppressionPage,
+                    Params().Int(account).Text(after).Int(ToUnixMillis(now)).Int(limit)));
+  for (int i = 0; i < rows.size(); ++i) out.push_back(ReadSuppression(rows, i));
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return out;
+}
+
+Result<void> SqlStore::DeleteSuppression(AccountId account, std::string_view address,
+                                         TimePoint now) {
+  MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kWrite));
+  MW_ASSIGN_OR_RETURN(
+      const Rows rows,
+      session().Run(
+          Sql::kDeleteSuppression,
+          Params().Int(account).Text(SuppressionAddress(address)).Int(ToUnixMillis(now))));
+  if (rows.Changed() == 0) {
+    return Fail(ErrorCode::kNotFound, "no suppression of that address");
+  }
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return {};
+}
+
+}  // namespace mailwarden
