@@ -21,14 +21,6 @@ struct BioFree {
 };
 using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
 
-std::string Base64(const unsigned char* data, std::size_t size) {
-  std::string out(4 * ((size + 2) / 3) + 1, '\0');
-  const int n =
-      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(size));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
 Result<std::string> PrivatePem(EVP_PKEY* key) {
   std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
   if (!bio ||
@@ -59,6 +51,14 @@ Result<std::string> PublicValue(EVP_PKEY* key, DkimAlgorithm algorithm) {
 }
 
 }  // namespace
+
+std::string Base64(const unsigned char* data, std::size_t size) {
+  std::string out(4 * ((size + 2) / 3) + 1, '\0');
+  const int n =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(size));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
 
 Result<void> CheckSelector(std::string_view selector) {
   const bool ok = !selector.empty() && selector.size() <= 63 && selector.front() != '-' &&

@@ -19,6 +19,9 @@ inline constexpr int kDkimRsaBits = 2048;
 Result<DkimKey> GenerateDkimKey(std::string_view domain, std::string_view selector,
                                 DkimAlgorithm algorithm, TimePoint now);
 
+// Base64 (RFC 4648, padded, no line breaks) of size bytes: the p= and b= values.
+std::string Base64(const unsigned char* data, std::size_t size);
+
 // The TXT record's value: "v=DKIM1; k=rsa; p=..." or "v=DKIM1; k=ed25519; p=...".
 std::string DkimRecord(const DkimKey& key);
 // Where it is published: "<selector>._domainkey.<domain>".

@@ -10,6 +10,7 @@
 #include "core/sender_domain.h"
 #include "core/text.h"
 #include "identity/dkim_canon.h"
+#include "identity/dkim_key.h"
 #include "mime/message_prep.h"
 
 namespace mailwarden {
@@ -31,14 +32,6 @@ struct MdCtxFree {
 struct BioFree {
   void operator()(BIO* b) const { BIO_free(b); }
 };
-
-std::string Base64(const unsigned char* data, std::size_t size) {
-  std::string out(4 * ((size + 2) / 3) + 1, '\0');
-  const int n =
-      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(size));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
 
 std::string Sha256(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
