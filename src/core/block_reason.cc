@@ -25,8 +25,7 @@ constexpr ReasonPattern kPatterns[] = {
     {"content_quarantine",
      "spam_guard: content: {quarantined} messages quarantined by the content scanner in the last "
      "hour, the limit is {limit}"},
-    {"unique_recipients",
-     "spam_guard: more than {limit} different recipients in the last hour"},
+    {"unique_recipients", "spam_guard: more than {limit} different recipients in the last hour"},
     {"by_customer", "blocked by the customer"},
     {"by_admin", "blocked by the administrator"},
     {"spam_flood", "blocked by the spam guard: too many e-mails in an hour"},

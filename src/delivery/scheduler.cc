@@ -263,11 +263,11 @@ asio::awaitable<void> Scheduler::ReadAccounts() {
   }
 }
 
-std::optional<TimePoint> Scheduler::HeldBackUntil(const ClaimedMessage& m, TimePoint now) {
+std::optional<TimePoint> Scheduler::HeldBackUntil(const ClaimedMessage& m, std::string_view from,
+                                                  TimePoint now) {
   auto it = finer_.find(m.account);
   if (it == finer_.end()) return std::nullopt;
   FinerState& f = it->second;
-  const std::string from = f.limits.max_per_from_per_hour > 0 ? FromOf(m) : std::string();
   const auto hit =
       f.windows.Check(f.limits, {.sender = m.sender, .from = from, .script = m.script}, now);
   if (!hit) return std::nullopt;
@@ -325,7 +325,12 @@ asio::awaitable<void> Scheduler::Admit(std::vector<ClaimedMessage> claimed, bool
         }
         continue;
       }
-      if (const auto until = HeldBackUntil(m, now)) {
+      // The From address is read from the header only when an account limits by it.
+      const auto finer = finer_.find(m.account);
+      const std::string from =
+          finer != finer_.end() && finer->second.limits.max_per_from_per_hour > 0 ? FromOf(m)
+                                                                                  : std::string();
+      if (const auto until = HeldBackUntil(m, from, now)) {
         // Its sender or script is at its limit: back to the queue, untouched, due when its
         // turn may come; the account's other mail goes meanwhile. Nothing is dropped.
         handed_back_.insert(m.id);
@@ -337,16 +342,15 @@ asio::awaitable<void> Scheduler::Admit(std::vector<ClaimedMessage> claimed, bool
         continue;
       }
       quotas_.Count(m.account, now);
-      if (auto it = finer_.find(m.account); it != finer_.end()) {
-        const std::string from =
-            it->second.limits.max_per_from_per_hour > 0 ? FromOf(m) : std::string();
-        it->second.windows.Count({.sender = m.sender, .from = from, .script = m.script}, now);
+      if (finer != finer_.end()) {
+        FinerState& f = finer->second;
+        f.windows.Count({.sender = m.sender, .from = from, .script = m.script}, now);
         // One fewer in line for its sender's, its From's and its script's limits.
         for (const std::string& key : {WaitingKey("max_per_sender_per_hour", m, from),
                                        WaitingKey("max_per_from_per_hour", m, from),
                                        WaitingKey("max_per_script_per_hour", m, from)}) {
-          if (auto w = it->second.waiting.find(key); w != it->second.waiting.end()) {
-            if (--w->second <= 0) it->second.waiting.erase(w);
+          if (auto w = f.waiting.find(key); w != f.waiting.end()) {
+            if (--w->second <= 0) f.waiting.erase(w);
           }
         }
       }

@@ -156,7 +156,9 @@ class Scheduler {
   };
   std::unordered_map<AccountId, FinerState> finer_;
   // Whether the message may go under its account's finer limits; if not, when to try it.
-  std::optional<TimePoint> HeldBackUntil(const ClaimedMessage& m, TimePoint now);
+  // from: the message's From address when its account limits by it, else "".
+  std::optional<TimePoint> HeldBackUntil(const ClaimedMessage& m, std::string_view from,
+                                         TimePoint now);
   void NoteDailyCount(AccountId account, TimePoint now);
   // The account's policy.suppress_for (its plan's or own), as last read.
   Duration SuppressFor(AccountId account) const;
