@@ -17,6 +17,7 @@
 #include "core/failure_category.h"
 #include "core/local_day.h"
 #include "core/text.h"
+#include "http/api_replies.h"
 #include "mime/message_prep.h"
 #include "store/account_change.h"
 #include "store/credentials.h"
@@ -60,35 +61,6 @@ std::string ReadTokenFile(const std::filesystem::path& file, std::string_view ke
     return "";
   }
   return std::string(trimmed);
-}
-
-HttpResponse Refuse(int status, std::string_view code, std::string_view message) {
-  return HttpResponse::ErrorWith(status, code, message);
-}
-
-HttpResponse BadRequest(std::string_view message) { return Refuse(400, "invalid_input", message); }
-
-Result<json> ParseObject(const std::string& body) {
-  json value = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded() || !value.is_object()) {
-    return Fail(ErrorCode::kInvalidInput, "The request body must be a JSON object.");
-  }
-  return value;
-}
-
-// A whole-number query parameter within [min, max], or fallback when absent.
-Result<int> QueryInt(const HttpRequest& r, const std::string& key, int fallback, int min, int max) {
-  auto it = r.query.find(key);
-  if (it == r.query.end() || it->second.empty()) return fallback;
-  int value = 0;
-  auto [ptr, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), value);
-  if (ec != std::errc() || ptr != it->second.data() + it->second.size() || value < min ||
-      value > max) {
-    return Fail(ErrorCode::kInvalidInput, "\"" + key + "\" must be a whole number from " +
-                                              std::to_string(min) + " to " + std::to_string(max) +
-                                              ".");
-  }
-  return value;
 }
 
 json Nullable(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
@@ -577,72 +549,6 @@ asio::awaitable<HttpResponse> Api::ChangeReportTo(const HttpRequest& request, co
   if (!fresh || !*fresh)
     co_return HttpResponse::FromError({ErrorCode::kInternal, "account vanished"});
   co_return co_await EmailStatus(**fresh, caller);
-}
-
-asio::awaitable<HttpResponse> Api::CreateToken(const HttpRequest& request, const Account& account) {
-  // An optional body: {"expires_in": "30d"}; without it the token is valid until revoked.
-  std::optional<Duration> lifetime;
-  if (request.body.find_first_not_of(" \t\r\n") != std::string::npos) {
-    auto body = ParseObject(request.body);
-    if (!body) co_return HttpResponse::FromError(body.error());
-    if (auto it = body->find("expires_in"); it != body->end() && !it->is_null()) {
-      Result<Duration> parsed = Fail(ErrorCode::kInvalidInput, "not a string");
-      if (it->is_string()) parsed = ParseDuration(it->get<std::string>());
-      if (!parsed || *parsed < std::chrono::minutes(1) || *parsed > std::chrono::hours(24 * 3660)) {
-        co_return BadRequest("\"expires_in\" must be a duration from 1m to 3660d, e.g. \"30d\".");
-      }
-      lifetime = *parsed;
-    }
-  }
-  const std::string token = NewSecret();
-  const std::string digest = SecretDigest(token);
-  const TimePoint now = clock_.Now();
-  const std::optional<TimePoint> expires =
-      lifetime ? std::optional<TimePoint>(now + *lifetime) : std::nullopt;
-  auto added =
-      co_await Run<void>([&](Store& s) { return s.AddToken(account.id, digest, now, expires); });
-  if (!added) co_return HttpResponse::FromError(added.error());
-  const std::string id = digest.substr(0, kTokenIdChars);
-  spdlog::info("account={} token={} created", account.name, id);
-  co_return HttpResponse::Json(201, {{"token", token},
-                                     {"account", account.name},
-                                     {"id", id},
-                                     {"expires", expires ? json(FormatUtc(*expires)) : json()}});
-}
-
-asio::awaitable<HttpResponse> Api::ListTokens(const Account& account) {
-  auto tokens =
-      co_await Read<std::vector<TokenInfo>>([&](Store& s) { return s.ListTokens(account.id); });
-  if (!tokens) co_return HttpResponse::FromError(tokens.error());
-  const TimePoint now = clock_.Now();
-  json items = json::array();
-  for (const auto& t : *tokens) {
-    items.push_back({{"id", t.id},
-                     {"created", FormatUtc(t.created)},
-                     {"expires", t.expires ? json(FormatUtc(*t.expires)) : json()},
-                     {"expired", t.expires.has_value() && *t.expires <= now}});
-  }
-  co_return HttpResponse::Json(200, {{"items", items}, {"next", nullptr}});
-}
-
-asio::awaitable<HttpResponse> Api::RevokeToken(const Account& account, const std::string& id) {
-  if (id.size() != kTokenIdChars || id.find_first_not_of("0123456789abcdef") != std::string::npos) {
-    co_return Refuse(404, "not_found", "This account has no such token.");
-  }
-  auto revoked = co_await Run<void>([&](Store& s) { return s.RevokeToken(account.id, id); });
-  if (!revoked) co_return HttpResponse::FromError(revoked.error());
-  spdlog::info("account={} token={} revoked", account.name, id);
-  co_return HttpResponse::Json(200, {{"revoked", id}, {"account", account.name}});
-}
-
-asio::awaitable<HttpResponse> Api::CreateSmtpPassword(const Account& account) {
-  // A new password replaces the old one at once; only its digest is kept.
-  const std::string password = NewSecret();
-  const std::string digest = SecretDigest(password);
-  auto saved = co_await Run<void>([&](Store& s) { return s.SetSmtpPassword(account.id, digest); });
-  if (!saved) co_return HttpResponse::FromError(saved.error());
-  spdlog::info("account={} smtp password set", account.name);
-  co_return HttpResponse::Json(201, {{"password", password}, {"user", account.name}});
 }
 
 json ListedMessageJson(const StoredMessage& m) { return MessageJson(m); }

@@ -10,6 +10,7 @@
 
 #include "core/account_name.h"
 #include "http/api.h"
+#include "http/api_replies.h"
 #include "mime/message_prep.h"
 
 namespace mailwarden {
@@ -21,10 +22,6 @@ namespace {
 // Rows of one import request at most: one store transaction each, short enough not to hold
 // submissions back for long; mailwardenctl sends a large file in requests of this size.
 constexpr std::size_t kMaxImportRows = 5000;
-
-HttpResponse BadRequest(std::string_view message) {
-  return HttpResponse::ErrorWith(400, "invalid_input", message);
-}
 
 std::string Quoted(std::string_view key) { return "\"" + std::string(key) + "\""; }
 

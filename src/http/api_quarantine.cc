@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "http/api.h"
+#include "http/api_replies.h"
 
 namespace mailwarden {
 namespace asio = boost::asio;
@@ -20,10 +21,6 @@ namespace {
 
 constexpr int kMaxQuarantineList = 500;
 constexpr std::size_t kMaxQuarantineIds = 10'000;
-
-HttpResponse BadRequest(std::string_view message) {
-  return HttpResponse::ErrorWith(400, "invalid_input", message);
-}
 
 }  // namespace
 

@@ -7,6 +7,7 @@
 #include "core/local_day.h"
 #include "core/sender_domain.h"
 #include "http/api.h"
+#include "http/api_replies.h"
 #include "identity/dkim_key.h"
 #include "identity/dns_check.h"
 
@@ -15,10 +16,6 @@ namespace asio = boost::asio;
 using nlohmann::json;
 
 namespace {
-
-HttpResponse Refuse(int status, std::string_view code, std::string_view message) {
-  return HttpResponse::ErrorWith(status, code, message);
-}
 
 Result<json> ParseBody(const std::string& body) {
   if (body.empty()) return json::object();

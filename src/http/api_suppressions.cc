@@ -11,6 +11,7 @@
 #include "core/suppression.h"
 #include "core/text.h"
 #include "http/api.h"
+#include "http/api_replies.h"
 
 namespace mailwarden {
 namespace asio = boost::asio;
@@ -26,10 +27,6 @@ constexpr std::size_t kMaxAddressBytes = 512;
 
 std::string Field(std::string_view text) {
   return ValidUtf8(CutAtUtf8Boundary(text, kMaxFieldBytes));
-}
-
-HttpResponse BadRequest(std::string_view message) {
-  return HttpResponse::ErrorWith(400, "invalid_input", message);
 }
 
 }  // namespace

@@ -118,7 +118,7 @@ def exit_codes_in_page(page):
     [
         ("src/cmd/mailwardend.cc", "mailwardend.8.scd", None),
         ("src/cmd/mailwarden_sendmail.cc", "mailwarden-sendmail.8.scd", "src/submit/dropin_wire.h"),
-        ("src/cmd/mailwardenctl.cc", "mailwardenctl.8.scd", "src/cmd/mailwardenctl.cc"),
+        ("src/cmd/ctl_session.h", "mailwardenctl.8.scd", "src/cmd/ctl_session.h"),
     ],
 )
 def test_every_exit_code_is_in_the_manual_page(source, page, constants):
