@@ -1,92 +1,7 @@
-// NAME
-//   mailwardenctl - the operator's command line of mailwarden
-//
-// SYNOPSIS
-//   mailwardenctl [--config FILE] [--url URL] [--token-file FILE] [--json] COMMAND ...
-//
-//   accounts list
-//   accounts add NAME --uid N [--uid N ...] [--report-to ADDRESS] [--language en|pl]
-//                [--max-per-day N] [--max-per-hour N]
-//   accounts show NAME
-//   accounts set NAME [--uid N ... | --no-uids] [--report-to ADDRESS] [--language en|pl]
-//                [--max-per-day N] [--max-per-hour N] [--plan PLAN | --no-plan]
-//                [--set-limit KEY=VALUE ...]   (VALUE "default": the plan's or the server's)
-//   accounts delete NAME [--purge]
-//   accounts import FILE [--remove-missing] [--purge]
-//   token create ACCOUNT [--expires-in DURATION]
-//   token list ACCOUNT
-//   token revoke ACCOUNT ID
-//   block ACCOUNT [--reason TEXT]
-//   unblock ACCOUNT [--reason TEXT]
-//   purge ACCOUNT [--reason TEXT]
-//   queue ACCOUNT [--status held|queued] [--limit N] [--before ID]
-//   quarantine list ACCOUNT [--limit N]; quarantine release|delete ACCOUNT --id N ...
-//   release ACCOUNT (--id N ... | [--from X] [--to X] [--subject X])
-//   delete ACCOUNT (--id N ... | [--from X] [--to X] [--subject X])
-//   errors ACCOUNT [--since YYYY-MM-DD] [--limit N]
-//   volumes ACCOUNT [--days N]
-//   report-to ACCOUNT ADDRESS
-//   smtp-password ACCOUNT
-//   report run YYYY-MM-DD
-//   audit [--limit N]
-//   plan list; plan show NAME; plan set NAME [--set-limit KEY=VALUE ...]; plan delete NAME
-//   doctor
-//
-// DESCRIPTION
-//   Speaks to mailwardend's HTTP API (DESIGN.md, "HTTP API") as the administrator. The address
-//   is the configuration's http.listen and the token the content of its
-//   http.admin_token_file (white space trimmed), from --config (default
-//   /etc/mailwarden/mailwarden.toml); --url and --token-file override them, and with both the
-//   configuration is not read. "accounts show" prints an account's e-mail status; "accounts
-//   set" changes what is given of an account (uids replace its uids; a uid of another account
-//   is refused, naming it); "accounts delete" deletes one (refused while it has unfinished
-//   mail, unless --purge deletes that too); "accounts import" creates, changes or deletes the
-//   accounts of a CSV or JSON lines file (see src/http/account_file.h: a header line
-//   name,uids,report_to,language,max_per_day,max_per_hour,delete) in requests of
-//   2,000 rows, and with --remove-missing deletes the accounts the file does not list;
-//   it prints how many were created, updated, unchanged, removed and refused, with the file's
-//   line of each refusal, and exits 65 if any was refused. Run twice, it changes nothing more.
-//   block,
-//   unblock and purge ask for the transitions of DESIGN.md ("Account states") and print the
-//   daemon's confirmation and the state it led to; queue lists the account's unfinished mail
-//   (held while it is blocked, queued while it is active), newest first; release and delete act
-//   on chosen held mail without unblocking (--from, --to and --subject match parts of the
-//   text and may be combined); report-to changes the recipient of the account's error reports;
-//   "token create" prints a new customer token for one account, alone on its line (valid
-//   until revoked, or for --expires-in, e.g. "30d"); "token list" shows the account's tokens
-//   by id (never the token), "token revoke" ends one at once; and
-//   smtp-password a new SMTP AUTH password the same way; "report run" sends a day's error
-//   reports now (a report already sent is not sent twice); "plan set" creates a plan or
-//   replaces its keys (those not given are the server's [policy]'s) and "plan delete" deletes
-//   one no account is on, both from every account's next message on every node (a [[plan]]
-//   of the configuration is written again at the daemon's next start or reload). Output is meant
-//   for people: aligned tables with headers. With --json the API's JSON is printed as received, for
-//   scripts (on a refusal too: its {"error","message"} goes to standard output).
-//
-//   doctor does not speak to the daemon: it reads the configuration and the firewall and says
-//   whether local users can step around mailwarden (docs/bypass.md): whether the nftables rule
-//   set (table inet mailwarden) is loaded and redirects port 25 to smtp.local_listen, and,
-//   run as root, whether uid 65534 (nobody) can connect to delivery.relay. One line per
-//   finding, "ok: ..." or "problem: ..."; it exits 0 when all is well, 1 otherwise (a check
-//   that could not be made, such as nft missing or not root, counts as a problem).
-//
-// SECURITY
-//   The admin token reaches every account: keep its file readable by the operator only
-//   (mode 0600, or 0640 with an operators' group); mailwardenctl warns when anyone may read
-//   it. The token is never taken from the command line, where other users see it. Plain HTTP
-//   is spoken, so the API must be reached over loopback or a network the provider trusts.
-//   Text from mail (subjects, addresses, replies) is shown with control characters replaced,
-//   so a message cannot send escape sequences to the operator's terminal.
-//
-// DIAGNOSTICS
-//   Problems go to standard error as "mailwardenctl: MESSAGE", with the API's own sentence
-//   for a refusal. Exit status, from sysexits(3): 0 done; 64 usage error; 65 the daemon
-//   refused the input (HTTP 400, or 404: no such account); 69 the daemon cannot be reached
-//   (not running, wrong address, no answer in time: the request may then have been carried
-//   out or not); 70 anything else (an unexpected status or answer); 75 the state does not
-//   allow it now, or the daemon is busy (HTTP 409, 429, 503): the message says why;
-//   77 the token is refused (HTTP 401, 403) or its file cannot be read for lack of permission;
-//   78 the configuration or the token file is unusable.
+// mailwardenctl: the operator's command line of mailwarden. It speaks to the daemon's HTTP
+// API (config's http.listen, with the admin token of http.admin_token_file); each command is
+// one row of kCommands below. Its commands, options and exit codes are in
+// man/mailwardenctl.8.scd (and --help-all); `doctor` and `top` run on their own.
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -107,6 +22,9 @@
 #include <thread>
 #include <vector>
 
+#include "cmd/ctl_session.h"
+#include "cmd/ctl_table.h"
+#include "cmd/ctl_top.h"
 #include "cmd/doctor.h"
 #include "config/config.h"
 #include "core/text.h"
@@ -116,202 +34,7 @@
 namespace mailwarden {
 namespace {
 
-using nlohmann::json;
-
-enum ExitCode : int {
-  kExitOk = 0,
-  kExitUsage = 64,
-  kExitDataErr = 65,
-  kExitUnavailable = 69,
-  kExitSoftware = 70,
-  kExitTempFail = 75,
-  kExitNoPerm = 77,
-  kExitConfig = 78,
-};
-
 constexpr std::string_view kDefaultConfig = "/etc/mailwarden/mailwarden.toml";
-constexpr std::size_t kMaxCellWidth = 48;
-
-int ExitForStatus(int status) {
-  switch (status) {
-    case 400:
-    case 404:
-    case 413:
-      return kExitDataErr;
-    case 401:
-    case 403:
-      return kExitNoPerm;
-    case 409:
-    case 429:
-    case 503:
-      return kExitTempFail;
-    default:
-      return kExitSoftware;
-  }
-}
-
-int Complain(int code, std::string_view message) {
-  std::cerr << "mailwardenctl: " << message << "\n";
-  return code;
-}
-
-// Width on a terminal, counting UTF-8 code points.
-std::size_t DisplayWidth(std::string_view s) {
-  std::size_t n = 0;
-  for (const unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
-
-// Control characters out (a subject cannot drive the terminal: C0, DEL and C1 become '?'),
-// then cut to max code points, the cut marked with "...".
-std::string Clean(std::string_view s, std::size_t max = std::string::npos) {
-  std::string out = ScrubControl(s, '?', ControlSet::kC0DelAndC1);
-  if (max == std::string::npos || DisplayWidth(out) <= max || max < 4) return out;
-  std::size_t kept = 0;
-  std::size_t end = 0;
-  for (; end < out.size(); ++end) {
-    if ((static_cast<unsigned char>(out[end]) & 0xC0) != 0x80 && kept++ == max - 3) break;
-  }
-  out.resize(end);
-  return out + "...";
-}
-
-std::string Cell(const json& v) {
-  if (v.is_null()) return "-";
-  if (v.is_string()) return Clean(v.get<std::string>(), kMaxCellWidth);
-  if (v.is_array()) {
-    std::string joined;
-    for (const auto& item : v) {
-      if (!joined.empty()) joined += ",";
-      joined += item.is_string() ? item.get<std::string>() : item.dump();
-    }
-    return Clean(joined, kMaxCellWidth);
-  }
-  return Clean(v.dump(), kMaxCellWidth);
-}
-
-const json& Field(const json& object, const char* key) {
-  static const json kNull;
-  if (!object.is_object()) return kNull;
-  auto it = object.find(key);
-  return it == object.end() ? kNull : *it;
-}
-
-void PrintTable(const std::vector<std::string>& headers,
-                const std::vector<std::vector<std::string>>& rows) {
-  std::vector<std::size_t> widths(headers.size());
-  for (std::size_t i = 0; i < headers.size(); ++i) widths[i] = DisplayWidth(headers[i]);
-  for (const auto& row : rows) {
-    for (std::size_t i = 0; i < row.size() && i < widths.size(); ++i) {
-      widths[i] = std::max(widths[i], DisplayWidth(row[i]));
-    }
-  }
-  auto print = [&](const std::vector<std::string>& row) {
-    std::string line;
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) line += std::string(widths[i] - DisplayWidth(row[i]) + 2, ' ');
-    }
-    std::cout << line << "\n";
-  };
-  print(headers);
-  for (const auto& row : rows) print(row);
-}
-
-void PrintItems(const json& body, const std::vector<std::string>& headers,
-                const std::vector<const char*>& keys, std::string_view none) {
-  const json& items = Field(body, "items");
-  if (!items.is_array() || items.empty()) {
-    std::cout << none << "\n";
-    return;
-  }
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& item : items) {
-    std::vector<std::string> row;
-    for (const char* key : keys) row.push_back(Cell(Field(item, key)));
-    rows.push_back(std::move(row));
-  }
-  PrintTable(headers, rows);
-}
-
-// GET .../email, a POST .../request answer or a new account: one field a line.
-void PrintStatus(const json& s) {
-  static const std::vector<std::pair<const char*, const char*>> kFields = {
-      {"account", "account"},         {"state", "state"},         {"blocked_by", "blocked by"},
-      {"reason", "reason"},           {"since", "since"},         {"sent", "sent"},
-      {"sent_today", "sent today"},   {"errors", "errors"},       {"held", "held"},
-      {"queued", "queued"},           {"expired", "expired"},     {"purged", "purged"},
-      {"max_per_day", "max per day"}, {"report_to", "report to"}, {"language", "language"},
-  };
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& [key, label] : kFields) {
-    if (s.is_object() && s.contains(key)) rows.push_back({label, Cell(s[key])});
-  }
-  PrintTable({"FIELD", "VALUE"}, rows);
-}
-
-// The token file's content, trimmed; the exit code and sentence when it cannot be used.
-struct TokenProblem {
-  int code;
-  std::string message;
-};
-std::expected<std::string, TokenProblem> ReadToken(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  if (!in) {
-    const int err = errno;
-    return std::unexpected(
-        TokenProblem{err == EACCES ? kExitNoPerm : kExitConfig,
-                     "cannot read the admin token " + file.string() + ": " + std::strerror(err) +
-                         (err == EACCES ? " (run as the operator who owns it)" : "")});
-  }
-  std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto first = token.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) {
-    return std::unexpected(
-        TokenProblem{kExitConfig, "the admin token " + file.string() + " is empty"});
-  }
-  token = token.substr(first, token.find_last_not_of(" \t\r\n") - first + 1);
-  struct stat st {};
-  if (::stat(file.c_str(), &st) == 0 && (st.st_mode & S_IRWXO) != 0) {
-    std::cerr << "mailwardenctl: warning: every user may read the admin token " << file.string()
-              << "; chmod 600 it\n";
-  }
-  return token;
-}
-
-// One conversation with the daemon: sends a request, prints the answer or the refusal.
-class Session {
- public:
-  Session(ApiClient client, bool json) : client_(std::move(client)), json_(json) {}
-
-  // Sends; on a 2xx answer prints it (the raw JSON, or render's view of it) and returns 0.
-  int Call(std::string_view method, const std::string& target, std::optional<json> body,
-           const std::function<void(const json&)>& render) {
-    auto response = client_.Request(method, target, body);
-    if (!response) {
-      return Complain(
-          response.error().code == ErrorCode::kUnavailable ? kExitUnavailable : kExitSoftware,
-          response.error().message);
-    }
-    if (response->status < 200 || response->status >= 300) {
-      if (json_ && response->json.is_object()) std::cout << response->body << "\n";
-      return Complain(ExitForStatus(response->status), Clean(ApiErrorMessage(*response)));
-    }
-    if (json_) {
-      std::cout << response->body << "\n";
-    } else {
-      render(response->json);
-    }
-    return kExitOk;
-  }
-
-  const ApiClient& client() const { return client_; }
-  bool json() const { return json_; }
-
- private:
-  ApiClient client_;
-  bool json_;
-};
 
 struct Options {
   std::string config = std::string(kDefaultConfig);
@@ -750,10 +473,6 @@ json DkimBody(const Options& o, bool rotate) {
   return body;
 }
 
-std::string Text(const json& value) {
-  return value.is_string() ? Clean(value.get<std::string>()) : value.is_null() ? "" : value.dump();
-}
-
 // The record to publish, as a zone file line would hold it.
 void PrintDkimKey(const Options&, const json& key) {
   std::cout << Text(Field(key, "name")) << " TXT \"" << Text(Field(key, "record")) << "\"\n";
@@ -791,58 +510,6 @@ void PrintDomains(const Options&, const json& body) {
     for (const auto& c : Field(dns, "dkim")) line(c);
     line(Field(dns, "spf"));
     line(Field(dns, "dmarc"));
-  }
-}
-
-// top: the busiest accounts and those a guard blocked, read again every o.interval seconds,
-// on a cleared screen when the output is a terminal (like top(1); Ctrl-C ends it).
-int RunTop(Session& session, const Options& o) {
-  const bool terminal = isatty(STDOUT_FILENO) == 1 && !session.json();
-  const std::string sort = o.sort.empty() ? "sent_today" : o.sort;
-  const int limit = o.limit > 0 ? o.limit : 20;
-  for (int round = 1;; ++round) {
-    json busiest;
-    json guarded;
-    const std::string page =
-        WithQuery("/api/v1/accounts", {{"sort", sort}, {"limit", std::to_string(limit)}});
-    // The guards' blocks, most held first: what an operator looks at next.
-    const std::string blocked =
-        WithQuery("/api/v1/accounts", {{"sort", "pending"}, {"state", "blocked"}, {"limit", "10"}});
-    int code = session.Call("GET", page, std::nullopt, [&](const json& b) { busiest = b; });
-    if (code == kExitOk) {
-      code = session.Call("GET", blocked, std::nullopt, [&](const json& b) { guarded = b; });
-    }
-    if (code != kExitOk) return code;
-    if (session.json()) {
-      if (o.iterations > 0 && round >= o.iterations) return kExitOk;
-      std::this_thread::sleep_for(std::chrono::seconds(o.interval));
-      continue;
-    }
-    const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-    char clock[16];
-    std::strftime(clock, sizeof clock, "%H:%M:%S", std::localtime(&now));
-    if (terminal) std::cout << "\x1b[H\x1b[2J";
-    std::cout << "mailwarden top - " << clock << " - by " << sort << ", every " << o.interval
-              << " s" << (terminal ? " (Ctrl-C ends)" : "") << "\n\n";
-    PrintItems(
-        busiest,
-        {"NAME", "STATE", "BLOCKED BY", "SENT TODAY", "ERRORS", "ERROR RATE", "HELD", "QUEUED"},
-        {"name", "state", "blocked_by", "sent_today", "errors_today", "error_rate", "held",
-         "queued"},
-        "No account has mail to show.");
-    json guards = json::object({{"items", json::array()}});
-    for (const auto& item : Field(guarded, "items")) {
-      const json& by = Field(item, "blocked_by");
-      if (by.is_string() && by.get<std::string>().ends_with("_guard"))
-        guards["items"].push_back(item);
-    }
-    std::cout << "\nBlocked by a guard (most held first):\n";
-    PrintItems(guards, {"NAME", "BLOCKED BY", "SINCE", "HELD", "REASON"},
-               {"name", "blocked_by", "since", "held", "reason"}, "None.");
-    std::cout.flush();
-    if (o.iterations > 0 && round >= o.iterations) return kExitOk;
-    if (!terminal) std::cout << "\n";
-    std::this_thread::sleep_for(std::chrono::seconds(o.interval));
   }
 }
 
@@ -1204,7 +871,9 @@ int Main(int argc, char** argv) {
   if (top->parsed()) {
     std::optional<Session> session;
     if (int code = Connect(o, session); code != kExitOk) return code;
-    return RunTop(*session, o);
+    return RunTop(
+        *session,
+        {.sort = o.sort, .limit = o.limit, .interval = o.interval, .iterations = o.iterations});
   }
   const auto chosen = std::ranges::find_if(subs, [](const CLI::App* sub) { return sub->parsed(); });
   if (chosen == subs.end()) return Complain(kExitUsage, "no command given; see --help");
