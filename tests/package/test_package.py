@@ -241,8 +241,9 @@ def test_installed_daemon_drops_to_its_user_and_delivers_php_mail(scratch_root, 
                                 cwd="/", start_new_session=True)
     try:
         sock = root / "run/mailwarden/submit.sock"
-        wait_for("the daemon's listeners",
-                 lambda: proc.poll() is not None or "http on" in log_path.read_text())
+        # It says so once it has dropped to its user (after its listeners are bound).
+        wait_for("the daemon's drop to its user",
+                 lambda: proc.poll() is not None or "running as" in log_path.read_text())
         assert proc.poll() is None, log_path.read_text()
 
         # It handles mail as the service user, never as root: real, effective, saved, fs ids.
