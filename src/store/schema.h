@@ -77,6 +77,7 @@ inline constexpr std::string_view kEventsTable = "events";
 inline constexpr std::string_view kEventAttemptsTable = "event_attempts";
 inline constexpr std::string_view kNoticesTable = "notices";
 inline constexpr std::string_view kPlansTable = "plans";
+inline constexpr std::string_view kNodesTable = "nodes";
 
 // Indexes whose use EXPLAIN QUERY PLAN checks are worth knowing by name.
 inline constexpr std::string_view kAccountsSendingIndex = "accounts_sending";
@@ -622,6 +623,11 @@ SELECT 1;
         .version = 20,
         .sqlite = kSuppressionAndComplaints,
         .postgres = kSuppressionAndComplaints,
+    },
+    Migration{
+        .version = 21,
+        .sqlite = kFleet,
+        .postgres = kFleet,
     },
 };
 

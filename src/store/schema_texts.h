@@ -314,4 +314,18 @@ CREATE INDEX suppressions_until ON suppressions (until_ms);
 ALTER TABLE daily_counters ADD COLUMN complaints BIGINT NOT NULL DEFAULT 0;
 )sql";
 
+// Migration 21, the fleet summary (the operator's overview), the same text for both engines.
+inline constexpr std::string_view kFleet = R"sql(
+-- The fleet's nodes: each daemon writes its row at start and every half minute, so that the
+-- overview shows which nodes run and when each was last seen.
+CREATE TABLE nodes (
+  name       TEXT   PRIMARY KEY,
+  version    TEXT   NOT NULL,
+  started_ms BIGINT NOT NULL,
+  seen_ms    BIGINT NOT NULL
+);
+-- The guard blocks of the last day: a range of the audit by time.
+CREATE INDEX audit_by_time ON audit (at_ms);
+)sql";
+
 }  // namespace mailwarden::schema

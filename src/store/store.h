@@ -430,6 +430,15 @@ class Store {
   // (purged, deleted after store.keep_finished) or is another account's records nothing:
   // found is false. Durable on success (the intake answers 250 after it).
   virtual Result<ComplaintRecorded> RecordComplaint(const Complaint& complaint, TimePoint now) = 0;
+
+  // --- The fleet (the operator's overview). Writes the node's row: its version, when it
+  // started and when it was last seen (a daemon calls it at start and now and then).
+  virtual Result<void> RecordNodeSeen(const NodeSeen& node) = 0;
+  // The fleet summary, in one read transaction: the accounts not active through their index,
+  // the total by one count of the accounts (the only read of every account's row), the guard
+  // blocks from the audit by time, the busiest from the sources of the recent hours (every
+  // message counts once there, by its envelope sender), the nodes' rows. No message is read.
+  virtual Result<FleetSummary> GetFleetSummary(const FleetQuery& query) = 0;
 };
 
 std::string_view DkimAlgorithmName(DkimAlgorithm algorithm);  // "rsa", "ed25519"

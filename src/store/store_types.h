@@ -631,4 +631,44 @@ struct EventAttemptRecord {
 // The attempts kept for the list; older ones are pruned as new ones are written.
 inline constexpr std::int64_t kEventAttemptsKept = 1000;
 
+// A node of the fleet (one daemon), as it last said it was running (RecordNodeSeen).
+struct NodeSeen {
+  std::string name;     // config's hostname
+  std::string version;  // the daemon's version
+  TimePoint started_at{};
+  TimePoint seen_at{};
+};
+
+// What the fleet summary reads (GetFleetSummary).
+struct FleetQuery {
+  TimePoint blocks_since{};   // guard blocks at or after this
+  std::int64_t busy_from_hour = 0;  // unix hour: the busiest accounts count from its start
+  int blocks_limit = 50;
+  int busiest_limit = 10;
+};
+
+// A block by a guard, from the audit.
+struct GuardBlock {
+  TimePoint at{};
+  std::string account;
+  std::string guard;  // spam_guard, bounce_guard, ... (the audit's actor)
+  std::string reason;
+  bool still_blocked = false;  // the account is still blocked by that guard
+};
+
+struct BusyAccount {
+  std::string account;
+  std::int64_t submitted = 0;  // since the start of FleetQuery::busy_from_hour
+};
+
+// The operator's view of the whole fleet: the accounts per state and blocker (the system's
+// own and deleted ones left out), the latest guard blocks, the busiest accounts, the nodes.
+struct FleetSummary {
+  std::vector<std::pair<std::string, std::int64_t>> states;      // state -> accounts
+  std::vector<std::pair<std::string, std::int64_t>> blocked_by;  // blocker -> blocked accounts
+  std::vector<GuardBlock> guard_blocks;                          // newest first
+  std::vector<BusyAccount> busiest;                              // most first
+  std::vector<NodeSeen> nodes;                                   // by name
+};
+
 }  // namespace mailwarden

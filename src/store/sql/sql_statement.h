@@ -207,6 +207,15 @@ enum class Sql {
   kRemoveAccountSuppressions,  // (account)
   // Complaints.
   kBumpComplaints,  // (account, day) -> complaints, sent: the day's, after adding one
+  // The fleet.
+  kPutNode,              // (name, version, started, seen)
+  kSelectNodes,          // () -> name, version, started, seen; by name
+  kCountAccountStates,   // () -> state, blocked_by, accounts; not active, not deleted, not the
+                         //   system's
+  kCountAccounts,        // () -> accounts; not deleted, not the system's
+  kSelectGuardBlocks,    // (since, limit) -> at, name, actor, reason, still blocked by it (0/1);
+                         //   newest first
+  kSelectBusyAccounts,   // (from hour, limit) -> name, submitted; most first
   kCount,
 };
 

@@ -136,6 +136,8 @@ class SqlStore : public Store {
   Result<void> DeleteSuppression(AccountId account, std::string_view address,
                                  TimePoint now) override;
   Result<ComplaintRecorded> RecordComplaint(const Complaint& complaint, TimePoint now) override;
+  Result<void> RecordNodeSeen(const NodeSeen& node) override;
+  Result<FleetSummary> GetFleetSummary(const FleetQuery& query) override;
 
   // StoreOptions; set by OpenStore before the store is used.
   void SetOptions(const StoreOptions& options) {

@@ -169,8 +169,14 @@ constexpr std::array<std::string_view, kSqlCount> kNames = {
     "kSelectRecipientAddress",
     "kRemoveAccountSuppressions",
     "kBumpComplaints",
+    "kPutNode",
+    "kSelectNodes",
+    "kCountAccountStates",
+    "kCountAccounts",
+    "kSelectGuardBlocks",
+    "kSelectBusyAccounts",
 };
-static_assert(kNames.back() == "kBumpComplaints", "kNames follows enum Sql");
+static_assert(kNames.back() == "kSelectBusyAccounts", "kNames follows enum Sql");
 
 // The earliest next attempt among the unfinished messages of active account a.id: one seek of
 // messages_due within the account's purge epoch, so that purged rows still on disk (all due
@@ -287,6 +293,35 @@ std::string_view SharedSqlText(Sql sql) {
              "AND idx = ?3";
     case Sql::kRemoveAccountSuppressions:
       return "DELETE FROM {suppressions} WHERE account_id = ?1";
+    case Sql::kPutNode:
+      return "INSERT INTO {nodes} (name, version, started_ms, seen_ms) VALUES (?1, ?2, ?3, ?4) "
+             "ON CONFLICT (name) DO UPDATE SET version = excluded.version, "
+             "started_ms = excluded.started_ms, seen_ms = excluded.seen_ms";
+    case Sql::kSelectNodes:
+      return "SELECT name, version, started_ms, seen_ms FROM {nodes} ORDER BY name";
+    case Sql::kCountAccountStates:
+      // Those not active through accounts_by_state (its WHERE repeated): the blocked and
+      // purging accounts' rows only.
+      return "SELECT state, blocked_by, COUNT(*) FROM {accounts} "
+             "WHERE state <> 'active' AND deleted_ms = 0 AND substr(name, 1, 1) <> '_' "
+             "GROUP BY state, blocked_by ORDER BY state, blocked_by";
+    case Sql::kCountAccounts:
+      return "SELECT COUNT(*) FROM {accounts} WHERE deleted_ms = 0 AND substr(name, 1, 1) <> '_'";
+    case Sql::kSelectGuardBlocks:
+      return "SELECT u.at_ms, a.name, u.actor, u.reason, "
+             "CASE WHEN a.state = 'blocked' AND a.blocked_by = u.actor THEN 1 ELSE 0 END "
+             "FROM {audit} u JOIN {accounts} a ON a.id = u.account_id "
+             "WHERE u.at_ms >= ?1 AND u.to_state = 'blocked' AND u.from_state = 'active' "
+             "AND u.actor LIKE '%!_guard' ESCAPE '!' AND a.deleted_ms = 0 "
+             "ORDER BY u.at_ms DESC, u.id DESC LIMIT ?2";
+    case Sql::kSelectBusyAccounts:
+      // The recent hours' rows of every account (sources_by_hour), summed per account first;
+      // the accounts' rows are read for those accounts only.
+      return "SELECT a.name, t.submitted FROM (SELECT account_id, SUM(count) AS submitted "
+             "FROM {sources} WHERE hour >= ?1 AND kind = {source_sender} GROUP BY account_id) t "
+             "JOIN {accounts} a ON a.id = t.account_id "
+             "WHERE a.deleted_ms = 0 AND substr(a.name, 1, 1) <> '_' "
+             "ORDER BY t.submitted DESC, a.name LIMIT ?2";
     case Sql::kBumpComplaints:
       return "INSERT INTO {daily_counters} (account_id, day, complaints) VALUES (?1, ?2, 1) "
              "ON CONFLICT (account_id, day) DO UPDATE "
@@ -625,6 +660,7 @@ std::string EngineSql(Sql sql, std::string_view own_text, Placeholders placehold
       fmt::arg("events", schema::kEventsTable),
       fmt::arg("event_attempts", schema::kEventAttemptsTable),
       fmt::arg("notices", schema::kNoticesTable), fmt::arg("plans", schema::kPlansTable),
+      fmt::arg("nodes", schema::kNodesTable), fmt::arg("source_sender", schema::kSourceSender),
       fmt::arg("account_columns",
                "id, name, state, blocked_by, reason, since_ms, report_to, language, "
                "max_per_day, max_per_hour, pending, bounce_tolerance_until_ms, purge_upto, "

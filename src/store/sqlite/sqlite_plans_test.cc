@@ -155,5 +155,20 @@ TEST_F(SqlitePlans, TheAccountsOverviewReadsAPageInIndexOrder) {
   }
 }
 
+TEST_F(SqlitePlans, TheFleetSummaryReadsItsIndexes) {
+  // The accounts not active are counted through their small index (the total is one count of
+  // the accounts); the guard blocks are a range of the audit by time; the busiest, a range of
+  // the sources by hour.
+  const std::string states = Plan("kCountAccountStates");
+  EXPECT_TRUE(Uses(states, "accounts_by_state")) << states;
+  const std::string blocks = Plan("kSelectGuardBlocks");
+  EXPECT_TRUE(Uses(blocks, "audit_by_time")) << blocks;
+  EXPECT_EQ(blocks.find("SCAN a\n"), std::string::npos) << blocks;
+  const std::string busy = Plan("kSelectBusyAccounts");
+  EXPECT_TRUE(Uses(busy, "sources_by_hour")) << busy;
+  EXPECT_EQ(busy.find("SCAN a\n"), std::string::npos) << busy;
+  EXPECT_EQ(busy.find("SCAN sources"), std::string::npos) << busy;
+}
+
 }  // namespace
 }  // namespace mailwarden

@@ -198,6 +198,15 @@ constexpr std::string_view SqliteText(Sql sql) {
              "(SELECT COALESCE(SUM(errors), 0) FROM {accounts}), "
              "(SELECT COALESCE(SUM(expired), 0) FROM {accounts}), "
              "(SELECT COALESCE(SUM(purged), 0) FROM {accounts})";
+    case Sql::kSelectBusyAccounts:
+      // As the shared text; without statistics SQLite would rather walk the sources of every
+      // account in key order than sort the recent hours' rows.
+      return "SELECT a.name, t.submitted FROM (SELECT account_id, SUM(count) AS submitted "
+             "FROM {sources} INDEXED BY sources_by_hour WHERE hour >= ?1 "
+             "AND kind = {source_sender} GROUP BY account_id) t "
+             "JOIN {accounts} a ON a.id = t.account_id "
+             "WHERE a.deleted_ms = 0 AND substr(a.name, 1, 1) <> '_' "
+             "ORDER BY t.submitted DESC, a.name LIMIT ?2";
     default:
       return "";
   }

@@ -215,6 +215,9 @@ Result<std::vector<SqliteStore::QueryPlan>> SqliteStore::ExplainHotStatements() 
       Sql::kSelectSuppression,
       Sql::kSelectSuppressionPage,
       Sql::kPruneSuppressions,
+      Sql::kCountAccountStates,
+      Sql::kSelectGuardBlocks,
+      Sql::kSelectBusyAccounts,
   };
   std::vector<QueryPlan> plans;
   for (const Sql sql : kHot) {
