@@ -699,6 +699,7 @@ asio::awaitable<void> Daemon::Stop() {
   held_jobs_->Stop();
   if (scanner_) scanner_->Stop();
   keys_timer_.cancel();
+  heartbeat_timer_.cancel();
   scheduler_->Stop();
   reports_->Stop();
   webhooks_->Stop();
@@ -729,6 +730,26 @@ asio::awaitable<void> Daemon::RefreshSigningKeys() {
   }
 }
 
+asio::awaitable<void> Daemon::Heartbeat() {
+  constexpr auto kHeartbeat = std::chrono::seconds(30);
+  const TimePoint started = clock_.Now();
+  while (!stopping_) {
+    const NodeSeen node{.name = config_.hostname,
+                        .version = MW_VERSION,
+                        .started_at = started,
+                        .seen_at = clock_.Now()};
+    auto recorded = co_await store_->AsyncRun<void>(
+        [&node](Store& s) { return s.RecordNodeSeen(node); }, asio::use_awaitable);
+    if (!recorded) {
+      spdlog::warn("mailwardend: cannot record this node as seen: {}", recorded.error().message);
+    }
+    heartbeat_timer_.expires_after(kHeartbeat);
+    boost::system::error_code ec;
+    co_await heartbeat_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+  }
+}
+
 bool Daemon::Run() {
   WaitForSignal();
   asio::co_spawn(io_, submit_->Run(), asio::detached);
@@ -739,6 +760,7 @@ bool Daemon::Run() {
   if (scanner_) asio::co_spawn(io_, scanner_->Run(), asio::detached);
   asio::co_spawn(io_, reports_->Run(), asio::detached);
   asio::co_spawn(io_, RefreshSigningKeys(), asio::detached);
+  asio::co_spawn(io_, Heartbeat(), asio::detached);
   asio::co_spawn(io_, webhooks_->Run(), asio::detached);
   asio::co_spawn(io_, scheduler_->Run(), [this](std::exception_ptr e) {
     if (e) {

@@ -103,6 +103,8 @@ class Daemon {
   // after a change through this node's API): a rotation on any node reaches every node.
   boost::asio::awaitable<void> LoadSigningKeys();
   boost::asio::awaitable<void> RefreshSigningKeys();
+  // Writes this node's row (the fleet summary's nodes) at start and every half minute.
+  boost::asio::awaitable<void> Heartbeat();
 
   Config config_;
   bool bounce_secret_made_ = false;
@@ -145,6 +147,7 @@ class Daemon {
   // Shared with the delivery thread, which signs (SigningTransport).
   std::shared_ptr<DkimSigner> signer_ = std::make_shared<DkimSigner>();
   boost::asio::steady_timer keys_timer_{io_};
+  boost::asio::steady_timer heartbeat_timer_{io_};
 };
 
 }  // namespace mailwarden

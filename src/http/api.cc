@@ -295,6 +295,11 @@ asio::awaitable<HttpResponse> Api::Handle(HttpRequest request) {
     if (request.method != "POST") co_return Refuse(405, "method_not_allowed", "Use POST here.");
     co_return co_await ImportAccounts(request);
   }
+  if (seg.size() == 3 && seg[2] == "fleet") {
+    if (!caller->admin) co_return Refuse(403, "forbidden", "Only the administrator may do this.");
+    if (request.method != "GET") co_return Refuse(405, "method_not_allowed", "Use GET here.");
+    co_return co_await FleetSummaryOf(request);
+  }
   if (seg.size() == 3 && seg[2] == "audit") {
     if (!caller->admin) co_return Refuse(403, "forbidden", "Only the administrator may do this.");
     if (request.method != "GET") co_return Refuse(405, "method_not_allowed", "Use GET here.");

@@ -94,6 +94,8 @@ class Api {
   boost::asio::awaitable<HttpResponse> RevokeToken(const Account& account, const std::string& id);
   boost::asio::awaitable<HttpResponse> CreateSmtpPassword(const Account& account);
   boost::asio::awaitable<HttpResponse> ListAccounts(const HttpRequest& request);
+  // GET /api/v1/fleet: the fleet summary of the operator's overview (api_overview.cc).
+  boost::asio::awaitable<HttpResponse> FleetSummaryOf(const HttpRequest& request);
   boost::asio::awaitable<HttpResponse> ListHeld(const HttpRequest& request, const Account& account);
   boost::asio::awaitable<HttpResponse> ActOnHeld(const HttpRequest& request, const Caller& caller,
                                                  const Account& account, HeldMailAction action);

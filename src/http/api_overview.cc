@@ -7,6 +7,7 @@
 #include "core/account_name.h"
 #include "core/local_day.h"
 #include "http/api.h"
+#include "store/store_common.h"
 
 namespace mailwarden {
 namespace asio = boost::asio;
@@ -96,6 +97,8 @@ json EntryJson(const AccountPageEntry& e) {
       {"sent_today", e.sent_today},
       {"errors_today", e.errors_today},
       {"quarantined_today", e.quarantined_today},
+      {"complaints_today", e.complaints_today},
+      {"submitted_recently", e.submitted_recently},
       // Of today's tried recipients, the share that failed; null before any was tried.
       {"error_rate", tried == 0
                          ? json(nullptr)
@@ -118,6 +121,8 @@ asio::awaitable<HttpResponse> Api::ListAccounts(const HttpRequest& request) {
   };
   AccountPageQuery query;
   query.day = LocalDayNumber(clock_.Now());
+  // Each row's mail submitted since the start of the previous clock hour (60 to 120 minutes).
+  query.recent_from_hour = UnixHour(clock_.Now()) - 1;
   query.limit = kDefaultPageSize;
   if (auto sort = param("sort")) {
     const auto* found = std::find_if(std::begin(kOrders), std::end(kOrders),
@@ -168,7 +173,65 @@ asio::awaitable<HttpResponse> Api::ListAccounts(const HttpRequest& request) {
   json next = static_cast<int>(page->size()) == query.limit
                   ? json(CursorAfter(query.order, page->back()))
                   : json(nullptr);
-  co_return HttpResponse::Json(200, {{"items", items}, {"next", next}});
+  co_return HttpResponse::Json(
+      200, {{"items", items},
+            {"next", next},
+            {"submitted_since", FormatUtc(FromUnixMillis(query.recent_from_hour * 3'600'000))}});
+}
+
+asio::awaitable<HttpResponse> Api::FleetSummaryOf(const HttpRequest& /*request*/) {
+  // The guard blocks of the last 24 hours; the busiest accounts by the mail submitted since
+  // the start of the previous clock hour (60 to 120 minutes); a node is "seen" while it
+  // wrote its row within the last two minutes (it writes every half minute).
+  constexpr int kBlocksShown = 50;
+  constexpr int kBusiestShown = 10;
+  constexpr auto kNodeSilentAfter = std::chrono::minutes(2);
+  const TimePoint now = clock_.Now();
+  FleetQuery query;
+  query.blocks_since = now - std::chrono::hours(24);
+  query.busy_from_hour = UnixHour(now) - 1;
+  query.blocks_limit = kBlocksShown;
+  query.busiest_limit = kBusiestShown;
+  auto summary =
+      co_await ReadHeavy<FleetSummary>([&](Store& s) { return s.GetFleetSummary(query); });
+  if (!summary) co_return HttpResponse::FromError(summary.error());
+  json states = json::object();
+  for (const char* state : {"active", "blocked", "purging"}) states[state] = 0;
+  std::int64_t accounts = 0;
+  for (const auto& [state, n] : summary->states) {
+    states[state] = n;
+    accounts += n;
+  }
+  json blocked_by = json::object();
+  for (const auto& [blocker, n] : summary->blocked_by) blocked_by[blocker] = n;
+  json blocks = json::array();
+  for (const GuardBlock& b : summary->guard_blocks) {
+    blocks.push_back({{"at", FormatUtc(b.at)},
+                      {"account", b.account},
+                      {"guard", b.guard},
+                      {"reason", b.reason},
+                      {"still_blocked", b.still_blocked}});
+  }
+  json busiest = json::array();
+  for (const BusyAccount& b : summary->busiest) {
+    busiest.push_back({{"account", b.account}, {"submitted", b.submitted}});
+  }
+  json nodes = json::array();
+  for (const NodeSeen& n : summary->nodes) {
+    nodes.push_back({{"name", n.name},
+                     {"version", n.version},
+                     {"started", FormatUtc(n.started_at)},
+                     {"last_seen", FormatUtc(n.seen_at)},
+                     {"running", now - n.seen_at <= kNodeSilentAfter}});
+  }
+  co_return HttpResponse::Json(
+      200, {{"accounts", accounts},
+            {"states", states},
+            {"blocked_by", blocked_by},
+            {"guard_blocks", blocks},
+            {"busiest_since", FormatUtc(FromUnixMillis(query.busy_from_hour * 3'600'000))},
+            {"busiest", busiest},
+            {"nodes", nodes}});
 }
 
 }  // namespace mailwarden

@@ -474,6 +474,8 @@ struct AccountPageQuery {
   std::optional<AccountState> state;
   std::optional<BlockedBy> blocked_by;
   std::string name_contains;  // of a-z, 0-9, '.', '_', '-' only (the caller checks)
+  // With a unix hour above 0, each entry's submitted_recently counts from its start.
+  std::int64_t recent_from_hour = 0;
   int limit = 100;
   std::optional<AccountPageCursor> after;
 };
@@ -482,8 +484,10 @@ struct AccountPageEntry {
   Account account;  // with its uids
   std::int64_t sent_today = 0;
   std::int64_t errors_today = 0;
-  std::int64_t quarantined_today = 0;  // by the content scanner
-  std::int64_t held = 0;               // as AccountCounters counts them
+  std::int64_t quarantined_today = 0;   // by the content scanner
+  std::int64_t complaints_today = 0;    // feedback-loop reports (RecordComplaint)
+  std::int64_t submitted_recently = 0;  // since AccountPageQuery::recent_from_hour
+  std::int64_t held = 0;                // as AccountCounters counts them
   std::int64_t queued = 0;
 };
 
@@ -641,7 +645,7 @@ struct NodeSeen {
 
 // What the fleet summary reads (GetFleetSummary).
 struct FleetQuery {
-  TimePoint blocks_since{};   // guard blocks at or after this
+  TimePoint blocks_since{};         // guard blocks at or after this
   std::int64_t busy_from_hour = 0;  // unix hour: the busiest accounts count from its start
   int blocks_limit = 50;
   int busiest_limit = 10;

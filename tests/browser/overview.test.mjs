@@ -14,6 +14,8 @@ const root = process.getuid() === 0;
 const me = process.getuid();
 // As root the drop-in runs as each account's own uid; otherwise only "demo" sends.
 const daemon = new Daemon({
+  // Above every account's sends here but the flood of the fleet summary's test.
+  policy: 'spam_per_hour = 5',
   accounts: [
     { name: 'demo', uid: me },
     { name: 'busy', uid: root ? 4311 : 4311 },
@@ -159,4 +161,46 @@ test('in Polish', async () => {
   await shots(page, 'overview-pl');
   assert.deepEqual(problems, []);
   await context.close();
+});
+
+test('the fleet summary: accounts per state, a guard block, the busiest, the server', async () => {
+  // A hacked site floods: its guard blocks it (the drop-in runs as its uid only as root).
+  const created = await daemon.api('POST', '/accounts', { body: { name: 'flood', uids: [4313], report_to: 'flood@example.com' } });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  daemon.accounts.push({ name: 'flood', uid: 4313 });
+  if (root) {
+    for (let i = 0; i < 6; ++i) daemon.sendmail('flood', `cheap pills ${i}`);
+    await waitFor('the spam guard', async () => (await daemon.status('flood')).blocked_by === 'spam_guard');
+  }
+  const { context, page, problems } = await openOverview('en-GB');
+  await page.waitForSelector('#fleet');
+  assert.equal(await page.textContent('#fleet-heading'), 'Summary');
+  assert.match(await page.textContent('#fleet-accounts'), /Accounts\s*124/);
+  const blocked = root ? 3 : 2; // shop003 and shop007 by the administrator, the flood by its guard
+  assert.match(await page.textContent('#fleet-blocked'), new RegExp(`Inactive\\s*${blocked}`));
+  assert.match(await page.textContent('#fleet-blocked'), /the administrator: 2/);
+  assert.match(await page.textContent('#fleet-nodes'), /running, last seen/);
+  if (root) {
+    assert.match(await page.textContent('#fleet-blocks li'), /flood the spam guard/);
+    assert.match(await page.textContent('#fleet-blocks li'), /6 messages submitted in the last hour/);
+    assert.match(await page.textContent('#fleet-busiest li'), /^flood 6 e-mails since/);
+  } else {
+    assert.match(await page.textContent('#fleet-blocks'), /No account\./);
+  }
+  await shots(page, 'overview-fleet-en');
+  // From the summary, the account's tab.
+  await page.click(`#fleet-busiest li:first-child button`);
+  await page.waitForSelector('#status-heading');
+  assert.equal(await page.inputValue('#account'), root ? 'flood' : 'demo');
+  assert.deepEqual(problems, []);
+  await context.close();
+
+  const pl = await openOverview('pl-PL');
+  await pl.page.waitForSelector('#fleet');
+  assert.equal(await pl.page.textContent('#fleet-heading'), 'Podsumowanie');
+  assert.match(await pl.page.textContent('#fleet-nodes'), /działa, ostatnio/);
+  if (root) assert.match(await pl.page.textContent('#fleet-blocks li'), /flood ochrona przed spamem/);
+  await shots(pl.page, 'overview-fleet-pl');
+  assert.deepEqual(pl.problems, []);
+  await pl.context.close();
 });

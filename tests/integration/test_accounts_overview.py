@@ -128,3 +128,40 @@ def test_import_remove_missing_sees_every_page(daemon):
     assert r.returncode == 0, r.stdout + r.stderr
     assert "removed 1200" in r.stdout, r.stdout
     assert pages(daemon, {"limit": 1000})[0] == ["demo", "other"]
+
+
+def test_fleet_summary_counts_states_names_guard_blocks_the_busiest_and_the_node(
+        make_daemon, relay, store_settings):  # noqa: F811
+    settings = dict(store_settings, hostname="web7.test", policy={"spam_per_hour": 5})
+    d = make_daemon(relay=relay, settings=settings, accounts=demo_and_other()).start()
+    # demo floods and its guard blocks it; other sends two and is blocked by the administrator.
+    for i in range(6):
+        submit(d, f"demo-{i}")
+    submit(d, "other-0", uid=OTHER_UID)
+    submit(d, "other-1", uid=OTHER_UID)
+    wait_for(lambda: api(d, "GET", "/api/v1/accounts/demo/email")[1]["state"] == "blocked",
+             what="the spam guard's block")
+    assert request(d, "BLOCK", "other")[0] == 200
+
+    code, body = api(d, "GET", "/api/v1/fleet")
+    assert code == 200, body
+    assert body["accounts"] == 2, "the system's own account is not counted"
+    assert body["states"] == {"active": 0, "blocked": 2, "purging": 0}
+    assert body["blocked_by"] == {"admin": 1, "spam_guard": 1}
+    assert [(b["account"], b["guard"], b["still_blocked"]) for b in body["guard_blocks"]] == [
+        ("demo", "spam_guard", True)]
+    assert "6 messages submitted in the last hour" in body["guard_blocks"][0]["reason"]
+    assert [(b["account"], b["submitted"]) for b in body["busiest"]] == [("demo", 6), ("other", 2)]
+    assert [(n["name"], n["version"], n["running"]) for n in body["nodes"]] == [
+        ("web7.test", "0.1.0", True)]
+
+    # An administrator's block is no guard's; after an UNBLOCK the block is listed as lifted.
+    assert request(d, "UNBLOCK", "demo")[0] == 200
+    body = api(d, "GET", "/api/v1/fleet")[1]
+    assert body["states"]["active"] == 1
+    assert [(b["account"], b["still_blocked"]) for b in body["guard_blocks"]] == [("demo", False)]
+
+    code, token = api(d, "POST", "/api/v1/accounts/demo/tokens")
+    assert code == 201, token
+    assert api(d, "GET", "/api/v1/fleet", token=token["token"])[0] == 403
+    assert api(d, "POST", "/api/v1/fleet")[0] == 405

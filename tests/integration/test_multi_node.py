@@ -132,6 +132,18 @@ def test_block_through_one_node_holds_mail_submitted_through_another(make_node, 
         assert status(node)["state"] == "active"
 
 
+def test_the_fleet_summary_names_every_node_and_when_it_was_last_seen(make_node, relay):
+    a = make_node("node-a", relay)
+    b = make_node("node-b", relay)
+    for node in (a, b):
+        code, body = api(node, "GET", "/api/v1/fleet")
+        assert code == 200, body
+        assert [(n["name"], n["running"]) for n in body["nodes"]] == [
+            ("node-a.test", True), ("node-b.test", True)], body["nodes"]
+        for n in body["nodes"]:
+            assert n["last_seen"] >= n["started"], n
+
+
 def test_purge_through_one_node_removes_the_held_mail_for_all(make_node, relay):
     a = make_node("node-a", relay)
     b = make_node("node-b", relay)

@@ -62,8 +62,22 @@ export interface OverviewItem {
   sent_today: number;
   errors_today: number;
   quarantined_today: number;
+  complaints_today: number;
+  /** Submitted since the start of the previous clock hour (60 to 120 minutes). */
+  submitted_recently: number;
   /** Of today's tried recipients, the share that failed; null before any was tried. */
   error_rate: number | null;
+}
+
+/** The fleet summary of the overview (admin: GET /fleet). */
+export interface Fleet {
+  accounts: number;
+  states: Record<string, number>;
+  blocked_by: Record<string, number>;
+  guard_blocks: { at: string; account: string; guard: string; reason: string; still_blocked: boolean }[];
+  busiest_since: string;
+  busiest: { account: string; submitted: number }[];
+  nodes: { name: string; version: string; started: string; last_seen: string; running: boolean }[];
 }
 
 export type OverviewSort = 'name' | 'sent_today' | 'errors_today' | 'pending';
@@ -228,6 +242,10 @@ export class Api {
     if (query.q) p.set('q', query.q);
     if (query.cursor) p.set('cursor', query.cursor);
     return this.call('GET', `/accounts?${p.toString()}`);
+  }
+  /** The fleet summary: accounts per state, guard blocks, the busiest, the nodes. */
+  fleet(): Promise<Fleet> {
+    return this.call('GET', '/fleet');
   }
   /** Blocks an account with the administrator's reason. */
   block(account: string, reason: string): Promise<EmailStatus> {

@@ -241,6 +241,8 @@ const en = {
   ovFailedToday: 'Failed today',
   ovErrorRate: 'Failure rate',
   ovQuarantined: 'Spam stopped today',
+  ovComplaints: 'Complaints today',
+  ovRecent: 'Last 1–2 h',
   ovHeld: 'Held',
   ovQueued: 'Queued',
   ovChoose: 'Choose {name}',
@@ -269,6 +271,20 @@ const en = {
   confirmRemoveSuppressionTitle: 'Send to this address again?',
   confirmRemoveSuppressionText: 'E-mails to {address} will be sent again. If the address still does not exist, they will fail again and it will be suppressed again.',
   suppressionRemoved: 'E-mails to {address} will be sent again.',
+  // The fleet summary above the overview (cards/fleet.ts).
+  fleetTitle: 'Summary',
+  fleetAccounts: 'Accounts',
+  fleetGuardBlocks: 'Blocked by a guard in the last 24 hours',
+  fleetNoGuardBlocks: 'No account.',
+  fleetLifted: 'unblocked since',
+  fleetBusiest: 'Busiest now',
+  fleetNoneBusy: 'No e-mails in the last hour.',
+  fleetSubmitted: '{n} e-mail since {time}|{n} e-mails since {time}',
+  fleetNodes: 'Servers',
+  fleetNoNodes: 'No server has reported yet.',
+  fleetNodeRunning: 'running',
+  fleetNodeSilent: 'not heard from',
+  fleetLastSeen: 'last seen {time}',
 };
 
 export type Key = keyof typeof en;
@@ -512,6 +528,8 @@ const pl: Record<Key, string> = {
   ovFailedToday: 'Nieudane dziś',
   ovErrorRate: 'Odsetek nieudanych',
   ovQuarantined: 'Spam zatrzymany dziś',
+  ovComplaints: 'Skargi dziś',
+  ovRecent: 'Ostatnie 1–2 h',
   ovHeld: 'Wstrzymane',
   ovQueued: 'W kolejce',
   ovChoose: 'Wybierz {name}',
@@ -540,6 +558,19 @@ const pl: Record<Key, string> = {
   confirmRemoveSuppressionTitle: 'Znów wysyłać na ten adres?',
   confirmRemoveSuppressionText: 'E-maile do {address} będą znów wysyłane. Jeśli adres nadal nie istnieje, znów się nie doręczą i adres zostanie ponownie wstrzymany.',
   suppressionRemoved: 'E-maile do {address} będą znów wysyłane.',
+  fleetTitle: 'Podsumowanie',
+  fleetAccounts: 'Konta',
+  fleetGuardBlocks: 'Zablokowane przez ochronę w ostatnich 24 godzinach',
+  fleetNoGuardBlocks: 'Żadne konto.',
+  fleetLifted: 'już odblokowane',
+  fleetBusiest: 'Najwięcej wysyłają teraz',
+  fleetNoneBusy: 'Brak e-maili w ostatniej godzinie.',
+  fleetSubmitted: '{n} e-mail od {time}|{n} e-maile od {time}|{n} e-maili od {time}',
+  fleetNodes: 'Serwery',
+  fleetNoNodes: 'Żaden serwer jeszcze się nie zgłosił.',
+  fleetNodeRunning: 'działa',
+  fleetNodeSilent: 'nie odpowiada',
+  fleetLastSeen: 'ostatnio {time}',
 };
 
 const tables: Record<Lang, Record<Key, string>> = { en, pl };

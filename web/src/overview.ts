@@ -58,8 +58,8 @@ export function openOverview(): void {
   void refreshQuietly();
 }
 
-/** One account's tab, from its row. */
-function openAccount(name: string): void {
+/** One account's tab, from its row (or the fleet summary). */
+export function openAccount(name: string): void {
   stopPolling();
   view.mode = 'account';
   view.account = name;
@@ -178,10 +178,12 @@ function row(a: OverviewItem): HTMLElement {
       h('button', { type: 'button', className: 'link ov-open', id: `ov-open-${a.name}`, onclick: () => openAccount(a.name) }, a.name),
     ),
     h('td', { 'data-label': t('status'), className: `ov-state state-${a.state}` }, stateText(a)),
+    h('td', { 'data-label': t('ovRecent'), className: 'num' }, formatNumber(a.submitted_recently)),
     h('td', { 'data-label': t('sentToday'), className: 'num' }, formatNumber(a.sent_today)),
     h('td', { 'data-label': t('ovFailedToday'), className: 'num' }, formatNumber(a.errors_today)),
     h('td', { 'data-label': t('ovErrorRate'), className: 'num' }, percent(a.error_rate)),
     h('td', { 'data-label': t('ovQuarantined'), className: 'num' }, formatNumber(a.quarantined_today)),
+    h('td', { 'data-label': t('ovComplaints'), className: 'num' }, formatNumber(a.complaints_today)),
     h('td', { 'data-label': t('ovHeld'), className: 'num' }, formatNumber(a.held)),
     h('td', { 'data-label': t('ovQueued'), className: 'num' }, formatNumber(a.queued)),
   );
@@ -190,7 +192,7 @@ function row(a: OverviewItem): HTMLElement {
 /** The overview's card: filters, the page of accounts, paging and Block selected. */
 export function overviewCard(): HTMLElement {
   const o = view.overview;
-  const headers: Key[] = ['account', 'status', 'sentToday', 'ovFailedToday', 'ovErrorRate', 'ovQuarantined', 'ovHeld', 'ovQueued'];
+  const headers: Key[] = ['account', 'status', 'ovRecent', 'sentToday', 'ovFailedToday', 'ovErrorRate', 'ovQuarantined', 'ovComplaints', 'ovHeld', 'ovQueued'];
   const all = h('input', {
     type: 'checkbox',
     id: 'ov-all',

@@ -14,7 +14,8 @@ import { suppressionsCard } from './cards/suppressions';
 import { chartCard, showChart } from './cards/volumes';
 import { h, showPage } from './dom';
 import { header } from './header';
-import { openOverview, overviewCard } from './overview';
+import { fleetCard } from './cards/fleet';
+import { openAccount, openOverview, overviewCard } from './overview';
 import { formatTime, lang, t } from './i18n';
 import { rememberAccount, signOut } from './session';
 import { describeLoad, redraw, refresh, refreshQuietly, schedulePoll, signedOut, stopPolling, view, watchFocus } from './state';
@@ -83,6 +84,7 @@ export function renderPage(): void {
       { id: 'main', tabindex: -1 },
       notice(),
       h('p', { id: 'read-at', className: `read-at${view.stale ? ' stale' : ''}` }, view.readAt ? t(view.stale ? 'unreachableSince' : 'readAt', { time: formatTime(view.readAt) }) : ''),
+      fleetCard(view.overview.fleet, openAccount),
       overviewCard(),
     );
     showPage(header(() => signOut()), main);

@@ -5,6 +5,7 @@ import {
   ApiError,
   type DeliveryError,
   type EmailStatus,
+  type Fleet,
   type HeldMessage,
   type MailSources,
   type OverviewItem,
@@ -54,6 +55,8 @@ export const view = {
     next: null as string | null,
     /** The accounts ticked to block at once. */
     chosen: new Set<string>(),
+    /** The fleet summary above the list; null before it was read. */
+    fleet: null as Fleet | null,
   },
 };
 
@@ -101,8 +104,9 @@ export function stopPolling(): void {
 async function refreshOverview(api: Api): Promise<void> {
   const o = view.overview;
   const asked = JSON.stringify(o.query);
-  const page = await api.overview(o.query);
+  const [page, fleet] = await Promise.all([api.overview(o.query), api.fleet()]);
   if (view.mode !== 'overview' || JSON.stringify(o.query) !== asked) return; // asked again meanwhile
+  o.fleet = fleet;
   o.items = page.items;
   o.next = page.next;
   const shown = new Set(o.items.map((a) => a.name));

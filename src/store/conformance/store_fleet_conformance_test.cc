@@ -124,18 +124,16 @@ TEST_P(Fleet, BusiestAccountsBySubmittedMailSinceTheHourAsked) {
 }
 
 TEST_P(Fleet, NodesAreRecordedOnceEachWithWhenTheyWereLastSeen) {
-  ASSERT_TRUE(store_
-                  ->RecordNodeSeen({.name = "web2.example.net",
-                                    .version = "1.0",
-                                    .started_at = kT0,
-                                    .seen_at = kT0})
-                  .has_value());
-  ASSERT_TRUE(store_
-                  ->RecordNodeSeen({.name = "web1.example.net",
-                                    .version = "1.0",
-                                    .started_at = kT0,
-                                    .seen_at = kT0})
-                  .has_value());
+  ASSERT_TRUE(
+      store_
+          ->RecordNodeSeen(
+              {.name = "web2.example.net", .version = "1.0", .started_at = kT0, .seen_at = kT0})
+          .has_value());
+  ASSERT_TRUE(
+      store_
+          ->RecordNodeSeen(
+              {.name = "web1.example.net", .version = "1.0", .started_at = kT0, .seen_at = kT0})
+          .has_value());
   const TimePoint later = kT0 + std::chrono::seconds(30);
   ASSERT_TRUE(store_
                   ->RecordNodeSeen({.name = "web2.example.net",

@@ -8,6 +8,7 @@
 #include "core/local_day.h"
 #include "store/conformance/store_conformance.h"
 #include "store/store.h"
+#include "store/store_common.h"
 
 namespace mailwarden::conformance {
 namespace {
@@ -143,6 +144,21 @@ TEST_P(AccountOverview, FiltersByStateBlockerAndPartOfTheName) {
   EXPECT_EQ(Names(Page(Q().Contains("_"))), List{"foxtrot_1"});
   EXPECT_EQ(Names(Page(Q(AccountOrder::kSentToday).Contains("rav"))), List{"bravo"});
   EXPECT_EQ(Names(Page(Q(AccountOrder::kPending).State(AccountState::kActive))), List{"delta"});
+}
+
+TEST_P(AccountOverview, EachEntryCountsItsMailSubmittedSinceTheHourAsked) {
+  Populate();
+  AccountPageQuery q = Q(AccountOrder::kPending);
+  q.recent_from_hour = UnixHour(kT0);
+  const auto page = Page(q);
+  ASSERT_EQ(page.size(), 2u);
+  EXPECT_EQ(page[0].account.name, "delta");
+  EXPECT_EQ(page[0].submitted_recently, 5);
+  EXPECT_EQ(page[1].submitted_recently, 2);
+  EXPECT_EQ(page[0].complaints_today, 0);
+  q.recent_from_hour = UnixHour(kT0) + 1;  // nothing since
+  EXPECT_EQ(Page(q)[0].submitted_recently, 0);
+  EXPECT_EQ(Page(Q(AccountOrder::kPending))[0].submitted_recently, 0) << "not asked for";
 }
 
 TEST_P(AccountOverview, DeletedAccountsAreNotListed) {

@@ -24,7 +24,8 @@ enum class Sql {
   kSelectAllAccounts,      // () -> {account_columns}, by id
   kSelectAllAccountUids,   // () -> account_id, uid, by both
   // The accounts overview (ListAccountPage): each -> {account_columns}, released_pending,
-  // sent today, errors today. Parameters: (day, after, state, blocked_by, name LIKE pattern,
+  // sent, errors, quarantined and complaints today. Parameters: (day, after, state, blocked_by,
+  // name LIKE pattern,
   // limit, after_id); after is a name for ByName, a value otherwise; empty filters are off.
   kSelectAccountPageByName,
   kSelectAccountPageBySent,
@@ -208,14 +209,15 @@ enum class Sql {
   // Complaints.
   kBumpComplaints,  // (account, day) -> complaints, sent: the day's, after adding one
   // The fleet.
-  kPutNode,              // (name, version, started, seen)
-  kSelectNodes,          // () -> name, version, started, seen; by name
-  kCountAccountStates,   // () -> state, blocked_by, accounts; not active, not deleted, not the
-                         //   system's
-  kCountAccounts,        // () -> accounts; not deleted, not the system's
-  kSelectGuardBlocks,    // (since, limit) -> at, name, actor, reason, still blocked by it (0/1);
-                         //   newest first
-  kSelectBusyAccounts,   // (from hour, limit) -> name, submitted; most first
+  kPutNode,               // (name, version, started, seen)
+  kSelectNodes,           // () -> name, version, started, seen; by name
+  kCountAccountStates,    // () -> state, blocked_by, accounts; not active, not deleted, not the
+                          //   system's
+  kCountAccounts,         // () -> accounts; not deleted, not the system's
+  kSelectGuardBlocks,     // (since, limit) -> at, name, actor, reason, still blocked by it (0/1);
+                          //   newest first
+  kSelectBusyAccounts,    // (from hour, limit) -> name, submitted; most first
+  kSelectSubmittedSince,  // (account, from hour) -> submitted
   kCount,
 };
 

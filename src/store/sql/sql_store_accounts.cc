@@ -144,6 +144,7 @@ Result<std::vector<AccountPageEntry>> SqlStore::ListAccountPage(const AccountPag
       entry.sent_today = rows.Int(i, next + 1);
       entry.errors_today = rows.Int(i, next + 2);
       entry.quarantined_today = rows.Int(i, next + 3);
+      entry.complaints_today = rows.Int(i, next + 4);
       page.push_back(std::move(entry));
     }
   }
@@ -153,6 +154,14 @@ Result<std::vector<AccountPageEntry>> SqlStore::ListAccountPage(const AccountPag
                         session().Run(Sql::kSelectAccountUids, Params().Int(entry.account.id)));
     for (int i = 0; i < uids.size(); ++i) {
       entry.account.uids.push_back(static_cast<Uid>(uids.Int(i, 0)));
+    }
+    if (query.recent_from_hour > 0) {
+      // A range of the sources' primary key: the account's recent hours of one kind.
+      MW_ASSIGN_OR_RETURN(
+          const Rows recent,
+          session().Run(Sql::kSelectSubmittedSince,
+                        Params().Int(entry.account.id).Int(query.recent_from_hour)));
+      entry.submitted_recently = recent.empty() ? 0 : recent.Int(0, 0);
     }
   }
   MW_RETURN_IF_ERROR(tx.Commit());

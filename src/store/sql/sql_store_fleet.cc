@@ -44,11 +44,11 @@ Result<FleetSummary> SqlStore::GetFleetSummary(const FleetQuery& query) {
     if (active > 0) summary.states.insert(summary.states.begin(), {"active", active});
   }
   {
-    MW_ASSIGN_OR_RETURN(const Rows rows,
-                        session().Run(Sql::kSelectGuardBlocks,
-                                      Params()
-                                          .Int(ToUnixMillis(query.blocks_since))
-                                          .Int(std::clamp(query.blocks_limit, 1, 1000))));
+    MW_ASSIGN_OR_RETURN(
+        const Rows rows,
+        session().Run(Sql::kSelectGuardBlocks, Params()
+                                                   .Int(ToUnixMillis(query.blocks_since))
+                                                   .Int(std::clamp(query.blocks_limit, 1, 1000))));
     for (int i = 0; i < rows.size(); ++i) {
       summary.guard_blocks.push_back(GuardBlock{.at = FromUnixMillis(rows.Int(i, 0)),
                                                 .account = rows.Text(i, 1),
@@ -58,11 +58,11 @@ Result<FleetSummary> SqlStore::GetFleetSummary(const FleetQuery& query) {
     }
   }
   {
-    MW_ASSIGN_OR_RETURN(const Rows rows,
-                        session().Run(Sql::kSelectBusyAccounts,
-                                      Params()
-                                          .Int(query.busy_from_hour)
-                                          .Int(std::clamp(query.busiest_limit, 1, 1000))));
+    MW_ASSIGN_OR_RETURN(
+        const Rows rows,
+        session().Run(
+            Sql::kSelectBusyAccounts,
+            Params().Int(query.busy_from_hour).Int(std::clamp(query.busiest_limit, 1, 1000))));
     for (int i = 0; i < rows.size(); ++i) {
       summary.busiest.push_back(
           BusyAccount{.account = rows.Text(i, 0), .submitted = rows.Int(i, 1)});

@@ -175,8 +175,9 @@ constexpr std::array<std::string_view, kSqlCount> kNames = {
     "kCountAccounts",
     "kSelectGuardBlocks",
     "kSelectBusyAccounts",
+    "kSelectSubmittedSince",
 };
-static_assert(kNames.back() == "kSelectBusyAccounts", "kNames follows enum Sql");
+static_assert(kNames.back() == "kSelectSubmittedSince", "kNames follows enum Sql");
 
 // The earliest next attempt among the unfinished messages of active account a.id: one seek of
 // messages_due within the account's purge epoch, so that purged rows still on disk (all due
@@ -322,6 +323,9 @@ std::string_view SharedSqlText(Sql sql) {
              "JOIN {accounts} a ON a.id = t.account_id "
              "WHERE a.deleted_ms = 0 AND substr(a.name, 1, 1) <> '_' "
              "ORDER BY t.submitted DESC, a.name LIMIT ?2";
+    case Sql::kSelectSubmittedSince:
+      return "SELECT COALESCE(SUM(count), 0) FROM {sources} "
+             "WHERE account_id = ?1 AND kind = {source_sender} AND hour >= ?2";
     case Sql::kBumpComplaints:
       return "INSERT INTO {daily_counters} (account_id, day, complaints) VALUES (?1, ?2, 1) "
              "ON CONFLICT (account_id, day) DO UPDATE "
@@ -345,23 +349,25 @@ std::string_view SharedSqlText(Sql sql) {
     // are checked on the rows read. Accounts' and daily_counters' column names do not meet.
     case Sql::kSelectAccountPageByName:
       return "SELECT {account_columns}, released_pending, COALESCE(d.sent, 0), "
-             "COALESCE(d.errors, 0), COALESCE(d.quarantined, 0) FROM {accounts} a "
+             "COALESCE(d.errors, 0), COALESCE(d.quarantined, 0), COALESCE(d.complaints, 0) "
+             "FROM {accounts} a "
              "LEFT JOIN {daily_counters} d "
              "ON d.account_id = a.id AND d.day = ?1 "
              "WHERE a.name > ?2 AND {account_page_filter} ORDER BY a.name LIMIT ?6";
     case Sql::kSelectAccountPageBySent:
-      return "SELECT {account_columns}, released_pending, d.sent, d.errors, d.quarantined "
-             "FROM {daily_counters} d JOIN {accounts} a ON a.id = d.account_id "
+      return "SELECT {account_columns}, released_pending, d.sent, d.errors, d.quarantined, "
+             "d.complaints FROM {daily_counters} d JOIN {accounts} a ON a.id = d.account_id "
              "WHERE d.day = ?1 AND d.sent > 0 AND (d.sent, d.account_id) < (?2, ?7) "
              "AND {account_page_filter} ORDER BY d.sent DESC, d.account_id DESC LIMIT ?6";
     case Sql::kSelectAccountPageByErrors:
-      return "SELECT {account_columns}, released_pending, d.sent, d.errors, d.quarantined "
-             "FROM {daily_counters} d JOIN {accounts} a ON a.id = d.account_id "
+      return "SELECT {account_columns}, released_pending, d.sent, d.errors, d.quarantined, "
+             "d.complaints FROM {daily_counters} d JOIN {accounts} a ON a.id = d.account_id "
              "WHERE d.day = ?1 AND d.errors > 0 AND (d.errors, d.account_id) < (?2, ?7) "
              "AND {account_page_filter} ORDER BY d.errors DESC, d.account_id DESC LIMIT ?6";
     case Sql::kSelectAccountPageByPending:
       return "SELECT {account_columns}, released_pending, COALESCE(d.sent, 0), "
-             "COALESCE(d.errors, 0), COALESCE(d.quarantined, 0) FROM {accounts} a "
+             "COALESCE(d.errors, 0), COALESCE(d.quarantined, 0), COALESCE(d.complaints, 0) "
+             "FROM {accounts} a "
              "LEFT JOIN {daily_counters} d "
              "ON d.account_id = a.id AND d.day = ?1 "
              "WHERE a.pending > 0 AND a.deleted_ms = 0 AND (a.pending, a.id) < (?2, ?7) "
