@@ -623,6 +623,11 @@ SELECT 1;
         .sqlite = kSuppressionAndComplaints,
         .postgres = kSuppressionAndComplaints,
     },
+    Migration{
+        .version = 21,
+        .sqlite = kComplaintGuardSqlite,
+        .postgres = kComplaintGuardPostgres,
+    },
 };
 
 // The schema version this code reads and writes. A database at a higher version was written

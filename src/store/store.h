@@ -428,7 +428,11 @@ class Store {
   // message, found by its id alone: counts one complaint of the account on the local day of
   // `now` and writes the "complaint" event, in one transaction. A message that is not there
   // (purged, deleted after store.keep_finished) or is another account's records nothing:
-  // found is false. Durable on success (the intake answers 250 after it).
+  // found is false. Durable on success (the intake answers 250 after it). When the day's
+  // counts then pass the complaint guard (Complaint::complaint_rate over at least
+  // complaint_min sent) and the account is active, it is blocked as complaint_guard in the same
+  // transaction, as SetAccountState blocks (audit record and events included); `blocked` says
+  // so. The internal account is never blocked.
   virtual Result<ComplaintRecorded> RecordComplaint(const Complaint& complaint, TimePoint now) = 0;
 };
 

@@ -37,6 +37,7 @@ struct Account {
   MessageId purge_upto = 0;        // the last purge's watermark: its messages with id <= this went
   std::int64_t purge_left = 0;     // purged messages whose rows are not deleted yet (PurgeBatch)
   std::int64_t pending_bytes = 0;  // the bytes of the pending messages (their size)
+  TimePoint complaint_tolerance_until{};  // the complaint guard's tolerance is doubled before this
 };
 
 // A message as accepted from a script, ready to store. body is the whole RFC 5322 message as
@@ -217,7 +218,8 @@ struct AccountStateChange {
   // the local day of `at`), never listed, released, expired or delivered, none submitted
   // later. Its rows are deleted afterwards by PurgeBatch.
   bool start_purge = false;
-  TimePoint bounce_tolerance_until{};  // stored as given (Decide carries it forward)
+  TimePoint bounce_tolerance_until{};     // stored as given (Decide carries it forward)
+  TimePoint complaint_tolerance_until{};  // the same
 };
 
 // One audit record of a state change, as written by SetAccountState.
@@ -519,6 +521,10 @@ struct Complaint {
   MessageId message = 0;        // as the return path of the original message names it
   AccountId account = 0;        // the same; the message must be this account's
   std::string feedback_type{};  // Feedback-Type: abuse, fraud...
+  // The complaint guard (policy.complaint_rate, policy.complaint_min; core/policy.h's
+  // ComplaintGuardTrips): judged on the day's counts as this complaint leaves them.
+  double complaint_rate = 0.003;
+  std::int64_t complaint_min = 1000;
 };
 
 // What RecordComplaint did.
@@ -527,6 +533,11 @@ struct ComplaintRecorded {
   std::string account_name{};
   std::int64_t complaints_today = 0;  // the account's, this one included
   std::int64_t sent_today = 0;
+  // The complaint guard blocked the account, in the same transaction (its state change, audit
+  // record and account.blocked and guard.tripped events): the account as it was before, for
+  // the notice to its report recipient, and the block's reason.
+  std::optional<Account> blocked{};
+  std::string block_reason{};
 };
 
 // Sender identity (docs/sender-identity.md).

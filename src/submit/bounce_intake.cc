@@ -75,6 +75,8 @@ BounceIntake::BounceIntake(StoreRunner& store, const Config& config, const Clock
       clock_(clock),
       return_path_(config.bounces.domain, config.bounces.secret),
       classifier_(config.bounces.category_rules),
+      complaint_rate_(config.policy.complaint_rate),
+      complaint_min_(config.policy.complaint_min),
       default_suppress_for_(config.policy.suppress_for),
       feedback_addresses_(config.bounces.feedback_addresses) {}
 
@@ -168,8 +170,11 @@ boost::asio::awaitable<Result<std::int64_t>> BounceIntake::AcceptComplaint(
         LogText(parsed.original_return_path), LogText(parsed.original_message_id));
     co_return std::int64_t{0};
   }
-  auto complaint = std::make_shared<Complaint>(Complaint{
-      .message = ref->message, .account = ref->account, .feedback_type = parsed.feedback_type});
+  auto complaint = std::make_shared<Complaint>(Complaint{.message = ref->message,
+                                                         .account = ref->account,
+                                                         .feedback_type = parsed.feedback_type,
+                                                         .complaint_rate = complaint_rate_,
+                                                         .complaint_min = complaint_min_});
   const TimePoint now = clock_.Now();
   std::function<Result<ComplaintRecorded>(Store&)> record = [complaint, now](Store& s) {
     return s.RecordComplaint(*complaint, now);
@@ -185,6 +190,7 @@ boost::asio::awaitable<Result<std::int64_t>> BounceIntake::AcceptComplaint(
   spdlog::warn("complaint: id={} account={} type={} complaints_today={} sent_today={}",
                ref->message, recorded->account_name, LogText(parsed.feedback_type),
                recorded->complaints_today, recorded->sent_today);
+  if (recorded->blocked && on_block_) on_block_(*recorded->blocked, recorded->block_reason);
   co_return static_cast<std::int64_t>(ref->message);
 }
 

@@ -15,7 +15,9 @@
 // - anything else at a valid return path: an `unclassified` failure, with its subject;
 // - an RFC 5965 feedback report (a complaint), at either kind of address: one complaint of the
 //   account whose message the original's return path names (Store::RecordComplaint); one
-//   whose original is not ours is taken and ignored.
+//   whose original is not ours is taken and ignored. When the account's complaints of the day
+//   then pass policy.complaint_rate over at least policy.complaint_min messages sent that day,
+//   the complaint guard blocks it in the same transaction.
 // A bounce for a message that is gone (purged, past store.keep_finished) is taken and ignored.
 // With bounces.forward, every bounce of a message still there (an automatic reply too) is
 // passed on to the message's original envelope sender, as it would have arrived without
@@ -50,6 +52,11 @@ class BounceIntake final : public SmtpBackend {
 
   void SetFailureHook(FailureHook hook) { on_failures_ = std::move(hook); }
 
+  // Told, on the daemon's loop, that a complaint made the complaint guard block the account
+  // (in the complaint's transaction): the account as it was before, and the block's reason.
+  using BlockHook = std::function<void(const Account&, const std::string&)>;
+  void SetBlockHook(BlockHook hook) { on_block_ = std::move(hook); }
+
   // bounces.forward: stores a copy of a bounce to the message's original envelope sender (to,
   // the bounce as received), committed before it completes.
   using Forwarder =
@@ -80,6 +87,9 @@ class BounceIntake final : public SmtpBackend {
   const ReturnPath return_path_;
   const FailureClassifier classifier_;
   FailureHook on_failures_;
+  BlockHook on_block_;
+  const double complaint_rate_;
+  const std::int64_t complaint_min_;
   Forwarder forward_;
   const Duration default_suppress_for_;
   LimitBook* limits_ = nullptr;

@@ -269,6 +269,11 @@ const en = {
   confirmRemoveSuppressionTitle: 'Send to this address again?',
   confirmRemoveSuppressionText: 'E-mails to {address} will be sent again. If the address still does not exist, they will fail again and it will be suppressed again.',
   suppressionRemoved: 'E-mails to {address} will be sent again.',
+  // The complaint guard (a block's who and why; rate and limit in percent).
+  by_complaint_guard: 'the complaint guard',
+  reasonComplaintRate: 'Too many spam complaints: recipients marked {complaints} of the {sent} e-mails sent today as spam ({rate}%), more than the {limit}% allowed.',
+  reasonComplaintRateDoubled: 'Too many spam complaints: recipients marked {complaints} of the {sent} e-mails sent today as spam ({rate}%), more than the {limit}% allowed even after unblocking.',
+  reasonComplaintRatePlain: 'Too many spam complaints from recipients.',
 };
 
 export type Key = keyof typeof en;
@@ -540,6 +545,11 @@ const pl: Record<Key, string> = {
   confirmRemoveSuppressionTitle: 'Znów wysyłać na ten adres?',
   confirmRemoveSuppressionText: 'E-maile do {address} będą znów wysyłane. Jeśli adres nadal nie istnieje, znów się nie doręczą i adres zostanie ponownie wstrzymany.',
   suppressionRemoved: 'E-maile do {address} będą znów wysyłane.',
+  // The complaint guard (a block's who and why; rate and limit in percent).
+  by_complaint_guard: 'ochrona przed zgłoszeniami spamu',
+  reasonComplaintRate: 'Zbyt wiele zgłoszeń spamu: odbiorcy oznaczyli jako spam {complaints} z {sent} e-maili wysłanych dzisiaj ({rate}%), a dopuszczalne jest {limit}%.',
+  reasonComplaintRateDoubled: 'Zbyt wiele zgłoszeń spamu: odbiorcy oznaczyli jako spam {complaints} z {sent} e-maili wysłanych dzisiaj ({rate}%), a nawet po odblokowaniu dopuszczalne jest {limit}%.',
+  reasonComplaintRatePlain: 'Zbyt wiele zgłoszeń spamu od odbiorców.',
 };
 
 const tables: Record<Lang, Record<Key, string>> = { en, pl };
@@ -635,6 +645,8 @@ const kReasons: Record<string, Key | null> = {
   bounce_rate_doubled: 'reasonBounceRateDoubled',
   content_quarantine: 'reasonContentQuarantine',
   unique_recipients: 'reasonUniqueRecipients',
+  complaint_rate: 'reasonComplaintRate',
+  complaint_rate_doubled: 'reasonComplaintRateDoubled',
   by_customer: null,
   by_admin: null,
 };
@@ -644,6 +656,13 @@ const kPlainReasons: Record<string, Key> = {
   bounce_rate_doubled: 'reasonBounceRatePlain',
   content_quarantine: 'reasonContentQuarantinePlain',
   unique_recipients: 'reasonUniqueRecipientsPlain',
+  complaint_rate: 'reasonComplaintRatePlain',
+  complaint_rate_doubled: 'reasonComplaintRatePlain',
+};
+// Numbers of a reason given in hundredths of a percent (per 10,000), shown in percent.
+const kPer10000: Record<string, readonly string[]> = {
+  complaint_rate: ['rate', 'limit'],
+  complaint_rate_doubled: ['rate', 'limit'],
 };
 
 /** A block's reason in the page's language: `own` when it is words someone wrote (no code),
@@ -658,7 +677,9 @@ export function blockReasonText(
   const p = params ?? {};
   if (Object.keys(p).length === 0) return t(kPlainReasons[code]);
   const vars: Record<string, string> = {};
-  for (const [k, v] of Object.entries(p)) vars[k] = formatNumber(v);
+  for (const [k, v] of Object.entries(p)) {
+    vars[k] = kPer10000[code]?.includes(k) ? formatNumber(v / 100) : formatNumber(v);
+  }
   return t(key, vars);
 }
 

@@ -340,7 +340,8 @@ std::string_view SharedSqlText(Sql sql) {
       // The compare (state and blocker as decided on) and the set are one statement: two
       // nodes acting on one account at once cannot both win.
       return "UPDATE {accounts} SET state = ?2, blocked_by = ?3, reason = ?4, since_ms = ?5, "
-             "bounce_tolerance_until_ms = ?7 WHERE id = ?1 AND state = ?6 AND blocked_by = ?8";
+             "bounce_tolerance_until_ms = ?7, complaint_tolerance_until_ms = ?9 "
+             "WHERE id = ?1 AND state = ?6 AND blocked_by = ?8";
     case Sql::kClearReleased:
       return "DELETE FROM {released} WHERE account_id = ?1";
     case Sql::kZeroReleasedPending:
@@ -628,7 +629,7 @@ std::string EngineSql(Sql sql, std::string_view own_text, Placeholders placehold
       fmt::arg("account_columns",
                "id, name, state, blocked_by, reason, since_ms, report_to, language, "
                "max_per_day, max_per_hour, pending, bounce_tolerance_until_ms, purge_upto, "
-               "purge_left, pending_bytes"),
+               "purge_left, pending_bytes, complaint_tolerance_until_ms"),
       // The purge watermark of the account bound to ?1: an account's unfinished messages are
       // read after it (a range of messages_unfinished), never the purged ones.
       fmt::arg("upto_of_1",
