@@ -316,7 +316,9 @@ ALTER TABLE daily_counters ADD COLUMN complaints BIGINT NOT NULL DEFAULT 0;
 
 // Migration 21, the complaint guard: accounts.blocked_by may be 'complaint_guard', and
 // complaint_tolerance_until_ms is when the guard's doubled tolerance after an UNBLOCK of its
-// block ends (as bounce_tolerance_until_ms is the bounce guard's).
+// block ends (as bounce_tolerance_until_ms is the bounce guard's). messages.message_id is the
+// Message-ID header's id (NULL for mail stored before), which finds the message of a
+// complaint whose original lost its return path: one index entry per message stored.
 //
 // SQLite cannot alter a CHECK constraint: the accounts table is made anew with the same
 // columns, the rows copied, the old table dropped and the new one renamed, then its indexes
@@ -375,12 +377,16 @@ CREATE TRIGGER purge_raises_message_id_floor AFTER UPDATE OF purge_upto ON accou
 BEGIN
   UPDATE message_id_floor SET id = MAX(id, NEW.purge_upto);
 END;
+ALTER TABLE messages ADD COLUMN message_id TEXT;
+CREATE INDEX messages_by_message_id ON messages (message_id) WHERE message_id IS NOT NULL;
 )sql";
 inline constexpr std::string_view kComplaintGuardPostgres = R"sql(
 ALTER TABLE accounts DROP CONSTRAINT accounts_blocked_by_check;
 ALTER TABLE accounts ADD CONSTRAINT accounts_blocked_by_check
   CHECK (blocked_by IN ('', 'customer', 'admin', 'spam_guard', 'bounce_guard', 'complaint_guard'));
 ALTER TABLE accounts ADD COLUMN complaint_tolerance_until_ms BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN message_id TEXT;
+CREATE INDEX messages_by_message_id ON messages (message_id) WHERE message_id IS NOT NULL;
 )sql";
 
 }  // namespace mailwarden::schema

@@ -434,6 +434,11 @@ class Store {
   // transaction, as SetAccountState blocks (audit record and events included); `blocked` says
   // so. The internal account is never blocked.
   virtual Result<ComplaintRecorded> RecordComplaint(const Complaint& complaint, TimePoint now) = 0;
+  // The newest message stored with this Message-ID (NewMessage::message_id, without angle
+  // brackets), for a complaint whose original carries no return path of ours. nullopt when no
+  // message has it, or when messages of more than one account have it (an id a script copied
+  // from another's mail names neither).
+  virtual Result<std::optional<MessageRef>> FindByMessageId(std::string_view message_id) = 0;
 };
 
 std::string_view DkimAlgorithmName(DkimAlgorithm algorithm);  // "rsa", "ed25519"

@@ -49,7 +49,10 @@ struct NewMessage {
   std::string body;
   std::string subject;  // decoded, for lists and reports
   std::string script;   // X-PHP-Originating-Script, if any
-  Uid uid = 0;          // the submitting uid (SO_PEERCRED), 0 for SMTP
+  // The Message-ID header's id, without its angle brackets (the script's, or the one added):
+  // a complaint whose original has no return path of ours is matched by it. "" for none.
+  std::string message_id{};
+  Uid uid = 0;  // the submitting uid (SO_PEERCRED), 0 for SMTP
   TimePoint received_at{};
   // Content scanning is on: the message waits for its verdict (RecordVerdict) before it can
   // be delivered, and is never leased on arrival.
@@ -525,6 +528,12 @@ struct Complaint {
   // ComplaintGuardTrips): judged on the day's counts as this complaint leaves them.
   double complaint_rate = 0.003;
   std::int64_t complaint_min = 1000;
+};
+
+// A message found by its Message-ID (Store::FindByMessageId).
+struct MessageRef {
+  MessageId message = 0;
+  AccountId account = 0;
 };
 
 // What RecordComplaint did.

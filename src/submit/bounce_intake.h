@@ -14,8 +14,10 @@
 // - an automatic reply (RFC 3834): nothing (logged);
 // - anything else at a valid return path: an `unclassified` failure, with its subject;
 // - an RFC 5965 feedback report (a complaint), at either kind of address: one complaint of the
-//   account whose message the original's return path names (Store::RecordComplaint); one
-//   whose original is not ours is taken and ignored. When the account's complaints of the day
+//   account whose message the original's return path names (Store::RecordComplaint), or,
+//   when it has none of ours (mailbox providers often strip it) and the report came to a
+//   feedback address, the message its Message-ID names (Store::FindByMessageId); one whose
+//   original is not ours is taken and ignored. When the account's complaints of the day
 //   then pass policy.complaint_rate over at least policy.complaint_min messages sent that day,
 //   the complaint guard blocks it in the same transaction.
 // A bounce for a message that is gone (purged, past store.keep_finished) is taken and ignored.
@@ -79,8 +81,10 @@ class BounceIntake final : public SmtpBackend {
  private:
   bool IsFeedbackAddress(std::string_view address) const;
   // A feedback-loop report (ARF): a complaint about the message its original's return path
-  // names.
-  boost::asio::awaitable<Result<std::int64_t>> AcceptComplaint(const BounceMessage& parsed);
+  // names or, at a feedback address, when the original has no return path of ours, the
+  // message its Message-ID names.
+  boost::asio::awaitable<Result<std::int64_t>> AcceptComplaint(const BounceMessage& parsed,
+                                                               bool at_feedback_address);
 
   StoreRunner& store_;
   const Clock& clock_;

@@ -5,7 +5,7 @@ by its return path: in GET .../email, in the volumes and as the "complaint" even
 import json
 
 from conftest import api, free_port, metrics, order_message, request, status, wait_for
-from test_bounces import give_bounce, sample
+from test_bounces import SAMPLES as SAMPLES_DIR, give_bounce, sample
 
 DOMAIN = "bounces.test"
 FEEDBACK = "fbl@bounces.test"
@@ -135,3 +135,27 @@ def test_complaints_past_the_rate_block_the_account_until_unblocked(make_daemon,
     s = status(daemon)
     assert (s["state"], s["blocked_by"], s["reason_code"]) == (
         "blocked", "complaint_guard", "complaint_rate_doubled"), s
+
+
+def test_a_report_without_our_return_path_is_matched_by_its_message_id(make_daemon, relay):
+    """Mailbox providers often strip the return path and keep the original's headers: at a
+    feedback address, the original's Message-ID names the message."""
+    import email as email_lib
+    import email.policy as email_policy
+
+    daemon = complaint_daemon(make_daemon, relay)
+    m = send_order(daemon, relay, "offers")
+    stored = email_lib.message_from_bytes(m["data"], policy=email_policy.default)
+    message_id = str(stored["Message-ID"]).strip().strip("<>")
+    template = (SAMPLES_DIR / "arf-complaint-message-id.eml").read_text().replace("\n", "\r\n")
+    assert "Return-Path: <RETURN" not in template and "Original-Mail-From" not in template
+
+    code, reply = give_bounce(daemon, FEEDBACK, template.replace("MESSAGE_ID", "other@x.example"))
+    assert code == 250, reply
+    assert status(daemon)["complaints"] == 0
+    code, reply = give_bounce(daemon, FEEDBACK, template.replace("MESSAGE_ID", message_id))
+    assert code == 250, reply
+    assert status(daemon)["complaints"] == 1
+    events = daemon.query("SELECT data FROM events WHERE type = 'complaint'")
+    assert len(events) == 1, events
+    assert json.loads(events[0][0])["subject"] == "order offers"

@@ -216,3 +216,41 @@ TEST_P(StoreConformance, MigratingFromTheVersionBeforeKeepsTheAccountsAndAllowsC
 
 }  // namespace
 }  // namespace mailwarden::conformance
+
+namespace mailwarden::conformance {
+namespace {
+
+TEST_P(StoreConformance, AMessageIsFoundByItsMessageIdWhenOneAccountHasIt) {
+  const AccountId shop = MakeAccount("shop");
+  const AccountId other = MakeAccount("other");
+  auto with_id = [&](AccountId account, std::string id) {
+    NewMessage m = Message(account, kT0, {"r@mailbox.example"}, "offer");
+    m.message_id = std::move(id);
+    return m;
+  };
+  const auto ids = Insert({with_id(shop, "a.1@shop.example"), with_id(shop, "twice@shop.example"),
+                           with_id(shop, "twice@shop.example"), with_id(other, "copied@x"),
+                           with_id(shop, "copied@x"), with_id(shop, "")});
+  auto found = store_->FindByMessageId("a.1@shop.example");
+  ASSERT_TRUE(found.has_value()) << found.error().message;
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->message, ids[0]);
+  EXPECT_EQ((*found)->account, shop);
+  // Twice in one account: the newest.
+  found = store_->FindByMessageId("twice@shop.example");
+  ASSERT_TRUE(found.has_value() && found->has_value());
+  EXPECT_EQ((*found)->message, ids[2]);
+  // In two accounts: neither.
+  found = store_->FindByMessageId("copied@x");
+  ASSERT_TRUE(found.has_value());
+  EXPECT_FALSE(found->has_value());
+  // None, and the empty id of a message without one.
+  for (const char* id : {"nobody@x", ""}) {
+    found = store_->FindByMessageId(id);
+    ASSERT_TRUE(found.has_value());
+    EXPECT_FALSE(found->has_value()) << id;
+  }
+}
+
+}  // namespace
+}  // namespace mailwarden::conformance

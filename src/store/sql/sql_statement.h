@@ -206,7 +206,8 @@ enum class Sql {
   kSelectRecipientAddress,     // (account, message, index) -> address
   kRemoveAccountSuppressions,  // (account)
   // Complaints.
-  kBumpComplaints,  // (account, day) -> complaints, sent: the day's, after adding one
+  kBumpComplaints,
+  kSelectByMessageId,  // (account, day) -> complaints, sent: the day's, after adding one
   kCount,
 };
 

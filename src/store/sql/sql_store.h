@@ -46,6 +46,7 @@ class SqlStore : public Store {
   Result<std::vector<Account>> ListAccounts() override;
   Result<std::vector<AccountPageEntry>> ListAccountPage(const AccountPageQuery& query) override;
   Result<void> SetAccountState(const AccountStateChange& change) override;
+  Result<std::optional<MessageRef>> FindByMessageId(std::string_view message_id) override;
   Result<std::vector<AccountId>> AccountsInState(AccountState state) override;
   Result<std::vector<AuditRecord>> ListAudit(std::optional<AccountId> account, int limit,
                                              std::int64_t before_id) override;

@@ -134,6 +134,20 @@ Result<ComplaintRecorded> SqlStore::RecordComplaint(const Complaint& complaint, 
   return recorded;
 }
 
+Result<std::optional<MessageRef>> SqlStore::FindByMessageId(std::string_view message_id) {
+  if (message_id.empty()) return std::optional<MessageRef>();
+  MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kRead));
+  MW_ASSIGN_OR_RETURN(const Rows rows,
+                      session().Run(Sql::kSelectByMessageId, Params().Text(message_id)));
+  MW_RETURN_IF_ERROR(tx.Commit());
+  if (rows.empty()) return std::optional<MessageRef>();
+  const MessageRef newest{.message = rows.Int(0, 0), .account = rows.Int(0, 1)};
+  for (int i = 1; i < rows.size(); ++i) {
+    if (rows.Int(i, 1) != newest.account) return std::optional<MessageRef>();
+  }
+  return std::optional<MessageRef>(newest);
+}
+
 Result<void> SqlStore::CheckComplaintGuard(const Complaint& complaint, TimePoint now,
                                            ComplaintRecorded& recorded) {
   // The account's row is locked (RecordComplaint took it first), so its state read here is the

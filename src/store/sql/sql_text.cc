@@ -169,8 +169,9 @@ constexpr std::array<std::string_view, kSqlCount> kNames = {
     "kSelectRecipientAddress",
     "kRemoveAccountSuppressions",
     "kBumpComplaints",
+    "kSelectByMessageId",
 };
-static_assert(kNames.back() == "kBumpComplaints", "kNames follows enum Sql");
+static_assert(kNames.back() == "kSelectByMessageId", "kNames follows enum Sql");
 
 // The earliest next attempt among the unfinished messages of active account a.id: one seek of
 // messages_due within the account's purge epoch, so that purged rows still on disk (all due
@@ -291,6 +292,10 @@ std::string_view SharedSqlText(Sql sql) {
       return "INSERT INTO {daily_counters} (account_id, day, complaints) VALUES (?1, ?2, 1) "
              "ON CONFLICT (account_id, day) DO UPDATE "
              "SET complaints = {daily_counters}.complaints + 1 RETURNING complaints, sent";
+    case Sql::kSelectByMessageId:
+      // messages_by_message_id; two rows are enough to tell one account's from several.
+      return "SELECT id, account_id FROM {messages} WHERE message_id = ?1 "
+             "ORDER BY id DESC LIMIT 8";
     case Sql::kDeleteAccountUids:
       return "DELETE FROM {account_uids} WHERE account_id = ?1";
     case Sql::kPutAccountUid:

@@ -156,6 +156,7 @@ Result<MessageId> SqliteStore::InsertMessageRow(const NewMessage& m,
   } else {
     params.Int(schema::kMessageQueued).Int(0).Int(received);
   }
+  params.Text(m.message_id);
   MW_RETURN_IF_ERROR(sqlite_.Run(Sql::kInsertMessage, params));
   const MessageId id = sqlite_.LastInsertId();
   if (body_in_place)
