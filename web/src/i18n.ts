@@ -274,6 +274,9 @@ const en = {
   reasonComplaintRate: 'Too many spam complaints: recipients marked {complaints} of the {sent} e-mails sent today as spam ({rate}%), more than the {limit}% allowed.',
   reasonComplaintRateDoubled: 'Too many spam complaints: recipients marked {complaints} of the {sent} e-mails sent today as spam ({rate}%), more than the {limit}% allowed even after unblocking.',
   reasonComplaintRatePlain: 'Too many spam complaints from recipients.',
+  // The limits card: policy.suppress_for.
+  limitSuppressFor: 'Addresses that do not exist are not sent to for',
+  limitSuppressNever: 'not at all (off)',
 };
 
 export type Key = keyof typeof en;
@@ -550,6 +553,9 @@ const pl: Record<Key, string> = {
   reasonComplaintRate: 'Zbyt wiele zgłoszeń spamu: odbiorcy oznaczyli jako spam {complaints} z {sent} e-maili wysłanych dzisiaj ({rate}%), a dopuszczalne jest {limit}%.',
   reasonComplaintRateDoubled: 'Zbyt wiele zgłoszeń spamu: odbiorcy oznaczyli jako spam {complaints} z {sent} e-maili wysłanych dzisiaj ({rate}%), a nawet po odblokowaniu dopuszczalne jest {limit}%.',
   reasonComplaintRatePlain: 'Zbyt wiele zgłoszeń spamu od odbiorców.',
+  // The limits card: policy.suppress_for.
+  limitSuppressFor: 'Nieistniejące adresy są pomijane przez',
+  limitSuppressNever: 'wcale (wyłączone)',
 };
 
 const tables: Record<Lang, Record<Key, string>> = { en, pl };
