@@ -493,6 +493,9 @@ Result<void> Daemon::StartBounceIntake() {
         guard_->OnOutcome(account, 0, static_cast<int>(categories.size()));
         for (const FailureCategory c : categories) metrics_.OnFailure(c);
       });
+  bounce_intake_->SetBlockHook([this](const Account& before, const std::string& reason) {
+    guard_->OnComplaintBlock(before, reason);
+  });
   if (config_.bounces.forward) {
     bounce_intake_->SetForwarder([this](std::string to, std::string data) {
       return system_mail_->Forward(std::move(to), std::move(data), "(a bounce passed on)");

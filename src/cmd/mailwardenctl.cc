@@ -382,7 +382,8 @@ void AccountListArgs(CLI::App& sub, Options& o) {
   sub.add_option("--state", o.status, "Only accounts in this state")
       ->check(CLI::IsMember({"active", "blocked", "purging"}));
   sub.add_option("--blocked-by", o.blocked_by, "Only accounts blocked by this")
-      ->check(CLI::IsMember({"customer", "admin", "spam_guard", "bounce_guard"}));
+      ->check(
+          CLI::IsMember({"customer", "admin", "spam_guard", "bounce_guard", "complaint_guard"}));
   sub.add_option("--search", o.search, "Only accounts whose name contains this");
   sub.add_option("--limit", o.limit, "At most this many rows (1-1000; default 100)")
       ->check(CLI::Range(1, 1000));

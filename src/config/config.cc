@@ -355,6 +355,8 @@ Result<void> ReadPolicy(TableReader& r, Config& c) {
   MW_RETURN_IF_ERROR(r.Double("bounce_rate", c.policy.bounce_rate, 0.0, 1.0));
   MW_RETURN_IF_ERROR(r.Int("bounce_min", c.policy.bounce_min, 1, 100'000'000));
   MW_RETURN_IF_ERROR(r.Int("quarantine_per_hour", c.policy.quarantine_per_hour, 0, 100'000'000));
+  MW_RETURN_IF_ERROR(r.Double("complaint_rate", c.policy.complaint_rate, 0.0, 1.0));
+  MW_RETURN_IF_ERROR(r.Int("complaint_min", c.policy.complaint_min, 1, 100'000'000));
   std::string check(SenderCheckName(c.policy.sender_check));
   MW_RETURN_IF_ERROR(r.String("sender_check", check));
   const auto parsed = ParseSenderCheck(check);

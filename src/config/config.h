@@ -160,6 +160,12 @@ struct Config {
     // The content guard: this many of an account's messages quarantined by the scanner
     // within an hour block it (spam_guard, a reason saying "content"). 0: off.
     std::int64_t quarantine_per_hour = 10;
+    // The complaint guard: more spam complaints (feedback-loop reports) than this fraction of
+    // the messages the account sent today blocks it (complaint_guard), once it sent at least
+    // complaint_min today. 0.003 is the ceiling large mailbox providers enforce; at 1,000
+    // messages it takes 4 complaints, where fewer messages would let one or two block.
+    double complaint_rate = 0.003;
+    std::int64_t complaint_min = 1000;
     // A message whose From domain (or envelope sender's) is not its account's: off (not
     // checked), hold (held as "sender not allowed") or reject (refused at submission).
     // Off by default: an upgrade must not hold the mail of accounts whose domains have not

@@ -63,6 +63,8 @@ TEST(ParseConfig, ReadsTheDesignExample) {
   EXPECT_EQ(c->store.keep_finished, std::chrono::hours(24 * 30)) << "the default";
   EXPECT_EQ(c->policy.bounce_min, 20);
   EXPECT_DOUBLE_EQ(c->policy.bounce_rate, 0.2);
+  EXPECT_DOUBLE_EQ(c->policy.complaint_rate, 0.003) << "the default";
+  EXPECT_EQ(c->policy.complaint_min, 1000) << "the default";
   EXPECT_EQ(c->report.at_minutes, 360);
   ASSERT_EQ(c->accounts.size(), 1u);
   EXPECT_EQ(c->accounts[0].name, "demo");
@@ -168,6 +170,9 @@ TEST(ParseConfig, NamesTheKeyThatIsWrong) {
       {"[delivery]\nconcurency = 3\n", "delivery.concurency"},
       {"[policy]\nhold = \"72\"\n", "policy.hold"},
       {"[policy]\nbounce_rate = 1.5\n", "policy.bounce_rate"},
+      {"[policy]\ncomplaint_rate = 1.5\n", "policy.complaint_rate"},
+      {"[policy]\ncomplaint_rate = \"0.3%\"\n", "policy.complaint_rate"},
+      {"[policy]\ncomplaint_min = 0\n", "policy.complaint_min"},
       {"[report]\nat = \"25:00\"\n", "report.at"},
       {"[store]\nurl = \"mysql://x\"\n", "store.url"},
       {"[http]\nlisten = \"127.0.0.1:99999\"\n", "http.listen"},
@@ -433,6 +438,13 @@ TEST(ParseConfig, BouncesFeedbackAddresses) {
     EXPECT_NE(bad.error().message.find("bounces.feedback_addresses: "), std::string::npos)
         << bad.error().message;
   }
+}
+
+TEST(ParseConfig, ComplaintGuardKeysCanBeSet) {
+  auto c = ParseConfig("[policy]\ncomplaint_rate = 0.005\ncomplaint_min = 200\n", "/tmp");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_DOUBLE_EQ(c->policy.complaint_rate, 0.005);
+  EXPECT_EQ(c->policy.complaint_min, 200);
 }
 
 TEST(ParseConfig, BouncesCategoriesFileExtendsTheTable) {

@@ -14,12 +14,13 @@ constexpr std::array<std::pair<AccountAction, std::string_view>, 4> kActions{{
     {AccountAction::kPurge, "PURGE"},
     {AccountAction::kPurgeDone, "PURGE_DONE"},
 }};
-constexpr std::array<std::pair<Actor, std::string_view>, 5> kActors{{
+constexpr std::array<std::pair<Actor, std::string_view>, 6> kActors{{
     {Actor::kCustomer, "customer"},
     {Actor::kAdmin, "admin"},
     {Actor::kSpamGuard, "spam_guard"},
     {Actor::kBounceGuard, "bounce_guard"},
     {Actor::kSystem, "system"},
+    {Actor::kComplaintGuard, "complaint_guard"},
 }};
 
 struct RefusalEntry {
@@ -92,6 +93,8 @@ std::string_view DefaultBlockReason(Actor actor) {
       return "blocked by the spam guard: too many e-mails in an hour";
     case Actor::kBounceGuard:
       return "blocked by the bounce guard: too many failed deliveries";
+    case Actor::kComplaintGuard:
+      return "blocked by the complaint guard: too many spam complaints";
     case Actor::kSystem:
       break;
   }
@@ -119,8 +122,12 @@ std::string AuditText(std::string_view what, std::string_view reason) {
 }
 
 AccountStatus ActiveStatus(const AccountStatus& current, TimePoint now) {
-  return AccountStatus{AccountState::kActive, BlockedBy::kNone, "", now,
-                       current.bounce_tolerance_until};
+  return AccountStatus{AccountState::kActive,
+                       BlockedBy::kNone,
+                       "",
+                       now,
+                       current.bounce_tolerance_until,
+                       current.complaint_tolerance_until};
 }
 
 // What no state can make allowed: each actor's reach, whatever the account's state.
@@ -130,7 +137,8 @@ std::optional<RefusalCode> OutOfReach(AccountAction action, Actor actor) {
     return std::nullopt;
   }
   if (action == AccountAction::kPurgeDone) return RefusalCode::kPurgeEndsByItself;
-  if ((actor == Actor::kSpamGuard || actor == Actor::kBounceGuard) &&
+  if ((actor == Actor::kSpamGuard || actor == Actor::kBounceGuard ||
+       actor == Actor::kComplaintGuard) &&
       action != AccountAction::kBlock) {
     return RefusalCode::kGuardOnlyBlocks;
   }
@@ -142,9 +150,12 @@ Decision DecideBlock(const AccountStatus& current, Actor actor, std::string_view
   switch (current.state) {
     case AccountState::kActive: {
       Transition t;
-      t.next = AccountStatus{AccountState::kBlocked, BlockerOf(actor),
-                             std::string(reason.empty() ? DefaultBlockReason(actor) : reason), now,
-                             current.bounce_tolerance_until};
+      t.next = AccountStatus{AccountState::kBlocked,
+                             BlockerOf(actor),
+                             std::string(reason.empty() ? DefaultBlockReason(actor) : reason),
+                             now,
+                             current.bounce_tolerance_until,
+                             current.complaint_tolerance_until};
       t.audit_text = AuditText("sending blocked", t.next.reason);
       return t;
     }
@@ -191,6 +202,13 @@ Decision DecideUnblock(const AccountStatus& current, Actor actor, std::string_vi
     t.double_bounce_tolerance = true;
     t.next.bounce_tolerance_until = now + kBounceToleranceWindow;
     t.audit_text = AuditText("sending unblocked, failure tolerance doubled for 24 hours", reason);
+  } else if (current.blocked_by == BlockedBy::kComplaintGuard) {
+    // Mailbox providers report complaints hours after the mail went, and the day's count the
+    // guard judges still holds those about mail sent before the block: at the usual tolerance
+    // the first late report would block the account again.
+    t.double_complaint_tolerance = true;
+    t.next.complaint_tolerance_until = now + kComplaintToleranceWindow;
+    t.audit_text = AuditText("sending unblocked, complaint tolerance doubled for 24 hours", reason);
   } else {
     t.audit_text = AuditText("sending unblocked", reason);
   }
@@ -250,6 +268,8 @@ BlockedBy BlockerOf(Actor actor) {
       return BlockedBy::kSpamGuard;
     case Actor::kBounceGuard:
       return BlockedBy::kBounceGuard;
+    case Actor::kComplaintGuard:
+      return BlockedBy::kComplaintGuard;
     case Actor::kSystem:
       break;
   }

@@ -30,19 +30,22 @@ namespace mailwarden {
 enum class AccountAction { kBlock, kUnblock, kPurge, kPurgeDone };
 
 // Who asks. kSystem is the purge job and may only end a purge.
-enum class Actor { kCustomer, kAdmin, kSpamGuard, kBounceGuard, kSystem };
+enum class Actor { kCustomer, kAdmin, kSpamGuard, kBounceGuard, kSystem, kComplaintGuard };
 
 // "BLOCK", "UNBLOCK", "PURGE" as the API spells them; "PURGE_DONE" for the audit log.
 std::string_view AccountActionName(AccountAction action);
 // Reads all four names; Decide refuses PURGE_DONE from anyone but kSystem.
 std::optional<AccountAction> ParseAccountAction(std::string_view name);
 
-// "customer", "admin", "spam_guard", "bounce_guard" (as BlockedByName spells them), "system".
+// "customer", "admin", "spam_guard", "bounce_guard", "complaint_guard" (as BlockedByName spells
+// them), "system".
 std::string_view ActorName(Actor actor);
 std::optional<Actor> ParseActor(std::string_view name);
 
 // How long an UNBLOCK of a bounce_guard block doubles the account's failure tolerance.
 inline constexpr Duration kBounceToleranceWindow = std::chrono::hours(24);
+// How long an UNBLOCK of a complaint_guard block doubles the account's complaint tolerance.
+inline constexpr Duration kComplaintToleranceWindow = std::chrono::hours(24);
 
 // Who a block is recorded as made by, when actor blocks; kNone for kSystem, which never blocks.
 BlockedBy BlockerOf(Actor actor);
@@ -51,16 +54,18 @@ struct AccountStatus {
   AccountState state = AccountState::kActive;
   BlockedBy blocked_by = BlockedBy::kNone;
   std::string reason;
-  TimePoint since{};                   // when the state last changed
-  TimePoint bounce_tolerance_until{};  // failure tolerance is doubled before this time
+  TimePoint since{};                      // when the state last changed
+  TimePoint bounce_tolerance_until{};     // failure tolerance is doubled before this time
+  TimePoint complaint_tolerance_until{};  // complaint tolerance is doubled before this time
 };
 
 struct Transition {
   AccountStatus next;
-  bool release_held = false;             // the account's held mail may go, oldest first
-  bool start_purge = false;              // delete the mail held now (up to the newest id)
-  bool double_bounce_tolerance = false;  // next.bounce_tolerance_until was set to now + 24h
-  std::string audit_text;                // the "why" of the audit record
+  bool release_held = false;                // the account's held mail may go, oldest first
+  bool start_purge = false;                 // delete the mail held now (up to the newest id)
+  bool double_bounce_tolerance = false;     // next.bounce_tolerance_until was set to now + 24h
+  bool double_complaint_tolerance = false;  // next.complaint_tolerance_until: now + 24h
+  std::string audit_text;                   // the "why" of the audit record
 };
 
 // Every refusal of Decide. Each has a stable name (RefusalCodeName), which clients that word
@@ -134,6 +139,11 @@ std::expected<void, Refusal> DecideHeldForSender(HeldMailAction action, Actor ac
 // Whether the bounce guard should judge this account with doubled tolerance at `now`.
 inline bool BounceToleranceDoubled(const AccountStatus& status, TimePoint now) {
   return now < status.bounce_tolerance_until;
+}
+
+// Whether the complaint guard should judge this account with doubled tolerance at `now`.
+inline bool ComplaintToleranceDoubled(const AccountStatus& status, TimePoint now) {
+  return now < status.complaint_tolerance_until;
 }
 
 }  // namespace mailwarden

@@ -20,31 +20,34 @@ namespace {
 using std::chrono::hours;
 
 constexpr std::array kStates{AccountState::kActive, AccountState::kBlocked, AccountState::kPurging};
-constexpr std::array kBlockers{BlockedBy::kNone, BlockedBy::kCustomer, BlockedBy::kAdmin,
-                               BlockedBy::kSpamGuard, BlockedBy::kBounceGuard};
+constexpr std::array kBlockers{BlockedBy::kNone,        BlockedBy::kCustomer,
+                               BlockedBy::kAdmin,       BlockedBy::kSpamGuard,
+                               BlockedBy::kBounceGuard, BlockedBy::kComplaintGuard};
 constexpr std::array kActions{AccountAction::kBlock, AccountAction::kUnblock, AccountAction::kPurge,
                               AccountAction::kPurgeDone};
-constexpr std::array kActors{Actor::kCustomer, Actor::kAdmin, Actor::kSpamGuard,
-                             Actor::kBounceGuard, Actor::kSystem};
+constexpr std::array kActors{Actor::kCustomer,    Actor::kAdmin,  Actor::kSpamGuard,
+                             Actor::kBounceGuard, Actor::kSystem, Actor::kComplaintGuard};
 
 // What a request comes to. The allowed ones name the next status; see Expect() below.
 enum class Outcome {
-  k409,          // refused: kConflict
-  k403,          // refused: kPermission
-  kBug,          // refused: kInternal, the current status breaks the invariants
-  kBlock,        // blocked by the actor, since now
-  kTakeOver,     // still blocked, now by the admin, since unchanged
-  kLift,         // active, held mail released
-  kLiftDoubled,  // active, held mail released, failure tolerance doubled for 24 hours
-  kPurgeStart,   // purging, same blocker and reason, purge started
+  k409,                   // refused: kConflict
+  k403,                   // refused: kPermission
+  kBug,                   // refused: kInternal, the current status breaks the invariants
+  kBlock,                 // blocked by the actor, since now
+  kTakeOver,              // still blocked, now by the admin, since unchanged
+  kLift,                  // active, held mail released
+  kLiftDoubled,           // active, held mail released, failure tolerance doubled for 24 hours
+  kLiftComplaintDoubled,  // active, held mail released, complaint tolerance doubled for 24 hours
+  kPurgeStart,            // purging, same blocker and reason, purge started
 };
 
 struct Row {
   AccountState state;
   BlockedBy blocked_by;
   AccountAction action;
-  // By actor, in the order of kActors: customer, admin, spam_guard, bounce_guard, system.
-  std::array<Outcome, 5> outcomes;
+  // By actor, in the order of kActors: customer, admin, spam_guard, bounce_guard, system,
+  // complaint_guard.
+  std::array<Outcome, 6> outcomes;
 };
 
 using S = AccountState;
@@ -57,17 +60,18 @@ constexpr Outcome kBlk = Outcome::kBlock;
 constexpr Outcome kTake = Outcome::kTakeOver;
 constexpr Outcome kLift = Outcome::kLift;
 constexpr Outcome kLift2 = Outcome::kLiftDoubled;
+constexpr Outcome kLiftC = Outcome::kLiftComplaintDoubled;
 constexpr Outcome kPurg = Outcome::kPurgeStart;
-constexpr std::array<Outcome, 5> kAllBug{kBug, kBug, kBug, kBug, kBug};
+constexpr std::array<Outcome, 6> kAllBug{kBug, kBug, kBug, kBug, kBug, kBug};
 
 // The rules, written out case by case so that any change to them fails here.
 // clang-format off
 constexpr Row kRules[] = {
-    //                                          customer admin  spam   bounce system
-    {S::kActive,  B::kNone,        A::kBlock,     {kBlk,  kBlk,  kBlk,  kBlk,  k403}},
-    {S::kActive,  B::kNone,        A::kUnblock,   {k409,  k409,  k403,  k403,  k403}},
-    {S::kActive,  B::kNone,        A::kPurge,     {k409,  k409,  k403,  k403,  k403}},
-    {S::kActive,  B::kNone,        A::kPurgeDone, {k403,  k403,  k403,  k403,  k409}},
+    //                                          customer admin  spam   bounce system complaint
+    {S::kActive,  B::kNone,        A::kBlock,     {kBlk, kBlk, kBlk, kBlk, k403, kBlk}},
+    {S::kActive,  B::kNone,        A::kUnblock,   {k409, k409, k403, k403, k403, k403}},
+    {S::kActive,  B::kNone,        A::kPurge,     {k409, k409, k403, k403, k403, k403}},
+    {S::kActive,  B::kNone,        A::kPurgeDone, {k403, k403, k403, k403, k409, k403}},
     {S::kActive,  B::kCustomer,    A::kBlock,     kAllBug},
     {S::kActive,  B::kCustomer,    A::kUnblock,   kAllBug},
     {S::kActive,  B::kCustomer,    A::kPurge,     kAllBug},
@@ -84,48 +88,60 @@ constexpr Row kRules[] = {
     {S::kActive,  B::kBounceGuard, A::kUnblock,   kAllBug},
     {S::kActive,  B::kBounceGuard, A::kPurge,     kAllBug},
     {S::kActive,  B::kBounceGuard, A::kPurgeDone, kAllBug},
+    {S::kActive,  B::kComplaintGuard, A::kBlock,     kAllBug},
+    {S::kActive,  B::kComplaintGuard, A::kUnblock,   kAllBug},
+    {S::kActive,  B::kComplaintGuard, A::kPurge,     kAllBug},
+    {S::kActive,  B::kComplaintGuard, A::kPurgeDone, kAllBug},
 
     {S::kBlocked, B::kNone,        A::kBlock,     kAllBug},
     {S::kBlocked, B::kNone,        A::kUnblock,   kAllBug},
     {S::kBlocked, B::kNone,        A::kPurge,     kAllBug},
     {S::kBlocked, B::kNone,        A::kPurgeDone, kAllBug},
-    {S::kBlocked, B::kCustomer,    A::kBlock,     {k409,  kTake, k409,  k409,  k403}},
-    {S::kBlocked, B::kCustomer,    A::kUnblock,   {kLift, kLift, k403,  k403,  k403}},
-    {S::kBlocked, B::kCustomer,    A::kPurge,     {kPurg, kPurg, k403,  k403,  k403}},
-    {S::kBlocked, B::kCustomer,    A::kPurgeDone, {k403,  k403,  k403,  k403,  k409}},
-    {S::kBlocked, B::kAdmin,       A::kBlock,     {k409,  k409,  k409,  k409,  k403}},
-    {S::kBlocked, B::kAdmin,       A::kUnblock,   {k403,  kLift, k403,  k403,  k403}},
-    {S::kBlocked, B::kAdmin,       A::kPurge,     {k403,  kPurg, k403,  k403,  k403}},
-    {S::kBlocked, B::kAdmin,       A::kPurgeDone, {k403,  k403,  k403,  k403,  k409}},
-    {S::kBlocked, B::kSpamGuard,   A::kBlock,     {k409,  kTake, k409,  k409,  k403}},
-    {S::kBlocked, B::kSpamGuard,   A::kUnblock,   {k409,  kLift, k403,  k403,  k403}},
-    {S::kBlocked, B::kSpamGuard,   A::kPurge,     {kPurg, kPurg, k403,  k403,  k403}},
-    {S::kBlocked, B::kSpamGuard,   A::kPurgeDone, {k403,  k403,  k403,  k403,  k409}},
-    {S::kBlocked, B::kBounceGuard, A::kBlock,     {k409,  kTake, k409,  k409,  k403}},
-    {S::kBlocked, B::kBounceGuard, A::kUnblock,   {kLift2,kLift2,k403,  k403,  k403}},
-    {S::kBlocked, B::kBounceGuard, A::kPurge,     {kPurg, kPurg, k403,  k403,  k403}},
-    {S::kBlocked, B::kBounceGuard, A::kPurgeDone, {k403,  k403,  k403,  k403,  k409}},
+    {S::kBlocked, B::kCustomer,    A::kBlock,     {k409, kTake, k409, k409, k403, k409}},
+    {S::kBlocked, B::kCustomer,    A::kUnblock,   {kLift, kLift, k403, k403, k403, k403}},
+    {S::kBlocked, B::kCustomer,    A::kPurge,     {kPurg, kPurg, k403, k403, k403, k403}},
+    {S::kBlocked, B::kCustomer,    A::kPurgeDone, {k403, k403, k403, k403, k409, k403}},
+    {S::kBlocked, B::kAdmin,       A::kBlock,     {k409, k409, k409, k409, k403, k409}},
+    {S::kBlocked, B::kAdmin,       A::kUnblock,   {k403, kLift, k403, k403, k403, k403}},
+    {S::kBlocked, B::kAdmin,       A::kPurge,     {k403, kPurg, k403, k403, k403, k403}},
+    {S::kBlocked, B::kAdmin,       A::kPurgeDone, {k403, k403, k403, k403, k409, k403}},
+    {S::kBlocked, B::kSpamGuard,   A::kBlock,     {k409, kTake, k409, k409, k403, k409}},
+    {S::kBlocked, B::kSpamGuard,   A::kUnblock,   {k409, kLift, k403, k403, k403, k403}},
+    {S::kBlocked, B::kSpamGuard,   A::kPurge,     {kPurg, kPurg, k403, k403, k403, k403}},
+    {S::kBlocked, B::kSpamGuard,   A::kPurgeDone, {k403, k403, k403, k403, k409, k403}},
+    {S::kBlocked, B::kBounceGuard, A::kBlock,     {k409, kTake, k409, k409, k403, k409}},
+    {S::kBlocked, B::kBounceGuard, A::kUnblock,   {kLift2, kLift2, k403, k403, k403, k403}},
+    {S::kBlocked, B::kBounceGuard, A::kPurge,     {kPurg, kPurg, k403, k403, k403, k403}},
+    {S::kBlocked, B::kBounceGuard, A::kPurgeDone, {k403, k403, k403, k403, k409, k403}},
+    {S::kBlocked, B::kComplaintGuard, A::kBlock,     {k409, kTake, k409, k409, k403, k409}},
+    {S::kBlocked, B::kComplaintGuard, A::kUnblock,   {kLiftC, kLiftC, k403, k403, k403, k403}},
+    {S::kBlocked, B::kComplaintGuard, A::kPurge,     {kPurg, kPurg, k403, k403, k403, k403}},
+    {S::kBlocked, B::kComplaintGuard, A::kPurgeDone, {k403, k403, k403, k403, k409, k403}},
 
     {S::kPurging, B::kNone,        A::kBlock,     kAllBug},
     {S::kPurging, B::kNone,        A::kUnblock,   kAllBug},
     {S::kPurging, B::kNone,        A::kPurge,     kAllBug},
     {S::kPurging, B::kNone,        A::kPurgeDone, kAllBug},
-    {S::kPurging, B::kCustomer,    A::kBlock,     {k409,  k409,  k409,  k409,  k403}},
-    {S::kPurging, B::kCustomer,    A::kUnblock,   {k409,  k409,  k403,  k403,  k403}},
-    {S::kPurging, B::kCustomer,    A::kPurge,     {k409,  k409,  k403,  k403,  k403}},
-    {S::kPurging, B::kCustomer,    A::kPurgeDone, {k403,  k403,  k403,  k403,  kLift}},
-    {S::kPurging, B::kAdmin,       A::kBlock,     {k409,  k409,  k409,  k409,  k403}},
-    {S::kPurging, B::kAdmin,       A::kUnblock,   {k409,  k409,  k403,  k403,  k403}},
-    {S::kPurging, B::kAdmin,       A::kPurge,     {k409,  k409,  k403,  k403,  k403}},
-    {S::kPurging, B::kAdmin,       A::kPurgeDone, {k403,  k403,  k403,  k403,  kLift}},
-    {S::kPurging, B::kSpamGuard,   A::kBlock,     {k409,  k409,  k409,  k409,  k403}},
-    {S::kPurging, B::kSpamGuard,   A::kUnblock,   {k409,  k409,  k403,  k403,  k403}},
-    {S::kPurging, B::kSpamGuard,   A::kPurge,     {k409,  k409,  k403,  k403,  k403}},
-    {S::kPurging, B::kSpamGuard,   A::kPurgeDone, {k403,  k403,  k403,  k403,  kLift}},
-    {S::kPurging, B::kBounceGuard, A::kBlock,     {k409,  k409,  k409,  k409,  k403}},
-    {S::kPurging, B::kBounceGuard, A::kUnblock,   {k409,  k409,  k403,  k403,  k403}},
-    {S::kPurging, B::kBounceGuard, A::kPurge,     {k409,  k409,  k403,  k403,  k403}},
-    {S::kPurging, B::kBounceGuard, A::kPurgeDone, {k403,  k403,  k403,  k403,  kLift}},
+    {S::kPurging, B::kCustomer,    A::kBlock,     {k409, k409, k409, k409, k403, k409}},
+    {S::kPurging, B::kCustomer,    A::kUnblock,   {k409, k409, k403, k403, k403, k403}},
+    {S::kPurging, B::kCustomer,    A::kPurge,     {k409, k409, k403, k403, k403, k403}},
+    {S::kPurging, B::kCustomer,    A::kPurgeDone, {k403, k403, k403, k403, kLift, k403}},
+    {S::kPurging, B::kAdmin,       A::kBlock,     {k409, k409, k409, k409, k403, k409}},
+    {S::kPurging, B::kAdmin,       A::kUnblock,   {k409, k409, k403, k403, k403, k403}},
+    {S::kPurging, B::kAdmin,       A::kPurge,     {k409, k409, k403, k403, k403, k403}},
+    {S::kPurging, B::kAdmin,       A::kPurgeDone, {k403, k403, k403, k403, kLift, k403}},
+    {S::kPurging, B::kSpamGuard,   A::kBlock,     {k409, k409, k409, k409, k403, k409}},
+    {S::kPurging, B::kSpamGuard,   A::kUnblock,   {k409, k409, k403, k403, k403, k403}},
+    {S::kPurging, B::kSpamGuard,   A::kPurge,     {k409, k409, k403, k403, k403, k403}},
+    {S::kPurging, B::kSpamGuard,   A::kPurgeDone, {k403, k403, k403, k403, kLift, k403}},
+    {S::kPurging, B::kBounceGuard, A::kBlock,     {k409, k409, k409, k409, k403, k409}},
+    {S::kPurging, B::kBounceGuard, A::kUnblock,   {k409, k409, k403, k403, k403, k403}},
+    {S::kPurging, B::kBounceGuard, A::kPurge,     {k409, k409, k403, k403, k403, k403}},
+    {S::kPurging, B::kBounceGuard, A::kPurgeDone, {k403, k403, k403, k403, kLift, k403}},
+    {S::kPurging, B::kComplaintGuard, A::kBlock,     {k409, k409, k409, k409, k403, k409}},
+    {S::kPurging, B::kComplaintGuard, A::kUnblock,   {k409, k409, k403, k403, k403, k403}},
+    {S::kPurging, B::kComplaintGuard, A::kPurge,     {k409, k409, k403, k403, k403, k403}},
+    {S::kPurging, B::kComplaintGuard, A::kPurgeDone, {k403, k403, k403, k403, kLift, k403}},
 };
 // clang-format on
 
@@ -166,9 +182,9 @@ TEST(Decide, EveryCaseFollowsTheRules) {
         for (Actor actor : kActors) {
           ++cases;
           const Outcome expected = row->outcomes[IndexOf(actor)];
-          const AccountStatus current{state, blocked_by,
-                                      state == AccountState::kActive ? "" : "held for review",
-                                      kSince, kEarlierTolerance};
+          const AccountStatus current{
+              state,  blocked_by,        state == AccountState::kActive ? "" : "held for review",
+              kSince, kEarlierTolerance, kEarlierTolerance};
           const auto got = Decide(current, action, actor, "why", kNow);
           const std::string where =
               std::string(AccountStateName(state)) + "/" + std::string(BlockedByName(blocked_by)) +
@@ -189,26 +205,36 @@ TEST(Decide, EveryCaseFollowsTheRules) {
           const Transition& t = *got;
           EXPECT_FALSE(t.audit_text.empty());
           AccountStatus next;
-          bool release = false, purge = false, doubled = false;
+          bool release = false, purge = false, doubled = false, complaint_doubled = false;
           switch (expected) {
             case Outcome::kBlock:
-              next = {AccountState::kBlocked, BlockerOf(actor), "why", kNow, kEarlierTolerance};
+              next = {AccountState::kBlocked, BlockerOf(actor), "why", kNow,
+                      kEarlierTolerance,      kEarlierTolerance};
               break;
             case Outcome::kTakeOver:
-              next = {AccountState::kBlocked, BlockedBy::kAdmin, "why", kSince, kEarlierTolerance};
+              next = {AccountState::kBlocked, BlockedBy::kAdmin, "why", kSince,
+                      kEarlierTolerance,      kEarlierTolerance};
               break;
             case Outcome::kLift:
-              next = {AccountState::kActive, BlockedBy::kNone, "", kNow, kEarlierTolerance};
+              next = {AccountState::kActive, BlockedBy::kNone, "", kNow,
+                      kEarlierTolerance,     kEarlierTolerance};
               release = true;
               break;
             case Outcome::kLiftDoubled:
-              next = {AccountState::kActive, BlockedBy::kNone, "", kNow, kNow + hours(24)};
+              next = {AccountState::kActive, BlockedBy::kNone, "", kNow,
+                      kNow + hours(24),      kEarlierTolerance};
               release = true;
               doubled = true;
               break;
+            case Outcome::kLiftComplaintDoubled:
+              next = {AccountState::kActive, BlockedBy::kNone, "", kNow,
+                      kEarlierTolerance,     kNow + hours(24)};
+              release = true;
+              complaint_doubled = true;
+              break;
             case Outcome::kPurgeStart:
-              next = {AccountState::kPurging, blocked_by, "held for review", kNow,
-                      kEarlierTolerance};
+              next = {AccountState::kPurging, blocked_by,       "held for review", kNow,
+                      kEarlierTolerance,      kEarlierTolerance};
               purge = true;
               break;
             default:
@@ -221,13 +247,15 @@ TEST(Decide, EveryCaseFollowsTheRules) {
           EXPECT_EQ(t.next.bounce_tolerance_until, next.bounce_tolerance_until);
           EXPECT_EQ(t.release_held, release);
           EXPECT_EQ(t.start_purge, purge);
+          EXPECT_EQ(t.next.complaint_tolerance_until, next.complaint_tolerance_until);
           EXPECT_EQ(t.double_bounce_tolerance, doubled);
+          EXPECT_EQ(t.double_complaint_tolerance, complaint_doubled);
         }
       }
     }
   }
-  EXPECT_EQ(cases, 3 * 5 * 4 * 5);
-  EXPECT_EQ(std::size(kRules), 3u * 5 * 4);
+  EXPECT_EQ(cases, 3 * 6 * 4 * 6);
+  EXPECT_EQ(std::size(kRules), 3u * 6 * 4);
 }
 
 TEST(Decide, RefusalsSayWhyAndWhichRefusalItIs) {
@@ -323,20 +351,20 @@ struct HeldRow {
   BlockedBy blocked_by;
   HeldMailAction action;
   // By actor, in the order of kActors; "ok" is allowed, otherwise the refusal's name.
-  std::array<std::string_view, 5> outcomes;
+  std::array<std::string_view, 6> outcomes;
 };
 
 using H = HeldMailAction;
 constexpr std::string_view kBad = "invalid_status";
-constexpr std::array<std::string_view, 5> kHeldAllBug{kBad, kBad, kBad, kBad, kBad};
+constexpr std::array<std::string_view, 6> kHeldAllBug{kBad, kBad, kBad, kBad, kBad, kBad};
 constexpr std::string_view kGuard = "guard_only_blocks";
 constexpr std::string_view kSys = "system_only_ends_purge";
 
 // clang-format off
 constexpr HeldRow kHeldRules[] = {
     //                                           customer         admin   spam    bounce  system
-    {S::kActive,  B::kNone,        H::kRelease, {"not_blocked",  "not_blocked", kGuard, kGuard, kSys}},
-    {S::kActive,  B::kNone,        H::kDelete,  {"block_first",  "block_first", kGuard, kGuard, kSys}},
+    {S::kActive,  B::kNone,        H::kRelease, {"not_blocked", "not_blocked", kGuard, kGuard, kSys, kGuard}},
+    {S::kActive,  B::kNone,        H::kDelete,  {"block_first", "block_first", kGuard, kGuard, kSys, kGuard}},
     {S::kActive,  B::kCustomer,    H::kRelease, kHeldAllBug},
     {S::kActive,  B::kCustomer,    H::kDelete,  kHeldAllBug},
     {S::kActive,  B::kAdmin,       H::kRelease, kHeldAllBug},
@@ -344,32 +372,38 @@ constexpr HeldRow kHeldRules[] = {
     {S::kActive,  B::kSpamGuard,   H::kRelease, kHeldAllBug},
     {S::kActive,  B::kSpamGuard,   H::kDelete,  kHeldAllBug},
     {S::kActive,  B::kBounceGuard, H::kRelease, kHeldAllBug},
+    {S::kActive,  B::kComplaintGuard, H::kRelease, kHeldAllBug},
     {S::kActive,  B::kBounceGuard, H::kDelete,  kHeldAllBug},
+    {S::kActive,  B::kComplaintGuard, H::kDelete,  kHeldAllBug},
     {S::kBlocked, B::kNone,        H::kRelease, kHeldAllBug},
     {S::kBlocked, B::kNone,        H::kDelete,  kHeldAllBug},
-    {S::kBlocked, B::kCustomer,    H::kRelease, {"ok",           "ok",    kGuard, kGuard, kSys}},
-    {S::kBlocked, B::kCustomer,    H::kDelete,  {"ok",           "ok",    kGuard, kGuard, kSys}},
-    {S::kBlocked, B::kAdmin,       H::kRelease, {"admin_block",  "ok",    kGuard, kGuard, kSys}},
-    {S::kBlocked, B::kAdmin,       H::kDelete,  {"admin_block",  "ok",    kGuard, kGuard, kSys}},
-    {S::kBlocked, B::kSpamGuard,   H::kRelease, {"spam_block",   "ok",    kGuard, kGuard, kSys}},
-    {S::kBlocked, B::kSpamGuard,   H::kDelete,  {"ok",           "ok",    kGuard, kGuard, kSys}},
-    {S::kBlocked, B::kBounceGuard, H::kRelease, {"ok",           "ok",    kGuard, kGuard, kSys}},
-    {S::kBlocked, B::kBounceGuard, H::kDelete,  {"ok",           "ok",    kGuard, kGuard, kSys}},
+    {S::kBlocked, B::kCustomer,    H::kRelease, {"ok", "ok", kGuard, kGuard, kSys, kGuard}},
+    {S::kBlocked, B::kCustomer,    H::kDelete,  {"ok", "ok", kGuard, kGuard, kSys, kGuard}},
+    {S::kBlocked, B::kAdmin,       H::kRelease, {"admin_block", "ok", kGuard, kGuard, kSys, kGuard}},
+    {S::kBlocked, B::kAdmin,       H::kDelete,  {"admin_block", "ok", kGuard, kGuard, kSys, kGuard}},
+    {S::kBlocked, B::kSpamGuard,   H::kRelease, {"spam_block", "ok", kGuard, kGuard, kSys, kGuard}},
+    {S::kBlocked, B::kSpamGuard,   H::kDelete,  {"ok", "ok", kGuard, kGuard, kSys, kGuard}},
+    {S::kBlocked, B::kBounceGuard, H::kRelease, {"ok", "ok", kGuard, kGuard, kSys, kGuard}},
+    {S::kBlocked, B::kComplaintGuard, H::kRelease, {"ok", "ok", kGuard, kGuard, kSys, kGuard}},
+    {S::kBlocked, B::kBounceGuard, H::kDelete,  {"ok", "ok", kGuard, kGuard, kSys, kGuard}},
+    {S::kBlocked, B::kComplaintGuard, H::kDelete,  {"ok", "ok", kGuard, kGuard, kSys, kGuard}},
     {S::kPurging, B::kNone,        H::kRelease, kHeldAllBug},
     {S::kPurging, B::kNone,        H::kDelete,  kHeldAllBug},
-    {S::kPurging, B::kCustomer,    H::kRelease, {"purge_running", "ok",   kGuard, kGuard, kSys}},
-    {S::kPurging, B::kCustomer,    H::kDelete,  {"purge_already_running", "ok", kGuard, kGuard, kSys}},
-    {S::kPurging, B::kAdmin,       H::kRelease, {"admin_block",  "ok",    kGuard, kGuard, kSys}},
-    {S::kPurging, B::kAdmin,       H::kDelete,  {"admin_block",  "ok",    kGuard, kGuard, kSys}},
-    {S::kPurging, B::kSpamGuard,   H::kRelease, {"purge_running", "ok",   kGuard, kGuard, kSys}},
-    {S::kPurging, B::kSpamGuard,   H::kDelete,  {"purge_already_running", "ok", kGuard, kGuard, kSys}},
-    {S::kPurging, B::kBounceGuard, H::kRelease, {"purge_running", "ok",   kGuard, kGuard, kSys}},
-    {S::kPurging, B::kBounceGuard, H::kDelete,  {"purge_already_running", "ok", kGuard, kGuard, kSys}},
+    {S::kPurging, B::kCustomer,    H::kRelease, {"purge_running", "ok", kGuard, kGuard, kSys, kGuard}},
+    {S::kPurging, B::kCustomer,    H::kDelete,  {"purge_already_running", "ok", kGuard, kGuard, kSys, kGuard}},
+    {S::kPurging, B::kAdmin,       H::kRelease, {"admin_block", "ok", kGuard, kGuard, kSys, kGuard}},
+    {S::kPurging, B::kAdmin,       H::kDelete,  {"admin_block", "ok", kGuard, kGuard, kSys, kGuard}},
+    {S::kPurging, B::kSpamGuard,   H::kRelease, {"purge_running", "ok", kGuard, kGuard, kSys, kGuard}},
+    {S::kPurging, B::kSpamGuard,   H::kDelete,  {"purge_already_running", "ok", kGuard, kGuard, kSys, kGuard}},
+    {S::kPurging, B::kBounceGuard, H::kRelease, {"purge_running", "ok", kGuard, kGuard, kSys, kGuard}},
+    {S::kPurging, B::kComplaintGuard, H::kRelease, {"purge_running", "ok", kGuard, kGuard, kSys, kGuard}},
+    {S::kPurging, B::kBounceGuard, H::kDelete,  {"purge_already_running", "ok", kGuard, kGuard, kSys, kGuard}},
+    {S::kPurging, B::kComplaintGuard, H::kDelete,  {"purge_already_running", "ok", kGuard, kGuard, kSys, kGuard}},
 };
 // clang-format on
 
 TEST(DecideHeldMail, EveryCaseFollowsTheRules) {
-  ASSERT_EQ(std::size(kHeldRules), 3u * 5 * 2);
+  ASSERT_EQ(std::size(kHeldRules), 3u * 6 * 2);
   for (const HeldRow& row : kHeldRules) {
     for (Actor actor : kActors) {
       const std::string_view expected = row.outcomes[IndexOf(actor)];
@@ -433,6 +467,7 @@ TEST(Decide, BlockWithoutReasonGetsOneByActor) {
       {Actor::kAdmin, "blocked by the administrator"},
       {Actor::kSpamGuard, "blocked by the spam guard: too many e-mails in an hour"},
       {Actor::kBounceGuard, "blocked by the bounce guard: too many failed deliveries"},
+      {Actor::kComplaintGuard, "blocked by the complaint guard: too many spam complaints"},
   };
   for (const auto& c : cases) {
     for (std::string_view given : {"", "   "}) {
@@ -489,6 +524,25 @@ TEST(BounceToleranceDoubled, LastsTwentyFourHoursFromTheUnblock) {
   EXPECT_FALSE(BounceToleranceDoubled(got->next, kNow + hours(24)));
 }
 
+TEST(ComplaintToleranceDoubled, LastsTwentyFourHoursFromTheUnblockOfAComplaintBlock) {
+  const AccountStatus complained{S::kBlocked, B::kComplaintGuard, "complaints", kSince, {}, {}};
+  EXPECT_FALSE(ComplaintToleranceDoubled(complained, kNow));
+  const auto got = Decide(complained, A::kUnblock, Actor::kCustomer, "", kNow);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->audit_text, "sending unblocked, complaint tolerance doubled for 24 hours");
+  EXPECT_TRUE(ComplaintToleranceDoubled(got->next, kNow));
+  EXPECT_TRUE(
+      ComplaintToleranceDoubled(got->next, kNow + hours(24) - std::chrono::milliseconds(1)));
+  EXPECT_FALSE(ComplaintToleranceDoubled(got->next, kNow + hours(24)));
+  // The bounce guard's tolerance is its own.
+  EXPECT_FALSE(BounceToleranceDoubled(got->next, kNow));
+  // A block by the complaint guard keeps the tolerance it carries, as the bounce guard's does.
+  const auto again = Decide(got->next, A::kBlock, Actor::kComplaintGuard, "", kNow + hours(1));
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->next.blocked_by, B::kComplaintGuard);
+  EXPECT_EQ(again->next.complaint_tolerance_until, kNow + hours(24));
+}
+
 TEST(Names, RoundTrip) {
   for (AccountAction a : kActions) EXPECT_EQ(ParseAccountAction(AccountActionName(a)), a);
   for (Actor a : kActors) EXPECT_EQ(ParseActor(ActorName(a)), a);
@@ -496,7 +550,8 @@ TEST(Names, RoundTrip) {
   EXPECT_EQ(AccountActionName(A::kUnblock), "UNBLOCK");
   EXPECT_EQ(AccountActionName(A::kPurge), "PURGE");
   EXPECT_EQ(AccountActionName(A::kPurgeDone), "PURGE_DONE");
-  for (Actor a : {Actor::kCustomer, Actor::kAdmin, Actor::kSpamGuard, Actor::kBounceGuard}) {
+  for (Actor a : {Actor::kCustomer, Actor::kAdmin, Actor::kSpamGuard, Actor::kBounceGuard,
+                  Actor::kComplaintGuard}) {
     EXPECT_EQ(ActorName(a), BlockedByName(BlockerOf(a)));
   }
   for (std::string_view bad : {"", "block", "Block", "DELETE", " BLOCK"}) {

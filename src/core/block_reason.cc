@@ -26,10 +26,17 @@ constexpr ReasonPattern kPatterns[] = {
      "spam_guard: content: {quarantined} messages quarantined by the content scanner in the last "
      "hour, the limit is {limit}"},
     {"unique_recipients", "spam_guard: more than {limit} different recipients in the last hour"},
+    {"complaint_rate_doubled",
+     "complaint_guard: {complaints} spam complaints about the {sent} messages sent today ({rate} "
+     "per 10,000), more than {limit} per 10,000 (tolerance doubled)"},
+    {"complaint_rate",
+     "complaint_guard: {complaints} spam complaints about the {sent} messages sent today ({rate} "
+     "per 10,000), more than {limit} per 10,000"},
     {"by_customer", "blocked by the customer"},
     {"by_admin", "blocked by the administrator"},
     {"spam_flood", "blocked by the spam guard: too many e-mails in an hour"},
     {"bounce_rate", "blocked by the bounce guard: too many failed deliveries"},
+    {"complaint_rate", "blocked by the complaint guard: too many spam complaints"},
 };
 
 // Reads the whole number at the start of text (an optional '-', then digits) into value;

@@ -17,6 +17,10 @@
 //   content scanner quarantined in an hour, reaching policy.quarantine_per_hour (`limit`).
 // - unique_recipients (limit): mail to more than `limit` different recipients in an hour
 //   (policy.unique_recipients_per_hour).
+// - complaint_rate (complaints, sent, rate, limit): the complaint guard: `complaints` spam
+//   complaints about the `sent` messages sent today, `rate` in 10,000, more than `limit` in
+//   10,000 (policy.complaint_rate); complaint_rate_doubled when the tolerance was doubled
+//   after an UNBLOCK.
 // - by_customer, by_admin: the default reasons of a block without words of its own.
 #pragma once
 

@@ -33,6 +33,14 @@ TEST(BlockReasonTest, TheGuardsReasonsReadBackAsCodesWithTheirNumbers) {
       {"unique_recipients",
        {{"limit", 200}},
        "spam_guard: more than 200 different recipients in the last hour"},
+      {"complaint_rate",
+       {{"complaints", 4}, {"sent", 1000}, {"rate", 40}, {"limit", 30}},
+       "complaint_guard: 4 spam complaints about the 1000 messages sent today (40 per 10,000), "
+       "more than 30 per 10,000"},
+      {"complaint_rate_doubled",
+       {{"complaints", 7}, {"sent", 1000}, {"rate", 70}, {"limit", 60}},
+       "complaint_guard: 7 spam complaints about the 1000 messages sent today (70 per 10,000), "
+       "more than 60 per 10,000 (tolerance doubled)"},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(FormatBlockReason(c.code, c.params), c.text) << c.code;
@@ -50,7 +58,8 @@ TEST(BlockReasonTest, DecidesDefaultReasonsHaveCodes) {
   } cases[] = {{Actor::kCustomer, "by_customer"},
                {Actor::kAdmin, "by_admin"},
                {Actor::kSpamGuard, "spam_flood"},
-               {Actor::kBounceGuard, "bounce_rate"}};
+               {Actor::kBounceGuard, "bounce_rate"},
+               {Actor::kComplaintGuard, "complaint_rate"}};
   for (const auto& c : cases) {
     const auto decided = Decide(AccountStatus{}, AccountAction::kBlock, c.actor, "", TimePoint{});
     ASSERT_TRUE(decided.has_value());

@@ -90,4 +90,10 @@ bool BounceGuardTrips(std::int64_t failures, std::int64_t attempts, double bounc
   return static_cast<double>(failures) / static_cast<double>(attempts) > threshold;
 }
 
+bool ComplaintGuardTrips(std::int64_t complaints, std::int64_t sent, double complaint_rate,
+                         std::int64_t complaint_min, bool tolerance_doubled) {
+  // The same test as the bounce guard's, over other counts.
+  return BounceGuardTrips(complaints, sent, complaint_rate, complaint_min, tolerance_doubled);
+}
+
 }  // namespace mailwarden

@@ -86,4 +86,12 @@ bool SpamGuardTrips(std::int64_t submitted_last_hour, std::int64_t spam_per_hour
 bool BounceGuardTrips(std::int64_t failures, std::int64_t attempts, double bounce_rate,
                       std::int64_t bounce_min, bool tolerance_doubled);
 
+// The complaint guard trips when complaints / sent passes (is above) complaint_rate over at
+// least complaint_min messages sent; below complaint_min it never trips. Both counts are the
+// account's of the daemon's local day (daily_counters), the window mailbox providers rate a
+// sender's complaints by. Doubled tolerance (an UNBLOCK of a complaint_guard block, for 24
+// hours: ComplaintToleranceDoubled) doubles the rate; complaint_min stays.
+bool ComplaintGuardTrips(std::int64_t complaints, std::int64_t sent, double complaint_rate,
+                         std::int64_t complaint_min, bool tolerance_doubled);
+
 }  // namespace mailwarden

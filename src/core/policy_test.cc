@@ -182,5 +182,37 @@ TEST(BounceGuardTrips, AboveTheRateOverEnoughAttempts) {
   }
 }
 
+TEST(ComplaintGuardTrips, AboveTheRateOverEnoughMessagesSent) {
+  struct Case {
+    std::int64_t complaints, sent;
+    double rate;
+    std::int64_t min;
+    bool doubled;
+    bool trips;
+  };
+  const Case cases[] = {
+      // Below complaint_min nothing trips, however many complain.
+      {50, 999, 0.003, 1000, false, false},
+      {1, 0, 0.003, 0, false, false},
+      // At exactly the rate (3 of 1000 is 0.003): not yet passed; one more passes it.
+      {3, 1000, 0.003, 1000, false, false},
+      {4, 1000, 0.003, 1000, false, true},
+      {30, 10'000, 0.003, 1000, false, false},
+      {31, 10'000, 0.003, 1000, false, true},
+      // Complaints about yesterday's mail may outnumber today's: still a rate above.
+      {2000, 1000, 0.003, 1000, false, true},
+      // Doubled tolerance doubles the rate, not complaint_min.
+      {4, 1000, 0.003, 1000, true, false},
+      {6, 1000, 0.003, 1000, true, false},
+      {7, 1000, 0.003, 1000, true, true},
+      {50, 999, 0.003, 1000, true, false},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(ComplaintGuardTrips(c.complaints, c.sent, c.rate, c.min, c.doubled), c.trips)
+        << c.complaints << "/" << c.sent << " rate " << c.rate << " min " << c.min
+        << (c.doubled ? " doubled" : "");
+  }
+}
+
 }  // namespace
 }  // namespace mailwarden

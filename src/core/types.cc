@@ -13,12 +13,13 @@ constexpr std::array<std::pair<AccountState, std::string_view>, 3> kStates{{
     {AccountState::kBlocked, "blocked"},
     {AccountState::kPurging, "purging"},
 }};
-constexpr std::array<std::pair<BlockedBy, std::string_view>, 5> kBlockers{{
+constexpr std::array<std::pair<BlockedBy, std::string_view>, 6> kBlockers{{
     {BlockedBy::kNone, ""},
     {BlockedBy::kCustomer, "customer"},
     {BlockedBy::kAdmin, "admin"},
     {BlockedBy::kSpamGuard, "spam_guard"},
     {BlockedBy::kBounceGuard, "bounce_guard"},
+    {BlockedBy::kComplaintGuard, "complaint_guard"},
 }};
 constexpr std::array<std::pair<RecipientStatus, std::string_view>, 3> kRecipientStatuses{{
     {RecipientStatus::kPending, "pending"},

@@ -16,7 +16,7 @@ using TimePoint = std::chrono::system_clock::time_point;
 using Duration = std::chrono::milliseconds;
 
 enum class AccountState { kActive, kBlocked, kPurging };
-enum class BlockedBy { kNone, kCustomer, kAdmin, kSpamGuard, kBounceGuard };
+enum class BlockedBy { kNone, kCustomer, kAdmin, kSpamGuard, kBounceGuard, kComplaintGuard };
 
 // A recipient's delivery outcome. kPending: not yet tried or deferred (waiting for a retry).
 enum class RecipientStatus { kPending, kSent, kFailed };

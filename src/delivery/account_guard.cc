@@ -84,9 +84,13 @@ GuardNotice ComposeGuardNotice(Actor guard, const Account& account, std::string_
   const std::string when = FormatUtcMinute(at);
   const std::string hold = FormatDuration(policy.hold);
   const bool spam = guard == Actor::kSpamGuard;
+  const bool complaints = guard == Actor::kComplaintGuard;
   if (account.language == "pl") {
-    notice.subject = fmt::format("Wysyłka e-maili z konta {} została zablokowana ({})",
-                                 account.name, spam ? "podejrzenie spamu" : "zbyt wiele błędów");
+    notice.subject =
+        fmt::format("Wysyłka e-maili z konta {} została zablokowana ({})", account.name,
+                    spam         ? "podejrzenie spamu"
+                    : complaints ? "zgłoszenia spamu od odbiorców"
+                                 : "zbyt wiele błędów");
     notice.text = fmt::format(
         "Dzień dobry,\n\n"
         "mailwarden zablokował {} wysyłkę e-maili ze skryptów konta \"{}\".\n\n"
@@ -105,6 +109,19 @@ GuardNotice ComposeGuardNotice(Actor guard, const Account& account, std::string_
           "Tej blokady nie można zdjąć przyciskiem \"Odblokuj\": e-maile wstrzymane podczas "
           "zalewu uznaje się za spam. Jeśli to prawdziwa poczta, skontaktuj się z "
           "administratorem hostingu.\n";
+    } else if (complaints) {
+      notice.text +=
+          "Odbiorcy Twoich e-maili oznaczali je jako spam w swoich skrzynkach pocztowych, a "
+          "dostawcy poczty przysłali te zgłoszenia. Zbyt wiele takich zgłoszeń psuje reputację "
+          "serwera i sprawia, że poczta wszystkich klientów trafia do spamu.\n\n"
+          "Jak odblokować:\n"
+          "1. Sprawdź, do kogo i co wysyłają Twoje skrypty (panel, zakładka \"Skrypty "
+          "e-mail\"): czy odbiorcy zgodzili się na te e-maile i czy mogą się łatwo wypisać. "
+          "Jeśli skrypt został nadużyty do wysyłania spamu, zabezpiecz stronę.\n"
+          "2. Odblokuj wysyłkę przyciskiem \"Odblokuj\" (UNBLOCK): wstrzymane e-maile zostaną "
+          "wysłane, od najstarszego. Przez 24 godziny konto może dostać dwa razy więcej "
+          "zgłoszeń, zanim zostanie znów zablokowane. Jeśli wstrzymane e-maile to spam, usuń je "
+          "przyciskiem \"Wyczyść e-maile\" (PURGE).\n";
     } else {
       notice.text +=
           "Jak odblokować:\n"
@@ -118,7 +135,9 @@ GuardNotice ComposeGuardNotice(Actor guard, const Account& account, std::string_
     return notice;
   }
   notice.subject = fmt::format("Sending from account {} was blocked ({})", account.name,
-                               spam ? "suspected spam" : "too many failed deliveries");
+                               spam         ? "suspected spam"
+                               : complaints ? "spam complaints from recipients"
+                                            : "too many failed deliveries");
   notice.text = fmt::format(
       "Hello,\n\n"
       "mailwarden blocked the sending of e-mail from the scripts of the account \"{}\" at {}.\n\n"
@@ -136,6 +155,18 @@ GuardNotice ComposeGuardNotice(Actor guard, const Account& account, std::string_
         "itself when the purge ends.\n"
         "\"Unblock sending\" cannot lift this block: the mail held during a flood is presumed "
         "spam. If it is real mail, ask your hosting provider's administrator.\n";
+  } else if (complaints) {
+    notice.text +=
+        "The recipients of your e-mails marked them as spam in their mailboxes, and their mail "
+        "providers sent us these complaints. Too many of them spoil the server's reputation and "
+        "send every customer's mail to the spam folder.\n\n"
+        "How to lift the block:\n"
+        "1. Check whom your scripts send to and what (the panel's \"Email scripts\" tab): did "
+        "the recipients ask for these e-mails, and can they easily unsubscribe? If a script "
+        "was abused to send spam, secure the site.\n"
+        "2. Unblock sending (UNBLOCK): the held e-mails go out, oldest first. For 24 hours the "
+        "account may then get twice as many complaints before it is blocked again. If the "
+        "held e-mails are spam, delete them with \"Purge e-mails\" (PURGE) instead.\n";
   } else {
     notice.text +=
         "How to lift the block:\n"
@@ -194,6 +225,22 @@ void AccountGuard::OnQuarantined(AccountId account) {
   if (watch.exempt) return;
   watch.counts.Quarantined(now);
   MaybeCheck(account, watch, now);
+}
+
+void AccountGuard::OnComplaintBlock(const Account& before, std::string_view reason) {
+  const TimePoint now = clock_.Now();
+  ++blocks_;
+  if (on_block_) on_block_(BlockedBy::kComplaintGuard);
+  spdlog::warn("account={} actor={} action=BLOCK from={} to={} reason=\"{}\"", before.name,
+               ActorName(Actor::kComplaintGuard), AccountStateName(before.state),
+               AccountStateName(AccountState::kBlocked), reason);
+  if (before.report_to.empty()) {
+    spdlog::warn("guard: account={} has no report recipient; no notice sent", before.name);
+    return;
+  }
+  if (notify_) {
+    notify_(ComposeGuardNotice(Actor::kComplaintGuard, before, reason, config_.policy, now));
+  }
 }
 
 void AccountGuard::MaybeCheck(AccountId account, Watch& watch, TimePoint now) {

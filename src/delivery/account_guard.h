@@ -101,6 +101,10 @@ class AccountGuard {
   void OnOutcome(AccountId account, int attempted, int failed);
   // The content scanner quarantined a message of the account (the content guard).
   void OnQuarantined(AccountId account);
+  // The complaint guard blocked the account (the store did, in the transaction that recorded
+  // the complaint: Store::RecordComplaint): counted, logged and noticed as this guard's own
+  // blocks are. `before` is the account as it was before the block.
+  void OnComplaintBlock(const Account& before, std::string_view reason);
 
   // How many guard blocks this guard made (for tests and metrics).
   std::int64_t blocks() const { return blocks_; }

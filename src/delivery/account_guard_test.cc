@@ -100,6 +100,25 @@ TEST(GuardNoticeTest, SaysWhatHappenedAndHowToLiftItInTheAccountsLanguage) {
   EXPECT_NE(pl.text.find("24 godziny"), std::string::npos);
 }
 
+TEST(GuardNoticeTest, TheComplaintGuardsNoticeSaysWhatComplaintsAreAndThatUnblockLiftsIt) {
+  Account account;
+  account.name = "shop";
+  account.report_to = "owner@example.com";
+  const std::string reason = "complaint_guard: 4 spam complaints";
+  auto en = ComposeGuardNotice(Actor::kComplaintGuard, account, reason, Policy(), kT0);
+  EXPECT_NE(en.subject.find("spam complaints"), std::string::npos) << en.subject;
+  EXPECT_NE(en.text.find("Reason: " + reason), std::string::npos);
+  EXPECT_NE(en.text.find("marked them as spam"), std::string::npos);
+  EXPECT_NE(en.text.find("UNBLOCK"), std::string::npos);
+  EXPECT_NE(en.text.find("twice as many complaints"), std::string::npos);
+  account.language = "pl";
+  auto pl = ComposeGuardNotice(Actor::kComplaintGuard, account, reason, Policy(), kT0);
+  EXPECT_NE(pl.subject.find("zgłoszenia spamu"), std::string::npos) << pl.subject;
+  EXPECT_NE(pl.text.find("Powód: " + reason), std::string::npos);
+  EXPECT_NE(pl.text.find("oznaczali je jako spam"), std::string::npos);
+  EXPECT_NE(pl.text.find("dwa razy więcej zgłoszeń"), std::string::npos);
+}
+
 class ManualClock final : public Clock {
  public:
   TimePoint Now() const override { return now; }

@@ -139,7 +139,8 @@ asio::awaitable<HttpResponse> Api::ListAccounts(const HttpRequest& request) {
   if (auto blocker = param("blocked_by")) {
     query.blocked_by = ParseBlockedBy(*blocker);
     if (!query.blocked_by || *query.blocked_by == BlockedBy::kNone) {
-      co_return bad("\"blocked_by\" must be customer, admin, spam_guard or bounce_guard.");
+      co_return bad(
+          "\"blocked_by\" must be customer, admin, spam_guard, bounce_guard or complaint_guard.");
     }
   }
   if (auto q = param("q")) {

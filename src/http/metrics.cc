@@ -18,6 +18,7 @@ void Metrics::ObserveDeliveryLatency(double seconds) {
 void Metrics::OnGuardBlock(BlockedBy guard) {
   if (guard == BlockedBy::kSpamGuard) ++spam_guard_blocks_;
   if (guard == BlockedBy::kBounceGuard) ++bounce_guard_blocks_;
+  if (guard == BlockedBy::kComplaintGuard) ++complaint_guard_blocks_;
 }
 
 void Metrics::OnScanned(ScanCount kind, double seconds) {
@@ -66,6 +67,8 @@ std::string Metrics::Render(const StoreTotals& t) const {
                      spam_guard_blocks_.load());
   out += fmt::format("mailwarden_guard_blocks_total{{guard=\"bounce_guard\"}} {}\n",
                      bounce_guard_blocks_.load());
+  out += fmt::format("mailwarden_guard_blocks_total{{guard=\"complaint_guard\"}} {}\n",
+                     complaint_guard_blocks_.load());
   counter("mailwarden_receive_waits_total",
           "Large messages that waited for room before more of them was read, since the daemon "
           "started (submit.max_receiving_bytes).",

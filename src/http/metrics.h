@@ -33,7 +33,7 @@ class Metrics {
   void OnFailure(FailureCategory category) { ++failures_[static_cast<std::size_t>(category)]; }
   // A message reached its final outcome this long after it was received.
   void ObserveDeliveryLatency(double seconds);
-  // A guard (spam_guard or bounce_guard) blocked an account.
+  // A guard (spam_guard, bounce_guard or complaint_guard) blocked an account.
   void OnGuardBlock(BlockedBy guard);
   void OnReportsSent(std::int64_t reports) { reports_sent_ += reports; }
   // A message past 256 KiB waited before more of it was read (submit.max_receiving_bytes).
@@ -70,6 +70,7 @@ class Metrics {
   std::array<std::atomic<std::int64_t>, kFailureCategoryCount> failures_{};  // by FailureCategory
   std::atomic<std::int64_t> spam_guard_blocks_{0};
   std::atomic<std::int64_t> bounce_guard_blocks_{0};
+  std::atomic<std::int64_t> complaint_guard_blocks_{0};
   std::atomic<std::int64_t> reports_sent_{0};
   std::atomic<std::int64_t> receive_waits_{0};
   std::atomic<std::int64_t> send_waits_{0};

@@ -430,6 +430,19 @@ std::string DecodedSubject(const std::vector<HeaderField>& fields) {
   return SingleLine(decoded != nullptr ? decoded.get() : "", kMaxSummary);
 }
 
+// The id of the Message-ID field, as GMime reads it in a report's original (mime/
+// bounce_message.cc), so that the two compare equal.
+std::string MessageIdOf(const HeaderField& field) {
+  constexpr std::size_t kMaxMessageId = 255;
+  const std::string value = field.Value();
+  char* id = g_mime_utils_decode_message_id(value.c_str());
+  if (id == nullptr) return {};
+  std::string out(id);
+  g_free(id);
+  if (out.size() > kMaxMessageId || out.find_first_of("\r\n") != std::string::npos) return {};
+  return out;
+}
+
 std::string OriginatingScript(const std::vector<HeaderField>& fields) {
   const HeaderField* script = FindField(fields, "X-PHP-Originating-Script");
   return script != nullptr ? SingleLine(script->Value(), kMaxSummary) : std::string();
@@ -715,8 +728,11 @@ Result<PreparedMessage> PrepareMessage(std::string raw, const SubmitEnvelope& en
     }
   }
   if (FindField(fields, "Date") == nullptr) head += "Date: " + date + "\r\n";
-  if (FindField(fields, "Message-ID") == nullptr) {
-    head += fmt::format("Message-ID: <{}>\r\n", NewMessageId(host));
+  if (const HeaderField* id = FindField(fields, "Message-ID")) {
+    message.message_id = MessageIdOf(*id);
+  } else {
+    message.message_id = NewMessageId(host);
+    head += fmt::format("Message-ID: <{}>\r\n", message.message_id);
   }
   if (FindField(fields, "From") == nullptr) {
     const bool has_sender = envelope.sender && !message.sender.empty();

@@ -57,6 +57,9 @@ struct PreparedMessage {
   // The envelope sender is mailwarden's default (the account's name at this host): the script
   // gave neither -f nor a From.
   bool sender_defaulted = false;
+  // The Message-ID header's id without its angle brackets, as GMime reads it (the script's,
+  // or the one added); "" if the script's cannot be read or is over 255 bytes.
+  std::string message_id;
 };
 
 // Fails with kInvalidInput (sendmail exit 65) and a sentence a script's author understands:

@@ -209,6 +209,20 @@ TEST_F(MessagePrepTest, AddedMessageIdsDiffer) {
   EXPECT_NE(FieldLines(a.body, "Message-ID"), FieldLines(b.body, "Message-ID"));
 }
 
+TEST_F(MessagePrepTest, TheMessageIdIsKeptWithoutItsBracketsForComplaints) {
+  const PreparedMessage added = MustPrepare("Subject: s\n\n", To({"a@x.y"}));
+  EXPECT_EQ("Message-ID: <" + added.message_id + ">", FieldLines(added.body, "Message-ID")[0]);
+  const PreparedMessage own =
+      MustPrepare("Message-ID:  <20261206.1@shop.example> (the shop)\n\n", To({"a@x.y"}));
+  EXPECT_EQ(own.message_id, "20261206.1@shop.example");
+  const PreparedMessage folded =
+      MustPrepare("message-id:\n <folded.2@shop.example>\n\n", To({"a@x.y"}));
+  EXPECT_EQ(folded.message_id, "folded.2@shop.example");
+  const PreparedMessage long_one =
+      MustPrepare("Message-ID: <" + std::string(300, 'a') + "@shop.example>\n\n", To({"a@x.y"}));
+  EXPECT_EQ(long_one.message_id, "");
+}
+
 TEST(NewMessageIdTest, IsADotAtomLeftOfTheHostAndNeverRepeats) {
   std::set<std::string> seen;
   for (int i = 0; i < 10000; ++i) {

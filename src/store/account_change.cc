@@ -3,7 +3,12 @@
 namespace mailwarden {
 
 AccountStatus StatusOf(const Account& a) {
-  return AccountStatus{a.state, a.blocked_by, a.reason, a.since, a.bounce_tolerance_until};
+  return AccountStatus{a.state,
+                       a.blocked_by,
+                       a.reason,
+                       a.since,
+                       a.bounce_tolerance_until,
+                       a.complaint_tolerance_until};
 }
 
 AccountStateChange ChangeFor(const Account& account, const Transition& transition, Actor actor,
@@ -21,6 +26,7 @@ AccountStateChange ChangeFor(const Account& account, const Transition& transitio
   change.audit_text = transition.audit_text;
   change.start_purge = transition.start_purge;
   change.bounce_tolerance_until = transition.next.bounce_tolerance_until;
+  change.complaint_tolerance_until = transition.next.complaint_tolerance_until;
   return change;
 }
 

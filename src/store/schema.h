@@ -626,6 +626,11 @@ SELECT 1;
     },
     Migration{
         .version = 21,
+        .sqlite = kComplaintGuardSqlite,
+        .postgres = kComplaintGuardPostgres,
+    },
+    Migration{
+        .version = 22,
         .sqlite = kFleet,
         .postgres = kFleet,
     },

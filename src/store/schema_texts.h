@@ -314,7 +314,82 @@ CREATE INDEX suppressions_until ON suppressions (until_ms);
 ALTER TABLE daily_counters ADD COLUMN complaints BIGINT NOT NULL DEFAULT 0;
 )sql";
 
-// Migration 21, the fleet summary (the operator's overview), the same text for both engines.
+// Migration 21, the complaint guard: accounts.blocked_by may be 'complaint_guard', and
+// complaint_tolerance_until_ms is when the guard's doubled tolerance after an UNBLOCK of its
+// block ends (as bounce_tolerance_until_ms is the bounce guard's). messages.message_id is the
+// Message-ID header's id (NULL for mail stored before), which finds the message of a
+// complaint whose original lost its return path: one index entry per message stored.
+//
+// SQLite cannot alter a CHECK constraint: the accounts table is made anew with the same
+// columns, the rows copied, the old table dropped and the new one renamed, then its indexes
+// and trigger made again (SQLite's "making other kinds of table schema changes"). The store
+// runs every migration with foreign keys off (the tables that reference accounts keep their
+// references by name, which the rename satisfies again) and checks them all before it commits.
+inline constexpr std::string_view kComplaintGuardSqlite = R"sql(
+CREATE TABLE accounts_new (
+  id                           INTEGER PRIMARY KEY,
+  name                         TEXT    NOT NULL UNIQUE,
+  state                        TEXT    NOT NULL DEFAULT 'active'
+                                       CHECK (state IN ('active', 'blocked', 'purging')),
+  blocked_by                   TEXT    NOT NULL DEFAULT ''
+                                       CHECK (blocked_by IN ('', 'customer', 'admin', 'spam_guard',
+                                                             'bounce_guard', 'complaint_guard')),
+  reason                       TEXT    NOT NULL DEFAULT '',
+  since_ms                     INTEGER NOT NULL,
+  report_to                    TEXT    NOT NULL DEFAULT '',
+  language                     TEXT    NOT NULL DEFAULT 'en',
+  max_per_day                  INTEGER,
+  max_per_hour                 INTEGER,
+  pending                      INTEGER NOT NULL DEFAULT 0 CHECK (pending >= 0),
+  purge_upto                   INTEGER NOT NULL DEFAULT 0,
+  created_ms                   INTEGER NOT NULL,
+  bounce_tolerance_until_ms    INTEGER NOT NULL DEFAULT 0,
+  purge_left                   INTEGER NOT NULL DEFAULT 0 CHECK (purge_left >= 0),
+  released_pending             INTEGER NOT NULL DEFAULT 0 CHECK (released_pending >= 0),
+  smtp_password_hash           TEXT,
+  submitted                    INTEGER NOT NULL DEFAULT 0,
+  sent                         INTEGER NOT NULL DEFAULT 0,
+  errors                       INTEGER NOT NULL DEFAULT 0,
+  expired                      INTEGER NOT NULL DEFAULT 0,
+  purged                       INTEGER NOT NULL DEFAULT 0,
+  pending_bytes                BIGINT  NOT NULL DEFAULT 0 CHECK (pending_bytes >= 0),
+  deleted_ms                   BIGINT  NOT NULL DEFAULT 0,
+  complaint_tolerance_until_ms INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO accounts_new (id, name, state, blocked_by, reason, since_ms, report_to, language,
+    max_per_day, max_per_hour, pending, purge_upto, created_ms, bounce_tolerance_until_ms,
+    purge_left, released_pending, smtp_password_hash, submitted, sent, errors, expired, purged,
+    pending_bytes, deleted_ms)
+  SELECT id, name, state, blocked_by, reason, since_ms, report_to, language, max_per_day,
+    max_per_hour, pending, purge_upto, created_ms, bounce_tolerance_until_ms, purge_left,
+    released_pending, smtp_password_hash, submitted, sent, errors, expired, purged,
+    pending_bytes, deleted_ms
+  FROM accounts;
+DROP TABLE accounts;
+ALTER TABLE accounts_new RENAME TO accounts;
+CREATE INDEX accounts_sending ON accounts (id, state, pending)
+  WHERE state = 'active' AND pending > 0;
+CREATE INDEX accounts_holding ON accounts (id, state, pending, released_pending)
+  WHERE state <> 'active' AND pending > 0;
+CREATE INDEX accounts_by_state ON accounts (state, id) WHERE state <> 'active';
+CREATE INDEX accounts_by_pending ON accounts (pending, id) WHERE pending > 0 AND deleted_ms = 0;
+CREATE TRIGGER purge_raises_message_id_floor AFTER UPDATE OF purge_upto ON accounts
+BEGIN
+  UPDATE message_id_floor SET id = MAX(id, NEW.purge_upto);
+END;
+ALTER TABLE messages ADD COLUMN message_id TEXT;
+CREATE INDEX messages_by_message_id ON messages (message_id) WHERE message_id IS NOT NULL;
+)sql";
+inline constexpr std::string_view kComplaintGuardPostgres = R"sql(
+ALTER TABLE accounts DROP CONSTRAINT accounts_blocked_by_check;
+ALTER TABLE accounts ADD CONSTRAINT accounts_blocked_by_check
+  CHECK (blocked_by IN ('', 'customer', 'admin', 'spam_guard', 'bounce_guard', 'complaint_guard'));
+ALTER TABLE accounts ADD COLUMN complaint_tolerance_until_ms BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN message_id TEXT;
+CREATE INDEX messages_by_message_id ON messages (message_id) WHERE message_id IS NOT NULL;
+)sql";
+
+// Migration 22, the fleet summary (the operator's overview), the same text for both engines.
 inline constexpr std::string_view kFleet = R"sql(
 -- The fleet's nodes: each daemon writes its row at start and every half minute, so that the
 -- overview shows which nodes run and when each was last seen.

@@ -428,7 +428,11 @@ class Store {
   // message, found by its id alone: counts one complaint of the account on the local day of
   // `now` and writes the "complaint" event, in one transaction. A message that is not there
   // (purged, deleted after store.keep_finished) or is another account's records nothing:
-  // found is false. Durable on success (the intake answers 250 after it).
+  // found is false. Durable on success (the intake answers 250 after it). When the day's
+  // counts then pass the complaint guard (Complaint::complaint_rate over at least
+  // complaint_min sent) and the account is active, it is blocked as complaint_guard in the same
+  // transaction, as SetAccountState blocks (audit record and events included); `blocked` says
+  // so. The internal account is never blocked.
   virtual Result<ComplaintRecorded> RecordComplaint(const Complaint& complaint, TimePoint now) = 0;
 
   // --- The fleet (the operator's overview). Writes the node's row: its version, when it
@@ -439,6 +443,12 @@ class Store {
   // blocks from the audit by time, the busiest from the sources of the recent hours (every
   // message counts once there, by its envelope sender), the nodes' rows. No message is read.
   virtual Result<FleetSummary> GetFleetSummary(const FleetQuery& query) = 0;
+
+  // The newest message stored with this Message-ID (NewMessage::message_id, without angle
+  // brackets), for a complaint whose original carries no return path of ours. nullopt when no
+  // message has it, or when messages of more than one account have it (an id a script copied
+  // from another's mail names neither).
+  virtual Result<std::optional<MessageRef>> FindByMessageId(std::string_view message_id) = 0;
 };
 
 std::string_view DkimAlgorithmName(DkimAlgorithm algorithm);  // "rsa", "ed25519"

@@ -37,6 +37,7 @@ struct Account {
   MessageId purge_upto = 0;        // the last purge's watermark: its messages with id <= this went
   std::int64_t purge_left = 0;     // purged messages whose rows are not deleted yet (PurgeBatch)
   std::int64_t pending_bytes = 0;  // the bytes of the pending messages (their size)
+  TimePoint complaint_tolerance_until{};  // the complaint guard's tolerance is doubled before this
 };
 
 // A message as accepted from a script, ready to store. body is the whole RFC 5322 message as
@@ -48,7 +49,10 @@ struct NewMessage {
   std::string body;
   std::string subject;  // decoded, for lists and reports
   std::string script;   // X-PHP-Originating-Script, if any
-  Uid uid = 0;          // the submitting uid (SO_PEERCRED), 0 for SMTP
+  // The Message-ID header's id, without its angle brackets (the script's, or the one added):
+  // a complaint whose original has no return path of ours is matched by it. "" for none.
+  std::string message_id{};
+  Uid uid = 0;  // the submitting uid (SO_PEERCRED), 0 for SMTP
   TimePoint received_at{};
   // Content scanning is on: the message waits for its verdict (RecordVerdict) before it can
   // be delivered, and is never leased on arrival.
@@ -217,7 +221,8 @@ struct AccountStateChange {
   // the local day of `at`), never listed, released, expired or delivered, none submitted
   // later. Its rows are deleted afterwards by PurgeBatch.
   bool start_purge = false;
-  TimePoint bounce_tolerance_until{};  // stored as given (Decide carries it forward)
+  TimePoint bounce_tolerance_until{};     // stored as given (Decide carries it forward)
+  TimePoint complaint_tolerance_until{};  // the same
 };
 
 // One audit record of a state change, as written by SetAccountState.
@@ -523,6 +528,16 @@ struct Complaint {
   MessageId message = 0;        // as the return path of the original message names it
   AccountId account = 0;        // the same; the message must be this account's
   std::string feedback_type{};  // Feedback-Type: abuse, fraud...
+  // The complaint guard (policy.complaint_rate, policy.complaint_min; core/policy.h's
+  // ComplaintGuardTrips): judged on the day's counts as this complaint leaves them.
+  double complaint_rate = 0.003;
+  std::int64_t complaint_min = 1000;
+};
+
+// A message found by its Message-ID (Store::FindByMessageId).
+struct MessageRef {
+  MessageId message = 0;
+  AccountId account = 0;
 };
 
 // What RecordComplaint did.
@@ -531,6 +546,11 @@ struct ComplaintRecorded {
   std::string account_name{};
   std::int64_t complaints_today = 0;  // the account's, this one included
   std::int64_t sent_today = 0;
+  // The complaint guard blocked the account, in the same transaction (its state change, audit
+  // record and account.blocked and guard.tripped events): the account as it was before, for
+  // the notice to its report recipient, and the block's reason.
+  std::optional<Account> blocked{};
+  std::string block_reason{};
 };
 
 // Sender identity (docs/sender-identity.md).

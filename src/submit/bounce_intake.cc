@@ -75,6 +75,8 @@ BounceIntake::BounceIntake(StoreRunner& store, const Config& config, const Clock
       clock_(clock),
       return_path_(config.bounces.domain, config.bounces.secret),
       classifier_(config.bounces.category_rules),
+      complaint_rate_(config.policy.complaint_rate),
+      complaint_min_(config.policy.complaint_min),
       default_suppress_for_(config.policy.suppress_for),
       feedback_addresses_(config.bounces.feedback_addresses) {}
 
@@ -103,7 +105,13 @@ boost::asio::awaitable<Result<std::int64_t>> BounceIntake::Accept(const SmtpIden
                                                                   std::string data) {
   const BounceMessage parsed = ParseBounceMessage(data);
   std::int64_t answer = 0;
-  if (parsed.kind == BounceKind::kFeedback) co_return co_await AcceptComplaint(parsed);
+  if (parsed.kind == BounceKind::kFeedback) {
+    bool at_feedback_address = false;
+    for (const std::string& rcpt : envelope.rcpt_to) {
+      at_feedback_address = at_feedback_address || IsFeedbackAddress(rcpt);
+    }
+    co_return co_await AcceptComplaint(parsed, at_feedback_address);
+  }
   for (const std::string& rcpt : envelope.rcpt_to) {
     const auto ref = return_path_.Verify(rcpt);
     if (!ref) continue;  // CheckRecipient refused it already
@@ -156,11 +164,24 @@ boost::asio::awaitable<Result<std::int64_t>> BounceIntake::Accept(const SmtpIden
 }
 
 boost::asio::awaitable<Result<std::int64_t>> BounceIntake::AcceptComplaint(
-    const BounceMessage& parsed) {
+    const BounceMessage& parsed, bool at_feedback_address) {
   // The original message is named by its return path (the report's Original-Mail-From, or
   // the Return-Path of the message it carries); one that is not ours, or forged, is taken
-  // (250) and ignored, so that a mailbox provider does not retry it.
-  const auto ref = return_path_.Verify(parsed.original_return_path);
+  // (250) and ignored, so that a mailbox provider does not retry it. Mailbox providers often
+  // strip the return path and keep the original's headers: then its Message-ID names it, at
+  // the feedback addresses only (a return path's report is about its own message).
+  auto ref = return_path_.Verify(parsed.original_return_path);
+  if (!ref && at_feedback_address && !parsed.original_message_id.empty() &&
+      parsed.original_return_path.empty()) {
+    auto id = std::make_shared<std::string>(parsed.original_message_id);
+    std::function<Result<std::optional<MessageRef>>(Store&)> find = [id](Store& s) {
+      return s.FindByMessageId(*id);
+    };
+    auto found = co_await store_.AsyncRun<std::optional<MessageRef>>(std::move(find),
+                                                                     boost::asio::use_awaitable);
+    if (!found) co_return std::unexpected(found.error());
+    if (*found) ref = ReturnPathRef{.message = (*found)->message, .account = (*found)->account};
+  }
   if (!ref) {
     spdlog::info(
         "complaint: result=ignored reason=\"no return path of this server\" "
@@ -168,8 +189,11 @@ boost::asio::awaitable<Result<std::int64_t>> BounceIntake::AcceptComplaint(
         LogText(parsed.original_return_path), LogText(parsed.original_message_id));
     co_return std::int64_t{0};
   }
-  auto complaint = std::make_shared<Complaint>(Complaint{
-      .message = ref->message, .account = ref->account, .feedback_type = parsed.feedback_type});
+  auto complaint = std::make_shared<Complaint>(Complaint{.message = ref->message,
+                                                         .account = ref->account,
+                                                         .feedback_type = parsed.feedback_type,
+                                                         .complaint_rate = complaint_rate_,
+                                                         .complaint_min = complaint_min_});
   const TimePoint now = clock_.Now();
   std::function<Result<ComplaintRecorded>(Store&)> record = [complaint, now](Store& s) {
     return s.RecordComplaint(*complaint, now);
@@ -185,6 +209,7 @@ boost::asio::awaitable<Result<std::int64_t>> BounceIntake::AcceptComplaint(
   spdlog::warn("complaint: id={} account={} type={} complaints_today={} sent_today={}",
                ref->message, recorded->account_name, LogText(parsed.feedback_type),
                recorded->complaints_today, recorded->sent_today);
+  if (recorded->blocked && on_block_) on_block_(*recorded->blocked, recorded->block_reason);
   co_return static_cast<std::int64_t>(ref->message);
 }
 

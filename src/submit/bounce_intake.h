@@ -14,8 +14,12 @@
 // - an automatic reply (RFC 3834): nothing (logged);
 // - anything else at a valid return path: an `unclassified` failure, with its subject;
 // - an RFC 5965 feedback report (a complaint), at either kind of address: one complaint of the
-//   account whose message the original's return path names (Store::RecordComplaint); one
-//   whose original is not ours is taken and ignored.
+//   account whose message the original's return path names (Store::RecordComplaint), or,
+//   when it has none of ours (mailbox providers often strip it) and the report came to a
+//   feedback address, the message its Message-ID names (Store::FindByMessageId); one whose
+//   original is not ours is taken and ignored. When the account's complaints of the day
+//   then pass policy.complaint_rate over at least policy.complaint_min messages sent that day,
+//   the complaint guard blocks it in the same transaction.
 // A bounce for a message that is gone (purged, past store.keep_finished) is taken and ignored.
 // With bounces.forward, every bounce of a message still there (an automatic reply too) is
 // passed on to the message's original envelope sender, as it would have arrived without
@@ -50,6 +54,11 @@ class BounceIntake final : public SmtpBackend {
 
   void SetFailureHook(FailureHook hook) { on_failures_ = std::move(hook); }
 
+  // Told, on the daemon's loop, that a complaint made the complaint guard block the account
+  // (in the complaint's transaction): the account as it was before, and the block's reason.
+  using BlockHook = std::function<void(const Account&, const std::string&)>;
+  void SetBlockHook(BlockHook hook) { on_block_ = std::move(hook); }
+
   // bounces.forward: stores a copy of a bounce to the message's original envelope sender (to,
   // the bounce as received), committed before it completes.
   using Forwarder =
@@ -72,14 +81,19 @@ class BounceIntake final : public SmtpBackend {
  private:
   bool IsFeedbackAddress(std::string_view address) const;
   // A feedback-loop report (ARF): a complaint about the message its original's return path
-  // names.
-  boost::asio::awaitable<Result<std::int64_t>> AcceptComplaint(const BounceMessage& parsed);
+  // names or, at a feedback address, when the original has no return path of ours, the
+  // message its Message-ID names.
+  boost::asio::awaitable<Result<std::int64_t>> AcceptComplaint(const BounceMessage& parsed,
+                                                               bool at_feedback_address);
 
   StoreRunner& store_;
   const Clock& clock_;
   const ReturnPath return_path_;
   const FailureClassifier classifier_;
   FailureHook on_failures_;
+  BlockHook on_block_;
+  const double complaint_rate_;
+  const std::int64_t complaint_min_;
   Forwarder forward_;
   const Duration default_suppress_for_;
   LimitBook* limits_ = nullptr;

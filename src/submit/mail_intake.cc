@@ -121,6 +121,7 @@ boost::asio::awaitable<Result<MessageId>> MailIntake::Accept(const AccountRef& a
   message.body = std::move(prepared->body);
   message.subject = std::move(prepared->subject);
   message.script = std::move(prepared->script);
+  message.message_id = std::move(prepared->message_id);
   message.uid = uid;
   message.received_at = context.now;
   message.scan = config_.scan.enabled();

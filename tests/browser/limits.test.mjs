@@ -124,10 +124,13 @@ test('the limits card shows each effective limit and where it comes from', async
   assert.deepEqual(byId['limit-max_recipients'].slice(1, 2), ['plan']);
   assert.deepEqual(byId['limit-over_limit'].slice(1), ['server', 'Past a limit', 'e-mails wait', 'the server']);
   assert.equal(byId['limit-warn_at'][3], '80%');
+  assert.deepEqual(byId['limit-suppress_for'].slice(1), [
+    'server', 'Addresses that do not exist are not sent to for', '30 days', 'the server']);
 });
 
 test('the limits card speaks Polish', async () => {
   const { rows } = await limitsIn('pl-PL');
   const byId = Object.fromEntries(rows.map((r) => [r[0], r]));
   assert.deepEqual(byId['limit-max_per_day'].slice(2), ['E-maile na dzień', '200', 'plan']);
+  assert.deepEqual(byId['limit-suppress_for'].slice(2, 4), ['Nieistniejące adresy są pomijane przez', '30 dni']);
 });

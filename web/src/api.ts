@@ -14,7 +14,7 @@ export interface ActionAvailability {
 export interface EmailStatus {
   account: string;
   state: 'active' | 'blocked' | 'purging';
-  blocked_by: 'customer' | 'admin' | 'spam_guard' | 'bounce_guard' | null;
+  blocked_by: 'customer' | 'admin' | 'spam_guard' | 'bounce_guard' | 'complaint_guard' | null;
   /** The block's reason in English, for humans; as written for one someone gave. */
   reason: string | null;
   /** The reason as a code with its numbers (e.g. spam_flood, {submitted, limit}); null for

@@ -285,6 +285,14 @@ const en = {
   fleetNodeRunning: 'running',
   fleetNodeSilent: 'not heard from',
   fleetLastSeen: 'last seen {time}',
+  // The complaint guard (a block's who and why; rate and limit in percent).
+  by_complaint_guard: 'the complaint guard',
+  reasonComplaintRate: 'Too many spam complaints: recipients marked {complaints} of the {sent} e-mails sent today as spam ({rate}%), more than the {limit}% allowed.',
+  reasonComplaintRateDoubled: 'Too many spam complaints: recipients marked {complaints} of the {sent} e-mails sent today as spam ({rate}%), more than the {limit}% allowed even after unblocking.',
+  reasonComplaintRatePlain: 'Too many spam complaints from recipients.',
+  // The limits card: policy.suppress_for.
+  limitSuppressFor: 'Addresses that do not exist are not sent to for',
+  limitSuppressNever: 'not at all (off)',
 };
 
 export type Key = keyof typeof en;
@@ -571,6 +579,14 @@ const pl: Record<Key, string> = {
   fleetNodeRunning: 'działa',
   fleetNodeSilent: 'nie odpowiada',
   fleetLastSeen: 'ostatnio {time}',
+  // The complaint guard (a block's who and why; rate and limit in percent).
+  by_complaint_guard: 'ochrona przed zgłoszeniami spamu',
+  reasonComplaintRate: 'Zbyt wiele zgłoszeń spamu: odbiorcy oznaczyli jako spam {complaints} z {sent} e-maili wysłanych dzisiaj ({rate}%), a dopuszczalne jest {limit}%.',
+  reasonComplaintRateDoubled: 'Zbyt wiele zgłoszeń spamu: odbiorcy oznaczyli jako spam {complaints} z {sent} e-maili wysłanych dzisiaj ({rate}%), a nawet po odblokowaniu dopuszczalne jest {limit}%.',
+  reasonComplaintRatePlain: 'Zbyt wiele zgłoszeń spamu od odbiorców.',
+  // The limits card: policy.suppress_for.
+  limitSuppressFor: 'Nieistniejące adresy są pomijane przez',
+  limitSuppressNever: 'wcale (wyłączone)',
 };
 
 const tables: Record<Lang, Record<Key, string>> = { en, pl };
@@ -666,6 +682,8 @@ const kReasons: Record<string, Key | null> = {
   bounce_rate_doubled: 'reasonBounceRateDoubled',
   content_quarantine: 'reasonContentQuarantine',
   unique_recipients: 'reasonUniqueRecipients',
+  complaint_rate: 'reasonComplaintRate',
+  complaint_rate_doubled: 'reasonComplaintRateDoubled',
   by_customer: null,
   by_admin: null,
 };
@@ -675,6 +693,13 @@ const kPlainReasons: Record<string, Key> = {
   bounce_rate_doubled: 'reasonBounceRatePlain',
   content_quarantine: 'reasonContentQuarantinePlain',
   unique_recipients: 'reasonUniqueRecipientsPlain',
+  complaint_rate: 'reasonComplaintRatePlain',
+  complaint_rate_doubled: 'reasonComplaintRatePlain',
+};
+// Numbers of a reason given in hundredths of a percent (per 10,000), shown in percent.
+const kPer10000: Record<string, readonly string[]> = {
+  complaint_rate: ['rate', 'limit'],
+  complaint_rate_doubled: ['rate', 'limit'],
 };
 
 /** A block's reason in the page's language: `own` when it is words someone wrote (no code),
@@ -689,7 +714,9 @@ export function blockReasonText(
   const p = params ?? {};
   if (Object.keys(p).length === 0) return t(kPlainReasons[code]);
   const vars: Record<string, string> = {};
-  for (const [k, v] of Object.entries(p)) vars[k] = formatNumber(v);
+  for (const [k, v] of Object.entries(p)) {
+    vars[k] = kPer10000[code]?.includes(k) ? formatNumber(v / 100) : formatNumber(v);
+  }
   return t(key, vars);
 }
 

@@ -26,6 +26,7 @@ const kBlockers: { value: string; key: Key }[] = [
   { value: 'admin', key: 'by_admin' },
   { value: 'spam_guard', key: 'by_spam_guard' },
   { value: 'bounce_guard', key: 'by_bounce_guard' },
+  { value: 'complaint_guard', key: 'by_complaint_guard' },
 ];
 
 /** Reads the first page again after the sort, a filter or the search changed. */

@@ -49,8 +49,9 @@ constexpr std::string_view PgText(Sql sql) {
       // on arrival: delivering, one attempt, due again at the lease's end, the lease's node.
       return "INSERT INTO {messages} (account_id, status, attempts, received_ms, "
              "next_attempt_ms, uid, size, sender, subject, script, body, purge_epoch, "
-             "lease_node) VALUES ($1, $9, $10, $2, $11, $3, $4, $5, $6, $7, $8, "
-             "(SELECT purge_upto FROM {accounts} WHERE id = $1), NULLIF($12, '')) RETURNING id";
+             "lease_node, message_id) VALUES ($1, $9, $10, $2, $11, $3, $4, $5, $6, $7, $8, "
+             "(SELECT purge_upto FROM {accounts} WHERE id = $1), NULLIF($12, ''), "
+             "NULLIF($13, '')) RETURNING id";
     case Sql::kSelectDueMessages:
       // SKIP LOCKED: what another node is claiming right now is left to it, not waited for.
       return "SELECT id, size FROM {messages} WHERE account_id = $1 AND purge_epoch = $4 "

@@ -113,7 +113,8 @@ Result<MessageId> PgStore::InsertMessageRow(const NewMessage& m,
                   .Int(lease_until ? schema::kMessageDelivering : schema::kMessageQueued)
                   .Int(lease_until ? 1 : 0)
                   .Int(lease_until ? ToUnixMillis(*lease_until) : received)
-                  .Text(lease_until ? lease_node : std::string_view())));
+                  .Text(lease_until ? lease_node : std::string_view())
+                  .Text(m.message_id)));
   if (rows.empty()) return Fail(ErrorCode::kInternal, "store: insert of a message returned no id");
   return rows.Int(0, 0);
 }

@@ -33,6 +33,7 @@ Result<Account> ReadAccount(const Rows& rows, int row) {
   account.purge_upto = rows.Int(row, 12);
   account.purge_left = rows.Int(row, 13);
   account.pending_bytes = rows.Int(row, 14);
+  account.complaint_tolerance_until = FromUnixMillis(rows.Int(row, 15));
   return account;
 }
 

@@ -13,7 +13,7 @@ namespace mailwarden {
 // The columns of {account_columns} of one row, in their order; without uids.
 Result<Account> ReadAccount(const Rows& rows, int row);
 // How many columns {account_columns} is: a statement's further columns start there.
-inline constexpr int kAccountColumnCount = 15;
+inline constexpr int kAccountColumnCount = 16;
 
 int RecipientCode(RecipientStatus status);
 Result<RecipientStatus> RecipientStatusFromCode(std::int64_t code);

@@ -208,6 +208,7 @@ enum class Sql {
   kRemoveAccountSuppressions,  // (account)
   // Complaints.
   kBumpComplaints,  // (account, day) -> complaints, sent: the day's, after adding one
+  kSelectByMessageId,  // (message_id) -> id, account_id; newest first, at most 8
   // The fleet.
   kPutNode,               // (name, version, started, seen)
   kSelectNodes,           // () -> name, version, started, seen; by name

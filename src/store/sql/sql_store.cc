@@ -63,6 +63,7 @@ Result<void> SqlStore::Migrate() {
                                    "({}, {})",
                                    schema::kSchemaVersionTable, migration.version, now)));
   }
+  if (version < schema::kSchemaVersion) MW_RETURN_IF_ERROR(CheckMigrated());
   MW_RETURN_IF_ERROR(tx.Commit());
   if (version < schema::kSchemaVersion) {
     spdlog::info("store: schema migrated from version {} to {}", version, schema::kSchemaVersion);

@@ -46,6 +46,7 @@ class SqlStore : public Store {
   Result<std::vector<Account>> ListAccounts() override;
   Result<std::vector<AccountPageEntry>> ListAccountPage(const AccountPageQuery& query) override;
   Result<void> SetAccountState(const AccountStateChange& change) override;
+  Result<std::optional<MessageRef>> FindByMessageId(std::string_view message_id) override;
   Result<std::vector<AccountId>> AccountsInState(AccountState state) override;
   Result<std::vector<AuditRecord>> ListAudit(std::optional<AccountId> account, int limit,
                                              std::int64_t before_id) override;
@@ -202,6 +203,9 @@ class SqlStore : public Store {
   // Migrations: wait for any other store migrating the same database; the text of a migration.
   virtual Result<void> LockMigrations();
   virtual std::string_view MigrationSql(const schema::Migration& migration) const = 0;
+  // Checked after the migrations ran, before they commit (SQLite: the foreign keys, which are
+  // off while a table is made anew).
+  virtual Result<void> CheckMigrated() { return {}; }
 
  private:
   // The selected held mail, up to selector.limit; with unreleased_only, none released yet;
@@ -220,6 +224,12 @@ class SqlStore : public Store {
   // Purges the account's unfinished mail at once (the watermark), counted purged on the local
   // day of `at`; returns how many. In the caller's write transaction.
   Result<std::int64_t> StartPurge(AccountId account, TimePoint at);
+  // SetAccountState's work, in the caller's write transaction (the complaint guard blocks in
+  // RecordComplaint's).
+  Result<void> ApplyAccountState(const AccountStateChange& change);
+  // The complaint guard, after RecordComplaint counted one (store/store.h).
+  Result<void> CheckComplaintGuard(const Complaint& complaint, TimePoint now,
+                                   ComplaintRecorded& recorded);
   Result<std::optional<StoredMessage>> ReadMessage(MessageId id);
   // A page of the account's messages: the ids `page` gives (account, before id, limit), newest
   // first, then each message, all from one read snapshot (ListPending, ListHeldForSender,

@@ -187,7 +187,8 @@ std::vector<NewEvent> EventsOf(const AccountStateChange& change, std::int64_t pu
                             {"reason", change.reason},
                             {"actor", change.actor}});
     if (change.blocked_by == BlockedBy::kSpamGuard ||
-        change.blocked_by == BlockedBy::kBounceGuard) {
+        change.blocked_by == BlockedBy::kBounceGuard ||
+        change.blocked_by == BlockedBy::kComplaintGuard) {
       add("guard.tripped",
           {{"guard", BlockedByName(change.blocked_by)}, {"reason", change.reason}});
     }
@@ -213,6 +214,12 @@ Result<void> SqlStore::SetAccountState(const AccountStateChange& change) {
   // READ COMMITTED a second node's UPDATE waits for the first's row lock, then re-checks the
   // state the first one wrote.
   MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kWrite));
+  MW_RETURN_IF_ERROR(ApplyAccountState(change));
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return {};
+}
+
+Result<void> SqlStore::ApplyAccountState(const AccountStateChange& change) {
   {
     MW_ASSIGN_OR_RETURN(const Rows rows,
                         session().Run(Sql::kSetAccountStateFull,
@@ -224,7 +231,8 @@ Result<void> SqlStore::SetAccountState(const AccountStateChange& change) {
                                           .Int(ToUnixMillis(change.at))
                                           .Text(AccountStateName(change.from))
                                           .Int(ToUnixMillis(change.bounce_tolerance_until))
-                                          .Text(BlockedByName(change.from_blocked_by))));
+                                          .Text(BlockedByName(change.from_blocked_by))
+                                          .Int(ToUnixMillis(change.complaint_tolerance_until))));
     if (rows.Changed() != 1) {
       // Nothing changed: say why, from the same snapshot.
       MW_ASSIGN_OR_RETURN(const auto now, ReadOneAccount(change.account));
@@ -263,7 +271,6 @@ Result<void> SqlStore::SetAccountState(const AccountStateChange& change) {
                         .Text(change.audit_text.empty() ? std::string_view(change.reason)
                                                         : std::string_view(change.audit_text))));
   MW_RETURN_IF_ERROR(Notify("state", change.account));
-  MW_RETURN_IF_ERROR(tx.Commit());
   return {};
 }
 

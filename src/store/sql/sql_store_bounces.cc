@@ -4,9 +4,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/account_name.h"
+#include "core/block_reason.h"
 #include "core/event_types.h"
 #include "core/local_day.h"
+#include "core/policy.h"
 #include "core/text.h"
+#include "store/account_change.h"
 #include "store/schema.h"
 #include "store/sql/row_readers.h"
 #include "store/sql/sql_store.h"
@@ -125,8 +129,57 @@ Result<ComplaintRecorded> SqlStore::RecordComplaint(const Complaint& complaint, 
                .account = message->account,
                .data = data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
                .at = now}));
+  MW_RETURN_IF_ERROR(CheckComplaintGuard(complaint, now, recorded));
   MW_RETURN_IF_ERROR(tx.Commit());
   return recorded;
+}
+
+Result<std::optional<MessageRef>> SqlStore::FindByMessageId(std::string_view message_id) {
+  if (message_id.empty()) return std::optional<MessageRef>();
+  MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kRead));
+  MW_ASSIGN_OR_RETURN(const Rows rows,
+                      session().Run(Sql::kSelectByMessageId, Params().Text(message_id)));
+  MW_RETURN_IF_ERROR(tx.Commit());
+  if (rows.empty()) return std::optional<MessageRef>();
+  const MessageRef newest{.message = rows.Int(0, 0), .account = rows.Int(0, 1)};
+  for (int i = 1; i < rows.size(); ++i) {
+    if (rows.Int(i, 1) != newest.account) return std::optional<MessageRef>();
+  }
+  return std::optional<MessageRef>(newest);
+}
+
+Result<void> SqlStore::CheckComplaintGuard(const Complaint& complaint, TimePoint now,
+                                           ComplaintRecorded& recorded) {
+  // The account's row is locked (RecordComplaint took it first), so its state read here is the
+  // one the block compares with; a second complaint on another node waits, then finds it
+  // blocked.
+  MW_ASSIGN_OR_RETURN(const auto account, ReadOneAccount(complaint.account));
+  if (!account || account->state != AccountState::kActive || IsReservedAccountName(account->name)) {
+    return {};
+  }
+  const AccountStatus status = StatusOf(*account);
+  const bool doubled = ComplaintToleranceDoubled(status, now);
+  if (!ComplaintGuardTrips(recorded.complaints_today, recorded.sent_today, complaint.complaint_rate,
+                           complaint.complaint_min, doubled)) {
+    return {};
+  }
+  const auto per_10000 = [](double rate) { return static_cast<std::int64_t>(rate * 10000 + 0.5); };
+  const double rate = recorded.sent_today > 0 ? static_cast<double>(recorded.complaints_today) /
+                                                    static_cast<double>(recorded.sent_today)
+                                              : 0.0;
+  std::string reason = FormatBlockReason(
+      doubled ? "complaint_rate_doubled" : "complaint_rate",
+      {{"complaints", recorded.complaints_today},
+       {"sent", recorded.sent_today},
+       {"rate", per_10000(rate)},
+       {"limit", per_10000(doubled ? 2 * complaint.complaint_rate : complaint.complaint_rate)}});
+  auto decided = Decide(status, AccountAction::kBlock, Actor::kComplaintGuard, reason, now);
+  if (!decided) return std::unexpected(Error(decided.error()));
+  MW_RETURN_IF_ERROR(ApplyAccountState(
+      ChangeFor(*account, *decided, Actor::kComplaintGuard, AccountAction::kBlock)));
+  recorded.blocked = *account;
+  recorded.block_reason = std::move(reason);
+  return {};
 }
 
 }  // namespace mailwarden

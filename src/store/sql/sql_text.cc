@@ -169,6 +169,7 @@ constexpr std::array<std::string_view, kSqlCount> kNames = {
     "kSelectRecipientAddress",
     "kRemoveAccountSuppressions",
     "kBumpComplaints",
+    "kSelectByMessageId",
     "kPutNode",
     "kSelectNodes",
     "kCountAccountStates",
@@ -330,6 +331,10 @@ std::string_view SharedSqlText(Sql sql) {
       return "INSERT INTO {daily_counters} (account_id, day, complaints) VALUES (?1, ?2, 1) "
              "ON CONFLICT (account_id, day) DO UPDATE "
              "SET complaints = {daily_counters}.complaints + 1 RETURNING complaints, sent";
+    case Sql::kSelectByMessageId:
+      // messages_by_message_id; two rows are enough to tell one account's from several.
+      return "SELECT id, account_id FROM {messages} WHERE message_id = ?1 "
+             "ORDER BY id DESC LIMIT 8";
     case Sql::kDeleteAccountUids:
       return "DELETE FROM {account_uids} WHERE account_id = ?1";
     case Sql::kPutAccountUid:
@@ -381,7 +386,8 @@ std::string_view SharedSqlText(Sql sql) {
       // The compare (state and blocker as decided on) and the set are one statement: two
       // nodes acting on one account at once cannot both win.
       return "UPDATE {accounts} SET state = ?2, blocked_by = ?3, reason = ?4, since_ms = ?5, "
-             "bounce_tolerance_until_ms = ?7 WHERE id = ?1 AND state = ?6 AND blocked_by = ?8";
+             "bounce_tolerance_until_ms = ?7, complaint_tolerance_until_ms = ?9 "
+             "WHERE id = ?1 AND state = ?6 AND blocked_by = ?8";
     case Sql::kClearReleased:
       return "DELETE FROM {released} WHERE account_id = ?1";
     case Sql::kZeroReleasedPending:
@@ -670,7 +676,7 @@ std::string EngineSql(Sql sql, std::string_view own_text, Placeholders placehold
       fmt::arg("account_columns",
                "id, name, state, blocked_by, reason, since_ms, report_to, language, "
                "max_per_day, max_per_hour, pending, bounce_tolerance_until_ms, purge_upto, "
-               "purge_left, pending_bytes"),
+               "purge_left, pending_bytes, complaint_tolerance_until_ms"),
       // The purge watermark of the account bound to ?1: an account's unfinished messages are
       // read after it (a range of messages_unfinished), never the purged ones.
       fmt::arg("upto_of_1",

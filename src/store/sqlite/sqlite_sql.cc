@@ -51,10 +51,10 @@ constexpr std::string_view SqliteText(Sql sql) {
       // whose late outcome would then finish it unsent. (MAX(id) of the rowid is one seek.)
       return "INSERT INTO {messages} (id, account_id, status, attempts, received_ms, "
              "next_attempt_ms, uid, size, sender, subject, script, body, purge_epoch, "
-             "lease_node) VALUES (MAX(COALESCE((SELECT MAX(id) FROM {messages}), 0), "
-             "(SELECT id FROM message_id_floor)) + 1, "
+             "lease_node, message_id) VALUES (MAX(COALESCE((SELECT MAX(id) FROM {messages}), "
+             "0), (SELECT id FROM message_id_floor)) + 1, "
              "?1, ?10, ?11, ?2, ?12, ?3, ?4, ?5, ?6, ?7, ?8, "
-             "(SELECT purge_upto FROM {accounts} WHERE id = ?1), ?9)";
+             "(SELECT purge_upto FROM {accounts} WHERE id = ?1), ?9, NULLIF(?13, ''))";
     case Sql::kBumpAccount:
       return "UPDATE {accounts} SET pending = pending + ?2, "
              "released_pending = released_pending + ?3, purge_left = MAX(0, purge_left + ?4), "

@@ -60,7 +60,13 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::filesystem::pa
   if (!name.empty() && !name.starts_with(":") && !name.starts_with("file:")) {
     store->folder_ = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   }
+  // Foreign keys are off while the schema changes: a migration that makes a table anew (SQLite
+  // cannot alter a constraint) drops the old one while other tables still name it; they are
+  // checked before the migration commits (CheckMigrated). The pragma is a no-op inside a
+  // transaction, hence here.
+  if (auto r = sqlite.Exec("PRAGMA foreign_keys = OFF"); !r) return in_file(std::move(r).error());
   if (auto r = store->Migrate(); !r) return in_file(std::move(r).error());
+  if (auto r = sqlite.Exec("PRAGMA foreign_keys = ON"); !r) return in_file(std::move(r).error());
   {
     // Fixed when the file was made: read once, not at every FreeBytes.
     auto page_size = sqlite.Exec("PRAGMA page_size");
@@ -76,6 +82,17 @@ SqliteStore::SqliteStore(std::unique_ptr<SqliteSession> session)
 
 std::string_view SqliteStore::MigrationSql(const schema::Migration& migration) const {
   return migration.sqlite;
+}
+
+Result<void> SqliteStore::CheckMigrated() {
+  MW_ASSIGN_OR_RETURN(const Rows broken, sqlite_.Exec("PRAGMA foreign_key_check"));
+  if (!broken.empty()) {
+    return Fail(ErrorCode::kInternal,
+                fmt::format("the migrated schema breaks a foreign key: table {} row {} names a "
+                            "missing row of {}",
+                            broken.Text(0, 0), broken.Int(0, 1), broken.Text(0, 2)));
+  }
+  return {};
 }
 
 void SqliteStore::NoteNode(std::string_view node) { lease_node_hint_ = node; }
@@ -139,6 +156,7 @@ Result<MessageId> SqliteStore::InsertMessageRow(const NewMessage& m,
   } else {
     params.Int(schema::kMessageQueued).Int(0).Int(received);
   }
+  params.Text(m.message_id);
   MW_RETURN_IF_ERROR(sqlite_.Run(Sql::kInsertMessage, params));
   const MessageId id = sqlite_.LastInsertId();
   if (body_in_place)

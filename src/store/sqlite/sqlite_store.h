@@ -48,6 +48,7 @@ class SqliteStore final : public SqlStore {
   void NoteNode(std::string_view node) override;
   Result<std::optional<std::int64_t>> FreeBytes() override;
   std::string_view MigrationSql(const schema::Migration& migration) const override;
+  Result<void> CheckMigrated() override;
 
   SqliteSession& sqlite_;
   // The node this store claims for (the last ClaimDue, ReleaseLeases or offer to lease on

@@ -2,7 +2,7 @@
 // server's), as GET .../email answers them in "limits".
 import type { EmailStatus } from '../api';
 import { h } from '../dom';
-import { formatNumber, t, type Key } from '../i18n';
+import { formatNumber, t, tn, type Key } from '../i18n';
 
 export interface LimitValue {
   value: number | string;
@@ -19,6 +19,7 @@ const kShown: [string, Key][] = [
   ['unique_recipients_per_hour', 'limitUniqueRecipients'],
   ['over_limit', 'limitOverLimit'],
   ['warn_at', 'limitWarnAt'],
+  ['suppress_for', 'limitSuppressFor'],
 ];
 
 const kSources: Record<LimitValue['source'], Key> = {
@@ -30,7 +31,16 @@ const kSources: Record<LimitValue['source'], Key> = {
 function shown(key: string, v: LimitValue): string {
   if (key === 'over_limit') return t(v.value === 'refuse' ? 'limitRefuse' : 'limitDefer');
   if (key === 'warn_at') return `${Math.round(Number(v.value) * 100)}%`;
+  if (key === 'suppress_for') return suppressFor(String(v.value));
   return Number(v.value) > 0 ? formatNumber(Number(v.value)) : t('limitNone');
+}
+
+/** policy.suppress_for as the daemon writes it ("30d", "12h", "0"), in the page's words. */
+function suppressFor(value: string): string {
+  if (value === '0') return t('limitSuppressNever');
+  const m = /^(\d+)([dh])$/.exec(value);
+  if (!m) return value;
+  return tn(m[2] === 'd' ? 'days' : 'hours', Number(m[1]));
 }
 
 export function limitsCard(s: EmailStatus): HTMLElement {

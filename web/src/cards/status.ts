@@ -37,7 +37,7 @@ export function statusCard(s: EmailStatus): HTMLElement {
   if (s.state !== 'active') {
     if (s.blocked_by) {
       const by = `by_${s.blocked_by}`;
-      const key = (by in { by_customer: 1, by_admin: 1, by_spam_guard: 1, by_bounce_guard: 1 } ? by : 'by_other') as Key;
+      const key = (by in { by_customer: 1, by_admin: 1, by_spam_guard: 1, by_bounce_guard: 1, by_complaint_guard: 1 } ? by : 'by_other') as Key;
       details.push(h('dt', {}, t('blockedBy')), h('dd', {}, t(key)));
     }
     const reason = blockReasonText(s.reason_code, s.reason_params);
