@@ -215,6 +215,13 @@ Result<std::vector<SqliteStore::QueryPlan>> SqliteStore::ExplainHotStatements() 
       Sql::kSelectSuppression,
       Sql::kSelectSuppressionPage,
       Sql::kPruneSuppressions,
+      Sql::kSearchFinished,
+      Sql::kSearchByOutcome,
+      Sql::kSearchUnfinished,
+      Sql::kSearchByTerm,
+      Sql::kSelectTrackedMessage,
+      Sql::kSelectMessageEvents,
+      Sql::kSetOutcome,
   };
   std::vector<QueryPlan> plans;
   for (const Sql sql : kHot) {
