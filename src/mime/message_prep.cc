@@ -715,8 +715,17 @@ Result<PreparedMessage> PrepareMessage(std::string raw, const SubmitEnvelope& en
     }
   }
   if (FindField(fields, "Date") == nullptr) head += "Date: " + date + "\r\n";
-  if (FindField(fields, "Message-ID") == nullptr) {
-    head += fmt::format("Message-ID: <{}>\r\n", NewMessageId(host));
+  if (const HeaderField* id = FindField(fields, "Message-ID")) {
+    std::string value = SingleLine(id->Value(), kMaxSummary);
+    const std::size_t open = value.find('<');
+    const std::size_t close = value.find('>', open == std::string::npos ? 0 : open);
+    if (open != std::string::npos && close != std::string::npos) {
+      value = value.substr(open + 1, close - open - 1);
+    }
+    message.message_id = std::move(value);
+  } else {
+    message.message_id = NewMessageId(host);
+    head += fmt::format("Message-ID: <{}>\r\n", message.message_id);
   }
   if (FindField(fields, "From") == nullptr) {
     const bool has_sender = envelope.sender && !message.sender.empty();

@@ -57,6 +57,9 @@ struct PreparedMessage {
   // The envelope sender is mailwarden's default (the account's name at this host): the script
   // gave neither -f nor a From.
   bool sender_defaulted = false;
+  // The Message-ID the message leaves with (the script's, or the one added), as written
+  // between its angle brackets; at most kMaxSummary bytes, one line.
+  std::string message_id;
 };
 
 // Fails with kInvalidInput (sendmail exit 65) and a sentence a script's author understands:
