@@ -256,24 +256,25 @@ void PrintQueue(const Options& o, const json& body) {
 
 // One message with its delivery per recipient and its history.
 void PrintShown(const Options&, const json& m) {
-  const std::vector<std::pair<const char*, const char*>> fields = {
-      {"Message", "id"}, {"Status", "status"},     {"Received", "date"},   {"Finished", "finished"},
-      {"From", "from"},  {"Subject", "subject"},   {"Script", "script"},   {"Uid", "uid"},
-      {"Size", "size"},  {"Attempts", "attempts"}, {"Held", "held_reason"}};
-  for (const auto& [label, key] : fields) {
-    if (Field(m, key).is_null()) continue;
-    std::cout << label << ": " << Cell(Field(m, key)) << "\n";
+  static const std::vector<std::pair<const char*, const char*>> kFields = {
+      {"id", "message"}, {"status", "status"},     {"date", "received"},   {"finished", "finished"},
+      {"from", "from"},  {"subject", "subject"},   {"script", "script"},   {"uid", "uid"},
+      {"size", "size"},  {"attempts", "attempts"}, {"held_reason", "held"}};
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& [key, label] : kFields) {
+    if (!Field(m, key).is_null()) rows.push_back({label, Cell(Field(m, key))});
   }
+  PrintTable({"FIELD", "VALUE"}, rows);
   std::cout << "\n";
   PrintTable({"RECIPIENT", "STATUS", "CATEGORY", "REPLY"}, [&] {
-    std::vector<std::vector<std::string>> rows;
+    std::vector<std::vector<std::string>> delivery;
     if (const json& list = Field(m, "delivery"); list.is_array()) {
       for (const json& r : list) {
-        rows.push_back({Cell(Field(r, "address")), Cell(Field(r, "status")),
-                        Cell(Field(r, "category")), Cell(Field(r, "reply"))});
+        delivery.push_back({Cell(Field(r, "address")), Cell(Field(r, "status")),
+                            Cell(Field(r, "category")), Cell(Field(r, "reply"))});
       }
     }
-    return rows;
+    return delivery;
   }());
   std::cout << "\n";
   // The message's own events and what was done to the whole account meanwhile, by time.
