@@ -1,5 +1,6 @@
 // SqlStore: message tracking, each message's history and the search of an account's mail.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <limits>
@@ -93,11 +94,14 @@ Result<void> SqlStore::WriteMessageEvent(AccountId account, MessageId id, std::i
 
 Result<void> SqlStore::WriteArrival(const NewMessage& m, MessageId id) {
   const std::int64_t at_ms = ToUnixMillis(m.received_at);
-  std::string how = fmt::format("via {}", m.via.empty() ? std::string_view("drop-in") : m.via);
-  if (m.uid != 0) how += fmt::format(", uid {}", m.uid);
-  if (!m.script.empty()) how += fmt::format(", script {}", m.script);
-  if (!m.from.empty()) how += fmt::format(", From {}", m.from);
-  if (!m.message_id.empty()) how += fmt::format(", Message-ID <{}>", m.message_id);
+  // How it came in, for people: "via drop-in, uid 1000, script ..., From ..., Message-ID <...>".
+  std::vector<std::string> parts;
+  if (!m.via.empty()) parts.push_back(fmt::format("via {}", m.via));
+  if (m.uid != 0) parts.push_back(fmt::format("uid {}", m.uid));
+  if (!m.script.empty()) parts.push_back(fmt::format("script {}", m.script));
+  if (!m.from.empty()) parts.push_back(fmt::format("From {}", m.from));
+  if (!m.message_id.empty()) parts.push_back(fmt::format("Message-ID <{}>", m.message_id));
+  const std::string how = fmt::format("{}", fmt::join(parts, ", "));
   MW_RETURN_IF_ERROR(WriteMessageEvent(m.account, id, at_ms, kEventReceived, -1, how));
   if (!m.held_reason.empty()) {
     MW_RETURN_IF_ERROR(WriteMessageEvent(m.account, id, at_ms, kEventHeld, -1, m.held_reason));
