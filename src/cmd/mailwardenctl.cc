@@ -58,6 +58,8 @@ struct Options {
   std::uint64_t before = 0;
   int days = 0;
   std::string since;
+  std::optional<std::string> query;  // queue --search
+  std::uint64_t message_id = 0;      // show
   std::vector<std::uint64_t> ids;
   std::string match_from;
   std::string match_to;
@@ -212,16 +214,85 @@ void PrintSecret(const json& body, const char* key) {
   std::cout << Clean(secret.is_string() ? secret.get<std::string>() : "") << "\n";
 }
 
-void PrintQueue(const Options& o, const json& body) {
-  PrintItems(body, {"ID", "DATE", "FROM", "TO", "SUBJECT", "SCRIPT", "SIZE"},
-             {"id", "date", "from", "to", "subject", "script", "size"},
-             o.status == "held"     ? "No held messages."
-             : o.status == "queued" ? "No queued messages."
-                                    : "No messages.");
-  if (const json& next = Field(body, "next"); next.is_string()) {
-    std::cout << "More: mailwardenctl queue " << Clean(o.account) << " --before "
-              << Clean(next.get<std::string>()) << "\n";
+// Whether `queue` searches (tracking: --search, --since, or a status of finished mail)
+// rather than listing the held or queued mail.
+bool Tracks(const Options& o) {
+  return o.query.has_value() || !o.since.empty() ||
+         (!o.status.empty() && o.status != "held" && o.status != "queued");
+}
+
+Query QueueQuery(const Options& o) {
+  Query q = LimitQuery(o);
+  if (!o.status.empty()) q["status"] = o.status;
+  if (!Tracks(o)) {
+    if (o.before > 0) q["before"] = std::to_string(o.before);
+    return q;
   }
+  q["q"] = o.query.value_or("");
+  if (!o.since.empty()) q["since"] = o.since;
+  if (o.before > 0) q["cursor"] = std::to_string(o.before);
+  return q;
+}
+
+void PrintQueue(const Options& o, const json& body) {
+  if (Tracks(o)) {
+    PrintItems(body, {"ID", "DATE", "STATUS", "FROM", "TO", "SUBJECT", "ATTEMPTS"},
+               {"id", "date", "status", "from", "to", "subject", "attempts"}, "No messages.");
+  } else {
+    PrintItems(body, {"ID", "DATE", "FROM", "TO", "SUBJECT", "SCRIPT", "SIZE"},
+               {"id", "date", "from", "to", "subject", "script", "size"},
+               o.status == "held"     ? "No held messages."
+               : o.status == "queued" ? "No queued messages."
+                                      : "No messages.");
+  }
+  if (const json& next = Field(body, "next"); next.is_string()) {
+    std::cout << "More: mailwardenctl queue " << Clean(o.account);
+    if (!o.status.empty()) std::cout << " --status " << o.status;
+    if (o.query) std::cout << " --search '" << Clean(*o.query) << "'";
+    if (!o.since.empty()) std::cout << " --since " << Clean(o.since);
+    std::cout << " --before " << Clean(next.get<std::string>()) << "\n";
+  }
+}
+
+// One message with its delivery per recipient and its history.
+void PrintShown(const Options&, const json& m) {
+  static const std::vector<std::pair<const char*, const char*>> kFields = {
+      {"id", "message"}, {"status", "status"},     {"date", "received"},   {"finished", "finished"},
+      {"from", "from"},  {"subject", "subject"},   {"script", "script"},   {"uid", "uid"},
+      {"size", "size"},  {"attempts", "attempts"}, {"held_reason", "held"}};
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& [key, label] : kFields) {
+    if (!Field(m, key).is_null()) rows.push_back({label, Cell(Field(m, key))});
+  }
+  PrintTable({"FIELD", "VALUE"}, rows);
+  std::cout << "\n";
+  PrintTable({"RECIPIENT", "STATUS", "CATEGORY", "REPLY"}, [&] {
+    std::vector<std::vector<std::string>> delivery;
+    if (const json& list = Field(m, "delivery"); list.is_array()) {
+      for (const json& r : list) {
+        delivery.push_back({Cell(Field(r, "address")), Cell(Field(r, "status")),
+                            Cell(Field(r, "category")), Cell(Field(r, "reply"))});
+      }
+    }
+    return delivery;
+  }());
+  std::cout << "\n";
+  // The message's own events and what was done to the whole account meanwhile, by time.
+  std::vector<std::vector<std::string>> history;
+  if (const json& list = Field(m, "events"); list.is_array()) {
+    for (const json& e : list) {
+      history.push_back({Cell(Field(e, "at")), Cell(Field(e, "kind")), Cell(Field(e, "address")),
+                         Cell(Field(e, "detail"))});
+    }
+  }
+  if (const json& list = Field(m, "account_events"); list.is_array()) {
+    for (const json& e : list) {
+      history.push_back({Cell(Field(e, "at")), "account " + Text(Field(e, "action")), "-",
+                         Text(Field(e, "actor")) + ": " + Text(Field(e, "reason"))});
+    }
+  }
+  std::ranges::stable_sort(history, {}, [](const auto& row) { return row[0]; });
+  PrintTable({"AT", "EVENT", "RECIPIENT", "DETAIL"}, history);
 }
 
 // "Released 2 held messages." from {"released": 2}.
@@ -369,10 +440,22 @@ void TransitionArgs(CLI::App& sub, Options& o) {
 
 void QueueArgs(CLI::App& sub, Options& o) {
   AccountArg(sub, o);
-  sub.add_option("--status", o.status, "Only held or only queued mail")
-      ->check(CLI::IsMember({"held", "queued"}));
+  sub.add_option("--status", o.status,
+                 "Only mail in this state (held and queued list the unfinished mail; the others "
+                 "search the mail of the last store.keep_finished days)")
+      ->check(CLI::IsMember(
+          {"held", "queued", "delivered", "failed", "expired", "purged", "quarantined"}));
+  sub.add_option("--search", o.query,
+                 "Search by a recipient, the sender, the From address, the subject or the "
+                 "Message-ID (whole, any case)");
+  sub.add_option("--since", o.since, "Only mail received on or after this day (YYYY-MM-DD)");
   LimitOption(sub, o);
   sub.add_option("--before", o.before, "Only messages with a smaller id (the next page)");
+}
+
+void ShowMessageArgs(CLI::App& sub, Options& o) {
+  AccountArg(sub, o);
+  sub.add_option("ID", o.message_id, "The message's id")->required();
 }
 
 void AccountListArgs(CLI::App& sub, Options& o) {
@@ -632,15 +715,11 @@ const Command kCommands[] = {
     {"purge", "Delete the held mail of a blocked account, then unblock it", "POST",
      "/api/v1/accounts/{account}/email/request", TransitionArgs,
      [](const Options& o) { return ActionBody("PURGE", o); }, nullptr, PrintTransition},
-    {"queue", "The account's unfinished mail, newest first", "GET",
-     "/api/v1/accounts/{account}/email/messages", QueueArgs, nullptr,
-     [](const Options& o) {
-       Query q = LimitQuery(o);
-       q["status"] = o.status;
-       if (o.before > 0) q["before"] = std::to_string(o.before);
-       return q;
-     },
-     PrintQueue},
+    {"queue", "The account's unfinished mail, or a search of its mail (--search, --status)", "GET",
+     "/api/v1/accounts/{account}/email/messages", QueueArgs, nullptr, QueueQuery, PrintQueue},
+    {"show", "One message: its recipients' delivery and its history", "GET",
+     "/api/v1/accounts/{account}/email/messages/{message}", ShowMessageArgs, nullptr, nullptr,
+     PrintShown},
     {"release", "Send chosen held mail without unblocking the account", "POST",
      "/api/v1/accounts/{account}/email/messages/release", SelectionArgs, SelectionBody, nullptr,
      [](const Options&, const json& answer) { PrintActedOn(answer, "released", "Released"); }},
@@ -791,6 +870,10 @@ std::string Target(const Command& c, const Options& o) {
   constexpr std::string_view kPlan = "{plan}";
   if (const auto at = path.find(kPlan); at != std::string::npos) {
     path.replace(at, kPlan.size(), PercentEncode(o.plan_name));
+  }
+  constexpr std::string_view kMessage = "{message}";
+  if (const auto at = path.find(kMessage); at != std::string::npos) {
+    path.replace(at, kMessage.size(), std::to_string(o.message_id));
   }
   constexpr std::string_view kId = "{id}";
   if (const auto at = path.find(kId); at != std::string::npos) {

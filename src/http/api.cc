@@ -407,7 +407,10 @@ asio::awaitable<HttpResponse> Api::AccountRoute(const HttpRequest& request, cons
   if (is({"email", "request"}) && method == "POST") {
     co_return co_await RequestAction(request, caller, account);
   }
-  if (is({"email", "messages"}) && method == "GET") co_return co_await ListHeld(request, account);
+  if (is({"email", "messages"}) && method == "GET") {
+    if (IsTrackingSearch(request)) co_return co_await SearchMessages(request, account);
+    co_return co_await ListHeld(request, account);
+  }
   if (is({"email", "messages", "release"}) && method == "POST") {
     co_return co_await ActOnHeld(request, caller, account, HeldMailAction::kRelease);
   }
@@ -430,7 +433,7 @@ asio::awaitable<HttpResponse> Api::AccountRoute(const HttpRequest& request, cons
     if (rest[2] == "release" || rest[2] == "delete") {
       co_return Refuse(405, "method_not_allowed", "Use POST here.");
     }
-    co_return co_await ShowHeaders(rest[2], account);
+    co_return co_await ShowMessage(rest[2], account);
   }
   co_return Refuse(404, "not_found", "There is nothing at this address.");
 }
@@ -798,22 +801,6 @@ asio::awaitable<HttpResponse> Api::ListSources(const HttpRequest& request, const
               {"senders", other.senders},
               {"domains", other.domains},
               {"subjects", other.subjects}}}});
-}
-
-asio::awaitable<HttpResponse> Api::ShowHeaders(const std::string& id_text, const Account& account) {
-  MessageId id = 0;
-  const auto [ptr, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
-  if (ec != std::errc() || ptr != id_text.data() + id_text.size() || id <= 0) {
-    co_return BadRequest("The message id must be a whole number.");
-  }
-  auto headers =
-      co_await Read<std::string>([&](Store& s) { return s.GetMessageHeaders(account.id, id); });
-  if (!headers) co_return HttpResponse::FromError(headers.error());
-  auto message =
-      co_await Read<std::optional<StoredMessage>>([&](Store& s) { return s.GetMessage(id); });
-  json scan = nullptr;
-  if (message && *message && (*message)->account == account.id) scan = ScanJson(**message);
-  co_return HttpResponse::Json(200, {{"id", id}, {"headers", ValidUtf8(*headers)}, {"scan", scan}});
 }
 
 asio::awaitable<HttpResponse> Api::ListAudit(const HttpRequest& request) {

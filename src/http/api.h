@@ -105,9 +105,14 @@ class Api {
                                                    const Account& account);
   boost::asio::awaitable<HttpResponse> ListSources(const HttpRequest& request,
                                                    const Account& account);
-  boost::asio::awaitable<HttpResponse> ShowHeaders(const std::string& id_text,
-                                                   const Account& account);
   boost::asio::awaitable<HttpResponse> ListAudit(const HttpRequest& request);
+  // Tracking (api_tracking.cc): GET .../email/messages with a search's parameters, and
+  // GET .../email/messages/{id} with the message's history.
+  static bool IsTrackingSearch(const HttpRequest& request);
+  boost::asio::awaitable<HttpResponse> SearchMessages(const HttpRequest& request,
+                                                      const Account& account);
+  boost::asio::awaitable<HttpResponse> ShowMessage(const std::string& id_text,
+                                                   const Account& account);
   // GET .../email/messages?status=quarantined, POST .../email/quarantine/release and
   // .../delete (api_quarantine.cc).
   boost::asio::awaitable<HttpResponse> ListQuarantined(const HttpRequest& request,

@@ -121,6 +121,15 @@ TEST_F(MessagePrepTest, RecipientCapCountsAfterDeduplication) {
   EXPECT_EQ(MustPrepare(raw, Extract()).recipients.size(), 11u);
 }
 
+TEST_F(MessagePrepTest, TheMessageIdIsKeptForTracking) {
+  // The script's own, without its angle brackets; else the one added, as it leaves.
+  EXPECT_EQ(MustPrepare("Message-ID:  <abc.1@shop.example> \n\n", To({"a@x.y"})).message_id,
+            "abc.1@shop.example");
+  const PreparedMessage added = MustPrepare("Subject: s\n\n", To({"a@x.y"}));
+  ASSERT_FALSE(added.message_id.empty());
+  EXPECT_NE(added.body.find("Message-ID: <" + added.message_id + ">\r\n"), std::string::npos);
+}
+
 // ---- Bcc and the header lines that are kept ----
 
 TEST_F(MessagePrepTest, BccRemovedWithAndWithoutT) {

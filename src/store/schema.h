@@ -78,6 +78,18 @@ inline constexpr std::string_view kEventAttemptsTable = "event_attempts";
 inline constexpr std::string_view kNoticesTable = "notices";
 inline constexpr std::string_view kPlansTable = "plans";
 inline constexpr std::string_view kNodesTable = "nodes";
+inline constexpr std::string_view kMessageEventsTable = "message_events";
+inline constexpr std::string_view kMessageTermsTable = "message_terms";
+inline constexpr std::string_view kMessageTermsSearchIndex = "message_terms_search";
+inline constexpr std::string_view kMessagesFinishedByAccountIndex = "messages_finished_by_account";
+inline constexpr std::string_view kMessagesByOutcomeIndex = "messages_by_outcome";
+
+// messages.outcome: how a finished message ended (0 while it is unfinished). Stored in every
+// row: never renumber; messages_by_outcome is partial on status = 2 and the queries spell these.
+inline constexpr int kOutcomeNone = 0;
+inline constexpr int kOutcomeDelivered = 1;  // every recipient sent
+inline constexpr int kOutcomeFailed = 2;     // a recipient failed (at hand-over or bounced)
+inline constexpr int kOutcomeExpired = 3;    // held (or quarantined) too long
 
 // Indexes whose use EXPLAIN QUERY PLAN checks are worth knowing by name.
 inline constexpr std::string_view kAccountsSendingIndex = "accounts_sending";
@@ -633,6 +645,11 @@ SELECT 1;
         .version = 22,
         .sqlite = kFleet,
         .postgres = kFleet,
+    },
+    Migration{
+        .version = 23,
+        .sqlite = kMessageTrackingSqlite,
+        .postgres = kMessageTrackingPostgres,
     },
 };
 

@@ -449,6 +449,24 @@ class Store {
   // message has it, or when messages of more than one account have it (an id a script copied
   // from another's mail names neither).
   virtual Result<std::optional<MessageRef>> FindByMessageId(std::string_view message_id) = 0;
+
+  // --- Message tracking. Each message's history (MessageEvent) is written by the operation
+  // that makes it, in its transaction: stored (InsertMessages: how, held for itself), released
+  // (ReleaseHeld, ReleaseQuarantined), each recipient's attempt (RecordOutcomes), a later
+  // bounce or delay (RecordBounce), quarantined (RecordVerdicts), expired (ExpireHeld,
+  // ExpireQuarantined). It goes with the message (DeleteFinished, a purge, DeleteHeld). A block,
+  // unblock or purge of the whole account writes no row per message: its audit record says it.
+
+  // The account's messages as `search` selects them, newest first: a term's through an index
+  // of the terms stored with each message (SearchTerm of its recipients, envelope sender, From
+  // address, Message-ID and subject), a finished status's through the messages' outcome, an
+  // unfinished one's through the queue; at most kMaxSearchCandidates read. Read only.
+  virtual Result<MessageSearchPage> SearchMessages(AccountId account,
+                                                   const MessageSearch& search) = 0;
+  // The account's message `id` with its history, oldest first; nullopt if it is not there
+  // (another account's, deleted after store.keep_finished, purged and deleted). Read only.
+  virtual Result<std::optional<TrackedMessage>> GetTrackedMessage(AccountId account,
+                                                                  MessageId id) = 0;
 };
 
 std::string_view DkimAlgorithmName(DkimAlgorithm algorithm);  // "rsa", "ed25519"

@@ -61,6 +61,11 @@ struct NewMessage {
   // check's "sender not allowed"), never leased or claimed, until ReleaseHeld releases it;
   // DeleteHeld deletes it, a purge purges it, ExpireHeld expires it after policy.hold.
   std::string held_reason{};
+  // For tracking (Store::SearchMessages): how it came in ("drop-in", "SMTP", "local SMTP",
+  // "mailwarden" for its own mail) and the From header's address, as the submission read
+  // them; "" if none. (message_id above is searchable too.)
+  std::string via{};
+  std::string from{};
 };
 
 // A recipient an account's mail is not sent to until `until` (policy.suppress_for): it failed
@@ -694,5 +699,70 @@ struct FleetSummary {
   std::vector<BusyAccount> busiest;                              // most first
   std::vector<NodeSeen> nodes;                                   // by name
 };
+
+// --- Message tracking ("where is my mail?").
+
+// What happened to a message (message_events.kind). Never rename: stored in every row.
+inline constexpr std::string_view kEventReceived = "received";        // stored; detail: how
+inline constexpr std::string_view kEventHeld = "held";                // held for itself; why
+inline constexpr std::string_view kEventReleased = "released";        // let go from hold
+inline constexpr std::string_view kEventDelivered = "delivered";      // the relay took it; reply
+inline constexpr std::string_view kEventDeferred = "deferred";        // temporary failure; reply
+inline constexpr std::string_view kEventFailed = "failed";            // refused; category: reply
+inline constexpr std::string_view kEventBounced = "bounced";          // a later bounce
+inline constexpr std::string_view kEventDelayed = "delayed";          // a later delay report
+inline constexpr std::string_view kEventQuarantined = "quarantined";  // the scan's verdict
+inline constexpr std::string_view kEventExpired = "expired";          // held too long
+// An event's detail is cut to this many bytes (a relay's reply can be long).
+inline constexpr std::size_t kMaxEventDetailBytes = 1000;
+// A search term (and each term stored) is cut to this many bytes.
+inline constexpr std::size_t kMaxSearchTermBytes = 255;
+// A message's stored terms: its recipients past this many are not searchable by address.
+inline constexpr std::size_t kMaxTermsPerMessage = 104;
+
+// One event of a message's history.
+struct MessageEvent {
+  TimePoint at{};
+  std::string kind{};
+  int recipient = -1;     // the recipient's index; -1: the whole message
+  std::string address{};  // that recipient's address ("" for the whole message)
+  std::string detail{};
+};
+
+// Where a message stands, as tracking shows and searches it.
+enum class TrackStatus { kQueued, kHeld, kQuarantined, kDelivered, kFailed, kExpired, kPurged };
+std::string_view TrackStatusName(TrackStatus status);  // "queued", "held", ...
+std::optional<TrackStatus> ParseTrackStatus(std::string_view name);
+
+// A message as tracking shows it: the message (recipients included), where it stands, when
+// it finished, and (GetTrackedMessage only) its history, oldest first.
+struct TrackedMessage {
+  StoredMessage message{};
+  TrackStatus status = TrackStatus::kQueued;
+  std::optional<TimePoint> finished_at{};
+  std::vector<MessageEvent> events{};
+};
+
+// A search of one account's messages, newest first.
+struct MessageSearch {
+  std::string term{};                   // "": any; else an exact term, any case (SearchTerm)
+  std::optional<TrackStatus> status{};  // nullopt: any
+  TimePoint since{};                    // received at or after (the epoch: any)
+  MessageId before = 0;                 // the cursor: ids below it; 0: from the newest
+  int limit = 50;
+};
+
+struct MessageSearchPage {
+  std::vector<TrackedMessage> messages{};
+  MessageId next_before = 0;  // the next page's cursor; 0: there is no more
+};
+// A search reads at most this many candidates per page; a page may hold fewer messages than
+// asked and still have a cursor (the next candidates are unread, not known not to match).
+inline constexpr int kMaxSearchCandidates = 2000;
+inline constexpr int kMaxSearchLimit = 200;
+
+// The term a text is stored and searched as: trimmed, angle brackets of a Message-ID or an
+// address dropped, ASCII lower case, cut to kMaxSearchTermBytes.
+std::string SearchTerm(std::string_view text);
 
 }  // namespace mailwarden

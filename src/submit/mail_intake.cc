@@ -125,6 +125,10 @@ boost::asio::awaitable<Result<MessageId>> MailIntake::Accept(const AccountRef& a
   message.uid = uid;
   message.received_at = context.now;
   message.scan = config_.scan.enabled();
+  message.via = context.protocol == "local"   ? "drop-in"
+                : context.protocol == "ESMTP" ? "local SMTP"
+                                              : "SMTP";
+  if (prepared->from_addresses.size() == 1) message.from = prepared->from_addresses[0];
   const std::string from = message.sender;
   const std::string from_header =
       prepared->from_addresses.size() == 1 ? prepared->from_addresses[0] : std::string();

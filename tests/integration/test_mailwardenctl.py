@@ -90,7 +90,7 @@ def test_block_holds_queue_lists_held_then_unblock(make_daemon):
     assert field(ok(daemon, "accounts", "show", "demo"), "held") == "3"
 
     limited = ok(daemon, "queue", "demo", "--status", "held", "--limit", "2").splitlines()
-    assert len(limited) == 4 and limited[-1].startswith("More: mailwardenctl queue demo --before ")
+    assert len(limited) == 4 and limited[-1].startswith("More: mailwardenctl queue demo --status held --before ")
 
     out = ok(daemon, "unblock", "demo")
     assert "Sending is unblocked." in out and field(out, "state") == "active"
@@ -219,3 +219,22 @@ def test_tokens_are_listed_and_revoked(make_daemon):
     assert api(daemon, "GET", "/api/v1/accounts/demo/email", token=token)[0] == 401
     assert ctl(daemon, "token", "revoke", "demo", token_id).returncode == 65  # no such token
     assert "No tokens." in ok(daemon, "token", "list", "demo")
+
+
+def test_queue_searches_and_show_prints_a_messages_history(make_daemon):
+    daemon = make_daemon().start()
+    for tag in ("a", "b"):
+        r = daemon.sendmail(["-t", "-i"], order_message(tag, to=f"{tag}@example.net"))
+        assert r.returncode == 0, r.stderr
+    wait_for(lambda: len(ok(daemon, "queue", "demo", "--status", "delivered").splitlines()) == 3,
+             what="both delivered")
+    out = ok(daemon, "queue", "demo", "--search", "B@example.net")
+    header, *rows = out.splitlines()
+    assert header.split() == ["ID", "DATE", "STATUS", "FROM", "TO", "SUBJECT", "ATTEMPTS"]
+    assert len(rows) == 1 and "order b" in rows[0] and "delivered" in rows[0], out
+    message_id = rows[0].split()[0]
+    shown = ok(daemon, "show", "demo", message_id)
+    assert field(shown, "status") == "delivered", shown
+    assert "received" in shown and "via drop-in" in shown
+    assert "b@example.net" in shown
+    assert ok(daemon, "queue", "demo", "--search", "nobody@example.net").strip() == "No messages."

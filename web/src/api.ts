@@ -123,6 +123,21 @@ export interface ScanVerdict {
   symbols?: string[];
 }
 
+/** A message as tracking lists it (GET .../email/messages?q=). */
+export interface TrackedMessage extends HeldMessage {
+  status: 'queued' | 'held' | 'quarantined' | 'delivered' | 'failed' | 'expired' | 'purged';
+  finished: string | null;
+  attempts: number;
+  recipients: number;
+}
+
+/** One message with its delivery and its history (GET .../email/messages/{id}). */
+export interface MessageHistory extends TrackedMessage {
+  delivery: { address: string; status: string; reply: string; category: string | null; at: string }[];
+  events: { at: string; kind: string; address: string | null; detail: string }[];
+  account_events: { at: string; action: string; actor: string; reason: string }[];
+}
+
 export interface QuarantinedMessage extends HeldMessage {
   scan: ScanVerdict | null;
 }
@@ -290,6 +305,16 @@ export class Api {
   }
   deleteQuarantined(account: string, ids: number[]): Promise<{ deleted: number }> {
     return this.call('POST', `${this.base(account)}/quarantine/delete`, { ids });
+  }
+  // Tracking (cards/tracking.ts).
+  track(account: string, q: string, status: string, cursor: string | null): Promise<List<TrackedMessage>> {
+    const query = new URLSearchParams({ q, limit: '20' });
+    if (status) query.set('status', status);
+    if (cursor) query.set('cursor', cursor);
+    return this.call('GET', `${this.base(account)}/messages?${query.toString()}`);
+  }
+  history(account: string, id: number): Promise<MessageHistory> {
+    return this.call('GET', `${this.base(account)}/messages/${id}`);
   }
   // Suppressed recipients (cards/suppressions.ts).
   suppressions(account: string): Promise<List<Suppression>> {

@@ -11,6 +11,7 @@ import { limitsCard } from './cards/limits';
 import { sourcesCard } from './cards/sources';
 import { statusCard } from './cards/status';
 import { suppressionsCard } from './cards/suppressions';
+import { trackingCard } from './cards/tracking';
 import { chartCard, showChart } from './cards/volumes';
 import { h, showPage } from './dom';
 import { header } from './header';
@@ -107,6 +108,7 @@ export function renderPage(): void {
       heldCard(s) ?? '',
       quarantineCard() ?? '',
       domainsCard(view.account, redraw) ?? '',
+      trackingCard() ?? '',
       errorsCard(view.errors),
       suppressionsCard() ?? '',
       chartCard(view.volumes),

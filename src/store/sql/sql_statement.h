@@ -219,6 +219,18 @@ enum class Sql {
                           //   newest first
   kSelectBusyAccounts,    // (from hour, limit) -> name, submitted; most first
   kSelectSubmittedSince,  // (account, from hour) -> submitted
+  // Message tracking. {tracked_columns}: id, status, outcome, received, scan_state, purged
+  // (0/1), held for itself (0/1), released (0/1).
+  kInsertMessageEvent,    // (account, message, at, kind, recipient, detail)
+  kInsertMessageTerm,     // (account, message, term); no change if the message has it
+  kSetOutcome,            // (account, message): a finished one's outcome, from its recipients
+  kSelectMessageEvents,   // (account, message) -> at, kind, recipient, detail; oldest first
+  kSearchFinished,        // (account, before id, limit) -> {tracked_columns}; newest first
+  kSearchByOutcome,       // (account, before id, limit, outcome) -> as kSearchFinished
+  kSearchUnfinished,      // (account, before id, limit) -> as kSearchFinished; purged ones too
+  kSearchByTerm,          // (account, before id, limit, term) -> as kSearchFinished
+  kSelectTrackedMessage,  // (account, message) -> sender, subject, script, uid, size, attempts,
+                          //   next attempt, done or NULL, {tracked_columns}
   kCount,
 };
 

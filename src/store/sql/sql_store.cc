@@ -226,6 +226,7 @@ Result<MessageId> SqlStore::InsertMessageWithRecipients(const NewMessage& m,
   // A second write of the fresh row rather than another column in each engine's insert: the
   // row is at hand, and the insert stays the same whether scanning is on or off.
   if (m.scan) MW_RETURN_IF_ERROR(session_->Run(Sql::kMarkForScan, Params().Int(m.account).Int(id)));
+  MW_RETURN_IF_ERROR(WriteArrival(m, id));
   return id;
 }
 

@@ -139,6 +139,8 @@ class SqlStore : public Store {
   Result<ComplaintRecorded> RecordComplaint(const Complaint& complaint, TimePoint now) override;
   Result<void> RecordNodeSeen(const NodeSeen& node) override;
   Result<FleetSummary> GetFleetSummary(const FleetQuery& query) override;
+  Result<MessageSearchPage> SearchMessages(AccountId account, const MessageSearch& search) override;
+  Result<std::optional<TrackedMessage>> GetTrackedMessage(AccountId account, MessageId id) override;
 
   // StoreOptions; set by OpenStore before the store is used.
   void SetOptions(const StoreOptions& options) {
@@ -270,6 +272,18 @@ class SqlStore : public Store {
   Result<void> SuppressRecipient(AccountId account, MessageId message, std::string_view address,
                                  std::string_view category, std::string_view reply, TimePoint now,
                                  Duration suppress_for);
+
+  // Writes one event of the message's history (detail cut to kMaxEventDetailBytes); in the
+  // caller's write transaction.
+  Result<void> WriteMessageEvent(AccountId account, MessageId id, std::int64_t at_ms,
+                                 std::string_view kind, int recipient, std::string_view detail);
+  // The received (and held) events and the search terms of message `id`, just stored as m.
+  Result<void> WriteArrival(const NewMessage& m, MessageId id);
+  // The account's message `id` as tracking shows it, with its history or without.
+  Result<std::optional<TrackedMessage>> ReadTracked(AccountId account, MessageId id,
+                                                    bool with_events);
+  // A finished message's outcome (delivered, failed, expired), from its recipients.
+  Result<void> SetOutcome(AccountId account, MessageId id);
 
   std::unique_ptr<SqlSession> session_;
   // Sources of hours below this are known pruned (by this object; another one sharing the

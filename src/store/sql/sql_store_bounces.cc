@@ -58,6 +58,8 @@ Result<BounceRecorded> SqlStore::RecordBounce(const Bounce& bounce, TimePoint no
       MW_RETURN_IF_ERROR(session().Run(
           Sql::kNoteRecipient,
           Params().Int(message->account).Int(message->id).Int(match->index).Text(b.reply)));
+      MW_RETURN_IF_ERROR(WriteMessageEvent(message->account, message->id, now_ms, kEventDelayed,
+                                           match->index, b.reply));
       ++recorded.delayed;
       continue;
     }
@@ -70,6 +72,9 @@ Result<BounceRecorded> SqlStore::RecordBounce(const Bounce& bounce, TimePoint no
                                                                    .Int(now_ms)
                                                                    .Text(b.category)));
     if (rows.Changed() == 1) {
+      MW_RETURN_IF_ERROR(WriteMessageEvent(message->account, message->id, now_ms, kEventBounced,
+                                           match->index,
+                                           fmt::format("{}: {}", b.category, b.reply)));
       tally.Count(message->account, day, {.errors = 1});
       recorded.failed.push_back(b.category);
       failed.push_back({{"address", match->address},
@@ -80,6 +85,7 @@ Result<BounceRecorded> SqlStore::RecordBounce(const Bounce& bounce, TimePoint no
                                            b.category, b.reply, now, bounce.suppress_for));
     }
   }
+  if (!failed.empty()) MW_RETURN_IF_ERROR(SetOutcome(message->account, message->id));
   // The bounce's event, in its transaction: one per bounce that failed recipients now (a
   // bounce given twice fails none the second time, and writes none).
   if (!failed.empty()) {

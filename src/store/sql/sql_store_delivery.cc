@@ -336,6 +336,15 @@ Result<void> SqlStore::RecordOutcomes(std::span<const DeliveryOutcome> outcomes,
                                                                    .Text(r.reply)
                                                                    .Int(now_ms)
                                                                    .Text(r.category)));
+      if (rows.Changed() == 1) {
+        // The attempt's line of the message's history, with the relay's reply.
+        const std::string_view kind = r.status == RecipientStatus::kSent     ? kEventDelivered
+                                      : r.status == RecipientStatus::kFailed ? kEventFailed
+                                                                             : kEventDeferred;
+        const std::string detail =
+            r.category.empty() ? r.reply : fmt::format("{}: {}", r.category, r.reply);
+        MW_RETURN_IF_ERROR(WriteMessageEvent(account, outcome->id, now_ms, kind, r.index, detail));
+      }
       if (r.status == RecipientStatus::kFailed && rows.Changed() == 1) {
         tally.Count(account, day, {.errors = 1});
         if (outcome->suppress_for.count() > 0 && Suppresses(r.category)) {
@@ -358,6 +367,7 @@ Result<void> SqlStore::RecordOutcomes(std::span<const DeliveryOutcome> outcomes,
     } else {
       MW_RETURN_IF_ERROR(
           session().Run(Sql::kFinishMessage, Params().Int(account).Int(outcome->id).Int(now_ms)));
+      MW_RETURN_IF_ERROR(SetOutcome(account, outcome->id));
       MW_RETURN_IF_ERROR(tally.EndMessage(account, outcome->id, size, marked));
       if (!states.empty() && states.Bool(0, 1)) tally.Count(account, day, {.sent = 1});
     }

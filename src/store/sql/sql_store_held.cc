@@ -134,6 +134,8 @@ Result<std::int64_t> SqlStore::ExpireHeld(TimePoint cutoff, int limit, TimePoint
           Sql::kExpireRecipients, Params().Int(account).Int(id).Text(kExpiredReply).Int(now_ms)));
       MW_RETURN_IF_ERROR(
           session().Run(Sql::kFinishMessage, Params().Int(account).Int(id).Int(now_ms)));
+      MW_RETURN_IF_ERROR(SetOutcome(account, id));
+      MW_RETURN_IF_ERROR(WriteMessageEvent(account, id, now_ms, kEventExpired, -1, kExpiredReply));
       MW_RETURN_IF_ERROR(tally.EndMessage(account, id, size));
       tally.Count(account, day, {.errors = 1, .expired = 1});
       ++expired;
@@ -167,6 +169,8 @@ Result<std::int64_t> SqlStore::ExpireHeldForSender(std::int64_t cutoff_ms, std::
         Sql::kExpireRecipients, Params().Int(account).Int(id).Text(kExpiredReply).Int(now_ms)));
     MW_RETURN_IF_ERROR(
         session().Run(Sql::kFinishMessage, Params().Int(account).Int(id).Int(now_ms)));
+    MW_RETURN_IF_ERROR(SetOutcome(account, id));
+    MW_RETURN_IF_ERROR(WriteMessageEvent(account, id, now_ms, kEventExpired, -1, kExpiredReply));
     MW_RETURN_IF_ERROR(session().Run(Sql::kForgetHeldForSender, Params().Int(account).Int(id)));
     MW_RETURN_IF_ERROR(tally.EndMessage(account, id, rows.Int(i, 2)));
     tally.Count(account, day, {.errors = 1, .expired = 1});
@@ -184,6 +188,7 @@ Result<std::int64_t> SqlStore::ReleaseHeldForSender(AccountId account,
     if (forgotten.Changed() == 0) continue;
     MW_RETURN_IF_ERROR(
         session().Run(Sql::kMakeDue, Params().Int(account).Int(id).Int(ToUnixMillis(now))));
+    MW_RETURN_IF_ERROR(WriteMessageEvent(account, id, ToUnixMillis(now), kEventReleased, -1, ""));
     ++released;
   }
   return released;
@@ -225,6 +230,9 @@ Result<std::int64_t> SqlStore::ReleaseHeld(AccountId account, const MessageSelec
     MW_ASSIGN_OR_RETURN(const Rows rows,
                         session().Run(Sql::kInsertReleased, Params().Int(account).Int(id)));
     released += rows.Changed();
+    if (rows.Changed() > 0) {
+      MW_RETURN_IF_ERROR(WriteMessageEvent(account, id, ToUnixMillis(now), kEventReleased, -1, ""));
+    }
   }
   tally.Of(account).released += released;
   MW_RETURN_IF_ERROR(tally.Flush());

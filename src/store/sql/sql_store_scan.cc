@@ -143,6 +143,14 @@ Result<std::vector<bool>> SqlStore::RecordVerdicts(std::span<const ScanVerdict> 
                                              .data = data.dump(),
                                              .at = now}));
     }
+    if (verdict.quarantine) {
+      const std::string detail =
+          verdict.result ? fmt::format("{} (score {:.3f}) {}", verdict.result->action,
+                                       verdict.result->score, JoinSymbols(verdict.result->symbols))
+                         : std::string();
+      MW_RETURN_IF_ERROR(WriteMessageEvent(verdict.account, verdict.id, ToUnixMillis(now),
+                                           kEventQuarantined, -1, detail));
+    }
     if (!verdict.quarantine) let_go.insert(verdict.account);
   }
   for (const auto& [account, d] : days) {
@@ -184,7 +192,7 @@ Result<std::vector<StoredMessage>> SqlStore::ListQuarantined(AccountId account, 
 }
 
 Result<std::int64_t> SqlStore::ReleaseQuarantined(AccountId account, std::span<const MessageId> ids,
-                                                  TimePoint /*now*/) {
+                                                  TimePoint now) {
   // One write transaction, the account's row locked first as every writer takes it.
   MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kWrite));
   MW_RETURN_IF_ERROR(ReadAccountState(account, true));
@@ -193,6 +201,10 @@ Result<std::int64_t> SqlStore::ReleaseQuarantined(AccountId account, std::span<c
     MW_ASSIGN_OR_RETURN(const Rows rows,
                         session().Run(Sql::kReleaseQuarantined, Params().Int(account).Int(id)));
     released += rows.Changed();
+    if (rows.Changed() > 0) {
+      MW_RETURN_IF_ERROR(
+          WriteMessageEvent(account, id, ToUnixMillis(now), kEventReleased, -1, "quarantine"));
+    }
   }
   if (released > 0) MW_RETURN_IF_ERROR(Notify("mail", account));
   MW_RETURN_IF_ERROR(tx.Commit());
@@ -257,6 +269,9 @@ Result<std::int64_t> SqlStore::ExpireQuarantined(TimePoint cutoff, int limit, Ti
         Sql::kExpireRecipients, Params().Int(m.account).Int(m.id).Text(kExpiredReply).Int(now_ms)));
     MW_RETURN_IF_ERROR(
         session().Run(Sql::kFinishMessage, Params().Int(m.account).Int(m.id).Int(now_ms)));
+    MW_RETURN_IF_ERROR(SetOutcome(m.account, m.id));
+    MW_RETURN_IF_ERROR(
+        WriteMessageEvent(m.account, m.id, now_ms, kEventExpired, -1, kExpiredReply));
     MW_RETURN_IF_ERROR(tally.EndMessage(m.account, m.id, m.size));
     tally.Count(m.account, day, {.errors = 1, .expired = 1});
   }

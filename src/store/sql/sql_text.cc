@@ -177,8 +177,17 @@ constexpr std::array<std::string_view, kSqlCount> kNames = {
     "kSelectGuardBlocks",
     "kSelectBusyAccounts",
     "kSelectSubmittedSince",
+    "kInsertMessageEvent",
+    "kInsertMessageTerm",
+    "kSetOutcome",
+    "kSelectMessageEvents",
+    "kSearchFinished",
+    "kSearchByOutcome",
+    "kSearchUnfinished",
+    "kSearchByTerm",
+    "kSelectTrackedMessage",
 };
-static_assert(kNames.back() == "kSelectSubmittedSince", "kNames follows enum Sql");
+static_assert(kNames.back() == "kSelectTrackedMessage", "kNames follows enum Sql");
 
 // The earliest next attempt among the unfinished messages of active account a.id: one seek of
 // messages_due within the account's purge epoch, so that purged rows still on disk (all due
@@ -193,6 +202,16 @@ constexpr std::string_view kReleasedHead =
     "(SELECT MIN(m.next_attempt_ms) FROM {released} r JOIN {messages} m"
     " ON m.account_id = r.account_id AND m.id = r.message_id"
     " WHERE r.account_id = a.id AND m.status < {done})";
+
+// Where a message of account a stands, for tracking (kSearchFinished and the other searches): each
+// flag one primary-key lookup.
+constexpr std::string_view kTrackedColumns =
+    "m.id, m.status, m.outcome, m.received_ms, m.scan_state,"
+    " CASE WHEN m.status < {done} AND m.id <= a.purge_upto THEN 1 ELSE 0 END,"
+    " CASE WHEN EXISTS (SELECT 1 FROM {held_messages} h WHERE h.account_id = m.account_id"
+    " AND h.message_id = m.id) THEN 1 ELSE 0 END,"
+    " CASE WHEN EXISTS (SELECT 1 FROM {released} r WHERE r.account_id = m.account_id"
+    " AND r.message_id = m.id) THEN 1 ELSE 0 END";
 
 }  // namespace
 
@@ -632,6 +651,46 @@ std::string_view SharedSqlText(Sql sql) {
              "AND day >= ?2 AND day <= ?3 ORDER BY day";
     case Sql::kRemoveAccountSenderChecks:
       return "DELETE FROM {sender_checks} WHERE account_id = ?1";
+    case Sql::kInsertMessageEvent:
+      return "INSERT INTO {message_events} (account_id, message_id, at_ms, kind, recipient, "
+             "detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    case Sql::kInsertMessageTerm:
+      return "INSERT INTO {message_terms} (account_id, message_id, term) VALUES (?1, ?2, ?3) "
+             "ON CONFLICT DO NOTHING";
+    case Sql::kSetOutcome:
+      return "UPDATE {messages} SET outcome = CASE "
+             "WHEN EXISTS (SELECT 1 FROM {recipients} r WHERE r.account_id = ?1 "
+             "AND r.message_id = ?2 AND r.status = {r_failed} AND r.category = 'expired') THEN 3 "
+             "WHEN EXISTS (SELECT 1 FROM {recipients} r WHERE r.account_id = ?1 "
+             "AND r.message_id = ?2 AND r.status = {r_failed}) THEN 2 ELSE 1 END "
+             "WHERE account_id = ?1 AND id = ?2 AND status = {done}";
+    case Sql::kSelectMessageEvents:
+      return "SELECT at_ms, kind, recipient, detail FROM {message_events} "
+             "WHERE account_id = ?1 AND message_id = ?2 ORDER BY id";
+    case Sql::kSearchFinished:
+      // Partial on status = 2, which the WHERE repeats literally.
+      return "SELECT {tracked_columns} FROM {messages} m JOIN {accounts} a ON a.id = m.account_id "
+             "WHERE m.account_id = ?1 AND m.status = 2 AND m.id < ?2 "
+             "ORDER BY m.id DESC LIMIT ?3";
+    case Sql::kSearchByOutcome:
+      // Partial on status = 2, which the WHERE repeats literally.
+      return "SELECT {tracked_columns} FROM {messages} m JOIN {accounts} a ON a.id = m.account_id "
+             "WHERE m.account_id = ?1 AND m.status = 2 AND m.outcome = ?4 AND m.id < ?2 "
+             "ORDER BY m.id DESC LIMIT ?3";
+    case Sql::kSearchUnfinished:
+      return "SELECT {tracked_columns} FROM {messages} m JOIN {accounts} a ON a.id = m.account_id "
+             "WHERE m.account_id = ?1 AND m.status < 2 AND m.id < ?2 "
+             "ORDER BY m.id DESC LIMIT ?3";
+    case Sql::kSearchByTerm:
+      return "SELECT {tracked_columns} FROM {message_terms} t "
+             "JOIN {messages} m ON m.account_id = t.account_id AND m.id = t.message_id "
+             "JOIN {accounts} a ON a.id = m.account_id "
+             "WHERE t.account_id = ?1 AND t.term = ?4 AND t.message_id < ?2 "
+             "ORDER BY t.message_id DESC LIMIT ?3";
+    case Sql::kSelectTrackedMessage:
+      return "SELECT m.sender, m.subject, m.script, m.uid, m.size, m.attempts, "
+             "m.next_attempt_ms, m.done_ms, {tracked_columns} FROM {messages} m "
+             "JOIN {accounts} a ON a.id = m.account_id WHERE m.account_id = ?1 AND m.id = ?2";
     default:
       return "";
   }
@@ -642,7 +701,8 @@ std::string EngineSql(Sql sql, std::string_view own_text, Placeholders placehold
   if (text.empty()) return text;
   for (const auto& [name, fragment] :
        {std::pair<std::string_view, std::string_view>{"{active_head}", kActiveHead},
-        {"{released_head}", kReleasedHead}}) {
+        {"{released_head}", kReleasedHead},
+        {"{tracked_columns}", kTrackedColumns}}) {
     if (const auto at = text.find(name); at != std::string::npos) {
       text.replace(at, name.size(), fragment);
     }
@@ -673,6 +733,8 @@ std::string EngineSql(Sql sql, std::string_view own_text, Placeholders placehold
       fmt::arg("event_attempts", schema::kEventAttemptsTable),
       fmt::arg("notices", schema::kNoticesTable), fmt::arg("plans", schema::kPlansTable),
       fmt::arg("nodes", schema::kNodesTable), fmt::arg("source_sender", schema::kSourceSender),
+      fmt::arg("message_events", schema::kMessageEventsTable),
+      fmt::arg("message_terms", schema::kMessageTermsTable),
       fmt::arg("account_columns",
                "id, name, state, blocked_by, reason, since_ms, report_to, language, "
                "max_per_day, max_per_hour, pending, bounce_tolerance_until_ms, purge_upto, "

@@ -170,5 +170,32 @@ TEST_F(SqlitePlans, TheFleetSummaryReadsItsIndexes) {
   EXPECT_EQ(busy.find("SCAN sources"), std::string::npos) << busy;
 }
 
+TEST_F(SqlitePlans, TrackingSearchesReadAnIndexInIdOrder) {
+  // Newest first from the cursor, stopping at the limit: the index's order, no sort, whatever
+  // the number of the account's messages.
+  const struct {
+    const char* statement;
+    std::string_view index;
+  } kSearches[] = {
+      {"kSearchFinished", schema::kMessagesFinishedByAccountIndex},
+      {"kSearchByOutcome", schema::kMessagesByOutcomeIndex},
+      {"kSearchUnfinished", schema::kMessagesUnfinishedIndex},
+      {"kSearchByTerm", schema::kMessageTermsSearchIndex},
+  };
+  for (const auto& search : kSearches) {
+    const std::string plan = Plan(search.statement);
+    EXPECT_TRUE(Uses(plan, search.index) || Uses(plan, search.index, "COVERING INDEX "))
+        << search.statement << ":\n"
+        << plan;
+    EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << search.statement << ":\n" << plan;
+    EXPECT_EQ(plan.find("SCAN"), std::string::npos) << search.statement << ":\n" << plan;
+  }
+  for (const char* statement : {"kSelectTrackedMessage", "kSelectMessageEvents", "kSetOutcome"}) {
+    const std::string plan = Plan(statement);
+    EXPECT_EQ(plan.find("SCAN"), std::string::npos) << statement << ":\n" << plan;
+    EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << statement << ":\n" << plan;
+  }
+}
+
 }  // namespace
 }  // namespace mailwarden

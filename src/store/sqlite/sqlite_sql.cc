@@ -152,6 +152,20 @@ constexpr std::string_view SqliteText(Sql sql) {
       return "UPDATE {recipients} SET status = {r_failed}, reply = ?3, updated_ms = ?4, "
              "category = 'expired' "
              "WHERE message_id = ?2 AND status = {r_pending}";
+    // Tracking's searches, each on its index whatever the statistics say (the partial
+    // indexes repeat their terms literally).
+    case Sql::kSearchFinished:
+      return "SELECT {tracked_columns} FROM {messages} m INDEXED BY messages_finished_by_account "
+             "JOIN {accounts} a ON a.id = m.account_id WHERE m.account_id = ?1 AND m.status = 2 "
+             "AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3";
+    case Sql::kSearchByOutcome:
+      return "SELECT {tracked_columns} FROM {messages} m INDEXED BY messages_by_outcome "
+             "JOIN {accounts} a ON a.id = m.account_id WHERE m.account_id = ?1 AND m.status = 2 "
+             "AND m.outcome = ?4 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3";
+    case Sql::kSearchUnfinished:
+      return "SELECT {tracked_columns} FROM {messages} m INDEXED BY messages_unfinished "
+             "JOIN {accounts} a ON a.id = m.account_id WHERE m.account_id = ?1 AND m.status < 2 "
+             "AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3";
     case Sql::kSelectPendingPage:
       return "SELECT id FROM {messages} INDEXED BY messages_unfinished WHERE account_id = ?1 "
              "AND status < {done} AND id < ?2 AND id > {upto_of_1} ORDER BY id DESC LIMIT ?3";

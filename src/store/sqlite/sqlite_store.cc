@@ -236,6 +236,13 @@ Result<std::vector<SqliteStore::QueryPlan>> SqliteStore::ExplainHotStatements() 
       Sql::kCountAccountStates,
       Sql::kSelectGuardBlocks,
       Sql::kSelectBusyAccounts,
+      Sql::kSearchFinished,
+      Sql::kSearchByOutcome,
+      Sql::kSearchUnfinished,
+      Sql::kSearchByTerm,
+      Sql::kSelectTrackedMessage,
+      Sql::kSelectMessageEvents,
+      Sql::kSetOutcome,
   };
   std::vector<QueryPlan> plans;
   for (const Sql sql : kHot) {
