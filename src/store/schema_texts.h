@@ -404,8 +404,8 @@ CREATE INDEX audit_by_time ON audit (at_ms);
 )sql";
 
 // Migration 23, message tracking ("where is my mail?"), SQLite's text. message_events: what
-// happened to each message, in order (store_types.h's MessageEventKind names the kinds), written in the
-// transaction that made it happen; recipient is the recipient's index (-1: the whole message).
+// happened to each message, in order (store_types.h's MessageEventKind names the kinds), written in
+// the transaction that made it happen; recipient is the recipient's index (-1: the whole message).
 // message_terms: the words a message is searched by (recipients, envelope sender, From
 // address, Message-ID, subject; lower case, at most kMaxSearchTermBytes), written with it;
 // message_terms_search answers a term newest first. Both go with their message (ON DELETE

@@ -207,7 +207,7 @@ enum class Sql {
   kSelectRecipientAddress,     // (account, message, index) -> address
   kRemoveAccountSuppressions,  // (account)
   // Complaints.
-  kBumpComplaints,  // (account, day) -> complaints, sent: the day's, after adding one
+  kBumpComplaints,     // (account, day) -> complaints, sent: the day's, after adding one
   kSelectByMessageId,  // (message_id) -> id, account_id; newest first, at most 8
   // The fleet.
   kPutNode,               // (name, version, started, seen)
