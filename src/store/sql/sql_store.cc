@@ -139,8 +139,14 @@ Result<std::optional<StoredMessage>> SqlStore::ReadMessage(MessageId id) {
                                                        Params().Int(message.account).Int(id)));
     if (!held.empty()) message.held_reason = held.Text(0, 0);
   }
+  MW_RETURN_IF_ERROR(ReadRecipients(message, message.account, id));
+  MW_RETURN_IF_ERROR(ReadScanResult(message));
+  return std::optional<StoredMessage>(std::move(message));
+}
+
+Result<void> SqlStore::ReadRecipients(StoredMessage& message, AccountId account, MessageId id) {
   MW_ASSIGN_OR_RETURN(const Rows rows,
-                      session_->Run(Sql::kSelectRecipients, Params().Int(message.account).Int(id)));
+                      session_->Run(Sql::kSelectRecipients, Params().Int(account).Int(id)));
   for (int i = 0; i < rows.size(); ++i) {
     StoredRecipient r;
     r.index = static_cast<int>(rows.Int(i, 0));
@@ -152,8 +158,7 @@ Result<std::optional<StoredMessage>> SqlStore::ReadMessage(MessageId id) {
     r.note = rows.Text(i, 6);
     message.recipients.push_back(std::move(r));
   }
-  MW_RETURN_IF_ERROR(ReadScanResult(message));
-  return std::optional<StoredMessage>(std::move(message));
+  return {};
 }
 
 Result<std::vector<MessageId>> SqlStore::SelectHeld(AccountId account,

@@ -240,6 +240,8 @@ class SqlStore : public Store {
                                                      MessageId before_id);
   // The scan state and verdict of message (read by ReadMessage).
   Result<void> ReadScanResult(StoredMessage& message);
+  // Adds the message's recipients, with their status, reply and category, in index order.
+  Result<void> ReadRecipients(StoredMessage& message, AccountId account, MessageId id);
   Result<AccountState> ReadAccountState(AccountId account, bool lock);
   // The internal account's id (kSystemAccountName), made if missing: the records of changes
   // that belong to no customer's account (plans) are audited under it. In the caller's write

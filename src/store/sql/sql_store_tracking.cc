@@ -240,21 +240,7 @@ Result<std::optional<TrackedMessage>> SqlStore::ReadTracked(AccountId account, M
                         session_->Run(Sql::kIsHeldForSender, Params().Int(account).Int(id)));
     if (!held.empty()) message.held_reason = held.Text(0, 0);
   }
-  {
-    MW_ASSIGN_OR_RETURN(const Rows rows,
-                        session_->Run(Sql::kSelectRecipients, Params().Int(account).Int(id)));
-    for (int i = 0; i < rows.size(); ++i) {
-      StoredRecipient r;
-      r.index = static_cast<int>(rows.Int(i, 0));
-      r.address = rows.Text(i, 1);
-      MW_ASSIGN_OR_RETURN(r.status, RecipientStatusFromCode(rows.Int(i, 2)));
-      r.reply = rows.Text(i, 3);
-      r.updated_at = FromUnixMillis(rows.Int(i, 4));
-      r.category = rows.Text(i, 5);
-      r.note = rows.Text(i, 6);
-      message.recipients.push_back(std::move(r));
-    }
-  }
+  MW_RETURN_IF_ERROR(ReadRecipients(message, account, id));
   MW_RETURN_IF_ERROR(ReadScanResult(message));
   if (!with_events) return std::optional<TrackedMessage>(std::move(tracked));
   MW_ASSIGN_OR_RETURN(const Rows rows,
