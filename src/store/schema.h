@@ -643,8 +643,8 @@ SELECT 1;
     },
     Migration{
         .version = 22,
-        .sqlite = kFleet,
-        .postgres = kFleet,
+        .sqlite = kFleetSqlite,
+        .postgres = kFleetPostgres,
     },
     Migration{
         .version = 23,

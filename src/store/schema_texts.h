@@ -389,8 +389,9 @@ ALTER TABLE messages ADD COLUMN message_id TEXT;
 CREATE INDEX messages_by_message_id ON messages (message_id) WHERE message_id IS NOT NULL;
 )sql";
 
-// Migration 22, the fleet summary (the operator's overview), the same text for both engines.
-inline constexpr std::string_view kFleet = R"sql(
+// Migration 22, the fleet summary (the operator's overview); PostgreSQL's text adds the
+// accounts' index by name that SQLite has (UNIQUE): the overview's pages by name read it.
+inline constexpr std::string_view kFleetSqlite = R"sql(
 -- The fleet's nodes: each daemon writes its row at start and every half minute, so that the
 -- overview shows which nodes run and when each was last seen.
 CREATE TABLE nodes (
@@ -399,8 +400,27 @@ CREATE TABLE nodes (
   started_ms BIGINT NOT NULL,
   seen_ms    BIGINT NOT NULL
 );
--- The guard blocks of the last day: a range of the audit by time.
-CREATE INDEX audit_by_time ON audit (at_ms);
+-- The guard blocks of the last day: a range of the blocks in the audit by time (the audit's
+-- other records, such as one per account an import made, are not in it).
+CREATE INDEX audit_blocks_by_time ON audit (at_ms)
+  WHERE to_state = 'blocked' AND from_state = 'active';
+)sql";
+inline constexpr std::string_view kFleetPostgres = R"sql(
+-- The fleet's nodes: each daemon writes its row at start and every half minute, so that the
+-- overview shows which nodes run and when each was last seen.
+CREATE TABLE nodes (
+  name       TEXT   PRIMARY KEY,
+  version    TEXT   NOT NULL,
+  started_ms BIGINT NOT NULL,
+  seen_ms    BIGINT NOT NULL
+);
+-- The guard blocks of the last day: a range of the blocks in the audit by time (the audit's
+-- other records, such as one per account an import made, are not in it).
+CREATE INDEX audit_blocks_by_time ON audit (at_ms)
+  WHERE to_state = 'blocked' AND from_state = 'active';
+-- The overview's pages by name (account_names keeps the names unique; it is no index of
+-- accounts' rows).
+CREATE INDEX accounts_by_name ON accounts (name);
 )sql";
 
 // Migration 23, message tracking ("where is my mail?"), SQLite's text. message_events: what

@@ -161,8 +161,10 @@ TEST_F(SqlitePlans, TheFleetSummaryReadsItsIndexes) {
   // the sources by hour.
   const std::string states = Plan("kCountAccountStates");
   EXPECT_TRUE(Uses(states, "accounts_by_state")) << states;
+  const std::string all = Plan("kCountAccounts");
+  EXPECT_TRUE(Uses(all, "sqlite_autoindex_accounts_1", "COVERING INDEX ")) << all;
   const std::string blocks = Plan("kSelectGuardBlocks");
-  EXPECT_TRUE(Uses(blocks, "audit_by_time")) << blocks;
+  EXPECT_TRUE(Uses(blocks, "audit_blocks_by_time")) << blocks;
   EXPECT_EQ(blocks.find("SCAN a\n"), std::string::npos) << blocks;
   const std::string busy = Plan("kSelectBusyAccounts");
   EXPECT_TRUE(Uses(busy, "sources_by_hour")) << busy;

@@ -234,6 +234,7 @@ Result<std::vector<SqliteStore::QueryPlan>> SqliteStore::ExplainHotStatements() 
       Sql::kSelectSuppressionPage,
       Sql::kPruneSuppressions,
       Sql::kCountAccountStates,
+      Sql::kCountAccounts,
       Sql::kSelectGuardBlocks,
       Sql::kSelectBusyAccounts,
       Sql::kSearchFinished,
