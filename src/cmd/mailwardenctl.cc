@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "cmd/ctl_answers.h"
 #include "cmd/ctl_session.h"
 #include "cmd/ctl_table.h"
 #include "cmd/ctl_top.h"
@@ -254,47 +255,6 @@ void PrintQueue(const Options& o, const json& body) {
   }
 }
 
-// One message with its delivery per recipient and its history.
-void PrintShown(const Options&, const json& m) {
-  static const std::vector<std::pair<const char*, const char*>> kFields = {
-      {"id", "message"}, {"status", "status"},     {"date", "received"},   {"finished", "finished"},
-      {"from", "from"},  {"subject", "subject"},   {"script", "script"},   {"uid", "uid"},
-      {"size", "size"},  {"attempts", "attempts"}, {"held_reason", "held"}};
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& [key, label] : kFields) {
-    if (!Field(m, key).is_null()) rows.push_back({label, Cell(Field(m, key))});
-  }
-  PrintTable({"FIELD", "VALUE"}, rows);
-  std::cout << "\n";
-  PrintTable({"RECIPIENT", "STATUS", "CATEGORY", "REPLY"}, [&] {
-    std::vector<std::vector<std::string>> delivery;
-    if (const json& list = Field(m, "delivery"); list.is_array()) {
-      for (const json& r : list) {
-        delivery.push_back({Cell(Field(r, "address")), Cell(Field(r, "status")),
-                            Cell(Field(r, "category")), Cell(Field(r, "reply"))});
-      }
-    }
-    return delivery;
-  }());
-  std::cout << "\n";
-  // The message's own events and what was done to the whole account meanwhile, by time.
-  std::vector<std::vector<std::string>> history;
-  if (const json& list = Field(m, "events"); list.is_array()) {
-    for (const json& e : list) {
-      history.push_back({Cell(Field(e, "at")), Cell(Field(e, "kind")), Cell(Field(e, "address")),
-                         Cell(Field(e, "detail"))});
-    }
-  }
-  if (const json& list = Field(m, "account_events"); list.is_array()) {
-    for (const json& e : list) {
-      history.push_back({Cell(Field(e, "at")), "account " + Text(Field(e, "action")), "-",
-                         Text(Field(e, "actor")) + ": " + Text(Field(e, "reason"))});
-    }
-  }
-  std::ranges::stable_sort(history, {}, [](const auto& row) { return row[0]; });
-  PrintTable({"AT", "EVENT", "RECIPIENT", "DETAIL"}, history);
-}
-
 // "Released 2 held messages." from {"released": 2}.
 void PrintActedOn(const json& answer, const char* key, std::string_view verb) {
   const json& n = Field(answer, key);
@@ -304,30 +264,6 @@ void PrintActedOn(const json& answer, const char* key, std::string_view verb) {
   if (answer.contains("more") && answer["more"] == true) {
     std::cout << "More held mail matches: run the same command again.\n";
   }
-}
-
-// Quarantined mail with its verdict: "15.2" and "GTUBE,PHISHING" beside each message.
-void PrintQuarantine(const Options&, const json& body) {
-  json flat = body;
-  if (flat.contains("items") && flat["items"].is_array()) {
-    for (json& item : flat["items"]) {
-      const json& scan = Field(item, "scan");
-      const json& score = Field(scan, "score");
-      char text[32] = "";
-      if (score.is_number()) std::snprintf(text, sizeof text, "%.1f", score.get<double>());
-      item["score"] = std::string(text);
-      std::string symbols;
-      if (const json& list = Field(scan, "symbols"); list.is_array()) {
-        for (const json& s : list) {
-          if (s.is_string()) symbols += (symbols.empty() ? "" : ",") + s.get<std::string>();
-        }
-      }
-      item["symbols"] = symbols;
-    }
-  }
-  PrintItems(flat, {"ID", "DATE", "FROM", "TO", "SUBJECT", "SCORE", "SYMBOLS"},
-             {"id", "date", "from", "to", "subject", "score", "symbols"},
-             "No quarantined messages.");
 }
 
 json QuarantineBody(const Options& o) { return {{"ids", o.ids}}; }
@@ -557,46 +493,6 @@ json DkimBody(const Options& o, bool rotate) {
   return body;
 }
 
-// The record to publish, as a zone file line would hold it.
-void PrintDkimKey(const Options&, const json& key) {
-  std::cout << Text(Field(key, "name")) << " TXT \"" << Text(Field(key, "record")) << "\"\n";
-  for (const auto& name : Field(key, "keep_published")) {
-    std::cout << "keep " << Text(name) << " published until mail signed with it is delivered "
-              << "(a week)\n";
-  }
-}
-
-void PrintDkimKeys(const Options&, const json& body) {
-  PrintItems(body, {"SELECTOR", "ALGORITHM", "CREATED", "RETIRED", "RECORD"},
-             {"selector", "algorithm", "created", "retired", "record"}, "No keys.");
-}
-
-void PrintDomains(const Options&, const json& body) {
-  std::cout << "From check: " << Text(Field(body, "sender_check")) << "\n";
-  const json& items = Field(body, "items");
-  if (!items.is_array() || items.empty()) std::cout << "No domains.\n";
-  for (const auto& item : items) {
-    std::cout << Text(Field(item, "domain")) << "\n";
-    for (const auto& key : Field(item, "dkim")) {
-      std::cout << "  dkim " << Text(Field(key, "selector")) << " ("
-                << Text(Field(key, "algorithm"))
-                << (Field(key, "signing").is_boolean() && key["signing"].get<bool>() ? ", signing"
-                                                                                     : ", retired")
-                << ")\n";
-    }
-    const json& dns = Field(item, "dns");
-    if (!dns.is_object()) continue;
-    auto line = [](const json& c) {
-      std::cout << "  " << Text(Field(c, "name")) << ": " << Text(Field(c, "state"));
-      if (Field(c, "publish").is_string()) std::cout << "; publish: " << Text(c["publish"]);
-      std::cout << "\n";
-    };
-    for (const auto& c : Field(dns, "dkim")) line(c);
-    line(Field(dns, "spf"));
-    line(Field(dns, "dmarc"));
-  }
-}
-
 void PlanArg(CLI::App& sub, Options& o) {
   sub.add_option("NAME", o.plan_name, "The plan's name")->required();
 }
@@ -608,41 +504,15 @@ void PlanSetArgs(CLI::App& sub, Options& o) {
                  "give all of them: a key not given is the server's");
 }
 
-// A plan's keys on one line: "max_per_day=200 over_limit=refuse" ("" for none).
-std::string PlanKeys(const json& plan) {
-  std::string out;
-  for (const auto& [key, value] : Field(plan, "limits").items()) {
-    out += (out.empty() ? "" : " ") + key + "=" + Text(value);
-  }
-  return out;
-}
-
-void PrintPlans(const Options&, const json& body) {
-  const json& items = Field(body, "items");
-  if (!items.is_array() || items.empty()) {
-    std::cout << "No plans.\n";
-    return;
-  }
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& item : items) rows.push_back({Text(Field(item, "name")), PlanKeys(item)});
-  PrintTable({"NAME", "LIMITS"}, rows);
-}
-
-void PrintPlan(const Options&, const json& plan) {
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& [key, value] : Field(plan, "limits").items()) rows.push_back({key, Text(value)});
-  std::cout << "Plan \"" << Text(Field(plan, "name")) << "\"";
-  if (rows.empty()) {
-    std::cout << ": no keys of its own (the server's [policy] holds).\n";
-    return;
-  }
-  std::cout << ":\n";
-  PrintTable({"KEY", "VALUE"}, rows);
-}
-
 // One command of the command line: the words that name it, its help, the API request it
 // sends and how its answer is printed. path: the API's, "{account}" standing for the ACCOUNT
 // (or NAME) argument, percent-encoded.
+// A printer of ctl_answers.h as a command's: it needs none of the options.
+template <void (*Print)(const json&)>
+void Answer(const Options&, const json& body) {
+  Print(body);
+}
+
 struct Command {
   std::string_view name;  // one word, or a group's word and one: "accounts list"
   std::string_view help;
@@ -719,7 +589,7 @@ const Command kCommands[] = {
      "/api/v1/accounts/{account}/email/messages", QueueArgs, nullptr, QueueQuery, PrintQueue},
     {"show", "One message: its recipients' delivery and its history", "GET",
      "/api/v1/accounts/{account}/email/messages/{message}", ShowMessageArgs, nullptr, nullptr,
-     PrintShown},
+     Answer<PrintMessageHistory>},
     {"release", "Send chosen held mail without unblocking the account", "POST",
      "/api/v1/accounts/{account}/email/messages/release", SelectionArgs, SelectionBody, nullptr,
      [](const Options&, const json& answer) { PrintActedOn(answer, "released", "Released"); }},
@@ -733,7 +603,7 @@ const Command kCommands[] = {
        q["status"] = "quarantined";
        return q;
      },
-     PrintQuarantine},
+     Answer<PrintQuarantined>},
     {"quarantine release", "Send chosen quarantined mail", "POST",
      "/api/v1/accounts/{account}/email/quarantine/release", QuarantineArgs, QuarantineBody, nullptr,
      [](const Options&, const json& answer) {
@@ -800,21 +670,21 @@ const Command kCommands[] = {
        if (o.check) q["check"] = "1";
        return q;
      },
-     PrintDomains},
+     Answer<PrintDomains>},
     {"dkim generate", "A domain's first signing key; prints the TXT record to publish", "POST",
      "/api/v1/dkim/{domain}", DkimArgs, [](const Options& o) { return DkimBody(o, false); },
-     nullptr, PrintDkimKey},
+     nullptr, Answer<PrintDkimKey>},
     {"dkim rotate", "A new signing key in place of the current one, which stays listed", "POST",
      "/api/v1/dkim/{domain}", DkimArgs, [](const Options& o) { return DkimBody(o, true); }, nullptr,
-     PrintDkimKey},
+     Answer<PrintDkimKey>},
     {"dkim list", "A domain's keys, signing and retired, with their records", "GET",
-     "/api/v1/dkim/{domain}", DomainArg, nullptr, nullptr, PrintDkimKeys},
+     "/api/v1/dkim/{domain}", DomainArg, nullptr, nullptr, Answer<PrintDkimKeys>},
     {"plan list", "The plans and the limits each sets", "GET", "/api/v1/plans", nullptr, nullptr,
-     nullptr, PrintPlans},
+     nullptr, Answer<PrintPlans>},
     {"plan show", "One plan's limits", "GET", "/api/v1/plans/{plan}", PlanArg, nullptr, nullptr,
-     PrintPlan},
+     Answer<PrintPlan>},
     {"plan set", "Create a plan or replace its limits (from every account's next message)", "PUT",
-     "/api/v1/plans/{plan}", PlanSetArgs, PlanBody, nullptr, PrintPlan},
+     "/api/v1/plans/{plan}", PlanSetArgs, PlanBody, nullptr, Answer<PrintPlan>},
     {"plan delete", "Delete a plan no account is on", "DELETE", "/api/v1/plans/{plan}", PlanArg,
      nullptr, nullptr,
      [](const Options& o, const json&) {
