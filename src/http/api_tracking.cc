@@ -25,17 +25,6 @@ constexpr int kDefaultSearchLimit = 50;
 // The account-wide facts (block, unblock, purge) a message's history shows, at most.
 constexpr int kAccountFactsRead = 50;
 
-std::string_view RecipientStatusText(RecipientStatus status) {
-  switch (status) {
-    case RecipientStatus::kSent:
-      return "sent";
-    case RecipientStatus::kFailed:
-      return "failed";
-    default:
-      return "pending";
-  }
-}
-
 std::string Text(std::string_view text) {
   return ValidUtf8(CutAtUtf8Boundary(text, kMaxEventDetailBytes));
 }
@@ -126,7 +115,7 @@ asio::awaitable<HttpResponse> Api::ShowMessage(const std::string& id_text, const
   json delivery = json::array();
   for (const StoredRecipient& r : t.message.recipients) {
     delivery.push_back({{"address", Text(r.address)},
-                        {"status", RecipientStatusText(r.status)},
+                        {"status", RecipientStatusName(r.status)},
                         {"reply", Text(r.reply)},
                         {"category", r.category.empty() ? json(nullptr) : json(r.category)},
                         {"note", r.note.empty() ? json(nullptr) : json(Text(r.note))},
