@@ -1,7 +1,9 @@
 // The operator's overview of accounts (GET /api/v1/accounts): a page of accounts with today's
-// figures, in the order asked (name; most sent, most failures, most unfinished mail today),
+// figures, in the order asked (by name, or the most of any of its figures first),
 // filtered by state, blocker and part of the name, the next page named by a cursor. With
 // 100,000 accounts a page reads an index and the page's rows, never every account.
+#include <fmt/format.h>
+
 #include <charconv>
 
 #include "core/account_name.h"
@@ -27,6 +29,12 @@ constexpr OrderName kOrders[] = {
     {"sent_today", AccountOrder::kSentToday},
     {"errors_today", AccountOrder::kErrorsToday},
     {"pending", AccountOrder::kPending},
+    {"complaints_today", AccountOrder::kComplaintsToday},
+    {"quarantined_today", AccountOrder::kQuarantinedToday},
+    {"error_rate", AccountOrder::kErrorRate},
+    {"held", AccountOrder::kHeld},
+    {"queued", AccountOrder::kQueued},
+    {"submitted_recently", AccountOrder::kSubmittedRecently},
 };
 
 std::string_view OrderText(AccountOrder order) {
@@ -43,20 +51,8 @@ bool ParseInt(std::string_view text, std::int64_t& out) {
 
 // The cursor of the page after `last`: "name:NAME" in name order, else "ORDER:VALUE:ID".
 std::string CursorAfter(AccountOrder order, const AccountPageEntry& last) {
-  switch (order) {
-    case AccountOrder::kName:
-      return "name:" + last.account.name;
-    case AccountOrder::kSentToday:
-      return "sent_today:" + std::to_string(last.sent_today) + ":" +
-             std::to_string(last.account.id);
-    case AccountOrder::kErrorsToday:
-      return "errors_today:" + std::to_string(last.errors_today) + ":" +
-             std::to_string(last.account.id);
-    case AccountOrder::kPending:
-      return "pending:" + std::to_string(last.account.pending) + ":" +
-             std::to_string(last.account.id);
-  }
-  return "";
+  if (order == AccountOrder::kName) return "name:" + last.account.name;
+  return fmt::format("{}:{}:{}", OrderText(order), AccountOrderValue(order, last), last.account.id);
 }
 
 // A cursor this order gave, or nullopt for one it did not.
@@ -128,7 +124,9 @@ asio::awaitable<HttpResponse> Api::ListAccounts(const HttpRequest& request) {
     const auto* found = std::find_if(std::begin(kOrders), std::end(kOrders),
                                      [&](const OrderName& o) { return o.name == *sort; });
     if (found == std::end(kOrders)) {
-      co_return bad("\"sort\" must be name, sent_today, errors_today or pending.");
+      co_return bad(
+          "\"sort\" must be name, submitted_recently, sent_today, errors_today, error_rate, "
+          "quarantined_today, complaints_today, held, queued or pending.");
     }
     query.order = found->order;
   }

@@ -651,6 +651,11 @@ SELECT 1;
         .sqlite = kMessageTrackingSqlite,
         .postgres = kMessageTrackingPostgres,
     },
+    Migration{
+        .version = 24,
+        .sqlite = kOverviewSorts,
+        .postgres = kOverviewSorts,
+    },
 };
 
 // The schema version this code reads and writes. A database at a higher version was written

@@ -499,4 +499,17 @@ CREATE INDEX messages_finished_by_account ON messages (account_id, id) WHERE sta
 CREATE INDEX messages_by_outcome ON messages (account_id, outcome, id) WHERE status = 2;
 )sql";
 
+// Migration 24, the overview sorted by any of its columns: today's complaints, quarantined
+// mail and error rate each read an index of their own, from the most; the rate as the overview
+// orders it (ErrorRatePpm, NULLIF for a row no recipient was tried on).
+inline constexpr std::string_view kOverviewSorts = R"sql(
+CREATE INDEX daily_complaints_by_count ON daily_counters (day, complaints, account_id)
+  WHERE complaints > 0;
+CREATE INDEX daily_quarantined_by_count ON daily_counters (day, quarantined, account_id)
+  WHERE quarantined > 0;
+CREATE INDEX daily_errors_by_rate
+  ON daily_counters (day, (errors * 1000000 / NULLIF(sent + errors, 0)), account_id)
+  WHERE errors > 0;
+)sql";
+
 }  // namespace mailwarden::schema

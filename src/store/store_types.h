@@ -467,7 +467,23 @@ enum class AccountOrder {
   kSentToday,    // the accounts that sent today, most first
   kErrorsToday,  // the accounts with failures today, most first
   kPending,      // the accounts with unfinished mail (held or queued), most first
+  // The accounts with some today, most first (an index of daily_counters each).
+  kComplaintsToday,
+  kQuarantinedToday,
+  kErrorRate,  // the share of today's tried recipients that failed, in millionths
+  // The accounts with some, most first: a sort of the accounts with unfinished mail (the
+  // accounts_by_pending index), as AccountPageEntry counts held and queued.
+  kHeld,
+  kQueued,
+  // The accounts that submitted since AccountPageQuery::recent_from_hour, most first: a sort
+  // of those hours' rows of the sources (sources_by_hour).
+  kSubmittedRecently,
 };
+
+// An account's error rate today as kErrorRate orders it: failed per million tried.
+inline std::int64_t ErrorRatePpm(std::int64_t sent, std::int64_t errors) {
+  return sent + errors == 0 ? 0 : errors * 1'000'000 / (sent + errors);
+}
 
 // Where a page of ListAccountPage starts: after the last entry of the page before (its name
 // for kName; its order's value and its id for the others).
@@ -500,6 +516,33 @@ struct AccountPageEntry {
   std::int64_t held = 0;                // as AccountCounters counts them
   std::int64_t queued = 0;
 };
+
+// The value `order` sorts `entry` by, as a cursor after it carries it (0 for kName).
+inline std::int64_t AccountOrderValue(AccountOrder order, const AccountPageEntry& entry) {
+  switch (order) {
+    case AccountOrder::kName:
+      return 0;
+    case AccountOrder::kSentToday:
+      return entry.sent_today;
+    case AccountOrder::kErrorsToday:
+      return entry.errors_today;
+    case AccountOrder::kPending:
+      return entry.account.pending;
+    case AccountOrder::kComplaintsToday:
+      return entry.complaints_today;
+    case AccountOrder::kQuarantinedToday:
+      return entry.quarantined_today;
+    case AccountOrder::kErrorRate:
+      return ErrorRatePpm(entry.sent_today, entry.errors_today);
+    case AccountOrder::kHeld:
+      return entry.held;
+    case AccountOrder::kQueued:
+      return entry.queued;
+    case AccountOrder::kSubmittedRecently:
+      return entry.submitted_recently;
+  }
+  return 0;
+}
 
 // One recipient of a bounce that came back after the relay took the message.
 struct BounceRecipient {

@@ -34,13 +34,15 @@ class AccountOverview : public StoreConformance {
     Insert(five);
   }
 
-  void Deliver(AccountId account, int n, RecipientStatus status) {
+  // n new messages of the account, delivered with `status` (with any other due mail).
+  std::vector<MessageId> Deliver(AccountId account, int n, RecipientStatus status) {
     std::vector<NewMessage> batch;
     for (int i = 0; i < n; ++i) batch.push_back(Message(account, kT0));
-    Insert(batch);
+    auto ids = Insert(batch);
     Record(AllRecipients(Claim(kT0), status,
                          status == RecipientStatus::kSent ? "250 ok" : "550 5.1.1 no"),
            kT0);
+    return ids;
   }
 
   std::vector<AccountPageEntry> Page(AccountPageQuery q) {
@@ -68,9 +70,7 @@ class AccountOverview : public StoreConformance {
       AccountPageCursor after;
       after.name = last.account.name;
       after.id = last.account.id;
-      if (q.order == AccountOrder::kSentToday) after.value = last.sent_today;
-      if (q.order == AccountOrder::kErrorsToday) after.value = last.errors_today;
-      if (q.order == AccountOrder::kPending) after.value = last.account.pending;
+      after.value = AccountOrderValue(q.order, last);
       q.after = after;
     }
     ADD_FAILURE() << "the pages never end";
@@ -131,6 +131,74 @@ TEST_P(AccountOverview, ByTodaysCountersAndUnfinishedMailMostFirst) {
   auto none = store_->ListAccountPage(tomorrow);
   ASSERT_TRUE(none.has_value()) << none.error().message;
   EXPECT_TRUE(none->empty());
+}
+
+TEST_P(AccountOverview, ByComplaintsQuarantinedErrorRateHeldQueuedAndRecentMostFirst) {
+  const AccountId alpha = MakeAccount("alpha");
+  const AccountId bravo = MakeAccount("bravo");
+  const AccountId charlie = MakeAccount("charlie");
+  const AccountId delta = MakeAccount("delta");
+  MakeAccount("echo");
+  // Delivered: alpha 3 sent and 1 failed (a rate of 1/4), bravo 1 sent and 2 failed (2/3),
+  // delta 1 sent. Complaints: alpha 2, delta 1.
+  const MessageId alphas = Deliver(alpha, 3, RecipientStatus::kSent)[0];
+  Deliver(alpha, 1, RecipientStatus::kFailed);
+  Deliver(bravo, 1, RecipientStatus::kSent);
+  Deliver(bravo, 2, RecipientStatus::kFailed);
+  const MessageId deltas = Deliver(delta, 1, RecipientStatus::kSent)[0];
+  for (const auto& [account, id] :
+       {std::pair{alpha, alphas}, std::pair{alpha, alphas}, std::pair{delta, deltas}}) {
+    auto r = store_->RecordComplaint({.message = id, .account = account, .feedback_type = "abuse"},
+                                     kT0);
+    ASSERT_TRUE(r.has_value() && r->found) << (r ? "not found" : r.error().message);
+  }
+  // Quarantined by the scanner: bravo 1 (unfinished: counted queued, as in the status).
+  NewMessage scanned = Message(bravo, kT0);
+  scanned.scan = true;
+  const auto quarantined = Insert({scanned});
+  auto verdict = store_->RecordVerdict(
+      {.account = bravo,
+       .id = quarantined[0],
+       .quarantine = true,
+       .suspicious = false,
+       .result = ScanResult{.action = "reject", .score = 15.0, .symbols = {"PHISH"}}},
+      kT0);
+  ASSERT_TRUE(verdict.has_value() && *verdict);
+  // Unfinished: delta 5 queued; charlie (blocked) 2 held, of which 1 released: queued.
+  std::vector<NewMessage> five;
+  for (int i = 0; i < 5; ++i) five.push_back(Message(delta, kT0));
+  Insert(five);
+  SetState(charlie, AccountState::kActive, AccountState::kBlocked, BlockedBy::kCustomer);
+  const auto held_ids = Insert({Message(charlie, kT0), Message(charlie, kT0)});
+  auto released = store_->ReleaseHeld(charlie, {.ids = {held_ids[0]}}, kT0);
+  ASSERT_TRUE(released.has_value() && *released == 1);
+
+  EXPECT_EQ(AllPages(Q(AccountOrder::kComplaintsToday), 1), (List{"alpha", "delta"}));
+  EXPECT_EQ(AllPages(Q(AccountOrder::kQuarantinedToday), 1), (List{"bravo"}));
+  EXPECT_EQ(AllPages(Q(AccountOrder::kErrorRate), 1), (List{"bravo", "alpha"}));
+  // Ties by the newest account first, as in every order.
+  EXPECT_EQ(AllPages(Q(AccountOrder::kQueued), 1), (List{"delta", "charlie", "bravo"}));
+  EXPECT_EQ(AllPages(Q(AccountOrder::kHeld), 1), (List{"charlie"}));
+  const auto held = Page(Q(AccountOrder::kHeld));
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_EQ(held[0].held, 1);
+  EXPECT_EQ(held[0].queued, 1);
+  EXPECT_EQ(ErrorRatePpm(1, 2), 666'666);
+  EXPECT_EQ(AccountOrderValue(AccountOrder::kErrorRate, Page(Q(AccountOrder::kErrorRate))[0]),
+            666'666);
+
+  // Submitted since the hour asked, most first: delta 6, bravo 4, alpha 4, charlie 2.
+  AccountPageQuery recent = Q(AccountOrder::kSubmittedRecently);
+  recent.recent_from_hour = UnixHour(kT0);
+  EXPECT_EQ(AllPages(recent, 1), (List{"delta", "bravo", "alpha", "charlie"}));
+  const auto first = Page(recent);
+  ASSERT_FALSE(first.empty());
+  EXPECT_EQ(first[0].submitted_recently, 6);
+  recent.recent_from_hour = UnixHour(kT0) + 1;  // nothing since
+  EXPECT_TRUE(Page(recent).empty());
+  // Filters apply as in every order.
+  EXPECT_EQ(AllPages(Q(AccountOrder::kErrorRate).Contains("alp"), 1), List{"alpha"});
+  EXPECT_EQ(AllPages(Q(AccountOrder::kQueued).State(AccountState::kBlocked), 1), List{"charlie"});
 }
 
 TEST_P(AccountOverview, FiltersByStateBlockerAndPartOfTheName) {

@@ -26,11 +26,18 @@ enum class Sql {
   // The accounts overview (ListAccountPage): each -> {account_columns}, released_pending,
   // sent, errors, quarantined and complaints today. Parameters: (day, after, state, blocked_by,
   // name LIKE pattern,
-  // limit, after_id); after is a name for ByName, a value otherwise; empty filters are off.
+  // limit, after_id[, recent_from_hour]); after is a name for ByName, a value otherwise; empty
+  // filters are off; only ByRecent reads recent_from_hour.
   kSelectAccountPageByName,
   kSelectAccountPageBySent,
   kSelectAccountPageByErrors,
   kSelectAccountPageByPending,
+  kSelectAccountPageByComplaints,
+  kSelectAccountPageByQuarantined,
+  kSelectAccountPageByErrorRate,
+  kSelectAccountPageByHeld,
+  kSelectAccountPageByQueued,
+  kSelectAccountPageByRecent,
   kSelectAccountState,      // (id) -> state, name, pending, pending_bytes, deleted_ms
   kLockAccountState,        // (id) -> state; the row locked until the end of the transaction
   kSetAccountStateFull,     // (id, state, blocked_by, reason, since, from_state, tolerance_until,

@@ -99,6 +99,24 @@ Result<std::vector<AccountPageEntry>> SqlStore::ListAccountPage(const AccountPag
     case AccountOrder::kPending:
       sql = Sql::kSelectAccountPageByPending;
       break;
+    case AccountOrder::kComplaintsToday:
+      sql = Sql::kSelectAccountPageByComplaints;
+      break;
+    case AccountOrder::kQuarantinedToday:
+      sql = Sql::kSelectAccountPageByQuarantined;
+      break;
+    case AccountOrder::kErrorRate:
+      sql = Sql::kSelectAccountPageByErrorRate;
+      break;
+    case AccountOrder::kHeld:
+      sql = Sql::kSelectAccountPageByHeld;
+      break;
+    case AccountOrder::kQueued:
+      sql = Sql::kSelectAccountPageByQueued;
+      break;
+    case AccountOrder::kSubmittedRecently:
+      sql = Sql::kSelectAccountPageByRecent;
+      break;
   }
   // '_' is a LIKE wildcard, escaped with '!' (no name holds one); the other characters of a
   // name stand for themselves.
@@ -125,6 +143,9 @@ Result<std::vector<AccountPageEntry>> SqlStore::ListAccountPage(const AccountPag
       .Text(pattern)
       .Int(std::clamp(query.limit, 1, 1000));
   if (query.order != AccountOrder::kName) params.Int(query.after ? query.after->id : kFirst);
+  // The recent hours' figure orders the page and fills each entry: from one hour for both.
+  const bool by_recent = query.order == AccountOrder::kSubmittedRecently;
+  if (by_recent) params.Int(query.recent_from_hour);
 
   MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kRead));
   std::vector<AccountPageEntry> page;
@@ -155,12 +176,11 @@ Result<std::vector<AccountPageEntry>> SqlStore::ListAccountPage(const AccountPag
     for (int i = 0; i < uids.size(); ++i) {
       entry.account.uids.push_back(static_cast<Uid>(uids.Int(i, 0)));
     }
-    if (query.recent_from_hour > 0) {
+    if (query.recent_from_hour > 0 || by_recent) {
       // A range of the sources' primary key: the account's recent hours of one kind.
-      MW_ASSIGN_OR_RETURN(
-          const Rows recent,
-          session().Run(Sql::kSelectSubmittedSince,
-                        Params().Int(entry.account.id).Int(query.recent_from_hour)));
+      MW_ASSIGN_OR_RETURN(const Rows recent,
+                          session().Run(Sql::kSelectSubmittedSince,
+                                        Params().Int(entry.account.id).Int(query.recent_from_hour)));
       entry.submitted_recently = recent.empty() ? 0 : recent.Int(0, 0);
     }
   }

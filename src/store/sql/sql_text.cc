@@ -27,6 +27,12 @@ constexpr std::array<std::string_view, kSqlCount> kNames = {
     "kSelectAccountPageBySent",
     "kSelectAccountPageByErrors",
     "kSelectAccountPageByPending",
+    "kSelectAccountPageByComplaints",
+    "kSelectAccountPageByQuarantined",
+    "kSelectAccountPageByErrorRate",
+    "kSelectAccountPageByHeld",
+    "kSelectAccountPageByQueued",
+    "kSelectAccountPageByRecent",
     "kSelectAccountState",
     "kLockAccountState",
     "kSetAccountStateFull",
@@ -399,6 +405,53 @@ std::string_view SharedSqlText(Sql sql) {
              "ON d.account_id = a.id AND d.day = ?1 "
              "WHERE a.pending > 0 AND a.deleted_ms = 0 AND (a.pending, a.id) < (?2, ?7) "
              "AND {account_page_filter} ORDER BY a.pending DESC, a.id DESC LIMIT ?6";
+    case Sql::kSelectAccountPageByComplaints:
+      return "SELECT {account_columns}, released_pending, d.sent, d.errors, d.quarantined, "
+             "d.complaints FROM {daily_counters} d JOIN {accounts} a ON a.id = d.account_id "
+             "WHERE d.day = ?1 AND d.complaints > 0 AND (d.complaints, d.account_id) < (?2, ?7) "
+             "AND {account_page_filter} ORDER BY d.complaints DESC, d.account_id DESC LIMIT ?6";
+    case Sql::kSelectAccountPageByQuarantined:
+      return "SELECT {account_columns}, released_pending, d.sent, d.errors, d.quarantined, "
+             "d.complaints FROM {daily_counters} d JOIN {accounts} a ON a.id = d.account_id "
+             "WHERE d.day = ?1 AND d.quarantined > 0 AND (d.quarantined, d.account_id) < (?2, ?7) "
+             "AND {account_page_filter} ORDER BY d.quarantined DESC, d.account_id DESC LIMIT ?6";
+    case Sql::kSelectAccountPageByErrorRate:
+      // The rate as daily_errors_by_rate has it (ErrorRatePpm), so that the index serves.
+      return "SELECT {account_columns}, released_pending, d.sent, d.errors, d.quarantined, "
+             "d.complaints FROM {daily_counters} d JOIN {accounts} a ON a.id = d.account_id "
+             "WHERE d.day = ?1 AND d.errors > 0 "
+             "AND (d.errors * 1000000 / NULLIF(d.sent + d.errors, 0), d.account_id) < (?2, ?7) "
+             "AND {account_page_filter} ORDER BY d.errors * 1000000 / NULLIF(d.sent + d.errors, 0) "
+             "DESC, d.account_id DESC LIMIT ?6";
+    case Sql::kSelectAccountPageByHeld:
+      return "SELECT {account_columns}, released_pending, COALESCE(d.sent, 0), "
+             "COALESCE(d.errors, 0), COALESCE(d.quarantined, 0), COALESCE(d.complaints, 0) "
+             "FROM {accounts} a "
+             "LEFT JOIN {daily_counters} d "
+             "ON d.account_id = a.id AND d.day = ?1 "
+             "WHERE a.pending > 0 AND a.deleted_ms = 0 AND {held_of_a} > 0 "
+             "AND ({held_of_a}, a.id) < (?2, ?7) "
+             "AND {account_page_filter} ORDER BY {held_of_a} DESC, a.id DESC LIMIT ?6";
+    case Sql::kSelectAccountPageByQueued:
+      return "SELECT {account_columns}, released_pending, COALESCE(d.sent, 0), "
+             "COALESCE(d.errors, 0), COALESCE(d.quarantined, 0), COALESCE(d.complaints, 0) "
+             "FROM {accounts} a "
+             "LEFT JOIN {daily_counters} d "
+             "ON d.account_id = a.id AND d.day = ?1 "
+             "WHERE a.pending > 0 AND a.deleted_ms = 0 AND {queued_of_a} > 0 "
+             "AND ({queued_of_a}, a.id) < (?2, ?7) "
+             "AND {account_page_filter} ORDER BY {queued_of_a} DESC, a.id DESC LIMIT ?6";
+    case Sql::kSelectAccountPageByRecent:
+      // As kSelectBusyAccounts: the recent hours' rows summed per account first.
+      return "SELECT {account_columns}, released_pending, COALESCE(d.sent, 0), "
+             "COALESCE(d.errors, 0), COALESCE(d.quarantined, 0), COALESCE(d.complaints, 0) "
+             "FROM (SELECT account_id, SUM(count) AS submitted FROM {sources} "
+             "WHERE hour >= ?8 AND kind = {source_sender} GROUP BY account_id) t "
+             "JOIN {accounts} a ON a.id = t.account_id "
+             "LEFT JOIN {daily_counters} d "
+             "ON d.account_id = a.id AND d.day = ?1 "
+             "WHERE (t.submitted, a.id) < (?2, ?7) "
+             "AND {account_page_filter} ORDER BY t.submitted DESC, a.id DESC LIMIT ?6";
     case Sql::kSelectAccountState:
       // The name too, for mail leased on arrival (InsertMessages).
       return "SELECT state, name, pending, pending_bytes, deleted_ms FROM {accounts} WHERE id = ?1";
@@ -726,6 +779,13 @@ std::string EngineSql(Sql sql, std::string_view own_text, Placeholders placehold
       fmt::arg("account_page_filter",
                "a.deleted_ms = 0 AND substr(a.name, 1, 1) <> '_' AND (?3 = '' OR a.state = ?3) "
                "AND (?4 = '' OR a.blocked_by = ?4) AND (?5 = '' OR a.name LIKE ?5 ESCAPE '!')"),
+      // What AccountPageEntry counts as held and as queued, of the account row a.
+      fmt::arg("held_of_a",
+               "(CASE WHEN a.state = 'active' THEN 0 WHEN a.released_pending < a.pending "
+               "THEN a.pending - a.released_pending ELSE 0 END)"),
+      fmt::arg("queued_of_a",
+               "(CASE WHEN a.state = 'active' THEN a.pending WHEN a.released_pending < a.pending "
+               "THEN a.released_pending ELSE a.pending END)"),
       fmt::arg("account_domains", schema::kAccountDomainsTable),
       fmt::arg("dkim_keys", schema::kDkimKeysTable),
       fmt::arg("held_messages", schema::kHeldMessagesTable),

@@ -143,6 +143,9 @@ TEST_F(SqlitePlans, TheAccountsOverviewReadsAPageInIndexOrder) {
       {"kSelectAccountPageBySent", "daily_sent_by_day"},
       {"kSelectAccountPageByErrors", "daily_errors_by_count"},
       {"kSelectAccountPageByPending", "accounts_by_pending"},
+      {"kSelectAccountPageByComplaints", "daily_complaints_by_count"},
+      {"kSelectAccountPageByQuarantined", "daily_quarantined_by_count"},
+      {"kSelectAccountPageByErrorRate", "daily_errors_by_rate"},
   };
   for (const auto& page : kPages) {
     const std::string plan = Plan(page.statement);
@@ -153,6 +156,21 @@ TEST_F(SqlitePlans, TheAccountsOverviewReadsAPageInIndexOrder) {
     EXPECT_EQ(plan.find("SCAN a\n"), std::string::npos) << page.statement << ":\n" << plan;
     EXPECT_EQ(plan.find("SCAN d\n"), std::string::npos) << page.statement << ":\n" << plan;
   }
+}
+
+TEST_F(SqlitePlans, TheOverviewsOtherOrdersSortOnlyTheAccountsWithSome) {
+  // Held and queued: a sort of the accounts with unfinished mail (their partial index), never
+  // a scan of every account; the recent figure: a sort of the recent hours' sources.
+  for (const char* statement : {"kSelectAccountPageByHeld", "kSelectAccountPageByQueued"}) {
+    const std::string plan = Plan(statement);
+    EXPECT_TRUE(Uses(plan, "accounts_by_pending")) << statement << ":\n" << plan;
+    EXPECT_EQ(plan.find("SCAN a\n"), std::string::npos) << statement << ":\n" << plan;
+    EXPECT_EQ(plan.find("SCAN d\n"), std::string::npos) << statement << ":\n" << plan;
+  }
+  const std::string recent = Plan("kSelectAccountPageByRecent");
+  EXPECT_TRUE(Uses(recent, "sources_by_hour")) << recent;
+  EXPECT_EQ(recent.find("SCAN a\n"), std::string::npos) << recent;
+  EXPECT_EQ(recent.find("SCAN sources"), std::string::npos) << recent;
 }
 
 TEST_F(SqlitePlans, TheFleetSummaryReadsItsIndexes) {

@@ -221,6 +221,28 @@ constexpr std::string_view SqliteText(Sql sql) {
              "JOIN {accounts} a ON a.id = t.account_id "
              "WHERE a.deleted_ms = 0 AND substr(a.name, 1, 1) <> '_' "
              "ORDER BY t.submitted DESC, a.name LIMIT ?2";
+    case Sql::kSelectAccountPageByErrorRate:
+      // As the shared text; SQLite would rather range over daily_errors_by_count (its
+      // "errors > 0") and sort than read the rate's index in order.
+      return "SELECT {account_columns}, released_pending, d.sent, d.errors, d.quarantined, "
+             "d.complaints FROM {daily_counters} d INDEXED BY daily_errors_by_rate "
+             "JOIN {accounts} a ON a.id = d.account_id "
+             "WHERE d.day = ?1 AND d.errors > 0 "
+             "AND (d.errors * 1000000 / NULLIF(d.sent + d.errors, 0), d.account_id) < (?2, ?7) "
+             "AND {account_page_filter} ORDER BY d.errors * 1000000 / NULLIF(d.sent + d.errors, 0) "
+             "DESC, d.account_id DESC LIMIT ?6";
+    case Sql::kSelectAccountPageByRecent:
+      // As the shared text, through sources_by_hour for the same reason.
+      return "SELECT {account_columns}, released_pending, COALESCE(d.sent, 0), "
+             "COALESCE(d.errors, 0), COALESCE(d.quarantined, 0), COALESCE(d.complaints, 0) "
+             "FROM (SELECT account_id, SUM(count) AS submitted FROM {sources} "
+             "INDEXED BY sources_by_hour WHERE hour >= ?8 AND kind = {source_sender} "
+             "GROUP BY account_id) t "
+             "JOIN {accounts} a ON a.id = t.account_id "
+             "LEFT JOIN {daily_counters} d "
+             "ON d.account_id = a.id AND d.day = ?1 "
+             "WHERE (t.submitted, a.id) < (?2, ?7) "
+             "AND {account_page_filter} ORDER BY t.submitted DESC, a.id DESC LIMIT ?6";
     default:
       return "";
   }
