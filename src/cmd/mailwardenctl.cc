@@ -394,10 +394,16 @@ void ShowMessageArgs(CLI::App& sub, Options& o) {
   sub.add_option("ID", o.message_id, "The message's id")->required();
 }
 
+// The overview's orders besides "name" (GET /api/v1/accounts?sort=): the most first.
+const std::vector<std::string> kAccountFigures = {
+    "submitted_recently", "sent_today", "errors_today", "error_rate", "quarantined_today",
+    "complaints_today",   "held",       "queued",       "pending"};
+
 void AccountListArgs(CLI::App& sub, Options& o) {
-  sub.add_option("--sort", o.sort,
-                 "Order: by name, or most sent today, failures today, unfinished mail first")
-      ->check(CLI::IsMember({"name", "sent_today", "errors_today", "pending"}));
+  std::vector<std::string> sorts = {"name"};
+  sorts.insert(sorts.end(), kAccountFigures.begin(), kAccountFigures.end());
+  sub.add_option("--sort", o.sort, "Order: by name, or the most of one figure first")
+      ->check(CLI::IsMember(sorts));
   sub.add_option("--state", o.status, "Only accounts in this state")
       ->check(CLI::IsMember({"active", "blocked", "purging"}));
   sub.add_option("--blocked-by", o.blocked_by, "Only accounts blocked by this")
@@ -802,8 +808,8 @@ int Main(int argc, char** argv) {
       "doctor", "Whether local users can step around mailwarden (the firewall's rule set)");
   CLI::App* top = app.add_subcommand(
       "top", "The busiest accounts and the guards' blocks, refreshed like top (Ctrl-C ends it)");
-  top->add_option("--sort", o.sort, "sent_today (the default), errors_today or pending")
-      ->check(CLI::IsMember({"sent_today", "errors_today", "pending"}));
+  top->add_option("--sort", o.sort, "The figure, most first: sent_today (the default), ...")
+      ->check(CLI::IsMember(kAccountFigures));
   top->add_option("--limit", o.limit, "Accounts shown (default 20)")->check(CLI::Range(1, 1000));
   top->add_option("--interval", o.interval, "Seconds between refreshes")
       ->check(CLI::Range(1, 3600))

@@ -1,5 +1,5 @@
 // The administrator's overview of accounts in Debian's chromium against the real daemon: many
-// accounts paged by the daemon, sorted by today's mail, searched and filtered, several blocked
+// accounts paged by the daemon, sorted by any figure (its column's heading), searched and filtered, several blocked
 // at once with a reason, and a row opening the account's tab; in English and Polish, at every
 // width, checked by axe-core. Run: node --test tests/browser/overview.test.mjs (MW_BIN: the
 // built programs; MW_SCREENSHOTS=DIR saves the overview at 1280, 390 and 320 px).
@@ -91,6 +91,20 @@ test('the overview pages, sorts, searches and filters as the daemon does', async
   const first = page.locator(`#ov-table tr[data-account="${busiest[0]}"]`);
   assert.match(await first.textContent(), new RegExp(`Active.*${root ? 4 : 2}`));
   assert.equal(await page.isDisabled('#ov-prev'), true, 'a new order starts at its first page');
+
+  // A column's heading sorts by its figure: nobody failed today, so nobody has a failure rate.
+  await page.click('#ov-sort-error_rate');
+  await page.waitForSelector('#ov-empty');
+  assert.equal(await page.inputValue('#ov-sort'), 'error_rate');
+  // The mail submitted in the last hours, most first, marked on its heading.
+  await page.selectOption('#ov-sort', 'submitted_recently');
+  await waitFor('the recent senders first', async () => JSON.stringify(await names(page)) === JSON.stringify(busiest));
+  assert.equal(await page.getAttribute('th:has(#ov-sort-submitted_recently)', 'aria-sort'), 'descending');
+  assert.equal(await page.getAttribute('th:has(#ov-sort-sent_today)', 'aria-sort'), null);
+  // Back to every account by name, from its heading.
+  await page.click('#ov-sort-name');
+  await waitFor('every account by name', async () => (await names(page)).length === 50);
+  assert.equal((await names(page))[0], root ? 'busy' : 'demo');
 
   // A part of the name.
   await page.selectOption('#ov-sort', 'name');

@@ -78,6 +78,18 @@ def test_busiest_senders_failures_and_held_mail_first(daemon, relay):
     names = [a["name"] for a in api(daemon, "GET", "/api/v1/accounts?q=shop119")[1]["items"]]
     assert names == [f"shop{i}" for i in range(1190, 1200)]
 
+    # Any figure of a row sorts: held, queued, failure rate, the last hours' submissions.
+    held = api(daemon, "GET", "/api/v1/accounts?sort=held")[1]["items"]
+    assert [(a["name"], a["held"]) for a in held] == [("other", 2)]
+    assert api(daemon, "GET", "/api/v1/accounts?sort=queued")[1]["items"] == []
+    assert api(daemon, "GET", "/api/v1/accounts?sort=error_rate")[1]["items"] == []
+    recent, sizes = pages(daemon, {"sort": "submitted_recently", "limit": 1})
+    assert sorted(recent) == ["demo", "other"] and sizes[:2] == [1, 1]
+    body = api(daemon, "GET", "/api/v1/accounts?sort=submitted_recently")[1]
+    assert [a["submitted_recently"] for a in body["items"]] == [3, 3]
+    code, body = api(daemon, "GET", "/api/v1/accounts?sort=complaints_today")
+    assert (code, body["items"]) == (200, [])
+
     r = ctl(daemon, "accounts", "list", "--sort", "sent_today")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
@@ -107,6 +119,8 @@ def test_top_shows_the_busiest_accounts_and_refreshes(daemon, relay):
     assert "\x1b[2J" not in r.stdout, "no screen clearing into a pipe"
     r = ctl(daemon, "top", "--sort", "size")
     assert r.returncode == 64, r.stderr
+    r = ctl(daemon, "top", "--sort", "held", "-n", "1")
+    assert r.returncode == 0 and "by held" in r.stdout, r.stdout + r.stderr
 
 
 def test_bad_questions_are_refused_and_customers_see_no_list(daemon):

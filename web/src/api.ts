@@ -80,7 +80,17 @@ export interface Fleet {
   nodes: { name: string; version: string; started: string; last_seen: string; running: boolean }[];
 }
 
-export type OverviewSort = 'name' | 'sent_today' | 'errors_today' | 'pending';
+export type OverviewSort =
+  | 'name'
+  | 'submitted_recently'
+  | 'sent_today'
+  | 'errors_today'
+  | 'error_rate'
+  | 'quarantined_today'
+  | 'complaints_today'
+  | 'held'
+  | 'queued'
+  | 'pending';
 
 export interface OverviewQuery {
   sort: OverviewSort;

@@ -10,10 +10,52 @@ import { describe, redraw, refreshQuietly, signedOut, stopPolling, view } from '
 
 const kSorts: { value: OverviewSort; key: Key }[] = [
   { value: 'name', key: 'ovSortName' },
+  { value: 'submitted_recently', key: 'ovSortRecent' },
   { value: 'sent_today', key: 'ovSortSent' },
   { value: 'errors_today', key: 'ovSortErrors' },
+  { value: 'error_rate', key: 'ovSortErrorRate' },
+  { value: 'quarantined_today', key: 'ovSortQuarantined' },
+  { value: 'complaints_today', key: 'ovSortComplaints' },
+  { value: 'held', key: 'ovSortHeld' },
+  { value: 'queued', key: 'ovSortQueued' },
   { value: 'pending', key: 'ovSortPending' },
 ];
+// The table's columns: each heading, and the order it sorts by (the state: none; filter it).
+const kColumns: { key: Key; sort: OverviewSort | null }[] = [
+  { key: 'account', sort: 'name' },
+  { key: 'status', sort: null },
+  { key: 'ovRecent', sort: 'submitted_recently' },
+  { key: 'sentToday', sort: 'sent_today' },
+  { key: 'ovFailedToday', sort: 'errors_today' },
+  { key: 'ovErrorRate', sort: 'error_rate' },
+  { key: 'ovQuarantined', sort: 'quarantined_today' },
+  { key: 'ovComplaints', sort: 'complaints_today' },
+  { key: 'ovHeld', sort: 'held' },
+  { key: 'ovQueued', sort: 'queued' },
+];
+
+/** A column's heading: a button that sorts by it, marked while it does (aria-sort). */
+function heading(column: { key: Key; sort: OverviewSort | null }, current: OverviewSort): HTMLElement {
+  if (!column.sort) return h('th', { scope: 'col' }, t(column.key));
+  const sort = column.sort;
+  const active = sort === current;
+  return h(
+    'th',
+    { scope: 'col', 'aria-sort': active ? (sort === 'name' ? 'ascending' : 'descending') : null },
+    h(
+      'button',
+      {
+        type: 'button',
+        className: `link ov-sort-by${active ? ' active' : ''}`,
+        id: `ov-sort-${sort}`,
+        title: t('ovSortBy', { column: t(column.key) }),
+        onclick: () => ask({ sort }),
+      },
+      t(column.key),
+      active ? h('span', { 'aria-hidden': 'true' }, sort === 'name' ? ' ▲' : ' ▼') : null,
+    ),
+  );
+}
 const kStates: { value: string; key: Key }[] = [
   { value: '', key: 'ovAnyState' },
   { value: 'active', key: 'active' },
@@ -193,7 +235,6 @@ function row(a: OverviewItem): HTMLElement {
 /** The overview's card: filters, the page of accounts, paging and Block selected. */
 export function overviewCard(): HTMLElement {
   const o = view.overview;
-  const headers: Key[] = ['account', 'status', 'ovRecent', 'sentToday', 'ovFailedToday', 'ovErrorRate', 'ovQuarantined', 'ovComplaints', 'ovHeld', 'ovQueued'];
   const all = h('input', {
     type: 'checkbox',
     id: 'ov-all',
@@ -221,7 +262,7 @@ export function overviewCard(): HTMLElement {
               'tr',
               {},
               h('th', { scope: 'col', className: 'check' }, h('label', {}, all, h('span', { className: 'check-text visually-hidden' }, t('ovChooseAll')))),
-              headers.map((k) => h('th', { scope: 'col' }, t(k))),
+              kColumns.map((c) => heading(c, o.query.sort)),
             ),
           ),
           h('tbody', {}, o.items.map(row)),
