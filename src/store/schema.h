@@ -656,6 +656,11 @@ SELECT 1;
         .sqlite = kOverviewSorts,
         .postgres = kOverviewSorts,
     },
+    Migration{
+        .version = 25,
+        .sqlite = kNameSearchSqlite,
+        .postgres = kNameSearchPostgres,
+    },
 };
 
 // The schema version this code reads and writes. A database at a higher version was written

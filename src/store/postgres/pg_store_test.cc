@@ -130,6 +130,18 @@ TEST_F(PgStoreTest, NodesStartingAtOnceOnAnEmptyDatabaseMigrateItOnce) {
   EXPECT_EQ(testing::PgQueryInt("SELECT MAX(version) FROM " + table, url_), schema::kSchemaVersion);
 }
 
+TEST_F(PgStoreTest, APartOfANameIsSearchedThroughTheTrigramIndexWherePgTrgmIsThere) {
+  auto store = PgStore::Open(url_);
+  ASSERT_TRUE(store.has_value()) << store.error().message;
+  if (testing::PgQueryInt("SELECT COUNT(*) FROM pg_available_extensions WHERE name = 'pg_trgm'",
+                          url_) == 0) {
+    GTEST_SKIP() << "pg_trgm is not installed with this PostgreSQL";
+  }
+  EXPECT_EQ(testing::PgQueryInt(
+                "SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'accounts_name_trigrams'", url_),
+            1);
+}
+
 TEST_F(PgStoreTest, NodesClaimingAtOnceNeverShareAMessageAndCountExactly) {
   constexpr int kNodes = 4;
   constexpr int kAccounts = 5;

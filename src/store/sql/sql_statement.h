@@ -38,6 +38,7 @@ enum class Sql {
   kSelectAccountPageByHeld,
   kSelectAccountPageByQueued,
   kSelectAccountPageByRecent,
+  kSelectAccountPageByNameLike,  // by name, of the names LIKE ?5 (not empty)
   kSelectAccountState,      // (id) -> state, name, pending, pending_bytes, deleted_ms
   kLockAccountState,        // (id) -> state; the row locked until the end of the transaction
   kSetAccountStateFull,     // (id, state, blocked_by, reason, since, from_state, tolerance_until,

@@ -89,6 +89,7 @@ Result<std::vector<AccountPageEntry>> SqlStore::ListAccountPage(const AccountPag
   Sql sql = Sql::kSelectAccountPageByName;
   switch (query.order) {
     case AccountOrder::kName:
+      if (!query.name_contains.empty()) sql = Sql::kSelectAccountPageByNameLike;
       break;
     case AccountOrder::kSentToday:
       sql = Sql::kSelectAccountPageBySent;

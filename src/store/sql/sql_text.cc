@@ -33,6 +33,7 @@ constexpr std::array<std::string_view, kSqlCount> kNames = {
     "kSelectAccountPageByHeld",
     "kSelectAccountPageByQueued",
     "kSelectAccountPageByRecent",
+    "kSelectAccountPageByNameLike",
     "kSelectAccountState",
     "kLockAccountState",
     "kSetAccountStateFull",
@@ -405,6 +406,16 @@ std::string_view SharedSqlText(Sql sql) {
              "ON d.account_id = a.id AND d.day = ?1 "
              "WHERE a.pending > 0 AND a.deleted_ms = 0 AND (a.pending, a.id) < (?2, ?7) "
              "AND {account_page_filter} ORDER BY a.pending DESC, a.id DESC LIMIT ?6";
+    case Sql::kSelectAccountPageByNameLike:
+      // As ByName, the pattern a condition of its own (no "?5 = ''" beside it), so that
+      // PostgreSQL's trigram index of the names (migration 25, where pg_trgm is there) serves.
+      return "SELECT {account_columns}, released_pending, COALESCE(d.sent, 0), "
+             "COALESCE(d.errors, 0), COALESCE(d.quarantined, 0), COALESCE(d.complaints, 0) "
+             "FROM {accounts} a "
+             "LEFT JOIN {daily_counters} d "
+             "ON d.account_id = a.id AND d.day = ?1 "
+             "WHERE a.name LIKE ?5 ESCAPE '!' AND a.name > ?2 AND {account_page_filter} "
+             "ORDER BY a.name LIMIT ?6";
     case Sql::kSelectAccountPageByComplaints:
       return "SELECT {account_columns}, released_pending, d.sent, d.errors, d.quarantined, "
              "d.complaints FROM {daily_counters} d JOIN {accounts} a ON a.id = d.account_id "

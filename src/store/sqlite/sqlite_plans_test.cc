@@ -146,6 +146,7 @@ TEST_F(SqlitePlans, TheAccountsOverviewReadsAPageInIndexOrder) {
       {"kSelectAccountPageByComplaints", "daily_complaints_by_count"},
       {"kSelectAccountPageByQuarantined", "daily_quarantined_by_count"},
       {"kSelectAccountPageByErrorRate", "daily_errors_by_rate"},
+      {"kSelectAccountPageByNameLike", "sqlite_autoindex_accounts_1"},
   };
   for (const auto& page : kPages) {
     const std::string plan = Plan(page.statement);

@@ -236,6 +236,7 @@ Result<std::vector<SqliteStore::QueryPlan>> SqliteStore::ExplainHotStatements() 
       Sql::kSelectAccountPageByHeld,
       Sql::kSelectAccountPageByQueued,
       Sql::kSelectAccountPageByRecent,
+      Sql::kSelectAccountPageByNameLike,
       Sql::kSelectSuppression,
       Sql::kSelectSuppressionPage,
       Sql::kPruneSuppressions,
