@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "core/name_table.h"
+#include "core/text.h"
 
 namespace mailwarden {
 namespace {
@@ -74,13 +75,6 @@ const RefusalEntry& EntryOf(RefusalCode code) {
 std::unexpected<Refusal> Refuse(RefusalCode code) {
   const RefusalEntry& e = EntryOf(code);
   return std::unexpected<Refusal>(Refusal{{e.error, std::string(e.message)}, code});
-}
-
-std::string_view Trim(std::string_view s) {
-  constexpr std::string_view kSpace = " \t\r\n";
-  const auto first = s.find_first_not_of(kSpace);
-  if (first == std::string_view::npos) return {};
-  return s.substr(first, s.find_last_not_of(kSpace) - first + 1);
 }
 
 std::string_view DefaultBlockReason(Actor actor) {
@@ -288,7 +282,7 @@ Decision Decide(const AccountStatus& current, AccountAction action, Actor actor,
                 std::string_view reason, TimePoint now) {
   if (!Consistent(current)) return Inconsistent(current);
   if (auto refusal = OutOfReach(action, actor)) return Refuse(*refusal);
-  reason = Trim(reason);
+  reason = TrimAscii(reason);
   switch (action) {
     case AccountAction::kBlock:
       return DecideBlock(current, actor, reason, now);

@@ -26,6 +26,12 @@ std::string ToAsciiLower(std::string_view text) {
   return lower;
 }
 
+std::string_view TrimAscii(std::string_view text, std::string_view space) {
+  const auto first = text.find_first_not_of(space);
+  if (first == std::string_view::npos) return {};
+  return text.substr(first, text.find_last_not_of(space) - first + 1);
+}
+
 std::string_view CutAtUtf8Boundary(std::string_view text, std::size_t max_bytes) {
   if (text.size() <= max_bytes) return text;
   // text[cut] is the first byte left out: back up while it continues the character before it.

@@ -16,6 +16,9 @@ namespace mailwarden {
 // appending: GCC 12 at -O3 reports a false -Wrestrict for "\"" + std::string(...).)
 std::string Quoted(std::string_view text);
 
+// text without the bytes of `space` (spaces, tabs, CR and LF unless told) at either end.
+std::string_view TrimAscii(std::string_view text, std::string_view space = " \t\r\n");
+
 // text with A-Z lowered; every other byte (UTF-8 sequences included) as it is.
 std::string ToAsciiLower(std::string_view text);
 

@@ -22,6 +22,15 @@ TEST(AsciiLowerTest, LowersOnlyAsciiLetters) {
   for (const Case& c : cases) EXPECT_EQ(ToAsciiLower(c.in), c.want) << c.in;
 }
 
+TEST(TrimAsciiTest, DropsSpaceAtBothEndsOnly) {
+  EXPECT_EQ(TrimAscii(" \t a b \r\n"), "a b");
+  EXPECT_EQ(TrimAscii("ab"), "ab");
+  EXPECT_EQ(TrimAscii(" \t\r\n"), "");
+  EXPECT_EQ(TrimAscii(""), "");
+  EXPECT_EQ(TrimAscii("\na\n", " "), "\na\n") << "only the bytes asked for";
+  EXPECT_EQ(TrimAscii("\xC2\xA0x\xC2\xA0"), "\xC2\xA0x\xC2\xA0") << "no UTF-8 space is ASCII's";
+}
+
 TEST(CutAtUtf8BoundaryTest, NeverSplitsACharacter) {
   struct Case {
     std::string in;

@@ -17,12 +17,6 @@
 namespace mailwarden {
 namespace {
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 bool StartsWithNoCase(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() && ToAsciiLower(text.substr(0, prefix.size())) == prefix;
 }
@@ -102,8 +96,8 @@ std::string DkimRecordKey(std::string_view record) {
   std::size_t start = 0;
   while (start <= record.size()) {
     const std::size_t semi = std::min(record.find(';', start), record.size());
-    const std::string_view tag = Trim(record.substr(start, semi - start));
-    if (tag.size() >= 2 && tag[0] == 'p' && Trim(tag.substr(1)).starts_with('=')) {
+    const std::string_view tag = TrimAscii(record.substr(start, semi - start));
+    if (tag.size() >= 2 && tag[0] == 'p' && TrimAscii(tag.substr(1)).starts_with('=')) {
       std::string value;
       for (char c : tag.substr(tag.find('=') + 1)) {
         if (c != ' ' && c != '\t') value += c;  // folding white space inside the base64
@@ -143,7 +137,7 @@ DomainDnsCheck CheckDomainDns(std::string_view domain, const std::vector<DkimKey
       c.publish = DkimRecord(key);
     } else {
       auto it = std::ranges::find_if(*found, [](const std::string& r) {
-        return StartsWithNoCase(Trim(r), "v=dkim1") || r.find("p=") != std::string::npos;
+        return StartsWithNoCase(TrimAscii(r), "v=dkim1") || r.find("p=") != std::string::npos;
       });
       if (it == found->end()) {
         c.state = "missing";
@@ -164,7 +158,7 @@ DomainDnsCheck CheckDomainDns(std::string_view domain, const std::vector<DkimKey
     check.spf.found = found.error().message;
   } else {
     auto it = std::ranges::find_if(
-        *found, [](const std::string& r) { return StartsWithNoCase(Trim(r), "v=spf1"); });
+        *found, [](const std::string& r) { return StartsWithNoCase(TrimAscii(r), "v=spf1"); });
     if (it == found->end()) {
       check.spf.state = "missing";
       check.spf.publish = spf_publish;
@@ -185,7 +179,7 @@ DomainDnsCheck CheckDomainDns(std::string_view domain, const std::vector<DkimKey
     check.dmarc.found = found.error().message;
   } else {
     auto it = std::ranges::find_if(
-        *found, [](const std::string& r) { return StartsWithNoCase(Trim(r), "v=dmarc1"); });
+        *found, [](const std::string& r) { return StartsWithNoCase(TrimAscii(r), "v=dmarc1"); });
     if (it == found->end()) {
       check.dmarc.state = "missing";
       check.dmarc.publish = "v=DMARC1; p=none";

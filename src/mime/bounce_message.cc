@@ -14,15 +14,8 @@ namespace {
 constexpr std::size_t kMaxPartBytes = 1024 * 1024;
 constexpr std::size_t kMaxTextBytes = 500;
 
-std::string Trim(std::string_view s) {
-  const auto first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return {};
-  const auto last = s.find_last_not_of(" \t\r\n");
-  return std::string(s.substr(first, last - first + 1));
-}
-
 std::string Short(std::string_view s) {
-  std::string out = ScrubControl(Trim(s));
+  std::string out = ScrubControl(TrimAscii(s));
   if (out.size() > kMaxTextBytes) out.resize(CutAtUtf8Boundary(out, kMaxTextBytes).size());
   return out;
 }
@@ -30,7 +23,7 @@ std::string Short(std::string_view s) {
 // "rfc822; user@example.net" -> "user@example.net"; "dns; mx.example.net" -> "mx.example.net".
 std::string WithoutType(std::string_view value) {
   const auto semi = value.find(';');
-  std::string out = Trim(semi == std::string_view::npos ? value : value.substr(semi + 1));
+  std::string out(TrimAscii(semi == std::string_view::npos ? value : value.substr(semi + 1)));
   if (out.size() >= 2 && out.front() == '<' && out.back() == '>')
     out = out.substr(1, out.size() - 2);
   return out;
@@ -66,18 +59,18 @@ std::vector<Fields> FieldBlocks(std::string_view text) {
     std::string_view line = text.substr(0, nl);
     text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (Trim(line).empty()) {
+    if (TrimAscii(line).empty()) {
       if (!blocks.back().empty()) blocks.emplace_back();
       continue;
     }
     if ((line.front() == ' ' || line.front() == '\t') && !blocks.back().empty()) {
-      blocks.back().back().second += " " + Trim(line);
+      blocks.back().back().second.append(" ").append(TrimAscii(line));
       continue;
     }
     const auto colon = line.find(':');
     if (colon == std::string_view::npos) continue;
-    blocks.back().emplace_back(ToAsciiLower(Trim(line.substr(0, colon))),
-                               Trim(line.substr(colon + 1)));
+    blocks.back().emplace_back(ToAsciiLower(TrimAscii(line.substr(0, colon))),
+                               TrimAscii(line.substr(colon + 1)));
   }
   if (blocks.back().empty()) blocks.pop_back();
   return blocks;
@@ -97,7 +90,7 @@ bool TypeIs(GMimeObject* object, const char* type, const char* subtype) {
 
 std::string Header(GMimeObject* object, const char* name) {
   const char* v = g_mime_object_get_header(object, name);
-  return v == nullptr ? std::string() : Trim(v);
+  return v == nullptr ? std::string() : std::string(TrimAscii(v));
 }
 
 // The original message a report carries: a message/rfc822 part, or text/rfc822-headers.
@@ -129,8 +122,8 @@ void ReadDeliveryStatus(std::string_view text, BounceMessage& out) {
     DsnRecipient r;
     const std::string original = Field(b, "original-recipient");
     r.address = WithoutType(original.empty() ? final_recipient : original);
-    r.action = ToAsciiLower(Trim(Field(b, "action")));
-    r.status = Trim(Field(b, "status"));
+    r.action = ToAsciiLower(TrimAscii(Field(b, "action")));
+    r.status = std::string(TrimAscii(Field(b, "status")));
     if (const auto space = r.status.find_first_of(" \t("); space != std::string::npos) {
       r.status.resize(space);  // "5.0.0 (permanent failure)"
     }
@@ -143,7 +136,7 @@ void ReadDeliveryStatus(std::string_view text, BounceMessage& out) {
 std::string FailureLine(std::string_view text) {
   while (!text.empty()) {
     const auto nl = text.find('\n');
-    const std::string line = Trim(text.substr(0, nl));
+    const std::string line(TrimAscii(text.substr(0, nl)));
     text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
     const int code = LeadingReplyCode(line);
     const std::string status = FindEnhancedStatus(line);

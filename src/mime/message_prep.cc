@@ -39,17 +39,11 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && g_ascii_strncasecmp(a.data(), b.data(), a.size()) == 0;
 }
 
-std::string_view TrimWhitespace(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // Text for a single-line field: valid UTF-8, control characters as spaces, trimmed, bounded.
 std::string SingleLine(std::string_view text, std::size_t max) {
   GCharPtr valid(g_utf8_make_valid(text.data(), static_cast<gssize>(text.size())));
   const std::string s = ScrubControl(valid.get());
-  return std::string(CutAtUtf8Boundary(TrimWhitespace(s), max));
+  return std::string(CutAtUtf8Boundary(TrimAscii(s), max));
 }
 
 // Input echoed in an error sentence: one line, bounded, quoted, so logs cannot be forged.
@@ -220,12 +214,12 @@ void CollectMailboxes(InternetAddressList* list, std::vector<std::string>& out) 
 Result<std::vector<std::string>> HeaderAddresses(const HeaderField& field) {
   const std::string value = field.Value();
   std::vector<std::string> addresses;
-  if (TrimWhitespace(value).empty()) return addresses;
+  if (TrimAscii(value).empty()) return addresses;
   GObjectPtr<InternetAddressList> list(internet_address_list_parse(nullptr, value.c_str()));
   if (list == nullptr) {
     return Fail(ErrorCode::kInvalidInput,
                 fmt::format("the {} header {} holds no address that can be read", Quote(field.name),
-                            Quote(TrimWhitespace(value))));
+                            Quote(TrimAscii(value))));
   }
   CollectMailboxes(list.get(), addresses);
   for (const std::string& address : addresses) {
@@ -288,7 +282,7 @@ Result<std::string> EnvelopeSender(const SubmitEnvelope& envelope,
                                    const std::vector<HeaderField>& fields,
                                    const PrepareContext& context) {
   if (envelope.sender) {
-    const std::string_view text = TrimWhitespace(*envelope.sender);
+    const std::string_view text = TrimAscii(*envelope.sender);
     if (text.empty() || text == "<>") return std::string();
     auto address = ParseSingleAddress(text);
     if (!address) {
@@ -771,7 +765,7 @@ Result<std::string> ParseSingleAddress(std::string_view text) {
     return Fail(ErrorCode::kInvalidInput,
                 "the address " + Quote(text) + " contains a line break or a NUL byte");
   }
-  const std::string_view trimmed = TrimWhitespace(text);
+  const std::string_view trimmed = TrimAscii(text);
   if (trimmed.empty()) return Fail(ErrorCode::kInvalidInput, "the address is empty");
   if (trimmed.size() > kMaxAddress) {
     return Fail(ErrorCode::kInvalidInput,
