@@ -152,6 +152,16 @@ class SqlSession {
   virtual Result<Rows> Run(Sql sql, const Params& params) = 0;
   Result<Rows> Run(Sql sql) { return Run(sql, Params()); }
 
+  // Runs a statement whose rows the caller does not read, in the open transaction. An engine
+  // may send it later, with the next statement that is read or with the commit (PostgreSQL
+  // pipelines them: one round trip for all); a failure of it then fails that call, and with it
+  // the transaction, so a write is all or nothing as with Run. Outside a transaction it is run
+  // at once, as Run.
+  virtual Result<void> Queue(Sql sql, const Params& params) {
+    MW_RETURN_IF_ERROR(Run(sql, params));
+    return {};
+  }
+
   // Runs constant SQL text (migrations): never values.
   virtual Result<Rows> Exec(std::string_view sql) = 0;
 };

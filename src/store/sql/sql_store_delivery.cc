@@ -103,14 +103,14 @@ Result<InsertedBatch> SqlStore::StoreBatch(std::span<const NewMessage> messages,
   // once, and a failed batch counts nothing.
   for (const auto& [key, count] : sources.counts()) {
     const auto& [account, kind, hour, value] = key;
-    MW_RETURN_IF_ERROR(session().Run(Sql::kBumpSource, Params()
-                                                           .Int(account)
-                                                           .Int(kind)
-                                                           .Int(hour)
-                                                           .Text(value)
-                                                           .Int(count)
-                                                           .Int(max_sources_per_hour_)
-                                                           .Text(schema::kSourceOtherValue)));
+    MW_RETURN_IF_ERROR(session().Queue(Sql::kBumpSource, Params()
+                                                             .Int(account)
+                                                             .Int(kind)
+                                                             .Int(hour)
+                                                             .Text(value)
+                                                             .Int(count)
+                                                             .Int(max_sources_per_hour_)
+                                                             .Text(schema::kSourceOtherValue)));
   }
   // Pruning rides on the commit that is paid for anyway, at most once per new hour (and
   // again while a backlog remains), so a quiet store does no work for it. A batch whose every
@@ -361,12 +361,12 @@ Result<void> SqlStore::RecordOutcomes(std::span<const DeliveryOutcome> outcomes,
     MW_ASSIGN_OR_RETURN(const Rows states, session().Run(Sql::kRecipientStates,
                                                          Params().Int(account).Int(outcome->id)));
     if (!states.empty() && states.Bool(0, 0)) {
-      MW_RETURN_IF_ERROR(session().Run(
+      MW_RETURN_IF_ERROR(session().Queue(
           Sql::kRequeueMessage,
           Params().Int(account).Int(outcome->id).Int(ToUnixMillis(outcome->next_attempt))));
     } else {
       MW_RETURN_IF_ERROR(
-          session().Run(Sql::kFinishMessage, Params().Int(account).Int(outcome->id).Int(now_ms)));
+          session().Queue(Sql::kFinishMessage, Params().Int(account).Int(outcome->id).Int(now_ms)));
       MW_RETURN_IF_ERROR(SetOutcome(account, outcome->id));
       MW_RETURN_IF_ERROR(tally.EndMessage(account, outcome->id, size, marked));
       if (!states.empty() && states.Bool(0, 1)) tally.Count(account, day, {.sent = 1});
