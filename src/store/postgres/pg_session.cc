@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <optional>
@@ -211,15 +212,15 @@ Result<void> PgSession::Begin(TxKind kind) {
 // that failed answers ROLLBACK, and one after a failed statement of the pipeline did not run).
 Result<void> PgSession::Commit() {
   in_transaction_ = false;
-  PGresult* last = nullptr;
+  std::vector<PGresult*> last(1, nullptr);
   Result<void> sent = {};
   if (pipeline_) {
     sent = SendText("COMMIT");
-    if (sent) sent = Drain(&last);
+    if (sent) sent = Drain(&last, queued_ - 1);
   } else {
-    last = PQexec(conn_.get(), "COMMIT");
+    last[0] = PQexec(conn_.get(), "COMMIT");
   }
-  ResultPtr result(last);
+  ResultPtr result(last[0]);
   if (sent && result && PQresultStatus(result.get()) == PGRES_COMMAND_OK &&
       std::string_view(PQcmdStatus(result.get())) == "COMMIT") {
     return {};
@@ -231,7 +232,7 @@ Result<void> PgSession::Commit() {
 
 void PgSession::Rollback() {
   in_transaction_ = false;
-  if (pipeline_) (void)Drain(nullptr);
+  if (pipeline_) (void)Drain();
   if (conn_ == nullptr || PQstatus(conn_.get()) != CONNECTION_OK) return;
   if (PQtransactionStatus(conn_.get()) == PQTRANS_IDLE) return;
   ResultPtr result(PQexec(conn_.get(), "ROLLBACK"));
@@ -329,7 +330,7 @@ Result<void> PgSession::SendText(const char* text) {
   return {};
 }
 
-Result<void> PgSession::Drain(PGresult** last) {
+Result<void> PgSession::Drain(std::vector<PGresult*>* kept, int first_kept) {
   std::optional<Error> failed;
   if (PQpipelineSync(conn_.get()) != 1) {
     failed = PgError(conn_.get(), nullptr, "pipeline sync");
@@ -354,11 +355,14 @@ Result<void> PgSession::Drain(PGresult** last) {
     const ExecStatusType status = PQresultStatus(r);
     if (status == PGRES_PIPELINE_SYNC) break;
     if (status == PGRES_FATAL_ERROR && !failed) {
-      failed = PgError(conn_.get(), r, statement + 1 == queued_ ? "statement" : "queued statement");
+      failed = PgError(conn_.get(), r, statement >= first_kept ? "statement" : "queued statement");
     }
-    if (last != nullptr && statement + 1 == queued_) {
-      if (*last != nullptr) PQclear(*last);
-      *last = result.release();
+    if (kept != nullptr && statement >= first_kept) {
+      const auto at = static_cast<std::size_t>(statement - first_kept);
+      if (at < kept->size()) {
+        if ((*kept)[at] != nullptr) PQclear((*kept)[at]);
+        (*kept)[at] = result.release();
+      }
     }
   }
   queued_ = 0;
@@ -375,16 +379,16 @@ Result<Rows> PgSession::Run(Sql sql, const Params& params) {
   // statement fails, and with it the transaction, rather than run outside it.
   if (!in_transaction_) MW_RETURN_IF_ERROR(EnsureReady());
   MW_ASSIGN_OR_RETURN(PGresult * sent, ExecPrepared(sql, params));
-  PGresult* last = sent;
+  std::vector<PGresult*> last(1, sent);
   if (pipeline_) {
-    if (auto drained = Drain(&last); !drained) {
-      if (last != nullptr) PQclear(last);
+    if (auto drained = Drain(&last, queued_ - 1); !drained) {
+      if (last[0] != nullptr) PQclear(last[0]);
       Error error = std::move(drained).error();
       error.message = fmt::format("{} (in {})", error.message, SqlName(sql));
       return std::unexpected(std::move(error));
     }
   }
-  ResultPtr result(last);
+  ResultPtr result(last[0]);
   const ExecStatusType status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
     return std::unexpected(PgError(conn_.get(), result.get(), SqlName(sql)));
@@ -405,13 +409,50 @@ Result<void> PgSession::Queue(Sql sql, const Params& params) {
     queued_ = 0;
   }
   MW_RETURN_IF_ERROR(ExecPrepared(sql, params));
-  if (queued_ >= kMostQueued) MW_RETURN_IF_ERROR(Drain(nullptr));
+  if (queued_ >= kMostQueued) MW_RETURN_IF_ERROR(Drain());
   return {};
+}
+
+Result<std::vector<Rows>> PgSession::RunAll(std::span<const Statement> statements) {
+  if (!in_transaction_) return SqlSession::RunAll(statements);
+  std::vector<Rows> all;
+  all.reserve(statements.size());
+  // In pieces, as Queue bounds what is in flight.
+  for (std::size_t from = 0; from < statements.size();) {
+    if (!pipeline_) {
+      if (PQenterPipelineMode(conn_.get()) != 1) {
+        return std::unexpected(PgError(conn_.get(), nullptr, "pipeline mode"));
+      }
+      pipeline_ = true;
+      queued_ = 0;
+    }
+    const int first = queued_;
+    const std::size_t to =
+        std::min(statements.size(), from + static_cast<std::size_t>(kMostQueued));
+    for (std::size_t i = from; i < to; ++i) {
+      MW_RETURN_IF_ERROR(ExecPrepared(statements[i].sql, statements[i].params));
+    }
+    std::vector<PGresult*> kept(to - from, nullptr);
+    auto drained = Drain(&kept, first);
+    std::vector<ResultPtr> owned;
+    for (PGresult* r : kept) owned.emplace_back(r);
+    MW_RETURN_IF_ERROR(drained);
+    for (std::size_t i = from; i < to; ++i) {
+      const PGresult* r = owned[i - from].get();
+      const ExecStatusType status = r != nullptr ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+      if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+        return std::unexpected(PgError(conn_.get(), r, SqlName(statements[i].sql)));
+      }
+      all.push_back(ReadRows(r));
+    }
+    from = to;
+  }
+  return all;
 }
 
 Result<Rows> PgSession::Exec(std::string_view sql) {
   // What was queued runs first, in order (constant text is run on its own, not pipelined).
-  if (pipeline_) MW_RETURN_IF_ERROR(Drain(nullptr));
+  if (pipeline_) MW_RETURN_IF_ERROR(Drain());
   const std::string text(sql);
   ResultPtr result(PQexec(conn_.get(), text.c_str()));
   const ExecStatusType status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;

@@ -54,6 +54,7 @@ class PgSession final : public SqlSession {
   Result<Rows> Run(Sql sql, const Params& params) override;
   using SqlSession::Run;
   Result<void> Queue(Sql sql, const Params& params) override;
+  Result<std::vector<Rows>> RunAll(std::span<const Statement> statements) override;
   Result<Rows> Exec(std::string_view sql) override;
 
  private:
@@ -68,10 +69,11 @@ class PgSession final : public SqlSession {
   Result<PGresult*> ExecPrepared(Sql sql, const Params& params);
   // Sends constant text in pipeline mode (BEGIN, SET LOCAL, COMMIT), its result read later.
   Result<void> SendText(const char* text);
-  // Ends the pipeline: a sync, then every result sent is read, in order. The last statement's
-  // result is kept in `last` if given. The first failure is returned (the statements after it
-  // did not run); the pipeline is left in any case.
-  Result<void> Drain(PGresult** last);
+  // Ends the pipeline: a sync, then every result sent is read, in order. The results of the
+  // statements from `first_kept` on (counted from the pipeline's first) are kept in `kept` if
+  // given. The first failure is returned (the statements after it did not run); the pipeline
+  // is left in any case.
+  Result<void> Drain(std::vector<PGresult*>* kept = nullptr, int first_kept = 0);
 
   struct ConnDeleter {
     void operator()(PGconn* c) const { PQfinish(c); }

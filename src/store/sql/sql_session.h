@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -160,6 +161,24 @@ class SqlSession {
   virtual Result<void> Queue(Sql sql, const Params& params) {
     MW_RETURN_IF_ERROR(Run(sql, params));
     return {};
+  }
+
+  // A statement with its parameters, for RunAll.
+  struct Statement {
+    Sql sql;
+    Params params;
+  };
+  // Runs the statements in the order given and reads each one's rows, as Run on each would;
+  // an engine may send them together (PostgreSQL: one round trip for all, in a transaction).
+  // The first failure fails the call; the statements after it have not run.
+  virtual Result<std::vector<Rows>> RunAll(std::span<const Statement> statements) {
+    std::vector<Rows> all;
+    all.reserve(statements.size());
+    for (const Statement& s : statements) {
+      MW_ASSIGN_OR_RETURN(Rows rows, Run(s.sql, s.params));
+      all.push_back(std::move(rows));
+    }
+    return all;
   }
 
   // Runs constant SQL text (migrations): never values.
