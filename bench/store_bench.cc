@@ -9,13 +9,21 @@
 // adds 10,000 active accounts whose only message is not due yet, to show the one cost that
 // does grow: one index seek per active account with unfinished mail.
 //
+// BM_DeliveryCycle: a message's whole way through the store, in batches of 16 (one
+// recipient each): InsertMessages (one group commit), ClaimDue, RecordOutcomes (sent). Items
+// are messages; what one PostgreSQL node pays per message beside SQLite.
+//
 // The databases live under $MW_BENCH_DIR, else the system's temporary folder: put it on the
-// disk the daemon would use, since insert throughput is the disk's fsync rate.
+// disk the daemon would use, since insert throughput is the disk's fsync rate. With
+// MW_BENCH_PG_URL (a PostgreSQL admin url, as scripts/pg-cluster prints it) each database is
+// a database of its own on that server instead, created for the benchmark and dropped after.
 //
 //   build-store-rel/bin/store_bench [--benchmark_filter=...]
 #include <benchmark/benchmark.h>
+#include <libpq-fe.h>
 #include <spdlog/spdlog.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -38,10 +46,36 @@ using std::chrono::milliseconds;
 
 const TimePoint kT0 = FromUnixMillis(1'700'000'000'000);
 
-// A temporary folder holding one database, removed at the end.
+const char* PgAdminUrl() {
+  const char* url = std::getenv("MW_BENCH_PG_URL");
+  return url != nullptr && *url != '\0' ? url : nullptr;
+}
+
+// Runs sql on the PostgreSQL server's admin database; a failure ends the benchmark.
+void PgAdmin(const std::string& sql) {
+  PGconn* conn = PQconnectdb(PgAdminUrl());
+  PGresult* result = PQexec(conn, sql.c_str());
+  if (PQresultStatus(result) != PGRES_COMMAND_OK) {
+    std::fprintf(stderr, "%s: %s\n", sql.c_str(), PQerrorMessage(conn));
+    std::exit(1);
+  }
+  PQclear(result);
+  PQfinish(conn);
+}
+
+// One database, removed at the end: a temporary folder holding an SQLite file, or with
+// MW_BENCH_PG_URL a database of its own on that PostgreSQL server.
 class BenchDatabase {
  public:
   BenchDatabase() {
+    if (PgAdminUrl() != nullptr) {
+      static int counter = 0;
+      pg_name_ = "mw_bench_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
+      PgAdmin("CREATE DATABASE " + pg_name_);
+      const std::string admin = PgAdminUrl();
+      Open(admin + (admin.find('?') == std::string::npos ? "?" : "&") + "dbname=" + pg_name_);
+      return;
+    }
     const char* base = std::getenv("MW_BENCH_DIR");
     std::string tmpl =
         ((base != nullptr ? std::filesystem::path(base) : std::filesystem::temp_directory_path()) /
@@ -52,15 +86,14 @@ class BenchDatabase {
       std::exit(1);
     }
     dir_ = tmpl;
-    auto store = OpenStore("sqlite:" + (dir_ / "bench.db").string());
-    if (!store) {
-      std::fprintf(stderr, "open: %s\n", store.error().message.c_str());
-      std::exit(1);
-    }
-    store_ = std::move(*store);
+    Open("sqlite:" + (dir_ / "bench.db").string());
   }
   ~BenchDatabase() {
     store_.reset();
+    if (!pg_name_.empty()) {
+      PgAdmin("DROP DATABASE IF EXISTS " + pg_name_ + " WITH (FORCE)");
+      return;
+    }
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);
   }
@@ -83,7 +116,17 @@ class BenchDatabase {
   }
 
  private:
+  void Open(const std::string& url) {
+    auto store = OpenStore(url);
+    if (!store) {
+      std::fprintf(stderr, "open: %s\n", store.error().message.c_str());
+      std::exit(1);
+    }
+    store_ = std::move(*store);
+  }
+
   std::filesystem::path dir_;
+  std::string pg_name_;
   std::unique_ptr<Store> store_;
 };
 
@@ -119,6 +162,44 @@ void BM_InsertMessages(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_InsertMessages)->ArgName("batch")->Arg(1)->Arg(16)->Arg(128)->UseRealTime();
+
+void BM_DeliveryCycle(benchmark::State& state) {
+  const auto batch = static_cast<std::size_t>(state.range(0));
+  BenchDatabase db;
+  const AccountId account = db.MakeAccount("site");
+  std::vector<NewMessage> messages(batch, Message(account, kT0, 2048));
+  TimePoint now = kT0;
+  for (auto _ : state) {
+    for (auto& m : messages) m.received_at = (now += milliseconds(1));
+    auto inserted = db.store().InsertMessages(messages);
+    if (!inserted) {
+      state.SkipWithError(inserted.error().message.c_str());
+      break;
+    }
+    now += milliseconds(1);
+    auto claimed = db.store().ClaimDue({.now = now,
+                                        .limit = static_cast<int>(batch),
+                                        .lease_until = now + hours(1),
+                                        .node = "bench"});
+    if (!claimed || claimed->messages.size() != batch) {
+      state.SkipWithError(claimed ? "claimed fewer than the batch"
+                                  : claimed.error().message.c_str());
+      break;
+    }
+    std::vector<DeliveryOutcome> outcomes;
+    for (const ClaimedMessage& m : claimed->messages) {
+      DeliveryOutcome& o = outcomes.emplace_back();
+      o.id = m.id;
+      o.recipients.push_back({.index = 0, .status = RecipientStatus::kSent, .reply = "250 ok"});
+    }
+    if (auto recorded = db.store().RecordOutcomes(outcomes, now); !recorded) {
+      state.SkipWithError(recorded.error().message.c_str());
+      break;
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(batch));
+}
+BENCHMARK(BM_DeliveryCycle)->ArgName("batch")->Arg(1)->Arg(16)->UseRealTime();
 
 // A database for the scheduler's benchmarks, built once per shape and kept for every run.
 struct SchedulerWorld {

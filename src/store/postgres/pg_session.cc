@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "store/sql/sql_text.h"
@@ -151,6 +153,8 @@ Result<void> PgSession::EnsureReady() {
 
 Result<void> PgSession::Reconnect() {
   prepared_ = false;
+  pipeline_ = false;
+  queued_ = 0;
   // Defaults first: what the url says wins (expand_dbname), so an operator can change them.
   const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
   const char* values[] = {"10", "mailwardend", url_.c_str(), nullptr};
@@ -184,96 +188,207 @@ Result<void> PgSession::PrepareAll() {
 
 Result<void> PgSession::Begin(TxKind kind) {
   MW_RETURN_IF_ERROR(EnsureReady());
-  switch (kind) {
-    case TxKind::kRead:
-      MW_RETURN_IF_ERROR(Exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"));
-      break;
-    case TxKind::kWrite:
-      MW_RETURN_IF_ERROR(Exec("BEGIN ISOLATION LEVEL READ COMMITTED"));
-      break;
-    case TxKind::kNoSync:
-      MW_RETURN_IF_ERROR(
-          Exec("BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL synchronous_commit = off"));
-      break;
+  // Sent with the first statement that is read, or with COMMIT: no round trip of its own.
+  if (PQenterPipelineMode(conn_.get()) != 1) {
+    return std::unexpected(PgError(conn_.get(), nullptr, "pipeline mode"));
+  }
+  pipeline_ = true;
+  queued_ = 0;
+  Result<void> sent =
+      SendText(kind == TxKind::kRead ? "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+                                     : "BEGIN ISOLATION LEVEL READ COMMITTED");
+  if (sent && kind == TxKind::kNoSync) sent = SendText("SET LOCAL synchronous_commit = off");
+  if (!sent) {
+    conn_.reset();  // made again by the next call
+    pipeline_ = false;
+    queued_ = 0;
+    return sent;
   }
   in_transaction_ = true;
   return {};
 }
 
 // COMMIT, reporting success only if the server says it committed (a COMMIT of a transaction
-// that failed answers ROLLBACK).
+// that failed answers ROLLBACK, and one after a failed statement of the pipeline did not run).
 Result<void> PgSession::Commit() {
   in_transaction_ = false;
-  ResultPtr result(PQexec(conn_.get(), "COMMIT"));
-  if (result && PQresultStatus(result.get()) == PGRES_COMMAND_OK &&
+  std::vector<PGresult*> last(1, nullptr);
+  Result<void> sent = {};
+  if (pipeline_) {
+    sent = SendText("COMMIT");
+    if (sent) sent = Drain(&last, queued_ - 1);
+  } else {
+    last[0] = PQexec(conn_.get(), "COMMIT");
+  }
+  ResultPtr result(last[0]);
+  if (sent && result && PQresultStatus(result.get()) == PGRES_COMMAND_OK &&
       std::string_view(PQcmdStatus(result.get())) == "COMMIT") {
     return {};
   }
-  Error error = PgError(conn_.get(), result.get(), "COMMIT");
+  Error error = sent ? PgError(conn_.get(), result.get(), "COMMIT") : std::move(sent).error();
   if (error.code == ErrorCode::kInternal) error.code = ErrorCode::kUnavailable;
   return std::unexpected(std::move(error));
 }
 
 void PgSession::Rollback() {
   in_transaction_ = false;
+  if (pipeline_) (void)Drain();
   if (conn_ == nullptr || PQstatus(conn_.get()) != CONNECTION_OK) return;
   if (PQtransactionStatus(conn_.get()) == PQTRANS_IDLE) return;
   ResultPtr result(PQexec(conn_.get(), "ROLLBACK"));
+}
+
+namespace {
+
+// A statement's parameters as libpq takes them: integers and arrays as text, strings and
+// bytes as binary, by reference.
+class BoundParams {
+ public:
+  Result<void> Bind(Sql sql, const Params& params, int count) {
+    owned_.reserve(static_cast<std::size_t>(count));
+    const auto& given = params.values();
+    for (int i = 0; i < count && i < static_cast<int>(given.size()); ++i) {
+      const Params::Value& v = given[static_cast<std::size_t>(i)];
+      std::string_view value;
+      bool binary = false;
+      if (std::holds_alternative<std::monostate>(v)) {
+        values_.push_back(nullptr);
+        lengths_.push_back(0);
+        formats_.push_back(0);
+        continue;
+      }
+      if (const auto* n = std::get_if<std::int64_t>(&v)) {
+        value = owned_.emplace_back(std::to_string(*n));
+      } else if (const auto* text = std::get_if<std::string>(&v)) {
+        value = *text;
+        binary = true;
+      } else if (const auto* bytes = std::get_if<Params::Bytes>(&v)) {
+        value = bytes->data;
+        binary = true;
+      } else if (const auto* array = std::get_if<std::vector<std::int64_t>>(&v)) {
+        std::string text = "{";
+        for (std::size_t k = 0; k < array->size(); ++k) {
+          if (k > 0) text += ',';
+          text += std::to_string((*array)[k]);
+        }
+        text += '}';
+        value = owned_.emplace_back(std::move(text));
+      } else {
+        return Fail(ErrorCode::kInternal,
+                    fmt::format("store: {}: a value PostgreSQL cannot take", SqlName(sql)));
+      }
+      // A text-format value is read up to its NUL; std::string keeps one after its data.
+      values_.push_back(value.data() != nullptr ? value.data() : "");
+      lengths_.push_back(static_cast<int>(value.size()));
+      formats_.push_back(binary ? 1 : 0);
+    }
+    return {};
+  }
+  int size() const { return static_cast<int>(values_.size()); }
+  const char* const* values() const { return values_.data(); }
+  const int* lengths() const { return lengths_.data(); }
+  const int* formats() const { return formats_.data(); }
+
+ private:
+  std::vector<std::string> owned_;  // reserved: its strings never move
+  std::vector<const char*> values_;
+  std::vector<int> lengths_;
+  std::vector<int> formats_;
+};
+
+// Statements queued before the pipeline is read: bounded, so that neither side's buffers fill
+// with what the other has not read yet.
+constexpr int kMostQueued = 256;
+
+}  // namespace
+
+Result<PGresult*> PgSession::ExecPrepared(Sql sql, const Params& params) {
+  if (!has_text_[static_cast<std::size_t>(sql)]) {
+    return Fail(ErrorCode::kInternal,
+                fmt::format("store: {} has no PostgreSQL text", SqlName(sql)));
+  }
+  BoundParams bound;
+  MW_RETURN_IF_ERROR(bound.Bind(sql, params, parameter_counts_[static_cast<std::size_t>(sql)]));
+  const std::string name = StatementName(sql);
+  if (pipeline_) {
+    if (PQsendQueryPrepared(conn_.get(), name.c_str(), bound.size(), bound.values(),
+                            bound.lengths(), bound.formats(), 0) != 1) {
+      return std::unexpected(PgError(conn_.get(), nullptr, SqlName(sql)));
+    }
+    ++queued_;
+    return nullptr;
+  }
+  return PQexecPrepared(conn_.get(), name.c_str(), bound.size(), bound.values(), bound.lengths(),
+                        bound.formats(), 0);
+}
+
+Result<void> PgSession::SendText(const char* text) {
+  if (PQsendQueryParams(conn_.get(), text, 0, nullptr, nullptr, nullptr, nullptr, 0) != 1) {
+    return std::unexpected(PgError(conn_.get(), nullptr, text));
+  }
+  ++queued_;
+  return {};
+}
+
+Result<void> PgSession::Drain(std::vector<PGresult*>* kept, int first_kept) {
+  std::optional<Error> failed;
+  if (PQpipelineSync(conn_.get()) != 1) {
+    failed = PgError(conn_.get(), nullptr, "pipeline sync");
+  }
+  // Each statement's results end with a null; the sync's is PGRES_PIPELINE_SYNC. A connection
+  // that is gone answers nulls only.
+  int statement = 0;
+  bool after_null = false;
+  while (!failed || PQstatus(conn_.get()) == CONNECTION_OK) {
+    PGresult* r = PQgetResult(conn_.get());
+    if (r == nullptr) {
+      if (after_null) {
+        if (!failed) failed = PgError(conn_.get(), nullptr, "pipeline");
+        break;
+      }
+      after_null = true;
+      ++statement;
+      continue;
+    }
+    after_null = false;
+    ResultPtr result(r);
+    const ExecStatusType status = PQresultStatus(r);
+    if (status == PGRES_PIPELINE_SYNC) break;
+    if (status == PGRES_FATAL_ERROR && !failed) {
+      failed = PgError(conn_.get(), r, statement >= first_kept ? "statement" : "queued statement");
+    }
+    if (kept != nullptr && statement >= first_kept) {
+      const auto at = static_cast<std::size_t>(statement - first_kept);
+      if (at < kept->size()) {
+        if ((*kept)[at] != nullptr) PQclear((*kept)[at]);
+        (*kept)[at] = result.release();
+      }
+    }
+  }
+  queued_ = 0;
+  pipeline_ = false;
+  if (PQexitPipelineMode(conn_.get()) != 1 && !failed) {
+    failed = PgError(conn_.get(), nullptr, "pipeline end");
+  }
+  if (failed) return std::unexpected(std::move(*failed));
+  return {};
 }
 
 Result<Rows> PgSession::Run(Sql sql, const Params& params) {
   // Outside a transaction a lost connection is made again first. Inside one it is not: the
   // statement fails, and with it the transaction, rather than run outside it.
   if (!in_transaction_) MW_RETURN_IF_ERROR(EnsureReady());
-  const int count = parameter_counts_[static_cast<std::size_t>(sql)];
-  if (!has_text_[static_cast<std::size_t>(sql)]) {
-    return Fail(ErrorCode::kInternal,
-                fmt::format("store: {} has no PostgreSQL text", SqlName(sql)));
-  }
-  std::vector<std::string> owned;  // integers and arrays as text
-  owned.reserve(static_cast<std::size_t>(count));
-  std::vector<const char*> values;
-  std::vector<int> lengths;
-  std::vector<int> formats;
-  const auto& given = params.values();
-  for (int i = 0; i < count && i < static_cast<int>(given.size()); ++i) {
-    const Params::Value& v = given[static_cast<std::size_t>(i)];
-    std::string_view value;
-    bool binary = false;
-    if (std::holds_alternative<std::monostate>(v)) {
-      values.push_back(nullptr);
-      lengths.push_back(0);
-      formats.push_back(0);
-      continue;
+  MW_ASSIGN_OR_RETURN(PGresult * sent, ExecPrepared(sql, params));
+  std::vector<PGresult*> last(1, sent);
+  if (pipeline_) {
+    if (auto drained = Drain(&last, queued_ - 1); !drained) {
+      if (last[0] != nullptr) PQclear(last[0]);
+      Error error = std::move(drained).error();
+      error.message = fmt::format("{} (in {})", error.message, SqlName(sql));
+      return std::unexpected(std::move(error));
     }
-    if (const auto* n = std::get_if<std::int64_t>(&v)) {
-      value = owned.emplace_back(std::to_string(*n));
-    } else if (const auto* text = std::get_if<std::string>(&v)) {
-      value = *text;
-      binary = true;
-    } else if (const auto* bytes = std::get_if<Params::Bytes>(&v)) {
-      value = bytes->data;
-      binary = true;
-    } else if (const auto* array = std::get_if<std::vector<std::int64_t>>(&v)) {
-      std::string text = "{";
-      for (std::size_t k = 0; k < array->size(); ++k) {
-        if (k > 0) text += ',';
-        text += std::to_string((*array)[k]);
-      }
-      text += '}';
-      value = owned.emplace_back(std::move(text));
-    } else {
-      return Fail(ErrorCode::kInternal,
-                  fmt::format("store: {}: a value PostgreSQL cannot take", SqlName(sql)));
-    }
-    // A text-format value is read up to its NUL; std::string keeps one after its data.
-    values.push_back(value.data() != nullptr ? value.data() : "");
-    lengths.push_back(static_cast<int>(value.size()));
-    formats.push_back(binary ? 1 : 0);
   }
-  const std::string name = StatementName(sql);
-  ResultPtr result(PQexecPrepared(conn_.get(), name.c_str(), static_cast<int>(values.size()),
-                                  values.data(), lengths.data(), formats.data(), 0));
+  ResultPtr result(last[0]);
   const ExecStatusType status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
     return std::unexpected(PgError(conn_.get(), result.get(), SqlName(sql)));
@@ -281,7 +396,63 @@ Result<Rows> PgSession::Run(Sql sql, const Params& params) {
   return ReadRows(result.get());
 }
 
+Result<void> PgSession::Queue(Sql sql, const Params& params) {
+  if (!in_transaction_) {
+    MW_RETURN_IF_ERROR(Run(sql, params));
+    return {};
+  }
+  if (!pipeline_) {
+    if (PQenterPipelineMode(conn_.get()) != 1) {
+      return std::unexpected(PgError(conn_.get(), nullptr, "pipeline mode"));
+    }
+    pipeline_ = true;
+    queued_ = 0;
+  }
+  MW_RETURN_IF_ERROR(ExecPrepared(sql, params));
+  if (queued_ >= kMostQueued) MW_RETURN_IF_ERROR(Drain());
+  return {};
+}
+
+Result<std::vector<Rows>> PgSession::RunAll(std::span<const Statement> statements) {
+  if (!in_transaction_) return SqlSession::RunAll(statements);
+  std::vector<Rows> all;
+  all.reserve(statements.size());
+  // In pieces, as Queue bounds what is in flight.
+  for (std::size_t from = 0; from < statements.size();) {
+    if (!pipeline_) {
+      if (PQenterPipelineMode(conn_.get()) != 1) {
+        return std::unexpected(PgError(conn_.get(), nullptr, "pipeline mode"));
+      }
+      pipeline_ = true;
+      queued_ = 0;
+    }
+    const int first = queued_;
+    const std::size_t to =
+        std::min(statements.size(), from + static_cast<std::size_t>(kMostQueued));
+    for (std::size_t i = from; i < to; ++i) {
+      MW_RETURN_IF_ERROR(ExecPrepared(statements[i].sql, statements[i].params));
+    }
+    std::vector<PGresult*> kept(to - from, nullptr);
+    auto drained = Drain(&kept, first);
+    std::vector<ResultPtr> owned;
+    for (PGresult* r : kept) owned.emplace_back(r);
+    MW_RETURN_IF_ERROR(drained);
+    for (std::size_t i = from; i < to; ++i) {
+      const PGresult* r = owned[i - from].get();
+      const ExecStatusType status = r != nullptr ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+      if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+        return std::unexpected(PgError(conn_.get(), r, SqlName(statements[i].sql)));
+      }
+      all.push_back(ReadRows(r));
+    }
+    from = to;
+  }
+  return all;
+}
+
 Result<Rows> PgSession::Exec(std::string_view sql) {
+  // What was queued runs first, in order (constant text is run on its own, not pipelined).
+  if (pipeline_) MW_RETURN_IF_ERROR(Drain());
   const std::string text(sql);
   ResultPtr result(PQexec(conn_.get(), text.c_str()));
   const ExecStatusType status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;

@@ -12,6 +12,12 @@
 // server otherwise (synchronous_commit as configured there, on by default): success means
 // durable.
 //
+// Round trips: inside a transaction, BEGIN and the statements queued (Queue) are sent in
+// libpq's pipeline mode and their results read with those of the next statement that is read
+// (Run) or of COMMIT: a transaction costs one round trip per statement whose rows it reads,
+// plus one for COMMIT. Nothing else changes: the statements run in the order given, in the
+// one transaction, and the first failure fails the call that reads it and the transaction.
+//
 // A lost connection fails the call in progress with kUnavailable (nothing of it committed);
 // the next call reconnects and prepares its statements again.
 #pragma once
@@ -47,6 +53,8 @@ class PgSession final : public SqlSession {
   void Rollback() override;
   Result<Rows> Run(Sql sql, const Params& params) override;
   using SqlSession::Run;
+  Result<void> Queue(Sql sql, const Params& params) override;
+  Result<std::vector<Rows>> RunAll(std::span<const Statement> statements) override;
   Result<Rows> Exec(std::string_view sql) override;
 
  private:
@@ -56,6 +64,16 @@ class PgSession final : public SqlSession {
   Result<void> EnsureReady();
   Result<void> Reconnect();
   Result<void> PrepareAll();
+  // Sends a prepared statement (pipeline mode) or runs it; what Run and Queue share.
+  Result<void> Send(Sql sql, const Params& params);
+  Result<PGresult*> ExecPrepared(Sql sql, const Params& params);
+  // Sends constant text in pipeline mode (BEGIN, SET LOCAL, COMMIT), its result read later.
+  Result<void> SendText(const char* text);
+  // Ends the pipeline: a sync, then every result sent is read, in order. The results of the
+  // statements from `first_kept` on (counted from the pipeline's first) are kept in `kept` if
+  // given. The first failure is returned (the statements after it did not run); the pipeline
+  // is left in any case.
+  Result<void> Drain(std::vector<PGresult*>* kept = nullptr, int first_kept = 0);
 
   struct ConnDeleter {
     void operator()(PGconn* c) const { PQfinish(c); }
@@ -68,6 +86,8 @@ class PgSession final : public SqlSession {
   bool prepared_ = false;
   bool schema_ready_ = false;
   bool in_transaction_ = false;
+  bool pipeline_ = false;
+  int queued_ = 0;  // statements sent in pipeline mode, their results not read yet
 };
 
 // PostgreSQL's text of sql (its own, or the shared one), as prepared; "" if it does not use it.

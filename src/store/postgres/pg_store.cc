@@ -184,7 +184,7 @@ Result<void> PgStore::LockAccountsOfMessages(std::span<const MessageId> ids) {
                       pg_.Run(Sql::kSelectAccountsOfMessages, Params().IntArray(AsVector(ids))));
   std::vector<std::int64_t> accounts;
   for (int i = 0; i < rows.size(); ++i) accounts.push_back(rows.Int(i, 0));
-  MW_RETURN_IF_ERROR(pg_.Run(Sql::kLockAccounts, Params().IntArray(std::move(accounts))));
+  MW_RETURN_IF_ERROR(pg_.Queue(Sql::kLockAccounts, Params().IntArray(std::move(accounts))));
   return {};
 }
 
@@ -197,7 +197,7 @@ Result<void> PgStore::DeleteUnfinished(AccountId account, std::span<const Messag
 
 // Sent at commit to every listening node (PgChangeListener).
 Result<void> PgStore::Notify(std::string_view kind, AccountId account) {
-  MW_RETURN_IF_ERROR(pg_.Run(
+  MW_RETURN_IF_ERROR(pg_.Queue(
       Sql::kNotify, Params().Text(kPgNotifyChannel).Text(fmt::format("{}:{}", kind, account))));
   return {};
 }

@@ -18,6 +18,7 @@
 
 #include "core/local_day.h"
 #include "store/postgres/pg_listener.h"
+#include "store/postgres/pg_session.h"
 #include "store/schema.h"
 #include "testing/pg_test_database.h"
 
@@ -103,6 +104,66 @@ TEST_F(PgStoreTest, ALostConnectionFailsOneCallAndTheNextReconnects) {
   auto message = store->GetMessage(again->front());
   ASSERT_TRUE(message.has_value() && message->has_value());
   EXPECT_EQ((*message)->size, static_cast<std::int64_t>(Message(*id, kT0).body.size()));
+}
+
+// Statements queued in a transaction are sent later, pipelined: one that fails must fail the
+// call that reads the pipeline and leave nothing of the transaction, and those that succeed
+// must commit with COMMIT, in order.
+TEST_F(PgStoreTest, AQueuedStatementThatFailsFailsItsTransactionAndCommitsNothing) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  auto account = store->UpsertAccount(Spec("demo"));
+  ASSERT_TRUE(account.has_value()) << account.error().message;
+  auto inserted = store->InsertMessages(std::vector<NewMessage>{Message(*account, kT0)});
+  ASSERT_TRUE(inserted.has_value()) << inserted.error().message;
+  const MessageId id = inserted->front();
+  const std::string count_events =
+      "SELECT COUNT(*) FROM message_events WHERE message_id = " + std::to_string(id);
+  const std::int64_t events = testing::PgQueryInt(count_events, url_);
+
+  auto session = PgSession::Connect(url_);
+  ASSERT_TRUE(session.has_value()) << session.error().message;
+  ASSERT_TRUE((*session)->SetSchemaReady().has_value());
+  auto event = [&](std::string_view detail) {
+    return Params().Int(*account).Int(id).Int(1).Text("deferred").Int(0).Text(detail);
+  };
+  // A recipient of a message that does not exist: a foreign key refuses it.
+  const Params orphan = Params().Int(id + 1000).Int(0).Int(*account).Text("x@example.net").Int(1);
+
+  // Read by the next Run: it fails with the queued statement's error, and nothing commits.
+  ASSERT_TRUE((*session)->Begin(TxKind::kWrite).has_value());
+  ASSERT_TRUE((*session)->Queue(Sql::kInsertMessageEvent, event("first")).has_value());
+  ASSERT_TRUE((*session)->Queue(Sql::kInsertRecipient, orphan).has_value());
+  ASSERT_TRUE((*session)->Queue(Sql::kInsertMessageEvent, event("after")).has_value());
+  auto read = (*session)->Run(Sql::kSelectAccountName, Params().Int(*account));
+  ASSERT_FALSE(read.has_value());
+  EXPECT_EQ(read.error().code, ErrorCode::kInvalidInput) << read.error().message;
+  (*session)->Rollback();
+  EXPECT_EQ(testing::PgQueryInt(count_events, url_), events);
+
+  // Read by COMMIT: the commit fails, and nothing commits.
+  ASSERT_TRUE((*session)->Begin(TxKind::kNoSync).has_value());
+  ASSERT_TRUE((*session)->Queue(Sql::kInsertMessageEvent, event("first")).has_value());
+  ASSERT_TRUE((*session)->Queue(Sql::kInsertRecipient, orphan).has_value());
+  EXPECT_FALSE((*session)->Commit().has_value());
+  EXPECT_EQ(testing::PgQueryInt(count_events, url_), events);
+
+  // The session is usable again; what is queued commits with COMMIT, and a group read at once
+  // answers each statement's rows in order.
+  ASSERT_TRUE((*session)->Begin(TxKind::kWrite).has_value());
+  ASSERT_TRUE((*session)->Queue(Sql::kInsertMessageEvent, event("one")).has_value());
+  const SqlSession::Statement names[] = {{Sql::kSelectAccountName, Params().Int(*account)},
+                                         {Sql::kSelectAccountName, Params().Int(*account + 1000)},
+                                         {Sql::kSelectAccountName, Params().Int(*account)}};
+  auto all = (*session)->RunAll(names);
+  ASSERT_TRUE(all.has_value()) << all.error().message;
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].Text(0, 0), "demo");
+  EXPECT_TRUE((*all)[1].empty());
+  EXPECT_EQ((*all)[2].Text(0, 0), "demo");
+  ASSERT_TRUE((*session)->Queue(Sql::kInsertMessageEvent, event("two")).has_value());
+  ASSERT_TRUE((*session)->Commit().has_value());
+  EXPECT_EQ(testing::PgQueryInt(count_events, url_), events + 2);
 }
 
 TEST_F(PgStoreTest, NodesStartingAtOnceOnAnEmptyDatabaseMigrateItOnce) {

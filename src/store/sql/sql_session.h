@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -151,6 +152,34 @@ class SqlSession {
   // transaction a statement is its own transaction.
   virtual Result<Rows> Run(Sql sql, const Params& params) = 0;
   Result<Rows> Run(Sql sql) { return Run(sql, Params()); }
+
+  // Runs a statement whose rows the caller does not read, in the open transaction. An engine
+  // may send it later, with the next statement that is read or with the commit (PostgreSQL
+  // pipelines them: one round trip for all); a failure of it then fails that call, and with it
+  // the transaction, so a write is all or nothing as with Run. Outside a transaction it is run
+  // at once, as Run.
+  virtual Result<void> Queue(Sql sql, const Params& params) {
+    MW_RETURN_IF_ERROR(Run(sql, params));
+    return {};
+  }
+
+  // A statement with its parameters, for RunAll.
+  struct Statement {
+    Sql sql;
+    Params params;
+  };
+  // Runs the statements in the order given and reads each one's rows, as Run on each would;
+  // an engine may send them together (PostgreSQL: one round trip for all, in a transaction).
+  // The first failure fails the call; the statements after it have not run.
+  virtual Result<std::vector<Rows>> RunAll(std::span<const Statement> statements) {
+    std::vector<Rows> all;
+    all.reserve(statements.size());
+    for (const Statement& s : statements) {
+      MW_ASSIGN_OR_RETURN(Rows rows, Run(s.sql, s.params));
+      all.push_back(std::move(rows));
+    }
+    return all;
+  }
 
   // Runs constant SQL text (migrations): never values.
   virtual Result<Rows> Exec(std::string_view sql) = 0;

@@ -211,26 +211,27 @@ Result<MessageId> SqlStore::InsertMessageWithRecipients(const NewMessage& m,
   MW_ASSIGN_OR_RETURN(const MessageId id, InsertMessageRow(m, lease_until, lease_node));
   if (!m.held_reason.empty()) {
     // Held for itself: never due until released, whatever its account's state.
-    MW_RETURN_IF_ERROR(session_->Run(Sql::kInsertHeldForSender,
-                                     Params().Int(m.account).Int(id).Text(m.held_reason)));
-    MW_RETURN_IF_ERROR(session_->Run(Sql::kSetNeverDue,
-                                     Params().Int(m.account).Int(id).Int(schema::kHeldNeverDueMs)));
+    MW_RETURN_IF_ERROR(session_->Queue(Sql::kInsertHeldForSender,
+                                       Params().Int(m.account).Int(id).Text(m.held_reason)));
+    MW_RETURN_IF_ERROR(session_->Queue(
+        Sql::kSetNeverDue, Params().Int(m.account).Int(id).Int(schema::kHeldNeverDueMs)));
     MW_RETURN_IF_ERROR(
-        session_->Run(Sql::kBumpSenderChecks,
-                      Params().Int(m.account).Int(LocalDayNumber(m.received_at)).Int(1).Int(0)));
+        session_->Queue(Sql::kBumpSenderChecks,
+                        Params().Int(m.account).Int(LocalDayNumber(m.received_at)).Int(1).Int(0)));
   }
   const std::int64_t received = ToUnixMillis(m.received_at);
   for (std::size_t i = 0; i < m.recipients.size(); ++i) {
-    MW_RETURN_IF_ERROR(session_->Run(Sql::kInsertRecipient, Params()
-                                                                .Int(id)
-                                                                .Int(static_cast<std::int64_t>(i))
-                                                                .Int(m.account)
-                                                                .Text(m.recipients[i])
-                                                                .Int(received)));
+    MW_RETURN_IF_ERROR(session_->Queue(Sql::kInsertRecipient, Params()
+                                                                  .Int(id)
+                                                                  .Int(static_cast<std::int64_t>(i))
+                                                                  .Int(m.account)
+                                                                  .Text(m.recipients[i])
+                                                                  .Int(received)));
   }
   // A second write of the fresh row rather than another column in each engine's insert: the
   // row is at hand, and the insert stays the same whether scanning is on or off.
-  if (m.scan) MW_RETURN_IF_ERROR(session_->Run(Sql::kMarkForScan, Params().Int(m.account).Int(id)));
+  if (m.scan)
+    MW_RETURN_IF_ERROR(session_->Queue(Sql::kMarkForScan, Params().Int(m.account).Int(id)));
   MW_RETURN_IF_ERROR(WriteArrival(m, id));
   return id;
 }

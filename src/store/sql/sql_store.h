@@ -264,10 +264,16 @@ class SqlStore : public Store {
                                                 std::optional<TimePoint> lease_until,
                                                 std::string_view lease_node);
 
+  // RecordOutcomes' work for outcomes of distinct messages in id order, in its transaction.
+  Result<void> RecordRound(std::span<const DeliveryOutcome* const> round, TimePoint now,
+                           Tally& tally);
   // The account's suppression of `address` (any case: it is keyed here) if one holds at now:
   // one primary-key lookup. In the caller's transaction.
   Result<std::optional<Suppression>> FindSuppression(AccountId account, std::string_view address,
                                                      std::int64_t now_ms);
+  // FindSuppression of each (account, address), in order, the lookups sent together.
+  Result<std::vector<std::optional<Suppression>>> FindSuppressions(
+      std::span<const std::pair<AccountId, std::string_view>> addresses, std::int64_t now_ms);
   // Suppresses `address`, a recipient of the account's message, until now + suppress_for, for
   // the failure (category, reply) just recorded, if its category suppresses
   // (core/suppression.h) and suppress_for is above 0. In the caller's write transaction.

@@ -90,12 +90,9 @@ Result<InsertedBatch> SqlStore::StoreBatch(std::span<const NewMessage> messages,
     MW_ASSIGN_OR_RETURN(out.id, InsertMessageWithRecipients(m, lease_until, lease.node));
     if (out.leased) {
       // Delivered without a claim: the claim's lookups are made here.
-      const std::int64_t received_ms = ToUnixMillis(m.received_at);
-      out.suppressed.reserve(m.recipients.size());
-      for (const std::string& r : m.recipients) {
-        MW_ASSIGN_OR_RETURN(auto suppressed, FindSuppression(m.account, r, received_ms));
-        out.suppressed.push_back(std::move(suppressed));
-      }
+      std::vector<std::pair<AccountId, std::string_view>> addresses;
+      for (const std::string& r : m.recipients) addresses.emplace_back(m.account, r);
+      MW_ASSIGN_OR_RETURN(out.suppressed, FindSuppressions(addresses, ToUnixMillis(m.received_at)));
     }
     sources.Add(m);
   }
@@ -103,14 +100,14 @@ Result<InsertedBatch> SqlStore::StoreBatch(std::span<const NewMessage> messages,
   // once, and a failed batch counts nothing.
   for (const auto& [key, count] : sources.counts()) {
     const auto& [account, kind, hour, value] = key;
-    MW_RETURN_IF_ERROR(session().Run(Sql::kBumpSource, Params()
-                                                           .Int(account)
-                                                           .Int(kind)
-                                                           .Int(hour)
-                                                           .Text(value)
-                                                           .Int(count)
-                                                           .Int(max_sources_per_hour_)
-                                                           .Text(schema::kSourceOtherValue)));
+    MW_RETURN_IF_ERROR(session().Queue(Sql::kBumpSource, Params()
+                                                             .Int(account)
+                                                             .Int(kind)
+                                                             .Int(hour)
+                                                             .Text(value)
+                                                             .Int(count)
+                                                             .Int(max_sources_per_hour_)
+                                                             .Text(schema::kSourceOtherValue)));
   }
   // Pruning rides on the commit that is paid for anyway, at most once per new hour (and
   // again while a backlog remains), so a quiet store does no work for it. A batch whose every
@@ -276,13 +273,19 @@ Result<ClaimedBatch> SqlStore::ClaimDue(const ClaimRequest& request) {
   if (batch.messages.size() != picked.size()) {
     return Fail(ErrorCode::kInternal, "store: a claimed message vanished");
   }
+  std::vector<std::pair<AccountId, std::string_view>> addresses;
   for (std::size_t i = 0; i < picked.size(); ++i) {
     ClaimedMessage& message = batch.messages[i];
     message.account = picked[i].first->account;
     message.account_name = picked[i].first->name;
-    for (ClaimedRecipient& r : message.recipients) {
-      MW_ASSIGN_OR_RETURN(r.suppressed, FindSuppression(message.account, r.address, now));
-    }
+    for (ClaimedRecipient& r : message.recipients)
+      addresses.emplace_back(message.account, r.address);
+  }
+  MW_ASSIGN_OR_RETURN(std::vector<std::optional<Suppression>> suppressed,
+                      FindSuppressions(addresses, now));
+  std::size_t next = 0;
+  for (ClaimedMessage& message : batch.messages) {
+    for (ClaimedRecipient& r : message.recipients) r.suppressed = std::move(suppressed[next++]);
   }
   MW_RETURN_IF_ERROR(tx.Commit());
   return batch;
@@ -290,8 +293,6 @@ Result<ClaimedBatch> SqlStore::ClaimDue(const ClaimRequest& request) {
 
 Result<void> SqlStore::RecordOutcomes(std::span<const DeliveryOutcome> outcomes, TimePoint now) {
   if (outcomes.empty()) return {};
-  const std::int64_t now_ms = ToUnixMillis(now);
-  const int day = LocalDayNumber(now);
   Tally tally(session());
 
   // One transaction for the batch: recipients' outcomes, the messages' new status and the
@@ -310,32 +311,75 @@ Result<void> SqlStore::RecordOutcomes(std::span<const DeliveryOutcome> outcomes,
   std::stable_sort(
       ordered.begin(), ordered.end(),
       [](const DeliveryOutcome* a, const DeliveryOutcome* b) { return a->id < b->id; });
-  for (const DeliveryOutcome* outcome : ordered) {
+  // In rounds of distinct messages, each in id order: the k-th outcome given for a message is
+  // recorded in round k, after what the rounds before did to it, as one at a time would be.
+  // A round's statements of one kind go to the engine together (RunAll).
+  std::vector<std::vector<const DeliveryOutcome*>> rounds;
+  for (std::size_t i = 0, k = 0; i < ordered.size(); ++i) {
+    k = i > 0 && ordered[i]->id == ordered[i - 1]->id ? k + 1 : 0;
+    if (rounds.size() <= k) rounds.resize(k + 1);
+    rounds[k].push_back(ordered[i]);
+  }
+  for (const auto& round : rounds) {
+    MW_RETURN_IF_ERROR(RecordRound(round, now, tally));
+  }
+  MW_RETURN_IF_ERROR(tally.Flush());
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return {};
+}
+
+Result<void> SqlStore::RecordRound(std::span<const DeliveryOutcome* const> round, TimePoint now,
+                                   Tally& tally) {
+  const std::int64_t now_ms = ToUnixMillis(now);
+  const int day = LocalDayNumber(now);
+  using Statement = SqlSession::Statement;
+  struct Item {
+    const DeliveryOutcome* outcome = nullptr;
     AccountId account = 0;
     bool marked = false;
     std::int64_t size = 0;
-    {
-      MW_ASSIGN_OR_RETURN(const Rows rows,
-                          session().Run(Sql::kLockMessageState, Params().Int(outcome->id)));
+  };
+  std::vector<Item> items;
+  {
+    std::vector<Statement> locks;
+    for (const DeliveryOutcome* outcome : round) {
+      locks.push_back({Sql::kLockMessageState, Params().Int(outcome->id)});
+    }
+    MW_ASSIGN_OR_RETURN(const std::vector<Rows> states, session().RunAll(locks));
+    for (std::size_t i = 0; i < round.size(); ++i) {
+      const Rows& rows = states[i];
       // Purged while in flight (its row deleted or not yet) or already finished (a late
       // outcome of a lease that ran out, or a replay): nothing is left to record, and the
       // counters stay right.
       if (rows.empty() || rows.Int(0, 1) == schema::kMessageDone || rows.Bool(0, 2)) continue;
-      account = rows.Int(0, 0);
-      marked = rows.Bool(0, 3);
-      size = rows.Int(0, 4);
+      items.push_back({.outcome = round[i],
+                       .account = rows.Int(0, 0),
+                       .marked = rows.Bool(0, 3),
+                       .size = rows.Int(0, 4)});
     }
+  }
+  // Only a pending recipient changes: a sent or failed one is final.
+  std::vector<Statement> updates;
+  for (const Item& item : items) {
+    for (const RecipientOutcome& r : item.outcome->recipients) {
+      updates.push_back({Sql::kUpdateRecipient, Params()
+                                                    .Int(item.account)
+                                                    .Int(item.outcome->id)
+                                                    .Int(r.index)
+                                                    .Int(RecipientCode(r.status))
+                                                    .Text(r.reply)
+                                                    .Int(now_ms)
+                                                    .Text(r.category)});
+    }
+  }
+  MW_ASSIGN_OR_RETURN(const std::vector<Rows> updated, session().RunAll(updates));
+  std::size_t next = 0;
+  std::vector<Statement> reads;
+  for (const Item& item : items) {
+    const AccountId account = item.account;
+    const DeliveryOutcome* outcome = item.outcome;
     for (const RecipientOutcome& r : outcome->recipients) {
-      // Only a pending recipient changes: a sent or failed one is final.
-      MW_ASSIGN_OR_RETURN(const Rows rows,
-                          session().Run(Sql::kUpdateRecipient, Params()
-                                                                   .Int(account)
-                                                                   .Int(outcome->id)
-                                                                   .Int(r.index)
-                                                                   .Int(RecipientCode(r.status))
-                                                                   .Text(r.reply)
-                                                                   .Int(now_ms)
-                                                                   .Text(r.category)));
+      const Rows& rows = updated[next++];
       if (rows.Changed() == 1) {
         // The attempt's line of the message's history, with the relay's reply.
         const std::string_view kind = r.status == RecipientStatus::kSent     ? kEventDelivered
@@ -358,22 +402,26 @@ Result<void> SqlStore::RecordOutcomes(std::span<const DeliveryOutcome> outcomes,
         }
       }
     }
-    MW_ASSIGN_OR_RETURN(const Rows states, session().Run(Sql::kRecipientStates,
-                                                         Params().Int(account).Int(outcome->id)));
+    reads.push_back({Sql::kRecipientStates, Params().Int(account).Int(outcome->id)});
+  }
+  MW_ASSIGN_OR_RETURN(const std::vector<Rows> recipient_states, session().RunAll(reads));
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const Item& item = items[i];
+    const AccountId account = item.account;
+    const DeliveryOutcome* outcome = item.outcome;
+    const Rows& states = recipient_states[i];
     if (!states.empty() && states.Bool(0, 0)) {
-      MW_RETURN_IF_ERROR(session().Run(
+      MW_RETURN_IF_ERROR(session().Queue(
           Sql::kRequeueMessage,
           Params().Int(account).Int(outcome->id).Int(ToUnixMillis(outcome->next_attempt))));
     } else {
       MW_RETURN_IF_ERROR(
-          session().Run(Sql::kFinishMessage, Params().Int(account).Int(outcome->id).Int(now_ms)));
+          session().Queue(Sql::kFinishMessage, Params().Int(account).Int(outcome->id).Int(now_ms)));
       MW_RETURN_IF_ERROR(SetOutcome(account, outcome->id));
-      MW_RETURN_IF_ERROR(tally.EndMessage(account, outcome->id, size, marked));
+      MW_RETURN_IF_ERROR(tally.EndMessage(account, outcome->id, item.size, item.marked));
       if (!states.empty() && states.Bool(0, 1)) tally.Count(account, day, {.sent = 1});
     }
   }
-  MW_RETURN_IF_ERROR(tally.Flush());
-  MW_RETURN_IF_ERROR(tx.Commit());
   return {};
 }
 

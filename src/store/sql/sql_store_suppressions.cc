@@ -24,19 +24,36 @@ Suppression ReadSuppression(const Rows& rows, int i) {
 Result<std::optional<Suppression>> SqlStore::FindSuppression(AccountId account,
                                                              std::string_view address,
                                                              std::int64_t now_ms) {
-  std::string key = SuppressionAddress(address);
-  MW_ASSIGN_OR_RETURN(const Rows rows, session().Run(Sql::kSelectSuppression,
-                                                     Params().Int(account).Text(key).Int(now_ms)));
-  if (rows.empty()) return std::nullopt;
-  Suppression s;
-  s.address = std::move(key);
-  s.category = rows.Text(0, 0);
-  s.status = rows.Text(0, 1);
-  s.reply = rows.Text(0, 2);
-  s.message = rows.Int(0, 3);
-  s.at = FromUnixMillis(rows.Int(0, 4));
-  s.until = FromUnixMillis(rows.Int(0, 5));
-  return s;
+  const std::pair<AccountId, std::string_view> one[] = {{account, address}};
+  MW_ASSIGN_OR_RETURN(std::vector<std::optional<Suppression>> found, FindSuppressions(one, now_ms));
+  return std::move(found[0]);
+}
+
+Result<std::vector<std::optional<Suppression>>> SqlStore::FindSuppressions(
+    std::span<const std::pair<AccountId, std::string_view>> addresses, std::int64_t now_ms) {
+  std::vector<std::string> keys;
+  std::vector<SqlSession::Statement> lookups;
+  for (const auto& [account, address] : addresses) {
+    keys.push_back(SuppressionAddress(address));
+    lookups.push_back(
+        {Sql::kSelectSuppression, Params().Int(account).Text(keys.back()).Int(now_ms)});
+  }
+  MW_ASSIGN_OR_RETURN(const std::vector<Rows> all, session().RunAll(lookups));
+  std::vector<std::optional<Suppression>> found(addresses.size());
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const Rows& rows = all[i];
+    if (rows.empty()) continue;
+    Suppression s;
+    s.address = std::move(keys[i]);
+    s.category = rows.Text(0, 0);
+    s.status = rows.Text(0, 1);
+    s.reply = rows.Text(0, 2);
+    s.message = rows.Int(0, 3);
+    s.at = FromUnixMillis(rows.Int(0, 4));
+    s.until = FromUnixMillis(rows.Int(0, 5));
+    found[i] = std::move(s);
+  }
+  return found;
 }
 
 Result<void> SqlStore::SuppressRecipient(AccountId account, MessageId message,

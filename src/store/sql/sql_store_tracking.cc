@@ -86,9 +86,9 @@ Result<void> SqlStore::WriteMessageEvent(AccountId account, MessageId id, std::i
                                          std::string_view kind, int recipient,
                                          std::string_view detail) {
   MW_RETURN_IF_ERROR(
-      session_->Run(Sql::kInsertMessageEvent,
-                    Params().Int(account).Int(id).Int(at_ms).Text(kind).Int(recipient).Text(
-                        CutUtf8(detail, kMaxEventDetailBytes))));
+      session_->Queue(Sql::kInsertMessageEvent,
+                      Params().Int(account).Int(id).Int(at_ms).Text(kind).Int(recipient).Text(
+                          CutUtf8(detail, kMaxEventDetailBytes))));
   return {};
 }
 
@@ -123,13 +123,13 @@ Result<void> SqlStore::WriteArrival(const NewMessage& m, MessageId id) {
   for (const std::string& term : terms) {
     if (term.empty()) continue;
     MW_RETURN_IF_ERROR(
-        session_->Run(Sql::kInsertMessageTerm, Params().Int(m.account).Int(id).Text(term)));
+        session_->Queue(Sql::kInsertMessageTerm, Params().Int(m.account).Int(id).Text(term)));
   }
   return {};
 }
 
 Result<void> SqlStore::SetOutcome(AccountId account, MessageId id) {
-  MW_RETURN_IF_ERROR(session_->Run(Sql::kSetOutcome, Params().Int(account).Int(id)));
+  MW_RETURN_IF_ERROR(session_->Queue(Sql::kSetOutcome, Params().Int(account).Int(id)));
   return {};
 }
 

@@ -34,14 +34,14 @@ Result<void> Tally::Flush() {
     }
   }
   for (const auto& [key, d] : days_) {
-    MW_RETURN_IF_ERROR(session_.Run(Sql::kBumpDay, Params()
-                                                       .Int(key.first)
-                                                       .Int(key.second)
-                                                       .Int(d.submitted)
-                                                       .Int(d.sent)
-                                                       .Int(d.errors)
-                                                       .Int(d.expired)
-                                                       .Int(d.purged)));
+    MW_RETURN_IF_ERROR(session_.Queue(Sql::kBumpDay, Params()
+                                                         .Int(key.first)
+                                                         .Int(key.second)
+                                                         .Int(d.submitted)
+                                                         .Int(d.sent)
+                                                         .Int(d.errors)
+                                                         .Int(d.expired)
+                                                         .Int(d.purged)));
   }
   accounts_.clear();
   days_.clear();
