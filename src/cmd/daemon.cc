@@ -286,8 +286,7 @@ Result<void> Daemon::OpenStorePool() {
     // may not have reached the relay, and at-least-once means sending it again.
     return s.ReleaseLeases(node);
   });
-  // A file with 100,000 accounts took some 200 MB to parse and compare with the store, all
-  // freed by now: given back to the system rather than kept by the allocator for good.
+  // What parsing and comparing a large file's accounts took is free now: back to the system.
   ::malloc_trim(0);
   return applied;
 }
@@ -638,8 +637,7 @@ asio::awaitable<void> Daemon::Reload() {
       [&accounts, &plans, &at](Store& s) -> Result<void> {
         // The file's plans, as at start; those made through the API stay.
         MW_RETURN_IF_ERROR(ApplyConfigPlans(s, plans, at));
-        // Only those the store does not have as the file writes them: a reload of a file
-        // with 100,000 accounts and one change writes one.
+        // Only those the store does not have as the file writes them (none if unchanged).
         MW_ASSIGN_OR_RETURN(const std::vector<std::size_t> changed,
                             ConfigAccountsToWrite(s, accounts));
         for (const std::size_t i : changed) {

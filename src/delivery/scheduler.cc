@@ -229,27 +229,49 @@ asio::awaitable<void> Scheduler::RefreshAccounts() {
   // (the claims must cap them before their mail is read): the others' windows are empty, and
   // their limits are read when their next mail is claimed (ReadAccounts).
   for (const AccountId account : quotas_.ForgetIdle(clock_.Now())) finer_.erase(account);
-  auto accounts = co_await store_.AsyncRun<std::vector<Account>>(
-      [](Store& s) { return s.ListAccounts(); }, asio::use_awaitable);
-  if (!accounts) {
-    spdlog::warn("delivery: cannot read the accounts' quotas: {}", accounts.error().message);
-    co_return;
-  }
-  std::vector<AccountId> ids;
-  for (const Account& a : *accounts) {
-    if (quotas_.Knows(a.id) || quotas_.CapsAClaim(a.max_per_hour, a.max_per_day)) {
-      ids.push_back(a.id);
+  std::vector<AccountId> ids = quotas_.Known();
+  const std::int64_t claim = std::max(1, config_.delivery.concurrency);
+  if (quotas_.CapsAClaim(std::nullopt, std::nullopt)) {
+    // The policy's own quota is less than a claim: every account's is, unless it has a
+    // larger one of its own.
+    auto accounts = co_await store_.AsyncRun<std::vector<Account>>(
+        [](Store& s) { return s.ListAccounts(); }, asio::use_awaitable);
+    if (!accounts) {
+      spdlog::warn("delivery: cannot read the accounts' quotas: {}", accounts.error().message);
+      co_return;
     }
+    for (const Account& a : *accounts) {
+      if (quotas_.CapsAClaim(a.max_per_hour, a.max_per_day)) ids.push_back(a.id);
+    }
+  } else {
+    // Only those with a quota of their own below a claim: an index-free read of the ids.
+    auto below = co_await store_.AsyncRun<std::vector<AccountId>>(
+        [claim](Store& s) { return s.ListAccountsWithQuotaBelow(claim); }, asio::use_awaitable);
+    if (!below) {
+      spdlog::warn("delivery: cannot read the accounts' quotas: {}", below.error().message);
+      co_return;
+    }
+    ids.insert(ids.end(), below->begin(), below->end());
   }
-  accounts->clear();
-  accounts->shrink_to_fit();
-  // Accounts whose plan or overrides may lower their quota.
+  // Accounts whose plan or overrides give a quota below a claim.
   auto limits = co_await store_.AsyncRun<std::vector<AccountLimits>>(
       [](Store& s) { return s.ListAccountLimits(); }, asio::use_awaitable);
-  if (!limits) {
-    spdlog::warn("delivery: cannot read the accounts' plans: {}", limits.error().message);
+  auto plans = co_await store_.AsyncRun<std::vector<PlanRecord>>(
+      [](Store& s) { return s.ListPlans(); }, asio::use_awaitable);
+  if (!limits || !plans) {
+    spdlog::warn("delivery: cannot read the accounts' plans: {}",
+                 (!limits ? limits.error() : plans.error()).message);
   } else {
-    for (const AccountLimits& l : *limits) ids.push_back(l.account);
+    std::unordered_map<std::string, LimitOverrides> by_name;
+    for (PlanRecord& p : *plans) by_name[p.name] = std::move(p.limits);
+    for (const AccountLimits& l : *limits) {
+      const auto plan = l.plan.empty() ? by_name.end() : by_name.find(l.plan);
+      const ResolvedLimits r =
+          ResolveAccountLimits(config_, plan == by_name.end() ? nullptr : &plan->second, l.limits);
+      if (quotas_.CapsAClaim(r.limits.max_per_hour, r.limits.max_per_day)) {
+        ids.push_back(l.account);
+      }
+    }
   }
   std::ranges::sort(ids);
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());

@@ -125,5 +125,21 @@ TEST_P(StoreConformance, AFileUidHeldByAnApiAccountStillRefusesTheStart) {
   EXPECT_FALSE(ApplyConfigAccounts(*store_, file, kT0).has_value());
 }
 
+TEST_P(StoreConformance, AccountsWithAQuotaBelowALimitAreListedByTheirIds) {
+  std::vector<AccountSpec> file = {FileAccount("none", {1001}), FileAccount("hour", {1002}),
+                                   FileAccount("day", {1003}), FileAccount("large", {1004}),
+                                   FileAccount("gone", {1005})};
+  file[1].max_per_hour = 5;
+  file[2].max_per_day = 19;
+  file[3].max_per_hour = 20;
+  file[3].max_per_day = 500;
+  file[4].max_per_hour = 1;
+  ASSERT_TRUE(ApplyConfigAccounts(*store_, file, kT0).has_value());
+  ASSERT_TRUE(store_->DeleteAccount("gone", false, "admin", kT0).has_value());
+  auto below = store_->ListAccountsWithQuotaBelow(20);
+  ASSERT_TRUE(below.has_value()) << below.error().message;
+  EXPECT_EQ(*below, (std::vector<AccountId>{GetAccount("hour").id, GetAccount("day").id}));
+}
+
 }  // namespace
 }  // namespace mailwarden::conformance
