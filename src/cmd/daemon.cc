@@ -1,6 +1,7 @@
 #include "cmd/daemon.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -274,7 +275,7 @@ Result<void> Daemon::OpenStorePool() {
 
   const std::string& node = config_.hostname;
   const std::vector<PlanRecord> plans = ConfigPlans(config_);
-  return store_->RunSync<void>([&](Store& s) -> Result<void> {
+  auto applied = store_->RunSync<void>([&](Store& s) -> Result<void> {
     // Plans first: the file's accounts name them.
     MW_RETURN_IF_ERROR(ApplyConfigPlans(s, plans, clock_.Now()));
     MW_RETURN_IF_ERROR(ApplyConfigAccounts(s, config_.accounts, clock_.Now()));
@@ -285,6 +286,9 @@ Result<void> Daemon::OpenStorePool() {
     // may not have reached the relay, and at-least-once means sending it again.
     return s.ReleaseLeases(node);
   });
+  // What parsing and comparing a large file's accounts took is free now: back to the system.
+  ::malloc_trim(0);
+  return applied;
 }
 
 Result<void> Daemon::StartSystemMail() {
@@ -633,7 +637,11 @@ asio::awaitable<void> Daemon::Reload() {
       [&accounts, &plans, &at](Store& s) -> Result<void> {
         // The file's plans, as at start; those made through the API stay.
         MW_RETURN_IF_ERROR(ApplyConfigPlans(s, plans, at));
-        for (const auto& spec : accounts) {
+        // Only those the store does not have as the file writes them (none if unchanged).
+        MW_ASSIGN_OR_RETURN(const std::vector<std::size_t> changed,
+                            ConfigAccountsToWrite(s, accounts));
+        for (const std::size_t i : changed) {
+          const AccountSpec& spec = accounts[i];
           if (auto id = s.UpsertAccount(spec); !id) {
             return Fail(id.error().code, "account \"" + spec.name + "\": " + id.error().message);
           }

@@ -22,7 +22,8 @@ namespace {
 
 // With nothing due, look again at least this often (another node, or a lease running out).
 constexpr auto kIdlePoll = std::chrono::seconds(5);
-// How often the accounts' quota limits are read again (limits changed through the API).
+// How often the known accounts' quota limits are read again (limits changed through the API),
+// and the idle ones forgotten.
 constexpr auto kAccountRefresh = std::chrono::seconds(30);
 
 // The message's From: header address for max_per_from_per_hour ("" when it has not exactly
@@ -148,7 +149,7 @@ asio::awaitable<void> Scheduler::Run() {
                     bytes_in_flight_);
       bytes_in_flight_ = 0;
     }
-    if (std::chrono::steady_clock::now() >= accounts_due_) co_await ReadAccounts();
+    if (std::chrono::steady_clock::now() >= accounts_due_) co_await RefreshAccounts();
     const int room = concurrency - in_flight_;
     const std::int64_t bytes_left = config_.delivery.max_sending_bytes - bytes_in_flight_;
     std::optional<TimePoint> next_due;
@@ -222,40 +223,103 @@ asio::awaitable<void> Scheduler::Run() {
   }
 }
 
-asio::awaitable<void> Scheduler::ReadAccounts() {
-  auto accounts = co_await store_.AsyncRun<std::vector<Account>>(
-      [](Store& s) { return s.ListAccounts(); }, asio::use_awaitable);
+asio::awaitable<void> Scheduler::RefreshAccounts() {
   accounts_due_ = std::chrono::steady_clock::now() + kAccountRefresh;
-  if (!accounts) {
-    spdlog::warn("delivery: cannot read the accounts' quotas: {}", accounts.error().message);
-    co_return;
+  // Only the accounts with recent mail are kept, and those whose quota is less than a claim
+  // (the claims must cap them before their mail is read): the others' windows are empty, and
+  // their limits are read when their next mail is claimed (ReadAccounts).
+  for (const AccountId account : quotas_.ForgetIdle(clock_.Now())) finer_.erase(account);
+  std::vector<AccountId> ids = quotas_.Known();
+  const std::int64_t claim = std::max(1, config_.delivery.concurrency);
+  if (quotas_.CapsAClaim(std::nullopt, std::nullopt)) {
+    // The policy's own quota is less than a claim: every account's is, unless it has a
+    // larger one of its own.
+    auto accounts = co_await store_.AsyncRun<std::vector<Account>>(
+        [](Store& s) { return s.ListAccounts(); }, asio::use_awaitable);
+    if (!accounts) {
+      spdlog::warn("delivery: cannot read the accounts' quotas: {}", accounts.error().message);
+      co_return;
+    }
+    for (const Account& a : *accounts) {
+      if (quotas_.CapsAClaim(a.max_per_hour, a.max_per_day)) ids.push_back(a.id);
+    }
+  } else {
+    // Only those with a quota of their own below a claim: an index-free read of the ids.
+    auto below = co_await store_.AsyncRun<std::vector<AccountId>>(
+        [claim](Store& s) { return s.ListAccountsWithQuotaBelow(claim); }, asio::use_awaitable);
+    if (!below) {
+      spdlog::warn("delivery: cannot read the accounts' quotas: {}", below.error().message);
+      co_return;
+    }
+    ids.insert(ids.end(), below->begin(), below->end());
   }
+  // Accounts whose plan or overrides give a quota below a claim.
   auto limits = co_await store_.AsyncRun<std::vector<AccountLimits>>(
       [](Store& s) { return s.ListAccountLimits(); }, asio::use_awaitable);
-  if (!limits) {
-    spdlog::warn("delivery: cannot read the accounts' plans: {}", limits.error().message);
-  }
-  std::unordered_map<AccountId, AccountLimits> by_account;
-  if (limits) {
-    for (AccountLimits& l : *limits) by_account[l.account] = std::move(l);
-  }
   auto plans = co_await store_.AsyncRun<std::vector<PlanRecord>>(
       [](Store& s) { return s.ListPlans(); }, asio::use_awaitable);
-  if (!plans) spdlog::warn("delivery: cannot read the plans: {}", plans.error().message);
-  std::unordered_map<std::string, LimitOverrides> by_name;
-  if (plans) {
+  if (!limits || !plans) {
+    spdlog::warn("delivery: cannot read the accounts' plans: {}",
+                 (!limits ? limits.error() : plans.error()).message);
+  } else {
+    std::unordered_map<std::string, LimitOverrides> by_name;
     for (PlanRecord& p : *plans) by_name[p.name] = std::move(p.limits);
+    for (const AccountLimits& l : *limits) {
+      const auto plan = l.plan.empty() ? by_name.end() : by_name.find(l.plan);
+      const ResolvedLimits r =
+          ResolveAccountLimits(config_, plan == by_name.end() ? nullptr : &plan->second, l.limits);
+      if (quotas_.CapsAClaim(r.limits.max_per_hour, r.limits.max_per_day)) {
+        ids.push_back(l.account);
+      }
+    }
+  }
+  std::ranges::sort(ids);
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  co_await ReadAccounts(std::move(ids), /*claimed=*/false);
+}
+
+asio::awaitable<void> Scheduler::ReadAccounts(std::vector<AccountId> ids, bool claimed) {
+  if (ids.empty()) co_return;
+  struct Read {
+    std::vector<Account> accounts;
+    std::unordered_map<AccountId, AccountLimits> limits;
+    std::unordered_map<std::string, LimitOverrides> plans;
+  };
+  // One trip to the store thread: each account's row and limits by its key, the plans once.
+  auto read = co_await store_.AsyncRun<Read>(
+      [&ids](Store& s) -> Result<Read> {
+        Read r;
+        MW_ASSIGN_OR_RETURN(std::vector<PlanRecord> plans, s.ListPlans());
+        for (PlanRecord& p : plans) r.plans[p.name] = std::move(p.limits);
+        for (const AccountId id : ids) {
+          MW_ASSIGN_OR_RETURN(std::optional<Account> account, s.GetAccount(id));
+          if (!account) continue;  // deleted: its mail goes with it
+          MW_ASSIGN_OR_RETURN(AccountLimits limits, s.GetAccountLimits(id));
+          r.limits[id] = std::move(limits);
+          r.accounts.push_back(std::move(*account));
+        }
+        return r;
+      },
+      asio::use_awaitable);
+  if (!read) {
+    spdlog::warn("delivery: cannot read the accounts' quotas: {}", read.error().message);
+    co_return;
   }
   const TimePoint now = clock_.Now();
-  for (const Account& a : *accounts) {
-    AccountLimits own;
-    if (auto it = by_account.find(a.id); it != by_account.end()) own = it->second;
+  for (const Account& a : read->accounts) {
+    const AccountLimits& own = read->limits[a.id];
     LimitOverrides overrides = own.limits;
     overrides.max_per_day = a.max_per_day;
     overrides.max_per_hour = a.max_per_hour;
-    const auto plan = own.plan.empty() ? by_name.end() : by_name.find(own.plan);
-    const ResolvedLimits r =
-        ResolveAccountLimits(config_, plan == by_name.end() ? nullptr : &plan->second, overrides);
+    const auto plan = own.plan.empty() ? read->plans.end() : read->plans.find(own.plan);
+    const ResolvedLimits r = ResolveAccountLimits(
+        config_, plan == read->plans.end() ? nullptr : &plan->second, overrides);
+    // Kept when its mail was claimed, when it is known already, or when its quota caps a
+    // claim; any other is as a new account (read when its next mail is claimed).
+    if (!claimed && !quotas_.Knows(a.id) &&
+        !quotas_.CapsAClaim(r.limits.max_per_hour, r.limits.max_per_day)) {
+      continue;
+    }
     // The plan's or the server's values are given as the account's own: a reload re-reads
     // them here (ReloadPolicy).
     quotas_.SetAccount(a.id, a.name, r.limits.max_per_hour, r.limits.max_per_day, now);
@@ -302,9 +366,14 @@ void Scheduler::NoteDailyCount(AccountId account, TimePoint now) {
 }
 
 asio::awaitable<void> Scheduler::Admit(std::vector<ClaimedMessage> claimed, bool reserved) {
-  bool unknown = false;
-  for (const auto& m : claimed) unknown = unknown || !quotas_.Knows(m.account);
-  if (unknown) co_await ReadAccounts();
+  // An account's limits are read when its mail is first claimed (and kept while it sends).
+  std::vector<AccountId> unknown;
+  for (const auto& m : claimed) {
+    if (!quotas_.Knows(m.account) && std::ranges::find(unknown, m.account) == unknown.end()) {
+      unknown.push_back(m.account);
+    }
+  }
+  if (!unknown.empty()) co_await ReadAccounts(std::move(unknown), /*claimed=*/true);
   const TimePoint now = clock_.Now();
   for (auto& m : claimed) {
     // Retries of a deferred message were counted at its first attempt.

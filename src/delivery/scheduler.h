@@ -9,9 +9,13 @@
 // Quotas (DESIGN.md, "Quotas defer, never drop"; see send_quota.h): a message counts toward
 // its account's quota when it is claimed for its first attempt. An account at its quota is
 // skipped by the claims (its mail stays queued, unread) until its window lets mail go again;
-// the scheduler wakes up for that. A message claimed beyond the quota (only when its account
-// was created after the scheduler last read the accounts, every 30 seconds) goes back to the
-// queue, due when the window allows; the store counts that claim as an attempt.
+// the scheduler wakes up for that. An account's limits are kept while it has sent in the last
+// hour or today, or while its quota is less than a claim (read every 30 seconds); any other
+// account's are read when its mail is first claimed, before any of it counts (a claim takes
+// no more of it than its quota allows): a node with 100,000 accounts of which a few send
+// keeps the state of those few. A message claimed beyond the quota (only when its account's
+// limits were lowered since the last read) goes back to the queue, due when the window allows;
+// the store counts that claim as an attempt.
 //
 // New mail needs no claim while nothing else is due: after a claim that found no more due
 // mail, the scheduler offers its free slots to the store runner, which leases new mail of
@@ -90,7 +94,9 @@ class Scheduler {
   // the accounts' own limits are read again then. On the io_context.
   void ReloadPolicy();
   // An account's quotas as this node counts them (SendQuotas::UsageOf). On the io_context.
+  // An account not known here has sent nothing in the last hour on this node.
   std::optional<QuotaUsage> QuotaUsageOf(AccountId account, TimePoint now) const {
+    if (!quotas_.Knows(account)) return QuotaUsage{};
     return quotas_.UsageOf(account, now);
   }
 
@@ -116,8 +122,14 @@ class Scheduler {
   // offer, or else they are free for a claim and this returns true (the caller wakes the
   // scheduler to claim).
   bool FreeSlot(std::int64_t bytes);
-  // Reads every account's quota limits.
-  boost::asio::awaitable<void> ReadAccounts();
+  // Reads the quota limits of these accounts (a deleted one is left unknown) and keeps them:
+  // all when `claimed` (their mail was claimed), else those known already or whose quota caps
+  // a claim.
+  boost::asio::awaitable<void> ReadAccounts(std::vector<AccountId> ids, bool claimed);
+  // Forgets the idle accounts, and reads the limits of those known and of those whose quota
+  // may cap a claim (every 30 seconds): an account whose quota is less than a claim is known
+  // before its first mail, so that no claim takes more of it than its quota allows.
+  boost::asio::awaitable<void> RefreshAccounts();
   boost::asio::awaitable<void> DeliverOne(ClaimedMessage message);
   boost::asio::awaitable<void> FlushOutcomes();
   DeliveryOutcome Decide(const ClaimedMessage& message, std::vector<RecipientOutcome> results,

@@ -108,4 +108,36 @@ SendQuotas::ClaimPlan SendQuotas::PlanClaim(TimePoint now) {
   return plan;
 }
 
+bool SendQuotas::CapsAClaim(std::optional<std::int64_t> max_per_hour,
+                            std::optional<std::int64_t> max_per_day) const {
+  const auto caps = [this](std::int64_t limit) { return limit > 0 && limit < claim_limit_; };
+  return caps(max_per_hour.value_or(defaults_.max_per_hour)) ||
+         caps(max_per_day.value_or(defaults_.max_per_day));
+}
+
+std::vector<AccountId> SendQuotas::Known() const {
+  std::vector<AccountId> known;
+  known.reserve(accounts_.size());
+  for (const auto& [account, w] : accounts_) known.push_back(account);
+  return known;
+}
+
+std::vector<AccountId> SendQuotas::ForgetIdle(TimePoint now) {
+  std::vector<AccountId> forgotten;
+  for (auto it = accounts_.begin(); it != accounts_.end();) {
+    const Window& w = it->second;
+    const bool counted_today = now < w.today.end && w.today_count > 0;
+    // An account whose quota is less than a claim stays: the claims must cap it before its
+    // mail is read (near_).
+    if (counted_today || w.hour.Count(now) > 0 || near_.contains(it->first)) {
+      ++it;
+      continue;
+    }
+    forgotten.push_back(it->first);
+    near_.erase(it->first);
+    it = accounts_.erase(it);
+  }
+  return forgotten;
+}
+
 }  // namespace mailwarden

@@ -43,11 +43,23 @@ class SendQuotas {
              std::function<LocalDay(TimePoint)> local_day = LocalDayAround);
 
   // What is known of an account: its name (a reserved name has no quota) and its own limits
-  // (nullopt: the policy's). Called for every account at start and when they are re-read.
+  // (nullopt: the policy's). Called for an account when its mail is first claimed, and again
+  // when the known accounts are re-read.
   void SetAccount(AccountId account, std::string_view name,
                   std::optional<std::int64_t> max_per_hour, std::optional<std::int64_t> max_per_day,
                   TimePoint now);
   bool Knows(AccountId account) const { return accounts_.contains(account); }
+  // Whether an account with these limits of its own (nullopt: the policy's) may send fewer
+  // than a claim's worth in a fresh window: the claims must know it before its mail comes.
+  bool CapsAClaim(std::optional<std::int64_t> max_per_hour,
+                  std::optional<std::int64_t> max_per_day) const;
+  // The accounts known (told by SetAccount or counted).
+  std::vector<AccountId> Known() const;
+  // Forgets the accounts that counted nothing in the last hour nor on now's local day, unless
+  // their quota is less than a claim, and returns them: their quotas allow what a new
+  // account's would, so only the accounts with recent mail are kept (a node with 100,000 idle
+  // accounts keeps none).
+  std::vector<AccountId> ForgetIdle(TimePoint now);
 
   // New policy limits (a reload): every account without limits of its own takes them at once;
   // what was counted stays counted.

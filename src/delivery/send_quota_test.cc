@@ -166,5 +166,34 @@ TEST(SendQuotasTest, UsageSaysWhichLimitHoldsTheMailAndUntilWhen) {
   EXPECT_FALSE(quotas.UsageOf(1, kT0).has_value());
 }
 
+TEST(SendQuotasTest, IdleAccountsAreForgottenAndThoseThatSentAreKept) {
+  SendQuotas quotas({.max_per_hour = 300, .max_per_day = 1000}, 20, UtcDay);
+  constexpr AccountId kIdle = 1, kSentThisHour = 2, kSentToday = 3, kSmallQuota = 4;
+  for (const AccountId id : {kIdle, kSentThisHour, kSentToday}) {
+    quotas.SetAccount(id, "site", std::nullopt, std::nullopt, kT0);
+  }
+  quotas.SetAccount(kSmallQuota, "small", 5, std::nullopt, kT0);  // less than a claim
+  quotas.Count(kSentToday, kT0);
+  quotas.Count(kSentThisHour, kT0 + 90min);
+
+  auto forgotten = quotas.ForgetIdle(kT0 + 100min);
+  EXPECT_EQ(forgotten, std::vector<AccountId>{kIdle});
+  EXPECT_FALSE(quotas.Knows(kIdle));
+  auto known = quotas.Known();
+  std::ranges::sort(known);
+  EXPECT_EQ(known, (std::vector<AccountId>{kSentThisHour, kSentToday, kSmallQuota}));
+  // What was counted stays counted; the small quota still caps the claims.
+  EXPECT_EQ(quotas.SentToday(kSentToday, kT0 + 100min), 1);
+  EXPECT_EQ(quotas.Check(kSentThisHour, kT0 + 100min).may_send, 299);
+  EXPECT_EQ(quotas.PlanClaim(kT0 + 100min).most,
+            (std::vector<std::pair<AccountId, int>>{{kSmallQuota, 5}}));
+
+  // The next day, an hour after its last message, the account that sent is idle too.
+  forgotten = quotas.ForgetIdle(kT0 + 24h);
+  std::ranges::sort(forgotten);
+  EXPECT_EQ(forgotten, (std::vector<AccountId>{kSentThisHour, kSentToday}));
+  EXPECT_EQ(quotas.Known(), std::vector<AccountId>{kSmallQuota});
+}
+
 }  // namespace
 }  // namespace mailwarden

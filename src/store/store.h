@@ -367,6 +367,10 @@ class Store {
   virtual Result<AccountLimits> GetAccountLimits(AccountId account) = 0;
   // Those of every account that is not deleted and has a plan or an override, by id.
   virtual Result<std::vector<AccountLimits>> ListAccountLimits() = 0;
+  // The accounts (not deleted) whose own max_per_hour or max_per_day is set from 1 to
+  // limit - 1, by id: those whose quota may cap a claim of `limit` messages (the scheduler
+  // knows them before their mail comes). One read of the accounts' rows, no account built.
+  virtual Result<std::vector<AccountId>> ListAccountsWithQuotaBelow(std::int64_t limit) = 0;
 
   // Claims the notice of (account, day, kind) (e.g. "limit.warning" of a day) and writes its
   // event, and, when given, stores its message as InsertMessages would (for the internal

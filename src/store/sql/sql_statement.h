@@ -239,6 +239,8 @@ enum class Sql {
   kSearchByTerm,          // (account, before id, limit, term) -> as kSearchFinished
   kSelectTrackedMessage,  // (account, message) -> sender, subject, script, uid, size, attempts,
                           //   next attempt, done or NULL, {tracked_columns}
+  kSelectAccountsWithQuotaBelow,  // (limit) -> id; not deleted, own max_per_hour or max_per_day
+                                  //   from 1 to limit - 1; by id
   kCount,
 };
 

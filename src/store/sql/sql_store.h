@@ -120,6 +120,7 @@ class SqlStore : public Store {
   Result<void> SetAccountLimits(const AccountLimits& limits) override;
   Result<AccountLimits> GetAccountLimits(AccountId account) override;
   Result<std::vector<AccountLimits>> ListAccountLimits() override;
+  Result<std::vector<AccountId>> ListAccountsWithQuotaBelow(std::int64_t limit) override;
   Result<bool> ClaimNotice(AccountId account, int day, std::string_view kind, const NewEvent& event,
                            const std::optional<NewMessage>& message) override;
   Result<std::vector<OutboxEvent>> ClaimEvents(std::string_view node, TimePoint now,

@@ -58,6 +58,15 @@ Result<std::vector<AccountLimits>> SqlStore::ListAccountLimits() {
   return out;
 }
 
+Result<std::vector<AccountId>> SqlStore::ListAccountsWithQuotaBelow(std::int64_t limit) {
+  MW_ASSIGN_OR_RETURN(const Rows rows,
+                      session().Run(Sql::kSelectAccountsWithQuotaBelow, Params().Int(limit)));
+  std::vector<AccountId> out;
+  out.reserve(static_cast<std::size_t>(rows.size()));
+  for (int i = 0; i < rows.size(); ++i) out.push_back(rows.Int(i, 0));
+  return out;
+}
+
 Result<void> SqlStore::WriteEvent(const NewEvent& event) {
   MW_ASSIGN_OR_RETURN(const Rows rows,
                       session().Run(Sql::kInsertEvent, Params()

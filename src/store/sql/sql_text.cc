@@ -193,8 +193,9 @@ constexpr std::array<std::string_view, kSqlCount> kNames = {
     "kSearchUnfinished",
     "kSearchByTerm",
     "kSelectTrackedMessage",
+    "kSelectAccountsWithQuotaBelow",
 };
-static_assert(kNames.back() == "kSelectTrackedMessage", "kNames follows enum Sql");
+static_assert(kNames.back() == "kSelectAccountsWithQuotaBelow", "kNames follows enum Sql");
 
 // The earliest next attempt among the unfinished messages of active account a.id: one seek of
 // messages_due within the account's purge epoch, so that purged rows still on disk (all due
@@ -333,6 +334,10 @@ std::string_view SharedSqlText(Sql sql) {
       return "SELECT state, blocked_by, COUNT(*) FROM {accounts} "
              "WHERE state <> 'active' AND deleted_ms = 0 AND substr(name, 1, 1) <> '_' "
              "GROUP BY state, blocked_by ORDER BY state, blocked_by";
+    case Sql::kSelectAccountsWithQuotaBelow:
+      return "SELECT id FROM {accounts} WHERE deleted_ms = 0 AND "
+             "((max_per_hour > 0 AND max_per_hour < ?1) OR (max_per_day > 0 AND max_per_day < ?1)) "
+             "ORDER BY id";
     case Sql::kCountAccounts:
       // By the name alone, so that the names' index answers without the rows: a deleted
       // account's name holds '~' (no account's may), the system's own starts with '_'.

@@ -129,6 +129,11 @@ Result<void> SqliteSession::Pragmas() {
   // writes of large mail. FAST still clears what is deleted from pages written anyway; the
   // file is private to the daemon's user (CreatePrivateFile), as a queue folder would be.
   MW_RETURN_IF_ERROR(Exec("PRAGMA secure_delete = FAST"));
+  // 16 MiB of pages per connection rather than SQLite's 2 MiB (pages are taken as they are
+  // read): the rows of a thousand accounts sending at once, spread over a table of 100,000,
+  // and their day's counters stay in memory instead of being read again from the file for
+  // every batch of outcomes.
+  MW_RETURN_IF_ERROR(Exec("PRAGMA cache_size = -16384"));
   // Off by default, per connection: recipients and uids must point at existing rows.
   MW_RETURN_IF_ERROR(Exec("PRAGMA foreign_keys = ON"));
   return {};
