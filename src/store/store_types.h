@@ -761,7 +761,12 @@ inline constexpr std::size_t kMaxEventDetailBytes = 1000;
 // A search term (and each term stored) is cut to this many bytes.
 inline constexpr std::size_t kMaxSearchTermBytes = 255;
 // A message's stored terms: its recipients past this many are not searchable by address.
-inline constexpr std::size_t kMaxTermsPerMessage = 104;
+inline constexpr std::size_t kMaxTermsPerMessage = 120;
+// Of those, the recipients' first distinct domains, and the subject's first words (of at least
+// kMinSubjectWordBytes bytes), each a term.
+inline constexpr std::size_t kMaxRecipientDomains = 8;
+inline constexpr std::size_t kMaxSubjectWords = 8;
+inline constexpr std::size_t kMinSubjectWordBytes = 3;
 
 // One event of a message's history.
 struct MessageEvent {

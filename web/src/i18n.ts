@@ -302,7 +302,7 @@ const en = {
   limitSuppressNever: 'not at all (off)',
   // Tracking (cards/tracking.ts).
   trackTitle: 'Where is my e-mail?',
-  trackHelp: 'Find an e-mail of the last days by a recipient, the sender, the subject or the Message-ID (the whole text), and see what happened to it.',
+  trackHelp: 'Find an e-mail of the last days by a recipient or their domain, the sender, a word of the subject or the whole subject, or the Message-ID, and see what happened to it.',
   trackSearch: 'Search',
   trackSearchLabel: 'Recipient, sender, subject or Message-ID',
   trackStatus: 'Status',
@@ -640,7 +640,7 @@ const pl: Record<Key, string> = {
   limitSuppressNever: 'wcale (wyłączone)',
   // Śledzenie (cards/tracking.ts).
   trackTitle: 'Gdzie jest mój e-mail?',
-  trackHelp: 'Znajdź e-mail z ostatnich dni po adresacie, nadawcy, temacie lub Message-ID (całym tekście) i zobacz, co się z nim stało.',
+  trackHelp: 'Znajdź e-mail z ostatnich dni po adresacie lub jego domenie, nadawcy, słowie z tematu lub całym temacie albo po Message-ID i zobacz, co się z nim stało.',
   trackSearch: 'Szukaj',
   trackSearchLabel: 'Adresat, nadawca, temat lub Message-ID',
   trackStatus: 'Stan',

@@ -115,6 +115,11 @@ TEST_P(Tracking, SearchFindsByRecipientSenderFromSubjectAndMessageId) {
   EXPECT_EQ(Search(id, {.term = "order 2"}), std::vector<MessageId>{ids[1]});
   EXPECT_EQ(Search(id, {.term = "www@site.example"}), (std::vector<MessageId>{ids[1], ids[0]}));
   EXPECT_TRUE(Search(id, {.term = "alice"}).empty()) << "a term matches whole";
+  // A recipient's domain, and a word of the subject (of 3 letters or more), any case.
+  EXPECT_EQ(Search(id, {.term = "EXAMPLE.net"}), (std::vector<MessageId>{ids[1], ids[0]}));
+  EXPECT_EQ(Search(id, {.term = "order"}), (std::vector<MessageId>{ids[1], ids[0]}));
+  EXPECT_TRUE(Search(id, {.term = "ord"}).empty()) << "a word matches whole";
+  EXPECT_TRUE(Search(id, {.term = "1"}).empty()) << "too short to be a word's term";
   EXPECT_EQ(Search(other, {.term = "alice@example.net"}), std::vector<MessageId>{ids[2]});
   EXPECT_EQ(Search(id, {}), (std::vector<MessageId>{ids[1], ids[0]}));
 

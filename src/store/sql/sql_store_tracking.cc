@@ -3,6 +3,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cctype>
 #include <limits>
 
 #include "core/name_table.h"
@@ -74,12 +75,30 @@ std::optional<TrackStatus> ParseTrackStatus(std::string_view name) {
 }
 
 std::string SearchTerm(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  text = TrimAscii(text, " \t");
   if (text.size() >= 2 && text.front() == '<' && text.back() == '>') {
     text = text.substr(1, text.size() - 2);
   }
   return ToAsciiLower(CutUtf8(text, kMaxSearchTermBytes));
+}
+
+// The first words of a subject as search terms (see kMaxSubjectWords).
+static std::vector<std::string> SubjectWords(std::string_view subject) {
+  std::vector<std::string> words;
+  std::size_t i = 0;
+  while (i < subject.size() && words.size() < kMaxSubjectWords) {
+    // A word: a run of letters, digits and bytes of UTF-8 letters (>= 0x80).
+    auto in_word = [&](std::size_t k) {
+      const auto c = static_cast<unsigned char>(subject[k]);
+      return c >= 0x80 || std::isalnum(c) != 0;
+    };
+    while (i < subject.size() && !in_word(i)) ++i;
+    const std::size_t start = i;
+    while (i < subject.size() && in_word(i)) ++i;
+    if (i - start >= kMinSubjectWordBytes)
+      words.push_back(SearchTerm(subject.substr(start, i - start)));
+  }
+  return words;
 }
 
 Result<void> SqlStore::WriteMessageEvent(AccountId account, MessageId id, std::int64_t at_ms,
@@ -109,14 +128,27 @@ Result<void> SqlStore::WriteArrival(const NewMessage& m, MessageId id) {
   // The terms a customer asks for: bounded per message, so that a message to a long list
   // costs a bounded number of rows (its first recipients are found by address).
   std::vector<std::string> terms;
+  constexpr std::size_t kOthers = 4 + kMaxRecipientDomains + kMaxSubjectWords;
   for (const std::string& r : m.recipients) {
-    if (terms.size() + 4 >= kMaxTermsPerMessage) break;
+    if (terms.size() + kOthers >= kMaxTermsPerMessage) break;
     terms.push_back(SearchTerm(r));
   }
   for (std::string_view text : {std::string_view(m.sender), std::string_view(m.from),
                                 std::string_view(m.message_id), std::string_view(m.subject)}) {
     if (!text.empty()) terms.push_back(SearchTerm(text));
   }
+  // The recipients' domains ("all my mail to example.net"), and the subject's words.
+  std::vector<std::string> domains;
+  for (const std::string& r : m.recipients) {
+    const auto at = r.rfind('@');
+    if (at == std::string::npos || at + 1 >= r.size()) continue;
+    std::string domain = SearchTerm(std::string_view(r).substr(at + 1));
+    if (std::ranges::find(domains, domain) != domains.end()) continue;
+    if (domains.size() == kMaxRecipientDomains) break;
+    domains.push_back(std::move(domain));
+  }
+  for (std::string& domain : domains) terms.push_back(std::move(domain));
+  for (std::string& word : SubjectWords(m.subject)) terms.push_back(std::move(word));
   std::ranges::sort(terms);
   const auto [first, last] = std::ranges::unique(terms);
   terms.erase(first, last);
