@@ -135,12 +135,16 @@ def test_block_through_one_node_holds_mail_submitted_through_another(make_node, 
 def test_the_fleet_summary_names_every_node_and_when_it_was_last_seen(make_node, relay):
     a = make_node("node-a", relay)
     b = make_node("node-b", relay)
-    for node in (a, b):
+    def nodes(node):
         code, body = api(node, "GET", "/api/v1/fleet")
         assert code == 200, body
-        assert [(n["name"], n["running"]) for n in body["nodes"]] == [
-            ("node-a.test", True), ("node-b.test", True)], body["nodes"]
-        for n in body["nodes"]:
+        return body["nodes"]
+
+    for node in (a, b):
+        # Each node writes its row just after it starts: the second may be a moment behind.
+        wait_for(lambda: [(n["name"], n["running"]) for n in nodes(node)] == [
+            ("node-a.test", True), ("node-b.test", True)], what="both nodes in the summary")
+        for n in nodes(node):
             assert n["last_seen"] >= n["started"], n
 
 
