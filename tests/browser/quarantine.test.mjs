@@ -140,9 +140,16 @@ after(async () => {
   await browser?.close();
   if (daemon && daemon.exitCode === null) daemon.kill('SIGTERM');
   if (daemon) assert.equal(await daemonExit, 0);
-  if (rspamd && rspamd.exitCode === null) rspamd.kill('SIGTERM');
+  if (rspamd && rspamd.exitCode === null) {
+    // Its workers still write into its folder while they stop: the folder goes after them.
+    const gone = new Promise((resolve) => rspamd.once('exit', resolve));
+    rspamd.kill('SIGTERM');
+    const killer = setTimeout(() => rspamd.kill('SIGKILL'), 10000);
+    await gone;
+    clearTimeout(killer);
+  }
   fs.rmSync(sockDir, { recursive: true, force: true });
-  fs.rmSync(dir, { recursive: true, force: true });
+  fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
 });
 
 async function openAs(token, locale) {
