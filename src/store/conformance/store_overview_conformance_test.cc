@@ -148,8 +148,8 @@ TEST_P(AccountOverview, ByComplaintsQuarantinedErrorRateHeldQueuedAndRecentMostF
   const MessageId deltas = Deliver(delta, 1, RecipientStatus::kSent)[0];
   for (const auto& [account, id] :
        {std::pair{alpha, alphas}, std::pair{alpha, alphas}, std::pair{delta, deltas}}) {
-    auto r = store_->RecordComplaint({.message = id, .account = account, .feedback_type = "abuse"},
-                                     kT0);
+    auto r =
+        store_->RecordComplaint({.message = id, .account = account, .feedback_type = "abuse"}, kT0);
     ASSERT_TRUE(r.has_value() && r->found) << (r ? "not found" : r.error().message);
   }
   // Quarantined by the scanner: bravo 1 (unfinished: counted queued, as in the status).

@@ -39,8 +39,8 @@ enum class Sql {
   kSelectAccountPageByQueued,
   kSelectAccountPageByRecent,
   kSelectAccountPageByNameLike,  // by name, of the names LIKE ?5 (not empty)
-  kSelectAccountState,      // (id) -> state, name, pending, pending_bytes, deleted_ms
-  kLockAccountState,        // (id) -> state; the row locked until the end of the transaction
+  kSelectAccountState,           // (id) -> state, name, pending, pending_bytes, deleted_ms
+  kLockAccountState,             // (id) -> state; the row locked until the end of the transaction
   kSetAccountStateFull,     // (id, state, blocked_by, reason, since, from_state, tolerance_until,
                             //  from_blocked_by)
   kSetPurgeWatermark,       // (account, purged before) -> how many were purged now

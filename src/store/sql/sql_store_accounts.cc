@@ -179,9 +179,10 @@ Result<std::vector<AccountPageEntry>> SqlStore::ListAccountPage(const AccountPag
     }
     if (query.recent_from_hour > 0 || by_recent) {
       // A range of the sources' primary key: the account's recent hours of one kind.
-      MW_ASSIGN_OR_RETURN(const Rows recent,
-                          session().Run(Sql::kSelectSubmittedSince,
-                                        Params().Int(entry.account.id).Int(query.recent_from_hour)));
+      MW_ASSIGN_OR_RETURN(
+          const Rows recent,
+          session().Run(Sql::kSelectSubmittedSince,
+                        Params().Int(entry.account.id).Int(query.recent_from_hour)));
       entry.submitted_recently = recent.empty() ? 0 : recent.Int(0, 0);
     }
   }
