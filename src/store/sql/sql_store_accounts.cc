@@ -85,40 +85,40 @@ Result<std::vector<Account>> SqlStore::ListAccounts() {
   return accounts;
 }
 
-Result<std::vector<AccountPageEntry>> SqlStore::ListAccountPage(const AccountPageQuery& query) {
-  Sql sql = Sql::kSelectAccountPageByName;
-  switch (query.order) {
+namespace {
+
+// The statement of a page of the overview in `order` (by name: with the name's pattern apart
+// when there is one, so that PostgreSQL's trigram index can serve it).
+Sql AccountPageStatement(AccountOrder order, bool name_pattern) {
+  switch (order) {
     case AccountOrder::kName:
-      if (!query.name_contains.empty()) sql = Sql::kSelectAccountPageByNameLike;
-      break;
+      return name_pattern ? Sql::kSelectAccountPageByNameLike : Sql::kSelectAccountPageByName;
     case AccountOrder::kSentToday:
-      sql = Sql::kSelectAccountPageBySent;
-      break;
+      return Sql::kSelectAccountPageBySent;
     case AccountOrder::kErrorsToday:
-      sql = Sql::kSelectAccountPageByErrors;
-      break;
+      return Sql::kSelectAccountPageByErrors;
     case AccountOrder::kPending:
-      sql = Sql::kSelectAccountPageByPending;
-      break;
+      return Sql::kSelectAccountPageByPending;
     case AccountOrder::kComplaintsToday:
-      sql = Sql::kSelectAccountPageByComplaints;
-      break;
+      return Sql::kSelectAccountPageByComplaints;
     case AccountOrder::kQuarantinedToday:
-      sql = Sql::kSelectAccountPageByQuarantined;
-      break;
+      return Sql::kSelectAccountPageByQuarantined;
     case AccountOrder::kErrorRate:
-      sql = Sql::kSelectAccountPageByErrorRate;
-      break;
+      return Sql::kSelectAccountPageByErrorRate;
     case AccountOrder::kHeld:
-      sql = Sql::kSelectAccountPageByHeld;
-      break;
+      return Sql::kSelectAccountPageByHeld;
     case AccountOrder::kQueued:
-      sql = Sql::kSelectAccountPageByQueued;
-      break;
+      return Sql::kSelectAccountPageByQueued;
     case AccountOrder::kSubmittedRecently:
-      sql = Sql::kSelectAccountPageByRecent;
-      break;
+      return Sql::kSelectAccountPageByRecent;
   }
+  return Sql::kSelectAccountPageByName;
+}
+
+}  // namespace
+
+Result<std::vector<AccountPageEntry>> SqlStore::ListAccountPage(const AccountPageQuery& query) {
+  const Sql sql = AccountPageStatement(query.order, !query.name_contains.empty());
   // '_' is a LIKE wildcard, escaped with '!' (no name holds one); the other characters of a
   // name stand for themselves.
   std::string pattern;
