@@ -761,6 +761,21 @@ asio::awaitable<void> Daemon::Heartbeat() {
   }
 }
 
+asio::awaitable<void> Daemon::Watchdog() {
+  std::uint64_t usec = 0;
+  if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) co_return;
+  const auto every = std::chrono::microseconds(usec / 2);
+  spdlog::info("mailwardend: telling the service manager every {} ms that it runs",
+               std::chrono::duration_cast<std::chrono::milliseconds>(every).count());
+  for (;;) {
+    Notify("WATCHDOG=1");
+    watchdog_timer_.expires_after(every);
+    boost::system::error_code ec;
+    co_await watchdog_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+  }
+}
+
 bool Daemon::Run() {
   WaitForSignal();
   asio::co_spawn(io_, submit_->Run(), asio::detached);
@@ -772,6 +787,7 @@ bool Daemon::Run() {
   asio::co_spawn(io_, reports_->Run(), asio::detached);
   asio::co_spawn(io_, RefreshSigningKeys(), asio::detached);
   asio::co_spawn(io_, Heartbeat(), asio::detached);
+  asio::co_spawn(io_, Watchdog(), asio::detached);
   asio::co_spawn(io_, webhooks_->Run(), asio::detached);
   asio::co_spawn(io_, scheduler_->Run(), [this](std::exception_ptr e) {
     if (e) {

@@ -105,6 +105,11 @@ class Daemon {
   boost::asio::awaitable<void> RefreshSigningKeys();
   // Writes this node's row (the fleet summary's nodes) at start and every half minute.
   boost::asio::awaitable<void> Heartbeat();
+  // Under a service manager that watches (WatchdogSec=, seen by sd_watchdog_enabled): tells it
+  // at half its interval that the event loop still turns, until the loop ends (through the
+  // stop too: an orderly stop takes up to daemon.shutdown_timeout). A loop stuck for a whole
+  // interval gets the daemon killed and started again.
+  boost::asio::awaitable<void> Watchdog();
 
   Config config_;
   bool bounce_secret_made_ = false;
@@ -148,6 +153,7 @@ class Daemon {
   std::shared_ptr<DkimSigner> signer_ = std::make_shared<DkimSigner>();
   boost::asio::steady_timer keys_timer_{io_};
   boost::asio::steady_timer heartbeat_timer_{io_};
+  boost::asio::steady_timer watchdog_timer_{io_};
 };
 
 }  // namespace mailwarden

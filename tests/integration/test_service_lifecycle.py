@@ -73,6 +73,34 @@ def test_ready_once_the_listeners_accept_reloading_and_stopping_are_told(make_da
     s.close()
 
 
+def test_the_watchdog_is_told_while_the_loop_turns_and_only_when_asked_for(make_daemon, tmp_path):
+    s, path = notify_socket(tmp_path)
+    daemon = make_daemon()
+    # systemd's WatchdogSec=: WATCHDOG_USEC in the environment, in microseconds.
+    daemon.start(env={"NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "400000"})
+    next_notice(s, "READY=1")
+    for _ in range(3):
+        next_notice(s, "WATCHDOG=1")
+    assert "every 200 ms" in daemon.log_text()
+    daemon.proc.send_signal(signal.SIGTERM)
+    next_notice(s, "STOPPING=1")
+    assert daemon.proc.wait(30) == 0
+    s.close()
+
+    # Without WatchdogSec= the daemon does not send them.
+    (tmp_path / "again").mkdir()
+    s, path = notify_socket(tmp_path / "again")
+    daemon = make_daemon()
+    daemon.start(env={"NOTIFY_SOCKET": str(path)})
+    seen = next_notice(s, "READY=1")
+    daemon.proc.send_signal(signal.SIGTERM)
+    while "STOPPING=1" not in seen:
+        seen = s.recv(4096).decode().split("\n")
+        assert "WATCHDOG=1" not in seen, seen
+    assert daemon.proc.wait(30) == 0
+    s.close()
+
+
 @pytest.mark.parametrize("config,needle", [
     ("", None),
     ("[daemon]\nuser = \"nobody\"\nshutdown_timeout = \"10s\"\n", None),
