@@ -44,6 +44,13 @@ def pages(daemon, query):
     pytest.fail("the pages never end")
 
 
+def sent_today(daemon):
+    """The accounts that sent today, most first, with their counts."""
+    code, body = api(daemon, "GET", "/api/v1/accounts?sort=sent_today")
+    assert code == 200, body
+    return [(a["name"], a["sent_today"]) for a in body["items"]]
+
+
 def test_the_list_is_paged_and_every_account_is_on_exactly_one_page(daemon):
     code, body = api(daemon, "GET", "/api/v1/accounts")
     assert code == 200
@@ -59,8 +66,11 @@ def test_busiest_senders_failures_and_held_mail_first(daemon, relay):
         submit(daemon, f"demo-{i}")
     submit(daemon, "other-0", uid=OTHER_UID)
     wait_for(lambda: len(relay.messages()) == 4, what="four messages at the relay")
-    wait_for(lambda: pages(daemon, {"sort": "sent_today"})[0] == ["demo", "other"],
-             what="today's senders, most first")
+    # The relay has each message a moment before its outcome is stored: wait for the counts,
+    # not only for the order (demo with 1 or 2 stored already comes before other's 1).
+    wait_for(lambda: sent_today(daemon) == [("demo", 3), ("other", 1)],
+             what="today's senders, most first, with all four outcomes stored")
+    assert pages(daemon, {"sort": "sent_today"})[0] == ["demo", "other"]
     code, body = api(daemon, "GET", "/api/v1/accounts?sort=sent_today&limit=1")
     assert [a["name"] for a in body["items"]] == ["demo"]
     assert body["items"][0]["sent_today"] == 3 and body["items"][0]["error_rate"] == 0
@@ -104,6 +114,9 @@ def test_top_shows_the_busiest_accounts_and_refreshes(daemon, relay):
         submit(daemon, f"other-{i}", uid=OTHER_UID)
     submit(daemon, "demo-0")
     wait_for(lambda: len(relay.messages()) == 3, what="three messages at the relay")
+    # Their outcomes are stored a moment after the relay has them; top shows the stored ones.
+    wait_for(lambda: sent_today(daemon) == [("other", 2), ("demo", 1)],
+             what="the three outcomes stored")
     r = ctl(daemon, "top", "-n", "2", "--interval", "1", "--limit", "5")
     assert r.returncode == 0, r.stderr
     rounds = r.stdout.split("mailwarden top - ")[1:]
@@ -156,6 +169,8 @@ def test_fleet_summary_counts_states_names_guard_blocks_the_busiest_and_the_node
     wait_for(lambda: api(d, "GET", "/api/v1/accounts/demo/email")[1]["state"] == "blocked",
              what="the spam guard's block")
     assert request(d, "BLOCK", "other")[0] == 200
+    # The node writes its row just after it starts.
+    wait_for(lambda: api(d, "GET", "/api/v1/fleet")[1]["nodes"], what="the node's row")
 
     code, body = api(d, "GET", "/api/v1/fleet")
     assert code == 200, body

@@ -35,12 +35,24 @@ def bounce_daemon(make_daemon, relay, **policy):
 
 
 def send_order(daemon, relay, tag, to):
-    """Submits an order to `to` and returns the envelope sender the relay was given."""
+    """Submits an order to `to` and returns the envelope sender the relay was given, once the
+    daemon has stored the relay's answer (as a real bounce comes after it)."""
     r = daemon.sendmail(["-t", "-i"], order_message(tag, to))
     assert r.returncode == 0, r.stderr
     m = wait_for(lambda: [m for m in relay.messages() if f"order {tag}".encode() in m["data"]],
                  what=f"order {tag} at the relay")[0]
+    outcome_stored(daemon, m)
     return m
+
+
+def outcome_stored(daemon, m):
+    """Waits for the outcome of the message the relay got as m (named by its return path): the
+    relay holds it a moment before the daemon commits the relay's answer."""
+    message_id = int(RETURN_PATH.match(m["mail_from"]).group(1))
+    # Recipient statuses: 0 pending, 1 sent, 2 failed (src/store/schema.h).
+    wait_for(lambda: daemon.query("SELECT count(*) FROM recipients WHERE message_id = ? "
+                                  "AND status = 0", message_id) == [(0,)],
+             what=f"the outcome of message {message_id} to be stored")
 
 
 def sample(name, return_path):

@@ -5,7 +5,7 @@ by its return path: in GET .../email, in the volumes and as the "complaint" even
 import json
 
 from conftest import api, free_port, metrics, order_message, request, status, wait_for
-from test_bounces import SAMPLES as SAMPLES_DIR, give_bounce, sample
+from test_bounces import SAMPLES as SAMPLES_DIR, give_bounce, outcome_stored, sample
 
 DOMAIN = "bounces.test"
 FEEDBACK = "fbl@bounces.test"
@@ -23,8 +23,12 @@ def complaint_daemon(make_daemon, relay):
 def send_order(daemon, relay, tag):
     r = daemon.sendmail(["-t", "-i"], order_message(tag, "reader@mailbox.example"))
     assert r.returncode == 0, r.stderr
-    return wait_for(lambda: [m for m in relay.messages() if f"order {tag}".encode() in m["data"]],
-                    what=f"order {tag} at the relay")[0]
+    m = wait_for(lambda: [m for m in relay.messages() if f"order {tag}".encode() in m["data"]],
+                 what=f"order {tag} at the relay")[0]
+    # The day's sent count a complaint is measured against is stored with the relay's answer,
+    # a moment after the relay has the message.
+    outcome_stored(daemon, m)
+    return m
 
 
 def volumes_today(daemon):

@@ -77,7 +77,9 @@ def test_gtube_is_quarantined_and_never_reaches_the_relay_clean_mail_is_delivere
     assert "GTUBE" in q["scan"]["symbols"]
     # The scheduler has delivered since (the clean one): the quarantined one stayed.
     assert "spam run" not in subjects(relay)
-    text = metrics(daemon)[1]
+    # A verdict is counted just after it is stored: the quarantine may be listed a moment before.
+    text = wait_for(lambda: (lambda t: scanned_metric(t, "quarantined") >= 1 and t)(
+        metrics(daemon)[1]), what="the quarantine counted")
     assert scanned_metric(text, "quarantined") == 1
     assert scanned_metric(text, "clean") == 1
     assert counter(text, "mailwarden_scan_seconds_count") == 2

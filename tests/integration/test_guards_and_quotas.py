@@ -57,7 +57,14 @@ def test_spam_guard_blocks_a_flood_holds_the_rest_and_notifies(make_daemon, rela
     found = wait_for(lambda: notices(relay), what="the guard's notice")
     sent = [x for x in orders(relay) if x in {"order flood-6", "order flood-7"}]
     assert sent == []  # the mail after the trip did not go out
-    assert len(orders(relay)) + status(daemon)["held"] == 8  # nothing lost
+    # Nothing lost. A message of the flood claimed before the block is held (unfinished) until
+    # its outcome is stored, a moment after the relay has it: wait until none is in flight
+    # (message status 1, src/store/schema.h), each then counts on one side only.
+    def in_flight():
+        return daemon.query("SELECT count(*) FROM messages WHERE status = 1 "
+                            "AND subject LIKE 'order flood-%'")[0][0]
+    wait_for(lambda: in_flight() == 0 and len(orders(relay)) + status(daemon)["held"] == 8,
+             what="every message of the flood either at the relay or held")
     assert 'mailwarden_guard_blocks_total{guard="spam_guard"} 1' in metrics(daemon)[1]
 
     rcpts, subject, text = found[0]
@@ -135,6 +142,8 @@ def test_quota_defers_mail_beyond_max_per_hour_and_drops_nothing(make_daemon, re
     again = datetime.datetime.fromisoformat(s["sends_again"].replace("Z", "+00:00"))
     now = datetime.datetime.now(datetime.timezone.utc)
     assert now < again <= now + datetime.timedelta(hours=1), s
-    # Still queued in the store, untouched (never attempted).
-    rows = daemon.query("SELECT attempts FROM messages WHERE status < 2 ORDER BY id")
+    # Still queued in the store, untouched (never attempted). Only demo's: the other account's
+    # message is unfinished too until its outcome is stored, a moment after the relay has it.
+    rows = daemon.query("SELECT m.attempts FROM messages m JOIN accounts a ON a.id = m.account_id "
+                        "WHERE a.name = 'demo' AND m.status < 2 ORDER BY m.id")
     assert [r[0] for r in rows] == [0, 0, 0]

@@ -79,7 +79,9 @@ def test_started_as_root_it_runs_as_daemon_user_and_its_files_are_that_users(ser
         files = wait_for(lambda: list((daemon.outbox / "new").glob("*")), what="the delivered mail")
         assert "Subject: order priv" in files[0].read_text()
         assert owner_and_mode(files[0]) == (uid, 0o600)
-        assert status(daemon, "other", token=token)["sent"] == 1
+        # The file is written a moment before the delivery's outcome is stored.
+        wait_for(lambda: status(daemon, "other", token=token)["sent"] == 1,
+                 what="the delivery counted as sent")
 
         assert owner_and_mode(state) == (uid, 0o755)
         for name in ["mailwarden.db", "mailwarden.db-wal", "mailwarden.db-shm", "admin.token"]:

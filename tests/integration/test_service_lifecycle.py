@@ -139,6 +139,8 @@ def test_a_reloaded_policy_applies_to_the_next_message(make_daemon, relay):
                          settings={"policy": {"max_per_hour": 300}}).start()
     submit(daemon, "before")
     wait_for(lambda: "order before" in orders(relay), what="the first message")
+    # Its outcome is stored a moment after the relay has it: until then it is unfinished.
+    wait_for(lambda: status(daemon)["sent"] == 1, what="the first message's outcome")
 
     reload(daemon, "max_per_hour = 300", "max_per_hour = 1")
     submit(daemon, "after")

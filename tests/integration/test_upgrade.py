@@ -45,7 +45,7 @@ def check_migrated(daemon, info):
     assert request(daemon, "UNBLOCK", "held")[0] == 200
     wait_for(lambda: {"order held-0", "order held-1"} <= set(delivered(daemon)),
              what="the held mail, released")
-    # A message reaches the maildir before its outcome is committed: wait for the count.
+    # Each file is written a moment before its delivery's outcome is stored.
     wait_for(lambda: status(daemon, "held")["sent"] == 2, what="the released mail counted as sent")
 
 
