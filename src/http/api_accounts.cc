@@ -267,9 +267,16 @@ asio::awaitable<HttpResponse> Api::ImportAccounts(const HttpRequest& request) {
         break;
     }
   }
-  for (const auto& [row, name] : removals) {
-    auto deleted = co_await Run<AccountDeleted>(
-        [&](Store& s) { return s.DeleteAccount(name, purge, "admin import", now); });
+  // The removals in one transaction: one sync for them all.
+  std::vector<std::string> names;
+  names.reserve(removals.size());
+  for (const auto& removal : removals) names.push_back(removal.second);
+  auto deletions = co_await Run<std::vector<Result<AccountDeleted>>>(
+      [&](Store& s) { return s.DeleteAccounts(names, purge, "admin import", now); });
+  if (!deletions) co_return HttpResponse::FromError(deletions.error());
+  for (std::size_t k = 0; k < removals.size(); ++k) {
+    const auto& [row, name] = removals[k];
+    const Result<AccountDeleted>& deleted = (*deletions)[k];
     if (!deleted && deleted.error().code == ErrorCode::kNotFound) {
       ++unchanged;  // gone already: an import run twice removes nothing more
     } else if (!deleted) {

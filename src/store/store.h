@@ -56,6 +56,11 @@ class Store {
   // kNotFound: no such account.
   virtual Result<AccountDeleted> DeleteAccount(std::string_view name, bool purge,
                                                std::string_view actor, TimePoint at) = 0;
+  // DeleteAccount for each name, all in one write transaction (an import's removals): each
+  // name gets its own answer, and one refused (kNotFound, kConflict) leaves the others
+  // deleted. Fails as a whole, deleting none, only when the store does.
+  virtual Result<std::vector<Result<AccountDeleted>>> DeleteAccounts(
+      std::span<const std::string> names, bool purge, std::string_view actor, TimePoint at) = 0;
 
   // Removes, with everything kept of them (counters, days, sources, reports, audit, messages),
   // up to `limit` accounts deleted before `cutoff` (purged rows still on disk too). Returns

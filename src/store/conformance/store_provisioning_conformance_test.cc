@@ -143,6 +143,45 @@ TEST_P(StoreConformance, DeleteIsRefusedWithUnfinishedMailUnlessPurged) {
   EXPECT_GT(later[0], ids[1]);
 }
 
+TEST_P(StoreConformance, DeletingSeveralAtOnceAnswersEachAndARefusalKeepsOnlyItsAccount) {
+  const AccountId alice = MakeAccount("alice", {1001});
+  const AccountId bob = MakeAccount("bob", {2001});
+  MakeAccount("carol", {3001});
+  Insert({Message(alice, kT0)});  // unfinished: refused without purge
+  const std::vector<std::string> names = {"alice", "bob", "nobody", "bob"};
+  auto deleted = store_->DeleteAccounts(names, false, "admin import", kT0 + minutes(1));
+  ASSERT_TRUE(deleted.has_value()) << deleted.error().message;
+  ASSERT_EQ(deleted->size(), 4u);
+  ASSERT_FALSE((*deleted)[0].has_value());
+  EXPECT_EQ((*deleted)[0].error().code, ErrorCode::kConflict);
+  ASSERT_TRUE((*deleted)[1].has_value()) << (*deleted)[1].error().message;
+  EXPECT_EQ((*deleted)[1]->id, bob);
+  ASSERT_FALSE((*deleted)[2].has_value());
+  EXPECT_EQ((*deleted)[2].error().code, ErrorCode::kNotFound);
+  ASSERT_FALSE((*deleted)[3].has_value());  // deleted a moment before, in the same transaction
+  EXPECT_EQ((*deleted)[3].error().code, ErrorCode::kNotFound);
+
+  EXPECT_TRUE(store_->FindAccount("alice").value().has_value());
+  EXPECT_EQ(GetAccount("alice").pending, 1);
+  EXPECT_FALSE(store_->FindAccount("bob").value().has_value());
+  EXPECT_FALSE(store_->FindAccountByUid(2001).value().has_value());
+  EXPECT_TRUE(store_->FindAccount("carol").value().has_value());
+  // Audited as one at a time is, by the actor given.
+  auto audit = store_->ListAudit(bob, 10, 0);
+  ASSERT_TRUE(audit.has_value());
+  ASSERT_FALSE(audit->empty());
+  EXPECT_EQ(audit->front().action, "DELETE");
+  EXPECT_EQ(audit->front().actor, "admin import");
+
+  // With purge, the one with mail goes too, its mail purged.
+  const std::vector<std::string> again = {"alice"};
+  deleted = store_->DeleteAccounts(again, true, "admin import", kT0 + minutes(2));
+  ASSERT_TRUE(deleted.has_value()) << deleted.error().message;
+  ASSERT_TRUE((*deleted)[0].has_value()) << (*deleted)[0].error().message;
+  EXPECT_EQ((*deleted)[0]->purged, 1);
+  EXPECT_FALSE(store_->FindAccount("alice").value().has_value());
+}
+
 TEST_P(StoreConformance, ADeletedAccountIsGoneAndANewOneOfItsNameInheritsNothing) {
   const AccountId id = MakeAccount("alice", {1001});
   ASSERT_TRUE(store_->AddToken(id, std::string(64, 'a'), kT0).has_value());

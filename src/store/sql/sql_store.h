@@ -38,6 +38,9 @@ class SqlStore : public Store {
                                               TimePoint at) override;
   Result<AccountDeleted> DeleteAccount(std::string_view name, bool purge, std::string_view actor,
                                        TimePoint at) override;
+  Result<std::vector<Result<AccountDeleted>>> DeleteAccounts(std::span<const std::string> names,
+                                                             bool purge, std::string_view actor,
+                                                             TimePoint at) override;
   Result<std::int64_t> RemoveDeletedAccounts(TimePoint cutoff, int limit) override;
   Result<std::vector<AccountId>> AccountsWithPurgedRows() override;
   Result<std::optional<Account>> FindAccount(std::string_view name) override;
@@ -227,6 +230,11 @@ class SqlStore : public Store {
   // Purges the account's unfinished mail at once (the watermark), counted purged on the local
   // day of `at`; returns how many. In the caller's write transaction.
   Result<std::int64_t> StartPurge(AccountId account, TimePoint at);
+  // DeleteAccount's work in the caller's write transaction: the outer Result fails when the
+  // store does, the inner one is the account's refusal (kNotFound, kConflict), decided before
+  // anything of it is written.
+  Result<Result<AccountDeleted>> DeleteAccountIn(std::string_view name, bool purge,
+                                                 std::string_view actor, TimePoint at);
   // SetAccountState's work, in the caller's write transaction (the complaint guard blocks in
   // RecordComplaint's).
   Result<void> ApplyAccountState(const AccountStateChange& change);

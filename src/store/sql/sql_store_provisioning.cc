@@ -185,20 +185,45 @@ Result<AccountDeleted> SqlStore::DeleteAccount(std::string_view name, bool purge
   // rename are atomic; a submission committed before it is counted in pending (and refused
   // or purged here), one after it finds no account for its uid.
   MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kWrite));
+  MW_ASSIGN_OR_RETURN(Result<AccountDeleted> deleted, DeleteAccountIn(name, purge, actor, at));
+  if (!deleted) return deleted;
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return deleted;
+}
+
+Result<std::vector<Result<AccountDeleted>>> SqlStore::DeleteAccounts(
+    std::span<const std::string> names, bool purge, std::string_view actor, TimePoint at) {
+  // One commit for them all (one sync, not one an account); the same checks as one at a time.
+  MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kWrite));
+  std::vector<Result<AccountDeleted>> out;
+  out.reserve(names.size());
+  for (const std::string& name : names) {
+    MW_ASSIGN_OR_RETURN(Result<AccountDeleted> deleted, DeleteAccountIn(name, purge, actor, at));
+    out.push_back(std::move(deleted));
+  }
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return out;
+}
+
+Result<Result<AccountDeleted>> SqlStore::DeleteAccountIn(std::string_view name, bool purge,
+                                                         std::string_view actor, TimePoint at) {
   MW_ASSIGN_OR_RETURN(const Rows ids,
                       session().Run(Sql::kSelectAccountIdByName, Params().Text(name)));
-  if (ids.empty())
-    return Fail(ErrorCode::kNotFound, fmt::format("There is no account \"{}\".", name));
+  if (ids.empty()) {
+    return Result<AccountDeleted>(
+        Fail(ErrorCode::kNotFound, fmt::format("There is no account \"{}\".", name)));
+  }
   AccountDeleted deleted{.id = ids.Int(0, 0)};
   MW_ASSIGN_OR_RETURN(const AccountState state, ReadAccountState(deleted.id, true));
   MW_ASSIGN_OR_RETURN(const Rows rows,
                       session().Run(Sql::kSelectAccountState, Params().Int(deleted.id)));
   const std::int64_t pending = rows.empty() ? 0 : rows.Int(0, 2);
   if (pending > 0 && !purge) {
-    return Fail(ErrorCode::kConflict,
-                fmt::format("The account \"{}\" has {} messages held, queued or being delivered: "
-                            "delete it with purge to delete them too.",
-                            name, pending));
+    return Result<AccountDeleted>(
+        Fail(ErrorCode::kConflict,
+             fmt::format("The account \"{}\" has {} messages held, queued or being delivered: "
+                         "delete it with purge to delete them too.",
+                         name, pending)));
   }
   if (pending > 0) {
     MW_ASSIGN_OR_RETURN(deleted.purged, StartPurge(deleted.id, at));
@@ -221,8 +246,7 @@ Result<AccountDeleted> SqlStore::DeleteAccount(std::string_view name, bool purge
                              .Text(fmt::format("account \"{}\" deleted; {} unfinished messages "
                                                "purged",
                                                name, deleted.purged))));
-  MW_RETURN_IF_ERROR(tx.Commit());
-  return deleted;
+  return Result<AccountDeleted>(deleted);
 }
 
 Result<std::vector<AccountId>> SqlStore::AccountsWithPurgedRows() {
