@@ -194,8 +194,9 @@ constexpr std::array<std::string_view, kSqlCount> kNames = {
     "kSearchByTerm",
     "kSelectTrackedMessage",
     "kSelectAccountsWithQuotaBelow",
+    "kLockAccountsOfMessages",
 };
-static_assert(kNames.back() == "kSelectAccountsWithQuotaBelow", "kNames follows enum Sql");
+static_assert(kNames.back() == "kLockAccountsOfMessages", "kNames follows enum Sql");
 
 // The earliest next attempt among the unfinished messages of active account a.id: one seek of
 // messages_due within the account's purge epoch, so that purged rows still on disk (all due
