@@ -97,6 +97,7 @@ inline constexpr std::string_view kMessagesDueIndex = "messages_due";
 inline constexpr std::string_view kMessagesLeasedIndex = "messages_leased";
 inline constexpr std::string_view kAccountsHoldingIndex = "accounts_holding";
 inline constexpr std::string_view kAccountsByStateIndex = "accounts_by_state";
+inline constexpr std::string_view kAccountsWithQuotaIndex = "accounts_with_quota";
 inline constexpr std::string_view kMessagesUnfinishedIndex = "messages_unfinished";
 inline constexpr std::string_view kRecipientsFailedIndex = "recipients_failed";
 inline constexpr std::string_view kAuditByAccountIndex = "audit_by_account";
@@ -660,6 +661,11 @@ SELECT 1;
         .version = 25,
         .sqlite = kNameSearchSqlite,
         .postgres = kNameSearchPostgres,
+    },
+    Migration{
+        .version = 26,
+        .sqlite = kSchedulerIndexes,
+        .postgres = kSchedulerIndexes,
     },
 };
 

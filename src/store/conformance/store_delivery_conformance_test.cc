@@ -561,3 +561,64 @@ TEST_P(StoreConformance, ClaimReadsNothingOfAnAccountWhoseQuotaAllowsNoneNow) {
 
 }  // namespace
 }  // namespace mailwarden::conformance
+
+namespace mailwarden::conformance {
+
+// One batch of outcomes of several accounts' messages (as the scheduler's, with many accounts
+// sending): each account's counters, its day's and the totals count its own outcomes alone.
+TEST_P(StoreConformance, ABatchOfSeveralAccountsCountsEachAccountsOutcomes) {
+  const AccountId a = MakeAccount("shop-a");
+  const AccountId b = MakeAccount("shop-b");
+  const AccountId c = MakeAccount("shop-c");
+  Insert({Message(a, kT0), Message(b, kT0), Message(c, kT0, {"x@example.net", "y@example.net"}),
+          Message(a, kT0), Message(b, kT0), Message(a, kT0)});
+  const TimePoint now = kT0 + std::chrono::minutes(1);
+  const std::vector<ClaimedMessage> claimed = Claim(now, 100);
+  ASSERT_EQ(claimed.size(), 6u);
+  std::map<AccountId, int> seen;
+  std::vector<DeliveryOutcome> outcomes;
+  for (const ClaimedMessage& m : claimed) {
+    const int k = seen[m.account]++;
+    DeliveryOutcome o{.id = m.id, .recipients = {}, .next_attempt = now + std::chrono::hours(1)};
+    for (const ClaimedRecipient& r : m.recipients) {
+      // a: sent, sent, deferred; b: failed, sent; c: one recipient sent, one failed.
+      RecipientStatus status = RecipientStatus::kSent;
+      if (m.account == a && k == 2) status = RecipientStatus::kPending;
+      if (m.account == b && k == 0) status = RecipientStatus::kFailed;
+      if (m.account == c && r.index == 1) status = RecipientStatus::kFailed;
+      o.recipients.push_back({.index = r.index, .status = status, .reply = "reply"});
+    }
+    outcomes.push_back(std::move(o));
+  }
+  Record(outcomes, now);
+
+  const AccountCounters ca = GetCounters(a);
+  EXPECT_EQ(ca.queued, 1);
+  EXPECT_EQ(ca.sent, 2);
+  EXPECT_EQ(ca.errors, 0);
+  EXPECT_EQ(ca.sent_today, 2);
+  EXPECT_EQ(ca.errors_today, 0);
+  const AccountCounters cb = GetCounters(b);
+  EXPECT_EQ(cb.queued, 0);
+  EXPECT_EQ(cb.sent, 1);
+  EXPECT_EQ(cb.errors, 1);
+  EXPECT_EQ(cb.sent_today, 1);
+  EXPECT_EQ(cb.errors_today, 1);
+  const AccountCounters cc = GetCounters(c);
+  EXPECT_EQ(cc.queued, 0);
+  EXPECT_EQ(cc.sent, 1);
+  EXPECT_EQ(cc.errors, 1);
+  EXPECT_EQ(cc.sent_today, 1);
+  EXPECT_EQ(cc.errors_today, 1);
+  auto totals = store_->GetTotals();
+  ASSERT_TRUE(totals.has_value()) << totals.error().message;
+  EXPECT_EQ(totals->queued, 1);
+  EXPECT_EQ(totals->sent, 4);
+  EXPECT_EQ(totals->errors, 2);
+  EXPECT_EQ(totals->submitted, 6);
+  EXPECT_EQ(GetAccount("shop-a").pending, 1);
+  EXPECT_EQ(GetAccount("shop-b").pending, 0);
+  EXPECT_EQ(GetAccount("shop-c").pending, 0);
+}
+
+}  // namespace mailwarden::conformance

@@ -83,6 +83,10 @@ constexpr std::string_view PgText(Sql sql) {
     case Sql::kLockAccounts:
       // Accounts before messages, in id order, as every writer takes them: no deadlock.
       return "SELECT id FROM {accounts} WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE";
+    case Sql::kLockAccountsOfMessages:
+      // As kLockAccounts, the accounts found from the messages in the same statement.
+      return "SELECT id FROM {accounts} WHERE id IN (SELECT account_id FROM {messages} "
+             "WHERE id = ANY($1::bigint[])) ORDER BY id FOR UPDATE";
     case Sql::kLockMessageState:
       // The third column: purged; the fourth: whether the account may have released marks
       // to forget (the caller holds the account's lock, so neither can change meanwhile).

@@ -180,11 +180,8 @@ Result<std::vector<ClaimedMessage>> PgStore::LeaseMessages(std::span<const Lease
 }
 
 Result<void> PgStore::LockAccountsOfMessages(std::span<const MessageId> ids) {
-  MW_ASSIGN_OR_RETURN(const Rows rows,
-                      pg_.Run(Sql::kSelectAccountsOfMessages, Params().IntArray(AsVector(ids))));
-  std::vector<std::int64_t> accounts;
-  for (int i = 0; i < rows.size(); ++i) accounts.push_back(rows.Int(i, 0));
-  MW_RETURN_IF_ERROR(pg_.Queue(Sql::kLockAccounts, Params().IntArray(std::move(accounts))));
+  // One statement finds and locks them, and its rows are not read: no round trip of its own.
+  MW_RETURN_IF_ERROR(pg_.Queue(Sql::kLockAccountsOfMessages, Params().IntArray(AsVector(ids))));
   return {};
 }
 

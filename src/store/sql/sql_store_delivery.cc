@@ -232,7 +232,10 @@ Result<ClaimedBatch> SqlStore::ClaimDue(const ClaimRequest& request) {
   // Fairness is round-robin: one message from each due account per round, up to the limit.
   // Each has at least one due, so none can get more than what is left when each of the others
   // gets one; no more is read. An account whose quota allows nothing now is not read at all.
+  // The accounts' reads go to the engine together (RunAll: on PostgreSQL one round trip).
   const auto most_per_account = static_cast<std::int64_t>(limit - queues.size() + 1);
+  std::vector<SqlSession::Statement> reads;
+  std::vector<AccountQueue*> read_for;
   for (AccountQueue& queue : queues) {
     std::int64_t most = most_per_account;
     for (const auto& [account, cap] : request.most) {
@@ -242,12 +245,15 @@ Result<ClaimedBatch> SqlStore::ClaimDue(const ClaimRequest& request) {
     Params params;
     params.Int(queue.account).Int(now).Int(most);
     if (!queue.released_only) params.Int(queue.epoch);
-    MW_ASSIGN_OR_RETURN(
-        const Rows rows,
-        session().Run(queue.released_only ? Sql::kSelectDueReleased : Sql::kSelectDueMessages,
-                      params));
+    reads.push_back(
+        {queue.released_only ? Sql::kSelectDueReleased : Sql::kSelectDueMessages, params});
+    read_for.push_back(&queue);
+  }
+  MW_ASSIGN_OR_RETURN(const std::vector<Rows> due_rows, session().RunAll(reads));
+  for (std::size_t q = 0; q < read_for.size(); ++q) {
+    const Rows& rows = due_rows[q];
     for (int i = 0; i < rows.size(); ++i) {
-      queue.due.push_back({.id = rows.Int(i, 0), .size = rows.Int(i, 1)});
+      read_for[q]->due.push_back({.id = rows.Int(i, 0), .size = rows.Int(i, 1)});
     }
   }
   std::vector<std::pair<AccountQueue*, DueMessage>> picked;
@@ -259,13 +265,18 @@ Result<ClaimedBatch> SqlStore::ClaimDue(const ClaimRequest& request) {
 
   std::vector<LeaseItem> items;
   items.reserve(picked.size());
+  std::vector<SqlSession::Statement> names;
+  std::vector<AccountQueue*> named;
   for (auto& [queue, due] : picked) {
     items.push_back({.account = queue->account, .id = due.id, .size = due.size});
-    if (queue->name.empty()) {
-      MW_ASSIGN_OR_RETURN(const Rows rows,
-                          session().Run(Sql::kSelectAccountName, Params().Int(queue->account)));
-      if (!rows.empty()) queue->name = rows.Text(0, 0);
+    if (std::ranges::find(named, queue) == named.end()) {
+      names.push_back({Sql::kSelectAccountName, Params().Int(queue->account)});
+      named.push_back(queue);
     }
+  }
+  MW_ASSIGN_OR_RETURN(const std::vector<Rows> name_rows, session().RunAll(names));
+  for (std::size_t i = 0; i < named.size(); ++i) {
+    if (!name_rows[i].empty()) named[i]->name = name_rows[i].Text(0, 0);
   }
   // The lease's end goes into next_attempt_ms: if this node dies, the message is due again
   // then, through the same index as any other due message.
@@ -405,6 +416,7 @@ Result<void> SqlStore::RecordRound(std::span<const DeliveryOutcome* const> round
     reads.push_back({Sql::kRecipientStates, Params().Int(account).Int(outcome->id)});
   }
   MW_ASSIGN_OR_RETURN(const std::vector<Rows> recipient_states, session().RunAll(reads));
+  std::vector<Tally::Ending> endings;
   for (std::size_t i = 0; i < items.size(); ++i) {
     const Item& item = items[i];
     const AccountId account = item.account;
@@ -418,10 +430,13 @@ Result<void> SqlStore::RecordRound(std::span<const DeliveryOutcome* const> round
       MW_RETURN_IF_ERROR(
           session().Queue(Sql::kFinishMessage, Params().Int(account).Int(outcome->id).Int(now_ms)));
       MW_RETURN_IF_ERROR(SetOutcome(account, outcome->id));
-      MW_RETURN_IF_ERROR(tally.EndMessage(account, outcome->id, item.size, item.marked));
+      endings.push_back(
+          {.account = account, .id = outcome->id, .size = item.size, .marked = item.marked});
       if (!states.empty() && states.Bool(0, 1)) tally.Count(account, day, {.sent = 1});
     }
   }
+  // The released marks of the round's finished messages, forgotten together.
+  MW_RETURN_IF_ERROR(tally.EndMessages(endings));
   return {};
 }
 

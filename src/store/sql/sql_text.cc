@@ -194,8 +194,9 @@ constexpr std::array<std::string_view, kSqlCount> kNames = {
     "kSearchByTerm",
     "kSelectTrackedMessage",
     "kSelectAccountsWithQuotaBelow",
+    "kLockAccountsOfMessages",
 };
-static_assert(kNames.back() == "kSelectAccountsWithQuotaBelow", "kNames follows enum Sql");
+static_assert(kNames.back() == "kLockAccountsOfMessages", "kNames follows enum Sql");
 
 // The earliest next attempt among the unfinished messages of active account a.id: one seek of
 // messages_due within the account's purge epoch, so that purged rows still on disk (all due
@@ -335,7 +336,10 @@ std::string_view SharedSqlText(Sql sql) {
              "WHERE state <> 'active' AND deleted_ms = 0 AND substr(name, 1, 1) <> '_' "
              "GROUP BY state, blocked_by ORDER BY state, blocked_by";
     case Sql::kSelectAccountsWithQuotaBelow:
-      return "SELECT id FROM {accounts} WHERE deleted_ms = 0 AND "
+      // The first term repeats accounts_with_quota's WHERE (SQLite takes a partial index only
+      // for a query that does): only the few accounts with a quota of their own are read.
+      return "SELECT id FROM {accounts} WHERE (max_per_hour > 0 OR max_per_day > 0) "
+             "AND deleted_ms = 0 AND "
              "((max_per_hour > 0 AND max_per_hour < ?1) OR (max_per_day > 0 AND max_per_day < ?1)) "
              "ORDER BY id";
     case Sql::kCountAccounts:

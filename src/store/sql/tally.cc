@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <vector>
+
 namespace mailwarden {
 
 Result<void> Tally::EndMessage(AccountId account, MessageId id, std::int64_t size, bool marked) {
@@ -15,22 +17,45 @@ Result<void> Tally::EndMessage(AccountId account, MessageId id, std::int64_t siz
   return {};
 }
 
+Result<void> Tally::EndMessages(std::span<const Ending> endings) {
+  std::vector<SqlSession::Statement> forgets;
+  std::vector<AccountId> of;
+  for (const Ending& e : endings) {
+    AccountDelta& delta = accounts_[e.account];
+    --delta.pending;
+    delta.pending_bytes -= e.size;
+    if (!e.marked) continue;
+    forgets.push_back({Sql::kForgetReleased, Params().Int(e.account).Int(e.id)});
+    of.push_back(e.account);
+  }
+  if (forgets.empty()) return {};
+  MW_ASSIGN_OR_RETURN(const std::vector<Rows> forgotten, session_.RunAll(forgets));
+  for (std::size_t i = 0; i < of.size(); ++i) accounts_[of[i]].released -= forgotten[i].Changed();
+  return {};
+}
+
 Result<void> Tally::Flush() {
+  // In account order, as every writer takes the rows' locks.
+  std::vector<SqlSession::Statement> bumps;
+  std::vector<AccountId> of;
   for (const auto& [account, d] : accounts_) {
-    MW_ASSIGN_OR_RETURN(const Rows rows,
-                        session_.Run(Sql::kBumpAccount, Params()
-                                                            .Int(account)
-                                                            .Int(d.pending)
-                                                            .Int(d.released)
-                                                            .Int(d.purge_left)
-                                                            .Int(d.counters.submitted)
-                                                            .Int(d.counters.sent)
-                                                            .Int(d.counters.errors)
-                                                            .Int(d.counters.expired)
-                                                            .Int(d.counters.purged)
-                                                            .Int(d.pending_bytes)));
-    if (rows.Changed() == 0) {
-      return Fail(ErrorCode::kNotFound, fmt::format("no account with id {}", account));
+    bumps.push_back({Sql::kBumpAccount, Params()
+                                            .Int(account)
+                                            .Int(d.pending)
+                                            .Int(d.released)
+                                            .Int(d.purge_left)
+                                            .Int(d.counters.submitted)
+                                            .Int(d.counters.sent)
+                                            .Int(d.counters.errors)
+                                            .Int(d.counters.expired)
+                                            .Int(d.counters.purged)
+                                            .Int(d.pending_bytes)});
+    of.push_back(account);
+  }
+  MW_ASSIGN_OR_RETURN(const std::vector<Rows> bumped, session_.RunAll(bumps));
+  for (std::size_t i = 0; i < of.size(); ++i) {
+    if (bumped[i].Changed() == 0) {
+      return Fail(ErrorCode::kNotFound, fmt::format("no account with id {}", of[i]));
     }
   }
   for (const auto& [key, d] : days_) {

@@ -1,12 +1,14 @@
 // Tally: what a write transaction changes in the accounts' counters, gathered while it runs
-// and written at its end (Flush): one UPDATE per account and one upsert per account and day,
-// however many messages the transaction touched, as increments (n = n + delta) in account
+// and written at its end (Flush): one UPDATE per account (sent together: on PostgreSQL one
+// round trip for all) and one upsert per account and day, however many messages the
+// transaction touched, as increments (n = n + delta) in account
 // order, so that concurrent writers add up exactly and take the rows' locks in one order.
 // Counters are never recomputed by counting rows, so they must change in the very transaction
 // that changes the messages.
 #pragma once
 
 #include <map>
+#include <span>
 #include <utility>
 
 #include "core/result.h"
@@ -31,6 +33,16 @@ class Tally {
   // it leaves pending (and its size pending_bytes) and loses its released mark. marked:
   // whether it may have one (false when the account has no released mail: nothing to delete).
   Result<void> EndMessage(AccountId account, MessageId id, std::int64_t size, bool marked = true);
+
+  // EndMessage of each, their released marks forgotten by one RunAll (PostgreSQL: one round
+  // trip for all of them, not one each).
+  struct Ending {
+    AccountId account = 0;
+    MessageId id = 0;
+    std::int64_t size = 0;
+    bool marked = true;
+  };
+  Result<void> EndMessages(std::span<const Ending> endings);
 
   // Writes the gathered changes. kNotFound if an account does not exist.
   Result<void> Flush();

@@ -93,6 +93,16 @@ TEST_F(SqlitePlans, TheSchedulerReadsOnlyItsSmallIndexes) {
   const std::string next = Plan("kSelectNextDue");
   EXPECT_TRUE(Uses(next, schema::kMessagesDueIndex)) << next;
 
+  // With 100,000 accounts of which 1,000 send, each claim visits the 1,000: from the index
+  // alone, never their rows (the purge epoch is in the index).
+  EXPECT_TRUE(Uses(accounts, schema::kAccountsSendingIndex, "COVERING INDEX ")) << accounts;
+  EXPECT_TRUE(Uses(next, schema::kAccountsSendingIndex, "COVERING INDEX ")) << next;
+
+  // Every 30 seconds: a walk of the few accounts with a quota of their own (a partial index),
+  // not of every account's row.
+  const std::string quotas = Plan("kSelectAccountsWithQuotaBelow");
+  EXPECT_TRUE(Uses(quotas, schema::kAccountsWithQuotaIndex)) << quotas;
+
   const std::string leases = Plan("kReleaseLeases");
   EXPECT_TRUE(Uses(leases, schema::kMessagesLeasedIndex)) << leases;
 }

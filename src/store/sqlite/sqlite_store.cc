@@ -251,6 +251,7 @@ Result<std::vector<SqliteStore::QueryPlan>> SqliteStore::ExplainHotStatements() 
       Sql::kSelectTrackedMessage,
       Sql::kSelectMessageEvents,
       Sql::kSetOutcome,
+      Sql::kSelectAccountsWithQuotaBelow,
   };
   std::vector<QueryPlan> plans;
   for (const Sql sql : kHot) {
