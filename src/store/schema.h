@@ -661,6 +661,11 @@ SELECT 1;
         .sqlite = kNameSearchSqlite,
         .postgres = kNameSearchPostgres,
     },
+    Migration{
+        .version = 26,
+        .sqlite = kComplainedOnce,
+        .postgres = kComplainedOnce,
+    },
 };
 
 // The schema version this code reads and writes. A database at a higher version was written

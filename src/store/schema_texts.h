@@ -530,4 +530,10 @@ EXCEPTION WHEN insufficient_privilege OR undefined_file OR feature_not_supported
 END $$;
 )sql";
 
+// A message's complaints count once (RecordComplaint): the mark of the first. A constant
+// default, so that neither engine rewrites the table.
+inline constexpr std::string_view kComplainedOnce = R"sql(
+ALTER TABLE messages ADD COLUMN complained INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 }  // namespace mailwarden::schema

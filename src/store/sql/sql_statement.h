@@ -241,6 +241,7 @@ enum class Sql {
                           //   next attempt, done or NULL, {tracked_columns}
   kSelectAccountsWithQuotaBelow,  // (limit) -> id; not deleted, own max_per_hour or max_per_day
                                   //   from 1 to limit - 1; by id
+  kMarkComplained,                // (account, message); changes none if it was already
   kCount,
 };
 
