@@ -2,10 +2,13 @@
 // running): the held mail of bench/account-control, made in seconds rather than by a million
 // submissions. Batches of 10,000, one transaction each (InsertMessages, group commit).
 //
-//   fill_store DB_PATH ACCOUNT N [BODY_BYTES]
+//   fill_store DB_PATH ACCOUNT N [BODY_BYTES] [--sent]
 //
 // The body is BODY_BYTES (default 2048) of order-mail text in lines of normal length, so that
-// what the benchmark releases is mail a relay takes.
+// what the benchmark releases is mail a relay takes. With --sent, each batch is then claimed
+// and recorded as taken by the relay (250), as delivery leaves it: mail a later bounce can be
+// about (bench/bounce-intake's storm), made without delivering it. The store must hold no
+// other due mail then.
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -54,7 +57,7 @@ bool ParseCount(std::string_view text, std::int64_t& out) {
 }
 
 int Fill(const std::string& db_path, const std::string& account_name, std::int64_t n,
-         std::int64_t body_bytes) {
+         std::int64_t body_bytes, bool sent) {
   auto store = OpenStore("sqlite:" + db_path);
   if (!store) {
     std::fprintf(stderr, "open %s: %s\n", db_path.c_str(), store.error().message.c_str());
@@ -97,6 +100,31 @@ int Fill(const std::string& db_path, const std::string& account_name, std::int64
       std::fprintf(stderr, "insert: %s\n", ids.error().message.c_str());
       return 1;
     }
+    if (sent) {
+      ClaimRequest claim;
+      claim.now = now;
+      claim.limit = static_cast<int>(count);
+      claim.lease_until = now + std::chrono::hours(1);
+      claim.node = "fill_store";
+      auto claimed = (*store)->ClaimDue(claim);
+      if (!claimed) {
+        std::fprintf(stderr, "claim: %s\n", claimed.error().message.c_str());
+        return 1;
+      }
+      std::vector<DeliveryOutcome> outcomes;
+      for (const ClaimedMessage& m : claimed->messages) {
+        DeliveryOutcome o{.id = m.id, .recipients = {}, .next_attempt = {}};
+        for (const ClaimedRecipient& r : m.recipients) {
+          o.recipients.push_back(
+              {.index = r.index, .status = RecipientStatus::kSent, .reply = "250 2.0.0 Ok"});
+        }
+        outcomes.push_back(std::move(o));
+      }
+      if (auto recorded = (*store)->RecordOutcomes(outcomes, now); !recorded) {
+        std::fprintf(stderr, "record: %s\n", recorded.error().message.c_str());
+        return 1;
+      }
+    }
     done += count;
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
     std::fprintf(stderr, "%lld / %lld messages, %.1f s%s", static_cast<long long>(done),
@@ -116,11 +144,13 @@ int Fill(const std::string& db_path, const std::string& account_name, std::int64
 int main(int argc, char** argv) {
   std::int64_t n = 0;
   std::int64_t body_bytes = 2048;
+  const bool sent = argc > 4 && std::string_view(argv[argc - 1]) == "--sent";
+  if (sent) --argc;
   if (argc < 4 || argc > 5 || !mailwarden::ParseCount(argv[3], n) ||
       (argc == 5 && !mailwarden::ParseCount(argv[4], body_bytes))) {
-    std::fprintf(stderr, "usage: fill_store DB_PATH ACCOUNT N [BODY_BYTES]\n");
+    std::fprintf(stderr, "usage: fill_store DB_PATH ACCOUNT N [BODY_BYTES] [--sent]\n");
     return 64;
   }
   spdlog::set_level(spdlog::level::warn);
-  return mailwarden::Fill(argv[1], argv[2], n, body_bytes);
+  return mailwarden::Fill(argv[1], argv[2], n, body_bytes, sent);
 }

@@ -425,7 +425,7 @@ asio::awaitable<HttpResponse> Api::AccountRoute(const HttpRequest& request, cons
   }
   if (is({"email", "errors"}) && method == "GET") co_return co_await ListErrors(request, account);
   if ((rest.size() == 2 || rest.size() == 3) && rest[0] == "email" && rest[1] == "suppressions") {
-    co_return co_await SuppressionsRoute(request, account, rest);
+    co_return co_await SuppressionsRoute(request, caller, account, rest);
   }
   if (is({"email", "volumes"}) && method == "GET") co_return co_await ListVolumes(request, account);
   if (is({"email", "sources"}) && method == "GET") co_return co_await ListSources(request, account);

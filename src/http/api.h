@@ -141,11 +141,14 @@ class Api {
   // Suppressed recipients (api_suppressions.cc): GET .../email/suppressions and DELETE
   // .../email/suppressions/{address}, for the account and the administrator.
   boost::asio::awaitable<HttpResponse> SuppressionsRoute(const HttpRequest& request,
+                                                         const Caller& caller,
                                                          const Account& account,
                                                          const std::vector<std::string>& rest);
   boost::asio::awaitable<HttpResponse> ListSuppressions(const HttpRequest& request,
                                                         const Account& account);
-  boost::asio::awaitable<HttpResponse> DeleteSuppression(const Account& account,
+  // Audited (DELETE) with the caller as actor: "customer" or "admin".
+  boost::asio::awaitable<HttpResponse> DeleteSuppression(const Caller& caller,
+                                                         const Account& account,
                                                          const std::string& address);
 
   template <class T>

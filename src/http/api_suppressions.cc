@@ -2,7 +2,8 @@
 // suppressions that hold now, by address, a page at a time ("limit", "cursor": the previous
 // page's "next"); DELETE .../email/suppressions/{address} lifts one (404 when none holds), so
 // that the account's mail goes to the address again. The customer and the administrator both
-// may do both: a customer who fixed a mailbox must not have to open a ticket.
+// may do both: a customer who fixed a mailbox must not have to open a ticket. A lift is
+// audited (DELETE, by "customer" or "admin") in the store's transaction.
 #include <spdlog/spdlog.h>
 
 #include <charconv>
@@ -32,12 +33,12 @@ std::string Field(std::string_view text) {
 }  // namespace
 
 asio::awaitable<HttpResponse> Api::SuppressionsRoute(const HttpRequest& request,
-                                                     const Account& account,
+                                                     const Caller& caller, const Account& account,
                                                      const std::vector<std::string>& rest) {
   if (rest.size() == 2 && request.method == "GET")
     co_return co_await ListSuppressions(request, account);
   if (rest.size() == 3 && request.method == "DELETE") {
-    co_return co_await DeleteSuppression(account, rest[2]);
+    co_return co_await DeleteSuppression(caller, account, rest[2]);
   }
   co_return HttpResponse::ErrorWith(405, "method_not_allowed",
                                     rest.size() == 2 ? "Use GET here." : "Use DELETE here.");
@@ -95,21 +96,23 @@ asio::awaitable<HttpResponse> Api::ListSuppressions(const HttpRequest& request,
   co_return HttpResponse::Json(200, {{"items", std::move(items)}, {"next", next}});
 }
 
-asio::awaitable<HttpResponse> Api::DeleteSuppression(const Account& account,
+asio::awaitable<HttpResponse> Api::DeleteSuppression(const Caller& caller, const Account& account,
                                                      const std::string& address) {
   if (address.size() > kMaxAddressBytes || address.find('@') == std::string::npos) {
     co_return BadRequest("The address must be an e-mail address, as the list shows it.");
   }
   const TimePoint now = clock_.Now();
-  auto deleted =
-      co_await Run<void>([&](Store& s) { return s.DeleteSuppression(account.id, address, now); });
+  const std::string_view actor = caller.admin ? "admin" : "customer";
+  auto deleted = co_await Run<void>(
+      [&](Store& s) { return s.DeleteSuppression(account.id, address, actor, now); });
   if (!deleted) {
     if (deleted.error().code == ErrorCode::kNotFound) {
       co_return HttpResponse::ErrorWith(404, "not_found", "This address is not suppressed.");
     }
     co_return HttpResponse::FromError(deleted.error());
   }
-  spdlog::info("account={} suppression of <{}> removed", account.name, LogText(address));
+  spdlog::info("account={} actor={} suppression of <{}> removed", account.name, actor,
+               LogText(address));
   co_return HttpResponse::Json(
       200, {{"removed", SuppressionAddress(address)}, {"account", account.name}});
 }

@@ -667,6 +667,11 @@ SELECT 1;
         .sqlite = kSchedulerIndexes,
         .postgres = kSchedulerIndexes,
     },
+    Migration{
+        .version = 27,
+        .sqlite = kComplainedOnce,
+        .postgres = kComplainedOnce,
+    },
 };
 
 // The schema version this code reads and writes. A database at a higher version was written

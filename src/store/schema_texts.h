@@ -542,4 +542,10 @@ CREATE INDEX accounts_sending ON accounts (id, state, pending, purge_upto)
 CREATE INDEX accounts_with_quota ON accounts (id) WHERE max_per_hour > 0 OR max_per_day > 0;
 )sql";
 
+// Migration 27: a message's complaints count once (RecordComplaint): the mark of the first. A
+// constant default, so that neither engine rewrites the table.
+inline constexpr std::string_view kComplainedOnce = R"sql(
+ALTER TABLE messages ADD COLUMN complained INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 }  // namespace mailwarden::schema

@@ -279,7 +279,19 @@ class Store {
   // that is not there (purged, deleted after store.keep_finished, never was) or is another
   // account's records nothing: found is false. Durable on success (the intake answers 250
   // after it).
-  virtual Result<BounceRecorded> RecordBounce(const Bounce& bounce, TimePoint now) = 0;
+  //
+  // The bounces are recorded in the order given, all in one transaction (the intake's group
+  // commit: bounces that arrive together share one fsync), each as if alone: a later one sees
+  // what an earlier one did (the same bounce twice in a batch counts once). On failure nothing
+  // of the batch is recorded. Returns what each did, in the order given.
+  virtual Result<std::vector<BounceRecorded>> RecordBounces(std::span<const Bounce> bounces,
+                                                            TimePoint now) = 0;
+  // One bounce (RecordBounces).
+  Result<BounceRecorded> RecordBounce(const Bounce& bounce, TimePoint now) {
+    auto recorded = RecordBounces(std::span<const Bounce>(&bounce, 1), now);
+    if (!recorded) return std::unexpected(std::move(recorded).error());
+    return std::move(recorded->front());
+  }
   // --- Content scanning (docs/scanning.md). A message stored with NewMessage::scan waits,
   // queued but never due, until RecordVerdict lets it go or quarantines it; held mail of a
   // blocked account waits (and is scanned) the same way. Every read below goes through a
@@ -428,10 +440,12 @@ class Store {
   virtual Result<std::vector<Suppression>> ListSuppressions(AccountId account, TimePoint now,
                                                             int limit, std::string_view after) = 0;
   // Lifts the account's suppression of `address` (keyed as SuppressionAddress keys it): its
-  // mail goes to the address again from the commit on. kNotFound: none holds at `now`.
-  // Durable on success.
+  // mail goes to the address again from the commit on. Audited in the same transaction: action
+  // DELETE by `actor` ("customer", "admin") at `now`, the reason naming the address and what
+  // the suppression was for. kNotFound, nothing written: none holds at `now`. Durable on
+  // success.
   virtual Result<void> DeleteSuppression(AccountId account, std::string_view address,
-                                         TimePoint now) = 0;
+                                         std::string_view actor, TimePoint now) = 0;
 
   // --- Complaints (docs/bounces.md). Records a feedback-loop report about the account's
   // message, found by its id alone: counts one complaint of the account on the local day of
@@ -441,7 +455,9 @@ class Store {
   // counts then pass the complaint guard (Complaint::complaint_rate over at least
   // complaint_min sent) and the account is active, it is blocked as complaint_guard in the same
   // transaction, as SetAccountState blocks (audit record and events included); `blocked` says
-  // so. The internal account is never blocked.
+  // so. The internal account is never blocked. A message counts one complaint at most: a
+  // second report of it (the same report again, another reporter's) is `duplicate`, and
+  // changes nothing.
   virtual Result<ComplaintRecorded> RecordComplaint(const Complaint& complaint, TimePoint now) = 0;
 
   // --- The fleet (the operator's overview). Writes the node's row: its version, when it

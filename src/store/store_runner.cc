@@ -88,6 +88,22 @@ void StoreRunner::EnqueueInsert(NewMessage message, InsertDone done) {
   }
 }
 
+void StoreRunner::EnqueueBounce(Bounce bounce, TimePoint now, BounceDone done) {
+  bool queued = false;
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      bounces_.push_back({std::move(bounce), now, std::move(done)});
+      queued = true;
+    }
+  }
+  if (queued) {
+    cv_.notify_one();
+  } else {
+    done(Fail(ErrorCode::kUnavailable, "the daemon is shutting down"));
+  }
+}
+
 void StoreRunner::SetArrivalHandler(ArrivalHandler handler) { on_arrival_ = std::move(handler); }
 
 void StoreRunner::OfferArrivalLeases(ArrivalLease offer) {
@@ -216,6 +232,38 @@ void StoreRunner::InsertBatch(std::vector<PendingInsert>& batch,
   }
 }
 
+void StoreRunner::RecordBounceBatch(std::vector<PendingBounce>& batch) {
+  std::vector<Bounce> bounces;
+  bounces.reserve(batch.size());
+  TimePoint now{};
+  for (auto& p : batch) {
+    bounces.push_back(std::move(p.bounce));
+    now = std::max(now, p.now);
+  }
+  // One transaction for the group: it commits (and is fsync'd) before any bounce of it is
+  // answered 250, so a failed commit is a temporary failure for every one of them.
+  auto recorded = store_->RecordBounces(bounces, now);
+  if (recorded) {
+    bounce_commits_.fetch_add(1);
+    committed_bounces_.fetch_add(batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move((*recorded)[i]));
+  } else if (recorded.error().code == ErrorCode::kInvalidInput && batch.size() > 1) {
+    // One bounce the database refuses must not fail the others of its group: each alone.
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      auto one = store_->RecordBounces(std::span<const Bounce>(&bounces[i], 1), batch[i].now);
+      if (!one) {
+        batch[i].done(std::unexpected(one.error()));
+        continue;
+      }
+      bounce_commits_.fetch_add(1);
+      committed_bounces_.fetch_add(1);
+      batch[i].done(std::move(one->front()));
+    }
+  } else {
+    for (auto& p : batch) p.done(std::unexpected(recorded.error()));
+  }
+}
+
 void StoreRunner::EnqueueRun(Job job, Lane lane) {
   const bool read = (lane == Lane::kRead || lane == Lane::kHeavyRead) && !readers_.empty();
   {
@@ -257,15 +305,17 @@ void StoreRunner::Loop() {
   pthread_setname_np(pthread_self(), "mw-store");
   std::vector<PendingInsert> batch;
   std::vector<NewMessage> messages;
+  std::vector<PendingBounce> bounces;
   for (;;) {
     std::deque<Job> jobs;
     batch.clear();
+    bounces.clear();
     bool background = false;
     {
       std::unique_lock lock(mu_);
       for (;;) {
         RollWindow();
-        if (stopping_ || !inserts_.empty() || !jobs_.empty()) break;
+        if (stopping_ || !inserts_.empty() || !bounces_.empty() || !jobs_.empty()) break;
         if (!background_.empty() && BackgroundAllowed()) break;
         if (background_.empty()) {
           cv_.wait(lock);
@@ -274,14 +324,22 @@ void StoreRunner::Loop() {
           cv_.wait_until(lock, window_start_ + kWindow);
         }
       }
-      if (stopping_ && inserts_.empty() && jobs_.empty() && background_.empty()) return;
+      if (stopping_ && inserts_.empty() && bounces_.empty() && jobs_.empty() &&
+          background_.empty()) {
+        return;
+      }
       // Everything that arrived while the previous transaction committed goes into this one.
       while (!inserts_.empty() && batch.size() < max_batch_) {
         batch.push_back(std::move(inserts_.front()));
         inserts_.pop_front();
       }
+      // Bounces likewise, in a group of their own (Store::RecordBounces).
+      while (!bounces_.empty() && bounces.size() < max_batch_) {
+        bounces.push_back(std::move(bounces_.front()));
+        bounces_.pop_front();
+      }
       jobs.swap(jobs_);
-      if (!batch.empty() || !jobs.empty()) {
+      if (!batch.empty() || !bounces.empty() || !jobs.empty()) {
         foreground_this_window_ = true;
       } else if (!background_.empty() && (stopping_ || BackgroundAllowed())) {
         // Background work only when nothing else waits, and one job at a time.
@@ -291,6 +349,7 @@ void StoreRunner::Loop() {
       }
     }
     if (!batch.empty()) InsertBatch(batch, messages);
+    if (!bounces.empty()) RecordBounceBatch(bounces);
     const auto started = std::chrono::steady_clock::now();
     for (auto& job : jobs) job(*store_);
     if (background) background_used_ += std::chrono::steady_clock::now() - started;

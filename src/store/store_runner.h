@@ -53,6 +53,27 @@ class StoreRunner {
         token, std::move(message));
   }
 
+  // Records the bounce in the next group commit of bounces (Store::RecordBounces, at the
+  // newest `now` of the group): bounces that arrive while a transaction commits are gathered,
+  // up to the batch size, and recorded together in the next one, as submissions are. Completes
+  // with what it did once the transaction that holds it has committed, or with the error that
+  // made the whole group fail (nothing of the group recorded). A bounce the database refuses
+  // (kInvalidInput) does not fail the others: each goes again alone.
+  template <class Token>
+  auto AsyncRecordBounce(Bounce bounce, TimePoint now, Token&& token) {
+    return boost::asio::async_initiate<Token, void(Result<BounceRecorded>)>(
+        [this](auto handler, Bounce b, TimePoint at) {
+          auto ex = boost::asio::get_associated_executor(handler, boost::asio::system_executor());
+          EnqueueBounce(std::move(b), at,
+                        [h = std::move(handler), ex](Result<BounceRecorded> r) mutable {
+                          boost::asio::post(ex, [h = std::move(h), r = std::move(r)]() mutable {
+                            std::move(h)(std::move(r));
+                          });
+                        });
+        },
+        token, std::move(bounce), now);
+  }
+
   // Runs fn(store) on the store thread and completes with what it returns.
   //
   // In a coroutine, a lambda written inside the co_await expression must capture by reference
@@ -146,6 +167,9 @@ class StoreRunner {
   // How many group commits and messages so far (for metrics and benchmarks).
   std::uint64_t commits() const { return commits_.load(); }
   std::uint64_t committed_messages() const { return committed_messages_.load(); }
+  // The same for bounces (AsyncRecordBounce): transactions and bounces recorded.
+  std::uint64_t bounce_commits() const { return bounce_commits_.load(); }
+  std::uint64_t committed_bounces() const { return committed_bounces_.load(); }
 
  private:
   enum class Lane { kForeground, kBackground, kRead, kHeavyRead };
@@ -198,6 +222,15 @@ class StoreRunner {
   };
 
   void EnqueueInsert(NewMessage message, InsertDone done);
+  using BounceDone = Callback<Result<BounceRecorded>>;
+  struct PendingBounce {
+    Bounce bounce;
+    TimePoint now;
+    BounceDone done;
+  };
+  void EnqueueBounce(Bounce bounce, TimePoint now, BounceDone done);
+  // Records the group in one transaction and completes each bounce. Store thread only.
+  void RecordBounceBatch(std::vector<PendingBounce>& batch);
   // Stores the batch (leasing what the offer allows), completes each submission, and tells
   // the arrival handler. Store thread only.
   void InsertBatch(std::vector<PendingInsert>& batch, std::vector<NewMessage>& messages);
@@ -221,6 +254,7 @@ class StoreRunner {
   std::condition_variable cv_;
   std::condition_variable reads_cv_;
   std::deque<PendingInsert> inserts_;
+  std::deque<PendingBounce> bounces_;
   std::deque<Job> jobs_;
   std::deque<Job> background_;
   std::deque<Job> reads_;
@@ -236,6 +270,8 @@ class StoreRunner {
   bool stopping_ = false;
   std::atomic<std::uint64_t> commits_{0};
   std::atomic<std::uint64_t> committed_messages_{0};
+  std::atomic<std::uint64_t> bounce_commits_{0};
+  std::atomic<std::uint64_t> committed_bounces_{0};
   std::thread thread_;
 };
 

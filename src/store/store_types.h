@@ -591,6 +591,9 @@ struct MessageRef {
 // What RecordComplaint did.
 struct ComplaintRecorded {
   bool found = false;  // the message is there, of that account
+  // A complaint about the message was counted before (the same report again, or another
+  // reporter's): nothing counted, no event, no guard; complaints_today and sent_today unset.
+  bool duplicate = false;
   std::string account_name{};
   std::int64_t complaints_today = 0;  // the account's, this one included
   std::int64_t sent_today = 0;

@@ -115,26 +115,26 @@ boost::asio::awaitable<Result<std::int64_t>> BounceIntake::Accept(const SmtpIden
   for (const std::string& rcpt : envelope.rcpt_to) {
     const auto ref = return_path_.Verify(rcpt);
     if (!ref) continue;  // CheckRecipient refused it already
-    auto bounce = std::make_shared<Bounce>();
-    bounce->message = ref->message;
-    bounce->account = ref->account;
-    bounce->recipients = RecipientsOf(parsed, classifier_);
-    bounce->suppress_for = default_suppress_for_;
+    Bounce bounce;
+    bounce.message = ref->message;
+    bounce.account = ref->account;
+    bounce.recipients = RecipientsOf(parsed, classifier_);
+    bounce.suppress_for = default_suppress_for_;
     if (limits_ != nullptr) {
       bool fails = false;
-      for (const BounceRecipient& r : bounce->recipients) fails = fails || !r.delayed;
-      if (fails) bounce->suppress_for = (co_await limits_->Of(ref->account)).limits.suppress_for;
+      for (const BounceRecipient& r : bounce.recipients) fails = fails || !r.delayed;
+      if (fails) bounce.suppress_for = (co_await limits_->Of(ref->account)).limits.suppress_for;
     }
     if (parsed.kind == BounceKind::kAutoReply) {
       spdlog::info("bounce: id={} kind=auto-reply from=<{}> result=no-error subject=\"{}\"",
                    ref->message, LogText(envelope.mail_from), LogText(parsed.text));
     }
-    const TimePoint now = clock_.Now();
-    std::function<Result<BounceRecorded>(Store&)> record = [bounce, now](Store& s) {
-      return s.RecordBounce(*bounce, now);
-    };
-    auto recorded =
-        co_await store_.AsyncRun<BounceRecorded>(std::move(record), boost::asio::use_awaitable);
+    const std::vector<BounceRecipient> recipients = bounce.recipients;  // for the log
+    // In the next group commit of bounces: completes once it is committed, so the 250 that
+    // follows is never given for a bounce a crash could lose; a failed commit fails every
+    // bounce of the group (451 to each sender, which tries again).
+    auto recorded = co_await store_.AsyncRecordBounce(std::move(bounce), clock_.Now(),
+                                                      boost::asio::use_awaitable);
     if (!recorded) co_return std::unexpected(recorded.error());
     if (!recorded->found) {
       spdlog::info("bounce: id={} result=ignored reason=\"no such message (purged or removed)\"",
@@ -147,7 +147,7 @@ boost::asio::awaitable<Result<std::int64_t>> BounceIntake::Accept(const SmtpIden
       auto forwarded = co_await forward_(sender, data);
       if (!forwarded) co_return std::unexpected(forwarded.error());
     }
-    for (const BounceRecipient& r : bounce->recipients) {
+    for (const BounceRecipient& r : recipients) {
       spdlog::info("bounce: id={} account={} to=<{}> result={} category={} reply=\"{}\"",
                    ref->message, recorded->account_name, LogText(r.address),
                    r.delayed ? "delayed" : "failed", r.category, LogText(r.reply));
@@ -205,6 +205,11 @@ boost::asio::awaitable<Result<std::int64_t>> BounceIntake::AcceptComplaint(
     spdlog::info("complaint: id={} result=ignored reason=\"no such message (purged or removed)\"",
                  ref->message);
     co_return std::int64_t{0};
+  }
+  if (recorded->duplicate) {
+    spdlog::info("complaint: id={} account={} result=ignored reason=\"counted already\"",
+                 ref->message, recorded->account_name);
+    co_return static_cast<std::int64_t>(ref->message);
   }
   spdlog::warn("complaint: id={} account={} type={} complaints_today={} sent_today={}",
                ref->message, recorded->account_name, LogText(parsed.feedback_type),

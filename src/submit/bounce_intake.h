@@ -4,7 +4,11 @@
 // everything else is told 550.
 //
 // What comes back (mime/bounce_message.h) is recorded on the message its return path names,
-// looked up by id (Store::RecordBounce), before the end of data is answered 250:
+// looked up by id (Store::RecordBounces), before the end of data is answered 250. Bounces
+// that arrive together (many relay connections) are recorded in one transaction, the store's
+// group commit of bounces (StoreRunner::AsyncRecordBounce): each is answered 250 only after
+// the commit that holds it, and a commit that fails is a temporary failure (451) for every
+// bounce of its group:
 // - an RFC 3464 DSN: each `failed` recipient becomes a failure of that message and recipient,
 //   with its status, the remote server's text and the reporting MTA, and the category the
 //   rules table gives (core/failure_category.h), counted as a refusal at hand-over is (errors,

@@ -113,6 +113,15 @@ def test_after_a_5_1_1_bounce_the_next_mail_to_it_is_suppressed_until_lifted(mak
     assert suppressions(daemon)["items"] == []
     code, body = lift(daemon, "nobody@dest.example", token=token)
     assert code == 404, body
+    # Audited, with who lifted it and what it was for; the 404 wrote nothing.
+    code, audit = api(daemon, "GET", "/api/v1/audit")
+    assert code == 200, audit
+    lifts = [r for r in audit["items"] if r["reason"].startswith("suppression of")]
+    assert len(lifts) == 1, audit
+    assert (lifts[0]["account"], lifts[0]["actor"], lifts[0]["action"]) == (
+        "demo", "customer", "DELETE"), lifts
+    assert lifts[0]["reason"] == "suppression of <nobody@dest.example> deleted (it was " \
+        "bad_mailbox 5.1.1)", lifts
     send(daemon, "fourth", "nobody@dest.example")
     fourth = wait_for(lambda: at_relay(relay, "fourth"), what="the fourth order at the relay")
     assert fourth[0]["rcpt_tos"] == ["nobody@dest.example"]

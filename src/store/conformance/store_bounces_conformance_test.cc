@@ -156,5 +156,56 @@ TEST_P(StoreConformance, ABounceForAPurgedOrPendingMessageChangesNothing) {
   EXPECT_EQ(GetCounters(id).errors, 0);
 }
 
+// The intake's group commit: bounces that arrived together in one call, one transaction, each
+// recorded as if alone, in the order given.
+TEST_P(StoreConformance, BouncesRecordedTogetherCountEachOnceInTheirOrder) {
+  const AccountId id = MakeAccount("demo");
+  const AccountId other = MakeAccount("other");
+  auto ids = Insert({Message(id, kT0, {"gone@example.net"}), Message(other, kT0, {"x@example.net"}),
+                     Message(other, kT0, {"slow@example.net"})});
+  Claim(kT0);
+  Record({AllSent(ids[0], 1), AllSent(ids[1], 1), AllSent(ids[2], 1)}, kT0 + minutes(1));
+  const TimePoint later = kT0 + hours(2);
+  auto failure = [](MessageId m, AccountId a, std::string address) {
+    return Bounce{.message = m,
+                  .account = a,
+                  .recipients = {{.address = std::move(address),
+                                  .reply = "5.1.1 smtp; 550 5.1.1 no such user",
+                                  .category = "bad_mailbox"}}};
+  };
+  const std::vector<Bounce> group = {
+      failure(ids[0], id, "gone@example.net"),
+      failure(ids[1], other, "x@example.net"),
+      failure(ids[0], id, "gone@example.net"),  // the same again (a relay's retry): counts once
+      failure(ids[1] + 1000, other, "x@example.net"),  // no such message: found false
+      {.message = ids[2],
+       .account = other,
+       .recipients = {{.address = "slow@example.net", .delayed = true, .reply = "4.4.1 later"}}},
+  };
+  auto r = store_->RecordBounces(group, later);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  ASSERT_EQ(r->size(), group.size());
+  EXPECT_EQ((*r)[0].account_name, "demo");
+  EXPECT_EQ((*r)[0].failed, std::vector<std::string>{"bad_mailbox"});
+  EXPECT_EQ((*r)[1].account_name, "other");
+  EXPECT_EQ((*r)[1].failed, std::vector<std::string>{"bad_mailbox"});
+  EXPECT_TRUE((*r)[2].found);
+  EXPECT_TRUE((*r)[2].failed.empty()) << "the second time in the same group fails nothing";
+  EXPECT_FALSE((*r)[3].found);
+  EXPECT_EQ((*r)[4].delayed, 1);
+  EXPECT_EQ(store_->GetCounters(id, LocalDayNumber(later))->errors, 1);
+  EXPECT_EQ(store_->GetCounters(other, LocalDayNumber(later))->errors, 1);
+  EXPECT_EQ(GetMessage(ids[0]).recipients[0].status, RecipientStatus::kFailed);
+  EXPECT_EQ(GetMessage(ids[2]).recipients[0].note, "4.4.1 later");
+  // One message.bounced event per message failed now.
+  auto events = store_->ClaimEvents("n1", later + hours(1), later + hours(2), 10);
+  ASSERT_TRUE(events.has_value()) << events.error().message;
+  EXPECT_EQ(events->size(), 2u);
+  // An empty group is no error.
+  auto none = store_->RecordBounces({}, later);
+  ASSERT_TRUE(none.has_value()) << none.error().message;
+  EXPECT_TRUE(none->empty());
+}
+
 }  // namespace
 }  // namespace mailwarden::conformance

@@ -141,13 +141,13 @@ TEST_P(AccountOverview, ByComplaintsQuarantinedErrorRateHeldQueuedAndRecentMostF
   MakeAccount("echo");
   // Delivered: alpha 3 sent and 1 failed (a rate of 1/4), bravo 1 sent and 2 failed (2/3),
   // delta 1 sent. Complaints: alpha 2, delta 1.
-  const MessageId alphas = Deliver(alpha, 3, RecipientStatus::kSent)[0];
+  const std::vector<MessageId> alphas = Deliver(alpha, 3, RecipientStatus::kSent);
   Deliver(alpha, 1, RecipientStatus::kFailed);
   Deliver(bravo, 1, RecipientStatus::kSent);
   Deliver(bravo, 2, RecipientStatus::kFailed);
   const MessageId deltas = Deliver(delta, 1, RecipientStatus::kSent)[0];
   for (const auto& [account, id] :
-       {std::pair{alpha, alphas}, std::pair{alpha, alphas}, std::pair{delta, deltas}}) {
+       {std::pair{alpha, alphas[0]}, std::pair{alpha, alphas[1]}, std::pair{delta, deltas}}) {
     auto r =
         store_->RecordComplaint({.message = id, .account = account, .feedback_type = "abuse"}, kT0);
     ASSERT_TRUE(r.has_value() && r->found) << (r ? "not found" : r.error().message);

@@ -113,7 +113,7 @@ TEST_P(StoreConformance, AFailedBadMailboxIsSuppressedForTheAccountUntilItRunsOu
   EXPECT_TRUE(list->empty());
   // And DeleteFinished removes it.
   ASSERT_TRUE(store_->DeleteFinished(kT0 + days(31), 100).has_value());
-  auto gone = store_->DeleteSuppression(id, "Gone@Example.NET", kT0);
+  auto gone = store_->DeleteSuppression(id, "Gone@Example.NET", "customer", kT0);
   ASSERT_FALSE(gone.has_value());
   EXPECT_EQ(gone.error().code, ErrorCode::kNotFound);
 }
@@ -150,8 +150,9 @@ TEST_P(StoreConformance, ABouncedBadDomainIsSuppressedAndZeroTurnsItOff) {
   EXPECT_EQ((*list)[0].until, kT0 + hours(3) + days(7));
 
   // Lifted: the next claim sends to it again; a second lift finds nothing.
-  ASSERT_TRUE(store_->DeleteSuppression(id, "a@NOWHERE.example", kT0 + hours(4)).has_value());
-  auto again = store_->DeleteSuppression(id, "a@nowhere.example", kT0 + hours(4));
+  ASSERT_TRUE(
+      store_->DeleteSuppression(id, "a@NOWHERE.example", "customer", kT0 + hours(4)).has_value());
+  auto again = store_->DeleteSuppression(id, "a@nowhere.example", "customer", kT0 + hours(4));
   ASSERT_FALSE(again.has_value());
   EXPECT_EQ(again.error().code, ErrorCode::kNotFound);
   Insert({Message(id, kT0 + hours(5), {"a@nowhere.example"})});
@@ -177,6 +178,62 @@ TEST_P(StoreConformance, SuppressionsArePagedByAddress) {
   ASSERT_TRUE(second.has_value());
   ASSERT_EQ(second->size(), 1u);
   EXPECT_EQ((*second)[0].address, "c@example.net");
+}
+
+// Who lifted a suppression, when, and of which address: in the audit, with the lift.
+TEST_P(StoreConformance, DeletingASuppressionIsAuditedInItsTransaction) {
+  const AccountId id = MakeAccount("demo");
+  auto ids = Insert({Message(id, kT0, {"Gone@Example.NET", "b@example.net"})});
+  Claim(kT0);
+  Record({DeliveryOutcome{.id = ids[0], .recipients = {Sent(0), Sent(1)}}}, kT0 + minutes(1));
+  auto r = store_->RecordBounce({.message = ids[0],
+                                 .account = id,
+                                 .recipients = {{.address = "Gone@Example.NET",
+                                                 .reply = "5.1.1 smtp; 550 5.1.1 User unknown",
+                                                 .category = "bad_mailbox"},
+                                                {.address = "b@example.net",
+                                                 .reply = "5.1.2 smtp; 550 5.1.2 Host unknown",
+                                                 .category = "bad_domain"}},
+                                 .suppress_for = days(30)},
+                                kT0 + hours(1));
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  auto audit_size = [&] {
+    auto all = store_->ListAudit(id, 100, 0);
+    EXPECT_TRUE(all.has_value());
+    return all ? all->size() : 0u;
+  };
+  const std::size_t before = audit_size();
+
+  auto lifted = store_->DeleteSuppression(id, "Gone@example.net", "customer", kT0 + hours(2));
+  ASSERT_TRUE(lifted.has_value()) << lifted.error().message;
+  ASSERT_TRUE(store_->DeleteSuppression(id, "b@EXAMPLE.net", "admin", kT0 + hours(3)).has_value());
+  auto audit = store_->ListAudit(id, 100, 0);
+  ASSERT_TRUE(audit.has_value()) << audit.error().message;
+  ASSERT_EQ(audit->size(), before + 2);
+  const AuditRecord& admin = (*audit)[0];  // newest first
+  const AuditRecord& customer = (*audit)[1];
+  EXPECT_EQ(customer.account_name, "demo");
+  EXPECT_EQ(customer.actor, "customer");
+  EXPECT_EQ(customer.action, "DELETE");
+  EXPECT_EQ(customer.at, kT0 + hours(2));
+  EXPECT_EQ(customer.from, AccountState::kActive);
+  EXPECT_EQ(customer.to, AccountState::kActive);
+  EXPECT_EQ(customer.reason,
+            "suppression of <Gone@example.net> deleted (it was bad_mailbox 5.1.1)");
+  EXPECT_EQ(admin.actor, "admin");
+  EXPECT_EQ(admin.at, kT0 + hours(3));
+  EXPECT_EQ(admin.reason, "suppression of <b@example.net> deleted (it was bad_domain 5.1.2)");
+  // In the audit of all accounts too.
+  auto all = store_->ListAudit(std::nullopt, 1, 0);
+  ASSERT_TRUE(all.has_value());
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].reason, admin.reason);
+
+  // Nothing to lift (already lifted, or never suppressed): kNotFound, and no record.
+  auto again = store_->DeleteSuppression(id, "Gone@Example.NET", "customer", kT0 + hours(4));
+  ASSERT_FALSE(again.has_value());
+  EXPECT_EQ(again.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(audit_size(), before + 2);
 }
 
 }  // namespace

@@ -243,6 +243,7 @@ enum class Sql {
                                   //   from 1 to limit - 1; by id
   kLockAccountsOfMessages,        // PostgreSQL: (ids[]): locks the messages' accounts' rows in
                                   //   id order
+  kMarkComplained,                // (account, message); changes none if it was already
   kCount,
 };
 

@@ -93,7 +93,8 @@ class SqlStore : public Store {
   Result<std::optional<MessageId>> ClaimReport(AccountId account, int day, const NewMessage& report,
                                                TimePoint now) override;
   Result<StoreTotals> GetTotals() override;
-  Result<BounceRecorded> RecordBounce(const Bounce& bounce, TimePoint now) override;
+  Result<std::vector<BounceRecorded>> RecordBounces(std::span<const Bounce> bounces,
+                                                    TimePoint now) override;
   Result<MailSources> GetSources(AccountId account, int hours, TimePoint now, int top) override;
 
   Result<std::vector<UnscannedMessage>> ListUnscanned(MessageId after, int limit) override;
@@ -139,7 +140,7 @@ class SqlStore : public Store {
   Result<std::vector<Suppression>> ListSuppressions(AccountId account, TimePoint now, int limit,
                                                     std::string_view after) override;
   Result<void> DeleteSuppression(AccountId account, std::string_view address,
-                                 TimePoint now) override;
+                                 std::string_view actor, TimePoint now) override;
   Result<ComplaintRecorded> RecordComplaint(const Complaint& complaint, TimePoint now) override;
   Result<void> RecordNodeSeen(const NodeSeen& node) override;
   Result<FleetSummary> GetFleetSummary(const FleetQuery& query) override;
@@ -238,6 +239,9 @@ class SqlStore : public Store {
   // SetAccountState's work, in the caller's write transaction (the complaint guard blocks in
   // RecordComplaint's).
   Result<void> ApplyAccountState(const AccountStateChange& change);
+  // One bounce of RecordBounces, in its write transaction (the accounts of its messages
+  // locked), with its tally.
+  Result<BounceRecorded> RecordOneBounce(const Bounce& bounce, TimePoint now, Tally& tally);
   // The complaint guard, after RecordComplaint counted one (store/store.h).
   Result<void> CheckComplaintGuard(const Complaint& complaint, TimePoint now,
                                    ComplaintRecorded& recorded);

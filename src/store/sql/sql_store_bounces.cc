@@ -18,16 +18,34 @@
 
 namespace mailwarden {
 
-Result<BounceRecorded> SqlStore::RecordBounce(const Bounce& bounce, TimePoint now) {
+Result<std::vector<BounceRecorded>> SqlStore::RecordBounces(std::span<const Bounce> bounces,
+                                                            TimePoint now) {
+  std::vector<BounceRecorded> recorded;
+  recorded.reserve(bounces.size());
+  // One write transaction for the batch: the recipients' new states and the error counters
+  // change together, so a crash can neither lose a bounce the intake acknowledged nor count it
+  // twice (the intake answers 250 only after the commit; a sender trying again finds it
+  // recorded); and bounces that arrived together share one fsync.
+  MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kWrite));
+  std::vector<MessageId> ids;
+  ids.reserve(bounces.size());
+  for (const Bounce& b : bounces) ids.push_back(b.message);
+  // The accounts' rows first, all at once, as every writer takes them.
+  MW_RETURN_IF_ERROR(LockAccountsOfMessages(ids));
+  Tally tally(session());
+  for (const Bounce& bounce : bounces) {
+    MW_ASSIGN_OR_RETURN(BounceRecorded one, RecordOneBounce(bounce, now, tally));
+    recorded.push_back(std::move(one));
+  }
+  MW_RETURN_IF_ERROR(tally.Flush());
+  MW_RETURN_IF_ERROR(tx.Commit());
+  return recorded;
+}
+
+Result<BounceRecorded> SqlStore::RecordOneBounce(const Bounce& bounce, TimePoint now,
+                                                 Tally& tally) {
   BounceRecorded recorded;
   const std::int64_t now_ms = ToUnixMillis(now);
-  // One write transaction: the recipients' new states and the error counters change together,
-  // so a crash can neither lose a bounce the intake acknowledged nor count it twice (the
-  // intake answers 250 only after the commit; a sender trying again finds it recorded).
-  MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kWrite));
-  const MessageId ids[] = {bounce.message};
-  // The account's row first, as every writer takes them.
-  MW_RETURN_IF_ERROR(LockAccountsOfMessages(ids));
   MW_ASSIGN_OR_RETURN(const auto message, ReadMessage(bounce.message));
   if (!message || message->account != bounce.account) return recorded;
   recorded.found = true;
@@ -38,7 +56,6 @@ Result<BounceRecorded> SqlStore::RecordBounce(const Bounce& bounce, TimePoint no
     if (!rows.empty()) recorded.account_name = rows.Text(0, 0);
   }
 
-  Tally tally(session());
   const int day = LocalDayNumber(now);
   nlohmann::json failed = nlohmann::json::array();
   for (const BounceRecipient& b : bounce.recipients) {
@@ -95,8 +112,6 @@ Result<BounceRecorded> SqlStore::RecordBounce(const Bounce& bounce, TimePoint no
     MW_RETURN_IF_ERROR(WriteEvent(NewEvent{
         .type = "message.bounced", .account = message->account, .data = data.dump(), .at = now}));
   }
-  MW_RETURN_IF_ERROR(tally.Flush());
-  MW_RETURN_IF_ERROR(tx.Commit());
   return recorded;
 }
 
@@ -114,6 +129,17 @@ Result<ComplaintRecorded> SqlStore::RecordComplaint(const Complaint& complaint, 
     MW_ASSIGN_OR_RETURN(const Rows rows,
                         session().Run(Sql::kSelectAccountName, Params().Int(message->account)));
     if (!rows.empty()) recorded.account_name = rows.Text(0, 0);
+  }
+  {
+    // The message's mark first: a report of a message already complained of counts nothing.
+    MW_ASSIGN_OR_RETURN(
+        const Rows rows,
+        session().Run(Sql::kMarkComplained, Params().Int(message->account).Int(message->id)));
+    if (rows.Changed() == 0) {
+      recorded.duplicate = true;
+      MW_RETURN_IF_ERROR(tx.Commit());
+      return recorded;
+    }
   }
   {
     MW_ASSIGN_OR_RETURN(const Rows rows,

@@ -1,4 +1,6 @@
 // SqlStore: suppressed recipients (policy.suppress_for; core/suppression.h).
+#include <fmt/format.h>
+
 #include "core/failure_category.h"
 #include "core/suppression.h"
 #include "store/sql/sql_store.h"
@@ -90,16 +92,30 @@ Result<std::vector<Suppression>> SqlStore::ListSuppressions(AccountId account, T
 }
 
 Result<void> SqlStore::DeleteSuppression(AccountId account, std::string_view address,
-                                         TimePoint now) {
+                                         std::string_view actor, TimePoint now) {
+  // One write transaction: the suppression goes and its audit record comes together, so no
+  // lifted suppression is without the record of who lifted it.
   MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kWrite));
-  MW_ASSIGN_OR_RETURN(
-      const Rows rows,
-      session().Run(
-          Sql::kDeleteSuppression,
-          Params().Int(account).Text(SuppressionAddress(address)).Int(ToUnixMillis(now))));
-  if (rows.Changed() == 0) {
-    return Fail(ErrorCode::kNotFound, "no suppression of that address");
-  }
+  // The account's row first, as every writer takes it; its state goes into the record.
+  MW_ASSIGN_OR_RETURN(const AccountState state, ReadAccountState(account, true));
+  const std::string key = SuppressionAddress(address);
+  const std::int64_t now_ms = ToUnixMillis(now);
+  MW_ASSIGN_OR_RETURN(const auto held, FindSuppression(account, key, now_ms));
+  if (!held) return Fail(ErrorCode::kNotFound, "no suppression of that address");
+  MW_ASSIGN_OR_RETURN(const Rows rows, session().Run(Sql::kDeleteSuppression,
+                                                     Params().Int(account).Text(key).Int(now_ms)));
+  if (rows.Changed() == 0) return Fail(ErrorCode::kNotFound, "no suppression of that address");
+  MW_RETURN_IF_ERROR(session().Run(
+      Sql::kInsertAudit,
+      Params()
+          .Int(now_ms)
+          .Int(account)
+          .Text(actor)
+          .Text("DELETE")
+          .Text(AccountStateName(state))
+          .Text(AccountStateName(state))
+          .Text(fmt::format("suppression of <{}> deleted (it was {}{}{})", key, held->category,
+                            held->status.empty() ? "" : " ", held->status))));
   MW_RETURN_IF_ERROR(tx.Commit());
   return {};
 }

@@ -195,8 +195,9 @@ constexpr std::array<std::string_view, kSqlCount> kNames = {
     "kSelectTrackedMessage",
     "kSelectAccountsWithQuotaBelow",
     "kLockAccountsOfMessages",
+    "kMarkComplained",
 };
-static_assert(kNames.back() == "kLockAccountsOfMessages", "kNames follows enum Sql");
+static_assert(kNames.back() == "kMarkComplained", "kNames follows enum Sql");
 
 // The earliest next attempt among the unfinished messages of active account a.id: one seek of
 // messages_due within the account's purge epoch, so that purged rows still on disk (all due
@@ -232,6 +233,11 @@ std::string_view SharedSqlText(Sql sql) {
       return "UPDATE {recipients} SET status = {r_failed}, reply = ?4, updated_ms = ?5, "
              "category = ?6 WHERE account_id = ?1 AND message_id = ?2 AND idx = ?3 "
              "AND status = {r_sent}";
+    case Sql::kMarkComplained:
+      // One complaint per message: a feedback report sent twice, or a second reporter's report
+      // of the same message, finds it marked.
+      return "UPDATE {messages} SET complained = 1 WHERE account_id = ?1 AND id = ?2 "
+             "AND complained = 0";
     case Sql::kNoteRecipient:
       return "UPDATE {recipients} SET note = ?4 WHERE account_id = ?1 AND message_id = ?2 "
              "AND idx = ?3";
