@@ -569,6 +569,9 @@ struct BounceRecorded {
   std::vector<std::string> failed;  // the categories of the recipients failed now, one each
   int delayed = 0;                  // recipients a delay was noted on
   int unmatched = 0;                // recipients of the bounce the message does not have
+  // Recipients the bounce fails whose delivery's outcome is not stored yet: when above 0,
+  // nothing of this bounce was recorded (the intake answers 451; its sender tries again).
+  int not_yet = 0;
 };
 
 // A feedback-loop report (RFC 5965 ARF) about a message: a recipient's "this is spam".

@@ -141,6 +141,15 @@ boost::asio::awaitable<Result<std::int64_t>> BounceIntake::Accept(const SmtpIden
                    ref->message);
       continue;
     }
+    if (recorded->not_yet > 0) {
+      // Recorded later, when its sender tries again: a 250 now would lose it.
+      spdlog::info(
+          "bounce: id={} account={} result=deferred reason=\"{} recipients' delivery "
+          "not recorded yet\"",
+          ref->message, recorded->account_name, recorded->not_yet);
+      co_return Fail(ErrorCode::kUnavailable,
+                     "The message's delivery is still being recorded: try again later.");
+    }
     answer = ref->message;
     const std::string& sender = recorded->sender;
     if (forward_ && !sender.empty() && !return_path_.Verify(sender)) {

@@ -221,5 +221,45 @@ TEST_F(BounceGroupCommit, AFailedCommitIsATemporaryFailureForEveryBounceOfTheGro
   EXPECT_EQ(ErrorsToday(), 0) << "nothing of the failed group is recorded";
 }
 
+TEST_F(BounceGroupCommit, ABounceBeforeItsDeliveryIsStoredIsToldToTryAgain) {
+  // One more message, taken by the relay (claimed), its outcome not stored yet.
+  std::promise<Result<MessageId>> taken;
+  std::function<Result<MessageId>(Store&)> take = [this](Store& s) -> Result<MessageId> {
+    NewMessage m;
+    m.account = account_;
+    m.sender = "www@shop.example";
+    m.recipients = {"nobody@dest.example"};
+    m.body = "Subject: Your order\r\n\r\nThank you.\r\n";
+    m.received_at = kNow;
+    const std::vector<NewMessage> one = {m};
+    MW_ASSIGN_OR_RETURN(const std::vector<MessageId> ids, s.InsertMessages(one));
+    MW_ASSIGN_OR_RETURN(const auto claimed,
+                        s.ClaimDue({.now = kNow,
+                                    .limit = 1,
+                                    .lease_until = kNow + std::chrono::minutes(5),
+                                    .node = "n1"}));
+    if (claimed.messages.size() != 1) return Fail(ErrorCode::kInternal, "not claimed");
+    return ids[0];
+  };
+  runner_->AsyncRun<MessageId>(std::move(take),
+                               [&taken](Result<MessageId> r) { taken.set_value(std::move(r)); });
+  const Result<MessageId> id = taken.get_future().get();
+  ASSERT_TRUE(id.has_value()) << id.error().message;
+
+  asio::io_context io;
+  std::optional<Result<std::int64_t>> answer;
+  const ReturnPath return_path(config_.bounces.domain, config_.bounces.secret);
+  asio::co_spawn(io, GiveDsn(*intake_, return_path.Address(*id, account_), answer), asio::detached);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!answer && std::chrono::steady_clock::now() < deadline) {
+    io.run_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(answer.has_value()) << "no answer in 30 s";
+  ASSERT_FALSE(answer->has_value()) << "250 for a bounce nothing was recorded of";
+  EXPECT_EQ(answer->error().code, ErrorCode::kUnavailable) << answer->error().message;
+  runner_.reset();
+  EXPECT_EQ(ErrorsToday(), 0);
+}
+
 }  // namespace
 }  // namespace mailwarden

@@ -21,6 +21,33 @@ DeliveryOutcome AllSent(MessageId id, int recipients) {
   return o;
 }
 
+TEST_P(StoreConformance, ABounceBeforeItsDeliveryIsStoredRecordsNothingUntilItIs) {
+  const AccountId id = MakeAccount("demo");
+  auto ids = Insert({Message(id, kT0, {"gone@example.net", "fine@example.net"}, "two")});
+  ASSERT_EQ(Claim(kT0).size(), 1u);  // being delivered: the relay has it, its outcome not yet
+  const Bounce bounce{.message = ids[0],
+                      .account = id,
+                      .recipients = {{.address = "gone@example.net",
+                                      .reply = "5.1.1 smtp; 550 5.1.1 no such user",
+                                      .category = "bad_mailbox"}}};
+  auto early = store_->RecordBounce(bounce, kT0 + minutes(1));
+  ASSERT_TRUE(early.has_value()) << early.error().message;
+  EXPECT_TRUE(early->found);
+  EXPECT_EQ(early->not_yet, 1);
+  EXPECT_TRUE(early->failed.empty());
+  EXPECT_EQ(GetMessage(ids[0]).recipients[0].status, RecipientStatus::kPending);
+  EXPECT_EQ(store_->GetCounters(id, LocalDayNumber(kT0))->errors, 0);
+
+  // Once the outcome is stored, the same bounce (its sender trying again) fails the recipient.
+  Record({AllSent(ids[0], 2)}, kT0 + minutes(2));
+  auto later = store_->RecordBounce(bounce, kT0 + minutes(3));
+  ASSERT_TRUE(later.has_value()) << later.error().message;
+  EXPECT_EQ(later->not_yet, 0);
+  EXPECT_EQ(later->failed, std::vector<std::string>{"bad_mailbox"});
+  EXPECT_EQ(GetMessage(ids[0]).recipients[0].status, RecipientStatus::kFailed);
+  EXPECT_EQ(store_->GetCounters(id, LocalDayNumber(kT0))->errors, 1);
+}
+
 TEST_P(StoreConformance, ABounceFailsARecipientTheRelayTookAndCountsOnce) {
   const AccountId id = MakeAccount("demo");
   const AccountId other = MakeAccount("other");

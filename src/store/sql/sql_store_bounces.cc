@@ -17,6 +17,23 @@
 #include "store/sql/tally.h"
 
 namespace mailwarden {
+namespace {
+
+// The message's recipient a bounce's recipient names (any case), or its only one when the
+// bounce names none; nullptr if none matches.
+const StoredRecipient* MatchBounced(const StoredMessage& message, const BounceRecipient& b) {
+  const std::string address = ToAsciiLower(b.address);
+  const StoredRecipient* match = nullptr;
+  for (const StoredRecipient& r : message.recipients) {
+    if (!address.empty() && ToAsciiLower(r.address) == address) match = &r;
+  }
+  if (match == nullptr && address.empty() && message.recipients.size() == 1) {
+    match = &message.recipients[0];
+  }
+  return match;
+}
+
+}  // namespace
 
 Result<std::vector<BounceRecorded>> SqlStore::RecordBounces(std::span<const Bounce> bounces,
                                                             TimePoint now) {
@@ -56,17 +73,21 @@ Result<BounceRecorded> SqlStore::RecordOneBounce(const Bounce& bounce, TimePoint
     if (!rows.empty()) recorded.account_name = rows.Text(0, 0);
   }
 
+  // A recipient the relay took whose delivery's outcome is not stored yet (the relay's 250
+  // comes a moment before that commit): nothing of this bounce is recorded now, and the
+  // intake asks its sender to try again, by when the recipient is stored as sent.
+  for (const BounceRecipient& b : bounce.recipients) {
+    const StoredRecipient* match = MatchBounced(*message, b);
+    if (!b.delayed && match != nullptr && match->status == RecipientStatus::kPending) {
+      ++recorded.not_yet;
+    }
+  }
+  if (recorded.not_yet > 0) return recorded;
+
   const int day = LocalDayNumber(now);
   nlohmann::json failed = nlohmann::json::array();
   for (const BounceRecipient& b : bounce.recipients) {
-    const StoredRecipient* match = nullptr;
-    const std::string address = ToAsciiLower(b.address);
-    for (const StoredRecipient& r : message->recipients) {
-      if (!address.empty() && ToAsciiLower(r.address) == address) match = &r;
-    }
-    if (match == nullptr && address.empty() && message->recipients.size() == 1) {
-      match = &message->recipients[0];
-    }
+    const StoredRecipient* match = MatchBounced(*message, b);
     if (match == nullptr) {
       ++recorded.unmatched;
       continue;
