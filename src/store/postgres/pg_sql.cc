@@ -78,13 +78,8 @@ constexpr std::string_view PgText(Sql sql) {
              "JOIN unnest($1::bigint[], $2::bigint[]) AS p(account_id, id) "
              "ON r.account_id = p.account_id AND r.message_id = p.id "
              "WHERE r.status = {r_pending} ORDER BY r.message_id, r.idx";
-    case Sql::kSelectAccountsOfMessages:
-      return "SELECT DISTINCT account_id FROM {messages} WHERE id = ANY($1::bigint[])";
-    case Sql::kLockAccounts:
-      // Accounts before messages, in id order, as every writer takes them: no deadlock.
-      return "SELECT id FROM {accounts} WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE";
     case Sql::kLockAccountsOfMessages:
-      // As kLockAccounts, the accounts found from the messages in the same statement.
+      // Accounts before messages, in id order, as every writer takes them: no deadlock.
       return "SELECT id FROM {accounts} WHERE id IN (SELECT account_id FROM {messages} "
              "WHERE id = ANY($1::bigint[])) ORDER BY id FOR UPDATE";
     case Sql::kLockMessageState:

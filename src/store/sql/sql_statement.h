@@ -71,13 +71,11 @@ enum class Sql {
   kSelectAccountName,  // (id) -> name
   kLeaseMessage,       // SQLite: (id, lease_until, node, 1 if the body is read alone)
                        //   -> sender, subject, attempts, received, body or NULL
-  kSelectPendingRecipients,   // SQLite: (id) -> idx, address
-  kLeaseMessages,             // PostgreSQL: (accounts[], ids[], lease_until, node, large body size)
-                              //   -> id, sender, subject, attempts, received, body or NULL
-  kSelectLeasedBody,          // PostgreSQL: (account, id) -> body
-  kSelectClaimedRecipients,   // PostgreSQL: (accounts[], ids[]) -> message, idx, address
-  kSelectAccountsOfMessages,  // PostgreSQL: (ids[]) -> account_id
-  kLockAccounts,              // PostgreSQL: (accounts[]): locks their rows in id order
+  kSelectPendingRecipients,  // SQLite: (id) -> idx, address
+  kLeaseMessages,            // PostgreSQL: (accounts[], ids[], lease_until, node, large body size)
+                             //   -> id, sender, subject, attempts, received, body or NULL
+  kSelectLeasedBody,         // PostgreSQL: (account, id) -> body
+  kSelectClaimedRecipients,  // PostgreSQL: (accounts[], ids[]) -> message, idx, address
   kLockMessageState,  // (id) -> account, status, purged (0/1), may have released marks (0/1),
                       //  size
   kUpdateRecipient,   // (account, message, idx, status, reply, now, category); only a pending one

@@ -65,8 +65,6 @@ constexpr std::array<std::string_view, kSqlCount> kNames = {
     "kLeaseMessages",
     "kSelectLeasedBody",
     "kSelectClaimedRecipients",
-    "kSelectAccountsOfMessages",
-    "kLockAccounts",
     "kLockMessageState",
     "kUpdateRecipient",
     "kRecipientStates",
