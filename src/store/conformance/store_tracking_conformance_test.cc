@@ -172,6 +172,70 @@ TEST_P(Tracking, SearchByStatusAndPagesByCursor) {
   EXPECT_EQ(Search(id, {.since = kT0 + milliseconds(3)}), (std::vector<MessageId>{ids[4], ids[3]}));
 }
 
+// A batch's outcomes go to PostgreSQL as arrays of texts: whatever a reply or an address
+// holds comes back as it was given, each to its own message and recipient.
+TEST_P(Tracking, RepliesAndAddressesOfAnyCharactersAreKeptEachWithItsOwn) {
+  const AccountId id = MakeAccount("demo");
+  const std::string odd = "\"odd, {1} \\\\ name\"@example.net";
+  const std::vector<std::string> replies = {
+      "550 5.1.1 <\"odd, {1} \\\\ name\"@example.net>: no \"such\" user {a,b} NULL",
+      "250 2.0.0 \\\\N ok, \"queued\" as {x}",
+      "",
+      "451 4.7.1 za\xc5\xbc\xc3\xb3\xc5\x82\xc4\x87 g\xc4\x99\xc5\x9bl\xc4\x85 "
+      "ja\xc5\xba\xc5\x84 " +
+          std::string(1200, 'x'),
+  };
+  const std::vector<MessageId> ids =
+      Insert({Message(id, kT0, {odd}), Message(id, kT0), Message(id, kT0), Message(id, kT0)});
+  ASSERT_EQ(Claim(kT0).size(), 4u);
+  std::vector<DeliveryOutcome> outcomes;
+  const RecipientStatus statuses[] = {RecipientStatus::kFailed, RecipientStatus::kSent,
+                                      RecipientStatus::kSent, RecipientStatus::kPending};
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    outcomes.push_back({.id = ids[i],
+                        .recipients = {{.index = 0,
+                                        .status = statuses[i],
+                                        .reply = replies[i],
+                                        .category = i == 0 ? "bad_mailbox" : ""}},
+                        .next_attempt = kT0 + minutes(5),
+                        .suppress_for = i == 0 ? hours(24) : hours(0)});
+  }
+  Record(outcomes, kT0 + milliseconds(10));
+
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const StoredMessage m = GetMessage(ids[i]);
+    ASSERT_EQ(m.recipients.size(), 1u);
+    EXPECT_EQ(m.recipients[0].reply, replies[i]) << i;
+    EXPECT_EQ(m.recipients[0].status, statuses[i]) << i;
+    const TrackedMessage t = Track(id, ids[i]);
+    ASSERT_EQ(t.events.size(), 2u) << i;
+    const std::string detail = i == 0 ? "bad_mailbox: " + replies[i] : replies[i];
+    if (i == 3) {
+      EXPECT_EQ(t.events[1].detail.size(), kMaxEventDetailBytes) << "cut to what an event keeps";
+      EXPECT_EQ(t.events[1].detail, detail.substr(0, kMaxEventDetailBytes));
+    } else {
+      EXPECT_EQ(t.events[1].detail, detail) << i;
+    }
+  }
+  EXPECT_EQ(Track(id, ids[0]).status, TrackStatus::kFailed);
+  EXPECT_EQ(Track(id, ids[1]).status, TrackStatus::kDelivered);
+  EXPECT_EQ(Track(id, ids[3]).status, TrackStatus::kQueued);
+  EXPECT_EQ(GetCounters(id).errors, 1);
+  EXPECT_EQ(GetCounters(id).sent, 2);
+
+  // The odd address is suppressed, and found so at the next claim beside an ordinary one.
+  Insert({Message(id, kT0 + hours(1), {"plain@example.net", odd})});
+  bool found = false;
+  for (const ClaimedMessage& c : Claim(kT0 + hours(1))) {
+    if (c.recipients.size() != 2) continue;
+    found = true;
+    EXPECT_FALSE(c.recipients[0].suppressed.has_value());
+    ASSERT_TRUE(c.recipients[1].suppressed.has_value());
+    EXPECT_EQ(c.recipients[1].suppressed->reply, replies[0]);
+  }
+  EXPECT_TRUE(found);
+}
+
 TEST_P(Tracking, HeldReleasedExpiredAreInTheHistoryAndGoWithTheMessage) {
   const AccountId id = MakeAccount("demo");
   NewMessage held = Message(id, kT0, {"x@example.net"});

@@ -240,6 +240,24 @@ void PgSession::Rollback() {
 
 namespace {
 
+// An array of texts in PostgreSQL's input syntax: {"a","b"}, each element quoted, with `"` and
+// `\` escaped by a backslash. An element ends at its first NUL, which no text value can hold.
+std::string TextArrayLiteral(const std::vector<std::string>& texts) {
+  std::string out = "{";
+  for (std::size_t k = 0; k < texts.size(); ++k) {
+    if (k > 0) out += ',';
+    out += '"';
+    for (const char c : texts[k]) {
+      if (c == '\0') break;
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
 // A statement's parameters as libpq takes them: integers and arrays as text, strings and
 // bytes as binary, by reference.
 class BoundParams {
@@ -273,6 +291,8 @@ class BoundParams {
         }
         text += '}';
         value = owned_.emplace_back(std::move(text));
+      } else if (const auto* texts = std::get_if<std::vector<std::string>>(&v)) {
+        value = owned_.emplace_back(TextArrayLiteral(*texts));
       } else {
         return Fail(ErrorCode::kInternal,
                     fmt::format("store: {}: a value PostgreSQL cannot take", SqlName(sql)));

@@ -230,6 +230,49 @@ constexpr std::string_view PgText(Sql sql) {
              "AND id > (SELECT purge_upto FROM {accounts} WHERE id = $2)";
     case Sql::kNotify:
       return "SELECT pg_notify($1, $2)";
+    // A batch's statements of one kind, as one statement over arrays: each is, item by item,
+    // the statement of one (above and sql_text.cc) joined to unnest(...).
+    case Sql::kLockMessageStates:
+      // Locked in id order, as kLockMessageState one after another locks them.
+      return "SELECT m.id, m.account_id, m.status, m.id <= a.purge_upto, "
+             "a.released_pending > 0, m.size FROM {messages} m "
+             "JOIN {accounts} a ON a.id = m.account_id WHERE m.id = ANY($1::bigint[]) "
+             "ORDER BY m.id FOR UPDATE OF m";
+    case Sql::kUpdateRecipients:
+      return "UPDATE {recipients} r SET status = p.status, reply = p.reply, updated_ms = $7, "
+             "category = p.category FROM unnest($1::bigint[], $2::bigint[], $3::integer[], "
+             "$4::integer[], $5::text[], $6::text[]) "
+             "AS p(account_id, message_id, idx, status, reply, category) "
+             "WHERE r.account_id = p.account_id AND r.message_id = p.message_id "
+             "AND r.idx = p.idx AND r.status = {r_pending} RETURNING r.message_id, r.idx";
+    case Sql::kRecipientStatesOf:
+      return "SELECT p.id, COALESCE(bool_or(r.status = {r_pending}), false), "
+             "COALESCE(bool_or(r.status = {r_sent}), false) "
+             "FROM unnest($1::bigint[], $2::bigint[]) AS p(account_id, id) "
+             "LEFT JOIN {recipients} r ON r.account_id = p.account_id AND r.message_id = p.id "
+             "GROUP BY p.id";
+    case Sql::kFinishMessages:
+      return "UPDATE {messages} m SET status = {done}, done_ms = $3, lease_node = NULL, "
+             "body = NULL, outcome = CASE "
+             "WHEN EXISTS (SELECT 1 FROM {recipients} r WHERE r.account_id = m.account_id "
+             "AND r.message_id = m.id AND r.status = {r_failed} AND r.category = 'expired') "
+             "THEN 3 WHEN EXISTS (SELECT 1 FROM {recipients} r "
+             "WHERE r.account_id = m.account_id AND r.message_id = m.id "
+             "AND r.status = {r_failed}) THEN 2 ELSE 1 END "
+             "FROM unnest($1::bigint[], $2::bigint[]) AS p(account_id, id) "
+             "WHERE m.account_id = p.account_id AND m.id = p.id";
+    case Sql::kInsertMessageEvents:
+      // In the order given: a message's history is read in the order of the events' ids.
+      return "INSERT INTO {message_events} (account_id, message_id, at_ms, kind, recipient, "
+             "detail) SELECT p.account_id, p.message_id, $3, p.kind, p.recipient, p.detail "
+             "FROM unnest($1::bigint[], $2::bigint[], $4::text[], $5::integer[], $6::text[]) "
+             "WITH ORDINALITY AS p(account_id, message_id, kind, recipient, detail, n) "
+             "ORDER BY p.n";
+    case Sql::kSelectSuppressions:
+      return "SELECT p.n, s.category, s.status, s.reply, s.message_id, s.at_ms, s.until_ms "
+             "FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS p(account_id, address, n) "
+             "JOIN {suppressions} s ON s.account_id = p.account_id AND s.address = p.address "
+             "AND s.until_ms > $3";
     default:
       return "";
   }

@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 
 #include <map>
+#include <optional>
+#include <utility>
 
+#include "core/text.h"
 #include "store/store_common.h"
 
 namespace mailwarden {
@@ -14,6 +17,31 @@ constexpr std::int64_t kMigrationLockKey = 0x6d61696c77617264;  // "mailward"
 
 std::vector<std::int64_t> AsVector(std::span<const MessageId> ids) {
   return std::vector<std::int64_t>(ids.begin(), ids.end());
+}
+
+// Each item's Rows from one statement's rows, whose first column says which item a row is
+// for (`item_of` maps its value to the item's place, or to nullopt); the items with no row get
+// an empty Rows, as their own statement would have given.
+template <class ItemOf>
+std::vector<Rows> RowsPerItem(const Rows& rows, std::size_t items, ItemOf item_of) {
+  std::vector<Rows> out(items);
+  for (int i = 0; i < rows.size(); ++i) {
+    const std::optional<std::size_t> item = item_of(rows.Int(i, 0));
+    if (item && *item < items) out[*item] = rows.Slice(i, 1);
+  }
+  return out;
+}
+
+// Each (account, message) pair as two arrays.
+template <class Key>
+std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>> KeyArrays(
+    std::span<const Key> keys) {
+  std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>> arrays;
+  for (const Key& k : keys) {
+    arrays.first.push_back(k.account);
+    arrays.second.push_back(k.id);
+  }
+  return arrays;
 }
 
 }  // namespace
@@ -190,6 +218,117 @@ Result<void> PgStore::DeleteUnfinished(AccountId account, std::span<const Messag
   // CASCADE).
   MW_RETURN_IF_ERROR(pg_.Run(Sql::kDeletePurged, Params().Int(account).IntArray(AsVector(ids))));
   return {};
+}
+
+// The batch's statements of one kind, one statement each (see sql_store.h).
+Result<std::vector<Rows>> PgStore::LockMessageStates(std::span<const MessageId> ids) {
+  if (ids.empty()) return std::vector<Rows>();
+  MW_ASSIGN_OR_RETURN(const Rows rows,
+                      pg_.Run(Sql::kLockMessageStates, Params().IntArray(AsVector(ids))));
+  std::map<MessageId, std::size_t> place;
+  for (std::size_t i = 0; i < ids.size(); ++i) place.emplace(ids[i], i);
+  return RowsPerItem(rows, ids.size(), [&](std::int64_t id) -> std::optional<std::size_t> {
+    const auto it = place.find(id);
+    if (it == place.end()) return std::nullopt;
+    return it->second;
+  });
+}
+
+Result<std::vector<Rows>> PgStore::UpdateRecipients(std::span<const RecipientUpdate> updates,
+                                                    std::int64_t now_ms) {
+  if (updates.empty()) return std::vector<Rows>();
+  std::vector<std::int64_t> accounts, messages, indexes, statuses;
+  std::vector<std::string> replies, categories;
+  std::map<std::pair<MessageId, std::int64_t>, std::size_t> place;
+  for (std::size_t i = 0; i < updates.size(); ++i) {
+    const RecipientUpdate& u = updates[i];
+    accounts.push_back(u.message.account);
+    messages.push_back(u.message.id);
+    indexes.push_back(u.index);
+    statuses.push_back(u.status);
+    replies.emplace_back(u.reply);
+    categories.emplace_back(u.category);
+    place.emplace(std::pair<MessageId, std::int64_t>(u.message.id, u.index), i);
+  }
+  MW_ASSIGN_OR_RETURN(const Rows rows, pg_.Run(Sql::kUpdateRecipients, Params()
+                                                                           .IntArray(accounts)
+                                                                           .IntArray(messages)
+                                                                           .IntArray(indexes)
+                                                                           .IntArray(statuses)
+                                                                           .TextArray(replies)
+                                                                           .TextArray(categories)
+                                                                           .Int(now_ms)));
+  // Each recipient's own UPDATE would have changed one row or none.
+  std::vector<Rows> changed(updates.size());
+  for (int i = 0; i < rows.size(); ++i) {
+    const auto it = place.find({rows.Int(i, 0), rows.Int(i, 1)});
+    if (it != place.end()) changed[it->second] = Rows(0, {}, 1);
+  }
+  return changed;
+}
+
+Result<std::vector<Rows>> PgStore::ReadRecipientStates(std::span<const MessageKey> messages) {
+  if (messages.empty()) return std::vector<Rows>();
+  auto [accounts, ids] = KeyArrays(messages);
+  MW_ASSIGN_OR_RETURN(const Rows rows,
+                      pg_.Run(Sql::kRecipientStatesOf, Params().IntArray(accounts).IntArray(ids)));
+  std::map<MessageId, std::size_t> place;
+  for (std::size_t i = 0; i < messages.size(); ++i) place.emplace(messages[i].id, i);
+  return RowsPerItem(rows, messages.size(), [&](std::int64_t id) -> std::optional<std::size_t> {
+    const auto it = place.find(id);
+    if (it == place.end()) return std::nullopt;
+    return it->second;
+  });
+}
+
+Result<void> PgStore::FinishMessages(std::span<const MessageKey> messages, std::int64_t now_ms) {
+  if (messages.empty()) return {};
+  auto [accounts, ids] = KeyArrays(messages);
+  MW_RETURN_IF_ERROR(
+      pg_.Queue(Sql::kFinishMessages,
+                Params().IntArray(std::move(accounts)).IntArray(std::move(ids)).Int(now_ms)));
+  return {};
+}
+
+Result<void> PgStore::WriteMessageEvents(std::span<const EventRow> events, std::int64_t at_ms) {
+  if (events.empty()) return {};
+  std::vector<std::int64_t> accounts, messages, recipients;
+  std::vector<std::string> kinds, details;
+  for (const EventRow& e : events) {
+    accounts.push_back(e.message.account);
+    messages.push_back(e.message.id);
+    kinds.emplace_back(e.kind);
+    recipients.push_back(e.recipient);
+    details.emplace_back(CutAtUtf8Boundary(e.detail, kMaxEventDetailBytes));
+  }
+  MW_RETURN_IF_ERROR(pg_.Queue(Sql::kInsertMessageEvents, Params()
+                                                              .IntArray(std::move(accounts))
+                                                              .IntArray(std::move(messages))
+                                                              .Int(at_ms)
+                                                              .TextArray(std::move(kinds))
+                                                              .IntArray(std::move(recipients))
+                                                              .TextArray(std::move(details))));
+  return {};
+}
+
+Result<std::vector<Rows>> PgStore::SelectSuppressions(
+    std::span<const std::pair<AccountId, std::string>> keys, std::int64_t now_ms) {
+  if (keys.empty()) return std::vector<Rows>();
+  std::vector<std::int64_t> accounts;
+  std::vector<std::string> addresses;
+  for (const auto& [account, key] : keys) {
+    accounts.push_back(account);
+    addresses.push_back(key);
+  }
+  MW_ASSIGN_OR_RETURN(
+      const Rows rows,
+      pg_.Run(Sql::kSelectSuppressions,
+              Params().IntArray(std::move(accounts)).TextArray(std::move(addresses)).Int(now_ms)));
+  // WITH ORDINALITY counts from 1.
+  return RowsPerItem(rows, keys.size(), [](std::int64_t n) -> std::optional<std::size_t> {
+    if (n < 1) return std::nullopt;
+    return static_cast<std::size_t>(n - 1);
+  });
 }
 
 // Sent at commit to every listening node (PgChangeListener).

@@ -37,6 +37,14 @@ class PgStore final : public SqlStore {
                                                     const ClaimRequest& request) override;
   Result<void> LockAccountsOfMessages(std::span<const MessageId> ids) override;
   Result<void> DeleteUnfinished(AccountId account, std::span<const MessageId> ids) override;
+  Result<std::vector<Rows>> LockMessageStates(std::span<const MessageId> ids) override;
+  Result<std::vector<Rows>> UpdateRecipients(std::span<const RecipientUpdate> updates,
+                                             std::int64_t now_ms) override;
+  Result<std::vector<Rows>> ReadRecipientStates(std::span<const MessageKey> messages) override;
+  Result<void> FinishMessages(std::span<const MessageKey> messages, std::int64_t now_ms) override;
+  Result<void> WriteMessageEvents(std::span<const EventRow> events, std::int64_t at_ms) override;
+  Result<std::vector<Rows>> SelectSuppressions(
+      std::span<const std::pair<AccountId, std::string>> keys, std::int64_t now_ms) override;
   Result<void> Notify(std::string_view kind, AccountId account) override;
   Result<void> LockMigrations() override;
   std::string_view MigrationSql(const schema::Migration& migration) const override;

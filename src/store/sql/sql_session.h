@@ -40,7 +40,7 @@ class Params {
     std::size_t size = 0;
   };
   using Value = std::variant<std::monostate, std::int64_t, std::string, Bytes, ZeroBytes,
-                             std::vector<std::int64_t>>;
+                             std::vector<std::int64_t>, std::vector<std::string>>;
 
   Params& Int(std::int64_t value) {
     values_.emplace_back(value);
@@ -68,6 +68,11 @@ class Params {
   }
   // Only for statements of an engine that has arrays (PostgreSQL's = ANY($1)).
   Params& IntArray(std::vector<std::int64_t> values) {
+    values_.emplace_back(std::move(values));
+    return *this;
+  }
+  // The same for texts ($1::text[]); an element is cut at a NUL, as a text value is.
+  Params& TextArray(std::vector<std::string> values) {
     values_.emplace_back(std::move(values));
     return *this;
   }
@@ -114,6 +119,13 @@ class Rows {
     const Cell& cell = At(row, column);
     if (const auto* value = std::get_if<std::string>(&cell)) return *value;
     return kEmpty;
+  }
+  // Row `row` alone, from column `first` on: a statement run once for many items gives each
+  // item the rows its own statement would have (the first columns saying which item).
+  Rows Slice(int row, int first) const {
+    std::vector<Cell> cells;
+    for (int c = first; c < columns_; ++c) cells.push_back(At(row, c));
+    return Rows(columns_ - first, std::move(cells), 0);
   }
   // The text moved out (a body is not copied twice).
   std::string TakeText(int row, int column) {

@@ -242,6 +242,16 @@ enum class Sql {
   kLockAccountsOfMessages,        // PostgreSQL: (ids[]): locks the messages' accounts' rows in
                                   //   id order
   kMarkComplained,                // (account, message); changes none if it was already
+  // PostgreSQL: a batch's statements of one kind as one statement over arrays (unnest), each
+  // doing for every item what the statement named does for one.
+  kLockMessageStates,    // (ids[]) -> id, then kLockMessageState's columns; by id
+  kUpdateRecipients,     // (accounts[], messages[], idxs[], statuses[], replies[], categories[],
+                         //   now) -> message, idx of each one changed (kUpdateRecipient)
+  kRecipientStatesOf,    // (accounts[], messages[]) -> message, kRecipientStates' columns
+  kFinishMessages,       // (accounts[], messages[], now): kFinishMessage and kSetOutcome
+  kInsertMessageEvents,  // (accounts[], messages[], at, kinds[], recipients[], details[])
+  kSelectSuppressions,   // (accounts[], addresses[], now) -> item (from 1), then
+                         //   kSelectSuppression's columns
   kCount,
 };
 

@@ -27,6 +27,62 @@ Result<void> SqlStore::DeleteUnfinished(AccountId account, std::span<const Messa
   return {};
 }
 
+Result<std::vector<Rows>> SqlStore::LockMessageStates(std::span<const MessageId> ids) {
+  std::vector<SqlSession::Statement> locks;
+  for (const MessageId id : ids) locks.push_back({Sql::kLockMessageState, Params().Int(id)});
+  return session_->RunAll(locks);
+}
+
+Result<std::vector<Rows>> SqlStore::UpdateRecipients(std::span<const RecipientUpdate> updates,
+                                                     std::int64_t now_ms) {
+  std::vector<SqlSession::Statement> statements;
+  for (const RecipientUpdate& u : updates) {
+    statements.push_back({Sql::kUpdateRecipient, Params()
+                                                     .Int(u.message.account)
+                                                     .Int(u.message.id)
+                                                     .Int(u.index)
+                                                     .Int(u.status)
+                                                     .Text(u.reply)
+                                                     .Int(now_ms)
+                                                     .Text(u.category)});
+  }
+  return session_->RunAll(statements);
+}
+
+Result<std::vector<Rows>> SqlStore::ReadRecipientStates(std::span<const MessageKey> messages) {
+  std::vector<SqlSession::Statement> reads;
+  for (const MessageKey& m : messages) {
+    reads.push_back({Sql::kRecipientStates, Params().Int(m.account).Int(m.id)});
+  }
+  return session_->RunAll(reads);
+}
+
+Result<void> SqlStore::FinishMessages(std::span<const MessageKey> messages, std::int64_t now_ms) {
+  for (const MessageKey& m : messages) {
+    MW_RETURN_IF_ERROR(
+        session_->Queue(Sql::kFinishMessage, Params().Int(m.account).Int(m.id).Int(now_ms)));
+    MW_RETURN_IF_ERROR(SetOutcome(m.account, m.id));
+  }
+  return {};
+}
+
+Result<void> SqlStore::WriteMessageEvents(std::span<const EventRow> events, std::int64_t at_ms) {
+  for (const EventRow& e : events) {
+    MW_RETURN_IF_ERROR(
+        WriteMessageEvent(e.message.account, e.message.id, at_ms, e.kind, e.recipient, e.detail));
+  }
+  return {};
+}
+
+Result<std::vector<Rows>> SqlStore::SelectSuppressions(
+    std::span<const std::pair<AccountId, std::string>> keys, std::int64_t now_ms) {
+  std::vector<SqlSession::Statement> lookups;
+  for (const auto& [account, key] : keys) {
+    lookups.push_back({Sql::kSelectSuppression, Params().Int(account).Text(key).Int(now_ms)});
+  }
+  return session_->RunAll(lookups);
+}
+
 Result<void> SqlStore::Notify(std::string_view /*kind*/, AccountId /*account*/) { return {}; }
 
 void SqlStore::NoteNode(std::string_view /*node*/) {}

@@ -195,6 +195,41 @@ class SqlStore : public Store {
   virtual Result<void> LockAccountsOfMessages(std::span<const MessageId> ids);
   // Deletes these unfinished messages of the account, with their recipients and marks.
   virtual Result<void> DeleteUnfinished(AccountId account, std::span<const MessageId> ids);
+
+  // A batch's statements of one kind. Here each item's statement runs on its own (RunAll, in
+  // the order given); an engine with arrays runs one statement for the whole batch. Each gives
+  // every item the Rows its own statement would have given (Changed() for a write).
+  struct MessageKey {
+    AccountId account = 0;
+    MessageId id = 0;
+  };
+  struct RecipientUpdate {
+    MessageKey message;
+    int index = 0;
+    int status = 0;  // RecipientCode
+    std::string_view reply;
+    std::string_view category;
+  };
+  struct EventRow {
+    MessageKey message;
+    std::string_view kind;
+    int recipient = -1;
+    std::string detail;
+  };
+  // kLockMessageState of each message, ids ascending and distinct.
+  virtual Result<std::vector<Rows>> LockMessageStates(std::span<const MessageId> ids);
+  // kUpdateRecipient of each, no recipient twice.
+  virtual Result<std::vector<Rows>> UpdateRecipients(std::span<const RecipientUpdate> updates,
+                                                     std::int64_t now_ms);
+  // kRecipientStates of each message, no message twice.
+  virtual Result<std::vector<Rows>> ReadRecipientStates(std::span<const MessageKey> messages);
+  // kFinishMessage, then kSetOutcome, of each message; rows not read (Queue).
+  virtual Result<void> FinishMessages(std::span<const MessageKey> messages, std::int64_t now_ms);
+  // kInsertMessageEvent of each, in order, all at at_ms; rows not read (Queue).
+  virtual Result<void> WriteMessageEvents(std::span<const EventRow> events, std::int64_t at_ms);
+  // kSelectSuppression of each (account, address as SuppressionAddress keeps it).
+  virtual Result<std::vector<Rows>> SelectSuppressions(
+      std::span<const std::pair<AccountId, std::string>> keys, std::int64_t now_ms);
   // Tells other nodes, at commit, that delivery may have something new to claim (kind: state,
   // release or mail). Nothing where there are no other nodes.
   virtual Result<void> Notify(std::string_view kind, AccountId account);

@@ -343,20 +343,19 @@ Result<void> SqlStore::RecordRound(std::span<const DeliveryOutcome* const> round
                                    Tally& tally) {
   const std::int64_t now_ms = ToUnixMillis(now);
   const int day = LocalDayNumber(now);
-  using Statement = SqlSession::Statement;
+  // Each step is one statement per message or recipient of the round, given to the engine
+  // together (on PostgreSQL one statement for all of them).
   struct Item {
     const DeliveryOutcome* outcome = nullptr;
-    AccountId account = 0;
+    MessageKey key;
     bool marked = false;
     std::int64_t size = 0;
   };
   std::vector<Item> items;
   {
-    std::vector<Statement> locks;
-    for (const DeliveryOutcome* outcome : round) {
-      locks.push_back({Sql::kLockMessageState, Params().Int(outcome->id)});
-    }
-    MW_ASSIGN_OR_RETURN(const std::vector<Rows> states, session().RunAll(locks));
+    std::vector<MessageId> ids;
+    for (const DeliveryOutcome* outcome : round) ids.push_back(outcome->id);
+    MW_ASSIGN_OR_RETURN(const std::vector<Rows> states, LockMessageStates(ids));
     for (std::size_t i = 0; i < round.size(); ++i) {
       const Rows& rows = states[i];
       // Purged while in flight (its row deleted or not yet) or already finished (a late
@@ -364,62 +363,61 @@ Result<void> SqlStore::RecordRound(std::span<const DeliveryOutcome* const> round
       // counters stay right.
       if (rows.empty() || rows.Int(0, 1) == schema::kMessageDone || rows.Bool(0, 2)) continue;
       items.push_back({.outcome = round[i],
-                       .account = rows.Int(0, 0),
+                       .key = {.account = rows.Int(0, 0), .id = round[i]->id},
                        .marked = rows.Bool(0, 3),
                        .size = rows.Int(0, 4)});
     }
   }
   // Only a pending recipient changes: a sent or failed one is final.
-  std::vector<Statement> updates;
+  std::vector<RecipientUpdate> updates;
   for (const Item& item : items) {
     for (const RecipientOutcome& r : item.outcome->recipients) {
-      updates.push_back({Sql::kUpdateRecipient, Params()
-                                                    .Int(item.account)
-                                                    .Int(item.outcome->id)
-                                                    .Int(r.index)
-                                                    .Int(RecipientCode(r.status))
-                                                    .Text(r.reply)
-                                                    .Int(now_ms)
-                                                    .Text(r.category)});
+      updates.push_back({.message = item.key,
+                         .index = r.index,
+                         .status = RecipientCode(r.status),
+                         .reply = r.reply,
+                         .category = r.category});
     }
   }
-  MW_ASSIGN_OR_RETURN(const std::vector<Rows> updated, session().RunAll(updates));
+  MW_ASSIGN_OR_RETURN(const std::vector<Rows> updated, UpdateRecipients(updates, now_ms));
   std::size_t next = 0;
-  std::vector<Statement> reads;
+  std::vector<EventRow> events;
+  std::vector<MessageKey> keys;
   for (const Item& item : items) {
-    const AccountId account = item.account;
+    const AccountId account = item.key.account;
     const DeliveryOutcome* outcome = item.outcome;
     for (const RecipientOutcome& r : outcome->recipients) {
-      const Rows& rows = updated[next++];
-      if (rows.Changed() == 1) {
-        // The attempt's line of the message's history, with the relay's reply.
-        const std::string_view kind = r.status == RecipientStatus::kSent     ? kEventDelivered
-                                      : r.status == RecipientStatus::kFailed ? kEventFailed
-                                                                             : kEventDeferred;
-        const std::string detail =
-            r.category.empty() ? r.reply : fmt::format("{}: {}", r.category, r.reply);
-        MW_RETURN_IF_ERROR(WriteMessageEvent(account, outcome->id, now_ms, kind, r.index, detail));
-      }
-      if (r.status == RecipientStatus::kFailed && rows.Changed() == 1) {
-        tally.Count(account, day, {.errors = 1});
-        if (outcome->suppress_for.count() > 0 && Suppresses(r.category)) {
-          MW_ASSIGN_OR_RETURN(const Rows address,
-                              session().Run(Sql::kSelectRecipientAddress,
-                                            Params().Int(account).Int(outcome->id).Int(r.index)));
-          if (!address.empty()) {
-            MW_RETURN_IF_ERROR(SuppressRecipient(account, outcome->id, address.Text(0, 0),
-                                                 r.category, r.reply, now, outcome->suppress_for));
-          }
+      if (updated[next++].Changed() != 1) continue;
+      // The attempt's line of the message's history, with the relay's reply.
+      const std::string_view kind = r.status == RecipientStatus::kSent     ? kEventDelivered
+                                    : r.status == RecipientStatus::kFailed ? kEventFailed
+                                                                           : kEventDeferred;
+      events.push_back(
+          {.message = item.key,
+           .kind = kind,
+           .recipient = r.index,
+           .detail = r.category.empty() ? r.reply : fmt::format("{}: {}", r.category, r.reply)});
+      if (r.status != RecipientStatus::kFailed) continue;
+      tally.Count(account, day, {.errors = 1});
+      if (outcome->suppress_for.count() > 0 && Suppresses(r.category)) {
+        MW_ASSIGN_OR_RETURN(const Rows address,
+                            session().Run(Sql::kSelectRecipientAddress,
+                                          Params().Int(account).Int(outcome->id).Int(r.index)));
+        if (!address.empty()) {
+          MW_RETURN_IF_ERROR(SuppressRecipient(account, outcome->id, address.Text(0, 0), r.category,
+                                               r.reply, now, outcome->suppress_for));
         }
       }
     }
-    reads.push_back({Sql::kRecipientStates, Params().Int(account).Int(outcome->id)});
+    keys.push_back(item.key);
   }
-  MW_ASSIGN_OR_RETURN(const std::vector<Rows> recipient_states, session().RunAll(reads));
+  MW_RETURN_IF_ERROR(WriteMessageEvents(events, now_ms));
+  MW_ASSIGN_OR_RETURN(const std::vector<Rows> recipient_states, ReadRecipientStates(keys));
   std::vector<Tally::Ending> endings;
+  std::vector<MessageKey> finished;
   for (std::size_t i = 0; i < items.size(); ++i) {
     const Item& item = items[i];
-    const AccountId account = item.account;
+    const AccountId account = item.key.account;
     const DeliveryOutcome* outcome = item.outcome;
     const Rows& states = recipient_states[i];
     if (!states.empty() && states.Bool(0, 0)) {
@@ -427,14 +425,13 @@ Result<void> SqlStore::RecordRound(std::span<const DeliveryOutcome* const> round
           Sql::kRequeueMessage,
           Params().Int(account).Int(outcome->id).Int(ToUnixMillis(outcome->next_attempt))));
     } else {
-      MW_RETURN_IF_ERROR(
-          session().Queue(Sql::kFinishMessage, Params().Int(account).Int(outcome->id).Int(now_ms)));
-      MW_RETURN_IF_ERROR(SetOutcome(account, outcome->id));
+      finished.push_back(item.key);
       endings.push_back(
           {.account = account, .id = outcome->id, .size = item.size, .marked = item.marked});
       if (!states.empty() && states.Bool(0, 1)) tally.Count(account, day, {.sent = 1});
     }
   }
+  MW_RETURN_IF_ERROR(FinishMessages(finished, now_ms));
   // The released marks of the round's finished messages, forgotten together.
   MW_RETURN_IF_ERROR(tally.EndMessages(endings));
   return {};

@@ -33,20 +33,17 @@ Result<std::optional<Suppression>> SqlStore::FindSuppression(AccountId account,
 
 Result<std::vector<std::optional<Suppression>>> SqlStore::FindSuppressions(
     std::span<const std::pair<AccountId, std::string_view>> addresses, std::int64_t now_ms) {
-  std::vector<std::string> keys;
-  std::vector<SqlSession::Statement> lookups;
+  std::vector<std::pair<AccountId, std::string>> keys;
   for (const auto& [account, address] : addresses) {
-    keys.push_back(SuppressionAddress(address));
-    lookups.push_back(
-        {Sql::kSelectSuppression, Params().Int(account).Text(keys.back()).Int(now_ms)});
+    keys.emplace_back(account, SuppressionAddress(address));
   }
-  MW_ASSIGN_OR_RETURN(const std::vector<Rows> all, session().RunAll(lookups));
+  MW_ASSIGN_OR_RETURN(const std::vector<Rows> all, SelectSuppressions(keys, now_ms));
   std::vector<std::optional<Suppression>> found(addresses.size());
   for (std::size_t i = 0; i < all.size(); ++i) {
     const Rows& rows = all[i];
     if (rows.empty()) continue;
     Suppression s;
-    s.address = std::move(keys[i]);
+    s.address = std::move(keys[i].second);
     s.category = rows.Text(0, 0);
     s.status = rows.Text(0, 1);
     s.reply = rows.Text(0, 2);

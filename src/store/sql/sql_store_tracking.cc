@@ -24,14 +24,6 @@ constexpr NameTable<TrackStatus, 7> kTrackStatusNames = {{
     {TrackStatus::kPurged, "purged"},
 }};
 
-// The first bytes of text, never cutting a UTF-8 sequence in two.
-std::string_view CutUtf8(std::string_view text, std::size_t most) {
-  if (text.size() <= most) return text;
-  std::size_t end = most;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-  return text.substr(0, end);
-}
-
 // Where the candidate of row i of a kSearch* statement (its {tracked_columns} from `first`)
 // stands, its account being held (blocked or purging) or not.
 TrackStatus StatusOf(const Rows& rows, int i, int first, bool account_held) {
@@ -79,7 +71,7 @@ std::string SearchTerm(std::string_view text) {
   if (text.size() >= 2 && text.front() == '<' && text.back() == '>') {
     text = text.substr(1, text.size() - 2);
   }
-  return ToAsciiLower(CutUtf8(text, kMaxSearchTermBytes));
+  return ToAsciiLower(CutAtUtf8Boundary(text, kMaxSearchTermBytes));
 }
 
 // The first words of a subject as search terms (see kMaxSubjectWords).
@@ -107,7 +99,7 @@ Result<void> SqlStore::WriteMessageEvent(AccountId account, MessageId id, std::i
   MW_RETURN_IF_ERROR(
       session_->Queue(Sql::kInsertMessageEvent,
                       Params().Int(account).Int(id).Int(at_ms).Text(kind).Int(recipient).Text(
-                          CutUtf8(detail, kMaxEventDetailBytes))));
+                          CutAtUtf8Boundary(detail, kMaxEventDetailBytes))));
   return {};
 }
 
