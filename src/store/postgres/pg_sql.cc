@@ -268,6 +268,10 @@ constexpr std::string_view PgText(Sql sql) {
              "FROM unnest($1::bigint[], $2::bigint[], $4::text[], $5::integer[], $6::text[]) "
              "WITH ORDINALITY AS p(account_id, message_id, kind, recipient, detail, n) "
              "ORDER BY p.n";
+    case Sql::kForgetReleasedOf:
+      return "DELETE FROM {released} r USING unnest($1::bigint[], $2::bigint[]) "
+             "AS p(account_id, message_id) WHERE r.account_id = p.account_id "
+             "AND r.message_id = p.message_id RETURNING r.message_id";
     case Sql::kSelectSuppressions:
       return "SELECT p.n, s.category, s.status, s.reply, s.message_id, s.at_ms, s.until_ms "
              "FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS p(account_id, address, n) "

@@ -290,6 +290,21 @@ Result<void> PgStore::FinishMessages(std::span<const MessageKey> messages, std::
   return {};
 }
 
+Result<std::vector<Rows>> PgStore::ForgetReleased(std::span<const MessageKey> messages) {
+  if (messages.empty()) return std::vector<Rows>();
+  auto [accounts, ids] = KeyArrays(messages);
+  MW_ASSIGN_OR_RETURN(const Rows rows,
+                      pg_.Run(Sql::kForgetReleasedOf, Params().IntArray(accounts).IntArray(ids)));
+  std::map<MessageId, std::size_t> place;
+  for (std::size_t i = 0; i < messages.size(); ++i) place.emplace(messages[i].id, i);
+  std::vector<Rows> forgotten(messages.size());
+  for (int i = 0; i < rows.size(); ++i) {
+    const auto it = place.find(rows.Int(i, 0));
+    if (it != place.end()) forgotten[it->second] = Rows(0, {}, 1);
+  }
+  return forgotten;
+}
+
 Result<void> PgStore::WriteMessageEvents(std::span<const EventRow> events, std::int64_t at_ms) {
   if (events.empty()) return {};
   std::vector<std::int64_t> accounts, messages, recipients;

@@ -42,6 +42,7 @@ class PgStore final : public SqlStore {
                                              std::int64_t now_ms) override;
   Result<std::vector<Rows>> ReadRecipientStates(std::span<const MessageKey> messages) override;
   Result<void> FinishMessages(std::span<const MessageKey> messages, std::int64_t now_ms) override;
+  Result<std::vector<Rows>> ForgetReleased(std::span<const MessageKey> messages) override;
   Result<void> WriteMessageEvents(std::span<const EventRow> events, std::int64_t at_ms) override;
   Result<std::vector<Rows>> SelectSuppressions(
       std::span<const std::pair<AccountId, std::string>> keys, std::int64_t now_ms) override;

@@ -252,6 +252,7 @@ enum class Sql {
   kInsertMessageEvents,  // (accounts[], messages[], at, kinds[], recipients[], details[])
   kSelectSuppressions,   // (accounts[], addresses[], now) -> item (from 1), then
                          //   kSelectSuppression's columns
+  kForgetReleasedOf,     // (accounts[], messages[]) -> message of each mark deleted
   kCount,
 };
 

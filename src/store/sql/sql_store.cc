@@ -66,6 +66,14 @@ Result<void> SqlStore::FinishMessages(std::span<const MessageKey> messages, std:
   return {};
 }
 
+Result<std::vector<Rows>> SqlStore::ForgetReleased(std::span<const MessageKey> messages) {
+  std::vector<SqlSession::Statement> forgets;
+  for (const MessageKey& m : messages) {
+    forgets.push_back({Sql::kForgetReleased, Params().Int(m.account).Int(m.id)});
+  }
+  return session_->RunAll(forgets);
+}
+
 Result<void> SqlStore::WriteMessageEvents(std::span<const EventRow> events, std::int64_t at_ms) {
   for (const EventRow& e : events) {
     MW_RETURN_IF_ERROR(

@@ -225,6 +225,8 @@ class SqlStore : public Store {
   virtual Result<std::vector<Rows>> ReadRecipientStates(std::span<const MessageKey> messages);
   // kFinishMessage, then kSetOutcome, of each message; rows not read (Queue).
   virtual Result<void> FinishMessages(std::span<const MessageKey> messages, std::int64_t now_ms);
+  // kForgetReleased of each message (its released mark deleted, if it has one).
+  virtual Result<std::vector<Rows>> ForgetReleased(std::span<const MessageKey> messages);
   // kInsertMessageEvent of each, in order, all at at_ms; rows not read (Queue).
   virtual Result<void> WriteMessageEvents(std::span<const EventRow> events, std::int64_t at_ms);
   // kSelectSuppression of each (account, address as SuppressionAddress keeps it).

@@ -413,8 +413,8 @@ Result<void> SqlStore::RecordRound(std::span<const DeliveryOutcome* const> round
   }
   MW_RETURN_IF_ERROR(WriteMessageEvents(events, now_ms));
   MW_ASSIGN_OR_RETURN(const std::vector<Rows> recipient_states, ReadRecipientStates(keys));
-  std::vector<Tally::Ending> endings;
   std::vector<MessageKey> finished;
+  std::vector<const Item*> ended;
   for (std::size_t i = 0; i < items.size(); ++i) {
     const Item& item = items[i];
     const AccountId account = item.key.account;
@@ -426,14 +426,25 @@ Result<void> SqlStore::RecordRound(std::span<const DeliveryOutcome* const> round
           Params().Int(account).Int(outcome->id).Int(ToUnixMillis(outcome->next_attempt))));
     } else {
       finished.push_back(item.key);
-      endings.push_back(
-          {.account = account, .id = outcome->id, .size = item.size, .marked = item.marked});
+      ended.push_back(&item);
       if (!states.empty() && states.Bool(0, 1)) tally.Count(account, day, {.sent = 1});
     }
   }
   MW_RETURN_IF_ERROR(FinishMessages(finished, now_ms));
-  // The released marks of the round's finished messages, forgotten together.
-  MW_RETURN_IF_ERROR(tally.EndMessages(endings));
+  // The released marks of the round's finished messages, forgotten together (those of an
+  // account with no released mail need no statement).
+  std::vector<MessageKey> marked;
+  for (const Item* item : ended) {
+    if (item->marked) marked.push_back(item->key);
+  }
+  MW_ASSIGN_OR_RETURN(const std::vector<Rows> forgotten, ForgetReleased(marked));
+  std::vector<Tally::Ending> endings;
+  std::size_t next_mark = 0;
+  for (const Item* item : ended) {
+    const std::int64_t gone = item->marked ? forgotten[next_mark++].Changed() : 0;
+    endings.push_back({.account = item->key.account, .size = item->size, .forgotten = gone});
+  }
+  tally.EndMessages(endings);
   return {};
 }
 

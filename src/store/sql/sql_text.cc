@@ -200,8 +200,9 @@ constexpr std::array<std::string_view, kSqlCount> kNames = {
     "kFinishMessages",
     "kInsertMessageEvents",
     "kSelectSuppressions",
+    "kForgetReleasedOf",
 };
-static_assert(kNames.back() == "kSelectSuppressions", "kNames follows enum Sql");
+static_assert(kNames.back() == "kForgetReleasedOf", "kNames follows enum Sql");
 
 // The earliest next attempt among the unfinished messages of active account a.id: one seek of
 // messages_due within the account's purge epoch, so that purged rows still on disk (all due

@@ -17,21 +17,13 @@ Result<void> Tally::EndMessage(AccountId account, MessageId id, std::int64_t siz
   return {};
 }
 
-Result<void> Tally::EndMessages(std::span<const Ending> endings) {
-  std::vector<SqlSession::Statement> forgets;
-  std::vector<AccountId> of;
+void Tally::EndMessages(std::span<const Ending> endings) {
   for (const Ending& e : endings) {
     AccountDelta& delta = accounts_[e.account];
     --delta.pending;
     delta.pending_bytes -= e.size;
-    if (!e.marked) continue;
-    forgets.push_back({Sql::kForgetReleased, Params().Int(e.account).Int(e.id)});
-    of.push_back(e.account);
+    delta.released -= e.forgotten;
   }
-  if (forgets.empty()) return {};
-  MW_ASSIGN_OR_RETURN(const std::vector<Rows> forgotten, session_.RunAll(forgets));
-  for (std::size_t i = 0; i < of.size(); ++i) accounts_[of[i]].released -= forgotten[i].Changed();
-  return {};
 }
 
 Result<void> Tally::Flush() {

@@ -34,15 +34,14 @@ class Tally {
   // whether it may have one (false when the account has no released mail: nothing to delete).
   Result<void> EndMessage(AccountId account, MessageId id, std::int64_t size, bool marked = true);
 
-  // EndMessage of each, their released marks forgotten by one RunAll (PostgreSQL: one round
-  // trip for all of them, not one each).
+  // Messages ending as EndMessage's, whose released marks the caller deleted already (all
+  // of a batch's by one statement: SqlStore::ForgetReleased); forgotten: how many of each.
   struct Ending {
     AccountId account = 0;
-    MessageId id = 0;
     std::int64_t size = 0;
-    bool marked = true;
+    std::int64_t forgotten = 0;
   };
-  Result<void> EndMessages(std::span<const Ending> endings);
+  void EndMessages(std::span<const Ending> endings);
 
   // Writes the gathered changes. kNotFound if an account does not exist.
   Result<void> Flush();
