@@ -13,6 +13,7 @@
 
 #include "core/host_port.h"
 #include "core/smtp_reply_class.h"
+#include "smtp/no_throw.h"
 
 namespace mailwarden {
 namespace {
@@ -20,8 +21,6 @@ namespace {
 namespace asio = boost::asio;
 using asio::awaitable;
 using SteadyClock = std::chrono::steady_clock;
-
-constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
 RecipientStatus StatusOf(int code) {
   switch (ClassifyReply(code)) {

@@ -10,15 +10,11 @@
 #include <memory>
 #include <vector>
 
+#include "identity/openssl_ptr.h"
+
 namespace mailwarden {
 namespace {
 
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
 using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
 
 Result<std::string> PrivatePem(EVP_PKEY* key) {

@@ -11,6 +11,7 @@
 #include "core/text.h"
 #include "identity/dkim_canon.h"
 #include "identity/dkim_key.h"
+#include "identity/openssl_ptr.h"
 #include "mime/message_prep.h"
 
 namespace mailwarden {
@@ -25,13 +26,6 @@ bool StartsWithField(std::string_view line, std::string_view name) {
   return line.size() > name.size() && line[name.size()] == ':' &&
          ToAsciiLower(line.substr(0, name.size())) == name;
 }
-
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-};
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
 
 std::string Sha256(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];

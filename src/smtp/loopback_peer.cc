@@ -33,11 +33,6 @@ void PutAddress(const ip::address& address, __be32 out[4]) {
   }
 }
 
-ip::address Unmapped(const ip::address& a) {
-  if (a.is_v6() && a.to_v6().is_v4_mapped()) return ip::make_address_v4(ip::v4_mapped, a.to_v6());
-  return a;
-}
-
 std::optional<Uid> Lookup(int family, const ip::tcp::endpoint& client,
                           const ip::tcp::endpoint& server) {
   const int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
@@ -102,6 +97,11 @@ std::optional<ip::tcp::endpoint> OriginalDestination(ip::tcp::socket& accepted,
 }
 
 }  // namespace
+
+ip::address Unmapped(const ip::address& a) {
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) return ip::make_address_v4(ip::v4_mapped, a.to_v6());
+  return a;
+}
 
 std::optional<Uid> SocketOwnerUid(const ip::tcp::endpoint& client,
                                   const ip::tcp::endpoint& server) {

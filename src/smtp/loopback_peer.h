@@ -28,6 +28,10 @@
 
 namespace mailwarden {
 
+// An IPv4 address given as IPv6 (::ffff:a.b.c.d, as a dual-stack listener sees it) as the IPv4
+// address it is; any other address as it is.
+boost::asio::ip::address Unmapped(const boost::asio::ip::address& a);
+
 // The uid owning the TCP socket whose local end is client and whose remote end is server, in
 // this network namespace; nullopt if there is none (or the kernel cannot be asked). Any thread;
 // one netlink round trip, no privilege needed.

@@ -19,6 +19,7 @@
 
 #include "core/duration.h"
 #include "smtp/dot_stuffer.h"
+#include "smtp/no_throw.h"
 
 namespace mailwarden {
 namespace {
@@ -26,8 +27,6 @@ namespace {
 namespace asio = boost::asio;
 using asio::awaitable;
 using std::chrono::milliseconds;
-
-constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
 // Commands per write when pipelining: replies to a batch must fit the socket buffers while we
 // are still writing, or both sides would wait on each other until the timeout.

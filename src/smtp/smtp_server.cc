@@ -16,6 +16,7 @@
 
 #include "core/host_port.h"
 #include "smtp/loopback_peer.h"
+#include "smtp/no_throw.h"
 #include "smtp/smtp_command.h"
 #include "smtp/smtp_data_reader.h"
 #include "smtp/smtp_session.h"
@@ -25,18 +26,7 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 using std::chrono::milliseconds;
 
-namespace {
-
-constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
-
-asio::ip::address Unmapped(const asio::ip::address& a) {
-  if (a.is_v6() && a.to_v6().is_v4_mapped()) {
-    return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
-  }
-  return a;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 SmtpServer::SmtpServer(asio::any_io_executor ex, SmtpServerOptions options, SmtpBackend& backend,
                        ReceiveGate& gate)

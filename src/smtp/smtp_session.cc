@@ -16,6 +16,7 @@
 
 #include "core/host_port.h"
 #include "smtp/loopback_peer.h"
+#include "smtp/no_throw.h"
 #include "smtp/smtp_command.h"
 #include "smtp/smtp_data_reader.h"
 
@@ -26,7 +27,6 @@ using std::chrono::milliseconds;
 
 namespace {
 
-constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kReadChunkBytes = 64 * 1024;
 // Replies pile up while a pipelining client's commands are answered; past this they are sent
 // even though input is waiting, so a client that never reads cannot grow the buffer.
@@ -46,13 +46,6 @@ std::string Printable(std::string_view text) {
   }
   if (text.size() > kMaxShownTextBytes) out += "...";
   return out;
-}
-
-asio::ip::address Unmapped(const asio::ip::address& a) {
-  if (a.is_v6() && a.to_v6().is_v4_mapped()) {
-    return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
-  }
-  return a;
 }
 
 bool IsCredentialsError(ErrorCode code) {
