@@ -32,6 +32,23 @@ std::vector<Rows> RowsPerItem(const Rows& rows, std::size_t items, ItemOf item_o
   return out;
 }
 
+// The place of each message id among a batch's items, for RowsPerItem: ids given once each.
+class IdPlaces {
+ public:
+  template <class Items, class IdOf>
+  IdPlaces(const Items& items, IdOf id_of) {
+    for (std::size_t i = 0; i < items.size(); ++i) place_.emplace(id_of(items[i]), i);
+  }
+  std::optional<std::size_t> operator()(std::int64_t id) const {
+    const auto it = place_.find(id);
+    if (it == place_.end()) return std::nullopt;
+    return it->second;
+  }
+
+ private:
+  std::map<MessageId, std::size_t> place_;
+};
+
 // Each (account, message) pair as two arrays.
 template <class Key>
 std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>> KeyArrays(
@@ -225,13 +242,7 @@ Result<std::vector<Rows>> PgStore::LockMessageStates(std::span<const MessageId> 
   if (ids.empty()) return std::vector<Rows>();
   MW_ASSIGN_OR_RETURN(const Rows rows,
                       pg_.Run(Sql::kLockMessageStates, Params().IntArray(AsVector(ids))));
-  std::map<MessageId, std::size_t> place;
-  for (std::size_t i = 0; i < ids.size(); ++i) place.emplace(ids[i], i);
-  return RowsPerItem(rows, ids.size(), [&](std::int64_t id) -> std::optional<std::size_t> {
-    const auto it = place.find(id);
-    if (it == place.end()) return std::nullopt;
-    return it->second;
-  });
+  return RowsPerItem(rows, ids.size(), IdPlaces(ids, [](MessageId id) { return id; }));
 }
 
 Result<std::vector<Rows>> PgStore::UpdateRecipients(std::span<const RecipientUpdate> updates,
@@ -272,13 +283,8 @@ Result<std::vector<Rows>> PgStore::ReadRecipientStates(std::span<const MessageKe
   auto [accounts, ids] = KeyArrays(messages);
   MW_ASSIGN_OR_RETURN(const Rows rows,
                       pg_.Run(Sql::kRecipientStatesOf, Params().IntArray(accounts).IntArray(ids)));
-  std::map<MessageId, std::size_t> place;
-  for (std::size_t i = 0; i < messages.size(); ++i) place.emplace(messages[i].id, i);
-  return RowsPerItem(rows, messages.size(), [&](std::int64_t id) -> std::optional<std::size_t> {
-    const auto it = place.find(id);
-    if (it == place.end()) return std::nullopt;
-    return it->second;
-  });
+  return RowsPerItem(rows, messages.size(),
+                     IdPlaces(messages, [](const MessageKey& m) { return m.id; }));
 }
 
 Result<void> PgStore::FinishMessages(std::span<const MessageKey> messages, std::int64_t now_ms) {
@@ -295,12 +301,11 @@ Result<std::vector<Rows>> PgStore::ForgetReleased(std::span<const MessageKey> me
   auto [accounts, ids] = KeyArrays(messages);
   MW_ASSIGN_OR_RETURN(const Rows rows,
                       pg_.Run(Sql::kForgetReleasedOf, Params().IntArray(accounts).IntArray(ids)));
-  std::map<MessageId, std::size_t> place;
-  for (std::size_t i = 0; i < messages.size(); ++i) place.emplace(messages[i].id, i);
+  // Each message's own DELETE would have changed one row or none.
+  const IdPlaces place(messages, [](const MessageKey& m) { return m.id; });
   std::vector<Rows> forgotten(messages.size());
   for (int i = 0; i < rows.size(); ++i) {
-    const auto it = place.find(rows.Int(i, 0));
-    if (it != place.end()) forgotten[it->second] = Rows(0, {}, 1);
+    if (const auto at = place(rows.Int(i, 0))) forgotten[*at] = Rows(0, {}, 1);
   }
   return forgotten;
 }
