@@ -253,12 +253,7 @@ constexpr std::string_view PgText(Sql sql) {
              "GROUP BY p.id";
     case Sql::kFinishMessages:
       return "UPDATE {messages} m SET status = {done}, done_ms = $3, lease_node = NULL, "
-             "body = NULL, outcome = CASE "
-             "WHEN EXISTS (SELECT 1 FROM {recipients} r WHERE r.account_id = m.account_id "
-             "AND r.message_id = m.id AND r.status = {r_failed} AND r.category = 'expired') "
-             "THEN 3 WHEN EXISTS (SELECT 1 FROM {recipients} r "
-             "WHERE r.account_id = m.account_id AND r.message_id = m.id "
-             "AND r.status = {r_failed}) THEN 2 ELSE 1 END "
+             "body = NULL, outcome = {outcome_of_m} "
              "FROM unnest($1::bigint[], $2::bigint[]) AS p(account_id, id) "
              "WHERE m.account_id = p.account_id AND m.id = p.id";
     case Sql::kInsertMessageEvents:

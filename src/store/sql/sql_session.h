@@ -71,7 +71,7 @@ class Params {
     values_.emplace_back(std::move(values));
     return *this;
   }
-  // The same for texts ($1::text[]); an element is cut at a NUL, as a text value is.
+  // The same for texts ($1::text[]); an element ends at its first NUL, which no text holds.
   Params& TextArray(std::vector<std::string> values) {
     values_.emplace_back(std::move(values));
     return *this;

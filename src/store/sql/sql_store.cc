@@ -27,34 +27,43 @@ Result<void> SqlStore::DeleteUnfinished(AccountId account, std::span<const Messa
   return {};
 }
 
+namespace {
+
+// The statement `sql` once for each item, with the parameters params_of gives it, sent
+// together (RunAll).
+template <class Items, class ParamsOf>
+Result<std::vector<Rows>> RunEach(SqlSession& session, Sql sql, const Items& items,
+                                  ParamsOf params_of) {
+  std::vector<SqlSession::Statement> statements;
+  statements.reserve(items.size());
+  for (const auto& item : items) statements.push_back({sql, params_of(item)});
+  return session.RunAll(statements);
+}
+
+}  // namespace
+
 Result<std::vector<Rows>> SqlStore::LockMessageStates(std::span<const MessageId> ids) {
-  std::vector<SqlSession::Statement> locks;
-  for (const MessageId id : ids) locks.push_back({Sql::kLockMessageState, Params().Int(id)});
-  return session_->RunAll(locks);
+  return RunEach(*session_, Sql::kLockMessageState, ids,
+                 [](MessageId id) { return Params().Int(id); });
 }
 
 Result<std::vector<Rows>> SqlStore::UpdateRecipients(std::span<const RecipientUpdate> updates,
                                                      std::int64_t now_ms) {
-  std::vector<SqlSession::Statement> statements;
-  for (const RecipientUpdate& u : updates) {
-    statements.push_back({Sql::kUpdateRecipient, Params()
-                                                     .Int(u.message.account)
-                                                     .Int(u.message.id)
-                                                     .Int(u.index)
-                                                     .Int(u.status)
-                                                     .Text(u.reply)
-                                                     .Int(now_ms)
-                                                     .Text(u.category)});
-  }
-  return session_->RunAll(statements);
+  return RunEach(*session_, Sql::kUpdateRecipient, updates, [&](const RecipientUpdate& u) {
+    return Params()
+        .Int(u.message.account)
+        .Int(u.message.id)
+        .Int(u.index)
+        .Int(u.status)
+        .Text(u.reply)
+        .Int(now_ms)
+        .Text(u.category);
+  });
 }
 
 Result<std::vector<Rows>> SqlStore::ReadRecipientStates(std::span<const MessageKey> messages) {
-  std::vector<SqlSession::Statement> reads;
-  for (const MessageKey& m : messages) {
-    reads.push_back({Sql::kRecipientStates, Params().Int(m.account).Int(m.id)});
-  }
-  return session_->RunAll(reads);
+  return RunEach(*session_, Sql::kRecipientStates, messages,
+                 [](const MessageKey& m) { return Params().Int(m.account).Int(m.id); });
 }
 
 Result<void> SqlStore::FinishMessages(std::span<const MessageKey> messages, std::int64_t now_ms) {
@@ -67,11 +76,8 @@ Result<void> SqlStore::FinishMessages(std::span<const MessageKey> messages, std:
 }
 
 Result<std::vector<Rows>> SqlStore::ForgetReleased(std::span<const MessageKey> messages) {
-  std::vector<SqlSession::Statement> forgets;
-  for (const MessageKey& m : messages) {
-    forgets.push_back({Sql::kForgetReleased, Params().Int(m.account).Int(m.id)});
-  }
-  return session_->RunAll(forgets);
+  return RunEach(*session_, Sql::kForgetReleased, messages,
+                 [](const MessageKey& m) { return Params().Int(m.account).Int(m.id); });
 }
 
 Result<void> SqlStore::WriteMessageEvents(std::span<const EventRow> events, std::int64_t at_ms) {
@@ -84,11 +90,10 @@ Result<void> SqlStore::WriteMessageEvents(std::span<const EventRow> events, std:
 
 Result<std::vector<Rows>> SqlStore::SelectSuppressions(
     std::span<const std::pair<AccountId, std::string>> keys, std::int64_t now_ms) {
-  std::vector<SqlSession::Statement> lookups;
-  for (const auto& [account, key] : keys) {
-    lookups.push_back({Sql::kSelectSuppression, Params().Int(account).Text(key).Int(now_ms)});
-  }
-  return session_->RunAll(lookups);
+  return RunEach(*session_, Sql::kSelectSuppression, keys,
+                 [&](const std::pair<AccountId, std::string>& k) {
+                   return Params().Int(k.first).Text(k.second).Int(now_ms);
+                 });
 }
 
 Result<void> SqlStore::Notify(std::string_view /*kind*/, AccountId /*account*/) { return {}; }

@@ -413,7 +413,6 @@ Result<void> SqlStore::RecordRound(std::span<const DeliveryOutcome* const> round
   }
   MW_RETURN_IF_ERROR(WriteMessageEvents(events, now_ms));
   MW_ASSIGN_OR_RETURN(const std::vector<Rows> recipient_states, ReadRecipientStates(keys));
-  std::vector<MessageKey> finished;
   std::vector<const Item*> ended;
   for (std::size_t i = 0; i < items.size(); ++i) {
     const Item& item = items[i];
@@ -425,18 +424,19 @@ Result<void> SqlStore::RecordRound(std::span<const DeliveryOutcome* const> round
           Sql::kRequeueMessage,
           Params().Int(account).Int(outcome->id).Int(ToUnixMillis(outcome->next_attempt))));
     } else {
-      finished.push_back(item.key);
       ended.push_back(&item);
       if (!states.empty() && states.Bool(0, 1)) tally.Count(account, day, {.sent = 1});
     }
   }
-  MW_RETURN_IF_ERROR(FinishMessages(finished, now_ms));
-  // The released marks of the round's finished messages, forgotten together (those of an
-  // account with no released mail need no statement).
+  // The round's finished messages, and their released marks forgotten (those of an account
+  // with no released mail need no statement).
+  std::vector<MessageKey> finished;
   std::vector<MessageKey> marked;
   for (const Item* item : ended) {
+    finished.push_back(item->key);
     if (item->marked) marked.push_back(item->key);
   }
+  MW_RETURN_IF_ERROR(FinishMessages(finished, now_ms));
   MW_ASSIGN_OR_RETURN(const std::vector<Rows> forgotten, ForgetReleased(marked));
   std::vector<Tally::Ending> endings;
   std::size_t next_mark = 0;

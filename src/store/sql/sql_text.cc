@@ -228,6 +228,14 @@ constexpr std::string_view kTrackedColumns =
     " CASE WHEN EXISTS (SELECT 1 FROM {released} r WHERE r.account_id = m.account_id"
     " AND r.message_id = m.id) THEN 1 ELSE 0 END";
 
+// A finished message m's outcome from its recipients: 3 expired, 2 failed, 1 delivered
+// (kSetOutcome for one message, PostgreSQL's kFinishMessages for a batch).
+constexpr std::string_view kOutcomeOfM =
+    "CASE WHEN EXISTS (SELECT 1 FROM {recipients} r WHERE r.account_id = m.account_id"
+    " AND r.message_id = m.id AND r.status = {r_failed} AND r.category = 'expired') THEN 3"
+    " WHEN EXISTS (SELECT 1 FROM {recipients} r WHERE r.account_id = m.account_id"
+    " AND r.message_id = m.id AND r.status = {r_failed}) THEN 2 ELSE 1 END";
+
 }  // namespace
 
 std::string_view SqlName(Sql sql) { return kNames[static_cast<std::size_t>(sql)]; }
@@ -745,12 +753,8 @@ std::string_view SharedSqlText(Sql sql) {
       return "INSERT INTO {message_terms} (account_id, message_id, term) VALUES (?1, ?2, ?3) "
              "ON CONFLICT DO NOTHING";
     case Sql::kSetOutcome:
-      return "UPDATE {messages} SET outcome = CASE "
-             "WHEN EXISTS (SELECT 1 FROM {recipients} r WHERE r.account_id = ?1 "
-             "AND r.message_id = ?2 AND r.status = {r_failed} AND r.category = 'expired') THEN 3 "
-             "WHEN EXISTS (SELECT 1 FROM {recipients} r WHERE r.account_id = ?1 "
-             "AND r.message_id = ?2 AND r.status = {r_failed}) THEN 2 ELSE 1 END "
-             "WHERE account_id = ?1 AND id = ?2 AND status = {done}";
+      return "UPDATE {messages} AS m SET outcome = {outcome_of_m} "
+             "WHERE m.account_id = ?1 AND m.id = ?2 AND m.status = {done}";
     case Sql::kSelectMessageEvents:
       return "SELECT at_ms, kind, recipient, detail FROM {message_events} "
              "WHERE account_id = ?1 AND message_id = ?2 ORDER BY id";
@@ -789,7 +793,8 @@ std::string EngineSql(Sql sql, std::string_view own_text, Placeholders placehold
   for (const auto& [name, fragment] :
        {std::pair<std::string_view, std::string_view>{"{active_head}", kActiveHead},
         {"{released_head}", kReleasedHead},
-        {"{tracked_columns}", kTrackedColumns}}) {
+        {"{tracked_columns}", kTrackedColumns},
+        {"{outcome_of_m}", kOutcomeOfM}}) {
     if (const auto at = text.find(name); at != std::string::npos) {
       text.replace(at, name.size(), fragment);
     }
