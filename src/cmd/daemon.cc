@@ -492,6 +492,7 @@ Result<void> Daemon::StartBounceIntake() {
       std::chrono::duration_cast<std::chrono::milliseconds>(config_.submit.max_wait_for_room);
   bounce_intake_ = std::make_unique<BounceIntake>(*store_, config_, clock_);
   bounce_intake_->SetLimits(limit_book_.get());
+  bounce_intake_->ParseAtLowPriority();
   bounce_intake_->SetFailureHook(
       [this](AccountId account, const std::vector<FailureCategory>& categories) {
         guard_->OnOutcome(account, 0, static_cast<int>(categories.size()));

@@ -1,8 +1,13 @@
 #include "submit/bounce_intake.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <memory>
 
@@ -80,6 +85,26 @@ BounceIntake::BounceIntake(StoreRunner& store, const Config& config, const Clock
       default_suppress_for_(config.policy.suppress_for),
       feedback_addresses_(config.bounces.feedback_addresses) {}
 
+void BounceIntake::ParseAtLowPriority() {
+  if (reader_) return;
+  reader_ = std::make_unique<boost::asio::thread_pool>(1);
+  // The pool's one thread runs this first. The nice value is the thread's own on Linux; a
+  // failure leaves it at the daemon's priority, which is only slower for the sites.
+  boost::asio::post(*reader_, [] {
+    pthread_setname_np(pthread_self(), "mw-bounces");  // as top -H and perf show it
+    if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19) != 0) {
+      spdlog::warn("mailwardend: the bounce reader's thread keeps the daemon's CPU priority");
+    }
+  });
+}
+
+BounceIntake::Understood BounceIntake::Understand(const std::string& data) const {
+  Understood out;
+  out.parsed = ParseBounceMessage(data);
+  out.recipients = RecipientsOf(out.parsed, classifier_);
+  return out;
+}
+
 bool BounceIntake::IsFeedbackAddress(std::string_view address) const {
   const std::string lower = ToAsciiLower(address);
   return std::ranges::find(feedback_addresses_, lower) != feedback_addresses_.end();
@@ -103,7 +128,17 @@ boost::asio::awaitable<Result<void>> BounceIntake::CheckRecipient(const SmtpIden
 boost::asio::awaitable<Result<std::int64_t>> BounceIntake::Accept(const SmtpIdentity&,
                                                                   SmtpEnvelope envelope,
                                                                   std::string data) {
-  const BounceMessage parsed = ParseBounceMessage(data);
+  Understood understood;
+  if (reader_) {
+    // The caller's coroutine waits, on its own loop, for the reader's thread.
+    auto read = [this, &data]() -> boost::asio::awaitable<Understood> {
+      co_return Understand(data);
+    };
+    understood = co_await boost::asio::co_spawn(*reader_, read, boost::asio::use_awaitable);
+  } else {
+    understood = Understand(data);
+  }
+  const BounceMessage& parsed = understood.parsed;
   std::int64_t answer = 0;
   if (parsed.kind == BounceKind::kFeedback) {
     bool at_feedback_address = false;
@@ -118,7 +153,7 @@ boost::asio::awaitable<Result<std::int64_t>> BounceIntake::Accept(const SmtpIden
     Bounce bounce;
     bounce.message = ref->message;
     bounce.account = ref->account;
-    bounce.recipients = RecipientsOf(parsed, classifier_);
+    bounce.recipients = understood.recipients;
     bounce.suppress_for = default_suppress_for_;
     if (limits_ != nullptr) {
       bool fails = false;

@@ -30,11 +30,18 @@
 // mailwarden: with the null sender, never to a null sender, and never to an address that is
 // itself a return path (no loop).
 //
+// Reading what came back (parsing and classifying it) runs, with ParseAtLowPriority, on a
+// thread of its own at the lowest CPU priority (nice 19), not on the daemon's loop: a storm
+// of bounces then takes the CPU the sites' own mail leaves, and slows down by itself (each
+// relay session waits for its answer) while the submitters need the cores.
+//
 // Trust: nobody authenticates; the return path's signature is what says a bounce may touch a
 // message, and the message must be of the account the signature names.
 #pragma once
 
+#include <boost/asio/thread_pool.hpp>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -73,6 +80,10 @@ class BounceIntake final : public SmtpBackend {
   // is suppressed for that long); without it, the server's [policy] value. Not owned.
   void SetLimits(LimitBook* limits) { limits_ = limits; }
 
+  // Reads each bounce on a thread of its own at nice 19 (named mw-bounces) from now on,
+  // rather than on the caller's loop. Call once, before the first bounce.
+  void ParseAtLowPriority();
+
   boost::asio::awaitable<Result<SmtpIdentity>> Authenticate(std::string user, std::string password,
                                                             std::string client_ip) override;
   boost::asio::awaitable<Result<SmtpIdentity>> IdentifyLocalUser(Uid uid) override;
@@ -90,6 +101,12 @@ class BounceIntake final : public SmtpBackend {
   boost::asio::awaitable<Result<std::int64_t>> AcceptComplaint(const BounceMessage& parsed,
                                                                bool at_feedback_address);
 
+  struct Understood {
+    BounceMessage parsed;
+    std::vector<BounceRecipient> recipients;  // what it says of the message's recipients
+  };
+  Understood Understand(const std::string& data) const;
+
   StoreRunner& store_;
   const Clock& clock_;
   const ReturnPath return_path_;
@@ -102,6 +119,7 @@ class BounceIntake final : public SmtpBackend {
   const Duration default_suppress_for_;
   LimitBook* limits_ = nullptr;
   const std::vector<std::string> feedback_addresses_;  // lower case
+  std::unique_ptr<boost::asio::thread_pool> reader_;   // ParseAtLowPriority's thread
 };
 
 }  // namespace mailwarden

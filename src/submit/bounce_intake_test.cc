@@ -11,9 +11,12 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -65,6 +68,25 @@ std::string Dsn(const std::string& return_path) {
 
 // One relay session's DSN: what the intake answers goes into `answer`. (A coroutine function,
 // not a lambda: its arguments live in its frame.)
+// The nice value of this process's thread named `name` (from /proc), or nothing.
+std::optional<int> NiceOfThread(const std::string& name) {
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::string comm;
+    std::getline(std::ifstream(task.path() / "comm"), comm);
+    if (comm != name) continue;
+    std::stringstream stat;
+    stat << std::ifstream(task.path() / "stat").rdbuf();
+    const std::string text = stat.str();
+    // After the command's closing parenthesis: field 3 (state) onwards; nice is field 19.
+    std::istringstream fields(text.substr(text.rfind(')') + 1));
+    std::string field;
+    for (int i = 3; i <= 19 && fields >> field; ++i) {
+    }
+    return std::stoi(field);
+  }
+  return std::nullopt;
+}
+
 asio::awaitable<void> GiveDsn(BounceIntake& intake, std::string to,
                               std::optional<Result<std::int64_t>>& answer) {
   // Named, not temporaries of the co_await expression (GCC 12 destroys those twice).
@@ -205,6 +227,18 @@ TEST_F(BounceGroupCommit, BouncesThatArriveTogetherShareOneCommitAndEachCountsOn
   EXPECT_EQ(runner_->bounce_commits() - commits, 1u) << "one transaction for the group";
   EXPECT_EQ(runner_->committed_bounces(), static_cast<std::uint64_t>(kBounces));
   runner_.reset();  // (its thread ends; what it committed stays)
+  EXPECT_EQ(ErrorsToday(), kBounces);
+}
+
+TEST_F(BounceGroupCommit, BouncesReadOnTheLowPriorityThreadAreRecordedAndAnsweredTheSame) {
+  intake_->ParseAtLowPriority();
+  const auto answers = BounceAllTogether([] {});
+  for (std::size_t i = 0; i < answers.size(); ++i) {
+    ASSERT_TRUE(answers[i].has_value()) << answers[i].error().message;
+    EXPECT_EQ(*answers[i], ids_[i]);
+  }
+  EXPECT_EQ(NiceOfThread("mw-bounces"), 19) << "the reader's thread, at the lowest priority";
+  runner_.reset();
   EXPECT_EQ(ErrorsToday(), kBounces);
 }
 
