@@ -171,7 +171,7 @@ asio::awaitable<Result<int>> ReportScheduler::RunDay(int day) {
     }
     NewMessage message;
     message.account = system_account_;
-    message.via = "mailwarden";
+    message.via = kViaMailwarden;
     message.sender = mail.from;
     message.recipients = {mail.to};
     message.body = std::move(*body);

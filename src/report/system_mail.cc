@@ -35,7 +35,7 @@ boost::asio::awaitable<Result<MessageId>> SystemMailer::Send(OutgoingMail mail) 
   if (!body) co_return std::unexpected(body.error());
   NewMessage message;
   message.account = account_;
-  message.via = "mailwarden";
+  message.via = kViaMailwarden;
   message.sender = mail.from;
   message.recipients = {mail.to};
   message.body = std::move(*body);
@@ -53,7 +53,7 @@ boost::asio::awaitable<Result<MessageId>> SystemMailer::Forward(std::string to, 
                                                                 std::string subject) {
   NewMessage m;
   m.account = account_;
-  m.via = "mailwarden";
+  m.via = kViaMailwarden;
   m.sender = "";  // the null sender: a bounce is never bounced
   m.recipients = {to};
   m.body = std::move(message);

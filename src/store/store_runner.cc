@@ -314,14 +314,20 @@ void StoreRunner::Loop() {
     {
       std::unique_lock lock(mu_);
       for (;;) {
-        RollWindow();
-        if (stopping_ || !inserts_.empty() || !bounces_.empty() || !jobs_.empty()) break;
-        if (!background_.empty() && BackgroundAllowed()) break;
-        if (background_.empty()) {
+        const auto now = std::chrono::steady_clock::now();
+        background_share_.Roll(now);
+        bounce_share_.Roll(now);
+        if (stopping_ || !inserts_.empty() || !jobs_.empty()) break;
+        if (!bounces_.empty() && bounce_share_.Allowed()) break;
+        if (!background_.empty() && background_share_.Allowed()) break;
+        // Work past its share waits for the next window of its share.
+        auto until = TimeShare::Clock::time_point::max();
+        if (!bounces_.empty()) until = std::min(until, bounce_share_.window_end());
+        if (!background_.empty()) until = std::min(until, background_share_.window_end());
+        if (until == TimeShare::Clock::time_point::max()) {
           cv_.wait(lock);
         } else {
-          // Background work waits for the next window of its time share.
-          cv_.wait_until(lock, window_start_ + kWindow);
+          cv_.wait_until(lock, until);
         }
       }
       if (stopping_ && inserts_.empty() && bounces_.empty() && jobs_.empty() &&
@@ -333,15 +339,22 @@ void StoreRunner::Loop() {
         batch.push_back(std::move(inserts_.front()));
         inserts_.pop_front();
       }
+      // The sites' own submissions (not mailwarden's mail: a forwarded bounce is one) make
+      // the bounces take only their share of this thread while they come.
+      for (const PendingInsert& p : batch) {
+        if (p.message.via != kViaMailwarden) bounce_share_.NoteOther();
+      }
       // Bounces likewise, in a group of their own (Store::RecordBounces).
-      while (!bounces_.empty() && bounces.size() < max_batch_) {
-        bounces.push_back(std::move(bounces_.front()));
-        bounces_.pop_front();
+      if (stopping_ || bounce_share_.Allowed()) {
+        while (!bounces_.empty() && bounces.size() < max_batch_) {
+          bounces.push_back(std::move(bounces_.front()));
+          bounces_.pop_front();
+        }
       }
       jobs.swap(jobs_);
       if (!batch.empty() || !bounces.empty() || !jobs.empty()) {
-        foreground_this_window_ = true;
-      } else if (!background_.empty() && (stopping_ || BackgroundAllowed())) {
+        background_share_.NoteOther();
+      } else if (!background_.empty() && (stopping_ || background_share_.Allowed())) {
         // Background work only when nothing else waits, and one job at a time.
         jobs.push_back(std::move(background_.front()));
         background_.pop_front();
@@ -349,27 +362,15 @@ void StoreRunner::Loop() {
       }
     }
     if (!batch.empty()) InsertBatch(batch, messages);
-    if (!bounces.empty()) RecordBounceBatch(bounces);
+    if (!bounces.empty()) {
+      const auto started = std::chrono::steady_clock::now();
+      RecordBounceBatch(bounces);
+      bounce_share_.Used(std::chrono::steady_clock::now() - started);
+    }
     const auto started = std::chrono::steady_clock::now();
     for (auto& job : jobs) job(*store_);
-    if (background) background_used_ += std::chrono::steady_clock::now() - started;
+    if (background) background_share_.Used(std::chrono::steady_clock::now() - started);
   }
-}
-
-void StoreRunner::RollWindow() {
-  const auto now = std::chrono::steady_clock::now();
-  if (now - window_start_ < kWindow) return;
-  foreground_last_window_ = foreground_this_window_ && now - window_start_ < 2 * kWindow;
-  foreground_this_window_ = false;
-  background_used_ = {};
-  window_start_ = now;
-}
-
-bool StoreRunner::BackgroundAllowed() const {
-  // With nothing else to do, background work runs flat out; while submissions, claims or
-  // requests keep coming it gets a small share of the thread, so they keep their speed.
-  if (!foreground_this_window_ && !foreground_last_window_) return true;
-  return background_used_ < kWindow * kBackgroundShare;
 }
 
 }  // namespace mailwarden

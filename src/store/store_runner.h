@@ -1,7 +1,9 @@
 // StoreRunner: the one writer. It owns a Store and a thread; every store operation of the
 // daemon runs there, in order. Submissions that arrive while a transaction commits are
 // gathered and committed together in the next one (group commit), so concurrent submitters
-// share one fsync instead of queueing for one each.
+// share one fsync instead of queueing for one each. Bounces (AsyncRecordBounce) are grouped the
+// same way; while the sites' submissions come, they take at most kBounceShare of the thread's
+// time, and maintenance (AsyncRunBackground) kBackgroundShare (core/time_share.h).
 //
 // Callers are coroutines on the daemon's io_context: they co_await AsyncInsert / AsyncRun and
 // are resumed on their own executor once the work is done (for inserts: committed, durable).
@@ -24,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/time_share.h"
 #include "store/store.h"
 
 namespace mailwarden {
@@ -238,15 +241,13 @@ class StoreRunner {
   void Loop();
   // takes_heavy: whether this reader also answers AsyncReadHeavy.
   void ReadLoop(Store& store, bool takes_heavy);
-  // The background lane's time share, over windows of kWindow (loop thread only).
-  void RollWindow();
-  bool BackgroundAllowed() const;
+  // Time shares of the store thread (loop thread only), over windows of kWindow: the
+  // background lane's while anything else comes, the bounces' while the sites' submissions do.
   static constexpr std::chrono::milliseconds kWindow{250};
   static constexpr double kBackgroundShare = 0.05;
-  std::chrono::steady_clock::time_point window_start_{};
-  std::chrono::steady_clock::duration background_used_{};
-  bool foreground_this_window_ = false;
-  bool foreground_last_window_ = false;
+  static constexpr double kBounceShare = 0.2;
+  TimeShare background_share_{kWindow, kBackgroundShare};
+  TimeShare bounce_share_{kWindow, kBounceShare};
 
   std::unique_ptr<Store> store_;
   const std::size_t max_batch_;

@@ -67,6 +67,8 @@ struct NewMessage {
   std::string via{};
   std::string from{};
 };
+// NewMessage::via of mailwarden's own mail (reports, notices, forwarded bounces).
+inline constexpr std::string_view kViaMailwarden = "mailwarden";
 
 // A recipient an account's mail is not sent to until `until` (policy.suppress_for): it failed
 // as a bad mailbox or a bad domain (core/suppression.h), at hand-over or in a later bounce.
