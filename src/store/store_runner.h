@@ -245,7 +245,7 @@ class StoreRunner {
   // background lane's while anything else comes, the bounces' while the sites' submissions do.
   static constexpr std::chrono::milliseconds kWindow{250};
   static constexpr double kBackgroundShare = 0.05;
-  static constexpr double kBounceShare = 0.2;
+  static constexpr double kBounceShare = 0.05;
   TimeShare background_share_{kWindow, kBackgroundShare};
   TimeShare bounce_share_{kWindow, kBounceShare};
 
