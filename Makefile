@@ -1,4 +1,5 @@
 # mailwarden: `make run` starts a development daemon, `make test` runs every test.
+SHELL      := /bin/bash
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
@@ -20,25 +21,29 @@ build: deps web
 	@cmake --build $(BUILD) -j $(JOBS)
 
 build-asan: deps web
-	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DMW_SANITIZE=ON -DMW_BENCH=OFF -DMW_WERROR=ON >/dev/null
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DMW_SANITIZE=ON -DMW_WERROR=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 
 run: build
 	@scripts/run-dev $(BUILD)
 
+# Every test runs once, on the AddressSanitizer+UndefinedBehaviorSanitizer build (warnings as
+# errors); the package test builds the Release package (make deb) beside the others.
 test:
 	@scripts/install-deps test
-	@$(MAKE) --no-print-directory build build-asan
-	@scripts/run-tests $(BUILD) $(ASAN_BUILD)
+	@$(MAKE) --no-print-directory build-asan
+	@scripts/run-tests $(ASAN_BUILD)
 
 # The Debian package, built as a packager would: Release, warnings not errors (debian/rules).
-# Leaves build-deb/mailwarden_VERSION_ARCH.deb (and its -dbgsym, .buildinfo and .changes).
+# Leaves build-deb/mailwarden_VERSION_ARCH.deb (and its -dbgsym, .buildinfo and .changes), and
+# the build's output in build-deb/build.log (the package test reads it for compiler warnings).
 deb: web
 	@scripts/install-deps package
 	@mkdir -p build-deb
-	@DEB_BUILD_OPTIONS="parallel=$(JOBS) $(DEB_BUILD_OPTIONS)" dpkg-buildpackage -b -us -uc \
+	@set -o pipefail; DEB_BUILD_OPTIONS="parallel=$(JOBS) $(DEB_BUILD_OPTIONS)" dpkg-buildpackage -b -us -uc \
 	  --changes-option=-ubuild-deb --buildinfo-option=-ubuild-deb \
-	  --changes-file=build-deb/mailwarden.changes --buildinfo-file=build-deb/mailwarden.buildinfo
+	  --changes-file=build-deb/mailwarden.changes --buildinfo-file=build-deb/mailwarden.buildinfo \
+	  2>&1 | tee build-deb/build.log
 	@ls build-deb/*.deb
 
 format:

@@ -8,7 +8,7 @@
 namespace mailwarden {
 namespace {
 
-struct Case {
+struct HostPortCase {
   std::string text;
   PortZero port_zero;
   std::optional<HostPort> want;  // nullopt: refused
@@ -16,7 +16,7 @@ struct Case {
 };
 
 TEST(ParseHostPortTest, OneRuleSet) {
-  const Case cases[] = {
+  const HostPortCase cases[] = {
       {"127.0.0.1:25", PortZero::kRefused, HostPort{"127.0.0.1", 25}, ""},
       {"relay.example.com:587", PortZero::kRefused, HostPort{"relay.example.com", 587}, ""},
       {"localhost:65535", PortZero::kRefused, HostPort{"localhost", 65535}, ""},
@@ -43,7 +43,7 @@ TEST(ParseHostPortTest, OneRuleSet) {
       {"[::1:25", PortZero::kRefused, std::nullopt, "must be [address]:port"},
       {"[::1]", PortZero::kRefused, std::nullopt, "must be [address]:port"},
   };
-  for (const Case& c : cases) {
+  for (const HostPortCase& c : cases) {
     auto got = ParseHostPort(c.text, c.port_zero);
     if (c.want) {
       ASSERT_TRUE(got.has_value()) << c.text << ": " << got.error().message;
