@@ -17,7 +17,8 @@ LocalDay UtcDay(TimePoint t) {
 }
 
 // 2026-11-26 10:00:00 UTC, on a minute's start.
-const TimePoint kQuotaT0 = TimePoint(std::chrono::sys_days(std::chrono::year(2026) / 11 / 26)) + 10h;
+const TimePoint kQuotaT0 =
+    TimePoint(std::chrono::sys_days(std::chrono::year(2026) / 11 / 26)) + 10h;
 constexpr AccountId kShop = 7;
 
 bool Skipped(const SendQuotas::ClaimPlan& plan, AccountId id) {

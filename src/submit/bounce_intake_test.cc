@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -18,6 +19,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/local_day.h"
@@ -238,6 +240,41 @@ TEST_F(BounceGroupCommit, BouncesReadOnTheLowPriorityThreadAreRecordedAndAnswere
     EXPECT_EQ(*answers[i], ids_[i]);
   }
   EXPECT_EQ(NiceOfThread("mw-bounces"), 19) << "the reader's thread, at the lowest priority";
+  runner_.reset();
+  EXPECT_EQ(ErrorsToday(), kBounces);
+}
+
+TEST_F(BounceGroupCommit, BouncesAreStillRecordedWhileTheSitesKeepSubmitting) {
+  // While sites submit, bounces take only a share of the store thread: they wait, and are
+  // recorded all the same.
+  std::atomic<bool> stop{false};
+  std::atomic<int> stored{0};
+  std::thread site([&] {
+    while (!stop) {
+      NewMessage m;
+      m.account = account_;
+      m.sender = "www@shop.example";
+      m.recipients = {"someone@dest.example"};
+      m.body = "Subject: Your order\r\n\r\nThank you.\r\n";
+      m.received_at = kNow;
+      m.via = "drop-in";
+      std::promise<void> done;
+      runner_->AsyncInsert(std::move(m), [&](Result<MessageId> r) {
+        if (r) ++stored;
+        done.set_value();
+      });
+      done.get_future().wait();
+    }
+  });
+  const auto answers = BounceAllTogether([] {});
+  const int stored_meanwhile = stored;
+  stop = true;
+  site.join();
+  for (std::size_t i = 0; i < answers.size(); ++i) {
+    ASSERT_TRUE(answers[i].has_value()) << answers[i].error().message;
+    EXPECT_EQ(*answers[i], ids_[i]);
+  }
+  EXPECT_GT(stored_meanwhile, 0) << "the site's submissions went on meanwhile";
   runner_.reset();
   EXPECT_EQ(ErrorsToday(), kBounces);
 }
