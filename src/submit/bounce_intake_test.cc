@@ -120,16 +120,7 @@ class BounceGroupCommit : public ::testing::Test {
     ASSERT_TRUE(account.has_value()) << account.error().message;
     account_ = *account;
     std::vector<NewMessage> messages;
-    for (int i = 0; i < kBounces; ++i) {
-      NewMessage m;
-      m.account = account_;
-      m.sender = "www@shop.example";
-      m.recipients = {"nobody@dest.example"};
-      m.body = "Subject: Your order\r\n\r\nThank you.\r\n";
-      m.subject = "Your order";
-      m.received_at = kNow;
-      messages.push_back(std::move(m));
-    }
+    for (int i = 0; i < kBounces; ++i) messages.push_back(ShopMessage());
     auto ids = (*store)->InsertMessages(messages);
     ASSERT_TRUE(ids.has_value()) << ids.error().message;
     ids_ = *ids;
@@ -154,6 +145,19 @@ class BounceGroupCommit : public ::testing::Test {
   void TearDown() override { vfs_->fail_wal_writes = false; }
 
   std::filesystem::path db() const { return dir_.path() / "mailwarden.db"; }
+
+  // A message of the shop's script, as the drop-in stores it.
+  NewMessage ShopMessage() const {
+    NewMessage m;
+    m.account = account_;
+    m.sender = "www@shop.example";
+    m.recipients = {"nobody@dest.example"};
+    m.body = "Subject: Your order\r\n\r\nThank you.\r\n";
+    m.subject = "Your order";
+    m.received_at = kNow;
+    m.via = "drop-in";
+    return m;
+  }
 
   // The errors of the day, read through a connection of its own.
   std::int64_t ErrorsToday() {
@@ -251,15 +255,8 @@ TEST_F(BounceGroupCommit, BouncesAreStillRecordedWhileTheSitesKeepSubmitting) {
   std::atomic<int> stored{0};
   std::thread site([&] {
     while (!stop) {
-      NewMessage m;
-      m.account = account_;
-      m.sender = "www@shop.example";
-      m.recipients = {"someone@dest.example"};
-      m.body = "Subject: Your order\r\n\r\nThank you.\r\n";
-      m.received_at = kNow;
-      m.via = "drop-in";
       std::promise<void> done;
-      runner_->AsyncInsert(std::move(m), [&](Result<MessageId> r) {
+      runner_->AsyncInsert(ShopMessage(), [&](Result<MessageId> r) {
         if (r) ++stored;
         done.set_value();
       });
@@ -296,13 +293,7 @@ TEST_F(BounceGroupCommit, ABounceBeforeItsDeliveryIsStoredIsToldToTryAgain) {
   // One more message, taken by the relay (claimed), its outcome not stored yet.
   std::promise<Result<MessageId>> taken;
   std::function<Result<MessageId>(Store&)> take = [this](Store& s) -> Result<MessageId> {
-    NewMessage m;
-    m.account = account_;
-    m.sender = "www@shop.example";
-    m.recipients = {"nobody@dest.example"};
-    m.body = "Subject: Your order\r\n\r\nThank you.\r\n";
-    m.received_at = kNow;
-    const std::vector<NewMessage> one = {m};
+    const std::vector<NewMessage> one = {ShopMessage()};
     MW_ASSIGN_OR_RETURN(const std::vector<MessageId> ids, s.InsertMessages(one));
     MW_ASSIGN_OR_RETURN(const auto claimed,
                         s.ClaimDue({.now = kNow,
