@@ -20,12 +20,8 @@ build: deps web
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMW_WERROR=ON >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-# Line tables only (-g1): the sanitizers' reports still name file and line, and each file of
-# make test's build compiles about a sixth faster. ASAN_DEBUG_INFO=-g gives a debugger more.
-ASAN_DEBUG_INFO ?= -g1
 build-asan: deps web
-	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="$(ASAN_DEBUG_INFO)" \
-	  -DMW_SANITIZE=ON -DMW_WERROR=ON >/dev/null
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DMW_SANITIZE=ON -DMW_WERROR=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 
 run: build
