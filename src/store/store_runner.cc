@@ -341,8 +341,9 @@ void StoreRunner::Loop() {
       }
       // The sites' own submissions (not mailwarden's mail: a forwarded bounce is one) make
       // the bounces take only their share of this thread while they come.
-      for (const PendingInsert& p : batch) {
-        if (p.message.via != kViaMailwarden) bounce_share_.NoteOther();
+      if (std::ranges::any_of(
+              batch, [](const PendingInsert& p) { return p.message.via != kViaMailwarden; })) {
+        bounce_share_.NoteOther();
       }
       // Bounces likewise, in a group of their own (Store::RecordBounces).
       if (stopping_ || bounce_share_.Allowed()) {

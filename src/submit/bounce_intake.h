@@ -31,9 +31,10 @@
 // itself a return path (no loop).
 //
 // Reading what came back (parsing and classifying it) runs, with ParseAtLowPriority, on a
-// thread of its own at the lowest CPU priority (nice 19), not on the daemon's loop: a storm
-// of bounces then takes the CPU the sites' own mail leaves, and slows down by itself (each
-// relay session waits for its answer) while the submitters need the cores.
+// thread of its own at the lowest CPU priority (nice 19), not on the daemon's loop. That is a
+// small part of a bounce's cost (5-7% of a core in a storm of 1,500 a second); what keeps a
+// storm from slowing the sites' submissions is the store thread's share for bounces
+// (StoreRunner): each relay session waits for its 250, so the whole storm slows with it.
 //
 // Trust: nobody authenticates; the return path's signature is what says a bounce may touch a
 // message, and the message must be of the account the signature names.
