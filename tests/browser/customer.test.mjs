@@ -89,12 +89,19 @@ describe('the panel as a customer meets it', () => {
       await axe(page, `wrong token ${lang}`);
       await shots(page, `wrong-token-${lang}`);
 
-      // The daemon cannot be reached: said so, with a way to try again.
-      await page.route('**/api/v1/**', (route) => route.abort('connectionrefused'));
+      // The daemon cannot be reached: said so, with a way to try again. While the new attempt
+      // runs (its request held here until told), the last attempt's error is no longer shown.
+      let answer;
+      const answered = new Promise((resolve) => (answer = resolve));
+      await page.route('**/api/v1/**', async (route) => {
+        await answered;
+        await route.abort('connectionrefused');
+      });
       await page.fill('#token', tokens.demo);
       await page.click('#sign-in button[type=submit]');
-      await page.waitForSelector('#sign-in-error:not(:empty)');
-      assert.match(await page.textContent('#sign-in-error'), lang === 'en' ? /cannot be reached/ : /nieosiągalna/);
+      assert.equal(await page.textContent('#sign-in-error'), '', 'the wrong token is no longer said while the new attempt runs');
+      answer();
+      await page.locator('#sign-in-error', { hasText: lang === 'en' ? /cannot be reached/ : /nieosiągalna/ }).waitFor();
       await page.unroute('**/api/v1/**');
 
       // Signed in, the focus goes to the account's status.

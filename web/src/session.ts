@@ -129,6 +129,9 @@ export function renderSignIn(): void {
       input.focus();
       return;
     }
+    // A new attempt: the last one's error no longer applies.
+    error.textContent = '';
+    input.removeAttribute('aria-invalid');
     const api = new Api(token, () => {});
     try {
       await api.whoami();
