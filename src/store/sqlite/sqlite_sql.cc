@@ -198,6 +198,22 @@ constexpr std::string_view SqliteText(Sql sql) {
              "WHERE r.account_id = ?1 AND r.status = {r_failed} AND r.updated_ms >= ?2 "
              "AND (r.updated_ms, r.message_id, r.idx) < (?3, ?4, ?5) "
              "ORDER BY r.updated_ms DESC, r.message_id DESC, r.idx DESC LIMIT ?6";
+    case Sql::kSelectHeldForSenderDue:
+      // As the shared text, from held_messages (small) by CROSS JOIN, which fixes SQLite's
+      // order: without statistics it walked every message (the expiry's once a minute, a
+      // million rows with a flood queued) to find the few held for their sender.
+      return "SELECT h.account_id, h.message_id, m.size FROM {held_messages} h "
+             "CROSS JOIN {messages} m ON m.account_id = h.account_id AND m.id = h.message_id "
+             "CROSS JOIN {accounts} a ON a.id = h.account_id "
+             "WHERE m.received_ms < ?1 AND m.status = {queued} AND m.id > a.purge_upto "
+             "ORDER BY h.message_id LIMIT ?2";
+    case Sql::kRemoveAccountMessages:
+      // As the shared text, through the two partial indexes that hold an account's unfinished
+      // and finished mail (every status is one or the other): SQLite has no index of
+      // account_id alone and would walk every account's mail.
+      return "DELETE FROM {messages} WHERE id IN ("
+             "SELECT id FROM {messages} WHERE account_id = ?1 AND status < {done} UNION ALL "
+             "SELECT id FROM {messages} WHERE account_id = ?1 AND status = {done})";
     case Sql::kSelectTotals:
       // The terms repeat accounts_sending's and accounts_holding's WHERE: only accounts with
       // unfinished mail are read. Released mail of a held account is going out (queued).

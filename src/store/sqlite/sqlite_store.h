@@ -36,6 +36,9 @@ class SqliteStore final : public SqlStore {
     std::vector<std::string> lines;
   };
   Result<std::vector<QueryPlan>> ExplainHotStatements();
+  // The same of every statement SQLite runs (those with a text of SQLite's own or the shared
+  // one, DDL and PostgreSQL's array forms left out).
+  Result<std::vector<QueryPlan>> ExplainAllStatements();
 
  private:
   explicit SqliteStore(std::unique_ptr<SqliteSession> session);
