@@ -11,10 +11,17 @@ all: build
 deps:
 	@scripts/install-deps build
 
-# The panel (web/dist, served by the daemon); npm ci runs again only when the lock file changed.
+# The panel (web/dist, served by the daemon). npm ci runs again only when the lock file changed,
+# the build only when a file it reads is newer than the panel built last. A new build replaces
+# web/dist whole, by a rename once it is complete: a daemon serving the panel (the browser tests'
+# while the package test builds) never finds it half written or empty.
+WEB_INPUTS := src index.html package.json package-lock.json tsconfig.json vite.config.js \
+  node_modules/.package-lock.json
 web: deps
 	@cd web && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; } \
-	  && npm run --silent build
+	  && if [ -e dist/index.html ] && [ -z "$$(find $(WEB_INPUTS) -newer dist/index.html -print -quit)" ]; then :; \
+	  else rm -rf dist.new dist.old && npm run --silent build -- --outDir dist.new --emptyOutDir \
+	    && { [ ! -e dist ] || mv dist dist.old; } && mv dist.new dist && rm -rf dist.old; fi
 
 build: deps web
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMW_WERROR=ON >/dev/null

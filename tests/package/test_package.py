@@ -50,6 +50,10 @@ def newest_source():
                if f and not f.endswith(".md") and (ROOT / f).exists())
 
 
+# The built panel's index.html (inode, mtime) before `make deb`, when there was one.
+PANEL_BEFORE = {}
+
+
 @pytest.fixture(scope="module")
 def deb():
     if os.environ.get("MW_DEB"):
@@ -57,6 +61,9 @@ def deb():
     arch = run("dpkg", "--print-architecture").stdout.strip()
     path = ROOT / "build-deb" / f"mailwarden_{version()}_{arch}.deb"
     if not path.exists() or path.stat().st_mtime < newest_source():
+        index = ROOT / "web/dist/index.html"
+        if index.exists():
+            PANEL_BEFORE["index"] = (index.stat().st_ino, index.stat().st_mtime_ns)
         # At a lower CPU priority: the other tests, run beside this one, keep their pace.
         run("nice", "-n", "10", "make", "-C", ROOT, "deb", timeout=3600)
     assert path.exists(), f"make deb did not leave {path}"
@@ -155,6 +162,16 @@ def test_release_build_gave_no_compiler_warning(deb):
     warnings = [line for line in log.read_text(errors="replace").splitlines()
                 if re.match(r"\S+:\d+:\d+: warning: ", line)]
     assert warnings == [], "\n".join(warnings[:20])
+
+
+def test_building_the_package_left_the_served_panel_alone(deb):
+    # The browser tests serve web/dist while the package builds beside them: a panel built from
+    # the same sources is not built again (a rebuild emptied it meanwhile, and a page loaded
+    # then had no script).
+    if "index" not in PANEL_BEFORE:
+        pytest.skip("the package was not built here beside an already built panel")
+    index = ROOT / "web/dist/index.html"
+    assert (index.stat().st_ino, index.stat().st_mtime_ns) == PANEL_BEFORE["index"]
 
 
 # --- The installed daemon ----------------------------------------------------------------
