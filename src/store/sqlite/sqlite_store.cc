@@ -267,9 +267,8 @@ Result<std::vector<SqliteStore::QueryPlan>> SqliteStore::ExplainAllStatements() 
   for (int i = 0; i < kSqlCount; ++i) {
     const auto sql = static_cast<Sql>(i);
     if (SqliteSql(sql).empty()) continue;  // PostgreSQL's only
-    auto lines = sqlite_.ExplainQueryPlan(sql);
-    if (!lines) continue;
-    plans.push_back({std::string(SqlName(sql)), std::move(*lines)});
+    MW_ASSIGN_OR_RETURN(auto lines, sqlite_.ExplainQueryPlan(sql));
+    plans.push_back({std::string(SqlName(sql)), std::move(lines)});
   }
   return plans;
 }

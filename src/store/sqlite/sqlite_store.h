@@ -36,8 +36,8 @@ class SqliteStore final : public SqlStore {
     std::vector<std::string> lines;
   };
   Result<std::vector<QueryPlan>> ExplainHotStatements();
-  // The same of every statement SQLite runs (those with a text of SQLite's own or the shared
-  // one, DDL and PostgreSQL's array forms left out).
+  // The same of every statement SQLite runs (all but PostgreSQL's own, which have no SQLite
+  // text); fails if one cannot be prepared.
   Result<std::vector<QueryPlan>> ExplainAllStatements();
 
  private:
