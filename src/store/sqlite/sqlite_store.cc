@@ -202,66 +202,6 @@ Result<std::vector<ClaimedMessage>> SqliteStore::LeaseMessages(std::span<const L
   return claimed;
 }
 
-Result<std::vector<SqliteStore::QueryPlan>> SqliteStore::ExplainHotStatements() {
-  static constexpr Sql kHot[] = {
-      Sql::kSelectDueAccounts,
-      Sql::kSelectDueMessages,
-      Sql::kSelectDueReleased,
-      Sql::kSelectNextDue,
-      Sql::kLeaseMessage,
-      Sql::kSelectPendingRecipients,
-      Sql::kLockMessageState,
-      Sql::kUpdateRecipient,
-      Sql::kRecipientStates,
-      Sql::kFinishMessage,
-      Sql::kReleaseLeases,
-      Sql::kSetPurgeWatermark,
-      Sql::kSelectPurgeBatch,
-      Sql::kSelectPendingPage,
-      Sql::kSelectUnfinishedPage,
-      Sql::kSelectHoldingAccounts,
-      Sql::kSelectAccountsInState,
-      Sql::kSelectCounters,
-      Sql::kSelectVolumes,
-      Sql::kSelectErrors,
-      Sql::kDeleteFinished,
-      Sql::kSelectMessageHead,
-      Sql::kSelectAccountPageByName,
-      Sql::kSelectAccountPageBySent,
-      Sql::kSelectAccountPageByErrors,
-      Sql::kSelectAccountPageByPending,
-      Sql::kSelectAccountPageByComplaints,
-      Sql::kSelectAccountPageByQuarantined,
-      Sql::kSelectAccountPageByErrorRate,
-      Sql::kSelectAccountPageByHeld,
-      Sql::kSelectAccountPageByQueued,
-      Sql::kSelectAccountPageByRecent,
-      Sql::kSelectAccountPageByNameLike,
-      Sql::kSelectSuppression,
-      Sql::kSelectSuppressionPage,
-      Sql::kPruneSuppressions,
-      Sql::kCountAccountStates,
-      Sql::kCountAccounts,
-      Sql::kSelectGuardBlocks,
-      Sql::kSelectBusyAccounts,
-      Sql::kSearchFinished,
-      Sql::kSearchByOutcome,
-      Sql::kSearchUnfinished,
-      Sql::kSearchByTerm,
-      Sql::kSelectTrackedMessage,
-      Sql::kSelectMessageEvents,
-      Sql::kSetOutcome,
-      Sql::kSelectAccountsWithQuotaBelow,
-      Sql::kSelectHeldForSenderDue,
-  };
-  std::vector<QueryPlan> plans;
-  for (const Sql sql : kHot) {
-    MW_ASSIGN_OR_RETURN(auto lines, sqlite_.ExplainQueryPlan(sql));
-    plans.push_back({std::string(SqlName(sql)), std::move(lines)});
-  }
-  return plans;
-}
-
 Result<std::vector<SqliteStore::QueryPlan>> SqliteStore::ExplainAllStatements() {
   std::vector<QueryPlan> plans;
   for (int i = 0; i < kSqlCount; ++i) {

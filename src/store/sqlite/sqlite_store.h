@@ -27,17 +27,14 @@ class SqliteStore final : public SqlStore {
   // was written by a newer mailwarden (its schema version is higher than schema.h's).
   static Result<std::unique_ptr<SqliteStore>> Open(const std::filesystem::path& path);
 
-  // EXPLAIN QUERY PLAN of the statements that run per claim, per delivery outcome, per purge
-  // batch and per request of the panel, as prepared: each statement's name (as in
-  // sql_statement.h) and its plan's lines, indented by level. For the tests that keep every
-  // one of them on its index.
+  // EXPLAIN QUERY PLAN of every statement SQLite runs (all but PostgreSQL's own, which have no
+  // SQLite text), as prepared: each statement's name (as in sql_statement.h) and its plan's
+  // lines, indented by level; fails if one cannot be prepared. For the tests that keep the
+  // claims, outcomes, purges and the panel's requests on their indexes.
   struct QueryPlan {
     std::string statement;
     std::vector<std::string> lines;
   };
-  Result<std::vector<QueryPlan>> ExplainHotStatements();
-  // The same of every statement SQLite runs (all but PostgreSQL's own, which have no SQLite
-  // text); fails if one cannot be prepared.
   Result<std::vector<QueryPlan>> ExplainAllStatements();
 
  private:
