@@ -312,7 +312,8 @@ print('closed', t.closed())
 
 TEST_F(SmtpServerTest, IdleClientIsToldAndDropped) {
   auto options = Options();
-  options.idle_timeout = std::chrono::milliseconds(300);
+  // (Also the time the client has between the greeting and EHLO: not too short.)
+  options.idle_timeout = std::chrono::milliseconds(1000);
   Start(options);
   const auto run = Python(R"PY(
 t = Talk()

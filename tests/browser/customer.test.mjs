@@ -369,7 +369,7 @@ describe('the panel as a customer meets it', () => {
       // The purge ends: the page says so by itself, and what had the focus still has it.
       await daemon.api('POST', '/accounts/demo/email/request', { token: tokens.demo, body: { action: 'PURGE' } });
       purging = false;
-      await page.waitForSelector('#state[data-state=active]', { timeout: 10000 });
+      await page.waitForSelector('#state[data-state=active]', { timeout: 30000 });
       assert.match(await page.textContent('#notice'), lang === 'en' ? /The purge has ended/ : /Czyszczenie zakończone/);
       assert.equal(await focused(page), 'action-unblock');
       assert.ok(await badge.evaluate((el) => el.isConnected), 'updated in place');

@@ -214,7 +214,7 @@ export async function shots(page, name) {
     await page.setViewportSize(viewport);
     // The chart follows the new width a frame or two later.
     const wide = () => page.evaluate(() => document.documentElement.scrollWidth);
-    await waitFor(`${name} to fit ${viewport.width} px`, async () => (await wide()) <= viewport.width, 3000).catch(() => {});
+    await waitFor(`${name} to fit ${viewport.width} px`, async () => (await wide()) <= viewport.width, 15000).catch(() => {});
     const widest = await page.evaluate(() => {
       const w = document.documentElement.clientWidth;
       return [...document.querySelectorAll('body *')]

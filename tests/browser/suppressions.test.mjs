@@ -17,7 +17,10 @@ function suppress(address, category, status, reply) {
   const now = Date.now();
   const until = now + 30 * 86400 * 1000;
   const q = (s) => `'${s.replaceAll("'", "''")}'`;
+  // The daemon writes to the store now and then (its heartbeat, its timers): wait for it
+  // rather than fail with "database is locked".
   execFileSync('sqlite3', [
+    '-cmd', '.timeout 30000',
     path.join(daemon.dir, 'mailwarden.db'),
     `INSERT INTO suppressions (account_id, address, category, status, reply, message_id, at_ms, until_ms)
      SELECT id, ${q(address)}, ${q(category)}, ${q(status)}, ${q(reply)}, 1, ${now}, ${until}

@@ -25,7 +25,10 @@ before(async () => {
     return r.body.items.length === 2;
   });
   // The first attempt of Order 1001 was deferred by the receiving server; it went 5 minutes later.
+  // The daemon writes to the store now and then (its heartbeat, its timers): wait for it
+  // rather than fail with "database is locked".
   execFileSync('sqlite3', [
+    '-cmd', '.timeout 30000',
     path.join(daemon.dir, 'mailwarden.db'),
     `INSERT INTO message_events (message_id, account_id, at_ms, kind, recipient, detail)
      SELECT m.id, m.account_id, m.received_ms + 1, 'deferred', 0,

@@ -119,6 +119,9 @@ class Daemon:
                                      stdout=self.log, stderr=subprocess.STDOUT,
                                      env=dict(os.environ, **(env or {})))
         wait_for(lambda: self.socket.exists() or self.proc.poll() is not None, what="the submission socket")
+        # The socket file appears before the HTTP listener is bound: wait for both.
+        if self.proc.poll() is None:
+            wait_for(lambda: self._http_up() or self.proc.poll() is not None, what="the HTTP listener")
         if self.proc.poll() is not None and attempts > 1 and f"127.0.0.1:{self.http_port}: Address already in use" in self.log_text():
             # The free port picked for HTTP was taken meanwhile by another test: pick again.
             self.log.close()
@@ -126,9 +129,6 @@ class Daemon:
             text = self.config.read_text()
             self.config.write_text(text.replace(f'listen = "127.0.0.1:{old}"', f'listen = "127.0.0.1:{self.http_port}"'))
             return self.start(attempts - 1, env)
-        assert self.proc.poll() is None, f"mailwardend exited {self.proc.returncode}:\n{self.log_text()}"
-        # The socket file appears before the HTTP listener is bound: wait for both.
-        wait_for(lambda: self._http_up() or self.proc.poll() is not None, what="the HTTP listener")
         assert self.proc.poll() is None, f"mailwardend exited {self.proc.returncode}:\n{self.log_text()}"
         return self
 
@@ -308,6 +308,20 @@ def delivered_meanwhile(daemon, relay, tag, timeout=20.0):
     submit(daemon, tag, uid=OTHER_UID)
     wait_for(lambda: f"order {tag}" in subjects(relay), timeout=timeout,
              what=f"the other account's {tag}")
+
+
+def keep_events(daemon):
+    """Before start: a webhook nothing answers (port 1), so that the daemon's events stay in its
+    outbox, retried, for a test to read from the events table. Without any webhook an event is
+    done, and deleted, within a second of its commit."""
+    secret = daemon.root / "kept-events.secret"
+    secret.write_text("kept-events-secret\n")
+    daemon.config.write_text(daemon.config.read_text() + f"""
+[[webhook]]
+url = "http://127.0.0.1:1/events"
+secret_file = "{secret}"
+""")
+    return daemon
 
 
 def metrics(daemon, token=ADMIN_TOKEN):

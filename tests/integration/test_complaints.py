@@ -4,7 +4,8 @@ a return path, counts one complaint of the account whose message the report's or
 by its return path: in GET .../email, in the volumes and as the "complaint" event."""
 import json
 
-from conftest import api, free_port, metrics, order_message, request, status, wait_for
+from conftest import (api, free_port, keep_events, metrics, order_message, request, status,
+                      wait_for)
 from test_bounces import SAMPLES as SAMPLES_DIR, give_bounce, outcome_stored, sample
 
 DOMAIN = "bounces.test"
@@ -15,7 +16,8 @@ def complaint_daemon(make_daemon, relay):
     port = free_port()
     settings = {"bounces": {"domain": DOMAIN, "listen": [f"127.0.0.1:{port}"],
                             "feedback_addresses": ["FBL@Bounces.Test"]}}
-    daemon = make_daemon(relay=relay, settings=settings).start()
+    # The tests read the complaint's event from the outbox: it must stay there.
+    daemon = keep_events(make_daemon(relay=relay, settings=settings)).start()
     daemon.bounce_port = port
     return daemon
 
@@ -94,7 +96,7 @@ def test_complaints_past_the_rate_block_the_account_until_unblocked(make_daemon,
     settings = {"bounces": {"domain": DOMAIN, "listen": [f"127.0.0.1:{port}"],
                             "feedback_addresses": [FEEDBACK]},
                 "policy": {"complaint_rate": 0.2, "complaint_min": 10}}
-    daemon = make_daemon(relay=relay, accounts=account(), settings=settings).start()
+    daemon = keep_events(make_daemon(relay=relay, accounts=account(), settings=settings)).start()
     daemon.bounce_port = port
     sent = [send_order(daemon, relay, f"offer-{i}") for i in range(10)]
     wait_for(lambda: status(daemon)["sent_today"] == 10, what="the ten outcomes")

@@ -258,7 +258,7 @@ def test_sigterm_amid_8_submitters_loses_no_acknowledged_message(make_daemon):
     for t in threads:
         t.start()
     try:
-        wait_for(lambda: len(acknowledged) >= 80, what="80 messages acknowledged")
+        wait_for(lambda: len(acknowledged) >= 80, timeout=120, what="80 messages acknowledged")
         daemon.proc.send_signal(signal.SIGTERM)
         assert daemon.proc.wait(30) == 0, daemon.log_text()[-4000:]
         at_stop = len(acknowledged)
