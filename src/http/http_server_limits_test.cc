@@ -167,10 +167,11 @@ TEST_F(HttpServerLimitsTest, ConnectionPastTheCapIsAnswered503AndClosed) {
   EXPECT_EQ(handled_, 2);
 
   a->close();
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (ServerConnections() != 1 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+  ASSERT_EQ(ServerConnections(), 1u) << "the closed connection's slot, given back in 30 s";
   auto next = Connect();
   Send(*next, Get());
   EXPECT_EQ(ReadAnswer(*next).substr(0, 12), "HTTP/1.1 200");

@@ -408,7 +408,9 @@ print('closed', first.closed())
 // whose message is being stored gets its 250 first, then 421.
 TEST_F(SmtpServerTest, DrainAnswersTheMessageBeingStoredThenSays421) {
   backend_.HoldAccepts(io_.get_executor());
-  Start();
+  auto options = Options();
+  options.idle_timeout = std::chrono::seconds(60);  // the 421 to wait for is the drain's
+  Start(options);
   std::promise<CommandResult> done;
   auto result = done.get_future();
   std::thread client([&] {

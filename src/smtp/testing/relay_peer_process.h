@@ -72,7 +72,8 @@ class RelayPeerProcess {
     }
     RelayPeerProcess peer(pid, fds[0]);
     std::string line;
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    // Python and aiosmtpd's imports: seconds on a loaded machine.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < until) {
       pollfd p{fds[0], POLLIN, 0};
       if (poll(&p, 1, 100) <= 0) continue;

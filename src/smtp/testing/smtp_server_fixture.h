@@ -121,7 +121,9 @@ PORT = int(sys.argv[1])
 
 class Talk:
     def __init__(self):
-        self.sock = socket.create_connection(('127.0.0.1', PORT), timeout=10)
+        # Long: a loaded machine's server may be slow to answer, and a test that waits for a
+        # time-out sets its own.
+        self.sock = socket.create_connection(('127.0.0.1', PORT), timeout=30)
         self.buf = b''
     def send(self, data):
         self.sock.sendall(data.encode('latin-1') if isinstance(data, str) else data)
