@@ -64,7 +64,8 @@ class Store {
 
   // Removes, with everything kept of them (counters, days, sources, reports, audit, messages),
   // up to `limit` accounts deleted before `cutoff` (purged rows still on disk too). Returns
-  // how many. One transaction.
+  // how many. One transaction for what is kept of them, one for their rows (a row a failure
+  // left, nothing else of it, goes the next time).
   virtual Result<std::int64_t> RemoveDeletedAccounts(TimePoint cutoff, int limit) = 0;
 
   virtual Result<std::optional<Account>> FindAccount(std::string_view name) = 0;

@@ -150,6 +150,50 @@ def test_a_deleted_accounts_token_is_refused_and_a_new_account_inherits_nothing(
     assert any(r["action"] == "DELETE" and r["actor"] == "admin" for r in audit), audit
 
 
+def test_a_deleted_account_goes_after_keep_finished_and_the_others_mail_stays(daemon, relay,
+                                                                             store_settings):
+    """After store.keep_finished (30 days), a deleted account is removed with everything kept of
+    it; the other accounts' mail and figures stay, and their mail goes on."""
+    url = store_settings.get("store", {}).get("url")
+
+    def rows(sql):
+        if url is None:
+            return daemon.query(sql)[0][0]
+        out = subprocess.run(["psql", "-X", "-q", "-t", "-A", "-d", url, "-c", sql], check=True,
+                             capture_output=True, text=True, timeout=60).stdout
+        return int(out.strip())
+
+    submit(daemon, "gone", uid=OTHER_UID)
+    submit(daemon, "kept")
+    wait_for(lambda: status(daemon, "other")["sent"] == 1 and status(daemon)["sent"] == 1,
+             what="both accounts' mail sent")
+    code, body = api(daemon, "DELETE", "/api/v1/accounts/other")
+    assert code == 200, body
+    daemon.stop()
+    # As if it had been deleted 40 days (3,456,000,000 ms) ago.
+    moved = "UPDATE accounts SET deleted_ms = deleted_ms - 3456000000 WHERE deleted_ms > 0"
+    if url is None:
+        import sqlite3
+        con = sqlite3.connect(daemon.db)
+        con.execute(moved)
+        con.commit()
+        con.close()
+    else:
+        psql(url, moved)
+
+    daemon.log.close()
+    daemon.start()
+    wait_for(lambda: "history: 1 accounts deleted over 30d ago removed with their history"
+             in daemon.log_text(), what="the deleted account's removal")
+    assert rows("SELECT count(*) FROM accounts WHERE deleted_ms > 0") == 0
+    assert rows("SELECT count(*) FROM messages") == 1
+    assert rows("SELECT count(*) FROM recipients") == 1
+    assert status(daemon)["sent"] == 1
+    submit(daemon, "after")
+    wait_for(lambda: status(daemon)["sent"] == 2, what="the remaining account's next message")
+    assert "after" in order_tags(relay)
+
+
 def test_import_creates_updates_is_idempotent_and_removes(daemon, tmp_path):
     f = tmp_path / "accounts.csv"
     f.write_text("name,uids,report_to,language,max_per_day\n"

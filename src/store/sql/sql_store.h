@@ -244,6 +244,9 @@ class SqlStore : public Store {
   // A deleted account's name is free from the commit on (the name's own lookup row, where the
   // engine keeps one). Nothing where the accounts row alone holds the name.
   virtual Result<void> FreeAccountName(std::string_view name);
+  // The rows of removed accounts, whose other rows RemoveDeletedAccounts deleted just before
+  // (kRemoveAccountRow). One transaction; the foreign keys check that nothing names them.
+  virtual Result<void> RemoveAccountRows(std::span<const AccountId> ids);
   // Migrations: wait for any other store migrating the same database; the text of a migration.
   virtual Result<void> LockMigrations();
   virtual std::string_view MigrationSql(const schema::Migration& migration) const = 0;

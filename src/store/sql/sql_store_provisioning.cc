@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <span>
+#include <vector>
 
 #include "store/sql/sql_store.h"
 
@@ -257,24 +259,37 @@ Result<std::vector<AccountId>> SqlStore::AccountsWithPurgedRows() {
 }
 
 Result<std::int64_t> SqlStore::RemoveDeletedAccounts(TimePoint cutoff, int limit) {
-  // One write transaction: an account goes with everything kept of it, or not at all.
-  MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kWrite));
-  MW_ASSIGN_OR_RETURN(const Rows rows,
-                      session().Run(Sql::kSelectDeletedAccounts,
-                                    Params().Int(ToUnixMillis(cutoff)).Int(std::max(limit, 0))));
-  for (int i = 0; i < rows.size(); ++i) {
-    const AccountId id = rows.Int(i, 0);
-    for (const Sql sql :
-         {Sql::kRemoveAccountSources, Sql::kRemoveAccountDays, Sql::kRemoveAccountSenderChecks,
-          Sql::kRemoveAccountReports, Sql::kRemoveAccountAudit, Sql::kClearReleased,
-          Sql::kRemoveAccountMessages, Sql::kDeleteAccountTokens, Sql::kDeleteAccountUids,
-          Sql::kRemoveAccountLimits, Sql::kRemoveAccountNotices, Sql::kRemoveAccountSuppressions,
-          Sql::kRemoveAccountRow}) {
-      MW_RETURN_IF_ERROR(session().Run(sql, Params().Int(id)));
+  // One write transaction for everything kept of the accounts, then one for their rows: an
+  // account whose row a failure left (nothing else of it) is still deleted, and goes next time.
+  std::vector<AccountId> ids;
+  {
+    MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kWrite));
+    MW_ASSIGN_OR_RETURN(const Rows rows,
+                        session().Run(Sql::kSelectDeletedAccounts,
+                                      Params().Int(ToUnixMillis(cutoff)).Int(std::max(limit, 0))));
+    for (int i = 0; i < rows.size(); ++i) {
+      const AccountId id = ids.emplace_back(rows.Int(i, 0));
+      for (const Sql sql :
+           {Sql::kRemoveAccountSources, Sql::kRemoveAccountDays, Sql::kRemoveAccountSenderChecks,
+            Sql::kRemoveAccountReports, Sql::kRemoveAccountAudit, Sql::kClearReleased,
+            Sql::kRemoveAccountMessages, Sql::kDeleteAccountTokens, Sql::kDeleteAccountUids,
+            Sql::kRemoveAccountLimits, Sql::kRemoveAccountNotices,
+            Sql::kRemoveAccountSuppressions}) {
+        MW_RETURN_IF_ERROR(session().Run(sql, Params().Int(id)));
+      }
     }
+    MW_RETURN_IF_ERROR(tx.Commit());
   }
-  MW_RETURN_IF_ERROR(tx.Commit());
-  return static_cast<std::int64_t>(rows.size());
+  if (!ids.empty()) MW_RETURN_IF_ERROR(RemoveAccountRows(ids));
+  return static_cast<std::int64_t>(ids.size());
+}
+
+Result<void> SqlStore::RemoveAccountRows(std::span<const AccountId> ids) {
+  MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(session(), TxKind::kWrite));
+  for (const AccountId id : ids) {
+    MW_RETURN_IF_ERROR(session().Run(Sql::kRemoveAccountRow, Params().Int(id)));
+  }
+  return tx.Commit();
 }
 
 }  // namespace mailwarden

@@ -63,10 +63,10 @@ bool Uses(const std::string& plan, std::string_view index, std::string_view how 
 TEST_F(SqlitePlans, NoStatementScansMessagesOrRecipientsButTheNamedOne) {
   ASSERT_GE(plans_.size(), 150u);
   // Deleting an account's row checks that no message still names it (the foreign key), and
-  // SQLite uses no partial index for that: one walk of the messages table per account removed
-  // after its grace period (the upsert's plan holds the same check, which its update of
-  // everything but the id never runs). An index of messages by account alone would spare it at
-  // the cost of one more index entry written and deleted with every message.
+  // SQLite uses no partial index for that: a walk of the messages table. So the store deletes
+  // the row with the foreign keys off, after the same check through the indexes
+  // (kAccountRowNamed; sqlite_removal_test counts the pages read). The upsert's plan holds the
+  // check too, which its update of everything but the id never runs.
   const std::set<std::string> named = {"kRemoveAccountRow", "kUpsertAccount"};
   for (const auto& [statement, plan] : plans_) {
     if (named.contains(statement)) continue;

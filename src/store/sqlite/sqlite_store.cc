@@ -97,6 +97,32 @@ Result<void> SqliteStore::CheckMigrated() {
 
 void SqliteStore::NoteNode(std::string_view node) { lease_node_hint_ = node; }
 
+Result<void> SqliteStore::RemoveAccountRows(std::span<const AccountId> ids) {
+  // SQLite looks for the rows a foreign key names with a plain "account_id = ?", which none of
+  // the messages table's partial indexes serves: its check would read the whole table (a
+  // flood's million messages) on the store thread, for each account removed. So the check is
+  // made here, through the indexes that serve it (kAccountRowNamed), with the foreign keys off
+  // for these deletes alone. The setting changes only between transactions; SQLite prepares
+  // its statements again after each change.
+  MW_RETURN_IF_ERROR(sqlite_.Exec("PRAGMA foreign_keys = OFF"));
+  Result<void> removed = [&]() -> Result<void> {
+    MW_ASSIGN_OR_RETURN(auto tx, SqlTransaction::Begin(sqlite_, TxKind::kWrite));
+    for (const AccountId id : ids) {
+      MW_ASSIGN_OR_RETURN(const Rows named, sqlite_.Run(Sql::kAccountRowNamed, Params().Int(id)));
+      if (!named.empty()) {
+        return Fail(ErrorCode::kInternal,
+                    fmt::format("store: account {} is not removed: rows still name it", id));
+      }
+      MW_RETURN_IF_ERROR(sqlite_.Run(Sql::kRemoveAccountRow, Params().Int(id)));
+    }
+    return tx.Commit();
+  }();
+  const Result<Rows> on = sqlite_.Exec("PRAGMA foreign_keys = ON");
+  MW_RETURN_IF_ERROR(removed);
+  MW_RETURN_IF_ERROR(on);
+  return {};
+}
+
 Result<std::optional<std::int64_t>> SqliteStore::FreeBytes() {
   if (folder_.empty()) return std::nullopt;  // in memory
   struct statvfs fs {};

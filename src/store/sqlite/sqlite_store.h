@@ -47,6 +47,7 @@ class SqliteStore final : public SqlStore {
                                                     const ClaimRequest& request) override;
   void NoteNode(std::string_view node) override;
   Result<std::optional<std::int64_t>> FreeBytes() override;
+  Result<void> RemoveAccountRows(std::span<const AccountId> ids) override;
   std::string_view MigrationSql(const schema::Migration& migration) const override;
   Result<void> CheckMigrated() override;
 

@@ -1,7 +1,7 @@
 // TestVfs: a VFS for the store's tests, SQLite's default while it lives. It hands every call
-// to the VFS that was the default before, counts the syncs of WAL files, and fails writes to
-// WAL or database files, and the next sync of a WAL, when told to, as a full or failing disk
-// would.
+// to the VFS that was the default before, counts the syncs of WAL files and the reads of
+// database and WAL files, and fails writes to WAL or database files, and the next sync of a
+// WAL, when told to, as a full or failing disk would.
 #pragma once
 
 #include <sqlite3.h>
@@ -34,6 +34,7 @@ class TestVfs {
   TestVfs& operator=(const TestVfs&) = delete;
 
   std::atomic<int> wal_syncs{0};
+  std::atomic<int> reads{0};  // of database and WAL files
   std::atomic<bool> fail_wal_writes{false};
   std::atomic<bool> fail_db_writes{false};
   std::atomic<bool> fail_wal_syncs{false};  // as Linux reports a failed writeback: EIO once
@@ -56,6 +57,7 @@ class TestVfs {
 
   static int Close(sqlite3_file* f) { return Real(f)->pMethods->xClose(Real(f)); }
   static int Read(sqlite3_file* f, void* out, int n, sqlite3_int64 at) {
+    if (Of(f)->is_db || Of(f)->is_wal) active()->reads.fetch_add(1);
     return Real(f)->pMethods->xRead(Real(f), out, n, at);
   }
   static int Write(sqlite3_file* f, const void* in, int n, sqlite3_int64 at) {
