@@ -99,6 +99,7 @@ inline constexpr std::string_view kAccountsHoldingIndex = "accounts_holding";
 inline constexpr std::string_view kAccountsByStateIndex = "accounts_by_state";
 inline constexpr std::string_view kAccountsWithQuotaIndex = "accounts_with_quota";
 inline constexpr std::string_view kMessagesUnfinishedIndex = "messages_unfinished";
+inline constexpr std::string_view kAccountsDeletedIndex = "accounts_deleted";
 inline constexpr std::string_view kRecipientsFailedIndex = "recipients_failed";
 inline constexpr std::string_view kAuditByAccountIndex = "audit_by_account";
 inline constexpr std::string_view kDailyErrorsByDayIndex = "daily_errors_by_day";
@@ -671,6 +672,11 @@ SELECT 1;
         .version = 27,
         .sqlite = kComplainedOnce,
         .postgres = kComplainedOnce,
+    },
+    Migration{
+        .version = 28,
+        .sqlite = kDeletedAccounts,
+        .postgres = kDeletedAccounts,
     },
 };
 

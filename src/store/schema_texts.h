@@ -548,4 +548,10 @@ inline constexpr std::string_view kComplainedOnce = R"sql(
 ALTER TABLE messages ADD COLUMN complained INTEGER NOT NULL DEFAULT 0;
 )sql";
 
+// Migration 28: the accounts deleted long enough ago to be removed (kSelectDeletedAccounts,
+// every 10 minutes) are found in an index of the deleted ones, not by reading every account.
+inline constexpr std::string_view kDeletedAccounts = R"sql(
+CREATE INDEX accounts_deleted ON accounts (deleted_ms, id) WHERE deleted_ms > 0;
+)sql";
+
 }  // namespace mailwarden::schema

@@ -201,7 +201,7 @@ TEST_P(StoreConformance, MigratingFromTheVersionBeforeKeepsTheAccountsAndAllowsC
     EXPECT_EQ(db_->QueryInt("SELECT COUNT(*) FROM pragma_foreign_key_check"), 0);
     EXPECT_EQ(db_->QueryInt("SELECT COUNT(*) FROM sqlite_schema WHERE type = 'index' AND "
                             "tbl_name = 'accounts' AND name LIKE 'accounts_%'"),
-              5);  // the four it had, and accounts_with_quota of a later migration
+              6);  // the four it had, and accounts_with_quota and accounts_deleted of later ones
     EXPECT_EQ(db_->QueryInt("SELECT COUNT(*) FROM sqlite_schema WHERE type = 'trigger' AND "
                             "name = 'purge_raises_message_id_floor'"),
               1);

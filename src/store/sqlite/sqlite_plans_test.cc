@@ -140,6 +140,9 @@ TEST_F(SqlitePlans, HeldMailPurgesAndListsReadTheUnfinishedRangeOnly) {
   EXPECT_TRUE(Uses(holding, schema::kAccountsHoldingIndex)) << holding;
   const std::string by_state = Plan("kSelectAccountsInState");
   EXPECT_TRUE(Uses(by_state, schema::kAccountsByStateIndex)) << by_state;
+  // Every 10 minutes: the deleted accounts only, not every account.
+  const std::string deleted = Plan("kSelectDeletedAccounts");
+  EXPECT_TRUE(Uses(deleted, schema::kAccountsDeletedIndex, "COVERING INDEX ")) << deleted;
 }
 
 TEST_F(SqlitePlans, ThePanelsListsReadTheirOwnIndexesInOrder) {
