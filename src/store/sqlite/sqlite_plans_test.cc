@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -75,6 +76,23 @@ TEST_F(SqlitePlans, NoStatementScansMessagesOrRecipientsButTheNamedOne) {
       EXPECT_EQ(plan.find(table), std::string::npos) << statement << ":\n" << plan;
     }
   }
+}
+
+// An account's row is deleted with the foreign keys off (SqliteStore::RemoveAccountRows),
+// after kAccountRowNamed: that check must look in every table the foreign keys' check would.
+TEST_F(SqlitePlans, TheRemovalsOwnCheckReadsEveryTableTheForeignKeysWould) {
+  const std::string named = Plan("kAccountRowNamed");
+  std::istringstream row(Plan("kRemoveAccountRow"));
+  int tables = 0;
+  for (std::string line; std::getline(row, line);) {
+    std::istringstream words(line);
+    std::string how, table;
+    words >> how >> table;
+    if ((how != "SEARCH" && how != "SCAN") || table == "accounts") continue;
+    ++tables;
+    EXPECT_NE(named.find("SEARCH " + table + " "), std::string::npos) << table << " in:\n" << named;
+  }
+  EXPECT_GE(tables, 7);
 }
 
 TEST_F(SqlitePlans, ASuppressionIsOneLookupOfItsPrimaryKey) {
