@@ -173,7 +173,7 @@ class BounceGroupCommit : public ::testing::Test {
   // something else, so that they arrive together; `before_release` runs while they wait.
   // Returns what each Accept answered.
   std::vector<Result<std::int64_t>> BounceAllTogether(const std::function<void()>& before_release) {
-    asio::io_context io;
+    asio::io_context& io = io_;
     auto guard = asio::make_work_guard(io);
     std::promise<void> release;
     std::shared_future<void> released = release.get_future().share();
@@ -219,6 +219,10 @@ class BounceGroupCommit : public ::testing::Test {
   FixedClock clock_;
   AccountId account_ = 0;
   std::vector<MessageId> ids_;
+  // The loop the sessions run on. It outlives the intake: the low-priority reader's thread may
+  // still be letting go of the loop's executor after the last answer came (the intake's
+  // destructor joins that thread), as the daemon's loop outlives its intakes.
+  asio::io_context io_;
   std::optional<StoreRunner> runner_;
   std::optional<BounceIntake> intake_;
 };
@@ -319,7 +323,7 @@ TEST_F(BounceGroupCommit, ABounceBeforeItsDeliveryIsStoredIsToldToTryAgain) {
   const Result<MessageId> id = taken.get_future().get();
   ASSERT_TRUE(id.has_value()) << id.error().message;
 
-  asio::io_context io;
+  asio::io_context& io = io_;
   std::optional<Result<std::int64_t>> answer;
   const ReturnPath return_path(config_.bounces.domain, config_.bounces.secret);
   asio::co_spawn(io, GiveDsn(*intake_, return_path.Address(*id, account_), answer), asio::detached);
