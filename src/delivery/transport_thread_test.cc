@@ -37,12 +37,14 @@ TEST(TransportThreadTest, DeliversOnItsThreadAndTheCallerResumesOnItsOwn) {
   std::atomic<int> shutdowns = 0;
   RecordingTransport* inner = nullptr;
   {
+    // The caller's loop outlives the transport, whose thread may still let go of the loop's
+    // executor after the caller resumed (the transport's destructor joins it).
+    asio::io_context io;
     TransportThread transport([&](asio::any_io_executor) {
       auto t = std::make_unique<RecordingTransport>(&shutdowns);
       inner = t.get();
       return t;
     });
-    asio::io_context io;
     ClaimedMessage message;
     message.recipients = {{.index = 0, .address = "a@example.net"},
                           {.index = 3, .address = "b@example.net"}};
