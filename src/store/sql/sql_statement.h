@@ -134,7 +134,7 @@ enum class Sql {
   kRemoveAccountAudit,     // (account)
   kRemoveAccountMessages,  // (account): with their recipients and released marks
   kRemoveAccountRow,       // (account)
-  kAccountRowNamed,        // (account) -> 1 if a row of a table whose foreign key names it is left
+  kAccountRowNamed,        // SQLite: (account) -> 1 if a row whose foreign key names it is left
   kNotify,                 // PostgreSQL: (channel, payload)
   // Bounces that come later.
   kFailSentRecipient,  // (account, message, idx, reply, now, category); only a sent one

@@ -635,17 +635,6 @@ std::string_view SharedSqlText(Sql sql) {
       return "DELETE FROM {messages} WHERE account_id = ?1";
     case Sql::kRemoveAccountRow:
       return "DELETE FROM {accounts} WHERE id = ?1";
-    case Sql::kAccountRowNamed:
-      // What the foreign keys to accounts would look for, through each table's index by
-      // account: for messages, the two partial indexes that together hold every message.
-      return "SELECT 1 WHERE EXISTS (SELECT 1 FROM {messages} WHERE account_id = ?1 "
-             "AND status < {done}) OR EXISTS (SELECT 1 FROM {messages} WHERE account_id = ?1 "
-             "AND status = {done}) OR EXISTS (SELECT 1 FROM {account_uids} WHERE account_id = ?1) "
-             "OR EXISTS (SELECT 1 FROM {tokens} WHERE account_id = ?1) "
-             "OR EXISTS (SELECT 1 FROM {sources} WHERE account_id = ?1) "
-             "OR EXISTS (SELECT 1 FROM {reports} WHERE account_id = ?1) "
-             "OR EXISTS (SELECT 1 FROM {daily_counters} WHERE account_id = ?1) "
-             "OR EXISTS (SELECT 1 FROM {audit} WHERE account_id = ?1)";
     // Content scanning. "scan_state = N AND status = 0" repeats the partial indexes' WHERE.
     case Sql::kMarkForScan:
       return "UPDATE {messages} SET scan_state = 1, next_attempt_ms = {never} "

@@ -21,6 +21,18 @@ constexpr std::string_view SqliteText(Sql sql) {
              "ON CONFLICT (name) DO UPDATE SET report_to = excluded.report_to, "
              "language = excluded.language, max_per_day = excluded.max_per_day, "
              "max_per_hour = excluded.max_per_hour RETURNING id";
+    case Sql::kAccountRowNamed:
+      // SQLite's own (SqliteStore::RemoveAccountRows). What the foreign keys to accounts would look
+      // for, through each table's index by account: for messages, the two partial indexes that
+      // together hold every message.
+      return "SELECT 1 WHERE EXISTS (SELECT 1 FROM {messages} WHERE account_id = ?1 "
+             "AND status < {done}) OR EXISTS (SELECT 1 FROM {messages} WHERE account_id = ?1 "
+             "AND status = {done}) OR EXISTS (SELECT 1 FROM {account_uids} WHERE account_id = ?1) "
+             "OR EXISTS (SELECT 1 FROM {tokens} WHERE account_id = ?1) "
+             "OR EXISTS (SELECT 1 FROM {sources} WHERE account_id = ?1) "
+             "OR EXISTS (SELECT 1 FROM {reports} WHERE account_id = ?1) "
+             "OR EXISTS (SELECT 1 FROM {daily_counters} WHERE account_id = ?1) "
+             "OR EXISTS (SELECT 1 FROM {audit} WHERE account_id = ?1)";
     case Sql::kLockAccountState:
       // The single writer holds the whole database: nothing more to lock.
       return "SELECT state FROM {accounts} WHERE id = ?1";
